@@ -1,0 +1,20 @@
+"""The audit and accountability service (督查问责): findings, rectification, discipline referrals."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.audit.api import router
+from services.audit.handlers import build_handlers
+from services.audit.settings import AuditSettings
+from shared.service import ServiceSpec, build_app
+
+
+def create_app(settings: AuditSettings | None = None) -> FastAPI:
+    settings = settings or AuditSettings()
+    return build_app(
+        ServiceSpec(
+            name="audit", title="Audit and accountability (督查问责)", settings=settings,
+            routers=[router], handlers=build_handlers(settings),
+        )
+    )

@@ -1,0 +1,19 @@
+"""The households service (建档立卡户管理): the registry every other service decides from."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.households.api import router
+from services.households.handlers import handlers
+from services.households.settings import HouseholdsSettings
+from shared.service import ServiceSpec, build_app
+
+
+def create_app(settings: HouseholdsSettings | None = None) -> FastAPI:
+    return build_app(
+        ServiceSpec(
+            name="households", title="Households (建档立卡户)", settings=settings or HouseholdsSettings(),
+            routers=[router], handlers=handlers,
+        )
+    )

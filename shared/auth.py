@@ -1,0 +1,142 @@
+"""Bearer-token authentication and role/area authorization: the one auth dependency of every service.
+
+Tokens are JWTs with `sub`, `roles` (see GLOSSARY.md) and, for scoped roles, `area`: an administrative
+division code (6 digits district 区, 9 digits township 乡镇/街道, 12 digits village 村). An area
+contains every code it prefixes, so a township officer reaches exactly the villages of that township.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.errors import Forbidden, Unauthenticated
+from shared.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    DISTRICT_OFFICE = "district_office"
+    TOWNSHIP_OFFICE = "township_office"
+    VILLAGE_CADRE = "village_cadre"
+    HELPER_CADRE = "helper_cadre"
+    INSPECTOR = "inspector"
+    FINANCE_OFFICER = "finance_officer"
+    DISCIPLINE_COMMISSION = "discipline_commission"
+    AUDITOR = "auditor"
+    SERVICE = "service"
+    DEPT_CIVIL_AFFAIRS = "dept_civil_affairs"
+    DEPT_HEALTH = "dept_health"
+    DEPT_EDUCATION = "dept_education"
+    DEPT_DISABILITY = "dept_disability"
+    DEPT_WATER = "dept_water"
+    DEPT_HOUSING = "dept_housing"
+
+
+# Roles whose reach is limited to the `area` claim; every other role is district-wide.
+AREA_SCOPED = frozenset({Role.TOWNSHIP_OFFICE, Role.VILLAGE_CADRE, Role.HELPER_CADRE})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: subject, roles and, for scoped roles, the area they may reach."""
+
+    subject: str
+    roles: frozenset[Role]
+    area: str | None = None
+
+    def has_any(self, roles: frozenset[Role]) -> bool:
+        return bool(self.roles & roles)
+
+    @property
+    def is_area_scoped(self) -> bool:
+        """True when every role held is limited to an area (a district-wide role lifts the limit)."""
+        return self.roles <= AREA_SCOPED
+
+    def can_reach(self, area_code: str) -> bool:
+        """Whether the principal may see or change things in `area_code`."""
+        if not self.is_area_scoped:
+            return True
+        return self.area is not None and area_code.startswith(self.area)
+
+    def ensure_reach(self, area_code: str) -> None:
+        """Raise Forbidden unless `area_code` is within the principal's area."""
+        if not self.can_reach(area_code):
+            raise Forbidden("This record is outside your area.")
+
+
+class TokenVerifier:
+    """Verifies bearer tokens: HS256 with a shared secret locally, RS256 with a public key in production."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._algorithm = settings.jwt_algorithm
+        self._audience = settings.jwt_audience
+        self._key: str = (
+            settings.jwt_secret.get_secret_value() if self._algorithm == "HS256" else settings.jwt_public_key or ""
+        )
+
+    def verify(self, token: str) -> Principal:
+        """Decode and check the token; any defect is Unauthenticated with no detail of the token echoed."""
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=[self._algorithm], audience=self._audience,
+                options={"require": ["exp", "sub", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("The token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("The token is invalid.") from exc
+        return _principal_from(claims)
+
+
+def _principal_from(claims: dict[str, Any]) -> Principal:
+    raw_roles = claims.get("roles", [])
+    if not isinstance(raw_roles, list):
+        raise Unauthenticated("The token's roles claim must be a list.")
+    roles = frozenset(Role(r) for r in raw_roles if r in Role._value2member_map_)
+    area = claims.get("area")
+    if roles and roles <= AREA_SCOPED and not isinstance(area, str):
+        raise Unauthenticated("A scoped role needs an area claim.")
+    return Principal(subject=str(claims["sub"]), roles=roles, area=area if isinstance(area, str) else None)
+
+
+def issue_token(
+    secret: str, subject: str, roles: list[str], area: str | None = None, ttl_s: int = 3600,
+    audience: str = "poverty-platform",
+) -> str:
+    """Issue an HS256 token (local development, tests and the `poverty token` command)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": subject, "roles": roles, "aud": audience, "iat": now, "exp": now + ttl_s}
+    if area:
+        claims["area"] = area
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+async def current_principal(request: Request) -> Principal:
+    """The authenticated caller; 401 problem+json without a valid bearer token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("A bearer token is required.")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(token.strip())
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """Dependency: the caller must hold one of `roles`."""
+    allowed = frozenset(roles)
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any(allowed):
+            raise Forbidden("Your role may not perform this action.")
+        return principal
+
+    return dependency

@@ -1,0 +1,64 @@
+"""Event contracts: one Pydantic model per event type, shared by producer and consumer.
+
+Each event names its CloudEvents `type` (`gov.poverty.<service>.<event>.v<N>`), its topic and the
+aggregate id used as the Kafka key. A breaking change is a new class with a new version, published side
+by side until consumers move. Payloads carry ids and facts, never an ID-card number or bank account.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+HOUSEHOLDS_TOPIC = "households.events"
+PROJECTS_TOPIC = "projects.events"
+SUBSIDIES_TOPIC = "subsidies.events"
+AUDIT_TOPIC = "audit.events"
+SERVICE_TOPICS = (HOUSEHOLDS_TOPIC, PROJECTS_TOPIC, SUBSIDIES_TOPIC, AUDIT_TOPIC)
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where a topic's poison events go."""
+    return f"{topic}.dlq"
+
+
+ALL_TOPICS = SERVICE_TOPICS + tuple(dead_letter_topic(t) for t in SERVICE_TOPICS)
+
+_REGISTRY: dict[str, type[IntegrationEvent]] = {}
+
+
+class IntegrationEvent(BaseModel):
+    """Base of every event that crosses a service boundary."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    topic: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "event_type" in cls.__dict__:
+            if cls.event_type in _REGISTRY:
+                raise TypeError(f"duplicate event type {cls.event_type}")
+            _REGISTRY[cls.event_type] = cls
+
+    def aggregate_id(self) -> str:
+        """The Kafka key: all events of one aggregate stay in order on one partition."""
+        raise NotImplementedError
+
+
+def contract_for(event_type: str) -> type[IntegrationEvent] | None:
+    """The contract class registered for a CloudEvents type, if any."""
+    _load_all()
+    return _REGISTRY.get(event_type)
+
+
+def registered_types() -> dict[str, type[IntegrationEvent]]:
+    """Every known event type (used to generate the AsyncAPI document and in tests)."""
+    _load_all()
+    return dict(_REGISTRY)
+
+
+def _load_all() -> None:
+    from shared.contracts import audit, households, projects, subsidies  # noqa: F401 - registers classes

@@ -1,0 +1,1 @@
+"""The event backbone: CloudEvents on Kafka, a transactional outbox and relay, an idempotent consumer."""

@@ -1,0 +1,72 @@
+"""CloudEvents 1.0 in Kafka binary mode: attributes in `ce_*` headers, the JSON payload as the value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class MalformedEvent(ValueError):
+    """A Kafka record that is not a CloudEvent we can read."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One CloudEvent: attributes plus the raw JSON payload."""
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    data: bytes
+    traceparent: str | None = None
+    extra_headers: tuple[tuple[str, bytes], ...] = field(default=())
+
+    def to_headers(self) -> list[tuple[str, bytes]]:
+        """Kafka headers for binary-mode CloudEvents."""
+        headers = [
+            ("ce_specversion", SPECVERSION.encode()),
+            ("ce_id", self.id.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_subject", self.subject.encode()),
+            ("ce_time", self.time.isoformat().encode()),
+            ("content-type", CONTENT_TYPE.encode()),
+        ]
+        if self.traceparent:
+            headers.append(("traceparent", self.traceparent.encode()))
+        return headers
+
+    @classmethod
+    def from_record(cls, headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None) -> Envelope:
+        """Read a Kafka record; MalformedEvent when a required attribute is missing or unreadable."""
+        attrs = {k: v for k, v in headers}
+        try:
+            if attrs.get("ce_specversion") != SPECVERSION.encode():
+                raise MalformedEvent("missing or unsupported ce_specversion")
+            if value is None:
+                raise MalformedEvent("record has no payload")
+            return cls(
+                id=_required(attrs, "ce_id"),
+                type=_required(attrs, "ce_type"),
+                source=_required(attrs, "ce_source"),
+                subject=attrs.get("ce_subject", b"").decode(),
+                time=datetime.fromisoformat(_required(attrs, "ce_time")),
+                data=value,
+                traceparent=attrs["traceparent"].decode() if "traceparent" in attrs else None,
+            )
+        except (UnicodeDecodeError, ValueError) as exc:
+            if isinstance(exc, MalformedEvent):
+                raise
+            raise MalformedEvent(f"unreadable CloudEvents attribute: {type(exc).__name__}") from exc
+
+
+def _required(attrs: dict[str, bytes], name: str) -> str:
+    raw = attrs.get(name)
+    if not raw:
+        raise MalformedEvent(f"missing {name}")
+    return raw.decode()

@@ -1,0 +1,147 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order, and marks them published.
+
+Only one relay per database publishes: on PostgreSQL it holds a session-level advisory lock on a
+dedicated connection, which also LISTENs for the NOTIFY that every outbox write sends at commit, so
+rows written by any replica wake the active relay at once. A short fallback poll covers lost wake-ups.
+A crash between publishing and marking republishes those rows; consumers' inboxes absorb the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import is_postgres
+from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage, OutboxSignal
+from shared.metrics import OUTBOX_PUBLISHED
+from shared.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+RELAY_LOCK_KEY = 0x0B0E_7E1A  # one advisory lock per service database
+
+
+class Backoff:
+    """Exponential backoff with a cap, reset after a success."""
+
+    def __init__(self, first: float = 0.2, cap: float = 30.0) -> None:
+        self.first, self.cap, self.current = first, cap, first
+
+    async def sleep(self) -> None:
+        await asyncio.sleep(self.current)
+        self.current = min(self.current * 2, self.cap)
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+class OutboxRelay:
+    """Moves outbox rows to Kafka; run it as a background task for the service's lifetime."""
+
+    def __init__(
+        self, *, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer,
+        signal: OutboxSignal, batch_size: int = 500, poll_interval_s: float = 1.0, standby_interval_s: float = 2.0,
+    ) -> None:
+        self._engine, self._sessions, self._producer, self._signal = engine, sessions, producer, signal
+        self._batch_size, self._poll, self._standby = batch_size, poll_interval_s, standby_interval_s
+        self.is_leader = False
+        self._lock_conn: AsyncConnection | None = None
+
+    async def run(self) -> None:
+        """Publish until cancelled, surviving database and broker outages with backoff."""
+        backoff = Backoff()
+        while True:
+            try:
+                async with self._leadership() as leader:
+                    if not leader:
+                        await asyncio.sleep(self._standby)
+                        continue
+                    await self._pump(backoff)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay lost its database connection; retrying", exc_info=True)
+                await backoff.sleep()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows in id order; return how many were published."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
+                    .order_by(OutboxMessage.id).limit(self._batch_size)  # type: ignore[arg-type]
+                )
+            ).all()
+        if not rows:
+            return 0
+        await self._send(rows)
+        await self._mark_published([r.id for r in rows if r.id is not None])
+        OUTBOX_PUBLISHED.inc(len(rows))
+        return len(rows)
+
+    async def _pump(self, backoff: Backoff) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+                backoff.reset()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox publish failed; will retry", exc_info=True)
+                await backoff.sleep()
+                continue
+            if published < self._batch_size:
+                await self._signal.wait(self._poll)
+                await self._check_leadership()
+
+    async def _send(self, rows: Sequence[OutboxMessage]) -> None:
+        # Enqueue the whole batch first so the producer batches it; per-partition order is kept.
+        futures = [
+            await self._producer.send(
+                row.topic, row.payload.encode(), key=row.key.encode(), headers=row.envelope().to_headers()
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+
+    async def _mark_published(self, ids: list[int]) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=utcnow())  # type: ignore[union-attr]
+            )
+
+    @asynccontextmanager
+    async def _leadership(self) -> AsyncIterator[bool]:
+        if not is_postgres(self._engine):
+            self.is_leader = True  # SQLite is the single-process embedded default
+            yield True
+            return
+        async with self._engine.connect() as conn:
+            self._lock_conn = conn
+            leader = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY}))
+            await conn.commit()
+            self.is_leader = leader
+            try:
+                if leader:
+                    await self._listen(conn)
+                yield leader
+            finally:
+                self.is_leader, self._lock_conn = False, None
+                # Closing the connection (not returning it to the pool) releases the lock and the LISTEN.
+                await conn.invalidate()
+
+    async def _listen(self, conn: AsyncConnection) -> None:
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.add_listener(NOTIFY_CHANNEL, lambda *_: self._signal.set())
+
+    async def _check_leadership(self) -> None:
+        if self._lock_conn is not None:
+            await self._lock_conn.execute(text("SELECT 1"))  # a dead lock connection means we lost the lock
+            await self._lock_conn.commit()

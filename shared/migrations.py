@@ -1,0 +1,103 @@
+"""Per-service Alembic migrations: the env.py body, programmatic upgrade and the at-head check."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import create_engine
+from shared.timeutil import UTCDateTime
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+
+
+def alembic_config(service: str, url: str | None = None) -> Config:
+    """The Alembic configuration of `service` (its own `migrations/` folder and version table)."""
+    cfg = Config(str(SERVICES_DIR / service / "alembic.ini"))
+    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def run_env(url_from_settings: str) -> None:
+    """Body of every service's env.py: migrate the given connection, or the configured database URL."""
+    connection: Connection | None = context.config.attributes.get("connection")
+    if connection is not None:
+        _migrate(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url") or url_from_settings
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, render_as_batch=url.startswith("sqlite"))
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    asyncio.run(_migrate_url(url))
+
+
+async def _migrate_url(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_migrate)
+    finally:
+        await engine.dispose()
+
+
+def _migrate(connection: Connection) -> None:
+    context.configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def upgrade_to_head(engine: AsyncEngine, service: str) -> None:
+    """Apply `service`'s migrations on `engine` (what `alembic upgrade head` does)."""
+    cfg = alembic_config(service)
+
+    def upgrade(connection: Connection) -> None:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(upgrade)
+
+
+async def is_at_head(engine: AsyncEngine, service: str) -> bool:
+    """Whether the database's revision is the newest migration of `service`."""
+    heads = set(ScriptDirectory.from_config(alembic_config(service)).get_heads())
+    async with engine.connect() as conn:
+        current = await conn.run_sync(lambda c: set(MigrationContext.configure(c).get_current_heads()))
+    return current == heads
+
+
+def create_messaging_tables() -> None:
+    """Create the outbox and inbox tables; every service's first migration calls this."""
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("source", sa.String(200), nullable=False),
+        sa.Column("occurred_at", UTCDateTime(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("traceparent", sa.String(55)),
+        sa.Column("published_at", UTCDateTime()),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "id"])
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("processed_at", UTCDateTime(), nullable=False),
+    )

@@ -1,0 +1,145 @@
+"""The one way a service is assembled: database, outbox relay, consumer, auth, errors, health.
+
+Each service's `app.py` describes itself with a `ServiceSpec`; `build_app` does the rest, so all four
+services start, stop and fail the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from shared.auth import TokenVerifier
+from shared.contracts import ALL_TOPICS
+from shared.db import create_engine
+from shared.health import router as health_router
+from shared.logs import configure_logging
+from shared.messaging.consumer import ConsumerRunner
+from shared.messaging.handlers import HandlerRegistry
+from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
+from shared.messaging.outbox import OutboxSignal, session_info
+from shared.messaging.relay import Backoff, OutboxRelay
+from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service different from the others."""
+
+    name: str
+    title: str
+    settings: ServiceSettings
+    routers: Sequence[APIRouter]
+    handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
+
+
+class ServiceRuntime:
+    """The live resources of a running service, kept on `app.state.runtime`."""
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.name, self.settings, self.handlers = spec.name, spec.settings, spec.handlers
+        self.engine = create_engine(spec.settings.database_url)
+        self.signal = OutboxSignal()
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info(self.signal))
+        self.producer: AIOKafkaProducer = make_producer(spec.settings.kafka_bootstrap_servers, client_id=spec.name)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.relay: OutboxRelay | None = None
+        self.kafka_started = False
+        self.schema_current = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        if self.settings.kafka_enabled:
+            self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.consumer is not None:
+            await self.consumer.stop()
+        await self.producer.stop()
+        await self.engine.dispose()
+
+    async def _run_kafka(self) -> None:
+        """Connect to Kafka (waiting out an outage at start-up), then run the relay and the consumer."""
+        await self._connect()
+        s = self.settings
+        self.relay = OutboxRelay(
+            engine=self.engine, sessions=self.sessions, producer=self.producer, signal=self.signal,
+            poll_interval_s=s.outbox_poll_interval_s,
+        )
+        workers = [self.relay.run()]
+        if self.handlers.topics and self.consumer is not None:
+            runner = ConsumerRunner(
+                name=self.name, handlers=self.handlers, sessions=self.sessions, consumer=self.consumer,
+                dlq_producer=self.producer, max_attempts=s.consumer_max_attempts, backoff_s=s.consumer_retry_backoff_s,
+            )
+            workers.append(runner.run())
+        await asyncio.gather(*workers)
+
+    async def _connect(self) -> None:
+        backoff = Backoff(0.5, 10.0)
+        s = self.settings
+        while True:
+            try:
+                if s.kafka_create_topics:
+                    await ensure_topics(s.kafka_bootstrap_servers, ALL_TOPICS, replication_factor=s.kafka_replication_factor)
+                await self.producer.start()
+                if self.handlers.topics:
+                    self.consumer = make_consumer(s.kafka_bootstrap_servers, group_id=self.name, topics=self.handlers.topics)
+                    await self.consumer.start()
+                self.kafka_started = True
+                log.info("connected to kafka", extra={"bootstrap": s.kafka_bootstrap_servers})
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("kafka not reachable yet; retrying", exc_info=True)
+                await self._reset_clients()
+                await backoff.sleep()
+
+    async def _reset_clients(self) -> None:
+        # A failed start leaves half-open clients; make fresh ones for the next attempt.
+        await self.producer.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
+            self.consumer = None
+        self.producer = make_producer(self.settings.kafka_bootstrap_servers, client_id=self.name)
+
+
+def build_app(spec: ServiceSpec) -> FastAPI:
+    """The FastAPI application of a service."""
+    configure_logging(spec.name, spec.settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(spec)
+        app.state.runtime = runtime
+        app.state.sessions = runtime.sessions
+        app.state.token_verifier = TokenVerifier(spec.settings)
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    for router in spec.routers:
+        app.include_router(router)
+    return app

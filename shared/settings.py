@@ -1,0 +1,48 @@
+"""Settings common to every service, read from the environment with one prefix per service."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105 - refused outside dev below
+
+Environment = Literal["dev", "test", "prod"]
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; subclasses set `model_config` with their own env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: Environment = "dev"
+    database_url: str = Field(description="SQLAlchemy async URL, e.g. postgresql+asyncpg://... or sqlite+aiosqlite:///...")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_enabled: bool = True
+    kafka_create_topics: bool = Field(default=True, description="create missing topics at start-up (off where KafkaTopic resources exist)")
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_public_key: str | None = None
+    jwt_audience: str = "poverty-platform"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0, description="fallback poll; commits wake the relay at once")
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_backoff_s: float = Field(default=0.2, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_outside_dev(self) -> ServiceSettings:
+        if self.environment == "prod":
+            if self.jwt_algorithm == "HS256" and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise ValueError("jwt_secret is the development default; set a real secret in production")
+            if self.jwt_algorithm == "HS256" and len(self.jwt_secret.get_secret_value()) < 32:
+                raise ValueError("jwt_secret must be at least 32 characters")
+            if self.jwt_algorithm == "RS256" and not self.jwt_public_key:
+                raise ValueError("jwt_public_key is required for RS256")
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("SQLite is the embedded development default; production needs PostgreSQL")
+        return self
