@@ -33,9 +33,10 @@ LOG4J_CONFIG = DEPLOY_DIR / "log4j.properties"
 DEFAULT_CACHE_DIR = PROJECT_ROOT / ".local" / f"kafka-{KAFKA_VERSION}" / "libs"
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".local" / "kafka-data"
 MARKER = ".fetched"
+START_BANNER = "=== starting Kafka"  # written to broker.log before each launch
 LOG_TAIL_LINES = 40
 STOP_TIMEOUT = 15.0
-# Heap per the recipe: plenty for a test broker, small enough for a 2-core / few-GB CI box.
+# Heap per the recipe: plenty for a test broker, small beside the four services and their databases.
 JVM_HEAP = ("-Xms256m", "-Xmx512m")
 
 
@@ -211,15 +212,8 @@ class LocalKafka:
 
     def _format_storage(self, libs: Path) -> None:
         """Format log.dirs with a fresh cluster id (KRaft refuses to start on unformatted storage)."""
-        cmd = self._jvm_command(
-            libs,
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            _new_cluster_id(),
-            "-c",
-            str(self.properties_path),
-        )
+        args = ("format", "-t", _new_cluster_id(), "-c", str(self.properties_path))
+        cmd = self._jvm_command(libs, "kafka.tools.StorageTool", *args)
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=self.data_dir)  # noqa: S603
         if done.returncode != 0:
             raise RuntimeError(
@@ -237,7 +231,7 @@ class LocalKafka:
             self._format_storage(libs)
         cmd = self._jvm_command(libs, "kafka.Kafka", str(self.properties_path))
         with self.log_path.open("ab") as log:
-            log.write(f"\n=== starting Kafka {KAFKA_VERSION} at {time.strftime('%F %T')} ===\n".encode())
+            log.write(f"\n{START_BANNER} {KAFKA_VERSION} at {time.strftime('%F %T')} ===\n".encode())
             log.flush()
             # Own session: Ctrl-C in a terminal reaches only us, and stop() shuts the broker down cleanly.
             self._proc = subprocess.Popen(  # noqa: S603 - fixed command over our own paths
@@ -248,9 +242,27 @@ class LocalKafka:
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         """Return the last lines of broker.log."""
         if not self.log_path.is_file():
-            return "(no broker.log)"
+            return "(no broker.log)\n"
         with self.log_path.open(encoding="utf-8", errors="replace") as handle:
             return "".join(deque(handle, maxlen=lines))
+
+    def logged_errors(self, limit: int = 12) -> list[str]:
+        """Return the ERROR/FATAL and 'Caused by' lines the current run wrote to broker.log."""
+        if not self.log_path.is_file():
+            return []
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        run = text.rsplit(START_BANNER, 1)[-1]  # only this start, not earlier runs in the same file
+        found: dict[str, None] = {}  # ordered set: a failing start repeats its causes several times
+        for line in run.splitlines():
+            if "] ERROR " in line or "] FATAL " in line or line.startswith("Caused by:"):
+                found[line.strip()] = None
+        return list(found)[-limit:]
+
+    def diagnostics(self) -> str:
+        """Summarise the broker log for an error message: logged errors, then the tail."""
+        # The tail alone is often just the shutdown sequence; the cause was logged earlier.
+        errors = "\n".join(self.logged_errors()) or "(none)"
+        return f"errors logged by this run:\n{errors}\nbroker.log ({self.log_path}) tail:\n{self.log_tail()}"
 
     def _raise_if_exited(self) -> None:
         """Fail fast, with the log tail, when the broker process is gone."""
@@ -258,13 +270,11 @@ class LocalKafka:
             raise RuntimeError("LocalKafka.start() was not called")
         code = self._proc.poll()
         if code is not None:
-            raise RuntimeError(
-                f"Kafka exited with code {code} before it was ready; broker.log tail:\n{self.log_tail()}"
-            )
+            raise RuntimeError(f"Kafka exited with code {code} before it was ready; {self.diagnostics()}")
 
     async def _probe(self, budget: float) -> None:
         """Connect an admin client and list topics, the recipe's definition of ready."""
-        # The listener socket is bound before requests are served, so bound the whole exchange.
+        # A broker mid-start or mid-shutdown may take the connection and never answer: bound it all.
         async with asyncio.timeout(budget):
             # A plain TCP connect first: refused while the JVM boots, without aiokafka's error logging.
             _, writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -289,7 +299,7 @@ class LocalKafka:
             if remaining <= 0:
                 raise RuntimeError(
                     f"Kafka at {self.bootstrap_servers} not ready after {timeout:.0f}s "
-                    f"(last error: {last_error}); broker.log tail:\n{self.log_tail()}"
+                    f"(last error: {last_error}); {self.diagnostics()}"
                 )
             try:
                 await self._probe(min(5.0, remaining))
@@ -330,8 +340,9 @@ class LocalKafka:
         """SIGKILL the broker at once, as a crash would (for crash-recovery tests)."""
         if self._proc is None:
             return
-        self._signal_group(signal.SIGKILL)
-        self._proc.wait()
+        if self._proc.poll() is None:  # never signal a reaped pid: its number may belong to another process
+            self._signal_group(signal.SIGKILL)
+            self._proc.wait()
         self._proc = None
 
     def __enter__(self) -> Self:
@@ -391,7 +402,7 @@ def _serve(kafka: LocalKafka, timeout: float) -> int:
         )
         while kafka.is_running:
             time.sleep(0.5)
-        print(f"Kafka exited on its own; broker.log tail:\n{kafka.log_tail()}", file=sys.stderr)
+        print(f"Kafka exited on its own; {kafka.diagnostics()}", file=sys.stderr)
         return 1
     except _StopRequested:
         return 0

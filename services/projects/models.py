@@ -1,0 +1,82 @@
+"""Tables of the projects service: industrial projects (产业扶贫项目), inspections, income."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from sqlalchemy import BigInteger, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shared.timeutil import UTCDateTime, utcnow
+
+
+class ProjectKind(StrEnum):
+    """Kinds of industrial project: 扶贫大棚 / 光伏 / 养殖 / 就业工场 / 其他."""
+
+    GREENHOUSE = "greenhouse"
+    PHOTOVOLTAIC = "photovoltaic"
+    LIVESTOCK = "livestock"
+    EMPLOYMENT_WORKSHOP = "employment_workshop"
+    OTHER = "other"
+
+
+class Project(SQLModel, table=True):
+    """An industrial project (产业扶贫项目) in a township or village."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    project_code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=30)
+    area_code: str = Field(max_length=12, index=True)
+    budget_fen: int = Field(sa_type=BigInteger)
+    started_on: date
+    registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProjectInspection(SQLModel, table=True):
+    """A project inspection (两看一及时): look at the asset, look at the operation, fix promptly."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    project_id: UUID = Field(foreign_key="project.id", index=True)
+    inspected_on: date
+    inspector: str = Field(max_length=100)
+    notes: str = Field(default="", max_length=4000)
+
+
+class ProjectProblem(SQLModel, table=True):
+    """A problem an inspection found; each is published for audit to turn into a finding."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    inspection_id: UUID = Field(foreign_key="projectinspection.id", index=True)
+    project_id: UUID = Field(foreign_key="project.id", index=True)
+    code: str = Field(max_length=60)
+    description: str = Field(max_length=1000)
+
+
+class ProjectIncome(SQLModel, table=True):
+    """A project's income (收益) for one period; one record per project and period."""
+
+    __table_args__ = (UniqueConstraint("project_id", "period", name="uq_projectincome_project_period"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    project_id: UUID = Field(foreign_key="project.id", index=True)
+    period: str = Field(max_length=7)
+    amount_fen: int = Field(sa_type=BigInteger)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProjectOpenProblem(SQLModel, table=True):
+    """A project's problem as audit tracks it (read model fed by `audit.events`)."""
+
+    finding_id: UUID = Field(primary_key=True)
+    project_id: UUID = Field(index=True)
+    category: str = Field(max_length=30)
+    code: str = Field(max_length=60)
+    severity: str = Field(max_length=20)
+    description: str = Field(max_length=1000)
+    rectification_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    referred: bool = False
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,61 @@
+"""Tables of the subsidies service: payments (补贴发放), income allocations and the facts they rest on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import BigInteger, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shared.timeutil import UTCDateTime, utcnow
+
+
+class EligibleHousehold(SQLModel, table=True):
+    """A registered household (建档立卡户) as subsidies knows it (read model fed by `households.events`)."""
+
+    household_id: UUID = Field(primary_key=True)
+    area_code: str = Field(max_length=12, index=True)
+    member_count: int
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ProjectArea(SQLModel, table=True):
+    """Where an industrial project is (read model fed by `projects.events`): whose households share its income."""
+
+    project_id: UUID = Field(primary_key=True)
+    area_code: str = Field(max_length=12)
+
+
+class IncomeAllocation(SQLModel, table=True):
+    """One household's share of a project's income (收益分配), with the member count it was based on."""
+
+    __table_args__ = (UniqueConstraint("income_id", "household_id", name="uq_incomeallocation_income_household"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    income_id: UUID = Field(index=True)
+    project_id: UUID = Field(index=True)
+    household_id: UUID = Field(index=True)
+    period: str = Field(max_length=7)
+    amount_fen: int = Field(sa_type=BigInteger)
+    member_count: int
+    allocated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Payment(SQLModel, table=True):
+    """A subsidy paid to a household (政策补贴发放): once per policy and period, with the facts it was decided on."""
+
+    __table_args__ = (
+        UniqueConstraint("household_id", "policy_code", "period", name="uq_payment_household_policy_period"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    household_id: UUID = Field(index=True)
+    policy_code: str = Field(max_length=60)
+    period: str = Field(max_length=7)
+    amount_fen: int = Field(sa_type=BigInteger)
+    idempotency_key: str = Field(max_length=100, unique=True)
+    member_count: int = Field(description="snapshot: members when the payment was decided")
+    area_code: str = Field(max_length=12, description="snapshot: the household's area when the payment was decided")
+    paid_by: str = Field(max_length=100)
+    paid_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

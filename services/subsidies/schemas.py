@@ -1,0 +1,38 @@
+"""Request and response bodies of the subsidies API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.subsidies import rules
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PaymentCreate(_Strict):
+    """Pay one subsidy to one household for one period; `idempotency_key` makes a retry safe."""
+
+    household_id: UUID
+    policy_code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["dibao"])
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2020-06"])
+    amount_fen: Annotated[int, Field(strict=True, gt=0, le=rules.MAX_AMOUNT_FEN, description="integer fen (分)")]
+    idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+
+
+class PaymentRead(BaseModel):
+    id: UUID
+    household_id: UUID
+    policy_code: str
+    period: str
+    amount_fen: int
+    idempotency_key: str
+    member_count: int
+    area_code: str
+    paid_by: str
+    paid_at: datetime

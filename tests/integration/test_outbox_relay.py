@@ -1,0 +1,150 @@
+"""The outbox on real PostgreSQL and real Kafka: nothing rolled back leaks, nothing committed is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.contracts import HOUSEHOLDS_TOPIC
+from shared.contracts.households import HouseholdRegistered
+from shared.db import create_engine, unit_of_work
+from shared.messaging.kafka import ensure_topics, make_producer
+from shared.messaging.outbox import OutboxMessage, OutboxSignal, record_event, session_info
+from shared.messaging.relay import OutboxRelay
+from tests.kafka_support import ce_id, read_until
+
+pytestmark = pytest.mark.integration
+
+
+class Outbox:
+    """An outbox-carrying database (the households schema) with a relay wired to a real producer."""
+
+    def __init__(self, engine: AsyncEngine, producer: AIOKafkaProducer, poll_interval_s: float = 30.0) -> None:
+        self.engine, self.producer, self.signal = engine, producer, OutboxSignal()
+        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            engine, expire_on_commit=False, info=session_info(self.signal)
+        )
+        self.poll_interval_s = poll_interval_s
+
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(
+            engine=self.engine, sessions=self.sessions, producer=self.producer, signal=self.signal,
+            poll_interval_s=self.poll_interval_s, standby_interval_s=0.2,
+        )
+
+    async def commit_event(self, household_id: uuid.UUID | None = None, n: int = 1) -> str:
+        async with unit_of_work(self.sessions) as session:
+            row = await record_event(session, _event(household_id or uuid.uuid4(), n), source="/tests")
+        return row.event_id
+
+    async def unpublished(self) -> int:
+        async with self.sessions() as s:
+            stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
+            return int(await s.scalar(stmt) or 0)
+
+
+def _event(household_id: uuid.UUID, n: int = 1) -> HouseholdRegistered:
+    return HouseholdRegistered(household_id=household_id, household_code=f"T-{n}", area_code="371523101201", member_count=n)
+
+
+@pytest.fixture
+async def outbox(kafka: str, pg_database: Any) -> AsyncIterator[Outbox]:
+    await ensure_topics(kafka, [HOUSEHOLDS_TOPIC])
+    engine = create_engine(await pg_database("households"))
+    producer = make_producer(kafka, client_id="test-relay")
+    await producer.start()
+    try:
+        yield Outbox(engine, producer)
+    finally:
+        await producer.stop()
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def running(relay: OutboxRelay) -> AsyncIterator[OutboxRelay]:
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_rolled_back_transaction_publishes_nothing(outbox: Outbox, kafka: str) -> None:
+    rolled_back: list[str] = []
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(outbox.sessions) as session:
+            rolled_back.append((await record_event(session, _event(uuid.uuid4()), source="/tests")).event_id)
+            raise RuntimeError("business rule failed after the event was written")
+    marker = await outbox.commit_event()
+    assert await outbox.relay().publish_pending() == 1
+    records = await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: marker in map(ce_id, rs), settle=0.5)
+    assert rolled_back[0] not in map(ce_id, records)
+    async with outbox.sessions() as s:
+        assert (await s.scalars(select(OutboxMessage.event_id))).all() == [marker]
+
+
+async def test_crash_between_publish_and_mark_republishes_the_same_events(
+    outbox: Outbox, kafka: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [await outbox.commit_event() for _ in range(3)]
+    crashing = outbox.relay()
+
+    async def die(_ids: list[int]) -> None:
+        raise RuntimeError("process killed before marking")
+
+    monkeypatch.setattr(crashing, "_mark_published", die)
+    with pytest.raises(RuntimeError):
+        await crashing.publish_pending()
+    assert await outbox.unpublished() == 3
+    assert await outbox.relay().publish_pending() == 3
+    assert await outbox.unpublished() == 0
+    records = await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: sum(ce_id(r) in ids for r in rs) >= 6)
+    assert sorted(ce_id(r) for r in records if ce_id(r) in ids) == sorted(ids * 2)
+
+
+async def test_order_per_key_is_kept(outbox: Outbox, kafka: str) -> None:
+    household = uuid.uuid4()
+    ids = [await outbox.commit_event(household, n) for n in range(1, 41)]
+    async with running(outbox.relay()):
+        records = await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: sum(ce_id(r) in ids for r in rs) >= 40)
+    mine = [r for r in records if r.key == str(household).encode()]
+    assert [ce_id(r) for r in mine] == ids
+    assert len({r.partition for r in mine}) == 1
+
+
+async def test_commit_wakes_the_relay_without_waiting_for_the_poll(outbox: Outbox, kafka: str) -> None:
+    async with running(outbox.relay()):
+        await asyncio.sleep(0.5)  # the relay is idle, waiting on a 30 s fallback poll
+        started = time.monotonic()
+        event_id = await outbox.commit_event()
+        await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: event_id in map(ce_id, rs), timeout=10)
+    assert time.monotonic() - started < 10
+
+
+async def test_commit_in_another_process_wakes_the_relay_through_notify(outbox: Outbox, kafka: str) -> None:
+    other_replica = async_sessionmaker(outbox.engine, expire_on_commit=False)  # no in-process signal
+    async with running(outbox.relay()):
+        await asyncio.sleep(0.5)
+        async with unit_of_work(other_replica) as session:
+            event_id = (await record_event(session, _event(uuid.uuid4()), source="/tests")).event_id
+        await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: event_id in map(ce_id, rs), timeout=10)
+
+
+async def test_only_one_of_several_relays_publishes(outbox: Outbox) -> None:
+    relays = [outbox.relay() for _ in range(3)]
+    async with running(relays[0]), running(relays[1]), running(relays[2]):
+        await asyncio.sleep(1.0)
+        assert sum(r.is_leader for r in relays) == 1
+        leader = next(r for r in relays if r.is_leader)
+    assert leader is not None

@@ -1,0 +1,54 @@
+"""Reading topics in tests: everything from the beginning until a condition holds or time runs out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+Records = list[ConsumerRecord[bytes, bytes]]
+
+
+def ce_id(record: ConsumerRecord[bytes, bytes]) -> str:
+    return dict(record.headers).get("ce_id", b"").decode()
+
+
+async def read_until(
+    bootstrap: str, topic: str, done: Callable[[Records], bool], *, timeout: float = 20.0, settle: float = 0.0
+) -> Records:
+    """All records of `topic` from the start, once `done(records)` holds (then `settle` s more for stragglers)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records: Records = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+            if done(records):
+                break
+        else:
+            raise AssertionError(f"condition not met on {topic} within {timeout}s; {len(records)} records read")
+        if settle:
+            await asyncio.sleep(settle)
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def eventually(check: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.1) -> object:
+    """Poll an async `check` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()  # type: ignore[misc]
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: last result {result!r}")
+        await asyncio.sleep(interval)

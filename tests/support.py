@@ -1,0 +1,70 @@
+"""Helpers shared by the test tiers: tokens, app clients on a migrated database, problem+json checks."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from shared.auth import issue_token
+from shared.db import create_engine
+from shared.migrations import upgrade_to_head
+from shared.settings import DEV_JWT_SECRET
+
+SETTINGS_CLASSES = {
+    "households": "HouseholdsSettings",
+    "projects": "ProjectsSettings",
+    "subsidies": "SubsidiesSettings",
+    "audit": "AuditSettings",
+}
+
+
+def token(*roles: str, area: str | None = None, sub: str = "officer-1", secret: str = DEV_JWT_SECRET) -> str:
+    return issue_token(secret, sub, list(roles), area)
+
+
+def auth(*roles: str, area: str | None = None, sub: str = "officer-1") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(*roles, area=area, sub=sub)}"}
+
+
+def service_settings(service: str, **overrides: Any) -> Any:
+    module = importlib.import_module(f"services.{service}.settings")
+    return getattr(module, SETTINGS_CLASSES[service])(**overrides)
+
+
+def service_app(service: str, settings: Any) -> FastAPI:
+    app: FastAPI = importlib.import_module(f"services.{service}.app").create_app(settings)
+    return app
+
+
+async def migrate(service: str, url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade_to_head(engine, service)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def running_app(service: str, database_url: str, **overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The service's app with its lifespan running, and a client that calls it in-process."""
+    overrides.setdefault("kafka_enabled", False)
+    app = service_app(service, service_settings(service, database_url=database_url, **overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield app, client
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem document with `status`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status
+    return body

@@ -1,0 +1,160 @@
+"""Households API on a migrated SQLite file: registration, visits, access and bad input."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.households.models import Household, Visit
+from shared.messaging.outbox import OutboxMessage
+from tests.support import assert_problem, auth, running_app
+
+VILLAGE = "371523101201"
+OTHER_TOWNSHIP_VILLAGE = "371523105203"
+HOUSEHOLD = {
+    "household_code": "CP-0001",
+    "area_code": VILLAGE,
+    "head_name": "张三",
+    "members": [
+        {"name": "张三", "relationship_to_head": "head", "birth_date": "1960-03-01"},
+        {"name": "李四", "relationship_to_head": "spouse", "birth_date": "1962-07-09"},
+    ],
+}
+OFFICE = auth("district_office")
+
+
+@pytest.fixture
+async def api(sqlite_url: Any) -> Any:
+    async with running_app("households", await sqlite_url("households")) as (app, client):
+        yield app, client
+
+
+async def _count(app: Any, model: Any) -> int:
+    async with app.state.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)))
+
+
+async def test_register_household_writes_it_and_its_event(api: Any) -> None:
+    app, client = api
+    r = await client.post("/households", json=HOUSEHOLD, headers=OFFICE)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["household_code"] == "CP-0001" and len(body["members"]) == 2
+    async with app.state.sessions() as s:
+        rows = (await s.scalars(select(OutboxMessage))).all()
+    assert [row.event_type for row in rows] == ["gov.poverty.households.household_registered.v1"]
+    assert rows[0].key == body["id"]
+
+
+async def test_visit_with_d_grade_house_publishes_a_housing_problem(api: Any) -> None:
+    app, client = api
+    hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
+    visit = {"round": 2, "visited_on": "2020-05-01", "visitor": "王五", "housing_grade": "D",
+             "problems": [{"category": "schooling", "code": "school_dropout", "description": "child out of school"}]}
+    r = await client.post(f"/households/{hid}/visits", json=visit, headers=auth("helper_cadre", area=VILLAGE))
+    assert r.status_code == 201, r.text
+    assert sorted(p["code"] for p in r.json()["problems"]) == ["housing_unsafe", "school_dropout"]
+    async with app.state.sessions() as s:
+        types = (await s.scalars(select(OutboxMessage.event_type).order_by(OutboxMessage.id))).all()
+    assert types.count("gov.poverty.households.problem_found.v1") == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({**HOUSEHOLD, "members": []}, 422),
+        ({k: v for k, v in HOUSEHOLD.items() if k != "head_name"}, 422),
+        ({**HOUSEHOLD, "area_code": "3715"}, 422),
+        ({**HOUSEHOLD, "members": [{**HOUSEHOLD["members"][0], "birth_date": "2990-01-01"}]}, 422),
+        ({**HOUSEHOLD, "members": "two"}, 422),
+        ({**HOUSEHOLD, "unexpected": 1}, 422),
+    ],
+)
+async def test_bad_registration_is_a_problem_and_changes_nothing(api: Any, body: dict[str, Any], status: int) -> None:
+    app, client = api
+    r = await client.post("/households", json=body, headers=OFFICE)
+    problem = assert_problem(r, status)
+    assert "张三" not in r.text
+    assert all(set(e) == {"field", "message", "code"} for e in problem.get("errors", []))
+    assert await _count(app, Household) == 0
+    assert await _count(app, OutboxMessage) == 0
+
+
+async def test_malformed_json_is_400(api: Any) -> None:
+    app, client = api
+    r = await client.post("/households", content=b'{"household_code": ', headers={**OFFICE, "content-type": "application/json"})
+    assert_problem(r, 400)
+    assert await _count(app, Household) == 0
+
+
+async def test_duplicate_household_code_is_409_and_changes_nothing(api: Any) -> None:
+    app, client = api
+    assert (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).status_code == 201
+    assert_problem(await client.post("/households", json=HOUSEHOLD, headers=OFFICE), 409)
+    assert await _count(app, Household) == 1
+    assert await _count(app, OutboxMessage) == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}],
+)
+async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) -> None:
+    _, client = api
+    r = await client.post("/households", json=HOUSEHOLD, headers=headers)
+    assert_problem(r, 401)
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+async def test_token_signed_with_another_key_is_401(api: Any) -> None:
+    from shared.auth import issue_token
+
+    _, client = api
+    forged = issue_token("another-secret-another-secret-0000", "x", ["district_office"])
+    assert_problem(await client.get("/households", headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
+async def test_wrong_role_is_403(api: Any) -> None:
+    app, client = api
+    assert_problem(await client.post("/households", json=HOUSEHOLD, headers=auth("finance_officer")), 403)
+    assert await _count(app, Household) == 0
+
+
+async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
+    app, client = api
+    elsewhere = {**HOUSEHOLD, "area_code": OTHER_TOWNSHIP_VILLAGE}
+    assert_problem(await client.post("/households", json=elsewhere, headers=auth("township_office", area="371523101")), 403)
+    hid = (await client.post("/households", json=elsewhere, headers=OFFICE)).json()["id"]
+    assert_problem(await client.get(f"/households/{hid}", headers=auth("township_office", area="371523101")), 403)
+    ok = await client.get(f"/households/{hid}", headers=auth("township_office", area="371523105"))
+    assert ok.status_code == 200
+
+
+async def test_unknown_household_is_404(api: Any) -> None:
+    _, client = api
+    r = await client.post(
+        "/households/6f1d1bb0-0000-4000-8000-000000000000/visits",
+        json={"round": 1, "visited_on": "2020-05-01", "visitor": "王五"}, headers=OFFICE,
+    )
+    assert_problem(r, 404)
+    assert_problem(await client.get("/households/not-a-uuid", headers=OFFICE), 422)
+
+
+async def test_visit_in_the_future_is_refused(api: Any) -> None:
+    app, client = api
+    hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    r = await client.post(f"/households/{hid}/visits", json={"round": 1, "visited_on": tomorrow, "visitor": "x"}, headers=OFFICE)
+    assert_problem(r, 422)
+    assert await _count(app, Visit) == 0
+
+
+async def test_health_endpoints(api: Any) -> None:
+    _, client = api
+    assert (await client.get("/livez")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "kafka": "disabled"}
