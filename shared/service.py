@@ -69,10 +69,14 @@ class ServiceRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.consumer is not None:
-            await self.consumer.stop()
-        await self.producer.stop()
-        await self.engine.dispose()
+        # Shutdown goes on past a failing client: the database pool must be released regardless.
+        for closing in (self.consumer.stop() if self.consumer else None, self.producer.stop(), self.engine.dispose()):
+            if closing is None:
+                continue
+            try:
+                await closing
+            except Exception:
+                log.warning("error while shutting down", exc_info=True)
 
     async def _run_kafka(self) -> None:
         """Connect to Kafka (waiting out an outage at start-up), then run the relay and the consumer."""

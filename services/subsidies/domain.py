@@ -23,11 +23,15 @@ from shared.timeutil import utcnow
 SOURCE = "/services/subsidies"
 
 
-async def note_household(session: AsyncSession, *, household_id: UUID, area_code: str, member_count: int) -> None:
+async def note_household(
+    session: AsyncSession, *, household_id: UUID, area_code: str, member_count: int
+) -> None:
     """Keep the registry facts subsidies decides from (建档立卡户: area and members)."""
     household = await session.get(EligibleHousehold, household_id)
     if household is None:
-        session.add(EligibleHousehold(household_id=household_id, area_code=area_code, member_count=member_count))
+        session.add(
+            EligibleHousehold(household_id=household_id, area_code=area_code, member_count=member_count)
+        )
         return
     household.area_code, household.member_count, household.updated_at = area_code, member_count, utcnow()
 
@@ -42,17 +46,13 @@ async def note_project_area(session: AsyncSession, *, project_id: UUID, area_cod
 
 
 async def distribute_income(session: AsyncSession, income: ProjectIncomeRecorded) -> list[IncomeAllocation]:
-    """Share a project's income (收益分配) among its township's households by members; none eligible, none shared."""
+    """Share a project's income (收益分配) among its township's households by members, or record nothing."""
     if await _already_distributed(session, income.income_id):
         return []
     project = await session.get(ProjectArea, income.project_id)
     if project is None:
         raise NotFound("Income arrived for a project whose registration was never received.")
-    township = township_of(project.area_code)
-    households = (
-        await session.scalars(select(EligibleHousehold).where(col(EligibleHousehold.area_code).startswith(township)))
-    ).all()
-    members = {h.household_id: h.member_count for h in households}
+    members = await _members_in(session, township_of(project.area_code))
     shares = allocate_by_members(income.amount_fen, members)
     allocations = [
         IncomeAllocation(
@@ -67,8 +67,9 @@ async def distribute_income(session: AsyncSession, income: ProjectIncomeRecorded
         await record_event(
             session,
             ProjectIncomeAllocated(
-                household_id=allocation.household_id, allocation_id=allocation.id, project_id=allocation.project_id,
-                income_id=allocation.income_id, amount_fen=allocation.amount_fen,
+                household_id=allocation.household_id, allocation_id=allocation.id,
+                project_id=allocation.project_id, income_id=allocation.income_id,
+                amount_fen=allocation.amount_fen,
             ),
             source=SOURCE,
         )
@@ -76,11 +77,23 @@ async def distribute_income(session: AsyncSession, income: ProjectIncomeRecorded
 
 
 async def _already_distributed(session: AsyncSession, income_id: UUID) -> bool:
-    found = await session.scalars(select(IncomeAllocation.id).where(col(IncomeAllocation.income_id) == income_id).limit(1))
+    found = await session.scalars(
+        select(col(IncomeAllocation.id)).where(col(IncomeAllocation.income_id) == income_id).limit(1)
+    )
     return found.first() is not None
 
 
-async def pay_subsidy(session: AsyncSession, data: PaymentCreate, *, actor: Principal) -> tuple[Payment, bool]:
+async def _members_in(session: AsyncSession, area_prefix: str) -> dict[UUID, int]:
+    """Member counts of the registered households within an area."""
+    rows = await session.scalars(
+        select(EligibleHousehold).where(col(EligibleHousehold.area_code).startswith(area_prefix))
+    )
+    return {h.household_id: h.member_count for h in rows.all()}
+
+
+async def pay_subsidy(
+    session: AsyncSession, data: PaymentCreate, *, actor: Principal
+) -> tuple[Payment, bool]:
     """Pay a subsidy exactly once per household, policy and period; returns (payment, newly paid).
 
     A retry with the same idempotency key and the same request returns the original payment.
@@ -92,9 +105,10 @@ async def pay_subsidy(session: AsyncSession, data: PaymentCreate, *, actor: Prin
         return earlier, False
     household = await session.get(EligibleHousehold, data.household_id)
     if household is None:
-        raise InvalidInput("The household is not a registered household known to subsidies; it cannot be paid.")
+        raise InvalidInput("The household is not a registered household (建档立卡户) known to subsidies.")
     payment = Payment(
-        **data.model_dump(), member_count=household.member_count, area_code=household.area_code, paid_by=actor.subject
+        **data.model_dump(), member_count=household.member_count, area_code=household.area_code,
+        paid_by=actor.subject,
     )
     session.add(payment)
     try:

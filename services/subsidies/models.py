@@ -21,7 +21,7 @@ class EligibleHousehold(SQLModel, table=True):
 
 
 class ProjectArea(SQLModel, table=True):
-    """Where an industrial project is (read model fed by `projects.events`): whose households share its income."""
+    """Where an industrial project is (read model fed by `projects.events`), to know who shares its income."""
 
     project_id: UUID = Field(primary_key=True)
     area_code: str = Field(max_length=12)
@@ -30,7 +30,9 @@ class ProjectArea(SQLModel, table=True):
 class IncomeAllocation(SQLModel, table=True):
     """One household's share of a project's income (收益分配), with the member count it was based on."""
 
-    __table_args__ = (UniqueConstraint("income_id", "household_id", name="uq_incomeallocation_income_household"),)
+    __table_args__ = (
+        UniqueConstraint("income_id", "household_id", name="uq_incomeallocation_income_household"),
+    )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     income_id: UUID = Field(index=True)
@@ -43,7 +45,7 @@ class IncomeAllocation(SQLModel, table=True):
 
 
 class Payment(SQLModel, table=True):
-    """A subsidy paid to a household (政策补贴发放): once per policy and period, with the facts it was decided on."""
+    """A subsidy paid to a household (补贴发放): once per policy and period, with the facts it rests on."""
 
     __table_args__ = (
         UniqueConstraint("household_id", "policy_code", "period", name="uq_payment_household_policy_period"),
@@ -56,6 +58,6 @@ class Payment(SQLModel, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
     idempotency_key: str = Field(max_length=100, unique=True)
     member_count: int = Field(description="snapshot: members when the payment was decided")
-    area_code: str = Field(max_length=12, description="snapshot: the household's area when the payment was decided")
+    area_code: str = Field(max_length=12, description="snapshot: the household's area when it was decided")
     paid_by: str = Field(max_length=100)
     paid_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -24,7 +24,9 @@ def allocate_by_members(amount_fen: int, households: Mapping[UUID, int]) -> dict
         return {}
     shares = {hid: amount_fen * count // total_members for hid, count in households.items()}
     leftover = amount_fen - sum(shares.values())
-    by_fraction = sorted(households, key=lambda hid: (-(amount_fen * households[hid] % total_members), str(hid)))
+    by_fraction = sorted(
+        households, key=lambda hid: (-(amount_fen * households[hid] % total_members), str(hid))
+    )
     for hid in by_fraction[:leftover]:
         shares[hid] += 1
     return shares

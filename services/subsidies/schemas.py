@@ -21,7 +21,7 @@ class PaymentCreate(_Strict):
     household_id: UUID
     policy_code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["dibao"])
     period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2020-06"])
-    amount_fen: Annotated[int, Field(strict=True, gt=0, le=rules.MAX_AMOUNT_FEN, description="integer fen (分)")]
+    amount_fen: Annotated[int, Field(strict=True, gt=0, le=rules.MAX_AMOUNT_FEN, description="integer fen")]
     idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 
 

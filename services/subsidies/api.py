@@ -1,0 +1,49 @@
+"""HTTP routes of the subsidies service: parse, authorize, call the domain, shape the response."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from services.subsidies import domain
+from services.subsidies.schemas import PaymentCreate, PaymentRead
+from shared.auth import Principal, Role, require_roles
+from shared.http import Transaction
+
+router = APIRouter(prefix="/payments", tags=["payments"])
+
+Payer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER))]
+Reader = Annotated[
+    Principal,
+    Depends(require_roles(
+        Role.FINANCE_OFFICER, Role.DISTRICT_OFFICE, Role.AUDITOR, Role.DISCIPLINE_COMMISSION,
+    )),
+]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def pay_subsidy(
+    body: PaymentCreate, response: Response, session: Transaction, actor: Payer
+) -> PaymentRead:
+    """Pay a subsidy (补贴发放) once; a retry with the same idempotency key returns the original with 200."""
+    payment, created = await domain.pay_subsidy(session, body, actor=actor)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return PaymentRead(**payment.model_dump())
+
+
+@router.get("")
+async def list_payments(
+    session: Transaction, _: Reader, household_id: UUID | None = None, limit: Limit = 100
+) -> list[PaymentRead]:
+    """Payments, newest first, optionally of one household."""
+    payments = await domain.list_payments(session, household_id=household_id, limit=limit)
+    return [PaymentRead(**p.model_dump()) for p in payments]
+
+
+@router.get("/{payment_id}")
+async def get_payment(payment_id: UUID, session: Transaction, _: Reader) -> PaymentRead:
+    return PaymentRead(**(await domain.get_payment(session, payment_id)).model_dump())

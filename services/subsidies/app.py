@@ -1,0 +1,20 @@
+"""The subsidies service (政策补贴): payments, and project income distributed to poor households."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.subsidies.api import router
+from services.subsidies.handlers import build_handlers
+from services.subsidies.settings import SubsidiesSettings
+from shared.service import ServiceSpec, build_app
+
+
+def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
+    settings = settings or SubsidiesSettings()
+    return build_app(
+        ServiceSpec(
+            name="subsidies", title="Subsidies (政策补贴)", settings=settings,
+            routers=[router], handlers=build_handlers(settings),
+        )
+    )

@@ -1,0 +1,34 @@
+"""Subsidies reacts to households (the facts it decides from) and to projects (income to distribute)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.subsidies import domain
+from services.subsidies.settings import SubsidiesSettings
+from shared.contracts.households import HouseholdRegistered
+from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
+from shared.messaging.cloudevents import Envelope
+from shared.messaging.handlers import HandlerRegistry
+
+
+def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
+    """Subsidies' event handlers: eligibility facts, project areas and income distribution."""
+    handlers = HandlerRegistry()
+
+    @handlers.on(HouseholdRegistered)
+    async def on_household_registered(session: AsyncSession, event: HouseholdRegistered, _: Envelope) -> None:
+        await domain.note_household(
+            session, household_id=event.household_id, area_code=event.area_code,
+            member_count=event.member_count,
+        )
+
+    @handlers.on(ProjectRegistered)
+    async def on_project_registered(session: AsyncSession, event: ProjectRegistered, _: Envelope) -> None:
+        await domain.note_project_area(session, project_id=event.project_id, area_code=event.area_code)
+
+    @handlers.on(ProjectIncomeRecorded)
+    async def on_income_recorded(session: AsyncSession, event: ProjectIncomeRecorded, _: Envelope) -> None:
+        await domain.distribute_income(session, event)
+
+    return handlers

@@ -1,0 +1,90 @@
+"""`poverty`: the platform's command line (serve, migrate, up, token, replay-dlq)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from shared.registry import SERVICES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="poverty", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run one service (HTTP, outbox relay, consumer)")
+    serve.add_argument("service", choices=SERVICES)
+    migrate = commands.add_parser("migrate", help="apply a service's migrations (alembic upgrade head)")
+    migrate.add_argument("service", choices=SERVICES)
+    up = commands.add_parser("up", help="start the whole platform locally on its embedded defaults")
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    token = commands.add_parser("token", help="issue a development bearer token (HS256, dev secret)")
+    token.add_argument("--role", action="append", required=True, dest="roles")
+    token.add_argument("--area", default=None)
+    token.add_argument("--sub", default="dev-officer")
+    token.add_argument("--ttl", type=int, default=8 * 3600)
+    replay = commands.add_parser("replay-dlq", help="republish a dead-letter topic's records to their source topic")
+    replay.add_argument("topic", help="the dead-letter topic, e.g. households.events.dlq")
+    replay.add_argument("--bootstrap", default="127.0.0.1:9092")
+    replay.add_argument("--group", default="dlq-replay", help="consumer group that remembers what was replayed")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args.service)
+    if args.command == "migrate":
+        return asyncio.run(migrate(args.service))
+    if args.command == "up":
+        from shared.local.platform import up
+
+        return up(demo_data=not args.no_demo)
+    if args.command == "token":
+        return print_token(args.roles, args.area, args.sub, args.ttl)
+    from shared.messaging.dlq import replay
+
+    count = asyncio.run(replay(args.topic, bootstrap_servers=args.bootstrap, group_id=args.group))
+    print(f"replayed {count} records from {args.topic}")
+    return 0
+
+
+def serve(service: str) -> int:
+    """Run the service with uvicorn on its configured host and port."""
+    import uvicorn
+
+    from shared.registry import create_app, load_settings
+
+    settings = load_settings(service)
+    uvicorn.run(create_app(service, settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+async def migrate(service: str) -> int:
+    """Apply the service's migrations to its configured database."""
+    from shared.db import create_engine
+    from shared.migrations import upgrade_to_head
+    from shared.registry import load_settings
+
+    engine = create_engine(load_settings(service).database_url)
+    try:
+        await upgrade_to_head(engine, service)
+    finally:
+        await engine.dispose()
+    print(f"{service}: migrations at head")
+    return 0
+
+
+def print_token(roles: list[str], area: str | None, sub: str, ttl: int) -> int:
+    """Print a development token signed with the configured HS256 secret."""
+    from shared.auth import issue_token
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings(database_url="unused")
+    print(issue_token(settings.jwt_secret.get_secret_value(), sub, roles, area, ttl))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""`poverty up`: the whole platform on its embedded defaults (SQLite files, a local Kafka broker)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from shared.local import demo
+from shared.local.kafka import LocalKafka
+from shared.local.processes import ServiceProcess, service_env
+from shared.registry import SERVICES, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = ROOT / ".local"
+KAFKA_PORT = 9092
+
+
+def up(*, demo_data: bool = True) -> int:
+    """Start Kafka and the four services, load demo data, print the addresses, run until Ctrl-C."""
+    (STATE / "data").mkdir(parents=True, exist_ok=True)
+    kafka = LocalKafka(data_dir=STATE / "kafka-data", port=KAFKA_PORT)
+    print(f"starting Kafka {kafka.bootstrap_servers} (first run fetches the broker's jars from Maven Central)")
+    with kafka:
+        processes = [_service(name, kafka.bootstrap_servers) for name in SERVICES]
+        try:
+            for process in processes:
+                asyncio.run(_migrate(process.name))
+                process.start()
+            for process in processes:
+                process.wait_ready()
+            if demo_data:
+                loaded = demo.load({p.name: p.base_url for p in processes})
+                print(f"demo data: {len(loaded)} households registered (0 means loaded earlier)")
+            _print_addresses(processes, kafka)
+            _wait_for_stop()
+        finally:
+            for process in processes:
+                process.stop()
+    return 0
+
+
+def _service(name: str, kafka: str) -> ServiceProcess:
+    settings = load_settings(name)
+    url = f"sqlite+aiosqlite:///{STATE / 'data' / name}.db"
+    return ServiceProcess(name, settings.port, service_env(name, database_url=url, kafka=kafka, port=settings.port),
+                          STATE / "logs" / f"{name}.log")
+
+
+async def _migrate(service: str) -> None:
+    from shared.db import create_engine
+    from shared.migrations import upgrade_to_head
+
+    engine = create_engine(f"sqlite+aiosqlite:///{STATE / 'data' / service}.db")
+    try:
+        await upgrade_to_head(engine, service)
+    finally:
+        await engine.dispose()
+
+
+def _print_addresses(processes: list[ServiceProcess], kafka: LocalKafka) -> None:
+    print("\nThe platform is up:")
+    for process in processes:
+        print(f"  {process.name:<11} {process.base_url}   docs {process.base_url}/docs   log {process.log_path}")
+    print(f"  kafka       {kafka.bootstrap_servers}")
+    print("\nA token for curl:  export TOKEN=$(poverty token --role district_office)")
+    print("Stop with Ctrl-C.", flush=True)
+
+
+def _wait_for_stop() -> None:
+    stop = signal.Signals.SIGTERM
+    signal.signal(stop, lambda *_: sys.exit(0))
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass

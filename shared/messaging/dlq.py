@@ -1,0 +1,56 @@
+"""Replaying a dead-letter topic: once the cause is fixed, its records go back to their source topic."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from shared.messaging.kafka import make_consumer, make_producer
+
+DLQ_SUFFIX = ".dlq"
+
+
+def source_topic(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The topic a dead letter came from (its header, or the DLQ name without the suffix)."""
+    header = dict(record.headers).get("dlq_source_topic")
+    return header.decode() if header else record.topic.removesuffix(DLQ_SUFFIX)
+
+
+def original_headers(record: ConsumerRecord[bytes, bytes]) -> list[tuple[str, bytes]]:
+    """The record's headers without the error annotations the consumer added."""
+    return [(k, v) for k, v in record.headers if not k.startswith("dlq_")]
+
+
+async def replay(dlq_topic: str, *, bootstrap_servers: str, group_id: str) -> int:
+    """Republish every not-yet-replayed record of `dlq_topic`; the group's offsets remember progress."""
+    if not dlq_topic.endswith(DLQ_SUFFIX):
+        raise ValueError(f"{dlq_topic} is not a dead-letter topic (must end with {DLQ_SUFFIX})")
+    consumer = make_consumer(bootstrap_servers, group_id=group_id, topics=[dlq_topic])
+    producer = make_producer(bootstrap_servers, client_id=group_id)
+    await consumer.start()
+    await producer.start()
+    try:
+        return await _drain(consumer, producer)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _drain(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> int:
+    """Replay up to the end offsets seen once the group assigned the partitions."""
+    ends: dict[TopicPartition, int] | None = None
+    replayed = 0
+    while True:
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = await consumer.getmany(timeout_ms=500)
+        for tp, records in batches.items():
+            futures = [
+                await producer.send(source_topic(r), r.value, key=r.key, headers=original_headers(r)) for r in records
+            ]
+            await asyncio.gather(*futures)
+            await consumer.commit({tp: records[-1].offset + 1})
+            replayed += len(records)
+        if ends is None and consumer.assignment():
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+        if ends is not None and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+            return replayed

@@ -1,0 +1,366 @@
+"""Projects API on a migrated SQLite file: registration, inspections, income, open problems, bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import func, select
+
+from services.projects.handlers import build_handlers
+from services.projects.models import (
+    Project,
+    ProjectIncome,
+    ProjectInspection,
+    ProjectOpenProblem,
+    ProjectProblem,
+)
+from services.projects.rules import district_today
+from shared.contracts import IntegrationEvent
+from shared.contracts.audit import (
+    DisciplineReferralMade,
+    FindingRecorded,
+    RectificationOpened,
+    Severity,
+    SubjectKind,
+)
+from shared.contracts.households import ProblemCategory
+from shared.messaging.cloudevents import Envelope
+from shared.messaging.outbox import OutboxMessage
+from tests.support import assert_problem, auth, running_app
+
+TOWNSHIP = "371523101"
+VILLAGE = "371523101201"
+OTHER_TOWNSHIP_VILLAGE = "371523105203"
+PROJECT = {
+    "project_code": "XM-2020-001",
+    "name": "贾寨镇扶贫大棚",
+    "kind": "greenhouse",
+    "area_code": VILLAGE,
+    "budget_fen": 150_000_000,
+    "started_on": "2020-03-01",
+}
+INSPECTION = {
+    "inspected_on": "2020-05-12",
+    "inspector": "项目专班 王五",
+    "notes": "看外观, 看运营",
+    "problems": [
+        {"code": "roof_damaged", "description": "大棚棚膜破损"},
+        {"code": "income_not_paid", "description": "一季度收益未到位"},
+    ],
+}
+INCOME = {"period": "2020-06", "amount_fen": 4_466_400}
+OFFICE = auth("district_office")
+JSON_OFFICE = {**OFFICE, "content-type": "application/json"}
+FINANCE = auth("finance_officer")
+UNKNOWN = "6f1d1bb0-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+async def api(sqlite_url: Any) -> Any:
+    async with running_app("projects", await sqlite_url("projects")) as (app, client):
+        yield app, client
+
+
+async def _count(app: Any, model: Any) -> int:
+    async with app.state.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)))
+
+
+async def _outbox(app: Any) -> list[OutboxMessage]:
+    async with app.state.sessions() as s:
+        return list((await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+async def _project(client: Any, **changes: Any) -> str:
+    r = await client.post("/projects", json={**PROJECT, **changes}, headers=OFFICE)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def test_register_project_writes_it_and_its_event(api: Any) -> None:
+    app, client = api
+    r = await client.post("/projects", json=PROJECT, headers=OFFICE)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["kind"] == "greenhouse" and body["budget_fen"] == 150_000_000
+    [row] = await _outbox(app)
+    assert row.event_type == "gov.poverty.projects.project_registered.v1" and row.key == body["id"]
+    payload = json.loads(row.payload)
+    assert payload == {
+        "project_id": body["id"], "name": PROJECT["name"], "kind": "greenhouse", "area_code": VILLAGE,
+        "budget_fen": 150_000_000,
+    }
+    fetched = await client.get(f"/projects/{body['id']}", headers=auth("auditor"))
+    assert fetched.status_code == 200 and fetched.json() == body
+
+
+async def test_township_officer_registers_and_lists_within_its_township(api: Any) -> None:
+    _, client = api
+    own = auth("township_office", area=TOWNSHIP)
+    r = await client.post("/projects", json={**PROJECT, "area_code": TOWNSHIP}, headers=own)
+    assert r.status_code == 201, r.text
+    await _project(client, project_code="XM-2020-002", area_code=OTHER_TOWNSHIP_VILLAGE)
+    listed = await client.get("/projects", headers=own)
+    assert [p["project_code"] for p in listed.json()] == ["XM-2020-001"]
+    everything = await client.get("/projects", headers=OFFICE)
+    assert len(everything.json()) == 2
+    assert_problem(await client.get("/projects", params={"area_code": "371523105"}, headers=own), 403)
+
+
+async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
+    app, client = api
+    other = auth("township_office", area="371523105")
+    assert_problem(await client.post("/projects", json=PROJECT, headers=other), 403)
+    assert await _count(app, Project) == 0
+    pid = await _project(client)
+    assert_problem(await client.get(f"/projects/{pid}", headers=other), 403)
+    assert_problem(await client.post(f"/projects/{pid}/inspections", json=INSPECTION, headers=other), 403)
+    assert await _count(app, ProjectInspection) == 0
+    assert len(await _outbox(app)) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {k: v for k, v in PROJECT.items() if k != "name"},
+        {**PROJECT, "kind": "factory"},
+        {**PROJECT, "area_code": "371523"},
+        {**PROJECT, "budget_fen": 1500.5},
+        {**PROJECT, "budget_fen": "150000000"},
+        {**PROJECT, "budget_fen": -1},
+        {**PROJECT, "budget_fen": 10**13},
+        {**PROJECT, "started_on": "not a date"},
+        {**PROJECT, "project_code": "XM 001"},
+        {**PROJECT, "unexpected": 1},
+        [PROJECT],
+    ],
+)
+async def test_bad_registration_is_a_problem_and_changes_nothing(api: Any, body: Any) -> None:
+    app, client = api
+    problem = assert_problem(await client.post("/projects", json=body, headers=OFFICE), 422)
+    assert all(set(e) == {"field", "message", "code"} for e in problem.get("errors", []))
+    assert await _count(app, Project) == 0
+    assert await _outbox(app) == []
+
+
+async def test_malformed_json_is_400(api: Any) -> None:
+    app, client = api
+    r = await client.post("/projects", content=b'{"project_code": ', headers=JSON_OFFICE)
+    assert_problem(r, 400)
+    assert await _count(app, Project) == 0
+
+
+async def test_duplicate_project_code_is_409_and_changes_nothing(api: Any) -> None:
+    app, client = api
+    await _project(client)
+    assert_problem(await client.post("/projects", json={**PROJECT, "name": "另一个"}, headers=OFFICE), 409)
+    assert await _count(app, Project) == 1
+    assert len(await _outbox(app)) == 1
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}]
+)
+async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) -> None:
+    app, client = api
+    assert_problem(await client.post("/projects", json=PROJECT, headers=headers), 401)
+    assert_problem(await client.get("/projects", headers=headers), 401)
+    assert await _count(app, Project) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [
+        ("post", "/projects", "finance_officer"),
+        ("post", "/projects", "inspector"),
+        ("get", "/projects", "dept_health"),
+        ("post", "/projects/{pid}/inspections", "auditor"),
+        ("post", "/projects/{pid}/income", "inspector"),
+        ("post", "/projects/{pid}/income", "township_office"),
+    ],
+)
+async def test_wrong_role_is_403_and_changes_nothing(api: Any, method: str, path: str, role: str) -> None:
+    app, client = api
+    pid = await _project(client)
+    bodies = {
+        "/projects": {**PROJECT, "project_code": "XM-9"},
+        "/projects/{pid}/inspections": INSPECTION,
+        "/projects/{pid}/income": INCOME,
+    }
+    kwargs = {"json": bodies[path]} if method == "post" else {}
+    headers = auth(role, area=TOWNSHIP)
+    r = await client.request(method.upper(), path.format(pid=pid), headers=headers, **kwargs)
+    assert_problem(r, 403)
+    assert (await _count(app, Project), len(await _outbox(app))) == (1, 1)
+
+
+async def test_unknown_project_is_404(api: Any) -> None:
+    _, client = api
+    assert_problem(await client.get(f"/projects/{UNKNOWN}", headers=OFFICE), 404)
+    assert_problem(
+        await client.post(f"/projects/{UNKNOWN}/inspections", json=INSPECTION, headers=OFFICE), 404
+    )
+    assert_problem(await client.post(f"/projects/{UNKNOWN}/income", json=INCOME, headers=FINANCE), 404)
+    assert_problem(await client.get(f"/projects/{UNKNOWN}/open-problems", headers=OFFICE), 404)
+    assert_problem(await client.get("/projects/not-a-uuid", headers=OFFICE), 422)
+
+
+async def test_inspection_stores_and_publishes_each_problem(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+    inspector = auth("inspector", sub="insp-7")
+    r = await client.post(f"/projects/{pid}/inspections", json=INSPECTION, headers=inspector)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["project_id"] == pid
+    assert [p["code"] for p in body["problems"]] == ["roof_damaged", "income_not_paid"]
+    assert await _count(app, ProjectProblem) == 2
+    found = [json.loads(m.payload) for m in await _outbox(app) if m.event_type.endswith("problem_found.v1")]
+    assert [f["problem_id"] for f in found] == [p["id"] for p in body["problems"]]
+    assert {(f["project_id"], f["area_code"], f["found_on"], f["found_by"]) for f in found} == {
+        (pid, VILLAGE, "2020-05-12", "insp-7")
+    }
+
+
+async def test_inspection_without_problems_publishes_nothing(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+    own = auth("township_office", area=TOWNSHIP)
+    r = await client.post(f"/projects/{pid}/inspections", json={**INSPECTION, "problems": []}, headers=own)
+    assert r.status_code == 201, r.text
+    assert (await _count(app, ProjectInspection), len(await _outbox(app))) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**INSPECTION, "inspected_on": (district_today() + timedelta(days=2)).isoformat()},
+        {**INSPECTION, "problems": [{"code": "Roof Damaged", "description": "x"}]},
+        {**INSPECTION, "problems": [{"code": "roof_damaged"}]},
+        {**INSPECTION, "problems": [INSPECTION["problems"][0], INSPECTION["problems"][0]]},
+        {**INSPECTION, "problems": "roof_damaged"},
+        {k: v for k, v in INSPECTION.items() if k != "inspector"},
+    ],
+)
+async def test_bad_inspection_is_422_and_changes_nothing(api: Any, body: dict[str, Any]) -> None:
+    app, client = api
+    pid = await _project(client)
+    assert_problem(await client.post(f"/projects/{pid}/inspections", json=body, headers=OFFICE), 422)
+    assert (await _count(app, ProjectInspection), await _count(app, ProjectProblem)) == (0, 0)
+    assert len(await _outbox(app)) == 1
+
+
+async def test_income_is_recorded_once_per_period(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+    r = await client.post(f"/projects/{pid}/income", json=INCOME, headers=FINANCE)
+    assert r.status_code == 201, r.text
+    income = r.json()
+    assert (income["project_id"], income["period"], income["amount_fen"]) == (pid, "2020-06", 4_466_400)
+    last = (await _outbox(app))[-1]
+    assert last.event_type == "gov.poverty.projects.income_recorded.v1" and last.key == pid
+    assert json.loads(last.payload) == {
+        "project_id": pid, "income_id": income["id"], "period": "2020-06", "amount_fen": 4_466_400,
+    }
+    repeat = await client.post(f"/projects/{pid}/income", json={**INCOME, "amount_fen": 1}, headers=OFFICE)
+    assert_problem(repeat, 409)
+    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (1, 2)
+    r = await client.post(f"/projects/{pid}/income", json={**INCOME, "period": "2020-05"}, headers=FINANCE)
+    assert r.status_code == 201, r.text
+    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (2, 3)
+
+
+def _next_month() -> str:
+    today = district_today()
+    return f"{today.year + 1}-01" if today.month == 12 else f"{today.year}-{today.month + 1:02d}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**INCOME, "amount_fen": 0},
+        {**INCOME, "amount_fen": -5},
+        {**INCOME, "amount_fen": 100.5},
+        {**INCOME, "amount_fen": "100"},
+        {**INCOME, "period": "2020-6"},
+        {**INCOME, "period": "2020-13"},
+        {"period": _next_month(), "amount_fen": 100},
+        {"period": "2020-06"},
+    ],
+)
+async def test_bad_income_is_422_and_changes_nothing(api: Any, body: dict[str, Any]) -> None:
+    app, client = api
+    pid = await _project(client)
+    assert_problem(await client.post(f"/projects/{pid}/income", json=body, headers=FINANCE), 422)
+    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (0, 1)
+
+
+def _envelope(event: IntegrationEvent) -> Envelope:
+    return Envelope(
+        id=str(uuid4()), type=event.event_type, source="/services/audit", subject=event.aggregate_id(),
+        time=datetime.now(UTC), data=event.model_dump_json().encode(),
+    )
+
+
+async def _apply(app: Any, event: IntegrationEvent) -> None:
+    found = build_handlers(app.state.runtime.settings).lookup(event.event_type)
+    assert found is not None
+    _, handler = found
+    async with app.state.sessions() as session, session.begin():
+        await handler(session, event, _envelope(event))
+
+
+def _finding(subject_id: str, kind: SubjectKind = SubjectKind.PROJECT) -> FindingRecorded:
+    return FindingRecorded(
+        finding_id=uuid4(), subject_kind=kind, subject_id=subject_id, area_code=VILLAGE,
+        category=ProblemCategory.PROJECT, code="roof_damaged", severity=Severity.GENERAL,
+        description="棚膜破损",
+    )
+
+
+async def test_audit_events_keep_the_open_problems_of_a_project(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+    finding = _finding(pid)
+    await _apply(app, finding)
+    await _apply(app, finding)  # audit may re-send a finding: still one open problem
+    deadline = datetime(2020, 6, 12, tzinfo=UTC)
+    ids = {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
+    owner = f"township_office:{TOWNSHIP}"
+    await _apply(app, RectificationOpened(**ids, task_id=uuid4(), owner=owner, deadline=deadline))
+    await _apply(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="overdue_rectification"))
+    r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+    assert r.status_code == 200, r.text
+    [problem] = r.json()
+    assert problem["finding_id"] == str(finding.finding_id) and problem["code"] == "roof_damaged"
+    assert problem["referred"] is True
+    assert datetime.fromisoformat(problem["rectification_deadline"]) == deadline
+
+
+async def test_audit_events_about_other_subjects_are_ignored(api: Any) -> None:
+    app, _ = api
+    household_finding = _finding(str(uuid4()), SubjectKind.HOUSEHOLD)
+    await _apply(app, household_finding)
+    ids = {"finding_id": household_finding.finding_id, "subject_kind": SubjectKind.HOUSEHOLD,
+           "subject_id": household_finding.subject_id}
+    await _apply(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="severe_finding"))
+    untracked = {"finding_id": uuid4(), "subject_kind": SubjectKind.PROJECT, "subject_id": str(uuid4())}
+    await _apply(app, RectificationOpened(
+        **untracked, task_id=uuid4(), owner="township_office:371523101", deadline=datetime.now(UTC),
+    ))
+    assert await _count(app, ProjectOpenProblem) == 0
+
+
+async def test_open_problems_follow_the_reader_scope(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+    await _apply(app, _finding(pid))
+    elsewhere = auth("township_office", area="371523105")
+    assert_problem(await client.get(f"/projects/{pid}/open-problems", headers=elsewhere), 403)
+    own = await client.get(f"/projects/{pid}/open-problems", headers=auth("village_cadre", area=VILLAGE))
+    assert own.status_code == 200 and len(own.json()) == 1
+    assert UUID(own.json()[0]["finding_id"])

@@ -1,0 +1,62 @@
+"""Project rules without a database: areas, periods, inspection dates, repeated problem codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from services.projects import rules
+
+TODAY = date(2020, 6, 15)
+
+
+def test_district_today_is_the_shanghai_calendar_day() -> None:
+    late_evening_utc = datetime(2020, 6, 30, 17, 30, tzinfo=UTC)  # 01:30 on 1 July in Shanghai
+    assert rules.district_today(late_evening_utc) == date(2020, 7, 1)
+    assert rules.district_today(datetime(2020, 6, 30, 15, 59, tzinfo=UTC)) == date(2020, 6, 30)
+
+
+@pytest.mark.parametrize("code", ["371523101", "371523101201"])
+def test_projects_sit_in_a_township_or_a_village(code: str) -> None:
+    assert rules.project_area(code) == code
+
+
+@pytest.mark.parametrize("code", ["371523", "3715231012", "37152310120a", "", "3715231012011"])
+def test_other_area_codes_are_refused(code: str) -> None:
+    with pytest.raises(ValueError, match="township or 12-digit village"):
+        rules.project_area(code)
+
+
+@pytest.mark.parametrize(("period", "start"), [("2020-01", date(2020, 1, 1)), ("2019-12", date(2019, 12, 1))])
+def test_period_start(period: str, start: date) -> None:
+    assert rules.period_start(period) == start
+
+
+@pytest.mark.parametrize("period", ["2020-13", "2020-00", "2020-1", "202006", "2020-06-01", "June"])
+def test_malformed_periods_are_refused(period: str) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        rules.period_start(period)
+
+
+def test_income_may_be_recorded_for_the_current_and_past_months() -> None:
+    assert rules.check_income_period("2020-06", today=TODAY) == "2020-06"
+    assert rules.check_income_period("2016-01", today=TODAY) == "2016-01"
+
+
+def test_income_for_a_month_not_yet_begun_is_refused() -> None:
+    with pytest.raises(ValueError, match="not begun"):
+        rules.check_income_period("2020-07", today=TODAY)
+
+
+def test_inspection_dates_up_to_today_are_accepted() -> None:
+    assert rules.check_inspected_on(TODAY, today=TODAY) == TODAY
+    with pytest.raises(ValueError, match="future"):
+        rules.check_inspected_on(date(2020, 6, 16), today=TODAY)
+
+
+def test_repeated_codes_are_named_once_in_order() -> None:
+    codes = ["roof_damaged", "no_income", "roof_damaged", "a", "a", "a"]
+    assert rules.repeated_codes(codes) == ["a", "roof_damaged"]
+    assert rules.repeated_codes(["roof_damaged", "no_income"]) == []
+    assert rules.repeated_codes([]) == []

@@ -1,0 +1,270 @@
+"""Subsidies on a migrated SQLite file: paying exactly once, eligibility facts and income distribution."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import func, select
+
+from services.subsidies.handlers import build_handlers
+from services.subsidies.models import EligibleHousehold, IncomeAllocation, Payment, ProjectArea
+from shared.contracts import IntegrationEvent
+from shared.contracts.households import HouseholdRegistered
+from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
+from shared.errors import NotFound
+from shared.messaging.cloudevents import Envelope
+from shared.messaging.outbox import OutboxMessage
+from tests.support import assert_problem, auth, running_app
+
+TOWNSHIP = "371523101"
+HOUSEHOLD_A, HOUSEHOLD_B, HOUSEHOLD_C, HOUSEHOLD_FAR = (UUID(int=n) for n in (1, 2, 3, 4))
+FINANCE = auth("finance_officer", sub="cashier-1")
+UNKNOWN = "6f1d1bb0-0000-4000-8000-000000000000"
+
+
+def _payment(**changes: Any) -> dict[str, Any]:
+    body = {
+        "household_id": str(HOUSEHOLD_A), "policy_code": "dibao", "period": "2020-06", "amount_fen": 52_000,
+        "idempotency_key": "batch-2020-06-0001",
+    }
+    return {**body, **changes}
+
+
+def _envelope(event: IntegrationEvent) -> Envelope:
+    return Envelope(
+        id=str(uuid4()), type=event.event_type, source="/test", subject=event.aggregate_id(),
+        time=datetime.now(UTC), data=event.model_dump_json().encode(),
+    )
+
+
+async def _apply(app: Any, event: IntegrationEvent) -> None:
+    found = build_handlers(app.state.runtime.settings).lookup(event.event_type)
+    assert found is not None
+    _, handler = found
+    async with app.state.sessions() as session, session.begin():
+        await handler(session, event, _envelope(event))
+
+
+def _registered(household_id: UUID, area_code: str, member_count: int) -> HouseholdRegistered:
+    return HouseholdRegistered(
+        household_id=household_id, household_code=f"CP-{household_id.int:04d}", area_code=area_code,
+        member_count=member_count,
+    )
+
+
+@pytest.fixture
+async def api(sqlite_url: Any) -> Any:
+    async with running_app("subsidies", await sqlite_url("subsidies")) as (app, client):
+        await _apply(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 3))
+        await _apply(app, _registered(HOUSEHOLD_B, f"{TOWNSHIP}202", 1))
+        await _apply(app, _registered(HOUSEHOLD_C, f"{TOWNSHIP}201", 2))
+        await _apply(app, _registered(HOUSEHOLD_FAR, "371523105203", 4))
+        yield app, client
+
+
+async def _count(app: Any, model: Any) -> int:
+    async with app.state.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)))
+
+
+async def _outbox(app: Any) -> list[OutboxMessage]:
+    async with app.state.sessions() as s:
+        return list((await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+async def _counts(app: Any) -> tuple[int, int]:
+    return await _count(app, Payment), len(await _outbox(app))
+
+
+async def test_pay_subsidy_keeps_a_snapshot_and_publishes_it(api: Any) -> None:
+    app, client = api
+    r = await client.post("/payments", json=_payment(), headers=FINANCE)
+    assert r.status_code == 201, r.text
+    paid = r.json()
+    assert (paid["member_count"], paid["area_code"], paid["paid_by"]) == (3, f"{TOWNSHIP}201", "cashier-1")
+    [row] = await _outbox(app)
+    assert row.event_type == "gov.poverty.subsidies.subsidy_paid.v1" and row.key == str(HOUSEHOLD_A)
+    assert json.loads(row.payload) == {
+        "household_id": str(HOUSEHOLD_A), "payment_id": paid["id"], "policy_code": "dibao",
+        "period": "2020-06", "amount_fen": 52_000,
+    }
+    await _apply(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 5))  # the registry changes later...
+    kept = await client.get(f"/payments/{paid['id']}", headers=auth("auditor"))
+    assert kept.status_code == 200 and kept.json()["member_count"] == 3  # ...what was paid does not
+
+
+async def test_a_retry_with_the_same_key_returns_the_original_with_200(api: Any) -> None:
+    app, client = api
+    first = await client.post("/payments", json=_payment(), headers=FINANCE)
+    again = await client.post("/payments", json=_payment(), headers=FINANCE)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert await _counts(app) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "repeat",
+    [
+        _payment(idempotency_key="batch-2020-06-0002"),
+        _payment(amount_fen=1),
+        _payment(period="2020-05"),
+        _payment(household_id=str(HOUSEHOLD_B)),
+    ],
+)
+async def test_a_conflicting_repeat_is_409_and_changes_nothing(api: Any, repeat: dict[str, Any]) -> None:
+    app, client = api
+    assert (await client.post("/payments", json=_payment(), headers=FINANCE)).status_code == 201
+    assert_problem(await client.post("/payments", json=repeat, headers=FINANCE), 409)
+    assert await _counts(app) == (1, 1)
+
+
+async def test_other_periods_and_policies_are_paid_separately(api: Any) -> None:
+    app, client = api
+    for n, changes in enumerate([{}, {"period": "2020-05"}, {"policy_code": "disability_living"}]):
+        body = _payment(**changes, idempotency_key=f"k-{n}")
+        r = await client.post("/payments", json=body, headers=FINANCE)
+        assert r.status_code == 201, r.text
+    assert await _counts(app) == (3, 3)
+
+
+async def test_an_unknown_household_is_422_with_a_clear_detail(api: Any) -> None:
+    app, client = api
+    r = await client.post("/payments", json=_payment(household_id=UNKNOWN), headers=FINANCE)
+    problem = assert_problem(r, 422)
+    assert "registered household" in problem["detail"]
+    assert await _counts(app) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {k: v for k, v in _payment().items() if k != "idempotency_key"},
+        _payment(amount_fen=0),
+        _payment(amount_fen=-100),
+        _payment(amount_fen=520.5),
+        _payment(amount_fen="52000"),
+        _payment(amount_fen=10**13),
+        _payment(policy_code="Di Bao"),
+        _payment(period="2020-6"),
+        _payment(household_id="not-a-uuid"),
+        _payment(idempotency_key=""),
+        _payment(unexpected=1),
+        [_payment()],
+    ],
+)
+async def test_bad_payment_is_422_and_changes_nothing(api: Any, body: Any) -> None:
+    app, client = api
+    problem = assert_problem(await client.post("/payments", json=body, headers=FINANCE), 422)
+    assert all(set(e) == {"field", "message", "code"} for e in problem.get("errors", []))
+    assert await _counts(app) == (0, 0)
+
+
+async def test_malformed_json_is_400(api: Any) -> None:
+    app, client = api
+    headers = {**FINANCE, "content-type": "application/json"}
+    assert_problem(await client.post("/payments", content=b'{"household_id": ', headers=headers), 400)
+    assert await _counts(app) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}]
+)
+async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) -> None:
+    app, client = api
+    assert_problem(await client.post("/payments", json=_payment(), headers=headers), 401)
+    assert_problem(await client.get("/payments", headers=headers), 401)
+    assert await _counts(app) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("method", "role"),
+    [
+        ("POST", "district_office"), ("POST", "auditor"), ("POST", "township_office"),
+        ("GET", "township_office"), ("GET", "helper_cadre"),
+    ],
+)
+async def test_wrong_role_is_403_and_changes_nothing(api: Any, method: str, role: str) -> None:
+    app, client = api
+    kwargs = {"json": _payment()} if method == "POST" else {}
+    r = await client.request(method, "/payments", headers=auth(role, area=TOWNSHIP), **kwargs)
+    assert_problem(r, 403)
+    assert await _counts(app) == (0, 0)
+
+
+async def test_payments_are_listed_by_household_and_read_by_id(api: Any) -> None:
+    _, client = api
+    for n, household in enumerate((HOUSEHOLD_A, HOUSEHOLD_B)):
+        body = _payment(household_id=str(household), idempotency_key=f"k-{n}")
+        assert (await client.post("/payments", json=body, headers=FINANCE)).status_code == 201
+    commission = auth("discipline_commission")
+    mine = await client.get("/payments", params={"household_id": str(HOUSEHOLD_B)}, headers=commission)
+    assert [p["household_id"] for p in mine.json()] == [str(HOUSEHOLD_B)]
+    assert len((await client.get("/payments", headers=auth("district_office"))).json()) == 2
+    assert_problem(await client.get(f"/payments/{UNKNOWN}", headers=FINANCE), 404)
+    assert_problem(await client.get("/payments/not-a-uuid", headers=FINANCE), 422)
+
+
+async def test_household_events_keep_the_eligibility_facts(api: Any) -> None:
+    app, _ = api
+    await _apply(app, _registered(HOUSEHOLD_B, f"{TOWNSHIP}203", 2))
+    async with app.state.sessions() as s:
+        household = await s.get(EligibleHousehold, HOUSEHOLD_B)
+    assert household is not None and (household.area_code, household.member_count) == (f"{TOWNSHIP}203", 2)
+    assert await _count(app, EligibleHousehold) == 4
+
+
+async def _project(app: Any, area_code: str) -> UUID:
+    project_id = uuid4()
+    await _apply(app, ProjectRegistered(
+        project_id=project_id, name="扶贫大棚", kind="greenhouse", area_code=area_code, budget_fen=1_000_000,
+    ))
+    return project_id
+
+
+def _income(project_id: UUID, amount_fen: int) -> ProjectIncomeRecorded:
+    return ProjectIncomeRecorded(
+        project_id=project_id, income_id=uuid4(), period="2020-06", amount_fen=amount_fen
+    )
+
+
+async def _allocations(app: Any) -> dict[UUID, int]:
+    async with app.state.sessions() as s:
+        return {a.household_id: a.amount_fen for a in (await s.scalars(select(IncomeAllocation))).all()}
+
+
+async def test_income_is_shared_by_members_among_the_township_households(api: Any) -> None:
+    app, _ = api
+    project_id = await _project(app, f"{TOWNSHIP}202")  # a village project: its whole township shares
+    income = _income(project_id, 100_001)  # 6 members: 50000.5 / 16666.83 / 33333.67
+    await _apply(app, income)
+    assert await _allocations(app) == {HOUSEHOLD_A: 50_000, HOUSEHOLD_B: 16_667, HOUSEHOLD_C: 33_334}
+    events = [json.loads(m.payload) for m in await _outbox(app)]
+    assert sum(e["amount_fen"] for e in events) == 100_001
+    assert {(e["project_id"], e["income_id"]) for e in events} == {(str(project_id), str(income.income_id))}
+    await _apply(app, income)  # the same income again (re-sent under a new event id): shared once
+    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (3, 3)
+
+
+async def test_households_whose_share_rounds_to_nothing_get_no_allocation(api: Any) -> None:
+    app, _ = api
+    await _apply(app, _income(await _project(app, TOWNSHIP), 2))
+    assert await _allocations(app) == {HOUSEHOLD_A: 1, HOUSEHOLD_C: 1}
+    assert len(await _outbox(app)) == 2
+
+
+async def test_income_with_no_eligible_household_records_nothing(api: Any) -> None:
+    app, _ = api
+    await _apply(app, _income(await _project(app, "371523109"), 50_000))
+    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (0, 0)
+    assert await _count(app, ProjectArea) == 1
+
+
+async def test_income_of_a_project_never_registered_fails_loudly(api: Any) -> None:
+    app, _ = api
+    with pytest.raises(NotFound):
+        await _apply(app, _income(uuid4(), 50_000))
+    assert await _count(app, IncomeAllocation) == 0
