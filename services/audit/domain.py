@@ -35,6 +35,7 @@ async def record_finding(session: AsyncSession, facts: ProblemFacts, *, policy: 
         opened_at=now, last_seen_at=now,
     )
     session.add(finding)
+    await session.flush()  # tasks and referrals reference it; without relationships the flush order is ours to set
     await record_event(session, FindingRecorded(
         finding_id=finding.id, subject_kind=facts.subject_kind, subject_id=facts.subject_id, area_code=facts.area_code,
         category=facts.category, code=facts.code, severity=severity, description=facts.description,

@@ -75,6 +75,7 @@ async def record_visit(
         observations=data.observations, housing_grade=data.housing_grade,
     )
     session.add(visit)
+    await session.flush()  # problems reference it
     problems = [
         VisitProblem(visit_id=visit.id, household_id=household.id, category=p.category, code=p.code, description=p.description)
         for p in problems_from_visit(data)

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from services.projects.handlers import build_handlers
 from services.projects.models import (
@@ -72,7 +73,7 @@ async def _count(app: Any, model: Any) -> int:
 
 async def _outbox(app: Any) -> list[OutboxMessage]:
     async with app.state.sessions() as s:
-        return list((await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+        return list((await s.scalars(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all())
 
 
 async def _project(client: Any, **changes: Any) -> str:

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from services.subsidies.handlers import build_handlers
 from services.subsidies.models import EligibleHousehold, IncomeAllocation, Payment, ProjectArea
@@ -73,7 +74,7 @@ async def _count(app: Any, model: Any) -> int:
 
 async def _outbox(app: Any) -> list[OutboxMessage]:
     async with app.state.sessions() as s:
-        return list((await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+        return list((await s.scalars(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all())
 
 
 async def _counts(app: Any) -> tuple[int, int]:

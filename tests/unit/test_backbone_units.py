@@ -1,0 +1,107 @@
+"""The backbone's pure parts: CloudEvents headers, contracts, auth, settings, error bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from shared.auth import Principal, Role, TokenVerifier, issue_token
+from shared.contracts import ALL_TOPICS, contract_for, registered_types
+from shared.contracts.households import HouseholdRegistered
+from shared.errors import Forbidden, Unauthenticated
+from shared.messaging.cloudevents import Envelope, MalformedEvent
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
+
+
+def envelope() -> Envelope:
+    return Envelope(id=str(uuid.uuid4()), type="gov.poverty.x.v1", source="/s", subject="k",
+                    time=datetime(2020, 6, 30, tzinfo=UTC), data=b"{}", traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01")
+
+
+def test_cloudevent_headers_round_trip() -> None:
+    original = envelope()
+    assert Envelope.from_record(original.to_headers(), original.data) == original
+
+
+@pytest.mark.parametrize("drop", ["ce_specversion", "ce_id", "ce_type", "ce_time"])
+def test_record_missing_a_required_attribute_is_malformed(drop: str) -> None:
+    headers = [(k, v) for k, v in envelope().to_headers() if k != drop]
+    with pytest.raises(MalformedEvent):
+        Envelope.from_record(headers, b"{}")
+
+
+def test_unreadable_time_is_malformed() -> None:
+    headers = [(k, b"yesterday" if k == "ce_time" else v) for k, v in envelope().to_headers()]
+    with pytest.raises(MalformedEvent):
+        Envelope.from_record(headers, b"{}")
+
+
+def test_every_contract_has_a_versioned_type_on_a_known_topic() -> None:
+    types = registered_types()
+    assert len(types) >= 8
+    for event_type, contract in types.items():
+        assert event_type.startswith("gov.poverty.") and event_type.rsplit(".", 1)[1].startswith("v")
+        assert contract.topic in ALL_TOPICS
+    assert contract_for("gov.poverty.households.household_registered.v1") is HouseholdRegistered
+    assert contract_for("gov.poverty.unknown.v1") is None
+
+
+def test_contracts_refuse_unknown_fields() -> None:
+    with pytest.raises(ValidationError):
+        HouseholdRegistered(household_id=uuid.uuid4(), household_code="c", area_code="a", member_count=1, id_card="x")  # type: ignore[call-arg]
+
+
+def verifier(**overrides: object) -> TokenVerifier:
+    return TokenVerifier(ServiceSettings(database_url="sqlite://", **overrides))  # type: ignore[arg-type]
+
+
+def test_token_round_trip_gives_roles_and_area() -> None:
+    principal = verifier().verify(issue_token(DEV_JWT_SECRET, "u1", ["township_office"], "371523101"))
+    assert principal == Principal("u1", frozenset({Role.TOWNSHIP_OFFICE}), "371523101")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        issue_token(DEV_JWT_SECRET, "u1", ["district_office"], ttl_s=-10),
+        issue_token(DEV_JWT_SECRET, "u1", ["district_office"], audience="another-system"),
+        issue_token("x" * 40, "u1", ["district_office"]),
+        issue_token(DEV_JWT_SECRET, "u1", ["township_office"]),  # scoped role without an area
+        "garbage",
+    ],
+)
+def test_bad_tokens_are_unauthenticated(token: str) -> None:
+    with pytest.raises(Unauthenticated):
+        verifier().verify(token)
+
+
+def test_area_scope_is_a_prefix_of_the_area_code() -> None:
+    township = Principal("u", frozenset({Role.TOWNSHIP_OFFICE}), "371523101")
+    assert township.can_reach("371523101201") and not township.can_reach("371523102201")
+    with pytest.raises(Forbidden):
+        township.ensure_reach("371523102201")
+    district = Principal("u", frozenset({Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE}), "371523101")
+    assert district.can_reach("371523102201")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"jwt_secret": "short"},
+        {"jwt_secret": "p" * 40, "database_url": "sqlite+aiosqlite:///x.db"},
+        {"jwt_algorithm": "RS256"},
+    ],
+)
+def test_production_refuses_development_defaults(overrides: dict[str, str]) -> None:
+    values = {"environment": "prod", "database_url": "postgresql+asyncpg://db/x", **overrides}
+    with pytest.raises(ValidationError):
+        ServiceSettings(**values)  # type: ignore[arg-type]
+
+
+def test_production_accepts_real_settings() -> None:
+    settings = ServiceSettings(environment="prod", database_url="postgresql+asyncpg://db/x", jwt_secret="p" * 40)  # type: ignore[arg-type]
+    assert settings.environment == "prod"
