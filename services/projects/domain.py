@@ -70,6 +70,7 @@ async def record_inspection(
         project_id=project.id, inspected_on=data.inspected_on, inspector=data.inspector, notes=data.notes
     )
     session.add(inspection)
+    await session.flush()  # problems reference it; without relationships the flush order is ours to set
     problems = [
         ProjectProblem(
             inspection_id=inspection.id, project_id=project.id, code=p.code, description=p.description
