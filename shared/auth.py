@@ -84,7 +84,10 @@ class TokenVerifier:
         """Decode and check the token; any defect is Unauthenticated with no detail of the token echoed."""
         try:
             claims = jwt.decode(
-                token, self._key, algorithms=[self._algorithm], audience=self._audience,
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                audience=self._audience,
                 options={"require": ["exp", "sub", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -106,7 +109,11 @@ def _principal_from(claims: dict[str, Any]) -> Principal:
 
 
 def issue_token(
-    secret: str, subject: str, roles: list[str], area: str | None = None, ttl_s: int = 3600,
+    secret: str,
+    subject: str,
+    roles: list[str],
+    area: str | None = None,
+    ttl_s: int = 3600,
     audience: str = "poverty-platform",
 ) -> str:
     """Issue an HS256 token (local development, tests and the `poverty token` command)."""

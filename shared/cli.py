@@ -57,7 +57,9 @@ def serve(service: str) -> int:
     from shared.registry import create_app, load_settings
 
     settings = load_settings(service)
-    uvicorn.run(create_app(service, settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(service, settings), host=settings.host, port=settings.port, log_config=None, access_log=False
+    )
     return 0
 
 

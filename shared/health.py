@@ -35,7 +35,9 @@ async def readyz(request: Request) -> JSONResponse:
         "kafka": await _check(_kafka(runtime)) if runtime.settings.kafka_enabled else "disabled",
     }
     ready = all(v in ("ok", "disabled") for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics", include_in_schema=False)

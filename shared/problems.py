@@ -46,7 +46,11 @@ def problem(
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     # Only location, message and error type: pydantic's `input` and `ctx` may hold personal data.
     return [
-        {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", ""), "code": err.get("type", "")}
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ())),
+            "message": err.get("msg", ""),
+            "code": err.get("type", ""),
+        }
         for err in exc.errors()
     ]
 
@@ -56,7 +60,12 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
     if any(e["code"] == "json_invalid" for e in errors):
         return problem(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.", request.url.path)
     return problem(
-        422, "invalid-input", "Invalid input", "The request has invalid or missing fields.", request.url.path, errors=errors
+        422,
+        "invalid-input",
+        "Invalid input",
+        "The request has invalid or missing fields.",
+        request.url.path,
+        errors=errors,
     )
 
 

@@ -83,14 +83,22 @@ class ServiceRuntime:
         await self._connect()
         s = self.settings
         self.relay = OutboxRelay(
-            engine=self.engine, sessions=self.sessions, producer=self.producer, signal=self.signal,
+            engine=self.engine,
+            sessions=self.sessions,
+            producer=self.producer,
+            signal=self.signal,
             poll_interval_s=s.outbox_poll_interval_s,
         )
         workers = [self.relay.run()]
         if self.handlers.topics and self.consumer is not None:
             runner = ConsumerRunner(
-                name=self.name, handlers=self.handlers, sessions=self.sessions, consumer=self.consumer,
-                dlq_producer=self.producer, max_attempts=s.consumer_max_attempts, backoff_s=s.consumer_retry_backoff_s,
+                name=self.name,
+                handlers=self.handlers,
+                sessions=self.sessions,
+                consumer=self.consumer,
+                dlq_producer=self.producer,
+                max_attempts=s.consumer_max_attempts,
+                backoff_s=s.consumer_retry_backoff_s,
             )
             workers.append(runner.run())
         await asyncio.gather(*workers)
@@ -101,10 +109,14 @@ class ServiceRuntime:
         while True:
             try:
                 if s.kafka_create_topics:
-                    await ensure_topics(s.kafka_bootstrap_servers, ALL_TOPICS, replication_factor=s.kafka_replication_factor)
+                    await ensure_topics(
+                        s.kafka_bootstrap_servers, ALL_TOPICS, replication_factor=s.kafka_replication_factor
+                    )
                 await self.producer.start()
                 if self.handlers.topics:
-                    self.consumer = make_consumer(s.kafka_bootstrap_servers, group_id=self.name, topics=self.handlers.topics)
+                    self.consumer = make_consumer(
+                        s.kafka_bootstrap_servers, group_id=self.name, topics=self.handlers.topics
+                    )
                     await self.consumer.start()
                 self.kafka_started = True
                 log.info("connected to kafka", extra={"bootstrap": s.kafka_bootstrap_servers})

@@ -18,10 +18,14 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     environment: Environment = "dev"
-    database_url: str = Field(description="SQLAlchemy async URL, e.g. postgresql+asyncpg://... or sqlite+aiosqlite:///...")
+    database_url: str = Field(
+        description="SQLAlchemy async URL, e.g. postgresql+asyncpg://... or sqlite+aiosqlite:///..."
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_enabled: bool = True
-    kafka_create_topics: bool = Field(default=True, description="create missing topics at start-up (off where KafkaTopic resources exist)")
+    kafka_create_topics: bool = Field(
+        default=True, description="create missing topics at start-up (off where KafkaTopic resources exist)"
+    )
     kafka_replication_factor: int = Field(default=1, ge=1)
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
@@ -30,7 +34,9 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
-    outbox_poll_interval_s: float = Field(default=1.0, gt=0, description="fallback poll; commits wake the relay at once")
+    outbox_poll_interval_s: float = Field(
+        default=1.0, gt=0, description="fallback poll; commits wake the relay at once"
+    )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, gt=0)
 

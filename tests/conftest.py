@@ -60,4 +60,3 @@ async def pg_database(postgres_admin_url: str) -> AsyncIterator[Callable[[str], 
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
-

@@ -50,7 +50,9 @@ async def migrate(service: str, url: str) -> None:
 
 
 @asynccontextmanager
-async def running_app(service: str, database_url: str, **overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def running_app(
+    service: str, database_url: str, **overrides: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The service's app with its lifespan running, and a client that calls it in-process."""
     overrides.setdefault("kafka_enabled", False)
     app = service_app(service, service_settings(service, database_url=database_url, **overrides))

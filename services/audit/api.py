@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Select, select
+from sqlmodel import col
 
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from services.audit.schemas import DisciplineReferralRead, FindingRead, RectificationTaskRead
@@ -18,9 +19,16 @@ router = APIRouter(tags=["audit"])
 
 Reader = Annotated[
     Principal,
-    Depends(require_roles(
-        Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE, Role.INSPECTOR, Role.AUDITOR, Role.DISCIPLINE_COMMISSION, Role.SERVICE,
-    )),
+    Depends(
+        require_roles(
+            Role.DISTRICT_OFFICE,
+            Role.TOWNSHIP_OFFICE,
+            Role.INSPECTOR,
+            Role.AUDITOR,
+            Role.DISCIPLINE_COMMISSION,
+            Role.SERVICE,
+        )
+    ),
 ]
 CommissionReader = Annotated[
     Principal, Depends(require_roles(Role.DISCIPLINE_COMMISSION, Role.DISTRICT_OFFICE, Role.AUDITOR))
@@ -30,7 +38,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 def _in_reach(stmt: Select[tuple[Finding]], actor: Principal) -> Select[tuple[Finding]]:
     if actor.is_area_scoped:
-        return stmt.where(Finding.area_code.startswith(actor.area or "\0"))  # type: ignore[attr-defined]
+        return stmt.where(col(Finding.area_code).startswith(actor.area or "\0"))
     return stmt
 
 
@@ -39,9 +47,9 @@ async def list_findings(
     session: Transaction, actor: Reader, subject_id: str | None = None, limit: Limit = 100
 ) -> list[FindingRead]:
     """Findings, newest first, within the caller's area."""
-    stmt = _in_reach(select(Finding), actor).order_by(Finding.opened_at.desc()).limit(limit)  # type: ignore[attr-defined]
+    stmt = _in_reach(select(Finding), actor).order_by(col(Finding.opened_at).desc()).limit(limit)
     if subject_id:
-        stmt = stmt.where(Finding.subject_id == subject_id)
+        stmt = stmt.where(col(Finding.subject_id) == subject_id)
     return [FindingRead(**f.model_dump()) for f in (await session.scalars(stmt)).all()]
 
 
@@ -60,13 +68,15 @@ async def list_tasks(
 ) -> list[RectificationTaskRead]:
     """Rectification tasks (整改任务) within the caller's area, soonest deadline first."""
     stmt = (
-        select(RectificationTask).join(Finding, Finding.id == RectificationTask.finding_id)  # type: ignore[arg-type]
-        .order_by(RectificationTask.deadline).limit(limit)  # type: ignore[arg-type]
+        select(RectificationTask)
+        .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
+        .order_by(col(RectificationTask.deadline))
+        .limit(limit)
     )
     if actor.is_area_scoped:
-        stmt = stmt.where(Finding.area_code.startswith(actor.area or "\0"))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Finding.area_code).startswith(actor.area or "\0"))
     if finding_id:
-        stmt = stmt.where(RectificationTask.finding_id == finding_id)
+        stmt = stmt.where(col(RectificationTask.finding_id) == finding_id)
     return [RectificationTaskRead(**t.model_dump()) for t in (await session.scalars(stmt)).all()]
 
 
@@ -75,7 +85,7 @@ async def list_referrals(
     session: Transaction, _: CommissionReader, finding_id: UUID | None = None, limit: Limit = 100
 ) -> list[DisciplineReferralRead]:
     """Leads handed to the discipline commission (线索移交), newest first."""
-    stmt = select(DisciplineReferral).order_by(DisciplineReferral.referred_at.desc()).limit(limit)  # type: ignore[attr-defined]
+    stmt = select(DisciplineReferral).order_by(col(DisciplineReferral.referred_at).desc()).limit(limit)
     if finding_id:
-        stmt = stmt.where(DisciplineReferral.finding_id == finding_id)
+        stmt = stmt.where(col(DisciplineReferral.finding_id) == finding_id)
     return [DisciplineReferralRead(**r.model_dump()) for r in (await session.scalars(stmt)).all()]

@@ -14,7 +14,10 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     settings = settings or AuditSettings()
     return build_app(
         ServiceSpec(
-            name="audit", title="Audit and accountability (督查问责)", settings=settings,
-            routers=[router], handlers=build_handlers(settings),
+            name="audit",
+            title="Audit and accountability (督查问责)",
+            settings=settings,
+            routers=[router],
+            handlers=build_handlers(settings),
         )
     )

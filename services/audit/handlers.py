@@ -27,17 +27,26 @@ def build_handlers(settings: AuditSettings) -> HandlerRegistry:
     @handlers.on(HouseholdProblemFound)
     async def on_household_problem(session: AsyncSession, event: HouseholdProblemFound, _: Envelope) -> None:
         facts = ProblemFacts(
-            subject_kind=SubjectKind.HOUSEHOLD, subject_id=str(event.household_id), area_code=event.area_code,
-            category=event.category, code=event.code, description=event.description,
-            source_ref=str(event.problem_id), housing_grade=event.housing_grade,
+            subject_kind=SubjectKind.HOUSEHOLD,
+            subject_id=str(event.household_id),
+            area_code=event.area_code,
+            category=event.category,
+            code=event.code,
+            description=event.description,
+            source_ref=str(event.problem_id),
+            housing_grade=event.housing_grade,
         )
         await domain.record_finding(session, facts, policy=policy, now=utcnow())
 
     @handlers.on(ProjectProblemFound)
     async def on_project_problem(session: AsyncSession, event: ProjectProblemFound, _: Envelope) -> None:
         facts = ProblemFacts(
-            subject_kind=SubjectKind.PROJECT, subject_id=str(event.project_id), area_code=event.area_code,
-            category=ProblemCategory.PROJECT, code=event.code, description=event.description,
+            subject_kind=SubjectKind.PROJECT,
+            subject_id=str(event.project_id),
+            area_code=event.area_code,
+            category=ProblemCategory.PROJECT,
+            code=event.code,
+            description=event.description,
             source_ref=str(event.problem_id),
         )
         await domain.record_finding(session, facts, policy=policy, now=utcnow())

@@ -29,8 +29,13 @@ class Finding(SQLModel, table=True):
 
     __table_args__ = (
         Index(
-            "uq_finding_open_subject_code", "subject_kind", "subject_id", "code", unique=True,
-            postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'"),
+            "uq_finding_open_subject_code",
+            "subject_kind",
+            "subject_id",
+            "code",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
         ),
     )
 

@@ -10,9 +10,15 @@ from shared.contracts.audit import Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
 
 # Problems that break one of the three guarantees or safe water (三保障和饮水安全) are serious at least.
-_SERIOUS_CODES = frozenset({
-    "housing_unsafe", "school_dropout", "no_medical_insurance", "unsafe_water", "income_below_line",
-})
+_SERIOUS_CODES = frozenset(
+    {
+        "housing_unsafe",
+        "school_dropout",
+        "no_medical_insurance",
+        "unsafe_water",
+        "income_below_line",
+    }
+)
 SEVERE_HOUSING_GRADE = "D"
 
 
@@ -39,7 +45,11 @@ class DeadlinePolicy:
     severe_days: int = 7
 
     def deadline(self, severity: Severity, opened_at: datetime) -> datetime:
-        days = {Severity.GENERAL: self.general_days, Severity.SERIOUS: self.serious_days, Severity.SEVERE: self.severe_days}
+        days = {
+            Severity.GENERAL: self.general_days,
+            Severity.SERIOUS: self.serious_days,
+            Severity.SEVERE: self.severe_days,
+        }
         return opened_at + timedelta(days=days[severity])
 
 

@@ -7,11 +7,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy import select
+from sqlmodel import col
 
 from services.households import domain
 from services.households.models import Household, VisitProblem
 from services.households.schemas import (
-    HouseholdCreate, HouseholdRead, MemberRead, OpenProblemRead, ProblemRead, VisitCreate, VisitRead,
+    HouseholdCreate,
+    HouseholdRead,
+    MemberRead,
+    OpenProblemRead,
+    ProblemRead,
+    VisitCreate,
+    VisitRead,
 )
 from shared.auth import Principal, Role, require_roles
 from shared.http import Transaction
@@ -21,14 +28,24 @@ router = APIRouter(prefix="/households", tags=["households"])
 Registrar = Annotated[Principal, Depends(require_roles(Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE, Role.VILLAGE_CADRE))]
 Visitor = Annotated[
     Principal,
-    Depends(require_roles(Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE, Role.VILLAGE_CADRE, Role.HELPER_CADRE, Role.INSPECTOR)),
+    Depends(
+        require_roles(Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE, Role.VILLAGE_CADRE, Role.HELPER_CADRE, Role.INSPECTOR)
+    ),
 ]
 Reader = Annotated[
     Principal,
-    Depends(require_roles(
-        Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE, Role.VILLAGE_CADRE, Role.HELPER_CADRE, Role.INSPECTOR,
-        Role.AUDITOR, Role.DISCIPLINE_COMMISSION, Role.SERVICE,
-    )),
+    Depends(
+        require_roles(
+            Role.DISTRICT_OFFICE,
+            Role.TOWNSHIP_OFFICE,
+            Role.VILLAGE_CADRE,
+            Role.HELPER_CADRE,
+            Role.INSPECTOR,
+            Role.AUDITOR,
+            Role.DISCIPLINE_COMMISSION,
+            Role.SERVICE,
+        )
+    ),
 ]
 
 
@@ -47,7 +64,9 @@ async def register_household(body: HouseholdCreate, session: Transaction, actor:
 
 @router.get("")
 async def list_households(
-    session: Transaction, actor: Reader, area_code: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
+    session: Transaction,
+    actor: Reader,
+    area_code: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[HouseholdRead]:
     """Households in an area (the caller's own area when scoped)."""
@@ -55,7 +74,10 @@ async def list_households(
     if actor.is_area_scoped:
         actor.ensure_reach(scope)
     rows = await session.scalars(
-        select(Household).where(Household.area_code.startswith(scope)).order_by(Household.household_code).limit(limit)  # type: ignore[attr-defined]
+        select(Household)
+        .where(col(Household.area_code).startswith(scope))
+        .order_by(col(Household.household_code))
+        .limit(limit)
     )
     return [await _read(session, h) for h in rows.all()]
 

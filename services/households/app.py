@@ -13,7 +13,10 @@ from shared.service import ServiceSpec, build_app
 def create_app(settings: HouseholdsSettings | None = None) -> FastAPI:
     return build_app(
         ServiceSpec(
-            name="households", title="Households (建档立卡户)", settings=settings or HouseholdsSettings(),
-            routers=[router], handlers=handlers,
+            name="households",
+            title="Households (建档立卡户)",
+            settings=settings or HouseholdsSettings(),
+            routers=[router],
+            handlers=handlers,
         )
     )

@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.households.models import Household, Member, OpenProblem, Visit, VisitProblem
 from services.households.schemas import HouseholdCreate, ProblemReport, VisitCreate
@@ -32,8 +33,10 @@ async def register_household(session: AsyncSession, data: HouseholdCreate, *, ac
     await record_event(
         session,
         HouseholdRegistered(
-            household_id=household.id, household_code=household.household_code,
-            area_code=household.area_code, member_count=len(data.members),
+            household_id=household.id,
+            household_code=household.household_code,
+            area_code=household.area_code,
+            member_count=len(data.members),
         ),
         source=SOURCE,
     )
@@ -50,7 +53,7 @@ async def get_household(session: AsyncSession, household_id: UUID, *, actor: Pri
 
 
 async def members_of(session: AsyncSession, household_id: UUID) -> list[Member]:
-    return list((await session.scalars(select(Member).where(Member.household_id == household_id))).all())
+    return list((await session.scalars(select(Member).where(col(Member.household_id) == household_id))).all())
 
 
 def problems_from_visit(visit: VisitCreate) -> list[ProblemReport]:
@@ -59,7 +62,8 @@ def problems_from_visit(visit: VisitCreate) -> list[ProblemReport]:
     if visit.housing_grade in UNSAFE_GRADES and not any(p.code == "housing_unsafe" for p in problems):
         problems.append(
             ProblemReport(
-                category=ProblemCategory.HOUSING, code="housing_unsafe",
+                category=ProblemCategory.HOUSING,
+                code="housing_unsafe",
                 description=f"Housing appraised grade {visit.housing_grade} (unsafe) at the visit.",
             )
         )
@@ -71,13 +75,19 @@ async def record_visit(
 ) -> tuple[Visit, list[VisitProblem]]:
     """Record a visit; every problem it found is published for audit (问题 -> 整改)."""
     visit = Visit(
-        household_id=household.id, round=data.round, visited_on=data.visited_on, visitor=data.visitor,
-        observations=data.observations, housing_grade=data.housing_grade,
+        household_id=household.id,
+        round=data.round,
+        visited_on=data.visited_on,
+        visitor=data.visitor,
+        observations=data.observations,
+        housing_grade=data.housing_grade,
     )
     session.add(visit)
     await session.flush()  # problems reference it
     problems = [
-        VisitProblem(visit_id=visit.id, household_id=household.id, category=p.category, code=p.code, description=p.description)
+        VisitProblem(
+            visit_id=visit.id, household_id=household.id, category=p.category, code=p.code, description=p.description
+        )
         for p in problems_from_visit(data)
     ]
     session.add_all(problems)
@@ -85,10 +95,16 @@ async def record_visit(
         await record_event(
             session,
             HouseholdProblemFound(
-                household_id=household.id, problem_id=problem.id, visit_id=visit.id, area_code=household.area_code,
-                category=ProblemCategory(problem.category), code=problem.code, description=problem.description,
+                household_id=household.id,
+                problem_id=problem.id,
+                visit_id=visit.id,
+                area_code=household.area_code,
+                category=ProblemCategory(problem.category),
+                code=problem.code,
+                description=problem.description,
                 housing_grade=data.housing_grade if problem.code == "housing_unsafe" else None,
-                found_on=data.visited_on, found_by=actor.subject,
+                found_on=data.visited_on,
+                found_by=actor.subject,
             ),
             source=SOURCE,
         )
@@ -98,6 +114,6 @@ async def record_visit(
 async def open_problems(session: AsyncSession, household_id: UUID) -> list[OpenProblem]:
     """The household's problems that audit still has open."""
     rows = await session.scalars(
-        select(OpenProblem).where(OpenProblem.household_id == household_id).order_by(OpenProblem.updated_at)  # type: ignore[arg-type]
+        select(OpenProblem).where(col(OpenProblem.household_id) == household_id).order_by(col(OpenProblem.updated_at))
     )
     return list(rows.all())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.households.models import OpenProblem
@@ -19,8 +21,12 @@ async def on_finding_recorded(session: AsyncSession, event: FindingRecorded, _: 
         return
     session.add(
         OpenProblem(
-            finding_id=event.finding_id, household_id=event.subject_id, category=event.category, code=event.code,
-            severity=event.severity, description=event.description,
+            finding_id=event.finding_id,
+            household_id=UUID(event.subject_id),
+            category=event.category,
+            code=event.code,
+            severity=event.severity,
+            description=event.description,
         )
     )
 

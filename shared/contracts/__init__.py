@@ -7,7 +7,7 @@ by side until consumers move. Payloads carry ids and facts, never an ID-card num
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,8 +36,9 @@ class IntegrationEvent(BaseModel):
     event_type: ClassVar[str]
     topic: ClassVar[str]
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
         if "event_type" in cls.__dict__:
             if cls.event_type in _REGISTRY:
                 raise TypeError(f"duplicate event type {cls.event_type}")

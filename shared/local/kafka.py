@@ -216,9 +216,7 @@ class LocalKafka:
         cmd = self._jvm_command(libs, "kafka.tools.StorageTool", *args)
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=self.data_dir)  # noqa: S603
         if done.returncode != 0:
-            raise RuntimeError(
-                f"formatting Kafka storage failed (exit {done.returncode}):\n{done.stdout}{done.stderr}"
-            )
+            raise RuntimeError(f"formatting Kafka storage failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
 
     def start(self) -> None:
         """Write the config, format storage if new, and launch the broker in its own process group."""
@@ -289,7 +287,7 @@ class LocalKafka:
             finally:
                 await admin.close()
 
-    async def wait_ready_async(self, timeout: float = 60) -> None:  # noqa: ASYNC109 - a deadline, not a cancel scope
+    async def wait_ready_async(self, timeout: float = 60) -> None:
         """Poll until the broker answers an admin request, or raise RuntimeError with its log tail."""
         deadline = time.monotonic() + timeout
         last_error = "no attempt made"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -44,8 +45,12 @@ def up(*, demo_data: bool = True) -> int:
 def _service(name: str, kafka: str) -> ServiceProcess:
     settings = load_settings(name)
     url = f"sqlite+aiosqlite:///{STATE / 'data' / name}.db"
-    return ServiceProcess(name, settings.port, service_env(name, database_url=url, kafka=kafka, port=settings.port),
-                          STATE / "logs" / f"{name}.log")
+    return ServiceProcess(
+        name,
+        settings.port,
+        service_env(name, database_url=url, kafka=kafka, port=settings.port),
+        STATE / "logs" / f"{name}.log",
+    )
 
 
 async def _migrate(service: str) -> None:
@@ -71,7 +76,5 @@ def _print_addresses(processes: list[ServiceProcess], kafka: LocalKafka) -> None
 def _wait_for_stop() -> None:
     stop = signal.Signals.SIGTERM
     signal.signal(stop, lambda *_: sys.exit(0))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         signal.pause()
-    except KeyboardInterrupt:
-        pass

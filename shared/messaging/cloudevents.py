@@ -42,7 +42,9 @@ class Envelope:
         return headers
 
     @classmethod
-    def from_record(cls, headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None) -> Envelope:
+    def from_record(
+        cls, headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None
+    ) -> Envelope:
         """Read a Kafka record; MalformedEvent when a required attribute is missing or unreadable."""
         attrs = {k: v for k, v in headers}
         try:

@@ -41,8 +41,15 @@ class ConsumerRunner:
     """Consumes a service's subscribed topics into its database through the inbox."""
 
     def __init__(
-        self, *, name: str, handlers: HandlerRegistry, sessions: async_sessionmaker[AsyncSession],
-        consumer: AIOKafkaConsumer, dlq_producer: AIOKafkaProducer, max_attempts: int = 5, backoff_s: float = 0.2,
+        self,
+        *,
+        name: str,
+        handlers: HandlerRegistry,
+        sessions: async_sessionmaker[AsyncSession],
+        consumer: AIOKafkaConsumer,
+        dlq_producer: AIOKafkaProducer,
+        max_attempts: int = 5,
+        backoff_s: float = 0.2,
     ) -> None:
         self.name, self._handlers, self._sessions = name, handlers, sessions
         self._consumer, self._dlq = consumer, dlq_producer
@@ -81,14 +88,18 @@ class ConsumerRunner:
             return await self._dead_letter(record, exc, attempts=1)
         return await self._apply(record, envelope, event, handler)
 
-    async def _apply(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, event: object, handler: object) -> str:
+    async def _apply(
+        self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, event: object, handler: object
+    ) -> str:
         attempts = 0
         backoff = Backoff(self._backoff_s)
         while True:
             started = time.perf_counter()
             try:
                 async with unit_of_work(self._sessions) as session:
-                    fresh = await inbox.claim(session, consumer=self.name, event_id=envelope.id, event_type=envelope.type)
+                    fresh = await inbox.claim(
+                        session, consumer=self.name, event_id=envelope.id, event_type=envelope.type
+                    )
                     if fresh:
                         await handler(session, event, envelope)  # type: ignore[operator]
                 EVENT_HANDLING_SECONDS.labels(self.name).observe(time.perf_counter() - started)
@@ -102,8 +113,13 @@ class ConsumerRunner:
                         return await self._dead_letter(record, exc, attempts=attempts)
                 log.warning(
                     "event handling failed; retrying",
-                    extra={"consumer": self.name, "event_id": envelope.id, "event_type": envelope.type,
-                           "attempt": attempts, "transient": is_transient(exc)},
+                    extra={
+                        "consumer": self.name,
+                        "event_id": envelope.id,
+                        "event_type": envelope.type,
+                        "attempt": attempts,
+                        "transient": is_transient(exc),
+                    },
                     exc_info=True,
                 )
                 await backoff.sleep()
@@ -113,15 +129,22 @@ class ConsumerRunner:
         backoff = Backoff()
         while True:
             try:
-                await self._dlq.send_and_wait(dead_letter_topic(record.topic), record.value, key=record.key, headers=headers)
+                await self._dlq.send_and_wait(
+                    dead_letter_topic(record.topic), record.value, key=record.key, headers=headers
+                )
                 break
             except KafkaError:
                 log.warning("dead-letter publish failed; retrying", exc_info=True)
                 await backoff.sleep()
         log.error(
             "event dead-lettered",
-            extra={"consumer": self.name, "topic": record.topic, "partition": record.partition,
-                   "offset": record.offset, "error_type": type(exc).__name__},
+            extra={
+                "consumer": self.name,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error_type": type(exc).__name__,
+            },
         )
         return self._count("dead_lettered")
 

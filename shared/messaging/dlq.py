@@ -13,8 +13,9 @@ DLQ_SUFFIX = ".dlq"
 
 def source_topic(record: ConsumerRecord[bytes, bytes]) -> str:
     """The topic a dead letter came from (its header, or the DLQ name without the suffix)."""
-    header = dict(record.headers).get("dlq_source_topic")
-    return header.decode() if header else record.topic.removesuffix(DLQ_SUFFIX)
+    header: bytes | None = dict(record.headers).get("dlq_source_topic")
+    topic: str = record.topic
+    return header.decode() if header else topic.removesuffix(DLQ_SUFFIX)
 
 
 def original_headers(record: ConsumerRecord[bytes, bytes]) -> list[tuple[str, bytes]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 from uuid import uuid4
 
@@ -27,7 +28,8 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
 
     id: int | None = Field(
-        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     )
     event_id: str = Field(max_length=36, unique=True)
     topic: str = Field(max_length=200)
@@ -42,8 +44,13 @@ class OutboxMessage(SQLModel, table=True):
     def envelope(self) -> Envelope:
         """The CloudEvent this row publishes."""
         return Envelope(
-            id=self.event_id, type=self.event_type, source=self.source, subject=self.key,
-            time=self.occurred_at, data=self.payload.encode(), traceparent=self.traceparent,
+            id=self.event_id,
+            type=self.event_type,
+            source=self.source,
+            subject=self.key,
+            time=self.occurred_at,
+            data=self.payload.encode(),
+            traceparent=self.traceparent,
         )
 
 
@@ -58,10 +65,8 @@ class OutboxSignal:
 
     async def wait(self, timeout: float) -> None:
         """Return when woken or after `timeout` seconds, whichever is first."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)
-        except TimeoutError:
-            pass
         self._event.clear()
 
 
@@ -73,8 +78,13 @@ def session_info(signal: OutboxSignal) -> dict[str, object]:
 async def record_event(session: AsyncSession, evt: IntegrationEvent, *, source: str) -> OutboxMessage:
     """Add `evt` to the outbox in the caller's transaction; it is published only if that commits."""
     row = OutboxMessage(
-        event_id=str(uuid4()), topic=evt.topic, key=evt.aggregate_id(), event_type=evt.event_type,
-        source=source, occurred_at=utcnow(), payload=evt.model_dump_json(),
+        event_id=str(uuid4()),
+        topic=evt.topic,
+        key=evt.aggregate_id(),
+        event_type=evt.event_type,
+        source=source,
+        occurred_at=utcnow(),
+        payload=evt.model_dump_json(),
     )
     session.add(row)
     if not session.info.get(_PENDING):

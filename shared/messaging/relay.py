@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from shared.db import is_postgres
 from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage, OutboxSignal
@@ -45,8 +46,15 @@ class OutboxRelay:
     """Moves outbox rows to Kafka; run it as a background task for the service's lifetime."""
 
     def __init__(
-        self, *, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer,
-        signal: OutboxSignal, batch_size: int = 500, poll_interval_s: float = 1.0, standby_interval_s: float = 2.0,
+        self,
+        *,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        signal: OutboxSignal,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+        standby_interval_s: float = 2.0,
     ) -> None:
         self._engine, self._sessions, self._producer, self._signal = engine, sessions, producer, signal
         self._batch_size, self._poll, self._standby = batch_size, poll_interval_s, standby_interval_s
@@ -74,8 +82,10 @@ class OutboxRelay:
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
-                    .order_by(OutboxMessage.id).limit(self._batch_size)  # type: ignore[arg-type]
+                    select(OutboxMessage)
+                    .where(col(OutboxMessage.published_at).is_(None))
+                    .order_by(col(OutboxMessage.id))
+                    .limit(self._batch_size)
                 )
             ).all()
         if not rows:
@@ -113,7 +123,7 @@ class OutboxRelay:
     async def _mark_published(self, ids: list[int]) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=utcnow())  # type: ignore[union-attr]
+                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=utcnow())
             )
 
     @asynccontextmanager

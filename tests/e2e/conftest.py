@@ -56,9 +56,17 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url:
         async with kafka:
             for service, url in urls.items():
                 await migrate(service, url)
-                env = service_env(service, database_url=url, kafka=kafka.bootstrap_servers, port=free_port(),
-                                  outbox_poll_interval_s="1.0", environment="test")
-                processes[service] = ServiceProcess(service, int(env[f"{service.upper()}_PORT"]), env, root / f"{service}.log")
+                env = service_env(
+                    service,
+                    database_url=url,
+                    kafka=kafka.bootstrap_servers,
+                    port=free_port(),
+                    outbox_poll_interval_s="1.0",
+                    environment="test",
+                )
+                processes[service] = ServiceProcess(
+                    service, int(env[f"{service.upper()}_PORT"]), env, root / f"{service}.log"
+                )
                 processes[service].start()
             try:
                 for process in processes.values():

@@ -23,7 +23,9 @@ COMMISSION = auth("discipline_commission")
 
 def household(code: str) -> dict[str, Any]:
     return {
-        "household_code": code, "area_code": VILLAGE, "head_name": "张三",
+        "household_code": code,
+        "area_code": VILLAGE,
+        "head_name": "张三",
         "members": [{"name": "张三", "relationship_to_head": "head", "birth_date": "1958-02-01"}],
     }
 
@@ -38,7 +40,9 @@ async def register(platform: Platform, code: str) -> str:
 async def visit(platform: Platform, household_id: str, grade: str = "D") -> None:
     body = {"round": 2, "visited_on": "2020-05-10", "visitor": "王五", "housing_grade": grade}
     async with platform.client("households") as client:
-        r = await client.post(f"/households/{household_id}/visits", json=body, headers=auth("helper_cadre", area=VILLAGE))
+        r = await client.post(
+            f"/households/{household_id}/visits", json=body, headers=auth("helper_cadre", area=VILLAGE)
+        )
         assert r.status_code == 201, r.text
 
 

@@ -31,22 +31,34 @@ pytestmark = pytest.mark.integration
 
 def problem(household_id: uuid.UUID) -> HouseholdProblemFound:
     return HouseholdProblemFound(
-        household_id=household_id, problem_id=uuid.uuid4(), visit_id=uuid.uuid4(), area_code="371523101201",
-        category=ProblemCategory.SCHOOLING, code="school_dropout", description="child out of school",
-        found_on=date(2020, 5, 1), found_by="cadre-7",
+        household_id=household_id,
+        problem_id=uuid.uuid4(),
+        visit_id=uuid.uuid4(),
+        area_code="371523101201",
+        category=ProblemCategory.SCHOOLING,
+        code="school_dropout",
+        description="child out of school",
+        found_on=date(2020, 5, 1),
+        found_by="cadre-7",
     )
 
 
 def envelope(event: HouseholdProblemFound, event_id: str | None = None) -> Envelope:
     return Envelope(
-        id=event_id or str(uuid.uuid4()), type=event.event_type, source="/tests", subject=event.aggregate_id(),
-        time=datetime.now(UTC), data=event.model_dump_json().encode(),
+        id=event_id or str(uuid.uuid4()),
+        type=event.event_type,
+        source="/tests",
+        subject=event.aggregate_id(),
+        time=datetime.now(UTC),
+        data=event.model_dump_json().encode(),
     )
 
 
 async def send(producer: AIOKafkaProducer, env: Envelope, value: bytes | None = None, headers: Any = None) -> None:
     await producer.send_and_wait(
-        HOUSEHOLDS_TOPIC, env.data if value is None else value, key=env.subject.encode(),
+        HOUSEHOLDS_TOPIC,
+        env.data if value is None else value,
+        key=env.subject.encode(),
         headers=env.to_headers() if headers is None else headers,
     )
 
@@ -69,8 +81,13 @@ class Audit:
         consumer = make_consumer(self.kafka, group_id=self.group, topics=handlers.topics)
         await consumer.start()
         runner = ConsumerRunner(
-            name=self.group, handlers=handlers, sessions=self.sessions, consumer=consumer,
-            dlq_producer=self.producer, max_attempts=3, backoff_s=0.05,
+            name=self.group,
+            handlers=handlers,
+            sessions=self.sessions,
+            consumer=consumer,
+            dlq_producer=self.producer,
+            max_attempts=3,
+            backoff_s=0.05,
         )
         task = asyncio.create_task(runner.run())
         try:
@@ -132,7 +149,8 @@ async def test_poison_event_is_dead_lettered_and_later_events_flow(audit: Audit)
     async with audit.runner():
         await eventually(lambda: audit.findings(good))
     dlq = await read_until(
-        audit.kafka, dead_letter_topic(HOUSEHOLDS_TOPIC),
+        audit.kafka,
+        dead_letter_topic(HOUSEHOLDS_TOPIC),
         lambda rs: sum(dict(r.headers).get(b"dlq_consumer".decode(), b"").decode() == audit.group for r in rs) >= 2,
     )
     mine = [dict(r.headers) for r in dlq if dict(r.headers).get("dlq_consumer") == audit.group.encode()]
@@ -157,9 +175,7 @@ async def test_failing_handler_is_retried_then_dead_lettered(audit: Audit) -> No
     after = envelope(problem(uuid.uuid4()))
     await send(audit.producer, after)
     async with audit.runner(handlers):
-        dlq = await read_until(
-            audit.kafka, dead_letter_topic(HOUSEHOLDS_TOPIC), lambda rs: env.id in map(ce_id, rs)
-        )
+        dlq = await read_until(audit.kafka, dead_letter_topic(HOUSEHOLDS_TOPIC), lambda rs: env.id in map(ce_id, rs))
     dead = next(dict(r.headers) for r in dlq if ce_id(r) == env.id)
     assert dead["dlq_error_type"] == b"LookupError" and dead["dlq_attempts"] == b"3"
     assert attempts == [env.id] * 3

@@ -37,8 +37,12 @@ class Outbox:
 
     def relay(self) -> OutboxRelay:
         return OutboxRelay(
-            engine=self.engine, sessions=self.sessions, producer=self.producer, signal=self.signal,
-            poll_interval_s=self.poll_interval_s, standby_interval_s=0.2,
+            engine=self.engine,
+            sessions=self.sessions,
+            producer=self.producer,
+            signal=self.signal,
+            poll_interval_s=self.poll_interval_s,
+            standby_interval_s=0.2,
         )
 
     async def commit_event(self, household_id: uuid.UUID | None = None, n: int = 1) -> str:
@@ -53,7 +57,9 @@ class Outbox:
 
 
 def _event(household_id: uuid.UUID, n: int = 1) -> HouseholdRegistered:
-    return HouseholdRegistered(household_id=household_id, household_code=f"T-{n}", area_code="371523101201", member_count=n)
+    return HouseholdRegistered(
+        household_id=household_id, household_code=f"T-{n}", area_code="371523101201", member_count=n
+    )
 
 
 @pytest.fixture

@@ -23,8 +23,14 @@ POLICY = DeadlinePolicy()
 
 def facts(household: str = "h1", code: str = "housing_unsafe", grade: str | None = "D") -> ProblemFacts:
     return ProblemFacts(
-        subject_kind=SubjectKind.HOUSEHOLD, subject_id=household, area_code="371523101201",
-        category=ProblemCategory.HOUSING, code=code, description="unsafe house", source_ref="p", housing_grade=grade,
+        subject_kind=SubjectKind.HOUSEHOLD,
+        subject_id=household,
+        area_code="371523101201",
+        category=ProblemCategory.HOUSING,
+        code=code,
+        description="unsafe house",
+        source_ref="p",
+        housing_grade=grade,
     )
 
 

@@ -15,8 +15,14 @@ OPENED = datetime(2020, 5, 1, 8, tzinfo=UTC)
 
 def facts(code: str, category: ProblemCategory = ProblemCategory.HOUSING, grade: str | None = None) -> ProblemFacts:
     return ProblemFacts(
-        subject_kind=SubjectKind.HOUSEHOLD, subject_id="h1", area_code="371523101201", category=category,
-        code=code, description="-", source_ref="p1", housing_grade=grade,
+        subject_kind=SubjectKind.HOUSEHOLD,
+        subject_id="h1",
+        area_code="371523101201",
+        category=category,
+        code=code,
+        description="-",
+        source_ref="p1",
+        housing_grade=grade,
     )
 
 

@@ -17,8 +17,15 @@ from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
 
 def envelope() -> Envelope:
-    return Envelope(id=str(uuid.uuid4()), type="gov.poverty.x.v1", source="/s", subject="k",
-                    time=datetime(2020, 6, 30, tzinfo=UTC), data=b"{}", traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01")
+    return Envelope(
+        id=str(uuid.uuid4()),
+        type="gov.poverty.x.v1",
+        source="/s",
+        subject="k",
+        time=datetime(2020, 6, 30, tzinfo=UTC),
+        data=b"{}",
+        traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+    )
 
 
 def test_cloudevent_headers_round_trip() -> None:

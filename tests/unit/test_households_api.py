@@ -52,8 +52,13 @@ async def test_register_household_writes_it_and_its_event(api: Any) -> None:
 async def test_visit_with_d_grade_house_publishes_a_housing_problem(api: Any) -> None:
     app, client = api
     hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
-    visit = {"round": 2, "visited_on": "2020-05-01", "visitor": "王五", "housing_grade": "D",
-             "problems": [{"category": "schooling", "code": "school_dropout", "description": "child out of school"}]}
+    visit = {
+        "round": 2,
+        "visited_on": "2020-05-01",
+        "visitor": "王五",
+        "housing_grade": "D",
+        "problems": [{"category": "schooling", "code": "school_dropout", "description": "child out of school"}],
+    }
     r = await client.post(f"/households/{hid}/visits", json=visit, headers=auth("helper_cadre", area=VILLAGE))
     assert r.status_code == 201, r.text
     assert sorted(p["code"] for p in r.json()["problems"]) == ["housing_unsafe", "school_dropout"]
@@ -85,7 +90,9 @@ async def test_bad_registration_is_a_problem_and_changes_nothing(api: Any, body:
 
 async def test_malformed_json_is_400(api: Any) -> None:
     app, client = api
-    r = await client.post("/households", content=b'{"household_code": ', headers={**OFFICE, "content-type": "application/json"})
+    r = await client.post(
+        "/households", content=b'{"household_code": ', headers={**OFFICE, "content-type": "application/json"}
+    )
     assert_problem(r, 400)
     assert await _count(app, Household) == 0
 
@@ -124,9 +131,11 @@ async def test_wrong_role_is_403(api: Any) -> None:
 
 
 async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
-    app, client = api
+    _, client = api
     elsewhere = {**HOUSEHOLD, "area_code": OTHER_TOWNSHIP_VILLAGE}
-    assert_problem(await client.post("/households", json=elsewhere, headers=auth("township_office", area="371523101")), 403)
+    assert_problem(
+        await client.post("/households", json=elsewhere, headers=auth("township_office", area="371523101")), 403
+    )
     hid = (await client.post("/households", json=elsewhere, headers=OFFICE)).json()["id"]
     assert_problem(await client.get(f"/households/{hid}", headers=auth("township_office", area="371523101")), 403)
     ok = await client.get(f"/households/{hid}", headers=auth("township_office", area="371523105"))
@@ -137,7 +146,8 @@ async def test_unknown_household_is_404(api: Any) -> None:
     _, client = api
     r = await client.post(
         "/households/6f1d1bb0-0000-4000-8000-000000000000/visits",
-        json={"round": 1, "visited_on": "2020-05-01", "visitor": "王五"}, headers=OFFICE,
+        json={"round": 1, "visited_on": "2020-05-01", "visitor": "王五"},
+        headers=OFFICE,
     )
     assert_problem(r, 404)
     assert_problem(await client.get("/households/not-a-uuid", headers=OFFICE), 422)
@@ -147,7 +157,9 @@ async def test_visit_in_the_future_is_refused(api: Any) -> None:
     app, client = api
     hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    r = await client.post(f"/households/{hid}/visits", json={"round": 1, "visited_on": tomorrow, "visitor": "x"}, headers=OFFICE)
+    r = await client.post(
+        f"/households/{hid}/visits", json={"round": 1, "visited_on": tomorrow, "visitor": "x"}, headers=OFFICE
+    )
     assert_problem(r, 422)
     assert await _count(app, Visit) == 0
 

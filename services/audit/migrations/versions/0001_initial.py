@@ -36,8 +36,12 @@ def upgrade() -> None:
         sa.Column("last_seen_at", UTCDateTime(), nullable=False),
     )
     op.create_index(
-        "uq_finding_open_subject_code", "finding", ["subject_kind", "subject_id", "code"], unique=True,
-        postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"),
+        "uq_finding_open_subject_code",
+        "finding",
+        ["subject_kind", "subject_id", "code"],
+        unique=True,
+        postgresql_where=sa.text("status = 'open'"),
+        sqlite_where=sa.text("status = 'open'"),
     )
     op.create_table(
         "rectificationtask",
