@@ -7,7 +7,7 @@ import contextlib
 from datetime import datetime
 from uuid import uuid4
 
-from sqlalchemy import BigInteger, Column, Index, Integer, event, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
@@ -37,7 +37,7 @@ class OutboxMessage(SQLModel, table=True):
     event_type: str = Field(max_length=200)
     source: str = Field(max_length=200)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
-    payload: str
+    payload: str = Field(sa_type=Text)
     traceparent: str | None = Field(default=None, max_length=55)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
