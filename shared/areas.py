@@ -9,6 +9,7 @@ from pydantic import AfterValidator
 
 _VILLAGE = re.compile(r"^\d{12}$")
 _ANY_LEVEL = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
+_TOWNSHIP_OR_VILLAGE = re.compile(r"^(\d{9}|\d{12})$")
 
 
 def township_of(area_code: str) -> str:
@@ -28,5 +29,13 @@ def _area(code: str) -> str:
     return code
 
 
+def township_or_village(code: str) -> str:
+    """A township (乡镇, 9 digits) or village (村, 12 digits) code: where a project or payment sits."""
+    if not _TOWNSHIP_OR_VILLAGE.match(code):
+        raise ValueError("must be a 9-digit township or 12-digit village code")
+    return code
+
+
 VillageCode = Annotated[str, AfterValidator(_village)]
 AreaCode = Annotated[str, AfterValidator(_area)]
+TownshipOrVillageCode = Annotated[str, AfterValidator(township_or_village)]

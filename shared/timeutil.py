@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+# China has kept UTC+8 without daylight saving since 1991: the district's calendar day (Asia/Shanghai).
+DISTRICT_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+PERIOD_PATTERN = r"^(\d{4})-(0[1-9]|1[0-2])$"
+_PERIOD = re.compile(PERIOD_PATTERN)
+
 
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def district_today(now: datetime | None = None) -> date:
+    """Today's date in the district (Asia/Shanghai), whatever the server's time zone."""
+    return (now or datetime.now(DISTRICT_TZ)).astimezone(DISTRICT_TZ).date()
+
+
+def period_start(period: str) -> date:
+    """The first day of a monthly period written "YYYY-MM" (income, subsidy periods)."""
+    match = _PERIOD.match(period)
+    if match is None:
+        raise ValueError("must be a period written YYYY-MM")
+    return date(int(match.group(1)), int(match.group(2)), 1)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.areas import VillageCode
 from shared.contracts.households import ProblemCategory
+from shared.timeutil import district_today
 
 
 class _Strict(BaseModel):
@@ -23,7 +24,7 @@ class MemberCreate(_Strict):
     @field_validator("birth_date")
     @classmethod
     def _not_in_future(cls, value: date) -> date:
-        if value > date.today() or value.year < 1900:
+        if value > district_today() or value.year < 1900:
             raise ValueError("birth date must be between 1900 and today")
         return value
 
@@ -70,7 +71,7 @@ class VisitCreate(_Strict):
     @field_validator("visited_on")
     @classmethod
     def _not_in_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > district_today():
             raise ValueError("visit date cannot be in the future")
         return value
 

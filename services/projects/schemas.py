@@ -6,13 +6,13 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.projects import rules
 from services.projects.models import ProjectKind
-
-ProjectAreaCode = Annotated[str, AfterValidator(rules.project_area)]
-Fen = Annotated[int, Field(strict=True, le=rules.MAX_AMOUNT_FEN, description="integer fen (分)")]
+from shared.areas import TownshipOrVillageCode
+from shared.money import Fen
+from shared.timeutil import district_today
 
 
 class _Strict(BaseModel):
@@ -23,7 +23,7 @@ class ProjectCreate(_Strict):
     project_code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")
     name: str = Field(min_length=1, max_length=200)
     kind: ProjectKind
-    area_code: ProjectAreaCode
+    area_code: TownshipOrVillageCode
     budget_fen: Annotated[Fen, Field(ge=0)]
     started_on: date
 
@@ -55,7 +55,7 @@ class InspectionCreate(_Strict):
     @field_validator("inspected_on")
     @classmethod
     def _not_in_future(cls, value: date) -> date:
-        return rules.check_inspected_on(value, today=rules.district_today())
+        return rules.check_inspected_on(value, today=district_today())
 
     @model_validator(mode="after")
     def _codes_distinct(self) -> InspectionCreate:
@@ -87,7 +87,7 @@ class IncomeCreate(_Strict):
     @field_validator("period")
     @classmethod
     def _period_begun(cls, value: str) -> str:
-        return rules.check_income_period(value, today=rules.district_today())
+        return rules.check_income_period(value, today=district_today())
 
 
 class IncomeRead(BaseModel):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
-MAX_AMOUNT_FEN = 10**12  # 100 million yuan; anything larger is a typing error, not a subsidy
-
 
 def allocate_by_members(amount_fen: int, households: Mapping[UUID, int]) -> dict[UUID, int]:
     """Share `amount_fen` among households in proportion to their members (差异化分配), in whole fen.

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.subsidies import rules
+from shared.money import Fen
+from shared.timeutil import PERIOD_PATTERN
 
 
 class _Strict(BaseModel):
@@ -20,8 +21,8 @@ class PaymentCreate(_Strict):
 
     household_id: UUID
     policy_code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["dibao"])
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2020-06"])
-    amount_fen: Annotated[int, Field(strict=True, gt=0, le=rules.MAX_AMOUNT_FEN, description="integer fen")]
+    period: str = Field(pattern=PERIOD_PATTERN, examples=["2020-06"])
+    amount_fen: Annotated[Fen, Field(gt=0)]
     idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from services.households.models import Household, Visit
 from shared.messaging.outbox import OutboxMessage
+from shared.timeutil import district_today
 from tests.support import assert_problem, auth, running_app
 
 VILLAGE = "371523101201"
@@ -156,7 +157,7 @@ async def test_unknown_household_is_404(api: Any) -> None:
 async def test_visit_in_the_future_is_refused(api: Any) -> None:
     app, client = api
     hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (district_today() + timedelta(days=1)).isoformat()
     r = await client.post(
         f"/households/{hid}/visits", json={"round": 1, "visited_on": tomorrow, "visitor": "x"}, headers=OFFICE
     )

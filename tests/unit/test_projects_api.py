@@ -19,7 +19,6 @@ from services.projects.models import (
     ProjectOpenProblem,
     ProjectProblem,
 )
-from services.projects.rules import district_today
 from shared.contracts import IntegrationEvent
 from shared.contracts.audit import (
     DisciplineReferralMade,
@@ -31,6 +30,7 @@ from shared.contracts.audit import (
 from shared.contracts.households import ProblemCategory
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import OutboxMessage
+from shared.timeutil import district_today
 from tests.support import assert_problem, auth, running_app
 
 TOWNSHIP = "371523101"

@@ -7,36 +7,38 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.projects import rules
+from shared.areas import township_or_village
+from shared.timeutil import district_today, period_start
 
 TODAY = date(2020, 6, 15)
 
 
 def test_district_today_is_the_shanghai_calendar_day() -> None:
     late_evening_utc = datetime(2020, 6, 30, 17, 30, tzinfo=UTC)  # 01:30 on 1 July in Shanghai
-    assert rules.district_today(late_evening_utc) == date(2020, 7, 1)
-    assert rules.district_today(datetime(2020, 6, 30, 15, 59, tzinfo=UTC)) == date(2020, 6, 30)
+    assert district_today(late_evening_utc) == date(2020, 7, 1)
+    assert district_today(datetime(2020, 6, 30, 15, 59, tzinfo=UTC)) == date(2020, 6, 30)
 
 
 @pytest.mark.parametrize("code", ["371523101", "371523101201"])
 def test_projects_sit_in_a_township_or_a_village(code: str) -> None:
-    assert rules.project_area(code) == code
+    assert township_or_village(code) == code
 
 
 @pytest.mark.parametrize("code", ["371523", "3715231012", "37152310120a", "", "3715231012011"])
 def test_other_area_codes_are_refused(code: str) -> None:
     with pytest.raises(ValueError, match="township or 12-digit village"):
-        rules.project_area(code)
+        township_or_village(code)
 
 
 @pytest.mark.parametrize(("period", "start"), [("2020-01", date(2020, 1, 1)), ("2019-12", date(2019, 12, 1))])
 def test_period_start(period: str, start: date) -> None:
-    assert rules.period_start(period) == start
+    assert period_start(period) == start
 
 
 @pytest.mark.parametrize("period", ["2020-13", "2020-00", "2020-1", "202006", "2020-06-01", "June"])
 def test_malformed_periods_are_refused(period: str) -> None:
     with pytest.raises(ValueError, match="YYYY-MM"):
-        rules.period_start(period)
+        period_start(period)
 
 
 def test_income_may_be_recorded_for_the_current_and_past_months() -> None:

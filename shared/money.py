@@ -1,0 +1,11 @@
+"""Money is integer fen (分), never float; amounts carry their unit in their name (`amount_fen`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+MAX_AMOUNT_FEN = 10**12  # 10 billion yuan: anything larger is a typing error, not a project or a subsidy
+
+Fen = Annotated[int, Field(strict=True, le=MAX_AMOUNT_FEN, description="integer fen (分)")]
