@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -31,6 +31,7 @@ from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+Worker = Callable[["ServiceRuntime"], Awaitable[None]]
 
 
 @dataclass
@@ -42,13 +43,14 @@ class ServiceSpec:
     settings: ServiceSettings
     routers: Sequence[APIRouter]
     handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
+    workers: Sequence[Worker] = ()  # background jobs (e.g. scheduled checks) run for the service's lifetime
 
 
 class ServiceRuntime:
     """The live resources of a running service, kept on `app.state.runtime`."""
 
     def __init__(self, spec: ServiceSpec) -> None:
-        self.name, self.settings, self.handlers = spec.name, spec.settings, spec.handlers
+        self.name, self.settings, self.handlers, self.workers = spec.name, spec.settings, spec.handlers, spec.workers
         self.engine = create_engine(spec.settings.database_url)
         self.signal = OutboxSignal()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info(self.signal))
@@ -62,6 +64,10 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self.settings.kafka_enabled:
             self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
+        for worker in self.workers:
+            self._tasks.append(
+                asyncio.create_task(worker(self), name=f"{self.name}-{getattr(worker, '__name__', 'worker')}")
+            )
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -23,7 +23,7 @@ from shared.contracts import dead_letter_topic
 from shared.db import unit_of_work
 from shared.messaging import inbox
 from shared.messaging.cloudevents import Envelope, MalformedEvent
-from shared.messaging.handlers import HandlerRegistry
+from shared.messaging.handlers import Application, HandlerRegistry
 from shared.messaging.relay import Backoff
 from shared.metrics import EVENT_HANDLING_SECONDS, EVENTS_CONSUMED
 
@@ -76,21 +76,14 @@ class ConsumerRunner:
         """Apply one record; returns the outcome (applied, duplicate, ignored, dead_lettered)."""
         try:
             envelope = Envelope.from_record(record.headers, record.value)
-        except MalformedEvent as exc:
+            application = self._handlers.bind(record.topic, envelope)
+        except (MalformedEvent, ValidationError) as exc:
             return await self._dead_letter(record, exc, attempts=1)
-        found = self._handlers.lookup(envelope.type)
-        if found is None:
+        if application is None:
             return self._count("ignored")
-        contract, handler = found
-        try:
-            event = contract.model_validate_json(envelope.data)
-        except ValidationError as exc:
-            return await self._dead_letter(record, exc, attempts=1)
-        return await self._apply(record, envelope, event, handler)
+        return await self._apply(record, envelope, application)
 
-    async def _apply(
-        self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, event: object, handler: object
-    ) -> str:
+    async def _apply(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, application: Application) -> str:
         attempts = 0
         backoff = Backoff(self._backoff_s)
         while True:
@@ -101,7 +94,7 @@ class ConsumerRunner:
                         session, consumer=self.name, event_id=envelope.id, event_type=envelope.type
                     )
                     if fresh:
-                        await handler(session, event, envelope)  # type: ignore[operator]
+                        await application(session)
                 EVENT_HANDLING_SECONDS.labels(self.name).observe(time.perf_counter() - started)
                 return self._count("applied" if fresh else "duplicate")
             except asyncio.CancelledError:

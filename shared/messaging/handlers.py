@@ -1,4 +1,4 @@
-"""Which function applies which event type: a service's consumers declare their handlers here."""
+"""Which functions apply which events: a service's consumers declare their handlers here."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from shared.messaging.cloudevents import Envelope
 
 E = TypeVar("E", bound=IntegrationEvent)
 Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+Observer = Callable[[AsyncSession, Envelope, str], Awaitable[None]]
+Application = Callable[[AsyncSession], Awaitable[None]]
 
 
 class HandlerRegistry:
-    """Maps CloudEvents types to (contract, handler); the topics to subscribe follow from it."""
+    """Typed handlers by CloudEvents type, and observers that see every event of some topics."""
 
     def __init__(self) -> None:
         self._by_type: dict[str, tuple[type[IntegrationEvent], Handler]] = {}
+        self._observers: list[tuple[frozenset[str], Observer]] = []
 
     def on(self, contract: type[E]) -> Callable[[Callable[[AsyncSession, E, Envelope], Awaitable[None]]], Handler]:
         """Decorator: register `handler(session, event, envelope)` for `contract`'s event type."""
@@ -31,10 +34,34 @@ class HandlerRegistry:
 
         return register
 
-    def lookup(self, event_type: str) -> tuple[type[IntegrationEvent], Handler] | None:
-        return self._by_type.get(event_type)
+    def observe(self, *topics: str) -> Callable[[Observer], Observer]:
+        """Decorator: call `observer(session, envelope, topic)` for every event on `topics`, known type or not."""
+
+        def register(observer: Observer) -> Observer:
+            self._observers.append((frozenset(topics), observer))
+            return observer
+
+        return register
+
+    def bind(self, topic: str, envelope: Envelope) -> Application | None:
+        """The work one event asks for, its payload validated (ValidationError if bad); None to ignore it."""
+        observers = [observer for topics, observer in self._observers if topic in topics]
+        found = self._by_type.get(envelope.type)
+        if found is None and not observers:
+            return None
+        event = found[0].model_validate_json(envelope.data) if found else None
+
+        async def apply(session: AsyncSession) -> None:
+            for observer in observers:
+                await observer(session, envelope, topic)
+            if found is not None:
+                await found[1](session, event, envelope)
+
+        return apply
 
     @property
     def topics(self) -> list[str]:
-        """The topics carrying at least one handled event type."""
-        return sorted({contract.topic for contract, _ in self._by_type.values()})
+        """The topics carrying at least one handled or observed event."""
+        typed = {contract.topic for contract, _ in self._by_type.values()}
+        observed = {topic for topics, _ in self._observers for topic in topics}
+        return sorted(typed | observed)

@@ -112,3 +112,53 @@ def test_production_refuses_development_defaults(overrides: dict[str, str]) -> N
 def test_production_accepts_real_settings() -> None:
     settings = ServiceSettings(environment="prod", database_url="postgresql+asyncpg://db/x", jwt_secret="p" * 40)  # type: ignore[arg-type]
     assert settings.environment == "prod"
+
+
+async def test_registry_binds_typed_handlers_and_observers() -> None:
+    from shared.contracts import AUDIT_TOPIC, HOUSEHOLDS_TOPIC
+    from shared.messaging.handlers import HandlerRegistry
+
+    calls: list[str] = []
+    registry = HandlerRegistry()
+
+    @registry.on(HouseholdRegistered)
+    async def typed(session: object, event: HouseholdRegistered, env: Envelope) -> None:
+        calls.append(f"typed:{event.household_code}")
+
+    @registry.observe(HOUSEHOLDS_TOPIC)
+    async def observer(session: object, env: Envelope, topic: str) -> None:
+        calls.append(f"observed:{env.type}")
+
+    event = HouseholdRegistered(
+        household_id=uuid.uuid4(), household_code="C1", area_code="371523101201", member_count=2
+    )
+    known = Envelope(
+        id="1",
+        type=event.event_type,
+        source="/s",
+        subject="k",
+        time=datetime.now(UTC),
+        data=event.model_dump_json().encode(),
+    )
+    unknown = Envelope(
+        id="2", type="gov.poverty.households.other.v9", source="/s", subject="k", time=datetime.now(UTC), data=b"{}"
+    )
+    assert registry.topics == [HOUSEHOLDS_TOPIC]
+    for env in (known, unknown):
+        application = registry.bind(HOUSEHOLDS_TOPIC, env)
+        assert application is not None
+        await application(None)  # type: ignore[arg-type]
+    assert calls == [f"observed:{event.event_type}", "typed:C1", "observed:gov.poverty.households.other.v9"]
+    assert registry.bind(AUDIT_TOPIC, unknown) is None
+    with pytest.raises(ValidationError):
+        registry.bind(
+            HOUSEHOLDS_TOPIC,
+            Envelope(
+                id="3",
+                type=event.event_type,
+                source="/s",
+                subject="k",
+                time=datetime.now(UTC),
+                data=b'{"household_id": 1}',
+            ),
+        )
