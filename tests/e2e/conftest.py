@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.local.kafka import LocalKafka, free_port
+from shared.local.kafka import free_port
 from shared.local.processes import ServiceProcess, service_env
 from shared.registry import SERVICES
 from tests.support import migrate
@@ -19,7 +20,7 @@ from tests.support import migrate
 
 @dataclass
 class Platform:
-    kafka: LocalKafka
+    kafka: str
     services: dict[str, ServiceProcess]
 
     def client(self, service: str) -> httpx.AsyncClient:
@@ -46,34 +47,27 @@ async def _drop_databases(admin_url: str, urls: dict[str, str]) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str) -> AsyncIterator[Platform]:
+@pytest.fixture(scope="session")
+async def platform(
+    tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str, kafka: str
+) -> AsyncIterator[Platform]:
+    """One platform for the whole session: e2e tests work on their own households, projects and ids."""
     root: Path = tmp_path_factory.mktemp("platform")
     urls = await _create_databases(postgres_admin_url, uuid.uuid4().hex[:8])
-    kafka = LocalKafka(data_dir=root / "kafka")
     processes: dict[str, ServiceProcess] = {}
     try:
-        async with kafka:
-            for service, url in urls.items():
-                await migrate(service, url)
-                env = service_env(
-                    service,
-                    database_url=url,
-                    kafka=kafka.bootstrap_servers,
-                    port=free_port(),
-                    outbox_poll_interval_s="1.0",
-                    environment="test",
-                )
-                processes[service] = ServiceProcess(
-                    service, int(env[f"{service.upper()}_PORT"]), env, root / f"{service}.log"
-                )
-                processes[service].start()
-            try:
-                for process in processes.values():
-                    process.wait_ready()
-                yield Platform(kafka, processes)
-            finally:
-                for process in processes.values():
-                    process.stop()
+        for service, url in urls.items():
+            await migrate(service, url)
+            port = free_port()
+            env = service_env(
+                service, database_url=url, kafka=kafka, port=port, outbox_poll_interval_s="1.0", environment="test"
+            )
+            processes[service] = ServiceProcess(service, port, env, root / f"{service}.log")
+            processes[service].start()
+        for process in processes.values():
+            await asyncio.to_thread(process.wait_ready)
+        yield Platform(kafka, processes)
     finally:
+        for process in processes.values():
+            process.stop()
         await _drop_databases(postgres_admin_url, urls)
