@@ -12,7 +12,7 @@ from services.projects import rules
 from services.projects.models import ProjectKind
 from shared.areas import TownshipOrVillageCode
 from shared.money import Fen
-from shared.timeutil import district_today
+from shared.timeutil import PERIOD_PATTERN, district_today
 
 
 class _Strict(BaseModel):
@@ -81,7 +81,7 @@ class InspectionRead(BaseModel):
 
 
 class IncomeCreate(_Strict):
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2020-06"])
+    period: str = Field(pattern=PERIOD_PATTERN, examples=["2020-06"])
     amount_fen: Annotated[Fen, Field(gt=0)]
 
     @field_validator("period")

@@ -8,11 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.subsidies import domain
-from services.subsidies.schemas import PaymentCreate, PaymentRead
+from services.subsidies.schemas import AllocationRead, PaymentCreate, PaymentRead
 from shared.auth import Principal, Role, require_roles
 from shared.http import Transaction
 
 router = APIRouter(prefix="/payments", tags=["payments"])
+allocations = APIRouter(prefix="/allocations", tags=["allocations"])
 
 Payer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER))]
 Reader = Annotated[
@@ -47,3 +48,12 @@ async def list_payments(
 @router.get("/{payment_id}")
 async def get_payment(payment_id: UUID, session: Transaction, _: Reader) -> PaymentRead:
     return PaymentRead(**(await domain.get_payment(session, payment_id)).model_dump())
+
+
+@allocations.get("")
+async def list_allocations(
+    session: Transaction, _: Reader, household_id: UUID | None = None, income_id: UUID | None = None, limit: Limit = 100
+) -> list[AllocationRead]:
+    """Project income shared out to households (差异化分配), newest first."""
+    rows = await domain.list_allocations(session, household_id=household_id, income_id=income_id, limit=limit)
+    return [AllocationRead(**a.model_dump()) for a in rows]

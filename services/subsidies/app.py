@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.subsidies.api import router
+from services.subsidies.api import allocations, router
 from services.subsidies.handlers import build_handlers
 from services.subsidies.settings import SubsidiesSettings
 from shared.service import ServiceSpec, build_app
@@ -15,6 +15,6 @@ def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
     return build_app(
         ServiceSpec(
             name="subsidies", title="Subsidies (政策补贴)", settings=settings,
-            routers=[router], handlers=build_handlers(settings),
+            routers=[router, allocations], handlers=build_handlers(settings),
         )
     )

@@ -151,3 +151,15 @@ async def list_payments(session: AsyncSession, *, household_id: UUID | None, lim
     if household_id is not None:
         stmt = stmt.where(col(Payment.household_id) == household_id)
     return list((await session.scalars(stmt)).all())
+
+
+async def list_allocations(
+    session: AsyncSession, *, household_id: UUID | None, income_id: UUID | None, limit: int
+) -> list[IncomeAllocation]:
+    """Shares of project income (收益分配), newest first, by household or by income."""
+    stmt = select(IncomeAllocation).order_by(col(IncomeAllocation.allocated_at).desc()).limit(limit)
+    if household_id is not None:
+        stmt = stmt.where(col(IncomeAllocation.household_id) == household_id)
+    if income_id is not None:
+        stmt = stmt.where(col(IncomeAllocation.income_id) == income_id)
+    return list((await session.scalars(stmt)).all())

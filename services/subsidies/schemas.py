@@ -37,3 +37,14 @@ class PaymentRead(BaseModel):
     area_code: str
     paid_by: str
     paid_at: datetime
+
+
+class AllocationRead(BaseModel):
+    id: UUID
+    income_id: UUID
+    project_id: UUID
+    household_id: UUID
+    period: str
+    amount_fen: int
+    member_count: int
+    allocated_at: datetime

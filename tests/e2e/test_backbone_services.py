@@ -1,0 +1,140 @@
+"""Projects and subsidies on the backbone: each consumes and publishes, across processes."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Platform
+from tests.kafka_support import eventually
+from tests.support import auth
+
+pytestmark = pytest.mark.e2e
+
+OFFICE = auth("district_office")
+FINANCE = auth("finance_officer")
+
+
+def fresh_township() -> str:
+    """A township code no other test uses, so income is shared only among this test's households."""
+    return f"371523{random.randint(200, 999)}"
+
+
+async def post(platform: Platform, service: str, path: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+    async with platform.client(service) as client:
+        r = await client.post(path, json=body, headers=headers)
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+
+async def get(platform: Platform, service: str, path: str, headers: dict[str, str]) -> Any:
+    async with platform.client(service) as client:
+        r = await client.get(path, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+async def register_household(platform: Platform, village: str, code: str, members: int) -> str:
+    body = {
+        "household_code": code,
+        "area_code": village,
+        "head_name": "户主",
+        "members": [
+            {"name": f"成员{n}", "relationship_to_head": "head" if n == 0 else "child", "birth_date": "1980-01-01"}
+            for n in range(members)
+        ],
+    }
+    return str((await post(platform, "households", "/households", body, OFFICE))["id"])
+
+
+async def test_project_income_is_shared_among_the_townships_households(platform: Platform) -> None:
+    township = fresh_township()
+    one = await register_household(platform, f"{township}201", f"INC-{township}-1", members=1)
+    three = await register_household(platform, f"{township}202", f"INC-{township}-2", members=3)
+    project = await post(
+        platform,
+        "projects",
+        "/projects",
+        {
+            "project_code": f"PV-{township}",
+            "name": "光伏扶贫电站",
+            "kind": "photovoltaic",
+            "area_code": township,
+            "budget_fen": 50_000_000,
+            "started_on": "2019-04-01",
+        },
+        OFFICE,
+    )
+
+    async def payments_possible() -> bool:
+        async with platform.client("subsidies") as client:
+            r = await client.post(
+                "/payments",
+                headers=FINANCE,
+                json={
+                    "household_id": three,
+                    "policy_code": "dibao",
+                    "period": "2020-06",
+                    "amount_fen": 31_500,
+                    "idempotency_key": f"dibao-{three}-2020-06",
+                },
+            )
+        return r.status_code in (200, 201)  # subsidies knows the household once HouseholdRegistered arrived
+
+    await eventually(payments_possible)
+    income = await post(
+        platform,
+        "projects",
+        f"/projects/{project['id']}/income",
+        {"period": "2020-06", "amount_fen": 100_001},
+        auth("finance_officer"),
+    )
+    allocations = await eventually(lambda: _allocations(platform, income["id"], expected=2))
+    shares = {a["household_id"]: a["amount_fen"] for a in allocations}  # type: ignore[union-attr]
+    assert shares == {one: 25_000, three: 75_001}
+
+
+async def _allocations(platform: Platform, income_id: str, expected: int) -> list[dict[str, Any]] | None:
+    rows = await get(platform, "subsidies", f"/allocations?income_id={income_id}", FINANCE)
+    return rows if len(rows) >= expected else None
+
+
+async def test_project_inspection_problem_reaches_audit_and_back(platform: Platform) -> None:
+    township = fresh_township()
+    project = await post(
+        platform,
+        "projects",
+        "/projects",
+        {
+            "project_code": f"GH-{township}",
+            "name": "扶贫大棚",
+            "kind": "greenhouse",
+            "area_code": township,
+            "budget_fen": 2_000_000,
+            "started_on": "2018-03-01",
+        },
+        OFFICE,
+    )
+    await post(
+        platform,
+        "projects",
+        f"/projects/{project['id']}/inspections",
+        {
+            "inspected_on": "2020-05-20",
+            "inspector": "项目专班",
+            "notes": "两看一及时",
+            "problems": [{"code": "greenhouse_idle", "description": "大棚闲置, 未产生收益"}],
+        },
+        auth("inspector"),
+    )
+    findings = await eventually(lambda: get(platform, "audit", f"/findings?subject_id={project['id']}", OFFICE))
+    assert [f["subject_kind"] for f in findings] == ["project"]  # type: ignore[union-attr]
+
+    async def open_problem() -> list[dict[str, Any]]:
+        rows = await get(platform, "projects", f"/projects/{project['id']}/open-problems", OFFICE)
+        return [r for r in rows if r.get("rectification_deadline")]
+
+    problems = await eventually(open_problem)
+    assert problems[0]["finding_id"] == findings[0]["id"]  # type: ignore[index]
