@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable
 
@@ -43,10 +44,12 @@ async def read_until(
 
 
 async def eventually(check: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.1) -> object:
-    """Poll an async `check` until it returns something truthy."""
+    """Poll `check` (plain or async) until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
-        result = await check()  # type: ignore[misc]
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if time.monotonic() > deadline:

@@ -179,3 +179,29 @@ async def test_failing_handler_is_retried_then_dead_lettered(audit: Audit) -> No
     dead = next(dict(r.headers) for r in dlq if ce_id(r) == env.id)
     assert dead["dlq_error_type"] == b"LookupError" and dead["dlq_attempts"] == b"3"
     assert attempts == [env.id] * 3
+
+
+async def test_dead_letters_replayed_after_a_fix_are_applied(audit: Audit) -> None:
+    from shared.messaging.dlq import replay
+
+    broken = {"on": True}
+    applied: list[str] = []
+    handlers = HandlerRegistry()
+
+    @handlers.on(HouseholdProblemFound)
+    async def until_fixed(session: AsyncSession, event: HouseholdProblemFound, env: Envelope) -> None:
+        if event.found_by == audit.group and broken["on"]:
+            raise LookupError("reference data missing")
+        applied.append(env.id)
+
+    env = envelope(problem(uuid.uuid4()).model_copy(update={"found_by": audit.group}))
+    await send(audit.producer, env)
+    async with audit.runner(handlers):
+        await read_until(audit.kafka, dead_letter_topic(HOUSEHOLDS_TOPIC), lambda rs: env.id in map(ce_id, rs))
+        broken["on"] = False
+        replayed = await replay(
+            dead_letter_topic(HOUSEHOLDS_TOPIC), bootstrap_servers=audit.kafka, group_id=f"{audit.group}-replay"
+        )
+        assert replayed >= 1
+        await eventually(lambda: env.id in applied)
+    assert applied.count(env.id) == 1
