@@ -31,7 +31,7 @@ RELAY_LOCK_KEY = 0x0B0E_7E1A  # one advisory lock per service database
 class Backoff:
     """Exponential backoff with a cap, reset after a success."""
 
-    def __init__(self, first: float = 0.2, cap: float = 30.0) -> None:
+    def __init__(self, first: float = 0.2, cap: float = 5.0) -> None:
         self.first, self.cap, self.current = first, cap, first
 
     async def sleep(self) -> None:

@@ -1,0 +1,46 @@
+"""The relay survives a broker outage: what is committed while Kafka is down is published when it returns."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.contracts import HOUSEHOLDS_TOPIC
+from shared.db import create_engine
+from shared.local.kafka import LocalKafka
+from shared.messaging.kafka import ensure_topics, make_producer
+from tests.integration.test_outbox_relay import Outbox, running
+from tests.kafka_support import ce_id, read_until
+
+pytestmark = pytest.mark.integration
+
+
+async def test_events_committed_during_an_outage_are_published_after_it(tmp_path: Path, pg_database: Any) -> None:
+    broker = LocalKafka(data_dir=tmp_path / "kafka")
+    engine = create_engine(await pg_database("households"))
+    async with broker:
+        await ensure_topics(broker.bootstrap_servers, [HOUSEHOLDS_TOPIC])
+        producer = make_producer(broker.bootstrap_servers, client_id="outage-relay")
+        await producer.start()
+        outbox = Outbox(engine, producer, poll_interval_s=0.5)
+        try:
+            async with running(outbox.relay()):
+                before = await outbox.commit_event()
+                await read_until(broker.bootstrap_servers, HOUSEHOLDS_TOPIC, lambda rs: before in map(ce_id, rs))
+                await asyncio.to_thread(broker.stop)
+                during = await outbox.commit_event()
+                await asyncio.sleep(2)  # the relay fails and backs off meanwhile
+                assert await outbox.unpublished() == 1
+                await asyncio.to_thread(broker.start)
+                await broker.wait_ready_async()
+                records = await read_until(
+                    broker.bootstrap_servers, HOUSEHOLDS_TOPIC, lambda rs: during in map(ce_id, rs), timeout=90
+                )
+            assert [ce_id(r) for r in records].count(before) == 1
+            assert await outbox.unpublished() == 0
+        finally:
+            await producer.stop()
+            await engine.dispose()
