@@ -162,3 +162,18 @@ async def test_registry_binds_typed_handlers_and_observers() -> None:
                 data=b'{"household_id": 1}',
             ),
         )
+
+
+def test_asyncapi_document_lists_every_event_on_its_topic() -> None:
+    from shared.contracts.asyncapi import asyncapi_document
+
+    doc = asyncapi_document()
+    listed = {
+        message["$ref"].rsplit("/", 1)[1]
+        for channel in doc["channels"].values()
+        for message in channel.get("messages", {}).values()
+    }
+    assert listed == set(doc["components"]["messages"])
+    names = {m["name"] for m in doc["components"]["messages"].values()}
+    assert names == set(registered_types())
+    assert all("properties" in m["payload"] for m in doc["components"]["messages"].values())
