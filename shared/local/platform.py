@@ -21,7 +21,7 @@ KAFKA_PORT = 9092
 def up(*, demo_data: bool = True) -> int:
     """Start Kafka and the four services, load demo data, print the addresses, run until Ctrl-C."""
     (STATE / "data").mkdir(parents=True, exist_ok=True)
-    kafka = LocalKafka(data_dir=STATE / "kafka-data", port=KAFKA_PORT)
+    kafka = LocalKafka(data_dir=STATE / "kafka-data", port=KAFKA_PORT, controller_port=KAFKA_PORT + 1)
     print(f"starting Kafka {kafka.bootstrap_servers} (first run fetches the broker's jars from Maven Central)")
     with kafka:
         processes = [_service(name, kafka.bootstrap_servers) for name in SERVICES]

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.integration
 
 TOPIC = "local-kafka-smoke"
 GROUP = "local-kafka-smoke-reader"
+# Generous: on a shared 2-core machine running other suites a cold JVM start took up to a minute.
+READY_TIMEOUT = 180.0
 Record = tuple[bytes, bytes]  # (key, value)
 
 
@@ -25,8 +27,8 @@ async def _create_topic(bootstrap: str, name: str, partitions: int = 3) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        topic = NewTopic(name, num_partitions=partitions, replication_factor=1)
-        response = await admin.create_topics([topic])
+        new_topic = NewTopic(name, num_partitions=partitions, replication_factor=1)
+        response = await admin.create_topics([new_topic])
         errors = [(topic, code, msg) for topic, code, msg in response.topic_errors if code != 0]
         assert not errors, errors
         assert name in await admin.list_topics()
@@ -45,7 +47,7 @@ async def _produce(bootstrap: str, records: list[Record]) -> None:
         await producer.stop()
 
 
-async def _consume(bootstrap: str, group: str, expected: int, budget: float = 30) -> list[Record]:
+async def _consume(bootstrap: str, group: str, expected: int, budget: float = 60) -> list[Record]:
     """Read the topic from the start until `expected` records arrive; commit what was read."""
     consumer = AIOKafkaConsumer(
         TOPIC,
@@ -79,15 +81,16 @@ async def _committed(bootstrap: str, group: str) -> dict[int, int | None]:
 
 
 @pytest.fixture
-async def kafka(tmp_path: Path) -> AsyncIterator[LocalKafka]:
-    """A started broker on free loopback ports with its data in tmp_path; stopped afterwards."""
-    broker = LocalKafka(data_dir=tmp_path / "kafka")
+async def own_broker(tmp_path: Path) -> AsyncIterator[LocalKafka]:
+    """A broker of this test's own (it is restarted, so not the session one), data in tmp_path."""
+    broker = LocalKafka(data_dir=tmp_path / "kafka", ready_timeout=READY_TIMEOUT)
     async with broker:
         yield broker
 
 
-async def test_produce_consume_and_survive_restart(kafka: LocalKafka) -> None:
+async def test_produce_consume_and_survive_restart(own_broker: LocalKafka) -> None:
     """Records and committed offsets written before a clean restart are readable after it."""
+    kafka = own_broker
     bootstrap = kafka.bootstrap_servers
     records = [(f"household-{i}".encode(), f'{{"event": "registered", "n": {i}}}'.encode()) for i in range(6)]
     await _create_topic(bootstrap, TOPIC)
@@ -99,7 +102,7 @@ async def test_produce_consume_and_survive_restart(kafka: LocalKafka) -> None:
     await asyncio.to_thread(kafka.stop)
     assert not kafka.is_running
     await asyncio.to_thread(kafka.start)
-    await kafka.wait_ready_async()
+    await kafka.wait_ready_async(READY_TIMEOUT)
 
     # A fresh group reads everything from the start: the records are on disk, not just in memory.
     assert sorted(await _consume(bootstrap, GROUP + "-after-restart", len(records))) == sorted(records)
@@ -118,7 +121,7 @@ async def test_wait_ready_fails_fast_with_log_tail(tmp_path: Path) -> None:
         await asyncio.to_thread(broker.start)
         try:
             with pytest.raises(RuntimeError, match="exited with code") as failure:
-                await broker.wait_ready_async(timeout=60)
+                await broker.wait_ready_async(READY_TIMEOUT)
         finally:
             await asyncio.to_thread(broker.stop)
     message = str(failure.value)
