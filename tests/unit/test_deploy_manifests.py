@@ -1,0 +1,691 @@
+"""The deployment files, checked offline: Kubernetes schemas (strict), the compose schema, the Kustomize tree,
+the custom resources' essentials (Strimzi, CloudNativePG), pod hardening, probes, network policies and the image.
+
+Cross-checks against the code (settings, ports, topics, commands) are in test_deploy_crosscheck.py; the helpers
+here are shared with it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from shared.registry import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+BASE = K8S / "base"
+OVERLAYS = {"dev": K8S / "overlays" / "dev", "prod": K8S / "overlays" / "prod"}
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+K8S_VERSION = "1.30"  # the oldest Kubernetes the manifests promise to work on (schemas ship in kubernetes-validate)
+APP_UID = 10001  # the image's fixed non-root user
+CUSTOM_KINDS = {
+    "kafka.strimzi.io": {"Kafka", "KafkaNodePool", "KafkaTopic"},
+    "postgresql.cnpg.io": {"Cluster"},
+}
+WORKLOAD_KINDS = {"Deployment", "Job"}
+
+Doc = dict[str, Any]
+YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~50x faster where libyaml exists
+
+
+def _read_schemas_once() -> None:
+    """kubernetes-validate re-reads its 1.2 MB definitions file on every call: keep what it read (speed only)."""
+    utils = kubernetes_validate.utils
+    for name in ("schema_contents", "all_versions"):
+        function = getattr(utils, name, None)
+        if function is not None and not hasattr(function, "cache_info"):
+            setattr(utils, name, functools.cache(function))
+
+
+_read_schemas_once()
+
+
+# ---- loading ------------------------------------------------------------------------------------------------
+
+
+def parse_yaml(text: str) -> list[Doc]:
+    return [d for d in yaml.load_all(text, Loader=YamlLoader) if d]
+
+
+@functools.cache
+def _parsed(path: Path) -> tuple[Doc, ...]:
+    return tuple(parse_yaml(path.read_text(encoding="utf-8")))
+
+
+def load_docs(path: Path) -> list[Doc]:
+    """The YAML documents of a file (empty documents dropped); a fresh copy the caller may change."""
+    return copy.deepcopy(list(_parsed(path)))
+
+
+def kustomization_file(directory: Path) -> Path | None:
+    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+@dataclass
+class KustomizeTree:
+    """What a kustomization reaches, following `resources:` into sub-directories."""
+
+    kustomizations: list[Path] = field(default_factory=list)
+    resources: list[Path] = field(default_factory=list)  # files of complete objects
+    patches: list[Path] = field(default_factory=list)  # strategic-merge patch files (partial objects)
+    inline_patches: list[Doc] = field(default_factory=list)  # `patches:` entries with an inline `patch:`
+    missing: list[str] = field(default_factory=list)
+
+
+def walk(directory: Path, tree: KustomizeTree | None = None) -> KustomizeTree:
+    tree = tree or KustomizeTree()
+    kfile = kustomization_file(directory)
+    if kfile is None:
+        tree.missing.append(f"{directory.relative_to(ROOT)}: no kustomization.yaml")
+        return tree
+    tree.kustomizations.append(kfile)
+    spec = load_docs(kfile)[0]
+    for entry in spec.get("resources", []):
+        target = (directory / entry).resolve()
+        if target.is_dir():
+            walk(target, tree)
+        elif target.is_file():
+            tree.resources.append(target)
+        else:
+            tree.missing.append(f"{kfile.relative_to(ROOT)}: resource {entry} does not exist")
+    for entry in spec.get("patches", []):
+        if "path" in entry:
+            target = (directory / entry["path"]).resolve()
+            if target.is_file():
+                tree.patches.append(target)
+            else:
+                tree.missing.append(f"{kfile.relative_to(ROOT)}: patch {entry['path']} does not exist")
+        else:
+            tree.inline_patches.append(entry)
+    for key in ("patchesStrategicMerge", "patchesJson6902", "bases", "commonLabels", "vars"):
+        if key in spec:
+            tree.missing.append(f"{kfile.relative_to(ROOT)}: deprecated field {key}")
+    return tree
+
+
+def objects(directory: Path) -> list[Doc]:
+    """Every complete object a kustomization includes, before patches (base values)."""
+    return [doc for path in walk(directory).resources for doc in load_docs(path)]
+
+
+def group_of(doc: Doc) -> str:
+    api_version: str = doc["apiVersion"]
+    return api_version.split("/", maxsplit=1)[0] if "/" in api_version else ""
+
+
+def is_custom(doc: Doc) -> bool:
+    return group_of(doc) in CUSTOM_KINDS
+
+
+def of_kind(docs: list[Doc], kind: str) -> list[Doc]:
+    return [d for d in docs if d.get("kind") == kind]
+
+
+def named(docs: list[Doc], kind: str, name: str) -> Doc | None:
+    return next((d for d in of_kind(docs, kind) if d["metadata"]["name"] == name), None)
+
+
+def pod_spec(workload: Doc) -> Doc:
+    spec: Doc = workload["spec"]["template"]["spec"]
+    return spec
+
+
+def annotation(doc: Doc, key: str) -> str | None:
+    value = (doc.get("metadata", {}).get("annotations") or {}).get(key)
+    return None if value is None else str(value)
+
+
+# ---- kustomize (optional) -------------------------------------------------------------------------------------
+
+
+def kustomize_command() -> list[str] | None:
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+@functools.cache
+def rendered(overlay: str) -> list[Doc]:
+    """The overlay as the cluster would receive it (skips the test when no kustomize is installed)."""
+    command = kustomize_command()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is on PATH: overlays not built")
+    result = subprocess.run(
+        [*command, str(OVERLAYS[overlay])], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, f"{' '.join(command)} {overlay} failed:\n{result.stderr}"
+    return parse_yaml(result.stdout)
+
+
+# ---- checks shared by the raw files and the built overlays ---------------------------------------------------
+
+
+def schema_problems(docs: list[Doc], where: str) -> list[str]:
+    """Built-in kinds must validate strictly; only the known custom resources may lack a schema."""
+    problems = []
+    for doc in docs:
+        label = f"{where}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+        if is_custom(doc):
+            if doc.get("kind") not in CUSTOM_KINDS[group_of(doc)]:
+                problems.append(f"{label}: unexpected custom kind")
+            continue
+        try:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            problems.append(f"{label}: {exc.message} at {'/'.join(str(p) for p in exc.path)}")
+        except kubernetes_validate.SchemaNotFoundError as exc:
+            problems.append(f"{label}: {exc.message}")
+    return problems
+
+
+def strimzi_problems(docs: list[Doc], *, nodes: int, replicas: int, min_isr: int) -> list[str]:
+    problems: list[str] = []
+    kafkas = of_kind(docs, "Kafka")
+    if len(kafkas) != 1:
+        return [f"expected one Kafka resource, found {len(kafkas)}"]
+    kafka = kafkas[0]
+    name = kafka["metadata"]["name"]
+    if kafka["apiVersion"] not in ("kafka.strimzi.io/v1beta2", "kafka.strimzi.io/v1"):
+        problems.append(f"Kafka apiVersion {kafka['apiVersion']}")
+    for key in ("strimzi.io/kraft", "strimzi.io/node-pools"):
+        if annotation(kafka, key) != "enabled":
+            problems.append(f"Kafka {name}: annotation {key} must be 'enabled' (KRaft with node pools)")
+    spec = kafka["spec"]
+    if "zookeeper" in spec:
+        problems.append("Kafka: KRaft mode has no zookeeper section")
+    config = spec["kafka"].get("config", {})
+    expected = {
+        "default.replication.factor": replicas,
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "min.insync.replicas": min_isr,
+        "transaction.state.log.min.isr": min_isr,
+        "auto.create.topics.enable": False,
+    }
+    for key, value in expected.items():
+        if config.get(key) != value:
+            problems.append(f"Kafka config {key} = {config.get(key)!r}, expected {value!r}")
+    if not spec["kafka"].get("listeners"):
+        problems.append("Kafka: no listeners")
+    if "topicOperator" not in spec.get("entityOperator", {}):
+        problems.append("Kafka: the topic operator (entityOperator.topicOperator) turns KafkaTopics into topics")
+
+    pools = of_kind(docs, "KafkaNodePool")
+    roles: set[str] = set()
+    brokers = 0
+    for pool in pools:
+        pool_name = pool["metadata"]["name"]
+        if pool["metadata"].get("labels", {}).get("strimzi.io/cluster") != name:
+            problems.append(f"KafkaNodePool {pool_name}: label strimzi.io/cluster must be {name}")
+        roles |= set(pool["spec"]["roles"])
+        if "broker" in pool["spec"]["roles"]:
+            brokers += int(pool["spec"]["replicas"])
+        if "controller" in pool["spec"]["roles"] and int(pool["spec"]["replicas"]) % 2 == 0:
+            problems.append(f"KafkaNodePool {pool_name}: a KRaft quorum needs an odd number of controllers")
+        storage = pool["spec"].get("storage", {})
+        volumes = storage.get("volumes", [storage]) if storage.get("type") == "jbod" else [storage]
+        if not all(v.get("type") == "persistent-claim" and v.get("size") for v in volumes):
+            problems.append(f"KafkaNodePool {pool_name}: storage must be persistent-claim volumes with a size")
+        if storage.get("type") == "jbod" and not any(v.get("kraftMetadata") == "shared" for v in volumes):
+            problems.append(f"KafkaNodePool {pool_name}: one JBOD volume must hold the KRaft metadata")
+    if not {"controller", "broker"} <= roles:
+        problems.append(f"KafkaNodePools provide roles {sorted(roles)}, need controller and broker")
+    if brokers != nodes:
+        problems.append(f"{brokers} broker nodes, expected {nodes}")
+
+    for topic in of_kind(docs, "KafkaTopic"):
+        topic_name = topic["spec"].get("topicName", topic["metadata"]["name"])
+        if topic["metadata"].get("labels", {}).get("strimzi.io/cluster") != name:
+            problems.append(f"KafkaTopic {topic_name}: label strimzi.io/cluster must be {name}")
+        topic_replicas = topic["spec"].get("replicas")
+        topic_isr = topic["spec"].get("config", {}).get("min.insync.replicas")
+        if topic_replicas != replicas or topic_isr != min_isr:
+            problems.append(
+                f"KafkaTopic {topic_name}: replicas {topic_replicas}, min.insync.replicas {topic_isr}; "
+                f"expected {replicas} and {min_isr}"
+            )
+        if not isinstance(topic["spec"].get("partitions"), int) or topic["spec"]["partitions"] < 1:
+            problems.append(f"KafkaTopic {topic_name}: partitions must be a positive integer")
+    return problems
+
+
+def cnpg_problems(docs: list[Doc], *, instances: int) -> list[str]:
+    problems = []
+    for service in SERVICES:
+        cluster = named(docs, "Cluster", f"{service}-db")
+        if cluster is None:
+            problems.append(f"no CloudNativePG Cluster {service}-db")
+            continue
+        spec = cluster["spec"]
+        if cluster["apiVersion"] != "postgresql.cnpg.io/v1":
+            problems.append(f"Cluster {service}-db apiVersion {cluster['apiVersion']}")
+        if spec.get("instances") != instances:
+            problems.append(f"Cluster {service}-db: {spec.get('instances')} instances, expected {instances}")
+        if not spec.get("storage", {}).get("size"):
+            problems.append(f"Cluster {service}-db: storage.size missing")
+        initdb = spec.get("bootstrap", {}).get("initdb", {})
+        if initdb.get("database") != service or initdb.get("owner") != service:
+            problems.append(f"Cluster {service}-db: bootstrap.initdb must create database {service} owned by {service}")
+        if "secret" in initdb:
+            problems.append(f"Cluster {service}-db: credentials must be the operator-generated {service}-db-app")
+        if spec.get("enableSuperuserAccess", False):
+            problems.append(f"Cluster {service}-db: superuser access must stay off")
+    return problems
+
+
+def workload_problems(docs: list[Doc]) -> list[str]:
+    """Hardening of every pod the platform runs (Deployments and Jobs)."""
+    problems = []
+    for workload in [d for d in docs if d.get("kind") in WORKLOAD_KINDS]:
+        where = f"{workload['kind']}/{workload['metadata']['name']}"
+        pod = pod_spec(workload)
+        pod_security = pod.get("securityContext", {})
+        if pod_security.get("runAsNonRoot") is not True or pod_security.get("runAsUser") != APP_UID:
+            problems.append(f"{where}: pod must run as the image's non-root UID {APP_UID}")
+        if pod_security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problems.append(f"{where}: pod seccompProfile must be RuntimeDefault")
+        if pod.get("automountServiceAccountToken") is not False:
+            problems.append(f"{where}: automountServiceAccountToken must be false")
+        if pod.get("enableServiceLinks") is not False:
+            problems.append(f"{where}: enableServiceLinks must be false (Service env vars collide with setting names)")
+        tmp_volumes = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+        for container in pod["containers"]:
+            cwhere = f"{where}/{container['name']}"
+            security = container.get("securityContext", {})
+            if security.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{cwhere}: allowPrivilegeEscalation must be false")
+            if security.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{cwhere}: readOnlyRootFilesystem must be true")
+            if security.get("capabilities", {}).get("drop") != ["ALL"]:
+                problems.append(f"{cwhere}: capabilities must drop ALL")
+            if security.get("seccompProfile", {}).get("type", "RuntimeDefault") != "RuntimeDefault":
+                problems.append(f"{cwhere}: seccompProfile must be RuntimeDefault")
+            if security.get("runAsUser", APP_UID) != APP_UID:
+                problems.append(f"{cwhere}: runAsUser must be {APP_UID}")
+            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            if mounts.get("/tmp") not in tmp_volumes:
+                problems.append(f"{cwhere}: /tmp must be an emptyDir (the root filesystem is read-only)")
+            resources = container.get("resources", {})
+            for kind in ("requests", "limits"):
+                if not {"cpu", "memory"} <= set(resources.get(kind, {})):
+                    problems.append(f"{cwhere}: resources.{kind} must set cpu and memory")
+    return problems
+
+
+def probe_problems(docs: list[Doc]) -> list[str]:
+    problems = []
+    for deployment in of_kind(docs, "Deployment"):
+        for container in pod_spec(deployment)["containers"]:
+            where = f"Deployment/{deployment['metadata']['name']}/{container['name']}"
+            port_names = {p.get("name") for p in container.get("ports", [])} | {
+                p["containerPort"] for p in container.get("ports", [])
+            }
+            expected = {"readinessProbe": "/readyz", "livenessProbe": "/livez", "startupProbe": "/livez"}
+            for probe, path in expected.items():
+                get = container.get(probe, {}).get("httpGet", {})
+                if get.get("path") != path:
+                    problems.append(f"{where}: {probe} must GET {path}, has {get.get('path')}")
+                if get.get("port") not in port_names:
+                    problems.append(f"{where}: {probe} port {get.get('port')} is not a container port")
+    return problems
+
+
+# ---- tests: the Kustomize tree ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_every_kustomize_path_exists(overlay: str) -> None:
+    tree = walk(OVERLAYS[overlay])
+    assert tree.missing == []
+    assert BASE / "kustomization.yaml" in tree.kustomizations
+
+
+def test_every_yaml_file_under_deploy_k8s_is_used() -> None:
+    used: set[Path] = set()
+    for overlay in OVERLAYS.values():
+        tree = walk(overlay)
+        used |= set(tree.kustomizations) | set(tree.resources) | set(tree.patches)
+    files = {p.resolve() for p in K8S.rglob("*") if p.suffix in (".yaml", ".yml")}
+    assert sorted(str(p.relative_to(ROOT)) for p in files - used) == []
+
+
+def test_manifest_files_parse_and_name_their_objects() -> None:
+    for overlay in OVERLAYS.values():
+        tree = walk(overlay)
+        for path in tree.resources + tree.patches:
+            for doc in load_docs(path):
+                assert {"apiVersion", "kind", "metadata"} <= set(doc), path
+                assert doc["metadata"].get("name"), path
+                assert "namespace" not in doc["metadata"], f"{path}: the overlays set the namespace"
+
+
+# ---- tests: schemas ---------------------------------------------------------------------------------------------
+
+
+def resource_files() -> list[Path]:
+    files: set[Path] = set()
+    for overlay in OVERLAYS.values():
+        files |= set(walk(overlay).resources)
+    return sorted(files)
+
+
+@pytest.mark.parametrize("path", resource_files(), ids=lambda p: str(p.relative_to(K8S)))
+def test_builtin_kinds_validate_strictly(path: Path) -> None:
+    assert schema_problems(load_docs(path), str(path.relative_to(ROOT))) == []
+
+
+def test_schema_check_rejects_a_broken_manifest() -> None:
+    deployment = load_docs(BASE / SERVICES[0] / "deployment.yaml")[0]
+    pod_spec(deployment)["containers"][0]["ports"][0]["containerPort"] = "8001"
+    pod_spec(deployment)["containers"][0]["livenesProbe"] = {}
+    assert len(schema_problems([deployment], "broken")) == 1
+    assert schema_problems([{**deployment, "apiVersion": "apps/v2"}], "broken") != []
+    assert schema_problems([{"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser"}], "x") != []
+
+
+def test_compose_file_validates_against_the_compose_spec() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---- tests: custom resources ------------------------------------------------------------------------------------
+
+
+def test_strimzi_kafka_is_kraft_with_production_replication_in_base() -> None:
+    assert strimzi_problems(objects(BASE), nodes=3, replicas=3, min_isr=2) == []
+
+
+def test_cloudnativepg_cluster_per_service_in_base() -> None:
+    assert cnpg_problems(objects(BASE), instances=3) == []
+
+
+def test_prod_overlay_keeps_the_base_data_layer_sizes() -> None:
+    """The base is production-sized; prod must not patch Kafka, topics or PostgreSQL down."""
+    tree = walk(OVERLAYS["prod"])
+    data_kinds = {kind for kinds in CUSTOM_KINDS.values() for kind in kinds}
+    patched = [doc["kind"] for path in tree.patches for doc in load_docs(path)]
+    patched += [entry.get("target", {}).get("kind") for entry in tree.inline_patches]
+    assert data_kinds.isdisjoint(patched)
+
+
+def test_dev_overlay_shrinks_the_data_layer() -> None:
+    tree = walk(OVERLAYS["dev"])
+    targets = {entry.get("target", {}).get("kind") for entry in tree.inline_patches}
+    assert {"KafkaNodePool", "KafkaTopic", "Cluster"} <= targets
+    assert "Kafka" in {doc["kind"] for path in tree.patches for doc in load_docs(path)}
+
+
+# ---- tests: pods, probes, policies --------------------------------------------------------------------------------
+
+
+def test_every_pod_is_hardened() -> None:
+    assert workload_problems(objects(BASE)) == []
+
+
+def test_probes_use_the_health_endpoints_on_a_declared_port() -> None:
+    assert probe_problems(objects(BASE)) == []
+
+
+def test_hardening_check_catches_a_weakened_pod() -> None:
+    deployment = load_docs(BASE / SERVICES[0] / "deployment.yaml")[0]
+    container = pod_spec(deployment)["containers"][0]
+    container["securityContext"]["readOnlyRootFilesystem"] = False
+    container["readinessProbe"]["httpGet"]["path"] = "/livez"
+    assert len(workload_problems([deployment])) == 1
+    assert len(probe_problems([deployment])) == 1
+
+
+def test_every_service_has_its_objects() -> None:
+    docs = objects(BASE)
+    for service in SERVICES:
+        deployment = named(docs, "Deployment", service)
+        assert deployment is not None, service
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items()
+        for kind in ("Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount"):
+            assert named(docs, kind, service) is not None, f"{kind} {service}"
+        service_obj = named(docs, "Service", service)
+        assert service_obj is not None
+        assert service_obj["spec"]["selector"].items() <= pod_labels.items()
+        pdb = named(docs, "PodDisruptionBudget", service)
+        assert pdb is not None
+        assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+        hpa = named(docs, "HorizontalPodAutoscaler", service)
+        assert hpa is not None
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": service}
+        assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+        assert pod_spec(deployment)["serviceAccountName"] == service
+        job = named(docs, "Job", f"{service}-migrate")
+        assert job is not None, f"migration Job of {service}"
+        assert pod_spec(job)["restartPolicy"] == "Never"
+
+
+def test_migrations_run_before_the_rollout() -> None:
+    docs = objects(BASE)
+    waves = {
+        f"{d['kind']}/{d['metadata']['name']}": int(annotation(d, "argocd.argoproj.io/sync-wave") or 0) for d in docs
+    }
+    for service in SERVICES:
+        job = named(docs, "Job", f"{service}-migrate")
+        assert job is not None
+        assert annotation(job, "argocd.argoproj.io/hook") == "Sync"
+        assert annotation(job, "argocd.argoproj.io/hook-delete-policy") == "BeforeHookCreation"
+        assert waves[f"Cluster/{service}-db"] < waves[f"Job/{service}-migrate"] < waves[f"Deployment/{service}"]
+
+
+def network_policies(docs: list[Doc]) -> list[Doc]:
+    return of_kind(docs, "NetworkPolicy")
+
+
+def test_network_policies_deny_by_default() -> None:
+    policies = network_policies(objects(BASE))
+    deny_all = [
+        p
+        for p in policies
+        if p["spec"]["podSelector"] == {}
+        and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
+    ]
+    assert len(deny_all) == 1
+
+
+def selects(selector: Doc | None, labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels and matchExpressions) selects an object with `labels`."""
+    if selector is None:
+        return True
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        present = key in labels
+        if (
+            (operator == "In" and labels.get(key) not in values)
+            or (operator == "NotIn" and labels.get(key) in values)
+            or (operator == "Exists" and not present)
+            or (operator == "DoesNotExist" and present)
+        ):
+            return False
+    return True
+
+
+def egress_ports(
+    policies: list[Doc], pod: dict[str, str], peer: dict[str, str], peer_namespace: dict[str, str] | None = None
+) -> set[int | str]:
+    """Ports a pod labelled `pod` may open to a pod labelled `peer` (in the same namespace unless given)."""
+    ports: set[int | str] = set()
+    for policy in policies:
+        spec = policy["spec"]
+        if "Egress" not in spec["policyTypes"] or not selects(spec["podSelector"], pod):
+            continue
+        for rule in spec.get("egress", []):
+            rule_ports = {p["port"] for p in rule.get("ports", [])} or {"*"}
+            for to in rule.get("to", [{}]):
+                if "ipBlock" in to:
+                    continue
+                namespace_selector = to.get("namespaceSelector")
+                same_namespace_only = namespace_selector is None
+                if same_namespace_only and peer_namespace is not None:
+                    continue
+                if namespace_selector is not None and (
+                    peer_namespace is None or not selects(namespace_selector, peer_namespace)
+                ):
+                    continue
+                if selects(to.get("podSelector"), peer):
+                    ports |= rule_ports
+    return ports
+
+
+def test_network_policies_allow_only_what_the_services_need() -> None:
+    docs = objects(BASE)
+    policies = network_policies(docs)
+    kafka = of_kind(docs, "Kafka")[0]
+    kafka_pod = {"strimzi.io/cluster": kafka["metadata"]["name"], "strimzi.io/kind": "Kafka"}
+    listener_ports = {listener["port"] for listener in kafka["spec"]["kafka"]["listeners"]}
+    dns_pod, kube_system = {"k8s-app": "kube-dns"}, {"kubernetes.io/metadata.name": "kube-system"}
+    for service in SERVICES:
+        for workload in (named(docs, "Deployment", service), named(docs, "Job", f"{service}-migrate")):
+            assert workload is not None
+            labels = workload["spec"]["template"]["metadata"]["labels"]
+            assert egress_ports(policies, labels, dns_pod, kube_system) == {53}, f"{service}: DNS"
+            own_db = {"cnpg.io/cluster": f"{service}-db"}
+            assert egress_ports(policies, labels, own_db) == {5432}, f"{service}: its own PostgreSQL"
+            for other in SERVICES:
+                if other != service:
+                    assert not egress_ports(policies, labels, {"cnpg.io/cluster": f"{other}-db"})
+        api_labels = pod_spec_labels(docs, service)
+        assert egress_ports(policies, api_labels, kafka_pod) == listener_ports, f"{service}: Kafka"
+        ingress = [
+            p
+            for p in policies
+            if "Ingress" in p["spec"]["policyTypes"]
+            and p["spec"].get("ingress")
+            and selects(p["spec"]["podSelector"], api_labels)
+        ]
+        ports = {port["port"] for p in ingress for rule in p["spec"]["ingress"] for port in rule.get("ports", [])}
+        assert ports == {"http"}, f"{service}: ingress only to the HTTP port"
+
+
+def pod_spec_labels(docs: list[Doc], service: str) -> dict[str, str]:
+    deployment = named(docs, "Deployment", service)
+    assert deployment is not None
+    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def test_kafka_listener_admits_only_the_services() -> None:
+    docs = objects(BASE)
+    kafka = of_kind(docs, "Kafka")[0]
+    for listener in kafka["spec"]["kafka"]["listeners"]:
+        peers = listener.get("networkPolicyPeers")
+        assert peers, f"listener {listener['name']} open to every pod"
+        for service in SERVICES:
+            labels = pod_spec_labels(docs, service)
+            assert any(peer["podSelector"]["matchLabels"].items() <= labels.items() for peer in peers)
+
+
+# ---- tests: the image ---------------------------------------------------------------------------------------------
+
+
+def dockerfile_stages() -> list[list[str]]:
+    """Instructions of each stage (continuation lines joined, comments dropped)."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.upper().startswith("FROM "):
+            stages.append([])
+        elif stages:
+            stages[-1].append(stripped)
+        else:
+            assert stripped.upper().startswith("ARG "), f"before FROM: {stripped}"
+    return stages
+
+
+def test_image_is_multi_stage_slim_and_non_root() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    froms = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, flags=re.MULTILINE | re.IGNORECASE)
+    assert len(froms) >= 2, "build and runtime stages"
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)", text, flags=re.MULTILINE)
+    assert base is not None
+    assert re.fullmatch(r"python:3\.11[\w.-]*-slim[\w.-]*", base.group(1)), base.group(1)
+    final = dockerfile_stages()[-1]
+    users = [line.split()[1] for line in final if line.upper().startswith("USER ")]
+    assert users == [f"{APP_UID}:{APP_UID}"], "numeric non-root user (runAsNonRoot can verify it)"
+    runtime_text = "\n".join(final)
+    assert "COPY --from=build" in runtime_text
+    for tool in ("gcc", "build-essential", "apt-get install", "pip install", "--mount=type=cache"):
+        assert tool not in runtime_text, f"runtime stage uses {tool}"
+    build_text = "\n".join(dockerfile_stages()[0])
+    assert "PIP_NO_CACHE_DIR=1" in build_text or "--no-cache-dir" in build_text
+    assert "useradd" in runtime_text and f"--uid {APP_UID}" in runtime_text
+
+
+def test_dockerignore_keeps_only_what_the_image_needs() -> None:
+    lines = [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()]
+    rules = [line for line in lines if line and not line.startswith("#")]
+    assert rules[0] == "*", "allow-list"
+    kept = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
+    copied = set(re.findall(r"^COPY (?!--from)(\S+)", DOCKERFILE.read_text(encoding="utf-8"), flags=re.MULTILINE))
+    assert copied <= kept, f"COPY of files .dockerignore drops: {copied - kept}"
+
+
+# ---- tests: the overlays as built (when kustomize or kubectl is installed) -------------------------------------
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_overlay_builds_and_validates(overlay: str) -> None:
+    docs = rendered(overlay)
+    assert schema_problems(docs, overlay) == []
+    assert workload_problems(docs) == []
+    assert probe_problems(docs) == []
+    namespace = next(d["metadata"]["name"] for d in of_kind(docs, "Namespace"))
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"].get("namespace") == namespace, f"{doc['kind']}/{doc['metadata']['name']}"
+    for workload in [d for d in docs if d["kind"] in WORKLOAD_KINDS]:
+        for container in pod_spec(workload)["containers"]:
+            assert "/" in container["image"] and ":" in container["image"], "the overlay sets registry and tag"
+
+
+def test_prod_overlay_is_production_sized() -> None:
+    docs = rendered("prod")
+    assert strimzi_problems(docs, nodes=3, replicas=3, min_isr=2) == []
+    assert cnpg_problems(docs, instances=3) == []
+    for hpa in of_kind(docs, "HorizontalPodAutoscaler"):
+        assert hpa["spec"]["minReplicas"] >= 2
+
+
+def test_dev_overlay_is_single_node() -> None:
+    docs = rendered("dev")
+    assert strimzi_problems(docs, nodes=1, replicas=1, min_isr=1) == []
+    assert cnpg_problems(docs, instances=1) == []
