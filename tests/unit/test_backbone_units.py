@@ -177,3 +177,16 @@ def test_asyncapi_document_lists_every_event_on_its_topic() -> None:
     names = {m["name"] for m in doc["components"]["messages"].values()}
     assert names == set(registered_types())
     assert all("properties" in m["payload"] for m in doc["components"]["messages"].values())
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u:p@db:5432/households", "postgresql+asyncpg://u:p@db:5432/households"),
+        ("postgres://u:p@db/households", "postgresql+asyncpg://u:p@db/households"),
+        ("postgresql+asyncpg://u:p@db/households", "postgresql+asyncpg://u:p@db/households"),
+        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+    ],
+)
+def test_database_urls_name_the_async_driver(given: str, used: str) -> None:
+    assert ServiceSettings(database_url=given).database_url == used
