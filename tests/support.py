@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from shared.auth import issue_token
+from shared.contracts import IntegrationEvent
 from shared.db import create_engine
+from shared.messaging.cloudevents import Envelope
 from shared.migrations import upgrade_to_head
 from shared.settings import DEV_JWT_SECRET
 
@@ -70,3 +74,19 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert {"type", "title", "status", "detail"} <= body.keys()
     assert body["status"] == status
     return body
+
+
+def envelope_of(event: IntegrationEvent, source: str = "/tests") -> Envelope:
+    """The CloudEvent a relay would publish for `event`."""
+    return Envelope(
+        id=str(uuid.uuid4()), type=event.event_type, source=source, subject=event.aggregate_id(),
+        time=datetime.now(UTC), data=event.model_dump_json().encode(),
+    )
+
+
+async def apply_event(app: FastAPI, event: IntegrationEvent) -> None:
+    """Run the app's handlers for `event` in one transaction, as its consumer would (without Kafka)."""
+    application = app.state.runtime.handlers.bind(event.topic, envelope_of(event))
+    assert application is not None, f"no handler for {event.event_type}"
+    async with app.state.sessions() as session, session.begin():
+        await application(session)

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from services.projects.handlers import build_handlers
 from services.projects.models import (
     Project,
     ProjectIncome,
@@ -19,7 +18,6 @@ from services.projects.models import (
     ProjectOpenProblem,
     ProjectProblem,
 )
-from shared.contracts import IntegrationEvent
 from shared.contracts.audit import (
     DisciplineReferralMade,
     FindingRecorded,
@@ -28,10 +26,9 @@ from shared.contracts.audit import (
     SubjectKind,
 )
 from shared.contracts.households import ProblemCategory
-from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import OutboxMessage
 from shared.timeutil import district_today
-from tests.support import assert_problem, auth, running_app
+from tests.support import apply_event, assert_problem, auth, running_app
 
 TOWNSHIP = "371523101"
 VILLAGE = "371523101201"
@@ -300,19 +297,6 @@ async def test_bad_income_is_422_and_changes_nothing(api: Any, body: dict[str, A
     assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (0, 1)
 
 
-def _envelope(event: IntegrationEvent) -> Envelope:
-    return Envelope(
-        id=str(uuid4()), type=event.event_type, source="/services/audit", subject=event.aggregate_id(),
-        time=datetime.now(UTC), data=event.model_dump_json().encode(),
-    )
-
-
-async def _apply(app: Any, event: IntegrationEvent) -> None:
-    found = build_handlers(app.state.runtime.settings).lookup(event.event_type)
-    assert found is not None
-    _, handler = found
-    async with app.state.sessions() as session, session.begin():
-        await handler(session, event, _envelope(event))
 
 
 def _finding(subject_id: str, kind: SubjectKind = SubjectKind.PROJECT) -> FindingRecorded:
@@ -327,13 +311,13 @@ async def test_audit_events_keep_the_open_problems_of_a_project(api: Any) -> Non
     app, client = api
     pid = await _project(client)
     finding = _finding(pid)
-    await _apply(app, finding)
-    await _apply(app, finding)  # audit may re-send a finding: still one open problem
+    await apply_event(app, finding)
+    await apply_event(app, finding)  # audit may re-send a finding: still one open problem
     deadline = datetime(2020, 6, 12, tzinfo=UTC)
     ids = {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
     owner = f"township_office:{TOWNSHIP}"
-    await _apply(app, RectificationOpened(**ids, task_id=uuid4(), owner=owner, deadline=deadline))
-    await _apply(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="overdue_rectification"))
+    await apply_event(app, RectificationOpened(**ids, task_id=uuid4(), owner=owner, deadline=deadline))
+    await apply_event(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="overdue_rectification"))
     r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
     assert r.status_code == 200, r.text
     [problem] = r.json()
@@ -345,12 +329,12 @@ async def test_audit_events_keep_the_open_problems_of_a_project(api: Any) -> Non
 async def test_audit_events_about_other_subjects_are_ignored(api: Any) -> None:
     app, _ = api
     household_finding = _finding(str(uuid4()), SubjectKind.HOUSEHOLD)
-    await _apply(app, household_finding)
+    await apply_event(app, household_finding)
     ids = {"finding_id": household_finding.finding_id, "subject_kind": SubjectKind.HOUSEHOLD,
            "subject_id": household_finding.subject_id}
-    await _apply(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="severe_finding"))
+    await apply_event(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="severe_finding"))
     untracked = {"finding_id": uuid4(), "subject_kind": SubjectKind.PROJECT, "subject_id": str(uuid4())}
-    await _apply(app, RectificationOpened(
+    await apply_event(app, RectificationOpened(
         **untracked, task_id=uuid4(), owner="township_office:371523101", deadline=datetime.now(UTC),
     ))
     assert await _count(app, ProjectOpenProblem) == 0
@@ -359,7 +343,7 @@ async def test_audit_events_about_other_subjects_are_ignored(api: Any) -> None:
 async def test_open_problems_follow_the_reader_scope(api: Any) -> None:
     app, client = api
     pid = await _project(client)
-    await _apply(app, _finding(pid))
+    await apply_event(app, _finding(pid))
     elsewhere = auth("township_office", area="371523105")
     assert_problem(await client.get(f"/projects/{pid}/open-problems", headers=elsewhere), 403)
     own = await client.get(f"/projects/{pid}/open-problems", headers=auth("village_cadre", area=VILLAGE))

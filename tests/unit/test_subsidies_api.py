@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -11,15 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from services.subsidies.handlers import build_handlers
 from services.subsidies.models import EligibleHousehold, IncomeAllocation, Payment, ProjectArea
-from shared.contracts import IntegrationEvent
 from shared.contracts.households import HouseholdRegistered
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.errors import NotFound
-from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import OutboxMessage
-from tests.support import assert_problem, auth, running_app
+from tests.support import apply_event, assert_problem, auth, running_app
 
 TOWNSHIP = "371523101"
 HOUSEHOLD_A, HOUSEHOLD_B, HOUSEHOLD_C, HOUSEHOLD_FAR = (UUID(int=n) for n in (1, 2, 3, 4))
@@ -35,19 +31,6 @@ def _payment(**changes: Any) -> dict[str, Any]:
     return {**body, **changes}
 
 
-def _envelope(event: IntegrationEvent) -> Envelope:
-    return Envelope(
-        id=str(uuid4()), type=event.event_type, source="/test", subject=event.aggregate_id(),
-        time=datetime.now(UTC), data=event.model_dump_json().encode(),
-    )
-
-
-async def _apply(app: Any, event: IntegrationEvent) -> None:
-    found = build_handlers(app.state.runtime.settings).lookup(event.event_type)
-    assert found is not None
-    _, handler = found
-    async with app.state.sessions() as session, session.begin():
-        await handler(session, event, _envelope(event))
 
 
 def _registered(household_id: UUID, area_code: str, member_count: int) -> HouseholdRegistered:
@@ -60,10 +43,10 @@ def _registered(household_id: UUID, area_code: str, member_count: int) -> Househ
 @pytest.fixture
 async def api(sqlite_url: Any) -> Any:
     async with running_app("subsidies", await sqlite_url("subsidies")) as (app, client):
-        await _apply(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 3))
-        await _apply(app, _registered(HOUSEHOLD_B, f"{TOWNSHIP}202", 1))
-        await _apply(app, _registered(HOUSEHOLD_C, f"{TOWNSHIP}201", 2))
-        await _apply(app, _registered(HOUSEHOLD_FAR, "371523105203", 4))
+        await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 3))
+        await apply_event(app, _registered(HOUSEHOLD_B, f"{TOWNSHIP}202", 1))
+        await apply_event(app, _registered(HOUSEHOLD_C, f"{TOWNSHIP}201", 2))
+        await apply_event(app, _registered(HOUSEHOLD_FAR, "371523105203", 4))
         yield app, client
 
 
@@ -93,7 +76,7 @@ async def test_pay_subsidy_keeps_a_snapshot_and_publishes_it(api: Any) -> None:
         "household_id": str(HOUSEHOLD_A), "payment_id": paid["id"], "policy_code": "dibao",
         "period": "2020-06", "amount_fen": 52_000,
     }
-    await _apply(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 5))  # the registry changes later...
+    await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 5))  # the registry changes later...
     kept = await client.get(f"/payments/{paid['id']}", headers=auth("auditor"))
     assert kept.status_code == 200 and kept.json()["member_count"] == 3  # ...what was paid does not
 
@@ -211,7 +194,7 @@ async def test_payments_are_listed_by_household_and_read_by_id(api: Any) -> None
 
 async def test_household_events_keep_the_eligibility_facts(api: Any) -> None:
     app, _ = api
-    await _apply(app, _registered(HOUSEHOLD_B, f"{TOWNSHIP}203", 2))
+    await apply_event(app, _registered(HOUSEHOLD_B, f"{TOWNSHIP}203", 2))
     async with app.state.sessions() as s:
         household = await s.get(EligibleHousehold, HOUSEHOLD_B)
     assert household is not None and (household.area_code, household.member_count) == (f"{TOWNSHIP}203", 2)
@@ -220,7 +203,7 @@ async def test_household_events_keep_the_eligibility_facts(api: Any) -> None:
 
 async def _project(app: Any, area_code: str) -> UUID:
     project_id = uuid4()
-    await _apply(app, ProjectRegistered(
+    await apply_event(app, ProjectRegistered(
         project_id=project_id, name="扶贫大棚", kind="greenhouse", area_code=area_code, budget_fen=1_000_000,
     ))
     return project_id
@@ -241,25 +224,25 @@ async def test_income_is_shared_by_members_among_the_township_households(api: An
     app, _ = api
     project_id = await _project(app, f"{TOWNSHIP}202")  # a village project: its whole township shares
     income = _income(project_id, 100_001)  # 6 members: 50000.5 / 16666.83 / 33333.67
-    await _apply(app, income)
+    await apply_event(app, income)
     assert await _allocations(app) == {HOUSEHOLD_A: 50_000, HOUSEHOLD_B: 16_667, HOUSEHOLD_C: 33_334}
     events = [json.loads(m.payload) for m in await _outbox(app)]
     assert sum(e["amount_fen"] for e in events) == 100_001
     assert {(e["project_id"], e["income_id"]) for e in events} == {(str(project_id), str(income.income_id))}
-    await _apply(app, income)  # the same income again (re-sent under a new event id): shared once
+    await apply_event(app, income)  # the same income again (re-sent under a new event id): shared once
     assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (3, 3)
 
 
 async def test_households_whose_share_rounds_to_nothing_get_no_allocation(api: Any) -> None:
     app, _ = api
-    await _apply(app, _income(await _project(app, TOWNSHIP), 2))
+    await apply_event(app, _income(await _project(app, TOWNSHIP), 2))
     assert await _allocations(app) == {HOUSEHOLD_A: 1, HOUSEHOLD_C: 1}
     assert len(await _outbox(app)) == 2
 
 
 async def test_income_with_no_eligible_household_records_nothing(api: Any) -> None:
     app, _ = api
-    await _apply(app, _income(await _project(app, "371523109"), 50_000))
+    await apply_event(app, _income(await _project(app, "371523109"), 50_000))
     assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (0, 0)
     assert await _count(app, ProjectArea) == 1
 
@@ -267,5 +250,5 @@ async def test_income_with_no_eligible_household_records_nothing(api: Any) -> No
 async def test_income_of_a_project_never_registered_fails_loudly(api: Any) -> None:
     app, _ = api
     with pytest.raises(NotFound):
-        await _apply(app, _income(uuid4(), 50_000))
+        await apply_event(app, _income(uuid4(), 50_000))
     assert await _count(app, IncomeAllocation) == 0
