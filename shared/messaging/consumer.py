@@ -30,11 +30,22 @@ from shared.metrics import EVENT_HANDLING_SECONDS, EVENTS_CONSUMED
 log = logging.getLogger(__name__)
 
 
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock: the next try can win
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Failures of the infrastructure, not of the event: retrying later can succeed."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    """Failures of the infrastructure or of concurrency, not of the event: retrying later can succeed."""
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _sqlstate(exc) in RETRYABLE_SQLSTATES):
         return True
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | KafkaError)
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return None
 
 
 class ConsumerRunner:

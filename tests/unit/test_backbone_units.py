@@ -190,3 +190,18 @@ def test_asyncapi_document_lists_every_event_on_its_topic() -> None:
 )
 def test_database_urls_name_the_async_driver(given: str, used: str) -> None:
     assert ServiceSettings(database_url=given).database_url == used
+
+
+def test_deadlocks_and_serialization_failures_are_retried_not_dead_lettered() -> None:
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from shared.messaging.consumer import is_transient
+
+    class PgError(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    assert is_transient(DBAPIError("SELECT 1", {}, PgError("40P01")))
+    assert is_transient(DBAPIError("SELECT 1", {}, PgError("40001")))
+    assert not is_transient(IntegrityError("INSERT", {}, PgError("23505")))
+    assert not is_transient(ValueError("a rule failed"))
