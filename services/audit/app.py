@@ -1,11 +1,12 @@
-"""The audit and accountability service (督查问责): findings, rectification, discipline referrals."""
+"""The audit and accountability service (督查问责): findings, rectification, discipline referrals, the log."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.audit.api import router
+from services.audit.api import routers
 from services.audit.handlers import build_handlers
+from services.audit.scheduled import scheduled_checks
 from services.audit.settings import AuditSettings
 from shared.service import ServiceSpec, build_app
 
@@ -17,7 +18,8 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             name="audit",
             title="Audit and accountability (督查问责)",
             settings=settings,
-            routers=[router],
+            routers=routers,
             handlers=build_handlers(settings),
+            workers=[scheduled_checks(settings)],
         )
     )

@@ -1,12 +1,21 @@
-"""Audit consumes problems from every service; each becomes a finding (问题 -> 整改 -> 线索移交)."""
+"""Audit consumes problems from every service; each becomes a finding (问题 -> 整改 -> 线索移交).
+
+Every event of the other services' topics is also appended to the tamper-evident log, in the same inbox
+transaction as its effect. Audit's own events are logged when they are made (`events.emit`), in the
+transaction of the change, so audit does not consume its own topic back.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import domain
+from services.audit import findings, ledger
 from services.audit.rules import DeadlinePolicy, ProblemFacts
 from services.audit.settings import AuditSettings
+from shared.contracts import AUDIT_TOPIC, SERVICE_TOPICS
 from shared.contracts.audit import SubjectKind
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 from shared.contracts.projects import ProjectProblemFound
@@ -14,15 +23,21 @@ from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
 from shared.timeutil import utcnow
 
+LOGGED_TOPICS = tuple(topic for topic in SERVICE_TOPICS if topic != AUDIT_TOPIC)
+
 
 def deadline_policy(settings: AuditSettings) -> DeadlinePolicy:
     return DeadlinePolicy(settings.deadline_days_general, settings.deadline_days_serious, settings.deadline_days_severe)
 
 
-def build_handlers(settings: AuditSettings) -> HandlerRegistry:
+def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcnow) -> HandlerRegistry:
     """Audit's event handlers, with the district's deadline policy."""
     handlers = HandlerRegistry()
     policy = deadline_policy(settings)
+
+    @handlers.observe(*LOGGED_TOPICS)
+    async def log_event(session: AsyncSession, envelope: Envelope, topic: str) -> None:
+        ledger.append(session, source=f"{topic}/{envelope.id}", event_type=envelope.type, payload=envelope.data)
 
     @handlers.on(HouseholdProblemFound)
     async def on_household_problem(session: AsyncSession, event: HouseholdProblemFound, _: Envelope) -> None:
@@ -36,7 +51,7 @@ def build_handlers(settings: AuditSettings) -> HandlerRegistry:
             source_ref=str(event.problem_id),
             housing_grade=event.housing_grade,
         )
-        await domain.record_finding(session, facts, policy=policy, now=utcnow())
+        await findings.record_finding(session, facts, policy=policy, now=clock())
 
     @handlers.on(ProjectProblemFound)
     async def on_project_problem(session: AsyncSession, event: ProjectProblemFound, _: Envelope) -> None:
@@ -49,6 +64,6 @@ def build_handlers(settings: AuditSettings) -> HandlerRegistry:
             description=event.description,
             source_ref=str(event.problem_id),
         )
-        await domain.record_finding(session, facts, policy=policy, now=utcnow())
+        await findings.record_finding(session, facts, policy=policy, now=clock())
 
     return handlers

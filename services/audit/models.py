@@ -1,14 +1,16 @@
-"""Tables of the audit service: findings (问题), rectification tasks (整改), referrals (线索移交)."""
+"""Tables of audit: campaigns, findings (问题), rectification (整改), referrals (线索移交), 问责, the log."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Index, text
+from sqlalchemy import JSON, BigInteger, Column, Index, text
 from sqlmodel import Field, SQLModel
 
+from services.audit.lifecycle import TaskStatus
 from shared.timeutil import UTCDateTime, utcnow
 
 
@@ -17,11 +19,24 @@ class FindingStatus(StrEnum):
     CLOSED = "closed"
 
 
-class TaskStatus(StrEnum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    SUBMITTED = "submitted"
-    CLOSED = "closed"
+def _empty_json_list() -> Any:
+    return Field(default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": text("'[]'")})
+
+
+class InspectionCampaign(SQLModel, table=True):
+    """An inspection campaign: a self-assessment round (自查评估), targeted supervision (挂牌督战), a 回头看."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=30)
+    scope_level: str = Field(max_length=20)
+    scope_code: str = Field(max_length=64)
+    round: int
+    starts_on: date
+    ends_on: date
+    teams: list[str] = _empty_json_list()
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Finding(SQLModel, table=True):
@@ -37,6 +52,7 @@ class Finding(SQLModel, table=True):
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),
         ),
+        Index("ix_finding_handover", "severity", "referred_at"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -52,6 +68,13 @@ class Finding(SQLModel, table=True):
     source_ref: str = Field(max_length=64, description="id of the problem or event that first reported it")
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    campaign_id: UUID | None = Field(default=None, foreign_key="inspectioncampaign.id")
+    responsible_unit: str | None = Field(default=None, max_length=100)
+    responsible_person: str | None = Field(default=None, max_length=50, description="a name: never in events or logs")
+    recorded_by: str | None = Field(default=None, max_length=100, description="the inspector, for manual entries")
+    evidence: list[dict[str, Any]] = _empty_json_list()
+    referred_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="first referral")
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RectificationTask(SQLModel, table=True):
@@ -63,6 +86,53 @@ class RectificationTask(SQLModel, table=True):
     deadline: datetime = Field(sa_type=UTCDateTime, index=True)
     status: str = Field(default=TaskStatus.OPEN, max_length=20)
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_by: str | None = Field(default=None, max_length=100)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_by: str | None = Field(default=None, max_length=100)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verified_by: str | None = Field(default=None, max_length=100)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=100)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="due-soon reminder sent")
+    overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="marked overdue, once")
+    reopen_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+
+
+class RectificationSubmission(SQLModel, table=True):
+    """What the owner submitted as done, with references to the evidence."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    task_id: UUID = Field(foreign_key="rectificationtask.id", index=True)
+    submitted_by: str = Field(max_length=100)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    summary: str = Field(max_length=1000)
+    evidence: list[dict[str, Any]] = _empty_json_list()
+
+
+class FollowUpCheck(SQLModel, table=True):
+    """A follow-up check (回头看) of a submitted rectification: passed (verified) or failed (reopened)."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    task_id: UUID = Field(foreign_key="rectificationtask.id", index=True)
+    submission_id: UUID = Field(foreign_key="rectificationsubmission.id")
+    campaign_id: UUID | None = Field(default=None, foreign_key="inspectioncampaign.id")
+    checked_by: str = Field(max_length=100)
+    checked_at: datetime = Field(sa_type=UTCDateTime)
+    passed: bool
+    notes: str = Field(max_length=1000)
+
+
+class DeadlineChange(SQLModel, table=True):
+    """A deadline moved by the district office (调整整改期限), with who, when and why."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    task_id: UUID = Field(foreign_key="rectificationtask.id", index=True)
+    previous_deadline: datetime = Field(sa_type=UTCDateTime)
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    changed_by: str = Field(max_length=100)
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(max_length=500)
 
 
 class DisciplineReferral(SQLModel, table=True):
@@ -71,4 +141,35 @@ class DisciplineReferral(SQLModel, table=True):
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     finding_id: UUID = Field(foreign_key="finding.id", index=True)
     reason: str = Field(max_length=60)
-    referred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    referred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    task_id: UUID | None = Field(default=None, foreign_key="rectificationtask.id")
+
+
+class AccountabilityAction(SQLModel, table=True):
+    """The discipline commission's decision against a named person (问责): talk, notice, admonishment, sanction."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    referral_id: UUID = Field(foreign_key="disciplinereferral.id", index=True)
+    finding_id: UUID = Field(foreign_key="finding.id", index=True)
+    kind: str = Field(max_length=30)
+    person_name: str = Field(max_length=50, description="personal data: never in events or logs")
+    person_position: str | None = Field(default=None, max_length=100)
+    person_unit: str = Field(max_length=100)
+    decided_on: date = Field(index=True)
+    notes: str | None = Field(default=None, max_length=1000)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One entry of the tamper-evident log: it carries the hash of the entry before it (append-only)."""
+
+    __tablename__ = "ledger_entry"
+
+    seq: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    source: str = Field(max_length=300, description="<topic>/<event id>, or audit:<change>/<event id>")
+    event_type: str = Field(max_length=200)
+    payload_hash: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    entry_hash: str = Field(max_length=64)

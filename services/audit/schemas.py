@@ -1,14 +1,76 @@
-"""Response bodies of the audit API."""
+"""Request and response bodies of the audit API (XCreate in, XRead out)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from services.audit.rules import EvidenceRef
+from shared.areas import TownshipOrVillageCode
+from shared.contracts.audit import AccountabilityKind, CampaignKind, ScopeLevel, Severity, SubjectKind
+from shared.contracts.households import ProblemCategory
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+UUID_SUBJECTS = frozenset({SubjectKind.HOUSEHOLD, SubjectKind.PROJECT})
 
 
-class FindingRead(BaseModel):
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EvidenceKind(StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    ARCHIVE_RECORD = "archive_record"  # 档案
+    SITE_VISIT = "site_visit"
+    DATA_RECORD = "data_record"
+
+
+class EvidenceIn(Input):
+    """A reference to evidence kept elsewhere (file store, archive number), never the file itself."""
+
+    kind: EvidenceKind
+    reference: Annotated[Text, Field(max_length=300)]
+    note: Annotated[Text, Field(max_length=300)] | None = None
+
+    def ref(self) -> EvidenceRef:
+        return EvidenceRef(kind=self.kind, reference=self.reference, note=self.note)
+
+
+class FindingCreate(Input):
+    """A finding entered by an inspector, with at least one evidence reference."""
+
+    subject_kind: SubjectKind
+    subject_id: Annotated[Text, Field(max_length=64)]
+    area_code: TownshipOrVillageCode
+    category: ProblemCategory
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,59}$", description="stable problem kind, e.g. file_incomplete")
+    description: Annotated[Text, Field(max_length=1000)]
+    severity: Severity | None = Field(default=None, description="the inspector's judgement; never below the rules'")
+    responsible_unit: Annotated[Text, Field(max_length=100)] | None = None
+    responsible_person: Annotated[Text, Field(max_length=50)] | None = None
+    campaign_id: UUID | None = None
+    evidence: list[EvidenceIn] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _subject_id_is_an_id(self) -> FindingCreate:
+        if self.subject_kind in UUID_SUBJECTS:
+            try:
+                UUID(self.subject_id)
+            except ValueError as exc:
+                raise ValueError(f"a {self.subject_kind} is named by its id (a UUID)") from exc
+        return self
+
+
+class FindingRead(Output):
     id: UUID
     subject_kind: str
     subject_id: str
@@ -20,19 +82,210 @@ class FindingRead(BaseModel):
     status: str
     occurrences: int
     opened_at: datetime
+    last_seen_at: datetime
+    campaign_id: UUID | None
+    responsible_unit: str | None
+    responsible_person: str | None
+    recorded_by: str | None
+    evidence: list[dict[str, Any]]
+    referred_at: datetime | None
+    closed_at: datetime | None
 
 
-class RectificationTaskRead(BaseModel):
+class RectificationTaskRead(Output):
     id: UUID
     finding_id: UUID
     owner: str
     deadline: datetime
     status: str
     opened_at: datetime
+    started_by: str | None
+    started_at: datetime | None
+    submitted_by: str | None
+    submitted_at: datetime | None
+    verified_by: str | None
+    verified_at: datetime | None
+    closed_by: str | None
+    closed_at: datetime | None
+    reminded_at: datetime | None
+    overdue_at: datetime | None
+    reopen_count: int
 
 
-class DisciplineReferralRead(BaseModel):
+class SubmissionCreate(Input):
+    summary: Annotated[Text, Field(max_length=1000)]
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
+
+
+class SubmissionRead(Output):
+    id: UUID
+    task_id: UUID
+    submitted_by: str
+    submitted_at: datetime
+    summary: str
+    evidence: list[dict[str, Any]]
+
+
+class FollowUpCheckCreate(Input):
+    """The outcome of a follow-up check (回头看)."""
+
+    passed: bool
+    notes: Annotated[Text, Field(max_length=1000)]
+    campaign_id: UUID | None = None
+
+
+class FollowUpCheckRead(Output):
+    id: UUID
+    task_id: UUID
+    submission_id: UUID
+    campaign_id: UUID | None
+    checked_by: str
+    checked_at: datetime
+    passed: bool
+    notes: str
+
+
+class DeadlineChangeCreate(Input):
+    """A new deadline (调整整改期限) and why."""
+
+    deadline: AwareDatetime
+    reason: Annotated[Text, Field(min_length=4, max_length=500)]
+
+
+class DeadlineChangeRead(Output):
+    id: UUID
+    task_id: UUID
+    previous_deadline: datetime
+    deadline: datetime
+    changed_by: str
+    changed_at: datetime
+    reason: str
+
+
+class DisciplineReferralRead(Output):
     id: UUID
     finding_id: UUID
     reason: str
     referred_at: datetime
+    task_id: UUID | None
+
+
+class HandoverRead(BaseModel):
+    referred: int
+    referrals: list[DisciplineReferralRead]
+
+
+class AccountabilityCreate(Input):
+    """The commission's decision about a named person."""
+
+    kind: AccountabilityKind
+    person_name: Annotated[Text, Field(max_length=50)]
+    person_unit: Annotated[Text, Field(max_length=100)]
+    person_position: Annotated[Text, Field(max_length=100)] | None = None
+    decided_on: date
+    notes: Annotated[Text, Field(max_length=1000)] | None = None
+
+
+class AccountabilityRead(Output):
+    id: UUID
+    referral_id: UUID
+    finding_id: UUID
+    kind: str
+    person_name: str
+    person_unit: str
+    person_position: str | None
+    decided_on: date
+    notes: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class AccountabilitySummary(Output):
+    """An accountability decision without the person: for readers who are not the commission."""
+
+    id: UUID
+    referral_id: UUID
+    kind: str
+    decided_on: date
+
+
+class CampaignCreate(Input):
+    name: Annotated[Text, Field(max_length=200)]
+    kind: CampaignKind
+    scope_level: ScopeLevel
+    scope_code: Annotated[Text, Field(max_length=64)]
+    round: int = Field(ge=1, le=50)
+    starts_on: date
+    ends_on: date
+    teams: list[Annotated[Text, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+
+
+class CampaignRead(Output):
+    id: UUID
+    name: str
+    kind: str
+    scope_level: str
+    scope_code: str
+    round: int
+    starts_on: date
+    ends_on: date
+    teams: list[str]
+    created_by: str
+    created_at: datetime
+
+
+class LedgerBreakRead(Output):
+    seq: int
+    kind: str
+    detail: str
+
+
+class LedgerVerificationRead(Output):
+    ok: bool
+    entries_checked: int
+    head_seq: int
+    head_hash: str
+    first_break: LedgerBreakRead | None
+
+
+class LedgerHeadRead(BaseModel):
+    """The chain head, to be signed and kept outside the database."""
+
+    seq: int
+    entry_hash: str
+    recorded_at: datetime | None
+    exported_at: datetime
+    algorithm: str
+    canonical_form: str
+
+
+class OpenTaskGroupRead(Output):
+    key: str
+    total: int
+    overdue: int
+    by_status: dict[str, int]
+
+
+class RectificationRateRead(Output):
+    township: str
+    category: str
+    findings: int
+    closed: int
+    rate: float
+    average_days_to_close: float | None
+
+
+class PeriodActivityRead(Output):
+    month: str
+    referrals_by_reason: dict[str, int]
+    actions_by_kind: dict[str, int]
+
+
+class FindingHistoryRead(Output):
+    finding: FindingRead
+    task: RectificationTaskRead | None
+    submissions: list[SubmissionRead]
+    checks: list[FollowUpCheckRead]
+    deadline_changes: list[DeadlineChangeRead]
+    referrals: list[DisciplineReferralRead]
+    actions: list[AccountabilitySummary]

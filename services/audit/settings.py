@@ -16,3 +16,8 @@ class AuditSettings(ServiceSettings):
     deadline_days_general: int = Field(default=30, ge=1, description="rectification deadline for general findings")
     deadline_days_serious: int = Field(default=15, ge=1)
     deadline_days_severe: int = Field(default=7, ge=1)
+    due_soon_days: int = Field(default=2, ge=0, description="remind the owner this many days before the deadline")
+    overdue_scan_interval_s: float = Field(
+        default=60.0, gt=0, description="how often the scheduled checks (reminders, overdue, weekly handover) run"
+    )
+    scan_batch_size: int = Field(default=100, ge=1, le=1000, description="tasks claimed per check transaction")

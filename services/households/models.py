@@ -1,33 +1,79 @@
-"""Tables of the household registry (建档立卡)."""
+"""Tables of the household registry (建档立卡). Rules live in the domain modules, not here."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.timeutil import UTCDateTime, utcnow
 
 
+class HelperCadre(SQLModel, table=True):
+    """A helper cadre (帮扶责任人): the official assigned to help households; `subject` is their login."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    subject: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=100)
+    unit: str = Field(max_length=200)
+    area_code: str = Field(max_length=12, index=True)
+    registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Household(SQLModel, table=True):
-    """A registered poor household (建档立卡贫困户)."""
+    """A registered poor household (建档立卡贫困户); guarantee columns summarise the latest records."""
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     household_code: str = Field(max_length=32, unique=True)
     area_code: str = Field(max_length=12, index=True)
     head_name: str = Field(max_length=100)
     registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: str = Field(default="in_poverty", max_length=30, index=True)
+    helper_cadre_id: UUID | None = Field(default=None, foreign_key="helpercadre.id", index=True)
+    minimum_allowance: str = Field(default="none", max_length=20)
+    housing_grade: str | None = Field(default=None, max_length=1)
+    housing_appraised_on: date | None = None
+    water_safe: bool | None = None
+    water_checked_on: date | None = None
 
 
 class Member(SQLModel, table=True):
-    """A member of a household (家庭成员), the head included."""
+    """A member of a household (家庭成员), the head included; the ID-card number only sealed and hashed."""
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     name: str = Field(max_length=100)
     relationship_to_head: str = Field(max_length=30)
     birth_date: date
+    id_kid: str | None = Field(default=None, max_length=32)
+    id_ciphertext: bytes | None = Field(default=None, sa_type=LargeBinary)
+    id_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    id_masked: str | None = Field(default=None, max_length=18)
+    disability_type: str | None = Field(default=None, max_length=20)
+    disability_grade: int | None = None
+    disability_certified_on: date | None = None
+    chronic_disease: str | None = Field(default=None, max_length=100)
+    chronic_disease_approved_on: date | None = None
+    school_stage: str | None = Field(default=None, max_length=20)
+    school_name: str | None = Field(default=None, max_length=100)
+    enrolment: str | None = Field(default=None, max_length=20)
+    labour_capacity: str | None = Field(default=None, max_length=20)
+    medical_insured: bool = False
+    premium_subsidised: bool = False
+    family_doctor_contract: bool = False
+
+
+class IdCardReveal(SQLModel, table=True):
+    """Who saw a member's full ID-card number, when and why (the number itself is not stored here)."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    member_id: UUID = Field(foreign_key="member.id", index=True)
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    revealed_by: str = Field(max_length=100)
+    reason: str = Field(max_length=500)
+    revealed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Visit(SQLModel, table=True):
@@ -65,3 +111,133 @@ class OpenProblem(SQLModel, table=True):
     rectification_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
     referred: bool = False
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class HousingAppraisal(SQLModel, table=True):
+    """A housing-safety appraisal (住房安全鉴定), grade A-D; C/D must be renovated (危房改造) by a date."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    grade: str = Field(max_length=1)
+    appraised_on: date
+    appraiser: str = Field(max_length=100)
+    renovation_due: date | None = None
+    renovated_on: date | None = None
+    source: str = Field(max_length=20)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WaterCheck(SQLModel, table=True):
+    """A drinking-water check (安全饮水): source and problems (e.g. excess fluoride); safe when none."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    checked_on: date
+    source: str = Field(max_length=20)
+    problems: str = Field(default="", max_length=200)
+    safe: bool
+    checked_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PovertyLine(SQLModel, table=True):
+    """A year's poverty line and relapse-monitoring margin, per person per year, in fen."""
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    line_fen: int = Field(sa_type=BigInteger)
+    monitoring_margin_fen: int = Field(sa_type=BigInteger)
+    set_by: str = Field(max_length=100)
+    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IncomeRecord(SQLModel, table=True):
+    """Household income (家庭收入) for a year from one source, in fen."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    year: int = Field(index=True)
+    source: str = Field(max_length=30)
+    amount_fen: int = Field(sa_type=BigInteger)
+    note: str = Field(default="", max_length=200)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MedicalExpense(SQLModel, table=True):
+    """A member's out-of-pocket hospital cost (个人自付医疗费用) as the health department reported it."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    member_id: UUID = Field(foreign_key="member.id", index=True)
+    amount_fen: int = Field(sa_type=BigInteger)
+    occurred_on: date
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MonitoringEpisode(SQLModel, table=True):
+    """A relapse-risk monitoring episode (防止返贫监测): opened by a flag, closed by a decision with evidence."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    status: str = Field(default="open", max_length=10, index=True)
+    opened_on: date
+    status_before: str = Field(max_length=30)
+    closed_on: date | None = None
+    decision: str | None = Field(default=None, max_length=30)
+    evidence: str | None = Field(default=None, max_length=2000)
+    closed_by: str | None = Field(default=None, max_length=100)
+
+
+class RiskFlag(SQLModel, table=True):
+    """One reason a household was flagged (income under line + margin, medical cost, disability, disaster...)."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    episode_id: UUID = Field(foreign_key="monitoringepisode.id", index=True)
+    kind: str = Field(max_length=30)
+    detail: str = Field(max_length=500)
+    amount_fen: int | None = Field(default=None, sa_type=BigInteger)
+    raised_on: date
+    raised_by: str = Field(max_length=100)
+
+
+class MonitoringMeasure(SQLModel, table=True):
+    """A help measure (帮扶措施) taken in a monitoring episode."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    episode_id: UUID = Field(foreign_key="monitoringepisode.id", index=True)
+    kind: str = Field(max_length=30)
+    description: str = Field(max_length=1000)
+    taken_on: date
+    recorded_by: str = Field(max_length=100)
+
+
+class DepartmentBatch(SQLModel, table=True):
+    """One department bulk submission (行业部门数据) under an idempotency key, with its stored report."""
+
+    __table_args__ = (UniqueConstraint("kind", "idempotency_key", name="uq_departmentbatch_kind_key"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    kind: str = Field(max_length=30)
+    idempotency_key: str = Field(max_length=100)
+    request_digest: str = Field(max_length=64)
+    submitted_by: str = Field(max_length=100)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    row_count: int
+    applied_count: int
+    error_count: int
+    report: str = Field(sa_type=Text)
+
+
+class HouseholdChange(SQLModel, table=True):
+    """One entry of a household's change history: who changed what, from what, to what (ID numbers masked)."""
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    household_id: UUID = Field(foreign_key="household.id", index=True)
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=50)
+    changes: str = Field(sa_type=Text)

@@ -1,8 +1,8 @@
-"""Events on `audit.events`: findings (问题), rectification (整改) and referrals (线索移交)."""
+"""Events on `audit.events`: findings (问题), rectification (整改), referrals (线索移交), accountability (问责)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -66,3 +66,126 @@ class DisciplineReferralMade(FindingEvent):
     event_type = "gov.poverty.audit.discipline_referral_made.v1"
     referral_id: UUID
     reason: str
+
+
+class RectificationStarted(FindingEvent):
+    """The owning unit started work on a rectification task."""
+
+    event_type = "gov.poverty.audit.rectification_started.v1"
+    task_id: UUID
+    started_by: str
+
+
+class RectificationSubmitted(FindingEvent):
+    """The owning unit submitted the rectification with evidence, for a follow-up check (回头看)."""
+
+    event_type = "gov.poverty.audit.rectification_submitted.v1"
+    task_id: UUID
+    submission_id: UUID
+    submitted_by: str
+    evidence_count: int
+
+
+class RectificationVerified(FindingEvent):
+    """A follow-up check (回头看) found the rectification done."""
+
+    event_type = "gov.poverty.audit.rectification_verified.v1"
+    task_id: UUID
+    check_id: UUID
+    verified_by: str
+
+
+class RectificationRejected(FindingEvent):
+    """A follow-up check found the rectification not done: the task is reopened with a new deadline."""
+
+    event_type = "gov.poverty.audit.rectification_rejected.v1"
+    task_id: UUID
+    check_id: UUID
+    checked_by: str
+    deadline: datetime
+
+
+class RectificationClosed(FindingEvent):
+    """A verified rectification was closed, and its finding with it."""
+
+    event_type = "gov.poverty.audit.rectification_closed.v1"
+    task_id: UUID
+    closed_by: str
+
+
+class RectificationRescheduled(FindingEvent):
+    """The district office moved a task's deadline (调整整改期限); the reason stays in audit."""
+
+    event_type = "gov.poverty.audit.rectification_rescheduled.v1"
+    task_id: UUID
+    previous_deadline: datetime
+    deadline: datetime
+    changed_by: str
+
+
+class RectificationDueSoon(FindingEvent):
+    """A reminder: the task's deadline is near and it is still the owner's to do."""
+
+    event_type = "gov.poverty.audit.rectification_due_soon.v1"
+    task_id: UUID
+    owner: str
+    deadline: datetime
+
+
+class RectificationOverdue(FindingEvent):
+    """The task passed its deadline unrectified (it is referred to the discipline commission)."""
+
+    event_type = "gov.poverty.audit.rectification_overdue.v1"
+    task_id: UUID
+    owner: str
+    deadline: datetime
+
+
+class AccountabilityKind(StrEnum):
+    """The discipline commission's decisions (问责)."""
+
+    TALK = "talk"  # 约谈
+    CRITICISM_NOTICE = "criticism_notice"  # 通报批评
+    ADMONISHMENT = "admonishment"  # 诫勉
+    SANCTION = "sanction"  # 处分
+
+
+class AccountabilityActionRecorded(FindingEvent):
+    """The discipline commission held someone to account for a referral; names stay in audit."""
+
+    event_type = "gov.poverty.audit.accountability_action_recorded.v1"
+    action_id: UUID
+    referral_id: UUID
+    kind: AccountabilityKind
+    decided_on: date
+
+
+class CampaignKind(StrEnum):
+    SELF_ASSESSMENT = "self_assessment"  # 自查评估
+    TARGETED_SUPERVISION = "targeted_supervision"  # 挂牌督战
+    FOLLOW_UP_CHECK = "follow_up_check"  # 回头看
+    DEPARTMENT_VERIFICATION = "department_verification"  # 行业部门核查
+
+
+class ScopeLevel(StrEnum):
+    DISTRICT = "district"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+    PROJECT = "project"
+
+
+class InspectionCampaignOpened(IntegrationEvent):
+    """An inspection campaign was set up: a self-assessment round, targeted supervision, a follow-up check."""
+
+    event_type = "gov.poverty.audit.inspection_campaign_opened.v1"
+    topic = AUDIT_TOPIC
+    campaign_id: UUID
+    kind: CampaignKind
+    scope_level: ScopeLevel
+    scope_code: str
+    round: int
+    starts_on: date
+    ends_on: date
+
+    def aggregate_id(self) -> str:
+        return str(self.campaign_id)

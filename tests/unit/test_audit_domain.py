@@ -1,7 +1,9 @@
-"""Audit use cases on a migrated SQLite file: auto-open, de-duplication, referral, events."""
+"""Audit use cases on a migrated SQLite file: auto-open, de-duplication, referral, events, the log."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,12 +11,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.audit import domain
-from services.audit.models import DisciplineReferral, Finding, RectificationTask
-from services.audit.rules import DeadlinePolicy, ProblemFacts
+from services.audit import findings, ledger
+from services.audit.handlers import build_handlers
+from services.audit.models import DisciplineReferral, Finding, LedgerEntry, RectificationTask
+from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
+from services.audit.settings import AuditSettings
+from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.contracts.audit import SubjectKind
-from shared.contracts.households import ProblemCategory
+from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 from shared.db import create_engine, unit_of_work
+from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import OutboxMessage
 
 NOW = datetime(2020, 5, 1, tzinfo=UTC)
@@ -52,7 +58,7 @@ async def events(session: AsyncSession) -> list[str]:
 
 async def test_severe_finding_opens_task_and_referral_with_events(sessions: Any) -> None:
     async with unit_of_work(sessions) as s:
-        finding = await domain.record_finding(s, facts(), policy=POLICY, now=NOW)
+        finding = await findings.record_finding(s, facts(), policy=POLICY, now=NOW)
     async with sessions() as s:
         task = (await s.scalars(select(RectificationTask))).one()
         assert task.finding_id == finding.id and task.deadline == POLICY.deadline(finding.severity, NOW)  # type: ignore[arg-type]
@@ -62,7 +68,7 @@ async def test_severe_finding_opens_task_and_referral_with_events(sessions: Any)
 
 async def test_serious_finding_opens_a_task_but_no_referral(sessions: Any) -> None:
     async with unit_of_work(sessions) as s:
-        await domain.record_finding(s, facts(grade="C"), policy=POLICY, now=NOW)
+        await findings.record_finding(s, facts(grade="C"), policy=POLICY, now=NOW)
     async with sessions() as s:
         assert await count(s, RectificationTask) == 1
         assert await count(s, DisciplineReferral) == 0
@@ -71,7 +77,7 @@ async def test_serious_finding_opens_a_task_but_no_referral(sessions: Any) -> No
 async def test_repeat_of_an_open_problem_adds_an_occurrence(sessions: Any) -> None:
     for _ in range(3):
         async with unit_of_work(sessions) as s:
-            await domain.record_finding(s, facts(), policy=POLICY, now=NOW)
+            await findings.record_finding(s, facts(), policy=POLICY, now=NOW)
     async with sessions() as s:
         assert (await s.scalars(select(Finding.occurrences))).all() == [3]
         assert await count(s, RectificationTask) == 1
@@ -81,8 +87,72 @@ async def test_repeat_of_an_open_problem_adds_an_occurrence(sessions: Any) -> No
 
 async def test_other_subjects_or_problems_are_separate_findings(sessions: Any) -> None:
     async with unit_of_work(sessions) as s:
-        await domain.record_finding(s, facts("h1"), policy=POLICY, now=NOW)
-        await domain.record_finding(s, facts("h2"), policy=POLICY, now=NOW)
-        await domain.record_finding(s, facts("h1", code="school_dropout", grade=None), policy=POLICY, now=NOW)
+        await findings.record_finding(s, facts("h1"), policy=POLICY, now=NOW)
+        await findings.record_finding(s, facts("h2"), policy=POLICY, now=NOW)
+        await findings.record_finding(s, facts("h1", code="school_dropout", grade=None), policy=POLICY, now=NOW)
     async with sessions() as s:
         assert await count(s, Finding) == 3
+
+
+async def test_every_change_is_logged_with_its_event_id(sessions: Any) -> None:
+    async with unit_of_work(sessions) as s:
+        await findings.record_finding(s, facts(), policy=POLICY, now=NOW)
+    async with sessions() as s:
+        outbox = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()  # type: ignore[arg-type]
+        entries = (await s.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))).all()  # type: ignore[arg-type]
+        verdict = await ledger.verify(s)
+    assert [e.source for e in entries] == [f"audit:{m.event_type.split('.')[3]}/{m.event_id}" for m in outbox]
+    assert [e.payload_hash for e in entries] == [ledger.sha256_hex(m.payload.encode()) for m in outbox]
+    assert verdict.ok and verdict.entries_checked == 3
+
+
+async def test_a_failed_use_case_leaves_neither_event_nor_log_entry(sessions: Any) -> None:
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(sessions) as s:
+            await findings.record_finding(s, facts(), policy=POLICY, now=NOW)
+            raise RuntimeError("the request failed after the finding was recorded")
+    async with sessions() as s:
+        assert [await count(s, m) for m in (Finding, OutboxMessage, LedgerEntry)] == [0, 0, 0]
+
+
+async def test_a_repeat_adds_its_evidence_to_the_open_finding(sessions: Any) -> None:
+    first = EvidenceRef(kind="photo", reference="archive://a.jpg")
+    second = EvidenceRef(kind="document", reference="archive://b.pdf", note="appraisal")
+    for evidence in (first, second):
+        async with unit_of_work(sessions) as s:
+            await findings.record_finding(s, replace(facts(), evidence=(evidence,)), policy=POLICY, now=NOW)
+    async with sessions() as s:
+        finding = (await s.scalars(select(Finding))).one()
+    assert finding.evidence == [first.as_json(), second.as_json()]
+
+
+async def test_a_closed_problem_found_again_is_a_new_finding(sessions: Any) -> None:
+    async with unit_of_work(sessions) as s:
+        finding = await findings.record_finding(s, facts(), policy=POLICY, now=NOW)
+        finding.status = "closed"
+    async with unit_of_work(sessions) as s:
+        again = await findings.record_finding(s, facts(), policy=POLICY, now=NOW)
+    assert again.id != finding.id and again.occurrences == 1
+
+
+async def test_a_consumed_problem_is_logged_then_recorded_at_the_handlers_clock(sessions: Any) -> None:
+    handlers = build_handlers(AuditSettings(database_url="unused"), clock=lambda: NOW)
+    event = HouseholdProblemFound(
+        household_id=uuid.uuid4(), problem_id=uuid.uuid4(), visit_id=uuid.uuid4(), area_code="371523101201",
+        category=ProblemCategory.SCHOOLING, code="school_dropout", description="child out of school",
+        found_on=NOW.date(), found_by="cadre-7",
+    )
+    envelope = Envelope(
+        id=str(uuid.uuid4()), type=event.event_type, source="/t", subject=event.aggregate_id(), time=NOW,
+        data=event.model_dump_json().encode(),
+    )
+    application = handlers.bind(HOUSEHOLDS_TOPIC, envelope)
+    assert application is not None
+    async with unit_of_work(sessions) as s:
+        await application(s)
+    async with sessions() as s:
+        finding = (await s.scalars(select(Finding))).one()
+        sources = (await s.scalars(select(LedgerEntry.source).order_by(LedgerEntry.seq))).all()  # type: ignore[arg-type]
+    assert (finding.opened_at, finding.severity, finding.subject_id) == (NOW, "serious", str(event.household_id))
+    assert sources[0] == f"{HOUSEHOLDS_TOPIC}/{envelope.id}"
+    assert [s.split("/")[0] for s in sources[1:]] == ["audit:finding_recorded", "audit:rectification_opened"]

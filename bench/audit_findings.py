@@ -1,0 +1,230 @@
+"""Benchmark: findings through Kafka into audit; throughput and finding-to-referral latency p50/p99.
+
+Audit runs as a real process (`poverty serve audit`) on a fresh PostgreSQL database, consuming from a real
+Kafka broker. The benchmark publishes N `HouseholdProblemFound` events for distinct households, each a
+D-grade house (severe: audit records a finding, opens a task and refers it at once), paced at a target
+rate, and reads `audit.events` back.
+
+Latency, per household = time the `DisciplineReferralMade` event for it is read from `audit.events`
+minus the time just before its problem event was handed to the producer. It spans: Kafka in, audit's
+consumer (inbox + finding + task + referral + log entries, one transaction), the outbox relay, Kafka out.
+
+    python bench/audit_findings.py                      # 10,000 findings at 500/s, local broker
+    python bench/audit_findings.py --count 2000 --rate 200 --kafka 127.0.0.1:9092
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.contracts import ALL_TOPICS, AUDIT_TOPIC, HOUSEHOLDS_TOPIC
+from shared.contracts.audit import DisciplineReferralMade
+from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.db import create_engine
+from shared.local.kafka import LocalKafka, free_port
+from shared.local.processes import ServiceProcess, service_env
+from shared.messaging.cloudevents import Envelope
+from shared.messaging.kafka import ensure_topics, make_producer
+from shared.migrations import upgrade_to_head
+
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres")
+REFERRAL_TYPE = DisciplineReferralMade.event_type.encode()
+
+
+def problem_envelope(household: uuid.UUID) -> Envelope:
+    event = HouseholdProblemFound(
+        household_id=household,
+        problem_id=uuid.uuid4(),
+        visit_id=uuid.uuid4(),
+        area_code="371523101201",
+        category=ProblemCategory.HOUSING,
+        code="housing_unsafe",
+        description="Housing appraised grade D (unsafe) at the visit.",
+        housing_grade="D",
+        found_on=date(2020, 5, 12),
+        found_by="bench",
+    )
+    return Envelope(
+        id=str(uuid.uuid4()),
+        type=event.event_type,
+        source="/bench",
+        subject=event.aggregate_id(),
+        time=datetime.now(UTC),
+        data=event.model_dump_json().encode(),
+    )
+
+
+@dataclass
+class Watch:
+    """Referrals read back from audit.events, by household (the finding's subject)."""
+
+    sent_at: dict[str, float] = field(default_factory=dict)
+    seen_at: dict[str, float] = field(default_factory=dict)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def latencies_ms(self) -> list[float]:
+        return sorted((self.seen_at[k] - self.sent_at[k]) * 1000 for k in self.seen_at if k in self.sent_at)
+
+
+async def watch_referrals(bootstrap: str, watch: Watch, ready: asyncio.Event) -> None:
+    """Read audit.events from its current end (every partition), noting when each referral arrives."""
+    consumer = AIOKafkaConsumer(AUDIT_TOPIC, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        while not consumer.assignment():  # without a group, all partitions are assigned once metadata arrives
+            await consumer.getmany(timeout_ms=100)
+        await consumer.seek_to_end()
+        for partition in consumer.assignment():
+            await consumer.position(partition)  # resolve "end" now, before anything is published
+        ready.set()
+        while True:
+            for records in (await consumer.getmany(timeout_ms=100, max_records=1000)).values():
+                now = time.perf_counter()
+                for record in records:
+                    if dict(record.headers).get("ce_type") == REFERRAL_TYPE:
+                        subject = DisciplineReferralMade.model_validate_json(record.value).subject_id
+                        watch.seen_at.setdefault(subject, now)
+                watch.arrived.set()
+    finally:
+        await consumer.stop()
+
+
+async def send_paced(producer: AIOKafkaProducer, watch: Watch, count: int, rate: float) -> float:
+    """Publish `count` problems at `rate` per second; returns the seconds it took."""
+    envelopes = [problem_envelope(uuid.uuid4()) for _ in range(count)]
+    started = time.perf_counter()
+    pending = []
+    for n, env in enumerate(envelopes):
+        due = started + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        watch.sent_at[env.subject] = time.perf_counter()
+        pending.append(
+            await producer.send(HOUSEHOLDS_TOPIC, env.data, key=env.subject.encode(), headers=env.to_headers())
+        )
+    await asyncio.gather(*pending)
+    return time.perf_counter() - started
+
+
+async def wait_for(watch: Watch, count: int, timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    while len(watch.seen_at) < count and time.perf_counter() < deadline:
+        watch.arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(watch.arrived.wait(), 1.0)
+
+
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    name = f"bench_audit_{uuid.uuid4().hex[:8]}"
+    dsn = ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(url)
+    await upgrade_to_head(engine, "audit")
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def kafka_broker(given: str | None, workdir: Path) -> AsyncIterator[str]:
+    if given:
+        yield given
+        return
+    async with LocalKafka(data_dir=workdir / "kafka") as broker:
+        yield broker.bootstrap_servers
+
+
+@contextlib.asynccontextmanager
+async def audit_process(database_url: str, bootstrap: str, workdir: Path) -> AsyncIterator[ServiceProcess]:
+    port = free_port()
+    env = service_env(
+        "audit", database_url=database_url, kafka=bootstrap, port=port, environment="test", log_level="WARNING"
+    )
+    process = ServiceProcess("audit", port, env, workdir / "audit.log")
+    process.start()
+    try:
+        await asyncio.to_thread(process.wait_ready)
+        yield process
+    finally:
+        process.stop()
+
+
+def report(watch: Watch, count: int, rate: float, send_s: float, total_s: float) -> None:
+    latencies = watch.latencies_ms()
+    quantiles = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    print(f"findings published      {count} at a target of {rate:.0f}/s (achieved {count / send_s:.0f}/s)")
+    print(f"referrals read back     {len(latencies)} of {count}")
+    print(f"throughput              {len(latencies) / total_s:.0f} findings/s end to end ({total_s:.1f} s in all)")
+    print("latency measured        problem event handed to the producer -> DisciplineReferralMade read from")
+    print("                        audit.events (consumer transaction + outbox relay + Kafka twice)")
+    print(f"latency p50 / p99 / max {quantiles[49]:.0f} / {quantiles[98]:.0f} / {latencies[-1]:.0f} ms")
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
+        workdir = Path(tmp)
+        async with kafka_broker(args.kafka, workdir) as bootstrap, fresh_database() as url:
+            await ensure_topics(bootstrap, ALL_TOPICS)
+            async with audit_process(url, bootstrap, workdir):
+                await run(bootstrap, args)
+
+
+async def run(bootstrap: str, args: argparse.Namespace) -> None:
+    watch, ready = Watch(), asyncio.Event()
+    watcher = asyncio.create_task(watch_referrals(bootstrap, watch, ready))
+    producer = make_producer(bootstrap, client_id="bench")
+    await producer.start()
+    try:
+        await asyncio.wait([watcher, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if watcher.done():
+            watcher.result()  # the watcher failed before it was ready: raise its error
+        await send_paced(producer, watch, 20, 20.0)  # warm-up: the consumer group has joined once these return
+        await wait_for(watch, 20, timeout=120)
+        watch.sent_at.clear()
+        watch.seen_at.clear()
+        started = time.perf_counter()
+        send_s = await send_paced(producer, watch, args.count, args.rate)
+        await wait_for(watch, args.count, timeout=args.timeout)
+        total_s = (max(watch.seen_at.values()) if watch.seen_at else time.perf_counter()) - started
+        report(watch, args.count, args.rate, send_s, total_s)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await producer.stop()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--count", type=int, default=10_000, help="findings to publish (distinct households)")
+    p.add_argument("--rate", type=float, default=500.0, help="target publication rate, findings per second")
+    p.add_argument("--kafka", default=os.environ.get("BENCH_KAFKA_BOOTSTRAP"), help="use this broker, not a new one")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the last referral")
+    return p
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parser().parse_args()))

@@ -1,0 +1,200 @@
+"""Benchmark: import 100,000 households with their members from CSV into PostgreSQL through the bulk path.
+
+    python bench/households_import.py [--households 100000] [--admin-url postgresql+asyncpg://...]
+
+Generates the CSV (streamed to a temporary file, never held in memory), creates and migrates a fresh
+database, imports the file with the same importer the CLI uses, imports it a second time (which must change
+nothing), prints households/second and memory, and drops the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import func, select
+
+from services.households.idcard import check_digit
+from services.households.imports.__main__ import DEFAULT_WORKERS, tune_gc
+from services.households.imports.importer import HouseholdImporter, Progress
+from services.households.imports.rows import OPTIONAL, REQUIRED
+from services.households.models import Household, Member
+from services.households.settings import HouseholdsSettings
+from shared.db import create_engine
+from shared.messaging.outbox import OutboxMessage
+from shared.migrations import upgrade_to_head
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres")
+TOWNSHIPS = ("371523101", "371523102", "371523103", "371523104", "371523105")
+SURNAMES = "王李张刘陈杨赵黄周吴"
+GIVEN = ("秀英", "桂兰", "玉珍", "凤英", "淑珍", "建国", "德明", "志强", "海燕", "春梅")
+SIZES = (1, 2, 3, 4, 5, 3, 2, 4)  # members per household, 3 on average
+FIRST_BIRTH = date(1930, 1, 1)
+BIRTH_DAYS = 30_000  # birth dates spread over ~82 years; the sequence digits keep ID numbers unique
+
+
+def id_number(n: int) -> tuple[str, date]:
+    """The n-th member's (unique) ID number and birth date."""
+    born = FIRST_BIRTH + timedelta(days=n % BIRTH_DAYS)
+    first17 = f"371523{born:%Y%m%d}{n // BIRTH_DAYS:03d}"
+    return first17 + check_digit(first17), born
+
+
+def write_csv(path: Path, households: int) -> int:
+    """Stream `households` households to `path`, row by row; returns the number of member rows."""
+    rows = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*REQUIRED, *OPTIONAL])
+        for h in range(households):
+            area = f"{TOWNSHIPS[h % len(TOWNSHIPS)]}{h // len(TOWNSHIPS) % 60 + 1:03d}"
+            head = SURNAMES[h % 10] + GIVEN[h // 10 % 10]
+            for m in range(SIZES[h % len(SIZES)]):
+                number, born = id_number(rows)
+                relation = "head" if m == 0 else ("spouse" if m == 1 else "child")
+                name = head if m == 0 else SURNAMES[h % 10] + GIVEN[(h + m) % 10]
+                insured = "true" if (h + m) % 7 else "false"
+                writer.writerow(
+                    [
+                        f"BM-{h:07d}",
+                        area,
+                        head,
+                        name,
+                        relation,
+                        born.isoformat(),
+                        number,
+                        insured,
+                        "able",
+                        "",
+                        "",
+                        "",
+                        "",
+                    ]
+                )
+                rows += 1
+    return rows
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process, MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Sampler:
+    """Progress callback: a line to stderr every tenth of the file, with the memory then."""
+
+    def __init__(self) -> None:
+        self.started, self.next_mark, self.samples = time.monotonic(), 0.1, []
+
+    def __call__(self, p: Progress) -> None:
+        share = p.bytes_read / p.bytes_total
+        if share >= self.next_mark or share >= 1.0:
+            rate = p.households / (time.monotonic() - self.started)
+            self.samples.append(rss_mb())
+            print(
+                f"  {share:5.0%}  {p.households:>7,} households  {rate:>6,.0f}/s  rss {self.samples[-1]:.0f} MB",
+                file=sys.stderr,
+            )
+            self.next_mark = share + 0.1
+
+
+async def create_database(admin_url: str) -> tuple[str, str]:
+    name = f"bench_households_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name, admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def import_once(url: str, path: Path, label: str, workers: int) -> tuple[float, int]:
+    engine = create_engine(url)
+    errors: list[object] = []
+    try:
+        importer = HouseholdImporter(engine, HouseholdsSettings(), actor="bench", workers=workers)
+        print(f"{label}:", file=sys.stderr)
+        started = time.perf_counter()
+        with path.open("rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            report = await importer.run(source, size=size, on_error=errors.append, on_progress=Sampler())
+        elapsed = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    assert not errors, errors[:5]
+    return elapsed, report.households_created
+
+
+async def counts(url: str) -> tuple[int, int, int]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            found = [
+                int(await conn.scalar(select(func.count()).select_from(t)) or 0)
+                for t in (Household, Member, OutboxMessage)
+            ]
+        return found[0], found[1], found[2]
+    finally:
+        await engine.dispose()
+
+
+async def main(households: int, admin_url: str, workers: int) -> None:
+    name, url = await create_database(admin_url)
+    try:
+        engine = create_engine(url)
+        await upgrade_to_head(engine, "households")
+        await engine.dispose()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "households.csv"
+            started = time.perf_counter()
+            rows = write_csv(path, households)
+            print(
+                f"generated {households:,} households / {rows:,} member rows ({path.stat().st_size / 2**20:.0f} MB) "
+                f"in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
+            rss_before = rss_mb()
+            elapsed, created = await import_once(url, path, "first import", workers)
+            after_first = await counts(url)
+            again, created_again = await import_once(url, path, "second import of the same file", workers)
+            after_second = await counts(url)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        assert created == households and created_again == 0 and after_first == after_second, (after_first, after_second)
+        print(f"\nhouseholds imported: {created:,} ({after_first[1]:,} members, {after_first[2]:,} outbox events)")
+        rate = f"{households / elapsed:,.0f} households/s ({rows / elapsed:,.0f} members/s)"
+        print(f"first import:  {elapsed:.1f} s = {rate}")
+        print(f"second import: {again:.1f} s = {households / again:,.0f} households/s, changed nothing")
+        print(f"memory: rss {rss_before:.0f} MB before the import, peak rss {peak:.0f} MB (ru_maxrss)", end="")
+        print(f", largest worker process {worker_peak:.0f} MB; {workers} worker process(es)" if workers else "")
+    finally:
+        await drop_database(admin_url, name)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--admin-url", default=ADMIN_URL)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="preparing processes (0: none)")
+    arguments = parser.parse_args()
+    tune_gc()  # as the import CLI does
+    asyncio.run(main(arguments.households, arguments.admin_url, arguments.workers))

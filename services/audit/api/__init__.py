@@ -1,0 +1,5 @@
+"""HTTP routes of the audit service, one router per concept."""
+
+from services.audit.api import campaigns, findings, ledger, referrals, tasks, views
+
+routers = [findings.router, tasks.router, referrals.router, campaigns.router, ledger.router, views.router]

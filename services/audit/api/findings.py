@@ -1,0 +1,85 @@
+"""Findings (问题): listing within the caller's area, an inspector's manual entry, a subject's history."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy import select
+from sqlmodel import col
+
+from services.audit import findings, views
+from services.audit.api.deps import Inspector, Limit, Now, Policy, Reader
+from services.audit.models import Finding
+from services.audit.rules import ProblemFacts
+from services.audit.schemas import FindingCreate, FindingHistoryRead, FindingRead
+from shared.contracts.audit import Severity, SubjectKind
+from shared.errors import NotFound
+from shared.http import Transaction
+
+router = APIRouter(tags=["findings"])
+
+
+@router.get("/findings")
+async def list_findings(
+    session: Transaction,
+    actor: Reader,
+    subject_id: str | None = None,
+    severity: Severity | None = None,
+    status: str | None = None,
+    limit: Limit = 100,
+) -> list[FindingRead]:
+    """Findings, newest first, within the caller's area."""
+    stmt = views.in_reach(select(Finding), actor).order_by(col(Finding.opened_at).desc()).limit(limit)
+    if subject_id:
+        stmt = stmt.where(col(Finding.subject_id) == subject_id)
+    if severity:
+        stmt = stmt.where(col(Finding.severity) == severity)
+    if status:
+        stmt = stmt.where(col(Finding.status) == status)
+    return [FindingRead.model_validate(f) for f in (await session.scalars(stmt)).all()]
+
+
+@router.get("/findings/{finding_id}")
+async def get_finding(finding_id: UUID, session: Transaction, actor: Reader) -> FindingRead:
+    finding = await session.get(Finding, finding_id)
+    if finding is None:
+        raise NotFound("No finding has this id.")
+    actor.ensure_reach(finding.area_code)
+    return FindingRead.model_validate(finding)
+
+
+@router.post("/findings", status_code=status.HTTP_201_CREATED)
+async def record_finding(
+    body: FindingCreate, session: Transaction, actor: Inspector, now: Now, policy: Policy, response: Response
+) -> FindingRead:
+    """An inspector's finding with evidence; a repeat of an open problem adds an occurrence (200)."""
+    actor.ensure_reach(body.area_code)
+    facts = ProblemFacts(
+        subject_kind=body.subject_kind,
+        subject_id=body.subject_id,
+        area_code=body.area_code,
+        category=body.category,
+        code=body.code,
+        description=body.description,
+        source_ref=f"manual:{actor.subject}"[:64],
+        stated_severity=body.severity,
+        responsible_unit=body.responsible_unit,
+        responsible_person=body.responsible_person,
+        campaign_id=body.campaign_id,
+        recorded_by=actor.subject,
+        evidence=tuple(e.ref() for e in body.evidence),
+    )
+    finding = await findings.record_manual_finding(session, facts, policy=policy, now=now)
+    if finding.occurrences > 1:
+        response.status_code = status.HTTP_200_OK
+    return FindingRead.model_validate(finding)
+
+
+@router.get("/subjects/{subject_kind}/{subject_id}/history")
+async def subject_history(
+    subject_kind: SubjectKind, subject_id: str, session: Transaction, actor: Reader
+) -> list[FindingHistoryRead]:
+    """A household's or project's full problem history: findings, tasks, checks, referrals, decisions."""
+    history = await views.subject_history(session, actor, subject_kind=subject_kind, subject_id=subject_id)
+    return [FindingHistoryRead.model_validate(item) for item in history]

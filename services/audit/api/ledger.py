@@ -1,0 +1,45 @@
+"""The tamper-evident log: verify the chain, export its head for signing outside the database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from services.audit import ledger
+from services.audit.api.deps import Now
+from services.audit.schemas import LedgerHeadRead, LedgerVerificationRead
+from shared.auth import Principal, Role, require_roles
+from shared.errors import InvalidInput
+from shared.http import Transaction
+
+router = APIRouter(prefix="/ledger", tags=["ledger"])
+LedgerReader = Annotated[
+    Principal, Depends(require_roles(Role.AUDITOR, Role.DISTRICT_OFFICE, Role.DISCIPLINE_COMMISSION))
+]
+Hash = Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")]
+
+
+@router.get("/verify")
+async def verify(
+    session: Transaction, _: LedgerReader, head_seq: Annotated[int | None, Query(ge=1)] = None, head_hash: Hash = None
+) -> LedgerVerificationRead:
+    """Walk the whole chain and report the first broken link; with an exported head, check it still holds."""
+    if (head_seq is None) != (head_hash is None):
+        raise InvalidInput("Give both head_seq and head_hash, or neither.")
+    expected = (head_seq, head_hash) if head_seq is not None and head_hash is not None else None
+    return LedgerVerificationRead.model_validate(await ledger.verify(session, expected_head=expected))
+
+
+@router.get("/head")
+async def export_head(session: Transaction, _: LedgerReader, now: Now) -> LedgerHeadRead:
+    """The chain head (sequence, hash, time) as JSON, to sign and keep outside the database."""
+    last = await ledger.head(session)
+    return LedgerHeadRead(
+        seq=last.seq if last else 0,
+        entry_hash=last.entry_hash if last else ledger.GENESIS_HASH,
+        recorded_at=last.recorded_at if last else None,
+        exported_at=now,
+        algorithm=ledger.ALGORITHM,
+        canonical_form=ledger.CANONICAL_FORM,
+    )

@@ -1,0 +1,110 @@
+"""Findings (问题): a problem from any source becomes a finding, which opens a rectification task and may be
+referred; the same open problem on the same subject is not opened twice (a repeat adds an occurrence)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.audit import campaigns
+from services.audit.events import emit
+from services.audit.models import Finding, FindingStatus
+from services.audit.rectification import open_rectification
+from services.audit.referrals import refer_to_discipline_commission
+from services.audit.rules import DeadlinePolicy, ProblemFacts, classify, owner_for, referral_reason_at_opening
+from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
+
+
+async def record_finding(
+    session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
+) -> Finding:
+    """Record a problem: a repeat adds an occurrence; a new one opens a task and, if severe, a referral."""
+    existing = await _open_finding(session, facts)
+    if existing is not None:
+        return await _recur(session, existing, facts, now=now)
+    severity = classify(facts)
+    finding = _new_finding(facts, severity, now=now)
+    session.add(finding)
+    await session.flush()  # tasks and referrals reference it; without relationships the flush order is ours to set
+    await emit(
+        session,
+        FindingRecorded(
+            finding_id=finding.id,
+            subject_kind=facts.subject_kind,
+            subject_id=facts.subject_id,
+            area_code=facts.area_code,
+            category=facts.category,
+            code=facts.code,
+            severity=severity,
+            description=facts.description,
+        ),
+    )
+    await open_rectification(session, finding, owner=owner_for(facts), deadline=policy.deadline(severity, now))
+    reason = referral_reason_at_opening(severity)
+    if reason:
+        await refer_to_discipline_commission(session, finding, reason=reason, now=now)
+    return finding
+
+
+def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime) -> Finding:
+    return Finding(
+        subject_kind=facts.subject_kind,
+        subject_id=facts.subject_id,
+        area_code=facts.area_code,
+        category=facts.category,
+        code=facts.code,
+        severity=severity,
+        description=facts.description,
+        source_ref=facts.source_ref,
+        opened_at=now,
+        last_seen_at=now,
+        campaign_id=facts.campaign_id,
+        responsible_unit=facts.responsible_unit,
+        responsible_person=facts.responsible_person,
+        recorded_by=facts.recorded_by,
+        evidence=[e.as_json() for e in facts.evidence],
+    )
+
+
+async def record_manual_finding(
+    session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
+) -> Finding:
+    """An inspector's finding, with evidence references; its campaign, if named, must cover it."""
+    if facts.campaign_id is not None:
+        await campaigns.ensure_covers(
+            session, facts.campaign_id, area_code=facts.area_code, subject_id=facts.subject_id, now=now
+        )
+    return await record_finding(session, facts, policy=policy, now=now)
+
+
+async def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *, now: datetime) -> Finding:
+    finding.occurrences += 1
+    finding.last_seen_at = now
+    if facts.evidence:
+        finding.evidence = [*finding.evidence, *(e.as_json() for e in facts.evidence)]
+    await emit(
+        session,
+        FindingRecurred(
+            finding_id=finding.id,
+            subject_kind=facts.subject_kind,
+            subject_id=facts.subject_id,
+            occurrences=finding.occurrences,
+        ),
+    )
+    return finding
+
+
+async def _open_finding(session: AsyncSession, facts: ProblemFacts) -> Finding | None:
+    return (
+        await session.scalars(
+            select(Finding).where(
+                col(Finding.subject_kind) == facts.subject_kind,
+                col(Finding.subject_id) == facts.subject_id,
+                col(Finding.code) == facts.code,
+                col(Finding.status) == FindingStatus.OPEN,
+            )
+        )
+    ).first()

@@ -1,0 +1,215 @@
+"""The tamper-evident log: every event seen and every change made, each entry chained to the one before.
+
+entry_hash = sha256 over a canonical JSON of (seq, recorded_at, source, event_type, payload_hash, prev_hash).
+A use case queues entries (`append`); they are chained and inserted just before its transaction commits,
+so an entry exists exactly when the change it records does. Writers are serialized so the chain never
+forks: on PostgreSQL by a transaction-level advisory lock, on SQLite by the database write lock, taken
+last and held only for the head read and the inserts. The table refuses UPDATE and DELETE (triggers,
+migration 0002); whoever gets past them is caught by `verify`, a cut tail by an exported head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import event, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from services.audit.models import LedgerEntry
+from shared.timeutil import utcnow
+
+GENESIS_HASH = "0" * 64
+ALGORITHM = "sha256"
+CANONICAL_FORM = (
+    "sha256 of UTF-8 JSON, keys sorted, no spaces: event_type, payload_hash, prev_hash, recorded_at "
+    "(UTC, ISO 8601 with microseconds), seq, source"
+)
+LEDGER_LOCK_KEY = 0x1ED6_E7A0  # distinct from the outbox relay's lock
+_BATCH = 1000
+_PENDING = "ledger_pending"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def entry_hash(
+    *, seq: int, recorded_at: datetime, source: str, event_type: str, payload_hash: str, prev_hash: str
+) -> str:
+    """The hash an entry must carry, computed from its fields (see CANONICAL_FORM)."""
+    canonical = {
+        "event_type": event_type,
+        "payload_hash": payload_hash,
+        "prev_hash": prev_hash,
+        "recorded_at": recorded_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "seq": seq,
+        "source": source,
+    }
+    return sha256_hex(json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def recompute(entry: LedgerEntry) -> str:
+    return entry_hash(
+        seq=entry.seq,
+        recorded_at=entry.recorded_at,
+        source=entry.source,
+        event_type=entry.event_type,
+        payload_hash=entry.payload_hash,
+        prev_hash=entry.prev_hash,
+    )
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """An entry queued by the current transaction, chained and written when it commits."""
+
+    source: str
+    event_type: str
+    payload_hash: str
+
+
+def append(session: AsyncSession, *, source: str, event_type: str, payload: bytes) -> None:
+    """Queue an entry in the caller's transaction; it is chained and written at commit, or never."""
+    pending = session.info.setdefault(_PENDING, [])
+    pending.append(PendingEntry(source=source, event_type=event_type, payload_hash=sha256_hex(payload)))
+
+
+def _serialize_writers(session: Session) -> None:
+    """Hold the log's write lock until the transaction ends, so that head reads and appends never interleave."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
+    else:
+        # A write that matches no row takes SQLite's database write lock (held to commit); no trigger fires.
+        session.execute(text("UPDATE ledger_entry SET seq = seq WHERE 0"))
+
+
+def write_pending(session: Session) -> list[LedgerEntry]:
+    """Chain and insert the transaction's queued entries (run just before commit).
+
+    The use case's own changes are flushed first, so every row lock it needs is taken before the log's
+    lock; whoever holds the log's lock then only reads the head and inserts: it never waits for a row,
+    so writers serialized on the log cannot deadlock with each other.
+    """
+    pending: list[PendingEntry] = session.info.pop(_PENDING, [])
+    if not pending:
+        return []
+    session.flush()
+    _serialize_writers(session)
+    last = session.scalars(select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)).first()
+    seq, prev_hash = (last.seq, last.entry_hash) if last else (0, GENESIS_HASH)
+    recorded_at = utcnow()
+    entries = []
+    for item in pending:
+        seq += 1
+        fields = {**asdict(item), "seq": seq, "recorded_at": recorded_at, "prev_hash": prev_hash}
+        prev_hash = entry_hash(**fields)
+        entries.append(LedgerEntry(**fields, entry_hash=prev_hash))
+    session.add_all(entries)
+    session.flush()
+    return entries
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+async def head(session: AsyncSession) -> LedgerEntry | None:
+    """The newest entry, if any."""
+    stmt = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)
+    return (await session.scalars(stmt)).first()
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first broken link: where, what kind (missing_entries, reordered, broken_link, altered, head_*)."""
+
+    seq: int
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries_checked: int
+    head_seq: int
+    head_hash: str
+    first_break: Break | None
+
+
+async def _entries(session: AsyncSession) -> AsyncIterator[LedgerEntry]:
+    after = 0
+    while True:
+        stmt = select(LedgerEntry).where(col(LedgerEntry.seq) > after).order_by(col(LedgerEntry.seq)).limit(_BATCH)
+        batch = list((await session.scalars(stmt)).all())
+        for entry in batch:
+            yield entry
+        if len(batch) < _BATCH:
+            return
+        after = batch[-1].seq
+
+
+async def _link_break(session: AsyncSession, entry: LedgerEntry) -> Break:
+    """Name a prev_hash mismatch: the expected predecessor sits elsewhere (reordered) or is gone."""
+    stmt = select(col(LedgerEntry.seq)).where(col(LedgerEntry.entry_hash) == entry.prev_hash).limit(1)
+    elsewhere = await session.scalar(stmt)
+    if elsewhere is not None:
+        return Break(entry.seq, "reordered", f"entry {entry.seq} was written after the entry now at {elsewhere}")
+    detail = f"entry {entry.seq} does not follow entry {entry.seq - 1}: an earlier entry was altered or replaced"
+    return Break(entry.seq, "broken_link", detail)
+
+
+async def _check(session: AsyncSession, entry: LedgerEntry, expected_seq: int, prev_hash: str) -> Break | None:
+    if entry.seq != expected_seq:
+        missing = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}..{entry.seq - 1}"
+        return Break(expected_seq, "missing_entries", f"entries {missing} are missing")
+    if entry.prev_hash != prev_hash:
+        return await _link_break(session, entry)
+    if recompute(entry) != entry.entry_hash:
+        return Break(entry.seq, "altered", f"entry {entry.seq} does not match its hash: its content was changed")
+    return None
+
+
+async def verify(session: AsyncSession, *, expected_head: tuple[int, str] | None = None) -> Verification:
+    """Walk the chain from the first entry; report the first broken link (and check an exported head)."""
+    count, seq, last_hash = 0, 0, GENESIS_HASH
+    async for entry in _entries(session):
+        found = await _check(session, entry, seq + 1, last_hash)
+        if found is not None:
+            return Verification(False, count, seq, last_hash, found)
+        count, seq, last_hash = count + 1, entry.seq, entry.entry_hash
+    head_break = _head_break(expected_head, seq, await _hash_at(session, expected_head))
+    return Verification(head_break is None, count, seq, last_hash, head_break)
+
+
+async def _hash_at(session: AsyncSession, expected_head: tuple[int, str] | None) -> str | None:
+    if expected_head is None:
+        return None
+    stored: str | None = await session.scalar(
+        select(col(LedgerEntry.entry_hash)).where(col(LedgerEntry.seq) == expected_head[0])
+    )
+    return stored
+
+
+def _head_break(expected_head: tuple[int, str] | None, last_seq: int, stored_hash: str | None) -> Break | None:
+    """Compare with a head exported earlier: the tail must still reach it, with the same hash."""
+    if expected_head is None:
+        return None
+    seq, hash_ = expected_head
+    if seq > last_seq:
+        return Break(last_seq + 1, "head_truncated", f"the log ends at {last_seq}, before the exported head {seq}")
+    if stored_hash != hash_:
+        return Break(seq, "head_mismatch", f"entry {seq} no longer has the exported hash")
+    return None

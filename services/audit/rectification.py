@@ -1,0 +1,263 @@
+"""Rectification use cases (整改): open, start, submit with evidence, follow-up check (回头看), close, reschedule.
+
+Each takes the caller's session and `now`, checks the lifecycle and who may act (`lifecycle.py`), records
+the change and its event; the caller's unit of work commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypedDict
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.audit import campaigns
+from services.audit.events import emit
+from services.audit.lifecycle import (
+    TaskAction,
+    check_new_deadline,
+    ensure_can_work,
+    ensure_evidence,
+    ensure_independent_verifier,
+    next_status,
+)
+from services.audit.models import (
+    DeadlineChange,
+    Finding,
+    FindingStatus,
+    FollowUpCheck,
+    RectificationSubmission,
+    RectificationTask,
+)
+from services.audit.referrals import refer_to_discipline_commission
+from services.audit.rules import DeadlinePolicy, EvidenceRef, ReferralReason
+from shared.auth import Principal
+from shared.contracts.audit import (
+    RectificationClosed,
+    RectificationOpened,
+    RectificationRejected,
+    RectificationRescheduled,
+    RectificationStarted,
+    RectificationSubmitted,
+    RectificationVerified,
+    Severity,
+    SubjectKind,
+)
+from shared.errors import NotFound
+
+
+async def open_rectification(
+    session: AsyncSession, finding: Finding, *, owner: str, deadline: datetime
+) -> RectificationTask:
+    """Open the rectification task (整改任务) of a finding."""
+    task = RectificationTask(finding_id=finding.id, owner=owner, deadline=deadline, opened_at=finding.opened_at)
+    session.add(task)
+    await emit(
+        session,
+        RectificationOpened(
+            finding_id=finding.id,
+            subject_kind=SubjectKind(finding.subject_kind),
+            subject_id=finding.subject_id,
+            task_id=task.id,
+            owner=owner,
+            deadline=deadline,
+        ),
+    )
+    return task
+
+
+async def task_in_reach(
+    session: AsyncSession, task_id: UUID, actor: Principal, *, for_update: bool = False
+) -> tuple[RectificationTask, Finding]:
+    """The task and its finding; NotFound, or Forbidden outside the actor's area. Locked for a change."""
+    task = await session.get(RectificationTask, task_id, with_for_update=for_update)
+    if task is None:
+        raise NotFound("No rectification task has this id.")
+    finding = await session.get(Finding, task.finding_id)
+    if finding is None:
+        raise NotFound("No rectification task has this id.")
+    actor.ensure_reach(finding.area_code)
+    return task, finding
+
+
+class _About(TypedDict):
+    finding_id: UUID
+    subject_kind: SubjectKind
+    subject_id: str
+
+
+def _about(finding: Finding) -> _About:
+    """The fields every task event shares: which finding, about which subject."""
+    return _About(finding_id=finding.id, subject_kind=SubjectKind(finding.subject_kind), subject_id=finding.subject_id)
+
+
+async def start_task(session: AsyncSession, task_id: UUID, *, actor: Principal, now: datetime) -> RectificationTask:
+    """The owning unit starts work on the task."""
+    task, finding = await task_in_reach(session, task_id, actor, for_update=True)
+    ensure_can_work(task.owner, actor)
+    task.status = next_status(task.status, TaskAction.START)
+    task.started_by, task.started_at = actor.subject, now
+    await emit(session, RectificationStarted(**_about(finding), task_id=task.id, started_by=actor.subject))
+    return task
+
+
+async def submit_task(
+    session: AsyncSession,
+    task_id: UUID,
+    *,
+    summary: str,
+    evidence: Sequence[EvidenceRef],
+    actor: Principal,
+    now: datetime,
+) -> RectificationSubmission:
+    """The owning unit submits the rectification as done, with evidence, for a follow-up check."""
+    task, finding = await task_in_reach(session, task_id, actor, for_update=True)
+    ensure_can_work(task.owner, actor)
+    ensure_evidence(evidence)
+    task.status = next_status(task.status, TaskAction.SUBMIT)
+    task.submitted_by, task.submitted_at = actor.subject, now
+    submission = RectificationSubmission(
+        task_id=task.id,
+        submitted_by=actor.subject,
+        submitted_at=now,
+        summary=summary,
+        evidence=[e.as_json() for e in evidence],
+    )
+    session.add(submission)
+    await emit(
+        session,
+        RectificationSubmitted(
+            **_about(finding),
+            task_id=task.id,
+            submission_id=submission.id,
+            submitted_by=actor.subject,
+            evidence_count=len(evidence),
+        ),
+    )
+    return submission
+
+
+async def _worked_by(session: AsyncSession, task: RectificationTask) -> set[str]:
+    submitters = await session.scalars(
+        select(col(RectificationSubmission.submitted_by)).where(col(RectificationSubmission.task_id) == task.id)
+    )
+    return {who for who in (task.started_by, task.submitted_by, *submitters.all()) if who}
+
+
+async def _latest_submission(session: AsyncSession, task: RectificationTask) -> RectificationSubmission:
+    stmt = (
+        select(RectificationSubmission)
+        .where(col(RectificationSubmission.task_id) == task.id)
+        .order_by(col(RectificationSubmission.submitted_at).desc())
+        .limit(1)
+    )
+    submission = (await session.scalars(stmt)).first()
+    if submission is None:
+        raise NotFound("This task has no submission to check.")
+    return submission
+
+
+async def record_follow_up_check(
+    session: AsyncSession,
+    task_id: UUID,
+    *,
+    passed: bool,
+    notes: str,
+    campaign_id: UUID | None,
+    actor: Principal,
+    now: datetime,
+    policy: DeadlinePolicy,
+) -> FollowUpCheck:
+    """A follow-up check (回头看) by someone independent: verified, or reopened with a new deadline and referred."""
+    task, finding = await task_in_reach(session, task_id, actor, for_update=True)
+    ensure_independent_verifier(task.owner, await _worked_by(session, task), actor)
+    task.status = next_status(task.status, TaskAction.VERIFY if passed else TaskAction.REJECT)
+    if campaign_id is not None:
+        await campaigns.ensure_covers(
+            session, campaign_id, area_code=finding.area_code, subject_id=finding.subject_id, now=now
+        )
+    check = FollowUpCheck(
+        task_id=task.id,
+        submission_id=(await _latest_submission(session, task)).id,
+        campaign_id=campaign_id,
+        checked_by=actor.subject,
+        checked_at=now,
+        passed=passed,
+        notes=notes,
+    )
+    session.add(check)
+    await session.flush()  # the check references the submission; referrals reference the task
+    if passed:
+        task.verified_by, task.verified_at = actor.subject, now
+        await emit(
+            session,
+            RectificationVerified(**_about(finding), task_id=task.id, check_id=check.id, verified_by=actor.subject),
+        )
+    else:
+        await _reopen(session, task, finding, check, policy=policy, now=now)
+    return check
+
+
+async def _reopen(
+    session: AsyncSession,
+    task: RectificationTask,
+    finding: Finding,
+    check: FollowUpCheck,
+    *,
+    policy: DeadlinePolicy,
+    now: datetime,
+) -> None:
+    task.reopen_count += 1
+    task.deadline = policy.deadline(Severity(finding.severity), now)
+    task.reminded_at = None
+    await emit(
+        session,
+        RectificationRejected(
+            **_about(finding), task_id=task.id, check_id=check.id, checked_by=check.checked_by, deadline=task.deadline
+        ),
+    )
+    await refer_to_discipline_commission(session, finding, reason=ReferralReason.FAILED_FOLLOW_UP, now=now, task=task)
+
+
+async def close_task(session: AsyncSession, task_id: UUID, *, actor: Principal, now: datetime) -> RectificationTask:
+    """Close a verified task; its finding closes with it (a later repeat opens a new finding)."""
+    task, finding = await task_in_reach(session, task_id, actor, for_update=True)
+    task.status = next_status(task.status, TaskAction.CLOSE)
+    task.closed_by, task.closed_at = actor.subject, now
+    finding.status, finding.closed_at = FindingStatus.CLOSED, now
+    await emit(session, RectificationClosed(**_about(finding), task_id=task.id, closed_by=actor.subject))
+    return task
+
+
+async def reschedule_task(
+    session: AsyncSession, task_id: UUID, *, deadline: datetime, reason: str, actor: Principal, now: datetime
+) -> DeadlineChange:
+    """Move a task's deadline (调整整改期限: an extension, or a shorter term set by supervision), with a reason."""
+    task, finding = await task_in_reach(session, task_id, actor, for_update=True)
+    next_status(task.status, TaskAction.RESCHEDULE)
+    check_new_deadline(deadline, opened_at=task.opened_at, current=task.deadline)
+    change = DeadlineChange(
+        task_id=task.id,
+        previous_deadline=task.deadline,
+        deadline=deadline,
+        changed_by=actor.subject,
+        changed_at=now,
+        reason=reason,
+    )
+    session.add(change)
+    task.deadline, task.reminded_at = deadline, None
+    await emit(
+        session,
+        RectificationRescheduled(
+            **_about(finding),
+            task_id=task.id,
+            previous_deadline=change.previous_deadline,
+            deadline=deadline,
+            changed_by=actor.subject,
+        ),
+    )
+    return change

@@ -1,0 +1,69 @@
+"""Referrals to the discipline commission (纪委线索移交): at once for severe findings, overdue tasks and
+failed follow-up checks; weekly for the serious findings (每周对较严重问题向区纪委进行线索移交)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.audit.events import emit
+from services.audit.models import DisciplineReferral, Finding, RectificationTask
+from services.audit.rules import WEEKLY_HANDOVER_SEVERITY, ReferralReason
+from shared.contracts.audit import DisciplineReferralMade, SubjectKind
+
+
+async def refer_to_discipline_commission(
+    session: AsyncSession,
+    finding: Finding,
+    *,
+    reason: ReferralReason,
+    now: datetime,
+    task: RectificationTask | None = None,
+) -> DisciplineReferral:
+    """Hand the finding to the discipline commission as a lead (线索移交)."""
+    referral = DisciplineReferral(
+        finding_id=finding.id, reason=reason, referred_at=now, task_id=task.id if task else None
+    )
+    session.add(referral)
+    if finding.referred_at is None:
+        finding.referred_at = now
+    await emit(
+        session,
+        DisciplineReferralMade(
+            finding_id=finding.id,
+            subject_kind=SubjectKind(finding.subject_kind),
+            subject_id=finding.subject_id,
+            referral_id=referral.id,
+            reason=reason,
+        ),
+    )
+    return referral
+
+
+async def hand_over_serious_findings(
+    session: AsyncSession, *, recorded_before: datetime, now: datetime, limit: int = 500
+) -> list[DisciplineReferral]:
+    """Refer the serious findings recorded before `recorded_before` that no referral has reached yet.
+
+    The scheduled check runs it for everything before the current week (the weekly handover); the district
+    office may also hand over at once. Each finding is handed over once: it is then `referred_at`.
+    """
+    stmt = (
+        select(Finding)
+        .where(
+            col(Finding.severity) == WEEKLY_HANDOVER_SEVERITY,
+            col(Finding.referred_at).is_(None),
+            col(Finding.opened_at) < recorded_before,
+        )
+        .order_by(col(Finding.opened_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    findings = (await session.scalars(stmt)).all()
+    return [
+        await refer_to_discipline_commission(session, finding, reason=ReferralReason.WEEKLY_HANDOVER, now=now)
+        for finding in findings
+    ]

@@ -1,0 +1,76 @@
+"""What the routes share: who may call them, the registry configuration, and turning rows into bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.households import registry
+from services.households.config import RegistryConfig, registry_config
+from services.households.models import Household, Member
+from services.households.schemas.households import HouseholdRead, MemberRead
+from shared.auth import Principal, Role, require_roles
+
+R = Role
+Config = Annotated[RegistryConfig, Depends(registry_config)]
+# 建档立卡: district, township and village officers register and maintain households.
+Registrar = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE))]
+# Income and help measures are also collected by helper cadres (帮扶责任人).
+Helper = Annotated[
+    Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE, R.HELPER_CADRE))
+]
+Visitor = Annotated[
+    Principal,
+    Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE, R.HELPER_CADRE, R.INSPECTOR)),
+]
+# Status decisions (脱贫/返贫), episode closing and cadre registration: district and township offices.
+Approver = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE))]
+District = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE))]
+# Who may see a full ID-card number (each time recorded with a reason).
+Revealer = Annotated[
+    Principal,
+    Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE, R.DISCIPLINE_COMMISSION)),
+]
+RevealAuditor = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.DISCIPLINE_COMMISSION, R.AUDITOR))]
+Reader = Annotated[
+    Principal,
+    Depends(
+        require_roles(
+            R.DISTRICT_OFFICE,
+            R.TOWNSHIP_OFFICE,
+            R.VILLAGE_CADRE,
+            R.HELPER_CADRE,
+            R.INSPECTOR,
+            R.AUDITOR,
+            R.DISCIPLINE_COMMISSION,
+            R.SERVICE,
+        )
+    ),
+]
+StatisticsReader = Annotated[
+    Principal,
+    Depends(
+        require_roles(
+            R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE, R.INSPECTOR, R.AUDITOR, R.DISCIPLINE_COMMISSION
+        )
+    ),
+]
+
+
+def member_read(member: Member) -> MemberRead:
+    return MemberRead(**member.model_dump(exclude={"id_masked"}), id_number_masked=member.id_masked)
+
+
+async def household_reads(session: AsyncSession, households: Sequence[Household]) -> list[HouseholdRead]:
+    """Bodies of households with their members (masked ID numbers), members loaded in one query."""
+    members = await registry.members_by_household(session, [h.id for h in households])
+    return [
+        HouseholdRead(**h.model_dump(), members=[member_read(m) for m in members.get(h.id, [])]) for h in households
+    ]
+
+
+async def household_read(session: AsyncSession, household: Household) -> HouseholdRead:
+    return (await household_reads(session, [household]))[0]

@@ -1,0 +1,86 @@
+"""Routes for income records, the per-capita figure against the line, and the poverty line per year."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query, status
+
+from services.households import income
+from services.households.access import reachable_household
+from services.households.api.deps import District, Helper, Reader
+from services.households.assessment import income_total, member_facts, poverty_line
+from services.households.guarantees import per_capita_fen
+from services.households.schemas.common import Year
+from services.households.schemas.guarantees import (
+    IncomeRecordCreate,
+    IncomeRecorded,
+    IncomeRecordRead,
+    IncomeSummary,
+    PovertyLineRead,
+    PovertyLineSet,
+)
+from shared.http import Transaction
+from shared.timeutil import district_today
+
+router = APIRouter(tags=["income"])
+
+
+@router.put("/poverty-lines/{year}")
+async def set_poverty_line(
+    year: Annotated[Year, Path()], body: PovertyLineSet, session: Transaction, actor: District
+) -> PovertyLineRead:
+    """Set a year's poverty line and relapse-monitoring margin (per person per year, fen)."""
+    line = await income.set_poverty_line(
+        session, year=year, line_fen=body.line_fen, margin_fen=body.monitoring_margin_fen, actor=actor.subject
+    )
+    return PovertyLineRead(**line.model_dump())
+
+
+@router.get("/poverty-lines")
+async def list_poverty_lines(session: Transaction, _: Reader) -> list[PovertyLineRead]:
+    return [PovertyLineRead(**line.model_dump()) for line in await income.poverty_lines(session)]
+
+
+@router.post("/households/{household_id}/income-records", status_code=status.HTTP_201_CREATED)
+async def record_income(
+    household_id: UUID, body: IncomeRecordCreate, session: Transaction, actor: Helper
+) -> IncomeRecorded:
+    """Record income for a year and source; a watched household under line + margin is flagged."""
+    household = await reachable_household(session, household_id, actor, for_update=True)
+    record, per_capita = await income.record_income(
+        session,
+        household,
+        year=body.year,
+        source=body.source,
+        amount_fen=body.amount_fen,
+        note=body.note,
+        actor=actor.subject,
+        on=district_today(),
+    )
+    return IncomeRecorded(record=IncomeRecordRead(**record.model_dump()), per_capita_income_fen=per_capita)
+
+
+@router.get("/households/{household_id}/income")
+async def income_summary(
+    household_id: UUID, session: Transaction, actor: Reader, year: Annotated[Year | None, Query()] = None
+) -> IncomeSummary:
+    """The year's income, per-capita income and how it compares with the line."""
+    household = await reachable_household(session, household_id, actor)
+    year = year or district_today().year
+    total = await income_total(session, household.id, year)
+    members = len(await member_facts(session, household.id))
+    per_capita = per_capita_fen(total, members)
+    line = await poverty_line(session, year)
+    return IncomeSummary(
+        year=year,
+        total_fen=total,
+        member_count=members,
+        per_capita_income_fen=per_capita,
+        line_fen=line.line_fen if line else None,
+        monitoring_margin_fen=line.margin_fen if line else None,
+        below_line=per_capita < line.line_fen if line else None,
+        below_monitoring_threshold=per_capita < line.monitoring_threshold_fen if line else None,
+        records=[IncomeRecordRead(**r.model_dump()) for r in await income.income_records(session, household, year)],
+    )

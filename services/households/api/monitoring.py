@@ -1,0 +1,106 @@
+"""Routes for relapse-risk monitoring (防止返贫监测): flags, episodes, measures, closing decisions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.households import monitoring, monitoring_views
+from services.households.access import reachable_household
+from services.households.api.deps import Approver, Helper, Reader, Visitor
+from services.households.models import MonitoringEpisode
+from services.households.pagination import page_of, parse_cursor
+from services.households.schemas.common import Limit, Page
+from services.households.schemas.monitoring import (
+    EpisodeClose,
+    EpisodeRead,
+    MeasureCreate,
+    MeasureRead,
+    RiskFlagCreate,
+    RiskFlagRead,
+)
+from shared.areas import AreaCode
+from shared.http import Transaction
+
+router = APIRouter(tags=["monitoring"])
+
+
+async def _episode_read(session: AsyncSession, episode: MonitoringEpisode) -> EpisodeRead:
+    flags, measures = await monitoring_views.details(session, episode)
+    return EpisodeRead(
+        **episode.model_dump(),
+        flags=[RiskFlagRead(**f.model_dump()) for f in flags],
+        measures=[MeasureRead(**m.model_dump()) for m in measures],
+    )
+
+
+@router.post("/households/{household_id}/risk-flags", status_code=status.HTTP_201_CREATED)
+async def raise_flag(household_id: UUID, body: RiskFlagCreate, session: Transaction, actor: Visitor) -> EpisodeRead:
+    """Flag relapse risk (a disaster, loss of work...): opens a monitoring episode or joins the open one."""
+    household = await reachable_household(session, household_id, actor, for_update=True)
+    flag = await monitoring.raise_flag(
+        session, household, kind=body.kind, detail=body.detail, on=body.raised_on, actor=actor.subject
+    )
+    return await _episode_read(session, await monitoring.episode_for(session, flag.episode_id))
+
+
+@router.get("/households/{household_id}/monitoring-episodes")
+async def household_episodes(household_id: UUID, session: Transaction, actor: Reader) -> list[EpisodeRead]:
+    household = await reachable_household(session, household_id, actor)
+    return [await _episode_read(session, e) for e in await monitoring_views.episodes_of(session, household.id)]
+
+
+@router.get("/monitoring-episodes")
+async def list_episodes(
+    session: Transaction,
+    actor: Reader,
+    area_code: Annotated[AreaCode | None, Query()] = None,
+    status: Literal["open", "closed"] | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> Page[EpisodeRead]:
+    """Monitoring episodes within the caller's reach, oldest first; pass `next_cursor` on."""
+    after = parse_cursor(cursor, arity=2, parse=lambda k: (date.fromisoformat(k[0]), UUID(k[1]))) if cursor else None
+    rows = await monitoring_views.episodes_page(
+        session, actor=actor, area_code=area_code, status=status, after=after, limit=limit + 1
+    )
+    items, next_cursor = page_of(rows, limit, lambda e: [e.opened_on.isoformat(), str(e.id)])
+    return Page(items=[await _episode_read(session, e) for e in items], next_cursor=next_cursor)
+
+
+@router.post("/monitoring-episodes/{episode_id}/measures", status_code=status.HTTP_201_CREATED)
+async def add_measure(episode_id: UUID, body: MeasureCreate, session: Transaction, actor: Helper) -> EpisodeRead:
+    """Record a help measure (帮扶措施) in an open episode."""
+    episode = await monitoring.episode_for(session, episode_id)
+    household = await reachable_household(session, episode.household_id, actor, for_update=True)
+    await monitoring.add_measure(
+        session,
+        household,
+        episode,
+        kind=body.kind,
+        description=body.description,
+        taken_on=body.taken_on,
+        actor=actor.subject,
+    )
+    return await _episode_read(session, episode)
+
+
+@router.post("/monitoring-episodes/{episode_id}/close")
+async def close_episode(episode_id: UUID, body: EpisodeClose, session: Transaction, actor: Approver) -> EpisodeRead:
+    """Close an episode: risk eliminated (风险消除, with evidence and a measure) or relapsed (返贫)."""
+    episode = await monitoring.episode_for(session, episode_id)
+    household = await reachable_household(session, episode.household_id, actor, for_update=True)
+    await monitoring.close_episode(
+        session,
+        household,
+        episode,
+        decision=body.decision,
+        evidence=body.evidence,
+        closed_on=body.closed_on,
+        actor=actor.subject,
+    )
+    return await _episode_read(session, episode)

@@ -1,0 +1,46 @@
+"""Route for statistics per district / township / village."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.households import statistics
+from services.households.api.deps import Config, StatisticsReader
+from services.households.config import RegistryConfig
+from services.households.schemas.common import Year
+from services.households.schemas.statistics import AreaFiguresRead, StatisticsRead
+from shared.areas import AreaCode
+from shared.http import Transaction
+from shared.timeutil import district_today
+
+router = APIRouter(tags=["statistics"])
+
+
+def _read(figures: statistics.AreaFigures, config: RegistryConfig) -> AreaFiguresRead:
+    return AreaFiguresRead(**asdict(figures), name=config.area_name(figures.area_code))
+
+
+@router.get("/statistics")
+async def area_statistics(
+    session: Transaction,
+    actor: StatisticsReader,
+    config: Config,
+    area_code: Annotated[AreaCode | None, Query()] = None,
+    year: Annotated[Year | None, Query()] = None,
+) -> StatisticsRead:
+    """Households and people by status, guarantee/water/income gaps, C/D houses, visits per round, monitoring."""
+    area = area_code or (actor.area if actor.is_area_scoped and actor.area else config.district_code)
+    actor.ensure_reach(area)
+    today = district_today()
+    year = year or today.year
+    total, parts = await statistics.area_statistics(session, area, year=year, today=today)
+    return StatisticsRead(
+        area_code=area,
+        level=statistics.level_of(area)[0],
+        year=year,
+        total=_read(total, config),
+        parts=[_read(p, config) for p in parts],
+    )

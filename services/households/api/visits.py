@@ -1,0 +1,56 @@
+"""Routes for visits (走访) and the household's open problems as audit tracks them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from services.households import visits
+from services.households.access import reachable_household
+from services.households.api.deps import Reader, Visitor
+from services.households.models import Visit, VisitProblem
+from services.households.schemas.visits import OpenProblemRead, ProblemRead, VisitCreate, VisitRead
+from shared.http import Transaction
+
+router = APIRouter(prefix="/households/{household_id}", tags=["visits"])
+
+
+def _visit_read(visit: Visit, problems: list[VisitProblem]) -> VisitRead:
+    return VisitRead(
+        **visit.model_dump(),
+        problems=[ProblemRead(id=p.id, category=p.category, code=p.code, description=p.description) for p in problems],
+    )
+
+
+@router.post("/visits", status_code=status.HTTP_201_CREATED)
+async def record_visit(household_id: UUID, body: VisitCreate, session: Transaction, actor: Visitor) -> VisitRead:
+    """Record a visit (走访); each problem found goes to audit as an event."""
+    household = await reachable_household(session, household_id, actor, for_update=True)
+    noted = [visits.ProblemNoted(p.category, p.code, p.description) for p in body.problems]
+    visit, problems = await visits.record_visit(
+        session,
+        household,
+        round_no=body.round,
+        visited_on=body.visited_on,
+        visitor=body.visitor,
+        observations=body.observations,
+        housing_grade=body.housing_grade,
+        noted=noted,
+        actor=actor.subject,
+    )
+    return _visit_read(visit, problems)
+
+
+@router.get("/visits")
+async def list_visits(household_id: UUID, session: Transaction, actor: Reader) -> list[VisitRead]:
+    """The household's visits, oldest first, with the problems each found."""
+    household = await reachable_household(session, household_id, actor)
+    return [_visit_read(v, await visits.problems_of(session, v)) for v in await visits.visits_of(session, household)]
+
+
+@router.get("/open-problems")
+async def open_problems(household_id: UUID, session: Transaction, actor: Reader) -> list[OpenProblemRead]:
+    """The household's open findings, their rectification deadlines and referrals."""
+    household = await reachable_household(session, household_id, actor)
+    return [OpenProblemRead(**p.model_dump()) for p in await visits.open_problems(session, household)]

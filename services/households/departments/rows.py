@@ -1,0 +1,152 @@
+"""The rows each department sends, and which department owns which kind of data."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from services.households.schemas.common import IdCardNumber, PastDate, Strict
+from services.households.vocabulary import DisabilityType, Enrolment, SchoolStage, WaterProblem, WaterSource
+from shared.auth import Role
+from shared.contracts.households import MinimumAllowance
+from shared.money import Fen
+
+
+class DataKind(StrEnum):
+    MINIMUM_ALLOWANCE = "minimum_allowance"  # 民政: 低保 / 特困供养
+    CHRONIC_DISEASE = "chronic_disease"  # 卫健: 慢性病审批
+    HOSPITAL_COST = "hospital_cost"  # 卫健/医保: 住院个人自付
+    MEDICAL_INSURANCE = "medical_insurance"  # 医保: 参保, 代缴, 家庭医生签约
+    ENROLMENT = "enrolment"  # 教育: 在校 / 辍学
+    DISABILITY = "disability"  # 残联: 残疾证
+    WATER = "water"  # 水利: 饮水检测
+    HOUSING = "housing"  # 住建: 住房安全鉴定
+
+
+OWNER: dict[DataKind, Role] = {
+    DataKind.MINIMUM_ALLOWANCE: Role.DEPT_CIVIL_AFFAIRS,
+    DataKind.CHRONIC_DISEASE: Role.DEPT_HEALTH,
+    DataKind.HOSPITAL_COST: Role.DEPT_HEALTH,
+    DataKind.MEDICAL_INSURANCE: Role.DEPT_HEALTH,
+    DataKind.ENROLMENT: Role.DEPT_EDUCATION,
+    DataKind.DISABILITY: Role.DEPT_DISABILITY,
+    DataKind.WATER: Role.DEPT_WATER,
+    DataKind.HOUSING: Role.DEPT_HOUSING,
+}
+
+
+class MemberRef(Strict):
+    """A member, by ID-card number (matched through the keyed hash) or by member id: exactly one."""
+
+    id_number: IdCardNumber | None = None
+    member_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> MemberRef:
+        if sum(v is not None for v in self._references()) != 1:
+            raise ValueError("give exactly one of " + ", ".join(self._reference_names()))
+        return self
+
+    def _references(self) -> list[object]:
+        return [self.id_number, self.member_id]
+
+    def _reference_names(self) -> list[str]:
+        return ["id_number", "member_id"]
+
+
+class HouseholdRef(MemberRef):
+    """A household, by household code or through any member of it."""
+
+    household_code: str | None = Field(default=None, min_length=1, max_length=32)
+
+    def _references(self) -> list[object]:
+        return [*super()._references(), self.household_code]
+
+    def _reference_names(self) -> list[str]:
+        return [*super()._reference_names(), "household_code"]
+
+
+class MinimumAllowanceRow(HouseholdRef):
+    status: MinimumAllowance
+    effective_on: PastDate
+
+
+class ChronicDiseaseRow(MemberRef):
+    disease: str = Field(min_length=1, max_length=100)
+    approved_on: PastDate
+
+
+class HospitalCostRow(MemberRef):
+    amount_fen: Fen = Field(gt=0, description="out-of-pocket cost, integer fen")
+    occurred_on: PastDate
+
+
+class MedicalInsuranceRow(MemberRef):
+    medical_insured: bool
+    premium_subsidised: bool = False
+    family_doctor_contract: bool | None = None
+
+
+class EnrolmentRow(MemberRef):
+    enrolment: Enrolment
+    school_stage: SchoolStage | None = None
+    school_name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class DisabilityRow(MemberRef):
+    disability_type: DisabilityType
+    grade: int = Field(ge=1, le=4)
+    certified_on: PastDate
+
+
+class WaterRow(HouseholdRef):
+    checked_on: PastDate
+    source: WaterSource
+    problems: list[WaterProblem] = Field(default_factory=list, max_length=10)
+
+
+class HousingRow(HouseholdRef):
+    grade: str = Field(pattern="^[ABCD]$")
+    appraised_on: PastDate
+    appraiser: str = Field(min_length=1, max_length=100)
+    renovation_due: date | None = None
+
+
+ROW_MODELS: dict[DataKind, type[MemberRef]] = {
+    DataKind.MINIMUM_ALLOWANCE: MinimumAllowanceRow,
+    DataKind.CHRONIC_DISEASE: ChronicDiseaseRow,
+    DataKind.HOSPITAL_COST: HospitalCostRow,
+    DataKind.MEDICAL_INSURANCE: MedicalInsuranceRow,
+    DataKind.ENROLMENT: EnrolmentRow,
+    DataKind.DISABILITY: DisabilityRow,
+    DataKind.WATER: WaterRow,
+    DataKind.HOUSING: HousingRow,
+}
+
+
+class RowError(BaseModel):
+    """Why one row was not applied: its index in `rows`, the field, a message and a code (never the value)."""
+
+    row: int
+    field: str
+    message: str
+    code: str
+
+
+class BatchReport(BaseModel):
+    batch_id: UUID
+    kind: DataKind
+    row_count: int
+    applied_count: int
+    error_count: int
+    errors: list[RowError]
+    replayed: bool = False
+
+
+class BatchSubmission(BaseModel):
+    """Up to the configured number of rows (413 above); each row is validated on its own."""
+
+    rows: list[object]

@@ -1,0 +1,186 @@
+"""Reading the import CSV: one row per member, a household's rows contiguous; validated without I/O.
+
+Columns are found by name in the header; the parser then reads fields by position (this runs for every
+row of files with hundreds of thousands of rows).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from services.households.config import KnownAreas
+from services.households.idcard import InvalidIdNumber, normalize_id_number
+from services.households.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
+
+REQUIRED = (
+    "household_code",
+    "area_code",
+    "head_name",
+    "member_name",
+    "relationship_to_head",
+    "birth_date",
+    "id_number",
+)
+OPTIONAL = ("medical_insured", "labour_capacity", "enrolment", "school_stage", "disability_type", "disability_grade")
+_CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+_VILLAGE = re.compile(r"^\d{12}$")
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "是"}), frozenset({"", "0", "false", "no", "否"})
+_CHOICES: dict[str, frozenset[str]] = {
+    "labour_capacity": frozenset(LabourCapacity),
+    "enrolment": frozenset(Enrolment),
+    "school_stage": frozenset(SchoolStage),
+    "disability_type": frozenset(DisabilityType),
+}
+_LIMITS = {"head_name": 100, "member_name": 100, "relationship_to_head": 30}
+
+
+class RowInvalid(ValueError):
+    """A row (or one of its fields) cannot be imported; never carries the field's value."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A line of the file that was not imported, and why (the value is never repeated)."""
+
+    line: int
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """One valid member row; `id_number` canonical, `facts` the optional member columns."""
+
+    line: int
+    name: str
+    relationship_to_head: str
+    birth_date: date
+    id_number: str
+    facts: dict[str, Any]
+
+
+@dataclass
+class HouseholdUnit:
+    """The contiguous rows of one household: its own fields from the first row, its valid members."""
+
+    code: str
+    area_code: str
+    head_name: str
+    members: list[MemberRow] = field(default_factory=list)
+
+
+def missing_columns(header: Iterable[str]) -> list[str]:
+    """The required columns the header lacks."""
+    present = {h.strip() for h in header}
+    return [c for c in REQUIRED if c not in present]
+
+
+class RowParser:
+    """Validates rows of a file with a given header (pure: the configuration and today are given)."""
+
+    def __init__(self, header: list[str], *, areas: KnownAreas, today: date) -> None:
+        names = [h.strip() for h in header]
+        self.width, self.areas, self.today = len(names), areas, today
+        self.at = {name: names.index(name) for name in (*REQUIRED, *OPTIONAL) if name in names}
+        self.checked_areas: dict[str, bool] = {}
+
+    def parse(self, fields: list[str], line: int) -> tuple[str, str, str, MemberRow]:
+        """The household fields and the member of one row; RowInvalid names the first bad field."""
+        if len(fields) != self.width:
+            raise RowInvalid("", f"the row has {len(fields)} fields, the header {self.width}")
+        get = self._getter(fields)
+        code, area = get("household_code"), get("area_code")
+        if not _CODE.match(code):
+            raise RowInvalid("household_code", "household_code must be 1-32 letters, digits or dashes")
+        if not self._known_village(area):
+            raise RowInvalid("area_code", "area_code must be a 12-digit village of a known township")
+        head, name, relationship = (self._text(get, n) for n in ("head_name", "member_name", "relationship_to_head"))
+        born = self._date(get("birth_date"))
+        try:
+            number = normalize_id_number(get("id_number"), today=self.today)
+        except InvalidIdNumber as exc:
+            raise RowInvalid("id_number", str(exc)) from None
+        if number[6:14] != f"{born:%Y%m%d}":
+            raise RowInvalid("birth_date", "birth_date does not match the one in the ID-card number")
+        return code, area, head, MemberRow(line, name, relationship, born, number, self._facts(get))
+
+    def _getter(self, fields: list[str]) -> Any:
+        at = self.at
+
+        def get(name: str) -> str:
+            index = at.get(name)
+            return fields[index].strip() if index is not None else ""
+
+        return get
+
+    def _known_village(self, area: str) -> bool:
+        known = self.checked_areas.get(area)
+        if known is None:
+            known = self.checked_areas[area] = bool(_VILLAGE.match(area)) and self.areas.is_known_area(area)
+        return known
+
+    @staticmethod
+    def _text(get: Any, name: str) -> str:
+        value: str = get(name)
+        if not value or len(value) > _LIMITS[name]:
+            raise RowInvalid(name, f"{name} is required and at most {_LIMITS[name]} characters")
+        return value
+
+    def _date(self, raw: str) -> date:
+        try:
+            value = date.fromisoformat(raw)
+        except ValueError:
+            raise RowInvalid("birth_date", "birth_date must be a real date written YYYY-MM-DD") from None
+        if value > self.today or value.year < 1900:
+            raise RowInvalid("birth_date", "birth_date must be between 1900 and today")
+        return value
+
+    @staticmethod
+    def _facts(get: Any) -> dict[str, Any]:
+        insured = get("medical_insured").lower()
+        if insured not in _TRUE and insured not in _FALSE:
+            raise RowInvalid("medical_insured", "medical_insured must be true or false")
+        facts: dict[str, Any] = {"medical_insured": insured in _TRUE}
+        for name, allowed in _CHOICES.items():
+            value = get(name)
+            if value and value not in allowed:
+                raise RowInvalid(name, f"{name} must be one of " + ", ".join(sorted(allowed)))
+            facts[name] = value or None
+        grade = get("disability_grade")
+        if bool(grade) != bool(facts["disability_type"]) or (grade and grade not in {"1", "2", "3", "4"}):
+            raise RowInvalid("disability_grade", "a disability needs a type and a grade 1-4, or neither")
+        facts["disability_grade"] = int(grade) if grade else None
+        return facts
+
+
+def households(
+    rows: Iterable[tuple[int, list[str]]], parser: RowParser, *, errors: list[RowError]
+) -> Iterator[HouseholdUnit]:
+    """Household units in file order from (line, fields) rows; invalid rows go to `errors`."""
+    unit: HouseholdUnit | None = None
+    for line, fields in rows:
+        if not fields:
+            continue  # a blank line
+        try:
+            code, area, head, member = parser.parse(fields, line)
+        except RowInvalid as exc:
+            errors.append(RowError(line, exc.field, exc.message))
+            continue
+        if unit is None or unit.code != code:
+            if unit is not None:
+                yield unit
+            unit = HouseholdUnit(code, area, head)
+        if (area, head) != (unit.area_code, unit.head_name):
+            errors.append(RowError(line, "area_code", "area_code and head_name differ from the household's first row"))
+            continue
+        unit.members.append(member)
+    if unit is not None:
+        yield unit

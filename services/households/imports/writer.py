@@ -1,0 +1,192 @@
+"""Writing prepared households in bulk: per chunk of ~1,000 households, two look-ups and one COPY (PostgreSQL)
+or multi-row INSERT (SQLite) per table, in one transaction.
+
+Idempotent: a household code already registered only gains the members it lacks; a member whose ID number
+(keyed hash) is already in that household is skipped; one registered in another household is a row error.
+Every new household publishes HouseholdRegistered and every member added to an existing one MemberAdded,
+through outbox rows written in the same transaction (the relay is woken once per chunk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from asyncpg.exceptions import IntegrityConstraintViolationError
+from sqlalchemy import ARRAY, ColumnElement, String, any_, cast, insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Mapped
+from sqlmodel import SQLModel, col
+
+from services.households.imports.prepare import (
+    PreparedMember,
+    PreparedUnit,
+    Row,
+    addition_rows,
+    household_row,
+    registration_rows,
+)
+from services.households.imports.rows import RowError
+from services.households.models import Household, HouseholdChange, Member
+from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage
+from shared.timeutil import utcnow
+
+ELSEWHERE = "this ID-card number is already registered to another household"
+
+
+class ChunkConflict(Exception):
+    """A unique key of the chunk was taken meanwhile (a concurrent registration); nothing was written."""
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk did."""
+
+    households_created: int = 0
+    members_added: int = 0
+    members_present: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, other: ChunkResult) -> None:
+        self.households_created += other.households_created
+        self.members_added += other.members_added
+        self.members_present += other.members_present
+        self.errors.extend(other.errors)
+
+
+@dataclass
+class _Plan:
+    """The rows a chunk will insert, by table."""
+
+    households: list[Row] = field(default_factory=list)
+    members: list[Row] = field(default_factory=list)
+    changes: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+
+
+def merge(units: Sequence[PreparedUnit], errors: list[RowError]) -> list[PreparedUnit]:
+    """One unit per household code (a household's rows may be split across the file)."""
+    merged: dict[str, PreparedUnit] = {}
+    for unit in units:
+        first = merged.setdefault(unit.code, unit)
+        if first is unit:
+            continue
+        if (first.area_code, first.head_name) != (unit.area_code, unit.head_name):
+            errors.extend(
+                RowError(m.line, "area_code", "differs from the household's earlier rows") for m in unit.members
+            )
+            continue
+        for member in unit.members:
+            member.row["household_id"] = first.household_id
+            first.members.append(member)
+    return list(merged.values())
+
+
+class ChunkWriter:
+    """Writes prepared units on a connection inside the caller's transaction."""
+
+    def __init__(self, actor: str) -> None:
+        self.actor = actor
+
+    async def write(self, conn: AsyncConnection, units: Sequence[PreparedUnit]) -> ChunkResult:
+        if conn.dialect.name == "postgresql":
+            # A bulk load need not wait for each chunk's WAL flush: a crash loses at most the last chunks,
+            # with their outbox rows, and running the import again (idempotent) writes them.
+            await conn.execute(text("SET LOCAL synchronous_commit = off"))
+        result = ChunkResult()
+        merged = merge(units, result.errors)
+        existing = await self._existing_households(conn, [u.code for u in merged])
+        owners = await self._hash_owners(conn, [m.keyed_hash for u in merged for m in u.members])
+        plan, now = _Plan(), utcnow()
+        for unit in merged:
+            fresh = self._fresh_members(unit, existing.get(unit.code), owners, result)
+            if fresh:
+                self._plan_unit(unit, existing.get(unit.code), fresh, plan, now)
+                result.members_added += len(fresh)
+                result.households_created += unit.code not in existing
+        await self._insert(conn, plan)
+        return result
+
+    async def _existing_households(self, conn: AsyncConnection, codes: list[str]) -> dict[str, UUID]:
+        stmt = select(col(Household.household_code), col(Household.id)).where(
+            _one_of(conn, col(Household.household_code), codes)
+        )
+        return dict((await conn.execute(stmt)).tuples().all())
+
+    async def _hash_owners(self, conn: AsyncConnection, hashes: list[str]) -> dict[str, UUID]:
+        stmt = select(col(Member.id_hash), col(Member.household_id)).where(_one_of(conn, col(Member.id_hash), hashes))
+        return {h: hid for h, hid in (await conn.execute(stmt)).tuples().all() if h is not None}
+
+    @staticmethod
+    def _fresh_members(
+        unit: PreparedUnit, existing: UUID | None, owners: dict[str, UUID], result: ChunkResult
+    ) -> list[PreparedMember]:
+        target, fresh = existing or unit.household_id, []
+        for member in unit.members:
+            owner = owners.get(member.keyed_hash)
+            if owner == target:
+                result.members_present += 1
+            elif owner is not None:
+                result.errors.append(RowError(member.line, "id_number", ELSEWHERE))
+            else:
+                owners[member.keyed_hash] = target
+                fresh.append(member)
+        return fresh
+
+    def _plan_unit(
+        self, unit: PreparedUnit, existing: UUID | None, fresh: list[PreparedMember], plan: _Plan, now: datetime
+    ) -> None:
+        if existing is None:
+            plan.households.append(household_row(unit, now))
+            plan.members.extend(m.row for m in fresh)
+            change, event = registration_rows(unit, len(fresh), actor=self.actor, now=now)
+            plan.changes.append(change)
+            plan.events.append(event)
+            return
+        for member in fresh:
+            member.row["household_id"] = existing
+            plan.members.append(member.row)
+            change, event = addition_rows(existing, member.row, actor=self.actor, now=now)
+            plan.changes.append(change)
+            plan.events.append(event)
+
+    async def _insert(self, conn: AsyncConnection, plan: _Plan) -> None:
+        postgres = conn.dialect.name == "postgresql"
+        try:
+            for entity, rows in (
+                (Household, plan.households),
+                (Member, plan.members),
+                (HouseholdChange, plan.changes),
+                (OutboxMessage, plan.events),
+            ):
+                if rows and postgres:
+                    await _copy(conn, entity, rows)
+                elif rows:
+                    await conn.execute(insert(entity), rows)
+        except (IntegrityError, IntegrityConstraintViolationError) as exc:
+            raise ChunkConflict from exc
+        if plan.events and postgres:
+            await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
+def _one_of(conn: AsyncConnection, column: Mapped[Any], values: list[str]) -> ColumnElement[bool]:
+    """`column` is one of `values`: one array parameter on PostgreSQL (thousands of IN parameters plan slowly)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(cast(values, ARRAY(String)))
+    return column.in_(values)
+
+
+async def _copy(conn: AsyncConnection, entity: type[SQLModel], rows: list[Row]) -> None:
+    """PostgreSQL COPY of `rows` into the entity's table, in the connection's open transaction."""
+    table = SQLModel.metadata.tables[str(entity.__tablename__)]
+    columns = list(rows[0])
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(
+        table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
+    )

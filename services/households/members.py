@@ -1,0 +1,254 @@
+"""Members (家庭成员) and their facts: disability, chronic disease, schooling, labour, medical cover.
+
+Every change is diffed into the history and published; the facts other services decide from get their own
+events, a dropout is a problem for audit, and a newly certified disability flags relapse risk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.households import history, idnumbers, monitoring
+from services.households.events import publish
+from services.households.guarantees import is_school_age
+from services.households.idcard import IdCardVault
+from services.households.models import Household, Member
+from services.households.problems import report_problem
+from services.households.vocabulary import Enrolment
+from shared.contracts.households import (
+    MemberAdded,
+    MemberChronicDiseaseApproved,
+    MemberDisabilityRecorded,
+    MemberMedicalCoverageChanged,
+    MemberSchoolingChanged,
+    MemberUpdated,
+    ProblemCategory,
+    RiskKind,
+)
+from shared.errors import InvalidInput
+
+DISABILITY = ("disability_type", "disability_grade", "disability_certified_on")
+CHRONIC = ("chronic_disease", "chronic_disease_approved_on")
+SCHOOLING = ("school_stage", "school_name", "enrolment")
+MEDICAL = ("medical_insured", "premium_subsidised", "family_doctor_contract")
+FACTS = (*DISABILITY, *CHRONIC, *SCHOOLING, "labour_capacity", *MEDICAL)
+EDITABLE = ("name", "relationship_to_head", "birth_date", *FACTS)
+REQUIRED = ("name", "relationship_to_head", "birth_date", *MEDICAL)
+# The facts of a member nobody has recorded anything about (what a new member is compared with).
+BLANK: dict[str, Any] = {**dict.fromkeys((*EDITABLE, "id_number")), **dict.fromkeys(MEDICAL, False)}
+
+
+def fact_errors(values: Mapping[str, Any]) -> list[str]:
+    """Facts that contradict each other (pure)."""
+    errors = []
+    if len({values.get(k) is None for k in DISABILITY}) > 1:
+        errors.append("disability type, grade and certificate date go together")
+    if len({values.get(k) is None for k in CHRONIC}) > 1:
+        errors.append("a chronic disease and its approval date go together")
+    if values.get("premium_subsidised") and not values.get("medical_insured"):
+        errors.append("a subsidised premium needs basic medical insurance")
+    return errors
+
+
+def snapshot(member: Member) -> dict[str, Any]:
+    """The member's editable facts, with the ID number only in its masked form."""
+    return {**{k: getattr(member, k) for k in EDITABLE}, "id_number": member.id_masked}
+
+
+def _ensure_consistent(member: Member) -> None:
+    errors = fact_errors(snapshot(member))
+    if errors:
+        raise InvalidInput("The member's facts contradict each other: " + "; ".join(errors) + ".")
+
+
+def build_member(household_id: Any, values: Mapping[str, Any], vault: IdCardVault) -> Member:
+    """A new member from validated values (`id_number` a canonical number or None); not yet added."""
+    fields = {k: values[k] for k in EDITABLE if k in values}
+    member = Member(id=uuid4(), household_id=household_id, **fields)
+    _ensure_consistent(member)
+    number = values.get("id_number")
+    if number:
+        idnumbers.check_birth_date(number, member.birth_date)
+        idnumbers.seal_into(member, number, vault)
+    return member
+
+
+async def add_member(
+    session: AsyncSession,
+    household: Household,
+    values: Mapping[str, Any],
+    *,
+    actor: str,
+    vault: IdCardVault,
+    on: date,
+) -> Member:
+    """Add a member to a registered household."""
+    member = build_member(household.id, values, vault)
+    await idnumbers.ensure_free(session, [member.id_hash] if member.id_hash else [])
+    session.add(member)
+    await idnumbers.flush_checked(session)
+    history.note(session, household.id, actor=actor, action="member.added", changes={"member_id": member.id})
+    await publish(
+        session,
+        MemberAdded(
+            household_id=household.id,
+            member_id=member.id,
+            relationship_to_head=member.relationship_to_head,
+            birth_date=member.birth_date,
+        ),
+    )
+    await publish_facts(session, household, member, BLANK, actor=actor, on=on, new_member=True)
+    return member
+
+
+async def change_member(
+    session: AsyncSession,
+    household: Household,
+    member: Member,
+    changes: Mapping[str, Any],
+    *,
+    actor: str,
+    vault: IdCardVault,
+    on: date,
+) -> list[str]:
+    """Apply `changes` (field -> value; `id_number` canonical); returns the names of the fields that changed."""
+    cleared = [k for k in REQUIRED if k in changes and changes[k] is None]
+    if cleared:
+        raise InvalidInput("These member fields cannot be cleared: " + ", ".join(cleared) + ".")
+    before = snapshot(member)
+    for key in EDITABLE:
+        if key in changes:
+            setattr(member, key, changes[key])
+    _ensure_consistent(member)
+    number = changes.get("id_number")
+    if number:
+        idnumbers.check_birth_date(number, member.birth_date)
+        await idnumbers.ensure_free(session, [vault.keyed_hash(number)], except_member=member.id)
+        idnumbers.seal_into(member, number, vault)
+    elif "birth_date" in changes and member.id_kid and member.id_ciphertext:
+        stored = vault.open(member.id_kid, member.id_ciphertext, member_id=member.id)
+        idnumbers.check_birth_date(stored, member.birth_date)
+    changed = history.diff(before, snapshot(member))
+    if number and "id_number" not in changed:
+        changed["id_number"] = [before["id_number"], member.id_masked]  # same last digits, new number
+    if not changed:
+        return []
+    session.add(member)
+    await idnumbers.flush_checked(session)
+    history.note(
+        session, household.id, actor=actor, action="member.updated", changes={"member_id": member.id, **changed}
+    )
+    await publish(session, MemberUpdated(household_id=household.id, member_id=member.id, changed=sorted(changed)))
+    await publish_facts(session, household, member, before, actor=actor, on=on)
+    return sorted(changed)
+
+
+async def publish_facts(
+    session: AsyncSession,
+    household: Household,
+    member: Member,
+    before: Mapping[str, Any],
+    *,
+    actor: str,
+    on: date,
+    new_member: bool = False,
+) -> None:
+    """The events (and problems, flags) that follow from facts that changed since `before`.
+
+    A new member's disability is recorded but is not a new disability (it is not a change in the household).
+    """
+    if _changed(before, member, DISABILITY) and member.disability_type and member.disability_grade:
+        await _disability(session, household, member, before, actor=actor, on=on, flag=not new_member)
+    if _changed(before, member, CHRONIC) and member.chronic_disease_approved_on:
+        await publish(
+            session,
+            MemberChronicDiseaseApproved(
+                household_id=household.id, member_id=member.id, approved_on=member.chronic_disease_approved_on
+            ),
+        )
+    if _changed(before, member, SCHOOLING) and member.enrolment:
+        await _schooling(session, household, member, actor=actor, on=on)
+    if _changed(before, member, MEDICAL):
+        await _medical(session, household, member, lost=bool(before.get("medical_insured")), actor=actor, on=on)
+
+
+def _changed(before: Mapping[str, Any], member: Member, keys: tuple[str, ...]) -> bool:
+    return any(before.get(k) != getattr(member, k) for k in keys)
+
+
+async def _disability(
+    session: AsyncSession,
+    household: Household,
+    member: Member,
+    before: Mapping[str, Any],
+    *,
+    actor: str,
+    on: date,
+    flag: bool,
+) -> None:
+    assert member.disability_type and member.disability_grade and member.disability_certified_on
+    await publish(
+        session,
+        MemberDisabilityRecorded(
+            household_id=household.id,
+            member_id=member.id,
+            disability_type=member.disability_type,
+            grade=member.disability_grade,
+            certified_on=member.disability_certified_on,
+        ),
+    )
+    if flag and monitoring.disability_is_new(before.get("disability_type"), member.disability_type):
+        detail = f"A member was newly certified disabled ({member.disability_type}, grade {member.disability_grade})."
+        await monitoring.raise_flag(session, household, kind=RiskKind.NEW_DISABILITY, detail=detail, on=on, actor=actor)
+
+
+async def _schooling(session: AsyncSession, household: Household, member: Member, *, actor: str, on: date) -> None:
+    await publish(
+        session,
+        MemberSchoolingChanged(
+            household_id=household.id,
+            member_id=member.id,
+            enrolment=member.enrolment or "",
+            school_stage=member.school_stage,
+        ),
+    )
+    if member.enrolment == Enrolment.DROPPED_OUT and is_school_age(member.birth_date, on):
+        await report_problem(
+            session,
+            household,
+            category=ProblemCategory.SCHOOLING,
+            code="school_dropout",
+            description="A member of compulsory-school age has dropped out (控辍保学).",
+            found_on=on,
+            found_by=actor,
+        )
+
+
+async def _medical(
+    session: AsyncSession, household: Household, member: Member, *, lost: bool, actor: str, on: date
+) -> None:
+    await publish(
+        session,
+        MemberMedicalCoverageChanged(
+            household_id=household.id,
+            member_id=member.id,
+            medical_insured=member.medical_insured,
+            premium_subsidised=member.premium_subsidised,
+            family_doctor_contract=member.family_doctor_contract,
+        ),
+    )
+    if lost and not member.medical_insured:
+        await report_problem(
+            session,
+            household,
+            category=ProblemCategory.MEDICAL,
+            code="no_medical_insurance",
+            description="A member lost basic medical insurance cover.",
+            found_on=on,
+            found_by=actor,
+        )

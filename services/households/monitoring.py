@@ -1,0 +1,249 @@
+"""Relapse-risk monitoring (防止返贫监测): rules flag a household, a flag opens a monitoring episode, help
+measures are taken, and the episode closes with a decision: risk eliminated (风险消除, with evidence) or
+relapsed (返贫). Flags publish a HouseholdProblemFound (category income) so audit records a finding.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.households import history, lifecycle
+from services.households.assessment import income_total, member_facts, poverty_line
+from services.households.events import publish
+from services.households.guarantees import Line, per_capita_fen
+from services.households.models import Household, MonitoringEpisode, MonitoringMeasure, RiskFlag
+from services.households.problems import report_problem
+from shared.contracts.households import (
+    EpisodeDecision,
+    HouseholdStatus,
+    MonitoringEpisodeClosed,
+    MonitoringEpisodeOpened,
+    MonitoringMeasureTaken,
+    ProblemCategory,
+    RiskFlagRaised,
+    RiskKind,
+)
+from shared.errors import InvalidInput, NotFound, RuleViolation
+
+OPEN, CLOSED = "open", "closed"
+# Income is watched for households that have left poverty; an in-poverty household is already helped in full.
+INCOME_WATCHED = lifecycle.EXITED | {HouseholdStatus.MONITORED}
+
+
+def income_flag_due(status: HouseholdStatus, per_capita: int, line: Line | None) -> bool:
+    """An exited or monitored household whose per-capita income is under line + margin is at risk."""
+    return line is not None and status in INCOME_WATCHED and per_capita < line.monitoring_threshold_fen
+
+
+def medical_flag_due(year_total_before_fen: int, amount_fen: int, threshold_fen: int) -> bool:
+    """The year's out-of-pocket medical cost crosses the threshold with this expense (flag once, not again)."""
+    return year_total_before_fen < threshold_fen <= year_total_before_fen + amount_fen
+
+
+def disability_is_new(before: str | None, after: str | None) -> bool:
+    """A member without a certified disability now has one."""
+    return before is None and after is not None
+
+
+def check_closing(decision: EpisodeDecision, *, measure_count: int, income_risk_remains: bool) -> None:
+    """Risk eliminated needs at least one help measure and no remaining income risk; relapse needs neither."""
+    if decision is EpisodeDecision.RISK_ELIMINATED:
+        if measure_count == 0:
+            raise RuleViolation("Risk cannot be declared eliminated before any help measure was taken.")
+        if income_risk_remains:
+            raise RuleViolation("Per-capita income is still under the line plus the monitoring margin.")
+
+
+async def open_episode_of(session: AsyncSession, household_id: UUID) -> MonitoringEpisode | None:
+    stmt = select(MonitoringEpisode).where(
+        col(MonitoringEpisode.household_id) == household_id, col(MonitoringEpisode.status) == OPEN
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def episode_for(session: AsyncSession, episode_id: UUID) -> MonitoringEpisode:
+    episode = await session.get(MonitoringEpisode, episode_id)
+    if episode is None:
+        raise NotFound("No monitoring episode has this id.")
+    return episode
+
+
+async def _open_episode(session: AsyncSession, household: Household, *, on: date, actor: str) -> MonitoringEpisode:
+    episode = MonitoringEpisode(household_id=household.id, opened_on=on, status_before=household.status)
+    session.add(episode)
+    await session.flush()  # flags reference it, and the lifecycle asks whether one is open
+    await publish(
+        session,
+        MonitoringEpisodeOpened(
+            household_id=household.id, episode_id=episode.id, area_code=household.area_code, opened_on=on
+        ),
+    )
+    history.note(session, household.id, actor=actor, action="monitoring.opened", changes={"episode_id": episode.id})
+    if household.status in lifecycle.EXITED:
+        await lifecycle.transition(
+            session, household, HouseholdStatus.MONITORED, reason=lifecycle.REASON_MONITORING_OPENED, actor=actor, on=on
+        )
+    return episode
+
+
+async def raise_flag(
+    session: AsyncSession,
+    household: Household,
+    *,
+    kind: RiskKind,
+    detail: str,
+    on: date,
+    actor: str,
+    amount_fen: int | None = None,
+) -> RiskFlag:
+    """Flag the household: the open episode takes the flag (once per kind), or a new episode opens."""
+    episode = await open_episode_of(session, household.id)
+    if episode is None:
+        episode = await _open_episode(session, household, on=on, actor=actor)
+    else:
+        same = select(RiskFlag).where(col(RiskFlag.episode_id) == episode.id, col(RiskFlag.kind) == kind)
+        if (existing := (await session.scalars(same)).first()) is not None:
+            return existing
+    flag = RiskFlag(
+        household_id=household.id,
+        episode_id=episode.id,
+        kind=kind,
+        detail=detail,
+        amount_fen=amount_fen,
+        raised_on=on,
+        raised_by=actor,
+    )
+    session.add(flag)
+    await _announce_flag(session, household, flag, kind)
+    return flag
+
+
+async def _announce_flag(session: AsyncSession, household: Household, flag: RiskFlag, kind: RiskKind) -> None:
+    """History, RiskFlagRaised, and a HouseholdProblemFound (category income) so audit records a finding."""
+    changes = {"kind": kind, "detail": flag.detail}
+    history.note(session, household.id, actor=flag.raised_by, action="risk.flagged", changes=changes)
+    await publish(
+        session,
+        RiskFlagRaised(
+            household_id=household.id,
+            flag_id=flag.id,
+            episode_id=flag.episode_id,
+            area_code=household.area_code,
+            kind=kind,
+            raised_on=flag.raised_on,
+        ),
+    )
+    await report_problem(
+        session,
+        household,
+        category=ProblemCategory.INCOME,
+        code=f"relapse_risk_{kind.value}",
+        description=f"Relapse-risk monitoring flagged the household: {kind.value}.",
+        found_on=flag.raised_on,
+        found_by=flag.raised_by,
+        problem_id=flag.id,
+    )
+
+
+async def per_capita_now(session: AsyncSession, household: Household, year: int) -> tuple[int, Line | None]:
+    members = len(await member_facts(session, household.id))
+    return per_capita_fen(await income_total(session, household.id, year), members), await poverty_line(session, year)
+
+
+async def check_income(
+    session: AsyncSession, household: Household, *, year: int, on: date, actor: str
+) -> RiskFlag | None:
+    """Flag the household if its per-capita income for `year` is under line + margin (and it is watched)."""
+    per_capita, line = await per_capita_now(session, household, year)
+    if not income_flag_due(HouseholdStatus(household.status), per_capita, line):
+        return None
+    assert line is not None  # income_flag_due is False without a line
+    detail = f"Per-capita income {per_capita} fen for {year} is under line + margin {line.monitoring_threshold_fen}."
+    kind = RiskKind.INCOME_BELOW_MARGIN
+    return await raise_flag(session, household, kind=kind, detail=detail, on=on, actor=actor, amount_fen=per_capita)
+
+
+async def add_measure(
+    session: AsyncSession,
+    household: Household,
+    episode: MonitoringEpisode,
+    *,
+    kind: str,
+    description: str,
+    taken_on: date,
+    actor: str,
+) -> MonitoringMeasure:
+    """Record a help measure (帮扶措施) in an open episode."""
+    if episode.status != OPEN:
+        raise RuleViolation("The monitoring episode is closed.")
+    if taken_on < episode.opened_on:
+        raise InvalidInput("A measure cannot be taken before the episode opened.")
+    measure = MonitoringMeasure(
+        episode_id=episode.id, kind=kind, description=description, taken_on=taken_on, recorded_by=actor
+    )
+    session.add(measure)
+    history.note(session, household.id, actor=actor, action="monitoring.measure", changes={"kind": kind})
+    await publish(
+        session,
+        MonitoringMeasureTaken(
+            household_id=household.id, episode_id=episode.id, measure_id=measure.id, kind=kind, taken_on=taken_on
+        ),
+    )
+    return measure
+
+
+async def _income_risk_remains(
+    session: AsyncSession, household: Household, episode: MonitoringEpisode, year: int
+) -> bool:
+    flagged = select(col(RiskFlag.id)).where(
+        col(RiskFlag.episode_id) == episode.id, col(RiskFlag.kind) == RiskKind.INCOME_BELOW_MARGIN
+    )
+    if (await session.scalars(flagged)).first() is None:
+        return False
+    per_capita, line = await per_capita_now(session, household, year)
+    return line is None or per_capita < line.monitoring_threshold_fen
+
+
+async def close_episode(
+    session: AsyncSession,
+    household: Household,
+    episode: MonitoringEpisode,
+    *,
+    decision: EpisodeDecision,
+    evidence: str,
+    closed_on: date,
+    actor: str,
+) -> None:
+    """Close the episode; risk eliminated returns the household to its status before, relapse makes it relapsed."""
+    if episode.status != OPEN:
+        raise RuleViolation("The monitoring episode is already closed.")
+    if closed_on < episode.opened_on:
+        raise InvalidInput("An episode cannot close before it opened.")
+    measures = await session.scalar(
+        select(func.count()).select_from(MonitoringMeasure).where(col(MonitoringMeasure.episode_id) == episode.id)
+    )
+    remains = await _income_risk_remains(session, household, episode, closed_on.year)
+    check_closing(decision, measure_count=int(measures or 0), income_risk_remains=remains)
+    episode.status, episode.closed_on, episode.decision = CLOSED, closed_on, decision
+    episode.evidence, episode.closed_by = evidence, actor
+    session.add(episode)
+    await session.flush()  # the lifecycle asks whether an episode is still open
+    history.note(session, household.id, actor=actor, action="monitoring.closed", changes={"decision": decision})
+    await publish(
+        session,
+        MonitoringEpisodeClosed(
+            household_id=household.id, episode_id=episode.id, decision=decision, closed_on=closed_on
+        ),
+    )
+    if decision is EpisodeDecision.RELAPSED:
+        reason, target = lifecycle.REASON_RELAPSED, HouseholdStatus.RELAPSED
+    elif household.status == HouseholdStatus.MONITORED:
+        reason, target = lifecycle.REASON_RISK_ELIMINATED, HouseholdStatus(episode.status_before)
+    else:
+        return
+    await lifecycle.transition(session, household, target, reason=reason, actor=actor, on=closed_on)

@@ -1,0 +1,56 @@
+"""Bodies for visits (走访) and the problems they find, and audit's view of a household's open problems."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from services.households.schemas.common import PastDate, Strict
+from shared.contracts.households import ProblemCategory
+
+
+class ProblemReport(Strict):
+    """A problem the visitor records explicitly (a dropout, an uninsured member, unsafe water...)."""
+
+    category: ProblemCategory
+    code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["school_dropout"])
+    description: str = Field(min_length=1, max_length=1000)
+
+
+class VisitCreate(Strict):
+    round: int = Field(ge=1, le=100)
+    visited_on: PastDate
+    visitor: str = Field(min_length=1, max_length=100)
+    observations: str = Field(default="", max_length=4000)
+    housing_grade: str | None = Field(default=None, pattern="^[ABCD]$", description="housing safety appraisal A-D")
+    problems: list[ProblemReport] = Field(default_factory=list, max_length=50)
+
+
+class ProblemRead(BaseModel):
+    id: UUID
+    category: str
+    code: str
+    description: str
+
+
+class VisitRead(BaseModel):
+    id: UUID
+    household_id: UUID
+    round: int
+    visited_on: date
+    visitor: str
+    observations: str
+    housing_grade: str | None
+    problems: list[ProblemRead]
+
+
+class OpenProblemRead(BaseModel):
+    finding_id: UUID
+    category: str
+    code: str
+    severity: str
+    description: str
+    rectification_deadline: datetime | None
+    referred: bool

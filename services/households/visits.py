@@ -1,0 +1,126 @@
+"""Visits (走访/入户排查) in inspection rounds; every problem a visit finds is published for audit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.households import history
+from services.households.events import publish
+from services.households.models import Household, OpenProblem, Visit, VisitProblem
+from services.households.problems import report_problem
+from services.households.vocabulary import UNSAFE_GRADES
+from shared.contracts.households import ProblemCategory, VisitRecorded
+
+
+@dataclass(frozen=True)
+class ProblemNoted:
+    """A problem as the visitor noted it."""
+
+    category: ProblemCategory
+    code: str
+    description: str
+
+
+def problems_from_visit(noted: Sequence[ProblemNoted], housing_grade: str | None) -> list[ProblemNoted]:
+    """The problems a visit found: those reported, plus an unsafe house (C/D appraisal, 危房) if graded so."""
+    problems = list(noted)
+    if housing_grade in UNSAFE_GRADES and not any(p.code == "housing_unsafe" for p in problems):
+        problems.append(
+            ProblemNoted(
+                ProblemCategory.HOUSING,
+                "housing_unsafe",
+                f"Housing appraised grade {housing_grade} (unsafe) at the visit.",
+            )
+        )
+    return problems
+
+
+async def record_visit(
+    session: AsyncSession,
+    household: Household,
+    *,
+    round_no: int,
+    visited_on: date,
+    visitor: str,
+    observations: str,
+    housing_grade: str | None,
+    noted: Sequence[ProblemNoted],
+    actor: str,
+) -> tuple[Visit, list[VisitProblem]]:
+    """Record a visit; every problem it found is published for audit (问题 -> 整改)."""
+    visit = Visit(
+        household_id=household.id,
+        round=round_no,
+        visited_on=visited_on,
+        visitor=visitor,
+        observations=observations,
+        housing_grade=housing_grade,
+    )
+    session.add(visit)
+    await session.flush()  # problems reference it
+    problems = [
+        VisitProblem(
+            visit_id=visit.id, household_id=household.id, category=p.category, code=p.code, description=p.description
+        )
+        for p in problems_from_visit(noted, housing_grade)
+    ]
+    session.add_all(problems)
+    await _announce(session, household, visit, problems, actor)
+    return visit, problems
+
+
+async def _announce(
+    session: AsyncSession, household: Household, visit: Visit, problems: list[VisitProblem], actor: str
+) -> None:
+    changes = {"visit_id": visit.id, "round": visit.round, "problems": [p.code for p in problems]}
+    history.note(session, household.id, actor=actor, action="visit.recorded", changes=changes)
+    await publish(
+        session,
+        VisitRecorded(
+            household_id=household.id,
+            visit_id=visit.id,
+            area_code=household.area_code,
+            round=visit.round,
+            visited_on=visit.visited_on,
+            problem_count=len(problems),
+        ),
+    )
+    for problem in problems:
+        await report_problem(
+            session,
+            household,
+            category=ProblemCategory(problem.category),
+            code=problem.code,
+            description=problem.description,
+            found_on=visit.visited_on,
+            found_by=actor,
+            problem_id=problem.id,
+            visit_id=visit.id,
+            housing_grade=visit.housing_grade if problem.code == "housing_unsafe" else None,
+        )
+
+
+async def visits_of(session: AsyncSession, household: Household) -> list[Visit]:
+    rows = await session.scalars(
+        select(Visit).where(col(Visit.household_id) == household.id).order_by(col(Visit.visited_on), col(Visit.round))
+    )
+    return list(rows.all())
+
+
+async def problems_of(session: AsyncSession, visit: Visit) -> list[VisitProblem]:
+    rows = await session.scalars(select(VisitProblem).where(col(VisitProblem.visit_id) == visit.id))
+    return list(rows.all())
+
+
+async def open_problems(session: AsyncSession, household: Household) -> list[OpenProblem]:
+    """The household's problems that audit still has open."""
+    rows = await session.scalars(
+        select(OpenProblem).where(col(OpenProblem.household_id) == household.id).order_by(col(OpenProblem.updated_at))
+    )
+    return list(rows.all())

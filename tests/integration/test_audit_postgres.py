@@ -1,0 +1,239 @@
+"""Audit on real PostgreSQL (and Kafka): the log's advisory lock and refusing triggers, tampering caught,
+overdue tasks claimed with FOR UPDATE SKIP LOCKED by several replicas, every consumed event logged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from services.audit import findings, ledger, scheduled
+from services.audit.handlers import build_handlers
+from services.audit.models import DisciplineReferral, Finding, LedgerEntry, RectificationTask
+from services.audit.rules import DeadlinePolicy, ProblemFacts
+from services.audit.settings import AuditSettings
+from shared.contracts import ALL_TOPICS, HOUSEHOLDS_TOPIC
+from shared.contracts.audit import SubjectKind
+from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.db import create_engine, unit_of_work
+from shared.messaging.cloudevents import Envelope
+from shared.messaging.consumer import ConsumerRunner
+from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
+from tests.kafka_support import eventually
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2020, 5, 11, 2, tzinfo=UTC)
+POLICY = DeadlinePolicy()
+BLOCKED_S = 0.5  # long enough to see a writer wait; the lock holder commits right after
+
+
+@pytest.fixture
+async def sessions(pg_database: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(await pg_database("audit"))
+    try:
+        yield async_sessionmaker(engine, expire_on_commit=False)
+    finally:
+        await engine.dispose()
+
+
+def problem(subject: str, grade: str = "C") -> ProblemFacts:
+    return ProblemFacts(
+        subject_kind=SubjectKind.HOUSEHOLD, subject_id=subject, area_code="371523101201",
+        category=ProblemCategory.HOUSING, code="housing_unsafe", description="unsafe house", source_ref="p",
+        housing_grade=grade,
+    )
+
+
+def append(session: AsyncSession, n: int = 1) -> None:
+    for i in range(n):
+        ledger.append(session, source=f"t/{i}", event_type="t.v1", payload=b"{}")
+
+
+async def verify(sessions: async_sessionmaker[AsyncSession]) -> ledger.Verification:
+    async with sessions() as s:
+        return await ledger.verify(s)
+
+
+async def test_a_second_writer_waits_for_the_first_to_commit(sessions: Any) -> None:
+    async def second_writer() -> list[LedgerEntry]:
+        async with sessions() as other, other.begin():
+            append(other)
+            return await other.run_sync(ledger.write_pending)
+
+    async with unit_of_work(sessions) as s:
+        append(s)
+        first = await s.run_sync(ledger.write_pending)  # holds the log's lock until this transaction ends
+        second = asyncio.create_task(second_writer())
+        done, _ = await asyncio.wait([second], timeout=BLOCKED_S)
+        assert not done, "the second writer read the head while the first still held the lock"
+    after = await second
+    assert (after[0].seq, after[0].prev_hash) == (first[0].seq + 1, first[0].entry_hash)
+    assert (await verify(sessions)).ok
+
+
+async def test_many_concurrent_writers_keep_one_chain(sessions: Any) -> None:
+    async def writer() -> None:
+        async with unit_of_work(sessions) as s:
+            append(s, 3)
+
+    await asyncio.gather(*(writer() for _ in range(15)))
+    result = await verify(sessions)
+    assert (result.ok, result.entries_checked) == (True, 45)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_entry SET source = 'x' WHERE seq = 1",
+        "DELETE FROM ledger_entry WHERE seq = 1",
+        "TRUNCATE ledger_entry",
+    ],
+)
+async def test_the_table_refuses_changes(sessions: Any, statement: str) -> None:
+    async with unit_of_work(sessions) as s:
+        append(s, 2)
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with unit_of_work(sessions) as s:
+            await s.execute(text(statement))
+    assert (await verify(sessions)).entries_checked == 2
+
+
+async def tamper(sessions: async_sessionmaker[AsyncSession], *statements: str) -> None:
+    """An owner of the table can switch the triggers off: the chain must still tell."""
+    async with unit_of_work(sessions) as s:
+        await s.execute(text("ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_append_only"))
+        for statement in statements:
+            await s.execute(text(statement))
+        await s.execute(text("ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_append_only"))
+
+
+@pytest.mark.parametrize(
+    ("statements", "seq", "kind"),
+    [
+        (["UPDATE ledger_entry SET payload_hash = repeat('0', 64) WHERE seq = 4"], 4, "altered"),
+        (["UPDATE ledger_entry SET recorded_at = recorded_at + interval '1 second' WHERE seq = 2"], 2, "altered"),
+        (["DELETE FROM ledger_entry WHERE seq = 3"], 3, "missing_entries"),
+        (
+            [
+                "UPDATE ledger_entry SET seq = -1 WHERE seq = 2",
+                "UPDATE ledger_entry SET seq = 2 WHERE seq = 3",
+                "UPDATE ledger_entry SET seq = 3 WHERE seq = -1",
+            ],
+            2,
+            "reordered",
+        ),
+    ],
+)
+async def test_tampering_past_the_disabled_trigger_is_caught(
+    sessions: Any, statements: list[str], seq: int, kind: str
+) -> None:
+    async with unit_of_work(sessions) as s:
+        append(s, 6)
+    await tamper(sessions, *statements)
+    result = await verify(sessions)
+    assert not result.ok and result.first_break is not None
+    assert (result.first_break.seq, result.first_break.kind) == (seq, kind)
+
+
+async def test_two_replicas_mark_each_overdue_task_once(sessions: Any) -> None:
+    for n in range(6):
+        async with unit_of_work(sessions) as s:
+            await findings.record_finding(s, problem(f"h{n}"), policy=POLICY, now=NOW)
+    later = NOW + timedelta(days=30)
+
+    async def replica_b() -> list[RectificationTask]:
+        async with unit_of_work(sessions) as b:
+            return await scheduled.mark_overdue(b, now=later)
+
+    async with sessions() as a, a.begin():
+        claimed_by_a = await scheduled.mark_overdue(a, now=later, limit=4)
+        claimed_by_b = await replica_b()  # while A holds its rows: B skips them, takes the rest, commits
+    async with unit_of_work(sessions) as c:
+        claimed_after = await scheduled.mark_overdue(c, now=later)
+    assert (len(claimed_by_a), len(claimed_by_b), claimed_after) == (4, 2, [])
+    assert not {t.id for t in claimed_by_a} & {t.id for t in claimed_by_b}
+    async with sessions() as s:
+        reasons = (await s.scalars(select(col(DisciplineReferral.reason)))).all()
+        marked = await s.scalar(select(func.count()).where(col(RectificationTask.overdue_at).is_not(None)))
+    assert (sorted(reasons), marked) == (["overdue_task"] * 6, 6)
+
+
+async def test_concurrent_scheduled_runs_refer_each_task_once(sessions: Any) -> None:
+    for n in range(12):
+        async with unit_of_work(sessions) as s:
+            await findings.record_finding(s, problem(f"h{n}"), policy=POLICY, now=NOW)
+    settings = AuditSettings(database_url="unused", scan_batch_size=3)
+    later = NOW + timedelta(days=30)
+    runs = await asyncio.gather(*(scheduled.run_checks(sessions, settings, now=later) for _ in range(3)))
+    assert sum(r.overdue for r in runs) == 12
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(DisciplineReferral)) == 12
+    assert (await verify(sessions)).ok
+
+
+def household_problem(household: uuid.UUID) -> HouseholdProblemFound:
+    return HouseholdProblemFound(
+        household_id=household, problem_id=uuid.uuid4(), visit_id=uuid.uuid4(), area_code="371523101201",
+        category=ProblemCategory.HOUSING, code="housing_unsafe", description="D-grade house", housing_grade="D",
+        found_on=date(2020, 5, 11), found_by="cadre-7",
+    )
+
+
+@contextlib.asynccontextmanager
+async def consuming(kafka: str, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    handlers = build_handlers(AuditSettings(database_url="unused"))
+    group = f"test-audit-ledger-{uuid.uuid4().hex[:8]}"
+    consumer = make_consumer(kafka, group_id=group, topics=handlers.topics)
+    producer = make_producer(kafka, client_id=group)
+    await consumer.start()
+    await producer.start()
+    runner = ConsumerRunner(name=group, handlers=handlers, sessions=sessions, consumer=consumer, dlq_producer=producer)
+    task = asyncio.create_task(runner.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await consumer.stop()
+        await producer.stop()
+
+
+async def test_a_consumed_event_is_logged_before_the_changes_it_caused(kafka: str, sessions: Any) -> None:
+    await ensure_topics(kafka, ALL_TOPICS)
+    event = household_problem(uuid.uuid4())
+    env = Envelope(id=str(uuid.uuid4()), type=event.event_type, source="/tests", subject=event.aggregate_id(),
+                   time=datetime.now(UTC), data=event.model_dump_json().encode())
+    producer = make_producer(kafka, client_id="test-ledger-producer")
+    await producer.start()
+    try:
+        for _ in range(2):  # a redelivery: logged once, like its effect
+            await producer.send_and_wait(HOUSEHOLDS_TOPIC, env.data, key=env.subject.encode(), headers=env.to_headers())
+    finally:
+        await producer.stop()
+
+    async def mine() -> list[LedgerEntry]:
+        async with sessions() as s:
+            found = await s.scalar(select(func.count()).where(col(Finding.subject_id) == str(event.household_id)))
+            rows = (await s.scalars(select(LedgerEntry).order_by(col(LedgerEntry.seq)))).all()
+        return [r for r in rows if r.source.startswith("audit:") or r.source.endswith(env.id)] if found else []
+
+    async with consuming(kafka, sessions):
+        await eventually(mine, timeout=30)
+        await asyncio.sleep(1)  # the redelivered copy, if it were applied, lands now
+        entries = await mine()
+    assert [e.source.split("/")[0] for e in entries] == [
+        HOUSEHOLDS_TOPIC, "audit:finding_recorded", "audit:rectification_opened", "audit:discipline_referral_made",
+    ]
+    assert entries[0].payload_hash == ledger.sha256_hex(env.data)
+    assert (await verify(sessions)).ok

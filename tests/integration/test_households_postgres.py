@@ -1,0 +1,202 @@
+"""The households service on real PostgreSQL: uniqueness races, idempotent department submissions under
+concurrency, the COPY import path (and its fallback when two imports race), and the migrations both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import func, select
+
+from services.households.imports.__main__ import main as import_cli
+from services.households.imports.importer import HouseholdImporter
+from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
+from services.households.models import DepartmentBatch, Household, Member
+from services.households.settings import HouseholdsSettings
+from shared.db import create_engine
+from shared.messaging.outbox import OutboxMessage
+from shared.migrations import alembic_config, is_at_head
+from tests.support import auth, running_app
+from tests.unit.test_households_helpers import OFFICE, VILLAGE, household, make_id, member
+
+pytestmark = pytest.mark.integration
+MakeDb = Callable[[str], Awaitable[str]]
+
+
+async def counts(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return {
+                m.__name__: int(await conn.scalar(select(func.count()).select_from(m)) or 0)
+                for m in (Household, Member, OutboxMessage, DepartmentBatch)
+            }
+    finally:
+        await engine.dispose()
+
+
+async def test_two_registrations_racing_for_one_id_number_give_one_201_and_one_409(pg_database: MakeDb) -> None:
+    url = await pg_database("households")
+    async with running_app("households", url) as (_, client):
+        for attempt in range(5):
+            born = date(1960, 1, attempt + 1)
+            bodies = [
+                household(f"RACE-{attempt}-{n}", VILLAGE, member("王五", "head", born, seq=attempt)) for n in (1, 2)
+            ]
+            results = await asyncio.gather(*(client.post("/households", json=b, headers=OFFICE) for b in bodies))
+            assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+            assert all(make_id(born, attempt) not in r.text for r in results)
+    assert (await counts(url))["Household"] == 5
+
+
+async def test_a_department_key_sent_twice_at_once_is_applied_once(pg_database: MakeDb) -> None:
+    url = await pg_database("households")
+    async with running_app("households", url) as (_, client):
+        born = date(1960, 3, 1)
+        body = household("DEPT-1", VILLAGE, member("张三", "head", born, seq=1))
+        assert (await client.post("/households", json=body, headers=OFFICE)).status_code == 201
+        rows = [
+            {"id_number": make_id(born, 1), "amount_fen": 300_000, "occurred_on": "2020-03-01"},
+            {"member_id": "00000000-0000-4000-8000-000000000000", "amount_fen": 1, "occurred_on": "2020-03-01"},
+            {"id_number": make_id(born, 1), "amount_fen": 800_000, "occurred_on": "2020-04-01"},
+        ]
+        headers = {**auth("dept_health"), "Idempotency-Key": "health-2020-04"}
+        results = await asyncio.gather(
+            *(client.post("/department-data/hospital_cost", json={"rows": rows}, headers=headers) for _ in range(3))
+        )
+        statuses = sorted(r.status_code for r in results)
+        assert statuses.count(200) >= 1 and set(statuses) <= {200, 409}, [r.text for r in results]
+        applied = [r.json() for r in results if r.status_code == 200 and r.headers.get("idempotent-replayed") != "true"]
+        assert (
+            len(applied) == 1 and applied[0]["applied_count"] == 2 and [e["row"] for e in applied[0]["errors"]] == [1]
+        )
+        replay = await client.post("/department-data/hospital_cost", json={"rows": rows}, headers=headers)
+        assert replay.headers["idempotent-replayed"] == "true" and replay.json()["batch_id"] == applied[0]["batch_id"]
+    found = await counts(url)
+    assert found["DepartmentBatch"] == 1
+
+
+HEADER = [*REQUIRED, *OPTIONAL]
+
+
+def write_file(path: Path, households: int) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for h in range(households):
+            for m in range(1 + h % 3):
+                born = date(1950 + m * 20, 1 + h % 12, 1 + h % 28)
+                number = make_id(born, h)
+                values = [
+                    f"PG-{h:04d}",
+                    VILLAGE,
+                    f"户主{h}",
+                    f"成员{m}",
+                    "head" if m == 0 else "child",
+                    born.isoformat(),
+                    number,
+                    "true",
+                ]
+                writer.writerow(values + [""] * (len(HEADER) - len(values)))
+    return path
+
+
+async def import_file(url: str, path: Path, chunk: int) -> tuple[Any, list[RowError]]:
+    engine = create_engine(url)
+    errors: list[RowError] = []
+    try:
+        importer = HouseholdImporter(engine, HouseholdsSettings(), actor="t", chunk=chunk, workers=1)
+        with path.open("rb") as source:
+            report = await importer.run(source, size=os.fstat(source.fileno()).st_size, on_error=errors.append)
+    finally:
+        await engine.dispose()
+    return report, errors
+
+
+async def test_the_cli_imports_through_copy_and_a_rerun_changes_nothing(pg_database: MakeDb, tmp_path: Path) -> None:
+    url = await pg_database("households")
+    path = write_file(tmp_path / "h.csv", 300)
+    assert await asyncio.to_thread(import_cli, [str(path), "--database-url", url, "--quiet"]) == 0
+    first = await counts(url)
+    assert (first["Household"], first["Member"], first["OutboxMessage"]) == (300, 600, 300)
+    assert await asyncio.to_thread(import_cli, [str(path), "--database-url", url, "--quiet"]) == 0
+    assert await counts(url) == first
+    async with running_app("households", url) as (_, client):
+        born = date(1970, 1 + 7 % 12, 1 + 7 % 28)
+        found = await client.post("/households/search", json={"id_number": make_id(born, 7)}, headers=OFFICE)
+        assert [h["household_code"] for h in found.json()] == ["PG-0007"]
+
+
+async def test_two_imports_racing_on_one_file_create_each_household_once(pg_database: MakeDb, tmp_path: Path) -> None:
+    url = await pg_database("households")
+    path = write_file(tmp_path / "h.csv", 200)
+    (one, errors_one), (two, errors_two) = await asyncio.gather(import_file(url, path, 50), import_file(url, path, 50))
+    assert errors_one == [] and errors_two == []
+    members = sum(1 + h % 3 for h in range(200))
+    assert one.households_created + two.households_created == 200
+    assert one.members_added + two.members_added == members
+    assert one.members_present + two.members_present == members  # each saw the other's rows as present
+    found = await counts(url)
+    assert (found["Household"], found["Member"], found["OutboxMessage"]) == (200, members, 200)
+
+
+async def test_the_migrations_go_down_and_up_again(pg_database: MakeDb) -> None:
+    url = await pg_database("households")
+    engine = create_engine(url)
+    try:
+
+        def down_and_up(connection: Any) -> None:
+            cfg = alembic_config("households")
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0001")
+            command.upgrade(cfg, "head")
+
+        async with engine.begin() as conn:
+            await conn.run_sync(down_and_up)
+        assert await is_at_head(engine, "households")
+    finally:
+        await engine.dispose()
+
+
+async def test_lists_filters_and_statistics_run_on_postgresql(pg_database: MakeDb) -> None:
+    url = await pg_database("households")
+    async with running_app("households", url) as (_, client):
+        ids = []
+        for n, village in enumerate(("371523101201", "371523101202", "371523105203")):
+            body = household(
+                f"ST-{n}", village, member("户主", "head", date(1960, 1, n + 1), seq=n, medical_insured=n > 0)
+            )
+            r = await client.post("/households", json=body, headers=OFFICE)
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        appraisal = {"grade": "D", "appraised_on": "2020-03-01", "appraiser": "x"}
+        await client.post(f"/households/{ids[0]}/housing-appraisals", json=appraisal, headers=OFFICE)
+        await client.post(
+            f"/households/{ids[1]}/visits",
+            json={"round": 2, "visited_on": "2020-05-01", "visitor": "x"},
+            headers=OFFICE,
+        )
+        flag = {"kind": "disaster", "detail": "x", "raised_on": str(date.today())}
+        await client.post(f"/households/{ids[2]}/risk-flags", json=flag, headers=OFFICE)
+        await client.put("/poverty-lines/2020", json={"line_fen": 450_000, "monitoring_margin_fen": 0}, headers=OFFICE)
+        listed = await client.get("/households?gap=medical&under_monitoring=false&area_code=371523101", headers=OFFICE)
+        assert [h["household_code"] for h in listed.json()["items"]] == ["ST-0"]
+        flagged = await client.get("/households?risk_flag=disaster&limit=1", headers=OFFICE)
+        assert [h["household_code"] for h in flagged.json()["items"]] == ["ST-2"]
+        stats = (await client.get("/statistics?year=2020", headers=OFFICE)).json()
+        total = stats["total"]
+        assert total["households"] == 3 and total["gaps"]["income"] == 3 and total["gaps"]["medical"] == 1
+        assert (total["housing_cd_outstanding"], total["visits_by_round"], total["under_monitoring"]) == (
+            1,
+            {"2": 1},
+            1,
+        )
+        episodes = (await client.get("/monitoring-episodes?status=open&limit=1", headers=OFFICE)).json()
+        assert len(episodes["items"]) == 1 and episodes["next_cursor"] is None

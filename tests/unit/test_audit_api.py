@@ -1,0 +1,278 @@
+"""The audit API on SQLite: who may do what, bad input and forbidden actions as problem+json that change
+nothing, the package and notice formats, the ledger endpoints, the views and the running overdue worker."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from services.audit.api.deps import request_time
+from services.audit.models import (
+    AccountabilityAction,
+    DisciplineReferral,
+    Finding,
+    InspectionCampaign,
+    LedgerEntry,
+    RectificationSubmission,
+    RectificationTask,
+)
+from shared.messaging.outbox import OutboxMessage
+from tests.kafka_support import eventually
+from tests.support import assert_problem, auth, running_app
+from tests.unit.test_audit_support import NOW, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, count, facts, open_task
+
+DISTRICT = auth("district_office", sub="district-officer-1")
+INSPECTOR = auth("inspector", sub="inspector-1")
+TOWNSHIP_OFFICER = auth("township_office", area=TOWNSHIP, sub="township-officer-1")
+OTHER_TOWNSHIP_OFFICER = auth("township_office", area=OTHER_TOWNSHIP, sub="township-officer-9")
+COMMISSION = auth("discipline_commission", sub="commission-1")
+AUDITOR = auth("auditor", sub="auditor-1")
+EVIDENCE = [{"kind": "photo", "reference": "archive://2020/05/h1.jpg"}]
+HOUSEHOLD = str(uuid.uuid4())
+MANUAL = {
+    "subject_kind": "household",
+    "subject_id": HOUSEHOLD,
+    "area_code": VILLAGE,
+    "category": "policy_delivery",
+    "code": "file_incomplete",
+    "description": "identification file missing the income page",
+    "responsible_unit": "贾寨镇扶贫办",
+    "evidence": EVIDENCE,
+}
+STATE = (Finding, RectificationTask, RectificationSubmission, DisciplineReferral, AccountabilityAction,
+         InspectionCampaign, OutboxMessage, LedgerEntry)
+
+
+@pytest.fixture
+async def api(sqlite_url: Any) -> Any:
+    async with running_app("audit", await sqlite_url("audit")) as (app, client):
+        app.dependency_overrides[request_time] = lambda: NOW + timedelta(days=1)
+        yield app, client
+
+
+async def state(app: Any) -> tuple[object, ...]:
+    async with app.state.sessions() as s:
+        tasks = [t.model_dump() for t in (await s.scalars(select(RectificationTask))).all()]
+        return (tasks, *[await count(s, model) for model in STATE])
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"evidence": []}, 422),
+        ({"area_code": "371523"}, 422),  # a finding belongs to a township or village
+        ({"subject_id": "not-a-household-id"}, 422),
+        ({"code": "Bad Code"}, 422),
+        ({"campaign_id": str(uuid.uuid4())}, 404),
+        ({"unexpected": 1}, 422),
+    ],
+)
+async def test_bad_manual_findings_are_refused_and_change_nothing(
+    api: Any, change: dict[str, Any], status: int
+) -> None:
+    app, client = api
+    before = await state(app)
+    assert_problem(await client.post("/findings", json={**MANUAL, **change}, headers=INSPECTOR), status)
+    assert await state(app) == before
+
+
+async def test_an_inspector_records_a_finding_and_a_repeat_adds_an_occurrence(api: Any) -> None:
+    _, client = api
+    first = await client.post("/findings", json=MANUAL, headers=INSPECTOR)
+    assert first.status_code == 201, first.text
+    assert (first.json()["recorded_by"], first.json()["evidence"][0]["kind"]) == ("inspector-1", "photo")
+    again = await client.post("/findings", json=MANUAL, headers=INSPECTOR)
+    assert (again.status_code, again.json()["id"], again.json()["occurrences"]) == (200, first.json()["id"], 2)
+    tasks = (await client.get(f"/rectification-tasks?finding_id={first.json()['id']}", headers=DISTRICT)).json()
+    assert [t["owner"] for t in tasks] == ["township_office:371523101"]
+
+
+@pytest.mark.parametrize("headers", [TOWNSHIP_OFFICER, auth("helper_cadre", area=VILLAGE), AUDITOR])
+async def test_only_inspectors_and_the_district_record_findings(api: Any, headers: dict[str, str]) -> None:
+    app, client = api
+    before = await state(app)
+    assert_problem(await client.post("/findings", json=MANUAL, headers=headers), 403)
+    assert await state(app) == before
+
+
+async def test_the_lifecycle_over_http_and_its_refusals(api: Any) -> None:
+    app, client = api
+    _, task = await open_task(app.state.sessions)
+    base = f"/rectification-tasks/{task.id}"
+    before = await state(app)
+    assert_problem(await client.post(f"{base}/close", headers=DISTRICT), 409)  # closing without evidence
+    assert_problem(await client.post(f"{base}/start", headers=OTHER_TOWNSHIP_OFFICER), 403)
+    assert await state(app) == before
+    assert (await client.post(f"{base}/start", headers=TOWNSHIP_OFFICER)).json()["status"] == "in_progress"
+    before = await state(app)
+    no_evidence = {"summary": "done", "evidence": []}
+    body = assert_problem(await client.post(f"{base}/submissions", json=no_evidence, headers=TOWNSHIP_OFFICER), 409)
+    assert "evidence" in body["detail"] and await state(app) == before
+    submitted = await client.post(
+        f"{base}/submissions", json={"summary": "house rebuilt", "evidence": EVIDENCE}, headers=TOWNSHIP_OFFICER
+    )
+    assert submitted.status_code == 201, submitted.text
+    check = {"passed": True, "notes": "walls and roof rebuilt, seen on site"}
+    assert_problem(await client.post(f"{base}/follow-up-checks", json=check, headers=TOWNSHIP_OFFICER), 403)
+    assert (await client.post(f"{base}/follow-up-checks", json=check, headers=INSPECTOR)).status_code == 201
+    closed = await client.post(f"{base}/close", headers=INSPECTOR)
+    assert closed.json()["status"] == "closed"
+
+
+async def test_verifying_ones_own_task_is_refused(api: Any) -> None:
+    app, client = api
+    _, task = await open_task(app.state.sessions)
+    base = f"/rectification-tasks/{task.id}"
+    await client.post(f"{base}/start", headers=DISTRICT)
+    await client.post(f"{base}/submissions", json={"summary": "done", "evidence": EVIDENCE}, headers=DISTRICT)
+    before = await state(app)
+    body = assert_problem(
+        await client.post(f"{base}/follow-up-checks", json={"passed": True, "notes": "fine"}, headers=DISTRICT), 403
+    )
+    assert "someone else" in body["detail"] and await state(app) == before
+
+
+async def test_a_township_officer_sees_only_their_township(api: Any) -> None:
+    app, client = api
+    _, mine = await open_task(app.state.sessions, facts("h-mine", grade="C"))
+    _, theirs = await open_task(app.state.sessions, facts("h-theirs", grade="C", area=f"{OTHER_TOWNSHIP}201"))
+    listed = (await client.get("/rectification-tasks", headers=TOWNSHIP_OFFICER)).json()
+    assert [t["id"] for t in listed] == [str(mine.id)]
+    assert_problem(await client.get(f"/rectification-tasks/{theirs.id}", headers=TOWNSHIP_OFFICER), 403)
+    assert_problem(await client.get(f"/rectification-tasks?township={OTHER_TOWNSHIP}", headers=TOWNSHIP_OFFICER), 403)
+    assert_problem(await client.get("/referrals", headers=TOWNSHIP_OFFICER), 403)
+    summary = (await client.get("/views/open-tasks", headers=TOWNSHIP_OFFICER)).json()
+    assert [(g["key"], g["total"]) for g in summary] == [(TOWNSHIP, 1)]
+
+
+async def test_reschedule_is_for_the_district_office_with_an_aware_deadline(api: Any) -> None:
+    app, client = api
+    _, task = await open_task(app.state.sessions)
+    url = f"/rectification-tasks/{task.id}/deadline-changes"
+    new = (task.deadline + timedelta(days=5)).isoformat()
+    before = await state(app)
+    assert_problem(await client.post(url, json={"deadline": new, "reason": "more time"}, headers=TOWNSHIP_OFFICER), 403)
+    assert_problem(await client.post(url, json={"deadline": new[:19], "reason": "naive time"}, headers=DISTRICT), 422)
+    early = (task.opened_at - timedelta(days=1)).isoformat()
+    assert_problem(await client.post(url, json={"deadline": early, "reason": "too early"}, headers=DISTRICT), 422)
+    assert await state(app) == before
+    moved = await client.post(url, json={"deadline": new, "reason": "materials delayed"}, headers=DISTRICT)
+    assert moved.status_code == 201 and moved.json()["changed_by"] == "district-officer-1"
+
+
+async def test_weekly_handover_and_the_package_formats(api: Any) -> None:
+    app, client = api
+    serious, _ = await open_task(app.state.sessions, facts("h-serious", grade="C"))
+    handed = await client.post("/referrals/weekly-handover", headers=DISTRICT)
+    assert [r["finding_id"] for r in handed.json()["referrals"]] == [str(serious.id)]
+    assert (await client.post("/referrals/weekly-handover", headers=DISTRICT)).json()["referred"] == 0
+    assert_problem(await client.post("/referrals/weekly-handover", headers=COMMISSION), 403)
+    as_json = await client.get("/handover-packages/2020-W20", headers=COMMISSION)
+    assert [lead["finding_id"] for lead in as_json.json()["leads"]] == [str(serious.id)]
+    as_csv = await client.get("/handover-packages/2020-W20?format=csv", headers=COMMISSION)
+    assert as_csv.headers["content-type"].startswith("text/csv") and str(serious.id) in as_csv.text
+    as_md = await client.get("/handover-packages/2020-W20?format=md", headers=AUDITOR)
+    assert as_md.headers["content-type"].startswith("text/markdown") and "h-serious" in as_md.text
+    assert_problem(await client.get("/handover-packages/2020-20", headers=COMMISSION), 422)
+    assert_problem(await client.get("/handover-packages/2020-W20?format=pdf", headers=COMMISSION), 422)
+    assert_problem(await client.get("/handover-packages/2020-W20", headers=TOWNSHIP_OFFICER), 403)
+
+
+async def test_accountability_is_the_commissions_and_names_stay_out_of_logs(
+    api: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, client = api
+    # audit's own loggers at DEBUG; drivers at INFO (aiosqlite logs SQL parameters at DEBUG: see README)
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="services")
+    caplog.set_level(logging.DEBUG, logger="shared")
+    await open_task(app.state.sessions, facts("h1", grade="D"))
+    referral = (await client.get("/referrals", headers=COMMISSION)).json()[0]
+    body = {"kind": "admonishment", "person_name": "王小明", "person_unit": "贾寨镇", "decided_on": "2020-05-12"}
+    url = f"/referrals/{referral['id']}/accountability-actions"
+    before = await state(app)
+    assert_problem(await client.post(url, json=body, headers=DISTRICT), 403)
+    assert_problem(await client.post(url, json={**body, "kind": "fine"}, headers=COMMISSION), 422)
+    assert await state(app) == before
+    assert (await client.post(url, json=body, headers=COMMISSION)).status_code == 201
+    notice = await client.get("/named-notices?from=2020-05-01&to=2020-05-31&format=md", headers=DISTRICT)
+    assert "王小明" in notice.text and "诫勉 (admonishment)" in notice.text
+    assert_problem(await client.get("/named-notices?from=2020-05-31&to=2020-05-01", headers=DISTRICT), 422)
+    assert "王小明" not in caplog.text
+    async with app.state.sessions() as s:
+        payloads = (await s.scalars(select(col(OutboxMessage.payload)))).all()
+    assert not any("王小明" in p for p in payloads)
+
+
+async def test_ledger_verify_and_head_export(api: Any) -> None:
+    app, client = api
+    await open_task(app.state.sessions, facts("h1", grade="D"))
+    verdict = (await client.get("/ledger/verify", headers=AUDITOR)).json()
+    assert (verdict["ok"], verdict["entries_checked"], verdict["first_break"]) == (True, 3, None)
+    head = (await client.get("/ledger/head", headers=AUDITOR)).json()
+    assert (head["seq"], head["entry_hash"], head["algorithm"]) == (3, verdict["head_hash"], "sha256")
+    again = await client.get(f"/ledger/verify?head_seq=3&head_hash={head['entry_hash']}", headers=COMMISSION)
+    assert again.json()["ok"]
+    assert_problem(await client.get("/ledger/verify?head_seq=3", headers=AUDITOR), 422)
+    assert_problem(await client.get("/ledger/head", headers=TOWNSHIP_OFFICER), 403)
+
+
+async def test_campaigns_are_set_up_by_the_district_office(api: Any) -> None:
+    app, client = api
+    plan = {
+        "name": "挂牌督战 贾寨镇", "kind": "targeted_supervision", "scope_level": "township", "scope_code": TOWNSHIP,
+        "round": 1, "starts_on": "2020-05-01", "ends_on": "2020-05-31", "teams": ["督战专班"],
+    }
+    before = await state(app)
+    assert_problem(await client.post("/campaigns", json=plan, headers=INSPECTOR), 403)
+    assert_problem(await client.post("/campaigns", json={**plan, "scope_level": "district", "scope_code": "371523"},
+                                     headers=DISTRICT), 422)
+    assert_problem(await client.post("/campaigns", json={**plan, "ends_on": "2020-04-01"}, headers=DISTRICT), 422)
+    assert await state(app) == before
+    campaign = (await client.post("/campaigns", json=plan, headers=DISTRICT)).json()
+    found = await client.post("/findings", json={**MANUAL, "campaign_id": campaign["id"]}, headers=INSPECTOR)
+    assert found.status_code == 201 and found.json()["campaign_id"] == campaign["id"]
+    elsewhere = {**MANUAL, "area_code": f"{OTHER_TOWNSHIP}201", "campaign_id": campaign["id"]}
+    assert_problem(await client.post("/findings", json=elsewhere, headers=INSPECTOR), 409)
+
+
+async def test_views_rates_periods_and_history(api: Any) -> None:
+    app, client = api
+    _, task = await open_task(app.state.sessions, facts("h1", grade="D"))
+    await open_task(app.state.sessions, facts("h2", grade="C"))
+    app.dependency_overrides[request_time] = lambda: task.deadline + timedelta(hours=1)
+    overdue = (await client.get("/views/overdue-tasks", headers=DISTRICT)).json()
+    assert [t["id"] for t in overdue] == [str(task.id)]  # severe: 7 days; the serious one has 15
+    by_owner = (await client.get("/views/open-tasks?group_by=owner", headers=DISTRICT)).json()
+    assert [(g["key"], g["total"], g["overdue"]) for g in by_owner] == [("township_office:371523101", 2, 1)]
+    rates = (await client.get("/views/rectification-rates?from=2020-05-01&to=2020-05-31", headers=DISTRICT)).json()
+    assert [(r["township"], r["category"], r["findings"], r["closed"], r["rate"]) for r in rates] == [
+        (TOWNSHIP, "housing", 2, 0, 0.0)
+    ]
+    periods = (await client.get("/views/referrals-and-accountability?from=2020-05-01&to=2020-06-30",
+                                headers=COMMISSION)).json()
+    assert periods == [{"month": "2020-05", "referrals_by_reason": {"severe_finding": 1}, "actions_by_kind": {}}]
+    history = (await client.get("/subjects/household/h1/history", headers=TOWNSHIP_OFFICER)).json()
+    assert [(h["task"]["id"], [r["reason"] for r in h["referrals"]]) for h in history] == [
+        (str(task.id), ["severe_finding"])
+    ]
+    assert (await client.get("/subjects/household/h1/history", headers=OTHER_TOWNSHIP_OFFICER)).json() == []
+
+
+async def test_the_running_service_marks_overdue_tasks_on_its_own(sqlite_url: Any) -> None:
+    async with running_app("audit", await sqlite_url("audit"), overdue_scan_interval_s=0.05) as (app, client):
+        _, task = await open_task(app.state.sessions)  # due in 2020: long past by the real clock
+
+        async def referred_as_overdue() -> bool:
+            found = (await client.get(f"/referrals?finding_id={task.finding_id}", headers=COMMISSION)).json()
+            return "overdue_task" in [r["reason"] for r in found]
+
+        await eventually(referred_as_overdue, timeout=10)
+        marked = (await client.get(f"/rectification-tasks/{task.id}", headers=DISTRICT)).json()
+        assert marked["overdue_at"] is not None

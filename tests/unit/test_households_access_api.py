@@ -1,0 +1,190 @@
+"""Area scope, helper-cadre assignment, lists with filters and cursors, history pages and statistics."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from tests.support import assert_problem, auth
+from tests.unit.test_households_helpers import (
+    OFFICE,
+    OTHER_TOWNSHIP_VILLAGE,
+    OTHER_VILLAGE,
+    VILLAGE,
+    household,
+    households_app,
+    member,
+    register,
+)
+
+TOWNSHIP = "371523101"
+TODAY = str(date.today())
+
+
+@pytest.fixture
+async def api(sqlite_url: Any) -> Any:
+    async with households_app(sqlite_url) as running:
+        yield running
+
+
+async def five(client: Any) -> dict[str, str]:
+    """CP-1, CP-2 in VILLAGE; CP-3 in OTHER_VILLAGE; CP-4, CP-5 in another township."""
+    areas = [VILLAGE, VILLAGE, OTHER_VILLAGE, OTHER_TOWNSHIP_VILLAGE, OTHER_TOWNSHIP_VILLAGE]
+    ids = {}
+    for n, area in enumerate(areas, start=1):
+        body = household(f"CP-{n}", area, member(f"户主{n}", "head", date(1960, 1, n), seq=n, medical_insured=n != 2))
+        ids[f"CP-{n}"] = (await register(client, body))["id"]
+    return ids
+
+
+async def codes(client: Any, query: str, headers: dict[str, str] = OFFICE) -> list[str]:
+    r = await client.get(f"/households{query}", headers=headers)
+    assert r.status_code == 200, r.text
+    return [h["household_code"] for h in r.json()["items"]]
+
+
+async def test_cursor_pages_walk_every_household_once(api: Any) -> None:
+    _, client = api
+    await five(client)
+    seen, cursor = [], None
+    while True:
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = (await client.get(f"/households{query}", headers=OFFICE)).json()
+        seen += [h["household_code"] for h in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["CP-1", "CP-2", "CP-3", "CP-4", "CP-5"]
+    assert_problem(await client.get("/households?cursor=garbage", headers=OFFICE), 422)
+
+
+async def test_officers_see_only_their_area(api: Any) -> None:
+    _, client = api
+    ids = await five(client)
+    township, village = auth("township_office", area=TOWNSHIP), auth("village_cadre", area=VILLAGE)
+    assert await codes(client, "", township) == ["CP-1", "CP-2", "CP-3"]
+    assert await codes(client, "", village) == ["CP-1", "CP-2"]
+    assert await codes(client, f"?area_code={OTHER_VILLAGE}", township) == ["CP-3"]
+    assert_problem(await client.get(f"/households?area_code={OTHER_TOWNSHIP_VILLAGE}", headers=township), 403)
+    assert_problem(await client.get(f"/households/{ids['CP-3']}", headers=village), 403)
+    body = {"round": 1, "visited_on": "2020-04-01", "visitor": "x"}
+    assert_problem(await client.post(f"/households/{ids['CP-4']}/visits", json=body, headers=township), 403)
+    assert_problem(await client.get("/households", headers=auth("dept_health")), 403)
+
+
+async def test_filters_by_status_gap_policy_and_monitoring(api: Any) -> None:
+    _, client = api
+    ids = await five(client)
+    appraisal = {"grade": "A", "appraised_on": "2020-03-01", "appraiser": "x"}
+    for code in ("CP-1", "CP-2", "CP-3"):
+        await client.post(f"/households/{ids[code]}/housing-appraisals", json=appraisal, headers=OFFICE)
+    disabled = {"disability_type": "physical", "disability_grade": 1, "disability_certified_on": "2020-01-01"}
+    mid = (await client.get(f"/households/{ids['CP-3']}", headers=OFFICE)).json()["members"][0]["id"]
+    await client.patch(f"/households/{ids['CP-3']}/members/{mid}", json=disabled, headers=OFFICE)  # flags risk
+    flag = {"kind": "job_loss", "detail": "务工返乡", "raised_on": TODAY}
+    await client.post(f"/households/{ids['CP-5']}/risk-flags", json=flag, headers=OFFICE)
+    assert await codes(client, "?gap=housing") == ["CP-4", "CP-5"]
+    assert await codes(client, "?gap=medical") == ["CP-2"]
+    assert await codes(client, "?policy=disability") == ["CP-3"]
+    assert await codes(client, "?under_monitoring=true") == ["CP-3", "CP-5"]
+    assert await codes(client, "?risk_flag=job_loss") == ["CP-5"]
+    assert await codes(client, "?status=in_poverty&area_code=371523105") == ["CP-4", "CP-5"]
+    assert await codes(client, "?minimum_allowance=dibao") == []
+    assert_problem(await client.get("/households?gap=happiness", headers=OFFICE), 422)
+
+
+async def test_a_helper_cadre_reaches_assigned_and_unassigned_households_only(api: Any) -> None:
+    _, client = api
+    ids = await five(client)
+    cadres = {}
+    for subject in ("cadre-a", "cadre-b"):
+        body = {"subject": subject, "name": subject, "unit": "区财政局", "area_code": TOWNSHIP}
+        r = await client.post("/helper-cadres", json=body, headers=OFFICE)
+        assert r.status_code == 201, r.text
+        cadres[subject] = r.json()["id"]
+    for code, subject in (("CP-1", "cadre-a"), ("CP-2", "cadre-b")):
+        r = await client.put(
+            f"/households/{ids[code]}/helper-cadre", json={"helper_cadre_id": cadres[subject]}, headers=OFFICE
+        )
+        assert r.status_code == 200 and r.json()["helper_cadre_id"] == cadres[subject]
+    a = auth("helper_cadre", area=TOWNSHIP, sub="cadre-a")
+    assert await codes(client, "", a) == ["CP-1", "CP-3"]
+    assert_problem(await client.get(f"/households/{ids['CP-2']}", headers=a), 403)
+    visit = {"round": 3, "visited_on": "2020-05-25", "visitor": "cadre-a"}
+    assert_problem(await client.post(f"/households/{ids['CP-2']}/visits", json=visit, headers=a), 403)
+    assert (await client.post(f"/households/{ids['CP-1']}/visits", json=visit, headers=a)).status_code == 201
+    far = await client.put(
+        f"/households/{ids['CP-4']}/helper-cadre", json={"helper_cadre_id": cadres["cadre-a"]}, headers=OFFICE
+    )
+    assert_problem(far, 409)
+    dup = {"subject": "cadre-a", "name": "x", "unit": "x", "area_code": TOWNSHIP}
+    assert_problem(await client.post("/helper-cadres", json=dup, headers=OFFICE), 409)
+    assert len((await client.get("/helper-cadres", headers=auth("township_office", area=TOWNSHIP))).json()) == 2
+
+
+async def test_history_pages_follow_the_cursor(api: Any) -> None:
+    _, client = api
+    hid = (await register(client, household("CP-1")))["id"]
+    for n in range(1, 4):
+        await client.post(
+            f"/households/{hid}/visits", json={"round": n, "visited_on": "2020-05-01", "visitor": "x"}, headers=OFFICE
+        )
+    first = (await client.get(f"/households/{hid}/history?limit=3", headers=OFFICE)).json()
+    rest = (await client.get(f"/households/{hid}/history?cursor={first['next_cursor']}", headers=OFFICE)).json()
+    actions = [c["action"] for c in first["items"] + rest["items"]]
+    assert actions == ["household.registered", "visit.recorded", "visit.recorded", "visit.recorded"]
+    assert rest["next_cursor"] is None
+
+
+async def test_statistics_break_an_area_down_one_level(api: Any) -> None:
+    _, client = api
+    ids = await five(client)
+    d = {"grade": "D", "appraised_on": "2020-03-01", "appraiser": "x"}
+    renovated = (await client.post(f"/households/{ids['CP-1']}/housing-appraisals", json=d, headers=OFFICE)).json()
+    await client.post(
+        f"/households/{ids['CP-1']}/housing-appraisals/{renovated['id']}/renovation",
+        json={"completed_on": "2020-05-01", "grade": "B", "appraiser": "x"},
+        headers=OFFICE,
+    )
+    await client.post(f"/households/{ids['CP-2']}/housing-appraisals", json={**d, "grade": "C"}, headers=OFFICE)
+    for code, rnd in (("CP-1", 1), ("CP-2", 1), ("CP-4", 2)):
+        await client.post(
+            f"/households/{ids[code]}/visits",
+            json={"round": rnd, "visited_on": "2020-04-01", "visitor": "x"},
+            headers=OFFICE,
+        )
+    water = {"checked_on": "2020-04-01", "source": "well", "problems": ["excess_fluoride"], "checked_by": "x"}
+    await client.post(f"/households/{ids['CP-3']}/water-checks", json=water, headers=OFFICE)
+    await client.post(
+        f"/households/{ids['CP-3']}/risk-flags",
+        json={"kind": "disaster", "detail": "x", "raised_on": TODAY},
+        headers=OFFICE,
+    )
+    await client.put("/poverty-lines/2020", json={"line_fen": 450_000, "monitoring_margin_fen": 0}, headers=OFFICE)
+    await client.post(
+        f"/households/{ids['CP-4']}/income-records",
+        json={"year": 2020, "source": "wages", "amount_fen": 450_000},
+        headers=OFFICE,
+    )
+
+    stats = (await client.get("/statistics?year=2020", headers=OFFICE)).json()
+    assert stats["level"] == "district" and stats["area_code"] == "371523"
+    assert [(p["area_code"], p["name"], p["households"]) for p in stats["parts"]] == [
+        ("371523101", "贾寨镇", 3),
+        ("371523105", "温陈街道", 2),
+    ]
+    total = stats["total"]
+    assert total["households_by_status"] == {"in_poverty": 5} and total["people"] == 5
+    assert total["gaps"] == {"housing": 4, "water": 5, "medical": 1, "income": 4}  # CP-1 renovated to B
+    assert (total["housing_cd_outstanding"], total["housing_cd_renovated"]) == (1, 1)
+    assert total["housing_cd_overdue"] == 1  # the C house's 90 days ran out in 2020
+    assert total["visits_by_round"] == {"1": 2, "2": 1} and total["under_monitoring"] == 1
+
+    township = auth("township_office", area=TOWNSHIP)
+    mine = (await client.get("/statistics?year=2020", headers=township)).json()
+    assert mine["level"] == "township" and [p["area_code"] for p in mine["parts"]] == [VILLAGE, OTHER_VILLAGE]
+    assert_problem(await client.get("/statistics?area_code=371523105", headers=township), 403)
+    assert_problem(await client.get("/statistics", headers=auth("helper_cadre", area=VILLAGE)), 403)
+    assert_problem(await client.get("/statistics?area_code=3715", headers=OFFICE), 422)

@@ -1,0 +1,215 @@
+"""CSV import through the bulk path (SQLite here; PostgreSQL's COPY path in the integration tier)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from services.households.imports.__main__ import main as cli
+from services.households.imports.importer import HouseholdImporter, ImportAborted
+from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
+from services.households.models import Household, HouseholdChange, Member
+from services.households.settings import HouseholdsSettings
+from shared.db import create_engine
+from shared.messaging.outbox import OutboxMessage
+from tests.unit.test_households_helpers import OFFICE, VILLAGE, count, household, households_app, make_id, member
+
+HEADER = [*REQUIRED, *OPTIONAL]
+A1, A2, B1 = make_id(date(1960, 3, 1), 1), make_id(date(1962, 7, 9), 2), make_id(date(1970, 1, 5), 3)
+
+
+def row(code: str, name: str, born: date, number: str, **extra: str) -> list[str]:
+    values = {
+        "household_code": code,
+        "area_code": VILLAGE,
+        "head_name": "户主" + code,
+        "member_name": name,
+        "relationship_to_head": "head",
+        "birth_date": born.isoformat(),
+        "id_number": number,
+        "medical_insured": "true",
+        **extra,
+    }
+    return [values.get(column, "") for column in HEADER]
+
+
+GOOD = [
+    row("IM-1", "王秀英", date(1960, 3, 1), A1),
+    row(
+        "IM-1",
+        "李桂兰",
+        date(1962, 7, 9),
+        A2,
+        relationship_to_head="spouse",
+        disability_type="physical",
+        disability_grade="2",
+    ),
+    row("IM-2", "张玉珍", date(1970, 1, 5), B1, medical_insured="false", labour_capacity="weak"),
+]
+
+
+def write(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+async def run(url: str, path: Path, chunk: int = 1000, workers: int = 0) -> tuple[Any, list[RowError]]:
+    engine = create_engine(url)
+    errors: list[RowError] = []
+    try:
+        importer = HouseholdImporter(engine, HouseholdsSettings(), actor="t", chunk=chunk, workers=workers)
+        with path.open("rb") as source:
+            report = await importer.run(source, size=os.fstat(source.fileno()).st_size, on_error=errors.append)
+    finally:
+        await engine.dispose()
+    return report, errors
+
+
+@pytest.fixture
+async def db(sqlite_url: Any) -> Any:
+    async with households_app(sqlite_url) as (app, client):
+        yield app, client, str(app.state.runtime.settings.database_url)
+
+
+async def snapshot(app: Any) -> tuple[int, ...]:
+    return tuple([await count(app, m) for m in (Household, Member, HouseholdChange, OutboxMessage)])
+
+
+async def test_a_file_imports_households_sealed_and_published(db: Any, tmp_path: Path) -> None:
+    app, client, url = db
+    report, errors = await run(url, write(tmp_path / "h.csv", GOOD))
+    assert errors == []
+    assert (report.households_created, report.members_added, report.rows_failed) == (2, 3, 0)
+    async with app.state.sessions() as s:
+        members = {m.name: m for m in (await s.scalars(select(Member))).all()}
+        events = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()  # type: ignore[arg-type]
+    assert members["李桂兰"].disability_grade == 2 and not members["张玉珍"].medical_insured
+    assert members["王秀英"].id_masked == f"3715**********{A1[-4:]}"
+    assert all(m.id_ciphertext and A1.encode() not in m.id_ciphertext for m in members.values())
+    assert [json.loads(e.payload)["member_count"] for e in events] == [2, 1]
+    assert not any(number in e.payload for e in events for number in (A1, A2, B1))
+    found = await client.post("/households/search", json={"id_number": A2}, headers=OFFICE)
+    assert [h["household_code"] for h in found.json()] == ["IM-1"]  # the keyed hash matches the API's
+
+
+async def test_running_the_same_file_again_changes_nothing(db: Any, tmp_path: Path) -> None:
+    app, _, url = db
+    path = write(tmp_path / "h.csv", GOOD)
+    await run(url, path)
+    before = await snapshot(app)
+    report, errors = await run(url, path, chunk=1)
+    assert errors == [] and (report.households_created, report.members_added, report.members_present) == (0, 0, 3)
+    assert await snapshot(app) == before
+
+
+async def test_bad_rows_are_reported_by_line_and_the_rest_imported(db: Any, tmp_path: Path) -> None:
+    app, _, url = db
+    bad_check = B1[:17] + ("0" if B1[17] != "0" else "1")
+    rows = [
+        GOOD[0],
+        row("IM-3", "甲", date(1970, 1, 5), bad_check),  # line 3: check digit
+        row("IM-3", "乙", date(2020, 2, 28), make_id(date(2020, 2, 28), 9), birth_date="2020-02-30"),  # 4: no such day
+        row("IM-4", "丙", date(1971, 1, 1), make_id(date(1971, 1, 1), 4), area_code="371523999001"),  # 5: unknown area
+        row("IM-5", "丁", date(1972, 1, 1), make_id(date(1973, 1, 1), 5)),  # 6: birth date differs from the ID
+        row("IM-6", "戊", date(1974, 1, 1), make_id(date(1974, 1, 1), 6), enrolment="graduated"),  # 7: unknown value
+        row("IM-7", "己", date(1960, 3, 1), A1),  # 8: A1 belongs to IM-1
+        ["IM-8", VILLAGE, "x"],  # 9: too few fields
+        row("IM-9", "庚", date(1975, 1, 1), make_id(date(1975, 1, 1), 7), disability_grade="3"),  # 10: grade, no type
+        GOOD[2],
+    ]
+    report, errors = await run(url, write(tmp_path / "h.csv", rows))
+    assert [(e.line, e.field) for e in errors] == [
+        (3, "id_number"),
+        (4, "birth_date"),
+        (5, "area_code"),
+        (6, "birth_date"),
+        (7, "enrolment"),
+        (9, ""),
+        (10, "disability_grade"),
+        (8, "id_number"),  # found when the chunk is written
+    ]
+    assert report.rows_failed == 8 and report.households_created == 2
+    assert not any(bad_check in e.message or A1 in e.message for e in errors)
+    assert await count(app, Household) == 2
+
+
+async def test_worker_processes_prepare_the_same_rows_in_the_same_order(db: Any, tmp_path: Path) -> None:
+    app, client, url = db
+    rows = [GOOD[0], row("IM-3", "甲", date(1970, 1, 5), "12345"), GOOD[1], GOOD[2]]
+    report, errors = await run(url, write(tmp_path / "h.csv", rows), chunk=1, workers=2)
+    assert [(e.line, e.field) for e in errors] == [(3, "id_number")]
+    assert (report.households_created, report.members_added, report.rows_failed) == (2, 3, 1)
+    found = await client.post("/households/search", json={"id_number": B1}, headers=OFFICE)
+    assert [h["household_code"] for h in found.json()] == ["IM-2"]
+    assert await count(app, Member) == 3
+
+
+async def test_a_household_split_across_the_file_gains_its_later_members(db: Any, tmp_path: Path) -> None:
+    app, _, url = db
+    rows = [GOOD[0], GOOD[2], GOOD[1]]  # IM-1, IM-2, IM-1 again
+    report, errors = await run(url, write(tmp_path / "h.csv", rows), chunk=1)
+    assert errors == [] and report.households_created == 2 and report.members_added == 3
+    async with app.state.sessions() as s:
+        types = (await s.scalars(select(OutboxMessage.event_type))).all()
+    assert sorted(t.rsplit(".", 2)[-2] for t in types) == [
+        "household_registered",
+        "household_registered",
+        "member_added",
+    ]
+
+
+async def test_a_number_registered_through_the_api_is_not_imported_again(db: Any, tmp_path: Path) -> None:
+    app, client, url = db
+    body = household("API-1", VILLAGE, member("王秀英", "head", date(1960, 3, 1), seq=1))
+    assert (await client.post("/households", json=body, headers=OFFICE)).status_code == 201
+    _, errors = await run(url, write(tmp_path / "h.csv", GOOD))
+    assert [(e.line, e.field) for e in errors] == [(2, "id_number")]
+    assert await count(app, Household) == 3  # API-1, IM-1 (with A2 only), IM-2
+
+
+async def test_files_that_cannot_be_imported_are_refused_whole(db: Any, tmp_path: Path) -> None:
+    app, _, url = db
+    with pytest.raises(ImportAborted, match="id_number"):
+        await run(
+            url, write(tmp_path / "h.csv", [r[:-1] for r in GOOD], header=[c for c in HEADER if c != "id_number"])
+        )
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(",".join(HEADER).encode() + b"\n\xff\xfe broken\n")
+    with pytest.raises(ImportAborted, match="UTF-8"):
+        await run(url, latin)
+    assert await count(app, Household) == 0
+
+
+async def test_the_cli_reports_progress_and_rejected_rows(
+    db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, _, url = db
+    path = write(tmp_path / "h.csv", [*GOOD, row("IM-9", "x", date(1980, 1, 1), "123")])
+    report = tmp_path / "errors.csv"
+    status = await _cli([str(path), "--database-url", url, "--errors", str(report)])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "100.0%" in err and "households created 2" in err and "rows rejected 1" in err
+    assert list(csv.reader(io.StringIO(report.read_text()))) == [
+        ["line", "field", "message"],
+        ["5", "id_number", "an ID-card number is 17 digits followed by a digit or X"],
+    ]
+    assert await _cli([str(path), "--database-url", url, "--quiet", "--errors", str(report)]) == 1
+    assert await count(app, Household) == 2
+    assert await _cli([str(tmp_path / "missing.csv"), "--database-url", url]) == 2
+
+
+async def _cli(argv: list[str]) -> int:
+    return await asyncio.to_thread(cli, argv)  # the CLI runs its own event loop

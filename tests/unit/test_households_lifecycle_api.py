@@ -1,0 +1,316 @@
+"""The lifecycle, the three guarantees, water, income and relapse-risk monitoring over HTTP."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.households.models import Household, MonitoringEpisode
+from tests.support import assert_problem, auth
+from tests.unit.test_households_helpers import (
+    OFFICE,
+    VILLAGE,
+    count,
+    event_types,
+    household,
+    households_app,
+    member,
+    outbox,
+    register,
+)
+
+LINE_2020 = {"line_fen": 450_000, "monitoring_margin_fen": 150_000}  # 4,500 yuan per person (the report)
+CHILD_BORN = date(date.today().year - 10, 5, 1)
+TODAY = str(date.today())
+
+
+@pytest.fixture
+async def api(sqlite_url: Any) -> Any:
+    async with households_app(sqlite_url) as running:
+        yield running
+
+
+async def post(client: Any, url: str, body: dict[str, Any], status: int = 201, headers: dict[str, str] = OFFICE) -> Any:
+    r = await client.post(url, json=body, headers=headers)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+async def family(client: Any, code: str = "CP-0001") -> str:
+    """A household of three: two insured adults and an enrolled child."""
+    body = household(
+        code,
+        VILLAGE,
+        member("张三", "head", date(1960, 3, 1), seq=1, medical_insured=True),
+        member("李四", "spouse", date(1962, 7, 9), seq=2, medical_insured=True),
+        member("张小明", "son", CHILD_BORN, seq=3, medical_insured=True, enrolment="enrolled"),
+    )
+    return str((await register(client, body))["id"])
+
+
+async def meet_the_standard(client: Any, hid: str, income_fen: int = 3 * 700_000) -> None:
+    r = await client.put("/poverty-lines/2020", json=LINE_2020, headers=OFFICE)
+    assert r.status_code == 200, r.text
+    year = date.today().year
+    r = await client.put(f"/poverty-lines/{year}", json=LINE_2020, headers=OFFICE)
+    assert r.status_code == 200, r.text
+    await post(client, f"/households/{hid}/income-records", {"year": year, "source": "wages", "amount_fen": income_fen})
+    appraisal = {"grade": "B", "appraised_on": "2020-03-01", "appraiser": "区住建局"}
+    await post(client, f"/households/{hid}/housing-appraisals", appraisal)
+    water = {"checked_on": "2020-04-01", "source": "piped", "checked_by": "区水利局"}
+    await post(client, f"/households/{hid}/water-checks", water)
+
+
+async def status_of(client: Any, hid: str) -> str:
+    return str((await client.get(f"/households/{hid}", headers=OFFICE)).json()["status"])
+
+
+async def exit_poverty(client: Any, hid: str) -> Any:
+    body = {"status": "exited_receiving_policies", "reason": "两不愁三保障达标, 人均收入超过贫困线"}
+    return await client.post(f"/households/{hid}/status", json=body, headers=OFFICE)
+
+
+async def test_a_new_household_cannot_leave_poverty_and_is_told_why(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    before = await event_types(app)
+    problem = assert_problem(await exit_poverty(client, hid), 409)
+    assert set(problem["gaps"]) == {"housing_not_appraised", "no_poverty_line", "water_not_checked"}
+    assert await status_of(client, hid) == "in_poverty"
+    assert await event_types(app) == before
+
+
+async def test_meeting_the_standard_allows_the_exit_and_publishes_it(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid)
+    assessment = (await client.get(f"/households/{hid}/assessment", headers=OFFICE)).json()
+    assert assessment["can_exit"] and assessment["per_capita_income_fen"] == 700_000
+    r = await exit_poverty(client, hid)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "exited_receiving_policies"
+    [changed] = [row for row in await outbox(app) if row.event_type.endswith("status_changed.v1")]
+    payload = json.loads(changed.payload)
+    assert (payload["from_status"], payload["to_status"], payload["reason"]) == (
+        "in_poverty",
+        "exited_receiving_policies",
+        "officer_decision",
+    )
+
+
+@pytest.mark.parametrize(
+    ("spoil", "gap"),
+    [
+        ("income", "income_below_line"),
+        ("house", "housing_unsafe"),
+        ("water", "unsafe_water"),
+        ("dropout", "school_dropout"),
+        ("insurance", "no_medical_insurance"),
+    ],
+)
+async def test_each_unmet_guarantee_blocks_the_exit(api: Any, spoil: str, gap: str) -> None:
+    _, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid, income_fen=3 * 450_000 - 1 if spoil == "income" else 3 * 700_000)
+    members = {m["name"]: m["id"] for m in (await client.get(f"/households/{hid}", headers=OFFICE)).json()["members"]}
+    if spoil == "house":
+        await post(
+            client,
+            f"/households/{hid}/housing-appraisals",
+            {"grade": "D", "appraised_on": "2020-05-01", "appraiser": "x"},
+        )
+    elif spoil == "water":
+        check = {"checked_on": "2020-05-01", "source": "well", "problems": ["excess_fluoride"], "checked_by": "x"}
+        await post(client, f"/households/{hid}/water-checks", check)
+    elif spoil == "dropout":
+        r = await client.patch(
+            f"/households/{hid}/members/{members['张小明']}", json={"enrolment": "dropped_out"}, headers=OFFICE
+        )
+        assert r.status_code == 200, r.text
+    elif spoil == "insurance":
+        r = await client.patch(
+            f"/households/{hid}/members/{members['李四']}", json={"medical_insured": False}, headers=OFFICE
+        )
+        assert r.status_code == 200, r.text
+    assert gap in assert_problem(await exit_poverty(client, hid), 409)["gaps"]
+    assert await status_of(client, hid) == "in_poverty"
+
+
+async def test_unsafe_findings_are_published_for_audit(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await post(
+        client, f"/households/{hid}/housing-appraisals", {"grade": "C", "appraised_on": "2020-05-01", "appraiser": "x"}
+    )
+    check = {"checked_on": "2020-05-02", "source": "well", "problems": ["excess_fluoride"], "checked_by": "x"}
+    await post(client, f"/households/{hid}/water-checks", check)
+    members = (await client.get(f"/households/{hid}", headers=OFFICE)).json()["members"]
+    child = next(m for m in members if m["name"] == "张小明")
+    await client.patch(f"/households/{hid}/members/{child['id']}", json={"enrolment": "dropped_out"}, headers=OFFICE)
+    problems = [json.loads(r.payload) for r in await outbox(app) if r.event_type.endswith("problem_found.v1")]
+    assert sorted(p["code"] for p in problems) == ["housing_unsafe", "school_dropout", "unsafe_water"]
+    housing = next(p for p in problems if p["code"] == "housing_unsafe")
+    assert housing["housing_grade"] == "C" and housing["visit_id"] is None and housing["category"] == "housing"
+
+
+async def test_renovating_a_d_house_regrades_it(api: Any) -> None:
+    _, client = api
+    hid = await family(client)
+    d = await post(
+        client, f"/households/{hid}/housing-appraisals", {"grade": "D", "appraised_on": "2020-03-01", "appraiser": "x"}
+    )
+    assert d["renovation_due"] == "2020-05-30"  # the default 90 days
+    renovation = {"completed_on": "2020-06-20", "grade": "A", "appraiser": "区住建局"}
+    new = await post(client, f"/households/{hid}/housing-appraisals/{d['id']}/renovation", renovation)
+    assert new["grade"] == "A" and new["source"] == "renovation"
+    assert (await client.get(f"/households/{hid}", headers=OFFICE)).json()["housing_grade"] == "A"
+    listed = (await client.get(f"/households/{hid}/housing-appraisals", headers=OFFICE)).json()
+    assert [(a["grade"], a["renovated_on"]) for a in listed] == [("D", "2020-06-20"), ("A", None)]
+    again = await client.post(
+        f"/households/{hid}/housing-appraisals/{d['id']}/renovation", json=renovation, headers=OFFICE
+    )
+    assert_problem(again, 409)
+    early = {**renovation, "completed_on": "2020-01-01"}
+    other = await post(
+        client, f"/households/{hid}/housing-appraisals", {"grade": "C", "appraised_on": "2020-06-21", "appraiser": "x"}
+    )
+    assert_problem(
+        await client.post(f"/households/{hid}/housing-appraisals/{other['id']}/renovation", json=early, headers=OFFICE),
+        422,
+    )
+
+
+async def test_a_relapse_risk_flag_monitors_an_exited_household_until_risk_is_eliminated(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid)
+    assert (await exit_poverty(client, hid)).status_code == 200
+    flag = {"kind": "disaster", "detail": "暴雨冲毁房屋院墙", "raised_on": TODAY}
+    episode = await post(client, f"/households/{hid}/risk-flags", flag, headers=auth("helper_cadre", area=VILLAGE))
+    assert await status_of(client, hid) == "monitored"
+    assert [f["kind"] for f in episode["flags"]] == ["disaster"]
+    problems = [json.loads(r.payload) for r in await outbox(app) if r.event_type.endswith("problem_found.v1")]
+    assert [(p["category"], p["code"]) for p in problems] == [("income", "relapse_risk_disaster")]
+    blocked = await client.post(
+        f"/households/{hid}/status", json={"status": "exited_no_policies", "reason": "x"}, headers=OFFICE
+    )
+    assert_problem(blocked, 409)
+    close = {"decision": "risk_eliminated", "evidence": "院墙已修复, 收入稳定", "closed_on": TODAY}
+    url = f"/monitoring-episodes/{episode['id']}"
+    assert "measure" in assert_problem(await client.post(f"{url}/close", json=close, headers=OFFICE), 409)["detail"]
+    measure = {"kind": "temporary_assistance", "description": "临时救助 2000 元", "taken_on": TODAY}
+    await post(client, f"{url}/measures", measure, headers=auth("helper_cadre", area=VILLAGE))
+    assert_problem(await client.post(f"{url}/close", json=close, headers=auth("helper_cadre", area=VILLAGE)), 403)
+    closed = await post(client, f"{url}/close", close, status=200)
+    assert closed["status"] == "closed" and closed["decision"] == "risk_eliminated"
+    assert await status_of(client, hid) == "exited_receiving_policies"
+    assert_problem(await client.post(f"{url}/measures", json=measure, headers=OFFICE), 409)
+
+
+async def test_income_under_line_plus_margin_flags_once_and_must_recover_before_closing(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid, income_fen=3 * 500_000)  # above the line, under line + margin
+    assert (await exit_poverty(client, hid)).status_code == 200
+    year = date.today().year
+    await post(client, f"/households/{hid}/income-records", {"year": year, "source": "subsidies", "amount_fen": 1})
+    assert await status_of(client, hid) == "monitored"
+    await post(client, f"/households/{hid}/income-records", {"year": year, "source": "subsidies", "amount_fen": 1})
+    [episode] = (await client.get(f"/households/{hid}/monitoring-episodes", headers=OFFICE)).json()
+    assert [f["kind"] for f in episode["flags"]] == ["income_below_margin"]  # not flagged twice
+    url = f"/monitoring-episodes/{episode['id']}"
+    await post(
+        client,
+        f"{url}/measures",
+        {"kind": "public_welfare_job", "description": "公益岗", "taken_on": str(date.today())},
+    )
+    close = {"decision": "risk_eliminated", "evidence": "公益岗位收入到位", "closed_on": TODAY}
+    assert "margin" in assert_problem(await client.post(f"{url}/close", json=close, headers=OFFICE), 409)["detail"]
+    await post(
+        client, f"/households/{hid}/income-records", {"year": year, "source": "wages", "amount_fen": 3 * 100_000}
+    )
+    await post(client, f"{url}/close", close, status=200)
+    assert await status_of(client, hid) == "exited_receiving_policies"
+    assert await count(app, MonitoringEpisode, MonitoringEpisode.status == "open") == 0
+
+
+async def test_an_episode_closed_as_relapsed_needs_evidence_of_poverty(api: Any) -> None:
+    _, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid)
+    assert (await exit_poverty(client, hid)).status_code == 200
+    episode = await post(
+        client, f"/households/{hid}/risk-flags", {"kind": "job_loss", "detail": "务工返乡", "raised_on": TODAY}
+    )
+    relapse = {"decision": "relapsed", "evidence": "失去务工收入, 住房受损", "closed_on": TODAY}
+    assert_problem(await client.post(f"/monitoring-episodes/{episode['id']}/close", json=relapse, headers=OFFICE), 409)
+    assert await status_of(client, hid) == "monitored"
+    await post(client, f"/households/{hid}/housing-appraisals", {"grade": "D", "appraised_on": TODAY, "appraiser": "x"})
+    await post(client, f"/monitoring-episodes/{episode['id']}/close", relapse, status=200)
+    assert await status_of(client, hid) == "relapsed"
+
+
+async def test_an_officer_cannot_make_a_household_monitored_directly(api: Any) -> None:
+    _, client = api
+    hid = await family(client)
+    r = await client.post(f"/households/{hid}/status", json={"status": "monitored", "reason": "x"}, headers=OFFICE)
+    assert_problem(r, 409)
+    r = await client.post(f"/households/{hid}/status", json={"status": "rich", "reason": "x"}, headers=OFFICE)
+    assert_problem(r, 422)
+
+
+async def test_status_changes_are_for_district_and_township_offices_in_their_area(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid)
+    body = {"status": "exited_receiving_policies", "reason": "达标"}
+    for headers in (auth("village_cadre", area=VILLAGE), auth("township_office", area="371523105"), auth("auditor")):
+        assert_problem(await client.post(f"/households/{hid}/status", json=body, headers=headers), 403)
+    assert await count(app, Household, Household.status == "in_poverty") == 1
+    ok = await client.post(f"/households/{hid}/status", json=body, headers=auth("township_office", area="371523101"))
+    assert ok.status_code == 200, ok.text
+
+
+async def test_poverty_lines_are_set_by_the_district_only(api: Any) -> None:
+    _, client = api
+    assert_problem(
+        await client.put("/poverty-lines/2020", json=LINE_2020, headers=auth("township_office", area="371523101")), 403
+    )
+    assert_problem(
+        await client.put("/poverty-lines/2020", json={"line_fen": 4500.5, "monitoring_margin_fen": 0}, headers=OFFICE),
+        422,
+    )
+    assert_problem(await client.put("/poverty-lines/1999", json=LINE_2020, headers=OFFICE), 422)
+    assert (await client.put("/poverty-lines/2020", json=LINE_2020, headers=OFFICE)).status_code == 200
+    lines = (await client.get("/poverty-lines", headers=OFFICE)).json()
+    assert [(line["year"], line["line_fen"]) for line in lines] == [(2020, 450_000)]
+
+
+async def test_income_summary_compares_per_capita_income_with_the_line(api: Any) -> None:
+    _, client = api
+    hid = await family(client)
+    await client.put("/poverty-lines/2020", json=LINE_2020, headers=OFFICE)
+    await post(
+        client,
+        f"/households/{hid}/income-records",
+        {"year": 2020, "source": "project_dividends", "amount_fen": 1_000_000},
+    )
+    await post(client, f"/households/{hid}/income-records", {"year": 2020, "source": "wages", "amount_fen": 350_001})
+    summary = (await client.get(f"/households/{hid}/income?year=2020", headers=OFFICE)).json()
+    assert summary["per_capita_income_fen"] == 450_000 and summary["below_line"] is False
+    assert summary["below_monitoring_threshold"] is True and len(summary["records"]) == 2
+    future = {"year": date.today().year + 1, "source": "wages", "amount_fen": 1}
+    assert_problem(await client.post(f"/households/{hid}/income-records", json=future, headers=OFFICE), 422)
+    negative = {"year": 2020, "source": "wages", "amount_fen": -5}
+    assert_problem(await client.post(f"/households/{hid}/income-records", json=negative, headers=OFFICE), 422)
+
+
+async def test_rule_based_flags_cannot_be_raised_by_hand(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    flag = {"kind": "income_below_margin", "detail": "x", "raised_on": TODAY}
+    assert_problem(await client.post(f"/households/{hid}/risk-flags", json=flag, headers=OFFICE), 422)
+    assert await count(app, MonitoringEpisode) == 0
