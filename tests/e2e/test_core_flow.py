@@ -53,7 +53,9 @@ async def audit_get(platform: Platform, path: str, headers: dict[str, str] = REA
         return list(r.json())
 
 
-async def test_d_grade_house_becomes_finding_task_referral_and_open_problem(platform: Platform) -> None:
+async def test_d_grade_house_becomes_finding_task_referral_and_open_problem(
+    platform: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
     hid = await register(platform, f"E2E-{uuid.uuid4().hex[:6]}")
     started = time.monotonic()
     await visit(platform, hid)
@@ -74,7 +76,8 @@ async def test_d_grade_house_becomes_finding_task_referral_and_open_problem(plat
 
     problems = await eventually(open_problems)
     assert problems[0]["finding_id"] == finding["id"]  # type: ignore[index]
-    print(f"\nvisit -> referral: {visit_to_referral * 1000:.0f} ms")
+    with capsys.disabled():
+        print(f"\nmeasured: visit -> discipline referral {visit_to_referral * 1000:.0f} ms")
 
 
 async def test_killing_audit_mid_stream_loses_and_duplicates_nothing(platform: Platform) -> None:
