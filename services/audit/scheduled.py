@@ -49,15 +49,14 @@ async def _claim(
 
 async def mark_overdue(session: AsyncSession, *, now: datetime, limit: int = 100) -> list[RectificationTask]:
     """Mark tasks past their deadline overdue (once each), publish it and refer each to the commission."""
-    due = await _claim(
+    claimed = await _claim(
         session,
         col(RectificationTask.overdue_at).is_(None),
         col(RectificationTask.deadline) < now,
         limit=limit,
     )
+    due = [(task, finding) for task, finding in claimed if is_overdue(task.status, task.deadline, now)]
     for task, finding in due:
-        if not is_overdue(task.status, task.deadline, now):
-            continue
         task.overdue_at = now
         await emit(
             session,
@@ -78,16 +77,15 @@ async def remind_due_soon(
     session: AsyncSession, *, now: datetime, lead: timedelta, limit: int = 100
 ) -> list[RectificationTask]:
     """Remind the owners of tasks due within `lead` (once per deadline: moving it re-arms the reminder)."""
-    due = await _claim(
+    claimed = await _claim(
         session,
         col(RectificationTask.reminded_at).is_(None),
         col(RectificationTask.deadline) >= now,
         col(RectificationTask.deadline) <= now + lead,
         limit=limit,
     )
+    due = [(task, finding) for task, finding in claimed if is_due_soon(task.status, task.deadline, now, lead)]
     for task, finding in due:
-        if not is_due_soon(task.status, task.deadline, now, lead):
-            continue
         task.reminded_at = now
         await emit(
             session,

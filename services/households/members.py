@@ -125,17 +125,12 @@ async def change_member(
         if key in changes:
             setattr(member, key, changes[key])
     _ensure_consistent(member)
-    number = changes.get("id_number")
-    if number:
-        idnumbers.check_birth_date(number, member.birth_date)
-        await idnumbers.ensure_free(session, [vault.keyed_hash(number)], except_member=member.id)
-        idnumbers.seal_into(member, number, vault)
-    elif "birth_date" in changes and member.id_kid and member.id_ciphertext:
-        stored = vault.open(member.id_kid, member.id_ciphertext, member_id=member.id)
-        idnumbers.check_birth_date(stored, member.birth_date)
+    renumbered = await _apply_id_number(
+        session, member, changes.get("id_number"), birth_changed="birth_date" in changes, vault=vault
+    )
     changed = history.diff(before, snapshot(member))
-    if number and "id_number" not in changed:
-        changed["id_number"] = [before["id_number"], member.id_masked]  # same last digits, new number
+    if renumbered and "id_number" not in changed:
+        changed["id_number"] = [before["id_number"], member.id_masked]  # same masked digits, another number
     if not changed:
         return []
     session.add(member)
@@ -146,6 +141,24 @@ async def change_member(
     await publish(session, MemberUpdated(household_id=household.id, member_id=member.id, changed=sorted(changed)))
     await publish_facts(session, household, member, before, actor=actor, on=on)
     return sorted(changed)
+
+
+async def _apply_id_number(
+    session: AsyncSession, member: Member, number: str | None, *, birth_changed: bool, vault: IdCardVault
+) -> bool:
+    """Seal a new number (it must carry the member's birth date and be free); True when the number changed.
+    Without a new number, a changed birth date is checked against the stored one."""
+    if number is None:
+        if birth_changed and member.id_kid and member.id_ciphertext:
+            stored = vault.open(member.id_kid, member.id_ciphertext, member_id=member.id)
+            idnumbers.check_birth_date(stored, member.birth_date)
+        return False
+    idnumbers.check_birth_date(number, member.birth_date)
+    if vault.keyed_hash(number) == member.id_hash:
+        return False
+    await idnumbers.ensure_free(session, [vault.keyed_hash(number)], except_member=member.id)
+    idnumbers.seal_into(member, number, vault)
+    return True
 
 
 async def publish_facts(

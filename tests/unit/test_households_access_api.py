@@ -136,6 +136,8 @@ async def test_history_pages_follow_the_cursor(api: Any) -> None:
     actions = [c["action"] for c in first["items"] + rest["items"]]
     assert actions == ["household.registered", "visit.recorded", "visit.recorded", "visit.recorded"]
     assert rest["next_cursor"] is None
+    visits = (await client.get(f"/households/{hid}/visits", headers=OFFICE)).json()
+    assert [(v["round"], v["problems"]) for v in visits] == [(1, []), (2, []), (3, [])]
 
 
 async def test_statistics_break_an_area_down_one_level(api: Any) -> None:

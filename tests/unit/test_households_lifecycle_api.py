@@ -154,6 +154,9 @@ async def test_unsafe_findings_are_published_for_audit(api: Any) -> None:
     assert sorted(p["code"] for p in problems) == ["housing_unsafe", "school_dropout", "unsafe_water"]
     housing = next(p for p in problems if p["code"] == "housing_unsafe")
     assert housing["housing_grade"] == "C" and housing["visit_id"] is None and housing["category"] == "housing"
+    checks = (await client.get(f"/households/{hid}/water-checks", headers=OFFICE)).json()
+    assert [(c["safe"], c["problems"]) for c in checks] == [(False, ["excess_fluoride"])]
+    assert (await client.get(f"/households/{hid}", headers=OFFICE)).json()["water_safe"] is False
 
 
 async def test_renovating_a_d_house_regrades_it(api: Any) -> None:
