@@ -26,7 +26,8 @@ async def record_finding(
     if existing is not None:
         return await _recur(session, existing, facts, now=now)
     severity = classify(facts)
-    finding = _new_finding(facts, severity, now=now)
+    reason = referral_reason_at_opening(severity)
+    finding = _new_finding(facts, severity, now=now, referred=reason is not None)
     session.add(finding)
     await session.flush()  # tasks and referrals reference it; without relationships the flush order is ours to set
     await emit(
@@ -43,13 +44,13 @@ async def record_finding(
         ),
     )
     await open_rectification(session, finding, owner=owner_for(facts), deadline=policy.deadline(severity, now))
-    reason = referral_reason_at_opening(severity)
     if reason:
         await refer_to_discipline_commission(session, finding, reason=reason, now=now)
     return finding
 
 
-def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime) -> Finding:
+def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime, referred: bool) -> Finding:
+    """The finding row; one referred at opening carries its referral date from the start (no second write)."""
     return Finding(
         subject_kind=facts.subject_kind,
         subject_id=facts.subject_id,
@@ -66,6 +67,7 @@ def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime) -> F
         responsible_person=facts.responsible_person,
         recorded_by=facts.recorded_by,
         evidence=[e.as_json() for e in facts.evidence],
+        referred_at=now if referred else None,
     )
 
 
