@@ -12,12 +12,18 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Create the service's engine; SQLite files get WAL and foreign keys, PostgreSQL a real pool."""
+    """Create the service's engine; SQLite files get WAL and foreign keys, PostgreSQL a real pool.
+
+    Parameters are hidden from SQLAlchemy's error messages: those reach logs and dead-letter headers,
+    and parameters can be citizens' data.
+    """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:

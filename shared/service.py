@@ -106,6 +106,7 @@ class ServiceRuntime:
                 dlq_producer=self.producer,
                 max_attempts=s.consumer_max_attempts,
                 backoff_s=s.consumer_retry_backoff_s,
+                batch_size=s.consumer_batch_size,
             )
             workers.append(runner.run())
         await asyncio.gather(*workers)

@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
         default=1.0, gt=0, description="fallback poll; commits wake the relay at once"
     )
     consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_batch_size: int = Field(
+        default=100, ge=1, le=500, description="most events of one partition applied in one transaction"
+    )
     consumer_retry_backoff_s: float = Field(default=0.2, gt=0)
 
     @field_validator("database_url")

@@ -29,7 +29,6 @@ async def record_finding(
     reason = referral_reason_at_opening(severity)
     finding = _new_finding(facts, severity, now=now, referred=reason is not None)
     session.add(finding)
-    await session.flush()  # tasks and referrals reference it; without relationships the flush order is ours to set
     await emit(
         session,
         FindingRecorded(
@@ -100,13 +99,30 @@ async def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *
 
 
 async def _open_finding(session: AsyncSession, facts: ProblemFacts) -> Finding | None:
-    return (
-        await session.scalars(
-            select(Finding).where(
-                col(Finding.subject_kind) == facts.subject_kind,
-                col(Finding.subject_id) == facts.subject_id,
-                col(Finding.code) == facts.code,
-                col(Finding.status) == FindingStatus.OPEN,
-            )
+    """The open finding on the same subject and problem, counting one added earlier in this transaction.
+
+    The look-up does not flush: a consumer applying many events in one transaction then writes all their
+    rows together at commit instead of a few statements per event. So findings not yet flushed are
+    looked for among the session's new objects, and a loaded finding is checked in its current state.
+    """
+
+    def same(finding: Finding) -> bool:
+        return (finding.subject_kind, finding.subject_id, finding.code, finding.status) == (
+            facts.subject_kind,
+            facts.subject_id,
+            facts.code,
+            FindingStatus.OPEN,
         )
-    ).first()
+
+    pending = next((obj for obj in session.new if isinstance(obj, Finding) and same(obj)), None)
+    if pending is not None:
+        return pending
+    stmt = select(Finding).where(
+        col(Finding.subject_kind) == facts.subject_kind,
+        col(Finding.subject_id) == facts.subject_id,
+        col(Finding.code) == facts.code,
+        col(Finding.status) == FindingStatus.OPEN,
+    )
+    with session.no_autoflush:
+        found = (await session.scalars(stmt)).first()
+    return found if found is not None and same(found) else None

@@ -15,8 +15,9 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -89,7 +90,7 @@ def _serialize_writers(session: Session) -> None:
         session.execute(text("UPDATE ledger_entry SET seq = seq WHERE 0"))
 
 
-def write_pending(session: Session) -> list[LedgerEntry]:
+def write_pending(session: Session) -> list[dict[str, Any]]:
     """Chain and insert the transaction's queued entries (run just before commit).
 
     The use case's own changes are flushed first, so every row lock it needs is taken before the log's
@@ -104,15 +105,14 @@ def write_pending(session: Session) -> list[LedgerEntry]:
     last = session.scalars(select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)).first()
     seq, prev_hash = (last.seq, last.entry_hash) if last else (0, GENESIS_HASH)
     recorded_at = utcnow()
-    entries = []
+    rows = []
     for item in pending:
         seq += 1
         fields = {**asdict(item), "seq": seq, "recorded_at": recorded_at, "prev_hash": prev_hash}
         prev_hash = entry_hash(**fields)
-        entries.append(LedgerEntry(**fields, entry_hash=prev_hash))
-    session.add_all(entries)
-    session.flush()
-    return entries
+        rows.append({**fields, "entry_hash": prev_hash})
+    session.execute(insert(LedgerEntry), rows)  # append-only rows: one bulk statement, no ORM objects
+    return rows
 
 
 @event.listens_for(Session, "before_commit")

@@ -8,7 +8,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import JSON, BigInteger, Column, Index, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from services.audit.lifecycle import TaskStatus
 from shared.timeutil import UTCDateTime, utcnow
@@ -19,8 +20,20 @@ class FindingStatus(StrEnum):
     CLOSED = "closed"
 
 
+def _no_items() -> list[Any]:
+    return []
+
+
 def _empty_json_list() -> Any:
-    return Field(default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": text("'[]'")})
+    # A Python function, not `list`: pydantic inspects the factory's signature on every SQLModel construction,
+    # and for a builtin that means parsing its text signature (~0.1-0.4 ms a row).
+    return Field(default_factory=_no_items, sa_type=JSON, sa_column_kwargs={"server_default": text("'[]'")})
+
+
+def _flush_order_only(target: str) -> Any:
+    """A relationship never loaded (reading it raises): it tells the unit of work to insert `target` rows
+    first, so that a transaction's findings, tasks and referrals can be flushed together, in order."""
+    return relationship(target, lazy="raise")
 
 
 class InspectionCampaign(SQLModel, table=True):
@@ -52,6 +65,7 @@ class Finding(SQLModel, table=True):
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),
         ),
+        Index("ix_finding_subject", "subject_kind", "subject_id", "code"),
         Index("ix_finding_handover", "severity", "referred_at"),
     )
 
@@ -98,6 +112,8 @@ class RectificationTask(SQLModel, table=True):
     overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="marked overdue, once")
     reopen_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
+    finding: Finding = Relationship(sa_relationship=_flush_order_only("Finding"))
+
 
 class RectificationSubmission(SQLModel, table=True):
     """What the owner submitted as done, with references to the evidence."""
@@ -143,6 +159,9 @@ class DisciplineReferral(SQLModel, table=True):
     reason: str = Field(max_length=60)
     referred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     task_id: UUID | None = Field(default=None, foreign_key="rectificationtask.id")
+
+    finding: Finding = Relationship(sa_relationship=_flush_order_only("Finding"))
+    task: RectificationTask | None = Relationship(sa_relationship=_flush_order_only("RectificationTask"))
 
 
 class AccountabilityAction(SQLModel, table=True):

@@ -39,7 +39,7 @@ STOP_TIMEOUT = 15.0
 # Heap per the recipe: plenty for a test broker, small beside the four services and their databases.
 # C1-only JIT and the serial GC spend far less CPU while the JVM warms up; on a busy 2-core machine
 # that cut start-to-ready by roughly a quarter, and a test broker never needs C2's peak speed.
-JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData")
 
 
 def free_port() -> int:
@@ -196,6 +196,11 @@ class LocalKafka:
                 "transaction.state.log.min.isr=1",
                 "transaction.state.log.num.partitions=1",
                 "group.initial.rebalance.delay.ms=0",
+                # Few threads: every idle thread wakes on a timer, and on small virtual machines those
+                # wake-ups alone kept an idle broker near 60 % of a core with the defaults.
+                "num.network.threads=1",
+                "num.io.threads=2",
+                "background.threads=2",
                 # The platform creates its topics explicitly; auto-creation would hide a missing admin step.
                 "auto.create.topics.enable=false",
                 "",

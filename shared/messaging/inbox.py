@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from shared.timeutil import UTCDateTime, utcnow
 
@@ -22,10 +23,11 @@ class InboxEntry(SQLModel, table=True):
     processed_at: datetime = Field(sa_type=UTCDateTime)
 
 
-async def claim(session: AsyncSession, *, consumer: str, event_id: str, event_type: str) -> bool:
-    """Record the event as applied; False when it already was (then the caller does nothing)."""
+async def claim(session: AsyncSession, *, consumer: str, events: Sequence[tuple[str, str]]) -> set[str]:
+    """Record events (id, type) as applied, in one statement; returns the ids that were not applied before
+    (the caller applies only those)."""
     dialect = postgresql if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite
-    values = {"consumer": consumer, "event_id": event_id, "event_type": event_type, "processed_at": utcnow()}
-    stmt = dialect.insert(InboxEntry).values(**values).on_conflict_do_nothing()
-    result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    now = utcnow()
+    rows = [{"consumer": consumer, "event_id": id_, "event_type": type_, "processed_at": now} for id_, type_ in events]
+    stmt = dialect.insert(InboxEntry).values(rows).on_conflict_do_nothing().returning(col(InboxEntry.event_id))
+    return set((await session.scalars(stmt)).all())

@@ -163,24 +163,31 @@ async def test_poison_event_is_dead_lettered_and_later_events_flow(audit: Audit)
 
 async def test_failing_handler_is_retried_then_dead_lettered(audit: Audit) -> None:
     attempts: list[str] = []
+    real = build_handlers(AuditSettings(database_url="unused"))
     handlers = HandlerRegistry()
 
     @handlers.on(HouseholdProblemFound)
     async def flaky(session: AsyncSession, event: HouseholdProblemFound, env: Envelope) -> None:
-        if event.code == "school_dropout" and event.found_by == "poison":
+        if event.found_by == "poison":
             attempts.append(env.id)
             raise LookupError("rule cannot apply")
+        application = real.bind(HOUSEHOLDS_TOPIC, env)
+        assert application is not None
+        await application(session)
 
-    poison = problem(uuid.uuid4()).model_copy(update={"found_by": "poison"})
-    env = envelope(poison)
-    await send(audit.producer, env)
-    after = envelope(problem(uuid.uuid4()))
-    await send(audit.producer, after)
+    # One key, so one partition: sent before the consumer starts, they reach it as one batch.
+    key = str(uuid.uuid4())
+    before, after = uuid.uuid4(), uuid.uuid4()
+    env = dataclasses.replace(envelope(problem(uuid.uuid4()).model_copy(update={"found_by": "poison"})), subject=key)
+    for sent in (envelope(problem(before)), env, envelope(problem(after))):
+        await send(audit.producer, dataclasses.replace(sent, subject=key))
     async with audit.runner(handlers):
         dlq = await read_until(audit.kafka, dead_letter_topic(HOUSEHOLDS_TOPIC), lambda rs: env.id in map(ce_id, rs))
+        await eventually(lambda: audit.findings(after))
     dead = next(dict(r.headers) for r in dlq if ce_id(r) == env.id)
     assert dead["dlq_error_type"] == b"LookupError" and dead["dlq_attempts"] == b"3"
     assert attempts == [env.id] * 3
+    assert (await audit.findings(before), await audit.findings(after)) == (1, 1)
 
 
 async def test_dead_letters_replayed_after_a_fix_are_applied(audit: Audit) -> None:
