@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from services.audit import campaigns
@@ -29,6 +30,7 @@ async def record_finding(
     reason = referral_reason_at_opening(severity)
     finding = _new_finding(facts, severity, now=now, referred=reason is not None)
     session.add(finding)
+    _known(session)[_key(finding)] = finding
     await emit(
         session,
         FindingRecorded(
@@ -98,31 +100,55 @@ async def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *
     return finding
 
 
-async def _open_finding(session: AsyncSession, facts: ProblemFacts) -> Finding | None:
-    """The open finding on the same subject and problem, counting one added earlier in this transaction.
+OpenFindingKey = tuple[str, str, str]  # subject kind, subject id, problem code
+_OPEN = "audit_open_findings"
 
-    The look-up does not flush: a consumer applying many events in one transaction then writes all their
-    rows together at commit instead of a few statements per event. So findings not yet flushed are
-    looked for among the session's new objects, and a loaded finding is checked in its current state.
-    """
 
-    def same(finding: Finding) -> bool:
-        return (finding.subject_kind, finding.subject_id, finding.code, finding.status) == (
-            facts.subject_kind,
-            facts.subject_id,
-            facts.code,
-            FindingStatus.OPEN,
-        )
+def _key(finding: Finding | ProblemFacts) -> OpenFindingKey:
+    return (finding.subject_kind, finding.subject_id, finding.code)
 
-    pending = next((obj for obj in session.new if isinstance(obj, Finding) and same(obj)), None)
-    if pending is not None:
-        return pending
+
+def _known(session: AsyncSession) -> dict[OpenFindingKey, Finding | None]:
+    """The open findings this transaction has looked up or opened (None: none was open)."""
+    known: dict[OpenFindingKey, Finding | None] = session.info.setdefault(_OPEN, {})
+    return known
+
+
+def _is_open_match(finding: Finding | None, key: OpenFindingKey) -> bool:
+    return finding is not None and _key(finding) == key and finding.status == FindingStatus.OPEN
+
+
+async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) -> None:
+    """Look up the open findings of many subjects in one query (a consumer's batch of problems)."""
+    known = _known(session)
+    wanted = list({key for key in keys if key not in known})
+    if not wanted:
+        return
     stmt = select(Finding).where(
-        col(Finding.subject_kind) == facts.subject_kind,
-        col(Finding.subject_id) == facts.subject_id,
-        col(Finding.code) == facts.code,
+        tuple_(col(Finding.subject_kind), col(Finding.subject_id), col(Finding.code)).in_(wanted),
         col(Finding.status) == FindingStatus.OPEN,
     )
     with session.no_autoflush:
-        found = (await session.scalars(stmt)).first()
-    return found if found is not None and same(found) else None
+        found = {_key(finding): finding for finding in (await session.scalars(stmt)).all()}
+    known.update({key: found.get(key) for key in wanted})
+
+
+async def _open_finding(session: AsyncSession, facts: ProblemFacts) -> Finding | None:
+    """The open finding on the same subject and problem, counting one opened earlier in this transaction.
+
+    The look-up does not flush, and what it found (or opened) is kept for the transaction: a consumer
+    applying many events in one transaction then writes all their rows together at commit, instead of a
+    few statements per event. A concurrent opening elsewhere is caught by the unique index on open findings.
+    """
+    key = _key(facts)
+    known = _known(session)
+    if key not in known:
+        await load_open_findings(session, [key])
+    found = known[key]
+    return found if _is_open_match(found, key) else None
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_known(session: Session) -> None:
+    session.info.pop(_OPEN, None)

@@ -39,6 +39,16 @@ def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcn
     async def log_event(session: AsyncSession, envelope: Envelope, topic: str) -> None:
         ledger.append(session, source=f"{topic}/{envelope.id}", event_type=envelope.type, payload=envelope.data)
 
+    @handlers.prepare(HouseholdProblemFound)
+    async def load_households_findings(session: AsyncSession, events: list[HouseholdProblemFound]) -> None:
+        keys = [(SubjectKind.HOUSEHOLD.value, str(e.household_id), e.code) for e in events]
+        await findings.load_open_findings(session, keys)
+
+    @handlers.prepare(ProjectProblemFound)
+    async def load_projects_findings(session: AsyncSession, events: list[ProjectProblemFound]) -> None:
+        keys = [(SubjectKind.PROJECT.value, str(e.project_id), e.code) for e in events]
+        await findings.load_open_findings(session, keys)
+
     @handlers.on(HouseholdProblemFound)
     async def on_household_problem(session: AsyncSession, event: HouseholdProblemFound, _: Envelope) -> None:
         facts = ProblemFacts(

@@ -184,6 +184,7 @@ class ConsumerRunner:
         """Claim the batch's events in the inbox, then apply the fresh ones in order; `claimed` grows as
         they are done, so on a failure its length is the index of the record that failed."""
         fresh = await inbox.claim(session, consumer=self.name, events=[(w.envelope.id, w.envelope.type) for w in batch])
+        await self._handlers.prepare_all(session, [w.application for w in batch if w.envelope.id in fresh])
         for work in batch:
             is_fresh = work.envelope.id in fresh
             if is_fresh:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,18 @@ from shared.messaging.cloudevents import Envelope
 E = TypeVar("E", bound=IntegrationEvent)
 Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 Observer = Callable[[AsyncSession, Envelope, str], Awaitable[None]]
-Application = Callable[[AsyncSession], Awaitable[None]]
+Preparer = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Application:
+    """The work one event asks for: call it with the session of the transaction that applies it."""
+
+    event: IntegrationEvent | None  # the validated payload, when a typed handler takes it
+    run: Callable[[AsyncSession], Awaitable[None]]
+
+    async def __call__(self, session: AsyncSession) -> None:
+        await self.run(session)
 
 
 class HandlerRegistry:
@@ -22,6 +34,7 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._by_type: dict[str, tuple[type[IntegrationEvent], Handler]] = {}
         self._observers: list[tuple[frozenset[str], Observer]] = []
+        self._preparers: dict[str, Preparer] = {}
 
     def on(self, contract: type[E]) -> Callable[[Callable[[AsyncSession, E, Envelope], Awaitable[None]]], Handler]:
         """Decorator: register `handler(session, event, envelope)` for `contract`'s event type."""
@@ -33,6 +46,26 @@ class HandlerRegistry:
             return handler
 
         return register
+
+    def prepare(self, contract: type[E]) -> Callable[[Callable[[AsyncSession, list[E]], Awaitable[None]]], Preparer]:
+        """Decorator: `preparer(session, events)` runs once per transaction, before the handlers, with all of
+        that transaction's events of `contract`'s type, so that what each event would look up alone can be
+        loaded in one query. Handlers must be correct without it."""
+
+        def register(preparer: Callable[[AsyncSession, list[E]], Awaitable[None]]) -> Preparer:
+            self._preparers[contract.event_type] = preparer
+            return preparer
+
+        return register
+
+    async def prepare_all(self, session: AsyncSession, applications: Sequence[Application]) -> None:
+        """Run the preparers for the events about to be applied in `session`'s transaction."""
+        by_type: dict[str, list[IntegrationEvent]] = {}
+        for application in applications:
+            if application.event is not None and application.event.event_type in self._preparers:
+                by_type.setdefault(application.event.event_type, []).append(application.event)
+        for event_type, events in by_type.items():
+            await self._preparers[event_type](session, events)
 
     def observe(self, *topics: str) -> Callable[[Observer], Observer]:
         """Decorator: call `observer(session, envelope, topic)` for every event on `topics`, known type or not."""
@@ -57,7 +90,7 @@ class HandlerRegistry:
             if found is not None:
                 await found[1](session, event, envelope)
 
-        return apply
+        return Application(event, apply)
 
     @property
     def topics(self) -> list[str]:
