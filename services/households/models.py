@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from shared.open_problems import OpenProblemFields
 from shared.timeutil import UTCDateTime, utcnow
 
 
@@ -99,18 +100,10 @@ class VisitProblem(SQLModel, table=True):
     description: str = Field(max_length=1000)
 
 
-class OpenProblem(SQLModel, table=True):
+class OpenProblem(OpenProblemFields, table=True):
     """A household's problem as audit tracks it (read model fed by `audit.events`)."""
 
-    finding_id: UUID = Field(primary_key=True)
     household_id: UUID = Field(index=True)
-    category: str = Field(max_length=30)
-    code: str = Field(max_length=60)
-    severity: str = Field(max_length=20)
-    description: str = Field(max_length=1000)
-    rectification_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    referred: bool = False
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class HousingAppraisal(SQLModel, table=True):

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from shared.open_problems import OpenProblemFields
 from shared.timeutil import UTCDateTime, utcnow
 
 
@@ -68,15 +69,7 @@ class ProjectIncome(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class ProjectOpenProblem(SQLModel, table=True):
+class ProjectOpenProblem(OpenProblemFields, table=True):
     """A project's problem as audit tracks it (read model fed by `audit.events`)."""
 
-    finding_id: UUID = Field(primary_key=True)
     project_id: UUID = Field(index=True)
-    category: str = Field(max_length=30)
-    code: str = Field(max_length=60)
-    severity: str = Field(max_length=20)
-    description: str = Field(max_length=1000)
-    rectification_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    referred: bool = False
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -21,7 +21,10 @@ from services.projects.models import (
 from shared.contracts.audit import (
     DisciplineReferralMade,
     FindingRecorded,
+    RectificationClosed,
     RectificationOpened,
+    RectificationRejected,
+    RectificationRescheduled,
     Severity,
     SubjectKind,
 )
@@ -324,6 +327,31 @@ async def test_audit_events_keep_the_open_problems_of_a_project(api: Any) -> Non
     assert problem["finding_id"] == str(finding.finding_id) and problem["code"] == "roof_damaged"
     assert problem["referred"] is True
     assert datetime.fromisoformat(problem["rectification_deadline"]) == deadline
+
+
+async def test_a_rescheduled_or_rejected_rectification_moves_the_deadline_and_closing_removes_it(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+    finding = _finding(pid)
+    await apply_event(app, finding)
+    ids = {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
+    task, first, later = uuid4(), datetime(2020, 6, 12, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC)
+
+    async def deadline() -> datetime:
+        r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+        return datetime.fromisoformat(r.json()[0]["rectification_deadline"])
+
+    await apply_event(app, RectificationRescheduled(
+        **ids, task_id=task, previous_deadline=first, deadline=later, changed_by="district_office:1",
+    ))
+    assert await deadline() == later
+    rejected_at = datetime(2020, 7, 15, tzinfo=UTC)
+    await apply_event(app, RectificationRejected(
+        **ids, task_id=task, check_id=uuid4(), checked_by="inspector-2", deadline=rejected_at,
+    ))
+    assert await deadline() == rejected_at
+    await apply_event(app, RectificationClosed(**ids, task_id=task, closed_by="inspector-2"))
+    assert await _count(app, ProjectOpenProblem) == 0
 
 
 async def test_audit_events_about_other_subjects_are_ignored(api: Any) -> None:

@@ -1,0 +1,97 @@
+"""A service's open problems as audit tracks them (问题整改台账): a read model fed by `audit.events`.
+
+Households and projects each keep one for their own subjects; audit stays the owner of findings. A problem
+appears when audit records the finding, follows its rectification deadline and referral, and goes when the
+rectification is closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from shared.contracts.audit import (
+    DisciplineReferralMade,
+    FindingEvent,
+    FindingRecorded,
+    RectificationClosed,
+    RectificationOpened,
+    RectificationRejected,
+    RectificationRescheduled,
+    SubjectKind,
+)
+from shared.messaging.cloudevents import Envelope
+from shared.messaging.handlers import HandlerRegistry
+from shared.timeutil import UTCDateTime, utcnow
+
+
+class OpenProblemFields(SQLModel):
+    """The columns of an open-problem table; the service's table adds its subject's id column."""
+
+    finding_id: UUID = Field(primary_key=True)
+    category: str = Field(max_length=30)
+    code: str = Field(max_length=60)
+    severity: str = Field(max_length=20)
+    description: str = Field(max_length=1000)
+    rectification_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    referred: bool = False
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+P = TypeVar("P", bound=OpenProblemFields)
+
+
+def track_open_problems(handlers: HandlerRegistry, model: type[P], *, kind: SubjectKind, subject: str) -> None:
+    """Keep `model` (whose `subject` column holds the subject's id) in step with audit's findings of `kind`."""
+
+    async def tracked(session: AsyncSession, event: FindingEvent) -> P | None:
+        if event.subject_kind is not kind:
+            return None
+        return await session.get(model, event.finding_id)
+
+    @handlers.on(FindingRecorded)
+    async def recorded(session: AsyncSession, event: FindingRecorded, _: Envelope) -> None:
+        if event.subject_kind is not kind or await session.get(model, event.finding_id) is not None:
+            return
+        fields: dict[str, Any] = {subject: UUID(event.subject_id)}
+        session.add(
+            model(
+                finding_id=event.finding_id,
+                category=event.category,
+                code=event.code,
+                severity=event.severity,
+                description=event.description,
+                **fields,
+            )
+        )
+
+    def on_change(contract: type[FindingEvent], change: Callable[[P, Any], None]) -> None:
+        @handlers.on(contract)
+        async def changed(session: AsyncSession, event: FindingEvent, _: Envelope) -> None:
+            problem = await tracked(session, event)
+            if problem is not None:
+                change(problem, event)
+                problem.updated_at = utcnow()
+
+    for contract in (RectificationOpened, RectificationRescheduled, RectificationRejected):
+        on_change(contract, _new_deadline)
+    on_change(DisciplineReferralMade, _referred)
+
+    @handlers.on(RectificationClosed)
+    async def closed(session: AsyncSession, event: RectificationClosed, _: Envelope) -> None:
+        problem = await tracked(session, event)
+        if problem is not None:
+            await session.delete(problem)
+
+
+def _new_deadline(problem: OpenProblemFields, event: Any) -> None:
+    problem.rectification_deadline = event.deadline
+
+
+def _referred(problem: OpenProblemFields, _: Any) -> None:
+    problem.referred = True
