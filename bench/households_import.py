@@ -28,6 +28,7 @@ from services.households.idcard import check_digit
 from services.households.imports.__main__ import DEFAULT_WORKERS, tune_gc
 from services.households.imports.importer import HouseholdImporter, Progress
 from services.households.imports.rows import OPTIONAL, REQUIRED
+from services.households.imports.sources import open_table
 from services.households.models import Household, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
@@ -98,7 +99,7 @@ class Sampler:
         self.started, self.next_mark, self.samples = time.monotonic(), 0.1, []
 
     def __call__(self, p: Progress) -> None:
-        share = p.bytes_read / p.bytes_total
+        share = p.share
         if share >= self.next_mark or share >= 1.0:
             rate = p.households / (time.monotonic() - self.started)
             self.samples.append(rss_mb())
@@ -134,9 +135,8 @@ async def import_once(url: str, path: Path, label: str, workers: int) -> tuple[f
         importer = HouseholdImporter(engine, HouseholdsSettings(), actor="bench", workers=workers)
         print(f"{label}:", file=sys.stderr)
         started = time.perf_counter()
-        with path.open("rb") as source:
-            size = os.fstat(source.fileno()).st_size
-            report = await importer.run(source, size=size, on_error=errors.append, on_progress=Sampler())
+        with open_table(path) as table:
+            report = await importer.run(table, on_error=errors.append, on_progress=Sampler())
         elapsed = time.perf_counter() - started
     finally:
         await engine.dispose()

@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 import json
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from services.households.imports.__main__ import main as cli
-from services.households.imports.importer import HouseholdImporter, ImportAborted
+from services.households.imports.importer import HouseholdImporter
 from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
+from services.households.imports.sources import ImportAborted, cell_text, open_table
 from services.households.models import Household, HouseholdChange, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
@@ -70,8 +70,8 @@ async def run(url: str, path: Path, chunk: int = 1000, workers: int = 0) -> tupl
     errors: list[RowError] = []
     try:
         importer = HouseholdImporter(engine, HouseholdsSettings(), actor="t", chunk=chunk, workers=workers)
-        with path.open("rb") as source:
-            report = await importer.run(source, size=os.fstat(source.fileno()).st_size, on_error=errors.append)
+        with open_table(path) as table:
+            report = await importer.run(table, on_error=errors.append)
     finally:
         await engine.dispose()
     return report, errors
@@ -213,3 +213,61 @@ async def test_the_cli_reports_progress_and_rejected_rows(
 
 async def _cli(argv: list[str]) -> int:
     return await asyncio.to_thread(cli, argv)  # the CLI runs its own event loop
+
+
+def write_xlsx(path: Path, rows: list[list[Any]], header: list[str] = HEADER) -> Path:
+    """A workbook as an office keeps one: dates as date cells, the insurance flag as a boolean."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(header)
+    for values in rows:
+        sheet.append(values)
+    workbook.save(path)
+    return path
+
+
+def as_cells(values: list[str]) -> list[Any]:
+    cells: list[Any] = list(values)
+    born, insured = HEADER.index("birth_date"), HEADER.index("medical_insured")
+    cells[born] = date.fromisoformat(values[born])
+    cells[insured] = values[insured] == "true"
+    return cells
+
+
+async def test_an_xlsx_workbook_imports_like_the_same_csv(db: Any, tmp_path: Path) -> None:
+    app, _, url = db
+    bad = as_cells(row("IM-3", "赵凤英", date(1980, 1, 1), "123"))
+    report, errors = await run(url, write_xlsx(tmp_path / "h.xlsx", [*map(as_cells, GOOD), bad]))
+    assert (report.households_created, report.members_added) == (2, 3)
+    assert errors == [RowError(5, "id_number", "an ID-card number is 17 digits followed by a digit or X")]
+    async with app.state.sessions() as s:
+        members = {m.name: m for m in (await s.scalars(select(Member))).all()}
+    assert members["王秀英"].birth_date == date(1960, 3, 1) and not members["张玉珍"].medical_insured
+    before = await snapshot(app)
+    again, _ = await run(url, write(tmp_path / "h.csv", GOOD))  # the same households as CSV: nothing new
+    assert (again.households_created, again.members_added, again.members_present) == (0, 0, 3)
+    assert await snapshot(app) == before
+
+
+async def test_a_file_named_xlsx_that_is_no_workbook_is_refused(db: Any, tmp_path: Path) -> None:
+    app, _, url = db
+    fake = tmp_path / "h.xlsx"
+    fake.write_text(",".join(HEADER))
+    with pytest.raises(ImportAborted, match="XLSX"):
+        await run(url, fake)
+    assert await _cli([str(fake), "--database-url", url]) == 2
+    assert await count(app, Household) == 0
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [(None, ""), (True, "true"), (3.0, "3"), (2.5, "2.5"), (date(2020, 5, 1), "2020-05-01"), ("371523", "371523")],
+)
+def test_cells_read_as_the_text_a_csv_would_hold(cell: Any, text: str) -> None:
+    from datetime import datetime
+
+    assert cell_text(cell) == text
+    assert cell_text(datetime(2020, 5, 1, 0, 0)) == "2020-05-01"

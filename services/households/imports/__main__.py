@@ -1,6 +1,7 @@
-"""`python -m services.households.imports FILE.csv [--database-url URL] [--errors errors.csv]`
+"""`python -m services.households.imports FILE.csv|FILE.xlsx [--database-url URL] [--errors errors.csv]`
 
-Imports households from a CSV file (one row per member; a household's rows together; columns
+Imports households from a CSV file or an XLSX workbook's first sheet (one row per member; a household's
+rows together; columns
 household_code, area_code, head_name, member_name, relationship_to_head, birth_date, id_number and the
 optional medical_insured, labour_capacity, enrolment, school_stage, disability_type, disability_grade).
 Progress goes to stderr; every rejected row to the error report (line, field, message: never the value).
@@ -19,8 +20,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from services.households.imports.importer import HouseholdImporter, ImportAborted, ImportReport, Progress
+from services.households.imports.importer import HouseholdImporter, ImportReport, Progress
 from services.households.imports.rows import RowError
+from services.households.imports.sources import ImportAborted, open_table
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
 
@@ -35,7 +37,7 @@ class ProgressBar:
         self.stream, self.started = stream, time.monotonic()
 
     def __call__(self, progress: Progress) -> None:
-        share = progress.bytes_read / progress.bytes_total if progress.bytes_total else 1.0
+        share = progress.share
         filled = int(BAR_WIDTH * min(share, 1.0))
         rate = progress.households / max(time.monotonic() - self.started, 1e-9)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
@@ -45,7 +47,7 @@ class ProgressBar:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m services.households.imports", description=__doc__.split("\n")[0])
-    parser.add_argument("file", type=Path, help="the CSV file (UTF-8, header row)")
+    parser.add_argument("file", type=Path, help="the CSV file (UTF-8, header row) or XLSX workbook (first sheet)")
     parser.add_argument("--database-url", help="households database (default: HOUSEHOLDS_DATABASE_URL)")
     parser.add_argument("--errors", type=Path, help="write the rejected rows here as CSV (default: stderr)")
     parser.add_argument("--actor", default="import-cli", help="who the history records as importer")
@@ -73,9 +75,8 @@ async def run(args: argparse.Namespace) -> ImportReport:
     try:
         importer = HouseholdImporter(engine, settings, actor=args.actor, workers=args.workers)
         progress = (lambda _: None) if args.quiet else ProgressBar(sys.stderr)
-        with args.file.open("rb") as source:
-            size = os.fstat(source.fileno()).st_size
-            return await importer.run(source, size=size, on_error=on_error, on_progress=progress)
+        with open_table(args.file) as table:
+            return await importer.run(table, on_error=on_error, on_progress=progress)
     finally:
         await engine.dispose()
         if args.errors:

@@ -9,15 +9,12 @@ Memory is bounded: at most `workers + 1` chunks are in flight.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import multiprocessing
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import BinaryIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,15 +27,12 @@ from services.households.imports.prepare import (
     start_worker,
 )
 from services.households.imports.rows import RowError, missing_columns
+from services.households.imports.sources import ImportAborted, Table
 from services.households.imports.writer import ChunkConflict, ChunkResult, ChunkWriter
 from services.households.settings import HouseholdsSettings
 from shared.timeutil import district_today
 
 CHUNK_HOUSEHOLDS = 1000
-
-
-class ImportAborted(Exception):
-    """The file cannot be read as an import file at all (missing columns, not UTF-8 CSV)."""
 
 
 @dataclass
@@ -62,8 +56,7 @@ class ImportReport:
 class Progress:
     """Where the run is: bytes read of the file, households processed."""
 
-    bytes_read: int
-    bytes_total: int
+    share: float  # of the file read, 0-1
     households: int
 
 
@@ -84,30 +77,27 @@ class HouseholdImporter:
 
     async def run(
         self,
-        source: BinaryIO,
+        table: Table,
         *,
-        size: int,
         on_error: Callable[[RowError], None],
         on_progress: Callable[[Progress], None] = lambda _: None,
         today: date | None = None,
     ) -> ImportReport:
-        """Import every household of `source` (a binary file of `size` bytes, read as UTF-8 CSV)."""
+        """Import every household of `table` (see `sources.open_table`)."""
         report = ImportReport()
-        with io.TextIOWrapper(source, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = _guarded(lambda: next(reader, []))
-            missing = missing_columns(header)
-            if missing:
-                raise ImportAborted("the file lacks the columns: " + ", ".join(missing))
-            setup = WorkerSetup.of(self.settings, header, today or district_today())
-            raw = _raw_chunks(reader, header.index("household_code"), self.chunk)
-            async for prepared in self._prepared(setup, raw):
-                result = await self._write(prepared.units)
-                report.add(result, len(prepared.errors) + len(result.errors))
-                report.households_seen += len(prepared.units)
-                for error in (*prepared.errors, *result.errors):
-                    on_error(error)
-                on_progress(Progress(source.tell(), size, report.households_seen))
+        header = next(table.rows, [])
+        missing = missing_columns(header)
+        if missing:
+            raise ImportAborted("the file lacks the columns: " + ", ".join(missing))
+        setup = WorkerSetup.of(self.settings, header, today or district_today())
+        raw = _raw_chunks(table.rows, header.index("household_code"), self.chunk)
+        async for prepared in self._prepared(setup, raw):
+            result = await self._write(prepared.units)
+            report.add(result, len(prepared.errors) + len(result.errors))
+            report.households_seen += len(prepared.units)
+            for error in (*prepared.errors, *result.errors):
+                on_error(error)
+            on_progress(Progress(table.read_share(), report.households_seen))
         return report
 
     async def _prepared(self, setup: WorkerSetup, raw: Iterator[list[RawRow]]) -> AsyncIterator[PreparedChunk]:
@@ -145,27 +135,17 @@ class HouseholdImporter:
         return total
 
 
-def _guarded(read: Callable[[], list[str]]) -> list[str]:
-    try:
-        return read()
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise ImportAborted(f"the file is not UTF-8 CSV: {type(exc).__name__}") from None
-
-
 def _raw_chunks(reader: Iterator[list[str]], code_at: int, size: int) -> Iterator[list[RawRow]]:
     """The rows after the header (line 2 on) in chunks of `size` households (a household's rows stay together)."""
     chunk: list[RawRow] = []
     households, last = 0, None
-    try:
-        for line, fields in enumerate(reader, start=2):
-            code = fields[code_at].strip() if len(fields) > code_at else ""
-            if code != last:
-                if households == size:
-                    yield chunk
-                    chunk, households = [], 0
-                households, last = households + 1, code
-            chunk.append((line, fields))
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise ImportAborted(f"the file is not UTF-8 CSV: {type(exc).__name__}") from None
+    for line, fields in enumerate(reader, start=2):
+        code = fields[code_at].strip() if len(fields) > code_at else ""
+        if code != last:
+            if households == size:
+                yield chunk
+                chunk, households = [], 0
+            households, last = households + 1, code
+        chunk.append((line, fields))
     if chunk:
         yield chunk
