@@ -6,7 +6,7 @@ import importlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from shared.auth import issue_token
 from shared.contracts import IntegrationEvent
+from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 from shared.db import create_engine
 from shared.messaging.cloudevents import Envelope
 from shared.migrations import upgrade_to_head
@@ -90,3 +91,18 @@ async def apply_event(app: FastAPI, event: IntegrationEvent) -> None:
     assert application is not None, f"no handler for {event.event_type}"
     async with app.state.sessions() as session, session.begin():
         await application(session)
+
+
+def household_problem(household: uuid.UUID, *, found_by: str = "cadre-7") -> HouseholdProblemFound:
+    """A child out of school found on a visit: a general problem that audit turns into a finding."""
+    return HouseholdProblemFound(
+        household_id=household,
+        problem_id=uuid.uuid4(),
+        visit_id=uuid.uuid4(),
+        area_code="371523101201",
+        category=ProblemCategory.SCHOOLING,
+        code="school_dropout",
+        description="child out of school",
+        found_on=date(2020, 5, 1),
+        found_by=found_by,
+    )

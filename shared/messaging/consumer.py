@@ -128,12 +128,9 @@ class ConsumerRunner:
             return [await self._apply(batch[0])]
         backoff = Backoff(self._backoff_s)
         while True:
-            started = time.perf_counter()
             claimed: list[bool] = []
             try:
-                async with unit_of_work(self._sessions) as session:
-                    await self._claim_and_apply(session, batch, claimed)
-                self._observe(started, len(batch))
+                await self._transact(batch, claimed)
                 return [self._count("applied" if fresh else "duplicate") for fresh in claimed]
             except asyncio.CancelledError:
                 raise
@@ -153,12 +150,9 @@ class ConsumerRunner:
         attempts = spent
         backoff = Backoff(self._backoff_s)
         while True:
-            started = time.perf_counter()
             claimed: list[bool] = []
             try:
-                async with unit_of_work(self._sessions) as session:
-                    await self._claim_and_apply(session, [work], claimed)
-                self._observe(started, 1)
+                await self._transact([work], claimed)
                 return self._count("applied" if claimed[0] else "duplicate")
             except asyncio.CancelledError:
                 raise
@@ -180,6 +174,15 @@ class ConsumerRunner:
                 )
                 await backoff.sleep()
 
+    async def _transact(self, batch: list[_Work], claimed: list[bool]) -> None:
+        started = time.perf_counter()
+        async with unit_of_work(self._sessions) as session:
+            await self._claim_and_apply(session, batch, claimed)
+        # Each event's handling time is its share of the transaction that applied it.
+        share = (time.perf_counter() - started) / len(batch)
+        for _ in batch:
+            EVENT_HANDLING_SECONDS.labels(self.name).observe(share)
+
     async def _claim_and_apply(self, session: AsyncSession, batch: list[_Work], claimed: list[bool]) -> None:
         """Claim the batch's events in the inbox, then apply the fresh ones in order; `claimed` grows as
         they are done, so on a failure its length is the index of the record that failed."""
@@ -191,12 +194,6 @@ class ConsumerRunner:
                 fresh.discard(work.envelope.id)  # the same event twice in a batch is applied once
                 await work.application(session)
             claimed.append(is_fresh)
-
-    def _observe(self, started: float, events: int) -> None:
-        # Each event's handling time is its share of the transaction that applied it.
-        share = (time.perf_counter() - started) / events
-        for _ in range(events):
-            EVENT_HANDLING_SECONDS.labels(self.name).observe(share)
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int) -> str:
         headers = [*record.headers, *_error_headers(self.name, record, exc, attempts)]

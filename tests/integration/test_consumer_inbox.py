@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,29 +19,16 @@ from services.audit.handlers import build_handlers
 from services.audit.models import Finding
 from services.audit.settings import AuditSettings
 from shared.contracts import ALL_TOPICS, HOUSEHOLDS_TOPIC, dead_letter_topic
-from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.contracts.households import HouseholdProblemFound
 from shared.db import create_engine
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from tests.kafka_support import ce_id, eventually, read_until
+from tests.support import household_problem
 
 pytestmark = pytest.mark.integration
-
-
-def problem(household_id: uuid.UUID) -> HouseholdProblemFound:
-    return HouseholdProblemFound(
-        household_id=household_id,
-        problem_id=uuid.uuid4(),
-        visit_id=uuid.uuid4(),
-        area_code="371523101201",
-        category=ProblemCategory.SCHOOLING,
-        code="school_dropout",
-        description="child out of school",
-        found_on=date(2020, 5, 1),
-        found_by="cadre-7",
-    )
 
 
 def envelope(event: HouseholdProblemFound, event_id: str | None = None) -> Envelope:
@@ -115,11 +102,11 @@ async def audit(kafka: str, pg_database: Any) -> AsyncIterator[Audit]:
 
 async def test_same_event_delivered_twice_has_one_effect(audit: Audit) -> None:
     household = uuid.uuid4()
-    env = envelope(problem(household))
+    env = envelope(household_problem(household))
     await send(audit.producer, env)
     await send(audit.producer, env)  # the redelivery an outbox relay crash produces
     marker = uuid.uuid4()
-    await send(audit.producer, envelope(problem(marker)))
+    await send(audit.producer, envelope(household_problem(marker)))
     async with audit.runner():
         await eventually(lambda: audit.findings(marker))
     assert await audit.findings(household) == 1
@@ -127,7 +114,7 @@ async def test_same_event_delivered_twice_has_one_effect(audit: Audit) -> None:
 
 async def test_redelivery_after_restart_is_absorbed(audit: Audit) -> None:
     household = uuid.uuid4()
-    env = envelope(problem(household))
+    env = envelope(household_problem(household))
     await send(audit.producer, env)
     async with audit.runner():
         await eventually(lambda: audit.findings(household))
@@ -135,7 +122,7 @@ async def test_redelivery_after_restart_is_absorbed(audit: Audit) -> None:
     async with audit.runner() as runner:
         await asyncio.sleep(0)
         marker = uuid.uuid4()
-        await send(audit.producer, envelope(problem(marker)))
+        await send(audit.producer, envelope(household_problem(marker)))
         await eventually(lambda: audit.findings(marker))
         assert runner.name.endswith("-replay")
     assert await audit.findings(household) == 1
@@ -143,11 +130,11 @@ async def test_redelivery_after_restart_is_absorbed(audit: Audit) -> None:
 
 async def test_poison_event_is_dead_lettered_and_later_events_flow(audit: Audit) -> None:
     good = uuid.uuid4()
-    bad_payload = envelope(problem(uuid.uuid4()))
+    bad_payload = envelope(household_problem(uuid.uuid4()))
     await send(audit.producer, bad_payload, value=b'{"household_id": "not-a-uuid"}')
     await send(audit.producer, bad_payload, headers=[("ce_id", b"x")])  # not a CloudEvent at all
     # Same key, so the same partition: the good event really comes after the poison ones.
-    await send(audit.producer, dataclasses.replace(envelope(problem(good)), subject=bad_payload.subject))
+    await send(audit.producer, dataclasses.replace(envelope(household_problem(good)), subject=bad_payload.subject))
     async with audit.runner():
         await eventually(lambda: audit.findings(good))
         dlq = await read_until(
@@ -178,8 +165,8 @@ async def test_failing_handler_is_retried_then_dead_lettered(audit: Audit) -> No
     # One key, so one partition: sent before the consumer starts, they reach it as one batch.
     key = str(uuid.uuid4())
     before, after = uuid.uuid4(), uuid.uuid4()
-    env = dataclasses.replace(envelope(problem(uuid.uuid4()).model_copy(update={"found_by": "poison"})), subject=key)
-    for sent in (envelope(problem(before)), env, envelope(problem(after))):
+    env = dataclasses.replace(envelope(household_problem(uuid.uuid4(), found_by="poison")), subject=key)
+    for sent in (envelope(household_problem(before)), env, envelope(household_problem(after))):
         await send(audit.producer, dataclasses.replace(sent, subject=key))
     async with audit.runner(handlers):
         dlq = await read_until(audit.kafka, dead_letter_topic(HOUSEHOLDS_TOPIC), lambda rs: env.id in map(ce_id, rs))
@@ -203,7 +190,7 @@ async def test_dead_letters_replayed_after_a_fix_are_applied(audit: Audit) -> No
             raise LookupError("reference data missing")
         applied.append(env.id)
 
-    env = envelope(problem(uuid.uuid4()).model_copy(update={"found_by": audit.group}))
+    env = envelope(household_problem(uuid.uuid4(), found_by=audit.group))
     await send(audit.producer, env)
     async with audit.runner(handlers):
         await read_until(audit.kafka, dead_letter_topic(HOUSEHOLDS_TOPIC), lambda rs: env.id in map(ce_id, rs))

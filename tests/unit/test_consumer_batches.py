@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
 from typing import Any
 
 import pytest
@@ -16,29 +15,15 @@ from services.audit.handlers import build_handlers
 from services.audit.models import Finding
 from services.audit.settings import AuditSettings
 from shared.contracts import HOUSEHOLDS_TOPIC
-from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.contracts.households import HouseholdProblemFound
 from shared.db import create_engine, session_factory
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.inbox import InboxEntry
-from tests.support import envelope_of
+from tests.support import envelope_of, household_problem
 
 AUDIT = build_handlers(AuditSettings(database_url="unused"))
-
-
-def problem(household: uuid.UUID, code: str = "school_dropout") -> HouseholdProblemFound:
-    return HouseholdProblemFound(
-        household_id=household,
-        problem_id=uuid.uuid4(),
-        visit_id=uuid.uuid4(),
-        area_code="371523101201",
-        category=ProblemCategory.SCHOOLING,
-        code=code,
-        description="child out of school",
-        found_on=date(2020, 5, 1),
-        found_by="cadre-7",
-    )
 
 
 def records(envelopes: list[Envelope]) -> list[ConsumerRecord[bytes, bytes]]:
@@ -80,35 +65,36 @@ async def db(sqlite_url: Callable[[str], Awaitable[str]]) -> AsyncIterator[Datab
 
 
 async def test_waiting_events_are_applied_in_one_transaction(db: Database) -> None:
-    batch = records([envelope_of(problem(uuid.uuid4())) for _ in range(20)])
+    batch = records([envelope_of(household_problem(uuid.uuid4())) for _ in range(20)])
     assert await db.runner().process(batch) == ["applied"] * 20
     assert db.commits == 1
     assert await db.count(Finding) == 20 and await db.count(InboxEntry) == 20
 
 
 async def test_a_batch_redelivered_changes_nothing(db: Database) -> None:
-    batch = records([envelope_of(problem(uuid.uuid4())) for _ in range(5)])
+    batch = records([envelope_of(household_problem(uuid.uuid4())) for _ in range(5)])
     await db.runner().process(batch)
     assert await db.runner().process(batch) == ["duplicate"] * 5
     assert await db.count(Finding) == 5
 
 
 async def test_batches_are_cut_at_the_batch_size(db: Database) -> None:
-    batch = records([envelope_of(problem(uuid.uuid4())) for _ in range(7)])
+    batch = records([envelope_of(household_problem(uuid.uuid4())) for _ in range(7)])
     assert await db.runner(batch_size=3).process(batch) == ["applied"] * 7
     assert db.commits == 3
 
 
 async def test_a_repeat_inside_one_batch_adds_an_occurrence(db: Database) -> None:
     household = uuid.uuid4()
-    await db.runner().process(records([envelope_of(problem(household)), envelope_of(problem(household))]))
+    twice = [envelope_of(household_problem(household)) for _ in range(2)]
+    await db.runner().process(records(twice))
     async with db.sessions() as session:
         finding = (await session.scalars(select(Finding))).one()
     assert finding.occurrences == 2
 
 
 async def test_a_failing_event_is_isolated_and_the_rest_applied_once(db: Database) -> None:
-    envelopes = [envelope_of(problem(uuid.uuid4())) for _ in range(6)]
+    envelopes = [envelope_of(household_problem(uuid.uuid4())) for _ in range(6)]
     failing, calls = envelopes[3].id, []
     handlers = HandlerRegistry()
 
@@ -125,3 +111,9 @@ async def test_a_failing_event_is_isolated_and_the_rest_applied_once(db: Databas
     assert db.commits == 6  # the failed batch rolled back, then one transaction per event
     assert calls.count(failing) == 2
     assert await db.count(Finding) == 6 and await db.count(InboxEntry) == 6
+
+
+async def test_the_same_event_twice_in_one_batch_is_applied_once(db: Database) -> None:
+    env = envelope_of(household_problem(uuid.uuid4()))
+    assert await db.runner().process(records([env, env])) == ["applied", "duplicate"]
+    assert await db.count(Finding) == 1 and await db.count(InboxEntry) == 1
