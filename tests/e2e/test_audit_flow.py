@@ -120,3 +120,33 @@ async def test_a_task_left_past_its_deadline_is_referred_automatically(
     key = finding["id"].encode()
     await read_until(platform.kafka, AUDIT_TOPIC, published, timeout=20)
     await household_shows_referred(platform, finding["subject_id"], finding["id"])
+
+
+async def test_a_rectification_closed_in_audit_leaves_the_households_open_problems(platform: Platform) -> None:
+    finding = await serious_finding_of_a_visit(platform)
+
+    async def households_tracks_it() -> bool:
+        async with platform.client("households") as client:
+            url = f"/households/{finding['subject_id']}/open-problems"
+            problems = (await client.get(url, headers=OFFICE)).json()
+        return finding["id"] in [p["finding_id"] for p in problems]
+
+    await eventually(households_tracks_it, timeout=20)
+    task = (await audit_get(platform, f"/rectification-tasks?finding_id={finding['id']}"))[0]
+    base = f"/rectification-tasks/{task['id']}"
+    worker, inspector = auth("district_office", sub="district-officer-e2e"), auth("inspector", sub="inspector-e2e")
+    evidence = {"summary": "house rebuilt", "evidence": [{"kind": "photo", "reference": "archive://2020/06/r1.jpg"}]}
+    async with platform.client("audit") as client:
+        for path, body, headers in (
+            ("start", None, worker),
+            ("submissions", evidence, worker),
+            ("follow-up-checks", {"passed": True, "notes": "rebuilt, seen on site"}, inspector),
+            ("close", None, inspector),
+        ):
+            response = await client.post(f"{base}/{path}", json=body, headers=headers)
+            assert response.status_code in (200, 201), (path, response.text)
+
+    async def gone() -> bool:
+        return not await households_tracks_it()
+
+    await eventually(gone, timeout=20)

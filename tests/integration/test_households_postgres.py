@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import func, select
 from services.households.imports.__main__ import main as import_cli
 from services.households.imports.importer import HouseholdImporter
 from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
+from services.households.imports.sources import open_table
 from services.households.models import DepartmentBatch, Household, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
@@ -113,8 +113,8 @@ async def import_file(url: str, path: Path, chunk: int) -> tuple[Any, list[RowEr
     errors: list[RowError] = []
     try:
         importer = HouseholdImporter(engine, HouseholdsSettings(), actor="t", chunk=chunk, workers=1)
-        with path.open("rb") as source:
-            report = await importer.run(source, size=os.fstat(source.fileno()).st_size, on_error=errors.append)
+        with open_table(path) as table:
+            report = await importer.run(table, on_error=errors.append)
     finally:
         await engine.dispose()
     return report, errors
