@@ -71,11 +71,14 @@ class Principal:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens: HS256 with a shared secret locally, RS256 with a public key in production."""
+    """Verifies bearer tokens: HS256 with a shared secret locally; RS256 in production with one public key, or
+    with a JWKS whose keys are chosen by the token's `kid` (the issuer rotates keys, both valid meanwhile)."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._algorithm = settings.jwt_algorithm
         self._audience = settings.jwt_audience
+        jwks = settings.jwt_jwks if self._algorithm == "RS256" else None
+        self._jwks = jwt.PyJWKSet.from_json(jwks) if jwks else None  # checked when the settings were read
         self._key: str = (
             settings.jwt_secret.get_secret_value() if self._algorithm == "HS256" else settings.jwt_public_key or ""
         )
@@ -85,7 +88,7 @@ class TokenVerifier:
         try:
             claims = jwt.decode(
                 token,
-                self._key,
+                self._key_for(token),
                 algorithms=[self._algorithm],
                 audience=self._audience,
                 options={"require": ["exp", "sub", "aud"]},
@@ -95,6 +98,15 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthenticated("The token is invalid.") from exc
         return _principal_from(claims)
+
+    def _key_for(self, token: str) -> Any:
+        if self._jwks is None:
+            return self._key
+        kid = jwt.get_unverified_header(token).get("kid")
+        try:
+            return self._jwks[str(kid)].key
+        except KeyError:
+            raise Unauthenticated("The token is signed with a key this service does not know.") from None
 
 
 def _principal_from(claims: dict[str, Any]) -> Principal:

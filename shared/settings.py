@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import jwt
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,6 +36,10 @@ class ServiceSettings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_public_key: str | None = None
+    jwt_jwks: str | None = Field(
+        default=None,
+        description="a JWKS document (JSON) for RS256: tokens are verified by their kid, so keys rotate with overlap",
+    )
     jwt_audience: str = "poverty-platform"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -57,6 +62,16 @@ class ServiceSettings(BaseSettings):
                 return driver + url[len(plain) :]
         return url
 
+    @field_validator("jwt_jwks")
+    @classmethod
+    def _usable_key_set(cls, document: str | None) -> str | None:
+        if document is not None:
+            try:
+                jwt.PyJWKSet.from_json(document)
+            except (jwt.PyJWKSetError, jwt.InvalidKeyError, ValueError) as exc:
+                raise ValueError(f"not a usable JWKS document ({type(exc).__name__})") from None
+        return document
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> ServiceSettings:
         if self.environment == "prod":
@@ -64,8 +79,8 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("jwt_secret is the development default; set a real secret in production")
             if self.jwt_algorithm == "HS256" and len(self.jwt_secret.get_secret_value()) < 32:
                 raise ValueError("jwt_secret must be at least 32 characters")
-            if self.jwt_algorithm == "RS256" and not self.jwt_public_key:
-                raise ValueError("jwt_public_key is required for RS256")
+            if self.jwt_algorithm == "RS256" and not (self.jwt_public_key or self.jwt_jwks):
+                raise ValueError("jwt_public_key or jwt_jwks is required for RS256")
             if self.database_url.startswith("sqlite"):
                 raise ValueError("SQLite is the embedded development default; production needs PostgreSQL")
         return self

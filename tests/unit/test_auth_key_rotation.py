@@ -1,0 +1,74 @@
+"""RS256 tokens verified against a JWKS by their kid: during a key rotation both keys are accepted."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import ValidationError
+
+from shared.auth import Role, TokenVerifier
+from shared.errors import Unauthenticated
+from shared.settings import ServiceSettings
+
+OLD, NEW, RETIRED = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3))
+
+
+def jwks(**keys: Any) -> str:
+    entries = []
+    for kid, private in keys.items():
+        entry = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+        entries.append({**entry, "kid": kid, "use": "sig", "alg": "RS256"})
+    return json.dumps({"keys": entries})
+
+
+def token(private: Any, kid: str | None) -> str:
+    now = int(time.time())
+    claims = {"sub": "system-1", "roles": ["district_office"], "aud": "poverty-platform", "iat": now, "exp": now + 60}
+    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid} if kid else None)
+
+
+def verifier() -> TokenVerifier:
+    settings = ServiceSettings(  # type: ignore[call-arg]
+        environment="prod",
+        database_url="postgresql+asyncpg://db/x",
+        jwt_algorithm="RS256",
+        jwt_jwks=jwks(**{"2026-06": OLD, "2026-12": NEW}),
+    )
+    return TokenVerifier(settings)
+
+
+@pytest.mark.parametrize(("private", "kid"), [(OLD, "2026-06"), (NEW, "2026-12")])
+def test_tokens_signed_with_either_published_key_are_accepted(private: Any, kid: str) -> None:
+    assert verifier().verify(token(private, kid)).roles == frozenset({Role.DISTRICT_OFFICE})
+
+
+@pytest.mark.parametrize(
+    ("private", "kid", "message"),
+    [
+        (RETIRED, "2025-12", "does not know"),  # a retired key, no longer published
+        (OLD, None, "does not know"),  # no kid: the key cannot be chosen
+        (RETIRED, "2026-12", "invalid"),  # a published kid, but another key signed it
+    ],
+)
+def test_tokens_of_unknown_or_mismatched_keys_are_refused(private: Any, kid: str | None, message: str) -> None:
+    with pytest.raises(Unauthenticated, match=message):
+        verifier().verify(token(private, kid))
+
+
+def test_a_hs256_token_is_refused_where_rs256_is_configured() -> None:
+    forged = jwt.encode(
+        {"sub": "x", "aud": "poverty-platform", "exp": int(time.time()) + 60}, "s" * 40, headers={"kid": "2026-12"}
+    )
+    with pytest.raises(Unauthenticated):
+        verifier().verify(forged)
+
+
+@pytest.mark.parametrize("document", ["not json", '{"keys": []}', '{"keys": [{"kty": "RSA", "kid": "x"}]}'])
+def test_a_jwks_setting_that_is_no_key_set_stops_start_up(document: str) -> None:
+    with pytest.raises(ValidationError, match="JWKS"):
+        ServiceSettings(database_url="sqlite://", jwt_algorithm="RS256", jwt_jwks=document)  # type: ignore[call-arg]
