@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, model_validator
 
 from services.audit.rules import EvidenceRef
 from shared.areas import TownshipOrVillageCode
@@ -15,6 +16,8 @@ from shared.contracts.audit import AccountabilityKind, CampaignKind, ScopeLevel,
 from shared.contracts.households import ProblemCategory
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# A share such as the rectification rate: exact in the service, a JSON number on the wire.
+Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 UUID_SUBJECTS = frozenset({SubjectKind.HOUSEHOLD, SubjectKind.PROJECT})
 
 
@@ -271,7 +274,7 @@ class RectificationRateRead(Output):
     category: str
     findings: int
     closed: int
-    rate: float
+    rate: Ratio
     average_days_to_close: float | None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from shared.timeutil import DISTRICT_TZ
 
 GroupBy = Literal["township", "owner", "unit"]
 SECONDS_PER_DAY = 86400
+RATE_PLACES = Decimal("0.0001")
 
 
 def in_reach(stmt: Select[Any], actor: Principal) -> Select[Any]:
@@ -128,8 +130,12 @@ class RectificationRate:
     category: str
     findings: int
     closed: int
-    rate: float
     average_days_to_close: float | None
+
+    @property
+    def rate(self) -> Decimal:
+        """The rectification rate (整改率): closed findings over findings, exact to four places."""
+        return (Decimal(self.closed) / Decimal(self.findings)).quantize(RATE_PLACES)
 
 
 async def rectification_rates(
@@ -156,7 +162,6 @@ async def rectification_rates(
             category=key[1],
             findings=count,
             closed=len(durations[key]),
-            rate=round(len(durations[key]) / count, 4),
             average_days_to_close=round(sum(durations[key]) / len(durations[key]), 2) if durations[key] else None,
         )
         for key, count in sorted(opened.items())

@@ -121,3 +121,12 @@ def test_campaign_covers_its_area_or_its_project() -> None:
     assert not campaign_covers(ScopeLevel.TOWNSHIP, "371523101", area_code="371523105201", subject_id="h1")
     assert campaign_covers(ScopeLevel.PROJECT, "p-1", area_code="371523105201", subject_id="p-1")
     assert not campaign_covers(ScopeLevel.PROJECT, "p-1", area_code="371523105201", subject_id="p-2")
+
+
+def test_the_rectification_rate_is_exact_to_four_places() -> None:
+    from decimal import Decimal
+
+    from services.audit.views import RectificationRate
+
+    rate = RectificationRate(township="371523101", category="housing", findings=3, closed=2, average_days_to_close=4.5)
+    assert rate.rate == Decimal("0.6667")
