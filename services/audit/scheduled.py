@@ -47,6 +47,20 @@ async def _claim(
     return [(task, finding) for task, finding in (await session.execute(stmt)).tuples().all()]
 
 
+def _deadline_event(
+    event: type[RectificationDueSoon | RectificationOverdue], task: RectificationTask, finding: Finding
+) -> RectificationDueSoon | RectificationOverdue:
+    """A reminder or an overdue notice about a task's deadline, keyed by its finding."""
+    return event(
+        finding_id=finding.id,
+        subject_kind=SubjectKind(finding.subject_kind),
+        subject_id=finding.subject_id,
+        task_id=task.id,
+        owner=task.owner,
+        deadline=task.deadline,
+    )
+
+
 async def mark_overdue(session: AsyncSession, *, now: datetime, limit: int = 100) -> list[RectificationTask]:
     """Mark tasks past their deadline overdue (once each), publish it and refer each to the commission."""
     claimed = await _claim(
@@ -58,17 +72,7 @@ async def mark_overdue(session: AsyncSession, *, now: datetime, limit: int = 100
     due = [(task, finding) for task, finding in claimed if is_overdue(task.status, task.deadline, now)]
     for task, finding in due:
         task.overdue_at = now
-        await emit(
-            session,
-            RectificationOverdue(
-                finding_id=finding.id,
-                subject_kind=SubjectKind(finding.subject_kind),
-                subject_id=finding.subject_id,
-                task_id=task.id,
-                owner=task.owner,
-                deadline=task.deadline,
-            ),
-        )
+        await emit(session, _deadline_event(RectificationOverdue, task, finding))
         await refer_to_discipline_commission(session, finding, reason=ReferralReason.OVERDUE_TASK, now=now, task=task)
     return [task for task, _ in due]
 
@@ -87,17 +91,7 @@ async def remind_due_soon(
     due = [(task, finding) for task, finding in claimed if is_due_soon(task.status, task.deadline, now, lead)]
     for task, finding in due:
         task.reminded_at = now
-        await emit(
-            session,
-            RectificationDueSoon(
-                finding_id=finding.id,
-                subject_kind=SubjectKind(finding.subject_kind),
-                subject_id=finding.subject_id,
-                task_id=task.id,
-                owner=task.owner,
-                deadline=task.deadline,
-            ),
-        )
+        await emit(session, _deadline_event(RectificationDueSoon, task, finding))
     return [task for task, _ in due]
 
 
