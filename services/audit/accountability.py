@@ -71,7 +71,7 @@ async def record_action(
         recorded_at=now,
     )
     session.add(action)
-    await emit(
+    emit(
         session,
         AccountabilityActionRecorded(
             finding_id=finding.id,

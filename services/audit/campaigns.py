@@ -34,9 +34,7 @@ class CampaignPlan:
     teams: tuple[str, ...]
 
 
-async def open_campaign(
-    session: AsyncSession, plan: CampaignPlan, *, actor: Principal, now: datetime
-) -> InspectionCampaign:
+def open_campaign(session: AsyncSession, plan: CampaignPlan, *, actor: Principal, now: datetime) -> InspectionCampaign:
     """Set up an inspection campaign."""
     check_campaign_scope(plan.kind, plan.scope_level, plan.scope_code)
     if plan.ends_on < plan.starts_on:
@@ -54,7 +52,7 @@ async def open_campaign(
         created_at=now,
     )
     session.add(campaign)
-    await emit(
+    emit(
         session,
         InspectionCampaignOpened(
             campaign_id=campaign.id,

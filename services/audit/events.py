@@ -16,12 +16,12 @@ def change_name(event: IntegrationEvent) -> str:
     return event.event_type.split(".")[3]
 
 
-async def emit(session: AsyncSession, event: IntegrationEvent) -> None:
+def emit(session: AsyncSession, event: IntegrationEvent) -> None:
     """Publish `event` through the outbox and log it as `audit:<change>/<event id>`, in the caller's transaction."""
-    row = await record_event(session, event, source=SOURCE)
+    row = record_event(session, event, source=SOURCE)
     ledger.append(
         session,
-        source=f"audit:{change_name(event)}/{row.event_id}",
+        source=f"audit:{change_name(event)}/{row['event_id']}",
         event_type=event.event_type,
-        payload=row.payload.encode(),
+        payload=row["payload"].encode(),
     )

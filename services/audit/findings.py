@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import event, select, tuple_
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -17,6 +17,7 @@ from services.audit.rectification import open_rectification
 from services.audit.referrals import refer_to_discipline_commission
 from services.audit.rules import DeadlinePolicy, ProblemFacts, classify, owner_for, referral_reason_at_opening
 from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
+from shared.db import one_of
 
 
 async def record_finding(
@@ -25,13 +26,13 @@ async def record_finding(
     """Record a problem: a repeat adds an occurrence; a new one opens a task and, if severe, a referral."""
     existing = await _open_finding(session, facts)
     if existing is not None:
-        return await _recur(session, existing, facts, now=now)
+        return _recur(session, existing, facts, now=now)
     severity = classify(facts)
     reason = referral_reason_at_opening(severity)
     finding = _new_finding(facts, severity, now=now, referred=reason is not None)
     session.add(finding)
     _known(session)[_key(finding)] = finding
-    await emit(
+    emit(
         session,
         FindingRecorded(
             finding_id=finding.id,
@@ -44,9 +45,9 @@ async def record_finding(
             description=facts.description,
         ),
     )
-    await open_rectification(session, finding, owner=owner_for(facts), deadline=policy.deadline(severity, now))
+    open_rectification(session, finding, owner=owner_for(facts), deadline=policy.deadline(severity, now))
     if reason:
-        await refer_to_discipline_commission(session, finding, reason=reason, now=now)
+        refer_to_discipline_commission(session, finding, reason=reason, now=now)
     return finding
 
 
@@ -83,12 +84,12 @@ async def record_manual_finding(
     return await record_finding(session, facts, policy=policy, now=now)
 
 
-async def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *, now: datetime) -> Finding:
+def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *, now: datetime) -> Finding:
     finding.occurrences += 1
     finding.last_seen_at = now
     if facts.evidence:
         finding.evidence = [*finding.evidence, *(e.as_json() for e in facts.evidence)]
-    await emit(
+    emit(
         session,
         FindingRecurred(
             finding_id=finding.id,
@@ -124,8 +125,11 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
     wanted = list({key for key in keys if key not in known})
     if not wanted:
         return
+    # Two array parameters, not a list of key tuples: one prepared statement whatever the batch's size.
+    dialect = session.get_bind().dialect
     stmt = select(Finding).where(
-        tuple_(col(Finding.subject_kind), col(Finding.subject_id), col(Finding.code)).in_(wanted),
+        one_of(dialect, col(Finding.subject_kind), sorted({kind for kind, _, _ in wanted})),
+        one_of(dialect, col(Finding.subject_id), sorted({subject for _, subject, _ in wanted})),
         col(Finding.status) == FindingStatus.OPEN,
     )
     with session.no_autoflush:

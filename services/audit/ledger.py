@@ -111,7 +111,8 @@ def write_pending(session: Session) -> list[dict[str, Any]]:
         fields = {**asdict(item), "seq": seq, "recorded_at": recorded_at, "prev_hash": prev_hash}
         prev_hash = entry_hash(**fields)
         rows.append({**fields, "entry_hash": prev_hash})
-    session.execute(insert(LedgerEntry), rows)  # append-only rows: one bulk statement, no ORM objects
+    # Append-only rows: one Core statement on the table, no ORM objects or ORM bulk machinery.
+    session.execute(insert(LedgerEntry.__table__), rows)  # type: ignore[attr-defined]
     return rows
 
 

@@ -50,13 +50,11 @@ from shared.contracts.audit import (
 from shared.errors import NotFound
 
 
-async def open_rectification(
-    session: AsyncSession, finding: Finding, *, owner: str, deadline: datetime
-) -> RectificationTask:
+def open_rectification(session: AsyncSession, finding: Finding, *, owner: str, deadline: datetime) -> RectificationTask:
     """Open the rectification task (整改任务) of a finding."""
     task = RectificationTask(finding_id=finding.id, owner=owner, deadline=deadline, opened_at=finding.opened_at)
     session.add(task)
-    await emit(
+    emit(
         session,
         RectificationOpened(
             finding_id=finding.id,
@@ -101,7 +99,7 @@ async def start_task(session: AsyncSession, task_id: UUID, *, actor: Principal, 
     ensure_can_work(task.owner, actor)
     task.status = next_status(task.status, TaskAction.START)
     task.started_by, task.started_at = actor.subject, now
-    await emit(session, RectificationStarted(**_about(finding), task_id=task.id, started_by=actor.subject))
+    emit(session, RectificationStarted(**_about(finding), task_id=task.id, started_by=actor.subject))
     return task
 
 
@@ -128,7 +126,7 @@ async def submit_task(
         evidence=[e.as_json() for e in evidence],
     )
     session.add(submission)
-    await emit(
+    emit(
         session,
         RectificationSubmitted(
             **_about(finding),
@@ -193,16 +191,16 @@ async def record_follow_up_check(
     await session.flush()  # the check references the submission; referrals reference the task
     if passed:
         task.verified_by, task.verified_at = actor.subject, now
-        await emit(
+        emit(
             session,
             RectificationVerified(**_about(finding), task_id=task.id, check_id=check.id, verified_by=actor.subject),
         )
     else:
-        await _reopen(session, task, finding, check, policy=policy, now=now)
+        _reopen(session, task, finding, check, policy=policy, now=now)
     return check
 
 
-async def _reopen(
+def _reopen(
     session: AsyncSession,
     task: RectificationTask,
     finding: Finding,
@@ -214,13 +212,13 @@ async def _reopen(
     task.reopen_count += 1
     task.deadline = policy.deadline(Severity(finding.severity), now)
     task.reminded_at = None
-    await emit(
+    emit(
         session,
         RectificationRejected(
             **_about(finding), task_id=task.id, check_id=check.id, checked_by=check.checked_by, deadline=task.deadline
         ),
     )
-    await refer_to_discipline_commission(session, finding, reason=ReferralReason.FAILED_FOLLOW_UP, now=now, task=task)
+    refer_to_discipline_commission(session, finding, reason=ReferralReason.FAILED_FOLLOW_UP, now=now, task=task)
 
 
 async def close_task(session: AsyncSession, task_id: UUID, *, actor: Principal, now: datetime) -> RectificationTask:
@@ -229,7 +227,7 @@ async def close_task(session: AsyncSession, task_id: UUID, *, actor: Principal, 
     task.status = next_status(task.status, TaskAction.CLOSE)
     task.closed_by, task.closed_at = actor.subject, now
     finding.status, finding.closed_at = FindingStatus.CLOSED, now
-    await emit(session, RectificationClosed(**_about(finding), task_id=task.id, closed_by=actor.subject))
+    emit(session, RectificationClosed(**_about(finding), task_id=task.id, closed_by=actor.subject))
     return task
 
 
@@ -250,7 +248,7 @@ async def reschedule_task(
     )
     session.add(change)
     task.deadline, task.reminded_at = deadline, None
-    await emit(
+    emit(
         session,
         RectificationRescheduled(
             **_about(finding),

@@ -15,7 +15,7 @@ from services.audit.rules import WEEKLY_HANDOVER_SEVERITY, ReferralReason
 from shared.contracts.audit import DisciplineReferralMade, SubjectKind
 
 
-async def refer_to_discipline_commission(
+def refer_to_discipline_commission(
     session: AsyncSession,
     finding: Finding,
     *,
@@ -30,7 +30,7 @@ async def refer_to_discipline_commission(
     session.add(referral)
     if finding.referred_at is None:
         finding.referred_at = now
-    await emit(
+    emit(
         session,
         DisciplineReferralMade(
             finding_id=finding.id,
@@ -64,6 +64,6 @@ async def hand_over_serious_findings(
     )
     findings = (await session.scalars(stmt)).all()
     return [
-        await refer_to_discipline_commission(session, finding, reason=ReferralReason.WEEKLY_HANDOVER, now=now)
+        refer_to_discipline_commission(session, finding, reason=ReferralReason.WEEKLY_HANDOVER, now=now)
         for finding in findings
     ]

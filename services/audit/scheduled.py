@@ -72,8 +72,8 @@ async def mark_overdue(session: AsyncSession, *, now: datetime, limit: int = 100
     due = [(task, finding) for task, finding in claimed if is_overdue(task.status, task.deadline, now)]
     for task, finding in due:
         task.overdue_at = now
-        await emit(session, _deadline_event(RectificationOverdue, task, finding))
-        await refer_to_discipline_commission(session, finding, reason=ReferralReason.OVERDUE_TASK, now=now, task=task)
+        emit(session, _deadline_event(RectificationOverdue, task, finding))
+        refer_to_discipline_commission(session, finding, reason=ReferralReason.OVERDUE_TASK, now=now, task=task)
     return [task for task, _ in due]
 
 
@@ -91,7 +91,7 @@ async def remind_due_soon(
     due = [(task, finding) for task, finding in claimed if is_due_soon(task.status, task.deadline, now, lead)]
     for task, finding in due:
         task.reminded_at = now
-        await emit(session, _deadline_event(RectificationDueSoon, task, finding))
+        emit(session, _deadline_event(RectificationDueSoon, task, finding))
     return [task for task, _ in due]
 
 
@@ -104,9 +104,7 @@ class CheckRun:
     handed_over: int
 
 
-async def run_checks(
-    sessions: async_sessionmaker[AsyncSession], settings: AuditSettings, *, now: datetime
-) -> CheckRun:
+async def run_checks(sessions: async_sessionmaker[AsyncSession], settings: AuditSettings, *, now: datetime) -> CheckRun:
     """One run: each check in batches, one transaction per batch, until nothing is left to do."""
     limit = settings.scan_batch_size
     lead = timedelta(days=settings.due_soon_days)

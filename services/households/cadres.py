@@ -37,7 +37,7 @@ async def register_cadre(
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("A helper cadre with this login is already registered.") from exc
-    await publish(session, HelperCadreRegistered(helper_cadre_id=cadre.id, area_code=area_code))
+    publish(session, HelperCadreRegistered(helper_cadre_id=cadre.id, area_code=area_code))
     return cadre
 
 
@@ -67,5 +67,5 @@ async def assign_cadre(session: AsyncSession, household: Household, cadre_id: UU
         action="helper_cadre.assigned",
         changes={"helper_cadre_id": [before, cadre.id]},
     )
-    await publish(session, HelperCadreAssigned(household_id=household.id, helper_cadre_id=cadre.id))
+    publish(session, HelperCadreAssigned(household_id=household.id, helper_cadre_id=cadre.id))
     return cadre

@@ -10,6 +10,6 @@ from shared.messaging.outbox import record_event
 SOURCE = "/services/households"
 
 
-async def publish(session: AsyncSession, event: IntegrationEvent) -> None:
+def publish(session: AsyncSession, event: IntegrationEvent) -> None:
     """Add `event` to the outbox; it leaves only if the caller's transaction commits."""
-    await record_event(session, event, source=SOURCE)
+    record_event(session, event, source=SOURCE)

@@ -61,11 +61,11 @@ def _regrade(session: AsyncSession, household: Household, appraisal: HousingAppr
         session.add(household)
 
 
-async def _announce(session: AsyncSession, household: Household, appraisal: HousingAppraisal, actor: str) -> None:
+def _announce(session: AsyncSession, household: Household, appraisal: HousingAppraisal, actor: str) -> None:
     due = appraisal.renovation_due
     changes = {"grade": appraisal.grade, "appraised_on": appraisal.appraised_on, "renovation_due": due}
     history.note(session, household.id, actor=actor, action="housing.appraised", changes=changes)
-    await publish(
+    publish(
         session,
         HousingAppraised(
             household_id=household.id,
@@ -77,7 +77,7 @@ async def _announce(session: AsyncSession, household: Household, appraisal: Hous
         ),
     )
     if appraisal.grade in UNSAFE_GRADES:
-        await report_problem(
+        report_problem(
             session,
             household,
             category=ProblemCategory.HOUSING,
@@ -114,7 +114,7 @@ async def record_appraisal(
     )
     session.add(appraisal)
     _regrade(session, household, appraisal)
-    await _announce(session, household, appraisal, actor)
+    _announce(session, household, appraisal, actor)
     return appraisal
 
 
@@ -157,7 +157,7 @@ async def record_renovation(
     _regrade(session, household, regraded)
     changes = {"appraisal_id": appraisal.id, "completed_on": completed_on, "grade": [appraisal.grade, new_grade]}
     history.note(session, household.id, actor=actor, action="housing.renovated", changes=changes)
-    await publish(
+    publish(
         session,
         HousingRenovated(
             household_id=household.id,

@@ -70,7 +70,7 @@ async def member_of(session: AsyncSession, household: Household, member_id: UUID
     return member
 
 
-async def reveal(
+def reveal(
     session: AsyncSession, household: Household, member: Member, *, reason: str, actor: str, vault: IdCardVault
 ) -> tuple[IdCardReveal, str]:
     """The member's full number, with the reveal recorded (reveal log, history, event without the number)."""
@@ -86,7 +86,7 @@ async def reveal(
         action="id_number.revealed",
         changes={"member_id": member.id, "reason": reason},
     )
-    await publish(
+    publish(
         session,
         IdCardRevealed(
             household_id=household.id, member_id=member.id, reveal_id=entry.id, revealed_by=actor, reason=reason

@@ -33,7 +33,7 @@ async def set_poverty_line(
     else:
         line.line_fen, line.monitoring_margin_fen, line.set_by, line.set_at = line_fen, margin_fen, actor, utcnow()
     session.add(line)
-    await publish(session, PovertyLineSet(year=year, line_fen=line_fen, monitoring_margin_fen=margin_fen))
+    publish(session, PovertyLineSet(year=year, line_fen=line_fen, monitoring_margin_fen=margin_fen))
     return line
 
 
@@ -64,7 +64,7 @@ async def record_income(
     per_capita = per_capita_fen(await income_total(session, household.id, year), members)
     changes = {"year": year, "source": source, "amount_fen": amount_fen, "per_capita_income_fen": per_capita}
     history.note(session, household.id, actor=actor, action="income.recorded", changes=changes)
-    await publish(
+    publish(
         session,
         IncomeRecorded(
             household_id=household.id,

@@ -91,7 +91,7 @@ async def transition(
         action="status.changed",
         changes={"status": [current, target], "reason": reason, "note": note, "effective_on": on},
     )
-    await publish(
+    publish(
         session,
         HouseholdStatusChanged(
             household_id=household.id,

@@ -93,7 +93,7 @@ async def add_member(
     session.add(member)
     await idnumbers.flush_checked(session)
     history.note(session, household.id, actor=actor, action="member.added", changes={"member_id": member.id})
-    await publish(
+    publish(
         session,
         MemberAdded(
             household_id=household.id,
@@ -138,7 +138,7 @@ async def change_member(
     history.note(
         session, household.id, actor=actor, action="member.updated", changes={"member_id": member.id, **changed}
     )
-    await publish(session, MemberUpdated(household_id=household.id, member_id=member.id, changed=sorted(changed)))
+    publish(session, MemberUpdated(household_id=household.id, member_id=member.id, changed=sorted(changed)))
     await publish_facts(session, household, member, before, actor=actor, on=on)
     return sorted(changed)
 
@@ -178,16 +178,16 @@ async def publish_facts(
     if _changed(before, member, DISABILITY) and member.disability_type and member.disability_grade:
         await _disability(session, household, member, before, actor=actor, on=on, flag=not new_member)
     if _changed(before, member, CHRONIC) and member.chronic_disease_approved_on:
-        await publish(
+        publish(
             session,
             MemberChronicDiseaseApproved(
                 household_id=household.id, member_id=member.id, approved_on=member.chronic_disease_approved_on
             ),
         )
     if _changed(before, member, SCHOOLING) and member.enrolment:
-        await _schooling(session, household, member, actor=actor, on=on)
+        _schooling(session, household, member, actor=actor, on=on)
     if _changed(before, member, MEDICAL):
-        await _medical(session, household, member, lost=bool(before.get("medical_insured")), actor=actor, on=on)
+        _medical(session, household, member, lost=bool(before.get("medical_insured")), actor=actor, on=on)
 
 
 def _changed(before: Mapping[str, Any], member: Member, keys: tuple[str, ...]) -> bool:
@@ -205,7 +205,7 @@ async def _disability(
     flag: bool,
 ) -> None:
     assert member.disability_type and member.disability_grade and member.disability_certified_on
-    await publish(
+    publish(
         session,
         MemberDisabilityRecorded(
             household_id=household.id,
@@ -220,8 +220,8 @@ async def _disability(
         await monitoring.raise_flag(session, household, kind=RiskKind.NEW_DISABILITY, detail=detail, on=on, actor=actor)
 
 
-async def _schooling(session: AsyncSession, household: Household, member: Member, *, actor: str, on: date) -> None:
-    await publish(
+def _schooling(session: AsyncSession, household: Household, member: Member, *, actor: str, on: date) -> None:
+    publish(
         session,
         MemberSchoolingChanged(
             household_id=household.id,
@@ -231,7 +231,7 @@ async def _schooling(session: AsyncSession, household: Household, member: Member
         ),
     )
     if member.enrolment == Enrolment.DROPPED_OUT and is_school_age(member.birth_date, on):
-        await report_problem(
+        report_problem(
             session,
             household,
             category=ProblemCategory.SCHOOLING,
@@ -242,10 +242,8 @@ async def _schooling(session: AsyncSession, household: Household, member: Member
         )
 
 
-async def _medical(
-    session: AsyncSession, household: Household, member: Member, *, lost: bool, actor: str, on: date
-) -> None:
-    await publish(
+def _medical(session: AsyncSession, household: Household, member: Member, *, lost: bool, actor: str, on: date) -> None:
+    publish(
         session,
         MemberMedicalCoverageChanged(
             household_id=household.id,
@@ -256,7 +254,7 @@ async def _medical(
         ),
     )
     if lost and not member.medical_insured:
-        await report_problem(
+        report_problem(
             session,
             household,
             category=ProblemCategory.MEDICAL,

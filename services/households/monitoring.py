@@ -77,7 +77,7 @@ async def _open_episode(session: AsyncSession, household: Household, *, on: date
     episode = MonitoringEpisode(household_id=household.id, opened_on=on, status_before=household.status)
     session.add(episode)
     await session.flush()  # flags reference it, and the lifecycle asks whether one is open
-    await publish(
+    publish(
         session,
         MonitoringEpisodeOpened(
             household_id=household.id, episode_id=episode.id, area_code=household.area_code, opened_on=on
@@ -119,15 +119,15 @@ async def raise_flag(
         raised_by=actor,
     )
     session.add(flag)
-    await _announce_flag(session, household, flag, kind)
+    _announce_flag(session, household, flag, kind)
     return flag
 
 
-async def _announce_flag(session: AsyncSession, household: Household, flag: RiskFlag, kind: RiskKind) -> None:
+def _announce_flag(session: AsyncSession, household: Household, flag: RiskFlag, kind: RiskKind) -> None:
     """History, RiskFlagRaised, and a HouseholdProblemFound (category income) so audit records a finding."""
     changes = {"kind": kind, "detail": flag.detail}
     history.note(session, household.id, actor=flag.raised_by, action="risk.flagged", changes=changes)
-    await publish(
+    publish(
         session,
         RiskFlagRaised(
             household_id=household.id,
@@ -138,7 +138,7 @@ async def _announce_flag(session: AsyncSession, household: Household, flag: Risk
             raised_on=flag.raised_on,
         ),
     )
-    await report_problem(
+    report_problem(
         session,
         household,
         category=ProblemCategory.INCOME,
@@ -168,7 +168,7 @@ async def check_income(
     return await raise_flag(session, household, kind=kind, detail=detail, on=on, actor=actor, amount_fen=per_capita)
 
 
-async def add_measure(
+def add_measure(
     session: AsyncSession,
     household: Household,
     episode: MonitoringEpisode,
@@ -188,7 +188,7 @@ async def add_measure(
     )
     session.add(measure)
     history.note(session, household.id, actor=actor, action="monitoring.measure", changes={"kind": kind})
-    await publish(
+    publish(
         session,
         MonitoringMeasureTaken(
             household_id=household.id, episode_id=episode.id, measure_id=measure.id, kind=kind, taken_on=taken_on
@@ -234,7 +234,7 @@ async def close_episode(
     session.add(episode)
     await session.flush()  # the lifecycle asks whether an episode is still open
     history.note(session, household.id, actor=actor, action="monitoring.closed", changes={"decision": decision})
-    await publish(
+    publish(
         session,
         MonitoringEpisodeClosed(
             household_id=household.id, episode_id=episode.id, decision=decision, closed_on=closed_on

@@ -14,7 +14,7 @@ from services.households.models import Household, MedicalExpense, Member
 from shared.contracts.households import HospitalCostRecorded, MinimumAllowance, MinimumAllowanceChanged, RiskKind
 
 
-async def set_minimum_allowance(
+def set_minimum_allowance(
     session: AsyncSession, household: Household, status: MinimumAllowance, *, effective_on: date, actor: str
 ) -> bool:
     """Set the household's minimum-allowance status (低保 / 特困供养); False when it already had it."""
@@ -25,7 +25,7 @@ async def set_minimum_allowance(
     session.add(household)
     changes = {"minimum_allowance": [before, status], "effective_on": effective_on}
     history.note(session, household.id, actor=actor, action="minimum_allowance.changed", changes=changes)
-    await publish(session, MinimumAllowanceChanged(household_id=household.id, status=status, effective_on=effective_on))
+    publish(session, MinimumAllowanceChanged(household_id=household.id, status=status, effective_on=effective_on))
     return True
 
 
@@ -77,7 +77,7 @@ async def record_hospital_cost(
         amount_fen=amount_fen,
         occurred_on=occurred_on,
     )
-    await publish(session, cost)
+    publish(session, cost)
     if monitoring.medical_flag_due(before, amount_fen, threshold_fen):
         total = before + amount_fen
         detail = f"Out-of-pocket medical costs reached {total} fen in {occurred_on.year}."

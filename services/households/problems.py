@@ -12,7 +12,7 @@ from services.households.models import Household
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 
 
-async def report_problem(
+def report_problem(
     session: AsyncSession,
     household: Household,
     *,
@@ -26,7 +26,7 @@ async def report_problem(
     housing_grade: str | None = None,
 ) -> None:
     """Publish one problem; audit turns it into a finding with a rectification task."""
-    await publish(
+    publish(
         session,
         HouseholdProblemFound(
             household_id=household.id,

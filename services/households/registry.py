@@ -48,7 +48,7 @@ async def register_household(
     registered = HouseholdRegistered(
         household_id=household.id, household_code=code, area_code=area_code, member_count=len(built)
     )
-    await publish(session, registered)
+    publish(session, registered)
     for member in built:
         await members.publish_facts(
             session, household, member, members.BLANK, actor=actor.subject, on=on, new_member=True
@@ -71,7 +71,7 @@ async def _insert_new(session: AsyncSession, household: Household, built: list[M
     await idnumbers.flush_checked(session)
 
 
-async def update_household(
+def update_household(
     session: AsyncSession, household: Household, changes: Mapping[str, Any], *, actor: Principal, config: RegistryConfig
 ) -> list[str]:
     """Change the head's name or move the household to another village (both areas within the actor's reach)."""
@@ -86,7 +86,7 @@ async def update_household(
     if changed:
         session.add(household)
         history.note(session, household.id, actor=actor.subject, action="household.updated", changes=changed)
-        await publish(
+        publish(
             session, HouseholdUpdated(household_id=household.id, area_code=household.area_code, changed=sorted(changed))
         )
     return sorted(changed)

@@ -71,16 +71,16 @@ async def record_visit(
         for p in problems_from_visit(noted, housing_grade)
     ]
     session.add_all(problems)
-    await _announce(session, household, visit, problems, actor)
+    _announce(session, household, visit, problems, actor)
     return visit, problems
 
 
-async def _announce(
+def _announce(
     session: AsyncSession, household: Household, visit: Visit, problems: list[VisitProblem], actor: str
 ) -> None:
     changes = {"visit_id": visit.id, "round": visit.round, "problems": [p.code for p in problems]}
     history.note(session, household.id, actor=actor, action="visit.recorded", changes=changes)
-    await publish(
+    publish(
         session,
         VisitRecorded(
             household_id=household.id,
@@ -92,7 +92,7 @@ async def _announce(
         ),
     )
     for problem in problems:
-        await report_problem(
+        report_problem(
             session,
             household,
             category=ProblemCategory(problem.category),

@@ -31,19 +31,17 @@ async def _same_check(session: AsyncSession, household: Household, checked_on: d
     return (await session.scalars(same)).first()
 
 
-async def _announce(
-    session: AsyncSession, household: Household, check: WaterCheck, codes: list[str], actor: str
-) -> None:
+def _announce(session: AsyncSession, household: Household, check: WaterCheck, codes: list[str], actor: str) -> None:
     changes = {"checked_on": check.checked_on, "source": check.source, "problems": codes, "safe": check.safe}
     history.note(session, household.id, actor=actor, action="water.checked", changes=changes)
-    await publish(
+    publish(
         session,
         WaterChecked(
             household_id=household.id, check_id=check.id, safe=check.safe, problems=codes, checked_on=check.checked_on
         ),
     )
     if codes:
-        await report_problem(
+        report_problem(
             session,
             household,
             category=ProblemCategory.WATER,
@@ -82,7 +80,7 @@ async def record_water_check(
     if household.water_checked_on is None or checked_on >= household.water_checked_on:
         household.water_safe, household.water_checked_on = check.safe, checked_on
         session.add(household)
-    await _announce(session, household, check, codes, actor)
+    _announce(session, household, check, codes, actor)
     return check
 
 

@@ -25,16 +25,22 @@ from shared.http import Transaction
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 Registrar = Annotated[Principal, Depends(require_roles(Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE))]
-Inspector = Annotated[
-    Principal, Depends(require_roles(Role.INSPECTOR, Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE))
-]
+Inspector = Annotated[Principal, Depends(require_roles(Role.INSPECTOR, Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE))]
 Treasurer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.DISTRICT_OFFICE))]
 Reader = Annotated[
     Principal,
-    Depends(require_roles(
-        Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE, Role.VILLAGE_CADRE, Role.INSPECTOR, Role.FINANCE_OFFICER,
-        Role.AUDITOR, Role.DISCIPLINE_COMMISSION, Role.SERVICE,
-    )),
+    Depends(
+        require_roles(
+            Role.DISTRICT_OFFICE,
+            Role.TOWNSHIP_OFFICE,
+            Role.VILLAGE_CADRE,
+            Role.INSPECTOR,
+            Role.FINANCE_OFFICER,
+            Role.AUDITOR,
+            Role.DISCIPLINE_COMMISSION,
+            Role.SERVICE,
+        )
+    ),
 ]
 AreaFilter = Annotated[str | None, Query(pattern=r"^\d{6,12}$")]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -77,9 +83,7 @@ async def record_inspection(
 
 
 @router.post("/{project_id}/income", status_code=status.HTTP_201_CREATED)
-async def record_income(
-    project_id: UUID, body: IncomeCreate, session: Transaction, actor: Treasurer
-) -> IncomeRead:
+async def record_income(project_id: UUID, body: IncomeCreate, session: Transaction, actor: Treasurer) -> IncomeRead:
     """Record a project's income (收益) for a period; subsidies distributes it to poor households."""
     project = await domain.get_project(session, project_id, actor=actor)
     income = await domain.record_income(session, project, body, actor=actor)

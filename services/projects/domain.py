@@ -34,10 +34,13 @@ async def register_project(session: AsyncSession, data: ProjectCreate, *, actor:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("A project with this project code already exists.") from exc
-    await record_event(
+    record_event(
         session,
         ProjectRegistered(
-            project_id=project.id, name=project.name, kind=project.kind, area_code=project.area_code,
+            project_id=project.id,
+            name=project.name,
+            kind=project.kind,
+            area_code=project.area_code,
             budget_fen=project.budget_fen,
         ),
         source=SOURCE,
@@ -57,7 +60,10 @@ async def get_project(session: AsyncSession, project_id: UUID, *, actor: Princip
 async def list_projects(session: AsyncSession, *, area_prefix: str, limit: int) -> list[Project]:
     """Projects whose area lies within `area_prefix`, by project code."""
     rows = await session.scalars(
-        select(Project).where(col(Project.area_code).startswith(area_prefix)).order_by(Project.project_code).limit(limit)
+        select(Project)
+        .where(col(Project.area_code).startswith(area_prefix))
+        .order_by(Project.project_code)
+        .limit(limit)
     )
     return list(rows.all())
 
@@ -72,18 +78,21 @@ async def record_inspection(
     session.add(inspection)
     await session.flush()  # problems reference it; without relationships the flush order is ours to set
     problems = [
-        ProjectProblem(
-            inspection_id=inspection.id, project_id=project.id, code=p.code, description=p.description
-        )
+        ProjectProblem(inspection_id=inspection.id, project_id=project.id, code=p.code, description=p.description)
         for p in data.problems
     ]
     session.add_all(problems)
     for problem in problems:
-        await record_event(
+        record_event(
             session,
             ProjectProblemFound(
-                project_id=project.id, problem_id=problem.id, area_code=project.area_code, code=problem.code,
-                description=problem.description, found_on=data.inspected_on, found_by=actor.subject,
+                project_id=project.id,
+                problem_id=problem.id,
+                area_code=project.area_code,
+                code=problem.code,
+                description=problem.description,
+                found_on=data.inspected_on,
+                found_by=actor.subject,
             ),
             source=SOURCE,
         )
@@ -102,7 +111,7 @@ async def record_income(
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("Income for this project and period is already recorded.") from exc
-    await record_event(
+    record_event(
         session,
         ProjectIncomeRecorded(
             project_id=project.id, income_id=income.id, period=income.period, amount_fen=income.amount_fen

@@ -18,17 +18,20 @@ allocations = APIRouter(prefix="/allocations", tags=["allocations"])
 Payer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER))]
 Reader = Annotated[
     Principal,
-    Depends(require_roles(
-        Role.FINANCE_OFFICER, Role.DISTRICT_OFFICE, Role.AUDITOR, Role.DISCIPLINE_COMMISSION,
-    )),
+    Depends(
+        require_roles(
+            Role.FINANCE_OFFICER,
+            Role.DISTRICT_OFFICE,
+            Role.AUDITOR,
+            Role.DISCIPLINE_COMMISSION,
+        )
+    ),
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def pay_subsidy(
-    body: PaymentCreate, response: Response, session: Transaction, actor: Payer
-) -> PaymentRead:
+async def pay_subsidy(body: PaymentCreate, response: Response, session: Transaction, actor: Payer) -> PaymentRead:
     """Pay a subsidy (补贴发放) once; a retry with the same idempotency key returns the original with 200."""
     payment, created = await domain.pay_subsidy(session, body, actor=actor)
     if not created:

@@ -23,15 +23,11 @@ from shared.timeutil import utcnow
 SOURCE = "/services/subsidies"
 
 
-async def note_household(
-    session: AsyncSession, *, household_id: UUID, area_code: str, member_count: int
-) -> None:
+async def note_household(session: AsyncSession, *, household_id: UUID, area_code: str, member_count: int) -> None:
     """Keep the registry facts subsidies decides from (建档立卡户: area and members)."""
     household = await session.get(EligibleHousehold, household_id)
     if household is None:
-        session.add(
-            EligibleHousehold(household_id=household_id, area_code=area_code, member_count=member_count)
-        )
+        session.add(EligibleHousehold(household_id=household_id, area_code=area_code, member_count=member_count))
         return
     household.area_code, household.member_count, household.updated_at = area_code, member_count, utcnow()
 
@@ -56,19 +52,25 @@ async def distribute_income(session: AsyncSession, income: ProjectIncomeRecorded
     shares = allocate_by_members(income.amount_fen, members)
     allocations = [
         IncomeAllocation(
-            income_id=income.income_id, project_id=income.project_id, household_id=hid, period=income.period,
-            amount_fen=fen, member_count=members[hid],
+            income_id=income.income_id,
+            project_id=income.project_id,
+            household_id=hid,
+            period=income.period,
+            amount_fen=fen,
+            member_count=members[hid],
         )
         for hid, fen in sorted(shares.items(), key=lambda share: str(share[0]))
         if fen > 0
     ]
     session.add_all(allocations)
     for allocation in allocations:
-        await record_event(
+        record_event(
             session,
             ProjectIncomeAllocated(
-                household_id=allocation.household_id, allocation_id=allocation.id,
-                project_id=allocation.project_id, income_id=allocation.income_id,
+                household_id=allocation.household_id,
+                allocation_id=allocation.id,
+                project_id=allocation.project_id,
+                income_id=allocation.income_id,
                 amount_fen=allocation.amount_fen,
             ),
             source=SOURCE,
@@ -91,9 +93,7 @@ async def _members_in(session: AsyncSession, area_prefix: str) -> dict[UUID, int
     return {h.household_id: h.member_count for h in rows.all()}
 
 
-async def pay_subsidy(
-    session: AsyncSession, data: PaymentCreate, *, actor: Principal
-) -> tuple[Payment, bool]:
+async def pay_subsidy(session: AsyncSession, data: PaymentCreate, *, actor: Principal) -> tuple[Payment, bool]:
     """Pay a subsidy exactly once per household, policy and period; returns (payment, newly paid).
 
     A retry with the same idempotency key and the same request returns the original payment.
@@ -107,7 +107,9 @@ async def pay_subsidy(
     if household is None:
         raise InvalidInput("The household is not a registered household (建档立卡户) known to subsidies.")
     payment = Payment(
-        **data.model_dump(), member_count=household.member_count, area_code=household.area_code,
+        **data.model_dump(),
+        member_count=household.member_count,
+        area_code=household.area_code,
         paid_by=actor.subject,
     )
     session.add(payment)
@@ -115,11 +117,14 @@ async def pay_subsidy(
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("This subsidy is already paid to this household for this period.") from exc
-    await record_event(
+    record_event(
         session,
         SubsidyPaid(
-            household_id=payment.household_id, payment_id=payment.id, policy_code=payment.policy_code,
-            period=payment.period, amount_fen=payment.amount_fen,
+            household_id=payment.household_id,
+            payment_id=payment.id,
+            policy_code=payment.policy_code,
+            period=payment.period,
+            amount_fen=payment.amount_fen,
         ),
         source=SOURCE,
     )
@@ -128,7 +133,10 @@ async def pay_subsidy(
 
 def _same_request(payment: Payment, data: PaymentCreate) -> bool:
     return (payment.household_id, payment.policy_code, payment.period, payment.amount_fen) == (
-        data.household_id, data.policy_code, data.period, data.amount_fen,
+        data.household_id,
+        data.policy_code,
+        data.period,
+        data.amount_fen,
     )
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime
+from typing import TypedDict
 from uuid import uuid4
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, event, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
 from shared.contracts import IntegrationEvent
@@ -17,7 +18,9 @@ from shared.messaging.cloudevents import Envelope
 from shared.timeutil import UTCDateTime, utcnow
 
 NOTIFY_CHANNEL = "outbox"
-_PENDING = "outbox_pending"
+_RECORDED = "outbox_recorded"  # rows recorded in the session's transaction, not yet written
+_SAVEPOINTS = "outbox_savepoints"  # open savepoint -> how many rows were recorded before it
+_WAKE = "outbox_wake"  # rows were written: wake the relay after the commit
 _SIGNAL = "outbox_signal"
 
 
@@ -75,34 +78,92 @@ def session_info(signal: OutboxSignal) -> dict[str, object]:
     return {_SIGNAL: signal}
 
 
-async def record_event(session: AsyncSession, evt: IntegrationEvent, *, source: str) -> OutboxMessage:
-    """Add `evt` to the outbox in the caller's transaction; it is published only if that commits."""
-    row = OutboxMessage(
+class OutboxRow(TypedDict):
+    """An outbox row as written: one published event."""
+
+    event_id: str
+    topic: str
+    key: str
+    event_type: str
+    source: str
+    occurred_at: datetime
+    payload: str
+    traceparent: str | None
+    published_at: datetime | None
+
+
+def outbox_row(evt: IntegrationEvent, *, source: str, now: datetime) -> OutboxRow:
+    """The row that publishes `evt` (bulk writers build these directly)."""
+    return OutboxRow(
         event_id=str(uuid4()),
         topic=evt.topic,
         key=evt.aggregate_id(),
         event_type=evt.event_type,
         source=source,
-        occurred_at=utcnow(),
+        occurred_at=now,
         payload=evt.model_dump_json(),
+        traceparent=None,
+        published_at=None,
     )
-    session.add(row)
-    if not session.info.get(_PENDING):
-        session.info[_PENDING] = True
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
-            # NOTIFY is delivered at commit and dropped on rollback: exactly the wake-up we want.
-            await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
+def record_event(session: AsyncSession, evt: IntegrationEvent, *, source: str) -> OutboxRow:
+    """Add `evt` to the outbox in the caller's transaction; it is published only if that commits.
+
+    The row is written when the transaction commits, with the rest of the transaction's events in one
+    statement (not visible to queries before): an event is written once and never read back by its writer,
+    so it needs no ORM object. An event recorded inside a savepoint that rolls back is dropped with it.
+    """
+    row = outbox_row(evt, source=source, now=utcnow())
+    session.info.setdefault(_RECORDED, []).append(row)
     return row
+
+
+def write_recorded(session: Session) -> None:
+    """Insert the transaction's recorded events now (at commit; the audit log calls it before its lock)."""
+    rows: list[OutboxRow] = session.info.pop(_RECORDED, None) or []
+    if not rows:
+        return
+    session.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        # NOTIFY is delivered at commit and dropped on rollback: exactly the wake-up we want.
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    session.info[_WAKE] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a released savepoint's events wait for the real commit
+        write_recorded(session)
 
 
 @event.listens_for(Session, "after_commit")
 def _wake_relay(session: Session) -> None:
-    if session.info.pop(_PENDING, False):
+    if session.info.pop(_WAKE, False):
         signal = session.info.get(_SIGNAL)
         if isinstance(signal, OutboxSignal):
             signal.set()
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = len(session.info.get(_RECORDED, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    """Drop the events recorded in what was rolled back: a savepoint's own, or all of them."""
+    recorded: list[OutboxRow] = session.info.get(_RECORDED, [])
+    if previous.nested:
+        del recorded[session.info.get(_SAVEPOINTS, {}).get(previous, len(recorded)) :]
+    else:
+        recorded.clear()
+        session.info.pop(_WAKE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_savepoints(session: Session, transaction: SessionTransaction) -> None:
+    # Not at each savepoint's end: SQLAlchemy ends a savepoint before it reports the savepoint's rollback.
+    if transaction.parent is None:
+        session.info.pop(_SAVEPOINTS, None)

@@ -15,11 +15,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import select, text, update
+from sqlalchemy import BigInteger, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from shared.db import is_postgres
+from shared.db import is_postgres, one_of
 from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage, OutboxSignal
 from shared.metrics import OUTBOX_PUBLISHED
 from shared.timeutil import utcnow
@@ -122,9 +122,8 @@ class OutboxRelay:
 
     async def _mark_published(self, ids: list[int]) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=utcnow())
-            )
+            published = one_of(self._engine.dialect, col(OutboxMessage.id), ids, BigInteger)
+            await session.execute(update(OutboxMessage).where(published).values(published_at=utcnow()))
 
     @asynccontextmanager
     async def _leadership(self) -> AsyncIterator[bool]:

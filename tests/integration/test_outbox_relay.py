@@ -47,8 +47,8 @@ class Outbox:
 
     async def commit_event(self, household_id: uuid.UUID | None = None, n: int = 1) -> str:
         async with unit_of_work(self.sessions) as session:
-            row = await record_event(session, _event(household_id or uuid.uuid4(), n), source="/tests")
-        return row.event_id
+            row = record_event(session, _event(household_id or uuid.uuid4(), n), source="/tests")
+        return row["event_id"]
 
     async def unpublished(self) -> int:
         async with self.sessions() as s:
@@ -90,7 +90,7 @@ async def test_rolled_back_transaction_publishes_nothing(outbox: Outbox, kafka: 
     rolled_back: list[str] = []
     with pytest.raises(RuntimeError):
         async with unit_of_work(outbox.sessions) as session:
-            rolled_back.append((await record_event(session, _event(uuid.uuid4()), source="/tests")).event_id)
+            rolled_back.append((record_event(session, _event(uuid.uuid4()), source="/tests"))["event_id"])
             raise RuntimeError("business rule failed after the event was written")
     marker = await outbox.commit_event()
     assert await outbox.relay().publish_pending() == 1
@@ -143,7 +143,7 @@ async def test_commit_in_another_process_wakes_the_relay_through_notify(outbox: 
     async with running(outbox.relay()):
         await asyncio.sleep(0.5)
         async with unit_of_work(other_replica) as session:
-            event_id = (await record_event(session, _event(uuid.uuid4()), source="/tests")).event_id
+            event_id = (record_event(session, _event(uuid.uuid4()), source="/tests"))["event_id"]
         await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: event_id in map(ce_id, rs), timeout=10)
 
 

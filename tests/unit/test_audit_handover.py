@@ -29,9 +29,7 @@ async def sessions(sqlite_url: Any) -> Any:
     await engine.dispose()
 
 
-async def referral_of(
-    sessions: async_sessionmaker[AsyncSession], finding: Finding, reason: str
-) -> DisciplineReferral:
+async def referral_of(sessions: async_sessionmaker[AsyncSession], finding: Finding, reason: str) -> DisciplineReferral:
     async with sessions() as s:
         stmt = select(DisciplineReferral).where(
             col(DisciplineReferral.finding_id) == finding.id, col(DisciplineReferral.reason) == reason
@@ -69,8 +67,14 @@ async def test_the_package_holds_the_weeks_serious_and_severe_leads_exactly(sess
     r_severe = await referral_of(sessions, severe, "severe_finding")
     r_serious = await referral_of(sessions, serious, "weekly_handover")
     common = {
-        "category": "housing", "code": "housing_unsafe", "subject_kind": "household", "township": "371523101",
-        "area_code": "371523101201", "occurrences": 1, "owner": "township_office:371523101", "task_status": "open",
+        "category": "housing",
+        "code": "housing_unsafe",
+        "subject_kind": "household",
+        "township": "371523101",
+        "area_code": "371523101201",
+        "occurrences": 1,
+        "owner": "township_office:371523101",
+        "task_status": "open",
     }
     assert handover.to_json(await package(sessions)) == {
         "week": "2020-W20",
@@ -83,15 +87,32 @@ async def test_the_package_holds_the_weeks_serious_and_severe_leads_exactly(sess
         "by_severity": {"serious": 1, "severe": 1},
         "by_township": {"371523101": 2},
         "leads": [
-            {"referral_id": str(r_severe.id), "referred_at": "2020-05-11T10:00:00+08:00", "reason": "severe_finding",
-             "finding_id": str(severe.id), "severity": "severe", "subject_id": "h-severe",
-             "description": "housing_unsafe at h-severe", "responsible_unit": "", "responsible_person": "",
-             "deadline": "2020-05-18T10:00:00+08:00", **common},
-            {"referral_id": str(r_serious.id), "referred_at": "2020-05-17T23:59:59+08:00", "reason": "weekly_handover",
-             "finding_id": str(serious.id), "severity": "serious", "subject_id": "h-serious",
-             "description": "housing_unsafe at h-serious",
-             "responsible_unit": "贾寨镇扶贫办", "responsible_person": "李四",
-             "deadline": "2020-05-26T10:00:00+08:00", **common},
+            {
+                "referral_id": str(r_severe.id),
+                "referred_at": "2020-05-11T10:00:00+08:00",
+                "reason": "severe_finding",
+                "finding_id": str(severe.id),
+                "severity": "severe",
+                "subject_id": "h-severe",
+                "description": "housing_unsafe at h-severe",
+                "responsible_unit": "",
+                "responsible_person": "",
+                "deadline": "2020-05-18T10:00:00+08:00",
+                **common,
+            },
+            {
+                "referral_id": str(r_serious.id),
+                "referred_at": "2020-05-17T23:59:59+08:00",
+                "reason": "weekly_handover",
+                "finding_id": str(serious.id),
+                "severity": "serious",
+                "subject_id": "h-serious",
+                "description": "housing_unsafe at h-serious",
+                "responsible_unit": "贾寨镇扶贫办",
+                "responsible_person": "李四",
+                "deadline": "2020-05-26T10:00:00+08:00",
+                **common,
+            },
         ],
     }
 

@@ -30,7 +30,7 @@ async def open_campaign(body: CampaignCreate, session: Transaction, actor: Distr
         ends_on=body.ends_on,
         teams=tuple(body.teams),
     )
-    return CampaignRead.model_validate(await campaigns.open_campaign(session, plan, actor=actor, now=now))
+    return CampaignRead.model_validate(campaigns.open_campaign(session, plan, actor=actor, now=now))
 
 
 @router.get("")

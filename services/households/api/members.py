@@ -70,7 +70,7 @@ async def reveal_id_number(
     """The member's full ID-card number; who asked and why is recorded (reveal log, history, event)."""
     household = await reachable_household(session, household_id, actor)
     member = await idnumbers.member_of(session, household, member_id)
-    entry, number = await idnumbers.reveal(
+    entry, number = idnumbers.reveal(
         session, household, member, reason=body.reason, actor=actor.subject, vault=config.vault
     )
     response.headers["Cache-Control"] = "no-store"

@@ -77,7 +77,7 @@ async def add_measure(episode_id: UUID, body: MeasureCreate, session: Transactio
     """Record a help measure (帮扶措施) in an open episode."""
     episode = await monitoring.episode_for(session, episode_id)
     household = await reachable_household(session, episode.household_id, actor, for_update=True)
-    await monitoring.add_measure(
+    monitoring.add_measure(
         session,
         household,
         episode,

@@ -85,7 +85,7 @@ async def _member_facts(session: AsyncSession, ref: MemberRef, changes: dict[str
 async def _minimum_allowance(session: AsyncSession, row: Any, ctx: RowContext) -> None:
     r: MinimumAllowanceRow = row
     household = await resolve_household(session, r, ctx)
-    await policies.set_minimum_allowance(session, household, r.status, effective_on=r.effective_on, actor=ctx.actor)
+    policies.set_minimum_allowance(session, household, r.status, effective_on=r.effective_on, actor=ctx.actor)
 
 
 async def _chronic_disease(session: AsyncSession, row: Any, ctx: RowContext) -> None:

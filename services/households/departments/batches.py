@@ -122,5 +122,5 @@ async def submit(
     received = DepartmentDataReceived(
         batch_id=claimed.id, kind=kind, row_count=len(rows), applied_count=report.applied_count, error_count=failed
     )
-    await publish(session, received)
+    publish(session, received)
     return report

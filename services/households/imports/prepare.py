@@ -20,8 +20,8 @@ from services.households.events import SOURCE
 from services.households.idcard import IdCardVault, mask, parse_hmac_key, parse_keys
 from services.households.imports.rows import MemberRow, RowError, RowParser, households
 from services.households.settings import HouseholdsSettings
-from shared.contracts import IntegrationEvent
 from shared.contracts.households import HouseholdRegistered, MemberAdded
+from shared.messaging.outbox import outbox_row
 
 Row = dict[str, Any]
 RawRow = tuple[int, list[str]]
@@ -49,21 +49,6 @@ class PreparedUnit:
 class PreparedChunk:
     units: list[PreparedUnit]
     errors: list[RowError]
-
-
-def outbox_row(event: IntegrationEvent, now: datetime) -> Row:
-    """An outbox row for `event`, as `record_event` would write it (bulk form)."""
-    return {
-        "event_id": str(uuid4()),
-        "topic": event.topic,
-        "key": event.aggregate_id(),
-        "event_type": event.event_type,
-        "source": SOURCE,
-        "occurred_at": now,
-        "payload": event.model_dump_json(),
-        "traceparent": None,
-        "published_at": None,
-    }
 
 
 def change_row(household_id: UUID, action: str, changes: Mapping[str, Any], *, actor: str, now: datetime) -> Row:
@@ -99,7 +84,8 @@ def registration_rows(unit: PreparedUnit, member_count: int, *, actor: str, now:
     event = HouseholdRegistered(
         household_id=unit.household_id, household_code=unit.code, area_code=unit.area_code, member_count=member_count
     )
-    return change_row(unit.household_id, "household.registered", changes, actor=actor, now=now), outbox_row(event, now)
+    change = change_row(unit.household_id, "household.registered", changes, actor=actor, now=now)
+    return change, dict(outbox_row(event, source=SOURCE, now=now))
 
 
 def addition_rows(household_id: UUID, member: Row, *, actor: str, now: datetime) -> tuple[Row, Row]:
@@ -111,7 +97,8 @@ def addition_rows(household_id: UUID, member: Row, *, actor: str, now: datetime)
         relationship_to_head=member["relationship_to_head"],
         birth_date=member["birth_date"],
     )
-    return change_row(household_id, "member.added", changes, actor=actor, now=now), outbox_row(event, now)
+    change = change_row(household_id, "member.added", changes, actor=actor, now=now)
+    return change, dict(outbox_row(event, source=SOURCE, now=now))
 
 
 def member_row(household_id: UUID, row: MemberRow, vault: IdCardVault) -> Row:

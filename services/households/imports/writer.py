@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
-from sqlalchemy import ARRAY, ColumnElement, String, any_, cast, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col
 
 from services.households.imports.prepare import (
@@ -32,6 +30,7 @@ from services.households.imports.prepare import (
 )
 from services.households.imports.rows import RowError
 from services.households.models import Household, HouseholdChange, Member
+from shared.db import one_of
 from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage
 from shared.timeutil import utcnow
 
@@ -113,12 +112,14 @@ class ChunkWriter:
 
     async def _existing_households(self, conn: AsyncConnection, codes: list[str]) -> dict[str, UUID]:
         stmt = select(col(Household.household_code), col(Household.id)).where(
-            _one_of(conn, col(Household.household_code), codes)
+            one_of(conn.dialect, col(Household.household_code), codes)
         )
         return dict((await conn.execute(stmt)).tuples().all())
 
     async def _hash_owners(self, conn: AsyncConnection, hashes: list[str]) -> dict[str, UUID]:
-        stmt = select(col(Member.id_hash), col(Member.household_id)).where(_one_of(conn, col(Member.id_hash), hashes))
+        stmt = select(col(Member.id_hash), col(Member.household_id)).where(
+            one_of(conn.dialect, col(Member.id_hash), hashes)
+        )
         return {h: hid for h, hid in (await conn.execute(stmt)).tuples().all() if h is not None}
 
     @staticmethod
@@ -171,13 +172,6 @@ class ChunkWriter:
             raise ChunkConflict from exc
         if plan.events and postgres:
             await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-
-
-def _one_of(conn: AsyncConnection, column: Mapped[Any], values: list[str]) -> ColumnElement[bool]:
-    """`column` is one of `values`: one array parameter on PostgreSQL (thousands of IN parameters plan slowly)."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(cast(values, ARRAY(String)))
-    return column.in_(values)
 
 
 async def _copy(conn: AsyncConnection, entity: type[SQLModel], rows: list[Row]) -> None:
