@@ -28,20 +28,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.contracts import ALL_TOPICS, AUDIT_TOPIC, HOUSEHOLDS_TOPIC
 from shared.contracts.audit import DisciplineReferralMade
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 from shared.db import create_engine
+from shared.local.databases import scratch_database
 from shared.local.kafka import LocalKafka, free_port
 from shared.local.processes import ServiceProcess, service_env
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.kafka import ensure_topics, make_producer
 from shared.migrations import upgrade_to_head
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres")
 REFERRAL_TYPE = DisciplineReferralMade.event_type.encode()
 
 
@@ -130,25 +130,6 @@ async def wait_for(watch: Watch, count: int, timeout: float) -> None:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
-    name = f"bench_audit_{uuid.uuid4().hex[:8]}"
-    dsn = ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = create_engine(url)
-    await upgrade_to_head(engine, "audit")
-    await engine.dispose()
-    try:
-        yield url
-    finally:
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-
-@contextlib.asynccontextmanager
 async def kafka_broker(given: str | None, workdir: Path) -> AsyncIterator[str]:
     if given:
         yield given
@@ -183,10 +164,22 @@ def report(watch: Watch, count: int, rate: float, send_s: float, total_s: float)
     print(f"latency p50 / p99 / max {quantiles[49]:.0f} / {quantiles[98]:.0f} / {latencies[-1]:.0f} ms")
 
 
+async def migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade_to_head(engine, "audit")
+    finally:
+        await engine.dispose()
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
         workdir = Path(tmp)
-        async with kafka_broker(args.kafka, workdir) as bootstrap, fresh_database() as url:
+        async with (
+            kafka_broker(args.kafka, workdir) as bootstrap,
+            scratch_database(args.admin_url, "bench_audit") as url,
+        ):
+            await migrate(url)
             await ensure_topics(bootstrap, ALL_TOPICS)
             async with audit_process(url, bootstrap, workdir):
                 await run(bootstrap, args)
@@ -222,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=10_000, help="findings to publish (distinct households)")
     p.add_argument("--rate", type=float, default=500.0, help="target publication rate, findings per second")
     p.add_argument("--kafka", default=os.environ.get("BENCH_KAFKA_BOOTSTRAP"), help="use this broker, not a new one")
+    p.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL where the scratch database is created")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the last referral")
     return p
 

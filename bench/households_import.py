@@ -17,11 +17,9 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import func, select
 
 from services.households.idcard import check_digit
@@ -32,6 +30,7 @@ from services.households.imports.sources import open_table
 from services.households.models import Household, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
+from shared.local.databases import scratch_database
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import upgrade_to_head
 
@@ -110,24 +109,6 @@ class Sampler:
             self.next_mark = share + 0.1
 
 
-async def create_database(admin_url: str) -> tuple[str, str]:
-    name = f"bench_households_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def import_once(url: str, path: Path, label: str, workers: int) -> tuple[float, int]:
     engine = create_engine(url)
     errors: list[object] = []
@@ -158,8 +139,7 @@ async def counts(url: str) -> tuple[int, int, int]:
 
 
 async def main(households: int, admin_url: str, workers: int) -> None:
-    name, url = await create_database(admin_url)
-    try:
+    async with scratch_database(admin_url, "bench_households") as url:
         engine = create_engine(url)
         await upgrade_to_head(engine, "households")
         await engine.dispose()
@@ -186,8 +166,6 @@ async def main(households: int, admin_url: str, workers: int) -> None:
         print(f"second import: {again:.1f} s = {households / again:,.0f} households/s, changed nothing")
         print(f"memory: rss {rss_before:.0f} MB before the import, peak rss {peak:.0f} MB (ru_maxrss)", end="")
         print(f", largest worker process {worker_peak:.0f} MB; {workers} worker process(es)" if workers else "")
-    finally:
-        await drop_database(admin_url, name)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import asyncpg
 import pytest
 
+from shared.local.databases import ScratchDatabases
 from shared.local.kafka import LocalKafka
 from tests.support import migrate
 
@@ -32,31 +31,15 @@ def postgres_admin_url() -> str:
     return os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES)
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 @pytest.fixture
 async def pg_database(postgres_admin_url: str) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
     """Factory: a fresh PostgreSQL database migrated for a service; dropped after the test."""
-    created: list[str] = []
+    databases = ScratchDatabases(postgres_admin_url)
 
     async def make(service: str) -> str:
-        name = f"t_{service}_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(_dsn(postgres_admin_url))
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        created.append(name)
-        url = postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
+        url = await databases.create(f"t_{service}")
         await migrate(service, url)
         return url
 
     yield make
-    conn = await asyncpg.connect(_dsn(postgres_admin_url))
-    try:
-        for name in created:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await databases.drop_all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
 from services.households.imports.sources import open_table
 from services.households.models import DepartmentBatch, Household, Member
 from services.households.settings import HouseholdsSettings
+from shared.contracts.households import HouseholdRegistered, MemberAdded
 from shared.db import create_engine
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import alembic_config, is_at_head
@@ -145,6 +147,44 @@ async def test_two_imports_racing_on_one_file_create_each_household_once(pg_data
     assert one.members_present + two.members_present == members  # each saw the other's rows as present
     found = await counts(url)
     assert (found["Household"], found["Member"], found["OutboxMessage"]) == (200, members, 200)
+
+
+async def test_a_household_whose_rows_are_far_apart_is_whole_when_chunks_are_written_at_once(
+    pg_database: MakeDb, tmp_path: Path
+) -> None:
+    url = await pg_database("households")
+    with write_file(tmp_path / "h.csv", 60).open(newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    codes = list(dict.fromkeys(r[0] for r in rows))
+    apart: list[list[str]] = []
+    for start in range(0, len(codes), 10):  # ten households' first rows, then their other rows
+        group = set(codes[start : start + 10])
+        mine = [r for r in rows if r[0] in group]
+        firsts = [r for n, r in enumerate(mine) if all(o[0] != r[0] for o in mine[:n])]
+        apart += firsts + [r for r in mine if r not in firsts]
+    with (tmp_path / "apart.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *apart])
+    # Chunks of 10 households, two written at once: the chunk holding the later rows of a household races the
+    # chunk registering it; the loser is retried household by household and adds the members.
+    report, errors = await import_file(url, tmp_path / "apart.csv", 10)
+    members = sum(1 + h % 3 for h in range(60))
+    assert errors == [] and (report.households_created, report.members_added) == (60, members)
+    found = await counts(url)
+    assert (found["Household"], found["Member"]) == (60, members)
+    registered, added = await published_members(url)
+    assert len(registered) == 60 and sum(registered) + added == members  # every member announced once
+
+
+async def published_members(url: str) -> tuple[list[int], int]:
+    """The member counts of the HouseholdRegistered events, and how many MemberAdded events were written."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(OutboxMessage.event_type, OutboxMessage.payload))).all()
+    finally:
+        await engine.dispose()
+    registered = [json.loads(p)["member_count"] for t, p in rows if t == HouseholdRegistered.event_type]
+    return registered, sum(t == MemberAdded.event_type for t, _ in rows)
 
 
 async def test_the_migrations_go_down_and_up_again(pg_database: MakeDb) -> None:

@@ -1,9 +1,10 @@
 """The import run: stream the file, prepare chunks of households (in worker processes when asked), write them,
 report row errors and progress.
 
-Each chunk is one transaction. If a chunk collides with a concurrent registration (a unique key taken
-meanwhile), it is retried household by household so that only the colliding household is reported.
-Memory is bounded: at most `workers + 1` chunks are in flight.
+Each chunk is one transaction; two are written at once. If a chunk collides with a concurrent registration
+(a unique key taken meanwhile, by another client or by the other chunk when a household's rows are far apart
+in the file), it is retried household by household, after the other transaction has ended, so that only a
+household still colliding is reported. Memory is bounded: at most `workers + 1 + writers` chunks are in flight.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from services.households.settings import HouseholdsSettings
 from shared.timeutil import district_today
 
 CHUNK_HOUSEHOLDS = 1000
+WRITERS = 2  # chunks written at once, each in its own transaction
 
 
 @dataclass
@@ -71,8 +73,10 @@ class HouseholdImporter:
         actor: str,
         chunk: int = CHUNK_HOUSEHOLDS,
         workers: int = 0,
+        writers: int = WRITERS,
     ) -> None:
         self.engine, self.settings, self.chunk, self.workers = engine, settings, chunk, workers
+        self.writers = writers
         self.writer = ChunkWriter(actor)
 
     async def run(
@@ -91,13 +95,25 @@ class HouseholdImporter:
             raise ImportAborted("the file lacks the columns: " + ", ".join(missing))
         setup = WorkerSetup.of(self.settings, header, today or district_today())
         raw = _raw_chunks(table.rows, header.index("household_code"), self.chunk)
-        async for prepared in self._prepared(setup, raw):
-            result = await self._write(prepared.units)
+
+        async def finish(prepared: PreparedChunk, writing: asyncio.Task[ChunkResult]) -> None:
+            result = await writing
             report.add(result, len(prepared.errors) + len(result.errors))
             report.households_seen += len(prepared.units)
             for error in (*prepared.errors, *result.errors):
                 on_error(error)
             on_progress(Progress(table.read_share(), report.households_seen))
+
+        # Chunks are written on `writers` connections at once, so that the database ingests one chunk while
+        # this process builds the next; they are reported in file order.
+        async with asyncio.TaskGroup() as group:
+            in_flight: deque[tuple[PreparedChunk, asyncio.Task[ChunkResult]]] = deque()
+            async for prepared in self._prepared(setup, raw):
+                in_flight.append((prepared, group.create_task(self._write(prepared.units))))
+                if len(in_flight) >= self.writers:
+                    await finish(*in_flight.popleft())
+            while in_flight:
+                await finish(*in_flight.popleft())
         return report
 
     async def _prepared(self, setup: WorkerSetup, raw: Iterator[list[RawRow]]) -> AsyncIterator[PreparedChunk]:

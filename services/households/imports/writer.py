@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from asyncpg.exceptions import IntegrityConstraintViolationError
+from asyncpg.exceptions import DeadlockDetectedError, IntegrityConstraintViolationError
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -168,7 +168,8 @@ class ChunkWriter:
                     await _copy(conn, entity, rows)
                 elif rows:
                     await conn.execute(insert(entity), rows)
-        except (IntegrityError, IntegrityConstraintViolationError) as exc:
+        except (IntegrityError, IntegrityConstraintViolationError, DeadlockDetectedError) as exc:
+            # A deadlock: two chunks each waiting for a key the other inserted; PostgreSQL aborted this one.
             raise ChunkConflict from exc
         if plan.events and postgres:
             await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})

@@ -1,0 +1,50 @@
+"""Scratch PostgreSQL databases for tests and benchmarks: created on a server, dropped afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from shared.db import create_engine
+
+
+class ScratchDatabases:
+    """Creates databases through an administrative URL; each URL it returns keeps that URL's options
+    (user, host, `?ssl=disable`, ...) with the new database's name."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.created: list[str] = []
+
+    async def create(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        await self._run(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    async def drop_all(self) -> None:
+        while self.created:
+            await self._run(f'DROP DATABASE IF EXISTS "{self.created.pop()}" WITH (FORCE)')
+
+    async def _run(self, statement: str) -> None:
+        engine = create_engine(self.admin_url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")  # CREATE DATABASE refuses a transaction
+                await conn.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+
+@asynccontextmanager
+async def scratch_database(admin_url: str, prefix: str) -> AsyncIterator[str]:
+    """The URL of a new, empty database, dropped on exit."""
+    databases = ScratchDatabases(admin_url)
+    try:
+        yield await databases.create(prefix)
+    finally:
+        await databases.drop_all()
