@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from cpu import CpuBill, CpuMeter
 
 from shared.contracts import ALL_TOPICS, AUDIT_TOPIC, HOUSEHOLDS_TOPIC
 from shared.contracts.audit import DisciplineReferralMade
@@ -130,12 +131,13 @@ async def wait_for(watch: Watch, count: int, timeout: float) -> None:
 
 
 @contextlib.asynccontextmanager
-async def kafka_broker(given: str | None, workdir: Path) -> AsyncIterator[str]:
+async def kafka_broker(given: str | None, workdir: Path) -> AsyncIterator[tuple[str, int | None]]:
+    """The bootstrap address, and the broker's process id when it is ours."""
     if given:
-        yield given
+        yield given, None
         return
     async with LocalKafka(data_dir=workdir / "kafka") as broker:
-        yield broker.bootstrap_servers
+        yield broker.bootstrap_servers, broker.pid
 
 
 @contextlib.asynccontextmanager
@@ -176,16 +178,17 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
         workdir = Path(tmp)
         async with (
-            kafka_broker(args.kafka, workdir) as bootstrap,
+            kafka_broker(args.kafka, workdir) as (bootstrap, broker_pid),
             scratch_database(args.admin_url, "bench_audit") as url,
         ):
             await migrate(url)
             await ensure_topics(bootstrap, ALL_TOPICS)
-            async with audit_process(url, bootstrap, workdir):
-                await run(bootstrap, args)
+            async with audit_process(url, bootstrap, workdir) as audit:
+                meter = CpuMeter({"audit process": audit.pid, "Kafka broker": broker_pid}, database_url=url)
+                await run(bootstrap, args, meter)
 
 
-async def run(bootstrap: str, args: argparse.Namespace) -> None:
+async def run(bootstrap: str, args: argparse.Namespace, meter: CpuMeter) -> None:
     watch, ready = Watch(), asyncio.Event()
     watcher = asyncio.create_task(watch_referrals(bootstrap, watch, ready))
     producer = make_producer(bootstrap, client_id="bench")
@@ -198,11 +201,13 @@ async def run(bootstrap: str, args: argparse.Namespace) -> None:
         await wait_for(watch, 20, timeout=120)
         watch.sent_at.clear()
         watch.seen_at.clear()
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), await meter.read()
         send_s = await send_paced(producer, watch, args.count, args.rate)
         await wait_for(watch, args.count, timeout=args.timeout)
         total_s = (max(watch.seen_at.values()) if watch.seen_at else time.perf_counter()) - started
+        bill = CpuBill.between(cpu_before, await meter.read(), args.count)
         report(watch, args.count, args.rate, send_s, total_s)
+        print("\n".join(bill.lines("finding", load_generator="benchmark process")))
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

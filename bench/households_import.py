@@ -20,6 +20,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from cpu import CpuBill, backend_cpu_s, own_cpu_s
 from sqlalchemy import func, select
 
 from services.households.idcard import check_digit
@@ -95,7 +96,8 @@ class Sampler:
     """Progress callback: a line to stderr every tenth of the file, with the memory then."""
 
     def __init__(self) -> None:
-        self.started, self.next_mark, self.samples = time.monotonic(), 0.1, []
+        self.started, self.next_mark = time.monotonic(), 0.1
+        self.samples: list[float] = []
 
     def __call__(self, p: Progress) -> None:
         share = p.share
@@ -109,20 +111,23 @@ class Sampler:
             self.next_mark = share + 0.1
 
 
-async def import_once(url: str, path: Path, label: str, workers: int) -> tuple[float, int]:
+async def import_once(url: str, path: Path, label: str, workers: int) -> tuple[float, int, CpuBill]:
     engine = create_engine(url)
     errors: list[object] = []
     try:
         importer = HouseholdImporter(engine, HouseholdsSettings(), actor="bench", workers=workers)
         print(f"{label}:", file=sys.stderr)
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), own_cpu_s()
         with open_table(path) as table:
             report = await importer.run(table, on_error=errors.append, on_progress=Sampler())
         elapsed = time.perf_counter() - started
+        bill = CpuBill(report.households_seen)
+        bill.seconds["import process and its workers"] = own_cpu_s() - cpu_before
+        bill.seconds["PostgreSQL backends"] = await backend_cpu_s(engine)
     finally:
         await engine.dispose()
     assert not errors, errors[:5]
-    return elapsed, report.households_created
+    return elapsed, report.households_created, bill
 
 
 async def counts(url: str) -> tuple[int, int, int]:
@@ -153,9 +158,9 @@ async def main(households: int, admin_url: str, workers: int) -> None:
                 file=sys.stderr,
             )
             rss_before = rss_mb()
-            elapsed, created = await import_once(url, path, "first import", workers)
+            elapsed, created, bill = await import_once(url, path, "first import", workers)
             after_first = await counts(url)
-            again, created_again = await import_once(url, path, "second import of the same file", workers)
+            again, created_again, bill_again = await import_once(url, path, "second import of the same file", workers)
             after_second = await counts(url)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -166,6 +171,8 @@ async def main(households: int, admin_url: str, workers: int) -> None:
         print(f"second import: {again:.1f} s = {households / again:,.0f} households/s, changed nothing")
         print(f"memory: rss {rss_before:.0f} MB before the import, peak rss {peak:.0f} MB (ru_maxrss)", end="")
         print(f", largest worker process {worker_peak:.0f} MB; {workers} worker process(es)" if workers else "")
+        print("first import, " + "\n".join(bill.lines("household")))
+        print("second import, " + "\n".join(bill_again.lines("household")))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""CPU time spent by the processes a benchmark drives, so that a figure measured on a shared, loaded machine
+can be read as a cost (CPU milliseconds per item) and a ceiling (items per second on N idle cores).
+
+Processes are read from /proc (Linux, same machine); PostgreSQL backends are found through
+pg_stat_activity and read only if the server runs here (otherwise they are left out and said to be).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import create_engine
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a live process, or None if it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and of its children that have ended (worker processes)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def backend_cpu_s(engine: AsyncEngine) -> float | None:
+    """CPU seconds of the PostgreSQL backends connected to the engine's database (None: not readable here)."""
+    async with engine.connect() as conn:
+        stmt = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = (await conn.execute(stmt)).scalars().all()
+        readings = [process_cpu_s(pid) for pid in pids]
+    known = [r for r in readings if r is not None]
+    return sum(known) if known and len(known) == len(readings) else None
+
+
+@dataclass
+class CpuMeter:
+    """Reads the CPU seconds of this process, of other processes by name, and of a database's backends."""
+
+    processes: dict[str, int | None]
+    database_url: str | None = None
+
+    async def read(self) -> dict[str, float | None]:
+        found: dict[str, float | None] = {"benchmark process": own_cpu_s()}
+        found |= {name: process_cpu_s(pid) if pid else None for name, pid in self.processes.items()}
+        if self.database_url:
+            engine = create_engine(self.database_url)
+            try:
+                found["PostgreSQL backends"] = await backend_cpu_s(engine)
+            finally:
+                await engine.dispose()
+        return found
+
+
+@dataclass
+class CpuBill:
+    """CPU seconds by who spent them, for `items` items."""
+
+    items: int
+    seconds: dict[str, float | None] = field(default_factory=dict)
+
+    @classmethod
+    def between(cls, before: dict[str, float | None], after: dict[str, float | None], items: int) -> CpuBill:
+        spent = {who: _delta(before.get(who), seconds) for who, seconds in after.items()}
+        return cls(items, spent)
+
+    def lines(self, unit: str, *, load_generator: str | None = None) -> list[str]:
+        """The bill per item, and the CPU-bound ceiling of what is measured (the load generator left out)."""
+        cores = os.cpu_count() or 1
+        known = {who: s for who, s in self.seconds.items() if s is not None}
+        parts = [f"{who} {1000 * s / self.items:.3f} ms" for who, s in known.items()]
+        system_ms = 1000 * sum(s for who, s in known.items() if who != load_generator) / self.items
+        out = [f"CPU per {unit}: " + ", ".join(parts)]
+        missing = [who for who, s in self.seconds.items() if s is None]
+        if missing:
+            out.append("  not counted (not readable on this machine): " + ", ".join(missing))
+        measured = f"without the {load_generator}" if load_generator else "in all"
+        out.append(f"  {measured}: {system_ms:.3f} ms -> CPU-bound ceiling on {cores} idle cores ")
+        out[-1] += f"{cores * 1000 / system_ms:,.0f} {unit}s/s"
+        return out
+
+
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
