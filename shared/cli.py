@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay-dlq", help="republish a dead-letter topic's records to their source topic")
     replay.add_argument("topic", help="the dead-letter topic, e.g. households.events.dlq")
     replay.add_argument("--bootstrap", default="127.0.0.1:9092")
+    replay.add_argument(
+        "--service", choices=SERVICES, help="take the brokers and their security from this service's settings"
+    )
     replay.add_argument("--group", default="dlq-replay", help="consumer group that remembers what was replayed")
     return parser
 
@@ -43,11 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return up(demo_data=not args.no_demo)
     if args.command == "token":
         return print_token(args.roles, args.area, args.sub, args.ttl)
-    from shared.messaging.dlq import replay
-
-    count = asyncio.run(replay(args.topic, bootstrap_servers=args.bootstrap, group_id=args.group))
-    print(f"replayed {count} records from {args.topic}")
-    return 0
+    return replay_dead_letters(args.topic, args.group, args.bootstrap, args.service)
 
 
 def serve(service: str) -> int:
@@ -75,6 +74,21 @@ async def migrate(service: str) -> int:
     finally:
         await engine.dispose()
     print(f"{service}: migrations at head")
+    return 0
+
+
+def replay_dead_letters(topic: str, group: str, bootstrap: str, service: str | None) -> int:
+    """Republish a dead-letter topic's records, on the given brokers or on a service's (with its security)."""
+    from shared.messaging.dlq import replay
+    from shared.messaging.kafka import PLAINTEXT
+    from shared.registry import load_settings
+
+    security = PLAINTEXT
+    if service is not None:
+        settings = load_settings(service)
+        bootstrap, security = settings.kafka_bootstrap_servers, settings.kafka_security()
+    count = asyncio.run(replay(topic, bootstrap_servers=bootstrap, group_id=group, security=security))
+    print(f"replayed {count} records from {topic}")
     return 0
 
 

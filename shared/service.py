@@ -55,7 +55,7 @@ class ServiceRuntime:
         self.engine = create_engine(spec.settings.database_url)
         self.signal = OutboxSignal()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info(self.signal))
-        self.producer: AIOKafkaProducer = make_producer(spec.settings.kafka_bootstrap_servers, client_id=spec.name)
+        self.producer: AIOKafkaProducer = self._producer()
         self.consumer: AIOKafkaConsumer | None = None
         self.relay: OutboxRelay | None = None
         self.kafka_started = False
@@ -118,12 +118,18 @@ class ServiceRuntime:
             try:
                 if s.kafka_create_topics:
                     await ensure_topics(
-                        s.kafka_bootstrap_servers, ALL_TOPICS, replication_factor=s.kafka_replication_factor
+                        s.kafka_bootstrap_servers,
+                        ALL_TOPICS,
+                        replication_factor=s.kafka_replication_factor,
+                        security=s.kafka_security(),
                     )
                 await self.producer.start()
                 if self.handlers.topics:
                     self.consumer = make_consumer(
-                        s.kafka_bootstrap_servers, group_id=self.name, topics=self.handlers.topics
+                        s.kafka_bootstrap_servers,
+                        group_id=self.name,
+                        topics=self.handlers.topics,
+                        security=s.kafka_security(),
                     )
                     await self.consumer.start()
                 self.kafka_started = True
@@ -142,7 +148,11 @@ class ServiceRuntime:
         if self.consumer is not None:
             await self.consumer.stop()
             self.consumer = None
-        self.producer = make_producer(self.settings.kafka_bootstrap_servers, client_id=self.name)
+        self.producer = self._producer()
+
+    def _producer(self) -> AIOKafkaProducer:
+        s = self.settings
+        return make_producer(s.kafka_bootstrap_servers, client_id=self.name, security=s.kafka_security())
 
 
 def build_app(spec: ServiceSpec) -> FastAPI:

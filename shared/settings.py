@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import jwt
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.messaging.kafka import KafkaSecurity, SaslMechanism, SecurityProtocol
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105 - refused outside dev below
 
@@ -33,6 +36,13 @@ class ServiceSettings(BaseSettings):
         default=True, description="create missing topics at start-up (off where KafkaTopic resources exist)"
     )
     kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(default=None, description="CA bundle for the brokers (default: the system's)")
+    kafka_ssl_certfile: str | None = Field(default=None, description="client certificate (PEM), for mutual TLS")
+    kafka_ssl_keyfile: str | None = None
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_public_key: str | None = None
@@ -71,6 +81,35 @@ class ServiceSettings(BaseSettings):
             except (jwt.PyJWKSetError, jwt.InvalidKeyError, ValueError) as exc:
                 raise ValueError(f"not a usable JWKS document ({type(exc).__name__})") from None
         return document
+
+    def kafka_security(self) -> KafkaSecurity:
+        """The clients' security settings, as configured."""
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password,
+            cafile=self.kafka_ssl_cafile,
+            certfile=self.kafka_ssl_certfile,
+            keyfile=self.kafka_ssl_keyfile,
+        )
+
+    @model_validator(mode="after")
+    def _complete_kafka_security(self) -> ServiceSettings:
+        sasl = self.kafka_security_protocol.startswith("SASL")
+        if sasl and not (self.kafka_sasl_mechanism and self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError("a SASL security protocol needs kafka_sasl_mechanism, _username and _password")
+        if not sasl and (self.kafka_sasl_mechanism or self.kafka_sasl_username or self.kafka_sasl_password):
+            raise ValueError("kafka_sasl_* settings need a SASL_PLAINTEXT or SASL_SSL security protocol")
+        tls_files = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        if any(tls_files) and not self.kafka_security_protocol.endswith("SSL"):
+            raise ValueError("kafka_ssl_* files need an SSL or SASL_SSL security protocol")
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            raise ValueError("kafka_ssl_keyfile needs kafka_ssl_certfile")
+        for path in filter(None, tls_files):
+            if not Path(path).is_file():
+                raise ValueError(f"kafka TLS file not found: {path}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> ServiceSettings:

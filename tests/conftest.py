@@ -9,21 +9,36 @@ import pytest
 
 from shared.local.databases import ScratchDatabases
 from shared.local.kafka import LocalKafka
+from tests.kafka_support import SASL_PASSWORD, SASL_USER
 from tests.support import migrate
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(scope="session")
-async def kafka(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A real single-node KRaft broker for the session (or TEST_KAFKA_BOOTSTRAP if one is given)."""
-    given = os.environ.get("TEST_KAFKA_BOOTSTRAP")
-    if given:
-        yield given
+async def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalKafka | None]:
+    """A real single-node KRaft broker for the session, with a SASL/PLAIN listener too (None when the tests are
+    given a broker in TEST_KAFKA_BOOTSTRAP)."""
+    if os.environ.get("TEST_KAFKA_BOOTSTRAP"):
+        yield None
         return
-    broker = LocalKafka(data_dir=tmp_path_factory.mktemp("kafka"))
+    broker = LocalKafka(data_dir=tmp_path_factory.mktemp("kafka"), sasl_users={SASL_USER: SASL_PASSWORD})
     async with broker:
-        yield broker.bootstrap_servers
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def kafka(local_kafka: LocalKafka | None) -> str:
+    """The bootstrap address of the session's broker (PLAINTEXT)."""
+    return local_kafka.bootstrap_servers if local_kafka else os.environ["TEST_KAFKA_BOOTSTRAP"]
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl(local_kafka: LocalKafka | None) -> str:
+    """The session broker's SASL/PLAIN listener (user SASL_USER, password SASL_PASSWORD)."""
+    if local_kafka is None:
+        pytest.skip("the SASL listener exists only on the tests' own broker")
+    return local_kafka.sasl_bootstrap_servers
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 Records = list[ConsumerRecord[bytes, bytes]]
+SASL_USER, SASL_PASSWORD = "platform", "sasl-test-password"
 
 
 def ce_id(record: ConsumerRecord[bytes, bytes]) -> str:

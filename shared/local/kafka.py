@@ -134,6 +134,9 @@ class LocalKafka:
     libs_dir: Path | None = None  # None uses ensure_jars()'s default cache
     # Default wait for readiness. Quiet machine: ~10-15 s; a 2-core machine busy with other suites: up to ~75 s.
     ready_timeout: float = 120.0
+    # Users (name -> password) of a second listener that requires SASL/PLAIN, for testing clients' security.
+    sasl_users: dict[str, str] = field(default_factory=dict)
+    sasl_port: int = 0  # 0 picks a free loopback port (used only with sasl_users)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -143,11 +146,18 @@ class LocalKafka:
             self.port = free_port()
         while not self.controller_port or self.controller_port == self.port:
             self.controller_port = free_port()
+        while self.sasl_users and (not self.sasl_port or self.sasl_port in (self.port, self.controller_port)):
+            self.sasl_port = free_port()
 
     @property
     def bootstrap_servers(self) -> str:
         """Return the address clients connect to."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sasl_bootstrap_servers(self) -> str:
+        """Return the address of the SASL/PLAIN listener (only with sasl_users)."""
+        return f"127.0.0.1:{self.sasl_port}"
 
     @property
     def log_path(self) -> Path:
@@ -177,16 +187,20 @@ class LocalKafka:
     def server_properties(self) -> str:
         """Render server.properties for a single KRaft node on loopback."""
         ctl = f"127.0.0.1:{self.controller_port}"
+        listeners = f"PLAINTEXT://{self.bootstrap_servers}"
+        if self.sasl_users:
+            listeners += f",SASL_PLAINTEXT://{self.sasl_bootstrap_servers}"
         return "\n".join(
             [
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@{ctl}",
-                f"listeners=PLAINTEXT://{self.bootstrap_servers},CONTROLLER://{ctl}",
-                f"advertised.listeners=PLAINTEXT://{self.bootstrap_servers}",
+                f"listeners={listeners},CONTROLLER://{ctl}",
+                f"advertised.listeners={listeners}",
                 "inter.broker.listener.name=PLAINTEXT",
                 "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+                *self._sasl_properties(),
                 f"log.dirs={self.log_dir}",
                 "num.partitions=3",
                 # One replica and one partition for internal topics: a single node, and a faster start.
@@ -206,6 +220,16 @@ class LocalKafka:
                 "",
             ]
         )
+
+    def _sasl_properties(self) -> list[str]:
+        if not self.sasl_users:
+            return []
+        users = " ".join(f'user_{name}="{password}"' for name, password in self.sasl_users.items())
+        return [
+            "sasl.enabled.mechanisms=PLAIN",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};",
+        ]
 
     def is_formatted(self) -> bool:
         """Tell whether the storage was formatted already (then its data must be kept)."""

@@ -6,7 +6,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from shared.messaging.kafka import make_consumer, make_producer
+from shared.messaging.kafka import PLAINTEXT, KafkaSecurity, make_consumer, make_producer
 
 DLQ_SUFFIX = ".dlq"
 
@@ -23,12 +23,12 @@ def original_headers(record: ConsumerRecord[bytes, bytes]) -> list[tuple[str, by
     return [(k, v) for k, v in record.headers if not k.startswith("dlq_")]
 
 
-async def replay(dlq_topic: str, *, bootstrap_servers: str, group_id: str) -> int:
+async def replay(dlq_topic: str, *, bootstrap_servers: str, group_id: str, security: KafkaSecurity = PLAINTEXT) -> int:
     """Republish every not-yet-replayed record of `dlq_topic`; the group's offsets remember progress."""
     if not dlq_topic.endswith(DLQ_SUFFIX):
         raise ValueError(f"{dlq_topic} is not a dead-letter topic (must end with {DLQ_SUFFIX})")
-    consumer = make_consumer(bootstrap_servers, group_id=group_id, topics=[dlq_topic])
-    producer = make_producer(bootstrap_servers, client_id=group_id)
+    consumer = make_consumer(bootstrap_servers, group_id=group_id, topics=[dlq_topic], security=security)
+    producer = make_producer(bootstrap_servers, client_id=group_id, security=security)
     await consumer.start()
     await producer.start()
     try:

@@ -4,17 +4,54 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.helpers import create_ssl_context
+from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
 
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
-def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How the clients reach a secured cluster: TLS (verified against `cafile`, or the system's CAs), optionally
+    with a client certificate, and/or SASL with a user and password. PLAINTEXT is the local broker's."""
+
+    protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+
+    def client_options(self) -> dict[str, Any]:
+        """The keyword arguments every aiokafka client takes for this security."""
+        options: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.protocol in ("SSL", "SASL_SSL"):
+            context = create_ssl_context(cafile=self.cafile, certfile=self.certfile, keyfile=self.keyfile)
+            options["ssl_context"] = context
+        if self.protocol.startswith("SASL"):
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.username
+            options["sasl_plain_password"] = self.password.get_secret_value() if self.password else None
+        return options
+
+
+PLAINTEXT = KafkaSecurity()
+
+
+def make_producer(bootstrap_servers: str, *, client_id: str, security: KafkaSecurity = PLAINTEXT) -> AIOKafkaProducer:
     """An idempotent producer (acks=all): retries never duplicate or reorder within a partition."""
     return AIOKafkaProducer(
+        **security.client_options(),
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
         enable_idempotence=True,
@@ -25,10 +62,13 @@ def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer
     )
 
 
-def make_consumer(bootstrap_servers: str, *, group_id: str, topics: Iterable[str]) -> AIOKafkaConsumer:
+def make_consumer(
+    bootstrap_servers: str, *, group_id: str, topics: Iterable[str], security: KafkaSecurity = PLAINTEXT
+) -> AIOKafkaConsumer:
     """A consumer that commits only what the inbox has applied, reading from the start for new groups."""
     return AIOKafkaConsumer(
         *topics,
+        **security.client_options(),
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
         client_id=group_id,
@@ -43,10 +83,17 @@ def make_consumer(bootstrap_servers: str, *, group_id: str, topics: Iterable[str
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], *, partitions: int = 3, replication_factor: int = 1
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int = 3,
+    replication_factor: int = 1,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Create the topics that are missing; an existing topic is left as it is."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        **security.client_options(), bootstrap_servers=bootstrap_servers, request_timeout_ms=15000
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
