@@ -55,6 +55,15 @@ class Outbox:
             stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
             return int(await s.scalar(stmt) or 0)
 
+    async def all_marked(self, timeout: float = 10.0) -> bool:
+        """Whether every row is marked published within `timeout` s (the relay marks a row just after
+        Kafka acknowledged it, so a reader may see the record a moment before the mark commits)."""
+        for _ in range(int(timeout / 0.1)):
+            if not await self.unpublished():
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
 
 def _event(household_id: uuid.UUID, n: int = 1) -> HouseholdRegistered:
     return HouseholdRegistered(

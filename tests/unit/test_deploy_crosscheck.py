@@ -92,9 +92,14 @@ def _is_secret(annotation: Any) -> bool:
 
 
 def must_provide(service: str) -> set[str]:
-    """Fields a deployment must set: required ones and secrets (a secret's default is a development value)."""
+    """Fields a deployment must set: required ones and secrets with a default (a development value). A secret
+    that defaults to None belongs to an optional feature (Kafka SASL): the settings refuse the feature without it."""
     fields: dict[str, FieldInfo] = settings_class(service).model_fields
-    return {name for name, info in fields.items() if info.is_required() or _is_secret(info.annotation)}
+    return {
+        name
+        for name, info in fields.items()
+        if info.is_required() or (_is_secret(info.annotation) and info.default is not None)
+    }
 
 
 def owner(name: str) -> str | None:
