@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from services.audit.models import LedgerEntry
+from shared.messaging.outbox import write_recorded
 from shared.timeutil import utcnow
 
 GENESIS_HASH = "0" * 64
@@ -93,14 +94,15 @@ def _serialize_writers(session: Session) -> None:
 def write_pending(session: Session) -> list[dict[str, Any]]:
     """Chain and insert the transaction's queued entries (run just before commit).
 
-    The use case's own changes are flushed first, so every row lock it needs is taken before the log's
-    lock; whoever holds the log's lock then only reads the head and inserts: it never waits for a row,
-    so writers serialized on the log cannot deadlock with each other.
+    The use case's own changes and events are written first, so every row lock it needs is taken before the
+    log's lock and the lock is held as briefly as possible; whoever holds the log's lock then only reads the
+    head and inserts: it never waits for a row, so writers serialized on the log cannot deadlock.
     """
     pending: list[PendingEntry] = session.info.pop(_PENDING, [])
     if not pending:
         return []
     session.flush()
+    write_recorded(session)
     _serialize_writers(session)
     last = session.scalars(select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)).first()
     seq, prev_hash = (last.seq, last.entry_hash) if last else (0, GENESIS_HASH)

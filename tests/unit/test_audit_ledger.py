@@ -8,17 +8,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from services.audit import ledger
+from services.audit.events import emit
 from services.audit.handlers import build_handlers
 from services.audit.models import LedgerEntry
 from services.audit.settings import AuditSettings
 from shared.contracts import SUBSIDIES_TOPIC
+from shared.contracts.audit import FindingRecurred
 from shared.db import create_engine, unit_of_work
+from shared.messaging import outbox
 from shared.messaging.cloudevents import Envelope
 
 DROP_TRIGGERS = ("DROP TRIGGER ledger_entry_no_update", "DROP TRIGGER ledger_entry_no_delete")
@@ -168,3 +172,22 @@ async def test_every_event_of_the_other_services_is_logged_by_the_consumer(sessi
         entry = (await s.scalars(select(LedgerEntry).order_by(col(LedgerEntry.seq)))).one()
     assert (entry.source, entry.event_type) == (f"{SUBSIDIES_TOPIC}/{unknown.id}", unknown.type)
     assert entry.payload_hash == ledger.sha256_hex(unknown.data)
+
+
+async def test_a_changes_events_are_written_before_the_log_takes_its_lock(sessions: Any) -> None:
+    """The log's write lock serializes every writer: it is taken last, after the transaction's outbox rows,
+    whichever of the two commit hooks runs first (here the outbox's is moved behind the log's)."""
+    statements: list[str] = []
+    engine = sessions.kw["bind"].sync_engine
+    record = lambda *args: statements.append(args[2].split()[0:3])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", record)
+    event.remove(Session, "before_commit", outbox._write_before_commit)
+    event.listen(Session, "before_commit", outbox._write_before_commit)
+    try:
+        async with unit_of_work(sessions) as s:
+            emit(s, FindingRecurred(finding_id=uuid.uuid4(), subject_kind="household", subject_id="h", occurrences=2))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    outbox_insert = statements.index(["INSERT", "INTO", "outbox"])
+    lock = statements.index(["UPDATE", "ledger_entry", "SET"])  # SQLite's form of the log's write lock
+    assert outbox_insert < lock < statements.index(["INSERT", "INTO", "ledger_entry"])
