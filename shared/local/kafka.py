@@ -303,16 +303,16 @@ class LocalKafka:
         if code is not None:
             raise RuntimeError(f"Kafka exited with code {code} before it was ready; {self.diagnostics()}")
 
-    async def _probe(self, budget: float) -> None:
+    async def _probe(self, timeout_s: float) -> None:
         """Connect an admin client and list topics, the recipe's definition of ready."""
         # A broker mid-start or mid-shutdown may take the connection and never answer: bound it all.
-        async with asyncio.timeout(budget):
+        async with asyncio.timeout(timeout_s):
             # A plain TCP connect first: refused while the JVM boots, without aiokafka's error logging.
             _, writer = await asyncio.open_connection("127.0.0.1", self.port)
             writer.close()
             await writer.wait_closed()
             admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.bootstrap_servers, request_timeout_ms=max(1000, int(budget * 1000))
+                bootstrap_servers=self.bootstrap_servers, request_timeout_ms=max(1000, int(timeout_s * 1000))
             )
             try:
                 await admin.start()
