@@ -27,15 +27,18 @@ class ScratchDatabases:
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
 
     async def drop_all(self) -> None:
-        while self.created:
-            await self._run(f'DROP DATABASE IF EXISTS "{self.created.pop()}" WITH (FORCE)')
+        await self._run(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in self.created))
+        self.created.clear()
 
-    async def _run(self, statement: str) -> None:
+    async def _run(self, *statements: str) -> None:
+        if not statements:
+            return
         engine = create_engine(self.admin_url)
         try:
             async with engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")  # CREATE DATABASE refuses a transaction
-                await conn.execute(text(statement))
+                for statement in statements:
+                    await conn.execute(text(statement))
         finally:
             await engine.dispose()
 

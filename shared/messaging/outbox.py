@@ -18,6 +18,8 @@ from shared.messaging.cloudevents import Envelope
 from shared.timeutil import UTCDateTime, utcnow
 
 NOTIFY_CHANNEL = "outbox"
+# Run in a transaction that wrote outbox rows: NOTIFY is delivered at commit and dropped on rollback.
+WAKE_RELAYS = text("SELECT pg_notify(:channel, '')").bindparams(channel=NOTIFY_CHANNEL)
 _RECORDED = "outbox_recorded"  # rows recorded in the session's transaction, not yet written
 _SAVEPOINTS = "outbox_savepoints"  # open savepoint -> how many rows were recorded before it
 _WAKE = "outbox_wake"  # rows were written: wake the relay after the commit
@@ -126,8 +128,7 @@ def write_recorded(session: Session) -> None:
         return
     session.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
     if session.get_bind().dialect.name == "postgresql":
-        # NOTIFY is delivered at commit and dropped on rollback: exactly the wake-up we want.
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+        session.execute(WAKE_RELAYS)
     session.info[_WAKE] = True
 
 

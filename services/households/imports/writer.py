@@ -31,7 +31,7 @@ from services.households.imports.prepare import (
 from services.households.imports.rows import RowError
 from services.households.models import Household, HouseholdChange, Member
 from shared.db import one_of
-from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage
+from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage
 from shared.timeutil import utcnow
 
 ELSEWHERE = "this ID-card number is already registered to another household"
@@ -172,7 +172,7 @@ class ChunkWriter:
             # A deadlock: two chunks each waiting for a key the other inserted; PostgreSQL aborted this one.
             raise ChunkConflict from exc
         if plan.events and postgres:
-            await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+            await conn.execute(WAKE_RELAYS)
 
 
 async def _copy(conn: AsyncConnection, entity: type[SQLModel], rows: list[Row]) -> None:
