@@ -1,6 +1,7 @@
 """docker-compose.yml and deploy/k8s against the code: every setting named there is one the service reads, every
 setting without a safe default is provided (the settings load as the container would load them), ports, probe
-paths, topics and commands exist.
+paths, topics and commands exist; each service reaches Kafka through the Kafka resource's TLS/SCRAM listener as
+its own KafkaUser, whose ACLs cover what its code consumes and produces and nothing else.
 
 The setting names come from `shared.registry.settings_class(service)` (fields and env prefix), so a setting
 added to the code is checked here without editing this file.
@@ -8,6 +9,8 @@ added to the code is checked here without editing this file.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 import os
 import re
@@ -17,7 +20,8 @@ import typing
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 from unittest import mock
 
 import pytest
@@ -25,11 +29,12 @@ from pydantic import SecretBytes, SecretStr, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from shared.cli import _parser as cli_parser
-from shared.contracts import ALL_TOPICS
+from shared.contracts import ALL_TOPICS, SERVICE_TOPICS, dead_letter_topic, registered_types
 from shared.health import router as health_router
 from shared.local.kafka import KAFKA_VERSION
 from shared.messaging.kafka import ensure_topics
 from shared.registry import SERVICES, create_app, settings_class
+from shared.service import ServiceSpec
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from tests.unit.test_deploy_manifests import (
     BASE,
@@ -58,10 +63,19 @@ EXTERNAL_SECRETS = {
     "households-idcard": {"keys", "active-kid", "hmac-key"},
 }
 CNPG_SECRET_KEYS = {"username", "password", "host", "port", "dbname", "uri", "jdbc-uri", "pgpass", "fqdn-uri"}
+# The Secret Strimzi's user operator writes for a SCRAM KafkaUser (named after the user), and the cluster CA's.
+STRIMZI_USER_SECRET_KEYS = {"password", "sasl.jaas.config"}
+STRIMZI_CA_SECRET, STRIMZI_CA_KEY = "{cluster}-cluster-ca-cert", "ca.crt"
+# A listener's `authentication.type` -> the clients' SASL mechanism (None: no SASL); others are not checked here.
+STRIMZI_SASL_MECHANISMS: dict[str | None, str | None] = {"scram-sha-512": "SCRAM-SHA-512", None: None}
 PLACEHOLDER_SECRET = "s" * 48  # stands for a secret value when the settings are loaded from a manifest
 REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 APP_IMAGE = "poverty-platform"
 DEFAULT_PARTITIONS = inspect.signature(ensure_topics).parameters["partitions"].default
+# Settings naming a file the settings require to exist (the Kafka TLS files): in a pod, a mounted Secret.
+FILE_SETTINGS = frozenset(name for name in ServiceSettings.model_fields if name.endswith("file"))
+STAND_IN_FILE = str(Path(__file__).resolve())  # an existing file, loaded in place of a mounted one
+REPLAY_GROUP: str = cli_parser().parse_args(["replay-dlq", dead_letter_topic(SERVICE_TOPICS[0])]).group
 
 
 # ---- what the code reads ---------------------------------------------------------------------------------------
@@ -107,6 +121,48 @@ def owner(name: str) -> str | None:
     return next((s for s in SERVICES if name == s or name.startswith(f"{s}-")), None)
 
 
+@functools.cache
+def service_spec(service: str) -> ServiceSpec:
+    """The ServiceSpec the service's app is built from: its name is the consumer group (and client id), its
+    handlers' topics are what it consumes."""
+    module = importlib.import_module(f"services.{service}.app")
+    build_app = module.build_app
+    specs: list[ServiceSpec] = []
+
+    def capture(spec: ServiceSpec) -> Any:
+        specs.append(spec)
+        return build_app(spec)
+
+    with mock.patch.object(module, "build_app", capture):
+        create_app(service, settings_class(service)(kafka_enabled=False))
+    assert len(specs) == 1, f"{service}: create_app builds one ServiceSpec"
+    return specs[0]
+
+
+def produced_topics(service: str) -> set[str]:
+    """The topics of the events `service` publishes: the contracts typed gov.poverty.<service>.<event>.v<N>."""
+    return {c.topic for c in registered_types().values() if c.event_type.split(".")[2] == service}
+
+
+Acl = tuple[str, str, str]  # (resource type, resource name, operation), as a KafkaUser spells them
+
+
+def kafka_acls_needed(service: str) -> set[Acl]:
+    """What the service's Kafka clients do: the relay writes its own topic; the consumer reads the handlers' topics
+    in its group and dead-letters to their .dlq; `poverty replay-dlq` in its pod reads its own topic's .dlq in
+    the replay group and writes the records back to its own topic. No topic creation (KAFKA_CREATE_TOPICS=false,
+    checked in deployment_problems)."""
+    spec = service_spec(service)
+    needed: set[Acl] = {("group", REPLAY_GROUP, "Read")}
+    if spec.handlers.topics:
+        needed.add(("group", spec.name, "Read"))
+    for topic in spec.handlers.topics:
+        needed |= {("topic", topic, "Read"), ("topic", dead_letter_topic(topic), "Write")}
+    for topic in produced_topics(service):
+        needed |= {("topic", topic, "Write"), ("topic", dead_letter_topic(topic), "Read")}
+    return needed
+
+
 @contextmanager
 def environment(env: dict[str, str]) -> Iterator[None]:
     with mock.patch.dict(os.environ, env, clear=True):
@@ -122,9 +178,13 @@ def load_as_container(
 
     Values kept in Secrets (`from_secrets`) are unknown here: the code's defaults stand in for them, and as
     production refuses exactly those defaults the load then runs as `dev` (the environment's value is checked on
-    its own). That secrets are provided at all is checked by name in env_problems.
+    its own). A setting without a default (an optional feature's, the Kafka SASL password) keeps its placeholder
+    value: the settings refuse the feature without it. That secrets are provided at all is checked by name in
+    env_problems.
     """
-    env = {k: v for k, v in env.items() if k not in from_secrets}
+    fields = settings_class(service).model_fields
+    no_default = {name for name, field_name in env_names(service).items() if fields[field_name].default is None}
+    env = {k: v for k, v in env.items() if k not in from_secrets or k in no_default}
     environment_var = env_name(service, "environment")
     if from_secrets and environment_var in env:
         annotation = settings_class(service).model_fields["environment"].annotation
@@ -214,6 +274,127 @@ def secret_refs(container: Doc) -> list[tuple[str, str, str]]:
     ]
 
 
+class MountedFile(NamedTuple):
+    secret: str
+    key: str
+    read_only: bool
+
+
+def mounted_file(workload: Doc, container: Doc, path: str) -> MountedFile | None:
+    """The Secret key a container sees at `path`, if a Secret volume puts one there."""
+    volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        secret = volumes.get(mount["name"], {}).get("secret")
+        if secret is None:
+            continue
+        files = {item["path"]: item["key"] for item in secret.get("items", [])}
+        directory = mount["mountPath"].rstrip("/")
+        if "subPath" in mount:
+            key = files.get(mount["subPath"], mount["subPath"]) if mount["mountPath"] == path else None
+        elif path.startswith(f"{directory}/"):
+            relative = path[len(directory) + 1 :]
+            key = files.get(relative) if files else relative
+        else:
+            key = None
+        if key is not None:
+            return MountedFile(secret["secretName"], key, mount.get("readOnly") is True)
+    return None
+
+
+def with_mounted_files(
+    service: str, workload: Doc, container: Doc, env: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """The environment with each file setting that names a mounted file pointed at a file that exists here (the
+    settings check that it is there), and the file settings naming a file the pod does not mount."""
+    loadable, problems = dict(env), []
+    for name, field_name in env_names(service).items():
+        if field_name not in FILE_SETTINGS or not env.get(name):
+            continue
+        if mounted_file(workload, container, env[name]) is None:
+            problems.append(f"{name}={env[name]} is no file the pod mounts from a Secret")
+        else:
+            loadable[name] = STAND_IN_FILE
+    return loadable, problems
+
+
+def kafka_client_problems(
+    docs: list[Doc], service: str, workload: Doc, container: Doc, env: dict[str, str], settings: ServiceSettings
+) -> list[str]:
+    """The service's Kafka settings against the Kafka resource: the bootstrap address names a listener, the
+    security protocol and SASL mechanism are that listener's, the user is the service's KafkaUser with the password
+    from the Secret Strimzi writes for it, and the CA file is the cluster CA mounted from its Secret."""
+    kafka = of_kind(docs, "Kafka")[0]
+    cluster = kafka["metadata"]["name"]
+    listeners = {f"{cluster}-kafka-bootstrap:{lst['port']}": lst for lst in kafka["spec"]["kafka"]["listeners"]}
+    listener = listeners.get(settings.kafka_bootstrap_servers)
+    if listener is None:
+        return [f"KAFKA_BOOTSTRAP_SERVERS {settings.kafka_bootstrap_servers}, expected one of {sorted(listeners)}"]
+    problems = []
+    authentication = (listener.get("authentication") or {}).get("type")
+    if authentication not in STRIMZI_SASL_MECHANISMS:
+        return [f"listener {listener['name']}: authentication {authentication} is not checked here"]
+    mechanism = STRIMZI_SASL_MECHANISMS[authentication]
+    protocol = ("SASL_" if mechanism else "") + ("SSL" if listener.get("tls") else "PLAINTEXT")
+    if settings.kafka_security_protocol != protocol:
+        problems.append(f"KAFKA_SECURITY_PROTOCOL {settings.kafka_security_protocol}, the listener needs {protocol}")
+    if mechanism is not None:
+        if settings.kafka_sasl_mechanism != mechanism:
+            problems.append(f"KAFKA_SASL_MECHANISM {settings.kafka_sasl_mechanism}, the listener needs {mechanism}")
+        username = settings.kafka_sasl_username or ""
+        user = named(docs, "KafkaUser", username)
+        if user is None or owner(username) != service:
+            problems.append(f"KAFKA_SASL_USERNAME {username or None} is no KafkaUser of {service}")
+        elif (user["spec"].get("authentication") or {}).get("type") != authentication:
+            problems.append(f"KafkaUser {username} does not authenticate with {authentication}")
+        password = env_name(service, "kafka_sasl_password")
+        sources = {env_var: (secret, key) for env_var, secret, key in secret_refs(container)}
+        if sources.get(password) != (username, "password"):
+            problems.append(f"{password} must come from the KafkaUser's Secret {username or service}, key password")
+    if listener.get("tls"):
+        cafile = env_name(service, "kafka_ssl_cafile")
+        path = env.get(cafile)
+        mounted = mounted_file(workload, container, path) if path else None
+        ca_secret = STRIMZI_CA_SECRET.format(cluster=cluster)
+        if mounted is None or (mounted.secret, mounted.key) != (ca_secret, STRIMZI_CA_KEY):
+            problems.append(f"{cafile} must be {ca_secret}/{STRIMZI_CA_KEY} mounted into the pod, is {path}: {mounted}")
+        elif not mounted.read_only:
+            problems.append(f"{cafile}: the CA volume must be mounted read-only")
+    return problems
+
+
+def kafka_acl_problems(docs: list[Doc]) -> list[str]:
+    """Each service's KafkaUser grants exactly what its code does (kafka_acls_needed); a Describe beside a Read or
+    Write of the same resource is tolerated (they imply it)."""
+    problems = []
+    for service in SERVICES:
+        user = named(docs, "KafkaUser", service)
+        if user is None:
+            problems.append(f"no KafkaUser {service}")
+            continue
+        authorization = user["spec"].get("authorization") or {}
+        if authorization.get("type") != "simple":
+            problems.append(f"KafkaUser {service}: simple authorization expected")
+        granted: set[Acl] = set()
+        for acl in authorization.get("acls", []):
+            resource = acl["resource"]
+            label = f"KafkaUser {service}: ACL on {resource.get('type')} {resource.get('name')}"
+            if resource.get("patternType", "literal") != "literal":
+                problems.append(f"{label}: literal names only (a prefix grants topics nobody reviewed)")
+            if acl.get("type", "allow") != "allow" or acl.get("host", "*") != "*":
+                problems.append(f"{label}: allow rules for any host only")
+            operations = acl.get("operations") or ([acl["operation"]] if "operation" in acl else [])
+            granted |= {(resource["type"], resource.get("name", ""), operation) for operation in operations}
+        needed = kafka_acls_needed(service)
+        used_resources = {(kind, name) for kind, name, _ in needed}
+        for kind, name, operation in sorted(needed - granted):
+            problems.append(f"KafkaUser {service}: lacks {operation} on {kind} {name}")
+        for kind, name, operation in sorted(granted - needed):
+            if operation == "Describe" and (kind, name) in used_resources:
+                continue
+            problems.append(f"KafkaUser {service}: grants {operation} on {kind} {name}, which its code does not use")
+    return problems
+
+
 def k8s_problems(docs: list[Doc], environment_name: str | None = None) -> list[str]:
     """Every service's Deployment and migration Job against the code."""
     problems: list[str] = []
@@ -236,11 +417,15 @@ def k8s_problems(docs: list[Doc], environment_name: str | None = None) -> list[s
                 problems.append(f"{kind}/{name}: command {command}, expected poverty {verb} {service}")
             env, helpers, from_secrets, found = k8s_env(docs, container)
             problems += [f"{kind}/{name}: {p}" for p in found]
-            env_found, settings = env_problems(service, env, essentials, helpers, from_secrets)
+            loadable, found = with_mounted_files(service, workload, container, env)
+            problems += [f"{kind}/{name}: {p}" for p in found]
+            env_found, settings = env_problems(service, loadable, essentials, helpers, from_secrets)
             problems += [f"{kind}/{name}: {p}" for p in env_found]
             for env_var, secret, key in secret_refs(container):
                 own_cluster = f"{service}-db"
                 if secret == f"{own_cluster}-app" and own_cluster in clusters and key in CNPG_SECRET_KEYS:
+                    continue
+                if secret == service and named(docs, "KafkaUser", secret) and key in STRIMZI_USER_SECRET_KEYS:
                     continue
                 if key in EXTERNAL_SECRETS.get(secret, set()) and owner(secret) in (None, service):
                     continue
@@ -256,6 +441,9 @@ def k8s_problems(docs: list[Doc], environment_name: str | None = None) -> list[s
                 continue
             if not settings.database_url.startswith("postgresql+asyncpg://"):
                 problems.append(f"{kind}/{name}: database_url must be postgresql+asyncpg://")
+            # The Jobs never connect, but they load the same settings, which refuse incomplete Kafka security.
+            found = kafka_client_problems(docs, service, workload, container, env, settings)
+            problems += [f"{kind}/{name}: {p}" for p in found]
             if kind == "Deployment":
                 problems += deployment_problems(docs, workload, container, settings)
     return problems
@@ -272,11 +460,6 @@ def deployment_problems(docs: list[Doc], deployment: Doc, container: Doc, settin
         problems.append(f"{name}: HOST must be 0.0.0.0 in a container")
     if settings.kafka_create_topics:
         problems.append(f"{name}: KafkaTopic resources create the topics: KAFKA_CREATE_TOPICS must be false")
-    kafka = of_kind(docs, "Kafka")[0]
-    listener = kafka["spec"]["kafka"]["listeners"][0]
-    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"
-    if settings.kafka_bootstrap_servers != bootstrap:
-        problems.append(f"{name}: KAFKA_BOOTSTRAP_SERVERS {settings.kafka_bootstrap_servers}, expected {bootstrap}")
     service = named(docs, "Service", name)
     if service is None or [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] != [
         (default_port, next(iter(ports), None))
@@ -386,6 +569,9 @@ def test_settings_are_derived_from_the_code() -> None:
         assert "jwt_secret" in must_provide(service)
     for field_name, (switch, _, substitute) in SECRET_ALTERNATIVES.items():
         assert {field_name, switch, substitute} <= set(ServiceSettings.model_fields)
+    kafka_fields = {"kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password"}
+    assert kafka_fields <= set(ServiceSettings.model_fields)
+    assert "kafka_ssl_cafile" in FILE_SETTINGS
 
 
 def test_k8s_base_workloads_match_the_code() -> None:
@@ -428,6 +614,69 @@ def test_no_secret_values_in_the_repository() -> None:
         tree = walk(overlay)
         for path in tree.resources + tree.patches:
             assert not [d for d in load_docs(path) if d["kind"] == "Secret"], path
+
+
+def test_cross_check_catches_an_insecure_kafka_client() -> None:
+    """Each service's pods (Deployment and migration Job) need the listener's TLS and SASL settings, the password
+    from the KafkaUser's Secret and the cluster CA mounted where KAFKA_SSL_CAFILE points."""
+    docs = objects(BASE)
+    plain, borrowed, unmounted, foreign_ca = SERVICES
+
+    def container(kind: str, name: str) -> Doc:
+        workload = named(docs, kind, name)
+        assert workload is not None
+        found: Doc = pod_spec(workload)["containers"][0]
+        return found
+
+    def drop_env(kind: str, name: str, env_var: str) -> None:
+        entries = container(kind, name)["env"]
+        container(kind, name)["env"] = [e for e in entries if e["name"] != env_var]
+
+    configmap = named(docs, "ConfigMap", f"{plain}-config")
+    assert configmap is not None
+    for setting in ("kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_ssl_cafile"):
+        del configmap["data"][env_name(plain, setting)]
+    for kind, name in (("Deployment", plain), ("Job", f"{plain}-migrate")):
+        drop_env(kind, name, env_name(plain, "kafka_sasl_password"))
+    password = next(e for e in container("Deployment", borrowed)["env"] if e["name"].endswith("_KAFKA_SASL_PASSWORD"))
+    password["valueFrom"]["secretKeyRef"]["name"] = plain
+    job_password = next(
+        e for e in container("Job", f"{borrowed}-migrate")["env"] if e["name"].endswith("_KAFKA_SASL_PASSWORD")
+    )
+    del job_password["valueFrom"]
+    job_password["value"] = PLACEHOLDER_SECRET
+    for mount in container("Deployment", unmounted)["volumeMounts"]:
+        if mount["mountPath"] != "/tmp":
+            mount["mountPath"] = "/etc/elsewhere"
+    job = named(docs, "Job", f"{foreign_ca}-migrate")
+    assert job is not None
+    for volume in pod_spec(job)["volumes"]:
+        if "secret" in volume:
+            volume["secret"]["secretName"] = "poverty-clients-ca-cert"
+    for mount in container("Deployment", foreign_ca)["volumeMounts"]:
+        if mount["mountPath"] != "/tmp":
+            mount["readOnly"] = False
+
+    problems = "\n".join(k8s_problems(docs))
+    for kind, name in (("Deployment", plain), ("Job", f"{plain}-migrate")):
+        assert f"{kind}/{name}: KAFKA_SECURITY_PROTOCOL PLAINTEXT, the listener needs SASL_SSL" in problems
+    assert (
+        f"Deployment/{borrowed}: {env_name(borrowed, 'kafka_sasl_password')} must come from the KafkaUser's Secret"
+        in problems
+    )
+    assert f"Job/{borrowed}-migrate: {env_name(borrowed, 'kafka_sasl_password')} must come from" in problems
+    cafile = env_name(unmounted, "kafka_ssl_cafile")
+    unmounted_config = named(docs, "ConfigMap", f"{unmounted}-config")
+    assert unmounted_config is not None
+    assert f"Deployment/{unmounted}: {cafile}={unmounted_config['data'][cafile]} is no file the pod mounts" in problems
+    assert (
+        f"Job/{foreign_ca}-migrate: {env_name(foreign_ca, 'kafka_ssl_cafile')} must be poverty-cluster-ca-cert"
+        in problems
+    )
+    assert (
+        f"Deployment/{foreign_ca}: {env_name(foreign_ca, 'kafka_ssl_cafile')}: the CA volume must be mounted read-only"
+        in problems
+    )
 
 
 def test_cross_check_catches_a_wrong_setting() -> None:
@@ -499,6 +748,38 @@ def test_every_topic_has_a_kafka_topic_resource() -> None:
     names = sorted(t["spec"].get("topicName", t["metadata"]["name"]) for t in topics)
     assert names == sorted(ALL_TOPICS)
     assert {t["spec"]["partitions"] for t in topics} == {DEFAULT_PARTITIONS}
+
+
+def test_kafka_users_grant_what_the_code_uses() -> None:
+    assert set().union(*(produced_topics(s) for s in SERVICES)) == set(SERVICE_TOPICS)
+    consumed = {topic for s in SERVICES for topic in service_spec(s).handlers.topics}
+    assert consumed and consumed <= set(SERVICE_TOPICS), "the handlers' topics are read from the built apps"
+    assert kafka_acl_problems(objects(BASE)) == []
+
+
+def test_acl_check_catches_a_missing_or_a_superfluous_right() -> None:
+    docs = objects(BASE)
+    reader, writer = SERVICES[2], SERVICES[3]
+    consumed = service_spec(reader).handlers.topics[0]
+    users = {u["metadata"]["name"]: u for u in of_kind(docs, "KafkaUser")}
+    acls = users[reader]["spec"]["authorization"]["acls"]
+    users[reader]["spec"]["authorization"]["acls"] = [a for a in acls if a["resource"].get("name") != consumed]
+    foreign = next(iter(produced_topics(reader)))
+    users[writer]["spec"]["authorization"]["acls"] += [
+        {"resource": {"type": "topic", "name": foreign, "patternType": "literal"}, "operations": ["Write"]},
+        {"resource": {"type": "topic", "name": "audit", "patternType": "prefix"}, "operations": ["Read"]},
+        {"resource": {"type": "cluster"}, "operations": ["Create"]},
+    ]
+    problems = "\n".join(kafka_acl_problems(docs))
+    assert f"KafkaUser {reader}: lacks Read on topic {consumed}" in problems
+    assert f"KafkaUser {writer}: grants Write on topic {foreign}, which its code does not use" in problems
+    assert f"KafkaUser {writer}: ACL on topic audit: literal names only" in problems
+    assert f"KafkaUser {writer}: grants Create on cluster" in problems
+    del users[SERVICES[0]]["spec"]["authorization"]
+    docs.remove(users[SERVICES[1]])
+    problems = "\n".join(kafka_acl_problems(docs))
+    assert f"KafkaUser {SERVICES[0]}: simple authorization expected" in problems
+    assert f"no KafkaUser {SERVICES[1]}" in problems
 
 
 def test_kafka_versions_agree() -> None:
@@ -573,5 +854,6 @@ def test_compose_demo_data_uses_the_demo_loader_and_the_dev_secret() -> None:
 def test_built_overlays_match_the_code(overlay: str) -> None:
     docs = rendered(overlay)
     assert k8s_problems(docs, environment_name=overlay) == []
+    assert kafka_acl_problems(docs) == []
     topics = sorted(t["spec"].get("topicName", t["metadata"]["name"]) for t in of_kind(docs, "KafkaTopic"))
     assert topics == sorted(ALL_TOPICS)

@@ -33,7 +33,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 K8S_VERSION = "1.30"  # the oldest Kubernetes the manifests promise to work on (schemas ship in kubernetes-validate)
 APP_UID = 10001  # the image's fixed non-root user
 CUSTOM_KINDS = {
-    "kafka.strimzi.io": {"Kafka", "KafkaNodePool", "KafkaTopic"},
+    "kafka.strimzi.io": {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"},
     "postgresql.cnpg.io": {"Cluster"},
 }
 WORKLOAD_KINDS = {"Deployment", "Job"}
@@ -226,8 +226,28 @@ def strimzi_problems(docs: list[Doc], *, nodes: int, replicas: int, min_isr: int
             problems.append(f"Kafka config {key} = {config.get(key)!r}, expected {value!r}")
     if not spec["kafka"].get("listeners"):
         problems.append("Kafka: no listeners")
+    authentications: set[str] = set()
+    for listener in spec["kafka"].get("listeners", []):
+        authentication = (listener.get("authentication") or {}).get("type")
+        if listener.get("tls") is not True or authentication is None:
+            problems.append(f"Kafka listener {listener['name']}: clients must use TLS and authenticate")
+        else:
+            authentications.add(authentication)
     if "topicOperator" not in spec.get("entityOperator", {}):
         problems.append("Kafka: the topic operator (entityOperator.topicOperator) turns KafkaTopics into topics")
+    users = of_kind(docs, "KafkaUser")
+    if users and "userOperator" not in spec.get("entityOperator", {}):
+        problems.append("Kafka: the user operator (entityOperator.userOperator) turns KafkaUsers into credentials")
+    if (spec["kafka"].get("authorization") or {}).get("type") != "simple":
+        problems.append("Kafka: authorization must be simple (the KafkaUsers' ACLs)")
+    for user in users:
+        user_name = user["metadata"]["name"]
+        if user["metadata"].get("labels", {}).get("strimzi.io/cluster") != name:
+            problems.append(f"KafkaUser {user_name}: label strimzi.io/cluster must be {name}")
+        if (user["spec"].get("authentication") or {}).get("type") not in authentications:
+            problems.append(f"KafkaUser {user_name}: authentication matches no listener's {sorted(authentications)}")
+        if (user["spec"].get("authorization") or {}).get("type") != "simple":
+            problems.append(f"KafkaUser {user_name}: simple authorization (ACLs) expected")
 
     pools = of_kind(docs, "KafkaNodePool")
     roles: set[str] = set()
@@ -399,7 +419,7 @@ def test_schema_check_rejects_a_broken_manifest() -> None:
     pod_spec(deployment)["containers"][0]["livenesProbe"] = {}
     assert len(schema_problems([deployment], "broken")) == 1
     assert schema_problems([{**deployment, "apiVersion": "apps/v2"}], "broken") != []
-    assert schema_problems([{"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser"}], "x") != []
+    assert schema_problems([{"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaConnect"}], "x") != []
 
 
 def test_compose_file_validates_against_the_compose_spec() -> None:
@@ -418,6 +438,23 @@ def test_compose_file_validates_against_the_compose_spec() -> None:
 
 def test_strimzi_kafka_is_kraft_with_production_replication_in_base() -> None:
     assert strimzi_problems(objects(BASE), nodes=3, replicas=3, min_isr=2) == []
+
+
+def test_strimzi_check_catches_an_open_listener_and_stray_users() -> None:
+    docs = objects(BASE)
+    kafka = of_kind(docs, "Kafka")[0]
+    kafka["spec"]["kafka"]["listeners"].append({"name": "plain", "port": 9092, "type": "internal", "tls": False})
+    del kafka["spec"]["entityOperator"]["userOperator"]
+    user = of_kind(docs, "KafkaUser")[0]
+    user["metadata"]["labels"]["strimzi.io/cluster"] = "other"
+    user["spec"]["authentication"]["type"] = "tls"
+    problems = "\n".join(strimzi_problems(docs, nodes=3, replicas=3, min_isr=2))
+    assert "listener plain: clients must use TLS and authenticate" in problems
+    assert "user operator" in problems
+    assert f"KafkaUser {user['metadata']['name']}: label strimzi.io/cluster" in problems
+    assert f"KafkaUser {user['metadata']['name']}: authentication matches no listener" in problems
+    del kafka["spec"]["kafka"]["authorization"]
+    assert "authorization must be simple" in "\n".join(strimzi_problems(docs, nodes=3, replicas=3, min_isr=2))
 
 
 def test_cloudnativepg_cluster_per_service_in_base() -> None:
@@ -601,14 +638,22 @@ def pod_spec_labels(docs: list[Doc], service: str) -> dict[str, str]:
 
 
 def test_kafka_listener_admits_only_the_services() -> None:
+    """The services' pods reach the brokers; the migration Jobs load the Kafka settings but never connect."""
     docs = objects(BASE)
+    policies = network_policies(docs)
     kafka = of_kind(docs, "Kafka")[0]
+    kafka_pod = {"strimzi.io/cluster": kafka["metadata"]["name"], "strimzi.io/kind": "Kafka"}
     for listener in kafka["spec"]["kafka"]["listeners"]:
         peers = listener.get("networkPolicyPeers")
         assert peers, f"listener {listener['name']} open to every pod"
         for service in SERVICES:
             labels = pod_spec_labels(docs, service)
             assert any(peer["podSelector"]["matchLabels"].items() <= labels.items() for peer in peers)
+            job = named(docs, "Job", f"{service}-migrate")
+            assert job is not None
+            job_labels = job["spec"]["template"]["metadata"]["labels"]
+            assert not any(selects(peer["podSelector"], job_labels) for peer in peers), f"{service}-migrate"
+            assert not egress_ports(policies, job_labels, kafka_pod), f"{service}-migrate: no Kafka egress"
 
 
 # ---- tests: the image ---------------------------------------------------------------------------------------------
