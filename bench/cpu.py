@@ -1,8 +1,9 @@
 """CPU time spent by the processes a benchmark drives, so that a figure measured on a shared, loaded machine
 can be read as a cost (CPU milliseconds per item) and a ceiling (items per second on N idle cores).
 
-Processes are read from /proc (Linux, same machine); PostgreSQL backends are found through
-pg_stat_activity and read only if the server runs here (otherwise they are left out and said to be).
+Processes are read from /proc (Linux, same machine). PostgreSQL is read whole: the postmaster, the processes
+it runs and those that have ended (backends of closed connections, workers); only if the server runs here,
+otherwise it is left out and said to be.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ from shared.db import create_engine
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a live process, or None if it cannot be read."""
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (field 3 on), or None if it cannot be read."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a live process, or None if it cannot be read."""
+    fields = _stat(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 def own_cpu_s() -> float:
@@ -35,14 +41,26 @@ def own_cpu_s() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
-async def backend_cpu_s(engine: AsyncEngine) -> float | None:
-    """CPU seconds of the PostgreSQL backends connected to the engine's database (None: not readable here)."""
+def _children(parent: int) -> list[int]:
+    found = ((int(d), _stat(int(d))) for d in os.listdir("/proc") if d.isdigit())
+    return [pid for pid, fields in found if fields is not None and int(fields[1]) == parent]
+
+
+async def server_cpu_s(engine: AsyncEngine) -> float | None:
+    """CPU seconds the PostgreSQL server behind `engine` has spent so far, all its processes included
+    (None: it does not run on this machine)."""
     async with engine.connect() as conn:
-        stmt = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        pids = (await conn.execute(stmt)).scalars().all()
-        readings = [process_cpu_s(pid) for pid in pids]
-    known = [r for r in readings if r is not None]
-    return sum(known) if known and len(known) == len(readings) else None
+        backend = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+    mine = _stat(backend)
+    if mine is None:
+        return None
+    postmaster = int(mine[1])  # ppid
+    live = sum(process_cpu_s(pid) or 0.0 for pid in _children(postmaster))
+    own = _stat(postmaster)
+    if own is None:
+        return None
+    # utime, stime, and cutime, cstime: the time of the children it has reaped (closed connections' backends).
+    return live + sum(int(f) for f in own[11:15]) / TICKS
 
 
 @dataclass
@@ -58,7 +76,7 @@ class CpuMeter:
         if self.database_url:
             engine = create_engine(self.database_url)
             try:
-                found["PostgreSQL backends"] = await backend_cpu_s(engine)
+                found["PostgreSQL server"] = await server_cpu_s(engine)
             finally:
                 await engine.dispose()
         return found
@@ -73,7 +91,7 @@ class CpuBill:
 
     @classmethod
     def between(cls, before: dict[str, float | None], after: dict[str, float | None], items: int) -> CpuBill:
-        spent = {who: _delta(before.get(who), seconds) for who, seconds in after.items()}
+        spent = {who: delta(before.get(who), seconds) for who, seconds in after.items()}
         return cls(items, spent)
 
     def lines(self, unit: str, *, load_generator: str | None = None) -> list[str]:
@@ -92,5 +110,5 @@ class CpuBill:
         return out
 
 
-def _delta(before: float | None, after: float | None) -> float | None:
+def delta(before: float | None, after: float | None) -> float | None:
     return None if before is None or after is None else after - before

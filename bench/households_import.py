@@ -20,7 +20,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from cpu import CpuBill, backend_cpu_s, own_cpu_s
+from cpu import CpuBill, delta, own_cpu_s, server_cpu_s
 from sqlalchemy import func, select
 
 from services.households.idcard import check_digit
@@ -117,13 +117,15 @@ async def import_once(url: str, path: Path, label: str, workers: int) -> tuple[f
     try:
         importer = HouseholdImporter(engine, HouseholdsSettings(), actor="bench", workers=workers)
         print(f"{label}:", file=sys.stderr)
+        server_before = await server_cpu_s(engine)
         started, cpu_before = time.perf_counter(), own_cpu_s()
         with open_table(path) as table:
             report = await importer.run(table, on_error=errors.append, on_progress=Sampler())
         elapsed = time.perf_counter() - started
         bill = CpuBill(report.households_seen)
         bill.seconds["import process and its workers"] = own_cpu_s() - cpu_before
-        bill.seconds["PostgreSQL backends"] = await backend_cpu_s(engine)
+        server_after = await server_cpu_s(engine)
+        bill.seconds["PostgreSQL server"] = delta(server_before, server_after)
     finally:
         await engine.dispose()
     assert not errors, errors[:5]
@@ -179,7 +181,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--admin-url", default=ADMIN_URL)
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="preparing processes (0: none)")
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help="processes that prepare and write chunks (0: none)"
+    )
     arguments = parser.parse_args()
     tune_gc()  # as the import CLI does
     asyncio.run(main(arguments.households, arguments.admin_url, arguments.workers))

@@ -110,11 +110,11 @@ def write_file(path: Path, households: int) -> Path:
     return path
 
 
-async def import_file(url: str, path: Path, chunk: int) -> tuple[Any, list[RowError]]:
+async def import_file(url: str, path: Path, chunk: int, workers: int) -> tuple[Any, list[RowError]]:
     engine = create_engine(url)
     errors: list[RowError] = []
     try:
-        importer = HouseholdImporter(engine, HouseholdsSettings(), actor="t", chunk=chunk, workers=1)
+        importer = HouseholdImporter(engine, HouseholdsSettings(), actor="t", chunk=chunk, workers=workers)
         with open_table(path) as table:
             report = await importer.run(table, on_error=errors.append)
     finally:
@@ -139,7 +139,9 @@ async def test_the_cli_imports_through_copy_and_a_rerun_changes_nothing(pg_datab
 async def test_two_imports_racing_on_one_file_create_each_household_once(pg_database: MakeDb, tmp_path: Path) -> None:
     url = await pg_database("households")
     path = write_file(tmp_path / "h.csv", 200)
-    (one, errors_one), (two, errors_two) = await asyncio.gather(import_file(url, path, 50), import_file(url, path, 50))
+    (one, errors_one), (two, errors_two) = await asyncio.gather(
+        import_file(url, path, 50, 1), import_file(url, path, 50, 1)
+    )
     assert errors_one == [] and errors_two == []
     members = sum(1 + h % 3 for h in range(200))
     assert one.households_created + two.households_created == 200
@@ -149,8 +151,9 @@ async def test_two_imports_racing_on_one_file_create_each_household_once(pg_data
     assert (found["Household"], found["Member"], found["OutboxMessage"]) == (200, members, 200)
 
 
+@pytest.mark.parametrize("workers", [0, 2], ids=["two-connections", "two-worker-processes"])
 async def test_a_household_whose_rows_are_far_apart_is_whole_when_chunks_are_written_at_once(
-    pg_database: MakeDb, tmp_path: Path
+    pg_database: MakeDb, tmp_path: Path, workers: int
 ) -> None:
     url = await pg_database("households")
     with write_file(tmp_path / "h.csv", 60).open(newline="", encoding="utf-8") as handle:
@@ -166,7 +169,7 @@ async def test_a_household_whose_rows_are_far_apart_is_whole_when_chunks_are_wri
         csv.writer(handle).writerows([header, *apart])
     # Chunks of 10 households, two written at once: the chunk holding the later rows of a household races the
     # chunk registering it; the loser is retried household by household and adds the members.
-    report, errors = await import_file(url, tmp_path / "apart.csv", 10)
+    report, errors = await import_file(url, tmp_path / "apart.csv", 10, workers)
     members = sum(1 + h % 3 for h in range(60))
     assert errors == [] and (report.households_created, report.members_added) == (60, members)
     found = await counts(url)

@@ -27,7 +27,8 @@ from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
 
 BAR_WIDTH = 30
-DEFAULT_WORKERS = min(max((os.cpu_count() or 1) - 1, 0), 4)  # leave a core to this process and the database
+# This process only reads the file: the workers prepare and write, and wait for the database while it works.
+DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
 
 
 class ProgressBar:
@@ -56,7 +57,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=DEFAULT_WORKERS,
-        help=f"processes that parse and encrypt rows while this one writes (default {DEFAULT_WORKERS}; 0: none)",
+        help=f"processes that prepare and write chunks of households (default {DEFAULT_WORKERS}; 0: this one does)",
     )
     return parser.parse_args(argv)
 

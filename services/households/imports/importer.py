@@ -1,10 +1,9 @@
-"""The import run: stream the file, prepare chunks of households (in worker processes when asked), write them,
-report row errors and progress.
+"""The import run: stream the file, prepare and write chunks of households (in worker processes when asked),
+report row errors and progress in file order.
 
-Each chunk is one transaction; two are written at once. If a chunk collides with a concurrent registration
-(a unique key taken meanwhile, by another client or by the other chunk when a household's rows are far apart
-in the file), it is retried household by household, after the other transaction has ended, so that only a
-household still colliding is reported. Memory is bounded: at most `workers + 1 + writers` chunks are in flight.
+Each chunk is one transaction (see `job.ChunkJob`); `writers` chunks are in flight at once in this process,
+or one per worker process: the database ingests one chunk while Python prepares the next. Memory is bounded:
+at most `writers` chunks (or `workers + 1`) are in flight.
 """
 
 from __future__ import annotations
@@ -12,29 +11,23 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.households.imports.prepare import (
-    PreparedChunk,
-    PreparedUnit,
-    RawRow,
-    WorkerSetup,
-    prepare_in_worker,
-    start_worker,
-)
+from services.households.imports.job import ChunkOutcome, WorkerSetup, run_in_worker, start_worker
+from services.households.imports.prepare import RawRow
 from services.households.imports.rows import RowError, missing_columns
 from services.households.imports.sources import ImportAborted, Table
-from services.households.imports.writer import ChunkConflict, ChunkResult, ChunkWriter
 from services.households.settings import HouseholdsSettings
 from shared.timeutil import district_today
 
 CHUNK_HOUSEHOLDS = 1000
-WRITERS = 2  # chunks written at once, each in its own transaction
+WRITERS = 2  # chunks in flight at once without worker processes, each in its own transaction
 
 
 @dataclass
@@ -47,11 +40,12 @@ class ImportReport:
     rows_failed: int = 0
     households_seen: int = 0
 
-    def add(self, chunk: ChunkResult, errors: int) -> None:
-        self.households_created += chunk.households_created
-        self.members_added += chunk.members_added
-        self.members_present += chunk.members_present
-        self.rows_failed += errors
+    def add(self, chunk: ChunkOutcome) -> None:
+        self.households_seen += chunk.households
+        self.households_created += chunk.result.households_created
+        self.members_added += chunk.result.members_added
+        self.members_present += chunk.result.members_present
+        self.rows_failed += len(chunk.result.errors)
 
 
 @dataclass(frozen=True)
@@ -75,9 +69,8 @@ class HouseholdImporter:
         workers: int = 0,
         writers: int = WRITERS,
     ) -> None:
-        self.engine, self.settings, self.chunk, self.workers = engine, settings, chunk, workers
-        self.writers = writers
-        self.writer = ChunkWriter(actor)
+        self.engine, self.settings, self.actor = engine, settings, actor
+        self.chunk, self.workers, self.writers = chunk, workers, writers
 
     async def run(
         self,
@@ -93,62 +86,49 @@ class HouseholdImporter:
         missing = missing_columns(header)
         if missing:
             raise ImportAborted("the file lacks the columns: " + ", ".join(missing))
-        setup = WorkerSetup.of(self.settings, header, today or district_today())
+        setup = WorkerSetup.of(
+            self.settings, self.engine, actor=self.actor, header=header, today=today or district_today()
+        )
         raw = _raw_chunks(table.rows, header.index("household_code"), self.chunk)
-
-        async def finish(prepared: PreparedChunk, writing: asyncio.Task[ChunkResult]) -> None:
-            result = await writing
-            report.add(result, len(prepared.errors) + len(result.errors))
-            report.households_seen += len(prepared.units)
-            for error in (*prepared.errors, *result.errors):
-                on_error(error)
-            on_progress(Progress(table.read_share(), report.households_seen))
-
-        # Chunks are written on `writers` connections at once, so that the database ingests one chunk while
-        # this process builds the next; they are reported in file order.
-        async with asyncio.TaskGroup() as group:
-            in_flight: deque[tuple[PreparedChunk, asyncio.Task[ChunkResult]]] = deque()
-            async for prepared in self._prepared(setup, raw):
-                in_flight.append((prepared, group.create_task(self._write(prepared.units))))
-                if len(in_flight) >= self.writers:
-                    await finish(*in_flight.popleft())
-            while in_flight:
-                await finish(*in_flight.popleft())
+        async with aclosing(self._outcomes(setup, raw)) as outcomes:
+            async for outcome in outcomes:
+                report.add(outcome)
+                for error in outcome.result.errors:
+                    on_error(error)
+                on_progress(Progress(table.read_share(), report.households_seen))
         return report
 
-    async def _prepared(self, setup: WorkerSetup, raw: Iterator[list[RawRow]]) -> AsyncIterator[PreparedChunk]:
+    async def _outcomes(self, setup: WorkerSetup, raw: Iterator[list[RawRow]]) -> AsyncGenerator[ChunkOutcome]:
+        """The chunks' outcomes in file order, with several chunks in flight."""
         if self.workers == 0:
-            preparer = setup.preparer()
-            for rows in raw:
-                yield preparer.prepare(rows)
+            job = setup.job(self.engine)
+            async for outcome in _in_order((asyncio.ensure_future(job.run(rows)) for rows in raw), self.writers):
+                yield outcome
             return
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")  # no inherited sockets, threads or event loop
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=start_worker, initargs=(setup,)) as pool:
-            pending: deque[asyncio.Future[PreparedChunk]] = deque()
-            for rows in raw:
-                pending.append(loop.run_in_executor(pool, prepare_in_worker, rows))
-                if len(pending) > self.workers:
-                    yield await pending.popleft()
-            while pending:
+            # One chunk more than workers: a worker that finishes finds the next one waiting.
+            started = (loop.run_in_executor(pool, run_in_worker, rows) for rows in raw)
+            async for outcome in _in_order(started, self.workers + 1):
+                yield outcome
+
+
+async def _in_order(started: Iterator[asyncio.Future[ChunkOutcome]], limit: int) -> AsyncIterator[ChunkOutcome]:
+    """Start futures from `started` while fewer than `limit` are pending; yield their results in start order."""
+    pending: deque[asyncio.Future[ChunkOutcome]] = deque()
+    try:
+        for future in started:
+            pending.append(future)
+            if len(pending) >= limit:
                 yield await pending.popleft()
-
-    async def _write(self, units: list[PreparedUnit]) -> ChunkResult:
-        try:
-            async with self.engine.begin() as conn:
-                return await self.writer.write(conn, units)
-        except ChunkConflict:
-            return await self._one_by_one(units)
-
-    async def _one_by_one(self, units: list[PreparedUnit]) -> ChunkResult:
-        total = ChunkResult()
-        for unit in units:
-            try:
-                async with self.engine.begin() as conn:
-                    total.add(await self.writer.write(conn, [unit]))
-            except ChunkConflict:
-                total.errors.extend(RowError(m.line, "", "registered concurrently; run again") for m in unit.members)
-        return total
+        while pending:
+            yield await pending.popleft()
+    finally:
+        # A failed chunk or an abandoned run: the other chunks' transactions roll back, their work is not wanted.
+        for future in pending:
+            future.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _raw_chunks(reader: Iterator[list[str]], code_at: int, size: int) -> Iterator[list[RawRow]]:

@@ -1,4 +1,4 @@
-"""The CPU part of an import, runnable in worker processes: parse and validate rows, hash and encrypt ID
+"""The CPU part of an import: parse and validate rows, hash and encrypt ID
 numbers, and build the rows a new household would insert (household, members, history, outbox event).
 
 The writer uses these rows as they are in the common case (a new household, all members new) and rebuilds
@@ -7,7 +7,6 @@ the few that change otherwise (an existing household, a member already present).
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,9 +16,8 @@ from uuid import UUID, uuid4
 
 from services.households.config import KnownAreas
 from services.households.events import SOURCE
-from services.households.idcard import IdCardVault, mask, parse_hmac_key, parse_keys
+from services.households.idcard import IdCardVault, mask
 from services.households.imports.rows import MemberRow, RowError, RowParser, households
-from services.households.settings import HouseholdsSettings
 from shared.contracts.households import HouseholdRegistered, MemberAdded
 from shared.messaging.outbox import outbox_row
 
@@ -142,46 +140,3 @@ class Preparer:
                 prepared.members.append(PreparedMember(m.line, row["id_hash"], row))
             units.append(prepared)
         return PreparedChunk(units, errors)
-
-
-@dataclass(frozen=True)
-class WorkerSetup:
-    """What a worker process needs to prepare rows: the ID-card keys (as configured) and the known areas."""
-
-    idcard_keys: str
-    idcard_active_kid: str
-    idcard_hmac_key: str
-    areas: KnownAreas
-    header: list[str]
-    today: date
-
-    @classmethod
-    def of(cls, settings: HouseholdsSettings, header: list[str], today: date) -> WorkerSetup:
-        return cls(
-            settings.idcard_keys.get_secret_value(),
-            settings.idcard_active_kid,
-            settings.idcard_hmac_key.get_secret_value(),
-            KnownAreas(settings.district_code, dict(settings.townships)),
-            header,
-            today,
-        )
-
-    def preparer(self) -> Preparer:
-        vault = IdCardVault(parse_keys(self.idcard_keys), self.idcard_active_kid, parse_hmac_key(self.idcard_hmac_key))
-        return Preparer(vault, self.areas, self.header, self.today)
-
-
-_WORKER: Preparer | None = None
-
-
-def start_worker(setup: WorkerSetup) -> None:
-    """Process-pool initializer: the worker process's own preparer."""
-    global _WORKER  # noqa: PLW0603 - one preparer per worker process
-    _WORKER = setup.preparer()
-    gc.freeze()  # like the CLI: the worker only makes short-lived rows
-    gc.set_threshold(100_000, 50, 100)
-
-
-def prepare_in_worker(rows: list[RawRow]) -> PreparedChunk:
-    assert _WORKER is not None, "start_worker runs first"
-    return _WORKER.prepare(rows)

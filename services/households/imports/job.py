@@ -1,0 +1,129 @@
+"""One chunk of an import, start to end: prepare its rows, write them in one transaction, retry household by
+household on a conflict. The same code runs in the importing process or in a worker process; a worker writes
+on its own connection, so prepared rows (UUIDs, dates, ciphertexts) never cross a process boundary: pickling
+them cost about as much CPU as preparing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from dataclasses import dataclass
+from datetime import date
+from multiprocessing.util import Finalize
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.households.config import KnownAreas
+from services.households.idcard import IdCardVault, parse_hmac_key, parse_keys
+from services.households.imports.prepare import PreparedUnit, Preparer, RawRow
+from services.households.imports.rows import RowError
+from services.households.imports.writer import ChunkConflict, ChunkResult, ChunkWriter
+from services.households.settings import HouseholdsSettings
+from shared.db import create_engine
+
+CONCURRENTLY = "registered concurrently; run again"
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """What a chunk did: households seen in the file, and the write's result with every row error."""
+
+    households: int
+    result: ChunkResult
+
+
+class ChunkJob:
+    """Prepares and writes chunks on one engine."""
+
+    def __init__(self, engine: AsyncEngine, preparer: Preparer, actor: str) -> None:
+        self.engine, self.preparer, self.writer = engine, preparer, ChunkWriter(actor)
+
+    async def run(self, rows: list[RawRow]) -> ChunkOutcome:
+        prepared = self.preparer.prepare(rows)
+        result = await self._write(prepared.units)
+        result.errors[:0] = prepared.errors  # the file's own errors first, then those found when writing
+        return ChunkOutcome(len(prepared.units), result)
+
+    async def _write(self, units: list[PreparedUnit]) -> ChunkResult:
+        try:
+            async with self.engine.begin() as conn:
+                return await self.writer.write(conn, units)
+        except ChunkConflict:
+            # The conflicting transaction has ended by now (PostgreSQL made this one wait for it), so each
+            # household is written again against what it committed.
+            return await self._one_by_one(units)
+
+    async def _one_by_one(self, units: list[PreparedUnit]) -> ChunkResult:
+        total = ChunkResult()
+        for unit in units:
+            try:
+                async with self.engine.begin() as conn:
+                    total.add(await self.writer.write(conn, [unit]))
+            except ChunkConflict:
+                total.errors.extend(RowError(m.line, "", CONCURRENTLY) for m in unit.members)
+        return total
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What preparing and writing need (the ID-card keys as configured, the known areas, the database), in a
+    form a worker process can be started with."""
+
+    database_url: str
+    actor: str
+    idcard_keys: str
+    idcard_active_kid: str
+    idcard_hmac_key: str
+    areas: KnownAreas
+    header: list[str]
+    today: date
+
+    @classmethod
+    def of(
+        cls, settings: HouseholdsSettings, engine: AsyncEngine, *, actor: str, header: list[str], today: date
+    ) -> WorkerSetup:
+        return cls(
+            engine.url.render_as_string(hide_password=False),
+            actor,
+            settings.idcard_keys.get_secret_value(),
+            settings.idcard_active_kid,
+            settings.idcard_hmac_key.get_secret_value(),
+            KnownAreas(settings.district_code, dict(settings.townships)),
+            header,
+            today,
+        )
+
+    def job(self, engine: AsyncEngine) -> ChunkJob:
+        vault = IdCardVault(parse_keys(self.idcard_keys), self.idcard_active_kid, parse_hmac_key(self.idcard_hmac_key))
+        return ChunkJob(engine, Preparer(vault, self.areas, self.header, self.today), self.actor)
+
+
+@dataclass
+class _Worker:
+    runner: asyncio.Runner  # one event loop for the worker's life: its engine's connections belong to it
+    engine: AsyncEngine
+    job: ChunkJob
+
+    def close(self) -> None:
+        self.runner.run(self.engine.dispose())
+        self.runner.close()
+
+
+_WORKER: _Worker | None = None
+
+
+def start_worker(setup: WorkerSetup) -> None:
+    """Process-pool initializer: the worker's event loop, its one-connection engine and its job."""
+    global _WORKER  # noqa: PLW0603 - one job per worker process
+    engine = create_engine(setup.database_url, pool_size=1)
+    _WORKER = _Worker(asyncio.Runner(), engine, setup.job(engine))
+    # A pool worker ends through multiprocessing's exit path, which skips atexit: close the connection there.
+    Finalize(_WORKER, _WORKER.close, exitpriority=10)
+    gc.freeze()  # like the CLI: the worker only makes short-lived rows
+    gc.set_threshold(100_000, 50, 100)
+
+
+def run_in_worker(rows: list[RawRow]) -> ChunkOutcome:
+    assert _WORKER is not None, "start_worker runs first"
+    return _WORKER.runner.run(_WORKER.job.run(rows))
