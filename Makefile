@@ -2,11 +2,19 @@
 PYTHON ?= python3
 STAMP := .local/.installed
 
-.PHONY: up test lint install
+.PHONY: up test lint install lock
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m pip install -q -e '.[dev]'
+# The pinned, hash-checked versions CI tests with (the image installs requirements/runtime.txt the same way).
+$(STAMP): pyproject.toml requirements/dev.txt
+	$(PYTHON) -m pip install -q --require-hashes -r requirements/dev.txt
+	$(PYTHON) -m pip install -q --no-deps -e .
 	mkdir -p .local && touch $(STAMP)
+
+# After changing the dependencies in pyproject.toml: pin them again (needs pip-tools).
+LOCK_OPTIONS := -q --strip-extras --generate-hashes --allow-unsafe --no-emit-find-links
+lock:
+	pip-compile $(LOCK_OPTIONS) -o requirements/runtime.txt pyproject.toml
+	pip-compile $(LOCK_OPTIONS) --extra dev -o requirements/dev.txt pyproject.toml
 
 install: $(STAMP)
 
