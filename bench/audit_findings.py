@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from cpu import CpuBill, CpuMeter
 
 from shared.contracts import ALL_TOPICS, AUDIT_TOPIC, HOUSEHOLDS_TOPIC
@@ -141,18 +142,40 @@ async def kafka_broker(given: str | None, workdir: Path) -> AsyncIterator[tuple[
 
 
 @contextlib.asynccontextmanager
-async def audit_process(database_url: str, bootstrap: str, workdir: Path) -> AsyncIterator[ServiceProcess]:
-    port = free_port()
-    env = service_env(
-        "audit", database_url=database_url, kafka=bootstrap, port=port, environment="test", log_level="WARNING"
-    )
-    process = ServiceProcess("audit", port, env, workdir / "audit.log")
-    process.start()
+async def audit_processes(database_url: str, bootstrap: str, workdir: Path, replicas: int) -> AsyncIterator[list[int]]:
+    """Start `replicas` audit processes (as Kubernetes scales the Deployment); yield their process ids once
+    they all consume (each has joined the consumer group)."""
+    processes = []
     try:
-        await asyncio.to_thread(process.wait_ready)
-        yield process
+        for n in range(replicas):
+            port = free_port()
+            env = service_env(
+                "audit", database_url=database_url, kafka=bootstrap, port=port, environment="test", log_level="WARNING"
+            )
+            processes.append(ServiceProcess("audit", port, env, workdir / f"audit-{n}.log"))
+            processes[-1].start()
+        for process in processes:
+            await asyncio.to_thread(process.wait_ready)
+        await group_has_members(bootstrap, "audit", replicas)
+        yield [p.pid for p in processes if p.pid is not None]
     finally:
-        process.stop()
+        for process in processes:
+            process.stop()
+
+
+async def group_has_members(bootstrap: str, group: str, members: int, timeout_s: float = 120.0) -> None:
+    """Wait until the consumer group is stable with `members` members (no rebalance during the timed run)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                (described,) = (await admin.describe_consumer_groups([group]))[0].to_object()["groups"]
+                if described["state"] == "Stable" and len(described["members"]) == members:
+                    return
+                await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
 
 
 def report(watch: Watch, count: int, rate: float, send_s: float, total_s: float) -> None:
@@ -183,8 +206,13 @@ async def main(args: argparse.Namespace) -> None:
         ):
             await migrate(url)
             await ensure_topics(bootstrap, ALL_TOPICS)
-            async with audit_process(url, bootstrap, workdir) as audit:
-                meter = CpuMeter({"audit process": audit.pid, "Kafka broker": broker_pid}, database_url=url)
+            async with audit_processes(url, bootstrap, workdir, args.replicas) as pids:
+                named = (
+                    {"audit process": pids[0]}
+                    if len(pids) == 1
+                    else {f"audit {n + 1}": pid for n, pid in enumerate(pids)}
+                )
+                meter = CpuMeter({**named, "Kafka broker": broker_pid}, database_url=url)
                 await run(bootstrap, args, meter)
 
 
@@ -222,6 +250,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kafka", default=os.environ.get("BENCH_KAFKA_BOOTSTRAP"), help="use this broker, not a new one")
     p.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL where the scratch database is created")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the last referral")
+    p.add_argument("--replicas", type=int, default=1, help="audit processes sharing the topic's partitions (1-3)")
     return p
 
 

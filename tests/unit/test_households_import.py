@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from services.households.imports.__main__ import main as cli
 from services.households.imports.importer import HouseholdImporter
+from services.households.imports.job import WorkerSetup
 from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
 from services.households.imports.sources import ImportAborted, cell_text, open_table
 from services.households.models import Household, HouseholdChange, Member
@@ -271,3 +272,14 @@ def test_cells_read_as_the_text_a_csv_would_hold(cell: Any, text: str) -> None:
 
     assert cell_text(cell) == text
     assert cell_text(datetime(2020, 5, 1, 0, 0)) == "2020-05-01"
+
+
+def test_what_worker_processes_are_started_with_keeps_its_secrets_out_of_reprs() -> None:
+    settings = HouseholdsSettings()
+    engine = create_engine("postgresql+asyncpg://importer:s3cret-pw@db.internal/households")
+    setup = WorkerSetup.of(settings, engine, actor="t", header=HEADER, today=date(2020, 6, 30))
+    shown = repr(setup)
+    assert "s3cret-pw" not in shown
+    assert settings.idcard_hmac_key.get_secret_value() not in shown
+    assert settings.idcard_keys.get_secret_value() not in shown
+    assert setup.database_url.endswith("importer:s3cret-pw@db.internal/households")  # the worker still gets it

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing.util import Finalize
 
@@ -70,11 +70,11 @@ class WorkerSetup:
     """What preparing and writing need (the ID-card keys as configured, the known areas, the database), in a
     form a worker process can be started with."""
 
-    database_url: str
+    database_url: str = field(repr=False)  # secrets: kept out of reprs, hence out of logs and tracebacks
     actor: str
-    idcard_keys: str
+    idcard_keys: str = field(repr=False)
     idcard_active_kid: str
-    idcard_hmac_key: str
+    idcard_hmac_key: str = field(repr=False)
     areas: KnownAreas
     header: list[str]
     today: date
