@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -102,19 +102,22 @@ class HouseholdImporter:
         """The chunks' outcomes in file order, with several chunks in flight."""
         if self.workers == 0:
             job = setup.job(self.engine)
-            async for outcome in _in_order((asyncio.ensure_future(job.run(rows)) for rows in raw), self.writers):
-                yield outcome
+            started = (asyncio.ensure_future(job.run(rows)) for rows in raw)
+            async with aclosing(_in_order(started, self.writers)) as outcomes:
+                async for outcome in outcomes:
+                    yield outcome
             return
         loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("spawn")  # no inherited sockets, threads or event loop
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=start_worker, initargs=(setup,)) as pool:
             # One chunk more than workers: a worker that finishes finds the next one waiting.
-            started = (loop.run_in_executor(pool, run_in_worker, rows) for rows in raw)
-            async for outcome in _in_order(started, self.workers + 1):
-                yield outcome
+            in_workers = (loop.run_in_executor(pool, run_in_worker, rows) for rows in raw)
+            async with aclosing(_in_order(in_workers, self.workers + 1)) as outcomes:
+                async for outcome in outcomes:
+                    yield outcome
 
 
-async def _in_order(started: Iterator[asyncio.Future[ChunkOutcome]], limit: int) -> AsyncIterator[ChunkOutcome]:
+async def _in_order(started: Iterator[asyncio.Future[ChunkOutcome]], limit: int) -> AsyncGenerator[ChunkOutcome]:
     """Start futures from `started` while fewer than `limit` are pending; yield their results in start order."""
     pending: deque[asyncio.Future[ChunkOutcome]] = deque()
     try:
@@ -125,7 +128,8 @@ async def _in_order(started: Iterator[asyncio.Future[ChunkOutcome]], limit: int)
         while pending:
             yield await pending.popleft()
     finally:
-        # A failed chunk or an abandoned run: the other chunks' transactions roll back, their work is not wanted.
+        # A failed chunk or an abandoned run: chunks in this process roll back; a worker's chunk cannot be
+        # interrupted, so it ends (and commits) before the run does.
         for future in pending:
             future.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
