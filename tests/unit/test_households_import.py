@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from services.households.imports import importer as importer_module
 from services.households.imports.__main__ import main as cli
 from services.households.imports.importer import HouseholdImporter
 from services.households.imports.job import WorkerSetup
@@ -154,6 +155,25 @@ async def test_worker_processes_prepare_the_same_rows_in_the_same_order(db: Any,
     assert (report.households_created, report.members_added, report.rows_failed) == (2, 3, 1)
     found = await client.post("/households/search", json={"id_number": B1}, headers=OFFICE)
     assert [h["household_code"] for h in found.json()] == ["IM-2"]
+    assert await count(app, Member) == 3
+
+
+@pytest.mark.parametrize(("chunk", "pools"), [(1000, 0), (1, 1)], ids=["one-chunk", "two-chunks"])
+async def test_worker_processes_start_only_for_a_file_of_several_chunks(
+    db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, pools: int
+) -> None:
+    started: list[int] = []
+    real = importer_module.ProcessPoolExecutor
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        started.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importer_module, "ProcessPoolExecutor", counted)
+    app, _, url = db
+    report, errors = await run(url, write(tmp_path / "h.csv", GOOD), chunk=chunk, workers=2)
+    assert errors == [] and (report.households_created, report.members_added) == (2, 3)
+    assert len(started) == pools
     assert await count(app, Member) == 3
 
 

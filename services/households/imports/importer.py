@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain, islice
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -100,7 +101,9 @@ class HouseholdImporter:
 
     async def _outcomes(self, setup: WorkerSetup, raw: Iterator[list[RawRow]]) -> AsyncGenerator[ChunkOutcome]:
         """The chunks' outcomes in file order, with several chunks in flight."""
-        if self.workers == 0:
+        head = list(islice(raw, 2))
+        raw = chain(head, raw)
+        if self.workers == 0 or len(head) < 2:  # a file of one chunk: starting processes would cost more
             job = setup.job(self.engine)
             started = (asyncio.ensure_future(job.run(rows)) for rows in raw)
             async with aclosing(_in_order(started, self.writers)) as outcomes:
