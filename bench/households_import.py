@@ -100,15 +100,15 @@ class Sampler:
         self.samples: list[float] = []
 
     def __call__(self, p: Progress) -> None:
-        share = p.share
-        if share >= self.next_mark or share >= 1.0:
+        done = p.fraction_read
+        if done >= self.next_mark or done >= 1.0:
             rate = p.households / (time.monotonic() - self.started)
             self.samples.append(rss_mb())
             print(
-                f"  {share:5.0%}  {p.households:>7,} households  {rate:>6,.0f}/s  rss {self.samples[-1]:.0f} MB",
+                f"  {done:5.0%}  {p.households:>7,} households  {rate:>6,.0f}/s  rss {self.samples[-1]:.0f} MB",
                 file=sys.stderr,
             )
-            self.next_mark = share + 0.1
+            self.next_mark = done + 0.1
 
 
 async def import_once(url: str, path: Path, label: str, workers: int) -> tuple[float, int, CpuBill]:

@@ -38,11 +38,11 @@ class ProgressBar:
         self.stream, self.started = stream, time.monotonic()
 
     def __call__(self, progress: Progress) -> None:
-        share = progress.share
-        filled = int(BAR_WIDTH * min(share, 1.0))
+        done = progress.fraction_read
+        filled = int(BAR_WIDTH * min(done, 1.0))
         rate = progress.households / max(time.monotonic() - self.started, 1e-9)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {share:6.1%}  {progress.households:,} households  {rate:,.0f}/s")
+        self.stream.write(f"\r[{bar}] {done:6.1%}  {progress.households:,} households  {rate:,.0f}/s")
         self.stream.flush()
 
 

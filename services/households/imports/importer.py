@@ -53,7 +53,7 @@ class ImportReport:
 class Progress:
     """Where the run is: bytes read of the file, households processed."""
 
-    share: float  # of the file read, 0-1
+    fraction_read: float  # of the file, by bytes: 0-1
     households: int
 
 
@@ -96,7 +96,7 @@ class HouseholdImporter:
                 report.add(outcome)
                 for error in outcome.result.errors:
                     on_error(error)
-                on_progress(Progress(table.read_share(), report.households_seen))
+                on_progress(Progress(table.read_fraction(), report.households_seen))
         return report
 
     async def _outcomes(self, setup: WorkerSetup, raw: Iterator[list[RawRow]]) -> AsyncGenerator[ChunkOutcome]:

@@ -24,7 +24,7 @@ class Table:
     """Rows of text fields (the header first) and how much of the file they have covered so far (0-1)."""
 
     rows: Iterator[list[str]]
-    read_share: Callable[[], float]
+    read_fraction: Callable[[], float]
 
 
 @contextmanager
