@@ -65,13 +65,15 @@ async def server_cpu_s(engine: AsyncEngine) -> float | None:
 
 @dataclass
 class CpuMeter:
-    """Reads the CPU seconds of this process, of other processes by name, and of a database's backends."""
+    """Reads the CPU seconds of this process (and its ended children), of other processes by name, and of the
+    PostgreSQL server behind a database."""
 
     processes: dict[str, int | None]
     database_url: str | None = None
+    own: str = "benchmark process"  # what this process is called in the bill
 
     async def read(self) -> dict[str, float | None]:
-        found: dict[str, float | None] = {"benchmark process": own_cpu_s()}
+        found: dict[str, float | None] = {self.own: own_cpu_s()}
         found |= {name: process_cpu_s(pid) if pid else None for name, pid in self.processes.items()}
         if self.database_url:
             engine = create_engine(self.database_url)
@@ -91,7 +93,7 @@ class CpuBill:
 
     @classmethod
     def between(cls, before: dict[str, float | None], after: dict[str, float | None], items: int) -> CpuBill:
-        spent = {who: delta(before.get(who), seconds) for who, seconds in after.items()}
+        spent = {who: _delta(before.get(who), seconds) for who, seconds in after.items()}
         return cls(items, spent)
 
     def lines(self, unit: str, *, load_generator: str | None = None) -> list[str]:
@@ -110,5 +112,5 @@ class CpuBill:
         return out
 
 
-def delta(before: float | None, after: float | None) -> float | None:
+def _delta(before: float | None, after: float | None) -> float | None:
     return None if before is None or after is None else after - before

@@ -20,7 +20,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from cpu import CpuBill, delta, own_cpu_s, server_cpu_s
+from cpu import CpuBill, CpuMeter
 from sqlalchemy import func, select
 
 from services.households.idcard import check_digit
@@ -117,15 +117,13 @@ async def import_once(url: str, path: Path, label: str, workers: int) -> tuple[f
     try:
         importer = HouseholdImporter(engine, HouseholdsSettings(), actor="bench", workers=workers)
         print(f"{label}:", file=sys.stderr)
-        server_before = await server_cpu_s(engine)
-        started, cpu_before = time.perf_counter(), own_cpu_s()
+        meter = CpuMeter({}, database_url=url, own="import process and its workers")
+        before = await meter.read()
+        started = time.perf_counter()
         with open_table(path) as table:
             report = await importer.run(table, on_error=errors.append, on_progress=Sampler())
         elapsed = time.perf_counter() - started
-        bill = CpuBill(report.households_seen)
-        bill.seconds["import process and its workers"] = own_cpu_s() - cpu_before
-        server_after = await server_cpu_s(engine)
-        bill.seconds["PostgreSQL server"] = delta(server_before, server_after)
+        bill = CpuBill.between(before, await meter.read(), report.households_seen)
     finally:
         await engine.dispose()
     assert not errors, errors[:5]
