@@ -52,6 +52,7 @@ class ServiceRuntime:
 
     def __init__(self, spec: ServiceSpec) -> None:
         self.name, self.settings, self.handlers, self.workers = spec.name, spec.settings, spec.handlers, spec.workers
+        self.kafka_security = spec.settings.kafka_security()
         self.engine = create_engine(spec.settings.database_url)
         self.signal = OutboxSignal()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info(self.signal))
@@ -121,7 +122,7 @@ class ServiceRuntime:
                         s.kafka_bootstrap_servers,
                         ALL_TOPICS,
                         replication_factor=s.kafka_replication_factor,
-                        security=s.kafka_security(),
+                        security=self.kafka_security,
                     )
                 await self.producer.start()
                 if self.handlers.topics:
@@ -129,7 +130,7 @@ class ServiceRuntime:
                         s.kafka_bootstrap_servers,
                         group_id=self.name,
                         topics=self.handlers.topics,
-                        security=s.kafka_security(),
+                        security=self.kafka_security,
                     )
                     await self.consumer.start()
                 self.kafka_started = True
@@ -151,8 +152,7 @@ class ServiceRuntime:
         self.producer = self._producer()
 
     def _producer(self) -> AIOKafkaProducer:
-        s = self.settings
-        return make_producer(s.kafka_bootstrap_servers, client_id=self.name, security=s.kafka_security())
+        return make_producer(self.settings.kafka_bootstrap_servers, client_id=self.name, security=self.kafka_security)
 
 
 def build_app(spec: ServiceSpec) -> FastAPI:
