@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import datetime as dt
 import fcntl
 import hashlib
+import ipaddress
 import os
 import secrets
 import shutil
@@ -24,6 +26,10 @@ from types import FrameType, TracebackType
 from typing import Self
 
 from aiokafka.admin import AIOKafkaAdminClient
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 KAFKA_VERSION = "3.9.1"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +46,8 @@ STOP_TIMEOUT = 15.0
 # C1-only JIT and the serial GC spend far less CPU while the JVM warms up; on a busy 2-core machine
 # that cut start-to-ready by roughly a quarter, and a test broker never needs C2's peak speed.
 JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData")
+TLS_VALIDITY = dt.timedelta(days=3650)  # the files outlive a run in a kept data_dir; only loopback trusts them
+LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
 
 
 def free_port() -> int:
@@ -124,6 +132,62 @@ def _new_cluster_id() -> str:
             return cid
 
 
+def _cert_builder(subject: str, issuer: x509.Name, key: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
+    """Start a certificate for key, valid from a minute ago (the JVM's clock may trail ours)."""
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + TLS_VALIDITY)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+
+
+def throwaway_ca(name: str = "LocalKafka throwaway CA") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """Make a self-signed CA certificate and its key, for local TLS only."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    usage = x509.KeyUsage(
+        digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
+        key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+    cert = (
+        _cert_builder(name, issuer, key)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def write_server_tls(cafile: Path, keystore: Path) -> None:
+    """Write a new CA's certificate to cafile and a PEM keystore (key, then certificate, SAN IP:127.0.0.1) it signed."""
+    ca, ca_key = throwaway_ca()
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        _cert_builder("127.0.0.1", ca.subject, key)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(LOOPBACK)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    # Kafka's PEM keystore reads only unencrypted PKCS#8 keys when no key password is configured.
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    keystore.parent.mkdir(parents=True, exist_ok=True)
+    keystore.write_bytes(pkcs8 + cert.public_bytes(serialization.Encoding.PEM))
+    keystore.chmod(0o600)
+    # The CA's key is dropped here: nothing but this server certificate is ever signed by it. The CA goes last,
+    # as start() reads an existing cafile as a complete pair.
+    cafile.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+
+
 @dataclass
 class LocalKafka:
     """One Kafka JVM (broker + KRaft controller) on loopback whose data lives in data_dir."""
@@ -137,6 +201,9 @@ class LocalKafka:
     # Users (name -> password) of a second listener that requires SASL/PLAIN, for testing clients' security.
     sasl_users: dict[str, str] = field(default_factory=dict)
     sasl_port: int = 0  # 0 picks a free loopback port (used only with sasl_users)
+    # A third listener for the same users over TLS (SASL_SSL), the shape production uses; its CA is tls_cafile.
+    tls: bool = False
+    tls_port: int = 0  # 0 picks a free loopback port (used only with tls)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -148,6 +215,10 @@ class LocalKafka:
             self.controller_port = free_port()
         while self.sasl_users and (not self.sasl_port or self.sasl_port in (self.port, self.controller_port)):
             self.sasl_port = free_port()
+        if self.tls and not self.sasl_users:
+            raise ValueError("tls serves the sasl_users over SASL_SSL: give at least one user")
+        while self.tls and (not self.tls_port or self.tls_port in (self.port, self.controller_port, self.sasl_port)):
+            self.tls_port = free_port()
 
     @property
     def bootstrap_servers(self) -> str:
@@ -158,6 +229,21 @@ class LocalKafka:
     def sasl_bootstrap_servers(self) -> str:
         """Return the address of the SASL/PLAIN listener (only with sasl_users)."""
         return f"127.0.0.1:{self.sasl_port}"
+
+    @property
+    def tls_bootstrap_servers(self) -> str:
+        """Return the address of the SASL_SSL listener (only with tls)."""
+        return f"127.0.0.1:{self.tls_port}"
+
+    @property
+    def tls_cafile(self) -> Path:
+        """Return the PEM certificate of the CA that signed the TLS listener's certificate."""
+        return self.data_dir / "tls" / "ca.pem"
+
+    @property
+    def tls_keystore(self) -> Path:
+        """Return the PEM file holding the TLS listener's key and certificate."""
+        return self.data_dir / "tls" / "server.pem"
 
     @property
     def log_path(self) -> Path:
@@ -190,6 +276,10 @@ class LocalKafka:
         listeners = f"PLAINTEXT://{self.bootstrap_servers}"
         if self.sasl_users:
             listeners += f",SASL_PLAINTEXT://{self.sasl_bootstrap_servers}"
+        protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+        if self.tls:
+            listeners += f",SASL_SSL://{self.tls_bootstrap_servers}"
+            protocols += ",SASL_SSL:SASL_SSL"
         return "\n".join(
             [
                 "process.roles=broker,controller",
@@ -199,8 +289,9 @@ class LocalKafka:
                 f"advertised.listeners={listeners}",
                 "inter.broker.listener.name=PLAINTEXT",
                 "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+                f"listener.security.protocol.map={protocols}",
                 *self._sasl_properties(),
+                *self._tls_properties(),
                 f"log.dirs={self.log_dir}",
                 "num.partitions=3",
                 # One replica and one partition for internal topics: a single node, and a faster start.
@@ -225,11 +316,16 @@ class LocalKafka:
         if not self.sasl_users:
             return []
         users = " ".join(f'user_{name}="{password}"' for name, password in self.sasl_users.items())
+        jaas = f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};"
+        listeners = ["sasl_plaintext", "sasl_ssl"] if self.tls else ["sasl_plaintext"]
         return [
             "sasl.enabled.mechanisms=PLAIN",
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config="
-            f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};",
+            *(f"listener.name.{listener}.plain.sasl.jaas.config={jaas}" for listener in listeners),
         ]
+
+    def _tls_properties(self) -> list[str]:
+        # No truststore: clients prove who they are with SASL, not with certificates (ssl.client.auth=none).
+        return ["ssl.keystore.type=PEM", f"ssl.keystore.location={self.tls_keystore}"] if self.tls else []
 
     def is_formatted(self) -> bool:
         """Tell whether the storage was formatted already (then its data must be kept)."""
@@ -258,6 +354,8 @@ class LocalKafka:
         libs = ensure_jars(self.libs_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.properties_path.write_text(self.server_properties())
+        if self.tls and not self.tls_cafile.is_file():  # kept across restarts, as clients keep trusting it
+            write_server_tls(self.tls_cafile, self.tls_keystore)
         if not self.is_formatted():
             self._format_storage(libs)
         cmd = self._jvm_command(libs, "kafka.Kafka", str(self.properties_path))
