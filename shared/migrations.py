@@ -101,3 +101,15 @@ def create_messaging_tables() -> None:
         sa.Column("event_type", sa.String(200), nullable=False),
         sa.Column("processed_at", UTCDateTime(), nullable=False),
     )
+
+
+INBOX_AGE_INDEX = "ix_inbox_processed_at"
+
+
+def create_inbox_age_index() -> None:
+    """Index the inbox by age, for retention (`shared.messaging.retention`) to find expired rows."""
+    op.create_index(INBOX_AGE_INDEX, "inbox", ["processed_at"])
+
+
+def drop_inbox_age_index() -> None:
+    op.drop_index(INBOX_AGE_INDEX, table_name="inbox")

@@ -28,6 +28,7 @@ from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from shared.messaging.outbox import OutboxSignal, session_info
 from shared.messaging.relay import Backoff, OutboxRelay
+from shared.messaging.retention import purge_periodically
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
@@ -66,6 +67,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self.settings.kafka_enabled:
             self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
+        self._tasks.append(asyncio.create_task(self._purge_expired_messages(), name=f"{self.name}-retention"))
         for worker in self.workers:
             self._tasks.append(
                 asyncio.create_task(worker(self), name=f"{self.name}-{getattr(worker, '__name__', 'worker')}")
@@ -85,6 +87,10 @@ class ServiceRuntime:
                 await closing
             except Exception:
                 log.warning("error while shutting down", exc_info=True)
+
+    async def _purge_expired_messages(self) -> None:
+        s = self.settings
+        await purge_periodically(self.engine, s.retention_policy(), s.retention_interval_s)
 
     async def _run_kafka(self) -> None:
         """Connect to Kafka (waiting out an outage at start-up), then run the relay and the consumer."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.messaging.kafka import KafkaSecurity, SaslMechanism, SecurityProtocol
+from shared.messaging.retention import MIN_INBOX_RETENTION, RetentionPolicy
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105 - refused outside dev below
 
@@ -62,6 +64,14 @@ class ServiceSettings(BaseSettings):
         default=100, ge=1, le=500, description="most events of one partition applied in one transaction"
     )
     consumer_retry_backoff_s: float = Field(default=0.2, gt=0)
+    outbox_retention_days: int = Field(default=7, ge=1, description="published outbox rows are deleted after this")
+    inbox_retention_days: int = Field(
+        default=45,
+        ge=MIN_INBOX_RETENTION.days,
+        description="applied-event records must outlive the topics' and dead letters' retention, or a re-read "
+        "could apply an event twice",
+    )
+    retention_interval_s: float = Field(default=3600, gt=0, description="how often expired rows are purged")
 
     @field_validator("database_url")
     @classmethod
@@ -93,6 +103,10 @@ class ServiceSettings(BaseSettings):
             certfile=self.kafka_ssl_certfile,
             keyfile=self.kafka_ssl_keyfile,
         )
+
+    def retention_policy(self) -> RetentionPolicy:
+        """How long the outbox and inbox keep their rows, as configured."""
+        return RetentionPolicy(timedelta(days=self.outbox_retention_days), timedelta(days=self.inbox_retention_days))
 
     @model_validator(mode="after")
     def _complete_kafka_security(self) -> ServiceSettings:

@@ -11,12 +11,17 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from shared.auth import issue_token
 from shared.contracts import IntegrationEvent
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 from shared.db import create_engine
 from shared.messaging.cloudevents import Envelope
+from shared.messaging.inbox import InboxEntry
+from shared.messaging.outbox import OutboxMessage
 from shared.migrations import upgrade_to_head
 from shared.settings import DEV_JWT_SECRET
 
@@ -106,3 +111,25 @@ def household_problem(household: uuid.UUID, *, found_by: str = "cadre-7") -> Hou
         found_on=date(2020, 5, 1),
         found_by=found_by,
     )
+
+
+async def seed_messaging_rows(engine: AsyncEngine, rows: dict[str, tuple[datetime, bool]]) -> None:
+    """One outbox row and one inbox row per name: (occurred/processed at, published?)."""
+    async with engine.begin() as conn:
+        for name, (at, published) in rows.items():
+            await conn.execute(
+                insert(OutboxMessage).values(
+                    event_id=name, topic="t", key=name, event_type="test", source="/tests", occurred_at=at,
+                    payload="{}", published_at=at if published else None,
+                )
+            )  # fmt: skip
+            inbox = insert(InboxEntry).values(consumer="c", event_id=name, event_type="test", processed_at=at)
+            await conn.execute(inbox)
+
+
+async def remaining_messaging_rows(engine: AsyncEngine) -> tuple[set[str], set[str]]:
+    """The event ids still in the outbox and in the inbox."""
+    async with engine.connect() as conn:
+        outbox = set((await conn.scalars(select(col(OutboxMessage.event_id)))).all())
+        inbox = set((await conn.scalars(select(col(InboxEntry.event_id)))).all())
+    return outbox, inbox

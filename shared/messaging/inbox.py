@@ -20,7 +20,7 @@ class InboxEntry(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=100)
     event_id: str = Field(primary_key=True, max_length=36)
     event_type: str = Field(max_length=200)
-    processed_at: datetime = Field(sa_type=UTCDateTime)
+    processed_at: datetime = Field(sa_type=UTCDateTime, index=True)  # retention deletes by age
 
 
 async def claim(session: AsyncSession, *, consumer: str, events: Sequence[tuple[str, str]]) -> set[str]:

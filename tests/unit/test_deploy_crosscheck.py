@@ -32,7 +32,9 @@ from shared.cli import _parser as cli_parser
 from shared.contracts import ALL_TOPICS, SERVICE_TOPICS, dead_letter_topic, registered_types
 from shared.health import router as health_router
 from shared.local.kafka import KAFKA_VERSION
+from shared.messaging.dlq import DLQ_SUFFIX
 from shared.messaging.kafka import ensure_topics
+from shared.messaging.retention import DEAD_LETTER_RETENTION, TOPIC_RETENTION
 from shared.registry import SERVICES, create_app, settings_class
 from shared.service import ServiceSpec
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
@@ -748,6 +750,13 @@ def test_every_topic_has_a_kafka_topic_resource() -> None:
     names = sorted(t["spec"].get("topicName", t["metadata"]["name"]) for t in topics)
     assert names == sorted(ALL_TOPICS)
     assert {t["spec"]["partitions"] for t in topics} == {DEFAULT_PARTITIONS}
+
+
+def test_topics_keep_events_as_long_as_the_inbox_retention_assumes() -> None:
+    topics = of_kind(objects(BASE), "KafkaTopic")
+    kept = {t["spec"]["topicName"]: int(t["spec"]["config"]["retention.ms"]) for t in topics}
+    expected = {t: (DEAD_LETTER_RETENTION if t.endswith(DLQ_SUFFIX) else TOPIC_RETENTION) for t in ALL_TOPICS}
+    assert kept == {t: int(r.total_seconds() * 1000) for t, r in expected.items()}
 
 
 def test_kafka_users_grant_what_the_code_uses() -> None:

@@ -1,0 +1,97 @@
+"""Retention of the messaging tables: without it the outbox and the inbox grow with every event, forever.
+
+A published outbox row is kept `outbox` long (for an operator tracing an event), then deleted; an
+unpublished one is never deleted. An inbox row is what makes a redelivered event a no-op, so it must
+outlive every way an applied event can come back: a redelivery after a crash (seconds later), an offset
+reset to the start of a topic (the topics keep 7 days), or a dead letter replayed to its source topic,
+which every consumer of that topic reads again (dead letters are kept 30 days, then the replayed record
+7 more). The inbox therefore keeps at least `MIN_INBOX_RETENTION` (38 days), 45 by default.
+
+Deletes go in batches, one short transaction each; on PostgreSQL the rows are claimed with
+`FOR UPDATE SKIP LOCKED`, so replicas purging at the same moment neither wait for nor deadlock with
+each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
+
+from shared.messaging.inbox import InboxEntry
+from shared.messaging.outbox import OutboxMessage
+from shared.metrics import MESSAGING_ROWS_PURGED
+from shared.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+# retention.ms of the service topics and of their dead-letter topics (deploy/k8s/base/kafka/topics.yaml)
+TOPIC_RETENTION = timedelta(days=7)
+DEAD_LETTER_RETENTION = timedelta(days=30)
+MIN_INBOX_RETENTION = DEAD_LETTER_RETENTION + TOPIC_RETENTION + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """How long published outbox rows and inbox rows are kept, and how many rows one transaction deletes."""
+
+    outbox: timedelta
+    inbox: timedelta
+    batch_size: int = 5000
+
+    def __post_init__(self) -> None:
+        if self.inbox < MIN_INBOX_RETENTION:
+            raise ValueError(
+                f"the inbox must be kept at least {MIN_INBOX_RETENTION.days} days: longer than events can come back"
+            )
+
+
+@dataclass(frozen=True)
+class PurgeRun:
+    """What one purge deleted."""
+
+    outbox_rows: int
+    inbox_rows: int
+
+
+async def purge_expired(engine: AsyncEngine, policy: RetentionPolicy, *, now: datetime) -> PurgeRun:
+    """Delete published outbox rows older than `policy.outbox` and inbox rows older than `policy.inbox`."""
+    outbox_key = (col(OutboxMessage.id),)
+    outbox = await _purge(engine, outbox_key, col(OutboxMessage.published_at) < now - policy.outbox, policy.batch_size)
+    inbox_key = (col(InboxEntry.consumer), col(InboxEntry.event_id))
+    inbox = await _purge(engine, inbox_key, col(InboxEntry.processed_at) < now - policy.inbox, policy.batch_size)
+    MESSAGING_ROWS_PURGED.labels("outbox").inc(outbox)
+    MESSAGING_ROWS_PURGED.labels("inbox").inc(inbox)
+    return PurgeRun(outbox, inbox)
+
+
+async def _purge(engine: AsyncEngine, key: tuple[Any, ...], expired: ColumnElement[bool], batch: int) -> int:
+    doomed = select(*key).where(expired).limit(batch).with_for_update(skip_locked=True)
+    purge = delete(key[0].table).where(tuple_(*key).in_(doomed))
+    deleted = 0
+    while True:
+        async with engine.begin() as conn:
+            count = (await conn.execute(purge)).rowcount
+        deleted += count
+        if count < batch:
+            return deleted
+
+
+async def purge_periodically(
+    engine: AsyncEngine, policy: RetentionPolicy, interval_s: float, clock: Callable[[], datetime] = utcnow
+) -> None:
+    """The background loop: purge every `interval_s` seconds, until cancelled."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            run = await purge_expired(engine, policy, now=clock())
+            if run.outbox_rows or run.inbox_rows:
+                log.info("messaging tables purged", extra=asdict(run))
+        except Exception:  # a database outage must not end the loop; cancellation still does
+            log.exception("purging the messaging tables failed; retrying at the next interval")
