@@ -36,14 +36,13 @@ from shared.contracts import ALL_TOPICS, AUDIT_TOPIC, HOUSEHOLDS_TOPIC
 from shared.contracts.audit import DisciplineReferralMade
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 from shared.db import create_engine
-from shared.local.databases import scratch_database
+from shared.local.databases import admin_url, scratch_database
 from shared.local.kafka import LocalKafka, free_port
 from shared.local.processes import ServiceProcess, service_env
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.kafka import ensure_topics, make_producer
 from shared.migrations import upgrade_to_head
 
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres")
 REFERRAL_TYPE = DisciplineReferralMade.event_type.encode()
 
 
@@ -248,7 +247,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=10_000, help="findings to publish (distinct households)")
     p.add_argument("--rate", type=float, default=500.0, help="target publication rate, findings per second")
     p.add_argument("--kafka", default=os.environ.get("BENCH_KAFKA_BOOTSTRAP"), help="use this broker, not a new one")
-    p.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL where the scratch database is created")
+    p.add_argument("--admin-url", default=admin_url(), help="PostgreSQL where the scratch database is created")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the last referral")
     p.add_argument("--replicas", type=int, default=1, help="audit processes sharing the topic's partitions (1-3)")
     return p

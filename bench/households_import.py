@@ -31,11 +31,10 @@ from services.households.imports.sources import open_table
 from services.households.models import Household, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
-from shared.local.databases import scratch_database
+from shared.local.databases import admin_url, scratch_database
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import upgrade_to_head
 
-ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres")
 TOWNSHIPS = ("371523101", "371523102", "371523103", "371523104", "371523105")
 SURNAMES = "王李张刘陈杨赵黄周吴"
 GIVEN = ("秀英", "桂兰", "玉珍", "凤英", "淑珍", "建国", "德明", "志强", "海燕", "春梅")
@@ -143,8 +142,8 @@ async def counts(url: str) -> tuple[int, int, int]:
         await engine.dispose()
 
 
-async def main(households: int, admin_url: str, workers: int) -> None:
-    async with scratch_database(admin_url, "bench_households") as url:
+async def main(households: int, server_url: str, workers: int) -> None:
+    async with scratch_database(server_url, "bench_households") as url:
         engine = create_engine(url)
         await upgrade_to_head(engine, "households")
         await engine.dispose()
@@ -178,7 +177,7 @@ async def main(households: int, admin_url: str, workers: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--households", type=int, default=100_000)
-    parser.add_argument("--admin-url", default=ADMIN_URL)
+    parser.add_argument("--admin-url", default=admin_url())
     parser.add_argument(
         "--workers", type=int, default=DEFAULT_WORKERS, help="processes that prepare and write chunks (0: none)"
     )

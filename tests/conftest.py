@@ -7,12 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from shared.local.databases import ScratchDatabases
+from shared.local.databases import ScratchDatabases, admin_url
 from shared.local.kafka import LocalKafka
 from tests.kafka_support import SASL_PASSWORD, SASL_USER
 from tests.support import migrate
-
-DEFAULT_POSTGRES = "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +41,7 @@ def kafka_sasl(local_kafka: LocalKafka | None) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
-    return os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    return admin_url()
 
 
 @pytest.fixture
