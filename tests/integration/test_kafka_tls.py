@@ -12,7 +12,8 @@ from aiokafka.errors import KafkaError
 from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
 
-from shared.local.kafka import LocalKafka, throwaway_ca
+from shared.local.kafka import LocalKafka
+from shared.local.tls import throwaway_ca
 from shared.messaging.kafka import KafkaSecurity, ensure_topics, make_consumer, make_producer
 from tests.kafka_support import SASL_PASSWORD, SASL_USER
 

@@ -9,7 +9,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from shared.local.kafka import LocalKafka, write_server_tls
+from shared.local.kafka import LocalKafka
+from shared.local.tls import write_server_tls
 
 USERS = {"platform": "pw"}
 
