@@ -30,7 +30,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from cpu import CpuBill, CpuMeter
+from cpu import CpuBill, CpuMeter, machine_speed
 
 from shared.contracts import ALL_TOPICS, AUDIT_TOPIC, HOUSEHOLDS_TOPIC
 from shared.contracts.audit import DisciplineReferralMade
@@ -228,6 +228,7 @@ async def run(bootstrap: str, args: argparse.Namespace, meter: CpuMeter) -> None
         await wait_for(watch, 20, timeout=120)
         watch.sent_at.clear()
         watch.seen_at.clear()
+        speed_before = machine_speed()
         started, cpu_before = time.perf_counter(), await meter.read()
         send_s = await send_paced(producer, watch, args.count, args.rate)
         await wait_for(watch, args.count, timeout=args.timeout)
@@ -235,6 +236,7 @@ async def run(bootstrap: str, args: argparse.Namespace, meter: CpuMeter) -> None
         bill = CpuBill.between(cpu_before, await meter.read(), args.count)
         report(watch, args.count, args.rate, send_s, total_s)
         print("\n".join(bill.lines("finding", load_generator="benchmark process")))
+        print(f"machine speed: before the run {speed_before}; after it {machine_speed()}")
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import resource
+import statistics
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.db import create_engine
 
 TICKS = os.sysconf("SC_CLK_TCK")
+CALIBRATION_LOOP = 2_000_000
+
+
+def machine_speed(runs: int = 5) -> str:
+    """How long a fixed pure-Python loop takes in CPU now (min / median / max of `runs`).
+
+    On the shared development VM the same work costs up to four times more CPU from one second to the next,
+    with no steal time reported; printed beside a benchmark's figures, it says what state the machine was in.
+    """
+    spent = []
+    for _ in range(runs):
+        started, total = time.process_time(), 0
+        for i in range(CALIBRATION_LOOP):
+            total += i
+        spent.append(1000 * (time.process_time() - started))
+    low, mid, high = min(spent), statistics.median(spent), max(spent)
+    return f"a fixed loop took {low:.0f} / {mid:.0f} / {high:.0f} ms of CPU (min / median / max of {runs})"
 
 
 def _stat(pid: int) -> list[str] | None:

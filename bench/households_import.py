@@ -20,7 +20,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from cpu import CpuBill, CpuMeter
+from cpu import CpuBill, CpuMeter, machine_speed
 from sqlalchemy import func, select
 
 from services.households.idcard import check_digit
@@ -157,6 +157,7 @@ async def main(households: int, server_url: str, workers: int) -> None:
                 file=sys.stderr,
             )
             rss_before = rss_mb()
+            speed_before = machine_speed()
             elapsed, created, bill = await import_once(url, path, "first import", workers)
             after_first = await counts(url)
             again, created_again, bill_again = await import_once(url, path, "second import of the same file", workers)
@@ -172,6 +173,7 @@ async def main(households: int, server_url: str, workers: int) -> None:
         print(f", largest worker process {worker_peak:.0f} MB; {workers} worker process(es)" if workers else "")
         print("first import, " + "\n".join(bill.lines("household")))
         print("second import, " + "\n".join(bill_again.lines("household")))
+        print(f"machine speed: before the imports {speed_before}; after them {machine_speed()}")
 
 
 if __name__ == "__main__":
