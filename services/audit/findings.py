@@ -18,6 +18,7 @@ from services.audit.referrals import refer_to_discipline_commission
 from services.audit.rules import DeadlinePolicy, ProblemFacts, classify, owner_for, referral_reason_at_opening
 from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
 from shared.db import one_of
+from shared.entities import new_entity
 
 
 async def record_finding(
@@ -53,7 +54,8 @@ async def record_finding(
 
 def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime, referred: bool) -> Finding:
     """The finding row; one referred at opening carries its referral date from the start (no second write)."""
-    return Finding(
+    return new_entity(
+        Finding,
         subject_kind=facts.subject_kind,
         subject_id=facts.subject_id,
         area_code=facts.area_code,

@@ -47,12 +47,15 @@ from shared.contracts.audit import (
     Severity,
     SubjectKind,
 )
+from shared.entities import new_entity
 from shared.errors import NotFound
 
 
 def open_rectification(session: AsyncSession, finding: Finding, *, owner: str, deadline: datetime) -> RectificationTask:
     """Open the rectification task (整改任务) of a finding."""
-    task = RectificationTask(finding_id=finding.id, owner=owner, deadline=deadline, opened_at=finding.opened_at)
+    task = new_entity(
+        RectificationTask, finding_id=finding.id, owner=owner, deadline=deadline, opened_at=finding.opened_at
+    )
     session.add(task)
     emit(
         session,

@@ -13,6 +13,7 @@ from services.audit.events import emit
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from services.audit.rules import WEEKLY_HANDOVER_SEVERITY, ReferralReason
 from shared.contracts.audit import DisciplineReferralMade, SubjectKind
+from shared.entities import new_entity
 
 
 def refer_to_discipline_commission(
@@ -24,8 +25,8 @@ def refer_to_discipline_commission(
     task: RectificationTask | None = None,
 ) -> DisciplineReferral:
     """Hand the finding to the discipline commission as a lead (线索移交)."""
-    referral = DisciplineReferral(
-        finding_id=finding.id, reason=reason, referred_at=now, task_id=task.id if task else None
+    referral = new_entity(
+        DisciplineReferral, finding_id=finding.id, reason=reason, referred_at=now, task_id=task.id if task else None
     )
     session.add(referral)
     if finding.referred_at is None:
