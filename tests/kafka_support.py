@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from shared.messaging.kafka import KafkaSecurity, ensure_topics, make_consumer, make_producer
+
 Records = list[ConsumerRecord[bytes, bytes]]
 SASL_USER, SASL_PASSWORD = "platform", "sasl-test-password"
 
@@ -56,3 +58,26 @@ async def eventually(check: Callable[[], object], *, timeout: float = 15.0, inte
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout}s: last result {result!r}")
         await asyncio.sleep(interval)
+
+
+async def round_trip(
+    bootstrap: str, security: KafkaSecurity, value: bytes, *, topic: str, timeout_s: int = 30
+) -> Records:
+    """Publish `value` to a new `topic` with the platform's producer and read it back with its consumer, both
+    connecting with `security`; returns what was read."""
+    await ensure_topics(bootstrap, [topic], security=security)
+    producer = make_producer(bootstrap, client_id=f"{topic}-producer", security=security)
+    consumer = make_consumer(bootstrap, group_id=f"{topic}-reader", topics=[topic], security=security)
+    await producer.start()
+    await consumer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=b"k")
+        received: Records = []
+        for _ in range(timeout_s):
+            received += [r for records in (await consumer.getmany(timeout_ms=1000)).values() for r in records]
+            if received:
+                break
+        return received
+    finally:
+        await consumer.stop()
+        await producer.stop()

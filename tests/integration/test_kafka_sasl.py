@@ -8,9 +8,9 @@ import pytest
 from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 
-from shared.messaging.kafka import KafkaSecurity, ensure_topics, make_consumer, make_producer
+from shared.messaging.kafka import KafkaSecurity, make_producer
 from shared.settings import ServiceSettings
-from tests.kafka_support import SASL_PASSWORD, SASL_USER
+from tests.kafka_support import SASL_PASSWORD, SASL_USER, round_trip
 
 
 def configured(password: str = SASL_PASSWORD) -> KafkaSecurity:
@@ -25,24 +25,8 @@ def configured(password: str = SASL_PASSWORD) -> KafkaSecurity:
 
 
 async def test_events_flow_through_a_listener_that_requires_sasl(kafka_sasl: str) -> None:
-    security, topic = configured(), f"sasl.{uuid.uuid4().hex[:8]}"
-    await ensure_topics(kafka_sasl, [topic], security=security)
-    producer = make_producer(kafka_sasl, client_id="sasl-test", security=security)
-    consumer = make_consumer(kafka_sasl, group_id=f"sasl-{uuid.uuid4().hex[:8]}", topics=[topic], security=security)
-    await producer.start()
-    await consumer.start()
-    try:
-        await producer.send_and_wait(topic, b"authenticated", key=b"k")
-        received = []
-        for _ in range(30):
-            batches = await consumer.getmany(timeout_ms=1000)
-            received += [r.value for records in batches.values() for r in records]
-            if received:
-                break
-        assert received == [b"authenticated"]
-    finally:
-        await consumer.stop()
-        await producer.stop()
+    received = await round_trip(kafka_sasl, configured(), b"authenticated", topic=f"sasl.{uuid.uuid4().hex[:8]}")
+    assert [r.value for r in received] == [b"authenticated"]
 
 
 @pytest.mark.parametrize("security", [configured("not-the-password"), KafkaSecurity()], ids=["wrong", "none"])

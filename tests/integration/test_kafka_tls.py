@@ -14,8 +14,8 @@ from pydantic import SecretStr
 
 from shared.local.kafka import LocalKafka
 from shared.local.tls import throwaway_ca
-from shared.messaging.kafka import KafkaSecurity, ensure_topics, make_consumer, make_producer
-from tests.kafka_support import SASL_PASSWORD, SASL_USER
+from shared.messaging.kafka import KafkaSecurity, make_producer
+from tests.kafka_support import SASL_PASSWORD, SASL_USER, round_trip
 
 pytestmark = pytest.mark.integration
 
@@ -43,24 +43,8 @@ def over_tls(cafile: Path, password: str = SASL_PASSWORD) -> KafkaSecurity:
 
 async def test_events_flow_through_a_listener_that_requires_sasl_over_tls(kafka_tls: LocalKafka) -> None:
     security, topic = over_tls(kafka_tls.tls_cafile), f"tls.{uuid.uuid4().hex[:8]}"
-    bootstrap = kafka_tls.tls_bootstrap_servers
-    await ensure_topics(bootstrap, [topic], security=security)
-    producer = make_producer(bootstrap, client_id="tls-test", security=security)
-    consumer = make_consumer(bootstrap, group_id=f"tls-{uuid.uuid4().hex[:8]}", topics=[topic], security=security)
-    await producer.start()
-    await consumer.start()
-    try:
-        await producer.send_and_wait(topic, b"encrypted", key=b"k")
-        received = []
-        for _ in range(30):
-            batches = await consumer.getmany(timeout_ms=1000)
-            received += [r.value for records in batches.values() for r in records]
-            if received:
-                break
-        assert received == [b"encrypted"]
-    finally:
-        await consumer.stop()
-        await producer.stop()
+    received = await round_trip(kafka_tls.tls_bootstrap_servers, security, b"encrypted", topic=topic)
+    assert [r.value for r in received] == [b"encrypted"]
 
 
 async def refused(bootstrap: str, security: KafkaSecurity, caplog: pytest.LogCaptureFixture) -> str:
