@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from uuid import UUID
 
 from asyncpg.exceptions import DeadlockDetectedError, IntegrityConstraintViolationError
@@ -179,9 +180,8 @@ async def _copy(conn: AsyncConnection, entity: type[SQLModel], rows: list[Row]) 
     """PostgreSQL COPY of `rows` into the entity's table, in the connection's open transaction."""
     table = SQLModel.metadata.tables[str(entity.__tablename__)]
     columns = list(rows[0])
+    record = itemgetter(*columns)  # every table has several columns, so each record is a tuple
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    await driver.copy_records_to_table(
-        table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
-    )
+    await driver.copy_records_to_table(table.name, records=[record(row) for row in rows], columns=columns)
