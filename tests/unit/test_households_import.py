@@ -16,9 +16,10 @@ from sqlalchemy import select
 from services.households.imports import importer as importer_module
 from services.households.imports.__main__ import main as cli
 from services.households.imports.importer import HouseholdImporter
-from services.households.imports.job import WorkerSetup
+from services.households.imports.job import CONCURRENTLY, HOUSEHOLD_ATTEMPTS, ChunkJob, WorkerSetup
 from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
 from services.households.imports.sources import ImportAborted, cell_text, open_table
+from services.households.imports.writer import ChunkConflict, ChunkResult, ChunkWriter
 from services.households.models import Household, HouseholdChange, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
@@ -303,3 +304,46 @@ def test_what_worker_processes_are_started_with_keeps_its_secrets_out_of_reprs()
     assert settings.idcard_hmac_key.get_secret_value() not in shown
     assert settings.idcard_keys.get_secret_value() not in shown
     assert setup.database_url.endswith("importer:s3cret-pw@db.internal/households")  # the worker still gets it
+
+
+class RacedWriter(ChunkWriter):
+    """A writer that meets a concurrent import: the chunk, then `household` a given number of times."""
+
+    def __init__(self, household: str, conflicts: int) -> None:
+        super().__init__("t")
+        self.household, self.conflicts, self.chunk_raced = household, conflicts, False
+
+    async def write(self, conn: Any, units: Any) -> ChunkResult:
+        if not self.chunk_raced:
+            self.chunk_raced = True
+            raise ChunkConflict
+        if [u.code for u in units] == [self.household] and self.conflicts:
+            self.conflicts -= 1
+            raise ChunkConflict
+        return await super().write(conn, units)
+
+
+def raced_job(url: str, writer: ChunkWriter) -> tuple[ChunkJob, Any]:
+    engine = create_engine(url)
+    job = WorkerSetup.of(HouseholdsSettings(), engine, actor="t", header=HEADER, today=date(2020, 6, 30)).job(engine)
+    job.writer = writer
+    return job, engine
+
+
+@pytest.mark.parametrize("conflicts", [1, HOUSEHOLD_ATTEMPTS - 1])
+async def test_a_household_raced_by_another_import_is_written_at_a_later_attempt(db: Any, conflicts: int) -> None:
+    app, _, url = db
+    job, engine = raced_job(url, RacedWriter("IM-1", conflicts))
+    outcome = await job.run([(n + 2, fields) for n, fields in enumerate(GOOD)])
+    await engine.dispose()
+    assert outcome.result.errors == [] and outcome.result.households_created == 2
+    assert await snapshot(app) == (2, 3, 2, 2)
+
+
+async def test_a_household_raced_at_every_attempt_is_reported_and_the_rest_written(db: Any) -> None:
+    app, _, url = db
+    job, engine = raced_job(url, RacedWriter("IM-1", HOUSEHOLD_ATTEMPTS))
+    outcome = await job.run([(n + 2, fields) for n, fields in enumerate(GOOD)])
+    await engine.dispose()
+    assert outcome.result.errors == [RowError(2, "", CONCURRENTLY), RowError(3, "", CONCURRENTLY)]
+    assert await snapshot(app) == (1, 1, 1, 1)

@@ -23,6 +23,7 @@ from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
 
 CONCURRENTLY = "registered concurrently; run again"
+HOUSEHOLD_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,19 @@ class ChunkJob:
     async def _one_by_one(self, units: list[PreparedUnit]) -> ChunkResult:
         total = ChunkResult()
         for unit in units:
+            total.add(await self._write_household(unit))
+        return total
+
+    async def _write_household(self, unit: PreparedUnit) -> ChunkResult:
+        # Another import may be writing this household right now (PostgreSQL aborted one of two transactions
+        # waiting on each other, and the other is still open): each attempt waits for it and then reads again.
+        for _ in range(HOUSEHOLD_ATTEMPTS):
             try:
                 async with self.engine.begin() as conn:
-                    total.add(await self.writer.write(conn, [unit]))
+                    return await self.writer.write(conn, [unit])
             except ChunkConflict:
-                total.errors.extend(RowError(m.line, "", CONCURRENTLY) for m in unit.members)
-        return total
+                continue
+        return ChunkResult(errors=[RowError(m.line, "", CONCURRENTLY) for m in unit.members])
 
 
 @dataclass(frozen=True)
