@@ -62,8 +62,9 @@ class ChunkJob:
         return total
 
     async def _write_household(self, unit: PreparedUnit) -> ChunkResult:
-        # Another import may be writing this household right now (PostgreSQL aborted one of two transactions
-        # waiting on each other, and the other is still open): each attempt waits for it and then reads again.
+        # Another import may be writing this household too: PostgreSQL refused our duplicate once its transaction
+        # committed, or aborted one of two transactions waiting on each other. Each attempt reads again what
+        # has committed, so it adds only what is still missing.
         for _ in range(HOUSEHOLD_ATTEMPTS):
             try:
                 async with self.engine.begin() as conn:
