@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 TOPIC_RETENTION = timedelta(days=7)
 DEAD_LETTER_RETENTION = timedelta(days=30)
 MIN_INBOX_RETENTION = DEAD_LETTER_RETENTION + TOPIC_RETENTION + timedelta(days=1)
+FIRST_PURGE_DELAY_S = 60.0  # after start-up, when the service is no longer busy starting
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,12 @@ async def _purge(engine: AsyncEngine, key: tuple[Any, ...], expired: ColumnEleme
 async def purge_periodically(
     engine: AsyncEngine, policy: RetentionPolicy, interval_s: float, clock: Callable[[], datetime] = utcnow
 ) -> None:
-    """The background loop: purge every `interval_s` seconds, until cancelled."""
+    """The background loop: purge a minute after start-up (a service restarted more often than every
+    `interval_s` still purges), then every `interval_s` seconds, until cancelled."""
+    delay = min(FIRST_PURGE_DELAY_S, interval_s)
     while True:
-        await asyncio.sleep(interval_s)
+        await asyncio.sleep(delay)
+        delay = interval_s
         try:
             run = await purge_expired(engine, policy, now=clock())
             if run.outbox_rows or run.inbox_rows:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
-from shared.messaging.retention import PurgeRun, RetentionPolicy, purge_expired
+from shared.messaging.retention import PurgeRun, RetentionPolicy, purge_expired, purge_periodically
+from tests.kafka_support import eventually
 from tests.support import remaining_messaging_rows, seed_messaging_rows, service_settings
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
@@ -53,3 +57,31 @@ def test_the_inbox_must_outlive_the_topics_retention() -> None:
     with pytest.raises(ValidationError, match="inbox_retention_days"):
         service_settings("projects", inbox_retention_days=30)
     assert service_settings("projects").retention_policy() == POLICY
+
+
+async def test_the_service_loop_purges_soon_after_start_and_survives_a_failure(
+    sqlite_url: Callable[[str], Awaitable[str]],
+) -> None:
+    engine = create_engine(await sqlite_url("projects"))
+    await seed_messaging_rows(engine, {"expired": (NOW - timedelta(days=50), True)})
+    clock_calls: list[datetime] = []
+
+    def clock() -> datetime:
+        clock_calls.append(NOW)
+        if len(clock_calls) == 1:
+            raise OSError("the database is unreachable")  # the first run fails; the loop must go on
+        return NOW
+
+    loop = asyncio.create_task(purge_periodically(engine, POLICY, interval_s=0.05, clock=clock))
+    try:
+        assert await eventually(lambda: _all_gone(engine), timeout=10)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        await engine.dispose()
+    assert len(clock_calls) >= 2
+
+
+async def _all_gone(engine: AsyncEngine) -> bool:
+    return await remaining_messaging_rows(engine) == (set(), set())
