@@ -347,3 +347,24 @@ async def test_a_household_raced_at_every_attempt_is_reported_and_the_rest_writt
     await engine.dispose()
     assert outcome.result.errors == [RowError(2, "", CONCURRENTLY), RowError(3, "", CONCURRENTLY)]
     assert await snapshot(app) == (1, 1, 1, 1)
+
+
+class EarlySnapshotWriter(ChunkWriter):
+    """A writer whose household look-up ran before another import committed the households."""
+
+    async def _existing_households(self, conn: Any, codes: list[str]) -> dict[str, Any]:
+        return {}
+
+
+async def test_members_of_a_household_committed_meanwhile_are_present_not_registered_elsewhere(
+    db: Any, tmp_path: Path
+) -> None:
+    app, _, url = db
+    await run(url, write(tmp_path / "first.csv", GOOD))
+    before = await snapshot(app)
+    job, engine = raced_job(url, EarlySnapshotWriter("t"))
+    outcome = await job.run([(n + 2, fields) for n, fields in enumerate(GOOD)])
+    await engine.dispose()
+    assert outcome.result.errors == []
+    assert (outcome.result.members_present, outcome.result.members_added) == (3, 0)
+    assert await snapshot(app) == before

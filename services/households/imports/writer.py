@@ -103,7 +103,7 @@ class ChunkWriter:
         owners = await self._hash_owners(conn, [m.keyed_hash for u in merged for m in u.members])
         plan, now = _Plan(), utcnow()
         for unit in merged:
-            fresh = self._fresh_members(unit, existing.get(unit.code), owners, result)
+            fresh = self._fresh_members(unit, owners, result)
             if fresh:
                 self._plan_unit(unit, existing.get(unit.code), fresh, plan, now)
                 result.members_added += len(fresh)
@@ -117,25 +117,28 @@ class ChunkWriter:
         )
         return dict((await conn.execute(stmt)).tuples().all())
 
-    async def _hash_owners(self, conn: AsyncConnection, hashes: list[str]) -> dict[str, UUID]:
-        stmt = select(col(Member.id_hash), col(Member.household_id)).where(
-            one_of(conn.dialect, col(Member.id_hash), hashes)
+    async def _hash_owners(self, conn: AsyncConnection, hashes: list[str]) -> dict[str, str]:
+        """The code of the household each known ID-number hash belongs to. Owners are told by code, read in this
+        one statement: a household committed by another import after the household look-up is then still
+        recognised as the one its members belong to, not as another household."""
+        stmt = (
+            select(col(Member.id_hash), col(Household.household_code))
+            .join(Household, col(Household.id) == col(Member.household_id))
+            .where(one_of(conn.dialect, col(Member.id_hash), hashes))
         )
-        return {h: hid for h, hid in (await conn.execute(stmt)).tuples().all() if h is not None}
+        return {h: code for h, code in (await conn.execute(stmt)).tuples().all() if h is not None}
 
     @staticmethod
-    def _fresh_members(
-        unit: PreparedUnit, existing: UUID | None, owners: dict[str, UUID], result: ChunkResult
-    ) -> list[PreparedMember]:
-        target, fresh = existing or unit.household_id, []
+    def _fresh_members(unit: PreparedUnit, owners: dict[str, str], result: ChunkResult) -> list[PreparedMember]:
+        fresh = []
         for member in unit.members:
             owner = owners.get(member.keyed_hash)
-            if owner == target:
+            if owner == unit.code:
                 result.members_present += 1
             elif owner is not None:
                 result.errors.append(RowError(member.line, "id_number", ELSEWHERE))
             else:
-                owners[member.keyed_hash] = target
+                owners[member.keyed_hash] = unit.code
                 fresh.append(member)
         return fresh
 
