@@ -67,7 +67,9 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self.settings.kafka_enabled:
             self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
-        self._tasks.append(asyncio.create_task(self._purge_expired_messages(), name=f"{self.name}-retention"))
+        s = self.settings
+        retention = purge_periodically(self.engine, s.retention_policy(), s.retention_interval_s)
+        self._tasks.append(asyncio.create_task(retention, name=f"{self.name}-retention"))
         for worker in self.workers:
             self._tasks.append(
                 asyncio.create_task(worker(self), name=f"{self.name}-{getattr(worker, '__name__', 'worker')}")
@@ -87,10 +89,6 @@ class ServiceRuntime:
                 await closing
             except Exception:
                 log.warning("error while shutting down", exc_info=True)
-
-    async def _purge_expired_messages(self) -> None:
-        s = self.settings
-        await purge_periodically(self.engine, s.retention_policy(), s.retention_interval_s)
 
     async def _run_kafka(self) -> None:
         """Connect to Kafka (waiting out an outage at start-up), then run the relay and the consumer."""

@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.messaging.kafka import KafkaSecurity, SaslMechanism, SecurityProtocol
-from shared.messaging.retention import MIN_INBOX_RETENTION, RetentionPolicy
+from shared.messaging.retention import RetentionPolicy
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"  # noqa: S105 - refused outside dev below
 
@@ -67,7 +67,7 @@ class ServiceSettings(BaseSettings):
     outbox_retention_days: int = Field(default=7, ge=1, description="published outbox rows are deleted after this")
     inbox_retention_days: int = Field(
         default=45,
-        ge=MIN_INBOX_RETENTION.days,
+        ge=1,
         description="applied-event records must outlive the topics' and dead letters' retention, or a re-read "
         "could apply an event twice",
     )
@@ -107,6 +107,14 @@ class ServiceSettings(BaseSettings):
     def retention_policy(self) -> RetentionPolicy:
         """How long the outbox and inbox keep their rows, as configured."""
         return RetentionPolicy(timedelta(days=self.outbox_retention_days), timedelta(days=self.inbox_retention_days))
+
+    @model_validator(mode="after")
+    def _usable_retention(self) -> ServiceSettings:
+        try:
+            self.retention_policy()  # the rule lives with the policy; here it stops a service that would break it
+        except ValueError as exc:
+            raise ValueError(f"inbox_retention_days: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _complete_kafka_security(self) -> ServiceSettings:
