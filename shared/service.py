@@ -96,7 +96,6 @@ class ServiceRuntime:
         s = self.settings
         self.relay = OutboxRelay(
             engine=self.engine,
-            sessions=self.sessions,
             producer=self.producer,
             signal=self.signal,
             poll_interval_s=s.outbox_poll_interval_s,

@@ -15,17 +15,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
-from sqlmodel import col
+from sqlalchemy import BigInteger, Row, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import is_postgres, one_of
-from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage, OutboxSignal
+from shared.messaging.outbox import NOTIFY_CHANNEL, OUTBOX, PUBLISHED_FIELDS, OutboxSignal, envelope_of
 from shared.metrics import OUTBOX_PUBLISHED
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 0x0B0E_7E1A  # one advisory lock per service database
+UNPUBLISHED = select(*PUBLISHED_FIELDS).where(OUTBOX.c.published_at.is_(None)).order_by(OUTBOX.c.id)
 
 
 class Backoff:
@@ -49,14 +49,13 @@ class OutboxRelay:
         self,
         *,
         engine: AsyncEngine,
-        sessions: async_sessionmaker[AsyncSession],
         producer: AIOKafkaProducer,
         signal: OutboxSignal,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
         standby_interval_s: float = 2.0,
     ) -> None:
-        self._engine, self._sessions, self._producer, self._signal = engine, sessions, producer, signal
+        self._engine, self._producer, self._signal = engine, producer, signal
         self._batch_size, self._poll, self._standby = batch_size, poll_interval_s, standby_interval_s
         self.is_leader = False
         self._lock_conn: AsyncConnection | None = None
@@ -79,19 +78,12 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows in id order; return how many were published."""
-        async with self._sessions() as session:
-            rows = (
-                await session.scalars(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.published_at).is_(None))
-                    .order_by(col(OutboxMessage.id))
-                    .limit(self._batch_size)
-                )
-            ).all()
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(UNPUBLISHED.limit(self._batch_size))).all()
         if not rows:
             return 0
         await self._send(rows)
-        await self._mark_published([r.id for r in rows if r.id is not None])
+        await self._mark_published([row.id for row in rows])
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 
@@ -110,20 +102,20 @@ class OutboxRelay:
                 await self._signal.wait(self._poll)
                 await self._check_leadership()
 
-    async def _send(self, rows: Sequence[OutboxMessage]) -> None:
+    async def _send(self, rows: Sequence[Row[Any]]) -> None:
         # Enqueue the whole batch first so the producer batches it; per-partition order is kept.
         futures = [
             await self._producer.send(
-                row.topic, row.payload.encode(), key=row.key.encode(), headers=row.envelope().to_headers()
+                row.topic, row.payload.encode(), key=row.key.encode(), headers=envelope_of(row).to_headers()
             )
             for row in rows
         ]
         await asyncio.gather(*futures)
 
     async def _mark_published(self, ids: list[int]) -> None:
-        async with self._sessions() as session, session.begin():
-            published = one_of(self._engine.dialect, col(OutboxMessage.id), ids, BigInteger)
-            await session.execute(update(OutboxMessage).where(published).values(published_at=utcnow()))
+        published = one_of(self._engine.dialect, OUTBOX.c.id, ids, BigInteger)
+        async with self._engine.begin() as conn:
+            await conn.execute(update(OUTBOX).where(published).values(published_at=utcnow()))
 
     @asynccontextmanager
     async def _leadership(self) -> AsyncIterator[bool]:

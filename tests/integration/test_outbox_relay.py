@@ -38,7 +38,6 @@ class Outbox:
     def relay(self) -> OutboxRelay:
         return OutboxRelay(
             engine=self.engine,
-            sessions=self.sessions,
             producer=self.producer,
             signal=self.signal,
             poll_interval_s=self.poll_interval_s,
