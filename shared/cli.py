@@ -50,16 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(service: str) -> int:
-    """Run the service with uvicorn on its configured host and port."""
-    import uvicorn
-
+    """Run the service over HTTP on its configured host and port."""
     from shared.registry import create_app, load_settings
+    from shared.server import serve as serve_http
 
     settings = load_settings(service)
-    uvicorn.run(
-        create_app(service, settings), host=settings.host, port=settings.port, log_config=None, access_log=False
-    )
-    return 0
+    return serve_http(create_app(service, settings), host=settings.host, port=settings.port)
 
 
 async def migrate(service: str) -> int:

@@ -57,7 +57,7 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     outbox_poll_interval_s: float = Field(
-        default=1.0, gt=0, description="fallback poll; commits wake the relay at once"
+        default=5.0, gt=0, description="fallback poll; commits wake the relay at once"
     )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_batch_size: int = Field(

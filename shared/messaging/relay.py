@@ -52,7 +52,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         signal: OutboxSignal,
         batch_size: int = 500,
-        poll_interval_s: float = 1.0,
+        poll_interval_s: float = 5.0,
         standby_interval_s: float = 2.0,
     ) -> None:
         self._engine, self._producer, self._signal = engine, producer, signal

@@ -39,9 +39,7 @@ async def platform(
             url = await databases.create(f"e2e_{service}")
             await migrate(service, url)
             port = free_port()
-            env = service_env(
-                service, database_url=url, kafka=kafka, port=port, outbox_poll_interval_s="1.0", environment="test"
-            )
+            env = service_env(service, database_url=url, kafka=kafka, port=port, environment="test")
             processes[service] = ServiceProcess(service, port, env, root / f"{service}.log")
             processes[service].start()
         for process in processes.values():
