@@ -19,17 +19,24 @@ class Server(uvicorn.Server):
     service near a third of a core. A second is far inside Kubernetes' grace period for a shutdown.
     """
 
+    tick_s = 1.0
+
     async def main_loop(self) -> None:
         # uvicorn counts ticks in tenths of a second and refreshes the Date header on every tenth one.
         tenths = 0
         while not await self.on_tick(tenths):
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(self.tick_s)
             tenths = (tenths + 10) % 864_000
+
+
+def server_config(app: FastAPI, *, host: str, port: int) -> uvicorn.Config:
+    """Our logging (JSON, set up by the service), no access log, and no `server` header naming the software."""
+    return uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
 
 
 def serve(app: FastAPI, *, host: str, port: int) -> int:
     """Serve `app` until a shutdown signal; the exit status uvicorn itself would give."""
-    server = Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+    server = Server(server_config(app, host=host, port=port))
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     return 0 if server.started else STARTUP_FAILURE

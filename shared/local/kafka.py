@@ -244,9 +244,6 @@ class LocalKafka:
                 "num.network.threads=1",
                 "num.io.threads=2",
                 "background.threads=2",
-                # The controller writes a no-op record to the metadata log after this much quiet (500 ms by
-                # default), waking half a dozen threads; one node has no one to prove its liveness to.
-                "metadata.max.idle.interval.ms=10000",
                 # The platform creates its topics explicitly; auto-creation would hide a missing admin step.
                 "auto.create.topics.enable=false",
                 "",
