@@ -70,8 +70,19 @@ def main(args: argparse.Namespace) -> None:
     print(distribution("round trip, back to back", round_trips(args.samples, lambda: None)))
 
 
+def at_least(low: float, kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the expected type after the function: "invalid int value"
+    return parse
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--gap-ms", type=float, default=20.0)
+    parser.add_argument("--samples", type=at_least(2, int), default=300, help="samples per measure (at least 2)")
+    parser.add_argument("--gap-ms", type=at_least(0, float), default=20.0, help="idle gap before each sample")
     main(parser.parse_args())
