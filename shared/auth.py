@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, Unauthenticated
 from shared.settings import ServiceSettings
@@ -136,14 +137,19 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-async def current_principal(request: Request) -> Principal:
+# Declared as FastAPI's bearer scheme so the OpenAPI document tells clients which operations need a token;
+# the 401 stays ours (problem+json).
+_BEARER = HTTPBearer(auto_error=False, description="A JWT from the district's identity provider")
+
+
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> Principal:
     """The authenticated caller; 401 problem+json without a valid bearer token."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("A bearer token is required.")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(token.strip())
+    return verifier.verify(credentials.credentials.strip())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -29,6 +29,7 @@ from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from shared.messaging.outbox import OutboxSignal, session_info
 from shared.messaging.relay import Backoff, OutboxRelay
 from shared.messaging.retention import purge_periodically
+from shared.openapi import install_problem_documentation
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
@@ -176,6 +177,7 @@ def build_app(spec: ServiceSpec) -> FastAPI:
 
     app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
     install_problem_handlers(app)
+    install_problem_documentation(app)
     app.include_router(health_router)
     for router in spec.routers:
         app.include_router(router)

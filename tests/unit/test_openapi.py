@@ -1,0 +1,64 @@
+"""The OpenAPI documents describe what the services really send: problem+json errors, a bearer token."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from shared.openapi import Problem
+from tests.support import assert_problem, auth, running_app, service_app, service_settings
+
+SERVICES = ("households", "projects", "subsidies", "audit")
+PUBLIC = {"/livez", "/readyz"}
+
+
+def document(service: str) -> dict[str, Any]:
+    return service_app(service, service_settings(service)).openapi()
+
+
+def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, op) for path, item in doc["paths"].items() for method, op in item.items()]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_documents_its_client_errors_as_problems(service: str) -> None:
+    doc = document(service)
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, method, op in operations(doc):
+        assert op["responses"]["4XX"]["content"] == problem, f"{method} {path}"
+        if "422" in op["responses"]:
+            assert op["responses"]["422"]["content"] == problem, f"{method} {path}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_but_health_requires_the_bearer_token(service: str) -> None:
+    doc = document(service)
+    assert doc["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A JWT from the district's identity provider",
+    }
+    for path, method, op in operations(doc):
+        expected = None if path in PUBLIC else [{"HTTPBearer": []}]
+        assert op.get("security") == expected, f"{method} {path}"
+
+
+async def test_a_real_422_matches_the_documented_problem(sqlite_url: Callable[[str], Awaitable[str]]) -> None:
+    async with running_app("households", await sqlite_url("households")) as (_, client):
+        response = await client.post("/households", json={"household_code": ""}, headers=auth("district_office"))
+    body = assert_problem(response, 422)
+    problem = Problem.model_validate(body)
+    assert problem.errors and {e.field for e in problem.errors} >= {"body.area_code", "body.head_name"}
+
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer    ", "Basic dXNlcjpwdw==", "Bearer not-a-jwt"])
+async def test_a_missing_or_unusable_token_is_a_401_problem(
+    sqlite_url: Callable[[str], Awaitable[str]], header: str
+) -> None:
+    async with running_app("households", await sqlite_url("households")) as (_, client):
+        response = await client.get("/households", headers={"Authorization": header} if header else {})
+    assert assert_problem(response, 401)["title"] == "Unauthenticated"
+    assert response.headers["www-authenticate"] == "Bearer"
