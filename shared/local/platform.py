@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import signal
+import socket
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from shared.local import demo
@@ -19,8 +23,61 @@ KAFKA_PORT = 9092
 
 
 def up(*, demo_data: bool = True) -> int:
-    """Start Kafka and the four services, load demo data, print the addresses, run until Ctrl-C."""
+    """Start Kafka and the four services, load demo data, print the addresses, run until Ctrl-C.
+
+    Refuses (exit status 2, nothing started) while another `up` runs here or a port it needs is taken: a
+    second broker on the same data directory corrupts its metadata log, and a service that cannot bind
+    would leave the first platform's answering for it.
+    """
     (STATE / "data").mkdir(parents=True, exist_ok=True)
+    with sole_platform(STATE / "up.lock") as sole:
+        if not sole:
+            return _refuse("the platform is already running on this machine (another `make up`); stop it first")
+        ports = {name: load_settings(name).port for name in SERVICES} | {
+            "kafka": KAFKA_PORT,
+            "kafka controller": KAFKA_PORT + 1,
+        }
+        taken = ports_in_use(ports)
+        if taken:
+            return _refuse("ports in use by another program: " + ", ".join(f"{p} ({n})" for n, p in taken.items()))
+        _run(demo_data)
+    return 0
+
+
+def ports_in_use(ports: Mapping[str, int]) -> dict[str, int]:
+    """Those of `ports` (by what would use them) that cannot be bound on 127.0.0.1 now."""
+    taken = {}
+    for name, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no owner
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                taken[name] = port
+    return taken
+
+
+@contextlib.contextmanager
+def sole_platform(lock_path: Path) -> Iterator[bool]:
+    """Whether this is the only `up` on the machine, held while the block runs (the kernel frees the lock
+    when the process ends, however it ends)."""
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def _refuse(reason: str) -> int:
+    print(f"poverty up: {reason}", file=sys.stderr)
+    return 2
+
+
+def _run(demo_data: bool) -> None:
     kafka = LocalKafka(data_dir=STATE / "kafka-data", port=KAFKA_PORT, controller_port=KAFKA_PORT + 1)
     print(f"starting Kafka {kafka.bootstrap_servers} (first run fetches the broker's jars from Maven Central)")
     with kafka:
@@ -39,7 +96,6 @@ def up(*, demo_data: bool = True) -> int:
         finally:
             for process in processes:
                 process.stop()
-    return 0
 
 
 def _service(name: str, kafka: str) -> ServiceProcess:
