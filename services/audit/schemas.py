@@ -14,15 +14,12 @@ from services.audit.rules import EvidenceRef
 from shared.areas import TownshipOrVillageCode
 from shared.contracts.audit import AccountabilityKind, CampaignKind, ScopeLevel, Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
+from shared.schemas import RequestBody
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # A share such as the rectification rate: exact in the service, a JSON number on the wire.
 Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 UUID_SUBJECTS = frozenset({SubjectKind.HOUSEHOLD, SubjectKind.PROJECT})
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Output(BaseModel):
@@ -37,7 +34,7 @@ class EvidenceKind(StrEnum):
     DATA_RECORD = "data_record"
 
 
-class EvidenceIn(Input):
+class EvidenceIn(RequestBody):
     """A reference to evidence kept elsewhere (file store, archive number), never the file itself."""
 
     kind: EvidenceKind
@@ -48,7 +45,7 @@ class EvidenceIn(Input):
         return EvidenceRef(kind=self.kind, reference=self.reference, note=self.note)
 
 
-class FindingCreate(Input):
+class FindingCreate(RequestBody):
     """A finding entered by an inspector, with at least one evidence reference."""
 
     subject_kind: SubjectKind
@@ -115,7 +112,7 @@ class RectificationTaskRead(Output):
     reopen_count: int
 
 
-class SubmissionCreate(Input):
+class SubmissionCreate(RequestBody):
     summary: Annotated[Text, Field(max_length=1000)]
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
 
@@ -129,7 +126,7 @@ class SubmissionRead(Output):
     evidence: list[dict[str, Any]]
 
 
-class FollowUpCheckCreate(Input):
+class FollowUpCheckCreate(RequestBody):
     """The outcome of a follow-up check (回头看)."""
 
     passed: bool
@@ -148,7 +145,7 @@ class FollowUpCheckRead(Output):
     notes: str
 
 
-class DeadlineChangeCreate(Input):
+class DeadlineChangeCreate(RequestBody):
     """A new deadline (调整整改期限) and why."""
 
     deadline: AwareDatetime
@@ -178,7 +175,7 @@ class HandoverRead(BaseModel):
     referrals: list[DisciplineReferralRead]
 
 
-class AccountabilityCreate(Input):
+class AccountabilityCreate(RequestBody):
     """The commission's decision about a named person."""
 
     kind: AccountabilityKind
@@ -212,7 +209,7 @@ class AccountabilitySummary(Output):
     decided_on: date
 
 
-class CampaignCreate(Input):
+class CampaignCreate(RequestBody):
     name: Annotated[Text, Field(max_length=200)]
     kind: CampaignKind
     scope_level: ScopeLevel

@@ -75,12 +75,15 @@ def update_household(
     session: AsyncSession, household: Household, changes: Mapping[str, Any], *, actor: Principal, config: RegistryConfig
 ) -> list[str]:
     """Change the head's name or move the household to another village (both areas within the actor's reach)."""
+    cleared = [k for k in ("head_name", "area_code") if k in changes and changes[k] is None]
+    if cleared:
+        raise InvalidInput("These household fields cannot be cleared: " + ", ".join(cleared) + ".")
     if "area_code" in changes:
         config.ensure_known_area(changes["area_code"])
         actor.ensure_reach(changes["area_code"])
     before = {"head_name": household.head_name, "area_code": household.area_code}
     for key in before:
-        if changes.get(key) is not None:
+        if key in changes:
             setattr(household, key, changes[key])
     changed = history.diff(before, {"head_name": household.head_name, "area_code": household.area_code})
     if changed:

@@ -6,20 +6,17 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.projects import rules
 from services.projects.models import ProjectKind
 from shared.areas import TownshipOrVillageCode
 from shared.money import Fen
+from shared.schemas import RequestBody
 from shared.timeutil import PERIOD_PATTERN, district_today
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ProjectCreate(_Strict):
+class ProjectCreate(RequestBody):
     project_code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")
     name: str = Field(min_length=1, max_length=200)
     kind: ProjectKind
@@ -39,14 +36,14 @@ class ProjectRead(BaseModel):
     registered_at: datetime
 
 
-class ProblemReport(_Strict):
+class ProblemReport(RequestBody):
     """A problem the inspector found with the asset or its operation."""
 
     code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["roof_damaged"])
     description: str = Field(min_length=1, max_length=1000)
 
 
-class InspectionCreate(_Strict):
+class InspectionCreate(RequestBody):
     inspected_on: date
     inspector: str = Field(min_length=1, max_length=100)
     notes: str = Field(default="", max_length=4000)
@@ -80,7 +77,7 @@ class InspectionRead(BaseModel):
     problems: list[ProblemRead]
 
 
-class IncomeCreate(_Strict):
+class IncomeCreate(RequestBody):
     period: str = Field(pattern=PERIOD_PATTERN, examples=["2020-06"])
     amount_fen: Annotated[Fen, Field(gt=0)]
 

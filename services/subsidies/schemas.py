@@ -6,17 +6,14 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared.money import Fen
+from shared.schemas import RequestBody
 from shared.timeutil import PERIOD_PATTERN
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class PaymentCreate(_Strict):
+class PaymentCreate(RequestBody):
     """Pay one subsidy to one household for one period; `idempotency_key` makes a retry safe."""
 
     household_id: UUID

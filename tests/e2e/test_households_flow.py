@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.households.idcard import check_digit
+from shared.timeutil import district_today
 from tests.e2e.conftest import Platform
 from tests.kafka_support import eventually
 from tests.support import auth
@@ -47,7 +48,7 @@ async def test_a_flag_and_a_department_appraisal_become_findings(platform: Platf
         r = await client.post("/households", json=body, headers=OFFICE)
         assert r.status_code == 201, r.text
         hid = r.json()["id"]
-        flag = {"kind": "disaster", "detail": "暴雨", "raised_on": date.today().isoformat()}
+        flag = {"kind": "disaster", "detail": "暴雨", "raised_on": district_today().isoformat()}
         assert (await client.post(f"/households/{hid}/risk-flags", json=flag, headers=OFFICE)).status_code == 201
         row = {"id_number": number, "grade": "D", "appraised_on": "2020-04-01", "appraiser": "区住建局"}
         headers = {**auth("dept_housing"), "Idempotency-Key": f"e2e-{uuid.uuid4().hex}"}

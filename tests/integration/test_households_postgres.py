@@ -25,6 +25,7 @@ from shared.contracts.households import HouseholdRegistered, MemberAdded
 from shared.db import create_engine
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import alembic_config, is_at_head
+from shared.timeutil import district_today
 from tests.support import auth, running_app
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, household, make_id, member
 
@@ -226,7 +227,7 @@ async def test_lists_filters_and_statistics_run_on_postgresql(pg_database: MakeD
             json={"round": 2, "visited_on": "2020-05-01", "visitor": "x"},
             headers=OFFICE,
         )
-        flag = {"kind": "disaster", "detail": "x", "raised_on": str(date.today())}
+        flag = {"kind": "disaster", "detail": "x", "raised_on": str(district_today())}
         await client.post(f"/households/{ids[2]}/risk-flags", json=flag, headers=OFFICE)
         await client.put("/poverty-lines/2020", json={"line_fen": 450_000, "monitoring_margin_fen": 0}, headers=OFFICE)
         listed = await client.get("/households?gap=medical&under_monitoring=false&area_code=371523101", headers=OFFICE)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.timeutil import district_today
 from tests.support import assert_problem, auth
 from tests.unit.test_households_helpers import (
     OFFICE,
@@ -20,7 +21,7 @@ from tests.unit.test_households_helpers import (
 )
 
 TOWNSHIP = "371523101"
-TODAY = str(date.today())
+TODAY = str(district_today())
 
 
 @pytest.fixture

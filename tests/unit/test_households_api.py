@@ -77,6 +77,7 @@ async def test_visit_with_d_grade_house_publishes_a_housing_problem(api: Any) ->
         ({**HOUSEHOLD, "members": [{**HOUSEHOLD["members"][0], "birth_date": "2990-01-01"}]}, 422),
         ({**HOUSEHOLD, "members": "two"}, 422),
         ({**HOUSEHOLD, "unexpected": 1}, 422),
+        ({**HOUSEHOLD, "members": [{**HOUSEHOLD["members"][0], "birth_date": 0}]}, 422),  # not 1970-01-01
     ],
 )
 async def test_bad_registration_is_a_problem_and_changes_nothing(api: Any, body: dict[str, Any], status: int) -> None:
@@ -163,6 +164,36 @@ async def test_visit_in_the_future_is_refused(api: Any) -> None:
     )
     assert_problem(r, 422)
     assert await _count(app, Visit) == 0
+
+
+@pytest.mark.parametrize("visited_on", [0, 1_588_291_200, 1.5e9, True])
+async def test_a_number_for_a_date_is_refused_not_read_as_seconds_since_1970(api: Any, visited_on: Any) -> None:
+    app, client = api
+    hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
+    r = await client.post(
+        f"/households/{hid}/visits", json={"round": 1, "visited_on": visited_on, "visitor": "x"}, headers=OFFICE
+    )
+    [error] = assert_problem(r, 422)["errors"]
+    assert error["field"] == "body.visited_on" and "ISO 8601 text" in error["message"]
+    assert await _count(app, Visit) == 0
+
+
+@pytest.mark.parametrize("field", ["head_name", "area_code"])
+async def test_a_household_field_cannot_be_cleared_with_null(api: Any, field: str) -> None:
+    app, client = api
+    hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
+    r = await client.patch(f"/households/{hid}", json={"head_name": "王二", field: None}, headers=OFFICE)
+    assert field in assert_problem(r, 422)["detail"]
+    after = (await client.get(f"/households/{hid}", headers=OFFICE)).json()
+    assert (after["head_name"], after["area_code"]) == (HOUSEHOLD["head_name"], VILLAGE)
+    assert await _count(app, OutboxMessage) == 1  # the registration only
+
+
+async def test_a_method_the_path_lacks_is_405_with_the_allow_header(api: Any) -> None:
+    _, client = api
+    r = await client.delete("/households", headers=OFFICE)
+    assert_problem(r, 405)
+    assert "POST" in r.headers["allow"]  # Starlette names the methods of the first route on the path
 
 
 async def test_health_endpoints(api: Any) -> None:

@@ -19,6 +19,7 @@ from services.households.models import (
     WaterCheck,
 )
 from shared.messaging.outbox import OutboxMessage
+from shared.timeutil import district_today
 from tests.support import assert_problem, auth
 from tests.unit.test_households_helpers import (
     OFFICE,
@@ -32,7 +33,7 @@ from tests.unit.test_households_helpers import (
     register,
 )
 
-HEAD_BORN, CHILD_BORN = date(1960, 3, 1), date(date.today().year - 10, 5, 1)
+HEAD_BORN, CHILD_BORN = date(1960, 3, 1), date(district_today().year - 10, 5, 1)
 HEAD_ID, CHILD_ID = make_id(HEAD_BORN, 1), make_id(CHILD_BORN, 2)
 HEALTH, EDUCATION = auth("dept_health", sub="dept-health"), auth("dept_education", sub="dept-education")
 

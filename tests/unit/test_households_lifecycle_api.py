@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from services.households.models import Household, MonitoringEpisode
+from shared.timeutil import district_today
 from tests.support import assert_problem, auth
 from tests.unit.test_households_helpers import (
     OFFICE,
@@ -23,8 +24,8 @@ from tests.unit.test_households_helpers import (
 )
 
 LINE_2020 = {"line_fen": 450_000, "monitoring_margin_fen": 150_000}  # 4,500 yuan per person (the report)
-CHILD_BORN = date(date.today().year - 10, 5, 1)
-TODAY = str(date.today())
+CHILD_BORN = date(district_today().year - 10, 5, 1)
+TODAY = str(district_today())
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ async def family(client: Any, code: str = "CP-0001") -> str:
 async def meet_the_standard(client: Any, hid: str, income_fen: int = 3 * 700_000) -> None:
     r = await client.put("/poverty-lines/2020", json=LINE_2020, headers=OFFICE)
     assert r.status_code == 200, r.text
-    year = date.today().year
+    year = district_today().year
     r = await client.put(f"/poverty-lines/{year}", json=LINE_2020, headers=OFFICE)
     assert r.status_code == 200, r.text
     await post(client, f"/households/{hid}/income-records", {"year": year, "source": "wages", "amount_fen": income_fen})
@@ -218,7 +219,7 @@ async def test_income_under_line_plus_margin_flags_once_and_must_recover_before_
     hid = await family(client)
     await meet_the_standard(client, hid, income_fen=3 * 500_000)  # above the line, under line + margin
     assert (await exit_poverty(client, hid)).status_code == 200
-    year = date.today().year
+    year = district_today().year
     await post(client, f"/households/{hid}/income-records", {"year": year, "source": "subsidies", "amount_fen": 1})
     assert await status_of(client, hid) == "monitored"
     await post(client, f"/households/{hid}/income-records", {"year": year, "source": "subsidies", "amount_fen": 1})
@@ -228,7 +229,7 @@ async def test_income_under_line_plus_margin_flags_once_and_must_recover_before_
     await post(
         client,
         f"{url}/measures",
-        {"kind": "public_welfare_job", "description": "公益岗", "taken_on": str(date.today())},
+        {"kind": "public_welfare_job", "description": "公益岗", "taken_on": str(district_today())},
     )
     close = {"decision": "risk_eliminated", "evidence": "公益岗位收入到位", "closed_on": TODAY}
     assert "margin" in assert_problem(await client.post(f"{url}/close", json=close, headers=OFFICE), 409)["detail"]
@@ -305,7 +306,7 @@ async def test_income_summary_compares_per_capita_income_with_the_line(api: Any)
     summary = (await client.get(f"/households/{hid}/income?year=2020", headers=OFFICE)).json()
     assert summary["per_capita_income_fen"] == 450_000 and summary["below_line"] is False
     assert summary["below_monitoring_threshold"] is True and len(summary["records"]) == 2
-    future = {"year": date.today().year + 1, "source": "wages", "amount_fen": 1}
+    future = {"year": district_today().year + 1, "source": "wages", "amount_fen": 1}
     assert_problem(await client.post(f"/households/{hid}/income-records", json=future, headers=OFFICE), 422)
     negative = {"year": 2020, "source": "wages", "amount_fen": -5}
     assert_problem(await client.post(f"/households/{hid}/income-records", json=negative, headers=OFFICE), 422)

@@ -8,11 +8,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.households.schemas.common import IdCardNumber, PastDate, Strict
+from services.households.schemas.common import IdCardNumber, PastDate
 from services.households.vocabulary import DisabilityType, Enrolment, SchoolStage, WaterProblem, WaterSource
 from shared.auth import Role
 from shared.contracts.households import MinimumAllowance
 from shared.money import Fen
+from shared.schemas import RequestBody
 
 
 class DataKind(StrEnum):
@@ -38,7 +39,7 @@ OWNER: dict[DataKind, Role] = {
 }
 
 
-class MemberRef(Strict):
+class MemberRef(RequestBody):
     """A member, by ID-card number (matched through the keyed hash) or by member id: exactly one."""
 
     id_number: IdCardNumber | None = None

@@ -5,19 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
 
 from services.households.idcard import normalize_id_number
 from shared.timeutil import district_today
 
 T = TypeVar("T")
 FIRST_YEAR = 1900
-
-
-class Strict(BaseModel):
-    """Input bodies: unknown fields are errors, surrounding blanks are trimmed."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _not_future(value: date) -> date:

@@ -7,12 +7,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate, Strict, Year
+from services.households.schemas.common import PastDate, Year
 from services.households.vocabulary import IncomeSource, WaterProblem, WaterSource
 from shared.money import Fen
+from shared.schemas import RequestBody
 
 
-class AppraisalCreate(Strict):
+class AppraisalCreate(RequestBody):
     """A housing-safety appraisal (住房安全鉴定)."""
 
     grade: str = Field(pattern="^[ABCD]$")
@@ -21,7 +22,7 @@ class AppraisalCreate(Strict):
     renovation_due: date | None = Field(default=None, description="C/D only; the district default if omitted")
 
 
-class RenovationCreate(Strict):
+class RenovationCreate(RequestBody):
     """Acceptance of a renovated C/D house (危房改造验收): the new appraisal's grade."""
 
     completed_on: PastDate
@@ -39,7 +40,7 @@ class AppraisalRead(BaseModel):
     source: str
 
 
-class WaterCheckCreate(Strict):
+class WaterCheckCreate(RequestBody):
     """A drinking-water check; no problems means safe."""
 
     checked_on: PastDate
@@ -57,7 +58,7 @@ class WaterCheckRead(BaseModel):
     checked_by: str
 
 
-class PovertyLineSet(Strict):
+class PovertyLineSet(RequestBody):
     """A year's line and monitoring margin per person per year, integer fen (4,500 yuan = 450000)."""
 
     line_fen: Fen = Field(gt=0)
@@ -72,7 +73,7 @@ class PovertyLineRead(BaseModel):
     set_at: datetime
 
 
-class IncomeRecordCreate(Strict):
+class IncomeRecordCreate(RequestBody):
     year: Year
     source: IncomeSource
     amount_fen: Fen = Field(ge=0)

@@ -9,15 +9,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
 
-from services.households.schemas.common import IdCardNumber, PastDate, Strict
+from services.households.schemas.common import IdCardNumber, PastDate
 from services.households.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
 from shared.areas import VillageCode
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, ProblemCategory
+from shared.schemas import RequestBody
 
 _ID_LIKE = re.compile(r"\d{14,}")
 
 
-class MemberFacts(Strict):
+class MemberFacts(RequestBody):
     """Disability, chronic disease, schooling, labour and medical facts of a member (all optional)."""
 
     disability_type: DisabilityType | None = None
@@ -41,7 +42,7 @@ class MemberCreate(MemberFacts):
     id_number: IdCardNumber | None = None
 
 
-class MemberUpdate(Strict):
+class MemberUpdate(RequestBody):
     """Only the fields sent change; `null` clears an optional fact."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -82,14 +83,14 @@ class MemberRead(BaseModel):
     family_doctor_contract: bool
 
 
-class HouseholdCreate(Strict):
+class HouseholdCreate(RequestBody):
     household_code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")
     area_code: VillageCode
     head_name: str = Field(min_length=1, max_length=100)
     members: list[MemberCreate] = Field(min_length=1, max_length=30)
 
 
-class HouseholdUpdate(Strict):
+class HouseholdUpdate(RequestBody):
     head_name: str | None = Field(default=None, min_length=1, max_length=100)
     area_code: VillageCode | None = None
 
@@ -108,13 +109,13 @@ class HouseholdRead(BaseModel):
     members: list[MemberRead]
 
 
-class IdNumberSearch(Strict):
+class IdNumberSearch(RequestBody):
     """Search by ID-card number in the body, never the query string (numbers must not reach access logs)."""
 
     id_number: IdCardNumber
 
 
-class RevealRequest(Strict):
+class RevealRequest(RequestBody):
     reason: str = Field(min_length=5, max_length=500, description="why the full number is needed (recorded)")
 
     @field_validator("reason")
@@ -147,7 +148,7 @@ class ChangeRead(BaseModel):
     changes: dict[str, Any]
 
 
-class StatusChange(Strict):
+class StatusChange(RequestBody):
     status: HouseholdStatus
     reason: str = Field(min_length=1, max_length=500)
     effective_on: PastDate | None = None

@@ -8,13 +8,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate, Strict
+from services.households.schemas.common import PastDate
 from services.households.vocabulary import MeasureKind
 from shared.areas import AreaCode
 from shared.contracts.households import EpisodeDecision, RiskKind
+from shared.schemas import RequestBody
 
 
-class RiskFlagCreate(Strict):
+class RiskFlagCreate(RequestBody):
     """An officer's flag (a disaster, loss of work); income, medical-cost and disability flags are raised by the
     rules themselves when the facts are recorded."""
 
@@ -32,7 +33,7 @@ class RiskFlagRead(BaseModel):
     raised_by: str
 
 
-class MeasureCreate(Strict):
+class MeasureCreate(RequestBody):
     kind: MeasureKind
     description: str = Field(min_length=1, max_length=1000)
     taken_on: PastDate
@@ -46,7 +47,7 @@ class MeasureRead(BaseModel):
     recorded_by: str
 
 
-class EpisodeClose(Strict):
+class EpisodeClose(RequestBody):
     """The closing decision: risk eliminated (风险消除) with evidence, or relapsed."""
 
     decision: EpisodeDecision
@@ -68,7 +69,7 @@ class EpisodeRead(BaseModel):
     measures: list[MeasureRead]
 
 
-class HelperCadreCreate(Strict):
+class HelperCadreCreate(RequestBody):
     subject: str = Field(min_length=1, max_length=100, description="the login (token subject) of the cadre")
     name: str = Field(min_length=1, max_length=100)
     unit: str = Field(min_length=1, max_length=200, description="work unit (派出单位)")
@@ -84,5 +85,5 @@ class HelperCadreRead(BaseModel):
     registered_at: datetime
 
 
-class CadreAssignment(Strict):
+class CadreAssignment(RequestBody):
     helper_cadre_id: UUID

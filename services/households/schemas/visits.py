@@ -7,11 +7,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate, Strict
+from services.households.schemas.common import PastDate
 from shared.contracts.households import ProblemCategory
+from shared.schemas import RequestBody
 
 
-class ProblemReport(Strict):
+class ProblemReport(RequestBody):
     """A problem the visitor records explicitly (a dropout, an uninsured member, unsafe water...)."""
 
     category: ProblemCategory
@@ -19,7 +20,7 @@ class ProblemReport(Strict):
     description: str = Field(min_length=1, max_length=1000)
 
 
-class VisitCreate(Strict):
+class VisitCreate(RequestBody):
     round: int = Field(ge=1, le=100)
     visited_on: PastDate
     visitor: str = Field(min_length=1, max_length=100)

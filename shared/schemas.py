@@ -1,0 +1,51 @@
+"""The one base of every request body (and department data row): strict about what a client may send."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from functools import cache
+from typing import Any, get_args
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    FutureDate,
+    FutureDatetime,
+    NaiveDatetime,
+    PastDate,
+    PastDatetime,
+    ValidationInfo,
+    field_validator,
+)
+
+# Pydantic's own date and time types are classes of their own, not subclasses of `date`.
+_PYDANTIC_TEMPORAL = (AwareDatetime, FutureDate, FutureDatetime, NaiveDatetime, PastDate, PastDatetime)
+
+
+class RequestBody(BaseModel):
+    """Unknown fields are errors, surrounding blanks are trimmed, and a date or a time is written as text.
+
+    Pydantic would read a number as seconds since 1970: `"visited_on": 0` was stored as a visit on
+    1970-01-01. A client that sends a number for a date has a bug, and is told so.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _temporal_values_are_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, int | float) and info.field_name in _temporal_fields(cls):
+            raise ValueError("a date or time is written as ISO 8601 text (2020-05-12, 2020-05-12T08:00:00+08:00)")
+        return value
+
+
+@cache
+def _temporal_fields(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, field in model.model_fields.items() if _is_temporal(field.annotation))
+
+
+def _is_temporal(annotation: Any) -> bool:
+    if isinstance(annotation, type):
+        return issubclass(annotation, date | time) or annotation in _PYDANTIC_TEMPORAL  # datetime is a date
+    return any(_is_temporal(arg) for arg in get_args(annotation))  # `date | None`, Annotated[date, ...]
