@@ -16,6 +16,7 @@ import json
 import operator
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -24,7 +25,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"\d{17}[\dX]", re.ASCII)
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 # Province-level codes (省级行政区划代码) that appear in resident ID numbers.
@@ -91,9 +92,13 @@ def birth_date_of(number: str) -> date:
 
 
 def normalize_id_number(raw: str, *, today: date) -> str:
-    """The canonical form (upper-case X) of a valid number; InvalidIdNumber says what is wrong."""
-    number = raw.strip().upper()
-    if not _SHAPE.match(number):
+    """The canonical form (ASCII, upper-case X) of a valid number; InvalidIdNumber says what is wrong.
+
+    Full-width digits (３７１５…, as a Chinese input method types them) are read as the same number, so the
+    keyed hash, hence de-duplication, does not depend on how the number was typed.
+    """
+    number = unicodedata.normalize("NFKC", raw).strip().upper()
+    if not _SHAPE.fullmatch(number):
         raise InvalidIdNumber("an ID-card number is 17 digits followed by a digit or X")
     if number[:2] not in _PROVINCES or number[2:6] == "0000":
         raise InvalidIdNumber("the region code of the ID-card number does not exist")

@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from shared.areas import VillageCode
 from shared.auth import Principal, Role, TokenVerifier, issue_token
 from shared.contracts import ALL_TOPICS, contract_for, registered_types
 from shared.contracts.households import HouseholdRegistered
@@ -205,3 +206,13 @@ def test_deadlocks_and_serialization_failures_are_retried_not_dead_lettered() ->
     assert is_transient(DBAPIError("SELECT 1", {}, PgError("40001")))
     assert not is_transient(IntegrityError("INSERT", {}, PgError("23505")))
     assert not is_transient(ValueError("a rule failed"))
+
+
+@pytest.mark.parametrize("code", ["371523101201\n", "３７１５２３１０１２０１", "٣٧١٥٢٣١٠١٢٠١", "37152310120"])
+def test_a_village_code_is_twelve_ascii_digits_and_nothing_else(code: str) -> None:
+    class Body(BaseModel):
+        area_code: VillageCode
+
+    with pytest.raises(ValidationError, match="12-digit village code"):
+        Body(area_code=code)
+    assert Body(area_code="371523101201").area_code == "371523101201"

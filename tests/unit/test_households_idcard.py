@@ -57,6 +57,26 @@ def test_invalid_numbers_are_refused_without_echoing_them(raw: str, why: str) ->
     assert fixed not in str(caught.value) and fixed[6:14] not in str(caught.value)
 
 
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def test_a_number_typed_in_full_width_is_the_same_number() -> None:
+    # A Chinese input method in full-width mode types ３７１５…; the canonical number (and so its keyed hash,
+    # which de-duplicates) must not depend on it.
+    assert normalize_id_number("11010519491231002X".translate(FULL_WIDTH), today=TODAY) == "11010519491231002X"
+    number = make_id()
+    assert normalize_id_number(f" {number.translate(FULL_WIDTH)} ", today=TODAY) == number
+
+
+@pytest.mark.parametrize("typed", ["arabic-indic", "trailing newline inside"])
+def test_other_digits_and_embedded_newlines_are_refused(typed: str) -> None:
+    number = make_id()
+    raw = number.translate(ARABIC_INDIC) if typed == "arabic-indic" else number[:17] + "\n" + number[17]
+    with pytest.raises(InvalidIdNumber, match="17 digits"):
+        normalize_id_number(raw, today=TODAY)
+
+
 def test_a_wrong_check_digit_is_refused() -> None:
     good = make_id()
     bad = good[:17] + ("0" if good[17] != "0" else "1")

@@ -110,6 +110,15 @@ async def test_the_same_number_in_another_household_is_a_409_that_changes_nothin
     assert len(await outbox(app)) == before
 
 
+async def test_the_same_number_typed_in_full_width_is_the_same_number(api: Any) -> None:
+    app, client = api
+    await register(client, family("CP-0001"))
+    full_width = HEAD_ID.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    again = household("CP-0002", VILLAGE, {**member("张三", "head", HEAD_BORN), "id_number": full_width})
+    assert_problem(await client.post("/households", json=again, headers=OFFICE), 409)
+    assert await count(app, Household) == 1
+
+
 async def test_the_same_number_twice_in_one_request_is_refused(api: Any) -> None:
     app, client = api
     body = household(

@@ -26,8 +26,8 @@ REQUIRED = (
     "id_number",
 )
 OPTIONAL = ("medical_insured", "labour_capacity", "enrolment", "school_stage", "disability_type", "disability_grade")
-_CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
-_VILLAGE = re.compile(r"^\d{12}$")
+_CODE = re.compile(r"[A-Za-z0-9-]{1,32}")
+_VILLAGE = re.compile(r"[0-9]{12}")
 _TRUE, _FALSE = frozenset({"1", "true", "yes", "是"}), frozenset({"", "0", "false", "no", "否"})
 _CHOICES: dict[str, frozenset[str]] = {
     "labour_capacity": frozenset(LabourCapacity),
@@ -98,7 +98,7 @@ class RowParser:
             raise RowInvalid("", f"the row has {len(fields)} fields, the header {self.width}")
         get = self._getter(fields)
         code, area = get("household_code"), get("area_code")
-        if not _CODE.match(code):
+        if not _CODE.fullmatch(code):
             raise RowInvalid("household_code", "household_code must be 1-32 letters, digits or dashes")
         if not self._known_village(area):
             raise RowInvalid("area_code", "area_code must be a 12-digit village of a known township")
@@ -124,7 +124,7 @@ class RowParser:
     def _known_village(self, area: str) -> bool:
         known = self.checked_areas.get(area)
         if known is None:
-            known = self.checked_areas[area] = bool(_VILLAGE.match(area)) and self.areas.is_known_area(area)
+            known = self.checked_areas[area] = bool(_VILLAGE.fullmatch(area)) and self.areas.is_known_area(area)
         return known
 
     @staticmethod
