@@ -45,8 +45,16 @@ MANUAL = {
     "responsible_unit": "贾寨镇扶贫办",
     "evidence": EVIDENCE,
 }
-STATE = (Finding, RectificationTask, RectificationSubmission, DisciplineReferral, AccountabilityAction,
-         InspectionCampaign, OutboxMessage, LedgerEntry)
+STATE = (
+    Finding,
+    RectificationTask,
+    RectificationSubmission,
+    DisciplineReferral,
+    AccountabilityAction,
+    InspectionCampaign,
+    OutboxMessage,
+    LedgerEntry,
+)
 
 
 @pytest.fixture
@@ -203,7 +211,10 @@ async def test_accountability_is_the_commissions_and_names_stay_out_of_logs(
     assert (await client.post(url, json=body, headers=COMMISSION)).status_code == 201
     notice = await client.get("/named-notices?from=2020-05-01&to=2020-05-31&format=md", headers=DISTRICT)
     assert "王小明" in notice.text and "诫勉 (admonishment)" in notice.text
+    assert notice.headers["content-type"].startswith("text/markdown")
     assert_problem(await client.get("/named-notices?from=2020-05-31&to=2020-05-01", headers=DISTRICT), 422)
+    # No CSV notice: asking for one is refused, not answered with JSON.
+    assert_problem(await client.get("/named-notices?from=2020-05-01&to=2020-05-31&format=csv", headers=DISTRICT), 422)
     assert "王小明" not in caplog.text
     async with app.state.sessions() as s:
         payloads = (await s.scalars(select(col(OutboxMessage.payload)))).all()
@@ -226,13 +237,23 @@ async def test_ledger_verify_and_head_export(api: Any) -> None:
 async def test_campaigns_are_set_up_by_the_district_office(api: Any) -> None:
     app, client = api
     plan = {
-        "name": "挂牌督战 贾寨镇", "kind": "targeted_supervision", "scope_level": "township", "scope_code": TOWNSHIP,
-        "round": 1, "starts_on": "2020-05-01", "ends_on": "2020-05-31", "teams": ["督战专班"],
+        "name": "挂牌督战 贾寨镇",
+        "kind": "targeted_supervision",
+        "scope_level": "township",
+        "scope_code": TOWNSHIP,
+        "round": 1,
+        "starts_on": "2020-05-01",
+        "ends_on": "2020-05-31",
+        "teams": ["督战专班"],
     }
     before = await state(app)
     assert_problem(await client.post("/campaigns", json=plan, headers=INSPECTOR), 403)
-    assert_problem(await client.post("/campaigns", json={**plan, "scope_level": "district", "scope_code": "371523"},
-                                     headers=DISTRICT), 422)
+    assert_problem(
+        await client.post(
+            "/campaigns", json={**plan, "scope_level": "district", "scope_code": "371523"}, headers=DISTRICT
+        ),
+        422,
+    )
     assert_problem(await client.post("/campaigns", json={**plan, "ends_on": "2020-04-01"}, headers=DISTRICT), 422)
     assert await state(app) == before
     campaign = (await client.post("/campaigns", json=plan, headers=DISTRICT)).json()
@@ -255,8 +276,9 @@ async def test_views_rates_periods_and_history(api: Any) -> None:
     assert [(r["township"], r["category"], r["findings"], r["closed"], r["rate"]) for r in rates] == [
         (TOWNSHIP, "housing", 2, 0, 0.0)
     ]
-    periods = (await client.get("/views/referrals-and-accountability?from=2020-05-01&to=2020-06-30",
-                                headers=COMMISSION)).json()
+    periods = (
+        await client.get("/views/referrals-and-accountability?from=2020-05-01&to=2020-06-30", headers=COMMISSION)
+    ).json()
     assert periods == [{"month": "2020-05", "referrals_by_reason": {"severe_finding": 1}, "actions_by_kind": {}}]
     history = (await client.get("/subjects/household/h1/history", headers=TOWNSHIP_OFFICER)).json()
     assert [(h["task"]["id"], [r["reason"] for r in h["referrals"]]) for h in history] == [

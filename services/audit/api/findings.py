@@ -49,7 +49,11 @@ async def get_finding(finding_id: UUID, session: Transaction, actor: Reader) -> 
     return FindingRead.model_validate(finding)
 
 
-@router.post("/findings", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/findings",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": FindingRead, "description": "A repeat: the open finding gained an occurrence"}},
+)
 async def record_finding(
     body: FindingCreate, session: Transaction, actor: Inspector, now: Now, policy: Policy, response: Response
 ) -> FindingRead:

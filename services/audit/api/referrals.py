@@ -4,7 +4,7 @@ and the named notice (实名制通报)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
@@ -21,9 +21,17 @@ from shared.http import Transaction
 
 router = APIRouter(tags=["referrals"])
 PackageFormat = Annotated[Literal["json", "csv", "md"], Query(alias="format")]
+NoticeFormat = Annotated[Literal["json", "md"], Query(alias="format")]
 From = Annotated[date, Query(alias="from")]
 CSV = "text/csv; charset=utf-8"
 MARKDOWN = "text/markdown; charset=utf-8"
+_TEXT: dict[str, Any] = {"schema": {"type": "string"}}
+PACKAGE_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/csv": _TEXT, "text/markdown": _TEXT}, "description": "The package"}
+}
+NOTICE_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/markdown": _TEXT}, "description": "The notice: JSON, or Markdown with `format=md`"}
+}
 
 
 @router.get("/referrals")
@@ -52,7 +60,7 @@ async def hand_over_now(session: Transaction, _: DistrictOffice, now: Now) -> Ha
     )
 
 
-@router.get("/handover-packages/{week}", response_model=None)
+@router.get("/handover-packages/{week}", response_model=None, responses=PACKAGE_FORMATS)
 async def weekly_package(
     week: str, session: Transaction, _: CommissionReader, now: Now, fmt: PackageFormat = "json"
 ) -> dict[str, object] | Response:
@@ -89,9 +97,9 @@ async def list_actions(session: Transaction, _: CommissionReader, start: From, t
     return [AccountabilityRead.model_validate(action) for action, _ in rows]
 
 
-@router.get("/named-notices", response_model=None)
+@router.get("/named-notices", response_model=list[AccountabilityRead], responses=NOTICE_FORMATS)
 async def named_notice(
-    session: Transaction, _: CommissionReader, start: From, to: date, fmt: PackageFormat = "json"
+    session: Transaction, _: CommissionReader, start: From, to: date, fmt: NoticeFormat = "json"
 ) -> list[AccountabilityRead] | Response:
     """The named notice (实名制通报) of the period's decisions: JSON, or a Markdown document."""
     rows = await accountability.actions_between(session, start=start, end=to)
