@@ -13,10 +13,9 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.problems import MEDIA_TYPE
+from shared.problems import HTTP_METHODS, MEDIA_TYPE
 
 _FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
-_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
 
 class FieldError(BaseModel):
@@ -57,7 +56,7 @@ def document_problems(document: dict[str, Any]) -> None:
     schemas["Problem"] = problem
     for path in document.get("paths", {}).values():
         for method, operation in path.items():
-            if method not in _HTTP_METHODS:
+            if method not in HTTP_METHODS:
                 continue
             responses = operation.setdefault("responses", {})
             if "422" in responses:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +19,8 @@ PROBLEM_BASE = "https://poverty.gov.example/problems/"
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
 
+# The operations an OpenAPI path item may hold (its other keys are parameters, summary, ...).
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 _HTTP_SLUGS = {
     400: "bad-request",
     401: "unauthenticated",
@@ -84,7 +88,31 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONRespons
     slug = _HTTP_SLUGS.get(exc.status_code, "http-error")
     title = slug.replace("-", " ").capitalize()
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem(exc.status_code, slug, title, detail, request.url.path, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route on the path; RFC 9110 wants all of them.
+        allowed = _documented_methods(request.app.openapi(), request.url.path)
+        headers = {**(headers or {}), **({"Allow": ", ".join(allowed)} if allowed else {})}
+    return problem(exc.status_code, slug, title, detail, request.url.path, headers=headers)
+
+
+def _documented_methods(document: dict[str, Any], path: str) -> list[str]:
+    """Every method the OpenAPI document serves on `path` (HEAD wherever GET is, as Starlette answers it)."""
+    methods = {
+        method.upper()
+        for template, item in document.get("paths", {}).items()
+        if _template(template).fullmatch(path)
+        for method in item
+        if method in HTTP_METHODS
+    }
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+
+
+@functools.cache
+def _template(path_template: str) -> re.Pattern[str]:
+    """`/households/{household_id}/visits` as a pattern: a parameter is one path segment."""
+    literal_parts = re.split(r"\{[^}/]+\}", path_template)
+    return re.compile("[^/]+".join(map(re.escape, literal_parts)))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

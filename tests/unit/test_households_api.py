@@ -189,11 +189,14 @@ async def test_a_household_field_cannot_be_cleared_with_null(api: Any, field: st
     assert await _count(app, OutboxMessage) == 1  # the registration only
 
 
-async def test_a_method_the_path_lacks_is_405_with_the_allow_header(api: Any) -> None:
+async def test_a_method_the_path_lacks_is_405_naming_every_method_it_has(api: Any) -> None:
     _, client = api
     r = await client.delete("/households", headers=OFFICE)
     assert_problem(r, 405)
-    assert "POST" in r.headers["allow"]  # Starlette names the methods of the first route on the path
+    assert r.headers["allow"] == "GET, HEAD, POST"  # two routes on the path; Starlette named only the first
+    r = await client.put("/households/6f1d1bb0-0000-4000-8000-000000000000/visits", headers=OFFICE)
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "GET, HEAD, POST"
 
 
 async def test_health_endpoints(api: Any) -> None:
