@@ -47,7 +47,7 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 def document_problems(document: dict[str, Any]) -> None:
-    """Rewrite an OpenAPI document in place: every operation's 4xx are problem+json."""
+    """Rewrite an OpenAPI document in place: every operation's 4xx (and a database outage's 503) are problem+json."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_ERROR_SCHEMAS:
         schemas.pop(name, None)
@@ -62,6 +62,8 @@ def document_problems(document: dict[str, Any]) -> None:
             if "422" in responses:
                 responses["422"] = _problem_response("Invalid input: `errors` names each invalid field")
             responses["4XX"] = _problem_response("The request was refused; nothing changed")
+            if "security" in operation:  # every operation behind a token uses the database
+                responses["503"] = _problem_response("The database is unreachable; retry after `Retry-After` seconds")
 
 
 def install_problem_documentation(app: FastAPI) -> None:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,6 +17,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared.errors import DomainError
 
 PROBLEM_BASE = "https://poverty.gov.example/problems/"
+# A database that refuses connections (asyncpg raises the OSError itself), drops them, is locked or whose pool
+# is exhausted: a 503 the caller may retry, not a 500.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
+RETRY_AFTER_S = 5
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -115,6 +125,19 @@ def _template(path_template: str) -> re.Pattern[str]:
     return re.compile("[^/]+".join(map(re.escape, literal_parts)))
 
 
+async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The database (or the network to it) is down or saturated: the caller should retry, not report a bug.
+    log.warning("a dependency is unavailable", extra={"path": request.url.path, "error_type": type(exc).__name__})
+    return problem(
+        503,
+        "service-unavailable",
+        "Service unavailable",
+        "The service cannot reach its database just now. Try again shortly.",
+        request.url.path,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     return problem(500, "internal-error", "Internal error", "An unexpected error occurred.", request.url.path)
@@ -125,4 +148,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _on_domain)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _on_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

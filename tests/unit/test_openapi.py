@@ -31,6 +31,8 @@ def test_every_operation_documents_its_client_errors_as_problems(service: str) -
         assert op["responses"]["4XX"]["content"] == problem, f"{method} {path}"
         if "422" in op["responses"]:
             assert op["responses"]["422"]["content"] == problem, f"{method} {path}"
+        if path not in PUBLIC:
+            assert op["responses"]["503"]["content"] == problem, f"{method} {path}"
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -1,0 +1,40 @@
+"""A database that cannot be reached is a 503 the caller may retry (with Retry-After), never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from shared.local.kafka import free_port
+from tests.support import assert_problem, auth, running_app
+
+OFFICE = auth("district_office")
+
+
+async def test_postgresql_refusing_connections_is_a_503_that_names_no_address() -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql+asyncpg://poverty:secret-pw@127.0.0.1:{port}/households"
+    async with running_app("households", url) as (_, client):
+        response = await client.get("/households", headers=OFFICE)
+    problem = assert_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+    assert problem["type"].endswith("/service-unavailable")
+    assert str(port) not in response.text and "secret-pw" not in response.text
+
+
+def _replace_with_directory(database: Path) -> None:
+    database.unlink()
+    database.mkdir()  # SQLite cannot open a directory: every new connection fails
+
+
+async def test_a_database_file_gone_under_a_running_service_is_a_503(
+    sqlite_url: Callable[[str], Awaitable[str]],
+) -> None:
+    url = await sqlite_url("households")
+    async with running_app("households", url) as (app, client):
+        assert (await client.get("/households", headers=OFFICE)).status_code == 200
+        await app.state.runtime.engine.dispose()
+        _replace_with_directory(Path(url.removeprefix("sqlite+aiosqlite:///")))
+        response = await client.get("/households", headers=OFFICE)
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
