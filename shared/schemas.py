@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, time
 from functools import cache
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     FutureDate,
     FutureDatetime,
@@ -23,21 +24,30 @@ from pydantic import (
 _PYDANTIC_TEMPORAL = (AwareDatetime, FutureDate, FutureDatetime, NaiveDatetime, PastDate, PastDatetime)
 
 
-class RequestBody(BaseModel):
-    """Unknown fields are errors, surrounding blanks are trimmed, and a date or a time is written as text.
+_NOT_A_TIMESTAMP = "a date or time is written as ISO 8601 text (2020-05-12, 2020-05-12T08:00:00+08:00)"
 
-    Pydantic would read a number as seconds since 1970: `"visited_on": 0` was stored as a visit on
-    1970-01-01. A client that sends a number for a date has a bug, and is told so.
-    """
+
+def refuse_timestamps(value: Any) -> Any:
+    """Pydantic reads 0, 1589241600 and "1589241600" as seconds since 1970 (`"visited_on": 0` was stored as
+    a visit on 1970-01-01); a client that sends a number for a date has a bug, and is told so."""
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        raise ValueError(_NOT_A_TIMESTAMP)
+    return value
+
+
+# A date in a query parameter (request bodies get the same rule from `RequestBody`).
+IsoDate = Annotated[date, BeforeValidator(refuse_timestamps)]
+
+
+class RequestBody(BaseModel):
+    """Unknown fields are errors, surrounding blanks are trimmed, and a date or a time is written as text."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
     @classmethod
     def _temporal_values_are_text(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, int | float) and info.field_name in _temporal_fields(cls):
-            raise ValueError("a date or time is written as ISO 8601 text (2020-05-12, 2020-05-12T08:00:00+08:00)")
-        return value
+        return refuse_timestamps(value) if info.field_name in _temporal_fields(cls) else value
 
 
 @cache

@@ -213,6 +213,8 @@ async def test_accountability_is_the_commissions_and_names_stay_out_of_logs(
     assert "王小明" in notice.text and "诫勉 (admonishment)" in notice.text
     assert notice.headers["content-type"].startswith("text/markdown")
     assert_problem(await client.get("/named-notices?from=2020-05-31&to=2020-05-01", headers=DISTRICT), 422)
+    for period in ("from=0&to=2020-05-31", "from=2020-05-01&to=1590883200"):  # not seconds since 1970
+        assert_problem(await client.get(f"/named-notices?{period}", headers=DISTRICT), 422)
     # No CSV notice: asking for one is refused, not answered with JSON.
     assert_problem(await client.get("/named-notices?from=2020-05-01&to=2020-05-31&format=csv", headers=DISTRICT), 422)
     assert "王小明" not in caplog.text

@@ -45,9 +45,10 @@ def test_every_service_has_request_bodies_with_dates_in_them() -> None:
 
 
 @pytest.mark.parametrize(("body", "name"), TEMPORAL, ids=[f"{b.__qualname__}.{n}" for b, n in TEMPORAL])
-def test_no_request_body_reads_a_number_as_a_date(body: type[RequestBody], name: str) -> None:
+@pytest.mark.parametrize("number", [0, 1_589_241_600.0, "1589241600"])
+def test_no_request_body_reads_a_number_as_a_date(body: type[RequestBody], name: str, number: object) -> None:
     with pytest.raises(ValidationError) as refused:
-        body.model_validate({name: 0})
+        body.model_validate({name: number})
     [error] = [e for e in refused.value.errors() if e["loc"] == (name,)]
     assert "ISO 8601 text" in error["msg"]
 

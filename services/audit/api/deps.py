@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from services.audit.handlers import deadline_policy
 from services.audit.rules import DeadlinePolicy
 from shared.auth import Principal, Role, require_roles
+from shared.schemas import IsoDate
 from shared.timeutil import utcnow
 
 
@@ -29,6 +30,7 @@ def _roles(*roles: Role) -> object:
 Now = Annotated[datetime, Depends(request_time)]
 Policy = Annotated[DeadlinePolicy, Depends(policy)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+From = Annotated[IsoDate, Query(alias="from")]  # a period's first day; `to` (an IsoDate) its last
 
 Reader = Annotated[
     Principal,

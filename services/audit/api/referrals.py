@@ -3,7 +3,6 @@ and the named notice (实名制通报)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -12,17 +11,17 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from services.audit import accountability, handover
-from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, Limit, Now
+from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, From, Limit, Now
 from services.audit.models import DisciplineReferral
 from services.audit.referrals import hand_over_serious_findings
 from services.audit.rules import IsoWeek, ReferralReason
 from services.audit.schemas import AccountabilityCreate, AccountabilityRead, DisciplineReferralRead, HandoverRead
 from shared.http import Transaction
+from shared.schemas import IsoDate
 
 router = APIRouter(tags=["referrals"])
 PackageFormat = Annotated[Literal["json", "csv", "md"], Query(alias="format")]
 NoticeFormat = Annotated[Literal["json", "md"], Query(alias="format")]
-From = Annotated[date, Query(alias="from")]
 CSV = "text/csv; charset=utf-8"
 MARKDOWN = "text/markdown; charset=utf-8"
 _TEXT: dict[str, Any] = {"schema": {"type": "string"}}
@@ -91,7 +90,7 @@ async def record_action(
 
 
 @router.get("/accountability-actions")
-async def list_actions(session: Transaction, _: CommissionReader, start: From, to: date) -> list[AccountabilityRead]:
+async def list_actions(session: Transaction, _: CommissionReader, start: From, to: IsoDate) -> list[AccountabilityRead]:
     """Accountability decisions dated in the period (inclusive)."""
     rows = await accountability.actions_between(session, start=start, end=to)
     return [AccountabilityRead.model_validate(action) for action, _ in rows]
@@ -99,7 +98,7 @@ async def list_actions(session: Transaction, _: CommissionReader, start: From, t
 
 @router.get("/named-notices", response_model=list[AccountabilityRead], responses=NOTICE_FORMATS)
 async def named_notice(
-    session: Transaction, _: CommissionReader, start: From, to: date, fmt: NoticeFormat = "json"
+    session: Transaction, _: CommissionReader, start: From, to: IsoDate, fmt: NoticeFormat = "json"
 ) -> list[AccountabilityRead] | Response:
     """The named notice (实名制通报) of the period's decisions: JSON, or a Markdown document."""
     rows = await accountability.actions_between(session, start=start, end=to)

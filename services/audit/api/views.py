@@ -3,13 +3,10 @@ referrals and accountability by month."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from services.audit import views
-from services.audit.api.deps import CommissionReader, Limit, Now, Reader
+from services.audit.api.deps import CommissionReader, From, Limit, Now, Reader
 from services.audit.schemas import (
     OpenTaskGroupRead,
     PeriodActivityRead,
@@ -17,9 +14,9 @@ from services.audit.schemas import (
     RectificationTaskRead,
 )
 from shared.http import Transaction
+from shared.schemas import IsoDate
 
 router = APIRouter(prefix="/views", tags=["views"])
-From = Annotated[date, Query(alias="from")]
 
 
 @router.get("/open-tasks")
@@ -42,7 +39,7 @@ async def overdue_tasks(
 
 @router.get("/rectification-rates")
 async def rectification_rates(
-    session: Transaction, actor: Reader, start: From, to: date
+    session: Transaction, actor: Reader, start: From, to: IsoDate
 ) -> list[RectificationRateRead]:
     """Rectification rate and average days to close of the period's findings, by township and category."""
     rates = await views.rectification_rates(session, actor, start=start, end=to)
@@ -51,7 +48,7 @@ async def rectification_rates(
 
 @router.get("/referrals-and-accountability")
 async def referrals_and_accountability(
-    session: Transaction, _: CommissionReader, start: From, to: date
+    session: Transaction, _: CommissionReader, start: From, to: IsoDate
 ) -> list[PeriodActivityRead]:
     """Referrals by reason and accountability decisions by kind, month by month."""
     activity = await views.referrals_and_accountability(session, start=start, end=to)
