@@ -15,16 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError
+from shared.failures import INFRASTRUCTURE, is_transient
 
 PROBLEM_BASE = "https://poverty.gov.example/problems/"
-# A database that refuses connections (asyncpg raises the OSError itself), drops them, is locked or whose pool
-# is exhausted: a 503 the caller may retry, not a 500.
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-)
 RETRY_AFTER_S = 5
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -125,14 +118,16 @@ def _template(path_template: str) -> re.Pattern[str]:
     return re.compile("[^/]+".join(map(re.escape, literal_parts)))
 
 
-async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    # The database (or the network to it) is down or saturated: the caller should retry, not report a bug.
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    # The database (or the network to it) is down, saturated or aborted a deadlock: the caller should retry.
+    if not is_transient(exc):
+        return await _on_unexpected(request, exc)
     log.warning("a dependency is unavailable", extra={"path": request.url.path, "error_type": type(exc).__name__})
     return problem(
         503,
         "service-unavailable",
         "Service unavailable",
-        "The service cannot reach its database just now. Try again shortly.",
+        "The service's database is unreachable or busy just now. Try again shortly.",
         request.url.path,
         headers={"Retry-After": str(RETRY_AFTER_S)},
     )
@@ -148,6 +143,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _on_domain)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
-    for unavailable in UNAVAILABLE:
-        app.add_exception_handler(unavailable, _on_unavailable)
+    failures: tuple[type[Exception], ...] = (sqlalchemy.exc.DBAPIError, *INFRASTRUCTURE)
+    for failure in failures:  # each handler call decides: transient (503) or a bug (500)
+        app.add_exception_handler(failure, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import dead_letter_topic
 from shared.db import unit_of_work
+from shared.failures import is_transient
 from shared.messaging import inbox
 from shared.messaging.cloudevents import Envelope, MalformedEvent
 from shared.messaging.handlers import Application, HandlerRegistry
@@ -36,24 +36,6 @@ from shared.messaging.relay import Backoff
 from shared.metrics import EVENT_HANDLING_SECONDS, EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
-
-
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock: the next try can win
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Failures of the infrastructure or of concurrency, not of the event: retrying later can succeed."""
-    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _sqlstate(exc) in RETRYABLE_SQLSTATES):
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | KafkaError)
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
-        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
-        if isinstance(state, str):
-            return state
-    return None
 
 
 @dataclass(frozen=True)

@@ -195,8 +195,9 @@ def test_database_urls_name_the_async_driver(given: str, used: str) -> None:
 
 def test_deadlocks_and_serialization_failures_are_retried_not_dead_lettered() -> None:
     from sqlalchemy.exc import DBAPIError, IntegrityError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-    from shared.messaging.consumer import is_transient
+    from shared.failures import is_transient
 
     class PgError(Exception):
         def __init__(self, sqlstate: str) -> None:
@@ -206,6 +207,7 @@ def test_deadlocks_and_serialization_failures_are_retried_not_dead_lettered() ->
     assert is_transient(DBAPIError("SELECT 1", {}, PgError("40001")))
     assert not is_transient(IntegrityError("INSERT", {}, PgError("23505")))
     assert not is_transient(ValueError("a rule failed"))
+    assert is_transient(PoolTimeout("QueuePool limit reached"))  # every connection busy: wait, do not dead-letter
 
 
 @pytest.mark.parametrize("code", ["371523101201\n", "３７１５２３１０１２０１", "٣٧١٥٢٣١٠١٢٠١", "37152310120"])

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import httpx
+import pytest
+import sqlalchemy.exc
+from fastapi import FastAPI
+
 from shared.local.kafka import free_port
+from shared.problems import install_problem_handlers
 from tests.support import assert_problem, auth, running_app
 
 OFFICE = auth("district_office")
@@ -38,3 +44,32 @@ async def test_a_database_file_gone_under_a_running_service_is_a_503(
         response = await client.get("/households", headers=OFFICE)
     assert_problem(response, 503)
     assert response.headers["retry-after"] == "5"
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [
+        (sqlalchemy.exc.TimeoutError("QueuePool limit reached"), 503),  # every connection busy
+        (sqlalchemy.exc.DBAPIError("UPDATE", {}, _PgError("40P01")), 503),  # PostgreSQL aborted a deadlock
+        (sqlalchemy.exc.IntegrityError("INSERT", {}, _PgError("23505")), 500),  # a bug: a key not checked first
+        (KeyError("x"), 500),
+    ],
+)
+async def test_transient_database_failures_are_503_and_bugs_stay_500(failure: Exception, status: int) -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/fails")
+    async def fails() -> None:
+        raise failure
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/fails")
+    assert_problem(response, status)
+    assert ("retry-after" in response.headers) is (status == 503)
