@@ -146,10 +146,11 @@ async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
 ) -> Principal:
     """The authenticated caller; 401 problem+json without a valid bearer token."""
-    if credentials is None or not credentials.credentials.strip():
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise Unauthenticated("A bearer token is required.")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(credentials.credentials.strip())
+    return verifier.verify(token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
