@@ -55,31 +55,60 @@ def process_cpu_s(pid: int) -> float | None:
 
 
 def own_cpu_s() -> float:
-    """CPU seconds of this process and of its children that have ended (worker processes)."""
+    """CPU seconds of this process and of its descendants, ended or live (a fork server's workers are
+    grandchildren: they end in the server's account, which ends in ours only when the server does)."""
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+    ended = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+    tree = _process_tree()
+    return ended + sum(tree_cpu_s(child, tree) for child in tree.get(os.getpid(), []))
 
 
-def _children(parent: int) -> list[int]:
-    found = ((int(d), _stat(int(d))) for d in os.listdir("/proc") if d.isdigit())
-    return [pid for pid, fields in found if fields is not None and int(fields[1]) == parent]
+def _process_tree() -> dict[int, list[int]]:
+    """Live processes by parent pid."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        fields = _stat(int(entry)) if entry.isdigit() else None
+        if fields is not None:
+            tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def tree_cpu_s(pid: int, tree: dict[int, list[int]]) -> float:
+    """CPU seconds of a live process, of its children it has reaped and of its live descendants."""
+    fields = _stat(pid)
+    own = 0.0 if fields is None else sum(int(f) for f in fields[11:15]) / TICKS  # utime stime cutime cstime
+    return own + sum(tree_cpu_s(child, tree) for child in tree.get(pid, []))
+
+
+def descendants(pid: int) -> list[int]:
+    """The live descendants of `pid`."""
+    tree, found = _process_tree(), []
+    waiting = list(tree.get(pid, []))
+    while waiting:
+        child = waiting.pop()
+        found.append(child)
+        waiting.extend(tree.get(child, []))
+    return found
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident set (VmHWM) of a live process, MB; 0 if it cannot be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0.0)
 
 
 async def server_cpu_s(engine: AsyncEngine) -> float | None:
-    """CPU seconds the PostgreSQL server behind `engine` has spent so far, all its processes included
-    (None: it does not run on this machine)."""
+    """CPU seconds the PostgreSQL server behind `engine` has spent so far, all its processes included, those that
+    ended too (backends of closed connections, workers) (None: it does not run on this machine)."""
     async with engine.connect() as conn:
         backend = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
     mine = _stat(backend)
     if mine is None:
         return None
-    postmaster = int(mine[1])  # ppid
-    live = sum(process_cpu_s(pid) or 0.0 for pid in _children(postmaster))
-    own = _stat(postmaster)
-    if own is None:
-        return None
-    # utime, stime, and cutime, cstime: the time of the children it has reaped (closed connections' backends).
-    return live + sum(int(f) for f in own[11:15]) / TICKS
+    return tree_cpu_s(int(mine[1]), _process_tree())  # the postmaster is the backend's parent
 
 
 @dataclass

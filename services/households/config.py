@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fastapi import Request
-
 from services.households.idcard import IdCardVault, parse_hmac_key, parse_keys
 from services.households.settings import HouseholdsSettings
 from shared.areas import township_of
@@ -66,9 +64,3 @@ class RegistryConfig:
 
     def area_name(self, area_code: str) -> str | None:
         return self.townships.get(area_code)
-
-
-def registry_config(request: Request) -> RegistryConfig:
-    """Dependency: the configuration the app was built with."""
-    config: RegistryConfig = request.app.state.registry_config
-    return config

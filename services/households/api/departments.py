@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from services.households.api.deps import Config
-from services.households.config import RegistryConfig, registry_config
 from services.households.departments.apply import RowContext
 from services.households.departments.batches import PayloadTooLarge, submit
 from services.households.departments.rows import BatchReport, BatchSubmission, DataKind
@@ -33,7 +32,7 @@ Department = Annotated[
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=100, pattern=r"^[\w.:-]+$")]
 
 
-def _within_size(request: Request, config: Annotated[RegistryConfig, Depends(registry_config)]) -> None:
+def _within_size(request: Request, config: Config) -> None:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > config.department_max_rows * MAX_ROW_BYTES:
         raise PayloadTooLarge("The submission is too large; split the data.")

@@ -5,16 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.households import registry
-from services.households.config import RegistryConfig, registry_config
+from services.households.config import RegistryConfig
 from services.households.models import Household, Member
 from services.households.schemas.households import HouseholdRead, MemberRead
 from shared.auth import Principal, Role, require_roles
 
 R = Role
+
+
+def registry_config(request: Request) -> RegistryConfig:
+    """The configuration the app was built with."""
+    config: RegistryConfig = request.app.state.registry_config
+    return config
+
+
 Config = Annotated[RegistryConfig, Depends(registry_config)]
 # 建档立卡: district, township and village officers register and maintain households.
 Registrar = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE))]
