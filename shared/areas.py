@@ -27,8 +27,13 @@ def _village(code: str) -> str:
     return code
 
 
+def is_area_code(code: str) -> bool:
+    """A district (6 digits), township (9) or village (12) code."""
+    return _ANY_LEVEL.fullmatch(code) is not None
+
+
 def _area(code: str) -> str:
-    if not _ANY_LEVEL.fullmatch(code):
+    if not is_area_code(code):
         raise ValueError("must be a 6-, 9- or 12-digit area code")
     return code
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.areas import is_area_code
 from shared.errors import Forbidden, Unauthenticated
 from shared.settings import ServiceSettings
 
@@ -50,14 +51,21 @@ class Principal:
     subject: str
     roles: frozenset[Role]
     area: str | None = None
+    # The roles that grant the action at hand (set by `require_roles`). Reach follows them: a township officer
+    # who is also an auditor reads district-wide as an auditor, but registers only in the township.
+    acting: frozenset[Role] | None = None
 
     def has_any(self, roles: frozenset[Role]) -> bool:
         return bool(self.roles & roles)
 
     @property
+    def acting_roles(self) -> frozenset[Role]:
+        return self.roles if self.acting is None else self.acting
+
+    @property
     def is_area_scoped(self) -> bool:
-        """True when every role held is limited to an area (a district-wide role lifts the limit)."""
-        return self.roles <= AREA_SCOPED
+        """True when every role granting the action is limited to an area (a district-wide one lifts the limit)."""
+        return self.acting_roles <= AREA_SCOPED
 
     def can_reach(self, area_code: str) -> bool:
         """Whether the principal may see or change things in `area_code`."""
@@ -116,9 +124,11 @@ def _principal_from(claims: dict[str, Any]) -> Principal:
         raise Unauthenticated("The token's roles claim must be a list.")
     roles = frozenset(Role(r) for r in raw_roles if r in Role._value2member_map_)
     area = claims.get("area")
-    if roles and roles <= AREA_SCOPED and not isinstance(area, str):
+    if area is not None and not (isinstance(area, str) and is_area_code(area)):
+        raise Unauthenticated("The token's area claim is not a 6-, 9- or 12-digit area code.")
+    if roles & AREA_SCOPED and area is None:
         raise Unauthenticated("A scoped role needs an area claim.")
-    return Principal(subject=str(claims["sub"]), roles=roles, area=area if isinstance(area, str) else None)
+    return Principal(subject=str(claims["sub"]), roles=roles, area=area)
 
 
 def issue_token(
@@ -157,12 +167,12 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """Dependency: the caller must hold one of `roles`."""
+    """Dependency: the caller must hold one of `roles`; the principal returned acts in those it holds."""
     allowed = frozenset(roles)
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any(allowed):
             raise Forbidden("Your role may not perform this action.")
-        return principal
+        return replace(principal, acting=principal.roles & allowed)
 
     return dependency

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from functools import cache
 from typing import Annotated, Any, get_args
@@ -38,15 +39,36 @@ def refuse_timestamps(value: Any) -> Any:
 # A date in a query parameter (request bodies get the same rule from `RequestBody`).
 IsoDate = Annotated[date, BeforeValidator(refuse_timestamps)]
 
+# C0 controls but tab, line feed and carriage return, and DEL: PostgreSQL refuses NUL in text (a 500 where SQLite
+# stored it), and none belongs in a name, a note or a code.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refuse_control_characters(value: Any) -> Any:
+    """Text, also inside lists and mappings, must hold no control character (tab and line breaks excepted)."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise ValueError("text must not contain control characters (such as NUL)")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            refuse_control_characters(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_control_characters(key)
+            refuse_control_characters(item)
+    return value
+
 
 class RequestBody(BaseModel):
-    """Unknown fields are errors, surrounding blanks are trimmed, and a date or a time is written as text."""
+    """Unknown fields are errors, surrounding blanks are trimmed, text holds no control character, and a date
+    or a time is written as text."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _temporal_values_are_text(cls, value: Any, info: ValidationInfo) -> Any:
+    def _plain_values(cls, value: Any, info: ValidationInfo) -> Any:
+        value = refuse_control_characters(value)
         return refuse_timestamps(value) if info.field_name in _temporal_fields(cls) else value
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.types import TypeDecorator
 
 # China has kept UTC+8 without daylight saving since 1991: the district's calendar day (Asia/Shanghai).
 DISTRICT_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-PERIOD_PATTERN = r"^(\d{4})-(0[1-9]|1[0-2])$"
+# ASCII digits: `\d` takes any script's digits, and "２０２０-06" would be a second June 2020 to pay for.
+PERIOD_PATTERN = r"^([0-9]{4})-(0[1-9]|1[0-2])$"
 _PERIOD = re.compile(PERIOD_PATTERN)
 
 
@@ -28,7 +29,7 @@ def district_today(now: datetime | None = None) -> date:
 
 def period_start(period: str) -> date:
     """The first day of a monthly period written "YYYY-MM" (income, subsidy periods)."""
-    match = _PERIOD.match(period)
+    match = _PERIOD.fullmatch(period)
     if match is None:
         raise ValueError("must be a period written YYYY-MM")
     return date(int(match.group(1)), int(match.group(2)), 1)

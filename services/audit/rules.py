@@ -27,7 +27,7 @@ _SERIOUS_CODES = frozenset(
 )
 SEVERE_HOUSING_GRADE = "D"
 _RANK = {Severity.GENERAL: 0, Severity.SERIOUS: 1, Severity.SEVERE: 2}
-_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.ASCII)
 
 
 class ReferralReason(StrEnum):
@@ -127,7 +127,7 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        match = _ISO_WEEK.match(text)
+        match = _ISO_WEEK.fullmatch(text)
         if match is None:
             raise InvalidInput("A week is written like 2020-W20.")
         year, week = int(match.group(1)), int(match.group(2))

@@ -21,8 +21,9 @@ _HELPER_ONLY = frozenset({Role.HELPER_CADRE})
 
 
 def is_helper_only(actor: Principal) -> bool:
-    """True when the caller's only role is helper cadre (another role lifts the assignment limit)."""
-    return actor.roles <= _HELPER_ONLY
+    """True when the caller acts only as a helper cadre (another role granting the action lifts the assignment
+    limit)."""
+    return actor.acting_roles <= _HELPER_ONLY
 
 
 async def can_access(session: AsyncSession, household: Household, actor: Principal) -> bool:

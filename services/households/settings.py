@@ -39,7 +39,7 @@ class HouseholdsSettings(ServiceSettings):
     idcard_hmac_key: SecretStr = Field(
         default=SecretStr(DEV_IDCARD_HMAC_KEY), description="base64 HMAC-SHA256 key (>= 32 bytes) for look-ups"
     )
-    district_code: str = Field(default=DEFAULT_DISTRICT_CODE, pattern=r"^\d{6}$")
+    district_code: str = Field(default=DEFAULT_DISTRICT_CODE, pattern=r"^[0-9]{6}$")
     townships: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_TOWNSHIPS),
         description="known townships (乡镇/街道) of the district: 9-digit code -> name",

@@ -19,6 +19,7 @@ from services.projects.schemas import (
     ProjectCreate,
     ProjectRead,
 )
+from shared.areas import AreaCode
 from shared.auth import Principal, Role, require_roles
 from shared.http import Transaction
 
@@ -42,7 +43,7 @@ Reader = Annotated[
         )
     ),
 ]
-AreaFilter = Annotated[str | None, Query(pattern=r"^\d{6,12}$")]
+AreaFilter = Annotated[AreaCode | None, Query()]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -61,7 +62,7 @@ async def list_projects(
     session: Transaction, actor: Reader, area_code: AreaFilter = None, limit: Limit = 100
 ) -> list[ProjectRead]:
     """Projects in an area (the caller's own area when scoped)."""
-    scope = area_code or actor.area or ""
+    scope = area_code or (actor.area if actor.is_area_scoped else None) or ""
     if actor.is_area_scoped:
         actor.ensure_reach(scope)
     return [_read(p) for p in await domain.list_projects(session, area_prefix=scope, limit=limit)]

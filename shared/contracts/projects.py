@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.contracts import PROJECTS_TOPIC, IntegrationEvent
+from shared.timeutil import PERIOD_PATTERN
 
 
 class ProjectEvent(IntegrationEvent):
@@ -45,5 +46,5 @@ class ProjectIncomeRecorded(ProjectEvent):
 
     event_type = "gov.poverty.projects.income_recorded.v1"
     income_id: UUID
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    period: str = Field(pattern=PERIOD_PATTERN)
     amount_fen: int = Field(gt=0)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import jwt
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from shared.areas import VillageCode
-from shared.auth import Principal, Role, TokenVerifier, issue_token
+from shared.auth import Principal, Role, TokenVerifier, issue_token, require_roles
 from shared.contracts import ALL_TOPICS, contract_for, registered_types
 from shared.contracts.households import HouseholdRegistered
 from shared.errors import Forbidden, Unauthenticated
@@ -62,6 +63,9 @@ def test_contracts_refuse_unknown_fields() -> None:
         HouseholdRegistered(household_id=uuid.uuid4(), household_code="c", area_code="a", member_count=1, id_card="x")  # type: ignore[call-arg]
 
 
+CLAIMS = {"sub": "u1", "roles": ["township_office"], "aud": "poverty-platform", "exp": 4_102_444_800}
+
+
 def verifier(**overrides: object) -> TokenVerifier:
     return TokenVerifier(ServiceSettings(database_url="sqlite://", **overrides))  # type: ignore[arg-type]
 
@@ -78,6 +82,11 @@ def test_token_round_trip_gives_roles_and_area() -> None:
         issue_token(DEV_JWT_SECRET, "u1", ["district_office"], audience="another-system"),
         issue_token("x" * 40, "u1", ["district_office"]),
         issue_token(DEV_JWT_SECRET, "u1", ["township_office"]),  # scoped role without an area
+        issue_token(DEV_JWT_SECRET, "u1", ["township_office", "auditor"]),  # still a scoped role without one
+        jwt.encode({**CLAIMS, "area": ""}, DEV_JWT_SECRET),  # "" prefixes every code: district-wide before
+        jwt.encode({**CLAIMS, "area": "３７１５２３１０１"}, DEV_JWT_SECRET),
+        jwt.encode({**CLAIMS, "area": "3715231"}, DEV_JWT_SECRET),
+        jwt.encode({**CLAIMS, "area": 371523101}, DEV_JWT_SECRET),
         "garbage",
     ],
 )
@@ -93,6 +102,15 @@ def test_area_scope_is_a_prefix_of_the_area_code() -> None:
         township.ensure_reach("371523102201")
     district = Principal("u", frozenset({Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE}), "371523101")
     assert district.can_reach("371523102201")
+
+
+async def test_reach_follows_the_roles_that_grant_the_action() -> None:
+    both = Principal("u", frozenset({Role.TOWNSHIP_OFFICE, Role.AUDITOR}), "371523101")
+    registering = await require_roles(Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE)(both)
+    reading = await require_roles(Role.TOWNSHIP_OFFICE, Role.AUDITOR)(both)
+    assert not registering.can_reach("371523102201") and registering.can_reach("371523101201")
+    assert reading.can_reach("371523102201")
+    assert registering.roles == both.roles  # separation of duties still sees every role held
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,10 @@ async def test_register_project_writes_it_and_its_event(api: Any) -> None:
     assert row.event_type == "gov.poverty.projects.project_registered.v1" and row.key == body["id"]
     payload = json.loads(row.payload)
     assert payload == {
-        "project_id": body["id"], "name": PROJECT["name"], "kind": "greenhouse", "area_code": VILLAGE,
+        "project_id": body["id"],
+        "name": PROJECT["name"],
+        "kind": "greenhouse",
+        "area_code": VILLAGE,
         "budget_fen": 150_000_000,
     }
     fetched = await client.get(f"/projects/{body['id']}", headers=auth("auditor"))
@@ -110,6 +113,15 @@ async def test_township_officer_registers_and_lists_within_its_township(api: Any
     everything = await client.get("/projects", headers=OFFICE)
     assert len(everything.json()) == 2
     assert_problem(await client.get("/projects", params={"area_code": "371523105"}, headers=own), 403)
+
+
+async def test_a_district_wide_reading_role_does_not_widen_a_township_officers_writes(api: Any) -> None:
+    app, client = api
+    both = auth("township_office", "auditor", area="371523105")
+    assert_problem(await client.post("/projects", json=PROJECT, headers=both), 403)
+    assert await _count(app, Project) == 0
+    await _project(client)
+    assert len((await client.get("/projects", headers=both)).json()) == 1  # reads district-wide, as an auditor
 
 
 async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
@@ -137,6 +149,7 @@ async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
         {**PROJECT, "started_on": "not a date"},
         {**PROJECT, "project_code": "XM 001"},
         {**PROJECT, "unexpected": 1},
+        {**PROJECT, "name": "bad\u0000name"},  # PostgreSQL refuses NUL in text: a 500 before
         [PROJECT],
     ],
 )
@@ -163,9 +176,7 @@ async def test_duplicate_project_code_is_409_and_changes_nothing(api: Any) -> No
     assert len(await _outbox(app)) == 1
 
 
-@pytest.mark.parametrize(
-    "headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}]
-)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}])
 async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) -> None:
     app, client = api
     assert_problem(await client.post("/projects", json=PROJECT, headers=headers), 401)
@@ -202,9 +213,7 @@ async def test_wrong_role_is_403_and_changes_nothing(api: Any, method: str, path
 async def test_unknown_project_is_404(api: Any) -> None:
     _, client = api
     assert_problem(await client.get(f"/projects/{UNKNOWN}", headers=OFFICE), 404)
-    assert_problem(
-        await client.post(f"/projects/{UNKNOWN}/inspections", json=INSPECTION, headers=OFFICE), 404
-    )
+    assert_problem(await client.post(f"/projects/{UNKNOWN}/inspections", json=INSPECTION, headers=OFFICE), 404)
     assert_problem(await client.post(f"/projects/{UNKNOWN}/income", json=INCOME, headers=FINANCE), 404)
     assert_problem(await client.get(f"/projects/{UNKNOWN}/open-problems", headers=OFFICE), 404)
     assert_problem(await client.get("/projects/not-a-uuid", headers=OFFICE), 422)
@@ -265,7 +274,10 @@ async def test_income_is_recorded_once_per_period(api: Any) -> None:
     last = (await _outbox(app))[-1]
     assert last.event_type == "gov.poverty.projects.income_recorded.v1" and last.key == pid
     assert json.loads(last.payload) == {
-        "project_id": pid, "income_id": income["id"], "period": "2020-06", "amount_fen": 4_466_400,
+        "project_id": pid,
+        "income_id": income["id"],
+        "period": "2020-06",
+        "amount_fen": 4_466_400,
     }
     repeat = await client.post(f"/projects/{pid}/income", json={**INCOME, "amount_fen": 1}, headers=OFFICE)
     assert_problem(repeat, 409)
@@ -289,6 +301,8 @@ def _next_month() -> str:
         {**INCOME, "amount_fen": "100"},
         {**INCOME, "period": "2020-6"},
         {**INCOME, "period": "2020-13"},
+        {**INCOME, "period": "２０２０-06"},  # full-width digits: a second June 2020 before
+        {**INCOME, "period": "٢٠٢٠-06"},
         {"period": _next_month(), "amount_fen": 100},
         {"period": "2020-06"},
     ],
@@ -300,12 +314,15 @@ async def test_bad_income_is_422_and_changes_nothing(api: Any, body: dict[str, A
     assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (0, 1)
 
 
-
-
 def _finding(subject_id: str, kind: SubjectKind = SubjectKind.PROJECT) -> FindingRecorded:
     return FindingRecorded(
-        finding_id=uuid4(), subject_kind=kind, subject_id=subject_id, area_code=VILLAGE,
-        category=ProblemCategory.PROJECT, code="roof_damaged", severity=Severity.GENERAL,
+        finding_id=uuid4(),
+        subject_kind=kind,
+        subject_id=subject_id,
+        area_code=VILLAGE,
+        category=ProblemCategory.PROJECT,
+        code="roof_damaged",
+        severity=Severity.GENERAL,
         description="棚膜破损",
     )
 
@@ -341,14 +358,28 @@ async def test_a_rescheduled_or_rejected_rectification_moves_the_deadline_and_cl
         r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
         return datetime.fromisoformat(r.json()[0]["rectification_deadline"])
 
-    await apply_event(app, RectificationRescheduled(
-        **ids, task_id=task, previous_deadline=first, deadline=later, changed_by="district_office:1",
-    ))
+    await apply_event(
+        app,
+        RectificationRescheduled(
+            **ids,
+            task_id=task,
+            previous_deadline=first,
+            deadline=later,
+            changed_by="district_office:1",
+        ),
+    )
     assert await deadline() == later
     rejected_at = datetime(2020, 7, 15, tzinfo=UTC)
-    await apply_event(app, RectificationRejected(
-        **ids, task_id=task, check_id=uuid4(), checked_by="inspector-2", deadline=rejected_at,
-    ))
+    await apply_event(
+        app,
+        RectificationRejected(
+            **ids,
+            task_id=task,
+            check_id=uuid4(),
+            checked_by="inspector-2",
+            deadline=rejected_at,
+        ),
+    )
     assert await deadline() == rejected_at
     await apply_event(app, RectificationClosed(**ids, task_id=task, closed_by="inspector-2"))
     assert await _count(app, ProjectOpenProblem) == 0
@@ -358,13 +389,22 @@ async def test_audit_events_about_other_subjects_are_ignored(api: Any) -> None:
     app, _ = api
     household_finding = _finding(str(uuid4()), SubjectKind.HOUSEHOLD)
     await apply_event(app, household_finding)
-    ids = {"finding_id": household_finding.finding_id, "subject_kind": SubjectKind.HOUSEHOLD,
-           "subject_id": household_finding.subject_id}
+    ids = {
+        "finding_id": household_finding.finding_id,
+        "subject_kind": SubjectKind.HOUSEHOLD,
+        "subject_id": household_finding.subject_id,
+    }
     await apply_event(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="severe_finding"))
     untracked = {"finding_id": uuid4(), "subject_kind": SubjectKind.PROJECT, "subject_id": str(uuid4())}
-    await apply_event(app, RectificationOpened(
-        **untracked, task_id=uuid4(), owner="township_office:371523101", deadline=datetime.now(UTC),
-    ))
+    await apply_event(
+        app,
+        RectificationOpened(
+            **untracked,
+            task_id=uuid4(),
+            owner="township_office:371523101",
+            deadline=datetime.now(UTC),
+        ),
+    )
     assert await _count(app, ProjectOpenProblem) == 0
 
 
