@@ -40,6 +40,8 @@ class Role(StrEnum):
     DEPT_HOUSING = "dept_housing"
 
 
+# Who did what is recorded by subject in columns of this width (`recorded_by`, `changed_by`, ...).
+MAX_SUBJECT_LENGTH = 100
 # Roles whose reach is limited to the `area` claim; every other role is district-wide.
 AREA_SCOPED = frozenset({Role.TOWNSHIP_OFFICE, Role.VILLAGE_CADRE, Role.HELPER_CADRE})
 
@@ -120,15 +122,18 @@ class TokenVerifier:
 
 def _principal_from(claims: dict[str, Any]) -> Principal:
     raw_roles = claims.get("roles", [])
-    if not isinstance(raw_roles, list):
-        raise Unauthenticated("The token's roles claim must be a list.")
+    if not (isinstance(raw_roles, list) and all(isinstance(r, str) for r in raw_roles)):
+        raise Unauthenticated("The token's roles claim must be a list of role names.")
+    subject = claims["sub"]
+    if not (isinstance(subject, str) and 0 < len(subject) <= MAX_SUBJECT_LENGTH):
+        raise Unauthenticated(f"The token's subject must be text of 1-{MAX_SUBJECT_LENGTH} characters.")
     roles = frozenset(Role(r) for r in raw_roles if r in Role._value2member_map_)
     area = claims.get("area")
     if area is not None and not (isinstance(area, str) and is_area_code(area)):
         raise Unauthenticated("The token's area claim is not a 6-, 9- or 12-digit area code.")
     if roles & AREA_SCOPED and area is None:
         raise Unauthenticated("A scoped role needs an area claim.")
-    return Principal(subject=str(claims["sub"]), roles=roles, area=area)
+    return Principal(subject=subject, roles=roles, area=area)
 
 
 def issue_token(

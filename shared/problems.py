@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError
-from shared.failures import INFRASTRUCTURE, is_transient
+from shared.failures import DRIVER_ERRORS, INFRASTRUCTURE, is_transient
 
 PROBLEM_BASE = "https://poverty.gov.example/problems/"
 RETRY_AFTER_S = 5
@@ -143,7 +143,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _on_domain)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http)  # type: ignore[arg-type]
-    failures: tuple[type[Exception], ...] = (sqlalchemy.exc.DBAPIError, *INFRASTRUCTURE)
+    failures: tuple[type[Exception], ...] = (sqlalchemy.exc.DBAPIError, *DRIVER_ERRORS, *INFRASTRUCTURE)
     for failure in failures:  # each handler call decides: transient (503) or a bug (500)
         app.add_exception_handler(failure, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

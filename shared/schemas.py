@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import cache
 from typing import Annotated, Any, get_args
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -20,6 +21,8 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+from shared.timeutil import CALENDAR_YEARS
 
 # Pydantic's own date and time types are classes of their own, not subclasses of `date`.
 _PYDANTIC_TEMPORAL = (AwareDatetime, FutureDate, FutureDatetime, NaiveDatetime, PastDate, PastDatetime)
@@ -36,8 +39,16 @@ def refuse_timestamps(value: Any) -> Any:
     return value
 
 
-# A date in a query parameter (request bodies get the same rule from `RequestBody`).
-IsoDate = Annotated[date, BeforeValidator(refuse_timestamps)]
+def within_calendar(value: Any) -> Any:
+    """A date or time in the years the platform's records fall in: day arithmetic in the district's time zone
+    overflows at the ends of Python's calendar (9999-12-31 + 1 day, 0001-01-01 in UTC+8 as UTC)."""
+    if isinstance(value, date | datetime) and value.year not in CALENDAR_YEARS:
+        raise ValueError(f"must fall in the years {CALENDAR_YEARS.start}-{CALENDAR_YEARS.stop - 1}")
+    return value
+
+
+# A date in a query parameter (request bodies get the same rules from `RequestBody`).
+IsoDate = Annotated[date, BeforeValidator(refuse_timestamps), AfterValidator(within_calendar)]
 
 # C0 controls but tab, line feed and carriage return, and DEL: PostgreSQL refuses NUL in text (a 500 where SQLite
 # stored it), and none belongs in a name, a note or a code.
@@ -70,6 +81,11 @@ class RequestBody(BaseModel):
     def _plain_values(cls, value: Any, info: ValidationInfo) -> Any:
         value = refuse_control_characters(value)
         return refuse_timestamps(value) if info.field_name in _temporal_fields(cls) else value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _dates_within_calendar(cls, value: Any) -> Any:
+        return within_calendar(value)
 
 
 @cache

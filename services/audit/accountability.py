@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.documents import markdown_cell as cell
 from services.audit.events import emit
 from services.audit.models import AccountabilityAction, DisciplineReferral, Finding
 from shared.auth import Principal
@@ -101,10 +102,6 @@ async def actions_between(
     return [(action, finding) for action, finding in (await session.execute(stmt)).tuples().all()]
 
 
-def _cell(text: str | None) -> str:
-    return (text or "").replace("|", "/").replace("\n", " ")
-
-
 def named_notice_markdown(rows: list[tuple[AccountabilityAction, Finding]], *, start: date, end: date) -> str:
     """The named notice (实名制通报) as a readable document: who, which unit, what decision, for what problem."""
     lines = [
@@ -118,8 +115,8 @@ def named_notice_markdown(rows: list[tuple[AccountabilityAction, Finding]], *, s
     for number, (action, finding) in enumerate(rows, start=1):
         kind = AccountabilityKind(action.kind)
         lines.append(
-            f"| {number} | {action.decided_on.isoformat()} | {_cell(action.person_name)} | {_cell(action.person_unit)}"
-            f" | {_cell(action.person_position)} | {KIND_LABELS[kind]} ({kind}) | {_cell(finding.description)}"
+            f"| {number} | {action.decided_on.isoformat()} | {cell(action.person_name)} | {cell(action.person_unit)}"
+            f" | {cell(action.person_position)} | {KIND_LABELS[kind]} ({kind}) | {cell(finding.description)}"
             f" | {finding.area_code} |"
         )
     return "\n".join(lines) + "\n"

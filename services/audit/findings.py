@@ -3,9 +3,10 @@ referred; the same open problem on the same subject is not opened twice (a repea
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -79,11 +80,26 @@ async def record_manual_finding(
     session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
 ) -> Finding:
     """An inspector's finding, with evidence references; its campaign, if named, must cover it."""
+    await _hold_subject(session, _key(facts))
     if facts.campaign_id is not None:
         await campaigns.ensure_covers(
             session, facts.campaign_id, area_code=facts.area_code, subject_id=facts.subject_id, now=now
         )
     return await record_finding(session, facts, policy=policy, now=now)
+
+
+async def _hold_subject(session: AsyncSession, key: OpenFindingKey) -> None:
+    """Hold the subject's problem until the transaction ends (PostgreSQL; SQLite has one writer at a time).
+
+    Two inspectors recording the same problem at once: the second waits, then finds the first's finding and adds
+    an occurrence, instead of failing on the unique index of open findings. (The consumer needs no such lock:
+    the events about one subject come in order from one partition.)
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256("\x1f".join(key).encode()).digest()
+    lock = int.from_bytes(digest[:8], "big", signed=True)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
 
 
 def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *, now: datetime) -> Finding:
@@ -134,6 +150,9 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
         one_of(dialect, col(Finding.subject_id), sorted({subject for _, subject, _ in wanted})),
         col(Finding.status) == FindingStatus.OPEN,
     )
+    # Locked: a concurrent repeat waits instead of writing back a stale count of occurrences or evidence, and a
+    # finding closed meanwhile is no longer open when the lock is granted (the repeat then opens a new one).
+    stmt = stmt.with_for_update().execution_options(populate_existing=True)
     with session.no_autoflush:
         found = {_key(finding): finding for finding in (await session.scalars(stmt)).all()}
     known.update({key: found.get(key) for key in wanted})

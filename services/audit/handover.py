@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.documents import markdown_cell, spreadsheet_safe
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from services.audit.rules import IsoWeek
 from shared.areas import township_of
@@ -123,12 +124,8 @@ def to_csv(package: HandoverPackage) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS)
     writer.writeheader()
-    writer.writerows(asdict(lead) for lead in package.leads)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in asdict(lead).items()} for lead in package.leads)
     return out.getvalue()
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "/").replace("\n", " ")
 
 
 def to_markdown(package: HandoverPackage) -> str:
@@ -150,7 +147,7 @@ def to_markdown(package: HandoverPackage) -> str:
         task = f"{lead.task_status}, due {lead.deadline[:10]}" if lead.task_status else "-"
         lines.append(
             f"| {number} | {lead.referred_at[:16].replace('T', ' ')} | {lead.reason} | {lead.severity}"
-            f" | {lead.category} | {lead.area_code} | {lead.subject_kind} {lead.subject_id}"
-            f" | {_cell(lead.description)} | {_cell(responsible)} | {task} |"
+            f" | {lead.category} | {lead.area_code} | {lead.subject_kind} {markdown_cell(lead.subject_id)}"
+            f" | {markdown_cell(lead.description)} | {markdown_cell(responsible)} | {task} |"
         )
     return "\n".join(lines) + "\n"

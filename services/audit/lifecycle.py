@@ -92,12 +92,20 @@ def ensure_evidence(evidence: Collection[object]) -> None:
         raise RuleViolation("A rectification is submitted with at least one evidence reference.")
 
 
+# The longest rectification term (整改期限) a task may be given, from its opening: a deadline years ahead would
+# keep a problem from ever falling overdue, and so from ever reaching the discipline commission.
+LONGEST_TERM = timedelta(days=366)
+
+
 def check_new_deadline(new_deadline: datetime, *, opened_at: datetime, current: datetime) -> None:
-    """A deadline may move either way but never before the task existed, and must actually change."""
+    """A deadline may move either way but never before the task existed nor beyond its longest term, and must
+    actually change."""
     if new_deadline.tzinfo is None:
         raise InvalidInput("The deadline needs a time zone.")
     if new_deadline <= opened_at:
         raise InvalidInput("The new deadline must be after the task was opened.")
+    if new_deadline > opened_at + LONGEST_TERM:
+        raise InvalidInput("A rectification term is at most a year from the task's opening.")
     if new_deadline == current:
         raise InvalidInput("The new deadline is the current one.")
 

@@ -108,8 +108,9 @@ class RectificationTask(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by: str | None = Field(default=None, max_length=100)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Each scheduled check marks a task once a deadline; a new deadline clears both.
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="due-soon reminder sent")
-    overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="marked overdue, once")
+    overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="marked overdue")
     reopen_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
     finding: Finding = Relationship(sa_relationship=_flush_order_only("Finding"))

@@ -213,8 +213,7 @@ def _reopen(
     now: datetime,
 ) -> None:
     task.reopen_count += 1
-    task.deadline = policy.deadline(Severity(finding.severity), now)
-    task.reminded_at = None
+    set_deadline(task, policy.deadline(Severity(finding.severity), now))
     emit(
         session,
         RectificationRejected(
@@ -222,6 +221,11 @@ def _reopen(
         ),
     )
     refer_to_discipline_commission(session, finding, reason=ReferralReason.FAILED_FOLLOW_UP, now=now, task=task)
+
+
+def set_deadline(task: RectificationTask, deadline: datetime) -> None:
+    """A new deadline re-arms the scheduled checks: a reminder before it, and overdue (with a referral) after."""
+    task.deadline, task.reminded_at, task.overdue_at = deadline, None, None
 
 
 async def close_task(session: AsyncSession, task_id: UUID, *, actor: Principal, now: datetime) -> RectificationTask:
@@ -250,7 +254,7 @@ async def reschedule_task(
         reason=reason,
     )
     session.add(change)
-    task.deadline, task.reminded_at = deadline, None
+    set_deadline(task, deadline)
     emit(
         session,
         RectificationRescheduled(

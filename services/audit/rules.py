@@ -13,7 +13,7 @@ from shared.areas import township_of
 from shared.contracts.audit import CampaignKind, ScopeLevel, Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
 from shared.errors import InvalidInput
-from shared.timeutil import DISTRICT_TZ
+from shared.timeutil import CALENDAR_YEARS, DISTRICT_TZ
 
 # Problems that break one of the three guarantees or safe water (三保障和饮水安全) are serious at least.
 _SERIOUS_CODES = frozenset(
@@ -131,6 +131,8 @@ class IsoWeek:
         if match is None:
             raise InvalidInput("A week is written like 2020-W20.")
         year, week = int(match.group(1)), int(match.group(2))
+        if year not in CALENDAR_YEARS:
+            raise InvalidInput(f"A week's year is within {CALENDAR_YEARS.start}-{CALENDAR_YEARS.stop - 1}.")
         try:
             date.fromisocalendar(year, week, 1)
         except ValueError as exc:
@@ -176,7 +178,7 @@ def check_campaign_scope(kind: CampaignKind, level: ScopeLevel, code: str) -> No
             UUID(code)
         except ValueError as exc:
             raise InvalidInput("A project scope is the project's id.") from exc
-    elif not (code.isdigit() and len(code) == expected[level]):
+    elif not (code.isascii() and code.isdigit() and len(code) == expected[level]):
         raise InvalidInput(f"A {level} scope is a {expected[level]}-digit area code.")
 
 

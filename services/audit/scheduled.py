@@ -2,7 +2,7 @@
 
 Each check is a plain use case taking `now` (tests pass an explicit clock); `scheduled_checks` is the
 worker that runs them periodically. Several replicas may run it at once: due tasks are claimed with
-`FOR UPDATE SKIP LOCKED` on PostgreSQL and each is marked at most once (`overdue_at`, `reminded_at`).
+`FOR UPDATE SKIP LOCKED` on PostgreSQL and each is marked at most once a deadline (`overdue_at`, `reminded_at`).
 """
 
 from __future__ import annotations

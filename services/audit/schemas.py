@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -64,7 +65,9 @@ class FindingCreate(RequestBody):
     def _subject_id_is_an_id(self) -> FindingCreate:
         if self.subject_kind in UUID_SUBJECTS:
             try:
-                UUID(self.subject_id)
+                # One spelling (lowercase, hyphenated), as events carry it: "{…}", "urn:uuid:…" or capitals
+                # would otherwise open a second finding on the same household.
+                self.subject_id = str(UUID(self.subject_id))
             except ValueError as exc:
                 raise ValueError(f"a {self.subject_kind} is named by its id (a UUID)") from exc
         return self
@@ -218,6 +221,13 @@ class CampaignCreate(RequestBody):
     starts_on: date
     ends_on: date
     teams: list[Annotated[Text, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _one_spelling_of_a_project(self) -> CampaignCreate:
+        if self.scope_level is ScopeLevel.PROJECT:
+            with suppress(ValueError):  # not a UUID: the domain's scope rule says so
+                self.scope_code = str(UUID(self.scope_code))
+        return self
 
 
 class CampaignRead(Output):

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlmodel import col
 from services.audit import findings, ledger, scheduled
 from services.audit.handlers import build_handlers
 from services.audit.models import DisciplineReferral, Finding, LedgerEntry, RectificationTask
-from services.audit.rules import DeadlinePolicy, ProblemFacts
+from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.settings import AuditSettings
 from shared.contracts import ALL_TOPICS, HOUSEHOLDS_TOPIC
 from shared.contracts.audit import SubjectKind
@@ -48,8 +49,13 @@ async def sessions(pg_database: Any) -> AsyncIterator[async_sessionmaker[AsyncSe
 
 def problem(subject: str, grade: str = "C") -> ProblemFacts:
     return ProblemFacts(
-        subject_kind=SubjectKind.HOUSEHOLD, subject_id=subject, area_code="371523101201",
-        category=ProblemCategory.HOUSING, code="housing_unsafe", description="unsafe house", source_ref="p",
+        subject_kind=SubjectKind.HOUSEHOLD,
+        subject_id=subject,
+        area_code="371523101201",
+        category=ProblemCategory.HOUSING,
+        code="housing_unsafe",
+        description="unsafe house",
+        source_ref="p",
         housing_grade=grade,
     )
 
@@ -89,6 +95,22 @@ async def test_many_concurrent_writers_keep_one_chain(sessions: Any) -> None:
     await asyncio.gather(*(writer() for _ in range(15)))
     result = await verify(sessions)
     assert (result.ok, result.entries_checked) == (True, 45)
+
+
+async def test_concurrent_recordings_of_one_problem_make_one_finding_with_every_occurrence(sessions: Any) -> None:
+    subject = str(uuid.uuid4())
+
+    async def record(n: int) -> Finding:
+        facts = replace(problem(subject), evidence=(EvidenceRef("photo", f"archive://{n}.jpg"),))
+        async with unit_of_work(sessions) as s:
+            return await findings.record_manual_finding(s, facts, policy=POLICY, now=NOW)
+
+    recorded = await asyncio.gather(*(record(n) for n in range(6)))  # none existed: all six race to open it
+    assert len({f.id for f in recorded}) == 1
+    async with sessions() as s:
+        finding = (await s.scalars(select(Finding))).one()
+        tasks = await s.scalar(select(func.count()).select_from(RectificationTask))
+    assert (finding.occurrences, len(finding.evidence), tasks) == (6, 6, 1)
 
 
 @pytest.mark.parametrize(
@@ -183,9 +205,16 @@ async def test_concurrent_scheduled_runs_refer_each_task_once(sessions: Any) -> 
 
 def household_problem(household: uuid.UUID) -> HouseholdProblemFound:
     return HouseholdProblemFound(
-        household_id=household, problem_id=uuid.uuid4(), visit_id=uuid.uuid4(), area_code="371523101201",
-        category=ProblemCategory.HOUSING, code="housing_unsafe", description="D-grade house", housing_grade="D",
-        found_on=date(2020, 5, 11), found_by="cadre-7",
+        household_id=household,
+        problem_id=uuid.uuid4(),
+        visit_id=uuid.uuid4(),
+        area_code="371523101201",
+        category=ProblemCategory.HOUSING,
+        code="housing_unsafe",
+        description="D-grade house",
+        housing_grade="D",
+        found_on=date(2020, 5, 11),
+        found_by="cadre-7",
     )
 
 
@@ -212,8 +241,14 @@ async def consuming(kafka: str, sessions: async_sessionmaker[AsyncSession]) -> A
 async def test_a_consumed_event_is_logged_before_the_changes_it_caused(kafka: str, sessions: Any) -> None:
     await ensure_topics(kafka, ALL_TOPICS)
     event = household_problem(uuid.uuid4())
-    env = Envelope(id=str(uuid.uuid4()), type=event.event_type, source="/tests", subject=event.aggregate_id(),
-                   time=datetime.now(UTC), data=event.model_dump_json().encode())
+    env = Envelope(
+        id=str(uuid.uuid4()),
+        type=event.event_type,
+        source="/tests",
+        subject=event.aggregate_id(),
+        time=datetime.now(UTC),
+        data=event.model_dump_json().encode(),
+    )
     producer = make_producer(kafka, client_id="test-ledger-producer")
     await producer.start()
     try:
@@ -238,7 +273,10 @@ async def test_a_consumed_event_is_logged_before_the_changes_it_caused(kafka: st
             logged = (await s.scalars(select(col(LedgerEntry.source)))).all()
     assert sum(source.endswith(env.id) for source in logged) == 1
     assert [e.source.split("/")[0] for e in entries] == [
-        HOUSEHOLDS_TOPIC, "audit:finding_recorded", "audit:rectification_opened", "audit:discipline_referral_made",
+        HOUSEHOLDS_TOPIC,
+        "audit:finding_recorded",
+        "audit:rectification_opened",
+        "audit:discipline_referral_made",
     ]
     assert entries[0].payload_hash == ledger.sha256_hex(env.data)
     assert (await verify(sessions)).ok

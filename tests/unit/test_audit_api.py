@@ -101,6 +101,46 @@ async def test_an_inspector_records_a_finding_and_a_repeat_adds_an_occurrence(ap
     assert [t["owner"] for t in tasks] == ["township_office:371523101"]
 
 
+async def test_every_spelling_of_a_household_id_is_the_same_subject(api: Any) -> None:
+    _, client = api
+    spellings = [HOUSEHOLD.upper(), HOUSEHOLD.replace("-", ""), f"{{{HOUSEHOLD}}}", f"urn:uuid:{HOUSEHOLD}"]
+    first = await client.post("/findings", json=MANUAL, headers=INSPECTOR)
+    for spelling in spellings:
+        again = await client.post("/findings", json={**MANUAL, "subject_id": spelling}, headers=INSPECTOR)
+        assert (again.status_code, again.json()["id"]) == (200, first.json()["id"]), spelling
+    assert (again.json()["subject_id"], again.json()["occurrences"]) == (HOUSEHOLD, 5)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/views/rectification-rates?from=2020-01-01&to=9999-12-31",
+        "/views/rectification-rates?from=0001-01-01&to=2020-01-01",
+        "/views/referrals-and-accountability?from=2020-01-01&to=9999-12-31",
+        "/handover-packages/9999-W52",
+        "/handover-packages/0001-W01",
+        "/ledger/verify?head_seq=9223372036854775808&head_hash=" + "0" * 64,
+    ],
+)
+async def test_dates_and_numbers_beyond_the_calendar_are_refused(api: Any, path: str) -> None:
+    _, client = api
+    response = await client.get(path, headers=DISTRICT)
+    assert response.status_code in (400, 422), response.text
+    assert_problem(response, response.status_code)
+
+
+async def test_a_deadline_at_the_end_of_time_is_refused(api: Any) -> None:
+    app, client = api
+    finding = await client.post("/findings", json=MANUAL, headers=INSPECTOR)
+    task = (await client.get(f"/rectification-tasks?finding_id={finding.json()['id']}", headers=DISTRICT)).json()[0]
+    before = await state(app)
+    for deadline in ("9999-12-31T23:00:00-05:00", "2035-01-01T00:00:00+08:00"):
+        change = {"deadline": deadline, "reason": "extension"}
+        r = await client.post(f"/rectification-tasks/{task['id']}/deadline-changes", json=change, headers=DISTRICT)
+        assert_problem(r, 422)
+    assert await state(app) == before
+
+
 @pytest.mark.parametrize("headers", [TOWNSHIP_OFFICER, auth("helper_cadre", area=VILLAGE), AUDITOR])
 async def test_only_inspectors_and_the_district_record_findings(api: Any, headers: dict[str, str]) -> None:
     app, client = api

@@ -154,3 +154,15 @@ async def test_an_empty_week_is_an_empty_package(sessions: Any) -> None:
     async with sessions() as s:
         empty = await handover.weekly_package(s, IsoWeek.parse("2020-W01"), now=GENERATED)
     assert (handover.to_json(empty)["total"], handover.to_csv(empty).count("\r\n")) == (0, 1)
+
+
+async def test_text_cannot_forge_a_row_or_run_as_a_spreadsheet_formula(sessions: Any) -> None:
+    forged = "x | y\r\n| 99 | forged"
+    await open_task(sessions, facts(forged, grade="D", responsible_person='=HYPERLINK("http://evil")'), now=NOW)
+    package_ = await package(sessions)
+    table = handover.to_markdown(package_).splitlines()[7:]
+    assert table == [
+        "| 1 | 2020-05-11 10:00 | severe_finding | severe | housing | 371523101201 | household x / y / 99 / forged"
+        ' | housing_unsafe at x / y / 99 / forged | =HYPERLINK("http://evil") | open, due 2020-05-18 |'
+    ]
+    assert "'=HYPERLINK" in handover.to_csv(package_)

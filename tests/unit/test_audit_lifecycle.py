@@ -94,6 +94,9 @@ def test_new_deadline_after_opening_and_different() -> None:
         check_new_deadline(opened, opened_at=opened, current=DEADLINE)
     with pytest.raises(InvalidInput, match="current one"):
         check_new_deadline(DEADLINE, opened_at=opened, current=DEADLINE)
+    check_new_deadline(opened + timedelta(days=366), opened_at=opened, current=DEADLINE)
+    with pytest.raises(InvalidInput, match="at most a year"):
+        check_new_deadline(opened + timedelta(days=366, seconds=1), opened_at=opened, current=DEADLINE)
 
 
 @pytest.mark.parametrize(

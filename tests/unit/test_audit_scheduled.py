@@ -53,6 +53,22 @@ async def test_a_task_past_its_deadline_is_marked_once_and_referred(sessions: An
         assert (await events(s))[-2:] == ["rectification_overdue", "discipline_referral_made"]
 
 
+async def test_a_new_deadline_lets_the_task_fall_overdue_again(sessions: Any) -> None:
+    _, task = await open_task(sessions)
+    first = task.deadline + timedelta(seconds=1)
+    assert [t.id for t in await overdue(sessions, first)] == [task.id]
+    extended = task.deadline + timedelta(days=10)
+    async with unit_of_work(sessions) as s:
+        await rectification.reschedule_task(
+            s, task.id, deadline=extended, reason="extension", actor=TOWNSHIP_OFFICER, now=first
+        )
+    assert await overdue(sessions, extended) == []  # within the extension
+    assert [t.id for t in await overdue(sessions, extended + timedelta(seconds=1))] == [task.id]
+    async with sessions() as s:
+        reasons = (await s.scalars(select(DisciplineReferral.reason))).all()
+    assert reasons == ["overdue_task", "overdue_task"]
+
+
 async def test_a_submitted_task_waiting_for_its_check_is_not_overdue(sessions: Any) -> None:
     _, task = await open_task(sessions)
     async with unit_of_work(sessions) as s:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import jwt
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -87,6 +88,9 @@ def test_token_round_trip_gives_roles_and_area() -> None:
         jwt.encode({**CLAIMS, "area": "３７１５２３１０１"}, DEV_JWT_SECRET),
         jwt.encode({**CLAIMS, "area": "3715231"}, DEV_JWT_SECRET),
         jwt.encode({**CLAIMS, "area": 371523101}, DEV_JWT_SECRET),
+        jwt.encode({**CLAIMS, "roles": [["auditor"]]}, DEV_JWT_SECRET),  # a 500 before
+        jwt.encode({**CLAIMS, "roles": [{"r": 1}]}, DEV_JWT_SECRET),
+        jwt.encode({**CLAIMS, "area": "371523101", "sub": "x" * 101}, DEV_JWT_SECRET),  # a 500 on PostgreSQL
         "garbage",
     ],
 )
@@ -226,6 +230,23 @@ def test_deadlocks_and_serialization_failures_are_retried_not_dead_lettered() ->
     assert not is_transient(IntegrityError("INSERT", {}, PgError("23505")))
     assert not is_transient(ValueError("a rule failed"))
     assert is_transient(PoolTimeout("QueuePool limit reached"))  # every connection busy: wait, do not dead-letter
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.CannotConnectNowError("the database system is shutting down"),  # 57P03
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),  # 53300
+        asyncpg.exceptions.InvalidPasswordError("password authentication failed"),  # 28P01, a rotated secret
+    ],
+)
+def test_a_server_that_cannot_take_a_connection_now_is_transient(error: Exception) -> None:
+    # SQLAlchemy does not wrap what asyncpg raises while connecting: these reached the consumer as the event's
+    # fault (dead-lettered during a failover) and the API as a 500.
+    from shared.failures import is_transient
+
+    assert is_transient(error)
+    assert not is_transient(asyncpg.exceptions.UniqueViolationError("duplicate key"))
 
 
 @pytest.mark.parametrize("code", ["371523101201\n", "３７１５２３１０１２０１", "٣٧١٥٢٣١٠١٢٠١", "37152310120"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import sqlalchemy.exc
@@ -57,6 +58,8 @@ class _PgError(Exception):
         (sqlalchemy.exc.TimeoutError("QueuePool limit reached"), 503),  # every connection busy
         (sqlalchemy.exc.DBAPIError("UPDATE", {}, _PgError("40P01")), 503),  # PostgreSQL aborted a deadlock
         (sqlalchemy.exc.IntegrityError("INSERT", {}, _PgError("23505")), 500),  # a bug: a key not checked first
+        (asyncpg.exceptions.CannotConnectNowError("shutting down"), 503),  # raised by asyncpg.connect, unwrapped
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), 500),
         (KeyError("x"), 500),
     ],
 )

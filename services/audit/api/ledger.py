@@ -18,11 +18,12 @@ LedgerReader = Annotated[
     Principal, Depends(require_roles(Role.AUDITOR, Role.DISTRICT_OFFICE, Role.DISCIPLINE_COMMISSION))
 ]
 Hash = Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")]
+Seq = Annotated[int | None, Query(ge=1, le=2**63 - 1)]  # a BIGINT
 
 
 @router.get("/verify")
 async def verify(
-    session: Transaction, _: LedgerReader, head_seq: Annotated[int | None, Query(ge=1)] = None, head_hash: Hash = None
+    session: Transaction, _: LedgerReader, head_seq: Seq = None, head_hash: Hash = None
 ) -> LedgerVerificationRead:
     """Walk the whole chain and report the first broken link; with an exported head, check it still holds."""
     if (head_seq is None) != (head_hash is None):
