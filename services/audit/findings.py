@@ -16,7 +16,14 @@ from services.audit.events import emit
 from services.audit.models import Finding, FindingStatus
 from services.audit.rectification import open_rectification
 from services.audit.referrals import refer_to_discipline_commission
-from services.audit.rules import DeadlinePolicy, ProblemFacts, classify, owner_for, referral_reason_at_opening
+from services.audit.rules import (
+    DeadlinePolicy,
+    ProblemFacts,
+    classify,
+    is_graver,
+    owner_for,
+    referral_reason_at_opening,
+)
 from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
 from shared.db import one_of
 from shared.entities import new_entity
@@ -107,6 +114,10 @@ def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *, now:
     finding.last_seen_at = now
     if facts.evidence:
         finding.evidence = [*finding.evidence, *(e.as_json() for e in facts.evidence)]
+    graver = classify(facts)
+    escalated = is_graver(graver, Severity(finding.severity))
+    if escalated:
+        finding.severity = graver
     emit(
         session,
         FindingRecurred(
@@ -114,8 +125,13 @@ def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *, now:
             subject_kind=facts.subject_kind,
             subject_id=facts.subject_id,
             occurrences=finding.occurrences,
+            severity=graver if escalated else None,
         ),
     )
+    # Found worse than it was (a C-grade house now D): referred at once, as a new severe finding would be.
+    reason = referral_reason_at_opening(graver) if escalated else None
+    if reason:
+        refer_to_discipline_commission(session, finding, reason=reason, now=now)
     return finding
 
 

@@ -102,6 +102,8 @@ class RectificationTask(SQLModel, table=True):
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_by: str | None = Field(default=None, max_length=100)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who started it in any round, not only the last (a reopened task is started again): none of them verifies.
+    starters: list[str] = _empty_json_list()
     submitted_by: str | None = Field(default=None, max_length=100)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     verified_by: str | None = Field(default=None, max_length=100)

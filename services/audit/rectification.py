@@ -102,6 +102,8 @@ async def start_task(session: AsyncSession, task_id: UUID, *, actor: Principal, 
     ensure_can_work(task.owner, actor)
     task.status = next_status(task.status, TaskAction.START)
     task.started_by, task.started_at = actor.subject, now
+    if actor.subject not in task.starters:
+        task.starters = [*task.starters, actor.subject]  # a new list: SQLAlchemy sees no change made in place
     emit(session, RectificationStarted(**_about(finding), task_id=task.id, started_by=actor.subject))
     return task
 
@@ -146,7 +148,7 @@ async def _worked_by(session: AsyncSession, task: RectificationTask) -> set[str]
     submitters = await session.scalars(
         select(col(RectificationSubmission.submitted_by)).where(col(RectificationSubmission.task_id) == task.id)
     )
-    return {who for who in (task.started_by, task.submitted_by, *submitters.all()) if who}
+    return {who for who in (*task.starters, task.started_by, task.submitted_by, *submitters.all()) if who}
 
 
 async def _latest_submission(session: AsyncSession, task: RectificationTask) -> RectificationSubmission:

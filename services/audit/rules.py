@@ -99,9 +99,13 @@ def classify(facts: ProblemFacts) -> Severity:
         by_rule = Severity.SERIOUS
     else:
         by_rule = Severity.GENERAL
-    if facts.stated_severity is not None and _RANK[facts.stated_severity] > _RANK[by_rule]:
+    if facts.stated_severity is not None and is_graver(facts.stated_severity, by_rule):
         return facts.stated_severity
     return by_rule
+
+
+def is_graver(severity: Severity, than: Severity) -> bool:
+    return _RANK[severity] > _RANK[than]
 
 
 def owner_for(facts: ProblemFacts) -> str:

@@ -49,6 +49,7 @@ class FindingRecurred(FindingEvent):
 
     event_type = "gov.poverty.audit.finding_recurred.v1"
     occurrences: int
+    severity: Severity | None = None  # the finding's, raised when the repeat was found worse (absent: unchanged)
 
 
 class RectificationOpened(FindingEvent):

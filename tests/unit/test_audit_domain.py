@@ -85,6 +85,17 @@ async def test_repeat_of_an_open_problem_adds_an_occurrence(sessions: Any) -> No
         assert (await events(s)).count("finding_recurred") == 2
 
 
+async def test_a_repeat_found_worse_raises_the_finding_and_refers_it_once(sessions: Any) -> None:
+    for grade in ("C", "D", "D", "C"):  # a C-grade house appraised D: now collapsing, then the same again
+        async with unit_of_work(sessions) as s:
+            await findings.record_finding(s, facts(grade=grade), policy=POLICY, now=NOW)
+    async with sessions() as s:
+        finding = (await s.scalars(select(Finding))).one()
+        reasons = (await s.scalars(select(DisciplineReferral.reason))).all()
+        assert (finding.severity, finding.occurrences, reasons) == ("severe", 4, ["severe_finding"])
+        assert await count(s, RectificationTask) == 1
+
+
 async def test_other_subjects_or_problems_are_separate_findings(sessions: Any) -> None:
     async with unit_of_work(sessions) as s:
         await findings.record_finding(s, facts("h1"), policy=POLICY, now=NOW)

@@ -154,6 +154,18 @@ async def test_a_district_officer_who_submitted_cannot_verify_but_a_colleague_ca
     assert (await task_of(sessions, task)).verified_by == "district-officer-2"
 
 
+async def test_who_started_an_earlier_round_cannot_verify_a_later_one(sessions: Any) -> None:
+    _, task = await open_task(sessions)
+    async with unit_of_work(sessions) as s:
+        await rectification.start_task(s, task.id, actor=DISTRICT, now=NOW)
+        await rectification.submit_task(s, task.id, summary="done", evidence=[PHOTO], actor=TOWNSHIP_OFFICER, now=NOW)
+    async with unit_of_work(sessions) as s:
+        await check(s, task, passed=False)
+    await started_and_submitted(sessions, task)  # round two, by the township alone
+    await refused(sessions, Forbidden, lambda s: check(s, task, passed=True, actor=DISTRICT))
+    assert (await task_of(sessions, task)).starters == ["district-officer-1", TOWNSHIP_OFFICER.subject]
+
+
 async def test_only_the_owning_township_works_the_task(sessions: Any) -> None:
     _, task = await open_task(sessions)
     await refused(
