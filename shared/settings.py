@@ -66,7 +66,7 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = Field(default=0.2, gt=0)
     outbox_retention_days: int = Field(default=7, ge=1, description="published outbox rows are deleted after this")
     inbox_retention_days: int = Field(
-        default=45,
+        default=60,
         ge=1,
         description="applied-event records must outlive the topics' and dead letters' retention, or a re-read "
         "could apply an event twice",

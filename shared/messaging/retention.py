@@ -3,9 +3,13 @@
 A published outbox row is kept `outbox` long (for an operator tracing an event), then deleted; an
 unpublished one is never deleted. An inbox row is what makes a redelivered event a no-op, so it must
 outlive every way an applied event can come back: a redelivery after a crash (seconds later), an offset
-reset to the start of a topic (the topics keep 7 days), or a dead letter replayed to its source topic,
-which every consumer of that topic reads again (dead letters are kept 30 days, then the replayed record
-7 more). The inbox therefore keeps at least `MIN_INBOX_RETENTION` (38 days), 45 by default.
+reset to the start of a topic, or a dead letter replayed to its source topic, which every consumer of that
+topic reads again. Kafka deletes a log segment once its newest record is older than `retention.ms`, so a
+record lives up to `retention.ms` plus one segment's span (`segment.ms`, set on every topic): 8 days on a
+service topic, 31 on a dead-letter topic. The worst case: a consumer that lags a topic's whole life (8 days)
+dead-letters an event the other consumers applied when it was published; it is replayed up to 31 days later,
+and that record is read up to 8 days after. The inbox therefore keeps at least `MIN_INBOX_RETENTION` (47
+days), 60 by default.
 
 Deletes go in batches, one short transaction each; on PostgreSQL the rows are claimed with
 `FOR UPDATE SKIP LOCKED`, so replicas purging at the same moment neither wait for nor deadlock with
@@ -31,10 +35,13 @@ from shared.metrics import MESSAGING_ROWS_PURGED
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-# retention.ms of the service topics and of their dead-letter topics (deploy/k8s/base/kafka/topics.yaml)
+# retention.ms of the service topics and of their dead-letter topics, and segment.ms of both
+# (deploy/k8s/base/kafka/topics.yaml)
 TOPIC_RETENTION = timedelta(days=7)
 DEAD_LETTER_RETENTION = timedelta(days=30)
-MIN_INBOX_RETENTION = DEAD_LETTER_RETENTION + TOPIC_RETENTION + timedelta(days=1)
+SEGMENT_SPAN = timedelta(days=1)
+TOPIC_LIFE = TOPIC_RETENTION + SEGMENT_SPAN  # the longest a record stays readable on a service topic
+MIN_INBOX_RETENTION = TOPIC_LIFE + DEAD_LETTER_RETENTION + SEGMENT_SPAN + TOPIC_LIFE
 FIRST_PURGE_DELAY_S = 60.0  # after start-up, when the service is no longer busy starting
 
 

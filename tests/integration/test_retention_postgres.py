@@ -19,10 +19,10 @@ NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
 async def test_replicas_purging_at_once_delete_each_row_once(pg_database: Callable[[str], Awaitable[str]]) -> None:
     engine = create_engine(await pg_database("subsidies"))
-    old, recent = NOW - timedelta(days=46), NOW - timedelta(days=1)
+    old, recent = NOW - timedelta(days=49), NOW - timedelta(days=1)
     await seed_messaging_rows(engine, {f"old-{n}": (old, True) for n in range(600)})
     await seed_messaging_rows(engine, {f"recent-{n}": (recent, True) for n in range(5)})
-    policy = RetentionPolicy(timedelta(days=7), timedelta(days=45), batch_size=50)
+    policy = RetentionPolicy(timedelta(days=7), timedelta(days=48), batch_size=50)
     runs = await asyncio.gather(*(purge_expired(engine, policy, now=NOW) for _ in range(3)))
     remaining = await remaining_messaging_rows(engine)
     await engine.dispose()
@@ -38,7 +38,7 @@ async def test_a_locked_expired_row_is_skipped_not_waited_for(pg_database: Calla
     async with engine.connect() as holder:
         await holder.exec_driver_sql("SELECT 1 FROM outbox WHERE event_id = 'held' FOR UPDATE")
         run = await asyncio.wait_for(
-            purge_expired(engine, RetentionPolicy(timedelta(days=7), timedelta(days=45)), now=NOW), timeout=10
+            purge_expired(engine, RetentionPolicy(timedelta(days=7), timedelta(days=48)), now=NOW), timeout=10
         )
         await holder.rollback()
     outbox, _ = await remaining_messaging_rows(engine)

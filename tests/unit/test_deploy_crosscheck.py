@@ -34,7 +34,7 @@ from shared.health import router as health_router
 from shared.local.kafka import KAFKA_VERSION
 from shared.messaging.dlq import DLQ_SUFFIX
 from shared.messaging.kafka import ensure_topics
-from shared.messaging.retention import DEAD_LETTER_RETENTION, TOPIC_RETENTION
+from shared.messaging.retention import DEAD_LETTER_RETENTION, SEGMENT_SPAN, TOPIC_RETENTION
 from shared.registry import SERVICES, create_app, settings_class
 from shared.service import ServiceSpec
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
@@ -757,6 +757,8 @@ def test_topics_keep_events_as_long_as_the_inbox_retention_assumes() -> None:
     kept = {t["spec"]["topicName"]: int(t["spec"]["config"]["retention.ms"]) for t in topics}
     expected = {t: (DEAD_LETTER_RETENTION if t.endswith(DLQ_SUFFIX) else TOPIC_RETENTION) for t in ALL_TOPICS}
     assert kept == {t: int(r.total_seconds() * 1000) for t, r in expected.items()}
+    rolled = {int(t["spec"]["config"]["segment.ms"]) for t in topics}
+    assert rolled == {int(SEGMENT_SPAN.total_seconds() * 1000)}
 
 
 def test_kafka_users_grant_what_the_code_uses() -> None:
