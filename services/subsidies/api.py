@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from services.subsidies import domain
-from services.subsidies.schemas import AllocationRead, PaymentCreate, PaymentRead
+from services.subsidies.models import IncomeStatus
+from services.subsidies.schemas import AllocationRead, IncomeRead, PaymentCreate, PaymentRead
 from shared.auth import Principal, Role, require_roles
 from shared.http import Transaction
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 allocations = APIRouter(prefix="/allocations", tags=["allocations"])
+incomes = APIRouter(prefix="/incomes", tags=["incomes"])
 
 Payer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER))]
 Reader = Annotated[
@@ -30,10 +32,21 @@ Reader = Annotated[
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
+def policy_catalogue(request: Request) -> frozenset[str]:
+    """The policy codes this deployment pays (SUBSIDIES_POLICY_CODES)."""
+    policies: frozenset[str] = request.app.state.policy_codes
+    return policies
+
+
+Policies = Annotated[frozenset[str], Depends(policy_catalogue)]
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def pay_subsidy(body: PaymentCreate, response: Response, session: Transaction, actor: Payer) -> PaymentRead:
+async def pay_subsidy(
+    body: PaymentCreate, response: Response, session: Transaction, actor: Payer, policies: Policies
+) -> PaymentRead:
     """Pay a subsidy (补贴发放) once; a retry with the same idempotency key returns the original with 200."""
-    payment, created = await domain.pay_subsidy(session, body, actor=actor)
+    payment, created = await domain.pay_subsidy(session, body, actor=actor, policies=policies)
     if not created:
         response.status_code = status.HTTP_200_OK
     return PaymentRead(**payment.model_dump())
@@ -60,3 +73,22 @@ async def list_allocations(
     """Project income shared out to households (差异化分配), newest first."""
     rows = await domain.list_allocations(session, household_id=household_id, income_id=income_id, limit=limit)
     return [AllocationRead(**a.model_dump()) for a in rows]
+
+
+@incomes.get("")
+async def list_incomes(
+    session: Transaction,
+    _: Reader,
+    income_status: Annotated[IncomeStatus | None, Query(alias="status")] = None,
+    project_id: UUID | None = None,
+    limit: Limit = 100,
+) -> list[IncomeRead]:
+    """Project incomes received (收益), newest first; `undistributed` ones found no household to share them."""
+    rows = await domain.list_incomes(session, status=income_status, project_id=project_id, limit=limit)
+    return [IncomeRead(**r.model_dump()) for r in rows]
+
+
+@incomes.post("/{income_id}/distribution")
+async def distribute_income(income_id: UUID, session: Transaction, _: Payer) -> IncomeRead:
+    """Share out an undistributed income now that its township has registered households (差异化分配)."""
+    return IncomeRead(**(await domain.distribute_pending_income(session, income_id)).model_dump())

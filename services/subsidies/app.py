@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.subsidies.api import allocations, router
+from services.subsidies.api import allocations, incomes, router
 from services.subsidies.handlers import build_handlers
 from services.subsidies.settings import SubsidiesSettings
 from shared.service import ServiceSpec, build_app
@@ -12,9 +12,14 @@ from shared.service import ServiceSpec, build_app
 
 def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
     settings = settings or SubsidiesSettings()
-    return build_app(
+    app = build_app(
         ServiceSpec(
-            name="subsidies", title="Subsidies (政策补贴)", settings=settings,
-            routers=[router, allocations], handlers=build_handlers(settings),
+            name="subsidies",
+            title="Subsidies (政策补贴)",
+            settings=settings,
+            routers=[router, allocations, incomes],
+            handlers=build_handlers(settings),
         )
     )
+    app.state.policy_codes = settings.policy_codes
+    return app

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.subsidies.models import EligibleHousehold, IncomeAllocation, Payment, ProjectArea
+from services.subsidies.models import (
+    AddedMember,
+    EligibleHousehold,
+    IncomeAllocation,
+    IncomeReceipt,
+    IncomeStatus,
+    Payment,
+    ProjectArea,
+)
 from services.subsidies.rules import allocate_by_members
 from services.subsidies.schemas import PaymentCreate
 from shared.areas import township_of
 from shared.auth import Principal
 from shared.contracts.projects import ProjectIncomeRecorded
 from shared.contracts.subsidies import ProjectIncomeAllocated, SubsidyPaid
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from shared.messaging.outbox import record_event
 from shared.timeutil import utcnow
 
@@ -25,11 +34,39 @@ SOURCE = "/services/subsidies"
 
 async def note_household(session: AsyncSession, *, household_id: UUID, area_code: str, member_count: int) -> None:
     """Keep the registry facts subsidies decides from (建档立卡户: area and members)."""
+    # A registration re-sent after members were added must not forget them.
+    added = await session.scalar(
+        select(func.count()).select_from(AddedMember).where(col(AddedMember.household_id) == household_id)
+    )
+    member_count += int(added or 0)
     household = await session.get(EligibleHousehold, household_id)
     if household is None:
         session.add(EligibleHousehold(household_id=household_id, area_code=area_code, member_count=member_count))
         return
     household.area_code, household.member_count, household.updated_at = area_code, member_count, utcnow()
+
+
+async def move_household(session: AsyncSession, *, household_id: UUID, area_code: str) -> None:
+    """The household moved to another village (HouseholdUpdated carries its area whatever changed)."""
+    household = await _known_household(session, household_id)
+    if household.area_code != area_code:
+        household.area_code, household.updated_at = area_code, utcnow()
+
+
+async def add_member(session: AsyncSession, *, household_id: UUID, member_id: UUID) -> None:
+    """Count a member who joined a registered household, once however often the event is re-sent."""
+    household = await _known_household(session, household_id)
+    if await session.get(AddedMember, member_id) is not None:
+        return
+    session.add(AddedMember(member_id=member_id, household_id=household_id))
+    household.member_count, household.updated_at = household.member_count + 1, utcnow()
+
+
+async def _known_household(session: AsyncSession, household_id: UUID) -> EligibleHousehold:
+    household = await session.get(EligibleHousehold, household_id)
+    if household is None:
+        raise NotFound("A household event arrived for a household whose registration was never received.")
+    return household
 
 
 async def note_project_area(session: AsyncSession, *, project_id: UUID, area_code: str) -> None:
@@ -42,26 +79,63 @@ async def note_project_area(session: AsyncSession, *, project_id: UUID, area_cod
 
 
 async def distribute_income(session: AsyncSession, income: ProjectIncomeRecorded) -> list[IncomeAllocation]:
-    """Share a project's income (收益分配) among its township's households by members, or record nothing."""
-    if await _already_distributed(session, income.income_id):
+    """Record a project's income and share it (收益分配) among its township's households by members.
+
+    Every income is kept: one that finds no household of its township stays `undistributed`, listed for
+    the finance office, and is shared out when it is re-sent or distributed by hand once households are known.
+    """
+    receipt = await session.get(IncomeReceipt, income.income_id, with_for_update=True)
+    if receipt is None:
+        receipt = IncomeReceipt(
+            income_id=income.income_id,
+            project_id=income.project_id,
+            period=income.period,
+            amount_fen=income.amount_fen,
+            status=IncomeStatus.UNDISTRIBUTED,
+        )
+        session.add(receipt)
+    elif receipt.status == IncomeStatus.DISTRIBUTED:
         return []
-    project = await session.get(ProjectArea, income.project_id)
+    return await _share_out(session, receipt)
+
+
+async def distribute_pending_income(session: AsyncSession, income_id: UUID) -> IncomeReceipt:
+    """Share out an income that found no household when it arrived, now that its township has some."""
+    receipt = await session.get(IncomeReceipt, income_id, with_for_update=True)
+    if receipt is None:
+        raise NotFound("No project income with this id was received.")
+    if receipt.status == IncomeStatus.DISTRIBUTED:
+        raise RuleViolation("This income is already distributed.")
+    if not await _share_out(session, receipt):
+        raise RuleViolation("No registered household of the project's township is known yet.")
+    return receipt
+
+
+async def _share_out(session: AsyncSession, receipt: IncomeReceipt) -> list[IncomeAllocation]:
+    """Allocate the income to the township's households by members and publish each share."""
+    project = await session.get(ProjectArea, receipt.project_id)
     if project is None:
         raise NotFound("Income arrived for a project whose registration was never received.")
     members = await _members_in(session, township_of(project.area_code))
-    shares = allocate_by_members(income.amount_fen, members)
+    shares = allocate_by_members(receipt.amount_fen, members)
     allocations = [
         IncomeAllocation(
-            income_id=income.income_id,
-            project_id=income.project_id,
+            income_id=receipt.income_id,
+            project_id=receipt.project_id,
             household_id=hid,
-            period=income.period,
+            period=receipt.period,
             amount_fen=fen,
             member_count=members[hid],
         )
         for hid, fen in sorted(shares.items(), key=lambda share: str(share[0]))
         if fen > 0
     ]
+    if allocations:
+        receipt.status, receipt.household_count, receipt.distributed_at = (
+            IncomeStatus.DISTRIBUTED,
+            len(allocations),
+            utcnow(),
+        )
     session.add_all(allocations)
     for allocation in allocations:
         record_event(
@@ -78,13 +152,6 @@ async def distribute_income(session: AsyncSession, income: ProjectIncomeRecorded
     return allocations
 
 
-async def _already_distributed(session: AsyncSession, income_id: UUID) -> bool:
-    found = await session.scalars(
-        select(col(IncomeAllocation.id)).where(col(IncomeAllocation.income_id) == income_id).limit(1)
-    )
-    return found.first() is not None
-
-
 async def _members_in(session: AsyncSession, area_prefix: str) -> dict[UUID, int]:
     """Member counts of the registered households within an area."""
     rows = await session.scalars(
@@ -93,16 +160,17 @@ async def _members_in(session: AsyncSession, area_prefix: str) -> dict[UUID, int
     return {h.household_id: h.member_count for h in rows.all()}
 
 
-async def pay_subsidy(session: AsyncSession, data: PaymentCreate, *, actor: Principal) -> tuple[Payment, bool]:
-    """Pay a subsidy exactly once per household, policy and period; returns (payment, newly paid).
+async def pay_subsidy(
+    session: AsyncSession, data: PaymentCreate, *, actor: Principal, policies: Collection[str]
+) -> tuple[Payment, bool]:
+    """Pay a subsidy of the policy catalogue exactly once per household, policy and period.
 
-    A retry with the same idempotency key and the same request returns the original payment.
+    Returns (payment, newly paid): a retry with the same idempotency key and request returns the original.
     """
+    _ensure_known_policy(data.policy_code, policies)
     earlier = await _payment_by_key(session, data.idempotency_key)
     if earlier is not None:
-        if not _same_request(earlier, data):
-            raise Conflict("This idempotency key was already used for a different payment.")
-        return earlier, False
+        return _replayed(earlier, data), False
     household = await session.get(EligibleHousehold, data.household_id)
     if household is None:
         raise InvalidInput("The household is not a registered household (建档立卡户) known to subsidies.")
@@ -112,11 +180,13 @@ async def pay_subsidy(session: AsyncSession, data: PaymentCreate, *, actor: Prin
         area_code=household.area_code,
         paid_by=actor.subject,
     )
-    session.add(payment)
     try:
-        await session.flush()
+        # A savepoint, so a concurrent request that inserted first leaves this transaction usable to look it up.
+        async with session.begin_nested():
+            session.add(payment)
+            await session.flush()
     except IntegrityError as exc:
-        raise Conflict("This subsidy is already paid to this household for this period.") from exc
+        return await _paid_concurrently(session, data, exc), False
     record_event(
         session,
         SubsidyPaid(
@@ -129,6 +199,31 @@ async def pay_subsidy(session: AsyncSession, data: PaymentCreate, *, actor: Prin
         source=SOURCE,
     )
     return payment, True
+
+
+async def _paid_concurrently(session: AsyncSession, data: PaymentCreate, exc: IntegrityError) -> Payment:
+    """Another request committed first: a retry of it gets the original; anything else is a conflict."""
+    earlier = await _payment_by_key(session, data.idempotency_key)
+    if earlier is None:
+        raise Conflict("This subsidy is already paid to this household for this period.") from exc
+    return _replayed(earlier, data)
+
+
+def _replayed(earlier: Payment, data: PaymentCreate) -> Payment:
+    """The payment an idempotency key already made, if `data` asks for that same payment."""
+    if not _same_request(earlier, data):
+        raise Conflict("This idempotency key was already used for a different payment.")
+    return earlier
+
+
+def _ensure_known_policy(policy_code: str, policies: Collection[str]) -> None:
+    if policy_code not in policies:
+        raise InvalidInput(
+            "The policy code is not in the subsidy policy catalogue (政策目录).",
+            errors=[
+                {"field": "body.policy_code", "message": "not a policy of the catalogue", "code": "unknown_policy"}
+            ],
+        )
 
 
 def _same_request(payment: Payment, data: PaymentCreate) -> bool:
@@ -170,4 +265,16 @@ async def list_allocations(
         stmt = stmt.where(col(IncomeAllocation.household_id) == household_id)
     if income_id is not None:
         stmt = stmt.where(col(IncomeAllocation.income_id) == income_id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_incomes(
+    session: AsyncSession, *, status: IncomeStatus | None, project_id: UUID | None, limit: int
+) -> list[IncomeReceipt]:
+    """Project incomes received, newest first: `undistributed` ones are waiting for the finance office."""
+    stmt = select(IncomeReceipt).order_by(col(IncomeReceipt.received_at).desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(col(IncomeReceipt.status) == status)
+    if project_id is not None:
+        stmt = stmt.where(col(IncomeReceipt.project_id) == project_id)
     return list((await session.scalars(stmt)).all())

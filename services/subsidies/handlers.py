@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidies import domain
 from services.subsidies.settings import SubsidiesSettings
-from shared.contracts.households import HouseholdRegistered
+from shared.contracts.households import HouseholdRegistered, HouseholdUpdated, MemberAdded
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
@@ -19,9 +19,19 @@ def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
     @handlers.on(HouseholdRegistered)
     async def on_household_registered(session: AsyncSession, event: HouseholdRegistered, _: Envelope) -> None:
         await domain.note_household(
-            session, household_id=event.household_id, area_code=event.area_code,
+            session,
+            household_id=event.household_id,
+            area_code=event.area_code,
             member_count=event.member_count,
         )
+
+    @handlers.on(HouseholdUpdated)
+    async def on_household_updated(session: AsyncSession, event: HouseholdUpdated, _: Envelope) -> None:
+        await domain.move_household(session, household_id=event.household_id, area_code=event.area_code)
+
+    @handlers.on(MemberAdded)
+    async def on_member_added(session: AsyncSession, event: MemberAdded, _: Envelope) -> None:
+        await domain.add_member(session, household_id=event.household_id, member_id=event.member_id)
 
     @handlers.on(ProjectRegistered)
     async def on_project_registered(session: AsyncSession, event: ProjectRegistered, _: Envelope) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID, uuid4
 
 from sqlalchemy import BigInteger, UniqueConstraint
@@ -20,6 +21,16 @@ class EligibleHousehold(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AddedMember(SQLModel, table=True):
+    """A member added to a household after its registration (read model fed by `MemberAdded`).
+
+    Kept by member id so that a MemberAdded re-sent under a new event id is counted once.
+    """
+
+    member_id: UUID = Field(primary_key=True)
+    household_id: UUID = Field(index=True)
+
+
 class ProjectArea(SQLModel, table=True):
     """Where an industrial project is (read model fed by `projects.events`), to know who shares its income."""
 
@@ -27,12 +38,28 @@ class ProjectArea(SQLModel, table=True):
     area_code: str = Field(max_length=12)
 
 
+class IncomeStatus(StrEnum):
+    DISTRIBUTED = "distributed"  # shared out among the township's households (收益分配)
+    UNDISTRIBUTED = "undistributed"  # no registered household in the township yet: waits for the finance office
+
+
+class IncomeReceipt(SQLModel, table=True):
+    """A project's income as received from `projects.events`, whether or not it could be shared out yet."""
+
+    income_id: UUID = Field(primary_key=True)
+    project_id: UUID = Field(index=True)
+    period: str = Field(max_length=7)
+    amount_fen: int = Field(sa_type=BigInteger)
+    status: str = Field(max_length=20, index=True)
+    household_count: int = Field(default=0, description="households that received a share")
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    distributed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class IncomeAllocation(SQLModel, table=True):
     """One household's share of a project's income (收益分配), with the member count it was based on."""
 
-    __table_args__ = (
-        UniqueConstraint("income_id", "household_id", name="uq_incomeallocation_income_household"),
-    )
+    __table_args__ = (UniqueConstraint("income_id", "household_id", name="uq_incomeallocation_income_household"),)
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     income_id: UUID = Field(index=True)

@@ -1,9 +1,19 @@
-"""Subsidy rules as plain functions: how a project's income is shared out among households."""
+"""Subsidy rules as plain functions: which payments are acceptable, how project income is shared out."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from uuid import UUID
+
+from shared.timeutil import period_start
+
+
+def check_period_begun(period: str, *, today: date) -> str:
+    """A subsidy is paid for a month that has begun, never in advance for a future one."""
+    if period_start(period) > today:
+        raise ValueError("a subsidy cannot be paid for a period that has not begun")
+    return period
 
 
 def allocate_by_members(amount_fen: int, households: Mapping[UUID, int]) -> dict[UUID, int]:
@@ -22,9 +32,7 @@ def allocate_by_members(amount_fen: int, households: Mapping[UUID, int]) -> dict
         return {}
     shares = {hid: amount_fen * count // total_members for hid, count in households.items()}
     leftover = amount_fen - sum(shares.values())
-    by_fraction = sorted(
-        households, key=lambda hid: (-(amount_fen * households[hid] % total_members), str(hid))
-    )
+    by_fraction = sorted(households, key=lambda hid: (-(amount_fen * households[hid] % total_members), str(hid)))
     for hid in by_fraction[:leftover]:
         shares[hid] += 1
     return shares

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from services.subsidies import rules
 from shared.money import Fen
 from shared.schemas import RequestBody
-from shared.timeutil import PERIOD_PATTERN
+from shared.timeutil import PERIOD_PATTERN, district_today
 
 
 class PaymentCreate(RequestBody):
@@ -21,6 +22,11 @@ class PaymentCreate(RequestBody):
     period: str = Field(pattern=PERIOD_PATTERN, examples=["2020-06"])
     amount_fen: Annotated[Fen, Field(gt=0)]
     idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+
+    @field_validator("period")
+    @classmethod
+    def _period_begun(cls, value: str) -> str:
+        return rules.check_period_begun(value, today=district_today())
 
 
 class PaymentRead(BaseModel):
@@ -45,3 +51,14 @@ class AllocationRead(BaseModel):
     amount_fen: int
     member_count: int
     allocated_at: datetime
+
+
+class IncomeRead(BaseModel):
+    income_id: UUID
+    project_id: UUID
+    period: str
+    amount_fen: int
+    status: str = Field(description="distributed, or undistributed: no registered household in the township yet")
+    household_count: int
+    received_at: datetime
+    distributed_at: datetime | None

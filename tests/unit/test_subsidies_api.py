@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -10,11 +11,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from services.subsidies.models import EligibleHousehold, IncomeAllocation, Payment, ProjectArea
-from shared.contracts.households import HouseholdRegistered
+from services.subsidies.models import EligibleHousehold, IncomeAllocation, Payment
+from shared.contracts.households import HouseholdRegistered, HouseholdUpdated, MemberAdded
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.errors import NotFound
 from shared.messaging.outbox import OutboxMessage
+from shared.timeutil import district_today
 from tests.support import apply_event, assert_problem, auth, running_app
 
 TOWNSHIP = "371523101"
@@ -25,17 +27,20 @@ UNKNOWN = "6f1d1bb0-0000-4000-8000-000000000000"
 
 def _payment(**changes: Any) -> dict[str, Any]:
     body = {
-        "household_id": str(HOUSEHOLD_A), "policy_code": "dibao", "period": "2020-06", "amount_fen": 52_000,
+        "household_id": str(HOUSEHOLD_A),
+        "policy_code": "dibao",
+        "period": "2020-06",
+        "amount_fen": 52_000,
         "idempotency_key": "batch-2020-06-0001",
     }
     return {**body, **changes}
 
 
-
-
 def _registered(household_id: UUID, area_code: str, member_count: int) -> HouseholdRegistered:
     return HouseholdRegistered(
-        household_id=household_id, household_code=f"CP-{household_id.int:04d}", area_code=area_code,
+        household_id=household_id,
+        household_code=f"CP-{household_id.int:04d}",
+        area_code=area_code,
         member_count=member_count,
     )
 
@@ -73,8 +78,11 @@ async def test_pay_subsidy_keeps_a_snapshot_and_publishes_it(api: Any) -> None:
     [row] = await _outbox(app)
     assert row.event_type == "gov.poverty.subsidies.subsidy_paid.v1" and row.key == str(HOUSEHOLD_A)
     assert json.loads(row.payload) == {
-        "household_id": str(HOUSEHOLD_A), "payment_id": paid["id"], "policy_code": "dibao",
-        "period": "2020-06", "amount_fen": 52_000,
+        "household_id": str(HOUSEHOLD_A),
+        "payment_id": paid["id"],
+        "policy_code": "dibao",
+        "period": "2020-06",
+        "amount_fen": 52_000,
     }
     await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 5))  # the registry changes later...
     kept = await client.get(f"/payments/{paid['id']}", headers=auth("auditor"))
@@ -108,7 +116,7 @@ async def test_a_conflicting_repeat_is_409_and_changes_nothing(api: Any, repeat:
 
 async def test_other_periods_and_policies_are_paid_separately(api: Any) -> None:
     app, client = api
-    for n, changes in enumerate([{}, {"period": "2020-05"}, {"policy_code": "disability_living"}]):
+    for n, changes in enumerate([{}, {"period": "2020-05"}, {"policy_code": "disability_living_subsidy"}]):
         body = _payment(**changes, idempotency_key=f"k-{n}")
         r = await client.post("/payments", json=body, headers=FINANCE)
         assert r.status_code == 201, r.text
@@ -147,6 +155,39 @@ async def test_bad_payment_is_422_and_changes_nothing(api: Any, body: Any) -> No
     assert await _counts(app) == (0, 0)
 
 
+def _next_month() -> str:
+    today = district_today()
+    return f"{today.year + today.month // 12}-{today.month % 12 + 1:02d}"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (_payment(period=_next_month()), "body.period"),
+        (_payment(policy_code="pocket_money"), "body.policy_code"),
+        (_payment(policy_code="dibao2"), "body.policy_code"),
+    ],
+)
+async def test_a_future_period_or_a_policy_outside_the_catalogue_is_422_naming_the_field(
+    api: Any, body: dict[str, Any], field: str
+) -> None:
+    app, client = api
+    problem = assert_problem(await client.post("/payments", json=body, headers=FINANCE), 422)
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert await _counts(app) == (0, 0)
+
+
+async def test_the_current_period_and_a_configured_catalogue_are_paid(sqlite_url: Any) -> None:
+    async with running_app("subsidies", await sqlite_url("subsidies"), policy_codes={"winter_fuel"}) as (app, client):
+        await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 3))
+        this_month = district_today().strftime("%Y-%m")
+        paid = await client.post(
+            "/payments", json=_payment(policy_code="winter_fuel", period=this_month), headers=FINANCE
+        )
+        assert paid.status_code == 201, paid.text
+        assert_problem(await client.post("/payments", json=_payment(idempotency_key="k-2"), headers=FINANCE), 422)
+
+
 async def test_malformed_json_is_400(api: Any) -> None:
     app, client = api
     headers = {**FINANCE, "content-type": "application/json"}
@@ -154,9 +195,7 @@ async def test_malformed_json_is_400(api: Any) -> None:
     assert await _counts(app) == (0, 0)
 
 
-@pytest.mark.parametrize(
-    "headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}]
-)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}])
 async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) -> None:
     app, client = api
     assert_problem(await client.post("/payments", json=_payment(), headers=headers), 401)
@@ -167,8 +206,11 @@ async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) ->
 @pytest.mark.parametrize(
     ("method", "role"),
     [
-        ("POST", "district_office"), ("POST", "auditor"), ("POST", "township_office"),
-        ("GET", "township_office"), ("GET", "helper_cadre"),
+        ("POST", "district_office"),
+        ("POST", "auditor"),
+        ("POST", "township_office"),
+        ("GET", "township_office"),
+        ("GET", "helper_cadre"),
     ],
 )
 async def test_wrong_role_is_403_and_changes_nothing(api: Any, method: str, role: str) -> None:
@@ -201,18 +243,73 @@ async def test_household_events_keep_the_eligibility_facts(api: Any) -> None:
     assert await _count(app, EligibleHousehold) == 4
 
 
+def _member_added(household_id: UUID, member_id: UUID) -> MemberAdded:
+    return MemberAdded(
+        household_id=household_id, member_id=member_id, relationship_to_head="child", birth_date=date(2015, 1, 1)
+    )
+
+
+async def _facts(app: Any, household_id: UUID) -> tuple[str, int]:
+    async with app.state.sessions() as s:
+        household = await s.get(EligibleHousehold, household_id)
+    assert household is not None
+    return household.area_code, household.member_count
+
+
+async def test_a_household_that_moves_village_is_known_in_its_new_area(api: Any) -> None:
+    app, _ = api
+    moved = HouseholdUpdated(household_id=HOUSEHOLD_FAR, area_code=f"{TOWNSHIP}202", changed=["area_code"])
+    await apply_event(app, moved)
+    await apply_event(app, HouseholdUpdated(household_id=HOUSEHOLD_FAR, area_code=f"{TOWNSHIP}202", changed=[]))
+    assert await _facts(app, HOUSEHOLD_FAR) == (f"{TOWNSHIP}202", 4)
+    await apply_event(app, _income(await _project(app, TOWNSHIP), 10_000))  # 3 + 1 + 2 + 4 members now
+    assert await _allocations(app) == {HOUSEHOLD_A: 3_000, HOUSEHOLD_B: 1_000, HOUSEHOLD_C: 2_000, HOUSEHOLD_FAR: 4_000}
+
+
+async def test_an_added_member_is_counted_once_and_paid_from(api: Any) -> None:
+    app, client = api
+    newborn = uuid4()
+    for _ in range(2):  # the second time re-sent under a new event id
+        await apply_event(app, _member_added(HOUSEHOLD_A, newborn))
+    await apply_event(app, _member_added(HOUSEHOLD_A, uuid4()))
+    assert await _facts(app, HOUSEHOLD_A) == (f"{TOWNSHIP}201", 5)
+    await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 3))  # a re-sent registration...
+    assert await _facts(app, HOUSEHOLD_A) == (f"{TOWNSHIP}201", 5)  # ...keeps the members added since
+    paid = await client.post("/payments", json=_payment(), headers=FINANCE)
+    assert paid.status_code == 201 and paid.json()["member_count"] == 5
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _member_added(UUID(UNKNOWN), uuid4()),
+        HouseholdUpdated(household_id=UUID(UNKNOWN), area_code=TOWNSHIP, changed=[]),
+    ],
+)
+async def test_facts_of_a_household_never_registered_fail_loudly(api: Any, event: Any) -> None:
+    app, _ = api
+    with pytest.raises(NotFound):
+        await apply_event(app, event)
+    assert await _count(app, EligibleHousehold) == 4
+
+
 async def _project(app: Any, area_code: str) -> UUID:
     project_id = uuid4()
-    await apply_event(app, ProjectRegistered(
-        project_id=project_id, name="扶贫大棚", kind="greenhouse", area_code=area_code, budget_fen=1_000_000,
-    ))
+    await apply_event(
+        app,
+        ProjectRegistered(
+            project_id=project_id,
+            name="扶贫大棚",
+            kind="greenhouse",
+            area_code=area_code,
+            budget_fen=1_000_000,
+        ),
+    )
     return project_id
 
 
 def _income(project_id: UUID, amount_fen: int) -> ProjectIncomeRecorded:
-    return ProjectIncomeRecorded(
-        project_id=project_id, income_id=uuid4(), period="2020-06", amount_fen=amount_fen
-    )
+    return ProjectIncomeRecorded(project_id=project_id, income_id=uuid4(), period="2020-06", amount_fen=amount_fen)
 
 
 async def _allocations(app: Any) -> dict[UUID, int]:
@@ -240,11 +337,59 @@ async def test_households_whose_share_rounds_to_nothing_get_no_allocation(api: A
     assert len(await _outbox(app)) == 2
 
 
-async def test_income_with_no_eligible_household_records_nothing(api: Any) -> None:
-    app, _ = api
-    await apply_event(app, _income(await _project(app, "371523109"), 50_000))
+async def _incomes(client: Any, **params: str) -> list[dict[str, Any]]:
+    r = await client.get("/incomes", params=params, headers=auth("district_office"))
+    assert r.status_code == 200, r.text
+    return list(r.json())
+
+
+async def test_every_income_is_listed_with_whether_it_was_distributed(api: Any) -> None:
+    app, client = api
+    shared = _income(await _project(app, TOWNSHIP), 60_000)
+    await apply_event(app, shared)
+    [income] = await _incomes(client, status="distributed")
+    assert (income["income_id"], income["amount_fen"], income["household_count"]) == (str(shared.income_id), 60_000, 3)
+    assert await _incomes(client, status="undistributed") == []
+
+
+async def test_income_with_no_eligible_household_is_kept_undistributed(api: Any) -> None:
+    app, client = api
+    project_id = await _project(app, "371523109")
+    waiting = _income(project_id, 50_000)
+    await apply_event(app, waiting)
     assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (0, 0)
-    assert await _count(app, ProjectArea) == 1
+    [income] = await _incomes(client, status="undistributed", project_id=str(project_id))
+    assert (income["income_id"], income["amount_fen"], income["household_count"]) == (str(waiting.income_id), 50_000, 0)
+    assert income["distributed_at"] is None
+
+
+async def test_an_undistributed_income_is_shared_once_the_township_has_households(api: Any) -> None:
+    app, client = api
+    waiting = _income(await _project(app, "371523109"), 50_000)
+    await apply_event(app, waiting)
+    distribution = f"/incomes/{waiting.income_id}/distribution"
+    assert_problem(await client.post(distribution, headers=FINANCE), 409)  # still nobody to share it
+    await apply_event(app, _registered(uuid4(), "371523109201", 2))
+    assert_problem(await client.post(distribution, headers=auth("district_office")), 403)
+    r = await client.post(distribution, headers=FINANCE)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["household_count"]) == ("distributed", 1)
+    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (1, 1)
+    assert_problem(await client.post(distribution, headers=FINANCE), 409)
+    await apply_event(app, waiting)  # re-sent afterwards: shared once
+    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (1, 1)
+    assert_problem(await client.post(f"/incomes/{UNKNOWN}/distribution", headers=FINANCE), 404)
+
+
+async def test_a_re_sent_undistributed_income_is_shared_when_households_are_known(api: Any) -> None:
+    app, client = api
+    waiting = _income(await _project(app, "371523109"), 50_000)
+    await apply_event(app, waiting)
+    await apply_event(app, _registered(uuid4(), "371523109201", 2))
+    await apply_event(app, waiting)
+    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (1, 1)
+    [income] = await _incomes(client)
+    assert (income["status"], income["household_count"]) == ("distributed", 1)
 
 
 async def test_income_of_a_project_never_registered_fails_loudly(api: Any) -> None:

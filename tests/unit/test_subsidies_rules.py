@@ -1,13 +1,14 @@
-"""Income distribution by members (差异化分配) as a pure function: whole fen, exact sums, fixed order."""
+"""Subsidy rules as pure functions: income distribution by members (差异化分配), periods that have begun."""
 
 from __future__ import annotations
 
 import random
+from datetime import date
 from uuid import UUID
 
 import pytest
 
-from services.subsidies.rules import allocate_by_members
+from services.subsidies.rules import allocate_by_members, check_period_begun
 
 A, B, C, D = (UUID(int=n) for n in (1, 2, 3, 4))
 
@@ -64,3 +65,11 @@ def test_shares_always_sum_to_the_amount_and_differ_from_exact_by_less_than_one_
 def test_impossible_inputs_are_refused(amount: int, households: dict[UUID, int]) -> None:
     with pytest.raises(ValueError, match=r"negative|member"):
         allocate_by_members(amount, households)
+
+
+def test_a_subsidy_is_paid_for_a_period_that_has_begun_never_a_future_one() -> None:
+    today = date(2020, 6, 1)
+    assert check_period_begun("2020-06", today=today) == "2020-06"
+    assert check_period_begun("2019-12", today=today) == "2019-12"
+    with pytest.raises(ValueError, match="not begun"):
+        check_period_begun("2020-07", today=today)

@@ -1,0 +1,128 @@
+"""The subsidies service on real PostgreSQL: payment retries racing on one idempotency key, and the migrations
+(both ways, and the receipts they give incomes distributed before receipts were kept)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from alembic import command
+from sqlalchemy import func, insert, select
+
+from services.subsidies.models import IncomeAllocation, IncomeReceipt, Payment
+from shared.contracts.households import HouseholdRegistered
+from shared.db import create_engine
+from shared.messaging.outbox import OutboxMessage
+from shared.migrations import alembic_config, is_at_head
+from shared.timeutil import utcnow
+from tests.support import apply_event, auth, running_app
+
+pytestmark = pytest.mark.integration
+MakeDb = Callable[[str], Awaitable[str]]
+HOUSEHOLD = UUID(int=1)
+FINANCE = auth("finance_officer", sub="cashier-1")
+
+
+def _payment(key: str, **changes: Any) -> dict[str, Any]:
+    body = {"household_id": str(HOUSEHOLD), "policy_code": "dibao", "period": "2020-06", "amount_fen": 52_000}
+    return {**body, "idempotency_key": key, **changes}
+
+
+async def _counts(app: Any) -> tuple[int, int]:
+    async with app.state.sessions() as s:
+        payments = await s.scalar(select(func.count()).select_from(Payment))
+        events = await s.scalar(select(func.count()).select_from(OutboxMessage))
+        return int(payments or 0), int(events or 0)
+
+
+@pytest.fixture
+async def api(pg_database: MakeDb) -> Any:
+    async with running_app("subsidies", await pg_database("subsidies")) as (app, client):
+        registered = HouseholdRegistered(
+            household_id=HOUSEHOLD, household_code="CP-1", area_code="371523101201", member_count=3
+        )
+        await apply_event(app, registered)
+        yield app, client
+
+
+async def test_retries_racing_on_one_key_give_one_201_and_the_original_to_the_others(api: Any) -> None:
+    app, client = api
+    for attempt in range(5):
+        body = _payment(f"race-{attempt}", period=f"2020-0{attempt + 1}")
+        results = await asyncio.gather(*(client.post("/payments", json=body, headers=FINANCE) for _ in range(3)))
+        assert sorted(r.status_code for r in results) == [200, 200, 201], [r.text for r in results]
+        assert len({r.json()["id"] for r in results}) == 1
+    assert await _counts(app) == (5, 5)
+
+
+async def test_racing_requests_that_differ_are_409_for_the_loser(api: Any) -> None:
+    app, client = api
+    key_reuse = [_payment("same-key"), _payment("same-key", amount_fen=1)]
+    results = await asyncio.gather(*(client.post("/payments", json=b, headers=FINANCE) for b in key_reuse))
+    assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+    already_paid = [_payment("key-a", period="2020-07"), _payment("key-b", period="2020-07")]
+    results = await asyncio.gather(*(client.post("/payments", json=b, headers=FINANCE) for b in already_paid))
+    assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+    assert "already paid" in next(r.json()["detail"] for r in results if r.status_code == 409)
+    assert await _counts(app) == (2, 2)
+
+
+async def test_incomes_distributed_before_receipts_were_kept_get_one(pg_database: MakeDb) -> None:
+    url = await pg_database("subsidies")
+    engine = create_engine(url)
+    income_id, project_id = uuid4(), uuid4()
+    try:
+
+        def downgrade(connection: Any) -> None:
+            cfg = alembic_config("subsidies")
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0002")
+
+        def upgrade(connection: Any) -> None:
+            cfg = alembic_config("subsidies")
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+
+        async with engine.begin() as conn:
+            await conn.run_sync(downgrade)
+            for household, fen in ((UUID(int=1), 600), (UUID(int=2), 400)):
+                await conn.execute(
+                    insert(IncomeAllocation.__table__).values(  # type: ignore[attr-defined]
+                        id=uuid4(),
+                        income_id=income_id,
+                        project_id=project_id,
+                        household_id=household,
+                        period="2020-06",
+                        amount_fen=fen,
+                        member_count=1,
+                        allocated_at=utcnow(),
+                    )
+                )
+            await conn.run_sync(upgrade)
+        async with engine.connect() as conn:
+            [receipt] = (await conn.execute(select(IncomeReceipt.__table__))).mappings().all()  # type: ignore[attr-defined]
+        assert (receipt["income_id"], receipt["amount_fen"], receipt["household_count"]) == (income_id, 1_000, 2)
+        assert receipt["status"] == "distributed"
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migrations_go_down_and_up_again(pg_database: MakeDb) -> None:
+    url = await pg_database("subsidies")
+    engine = create_engine(url)
+    try:
+
+        def down_and_up(connection: Any) -> None:
+            cfg = alembic_config("subsidies")
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0001")
+            command.upgrade(cfg, "head")
+
+        async with engine.begin() as conn:
+            await conn.run_sync(down_and_up)
+        assert await is_at_head(engine, "subsidies")
+    finally:
+        await engine.dispose()
