@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -26,13 +27,17 @@ from shared.timeutil import utcnow
 async def set_poverty_line(
     session: AsyncSession, *, year: int, line_fen: int, margin_fen: int, actor: str
 ) -> PovertyLine:
-    """Set (or correct) a year's poverty line and monitoring margin."""
-    line = await session.get(PovertyLine, year)
-    if line is None:
-        line = PovertyLine(year=year, line_fen=line_fen, monitoring_margin_fen=margin_fen, set_by=actor)
-    else:
-        line.line_fen, line.monitoring_margin_fen, line.set_by, line.set_at = line_fen, margin_fen, actor, utcnow()
-    session.add(line)
+    """Set (or correct) a year's poverty line and monitoring margin.
+
+    One upsert, not a read then an insert: two officers setting a new year at once must both succeed (the
+    later write wins) rather than one failing on the primary key.
+    """
+    values = {"line_fen": line_fen, "monitoring_margin_fen": margin_fen, "set_by": actor, "set_at": utcnow()}
+    dialect = postgresql if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(PovertyLine).values(year=year, **values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[col(PovertyLine.year)], set_=values))
+    line = await session.get(PovertyLine, year, populate_existing=True)
+    assert line is not None  # just written
     publish(session, PovertyLineSet(year=year, line_fen=line_fen, monitoring_margin_fen=margin_fen))
     return line
 

@@ -8,6 +8,7 @@ monitored (监测对象) only through an open monitoring episode, and relapses (
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 
@@ -19,9 +20,10 @@ from services.households import history
 from services.households.assessment import assess
 from services.households.events import publish
 from services.households.guarantees import Gap
-from services.households.models import Household, MonitoringEpisode
+from services.households.models import Household, HouseholdChange, MonitoringEpisode
 from shared.contracts.households import HouseholdStatus, HouseholdStatusChanged
-from shared.errors import RuleViolation
+from shared.errors import InvalidInput, RuleViolation
+from shared.timeutil import district_today
 
 S = HouseholdStatus
 EXITED = frozenset({S.EXITED_RECEIVING_POLICIES, S.EXITED_NO_POLICIES})
@@ -36,6 +38,7 @@ REASON_OFFICER = "officer_decision"
 REASON_MONITORING_OPENED = "monitoring_opened"
 REASON_RISK_ELIMINATED = "risk_eliminated"
 REASON_RELAPSED = "relapsed"
+STATUS_CHANGED = "status.changed"  # the history action of every transition
 
 
 def check_transition(
@@ -61,6 +64,32 @@ def check_transition(
         raise RuleViolation("A household relapses only with income under the line or a guarantee unmet.")
 
 
+def check_effective_on(on: date, *, today: date, last_change: date | None) -> None:
+    """An officer's status change takes effect within the current year and not before the last change.
+
+    The guards are judged on today's facts, so a date in an earlier year would record an exit the district
+    never judged on that year's income; and a change dated before the previous one would reorder the history.
+    """
+    if on > today:
+        raise InvalidInput("A status change cannot take effect in the future.")
+    if on.year < today.year:
+        raise InvalidInput(f"A status change takes effect within {today.year}; earlier years are closed.")
+    if last_change is not None and on < last_change:
+        raise RuleViolation(f"A status change cannot take effect before the last one ({last_change.isoformat()}).")
+
+
+async def last_status_change(session: AsyncSession, household: Household) -> date | None:
+    """The day the household's most recent status change took effect (None if it never changed)."""
+    stmt = (
+        select(col(HouseholdChange.changes))
+        .where(col(HouseholdChange.household_id) == household.id, col(HouseholdChange.action) == STATUS_CHANGED)
+        .order_by(col(HouseholdChange.id).desc())
+        .limit(1)
+    )
+    changes = (await session.scalars(stmt)).first()
+    return date.fromisoformat(json.loads(changes)["effective_on"]) if changes else None
+
+
 async def has_open_episode(session: AsyncSession, household: Household) -> bool:
     stmt = select(col(MonitoringEpisode.id)).where(
         col(MonitoringEpisode.household_id) == household.id, col(MonitoringEpisode.status) == "open"
@@ -78,8 +107,13 @@ async def transition(
     on: date,
     note: str = "",
 ) -> None:
-    """Move the household to `target` if the rules allow it (judged on `on` and that year's income)."""
-    assessment = await assess(session, household, year=on.year, on=on)
+    """Move the household to `target`, effective `on`, if the rules allow it.
+
+    The guards are judged on today's facts and this year's income whatever `on` says: a backdated exit must not
+    be judged on the income of a year the household has since fallen back from.
+    """
+    today = district_today()
+    assessment = await assess(session, household, year=today.year, on=today)
     current = HouseholdStatus(household.status)
     check_transition(current, target, gaps=assessment.gaps, open_episode=await has_open_episode(session, household))
     household.status = target
@@ -88,7 +122,7 @@ async def transition(
         session,
         household.id,
         actor=actor,
-        action="status.changed",
+        action=STATUS_CHANGED,
         changes={"status": [current, target], "reason": reason, "note": note, "effective_on": on},
     )
     publish(
@@ -103,3 +137,11 @@ async def transition(
             changed_by=actor,
         ),
     )
+
+
+async def officer_decision(
+    session: AsyncSession, household: Household, target: HouseholdStatus, *, actor: str, on: date, note: str
+) -> None:
+    """An officer's status change (脱贫 / 返贫), dated within the current year and after the last change."""
+    check_effective_on(on, today=district_today(), last_change=await last_status_change(session, household))
+    await transition(session, household, target, reason=REASON_OFFICER, actor=actor, on=on, note=note)

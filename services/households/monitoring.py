@@ -67,7 +67,8 @@ async def open_episode_of(session: AsyncSession, household_id: UUID) -> Monitori
 
 
 async def episode_for(session: AsyncSession, episode_id: UUID) -> MonitoringEpisode:
-    episode = await session.get(MonitoringEpisode, episode_id)
+    """The episode as stored now: read again after the household is locked, it shows a close committed meanwhile."""
+    episode = await session.get(MonitoringEpisode, episode_id, populate_existing=True)
     if episode is None:
         raise NotFound("No monitoring episode has this id.")
     return episode

@@ -6,12 +6,15 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
+from uuid import UUID
 
 from shared.errors import InvalidInput
 
 T = TypeVar("T")
-K = TypeVar("K")
+_MAX_ID = 2**63 - 1  # the largest BIGINT; a bigger number fails inside the database, not here
+_MAX_TEXT = 100
 
 
 def encode_cursor(key: list[Any]) -> str:
@@ -30,11 +33,36 @@ def decode_cursor(cursor: str, *, arity: int) -> list[Any]:
     return key
 
 
-def parse_cursor(cursor: str, *, arity: int, parse: Callable[[list[Any]], K]) -> K:
-    """The cursor's sort key converted by `parse`; any conversion error is the same 422 problem."""
-    key = decode_cursor(cursor, arity=arity)
+def int_key(value: object) -> int:
+    """A row id: a JSON integer (not a bool) that fits a BIGINT column."""
+    if type(value) is not int or not 0 <= value <= _MAX_ID:
+        raise ValueError("not a row id")
+    return value
+
+
+def text_key(value: object) -> str:
+    """A text sort key (a household code) of at most a column's length."""
+    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        raise ValueError("not a text key")
+    return value
+
+
+def date_key(value: object) -> date:
+    return date.fromisoformat(text_key(value))
+
+
+def uuid_key(value: object) -> UUID:
+    return UUID(text_key(value))
+
+
+def parse_cursor(cursor: str, *fields: Callable[[object], Any]) -> tuple[Any, ...]:
+    """The cursor's sort key, each part checked by its field parser; anything else is the same 422 problem.
+
+    A cursor comes from the client, so every part is checked for type and range before it reaches a query.
+    """
+    key = decode_cursor(cursor, arity=len(fields))
     try:
-        return parse(key)
+        return tuple(parse(part) for parse, part in zip(fields, key, strict=True))
     except (ValueError, TypeError) as exc:
         raise InvalidInput("The cursor is not valid.") from exc
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -96,20 +96,35 @@ async def _income_gaps(q: _Query, year: int) -> dict[str, int]:
 
 
 async def _housing(q: _Query, today: date) -> dict[str, dict[Any, int]]:
-    renovated = col(HousingAppraisal.renovated_on).is_not(None)
-    overdue = and_(col(HousingAppraisal.renovated_on).is_(None), col(HousingAppraisal.renovation_due) < today)
-    stmt = (
-        select(q.key, renovated, overdue, func.count())
-        .select_from(HousingAppraisal)
-        .join(Household, col(Household.id) == col(HousingAppraisal.household_id))
-        .where(col(HousingAppraisal.grade).in_(UNSAFE_GRADES))
-        .group_by(q.key, renovated, overdue)
+    """Houses still unsafe (a household's latest appraisal is C/D; of those, past their deadline) and C/D
+    appraisals renovated. Only the latest appraisal counts as outstanding: a D house re-appraised C is one unsafe
+    house, not two, and a renovated one is followed by its A/B re-grading."""
+    a = HousingAppraisal
+    newest_first = (col(a.appraised_on).desc(), col(a.recorded_at).desc())  # as `housing._regrade` picks the grade
+    rank = func.row_number().over(partition_by=col(a.household_id), order_by=newest_first)
+    latest = select(a, rank.label("rank")).subquery()
+    overdue = latest.c.renovation_due < today
+    unsafe = (
+        select(q.key, overdue, func.count())
+        .select_from(latest)
+        .join(Household, col(Household.id) == latest.c.household_id)
+        .where(latest.c.rank == 1, latest.c.grade.in_(UNSAFE_GRADES), latest.c.renovated_on.is_(None))
+        .group_by(q.key, overdue)
     )
     grouped: dict[str, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
-    for key, done, late, n in (await q.session.execute(q.in_area(stmt))).tuples().all():
-        grouped[key]["renovated" if done else "outstanding"] += n
+    for key, late, n in (await q.session.execute(q.in_area(unsafe))).tuples().all():
+        grouped[key]["outstanding"] += n
         if late:
             grouped[key]["overdue"] += n
+    renovated = (
+        select(q.key, func.count())
+        .select_from(a)
+        .join(Household, col(Household.id) == col(a.household_id))
+        .where(col(a.grade).in_(UNSAFE_GRADES), col(a.renovated_on).is_not(None))
+        .group_by(q.key)
+    )
+    for key, n in (await q.session.execute(q.in_area(renovated))).tuples().all():
+        grouped[key]["renovated"] += n
     return grouped
 
 

@@ -15,6 +15,8 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select
 
+from services.households.api import monitoring as monitoring_routes
+from services.households.departments import apply
 from services.households.imports.__main__ import main as import_cli
 from services.households.imports.importer import HouseholdImporter
 from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
@@ -244,3 +246,76 @@ async def test_lists_filters_and_statistics_run_on_postgresql(pg_database: MakeD
         )
         episodes = (await client.get("/monitoring-episodes?status=open&limit=1", headers=OFFICE)).json()
         assert len(episodes["items"]) == 1 and episodes["next_cursor"] is None
+
+
+async def test_a_department_row_sees_an_officers_edit_committed_before_it_locked_the_household(
+    pg_database: MakeDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = await pg_database("households")
+    async with running_app("households", url) as (_, client):
+        born = date(1960, 3, 1)
+        body = household("LOST-1", VILLAGE, member("张三", "head", born, seq=1, medical_insured=True))
+        created = (await client.post("/households", json=body, headers=OFFICE)).json()
+        hid, mid = created["id"], created["members"][0]["id"]
+        lock = apply._locked_household
+
+        async def officer_edits_first(session: Any, household_id: Any) -> Household:
+            # the officer's change commits after the department found the member, before it took the lock
+            r = await client.patch(f"/households/{hid}/members/{mid}", json={"medical_insured": False}, headers=OFFICE)
+            assert r.status_code == 200, r.text
+            return await lock(session, household_id)
+
+        monkeypatch.setattr(apply, "_locked_household", officer_edits_first)
+        rows = [{"id_number": make_id(born, 1), "medical_insured": True}]
+        headers = {**auth("dept_health"), "Idempotency-Key": "lost-1"}
+        r = await client.post("/department-data/medical_insurance", json={"rows": rows}, headers=headers)
+        assert r.status_code == 200 and r.json()["applied_count"] == 1, r.text
+        monkeypatch.undo()
+        after = (await client.get(f"/households/{hid}", headers=OFFICE)).json()["members"][0]
+        assert after["medical_insured"] is True
+
+
+async def test_a_measure_racing_a_close_sees_the_episode_closed(
+    pg_database: MakeDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = await pg_database("households")
+    async with running_app("households", url) as (_, client):
+        today = str(district_today())
+        created = await client.post("/households", json=household("EP-1", VILLAGE), headers=OFFICE)
+        hid = created.json()["id"]
+        flag = {"kind": "disaster", "detail": "flood", "raised_on": today}
+        episode = (await client.post(f"/households/{hid}/risk-flags", json=flag, headers=OFFICE)).json()["id"]
+        close = {"decision": "risk_eliminated", "evidence": "院墙已修复", "closed_on": today}
+        measure = {"kind": "other", "description": "aid", "taken_on": today}
+        assert (await client.post(f"/monitoring-episodes/{episode}/measures", json=measure, headers=OFFICE)).is_success
+        reach = monitoring_routes.reachable_household
+        closes: list[int] = []
+
+        async def close_first(*args: Any, **kwargs: Any) -> Household:
+            # another officer's close commits after this request read the episode, before it locked the household
+            if not closes:
+                closes.append(0)
+                r = await client.post(f"/monitoring-episodes/{episode}/close", json=close, headers=OFFICE)
+                closes[0] = r.status_code
+            return await reach(*args, **kwargs)
+
+        monkeypatch.setattr(monitoring_routes, "reachable_household", close_first)
+        late = await client.post(f"/monitoring-episodes/{episode}/measures", json=measure, headers=OFFICE)
+        monkeypatch.undo()
+        assert closes == [200]
+        assert late.status_code == 409, late.text
+        [stored] = (await client.get(f"/households/{hid}/monitoring-episodes", headers=OFFICE)).json()
+        assert stored["status"] == "closed" and len(stored["measures"]) == 1
+
+
+async def test_two_officers_setting_a_new_years_line_at_once_both_succeed(pg_database: MakeDb) -> None:
+    url = await pg_database("households")
+    async with running_app("households", url) as (_, client):
+        for year in range(2021, 2026):
+            bodies = [{"line_fen": 450_000 + n, "monitoring_margin_fen": 0} for n in range(3)]
+            results = await asyncio.gather(
+                *(client.put(f"/poverty-lines/{year}", json=b, headers=OFFICE) for b in bodies)
+            )
+            assert [r.status_code for r in results] == [200, 200, 200], [r.text for r in results]
+        lines = (await client.get("/poverty-lines", headers=OFFICE)).json()
+        assert [line["year"] for line in lines] == list(range(2021, 2026))

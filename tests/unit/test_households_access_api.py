@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from services.households.pagination import encode_cursor
 from shared.timeutil import district_today
 from tests.support import assert_problem, auth
 from tests.unit.test_households_helpers import (
@@ -59,6 +60,23 @@ async def test_cursor_pages_walk_every_household_once(api: Any) -> None:
             break
     assert seen == ["CP-1", "CP-2", "CP-3", "CP-4", "CP-5"]
     assert_problem(await client.get("/households?cursor=garbage", headers=OFFICE), 422)
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/households", [7]),
+        ("/households/{hid}/history", [10**30]),
+        ("/households/{hid}/history", [True]),
+        ("/monitoring-episodes", ["2020-01-01", 5]),
+        ("/monitoring-episodes", [["2020-01-01"], "x"]),
+    ],
+)
+async def test_a_crafted_cursor_is_a_problem_not_a_crash(api: Any, path: str, key: list[Any]) -> None:
+    _, client = api
+    hid = (await five(client))["CP-1"]
+    cursor = encode_cursor(key)
+    assert_problem(await client.get(path.format(hid=hid), params={"cursor": cursor}, headers=OFFICE), 422)
 
 
 async def test_officers_see_only_their_area(api: Any) -> None:
@@ -191,3 +209,15 @@ async def test_statistics_break_an_area_down_one_level(api: Any) -> None:
     assert_problem(await client.get("/statistics?area_code=371523105", headers=township), 403)
     assert_problem(await client.get("/statistics", headers=auth("helper_cadre", area=VILLAGE)), 403)
     assert_problem(await client.get("/statistics?area_code=3715", headers=OFFICE), 422)
+
+
+async def test_statistics_count_a_house_as_unsafe_by_its_latest_appraisal_only(api: Any) -> None:
+    _, client = api
+    ids = await five(client)
+    for code, grades in (("CP-1", ("D", "C")), ("CP-2", ("C", "B"))):
+        for grade, on in zip(grades, ("2020-03-01", "2020-06-01"), strict=True):
+            appraisal = {"grade": grade, "appraised_on": on, "appraiser": "x"}
+            r = await client.post(f"/households/{ids[code]}/housing-appraisals", json=appraisal, headers=OFFICE)
+            assert r.status_code == 201, r.text
+    total = (await client.get("/statistics?year=2020", headers=OFFICE)).json()["total"]
+    assert (total["housing_cd_outstanding"], total["housing_cd_overdue"], total["housing_cd_renovated"]) == (1, 1, 0)

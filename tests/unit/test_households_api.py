@@ -68,6 +68,19 @@ async def test_visit_with_d_grade_house_publishes_a_housing_problem(api: Any) ->
     assert types.count("gov.poverty.households.problem_found.v1") == 2
 
 
+async def test_an_id_number_in_a_problem_description_is_refused_before_it_is_published(api: Any) -> None:
+    app, client = api
+    hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
+    number = "371523196003010011"
+    problem = {"category": "medical", "code": "no_medical_insurance", "description": f"李四 ({number}) 未参保"}
+    visit = {"round": 1, "visited_on": "2020-05-01", "visitor": "王五", "problems": [problem]}
+    r = await client.post(f"/households/{hid}/visits", json=visit, headers=OFFICE)
+    body = assert_problem(r, 422)
+    assert [e["field"] for e in body["errors"]] == ["body.problems.0.description"]
+    assert number not in r.text
+    assert await _count(app, Visit) == 0
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [

@@ -237,3 +237,13 @@ async def test_a_departments_housing_grade_becomes_a_problem_once(api: Any) -> N
     assert [(p["code"], p["housing_grade"], p["found_by"]) for p in problems] == [("housing_unsafe", "D", "officer-1")]
     assert await count(app, DepartmentBatch) == 2
     assert UUID(problems[0]["problem_id"])
+
+
+async def test_a_minimal_insurance_row_leaves_the_premium_subsidy_alone(api: Any) -> None:
+    app, client = api
+    full = [{"id_number": HEAD_ID, "medical_insured": True, "premium_subsidised": True}]
+    assert (await submit(client, "medical_insurance", full, "ins-full", HEALTH)).json()["applied_count"] == 1
+    minimal = [{"id_number": HEAD_ID, "medical_insured": True}]
+    assert (await submit(client, "medical_insurance", minimal, "ins-min", HEALTH)).json()["applied_count"] == 1
+    h = await head(app)
+    assert h.medical_insured and h.premium_subsidised

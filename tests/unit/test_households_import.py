@@ -19,7 +19,7 @@ from services.households.imports.importer import HouseholdImporter
 from services.households.imports.job import CONCURRENTLY, HOUSEHOLD_ATTEMPTS, ChunkJob, WorkerSetup
 from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
 from services.households.imports.sources import ImportAborted, cell_text, open_table
-from services.households.imports.writer import ChunkConflict, ChunkResult, ChunkWriter
+from services.households.imports.writer import NOT_THE_REGISTERED, ChunkConflict, ChunkResult, ChunkWriter
 from services.households.models import Household, HouseholdChange, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
@@ -190,6 +190,19 @@ async def test_a_household_split_across_the_file_gains_its_later_members(db: Any
         "household_registered",
         "member_added",
     ]
+
+
+async def test_rows_for_a_registered_code_with_another_area_or_head_are_not_added_to_it(
+    db: Any, tmp_path: Path
+) -> None:
+    app, _, url = db
+    await run(url, write(tmp_path / "first.csv", [GOOD[0]]))
+    moved = row("IM-1", "李桂兰", date(1962, 7, 9), A2, area_code="371523101202", relationship_to_head="spouse")
+    renamed = row("IM-1", "李桂兰", date(1962, 7, 9), A2, head_name="别人", relationship_to_head="spouse")
+    for n, other in enumerate((moved, renamed)):
+        report, errors = await run(url, write(tmp_path / f"{n}.csv", [other]))
+        assert [(e.line, e.message) for e in errors] == [(2, NOT_THE_REGISTERED)] and report.members_added == 0
+    assert await count(app, Member) == 1
 
 
 async def test_a_number_registered_through_the_api_is_not_imported_again(db: Any, tmp_path: Path) -> None:

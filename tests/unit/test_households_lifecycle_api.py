@@ -102,6 +102,35 @@ async def test_meeting_the_standard_allows_the_exit_and_publishes_it(api: Any) -
     )
 
 
+async def test_a_backdated_exit_is_judged_on_this_years_income_and_dated_within_this_year(api: Any) -> None:
+    _, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid, income_fen=3 * 450_000 - 1)  # this year: under the line
+    await post(client, f"/households/{hid}/income-records", {"year": 2020, "source": "wages", "amount_fen": 3_000_000})
+    body = {"status": "exited_receiving_policies", "reason": "x", "effective_on": "2020-12-31"}
+    assert_problem(await client.post(f"/households/{hid}/status", json=body, headers=OFFICE), 422)
+    body["effective_on"] = TODAY
+    assert (
+        "income_below_line"
+        in assert_problem(await client.post(f"/households/{hid}/status", json=body, headers=OFFICE), 409)["gaps"]
+    )
+    assert await status_of(client, hid) == "in_poverty"
+
+
+async def test_a_status_change_cannot_take_effect_before_the_last_one(api: Any) -> None:
+    _, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid)
+    assert (await exit_poverty(client, hid)).status_code == 200
+    today = district_today()
+    if today.month == 1 and today.day == 1:
+        pytest.skip("no earlier day in this year to backdate to")
+    body = {"status": "exited_no_policies", "reason": "x", "effective_on": str(date(today.year, 1, 1))}
+    problem = assert_problem(await client.post(f"/households/{hid}/status", json=body, headers=OFFICE), 409)
+    assert "last" in problem["detail"]
+    assert await status_of(client, hid) == "exited_receiving_policies"
+
+
 @pytest.mark.parametrize(
     ("spoil", "gap"),
     [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 from itertools import product
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -20,7 +21,16 @@ from services.households.guarantees import (
     per_capita_fen,
 )
 from services.households.members import fact_errors
-from services.households.pagination import decode_cursor, encode_cursor, page_of, parse_cursor
+from services.households.pagination import (
+    date_key,
+    decode_cursor,
+    encode_cursor,
+    int_key,
+    page_of,
+    parse_cursor,
+    text_key,
+    uuid_key,
+)
 from services.households.visits import ProblemNoted, problems_from_visit
 from shared.contracts.households import EpisodeDecision, HouseholdStatus, ProblemCategory
 from shared.errors import InvalidInput, RuleViolation
@@ -200,11 +210,54 @@ def test_cursors_round_trip_and_garbage_is_a_422() -> None:
     for garbage in ("%%%", encode_cursor(["a", "b"]), "bm90IGpzb24="):
         with pytest.raises(InvalidInput):
             decode_cursor(garbage, arity=1)
+    assert parse_cursor(encode_cursor(["2020-01-01", str(UUID(int=1))]), date_key, uuid_key) == (
+        date(2020, 1, 1),
+        UUID(int=1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "fields"),
+    [
+        (["x"], (int_key,)),
+        ([10**30], (int_key,)),
+        ([-1], (int_key,)),
+        ([True], (int_key,)),
+        ([1.5], (int_key,)),
+        ([5], (text_key,)),
+        (["x" * 1000], (text_key,)),
+        (["2020-01-01", 5], (date_key, uuid_key)),
+        ([["2020-01-01"], str(UUID(int=1))], (date_key, uuid_key)),
+        (["2020-01-01", {"a": 1}], (date_key, uuid_key)),
+    ],
+)
+def test_a_crafted_cursor_is_a_422_whatever_its_parts(key: list[Any], fields: tuple[Any, ...]) -> None:
     with pytest.raises(InvalidInput):
-        parse_cursor(encode_cursor(["x"]), arity=1, parse=lambda k: int(k[0]))
+        parse_cursor(encode_cursor(key), *fields)
 
 
 def test_a_page_has_a_cursor_only_when_more_rows_follow() -> None:
     items, cursor = page_of([1, 2, 3], 2, lambda n: [n])
     assert items == [1, 2] and decode_cursor(cursor or "", arity=1) == [2]
     assert page_of([1, 2], 2, lambda n: [n]) == ([1, 2], None)
+
+
+@pytest.mark.parametrize(
+    ("on", "last_change", "error"),
+    [
+        (date(2026, 3, 1), None, None),
+        (date(2026, 3, 1), date(2026, 3, 1), None),
+        (date(2025, 12, 31), None, InvalidInput),  # an earlier year: judged on this year's facts, so refused
+        (date(2026, 7, 2), None, InvalidInput),  # the future
+        (date(2026, 2, 1), date(2026, 3, 1), RuleViolation),  # before the last change
+    ],
+)
+def test_a_status_change_is_dated_within_this_year_and_after_the_last_one(
+    on: date, last_change: date | None, error: type[Exception] | None
+) -> None:
+    today = date(2026, 7, 1)
+    if error is None:
+        lifecycle.check_effective_on(on, today=today, last_change=last_change)
+    else:
+        with pytest.raises(error):
+            lifecycle.check_effective_on(on, today=today, last_change=last_change)

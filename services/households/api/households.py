@@ -12,7 +12,7 @@ from services.households import history, lifecycle, registry
 from services.households.access import reachable_household
 from services.households.api.deps import Approver, Config, Reader, Registrar, household_read, household_reads
 from services.households.assessment import assess
-from services.households.pagination import page_of, parse_cursor
+from services.households.pagination import int_key, page_of, parse_cursor, text_key
 from services.households.schemas.common import Limit, Page, Year
 from services.households.schemas.households import (
     AssessmentRead,
@@ -68,7 +68,7 @@ async def list_households(
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[HouseholdRead]:
     """Households within the caller's reach, in household-code order, filtered; pass `next_cursor` on."""
-    after = parse_cursor(cursor, arity=1, parse=lambda k: str(k[0])) if cursor else None
+    after = parse_cursor(cursor, text_key)[0] if cursor else None
     filters = registry.HouseholdFilter(
         area_code=area_code,
         status=status,
@@ -113,14 +113,8 @@ async def update_household(
 async def change_status(household_id: UUID, body: StatusChange, session: Transaction, actor: Approver) -> HouseholdRead:
     """Move the household through the lifecycle (脱贫 / 返贫); refused with the gaps when the rules say no."""
     household = await reachable_household(session, household_id, actor, for_update=True)
-    await lifecycle.transition(
-        session,
-        household,
-        body.status,
-        reason=lifecycle.REASON_OFFICER,
-        actor=actor.subject,
-        on=body.effective_on or district_today(),
-        note=body.reason,
+    await lifecycle.officer_decision(
+        session, household, body.status, actor=actor.subject, on=body.effective_on or district_today(), note=body.reason
     )
     return await household_read(session, household)
 
@@ -154,7 +148,7 @@ async def household_history(
 ) -> Page[ChangeRead]:
     """Every change to the household, oldest first (ID numbers masked)."""
     household = await reachable_household(session, household_id, actor)
-    after = parse_cursor(cursor, arity=1, parse=lambda k: int(k[0])) if cursor else 0
+    after = parse_cursor(cursor, int_key)[0] if cursor else 0
     rows = await history.page(session, household.id, after_id=after, limit=limit + 1)
     items, next_cursor = page_of(rows, limit, lambda c: [c.id])
     return Page(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -12,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.households import monitoring, monitoring_views
 from services.households.access import reachable_household
 from services.households.api.deps import Approver, Helper, Reader, Visitor
-from services.households.models import MonitoringEpisode
-from services.households.pagination import page_of, parse_cursor
+from services.households.models import Household, MonitoringEpisode
+from services.households.pagination import date_key, page_of, parse_cursor, uuid_key
 from services.households.schemas.common import Limit, Page
 from services.households.schemas.monitoring import (
     EpisodeClose,
@@ -24,6 +23,7 @@ from services.households.schemas.monitoring import (
     RiskFlagRead,
 )
 from shared.areas import AreaCode
+from shared.auth import Principal
 from shared.http import Transaction
 
 router = APIRouter(tags=["monitoring"])
@@ -36,6 +36,16 @@ async def _episode_read(session: AsyncSession, episode: MonitoringEpisode) -> Ep
         flags=[RiskFlagRead(**f.model_dump()) for f in flags],
         measures=[MeasureRead(**m.model_dump()) for m in measures],
     )
+
+
+async def _locked_episode(
+    session: AsyncSession, episode_id: UUID, actor: Principal
+) -> tuple[Household, MonitoringEpisode]:
+    """The episode's household locked, then the episode read again, so two closes (or a close and a measure)
+    at once are judged one after the other on what the first committed."""
+    household_id = (await monitoring.episode_for(session, episode_id)).household_id
+    household = await reachable_household(session, household_id, actor, for_update=True)
+    return household, await monitoring.episode_for(session, episode_id)
 
 
 @router.post("/households/{household_id}/risk-flags", status_code=status.HTTP_201_CREATED)
@@ -64,7 +74,7 @@ async def list_episodes(
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[EpisodeRead]:
     """Monitoring episodes within the caller's reach, oldest first; pass `next_cursor` on."""
-    after = parse_cursor(cursor, arity=2, parse=lambda k: (date.fromisoformat(k[0]), UUID(k[1]))) if cursor else None
+    after = parse_cursor(cursor, date_key, uuid_key) if cursor else None
     rows = await monitoring_views.episodes_page(
         session, actor=actor, area_code=area_code, status=status, after=after, limit=limit + 1
     )
@@ -75,8 +85,7 @@ async def list_episodes(
 @router.post("/monitoring-episodes/{episode_id}/measures", status_code=status.HTTP_201_CREATED)
 async def add_measure(episode_id: UUID, body: MeasureCreate, session: Transaction, actor: Helper) -> EpisodeRead:
     """Record a help measure (帮扶措施) in an open episode."""
-    episode = await monitoring.episode_for(session, episode_id)
-    household = await reachable_household(session, episode.household_id, actor, for_update=True)
+    household, episode = await _locked_episode(session, episode_id, actor)
     monitoring.add_measure(
         session,
         household,
@@ -92,8 +101,7 @@ async def add_measure(episode_id: UUID, body: MeasureCreate, session: Transactio
 @router.post("/monitoring-episodes/{episode_id}/close")
 async def close_episode(episode_id: UUID, body: EpisodeClose, session: Transaction, actor: Approver) -> EpisodeRead:
     """Close an episode: risk eliminated (风险消除, with evidence and a measure) or relapsed (返贫)."""
-    episode = await monitoring.episode_for(session, episode_id)
-    household = await reachable_household(session, episode.household_id, actor, for_update=True)
+    household, episode = await _locked_episode(session, episode_id, actor)
     await monitoring.close_episode(
         session,
         household,

@@ -29,7 +29,7 @@ from services.households.departments.rows import (
 )
 from services.households.models import Household, Member
 from services.households.vocabulary import AppraisalSource
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 
 
 @dataclass(frozen=True)
@@ -49,19 +49,30 @@ async def _locked_household(session: AsyncSession, household_id: Any) -> Househo
     return household
 
 
-async def resolve_member(session: AsyncSession, ref: MemberRef, ctx: RowContext) -> tuple[Household, Member]:
-    """The referenced member and their household (locked for the row's changes)."""
+async def _find_member(session: AsyncSession, ref: MemberRef, ctx: RowContext) -> Member:
     if ref.id_number is not None:
         found = await idnumbers.find_members(session, ref.id_number.get_secret_value(), ctx.config.vault)
         if not found:
             raise NotFound("No registered member has this ID-card number.")
-        member = found[0]
-    else:
-        candidate = await session.get(Member, ref.member_id)
-        if candidate is None:
-            raise NotFound("No registered member has this member id.")
-        member = candidate
-    return await _locked_household(session, member.household_id), member
+        return found[0]
+    member = await session.get(Member, ref.member_id)
+    if member is None:
+        raise NotFound("No registered member has this member id.")
+    return member
+
+
+async def resolve_member(session: AsyncSession, ref: MemberRef, ctx: RowContext) -> tuple[Household, Member]:
+    """The referenced member and their household (locked for the row's changes).
+
+    The member is read again once the household is locked: an officer's edit committed between the first read
+    and the lock would otherwise be judged against stale facts and silently overwritten.
+    """
+    found = await _find_member(session, ref, ctx)
+    household = await _locked_household(session, found.household_id)
+    member = await session.get(Member, found.id, populate_existing=True)
+    if member is None or member.household_id != household.id:
+        raise Conflict("The member was removed or moved while the row was applied; send the row again.")
+    return household, member
 
 
 async def resolve_household(session: AsyncSession, ref: HouseholdRef, ctx: RowContext) -> Household:
@@ -110,9 +121,9 @@ async def _hospital_cost(session: AsyncSession, row: Any, ctx: RowContext) -> No
 
 async def _medical_insurance(session: AsyncSession, row: Any, ctx: RowContext) -> None:
     r: MedicalInsuranceRow = row
-    changes: dict[str, Any] = {"medical_insured": r.medical_insured, "premium_subsidised": r.premium_subsidised}
-    if r.family_doctor_contract is not None:
-        changes["family_doctor_contract"] = r.family_doctor_contract
+    optional = {"premium_subsidised": r.premium_subsidised, "family_doctor_contract": r.family_doctor_contract}
+    changes: dict[str, Any] = {"medical_insured": r.medical_insured}
+    changes.update({k: v for k, v in optional.items() if v is not None})
     await _member_facts(session, r, changes, ctx)
 
 

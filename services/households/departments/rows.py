@@ -86,8 +86,10 @@ class HospitalCostRow(MemberRef):
 
 
 class MedicalInsuranceRow(MemberRef):
+    """Insurance as the health department knows it; a fact left out (None) leaves the member's record alone."""
+
     medical_insured: bool
-    premium_subsidised: bool = False
+    premium_subsidised: bool | None = None
     family_doctor_contract: bool | None = None
 
 

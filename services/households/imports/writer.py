@@ -3,6 +3,8 @@ or multi-row INSERT (SQLite) per table, in one transaction.
 
 Idempotent: a household code already registered only gains the members it lacks; a member whose ID number
 (keyed hash) is already in that household is skipped; one registered in another household is a row error.
+Rows whose area code or head differ from the registered household's are row errors: the code names another
+household than the file thinks, and its members must not be added to it.
 Every new household publishes HouseholdRegistered and every member added to an existing one MemberAdded,
 through outbox rows written in the same transaction (the relay is woken once per chunk).
 """
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
+from typing import NamedTuple
 from uuid import UUID
 
 from asyncpg.exceptions import DeadlockDetectedError, IntegrityConstraintViolationError
@@ -36,6 +39,15 @@ from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage
 from shared.timeutil import utcnow
 
 ELSEWHERE = "this ID-card number is already registered to another household"
+NOT_THE_REGISTERED = "area_code and head_name differ from the registered household's"
+
+
+class _Stored(NamedTuple):
+    """A household already registered under a code of the chunk."""
+
+    id: UUID
+    area_code: str
+    head_name: str
 
 
 class ChunkConflict(Exception):
@@ -103,19 +115,24 @@ class ChunkWriter:
         owners = await self._hash_owners(conn, [m.keyed_hash for u in merged for m in u.members])
         plan, now = _Plan(), utcnow()
         for unit in merged:
+            stored = existing.get(unit.code)
+            if stored is not None and (stored.area_code, stored.head_name) != (unit.area_code, unit.head_name):
+                result.errors.extend(RowError(m.line, "area_code", NOT_THE_REGISTERED) for m in unit.members)
+                continue
             fresh = self._fresh_members(unit, owners, result)
             if fresh:
-                self._plan_unit(unit, existing.get(unit.code), fresh, plan, now)
+                self._plan_unit(unit, stored.id if stored else None, fresh, plan, now)
                 result.members_added += len(fresh)
                 result.households_created += unit.code not in existing
         await self._insert(conn, plan)
         return result
 
-    async def _existing_households(self, conn: AsyncConnection, codes: list[str]) -> dict[str, UUID]:
-        stmt = select(col(Household.household_code), col(Household.id)).where(
-            one_of(conn.dialect, col(Household.household_code), codes)
-        )
-        return dict((await conn.execute(stmt)).tuples().all())
+    async def _existing_households(self, conn: AsyncConnection, codes: list[str]) -> dict[str, _Stored]:
+        stmt = select(
+            col(Household.household_code), col(Household.id), col(Household.area_code), col(Household.head_name)
+        ).where(one_of(conn.dialect, col(Household.household_code), codes))
+        rows = (await conn.execute(stmt)).tuples().all()
+        return {code: _Stored(id_, area, head) for code, id_, area, head in rows}
 
     async def _hash_owners(self, conn: AsyncConnection, hashes: list[str]) -> dict[str, str]:
         """The code of the household each known ID-number hash belongs to. Owners are told by code, read in this

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
@@ -12,6 +13,7 @@ from shared.timeutil import district_today
 
 T = TypeVar("T")
 FIRST_YEAR = 1900
+_ID_LIKE = re.compile(r"\d{14,}")
 
 
 def _not_future(value: date) -> date:
@@ -24,7 +26,16 @@ def _id_number(value: SecretStr) -> SecretStr:
     return SecretStr(normalize_id_number(value.get_secret_value(), today=district_today()))
 
 
+def _no_id_numbers(value: str) -> str:
+    if _ID_LIKE.search(value):
+        raise ValueError("must not contain an ID-card number")
+    return value
+
+
 PastDate = Annotated[date, AfterValidator(_not_future)]
+# Free text that leaves the sealed store (published in events, kept in the reveal log): a run of digits as long
+# as an ID-card number is refused, so a number typed into a note never reaches Kafka or a log unmasked.
+ScreenedText = Annotated[str, AfterValidator(_no_id_numbers)]
 # A SecretStr so that a repr, a log line or a validation error never shows it.
 IdCardNumber = Annotated[
     SecretStr,

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from services.households.schemas.common import IdCardNumber, PastDate
+from services.households.schemas.common import IdCardNumber, PastDate, ScreenedText
 from services.households.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
 from shared.areas import VillageCode
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, ProblemCategory
 from shared.schemas import RequestBody
-
-_ID_LIKE = re.compile(r"\d{14,}")
 
 
 class MemberFacts(RequestBody):
@@ -116,14 +113,7 @@ class IdNumberSearch(RequestBody):
 
 
 class RevealRequest(RequestBody):
-    reason: str = Field(min_length=5, max_length=500, description="why the full number is needed (recorded)")
-
-    @field_validator("reason")
-    @classmethod
-    def _no_id_numbers(cls, value: str) -> str:
-        if _ID_LIKE.search(value):
-            raise ValueError("the reason must not contain an ID-card number")
-        return value
+    reason: ScreenedText = Field(min_length=5, max_length=500, description="why the full number is needed (recorded)")
 
 
 class RevealRead(BaseModel):
@@ -151,7 +141,9 @@ class ChangeRead(BaseModel):
 class StatusChange(RequestBody):
     status: HouseholdStatus
     reason: str = Field(min_length=1, max_length=500)
-    effective_on: PastDate | None = None
+    effective_on: PastDate | None = Field(
+        default=None, description="within the current year, not before the last status change; default today"
+    )
 
 
 class GapRead(BaseModel):

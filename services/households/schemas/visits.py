@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate
+from services.households.schemas.common import PastDate, ScreenedText
 from shared.contracts.households import ProblemCategory
 from shared.schemas import RequestBody
 
@@ -17,7 +17,7 @@ class ProblemReport(RequestBody):
 
     category: ProblemCategory
     code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["school_dropout"])
-    description: str = Field(min_length=1, max_length=1000)
+    description: ScreenedText = Field(min_length=1, max_length=1000, description="published to audit; no ID numbers")
 
 
 class VisitCreate(RequestBody):
