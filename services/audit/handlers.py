@@ -1,4 +1,5 @@
-"""Audit consumes problems from every service; each becomes a finding (问题 -> 整改 -> 线索移交).
+"""Audit consumes problems from every service (a visit's, a department's data, a relapse-risk flag, a project
+inspection's, a subsidy coverage check's); each becomes a finding (问题 -> 整改 -> 线索移交).
 
 Every event of the other services' topics is also appended to the tamper-evident log, in the same inbox
 transaction as its effect. Audit's own events are logged when they are made (`events.emit`), in the
@@ -13,12 +14,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import findings, ledger
-from services.audit.rules import DeadlinePolicy, ProblemFacts
+from services.audit.rules import DeadlinePolicy, ProblemFacts, unpaid_policy_code
 from services.audit.settings import AuditSettings
 from shared.contracts import AUDIT_TOPIC, SERVICE_TOPICS
 from shared.contracts.audit import SubjectKind
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 from shared.contracts.projects import ProjectProblemFound
+from shared.contracts.subsidies import SubsidyCoverageGap
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
 from shared.timeutil import utcnow
@@ -49,6 +51,11 @@ def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcn
         keys = [(SubjectKind.PROJECT.value, str(e.project_id), e.code) for e in events]
         await findings.load_open_findings(session, keys)
 
+    @handlers.prepare(SubsidyCoverageGap)
+    async def load_coverage_findings(session: AsyncSession, events: list[SubsidyCoverageGap]) -> None:
+        keys = [(SubjectKind.HOUSEHOLD.value, str(e.household_id), unpaid_policy_code(e.policy_code)) for e in events]
+        await findings.load_open_findings(session, keys)
+
     @handlers.on(HouseholdProblemFound)
     async def on_household_problem(session: AsyncSession, event: HouseholdProblemFound, _: Envelope) -> None:
         facts = ProblemFacts(
@@ -73,6 +80,20 @@ def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcn
             code=event.code,
             description=event.description,
             source_ref=str(event.problem_id),
+        )
+        await findings.record_finding(session, facts, policy=policy, now=clock())
+
+    @handlers.on(SubsidyCoverageGap)
+    async def on_coverage_gap(session: AsyncSession, event: SubsidyCoverageGap, _: Envelope) -> None:
+        who = f"member {event.member_id}" if event.member_id else "the household"
+        facts = ProblemFacts(
+            subject_kind=SubjectKind.HOUSEHOLD,
+            subject_id=str(event.household_id),
+            area_code=event.area_code,
+            category=ProblemCategory.POLICY_DELIVERY,
+            code=unpaid_policy_code(event.policy_code),
+            description=f"{event.policy_code} not paid to {who} for {event.period} (coverage check)",
+            source_ref=str(event.check_id),
         )
         await findings.record_finding(session, facts, policy=policy, now=clock())
 

@@ -104,6 +104,11 @@ def classify(facts: ProblemFacts) -> Severity:
     return by_rule
 
 
+def unpaid_policy_code(policy_code: str) -> str:
+    """The problem code of a household not paid a policy it is entitled to: one open finding per policy."""
+    return f"unpaid_{policy_code}"[:60]
+
+
 def is_graver(severity: Severity, than: Severity) -> bool:
     return _RANK[severity] > _RANK[than]
 

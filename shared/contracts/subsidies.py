@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.contracts import SUBSIDIES_TOPIC, IntegrationEvent
+from shared.timeutil import PERIOD_PATTERN
 
 
 class SubsidyEvent(IntegrationEvent):
@@ -35,3 +36,19 @@ class ProjectIncomeAllocated(SubsidyEvent):
     project_id: UUID
     income_id: UUID
     amount_fen: int = Field(gt=0)
+
+
+class SubsidyCoverageGap(SubsidyEvent):
+    """A coverage check (政策落实核查) found a household entitled to a policy for a period and not paid it.
+
+    `member_id` names the entitled member for a member's policy (a disabled person, a pupil); None for a
+    household's (低保, 特困供养). Audit opens a finding for it (policy delivery); a later check that finds the same
+    gap again adds an occurrence.
+    """
+
+    event_type = "gov.poverty.subsidies.coverage_gap_found.v1"
+    check_id: UUID
+    area_code: str
+    policy_code: str
+    period: str = Field(pattern=PERIOD_PATTERN)
+    member_id: UUID | None = None

@@ -16,9 +16,10 @@ from services.audit.handlers import build_handlers
 from services.audit.models import DisciplineReferral, Finding, LedgerEntry, RectificationTask
 from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.settings import AuditSettings
-from shared.contracts import HOUSEHOLDS_TOPIC
+from shared.contracts import HOUSEHOLDS_TOPIC, SUBSIDIES_TOPIC
 from shared.contracts.audit import SubjectKind
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.contracts.subsidies import SubsidyCoverageGap
 from shared.db import create_engine, unit_of_work
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import OutboxMessage
@@ -149,12 +150,22 @@ async def test_a_closed_problem_found_again_is_a_new_finding(sessions: Any) -> N
 async def test_a_consumed_problem_is_logged_then_recorded_at_the_handlers_clock(sessions: Any) -> None:
     handlers = build_handlers(AuditSettings(database_url="unused"), clock=lambda: NOW)
     event = HouseholdProblemFound(
-        household_id=uuid.uuid4(), problem_id=uuid.uuid4(), visit_id=uuid.uuid4(), area_code="371523101201",
-        category=ProblemCategory.SCHOOLING, code="school_dropout", description="child out of school",
-        found_on=NOW.date(), found_by="cadre-7",
+        household_id=uuid.uuid4(),
+        problem_id=uuid.uuid4(),
+        visit_id=uuid.uuid4(),
+        area_code="371523101201",
+        category=ProblemCategory.SCHOOLING,
+        code="school_dropout",
+        description="child out of school",
+        found_on=NOW.date(),
+        found_by="cadre-7",
     )
     envelope = Envelope(
-        id=str(uuid.uuid4()), type=event.event_type, source="/t", subject=event.aggregate_id(), time=NOW,
+        id=str(uuid.uuid4()),
+        type=event.event_type,
+        source="/t",
+        subject=event.aggregate_id(),
+        time=NOW,
         data=event.model_dump_json().encode(),
     )
     application = handlers.bind(HOUSEHOLDS_TOPIC, envelope)
@@ -167,3 +178,40 @@ async def test_a_consumed_problem_is_logged_then_recorded_at_the_handlers_clock(
     assert (finding.opened_at, finding.severity, finding.subject_id) == (NOW, "serious", str(event.household_id))
     assert sources[0] == f"{HOUSEHOLDS_TOPIC}/{envelope.id}"
     assert [s.split("/")[0] for s in sources[1:]] == ["audit:finding_recorded", "audit:rectification_opened"]
+
+
+async def test_a_subsidy_coverage_gap_is_a_policy_delivery_finding_once_per_policy(sessions: Any) -> None:
+    handlers = build_handlers(AuditSettings(database_url="unused"), clock=lambda: NOW)
+    household = uuid.uuid4()
+
+    async def consume(policy_code: str) -> None:
+        event = SubsidyCoverageGap(
+            household_id=household,
+            check_id=uuid.uuid4(),
+            area_code="371523101201",
+            policy_code=policy_code,
+            period="2020-05",
+        )
+        envelope = Envelope(
+            id=str(uuid.uuid4()),
+            type=event.event_type,
+            source="/t",
+            subject=event.aggregate_id(),
+            time=NOW,
+            data=event.model_dump_json().encode(),
+        )
+        application = handlers.bind(SUBSIDIES_TOPIC, envelope)
+        assert application is not None
+        async with unit_of_work(sessions) as s:
+            await application(s)
+
+    for policy_code in ("dibao", "dibao", "education_aid"):  # the next month's check finds dibao unpaid again
+        await consume(policy_code)
+    async with sessions() as s:
+        found = (await s.scalars(select(Finding).order_by(Finding.code))).all()  # type: ignore[arg-type]
+        tasks = await count(s, RectificationTask)
+    assert [(f.code, f.category, f.severity, f.occurrences) for f in found] == [
+        ("unpaid_dibao", "policy_delivery", "general", 2),
+        ("unpaid_education_aid", "policy_delivery", "general", 1),
+    ]
+    assert (tasks, found[0].subject_id) == (2, str(household))
