@@ -7,9 +7,8 @@ services start, stop and fail the same way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from shared.health import router as health_router
 from shared.logs import configure_logging
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
-from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
+from shared.messaging.kafka import SharedProducer, ensure_topics, make_consumer, make_producer
 from shared.messaging.outbox import OutboxSignal, session_info
 from shared.messaging.relay import Backoff, OutboxRelay
 from shared.messaging.retention import purge_periodically
@@ -35,6 +34,9 @@ from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 Worker = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
+# Each shutdown step gets this long: a client whose broker is down can wait forever (a producer for batches that
+# never expire), and the database pool must be released regardless.
+SHUTDOWN_STEP_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -58,7 +60,7 @@ class ServiceRuntime:
         self.engine = create_engine(spec.settings.database_url)
         self.signal = OutboxSignal()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info(self.signal))
-        self.producer: AIOKafkaProducer = self._producer()
+        self.producers = SharedProducer(self._producer)  # the relay's and the dead-letter path's, renewed as one
         self.consumer: AIOKafkaConsumer | None = None
         self.relay: OutboxRelay | None = None
         self.kafka_started = False
@@ -76,20 +78,30 @@ class ServiceRuntime:
                 asyncio.create_task(worker(self), name=f"{self.name}-{getattr(worker, '__name__', 'worker')}")
             )
 
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The producer in use now (readiness pings it)."""
+        return self.producers.current
+
     async def stop(self) -> None:
+        """Stop the background tasks and the clients, each step bounded; the database pool is released regardless."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        # Shutdown goes on past a failing client: the database pool must be released regardless.
-        for closing in (self.consumer.stop() if self.consumer else None, self.producer.stop(), self.engine.dispose()):
-            if closing is None:
-                continue
-            try:
-                await closing
-            except Exception:
-                log.warning("error while shutting down", exc_info=True)
+        try:
+            if self._tasks:
+                await self._bounded("background tasks", asyncio.gather(*self._tasks, return_exceptions=True))
+            if self.consumer is not None:
+                await self._bounded("kafka consumer", self.consumer.stop())
+            await self._bounded("kafka producer", self.producers.stop())
+        finally:
+            await self._bounded("database pool", self.engine.dispose())
+
+    async def _bounded(self, step: str, closing: Awaitable[Any]) -> None:
+        # Shutdown goes on past a failing or hanging step.
+        try:
+            await asyncio.wait_for(closing, SHUTDOWN_STEP_TIMEOUT_S)
+        except Exception:
+            log.warning("shutdown step failed or timed out", extra={"step": step}, exc_info=True)
 
     async def _run_kafka(self) -> None:
         """Connect to Kafka (waiting out an outage at start-up), then run the relay and the consumer."""
@@ -97,7 +109,7 @@ class ServiceRuntime:
         s = self.settings
         self.relay = OutboxRelay(
             engine=self.engine,
-            producer=self.producer,
+            producer=self.producers,
             signal=self.signal,
             poll_interval_s=s.outbox_poll_interval_s,
         )
@@ -108,7 +120,7 @@ class ServiceRuntime:
                 handlers=self.handlers,
                 sessions=self.sessions,
                 consumer=self.consumer,
-                dlq_producer=self.producer,
+                dlq_producer=self.producers,
                 max_attempts=s.consumer_max_attempts,
                 backoff_s=s.consumer_retry_backoff_s,
                 batch_size=s.consumer_batch_size,
@@ -128,7 +140,7 @@ class ServiceRuntime:
                         replication_factor=s.kafka_replication_factor,
                         security=self.kafka_security,
                     )
-                await self.producer.start()
+                await self.producers.start()
                 if self.handlers.topics:
                     self.consumer = make_consumer(
                         s.kafka_bootstrap_servers,
@@ -149,11 +161,10 @@ class ServiceRuntime:
 
     async def _reset_clients(self) -> None:
         # A failed start leaves half-open clients; make fresh ones for the next attempt.
-        await self.producer.stop()
+        await self.producers.reset()
         if self.consumer is not None:
             await self.consumer.stop()
             self.consumer = None
-        self.producer = self._producer()
 
     def _producer(self) -> AIOKafkaProducer:
         return make_producer(self.settings.kafka_bootstrap_servers, client_id=self.name, security=self.kafka_security)

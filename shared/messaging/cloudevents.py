@@ -45,8 +45,9 @@ class Envelope:
     def from_record(
         cls, headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None
     ) -> Envelope:
-        """Read a Kafka record; MalformedEvent when a required attribute is missing or unreadable."""
-        attrs = {k: v for k, v in headers}
+        """Read a Kafka record; MalformedEvent (and nothing else) when it is not a CloudEvent we can read."""
+        # Kafka allows a header without a value (None): such a header counts as absent, never as an attribute.
+        attrs = {k: v for k, v in headers if isinstance(v, bytes)}
         try:
             if attrs.get("ce_specversion") != SPECVERSION.encode():
                 raise MalformedEvent("missing or unsupported ce_specversion")

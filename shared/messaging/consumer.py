@@ -12,6 +12,13 @@ costs more than most handlers, so under load one commit serves many events, whil
 batch is the one record that arrived and adds no wait. Each record still claims its own inbox row in
 that transaction. A batch that fails for a reason other than the infrastructure is rolled back and
 its records applied one per transaction, which isolates the poison record and applies the rest.
+
+Nothing fetched is ever skipped. When a partition's processing fails otherwise (a dead letter Kafka
+refuses for good, a bug), what was done is committed and the partition is rewound to its first record
+not done and paused for a growing delay, then read again; the other partitions go on meanwhile.
+
+Dead-letter headers and log lines name an error by its type, and a database error by its SQLSTATE and
+constraint, never by its text: a database's message quotes the failing row's values (personal data).
 """
 
 from __future__ import annotations
@@ -19,23 +26,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, MessageSizeTooLargeError
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import dead_letter_topic
 from shared.db import unit_of_work
+from shared.errors import DomainError
 from shared.failures import is_transient
 from shared.messaging import inbox
 from shared.messaging.cloudevents import Envelope, MalformedEvent
 from shared.messaging.handlers import Application, HandlerRegistry
+from shared.messaging.kafka import SharedProducer
 from shared.messaging.relay import Backoff
 from shared.metrics import EVENT_HANDLING_SECONDS, EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
+# The driver attributes that name a database error without quoting data: SQLSTATE, constraint, SQLite's error name.
+_DATABASE_ATTRIBUTES = (("sqlstate", "sqlstate"), ("constraint_name", "constraint"), ("sqlite_errorname", "sqlite"))
+STALL_CAP_S = 60.0  # a partition stalled for good (say, its dead-letter topic not authorised) is retried this often
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,14 @@ class _Work:
     record: ConsumerRecord[bytes, bytes]
     envelope: Envelope
     application: Application
+
+
+class _Stalled(Exception):
+    """A partition's processing stopped at `offset`: the records before it are done, it and later ones are not."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"stalled at offset {offset}")
+        self.offset = offset
 
 
 class ConsumerRunner:
@@ -57,7 +80,7 @@ class ConsumerRunner:
         handlers: HandlerRegistry,
         sessions: async_sessionmaker[AsyncSession],
         consumer: AIOKafkaConsumer,
-        dlq_producer: AIOKafkaProducer,
+        dlq_producer: SharedProducer | AIOKafkaProducer,
         max_attempts: int = 5,
         backoff_s: float = 0.2,
         batch_size: int = 100,
@@ -65,15 +88,17 @@ class ConsumerRunner:
         self.name, self._handlers, self._sessions = name, handlers, sessions
         self._consumer, self._dlq = consumer, dlq_producer
         self._max_attempts, self._backoff_s, self._batch_size = max_attempts, backoff_s, batch_size
+        self._paused: dict[TopicPartition, float] = {}  # stalled partition -> when to read it again
+        self._stall_backoffs: dict[TopicPartition, Backoff] = {}
 
     async def run(self) -> None:
         """Consume until cancelled."""
         backoff = Backoff()
         while True:
             try:
+                self._resume_due()
                 batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)
-                # Partitions are independent streams: their transactions run side by side.
-                await asyncio.gather(*(self._consume(tp, records) for tp, records in batches.items()))
+                await self._consume_all(batches)
                 backoff.reset()
             except asyncio.CancelledError:
                 raise
@@ -81,29 +106,90 @@ class ConsumerRunner:
                 log.exception("consumer loop failed; retrying", extra={"consumer": self.name})
                 await backoff.sleep()
 
+    async def _consume_all(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        # Partitions are independent streams: their transactions run side by side. All have finished before the
+        # next fetch, so no partition is ever worked on by two tasks at once.
+        partitions = list(batches)
+        results = await asyncio.gather(*(self._consume(tp, batches[tp]) for tp in partitions), return_exceptions=True)
+        for tp, result in zip(partitions, results, strict=True):
+            if isinstance(result, BaseException):
+                await self._stall(tp, batches[tp], result)
+            else:
+                self._stall_backoffs.pop(tp, None)
+
     async def _consume(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         await self.process(records)
         await self._commit(tp, records[-1].offset + 1)
 
+    async def _stall(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], exc: BaseException) -> None:
+        """Rewind a failed partition to its first record not done and pause it: the consumer's position is already
+        past the fetched records, so without the rewind they would be skipped and a later commit would cover them."""
+        offset = exc.offset if isinstance(exc, _Stalled) else records[0].offset
+        cause = exc.__cause__ if isinstance(exc, _Stalled) and exc.__cause__ else exc
+        delay = self._stall_backoffs.setdefault(tp, Backoff(self._backoff_s, STALL_CAP_S)).next_delay()
+        where = {"consumer": self.name, "topic": tp.topic, "partition": tp.partition, "offset": offset}
+        log.error("partition stalled; reading it again soon", extra={**where, "retry_in_s": delay, **_log_facts(cause)})
+        if tp not in self._consumer.assignment():
+            return  # revoked meanwhile: the new owner reads from the committed offset
+        self._consumer.seek(tp, offset)
+        self._consumer.pause(tp)
+        self._paused[tp] = time.monotonic() + delay
+        if offset > records[0].offset:
+            await self._commit(tp, offset)
+
+    def _resume_due(self) -> None:
+        now = time.monotonic()
+        for tp, due in list(self._paused.items()):
+            if due <= now:
+                del self._paused[tp]
+                if tp in self._consumer.assignment():
+                    self._consumer.resume(tp)
+
     async def process(self, records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
-        """Apply one partition's records in order; returns each one's outcome, in the order finished
-        (applied, duplicate, ignored, dead_lettered)."""
+        """Apply one partition's records in offset order; returns each one's outcome, in the order finished
+        (applied, duplicate, ignored, dead_lettered). Raises `_Stalled` at the first record not done when one can
+        be neither applied nor dead-lettered."""
         outcomes: list[str] = []
-        work: list[_Work] = []
+        pending: list[_Work] = []
         for record in records:
-            try:
-                envelope = Envelope.from_record(record.headers, record.value)
-                application = self._handlers.bind(record.topic, envelope)
-            except (MalformedEvent, ValidationError) as exc:
-                outcomes.append(await self._dead_letter(record, exc, attempts=1))
-                continue
-            if application is None:
+            decoded = self._decode(record)
+            if isinstance(decoded, _Work):
+                pending.append(decoded)
+            elif decoded is None:
                 outcomes.append(self._count("ignored"))
             else:
-                work.append(_Work(record, envelope, application))
-        for start in range(0, len(work), self._batch_size):
-            outcomes += await self._apply_batch(work[start : start + self._batch_size])
-        return outcomes
+                # The events before a poison record are done first, so a failure leaves one offset to resume at.
+                outcomes += await self._flush(pending)
+                outcomes.append(await self._poison(record, decoded))
+            if len(pending) == self._batch_size:
+                outcomes += await self._flush(pending)
+        return outcomes + await self._flush(pending)
+
+    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> _Work | Exception | None:
+        """The record's work, the reason it is poison, or None when no handler wants it."""
+        try:
+            envelope = Envelope.from_record(record.headers, record.value)
+            application = self._handlers.bind(record.topic, envelope)
+        except (MalformedEvent, ValidationError) as exc:
+            return exc
+        return None if application is None else _Work(record, envelope, application)
+
+    async def _flush(self, pending: list[_Work]) -> list[str]:
+        """Apply and empty the pending work."""
+        batch = pending.copy()
+        pending.clear()
+        if not batch:
+            return []
+        try:
+            return await self._apply_batch(batch)
+        except Exception as exc:
+            raise _Stalled(batch[0].record.offset) from exc
+
+    async def _poison(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> str:
+        try:
+            return await self._dead_letter(record, exc, attempts=1)
+        except Exception as failure:
+            raise _Stalled(record.offset) from failure
 
     async def _apply_batch(self, batch: list[_Work]) -> list[str]:
         if len(batch) == 1:
@@ -119,7 +205,7 @@ class ConsumerRunner:
             except Exception as exc:
                 if not is_transient(exc):
                     return await self._apply_one_by_one(batch, failing=len(claimed))
-                log.warning("event batch failed; retrying", extra={"consumer": self.name}, exc_info=True)
+                log.warning("event batch failed; retrying", extra={"consumer": self.name, **_log_facts(exc)})
                 await backoff.sleep()
 
     async def _apply_one_by_one(self, batch: list[_Work], *, failing: int) -> list[str]:
@@ -151,8 +237,8 @@ class ConsumerRunner:
                         "event_type": work.envelope.type,
                         "attempt": attempts,
                         "transient": is_transient(exc),
+                        **_log_facts(exc),
                     },
-                    exc_info=True,
                 )
                 await backoff.sleep()
 
@@ -178,17 +264,7 @@ class ConsumerRunner:
             claimed.append(is_fresh)
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int) -> str:
-        headers = [*record.headers, *_error_headers(self.name, record, exc, attempts)]
-        backoff = Backoff()
-        while True:
-            try:
-                await self._dlq.send_and_wait(
-                    dead_letter_topic(record.topic), record.value, key=record.key, headers=headers
-                )
-                break
-            except KafkaError:
-                log.warning("dead-letter publish failed; retrying", exc_info=True)
-                await backoff.sleep()
+        await self._send_dead_letter(record, [*record.headers, *_error_headers(self.name, record, exc, attempts)])
         log.error(
             "event dead-lettered",
             extra={
@@ -196,10 +272,34 @@ class ConsumerRunner:
                 "topic": record.topic,
                 "partition": record.partition,
                 "offset": record.offset,
-                "error_type": type(exc).__name__,
+                **_log_facts(exc),
             },
         )
         return self._count("dead_lettered")
+
+    async def _send_dead_letter(self, record: ConsumerRecord[bytes, bytes], headers: list[tuple[str, bytes]]) -> None:
+        """Publish to the dead-letter topic. Retriable Kafka errors (a leader moving, the broker briefly away) are
+        retried here. A record too large to dead-letter, or a tombstone (no key, no value, which Kafka refuses),
+        goes without its value, a `dlq_value` header saying why. Any other failure (the topic not authorised, a
+        producer that failed for good) raises: the partition stalls on this record, never skipping it, and is
+        retried with a growing delay until the operator fixes the cause."""
+        value = record.value
+        if value is None and record.key is None:
+            value, headers = b"", [*headers, ("dlq_value", b"absent")]
+        backoff = Backoff()
+        while True:
+            try:
+                await self._dlq.send_and_wait(dead_letter_topic(record.topic), value, key=record.key, headers=headers)
+                return
+            except MessageSizeTooLargeError:
+                if not value:
+                    raise
+                value, headers = b"", [*headers, ("dlq_value", b"dropped: too large")]
+            except KafkaError as err:
+                if not err.retriable:
+                    raise
+                log.warning("dead-letter publish failed; retrying", extra={"consumer": self.name, **_log_facts(err)})
+                await backoff.sleep()
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
         if tp not in self._consumer.assignment():
@@ -220,17 +320,46 @@ class ConsumerRunner:
 def _error_headers(
     consumer: str, record: ConsumerRecord[bytes, bytes], exc: BaseException, attempts: int
 ) -> list[tuple[str, bytes]]:
-    # Validation errors are reduced to field and message: pydantic's text would echo the input.
-    if isinstance(exc, ValidationError):
-        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    else:
-        message = str(exc)
     return [
         ("dlq_consumer", consumer.encode()),
-        ("dlq_error_type", type(exc).__name__.encode()),
-        ("dlq_error_message", message[:500].encode()),
+        *((f"dlq_error_{name}", value[:500].encode()) for name, value in _error_facts(exc).items()),
         ("dlq_attempts", str(attempts).encode()),
         ("dlq_source_topic", record.topic.encode()),
         ("dlq_source_partition", str(record.partition).encode()),
         ("dlq_source_offset", str(record.offset).encode()),
     ]
+
+
+def _log_facts(exc: BaseException) -> dict[str, str]:
+    return {f"error_{name}": value for name, value in _error_facts(exc).items()}
+
+
+def _error_facts(exc: BaseException) -> dict[str, str]:
+    """What may be told about a failure: its type and where it was raised, and a message only when we wrote it
+    and know it free of personal data. A database's message quotes the failing row (asyncpg's `DETAIL: Failing
+    row contains (...)`, key values), and other libraries' messages may quote their input, so they are left out."""
+    facts = {"type": type(exc).__name__, "where": _where(exc)}
+    if isinstance(exc, ValidationError):  # field and message only: pydantic's own text echoes the input
+        facts["message"] = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    elif isinstance(exc, MalformedEvent | DomainError):  # DomainError's detail is kept free of personal data
+        facts["message"] = str(exc)
+    elif isinstance(exc, DBAPIError):
+        facts.update(_database_facts(exc))
+    return facts
+
+
+def _database_facts(exc: DBAPIError) -> dict[str, str]:
+    facts: dict[str, str] = {}
+    # SQLAlchemy's asyncpg adapter wraps the driver's error, which then is the adapter error's cause.
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        for attribute, name in _DATABASE_ATTRIBUTES:
+            value = getattr(error, attribute, None)
+            if isinstance(value, str):
+                facts.setdefault(name, value)
+    return facts
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frames as file:line, without the locals or message that could carry data."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    return " > ".join(f"{Path(frame.filename).name}:{frame.lineno}" for frame in frames)

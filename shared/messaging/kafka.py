@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from aiokafka.helpers import create_ssl_context
 from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
+# A producer whose broker is gone waits forever for its pending batches when stopped; past this we abandon them
+# (the outbox still holds their rows, so they are published again).
+STOP_TIMEOUT_S = 10.0
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -60,6 +65,73 @@ def make_producer(bootstrap_servers: str, *, client_id: str, security: KafkaSecu
         request_timeout_ms=15000,
         retry_backoff_ms=200,
     )
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Whether a failed send leaves the producer unusable: with idempotence, a batch that expired or was refused
+    leaves a gap in its partition's sequence numbers, and every later send there fails (OutOfOrderSequenceNumber)
+    until the producer gets a new producer id. A record too large says nothing about the producer."""
+    return isinstance(exc, KafkaError) and not exc.retriable and not isinstance(exc, MessageSizeTooLargeError)
+
+
+class SharedProducer:
+    """A service's one producer, held here so that the outbox relay and the dead-letter path share it and both get
+    its replacement after a fatal failure (a new producer id, see `is_fatal`)."""
+
+    def __init__(self, factory: Callable[[], AIOKafkaProducer]) -> None:
+        self._factory = factory
+        self.current: AIOKafkaProducer = factory()
+        self._renewing = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self.current.start()
+
+    async def stop(self) -> None:
+        await stop_producer(self.current)
+
+    async def reset(self) -> None:
+        """Stop the producer and make a fresh, unstarted one (after a failed start)."""
+        await self.stop()
+        self.current = self._factory()
+
+    async def send_and_wait(
+        self, topic: str, value: bytes | None, *, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        """Publish one record and wait for the broker; after a fatal failure the producer is renewed, then the
+        error raised."""
+        producer = self.current
+        try:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
+        except KafkaError as exc:
+            await self.recover(producer, exc)
+            raise
+
+    async def recover(self, failed: AIOKafkaProducer, exc: BaseException) -> None:
+        """Replace `failed` with a started new producer if `exc` is fatal and no one has replaced it yet. When the
+        new one cannot start (broker down) `failed` stays, and the next fatal error tries again."""
+        if not is_fatal(exc):
+            return
+        async with self._renewing:
+            if self.current is not failed:
+                return
+            log.error("kafka producer failed fatally; replacing it", extra={"error_type": type(exc).__name__})
+            fresh = self._factory()
+            try:
+                await fresh.start()
+            except Exception:
+                log.warning("could not start a new kafka producer; will try again", exc_info=True)
+                await stop_producer(fresh)
+                return
+            self.current = fresh
+        await stop_producer(failed)
+
+
+async def stop_producer(producer: AIOKafkaProducer, timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """Stop a producer, giving up on its pending batches after `timeout_s`."""
+    try:
+        await asyncio.wait_for(producer.stop(), timeout_s)
+    except TimeoutError:
+        log.warning("kafka producer did not stop in time; its pending batches are abandoned")
 
 
 def make_consumer(

@@ -4,6 +4,8 @@ Only one relay per database publishes: on PostgreSQL it holds a session-level ad
 dedicated connection, which also LISTENs for the NOTIFY that every outbox write sends at commit, so
 rows written by any replica wake the active relay at once. A short fallback poll covers lost wake-ups.
 A crash between publishing and marking republishes those rows; consumers' inboxes absorb the repeat.
+Each row is marked once Kafka has acknowledged it, even when others in its batch failed; a send that
+fails fatally (see `is_fatal`) has the shared producer replaced before the next attempt.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import BigInteger, Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import is_postgres, one_of
+from shared.messaging.kafka import SharedProducer
 from shared.messaging.outbox import NOTIFY_CHANNEL, OUTBOX, PUBLISHED_FIELDS, OutboxSignal, envelope_of
 from shared.metrics import OUTBOX_PUBLISHED
 from shared.timeutil import utcnow
@@ -35,8 +38,12 @@ class Backoff:
         self.first, self.cap, self.current = first, cap, first
 
     async def sleep(self) -> None:
-        await asyncio.sleep(self.current)
-        self.current = min(self.current * 2, self.cap)
+        await asyncio.sleep(self.next_delay())
+
+    def next_delay(self) -> float:
+        """The pause to take now; the next one doubles, up to the cap."""
+        delay, self.current = self.current, min(self.current * 2, self.cap)
+        return delay
 
     def reset(self) -> None:
         self.current = self.first
@@ -49,7 +56,7 @@ class OutboxRelay:
         self,
         *,
         engine: AsyncEngine,
-        producer: AIOKafkaProducer,
+        producer: SharedProducer,
         signal: OutboxSignal,
         batch_size: int = 500,
         poll_interval_s: float = 5.0,
@@ -77,14 +84,20 @@ class OutboxRelay:
                 await backoff.sleep()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unpublished rows in id order; return how many were published."""
+        """Publish one batch of unpublished rows in id order; return how many were published, or raise the first
+        failure once the rows Kafka did acknowledge are marked."""
         async with self._engine.connect() as conn:
             rows = (await conn.execute(UNPUBLISHED.limit(self._batch_size))).all()
         if not rows:
             return 0
-        await self._send(rows)
-        await self._mark_published([row.id for row in rows])
-        OUTBOX_PUBLISHED.inc(len(rows))
+        producer = self._producer.current
+        sent, failure = await self._send(producer, rows)
+        if sent:
+            await self._mark_published(sent)
+            OUTBOX_PUBLISHED.inc(len(sent))
+        if failure is not None:
+            await self._producer.recover(producer, failure)
+            raise failure
         return len(rows)
 
     async def _pump(self, backoff: Backoff) -> None:
@@ -102,15 +115,26 @@ class OutboxRelay:
                 await self._signal.wait(self._poll)
                 await self._check_leadership()
 
-    async def _send(self, rows: Sequence[Row[Any]]) -> None:
-        # Enqueue the whole batch first so the producer batches it; per-partition order is kept.
-        futures = [
-            await self._producer.send(
-                row.topic, row.payload.encode(), key=row.key.encode(), headers=envelope_of(row).to_headers()
-            )
-            for row in rows
-        ]
-        await asyncio.gather(*futures)
+    async def _send(
+        self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]
+    ) -> tuple[list[int], BaseException | None]:
+        """The ids of the rows Kafka acknowledged, and the first failure. The whole batch is enqueued first so the
+        producer batches it (per-partition order is kept); each row's acknowledgement then counts on its own."""
+        futures: list[asyncio.Future[Any]] = []
+        failure: BaseException | None = None
+        for row in rows:
+            try:
+                value, headers = row.payload.encode(), envelope_of(row).to_headers()
+                futures.append(await producer.send(row.topic, value, key=row.key.encode(), headers=headers))
+            except Exception as exc:
+                failure = exc  # the later rows wait for the next attempt, behind this one
+                break
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        # After a failed enqueue there are fewer results than rows: only the enqueued rows can have been sent.
+        acked = zip(rows, results, strict=False)
+        sent = [row.id for row, result in acked if not isinstance(result, BaseException)]
+        errors = [result for result in results if isinstance(result, BaseException)]
+        return sent, errors[0] if errors else failure
 
     async def _mark_published(self, ids: list[int]) -> None:
         published = one_of(self._engine.dialect, OUTBOX.c.id, ids, BigInteger)

@@ -10,14 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.contracts.households import HouseholdRegistered
 from shared.db import create_engine, unit_of_work
-from shared.messaging.kafka import ensure_topics, make_producer
+from shared.messaging.kafka import SharedProducer, ensure_topics, make_producer
 from shared.messaging.outbox import OutboxMessage, OutboxSignal, record_event, session_info
 from shared.messaging.relay import OutboxRelay
 from tests.kafka_support import ce_id, read_until
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.integration
 class Outbox:
     """An outbox-carrying database (the households schema) with a relay wired to a real producer."""
 
-    def __init__(self, engine: AsyncEngine, producer: AIOKafkaProducer, poll_interval_s: float = 30.0) -> None:
+    def __init__(self, engine: AsyncEngine, producer: SharedProducer, poll_interval_s: float = 30.0) -> None:
         self.engine, self.producer, self.signal = engine, producer, OutboxSignal()
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             engine, expire_on_commit=False, info=session_info(self.signal)
@@ -74,7 +73,7 @@ def _event(household_id: uuid.UUID, n: int = 1) -> HouseholdRegistered:
 async def outbox(kafka: str, pg_database: Any) -> AsyncIterator[Outbox]:
     await ensure_topics(kafka, [HOUSEHOLDS_TOPIC])
     engine = create_engine(await pg_database("households"))
-    producer = make_producer(kafka, client_id="test-relay")
+    producer = SharedProducer(lambda: make_producer(kafka, client_id="test-relay"))
     await producer.start()
     try:
         yield Outbox(engine, producer)

@@ -11,7 +11,7 @@ import pytest
 from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.db import create_engine
 from shared.local.kafka import LocalKafka
-from shared.messaging.kafka import ensure_topics, make_producer
+from shared.messaging.kafka import SharedProducer, ensure_topics, make_producer
 from tests.integration.test_outbox_relay import Outbox, running
 from tests.kafka_support import ce_id, read_until
 
@@ -23,7 +23,7 @@ async def test_events_committed_during_an_outage_are_published_after_it(tmp_path
     engine = create_engine(await pg_database("households"))
     async with broker:
         await ensure_topics(broker.bootstrap_servers, [HOUSEHOLDS_TOPIC])
-        producer = make_producer(broker.bootstrap_servers, client_id="outage-relay")
+        producer = SharedProducer(lambda: make_producer(broker.bootstrap_servers, client_id="outage-relay"))
         await producer.start()
         outbox = Outbox(engine, producer, poll_interval_s=0.5)
         try:

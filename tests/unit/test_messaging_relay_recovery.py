@@ -1,0 +1,131 @@
+"""The relay survives a producer that failed for good, marks what Kafka acknowledged, and the service stops in time."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaError, NotLeaderForPartitionError, OutOfOrderSequenceNumber
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col
+
+import shared.service
+from shared.contracts.households import HouseholdRegistered
+from shared.db import create_engine, unit_of_work
+from shared.messaging.kafka import SharedProducer
+from shared.messaging.outbox import OutboxMessage, OutboxSignal, record_event, session_info
+from shared.messaging.relay import OutboxRelay
+from shared.service import ServiceRuntime, ServiceSpec
+from shared.settings import ServiceSettings
+
+
+class FakeProducer:
+    """Acknowledges every send, except those `fails` picks (by value), which fail with what it returns."""
+
+    def __init__(self, fails: Callable[[bytes], KafkaError | None] = lambda _: None) -> None:
+        self.fails, self.sent, self.started, self.stopped = fails, list[bytes](), False, False
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    async def send(self, topic: str, value: bytes, *, key: bytes, headers: Any) -> asyncio.Future[None]:
+        future = asyncio.get_running_loop().create_future()
+        error = self.fails(value)
+        if error is None:
+            self.sent.append(value)
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+        return future
+
+
+class Outbox:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine, self.signal = engine, OutboxSignal()
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False, info=session_info(self.signal))
+
+    async def commit_events(self, n: int) -> None:
+        async with unit_of_work(self.sessions) as session:
+            for i in range(n):
+                event = HouseholdRegistered(
+                    household_id=uuid.uuid4(), household_code=f"T-{i}", area_code="371523101201", member_count=i + 1
+                )
+                record_event(session, event, source="/tests")
+
+    async def unpublished(self) -> list[int]:
+        unpublished = select(col(OutboxMessage.id)).where(col(OutboxMessage.published_at).is_(None))
+        async with self.sessions() as s:
+            return list(await s.scalars(unpublished))
+
+    def relay(self, producer: SharedProducer) -> OutboxRelay:
+        return OutboxRelay(engine=self.engine, producer=producer, signal=self.signal)
+
+
+@pytest.fixture
+async def outbox(sqlite_url: Callable[[str], Awaitable[str]]) -> AsyncIterator[Outbox]:
+    engine = create_engine(await sqlite_url("households"))
+    yield Outbox(engine)
+    await engine.dispose()
+
+
+async def test_a_producer_that_failed_for_good_is_replaced_before_the_next_attempt(outbox: Outbox) -> None:
+    # After an expired batch an idempotent producer fails every later send to that partition.
+    made = [FakeProducer(lambda _: OutOfOrderSequenceNumber()), FakeProducer()]
+    producers = SharedProducer(iter(made).__next__)
+    await producers.start()
+    await outbox.commit_events(3)
+    relay = outbox.relay(producers)
+    with pytest.raises(OutOfOrderSequenceNumber):
+        await relay.publish_pending()
+    assert producers.current is made[1] and made[1].started and made[0].stopped
+    assert await relay.publish_pending() == 3
+    assert await outbox.unpublished() == []
+
+
+async def test_the_rows_kafka_acknowledged_are_marked_even_when_others_failed(outbox: Outbox) -> None:
+    await outbox.commit_events(3)
+    failing = {b'"household_code":"T-1"'}
+    fake = FakeProducer(lambda value: NotLeaderForPartitionError() if any(f in value for f in failing) else None)
+    producers = SharedProducer(lambda: fake)
+    relay = outbox.relay(producers)
+    with pytest.raises(NotLeaderForPartitionError):
+        await relay.publish_pending()
+    assert len(await outbox.unpublished()) == 1 and len(fake.sent) == 2
+    assert producers.current is fake  # a retriable failure keeps the producer
+    failing.clear()
+    assert await relay.publish_pending() == 1
+    assert await outbox.unpublished() == []
+
+
+class HangingProducer(FakeProducer):
+    async def stop(self) -> None:
+        await asyncio.Event().wait()  # pending batches for a broker that is gone never expire
+
+
+async def test_shutdown_is_bounded_and_releases_the_database(
+    sqlite_url: Callable[[str], Awaitable[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shared.service, "SHUTDOWN_STEP_TIMEOUT_S", 0.2)
+    settings = ServiceSettings(database_url=await sqlite_url("households"), kafka_enabled=False)
+    runtime = ServiceRuntime(ServiceSpec(name="t", title="t", settings=settings, routers=[]))
+    unstarted, runtime.producers.current = runtime.producers.current, HangingProducer()
+    await unstarted.stop()
+    runtime.engine = spy = DisposalSpy(runtime.engine)  # type: ignore[assignment]
+    await asyncio.wait_for(runtime.stop(), 5)
+    assert spy.disposed
+
+
+class DisposalSpy:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine, self.disposed = engine, False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        self.disposed = True
