@@ -7,15 +7,24 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from services.subsidies import domain
-from services.subsidies.models import IncomeStatus
-from services.subsidies.schemas import AllocationRead, IncomeRead, PaymentCreate, PaymentRead
+from services.subsidies import coverage, domain
+from services.subsidies.models import CoverageCheck, CoverageGap, IncomeStatus
+from services.subsidies.schemas import (
+    AllocationRead,
+    CoverageCheckCreate,
+    CoverageCheckRead,
+    CoverageGapRead,
+    IncomeRead,
+    PaymentCreate,
+    PaymentRead,
+)
 from shared.auth import Principal, Role, require_roles
 from shared.http import Transaction
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 allocations = APIRouter(prefix="/allocations", tags=["allocations"])
 incomes = APIRouter(prefix="/incomes", tags=["incomes"])
+coverage_checks = APIRouter(prefix="/coverage-checks", tags=["coverage checks"])
 
 Payer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER))]
 Reader = Annotated[
@@ -24,6 +33,24 @@ Reader = Annotated[
         require_roles(
             Role.FINANCE_OFFICER,
             Role.DISTRICT_OFFICE,
+            Role.AUDITOR,
+            Role.DISCIPLINE_COMMISSION,
+        )
+    ),
+]
+# Township officers check and read within their own area only.
+Checker = Annotated[
+    Principal,
+    Depends(require_roles(Role.FINANCE_OFFICER, Role.DISTRICT_OFFICE, Role.INSPECTOR, Role.TOWNSHIP_OFFICE)),
+]
+CheckReader = Annotated[
+    Principal,
+    Depends(
+        require_roles(
+            Role.FINANCE_OFFICER,
+            Role.DISTRICT_OFFICE,
+            Role.INSPECTOR,
+            Role.TOWNSHIP_OFFICE,
             Role.AUDITOR,
             Role.DISCIPLINE_COMMISSION,
         )
@@ -92,3 +119,21 @@ async def list_incomes(
 async def distribute_income(income_id: UUID, session: Transaction, _: Payer) -> IncomeRead:
     """Share out an undistributed income now that its township has registered households (差异化分配)."""
     return IncomeRead(**(await domain.distribute_pending_income(session, income_id)).model_dump())
+
+
+def _check_read(check: CoverageCheck, gaps: list[CoverageGap]) -> CoverageCheckRead:
+    return CoverageCheckRead(**check.model_dump(), gaps=[CoverageGapRead(**g.model_dump()) for g in gaps])
+
+
+@coverage_checks.post("", status_code=status.HTTP_201_CREATED)
+async def check_coverage(
+    body: CoverageCheckCreate, session: Transaction, actor: Checker, policies: Policies
+) -> CoverageCheckRead:
+    """Check a policy's coverage (政策落实覆盖核查): each entitled household or member left unpaid goes to audit."""
+    return _check_read(*await coverage.check_coverage(session, body, actor=actor, policies=policies))
+
+
+@coverage_checks.get("/{check_id}")
+async def get_coverage_check(check_id: UUID, session: Transaction, actor: CheckReader) -> CoverageCheckRead:
+    """A coverage check as it was run, with the gaps it found then."""
+    return _check_read(*await coverage.get_coverage_check(session, check_id, actor=actor))

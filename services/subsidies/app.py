@@ -1,10 +1,10 @@
-"""The subsidies service (政策补贴): payments, and project income distributed to poor households."""
+"""The subsidies service (政策补贴): payments, project income distributed to poor households, coverage checks."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.subsidies.api import allocations, incomes, router
+from services.subsidies.api import allocations, coverage_checks, incomes, router
 from services.subsidies.handlers import build_handlers
 from services.subsidies.settings import SubsidiesSettings
 from shared.service import ServiceSpec, build_app
@@ -17,7 +17,7 @@ def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
             name="subsidies",
             title="Subsidies (政策补贴)",
             settings=settings,
-            routers=[router, allocations, incomes],
+            routers=[router, allocations, incomes, coverage_checks],
             handlers=build_handlers(settings),
         )
     )

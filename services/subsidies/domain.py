@@ -48,21 +48,22 @@ async def note_household(session: AsyncSession, *, household_id: UUID, area_code
 
 async def move_household(session: AsyncSession, *, household_id: UUID, area_code: str) -> None:
     """The household moved to another village (HouseholdUpdated carries its area whatever changed)."""
-    household = await _known_household(session, household_id)
+    household = await known_household(session, household_id)
     if household.area_code != area_code:
         household.area_code, household.updated_at = area_code, utcnow()
 
 
 async def add_member(session: AsyncSession, *, household_id: UUID, member_id: UUID) -> None:
     """Count a member who joined a registered household, once however often the event is re-sent."""
-    household = await _known_household(session, household_id)
+    household = await known_household(session, household_id)
     if await session.get(AddedMember, member_id) is not None:
         return
     session.add(AddedMember(member_id=member_id, household_id=household_id))
     household.member_count, household.updated_at = household.member_count + 1, utcnow()
 
 
-async def _known_household(session: AsyncSession, household_id: UUID) -> EligibleHousehold:
+async def known_household(session: AsyncSession, household_id: UUID) -> EligibleHousehold:
+    """The registered household, or NotFound: its events must follow its registration (retried, then dead-lettered)."""
     household = await session.get(EligibleHousehold, household_id)
     if household is None:
         raise NotFound("A household event arrived for a household whose registration was never received.")
@@ -167,7 +168,7 @@ async def pay_subsidy(
 
     Returns (payment, newly paid): a retry with the same idempotency key and request returns the original.
     """
-    _ensure_known_policy(data.policy_code, policies)
+    ensure_known_policy(data.policy_code, policies)
     earlier = await _payment_by_key(session, data.idempotency_key)
     if earlier is not None:
         return _replayed(earlier, data), False
@@ -216,7 +217,8 @@ def _replayed(earlier: Payment, data: PaymentCreate) -> Payment:
     return earlier
 
 
-def _ensure_known_policy(policy_code: str, policies: Collection[str]) -> None:
+def ensure_known_policy(policy_code: str, policies: Collection[str]) -> None:
+    """InvalidInput naming `body.policy_code` unless the policy is in the catalogue."""
     if policy_code not in policies:
         raise InvalidInput(
             "The policy code is not in the subsidy policy catalogue (政策目录).",

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.subsidies import domain
+from services.subsidies import coverage, domain
 from services.subsidies.settings import SubsidiesSettings
-from shared.contracts.households import HouseholdRegistered, HouseholdUpdated, MemberAdded
+from shared.contracts.households import (
+    HouseholdRegistered,
+    HouseholdUpdated,
+    MemberAdded,
+    MemberDisabilityRecorded,
+    MemberSchoolingChanged,
+    MinimumAllowanceChanged,
+)
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
 
 
 def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
-    """Subsidies' event handlers: eligibility facts, project areas and income distribution."""
+    """Subsidies' event handlers: eligibility facts, entitlements, project areas and income distribution."""
     handlers = HandlerRegistry()
 
     @handlers.on(HouseholdRegistered)
@@ -32,6 +39,22 @@ def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
     @handlers.on(MemberAdded)
     async def on_member_added(session: AsyncSession, event: MemberAdded, _: Envelope) -> None:
         await domain.add_member(session, household_id=event.household_id, member_id=event.member_id)
+
+    @handlers.on(MinimumAllowanceChanged)
+    async def on_allowance_changed(session: AsyncSession, event: MinimumAllowanceChanged, _: Envelope) -> None:
+        await coverage.note_allowance(session, household_id=event.household_id, status=event.status)
+
+    @handlers.on(MemberDisabilityRecorded)
+    async def on_disability_recorded(session: AsyncSession, event: MemberDisabilityRecorded, _: Envelope) -> None:
+        await coverage.note_disability(
+            session, household_id=event.household_id, member_id=event.member_id, grade=event.grade
+        )
+
+    @handlers.on(MemberSchoolingChanged)
+    async def on_schooling_changed(session: AsyncSession, event: MemberSchoolingChanged, _: Envelope) -> None:
+        await coverage.note_schooling(
+            session, household_id=event.household_id, member_id=event.member_id, enrolment=event.enrolment
+        )
 
     @handlers.on(ProjectRegistered)
     async def on_project_registered(session: AsyncSession, event: ProjectRegistered, _: Envelope) -> None:

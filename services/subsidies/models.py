@@ -88,3 +88,46 @@ class Payment(SQLModel, table=True):
     area_code: str = Field(max_length=12, description="snapshot: the household's area when it was decided")
     paid_by: str = Field(max_length=100)
     paid_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Entitlement(SQLModel, table=True):
+    """A policy a household or one of its members is entitled to now (享受政策资格), from `households.events`.
+
+    Current state only: a fact that ends (低保 withdrawn, a pupil who left school) deletes its row. `member_id` is
+    None for a household's policy (低保, 特困供养). PostgreSQL and SQLite treat NULLs as distinct, so the unique
+    constraint guards members' rows; a household's rows are kept unique by the handlers, which see one household's
+    events in order.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("household_id", "member_id", "policy_code", name="uq_entitlement_household_member_policy"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    household_id: UUID = Field(index=True)
+    member_id: UUID | None = Field(default=None)
+    policy_code: str = Field(max_length=60, index=True)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CoverageCheck(SQLModel, table=True):
+    """A subsidy coverage check (政策落实覆盖核查): who was entitled to a policy in an area, and who went unpaid."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    policy_code: str = Field(max_length=60)
+    period: str = Field(max_length=7)
+    area_code: str | None = Field(default=None, max_length=12, description="the scope checked; None: the district")
+    checked_by: str = Field(max_length=100)
+    checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    entitled_count: int
+    gap_count: int
+
+
+class CoverageGap(SQLModel, table=True):
+    """One entitlement a coverage check found unpaid, as it stood when the check ran."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    check_id: UUID = Field(foreign_key="coveragecheck.id", index=True)
+    household_id: UUID
+    member_id: UUID | None = Field(default=None)
+    area_code: str = Field(max_length=12, description="snapshot: the household's area when the check ran")

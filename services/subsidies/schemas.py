@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, field_validator
 
 from services.subsidies import rules
+from shared.areas import AreaCode
 from shared.money import Fen
 from shared.schemas import RequestBody
 from shared.timeutil import PERIOD_PATTERN, district_today
@@ -27,6 +28,39 @@ class PaymentCreate(RequestBody):
     @classmethod
     def _period_begun(cls, value: str) -> str:
         return rules.check_period_begun(value, today=district_today())
+
+
+class CoverageCheckCreate(RequestBody):
+    """Check that everyone entitled to a policy was paid it for a period (政策落实覆盖核查), in an area or all."""
+
+    policy_code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["dibao"])
+    period: str = Field(pattern=PERIOD_PATTERN, examples=["2020-06"])
+    area_code: AreaCode | None = Field(
+        default=None, description="district, township or village to check; omitted: the caller's whole reach"
+    )
+
+    @field_validator("period")
+    @classmethod
+    def _period_begun(cls, value: str) -> str:
+        return rules.check_period_begun(value, today=district_today())
+
+
+class CoverageGapRead(BaseModel):
+    household_id: UUID
+    member_id: UUID | None = Field(description="the entitled member for a member's policy; None for a household's")
+    area_code: str = Field(description="the household's area when the check ran")
+
+
+class CoverageCheckRead(BaseModel):
+    id: UUID
+    policy_code: str
+    period: str
+    area_code: str | None = Field(description="the area checked; None: the whole district")
+    checked_by: str
+    checked_at: datetime
+    entitled_count: int
+    gap_count: int
+    gaps: list[CoverageGapRead]
 
 
 class PaymentRead(BaseModel):

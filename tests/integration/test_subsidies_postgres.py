@@ -1,10 +1,11 @@
-"""The subsidies service on real PostgreSQL: payment retries racing on one idempotency key, and the migrations
-(both ways, and the receipts they give incomes distributed before receipts were kept)."""
+"""The subsidies service on real PostgreSQL: payment retries racing on one idempotency key, a coverage check and
+its gaps, and the migrations (both ways, and the receipts they give incomes distributed before receipts were kept)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,7 +14,7 @@ from alembic import command
 from sqlalchemy import func, insert, select
 
 from services.subsidies.models import IncomeAllocation, IncomeReceipt, Payment
-from shared.contracts.households import HouseholdRegistered
+from shared.contracts.households import HouseholdRegistered, MemberDisabilityRecorded
 from shared.db import create_engine
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import alembic_config, is_at_head
@@ -68,6 +69,23 @@ async def test_racing_requests_that_differ_are_409_for_the_loser(api: Any) -> No
     assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
     assert "already paid" in next(r.json()["detail"] for r in results if r.status_code == 409)
     assert await _counts(app) == (2, 2)
+
+
+async def test_a_coverage_check_keeps_its_gaps_and_reads_them_back(api: Any) -> None:
+    app, client = api
+    for member in (UUID(int=12), UUID(int=11)):
+        disability = MemberDisabilityRecorded(
+            household_id=HOUSEHOLD, member_id=member, disability_type="visual", grade=1, certified_on=date(2019, 1, 1)
+        )
+        await apply_event(app, disability)
+        await apply_event(app, disability)  # re-sent: entitled once
+    body = {"policy_code": "disability_nursing_subsidy", "period": "2020-06", "area_code": "371523101"}
+    r = await client.post("/coverage-checks", json=body, headers=auth("inspector"))
+    assert r.status_code == 201, r.text
+    assert [g["member_id"] for g in r.json()["gaps"]] == [str(UUID(int=11)), str(UUID(int=12))]
+    again = await client.get(f"/coverage-checks/{r.json()['id']}", headers=FINANCE)
+    assert again.status_code == 200 and again.json() == r.json()
+    assert await _counts(app) == (0, 2)
 
 
 async def test_incomes_distributed_before_receipts_were_kept_get_one(pg_database: MakeDb) -> None:
