@@ -23,6 +23,7 @@ from shared.contracts.subsidies import SubsidyCoverageGap
 from shared.db import create_engine, unit_of_work
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import OutboxMessage
+from tests.support import envelope_of
 
 NOW = datetime(2020, 5, 1, tzinfo=UTC)
 POLICY = DeadlinePolicy()
@@ -192,15 +193,7 @@ async def test_a_subsidy_coverage_gap_is_a_policy_delivery_finding_once_per_poli
             policy_code=policy_code,
             period="2020-05",
         )
-        envelope = Envelope(
-            id=str(uuid.uuid4()),
-            type=event.event_type,
-            source="/t",
-            subject=event.aggregate_id(),
-            time=NOW,
-            data=event.model_dump_json().encode(),
-        )
-        application = handlers.bind(SUBSIDIES_TOPIC, envelope)
+        application = handlers.bind(SUBSIDIES_TOPIC, envelope_of(event))
         assert application is not None
         async with unit_of_work(sessions) as s:
             await application(s)
