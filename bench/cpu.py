@@ -54,13 +54,15 @@ def process_cpu_s(pid: int) -> float | None:
     return None if fields is None else (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
-def own_cpu_s() -> float:
+def own_cpu_s(metered_apart: frozenset[int] = frozenset()) -> float:
     """CPU seconds of this process and of its descendants, ended or live (a fork server's workers are
-    grandchildren: they end in the server's account, which ends in ours only when the server does)."""
+    grandchildren: they end in the server's account, which ends in ours only when the server does); the live
+    children in `metered_apart` (a service or a broker the benchmark started and bills by name) are left out."""
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     ended = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
     tree = _process_tree()
-    return ended + sum(tree_cpu_s(child, tree) for child in tree.get(os.getpid(), []))
+    live = [child for child in tree.get(os.getpid(), []) if child not in metered_apart]
+    return ended + sum(tree_cpu_s(child, tree) for child in live)
 
 
 def _process_tree() -> dict[int, list[int]]:
@@ -121,7 +123,8 @@ class CpuMeter:
     own: str = "benchmark process"  # what this process is called in the bill
 
     async def read(self) -> dict[str, float | None]:
-        found: dict[str, float | None] = {self.own: own_cpu_s()}
+        apart = frozenset(pid for pid in self.processes.values() if pid)
+        found: dict[str, float | None] = {self.own: own_cpu_s(apart)}
         found |= {name: process_cpu_s(pid) if pid else None for name, pid in self.processes.items()}
         if self.database_url:
             engine = create_engine(self.database_url)
