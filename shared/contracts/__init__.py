@@ -18,9 +18,12 @@ AUDIT_TOPIC = "audit.events"
 SERVICE_TOPICS = (HOUSEHOLDS_TOPIC, PROJECTS_TOPIC, SUBSIDIES_TOPIC, AUDIT_TOPIC)
 
 
+DLQ_SUFFIX = ".dlq"
+
+
 def dead_letter_topic(topic: str) -> str:
     """Where a topic's poison events go."""
-    return f"{topic}.dlq"
+    return f"{topic}{DLQ_SUFFIX}"
 
 
 ALL_TOPICS = SERVICE_TOPICS + tuple(dead_letter_topic(t) for t in SERVICE_TOPICS)

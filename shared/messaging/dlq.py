@@ -6,9 +6,8 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from shared.contracts import DLQ_SUFFIX
 from shared.messaging.kafka import PLAINTEXT, KafkaSecurity, make_consumer, make_producer
-
-DLQ_SUFFIX = ".dlq"
 
 
 def source_topic(record: ConsumerRecord[bytes, bytes]) -> str:

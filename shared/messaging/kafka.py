@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -13,6 +14,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from aiokafka.helpers import create_ssl_context
 from pydantic import SecretStr
+
+from shared.contracts import DLQ_SUFFIX
+from shared.messaging.retention import DEAD_LETTER_RETENTION, SEGMENT_SPAN, TOPIC_RETENTION
 
 log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
@@ -157,6 +161,17 @@ def make_consumer(
     )
 
 
+def topic_config(topic: str) -> dict[str, str]:
+    """How long a topic keeps records, as in deploy/k8s/base/kafka/topics.yaml: the inbox's retention counts on
+    it, so topics a service creates itself (locally, in Compose) are created the same way."""
+    kept = DEAD_LETTER_RETENTION if topic.endswith(DLQ_SUFFIX) else TOPIC_RETENTION
+    return {"retention.ms": str(_ms(kept)), "segment.ms": str(_ms(SEGMENT_SPAN))}
+
+
+def _ms(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
+
+
 async def ensure_topics(
     bootstrap_servers: str,
     topics: Iterable[str],
@@ -176,7 +191,7 @@ async def ensure_topics(
         if not missing:
             return
         response = await admin.create_topics(
-            [NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor) for t in missing]
+            [NewTopic(t, partitions, replication_factor, topic_configs=topic_config(t)) for t in missing]
         )
         for topic_error in response.topic_errors:
             name, code = topic_error[0], topic_error[1]

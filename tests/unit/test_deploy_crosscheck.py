@@ -33,7 +33,7 @@ from shared.contracts import ALL_TOPICS, SERVICE_TOPICS, dead_letter_topic, regi
 from shared.health import router as health_router
 from shared.local.kafka import KAFKA_VERSION
 from shared.messaging.dlq import DLQ_SUFFIX
-from shared.messaging.kafka import ensure_topics
+from shared.messaging.kafka import ensure_topics, topic_config
 from shared.messaging.retention import DEAD_LETTER_RETENTION, SEGMENT_SPAN, TOPIC_RETENTION
 from shared.registry import SERVICES, create_app, settings_class
 from shared.service import ServiceSpec
@@ -754,11 +754,14 @@ def test_every_topic_has_a_kafka_topic_resource() -> None:
 
 def test_topics_keep_events_as_long_as_the_inbox_retention_assumes() -> None:
     topics = of_kind(objects(BASE), "KafkaTopic")
-    kept = {t["spec"]["topicName"]: int(t["spec"]["config"]["retention.ms"]) for t in topics}
+    keys = ("retention.ms", "segment.ms")
+    kept = {t["spec"]["topicName"]: {k: str(t["spec"]["config"][k]) for k in keys} for t in topics}
+    assert kept == {t: topic_config(t) for t in ALL_TOPICS}  # as the services create their topics themselves
     expected = {t: (DEAD_LETTER_RETENTION if t.endswith(DLQ_SUFFIX) else TOPIC_RETENTION) for t in ALL_TOPICS}
-    assert kept == {t: int(r.total_seconds() * 1000) for t, r in expected.items()}
-    rolled = {int(t["spec"]["config"]["segment.ms"]) for t in topics}
-    assert rolled == {int(SEGMENT_SPAN.total_seconds() * 1000)}
+    assert {t: int(c["retention.ms"]) for t, c in kept.items()} == {
+        t: int(r.total_seconds() * 1000) for t, r in expected.items()
+    }
+    assert {int(c["segment.ms"]) for c in kept.values()} == {int(SEGMENT_SPAN.total_seconds() * 1000)}
 
 
 def test_kafka_users_grant_what_the_code_uses() -> None:
