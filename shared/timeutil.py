@@ -34,7 +34,10 @@ def period_start(period: str) -> date:
     match = _PERIOD.fullmatch(period)
     if match is None:
         raise ValueError("must be a period written YYYY-MM")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    year = int(match.group(1))
+    if year not in CALENDAR_YEARS:
+        raise ValueError(f"must be a period of the years {CALENDAR_YEARS.start}-{CALENDAR_YEARS.stop - 1}")
+    return date(year, int(match.group(2)), 1)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -303,6 +303,7 @@ def _next_month() -> str:
         {**INCOME, "period": "2020-13"},
         {**INCOME, "period": "２０２０-06"},  # full-width digits: a second June 2020 before
         {**INCOME, "period": "٢٠٢٠-06"},
+        {**INCOME, "period": "0465-08"},  # recorded before: only future periods were refused
         {"period": _next_month(), "amount_fen": 100},
         {"period": "2020-06"},
     ],

@@ -164,6 +164,7 @@ def _next_month() -> str:
     ("body", "field"),
     [
         (_payment(period=_next_month()), "body.period"),
+        (_payment(period="0465-08"), "body.period"),
         (_payment(policy_code="pocket_money"), "body.policy_code"),
         (_payment(policy_code="dibao2"), "body.policy_code"),
     ],
