@@ -18,12 +18,11 @@ from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.settings import AuditSettings
 from shared.contracts import HOUSEHOLDS_TOPIC, SUBSIDIES_TOPIC
 from shared.contracts.audit import SubjectKind
-from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.contracts.households import ProblemCategory
 from shared.contracts.subsidies import SubsidyCoverageGap
 from shared.db import create_engine, unit_of_work
-from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import OutboxMessage
-from tests.support import envelope_of
+from tests.support import envelope_of, household_problem
 
 NOW = datetime(2020, 5, 1, tzinfo=UTC)
 POLICY = DeadlinePolicy()
@@ -150,25 +149,8 @@ async def test_a_closed_problem_found_again_is_a_new_finding(sessions: Any) -> N
 
 async def test_a_consumed_problem_is_logged_then_recorded_at_the_handlers_clock(sessions: Any) -> None:
     handlers = build_handlers(AuditSettings(database_url="unused"), clock=lambda: NOW)
-    event = HouseholdProblemFound(
-        household_id=uuid.uuid4(),
-        problem_id=uuid.uuid4(),
-        visit_id=uuid.uuid4(),
-        area_code="371523101201",
-        category=ProblemCategory.SCHOOLING,
-        code="school_dropout",
-        description="child out of school",
-        found_on=NOW.date(),
-        found_by="cadre-7",
-    )
-    envelope = Envelope(
-        id=str(uuid.uuid4()),
-        type=event.event_type,
-        source="/t",
-        subject=event.aggregate_id(),
-        time=NOW,
-        data=event.model_dump_json().encode(),
-    )
+    event = household_problem(uuid.uuid4())  # a child out of school, found on a visit
+    envelope = envelope_of(event)
     application = handlers.bind(HOUSEHOLDS_TOPIC, envelope)
     assert application is not None
     async with unit_of_work(sessions) as s:
