@@ -19,9 +19,11 @@ from shared.contracts.audit import (
     DisciplineReferralMade,
     FindingEvent,
     FindingRecorded,
+    FindingRecurred,
     RectificationClosed,
     RectificationOpened,
     RectificationRejected,
+    RectificationReopened,
     RectificationRescheduled,
     SubjectKind,
 )
@@ -78,9 +80,10 @@ def track_open_problems(handlers: HandlerRegistry, model: type[P], *, kind: Subj
                 change(problem, event)
                 problem.updated_at = utcnow()
 
-    for contract in (RectificationOpened, RectificationRescheduled, RectificationRejected):
+    for contract in (RectificationOpened, RectificationRescheduled, RectificationRejected, RectificationReopened):
         on_change(contract, _new_deadline)
     on_change(DisciplineReferralMade, _referred)
+    on_change(FindingRecurred, _found_again)
 
     @handlers.on(RectificationClosed)
     async def closed(session: AsyncSession, event: RectificationClosed, _: Envelope) -> None:
@@ -91,6 +94,11 @@ def track_open_problems(handlers: HandlerRegistry, model: type[P], *, kind: Subj
 
 def _new_deadline(problem: OpenProblemFields, event: Any) -> None:
     problem.rectification_deadline = event.deadline
+
+
+def _found_again(problem: OpenProblemFields, event: FindingRecurred) -> None:
+    if event.severity is not None:  # found worse than it was
+        problem.severity = event.severity
 
 
 def _referred(problem: OpenProblemFields, _: Any) -> None:

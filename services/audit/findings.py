@@ -14,7 +14,7 @@ from sqlmodel import col
 from services.audit import campaigns
 from services.audit.events import emit
 from services.audit.models import Finding, FindingStatus
-from services.audit.rectification import open_rectification
+from services.audit.rectification import open_rectification, reopen_on_recurrence
 from services.audit.referrals import refer_to_discipline_commission
 from services.audit.rules import (
     DeadlinePolicy,
@@ -35,7 +35,7 @@ async def record_finding(
     """Record a problem: a repeat adds an occurrence; a new one opens a task and, if severe, a referral."""
     existing = await _open_finding(session, facts)
     if existing is not None:
-        return _recur(session, existing, facts, now=now)
+        return await _recur(session, existing, facts, policy=policy, now=now)
     severity = classify(facts)
     reason = referral_reason_at_opening(severity)
     finding = _new_finding(facts, severity, now=now, referred=reason is not None)
@@ -109,7 +109,9 @@ async def _hold_subject(session: AsyncSession, key: OpenFindingKey) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
 
 
-def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *, now: datetime) -> Finding:
+async def _recur(
+    session: AsyncSession, finding: Finding, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
+) -> Finding:
     finding.occurrences += 1
     finding.last_seen_at = now
     if facts.evidence:
@@ -132,6 +134,8 @@ def _recur(session: AsyncSession, finding: Finding, facts: ProblemFacts, *, now:
     reason = referral_reason_at_opening(graver) if escalated else None
     if reason:
         refer_to_discipline_commission(session, finding, reason=reason, now=now)
+    if finding not in session.new:  # one opened in this transaction has a task just opened, not yet reported done
+        await reopen_on_recurrence(session, finding, policy=policy, now=now)
     return finding
 
 

@@ -1,7 +1,8 @@
 """The rectification task's life (整改): its states, who may move it, and when it is due or overdue.
 
 open -> in_progress -> submitted (with evidence) -> verified or reopened at a follow-up check (回头看)
--> closed. Plain rules, no database: the use cases in `rectification.py` and `scheduled.py` apply them.
+-> closed; a submitted or verified task is also reopened when its problem is found again. Plain rules, no
+database: the use cases in `rectification.py` and `scheduled.py` apply them.
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ _WHY_NOT: dict[TaskAction, str] = {
     TaskAction.CLOSE: "Only a task verified at a follow-up check can be closed: submit evidence and have it checked.",
     TaskAction.RESCHEDULE: "Only a task still with its owner (open, in progress, reopened) can be rescheduled.",
 }
+
+
+# The owner reported these rectified; the problem found again contradicts the report (a rectification on paper,
+# 数字整改, closes nothing): the task is reopened.
+CONTRADICTED_BY_RECURRENCE = frozenset({TaskStatus.SUBMITTED, TaskStatus.VERIFIED})
+
+
+def is_contradicted_by_recurrence(status: str) -> bool:
+    """Whether a repeat of the task's problem sends the task back to its owner."""
+    return TaskStatus(status) in CONTRADICTED_BY_RECURRENCE
 
 
 def next_status(current: str, action: TaskAction) -> TaskStatus:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypedDict
+from typing import Literal, TypedDict
 from uuid import UUID
 
 from sqlalchemy import select
@@ -19,10 +19,12 @@ from services.audit import campaigns
 from services.audit.events import emit
 from services.audit.lifecycle import (
     TaskAction,
+    TaskStatus,
     check_new_deadline,
     ensure_can_work,
     ensure_evidence,
     ensure_independent_verifier,
+    is_contradicted_by_recurrence,
     next_status,
 )
 from services.audit.models import (
@@ -40,6 +42,7 @@ from shared.contracts.audit import (
     RectificationClosed,
     RectificationOpened,
     RectificationRejected,
+    RectificationReopened,
     RectificationRescheduled,
     RectificationStarted,
     RectificationSubmitted,
@@ -223,6 +226,33 @@ def _reopen(
         ),
     )
     refer_to_discipline_commission(session, finding, reason=ReferralReason.FAILED_FOLLOW_UP, now=now, task=task)
+
+
+async def reopen_on_recurrence(
+    session: AsyncSession, finding: Finding, *, policy: DeadlinePolicy, now: datetime
+) -> RectificationTask | None:
+    """A repeat of a problem whose rectification was reported (submitted or verified) reopens its task, with a
+    new deadline: the owner's report is contradicted. The task reopened, or None when it was still being worked."""
+    stmt = select(RectificationTask).where(col(RectificationTask.finding_id) == finding.id).with_for_update()
+    with session.no_autoflush:  # the finding's task, if any, was written with it: nothing to flush first
+        task = (await session.scalars(stmt)).one()
+    if not is_contradicted_by_recurrence(task.status):
+        return None
+    previous: Literal["submitted", "verified"] = "verified" if task.status == TaskStatus.VERIFIED else "submitted"
+    task.status, task.verified_by, task.verified_at = TaskStatus.REOPENED, None, None
+    task.reopen_count += 1
+    set_deadline(task, policy.deadline(Severity(finding.severity), now))
+    emit(
+        session,
+        RectificationReopened(
+            **_about(finding),
+            task_id=task.id,
+            previous_status=previous,
+            occurrences=finding.occurrences,
+            deadline=task.deadline,
+        ),
+    )
+    return task
 
 
 def set_deadline(task: RectificationTask, deadline: datetime) -> None:

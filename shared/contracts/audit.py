@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from shared.contracts import AUDIT_TOPIC, IntegrationEvent
@@ -103,6 +104,17 @@ class RectificationRejected(FindingEvent):
     task_id: UUID
     check_id: UUID
     checked_by: str
+    deadline: datetime
+
+
+class RectificationReopened(FindingEvent):
+    """The problem was found again after its owner reported it rectified (submitted, or even verified): the
+    report is contradicted and the task goes back to its owner with a new deadline."""
+
+    event_type = "gov.poverty.audit.rectification_reopened.v1"
+    task_id: UUID
+    previous_status: Literal["submitted", "verified"]
+    occurrences: int
     deadline: datetime
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.audit import campaigns, rectification
+from services.audit import campaigns, findings, rectification
 from services.audit.models import (
     DeadlineChange,
     DisciplineReferral,
@@ -34,6 +34,7 @@ from tests.unit.test_audit_support import (
     TOWNSHIP_OFFICER,
     count,
     events,
+    facts,
     open_task,
     person,
 )
@@ -61,7 +62,12 @@ async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> tuple[object, 
     async with sessions() as s:
         tasks = [t.model_dump() for t in (await s.scalars(select(RectificationTask))).all()]
         tables = (
-            OutboxMessage, LedgerEntry, RectificationSubmission, FollowUpCheck, DisciplineReferral, DeadlineChange
+            OutboxMessage,
+            LedgerEntry,
+            RectificationSubmission,
+            FollowUpCheck,
+            DisciplineReferral,
+            DeadlineChange,
         )
         return (tasks, *[await count(s, table) for table in tables])
 
@@ -89,7 +95,13 @@ async def check(
     session: AsyncSession, task: RectificationTask, *, passed: bool, actor: Any = INSPECTOR, campaign: Any = None
 ) -> FollowUpCheck:
     return await rectification.record_follow_up_check(
-        session, task.id, passed=passed, notes="checked on site", campaign_id=campaign, actor=actor, now=LATER,
+        session,
+        task.id,
+        passed=passed,
+        notes="checked on site",
+        campaign_id=campaign,
+        actor=actor,
+        now=LATER,
         policy=POLICY,
     )
 
@@ -103,7 +115,11 @@ async def test_open_start_submit_verify_close(sessions: Any) -> None:
         await rectification.close_task(s, task.id, actor=DISTRICT, now=LATER)
     done = await task_of(sessions, task)
     assert (done.status, done.started_by, done.submitted_by, done.verified_by, done.closed_by) == (
-        "closed", "township-officer-1", "township-officer-1", "inspector-1", "district-officer-1",
+        "closed",
+        "township-officer-1",
+        "township-officer-1",
+        "inspector-1",
+        "district-officer-1",
     )
     async with sessions() as s:
         closed = await s.get(Finding, finding.id)
@@ -111,7 +127,10 @@ async def test_open_start_submit_verify_close(sessions: Any) -> None:
         assert closed is not None and (closed.status, closed.closed_at) == ("closed", LATER)
         assert submission.evidence == [PHOTO.as_json()]
         assert (await events(s))[2:] == [
-            "rectification_started", "rectification_submitted", "rectification_verified", "rectification_closed",
+            "rectification_started",
+            "rectification_submitted",
+            "rectification_verified",
+            "rectification_closed",
         ]
         assert await count(s, DisciplineReferral) == 0  # serious, rectified in time: no lead
 
@@ -194,12 +213,67 @@ async def test_a_failed_follow_up_reopens_with_a_new_deadline_and_refers(session
     assert (await task_of(sessions, task)).status == "verified"
 
 
+async def found_again(sessions: async_sessionmaker[AsyncSession], when: Any = LATER) -> None:
+    async with unit_of_work(sessions) as s:
+        await findings.record_finding(s, facts(grade="C"), policy=POLICY, now=when)
+
+
+@pytest.mark.parametrize("verified", [False, True])
+async def test_the_problem_found_again_after_it_was_reported_done_reopens_the_task(
+    sessions: Any, verified: bool
+) -> None:
+    finding, task = await open_task(sessions)
+    await started_and_submitted(sessions, task)
+    if verified:
+        async with unit_of_work(sessions) as s:
+            await check(s, task, passed=True)
+    again = LATER + timedelta(days=1)
+    await found_again(sessions, again)
+    reopened = await task_of(sessions, task)
+    assert (reopened.status, reopened.reopen_count, reopened.verified_by) == ("reopened", 1, None)
+    assert reopened.deadline == POLICY.deadline(finding.severity, again)  # type: ignore[arg-type]
+    async with sessions() as s:
+        assert (await events(s))[-2:] == ["finding_recurred", "rectification_reopened"]
+        assert await count(s, DisciplineReferral) == 0  # serious: reopened, referred only if it falls overdue
+    await refused(sessions, RuleViolation, lambda s: rectification.close_task(s, task.id, actor=DISTRICT, now=again))
+    await started_and_submitted(sessions, task)  # the owner works it again
+    assert (await task_of(sessions, task)).status == "submitted"
+
+
+async def test_the_problem_found_again_while_still_being_worked_leaves_the_task_as_it_is(sessions: Any) -> None:
+    _, task = await open_task(sessions)
+    await found_again(sessions)
+    async with unit_of_work(sessions) as s:
+        await rectification.start_task(s, task.id, actor=TOWNSHIP_OFFICER, now=NOW)
+    await found_again(sessions)
+    unchanged = await task_of(sessions, task)
+    assert (unchanged.status, unchanged.reopen_count, unchanged.deadline) == ("in_progress", 0, task.deadline)
+    async with sessions() as s:
+        assert "rectification_reopened" not in await events(s)
+
+
+async def test_a_repeat_in_the_transaction_that_opened_the_finding_reopens_nothing(sessions: Any) -> None:
+    async with unit_of_work(sessions) as s:
+        for _ in range(2):
+            await findings.record_finding(s, facts(grade="C"), policy=POLICY, now=NOW)
+    async with sessions() as s:
+        task = (await s.scalars(select(RectificationTask))).one()
+        assert task.status == "open"
+        assert await events(s) == ["finding_recorded", "rectification_opened", "finding_recurred"]
+
+
 async def test_a_check_inside_a_campaign_must_be_within_its_scope(sessions: Any) -> None:
     _, task = await open_task(sessions)
     await started_and_submitted(sessions, task)
     plan = campaigns.CampaignPlan(
-        name="回头看 冯屯镇", kind=CampaignKind.FOLLOW_UP_CHECK, scope_level=ScopeLevel.TOWNSHIP,
-        scope_code="371523105", round=1, starts_on=date(2020, 5, 1), ends_on=date(2020, 5, 31), teams=("team 3",),
+        name="回头看 冯屯镇",
+        kind=CampaignKind.FOLLOW_UP_CHECK,
+        scope_level=ScopeLevel.TOWNSHIP,
+        scope_code="371523105",
+        round=1,
+        starts_on=date(2020, 5, 1),
+        ends_on=date(2020, 5, 31),
+        teams=("team 3",),
     )
     async with unit_of_work(sessions) as s:
         elsewhere = campaigns.open_campaign(s, plan, actor=DISTRICT, now=NOW)

@@ -21,9 +21,11 @@ from services.projects.models import (
 from shared.contracts.audit import (
     DisciplineReferralMade,
     FindingRecorded,
+    FindingRecurred,
     RectificationClosed,
     RectificationOpened,
     RectificationRejected,
+    RectificationReopened,
     RectificationRescheduled,
     Severity,
     SubjectKind,
@@ -347,7 +349,7 @@ async def test_audit_events_keep_the_open_problems_of_a_project(api: Any) -> Non
     assert datetime.fromisoformat(problem["rectification_deadline"]) == deadline
 
 
-async def test_a_rescheduled_or_rejected_rectification_moves_the_deadline_and_closing_removes_it(api: Any) -> None:
+async def test_a_rescheduled_rejected_or_reopened_task_moves_the_deadline_and_closing_removes_it(api: Any) -> None:
     app, client = api
     pid = await _project(client)
     finding = _finding(pid)
@@ -382,8 +384,31 @@ async def test_a_rescheduled_or_rejected_rectification_moves_the_deadline_and_cl
         ),
     )
     assert await deadline() == rejected_at
+    found_again_at = datetime(2020, 8, 3, tzinfo=UTC)
+    reopened = RectificationReopened(
+        **ids, task_id=task, previous_status="verified", occurrences=2, deadline=found_again_at
+    )
+    await apply_event(app, reopened)
+    assert await deadline() == found_again_at
     await apply_event(app, RectificationClosed(**ids, task_id=task, closed_by="inspector-2"))
     assert await _count(app, ProjectOpenProblem) == 0
+
+
+async def test_a_repeat_found_worse_raises_the_open_problems_severity(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+    finding = _finding(pid)
+    await apply_event(app, finding)
+    ids = {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
+
+    async def severity() -> str:
+        r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+        return str(r.json()[0]["severity"])
+
+    await apply_event(app, FindingRecurred(**ids, occurrences=2))
+    assert await severity() == "general"
+    await apply_event(app, FindingRecurred(**ids, occurrences=3, severity=Severity.SEVERE))
+    assert await severity() == "severe"
 
 
 async def test_audit_events_about_other_subjects_are_ignored(api: Any) -> None:
