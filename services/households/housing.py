@@ -61,7 +61,9 @@ def _regrade(session: AsyncSession, household: Household, appraisal: HousingAppr
         session.add(household)
 
 
-def _announce(session: AsyncSession, household: Household, appraisal: HousingAppraisal, actor: str) -> None:
+def _announce(
+    session: AsyncSession, household: Household, appraisal: HousingAppraisal, actor: str, visit_id: UUID | None
+) -> None:
     due = appraisal.renovation_due
     changes = {"grade": appraisal.grade, "appraised_on": appraisal.appraised_on, "renovation_due": due}
     history.note(session, household.id, actor=actor, action="housing.appraised", changes=changes)
@@ -86,6 +88,7 @@ def _announce(session: AsyncSession, household: Household, appraisal: HousingApp
             found_on=appraisal.appraised_on,
             found_by=actor,
             problem_id=appraisal.id,
+            visit_id=visit_id,
             housing_grade=appraisal.grade,
         )
 
@@ -98,8 +101,10 @@ async def record_appraisal(
     source: AppraisalSource,
     actor: str,
     default_days: int,
+    visit_id: UUID | None = None,
 ) -> HousingAppraisal:
-    """Record an appraisal (the same one again is a no-op); a C/D grade is published as a housing problem."""
+    """Record an appraisal (the same one again is a no-op); a C/D grade is published as a housing problem (found
+    at `visit_id` when a visitor graded the house)."""
     due = renovation_deadline(facts.grade, facts.appraised_on, facts.renovation_due, default_days)
     existing = await _same_appraisal(session, household, facts)
     if existing is not None:
@@ -114,7 +119,7 @@ async def record_appraisal(
     )
     session.add(appraisal)
     _regrade(session, household, appraisal)
-    _announce(session, household, appraisal, actor)
+    _announce(session, household, appraisal, actor, visit_id)
     return appraisal
 
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households import history
+from services.households import history, housing
 from services.households.events import publish
 from services.households.models import Household, OpenProblem, Visit, VisitProblem
 from services.households.problems import report_problem
-from services.households.vocabulary import UNSAFE_GRADES
+from services.households.vocabulary import UNSAFE_GRADES, AppraisalSource
 from shared.contracts.households import ProblemCategory, VisitRecorded
 
 
@@ -52,8 +52,13 @@ async def record_visit(
     housing_grade: str | None,
     noted: Sequence[ProblemNoted],
     actor: str,
+    renovation_days: int,
 ) -> tuple[Visit, list[VisitProblem]]:
-    """Record a visit; every problem it found is published for audit (问题 -> 整改)."""
+    """Record a visit; every problem it found is published for audit (问题 -> 整改).
+
+    A housing grade given at the visit is an appraisal like any other: it re-grades the house (the exit standard
+    and the statistics read it) and a C/D house is published once, by the appraisal, with its renovation deadline.
+    """
     visit = Visit(
         household_id=household.id,
         round=round_no,
@@ -72,6 +77,17 @@ async def record_visit(
     ]
     session.add_all(problems)
     _announce(session, household, visit, problems, actor)
+    if housing_grade is not None:
+        appraisal = housing.AppraisalFacts(housing_grade, visited_on, visitor)
+        await housing.record_appraisal(
+            session,
+            household,
+            appraisal,
+            source=AppraisalSource.VISIT,
+            actor=actor,
+            default_days=renovation_days,
+            visit_id=visit.id,
+        )
     return visit, problems
 
 
@@ -92,6 +108,8 @@ def _announce(
         ),
     )
     for problem in problems:
+        if problem.code == "housing_unsafe" and visit.housing_grade in UNSAFE_GRADES:
+            continue  # the visit's appraisal publishes it, with its renovation deadline
         report_problem(
             session,
             household,

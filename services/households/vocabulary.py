@@ -95,6 +95,7 @@ class AppraisalSource(StrEnum):
     OFFICER = "officer"
     DEPARTMENT = "department"
     RENOVATION = "renovation"
+    VISIT = "visit"  # graded by the visitor during a visit (入户排查)
 
 
 UNSAFE_GRADES = frozenset({"C", "D"})

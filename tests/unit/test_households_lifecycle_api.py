@@ -84,6 +84,26 @@ async def test_a_new_household_cannot_leave_poverty_and_is_told_why(api: Any) ->
     assert await event_types(app) == before
 
 
+async def test_a_house_graded_unsafe_at_a_visit_blocks_the_exit_and_is_published_once(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid)
+    visit = {"round": 3, "visited_on": TODAY, "visitor": "王五", "housing_grade": "D"}
+    found = await post(client, f"/households/{hid}/visits", visit)
+    assessment = (await client.get(f"/households/{hid}/assessment", headers=OFFICE)).json()
+    assert not assessment["can_exit"] and [g["code"] for g in assessment["gaps"]] == ["housing_unsafe"]
+    assert_problem(await exit_poverty(client, hid), 409)
+    [appraisal] = [
+        a
+        for a in (await client.get(f"/households/{hid}/housing-appraisals", headers=OFFICE)).json()
+        if a["source"] == "visit"
+    ]
+    assert (appraisal["grade"], appraisal["appraiser"], appraisal["appraised_on"]) == ("D", "王五", TODAY)
+    assert appraisal["renovation_due"] is not None
+    [problem] = [json.loads(r.payload) for r in await outbox(app) if r.event_type.endswith("problem_found.v1")]
+    assert (problem["code"], problem["housing_grade"], problem["visit_id"]) == ("housing_unsafe", "D", found["id"])
+
+
 async def test_meeting_the_standard_allows_the_exit_and_publishes_it(api: Any) -> None:
     app, client = api
     hid = await family(client)

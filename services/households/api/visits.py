@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from services.households import visits
 from services.households.access import reachable_household
-from services.households.api.deps import Reader, Visitor
+from services.households.api.deps import Config, Reader, Visitor
 from services.households.models import Visit, VisitProblem
 from services.households.schemas.visits import OpenProblemRead, ProblemRead, VisitCreate, VisitRead
 from shared.http import Transaction
@@ -24,7 +24,9 @@ def _visit_read(visit: Visit, problems: list[VisitProblem]) -> VisitRead:
 
 
 @router.post("/visits", status_code=status.HTTP_201_CREATED)
-async def record_visit(household_id: UUID, body: VisitCreate, session: Transaction, actor: Visitor) -> VisitRead:
+async def record_visit(
+    household_id: UUID, body: VisitCreate, session: Transaction, actor: Visitor, config: Config
+) -> VisitRead:
     """Record a visit (走访); each problem found goes to audit as an event."""
     household = await reachable_household(session, household_id, actor, for_update=True)
     noted = [visits.ProblemNoted(p.category, p.code, p.description) for p in body.problems]
@@ -38,6 +40,7 @@ async def record_visit(household_id: UUID, body: VisitCreate, session: Transacti
         housing_grade=body.housing_grade,
         noted=noted,
         actor=actor.subject,
+        renovation_days=config.renovation_days,
     )
     return _visit_read(visit, problems)
 
