@@ -39,6 +39,9 @@ REASON_MONITORING_OPENED = "monitoring_opened"
 REASON_RISK_ELIMINATED = "risk_eliminated"
 REASON_RELAPSED = "relapsed"
 STATUS_CHANGED = "status.changed"  # the history action of every transition
+# Policies resumed for an exited household (脱贫不享受政策 -> 脱贫享受政策): help given back, not an exit, so the
+# exit standard does not apply; a gap is the very reason to resume them.
+RESUMING = (S.EXITED_NO_POLICIES, S.EXITED_RECEIVING_POLICIES)
 
 
 def check_transition(
@@ -55,7 +58,7 @@ def check_transition(
         return
     if open_episode:
         raise RuleViolation("The household has an open monitoring episode; close it with a decision first.")
-    if target in EXITED and gaps:
+    if target in EXITED and gaps and (current, target) != RESUMING:
         raise RuleViolation(
             "The household does not meet the exit standard (income, three guarantees, safe water).",
             gaps=sorted({g.code for g in gaps}),
@@ -76,6 +79,14 @@ def check_effective_on(on: date, *, today: date, last_change: date | None) -> No
         raise InvalidInput(f"A status change takes effect within {today.year}; earlier years are closed.")
     if last_change is not None and on < last_change:
         raise RuleViolation(f"A status change cannot take effect before the last one ({last_change.isoformat()}).")
+
+
+def effective_date(on: date, *, today: date, last_change: date | None) -> date:
+    """When a change the rules cause takes effect: the date of its cause (a flag, a closing), but not before this
+    year nor before the last change (a department's hospital cost from an earlier year opens monitoring now), and
+    not after today. Status history and events then stay in order."""
+    earliest = max(date(today.year, 1, 1), last_change or date.min)
+    return min(max(on, earliest), today)
 
 
 async def last_status_change(session: AsyncSession, household: Household) -> date | None:
@@ -113,6 +124,7 @@ async def transition(
     be judged on the income of a year the household has since fallen back from.
     """
     today = district_today()
+    on = effective_date(on, today=today, last_change=await last_status_change(session, household))
     assessment = await assess(session, household, year=today.year, on=today)
     current = HouseholdStatus(household.status)
     check_transition(current, target, gaps=assessment.gaps, open_episode=await has_open_episode(session, household))

@@ -29,6 +29,7 @@ from shared.contracts.households import (
     RiskKind,
 )
 from shared.errors import InvalidInput, NotFound, RuleViolation
+from shared.timeutil import district_today
 
 OPEN, CLOSED = "open", "closed"
 # Income is watched for households that have left poverty; an in-poverty household is already helped in full.
@@ -228,7 +229,9 @@ async def close_episode(
     measures = await session.scalar(
         select(func.count()).select_from(MonitoringMeasure).where(col(MonitoringMeasure.episode_id) == episode.id)
     )
-    remains = await _income_risk_remains(session, household, episode, closed_on.year)
+    # This year's income, whatever the closing's date: a closing backdated into last year must not be judged on
+    # last year's income (as for every status change, see lifecycle.transition).
+    remains = await _income_risk_remains(session, household, episode, district_today().year)
     check_closing(decision, measure_count=int(measures or 0), income_risk_remains=remains)
     episode.status, episode.closed_on, episode.decision = CLOSED, closed_on, decision
     episode.evidence, episode.closed_by = evidence, actor

@@ -290,6 +290,32 @@ async def test_income_under_line_plus_margin_flags_once_and_must_recover_before_
     assert await count(app, MonitoringEpisode, MonitoringEpisode.status == "open") == 0
 
 
+async def test_a_backdated_flag_and_closing_are_judged_on_this_years_income_and_dated_in_order(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid, income_fen=3 * 500_000)  # above the line, under line + margin
+    year = district_today().year
+    await post(
+        client, f"/households/{hid}/income-records", {"year": year - 1, "source": "wages", "amount_fen": 3 * 700_000}
+    )
+    assert (await exit_poverty(client, hid)).status_code == 200
+    last_year = f"{year - 1}-03-01"
+    flag = {"kind": "job_loss", "detail": "务工返乡", "raised_on": last_year}
+    episode = await post(client, f"/households/{hid}/risk-flags", flag)
+    await post(client, f"/households/{hid}/income-records", {"year": year, "source": "subsidies", "amount_fen": 1})
+    url = f"/monitoring-episodes/{episode['id']}"
+    await post(
+        client, f"{url}/measures", {"kind": "public_welfare_job", "description": "公益岗", "taken_on": last_year}
+    )
+    backdated = {"decision": "risk_eliminated", "evidence": "收入恢复证明", "closed_on": f"{year - 1}-06-01"}
+    assert "margin" in assert_problem(await client.post(f"{url}/close", json=backdated, headers=OFFICE), 409)["detail"]
+    assert await status_of(client, hid) == "monitored"
+    changes = [json.loads(r.payload) for r in await outbox(app) if r.event_type.endswith("status_changed.v1")]
+    effective = [date.fromisoformat(c["effective_on"]) for c in changes]
+    assert [c["to_status"] for c in changes] == ["exited_receiving_policies", "monitored"]
+    assert effective == sorted(effective) and effective[-1].year == year
+
+
 async def test_an_episode_closed_as_relapsed_needs_evidence_of_poverty(api: Any) -> None:
     _, client = api
     hid = await family(client)

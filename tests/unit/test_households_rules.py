@@ -129,6 +129,28 @@ def test_exit_is_refused_while_any_gap_remains_and_the_gaps_are_named() -> None:
     assert caught.value.extensions["gaps"] == ["housing_unsafe", "income_below_line"]
 
 
+def test_policies_resume_for_an_exited_household_with_a_gap_but_do_not_stop_for_one() -> None:
+    found = [Gap("housing_unsafe", ProblemCategory.HOUSING)]
+    lifecycle.check_transition(S.EXITED_NO_POLICIES, S.EXITED_RECEIVING_POLICIES, gaps=found, open_episode=False)
+    with pytest.raises(RuleViolation, match="exit standard"):
+        lifecycle.check_transition(S.EXITED_RECEIVING_POLICIES, S.EXITED_NO_POLICIES, gaps=found, open_episode=False)
+    with pytest.raises(RuleViolation, match="exit standard"):
+        lifecycle.check_transition(S.RELAPSED, S.EXITED_RECEIVING_POLICIES, gaps=found, open_episode=False)
+
+
+@pytest.mark.parametrize(
+    ("on", "last_change", "effective"),
+    [
+        (date(2020, 5, 3), None, date(2020, 5, 3)),  # the cause's own date
+        (date(2018, 2, 3), None, date(2020, 1, 1)),  # an earlier year's cause takes effect this year
+        (date(2020, 3, 1), date(2020, 4, 1), date(2020, 4, 1)),  # never before the last change
+        (date(2020, 9, 1), None, date(2020, 6, 30)),  # nor after today
+    ],
+)
+def test_a_change_the_rules_cause_takes_effect_in_order(on: date, last_change: date | None, effective: date) -> None:
+    assert lifecycle.effective_date(on, today=date(2020, 6, 30), last_change=last_change) == effective
+
+
 def test_monitoring_is_only_through_an_open_episode_and_blocks_other_moves() -> None:
     with pytest.raises(RuleViolation, match="open monitoring episode"):
         lifecycle.check_transition(S.EXITED_NO_POLICIES, S.MONITORED, gaps=[], open_episode=False)
