@@ -247,3 +247,16 @@ async def test_a_minimal_insurance_row_leaves_the_premium_subsidy_alone(api: Any
     assert (await submit(client, "medical_insurance", minimal, "ins-min", HEALTH)).json()["applied_count"] == 1
     h = await head(app)
     assert h.medical_insured and h.premium_subsidised
+
+
+async def test_a_member_who_lost_cover_loses_the_premium_subsidy_with_it(api: Any) -> None:
+    app, client = api
+    full = [{"id_number": HEAD_ID, "medical_insured": True, "premium_subsidised": True}]
+    assert (await submit(client, "medical_insurance", full, "ins-full", HEALTH)).json()["applied_count"] == 1
+    contradictory = [{"id_number": HEAD_ID, "medical_insured": False, "premium_subsidised": True}]
+    report = (await submit(client, "medical_insurance", contradictory, "ins-bad", HEALTH)).json()
+    assert report["applied_count"] == 0 and report["errors"][0]["code"] == "invalid-input"
+    lost = [{"id_number": HEAD_ID, "medical_insured": False}]
+    assert (await submit(client, "medical_insurance", lost, "ins-lost", HEALTH)).json()["applied_count"] == 1
+    h = await head(app)
+    assert not h.medical_insured and not h.premium_subsidised

@@ -123,6 +123,8 @@ async def _medical_insurance(session: AsyncSession, row: Any, ctx: RowContext) -
     r: MedicalInsuranceRow = row
     optional = {"premium_subsidised": r.premium_subsidised, "family_doctor_contract": r.family_doctor_contract}
     changes: dict[str, Any] = {"medical_insured": r.medical_insured}
+    if not r.medical_insured and r.premium_subsidised is None:
+        optional["premium_subsidised"] = False  # no insurance, no premium to subsidise (代缴 ends with the cover)
     changes.update({k: v for k, v in optional.items() if v is not None})
     await _member_facts(session, r, changes, ctx)
 
