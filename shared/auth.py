@@ -89,7 +89,7 @@ class TokenVerifier:
         self._algorithm = settings.jwt_algorithm
         self._audience = settings.jwt_audience
         jwks = settings.jwt_jwks if self._algorithm == "RS256" else None
-        self._jwks = jwt.PyJWKSet.from_json(jwks) if jwks else None  # checked when the settings were read
+        self._jwks = _signing_keys(jwt.PyJWKSet.from_json(jwks)) if jwks else None  # checked when settings were read
         self._key: str = (
             settings.jwt_secret.get_secret_value() if self._algorithm == "HS256" else settings.jwt_public_key or ""
         )
@@ -115,9 +115,19 @@ class TokenVerifier:
             return self._key
         kid = jwt.get_unverified_header(token).get("kid")
         try:
-            return self._jwks[str(kid)].key
+            return self._jwks[str(kid)]
         except KeyError:
             raise Unauthenticated("The token is signed with a key this service does not know.") from None
+
+
+def _signing_keys(keys: jwt.PyJWKSet) -> dict[str, Any]:
+    """The RSA signature keys of an issuer's key set, by key id. The set may also hold keys of other types or uses
+    (EC, encryption): a token naming one of those is simply signed with a key this service does not know."""
+    return {
+        str(k.key_id): k.key
+        for k in keys.keys
+        if k.key_type == "RSA" and k.public_key_use in (None, "sig") and k.algorithm_name in ("RS256", None)
+    }
 
 
 def _principal_from(claims: dict[str, Any]) -> Principal:
@@ -125,8 +135,8 @@ def _principal_from(claims: dict[str, Any]) -> Principal:
     if not (isinstance(raw_roles, list) and all(isinstance(r, str) for r in raw_roles)):
         raise Unauthenticated("The token's roles claim must be a list of role names.")
     subject = claims["sub"]
-    if not (isinstance(subject, str) and 0 < len(subject) <= MAX_SUBJECT_LENGTH):
-        raise Unauthenticated(f"The token's subject must be text of 1-{MAX_SUBJECT_LENGTH} characters.")
+    if not (isinstance(subject, str) and 0 < len(subject) <= MAX_SUBJECT_LENGTH and subject.isprintable()):
+        raise Unauthenticated(f"The token's subject must be printable text of 1-{MAX_SUBJECT_LENGTH} characters.")
     roles = frozenset(Role(r) for r in raw_roles if r in Role._value2member_map_)
     area = claims.get("area")
     if area is not None and not (isinstance(area, str) and is_area_code(area)):

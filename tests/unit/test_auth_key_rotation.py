@@ -8,7 +8,7 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import ValidationError
 
 from shared.auth import Role, TokenVerifier
@@ -72,3 +72,20 @@ def test_a_hs256_token_is_refused_where_rs256_is_configured() -> None:
 def test_a_jwks_setting_that_is_no_key_set_stops_start_up(document: str) -> None:
     with pytest.raises(ValidationError, match="JWKS"):
         ServiceSettings(database_url="sqlite://", jwt_algorithm="RS256", jwt_jwks=document)  # type: ignore[call-arg]
+
+
+def test_a_token_naming_a_key_of_another_type_in_the_set_is_refused_not_an_error() -> None:
+    signer = ec.generate_private_key(ec.SECP256R1())
+    ec_entry = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(signer.public_key())), "kid": "ec-1", "use": "sig"}
+    keys = json.loads(jwks(**{"2026-12": NEW}))
+    settings = ServiceSettings(  # type: ignore[call-arg]
+        environment="prod",
+        database_url="postgresql+asyncpg://db/x",
+        jwt_algorithm="RS256",
+        jwt_jwks=json.dumps({"keys": [*keys["keys"], {**ec_entry, "alg": "ES256"}]}),
+    )
+    claims = {"sub": "x", "roles": ["district_office"], "aud": "poverty-platform", "exp": int(time.time()) + 60}
+    signed = jwt.encode(claims, signer, algorithm="ES256", headers={"kid": "ec-1"})
+    forged = jwt.utils.base64url_encode(json.dumps({"alg": "RS256", "kid": "ec-1"}).encode()).decode()
+    with pytest.raises(Unauthenticated, match="does not know"):  # was a TypeError from PyJWT: a 500
+        TokenVerifier(settings).verify(".".join([forged, *signed.split(".")[1:]]))
