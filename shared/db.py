@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped
 from sqlalchemy.pool import ConnectionPoolEntry
 
+CONNECTION_WAIT_S = 5.0
+
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the service's engine; SQLite files get WAL and foreign keys, PostgreSQL a real pool.
@@ -23,8 +25,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # An unreachable server fails a request within seconds (a 503), not after asyncpg's 60 s connect timeout,
+    # which is longer than a proxy waits and than a pod's shutdown may take.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=CONNECTION_WAIT_S,
+        connect_args={"timeout": CONNECTION_WAIT_S},
+        hide_parameters=True,
     )
 
 

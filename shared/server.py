@@ -29,9 +29,22 @@ class Server(uvicorn.Server):
             tenths = (tenths + 10) % 864_000
 
 
+# How long requests in flight may finish after SIGTERM; then the service's own bounded shutdown runs. Without a bound
+# a request waiting on an unreachable database holds the pod past its grace period, and SIGKILL skips the rest.
+HTTP_DRAIN_TIMEOUT_S = 10
+
+
 def server_config(app: FastAPI, *, host: str, port: int) -> uvicorn.Config:
     """Our logging (JSON, set up by the service), no access log, and no `server` header naming the software."""
-    return uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=HTTP_DRAIN_TIMEOUT_S,
+    )
 
 
 def serve(app: FastAPI, *, host: str, port: int) -> int:

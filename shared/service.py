@@ -37,6 +37,7 @@ Worker = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 # Each shutdown step gets this long: a client whose broker is down can wait forever (a producer for batches that
 # never expire), and the database pool must be released regardless.
 SHUTDOWN_STEP_TIMEOUT_S = 10.0
+SHUTDOWN_STEPS = 4  # background tasks, consumer, producer, database pool (`ServiceRuntime.stop`)
 
 
 @dataclass

@@ -36,7 +36,8 @@ from shared.messaging.dlq import DLQ_SUFFIX
 from shared.messaging.kafka import ensure_topics, topic_config
 from shared.messaging.retention import DEAD_LETTER_RETENTION, SEGMENT_SPAN, TOPIC_RETENTION
 from shared.registry import SERVICES, create_app, settings_class
-from shared.service import ServiceSpec
+from shared.server import HTTP_DRAIN_TIMEOUT_S
+from shared.service import SHUTDOWN_STEP_TIMEOUT_S, SHUTDOWN_STEPS, ServiceSpec
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from tests.unit.test_deploy_manifests import (
     BASE,
@@ -728,6 +729,18 @@ def test_probe_paths_are_routes_of_every_app() -> None:
             path = container[probe]["httpGet"]["path"]
             assert path in health, f"{service} {probe}: {path} is not a health route"
             assert app.url_path_for(str(health[path])) == path, f"{service} does not serve {path}"
+
+
+def test_the_grace_period_covers_the_whole_bounded_shutdown() -> None:
+    docs = objects(BASE)
+    for service in SERVICES:
+        deployment = named(docs, "Deployment", service)
+        assert deployment is not None
+        spec = pod_spec(deployment)
+        pre_stop = spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
+        assert pre_stop[0] == "sleep", f"{service}: preStop {pre_stop}"
+        needed = int(pre_stop[1]) + HTTP_DRAIN_TIMEOUT_S + SHUTDOWN_STEPS * SHUTDOWN_STEP_TIMEOUT_S
+        assert spec["terminationGracePeriodSeconds"] >= needed, f"{service}: SIGKILL before the shutdown ends"
 
 
 def test_commands_name_real_entry_points() -> None:
