@@ -843,6 +843,11 @@ def test_compose_creates_every_topic_before_the_services_start() -> None:
     named_topics = set(re.findall(r"\b[a-z]+\.events(?:\.dlq)?\b", script))
     assert named_topics == set(ALL_TOPICS)
     assert f"--partitions {DEFAULT_PARTITIONS}" in script
+    for topic in ALL_TOPICS:  # each created with the retention and segment span the code expects
+        config = topic_config(topic)
+        loop = re.search(rf"for topic in [^;]*\b{re.escape(topic)}\b[^;]*; do\s+create \"\$\$topic\" (\d+)", script)
+        assert loop is not None and loop.group(1) == config["retention.ms"], topic
+        assert f"segment.ms={config['segment.ms']}" in script
     assert step["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert "controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"], "KRaft"
 
