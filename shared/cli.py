@@ -7,7 +7,11 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from shared.registry import SERVICES
+
+CONFIGURATION_ERROR = 2  # the exit status of a configuration the settings refuse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +40,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ValidationError as exc:
+        # Only where and what: pydantic's own text repeats the input, and the settings' input holds the secrets.
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "settings"
+            print(f"invalid configuration: {where}: {error['msg']}", file=sys.stderr)
+        return CONFIGURATION_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve(args.service)
     if args.command == "migrate":
