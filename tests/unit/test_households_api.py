@@ -68,17 +68,38 @@ async def test_visit_with_d_grade_house_publishes_a_housing_problem(api: Any) ->
     assert types.count("gov.poverty.households.problem_found.v1") == 2
 
 
-async def test_an_id_number_in_a_problem_description_is_refused_before_it_is_published(api: Any) -> None:
+@pytest.mark.parametrize(
+    "number",
+    [
+        "371523196003010014",  # its check character is right
+        "371523 19600301 0014",  # typed in groups: passed the screen before
+        "371523-19600301-0014",
+        "3715 2319 6003 0100 14",
+        "３７１５２３１９６００３０１００１４",  # full-width
+    ],
+)
+async def test_an_id_number_in_free_text_is_refused_before_it_is_stored_or_published(api: Any, number: str) -> None:
     app, client = api
     hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
-    number = "371523196003010011"
     problem = {"category": "medical", "code": "no_medical_insurance", "description": f"李四 ({number}) 未参保"}
-    visit = {"round": 1, "visited_on": "2020-05-01", "visitor": "王五", "problems": [problem]}
-    r = await client.post(f"/households/{hid}/visits", json=visit, headers=OFFICE)
+    visit = {"round": 1, "visited_on": "2020-05-01", "visitor": "王五", "observations": f"身份证 {number}"}
+    r = await client.post(f"/households/{hid}/visits", json={**visit, "problems": [problem]}, headers=OFFICE)
     body = assert_problem(r, 422)
-    assert [e["field"] for e in body["errors"]] == ["body.problems.0.description"]
+    assert [e["field"] for e in body["errors"]] == ["body.observations", "body.problems.0.description"]
     assert number not in r.text
     assert await _count(app, Visit) == 0
+
+
+async def test_dates_and_phone_numbers_side_by_side_are_not_taken_for_an_id_number(api: Any) -> None:
+    _, client = api
+    hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
+    visit = {
+        "round": 1,
+        "visited_on": "2020-05-01",
+        "visitor": "王五",
+        "observations": "2020-05-12 2020-06-01 电话 138 0013 8000",
+    }
+    assert (await client.post(f"/households/{hid}/visits", json=visit, headers=OFFICE)).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate, Year
+from services.households.schemas.common import PastDate, ScreenedText, Year
 from services.households.vocabulary import IncomeSource, WaterProblem, WaterSource
 from shared.money import Fen
 from shared.schemas import RequestBody
@@ -77,7 +77,7 @@ class IncomeRecordCreate(RequestBody):
     year: Year
     source: IncomeSource
     amount_fen: Fen = Field(ge=0)
-    note: str = Field(default="", max_length=200)
+    note: ScreenedText = Field(default="", max_length=200)
 
 
 class IncomeRecordRead(BaseModel):

@@ -140,7 +140,7 @@ class ChangeRead(BaseModel):
 
 class StatusChange(RequestBody):
     status: HouseholdStatus
-    reason: str = Field(min_length=1, max_length=500)
+    reason: ScreenedText = Field(min_length=1, max_length=500)
     effective_on: PastDate | None = Field(
         default=None, description="within the current year, not before the last status change; default today"
     )

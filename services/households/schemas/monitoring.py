@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate
+from services.households.schemas.common import PastDate, ScreenedText
 from services.households.vocabulary import MeasureKind
 from shared.areas import AreaCode
 from shared.contracts.households import EpisodeDecision, RiskKind
@@ -20,7 +20,7 @@ class RiskFlagCreate(RequestBody):
     rules themselves when the facts are recorded."""
 
     kind: Literal[RiskKind.DISASTER, RiskKind.JOB_LOSS]
-    detail: str = Field(min_length=1, max_length=500)
+    detail: ScreenedText = Field(min_length=1, max_length=500)
     raised_on: PastDate
 
 
@@ -35,7 +35,7 @@ class RiskFlagRead(BaseModel):
 
 class MeasureCreate(RequestBody):
     kind: MeasureKind
-    description: str = Field(min_length=1, max_length=1000)
+    description: ScreenedText = Field(min_length=1, max_length=1000)
     taken_on: PastDate
 
 
@@ -51,7 +51,9 @@ class EpisodeClose(RequestBody):
     """The closing decision: risk eliminated (风险消除) with evidence, or relapsed."""
 
     decision: EpisodeDecision
-    evidence: str = Field(min_length=4, max_length=2000, description="what shows the risk is gone (收入证明, 救助凭证)")
+    evidence: ScreenedText = Field(
+        min_length=4, max_length=2000, description="what shows the risk is gone (收入证明, 救助凭证)"
+    )
     closed_on: PastDate
 
 

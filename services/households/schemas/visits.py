@@ -24,7 +24,7 @@ class VisitCreate(RequestBody):
     round: int = Field(ge=1, le=100)
     visited_on: PastDate
     visitor: str = Field(min_length=1, max_length=100)
-    observations: str = Field(default="", max_length=4000)
+    observations: ScreenedText = Field(default="", max_length=4000)
     housing_grade: str | None = Field(default=None, pattern="^[ABCD]$", description="housing safety appraisal A-D")
     problems: list[ProblemReport] = Field(default_factory=list, max_length=50)
 
