@@ -57,16 +57,20 @@ async def register_household(
 
 
 async def _insert_new(session: AsyncSession, household: Household, built: list[Member]) -> None:
-    """Insert the household and its members; a taken household code or ID number is a 409."""
+    """Insert the household and its members; a taken household code or ID number is a 409.
+
+    The code is checked first: whether a number is registered anywhere in the district is answered only to a
+    registration that would otherwise succeed (and so be recorded), never to a probe under a code already taken.
+    """
     hashes = [m.id_hash for m in built if m.id_hash]
     if len(hashes) != len(set(hashes)):
         raise InvalidInput("Two members of the request have the same ID-card number.")
-    await idnumbers.ensure_free(session, hashes)
     session.add(household)
     try:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("A household with this household code already exists.") from exc
+    await idnumbers.ensure_free(session, hashes)
     session.add_all(built)
     await idnumbers.flush_checked(session)
 

@@ -110,6 +110,19 @@ async def test_the_same_number_in_another_household_is_a_409_that_changes_nothin
     assert len(await outbox(app)) == before
 
 
+async def test_a_registration_under_a_taken_code_says_nothing_of_its_numbers(api: Any) -> None:
+    _, client = api
+    await register(client, family("CP-0001"))
+    await register(client, household("CP-0002", VILLAGE, member("李四", "head", date(1970, 1, 2), seq=7)))
+    registered_elsewhere = household("CP-0002", VILLAGE, member("张三", "head", HEAD_BORN, seq=1))
+    unregistered = household("CP-0002", VILLAGE, member("王五", "head", date(1980, 5, 6), seq=8))
+    details = [
+        assert_problem(await client.post("/households", json=body, headers=OFFICE), 409)["detail"]
+        for body in (registered_elsewhere, unregistered)
+    ]
+    assert details[0] == details[1] and "household code" in details[0]
+
+
 async def test_the_same_number_typed_in_full_width_is_the_same_number(api: Any) -> None:
     app, client = api
     await register(client, family("CP-0001"))
@@ -193,6 +206,22 @@ async def test_search_by_number_goes_in_the_body_and_respects_the_area(api: Any)
     bad = await client.post("/households/search", json={"id_number": CHILD_ID[:-1] + "Z"}, headers=OFFICE)
     assert_problem(bad, 422)
     assert CHILD_ID[:-1] not in bad.text
+
+
+@pytest.mark.parametrize("role", ["helper_cadre", "inspector", "auditor", "service"])
+async def test_search_is_for_those_who_may_see_full_numbers(
+    api: Any, role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, client = api
+    await register(client, family())
+    # A hit would confirm a number guessed from the masked form and the birth date, which every reader sees.
+    found = await client.post("/households/search", json={"id_number": CHILD_ID}, headers=auth(role, area=VILLAGE))
+    assert_problem(found, 403)
+    with caplog.at_level(logging.INFO, logger="services.households.api.households"):
+        await client.post("/households/search", json={"id_number": CHILD_ID}, headers=OFFICE)
+    [searched] = [r for r in caplog.records if r.getMessage() == "ID-card number search"]
+    assert (searched.__dict__["actor"], searched.__dict__["found"]) == ("officer-1", 1)
+    assert CHILD_ID not in caplog.text
 
 
 async def test_adding_and_changing_members_is_recorded_in_the_history(api: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -10,7 +11,15 @@ from fastapi import APIRouter, Query, status
 
 from services.households import history, lifecycle, registry
 from services.households.access import reachable_household
-from services.households.api.deps import Approver, Config, Reader, Registrar, household_read, household_reads
+from services.households.api.deps import (
+    Approver,
+    Config,
+    Reader,
+    Registrar,
+    Revealer,
+    household_read,
+    household_reads,
+)
 from services.households.assessment import assess
 from services.households.pagination import int_key, page_of, parse_cursor, text_key
 from services.households.schemas.common import Limit, Page, Year
@@ -29,6 +38,7 @@ from shared.contracts.households import HouseholdStatus, MinimumAllowance, RiskK
 from shared.http import Transaction
 from shared.timeutil import district_today
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/households", tags=["households"])
 
 
@@ -87,10 +97,15 @@ async def list_households(
 
 @router.post("/search")
 async def search_by_id_number(
-    body: IdNumberSearch, session: Transaction, actor: Reader, config: Config
+    body: IdNumberSearch, session: Transaction, actor: Revealer, config: Config
 ) -> list[HouseholdRead]:
-    """The household holding an ID-card number (sent in the body, never in the URL), if within reach."""
+    """The household holding an ID-card number (sent in the body, never in the URL), if within reach.
+
+    For those who may see full numbers only: a hit confirms a guessed number, and the masked form with the birth
+    date leaves few to guess. Each search is logged with who asked and whether it found anyone (never the number).
+    """
     found = await registry.search_by_id_number(session, body.id_number.get_secret_value(), actor=actor, config=config)
+    log.info("ID-card number search", extra={"actor": actor.subject, "found": len(found)})
     return await household_reads(session, found)
 
 
