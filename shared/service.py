@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shared.auth import TokenVerifier
+from shared.body_limit import BodyLimit
 from shared.contracts import ALL_TOPICS
 from shared.db import create_engine
 from shared.health import router as health_router
@@ -188,6 +189,7 @@ def build_app(spec: ServiceSpec) -> FastAPI:
             await runtime.stop()
 
     app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=spec.settings.max_request_bytes)
     install_problem_handlers(app)
     install_problem_documentation(app)
     app.include_router(health_router)

@@ -64,6 +64,9 @@ class ServiceSettings(BaseSettings):
         default=100, ge=1, le=500, description="most events of one partition applied in one transaction"
     )
     consumer_retry_backoff_s: float = Field(default=0.2, gt=0)
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="request bodies above this are refused (413) unread"
+    )
     outbox_retention_days: int = Field(default=7, ge=1, description="published outbox rows are deleted after this")
     inbox_retention_days: int = Field(
         default=60,
