@@ -13,9 +13,12 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.pool import ConnectionPoolEntry
 
 CONNECTION_WAIT_S = 5.0
+POOL_SIZE = 10
+# The most connections one engine opens (its pool and as many again in overflow): what each pod costs PostgreSQL.
+MAX_CONNECTIONS_PER_ENGINE = 2 * POOL_SIZE
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
     """Create the service's engine; SQLite files get WAL and foreign keys, PostgreSQL a real pool.
 
     Parameters are hidden from SQLAlchemy's error messages: those reach logs and dead-letter headers,

@@ -30,6 +30,7 @@ from pydantic.fields import FieldInfo
 
 from shared.cli import _parser as cli_parser
 from shared.contracts import ALL_TOPICS, SERVICE_TOPICS, dead_letter_topic, registered_types
+from shared.db import MAX_CONNECTIONS_PER_ENGINE
 from shared.health import router as health_router
 from shared.local.kafka import KAFKA_VERSION
 from shared.messaging.dlq import DLQ_SUFFIX
@@ -743,6 +744,35 @@ def test_the_grace_period_covers_the_whole_bounded_shutdown() -> None:
         assert spec["terminationGracePeriodSeconds"] >= needed, f"{service}: SIGKILL before the shutdown ends"
 
 
+RESERVED_CONNECTIONS = 3  # PostgreSQL's superuser_reserved_connections
+
+
+def connection_budget_problems(docs: list[Doc]) -> list[str]:
+    """Each database admits every pod the HPA may run, one more surging in a rollout, and the migration Job."""
+    problems = []
+    for service in SERVICES:
+        cluster, hpa = named(docs, "Cluster", f"{service}-db"), named(docs, "HorizontalPodAutoscaler", service)
+        deployment = named(docs, "Deployment", service)
+        if cluster is None or hpa is None or deployment is None:
+            problems.append(f"{service}: a database cluster, an HPA and a Deployment expected")
+            continue
+        pods = hpa["spec"]["maxReplicas"] + int(deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"])
+        needed = (pods + 1) * MAX_CONNECTIONS_PER_ENGINE + RESERVED_CONNECTIONS
+        allowed = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+        if allowed < needed:
+            problems.append(f"{service}: max_connections {allowed}, {pods} pods and a Job may open {needed}")
+    return problems
+
+
+def test_every_database_admits_every_pod_the_autoscaler_may_start() -> None:
+    docs = objects(BASE)
+    assert connection_budget_problems(docs) == []
+    hpa = named(docs, "HorizontalPodAutoscaler", SERVICES[0])
+    assert hpa is not None
+    hpa["spec"]["maxReplicas"] = 20
+    assert [p.split(":")[0] for p in connection_budget_problems(docs)] == [SERVICES[0]]
+
+
 def test_commands_name_real_entry_points() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     assert scripts["poverty"] == "shared.cli:main"
@@ -882,10 +912,21 @@ def test_compose_demo_data_uses_the_demo_loader_and_the_dev_secret() -> None:
 # ---- tests: overlays as built --------------------------------------------------------------------------------------
 
 
+def test_production_backs_up_every_database() -> None:
+    docs = rendered("prod")
+    scheduled = {b["spec"]["cluster"]["name"] for b in of_kind(docs, "ScheduledBackup")}
+    for cluster in of_kind(docs, "Cluster"):
+        name = cluster["metadata"]["name"]
+        store = cluster["spec"].get("backup", {}).get("barmanObjectStore", {})
+        assert store.get("destinationPath") and store.get("wal"), f"{name}: no WAL archive"
+        assert name in scheduled, f"{name}: no scheduled base backup"
+
+
 @pytest.mark.parametrize("overlay", sorted(OVERLAYS))
 def test_built_overlays_match_the_code(overlay: str) -> None:
     docs = rendered(overlay)
     assert k8s_problems(docs, environment_name=overlay) == []
+    assert connection_budget_problems(docs) == []
     assert kafka_acl_problems(docs) == []
     topics = sorted(t["spec"].get("topicName", t["metadata"]["name"]) for t in of_kind(docs, "KafkaTopic"))
     assert topics == sorted(ALL_TOPICS)
