@@ -77,3 +77,15 @@ def install_problem_documentation(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    # The document of one service, as published with a release (production serves none): python -m shared.openapi audit
+    import json
+    import sys
+
+    from shared.registry import create_app, settings_class
+
+    service = sys.argv[1]
+    document = create_app(service, settings_class(service)(kafka_enabled=False)).openapi()
+    print(json.dumps(document, ensure_ascii=False, indent=2))

@@ -188,7 +188,17 @@ def build_app(spec: ServiceSpec) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
+    # In production every route but health and metrics needs a token, the API's documents included: they are
+    # published with each release instead (`/docs` and `/openapi.json` serve development and tests).
+    documented = spec.settings.environment != "prod"
+    app = FastAPI(
+        title=spec.title,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if documented else None,
+        redoc_url="/redoc" if documented else None,
+        openapi_url="/openapi.json" if documented else None,
+    )
     app.add_middleware(BodyLimit, max_bytes=spec.settings.max_request_bytes)
     install_problem_handlers(app)
     install_problem_documentation(app)

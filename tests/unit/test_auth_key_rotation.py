@@ -1,4 +1,5 @@
-"""RS256 tokens verified against a JWKS by their kid: during a key rotation both keys are accepted."""
+"""Production authentication: RS256 tokens verified against a JWKS by their kid (both keys accepted during a rotation);
+without a token nothing but health and metrics answers, the API documents included."""
 
 from __future__ import annotations
 
@@ -89,3 +90,22 @@ def test_a_token_naming_a_key_of_another_type_in_the_set_is_refused_not_an_error
     forged = jwt.utils.base64url_encode(json.dumps({"alg": "RS256", "kid": "ec-1"}).encode()).decode()
     with pytest.raises(Unauthenticated, match="does not know"):  # was a TypeError from PyJWT: a 500
         TokenVerifier(settings).verify(".".join([forged, *signed.split(".")[1:]]))
+
+
+async def test_in_production_the_api_documents_are_not_served_without_a_token() -> None:
+    from httpx import ASGITransport, AsyncClient
+
+    from shared.registry import create_app, settings_class
+
+    settings = settings_class("projects")(
+        environment="prod",
+        database_url="postgresql+asyncpg://db/x",
+        jwt_algorithm="RS256",
+        jwt_jwks=jwks(**{"2026-12": NEW}),
+        kafka_enabled=False,
+    )
+    app = create_app("projects", settings)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert (await client.get(path)).status_code == 404, path
+    assert "/projects" in app.openapi()["paths"]  # still generated: problem documents and Allow headers use it
