@@ -87,7 +87,7 @@ class TokenVerifier:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._algorithm = settings.jwt_algorithm
-        self._audience = settings.jwt_audience
+        self._audience, self._issuer = settings.jwt_audience, settings.jwt_issuer
         jwks = settings.jwt_jwks if self._algorithm == "RS256" else None
         self._jwks = _signing_keys(jwt.PyJWKSet.from_json(jwks)) if jwks else None  # checked when settings were read
         self._key: str = (
@@ -102,7 +102,8 @@ class TokenVerifier:
                 self._key_for(token),
                 algorithms=[self._algorithm],
                 audience=self._audience,
-                options={"require": ["exp", "sub", "aud"]},
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "aud", *(["iss"] if self._issuer else [])]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("The token has expired.") from exc

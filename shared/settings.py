@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
         description="a JWKS document (JSON) for RS256: tokens are verified by their kid, so keys rotate with overlap",
     )
     jwt_audience: str = "poverty-platform"
+    jwt_issuer: str | None = Field(
+        default=None, description="when set, tokens must name this issuer (`iss`): the identity provider's URL"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -109,3 +109,23 @@ async def test_in_production_the_api_documents_are_not_served_without_a_token() 
         for path in ("/docs", "/redoc", "/openapi.json"):
             assert (await client.get(path)).status_code == 404, path
     assert "/projects" in app.openapi()["paths"]  # still generated: problem documents and Allow headers use it
+
+
+def test_a_configured_issuer_is_required() -> None:
+    settings = ServiceSettings(  # type: ignore[call-arg]
+        environment="prod",
+        database_url="postgresql+asyncpg://db/x",
+        jwt_algorithm="RS256",
+        jwt_jwks=jwks(**{"2026-12": NEW}),
+        jwt_issuer="https://idp.example.invalid/realms/district",
+    )
+    now = int(time.time())
+    claims = {"sub": "s", "roles": ["district_office"], "aud": "poverty-platform", "exp": now + 60}
+
+    def signed(**extra: Any) -> str:
+        return jwt.encode({**claims, **extra}, NEW, algorithm="RS256", headers={"kid": "2026-12"})
+
+    assert TokenVerifier(settings).verify(signed(iss=settings.jwt_issuer)).subject == "s"
+    for wrong in (signed(iss="https://other.example.invalid"), signed()):
+        with pytest.raises(Unauthenticated):
+            TokenVerifier(settings).verify(wrong)
