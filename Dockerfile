@@ -15,12 +15,14 @@ RUN python -m venv /opt/venv
 # Dependencies first, from the lock alone: this layer is reused until the pins change. Every package is pinned
 # with its hashes, so the image gets exactly what CI tested, and a tampered download fails the build.
 # (Every dependency ships manylinux wheels for CPython 3.11, so no compiler is needed.)
-COPY requirements/runtime.txt ./requirements/
-RUN /opt/venv/bin/pip install --require-hashes -r requirements/runtime.txt
+COPY requirements/runtime.txt requirements/build.txt ./requirements/
+RUN /opt/venv/bin/pip install --require-hashes -r requirements/runtime.txt \
+    && /opt/venv/bin/pip install --require-hashes -r requirements/build.txt
 COPY pyproject.toml ./
 COPY shared ./shared
 COPY services ./services
-RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
+# Built with the pinned build tools just installed (an isolated build would download setuptools unpinned).
+RUN /opt/venv/bin/pip wheel --no-build-isolation --no-deps --wheel-dir /tmp/wheels . \
     && /opt/venv/bin/pip install --no-deps /tmp/wheels/*.whl \
     && /opt/venv/bin/pip uninstall --yes pip setuptools wheel \
     && /usr/local/bin/python -m compileall -q /opt/venv/lib

@@ -15,6 +15,7 @@ LOCK_OPTIONS := -q --strip-extras --generate-hashes --allow-unsafe --no-emit-fin
 lock:
 	pip-compile $(LOCK_OPTIONS) -o requirements/runtime.txt pyproject.toml
 	pip-compile $(LOCK_OPTIONS) --extra dev -o requirements/dev.txt pyproject.toml
+	pip-compile $(LOCK_OPTIONS) -o requirements/build.txt requirements/build.in
 
 install: $(STAMP)
 

@@ -699,6 +699,18 @@ def test_image_is_multi_stage_slim_and_non_root() -> None:
     assert "useradd" in runtime_text and f"--uid {APP_UID}" in runtime_text
 
 
+def test_every_package_the_image_installs_is_pinned_with_hashes() -> None:
+    text = DOCKERFILE.read_text()
+    installs = re.findall(r"pip install ([^\\&\n]*)", text)
+    assert installs, "the image installs its packages with pip"
+    for install in installs:
+        assert "--no-deps" in install or "--require-hashes -r requirements/" in install, install
+    wheel = re.search(r"pip wheel ([^\\&\n]*)", text)
+    assert wheel is not None and "--no-build-isolation" in wheel.group(1), "an isolated build fetches unpinned tools"
+    build = (ROOT / "requirements" / "build.txt").read_text()
+    assert re.search(r"^setuptools==\S+ \\\n\s+--hash=sha256:", build, re.MULTILINE)
+
+
 def test_dockerignore_keeps_only_what_the_image_needs() -> None:
     lines = [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()]
     rules = [line for line in lines if line and not line.startswith("#")]
