@@ -209,6 +209,7 @@ async def test_statistics_break_an_area_down_one_level(api: Any) -> None:
     assert_problem(await client.get("/statistics?area_code=371523105", headers=township), 403)
     assert_problem(await client.get("/statistics", headers=auth("helper_cadre", area=VILLAGE)), 403)
     assert_problem(await client.get("/statistics?area_code=3715", headers=OFFICE), 422)
+    assert_problem(await client.get("/statistics?area_code=110101", headers=OFFICE), 422)  # another district
 
 
 async def test_statistics_count_a_house_as_unsafe_by_its_latest_appraisal_only(api: Any) -> None:

@@ -33,6 +33,7 @@ async def area_statistics(
 ) -> StatisticsRead:
     """Households and people by status, guarantee/water/income gaps, C/D houses, visits per round, monitoring."""
     area = area_code or (actor.area if actor.is_area_scoped and actor.area else config.district_code)
+    config.ensure_known_area(area)  # another district's code would answer with zeros, as if it had no households
     actor.ensure_reach(area)
     today = district_today()
     year = year or today.year
