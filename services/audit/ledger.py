@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from services.audit.models import LedgerEntry
+from shared.commit_queue import CommitQueue
 from shared.messaging.outbox import write_recorded
 from shared.timeutil import utcnow
 
@@ -34,7 +35,7 @@ CANONICAL_FORM = (
 )
 LEDGER_LOCK_KEY = 0x1ED6_E7A0  # distinct from the outbox relay's lock
 _BATCH = 1000
-_PENDING = "ledger_pending"
+_PENDING: CommitQueue[PendingEntry] = CommitQueue("ledger")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -78,8 +79,7 @@ class PendingEntry:
 
 def append(session: AsyncSession, *, source: str, event_type: str, payload: bytes) -> None:
     """Queue an entry in the caller's transaction; it is chained and written at commit, or never."""
-    pending = session.info.setdefault(_PENDING, [])
-    pending.append(PendingEntry(source=source, event_type=event_type, payload_hash=sha256_hex(payload)))
+    _PENDING.add(session, PendingEntry(source=source, event_type=event_type, payload_hash=sha256_hex(payload)))
 
 
 def _serialize_writers(session: Session) -> None:
@@ -98,7 +98,7 @@ def write_pending(session: Session) -> list[dict[str, Any]]:
     log's lock and the lock is held as briefly as possible; whoever holds the log's lock then only reads the
     head and inserts: it never waits for a row, so writers serialized on the log cannot deadlock.
     """
-    pending: list[PendingEntry] = session.info.pop(_PENDING, [])
+    pending = _PENDING.take(session)
     if not pending:
         return []
     session.flush()
@@ -120,12 +120,8 @@ def write_pending(session: Session) -> list[dict[str, Any]]:
 
 @event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
-    write_pending(session)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    if not session.in_nested_transaction():  # a released savepoint's entries wait for the real commit
+        write_pending(session)
 
 
 async def head(session: AsyncSession) -> LedgerEntry | None:
@@ -136,7 +132,7 @@ async def head(session: AsyncSession) -> LedgerEntry | None:
 
 @dataclass(frozen=True)
 class Break:
-    """The first broken link: where, what kind (missing_entries, reordered, broken_link, altered, head_*)."""
+    """The first broken link: where, what kind (inserted, missing_entries, reordered, broken_link, altered, head_*)."""
 
     seq: int
     kind: str
@@ -153,9 +149,12 @@ class Verification:
 
 
 async def _entries(session: AsyncSession) -> AsyncIterator[LedgerEntry]:
-    after = 0
+    """Every entry in sequence order, from the lowest stored (an entry slipped in below 1 is read too)."""
+    after: int | None = None
     while True:
-        stmt = select(LedgerEntry).where(col(LedgerEntry.seq) > after).order_by(col(LedgerEntry.seq)).limit(_BATCH)
+        stmt = select(LedgerEntry).order_by(col(LedgerEntry.seq)).limit(_BATCH)
+        if after is not None:
+            stmt = stmt.where(col(LedgerEntry.seq) > after)
         batch = list((await session.scalars(stmt)).all())
         for entry in batch:
             yield entry
@@ -175,6 +174,8 @@ async def _link_break(session: AsyncSession, entry: LedgerEntry) -> Break:
 
 
 async def _check(session: AsyncSession, entry: LedgerEntry, expected_seq: int, prev_hash: str) -> Break | None:
+    if entry.seq < expected_seq:  # only below 1: sequence numbers are unique and read in order
+        return Break(entry.seq, "inserted", f"entry {entry.seq} precedes the chain's first entry: it was inserted")
     if entry.seq != expected_seq:
         missing = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}..{entry.seq - 1}"
         return Break(expected_seq, "missing_entries", f"entries {missing} are missing")
@@ -211,6 +212,8 @@ def _head_break(expected_head: tuple[int, str] | None, last_seq: int, stored_has
     if expected_head is None:
         return None
     seq, hash_ = expected_head
+    if seq == 0:  # exported from the empty log: the genesis hash, reached by any chain
+        return None if hash_ == GENESIS_HASH else Break(0, "head_mismatch", "the empty log's head is the genesis hash")
     if seq > last_seq:
         return Break(last_seq + 1, "head_truncated", f"the log ends at {last_seq}, before the exported head {seq}")
     if stored_hash != hash_:

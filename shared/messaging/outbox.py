@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, SQLModel
 
+from shared.commit_queue import CommitQueue
 from shared.contracts import IntegrationEvent
 from shared.messaging.cloudevents import Envelope
 from shared.timeutil import UTCDateTime, utcnow
@@ -20,8 +21,7 @@ from shared.timeutil import UTCDateTime, utcnow
 NOTIFY_CHANNEL = "outbox"
 # Run in a transaction that wrote outbox rows: NOTIFY is delivered at commit and dropped on rollback.
 WAKE_RELAYS = text("SELECT pg_notify(:channel, '')").bindparams(channel=NOTIFY_CHANNEL)
-_RECORDED = "outbox_recorded"  # rows recorded in the session's transaction, not yet written
-_SAVEPOINTS = "outbox_savepoints"  # open savepoint -> how many rows were recorded before it
+_RECORDED: CommitQueue[OutboxRow] = CommitQueue("outbox")  # rows recorded in the transaction, not yet written
 _WAKE = "outbox_wake"  # rows were written: wake the relay after the commit
 _SIGNAL = "outbox_signal"
 
@@ -126,13 +126,13 @@ def record_event(session: AsyncSession, evt: IntegrationEvent, *, source: str) -
     so it needs no ORM object. An event recorded inside a savepoint that rolls back is dropped with it.
     """
     row = outbox_row(evt, source=source, now=utcnow())
-    session.info.setdefault(_RECORDED, []).append(row)
+    _RECORDED.add(session, row)
     return row
 
 
 def write_recorded(session: Session) -> None:
     """Insert the transaction's recorded events now (at commit; the audit log calls it before its lock)."""
-    rows: list[OutboxRow] = session.info.pop(_RECORDED, None) or []
+    rows = _RECORDED.take(session)
     if not rows:
         return
     session.execute(insert(OUTBOX), rows)
@@ -155,25 +155,7 @@ def _wake_relay(session: Session) -> None:
             signal.set()
 
 
-@event.listens_for(Session, "after_transaction_create")
-def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        session.info.setdefault(_SAVEPOINTS, {})[transaction] = len(session.info.get(_RECORDED, []))
-
-
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
-    """Drop the events recorded in what was rolled back: a savepoint's own, or all of them."""
-    recorded: list[OutboxRow] = session.info.get(_RECORDED, [])
-    if previous.nested:
-        del recorded[session.info.get(_SAVEPOINTS, {}).get(previous, len(recorded)) :]
-    else:
-        recorded.clear()
+def _no_wake_after_rollback(session: Session, previous: SessionTransaction) -> None:
+    if not previous.nested:
         session.info.pop(_WAKE, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_savepoints(session: Session, transaction: SessionTransaction) -> None:
-    # Not at each savepoint's end: SQLAlchemy ends a savepoint before it reports the savepoint's rollback.
-    if transaction.parent is None:
-        session.info.pop(_SAVEPOINTS, None)

@@ -68,11 +68,18 @@ async def test_entries_chain_from_genesis_and_verify(sessions: Any) -> None:
 
 def test_the_hash_covers_every_field_in_a_fixed_canonical_form() -> None:
     fields: dict[str, Any] = {
-        "seq": 7, "recorded_at": datetime(2020, 5, 11, 2, tzinfo=UTC), "source": "households.events/e-1",
-        "event_type": "t", "payload_hash": "a" * 64, "prev_hash": "b" * 64,
+        "seq": 7,
+        "recorded_at": datetime(2020, 5, 11, 2, tzinfo=UTC),
+        "source": "households.events/e-1",
+        "event_type": "t",
+        "payload_hash": "a" * 64,
+        "prev_hash": "b" * 64,
     }
     assert ledger.entry_hash(**fields) == ledger.sha256_hex(
-        b'{"event_type":"t","payload_hash":"' + b"a" * 64 + b'","prev_hash":"' + b"b" * 64
+        b'{"event_type":"t","payload_hash":"'
+        + b"a" * 64
+        + b'","prev_hash":"'
+        + b"b" * 64
         + b'","recorded_at":"2020-05-11T02:00:00.000000+00:00","seq":7,"source":"households.events/e-1"}'
     )
     for name, other in (("seq", 8), ("source", "x"), ("payload_hash", "c" * 64), ("prev_hash", "d" * 64)):
@@ -129,6 +136,27 @@ async def test_reordered_entries_are_caught(sessions: Any) -> None:
     assert (result.first_break.seq, result.first_break.kind) == (3, "reordered")
 
 
+async def test_an_entry_slipped_in_before_the_first_is_caught(sessions: Any) -> None:
+    await append(sessions, 3)
+    columns = "seq, recorded_at, source, event_type, payload_hash, prev_hash, entry_hash"
+    await tamper(
+        sessions,
+        f"INSERT INTO ledger_entry ({columns}) "
+        f"SELECT 0, recorded_at, 'forged', event_type, payload_hash, prev_hash, entry_hash FROM ledger_entry WHERE seq = 1",
+    )
+    result = await verify(sessions)
+    assert result.first_break is not None
+    assert (result.first_break.seq, result.first_break.kind, result.entries_checked) == (0, "inserted", 0)
+
+
+async def test_the_head_exported_from_the_empty_log_verifies(sessions: Any) -> None:
+    assert (await verify(sessions, expected_head=(0, ledger.GENESIS_HASH))).ok
+    await append(sessions, 2)
+    assert (await verify(sessions, expected_head=(0, ledger.GENESIS_HASH))).ok  # any chain reaches its genesis
+    wrong = await verify(sessions, expected_head=(0, "f" * 64))
+    assert wrong.first_break is not None and wrong.first_break.kind == "head_mismatch"
+
+
 async def test_an_exported_head_catches_a_cut_or_rewritten_tail(sessions: Any) -> None:
     entries = await append(sessions, 4)
     head = (4, entries[-1].entry_hash)
@@ -152,6 +180,26 @@ async def test_entries_of_a_rolled_back_transaction_are_never_written(sessions: 
         assert (await s.scalars(select(col(LedgerEntry.source)))).all() == ["kept"]
 
 
+async def test_entries_follow_their_savepoint_dropped_on_rollback_and_written_at_the_real_commit(
+    sessions: Any,
+) -> None:
+    statements: list[str] = []
+    async with sessions() as s:
+        event.listen(s.sync_session.bind, "before_cursor_execute", lambda *a: statements.append(a[2]))  # type: ignore[union-attr]
+        async with s.begin():
+            ledger.append(s, source="outer", event_type="t", payload=b"{}")
+            with pytest.raises(RuntimeError):
+                async with s.begin_nested():
+                    ledger.append(s, source="rolled-back", event_type="t", payload=b"{}")
+                    raise RuntimeError("a step failed and was handled")
+            async with s.begin_nested():
+                ledger.append(s, source="released", event_type="t", payload=b"{}")
+            assert not any("ledger_entry" in sql for sql in statements)  # not at the savepoint's release
+    async with sessions() as s:
+        sources = (await s.scalars(select(col(LedgerEntry.source)).order_by(col(LedgerEntry.seq)))).all()
+    assert sources == ["outer", "released"]
+
+
 async def test_concurrent_writers_never_fork_the_chain(sessions: Any) -> None:
     await asyncio.gather(*(append(sessions, 3) for _ in range(12)))
     result = await verify(sessions)
@@ -161,8 +209,12 @@ async def test_concurrent_writers_never_fork_the_chain(sessions: Any) -> None:
 async def test_every_event_of_the_other_services_is_logged_by_the_consumer(sessions: Any) -> None:
     handlers = build_handlers(AuditSettings(database_url="unused"))
     unknown = Envelope(
-        id=str(uuid.uuid4()), type="gov.poverty.subsidies.something_new.v7", source="/s", subject="k",
-        time=datetime.now(UTC), data=b'{"any":"payload"}',
+        id=str(uuid.uuid4()),
+        type="gov.poverty.subsidies.something_new.v7",
+        source="/s",
+        subject="k",
+        time=datetime.now(UTC),
+        data=b'{"any":"payload"}',
     )
     application = handlers.bind(SUBSIDIES_TOPIC, unknown)
     assert application is not None

@@ -18,7 +18,7 @@ LedgerReader = Annotated[
     Principal, Depends(require_roles(Role.AUDITOR, Role.DISTRICT_OFFICE, Role.DISCIPLINE_COMMISSION))
 ]
 Hash = Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")]
-Seq = Annotated[int | None, Query(ge=1, le=2**63 - 1)]  # a BIGINT
+Seq = Annotated[int | None, Query(ge=0, le=2**63 - 1)]  # a BIGINT; 0: the head of the empty log
 
 
 @router.get("/verify")
