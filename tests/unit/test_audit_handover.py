@@ -166,3 +166,11 @@ async def test_text_cannot_forge_a_row_or_run_as_a_spreadsheet_formula(sessions:
         ' | housing_unsafe at x / y / 99 / forged | =HYPERLINK("http://evil") | open, due 2020-05-18 |'
     ]
     assert "'=HYPERLINK" in handover.to_csv(package_)
+
+
+async def test_markup_in_the_text_is_shown_not_rendered(sessions: Any) -> None:
+    person = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) `x` \\ &lt;"
+    await open_task(sessions, facts("h1", grade="D", responsible_person=person), now=NOW)
+    [row] = handover.to_markdown(await package(sessions)).splitlines()[7:]
+    shown = r"\<img src=x onerror=alert(1)\> \[click\](javascript:alert(1)) \`x\` \\ &amp;lt;"
+    assert f"| {shown} |" in row

@@ -141,8 +141,8 @@ async def test_an_entry_slipped_in_before_the_first_is_caught(sessions: Any) -> 
     columns = "seq, recorded_at, source, event_type, payload_hash, prev_hash, entry_hash"
     await tamper(
         sessions,
-        f"INSERT INTO ledger_entry ({columns}) "
-        f"SELECT 0, recorded_at, 'forged', event_type, payload_hash, prev_hash, entry_hash FROM ledger_entry WHERE seq = 1",
+        f"INSERT INTO ledger_entry ({columns}) SELECT 0, recorded_at, 'forged', event_type, payload_hash, "
+        "prev_hash, entry_hash FROM ledger_entry WHERE seq = 1",
     )
     result = await verify(sessions)
     assert result.first_break is not None
