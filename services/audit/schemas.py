@@ -63,14 +63,19 @@ class FindingCreate(RequestBody):
 
     @model_validator(mode="after")
     def _subject_id_is_an_id(self) -> FindingCreate:
-        if self.subject_kind in UUID_SUBJECTS:
-            try:
-                # One spelling (lowercase, hyphenated), as events carry it: "{…}", "urn:uuid:…" or capitals
-                # would otherwise open a second finding on the same household.
-                self.subject_id = str(UUID(self.subject_id))
-            except ValueError as exc:
-                raise ValueError(f"a {self.subject_kind} is named by its id (a UUID)") from exc
+        self.subject_id = canonical_subject_id(self.subject_kind, self.subject_id)
         return self
+
+
+def canonical_subject_id(kind: SubjectKind, subject_id: str) -> str:
+    """One spelling of a household's or project's id (lowercase, hyphenated), as events carry it: "{…}",
+    "urn:uuid:…" or capitals would otherwise name a second subject. ValueError if it is not an id."""
+    if kind not in UUID_SUBJECTS:
+        return subject_id
+    try:
+        return str(UUID(subject_id))
+    except ValueError as exc:
+        raise ValueError(f"a {kind} is named by its id (a UUID)") from exc
 
 
 class FindingRead(Output):

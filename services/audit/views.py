@@ -26,7 +26,7 @@ from services.audit.models import (
 )
 from shared.areas import township_of
 from shared.auth import Principal
-from shared.errors import InvalidInput
+from shared.errors import Forbidden, InvalidInput
 from shared.timeutil import DISTRICT_TZ
 
 GroupBy = Literal["township", "owner", "unit"]
@@ -235,9 +235,11 @@ async def _history_of(session: AsyncSession, finding: Finding) -> FindingHistory
 async def subject_history(
     session: AsyncSession, actor: Principal, *, subject_kind: str, subject_id: str
 ) -> list[FindingHistory]:
-    """A household's or project's full problem history, oldest finding first, within the actor's area."""
-    stmt = in_reach(select(Finding), actor).where(
-        col(Finding.subject_kind) == subject_kind, col(Finding.subject_id) == subject_id
-    )
+    """A household's or project's full problem history, oldest finding first, within the actor's area; Forbidden
+    when the subject has findings, all outside it (as for one finding)."""
+    stmt = select(Finding).where(col(Finding.subject_kind) == subject_kind, col(Finding.subject_id) == subject_id)
     findings = (await session.scalars(stmt.order_by(col(Finding.opened_at)))).all()
-    return [await _history_of(session, finding) for finding in findings]
+    reached = [finding for finding in findings if actor.can_reach(finding.area_code)]
+    if findings and not reached:
+        raise Forbidden("This subject's findings are outside your area.")
+    return [await _history_of(session, finding) for finding in reached]

@@ -307,7 +307,8 @@ async def test_campaigns_are_set_up_by_the_district_office(api: Any) -> None:
 
 async def test_views_rates_periods_and_history(api: Any) -> None:
     app, client = api
-    _, task = await open_task(app.state.sessions, facts("h1", grade="D"))
+    household = str(uuid.uuid4())
+    _, task = await open_task(app.state.sessions, facts(household, grade="D"))
     await open_task(app.state.sessions, facts("h2", grade="C"))
     app.dependency_overrides[request_time] = lambda: task.deadline + timedelta(hours=1)
     overdue = (await client.get("/views/overdue-tasks", headers=DISTRICT)).json()
@@ -322,11 +323,17 @@ async def test_views_rates_periods_and_history(api: Any) -> None:
         await client.get("/views/referrals-and-accountability?from=2020-05-01&to=2020-06-30", headers=COMMISSION)
     ).json()
     assert periods == [{"month": "2020-05", "referrals_by_reason": {"severe_finding": 1}, "actions_by_kind": {}}]
-    history = (await client.get("/subjects/household/h1/history", headers=TOWNSHIP_OFFICER)).json()
+    history = (await client.get(f"/subjects/household/{household}/history", headers=TOWNSHIP_OFFICER)).json()
     assert [(h["task"]["id"], [r["reason"] for r in h["referrals"]]) for h in history] == [
         (str(task.id), ["severe_finding"])
     ]
-    assert (await client.get("/subjects/household/h1/history", headers=OTHER_TOWNSHIP_OFFICER)).json() == []
+    spelt = await client.get(f"/subjects/household/{household.upper()}/history", headers=TOWNSHIP_OFFICER)
+    assert spelt.json() == history  # one household, however its id is written
+    elsewhere = await client.get(f"/subjects/household/{household}/history", headers=OTHER_TOWNSHIP_OFFICER)
+    assert_problem(elsewhere, 403)
+    assert_problem(await client.get("/subjects/household/h1/history", headers=TOWNSHIP_OFFICER), 422)
+    unknown = await client.get(f"/subjects/household/{uuid.uuid4()}/history", headers=OTHER_TOWNSHIP_OFFICER)
+    assert unknown.json() == []
 
 
 async def test_the_running_service_marks_overdue_tasks_on_its_own(sqlite_url: Any) -> None:

@@ -12,9 +12,9 @@ from services.audit import findings, views
 from services.audit.api.deps import Inspector, Limit, Now, Policy, Reader
 from services.audit.models import Finding
 from services.audit.rules import ProblemFacts
-from services.audit.schemas import FindingCreate, FindingHistoryRead, FindingRead
+from services.audit.schemas import FindingCreate, FindingHistoryRead, FindingRead, canonical_subject_id
 from shared.contracts.audit import Severity, SubjectKind
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.http import Transaction
 
 router = APIRouter(tags=["findings"])
@@ -85,5 +85,9 @@ async def subject_history(
     subject_kind: SubjectKind, subject_id: str, session: Transaction, actor: Reader
 ) -> list[FindingHistoryRead]:
     """A household's or project's full problem history: findings, tasks, checks, referrals, decisions."""
+    try:
+        subject_id = canonical_subject_id(subject_kind, subject_id)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     history = await views.subject_history(session, actor, subject_kind=subject_kind, subject_id=subject_id)
     return [FindingHistoryRead.model_validate(item) for item in history]
