@@ -68,7 +68,7 @@ def _lead(referral: DisciplineReferral, finding: Finding, task: RectificationTas
         referred_at=_local(referral.referred_at),
         reason=referral.reason,
         finding_id=str(finding.id),
-        severity=finding.severity,
+        severity=referral.severity,
         category=finding.category,
         code=finding.code,
         subject_kind=finding.subject_kind,
@@ -94,7 +94,7 @@ async def weekly_package(session: AsyncSession, week: IsoWeek, *, now: datetime)
         .where(
             col(DisciplineReferral.referred_at) >= week.starts_at,
             col(DisciplineReferral.referred_at) < week.ends_at,
-            col(Finding.severity).in_(HANDED_OVER),
+            col(DisciplineReferral.severity).in_(HANDED_OVER),  # as referred: a later regrading changes no package
         )
         .order_by(col(DisciplineReferral.referred_at), col(DisciplineReferral.id))
     )

@@ -160,6 +160,7 @@ class DisciplineReferral(SQLModel, table=True):
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     finding_id: UUID = Field(foreign_key="finding.id", index=True)
     reason: str = Field(max_length=60)
+    severity: str = Field(max_length=20, description="the finding's when referred: what the commission was handed")
     referred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     task_id: UUID | None = Field(default=None, foreign_key="rectificationtask.id")
 

@@ -26,7 +26,12 @@ def refer_to_discipline_commission(
 ) -> DisciplineReferral:
     """Hand the finding to the discipline commission as a lead (线索移交)."""
     referral = new_entity(
-        DisciplineReferral, finding_id=finding.id, reason=reason, referred_at=now, task_id=task.id if task else None
+        DisciplineReferral,
+        finding_id=finding.id,
+        reason=reason,
+        severity=finding.severity,
+        referred_at=now,
+        task_id=task.id if task else None,
     )
     session.add(referral)
     if finding.referred_at is None:

@@ -115,12 +115,16 @@ async def overdue_tasks(
     session: AsyncSession, actor: Principal, *, now: datetime, limit: int
 ) -> list[tuple[RectificationTask, Finding]]:
     """Tasks still with their owner past the deadline, longest overdue first."""
-    stmt = in_reach(
-        select(RectificationTask, Finding)
-        .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
-        .where(col(RectificationTask.status).in_(ACTIVE), col(RectificationTask.deadline) < now),
-        actor,
-    ).order_by(col(RectificationTask.deadline)).limit(limit)
+    stmt = (
+        in_reach(
+            select(RectificationTask, Finding)
+            .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
+            .where(col(RectificationTask.status).in_(ACTIVE), col(RectificationTask.deadline) < now),
+            actor,
+        )
+        .order_by(col(RectificationTask.deadline))
+        .limit(limit)
+    )
     return [(t, f) for t, f in (await session.execute(stmt)).tuples().all()]
 
 

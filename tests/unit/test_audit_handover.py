@@ -174,3 +174,24 @@ async def test_markup_in_the_text_is_shown_not_rendered(sessions: Any) -> None:
     [row] = handover.to_markdown(await package(sessions)).splitlines()[7:]
     shown = r"\<img src=x onerror=alert(1)\> \[click\](javascript:alert(1)) \`x\` \\ &amp;lt;"
     assert f"| {shown} |" in row
+
+
+async def test_a_past_weeks_package_stays_as_it_was_handed_over(sessions: Any) -> None:
+    general, _ = await open_task(
+        sessions, facts("h-general", code="file_incomplete", grade=None, category=ProblemCategory.POLICY_DELIVERY)
+    )
+    await scheduled.run_checks(sessions, scheduled.AuditSettings(database_url="-"), now=NOW + timedelta(days=31))
+    referral = await referral_of(sessions, general, "overdue_task")
+    assert referral.severity == "general"
+    week = IsoWeek.of(referral.referred_at)
+
+    async def leads() -> tuple[handover.Lead, ...]:
+        async with sessions() as s:
+            return (await handover.weekly_package(s, week, now=GENERATED)).leads
+
+    assert await leads() == ()  # a general lead is not in the package
+    async with unit_of_work(sessions) as s:  # later the finding is judged serious
+        found = await s.get(Finding, general.id)
+        assert found is not None
+        found.severity = "serious"
+    assert await leads() == ()  # nor is it afterwards: the week was handed over as it was

@@ -180,14 +180,28 @@ def downgrade() -> None:
         batch.drop_column("task_id")
     with op.batch_alter_table("rectificationtask") as batch:
         for column in (
-            "reopen_count", "overdue_at", "reminded_at", "closed_at", "closed_by", "verified_at", "verified_by",
-            "submitted_at", "submitted_by", "started_at", "started_by",
+            "reopen_count",
+            "overdue_at",
+            "reminded_at",
+            "closed_at",
+            "closed_by",
+            "verified_at",
+            "verified_by",
+            "submitted_at",
+            "submitted_by",
+            "started_at",
+            "started_by",
         ):
             batch.drop_column(column)
     op.drop_index("ix_finding_handover", "finding")
     with op.batch_alter_table("finding") as batch:
         for column in (
-            "closed_at", "referred_at", "evidence", "recorded_by", "responsible_person", "responsible_unit",
+            "closed_at",
+            "referred_at",
+            "evidence",
+            "recorded_by",
+            "responsible_person",
+            "responsible_unit",
             "campaign_id",
         ):
             batch.drop_column(column)
