@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.audit.events import emit
+from services.audit.lifecycle import ACTIVE
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from services.audit.rules import WEEKLY_HANDOVER_SEVERITY, ReferralReason
 from shared.contracts.audit import DisciplineReferralMade, SubjectKind
@@ -55,14 +56,27 @@ async def hand_over_serious_findings(
     """Refer the serious findings recorded before `recorded_before` that no referral has reached yet.
 
     The scheduled check runs it for everything before the current week (the weekly handover); the district
-    office may also hand over at once. Each finding is handed over once: it is then `referred_at`.
+    office may also hand over at once. Each finding is handed over once: it is then `referred_at`. A finding
+    whose task is past its deadline but not yet marked is left to the overdue check, which refers it: otherwise a
+    replica's handover running beside another's overdue check would refer it twice.
     """
+    overdue_unmarked = (
+        select(col(RectificationTask.id))
+        .where(
+            col(RectificationTask.finding_id) == col(Finding.id),
+            col(RectificationTask.status).in_(ACTIVE),
+            col(RectificationTask.deadline) < now,
+            col(RectificationTask.overdue_at).is_(None),
+        )
+        .exists()
+    )
     stmt = (
         select(Finding)
         .where(
             col(Finding.severity) == WEEKLY_HANDOVER_SEVERITY,
             col(Finding.referred_at).is_(None),
             col(Finding.opened_at) < recorded_before,
+            ~overdue_unmarked,
         )
         .order_by(col(Finding.opened_at))
         .limit(limit)
