@@ -53,7 +53,7 @@ async def _migrate_url(url: str) -> None:
 
 
 # Any constant: each service migrates its own database.
-_MIGRATION_LOCK = 0x706F7665727479  # "poverty"
+MIGRATION_LOCK = 0x706F7665727479  # "poverty"
 # How long a migration waits for a table lock before it fails (and its Job retries): waiting longer would queue every
 # live request for that table behind it.
 MIGRATION_LOCK_TIMEOUT = "5s"
@@ -65,7 +65,7 @@ def _migrate(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
             # One migrator at a time (a Job pod replaced while the old one still runs): the second waits, then
             # finds the database at head. The lock timeout is set after, so this wait is not cut short.
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             connection.execute(sa.text(f"SET LOCAL lock_timeout = '{MIGRATION_LOCK_TIMEOUT}'"))
         context.run_migrations()
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -16,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
 from shared.local.databases import ScratchDatabases
-from shared.migrations import alembic_config, is_at_head, upgrade_to_head
+from shared.migrations import MIGRATION_LOCK, alembic_config, is_at_head, upgrade_to_head
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +31,14 @@ async def audit_db(postgres_admin_url: str) -> AsyncIterator[AsyncEngine]:
         await databases.drop_all()
 
 
-async def test_two_migrators_at_once_both_succeed(audit_db: AsyncEngine) -> None:
-    # Two processes, as two Job pods would be (Alembic's context is one per process).
-    env = {**os.environ, "AUDIT_DATABASE_URL": audit_db.url.render_as_string(hide_password=False)}
-    migrators = [
-        await asyncio.create_subprocess_exec(sys.executable, "-m", "shared.cli", "migrate", "audit", env=env)
-        for _ in range(2)
-    ]
-    assert [await m.wait() for m in migrators] == [0, 0]
+async def test_a_migrator_waits_for_the_one_already_running(audit_db: AsyncEngine) -> None:
+    async with audit_db.connect() as running:  # another migrator (a Job pod being replaced) holds the lock
+        await running.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        migrating = asyncio.create_task(upgrade_to_head(audit_db, "audit"))
+        await asyncio.sleep(1.0)
+        assert not migrating.done()  # it waits instead of racing on alembic_version
+        await running.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        await asyncio.wait_for(migrating, 60)
     assert await is_at_head(audit_db, "audit")
 
 

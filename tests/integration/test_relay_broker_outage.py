@@ -1,4 +1,7 @@
-"""The relay survives a broker outage: what is committed while Kafka is down is published when it returns."""
+"""The relay survives a broker outage: what is committed while Kafka is down is published when it returns.
+
+The outage is a real stop and restart of a broker of the test's own, which also shows the local broker keeps its
+data across a restart: the records and a consumer group's committed offsets written before it are there after."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.db import create_engine
@@ -16,6 +20,31 @@ from tests.integration.test_outbox_relay import Outbox, running
 from tests.kafka_support import ce_id, read_until
 
 pytestmark = pytest.mark.integration
+
+
+GROUP = "outage-reader"
+
+
+async def commit_read(bootstrap: str, record: ConsumerRecord[bytes, bytes]) -> dict[TopicPartition, int]:
+    """A consumer group commits having read `record`; the offsets it committed."""
+    offsets = {TopicPartition(record.topic, record.partition): record.offset + 1}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+        return offsets
+    finally:
+        await consumer.stop()
+
+
+async def committed(bootstrap: str, offsets: dict[TopicPartition, int]) -> dict[TopicPartition, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return {tp: await consumer.committed(tp) for tp in offsets}
+    finally:
+        await consumer.stop()
 
 
 async def test_events_committed_during_an_outage_are_published_after_it(tmp_path: Path, pg_database: Any) -> None:
@@ -29,7 +58,8 @@ async def test_events_committed_during_an_outage_are_published_after_it(tmp_path
         try:
             async with running(outbox.relay()):
                 before = await outbox.commit_event()
-                await read_until(broker.bootstrap_servers, HOUSEHOLDS_TOPIC, lambda rs: before in map(ce_id, rs))
+                seen = await read_until(broker.bootstrap_servers, HOUSEHOLDS_TOPIC, lambda rs: before in map(ce_id, rs))
+                offsets = await commit_read(broker.bootstrap_servers, next(r for r in seen if ce_id(r) == before))
                 await asyncio.to_thread(broker.stop)
                 during = await outbox.commit_event()
                 await asyncio.sleep(2)  # the relay fails and backs off meanwhile
@@ -40,6 +70,7 @@ async def test_events_committed_during_an_outage_are_published_after_it(tmp_path
                     broker.bootstrap_servers, HOUSEHOLDS_TOPIC, lambda rs: during in map(ce_id, rs), timeout=90
                 )
                 assert await outbox.all_marked()
+                assert await committed(broker.bootstrap_servers, offsets) == offsets
             assert [ce_id(r) for r in records].count(before) == 1
         finally:
             await producer.stop()
