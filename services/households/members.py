@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,9 +18,10 @@ from services.households.events import publish
 from services.households.guarantees import is_school_age
 from services.households.idcard import IdCardVault
 from services.households.models import Household, Member
-from services.households.problems import report_problem
 from services.households.vocabulary import Enrolment
+from shared.contracts import IntegrationEvent
 from shared.contracts.households import (
+    HouseholdProblemFound,
     MemberAdded,
     MemberChronicDiseaseApproved,
     MemberDisabilityRecorded,
@@ -171,95 +172,78 @@ async def publish_facts(
     on: date,
     new_member: bool = False,
 ) -> None:
-    """The events (and problems, flags) that follow from facts that changed since `before`.
-
-    A new member's disability is recorded but is not a new disability (it is not a change in the household).
-    """
-    if _changed(before, member, DISABILITY) and member.disability_type and member.disability_grade:
-        await _disability(session, household, member, before, actor=actor, on=on, flag=not new_member)
-    if _changed(before, member, CHRONIC) and member.chronic_disease_approved_on:
-        publish(
-            session,
-            MemberChronicDiseaseApproved(
-                household_id=household.id, member_id=member.id, approved_on=member.chronic_disease_approved_on
-            ),
-        )
-    if _changed(before, member, SCHOOLING) and member.enrolment:
-        _schooling(session, household, member, actor=actor, on=on)
-    if _changed(before, member, MEDICAL):
-        _medical(session, household, member, lost=bool(before.get("medical_insured")), actor=actor, on=on)
-
-
-def _changed(before: Mapping[str, Any], member: Member, keys: tuple[str, ...]) -> bool:
-    return any(before.get(k) != getattr(member, k) for k in keys)
-
-
-async def _disability(
-    session: AsyncSession,
-    household: Household,
-    member: Member,
-    before: Mapping[str, Any],
-    *,
-    actor: str,
-    on: date,
-    flag: bool,
-) -> None:
-    assert member.disability_type and member.disability_grade and member.disability_certified_on
-    publish(
-        session,
-        MemberDisabilityRecorded(
-            household_id=household.id,
-            member_id=member.id,
-            disability_type=member.disability_type,
-            grade=member.disability_grade,
-            certified_on=member.disability_certified_on,
-        ),
-    )
-    if flag and monitoring.disability_is_new(before.get("disability_type"), member.disability_type):
+    """Record the events (and problems) that follow from facts changed since `before`; a newly certified
+    disability of an existing member also flags relapse risk (a new member's is not a change in the household)."""
+    facts = facts_of(member)
+    for event in fact_events(household.id, household.area_code, facts, before, actor=actor, on=on):
+        publish(session, event)
+    if new_member or not (_changed(before, facts, DISABILITY) and member.disability_type):
+        return
+    if monitoring.disability_is_new(before.get("disability_type"), member.disability_type):
         detail = f"A member was newly certified disabled ({member.disability_type}, grade {member.disability_grade})."
         await monitoring.raise_flag(session, household, kind=RiskKind.NEW_DISABILITY, detail=detail, on=on, actor=actor)
 
 
-def _schooling(session: AsyncSession, household: Household, member: Member, *, actor: str, on: date) -> None:
-    publish(
-        session,
-        MemberSchoolingChanged(
-            household_id=household.id,
-            member_id=member.id,
-            enrolment=member.enrolment or "",
-            school_stage=member.school_stage,
-        ),
-    )
-    if member.enrolment == Enrolment.DROPPED_OUT and is_school_age(member.birth_date, on):
-        report_problem(
-            session,
-            household,
-            category=ProblemCategory.SCHOOLING,
-            code="school_dropout",
-            description="A member of compulsory-school age has dropped out (控辍保学).",
-            found_on=on,
-            found_by=actor,
-        )
+def facts_of(member: Member) -> dict[str, Any]:
+    """The member's facts (and id and birth date) as `fact_events` reads them."""
+    return {**{k: getattr(member, k) for k in FACTS}, "id": member.id, "birth_date": member.birth_date}
 
 
-def _medical(session: AsyncSession, household: Household, member: Member, *, lost: bool, actor: str, on: date) -> None:
-    publish(
-        session,
-        MemberMedicalCoverageChanged(
-            household_id=household.id,
-            member_id=member.id,
-            medical_insured=member.medical_insured,
-            premium_subsidised=member.premium_subsidised,
-            family_doctor_contract=member.family_doctor_contract,
-        ),
-    )
-    if lost and not member.medical_insured:
-        report_problem(
-            session,
-            household,
-            category=ProblemCategory.MEDICAL,
-            code="no_medical_insurance",
-            description="A member lost basic medical insurance cover.",
-            found_on=on,
-            found_by=actor,
+def fact_events(
+    household_id: UUID, area_code: str, member: Mapping[str, Any], before: Mapping[str, Any], *, actor: str, on: date
+) -> list[IntegrationEvent]:
+    """The events that follow from a member's facts changed since `before` (pure: the API records them one use case
+    at a time, the bulk import writes them with its rows): disability, chronic disease, schooling (a dropout of
+    school age is also a problem for audit, 控辍保学) and medical cover (lost cover too)."""
+    events: list[IntegrationEvent] = []
+    ids = {"household_id": household_id, "member_id": member["id"]}
+    if _changed(before, member, DISABILITY) and member.get("disability_type") and member.get("disability_grade"):
+        events.append(
+            MemberDisabilityRecorded(
+                **ids,
+                disability_type=member["disability_type"],
+                grade=member["disability_grade"],
+                certified_on=member["disability_certified_on"],
+            )
         )
+    if _changed(before, member, CHRONIC) and member.get("chronic_disease_approved_on"):
+        events.append(MemberChronicDiseaseApproved(**ids, approved_on=member["chronic_disease_approved_on"]))
+    if _changed(before, member, SCHOOLING) and member.get("enrolment"):
+        events.append(
+            MemberSchoolingChanged(**ids, enrolment=member["enrolment"], school_stage=member.get("school_stage"))
+        )
+        if member["enrolment"] == Enrolment.DROPPED_OUT and is_school_age(member["birth_date"], on):
+            problem = ("A member of compulsory-school age has dropped out (控辍保学).", "school_dropout")
+            events.append(_problem(household_id, area_code, ProblemCategory.SCHOOLING, *problem, actor=actor, on=on))
+    if _changed(before, member, MEDICAL):
+        events.append(
+            MemberMedicalCoverageChanged(
+                **ids,
+                medical_insured=bool(member.get("medical_insured")),
+                premium_subsidised=bool(member.get("premium_subsidised")),
+                family_doctor_contract=bool(member.get("family_doctor_contract")),
+            )
+        )
+        if before.get("medical_insured") and not member.get("medical_insured"):
+            problem = ("A member lost basic medical insurance cover.", "no_medical_insurance")
+            events.append(_problem(household_id, area_code, ProblemCategory.MEDICAL, *problem, actor=actor, on=on))
+    return events
+
+
+def _changed(before: Mapping[str, Any], member: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
+    return any(before.get(k) != member.get(k) for k in keys)
+
+
+def _problem(
+    household_id: UUID, area_code: str, category: ProblemCategory, description: str, code: str, *, actor: str, on: date
+) -> HouseholdProblemFound:
+    return HouseholdProblemFound(
+        household_id=household_id,
+        problem_id=uuid4(),
+        area_code=area_code,
+        category=category,
+        code=code,
+        description=description,
+        found_on=on,
+        found_by=actor,
+    )

@@ -24,6 +24,7 @@ from services.households.models import Household, HouseholdChange, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
 from shared.messaging.outbox import OutboxMessage
+from shared.timeutil import district_today
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, count, household, households_app, make_id, member
 
 HEADER = [*REQUIRED, *OPTIONAL]
@@ -55,6 +56,7 @@ GOOD = [
         relationship_to_head="spouse",
         disability_type="physical",
         disability_grade="2",
+        disability_certified_on="2015-06-01",
     ),
     row("IM-2", "张玉珍", date(1970, 1, 5), B1, medical_insured="false", labour_capacity="weak"),
 ]
@@ -101,10 +103,61 @@ async def test_a_file_imports_households_sealed_and_published(db: Any, tmp_path:
     assert members["李桂兰"].disability_grade == 2 and not members["张玉珍"].medical_insured
     assert members["王秀英"].id_masked == f"3715**********{A1[-4:]}"
     assert all(m.id_ciphertext and A1.encode() not in m.id_ciphertext for m in members.values())
-    assert [json.loads(e.payload)["member_count"] for e in events] == [2, 1]
+    registered = [e for e in events if e.event_type.endswith(".household_registered.v1")]
+    assert [json.loads(e.payload)["member_count"] for e in registered] == [2, 1]
     assert not any(number in e.payload for e in events for number in (A1, A2, B1))
     found = await client.post("/households/search", json={"id_number": A2}, headers=OFFICE)
     assert [h["household_code"] for h in found.json()] == ["IM-1"]  # the keyed hash matches the API's
+
+
+async def test_an_imported_household_publishes_what_registering_it_through_the_api_does(
+    db: Any, tmp_path: Path
+) -> None:
+    app, client, url = db
+    child_born = date(district_today().year - 10, 5, 1)
+    child = {"enrolment": "dropped_out", "school_stage": "primary"}
+    disabled = {"disability_type": "physical", "disability_grade": "2", "disability_certified_on": "2015-06-01"}
+    imported = [
+        row("IM-1", "王秀英", date(1960, 3, 1), A1, **disabled),
+        row("IM-1", "王小明", child_born, make_id(child_born, 5), relationship_to_head="son", **child),
+    ]
+    await run(url, write(tmp_path / "h.csv", imported))
+    body = household(
+        "API-1",
+        VILLAGE,
+        member(
+            "王秀英",
+            "head",
+            date(1960, 3, 1),
+            seq=11,
+            medical_insured=True,
+            disability_type="physical",
+            disability_grade=2,
+            disability_certified_on="2015-06-01",
+        ),
+        member("王小明", "son", child_born, seq=12, medical_insured=True, **child),
+    )
+    assert (await client.post("/households", json=body, headers=OFFICE)).status_code == 201
+    async with app.state.sessions() as s:
+        events = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()  # type: ignore[arg-type]
+
+    def published(code: str) -> list[tuple[str, str]]:
+        return sorted(
+            (e.event_type.rsplit(".", 2)[-2], json.loads(e.payload).get("code", ""))
+            for e in events
+            if json.loads(e.payload).get("household_id") in ids[code]
+        )
+
+    ids = {
+        code: {
+            h["id"]
+            for h in (await client.get("/households", headers=OFFICE)).json()["items"]
+            if h["household_code"] == code
+        }
+        for code in ("IM-1", "API-1")
+    }
+    assert published("IM-1") == published("API-1")
+    assert ("problem_found", "school_dropout") in published("IM-1")
 
 
 async def test_running_the_same_file_again_changes_nothing(db: Any, tmp_path: Path) -> None:
@@ -189,6 +242,9 @@ async def test_a_household_split_across_the_file_gains_its_later_members(db: Any
         "household_registered",
         "household_registered",
         "member_added",
+        "member_disability_recorded",  # 李桂兰's facts, as registering her through the API publishes them
+        "member_medical_coverage_changed",
+        "member_medical_coverage_changed",
     ]
 
 
@@ -350,7 +406,7 @@ async def test_a_household_raced_by_another_import_is_written_at_a_later_attempt
     outcome = await job.run([(n + 2, fields) for n, fields in enumerate(GOOD)])
     await engine.dispose()
     assert outcome.result.errors == [] and outcome.result.households_created == 2
-    assert await snapshot(app) == (2, 3, 2, 2)
+    assert await snapshot(app) == (2, 3, 2, 5)  # two registrations, three members' facts
 
 
 async def test_a_household_raced_at_every_attempt_is_reported_and_the_rest_written(db: Any) -> None:

@@ -25,7 +25,15 @@ REQUIRED = (
     "birth_date",
     "id_number",
 )
-OPTIONAL = ("medical_insured", "labour_capacity", "enrolment", "school_stage", "disability_type", "disability_grade")
+OPTIONAL = (
+    "medical_insured",
+    "labour_capacity",
+    "enrolment",
+    "school_stage",
+    "disability_type",
+    "disability_grade",
+    "disability_certified_on",
+)
 _CODE = re.compile(r"[A-Za-z0-9-]{1,32}")
 _VILLAGE = re.compile(r"[0-9]{12}")
 _TRUE, _FALSE = frozenset({"1", "true", "yes", "是"}), frozenset({"", "0", "false", "no", "否"})
@@ -134,17 +142,16 @@ class RowParser:
             raise RowInvalid(name, f"{name} is required and at most {_LIMITS[name]} characters")
         return value
 
-    def _date(self, raw: str) -> date:
+    def _date(self, raw: str, name: str = "birth_date") -> date:
         try:
             value = date.fromisoformat(raw)
         except ValueError:
-            raise RowInvalid("birth_date", "birth_date must be a real date written YYYY-MM-DD") from None
+            raise RowInvalid(name, f"{name} must be a real date written YYYY-MM-DD") from None
         if value > self.today or value.year < 1900:
-            raise RowInvalid("birth_date", "birth_date must be between 1900 and today")
+            raise RowInvalid(name, f"{name} must be between 1900 and today")
         return value
 
-    @staticmethod
-    def _facts(get: Any) -> dict[str, Any]:
+    def _facts(self, get: Any) -> dict[str, Any]:
         insured = get("medical_insured").lower()
         if insured not in _TRUE and insured not in _FALSE:
             raise RowInvalid("medical_insured", "medical_insured must be true or false")
@@ -154,10 +161,15 @@ class RowParser:
             if value and value not in allowed:
                 raise RowInvalid(name, f"{name} must be one of " + ", ".join(sorted(allowed)))
             facts[name] = value or None
-        grade = get("disability_grade")
-        if bool(grade) != bool(facts["disability_type"]) or (grade and grade not in {"1", "2", "3", "4"}):
-            raise RowInvalid("disability_grade", "a disability needs a type and a grade 1-4, or neither")
+        grade, certified = get("disability_grade"), get("disability_certified_on")
+        if len({bool(grade), bool(facts["disability_type"]), bool(certified)}) > 1 or (
+            grade and grade not in {"1", "2", "3", "4"}
+        ):
+            raise RowInvalid(
+                "disability_grade", "a disability needs a type, a grade 1-4 and a certificate date, or none of them"
+            )
         facts["disability_grade"] = int(grade) if grade else None
+        facts["disability_certified_on"] = self._date(certified, "disability_certified_on") if certified else None
         return facts
 
 

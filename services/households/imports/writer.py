@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, col
 
+from services.households.events import SOURCE
 from services.households.imports.prepare import (
     PreparedMember,
     PreparedUnit,
@@ -33,10 +34,11 @@ from services.households.imports.prepare import (
     registration_rows,
 )
 from services.households.imports.rows import RowError
+from services.households.members import BLANK, fact_events
 from services.households.models import Household, HouseholdChange, Member
 from shared.db import one_of
-from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage
-from shared.timeutil import utcnow
+from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage, outbox_row
+from shared.timeutil import district_today, utcnow
 
 ELSEWHERE = "this ID-card number is already registered to another household"
 NOT_THE_REGISTERED = "area_code and head_name differ from the registered household's"
@@ -168,13 +170,17 @@ class ChunkWriter:
             change, event = registration_rows(unit, len(fresh), actor=self.actor, now=now)
             plan.changes.append(change)
             plan.events.append(event)
-            return
-        for member in fresh:
-            member.row["household_id"] = existing
-            plan.members.append(member.row)
-            change, event = addition_rows(existing, member.row, actor=self.actor, now=now)
-            plan.changes.append(change)
-            plan.events.append(event)
+        else:
+            for member in fresh:
+                member.row["household_id"] = existing
+                plan.members.append(member.row)
+                change, event = addition_rows(existing, member.row, actor=self.actor, now=now)
+                plan.changes.append(change)
+                plan.events.append(event)
+        household_id, on = existing or unit.household_id, district_today(now)
+        for member in fresh:  # what registering them through the API publishes: facts, and a dropout as a problem
+            facts = fact_events(household_id, unit.area_code, member.row, BLANK, actor=self.actor, on=on)
+            plan.events.extend(dict(outbox_row(event, source=SOURCE, now=now)) for event in facts)
 
     async def _insert(self, conn: AsyncConnection, plan: _Plan) -> None:
         postgres = conn.dialect.name == "postgresql"
