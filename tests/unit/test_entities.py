@@ -46,7 +46,9 @@ async def test_it_is_inserted_like_a_constructed_object(sqlite_url: Callable[[st
     engine = create_engine(await sqlite_url("audit"))
     sessions = session_factory(engine)
     finding = new_entity(Finding, **FINDING)
-    referral = new_entity(DisciplineReferral, finding_id=finding.id, reason="severe_finding", referred_at=NOW)
+    referral = new_entity(
+        DisciplineReferral, finding_id=finding.id, reason="severe_finding", severity="severe", referred_at=NOW
+    )
     async with sessions() as session, session.begin():
         session.add_all([referral, finding])  # the unit of work still orders the finding first
     async with sessions() as session:
