@@ -183,6 +183,8 @@ async def test_bad_rows_are_reported_by_line_and_the_rest_imported(db: Any, tmp_
         row("IM-7", "己", date(1960, 3, 1), A1),  # 8: A1 belongs to IM-1
         ["IM-8", VILLAGE, "x"],  # 9: too few fields
         row("IM-9", "庚", date(1975, 1, 1), make_id(date(1975, 1, 1), 7), disability_grade="3"),  # 10: grade, no type
+        row("IM-10", "辛\x00", date(1976, 1, 1), make_id(date(1976, 1, 1), 8)),  # 11: a NUL (PostgreSQL's COPY fails)
+        [""] * len(HEADER),  # 12: a blank row, skipped
         GOOD[2],
     ]
     report, errors = await run(url, write(tmp_path / "h.csv", rows))
@@ -192,11 +194,12 @@ async def test_bad_rows_are_reported_by_line_and_the_rest_imported(db: Any, tmp_
         (5, "area_code"),
         (6, "birth_date"),
         (7, "enrolment"),
+        (8, "id_number"),  # found when the chunk is written, reported in file order
         (9, ""),
         (10, "disability_grade"),
-        (8, "id_number"),  # found when the chunk is written
+        (11, "member_name"),
     ]
-    assert report.rows_failed == 8 and report.households_created == 2
+    assert report.rows_failed == 9 and report.households_created == 2
     assert not any(bad_check in e.message or A1 in e.message for e in errors)
     assert await count(app, Household) == 2
 
@@ -300,6 +303,25 @@ async def test_the_cli_reports_progress_and_rejected_rows(
     assert await _cli([str(path), "--database-url", url, "--quiet", "--errors", str(report)]) == 1
     assert await count(app, Household) == 2
     assert await _cli([str(tmp_path / "missing.csv"), "--database-url", url]) == 2
+    with pytest.raises(SystemExit) as refused:
+        cli([str(path), "--database-url", url, "--workers", "-1"])
+    assert refused.value.code == 2 and "whole number" in capsys.readouterr().err
+
+
+async def test_rejected_rows_never_share_the_progress_bars_line(
+    db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, url = db
+    path = write(tmp_path / "h.csv", [*GOOD, row("IM-9", "x", date(1980, 1, 1), "123")])
+    assert await _cli([str(path), "--database-url", url]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("5,id_number,") for line in lines)  # its own line, not after "…/s"
+
+
+async def test_header_names_are_read_without_surrounding_spaces(db: Any, tmp_path: Path) -> None:
+    _, _, url = db
+    report, errors = await run(url, write(tmp_path / "h.csv", GOOD, header=[f" {name} " for name in HEADER]))
+    assert errors == [] and report.households_created == 2
 
 
 async def _cli(argv: list[str]) -> int:

@@ -35,7 +35,13 @@ class ProgressBar:
     """A plain-text progress bar on stderr, redrawn in place."""
 
     def __init__(self, stream: TextIO) -> None:
-        self.stream, self.started = stream, time.monotonic()
+        self.stream, self.started, self.drawn = stream, time.monotonic(), False
+
+    def end_line(self) -> None:
+        """Leave the bar's line, so that what is written next (a rejected row) starts on its own."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.drawn = False
 
     def __call__(self, progress: Progress) -> None:
         done = progress.fraction_read
@@ -44,6 +50,13 @@ class ProgressBar:
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         self.stream.write(f"\r[{bar}] {done:6.1%}  {progress.households:,} households  {rate:,.0f}/s")
         self.stream.flush()
+        self.drawn = True
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("the number of worker processes is a whole number, 0 or more")
+    return int(text)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -55,7 +68,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=DEFAULT_WORKERS,
         help=f"processes that prepare and write chunks of households (default {DEFAULT_WORKERS}; 0: this one does)",
     )
@@ -70,12 +83,16 @@ async def run(args: argparse.Namespace) -> ImportReport:
     writer = csv.writer(sink)
     writer.writerow(["line", "field", "message"])
 
+    bar = None if args.quiet else ProgressBar(sys.stderr)
+
     def on_error(error: RowError) -> None:
+        if bar is not None and sink is sys.stderr:
+            bar.end_line()
         writer.writerow([error.line, error.field, error.message])
 
     try:
         importer = HouseholdImporter(engine, settings, actor=args.actor, workers=args.workers)
-        progress = (lambda _: None) if args.quiet else ProgressBar(sys.stderr)
+        progress = bar or (lambda _: None)
         with open_table(args.file) as table:
             return await importer.run(table, on_error=on_error, on_progress=progress)
     finally:

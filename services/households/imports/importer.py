@@ -90,7 +90,7 @@ class HouseholdImporter:
         setup = WorkerSetup.of(
             self.settings, self.engine, actor=self.actor, header=header, today=today or district_today()
         )
-        raw = _raw_chunks(table.rows, header.index("household_code"), self.chunk)
+        raw = _raw_chunks(table.rows, [h.strip() for h in header].index("household_code"), self.chunk)
         async with aclosing(self._outcomes(setup, raw)) as outcomes:
             async for outcome in outcomes:
                 report.add(outcome)

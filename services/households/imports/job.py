@@ -43,7 +43,8 @@ class ChunkJob:
     async def run(self, rows: list[RawRow]) -> ChunkOutcome:
         prepared = self.preparer.prepare(rows)
         result = await self._write(prepared.units)
-        result.errors[:0] = prepared.errors  # the file's own errors first, then those found when writing
+        result.errors[:0] = prepared.errors
+        result.errors.sort(key=lambda error: error.line)  # in file order, whichever step found them
         return ChunkOutcome(len(prepared.units), result)
 
     async def _write(self, units: list[PreparedUnit]) -> ChunkResult:

@@ -35,6 +35,7 @@ OPTIONAL = (
     "disability_certified_on",
 )
 _CODE = re.compile(r"[A-Za-z0-9-]{1,32}")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but the tab
 _VILLAGE = re.compile(r"[0-9]{12}")
 _TRUE, _FALSE = frozenset({"1", "true", "yes", "是"}), frozenset({"", "0", "false", "no", "否"})
 _CHOICES: dict[str, frozenset[str]] = {
@@ -96,7 +97,7 @@ class RowParser:
 
     def __init__(self, header: list[str], *, areas: KnownAreas, today: date) -> None:
         names = [h.strip() for h in header]
-        self.width, self.areas, self.today = len(names), areas, today
+        self.names, self.width, self.areas, self.today = names, len(names), areas, today
         self.at = {name: names.index(name) for name in (*REQUIRED, *OPTIONAL) if name in names}
         self.checked_areas: dict[str, bool] = {}
 
@@ -104,6 +105,9 @@ class RowParser:
         """The household fields and the member of one row; RowInvalid names the first bad field."""
         if len(fields) != self.width:
             raise RowInvalid("", f"the row has {len(fields)} fields, the header {self.width}")
+        if _CONTROL.search("".join(fields)):  # a NUL would fail the whole chunk's COPY on PostgreSQL
+            bad = next(i for i, f in enumerate(fields) if _CONTROL.search(f))
+            raise RowInvalid(self.names[bad], f"{self.names[bad]} holds a control character")
         get = self._getter(fields)
         code, area = get("household_code"), get("area_code")
         if not _CODE.fullmatch(code):
@@ -179,8 +183,8 @@ def households(
     """Household units in file order from (line, fields) rows; invalid rows go to `errors`."""
     unit: HouseholdUnit | None = None
     for line, fields in rows:
-        if not fields:
-            continue  # a blank line
+        if not any(field.strip() for field in fields):
+            continue  # a blank line, or a spreadsheet row of empty (perhaps formatted) cells
         try:
             code, area, head, member = parser.parse(fields, line)
         except RowInvalid as exc:
