@@ -318,6 +318,30 @@ async def test_rejected_rows_never_share_the_progress_bars_line(
     assert any(line.startswith("5,id_number,") for line in lines)  # its own line, not after "…/s"
 
 
+async def test_errors_name_the_line_a_row_starts_on_after_a_field_that_spans_lines(db: Any, tmp_path: Path) -> None:
+    _, _, url = db
+    rows = [GOOD[0], row("IM-3", "甲\n乙", date(1970, 1, 5), B1), row("IM-4", "丙", date(1971, 1, 1), "123")]
+    _, errors = await run(url, write(tmp_path / "h.csv", rows))  # line 3 spans lines 3-4, so the bad row is on 5
+    assert [(e.line, e.field) for e in errors] == [(3, "member_name"), (5, "id_number")]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ([*HEADER, "id_number"], "columns named twice: id_number"),
+        ([*HEADER[:-1], "disabilty_type"], "unknown columns: disabilty_type"),  # misspelt: its data would be lost
+    ],
+)
+async def test_a_header_naming_a_column_twice_or_an_unknown_one_is_refused(
+    db: Any, tmp_path: Path, header: list[str], message: str
+) -> None:
+    app, _, url = db
+    rows = [[*r, *([""] * (len(header) - len(r)))][: len(header)] for r in GOOD]
+    with pytest.raises(ImportAborted, match=message):
+        await run(url, write(tmp_path / "h.csv", rows, header=header))
+    assert await count(app, Household) == 0
+
+
 async def test_header_names_are_read_without_surrounding_spaces(db: Any, tmp_path: Path) -> None:
     _, _, url = db
     report, errors = await run(url, write(tmp_path / "h.csv", GOOD, header=[f" {name} " for name in HEADER]))

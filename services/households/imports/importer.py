@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.households.imports.job import ChunkOutcome, WorkerSetup, run_in_worker, start_worker
 from services.households.imports.prepare import RawRow
-from services.households.imports.rows import RowError, missing_columns
-from services.households.imports.sources import ImportAborted, Table
+from services.households.imports.rows import RowError, header_problems
+from services.households.imports.sources import ImportAborted, Numbered, Table
 from services.households.settings import HouseholdsSettings
 from shared.timeutil import district_today
 
@@ -83,10 +83,10 @@ class HouseholdImporter:
     ) -> ImportReport:
         """Import every household of `table` (see `sources.open_table`)."""
         report = ImportReport()
-        header = next(table.rows, [])
-        missing = missing_columns(header)
-        if missing:
-            raise ImportAborted("the file lacks the columns: " + ", ".join(missing))
+        _, header = next(table.rows, (1, []))
+        problems = header_problems(header)
+        if problems:
+            raise ImportAborted("; ".join(problems))
         setup = WorkerSetup.of(
             self.settings, self.engine, actor=self.actor, header=header, today=today or district_today()
         )
@@ -141,11 +141,11 @@ async def _in_order(started: Iterator[asyncio.Future[ChunkOutcome]], limit: int)
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _raw_chunks(reader: Iterator[list[str]], code_at: int, size: int) -> Iterator[list[RawRow]]:
-    """The rows after the header (line 2 on) in chunks of `size` households (a household's rows stay together)."""
+def _raw_chunks(reader: Iterator[Numbered], code_at: int, size: int) -> Iterator[list[RawRow]]:
+    """The rows after the header in chunks of `size` households (a household's rows stay together)."""
     chunk: list[RawRow] = []
     households, last = 0, None
-    for line, fields in enumerate(reader, start=2):
+    for line, fields in reader:
         code = fields[code_at].strip() if len(fields) > code_at else ""
         if code != last:
             if households == size:

@@ -86,10 +86,18 @@ class HouseholdUnit:
     members: list[MemberRow] = field(default_factory=list)
 
 
-def missing_columns(header: Iterable[str]) -> list[str]:
-    """The required columns the header lacks."""
-    present = {h.strip() for h in header}
-    return [c for c in REQUIRED if c not in present]
+def header_problems(header: Iterable[str]) -> list[str]:
+    """What is wrong with a header: required columns missing, a column named twice, or a name the import does not
+    know (a misspelt optional column would otherwise be ignored and its data lost). Empty names are ignored."""
+    names = [h.strip() for h in header if h.strip()]
+    problems = []
+    if missing := [c for c in REQUIRED if c not in names]:
+        problems.append("the file lacks the columns: " + ", ".join(missing))
+    if repeated := sorted({n for n in names if names.count(n) > 1}):
+        problems.append("columns named twice: " + ", ".join(repeated))
+    if unknown := [n for n in names if n not in (*REQUIRED, *OPTIONAL)]:
+        problems.append("unknown columns: " + ", ".join(unknown) + " (the optional ones: " + ", ".join(OPTIONAL) + ")")
+    return problems
 
 
 class RowParser:

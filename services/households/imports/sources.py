@@ -16,14 +16,19 @@ from typing import Any
 
 
 class ImportAborted(Exception):
-    """The file cannot be imported at all (unreadable, or missing columns); nothing was written."""
+    """The file cannot be imported (unreadable, or missing columns): nothing more is written. A file found unreadable
+    part way keeps the chunks written before; running the import again once it is fixed writes the rest."""
+
+
+Numbered = tuple[int, list[str]]  # the line (or sheet row) a row starts on, and its fields
 
 
 @dataclass
 class Table:
-    """Rows of text fields (the header first) and how much of the file they have covered so far (0-1)."""
+    """Rows of text fields (the header first), each with the line it starts on, and how much of the file they have
+    covered so far (0-1)."""
 
-    rows: Iterator[list[str]]
+    rows: Iterator[Numbered]
     read_fraction: Callable[[], float]
 
 
@@ -42,11 +47,17 @@ def _csv(path: Path) -> Iterator[Table]:
         yield Table(_guarded(csv.reader(handle)), lambda: raw.tell() / size if size else 1.0)
 
 
-def _guarded(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+def _guarded(reader: Any) -> Iterator[Numbered]:
+    """The reader's records, each with the line it starts on (a quoted field may span lines)."""
+    ended = 0
     try:
-        yield from rows
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise ImportAborted(f"the file is not UTF-8 CSV: {type(exc).__name__}") from None
+        for fields in reader:
+            yield ended + 1, fields
+            ended = reader.line_num
+    except csv.Error as exc:
+        raise ImportAborted(f"line {reader.line_num}: the file is not readable CSV ({exc})") from None
+    except UnicodeDecodeError:
+        raise ImportAborted(f"after line {ended}: the file is not UTF-8") from None
 
 
 @contextmanager
@@ -61,10 +72,10 @@ def _xlsx(path: Path) -> Iterator[Table]:
         sheet = workbook.worksheets[0]
         total, read = sheet.max_row or 0, [0]
 
-        def rows() -> Iterator[list[str]]:
-            for values in sheet.iter_rows(values_only=True):
+        def rows() -> Iterator[Numbered]:
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
                 read[0] += 1
-                yield [cell_text(value) for value in values]
+                yield number, [cell_text(value) for value in values]
 
         yield Table(rows(), lambda: read[0] / total if total else 1.0)
     finally:
