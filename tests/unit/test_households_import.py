@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -483,3 +490,38 @@ async def test_members_of_a_household_committed_meanwhile_are_present_not_regist
     assert outcome.result.errors == []
     assert (outcome.result.members_present, outcome.result.members_added) == (3, 0)
     assert await snapshot(app) == before
+
+
+def _processes_with(marker: str) -> list[int]:
+    """The processes whose environment holds `marker` (the CLI's fork server, workers and resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_killing_the_cli_ends_its_worker_processes(db: Any, tmp_path: Path) -> None:
+    _, _, url = db
+    rows = [row(f"K-{i}", "张三", date(1960, 3, 1), make_id(date(1960, 3, 1), i + 1)) for i in range(3000)]
+    path = write(tmp_path / "h.csv", rows)
+    name, value = "IMPORT_KILL_TEST", uuid.uuid4().hex
+    marker = f"{name}={value}"
+    command = [sys.executable, "-m", "services.households.imports", str(path), "--database-url", url, "--workers", "2"]
+    cli_process = subprocess.Popen(command, env={**os.environ, name: value}, stderr=subprocess.DEVNULL)
+    try:  # the fork server and two workers started
+        _wait_until(lambda: len(set(_processes_with(marker)) - {cli_process.pid}) >= 3, 60)
+    finally:
+        cli_process.kill()
+        cli_process.wait()
+    # Each worker notices within a second and ends; they used to live on, holding their connections.
+    _wait_until(lambda: not _processes_with(marker), 15)

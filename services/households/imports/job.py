@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing.util import Finalize
@@ -88,6 +91,7 @@ class WorkerSetup:
     areas: KnownAreas
     header: list[str]
     today: date
+    importer_pid: int = field(default_factory=os.getpid)  # the process that reads the file and starts workers
 
     @classmethod
     def of(
@@ -132,6 +136,21 @@ def start_worker(setup: WorkerSetup) -> None:
     Finalize(_WORKER, _WORKER.close, exitpriority=10)
     gc.freeze()  # like the CLI: the worker only makes short-lived rows
     gc.set_threshold(100_000, 50, 100)
+    threading.Thread(target=_exit_without, args=(setup.importer_pid,), name="importer-watch", daemon=True).start()
+
+
+def _exit_without(importer_pid: int) -> None:
+    """End the worker once the importer is gone (killed: the worker, a fork server's child, would live on holding
+    a database connection). A chunk in flight is rolled back with the connection; running the import again
+    writes it."""
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(importer_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            continue  # alive, as another user
 
 
 def run_in_worker(rows: list[RawRow]) -> ChunkOutcome:
