@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,10 +19,10 @@ from services.households.events import publish
 from services.households.guarantees import is_school_age
 from services.households.idcard import IdCardVault
 from services.households.models import Household, Member
+from services.households.problems import problem_event
 from services.households.vocabulary import Enrolment
 from shared.contracts import IntegrationEvent
 from shared.contracts.households import (
-    HouseholdProblemFound,
     MemberAdded,
     MemberChronicDiseaseApproved,
     MemberDisabilityRecorded,
@@ -37,6 +38,8 @@ DISABILITY = ("disability_type", "disability_grade", "disability_certified_on")
 CHRONIC = ("chronic_disease", "chronic_disease_approved_on")
 SCHOOLING = ("school_stage", "school_name", "enrolment")
 MEDICAL = ("medical_insured", "premium_subsidised", "family_doctor_contract")
+DROPOUT = "A member of compulsory-school age has dropped out (控辍保学)."
+LOST_COVER = "A member lost basic medical insurance cover."
 FACTS = (*DISABILITY, *CHRONIC, *SCHOOLING, "labour_capacity", *MEDICAL)
 EDITABLE = ("name", "relationship_to_head", "birth_date", *FACTS)
 REQUIRED = ("name", "relationship_to_head", "birth_date", *MEDICAL)
@@ -198,52 +201,27 @@ def fact_events(
     events: list[IntegrationEvent] = []
     ids = {"household_id": household_id, "member_id": member["id"]}
     if _changed(before, member, DISABILITY) and member.get("disability_type") and member.get("disability_grade"):
-        events.append(
-            MemberDisabilityRecorded(
-                **ids,
-                disability_type=member["disability_type"],
-                grade=member["disability_grade"],
-                certified_on=member["disability_certified_on"],
-            )
-        )
+        certified = member["disability_certified_on"]
+        kind, grade = member["disability_type"], member["disability_grade"]
+        events.append(MemberDisabilityRecorded(**ids, disability_type=kind, grade=grade, certified_on=certified))
     if _changed(before, member, CHRONIC) and member.get("chronic_disease_approved_on"):
         events.append(MemberChronicDiseaseApproved(**ids, approved_on=member["chronic_disease_approved_on"]))
+    problem = partial(problem_event, household_id, area_code, found_on=on, found_by=actor)
     if _changed(before, member, SCHOOLING) and member.get("enrolment"):
         events.append(
             MemberSchoolingChanged(**ids, enrolment=member["enrolment"], school_stage=member.get("school_stage"))
         )
         if member["enrolment"] == Enrolment.DROPPED_OUT and is_school_age(member["birth_date"], on):
-            problem = ("A member of compulsory-school age has dropped out (控辍保学).", "school_dropout")
-            events.append(_problem(household_id, area_code, ProblemCategory.SCHOOLING, *problem, actor=actor, on=on))
+            events.append(problem(category=ProblemCategory.SCHOOLING, code="school_dropout", description=DROPOUT))
     if _changed(before, member, MEDICAL):
-        events.append(
-            MemberMedicalCoverageChanged(
-                **ids,
-                medical_insured=bool(member.get("medical_insured")),
-                premium_subsidised=bool(member.get("premium_subsidised")),
-                family_doctor_contract=bool(member.get("family_doctor_contract")),
+        cover = {k: bool(member.get(k)) for k in MEDICAL}
+        events.append(MemberMedicalCoverageChanged(**ids, **cover))
+        if before.get("medical_insured") and not cover["medical_insured"]:
+            events.append(
+                problem(category=ProblemCategory.MEDICAL, code="no_medical_insurance", description=LOST_COVER)
             )
-        )
-        if before.get("medical_insured") and not member.get("medical_insured"):
-            problem = ("A member lost basic medical insurance cover.", "no_medical_insurance")
-            events.append(_problem(household_id, area_code, ProblemCategory.MEDICAL, *problem, actor=actor, on=on))
     return events
 
 
 def _changed(before: Mapping[str, Any], member: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
     return any(before.get(k) != member.get(k) for k in keys)
-
-
-def _problem(
-    household_id: UUID, area_code: str, category: ProblemCategory, description: str, code: str, *, actor: str, on: date
-) -> HouseholdProblemFound:
-    return HouseholdProblemFound(
-        household_id=household_id,
-        problem_id=uuid4(),
-        area_code=area_code,
-        category=category,
-        code=code,
-        description=description,
-        found_on=on,
-        found_by=actor,
-    )

@@ -26,18 +26,44 @@ def report_problem(
     housing_grade: str | None = None,
 ) -> None:
     """Publish one problem; audit turns it into a finding with a rectification task."""
-    publish(
-        session,
-        HouseholdProblemFound(
-            household_id=household.id,
-            problem_id=problem_id or uuid4(),
-            visit_id=visit_id,
-            area_code=household.area_code,
-            category=category,
-            code=code,
-            description=description,
-            housing_grade=housing_grade,
-            found_on=found_on,
-            found_by=found_by,
-        ),
+    event = problem_event(
+        household.id,
+        household.area_code,
+        category=category,
+        code=code,
+        description=description,
+        found_on=found_on,
+        found_by=found_by,
+        problem_id=problem_id,
+        visit_id=visit_id,
+        housing_grade=housing_grade,
+    )
+    publish(session, event)
+
+
+def problem_event(
+    household_id: UUID,
+    area_code: str,
+    *,
+    category: ProblemCategory,
+    code: str,
+    description: str,
+    found_on: date,
+    found_by: str,
+    problem_id: UUID | None = None,
+    visit_id: UUID | None = None,
+    housing_grade: str | None = None,
+) -> HouseholdProblemFound:
+    """The event of one problem found (pure: the bulk import writes it with its rows)."""
+    return HouseholdProblemFound(
+        household_id=household_id,
+        problem_id=problem_id or uuid4(),
+        visit_id=visit_id,
+        area_code=area_code,
+        category=category,
+        code=code,
+        description=description,
+        housing_grade=housing_grade,
+        found_on=found_on,
+        found_by=found_by,
     )
