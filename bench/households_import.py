@@ -42,6 +42,8 @@ GIVEN = ("秀英", "桂兰", "玉珍", "凤英", "淑珍", "建国", "德明", "
 SIZES = (1, 2, 3, 4, 5, 3, 2, 4)  # members per household, 3 on average
 FIRST_BIRTH = date(1930, 1, 1)
 BIRTH_DAYS = 30_000  # birth dates spread over ~82 years; the sequence digits keep ID numbers unique
+DISABLED_EVERY = 20  # one member in twenty holds a disability certificate
+DISABILITY = {"disability_type": "physical", "disability_grade": "3", "disability_certified_on": "2019-05-06"}
 
 
 def id_number(n: int) -> tuple[str, date]:
@@ -55,32 +57,26 @@ def write_csv(path: Path, households: int) -> int:
     """Stream `households` households to `path`, row by row; returns the number of member rows."""
     rows = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*REQUIRED, *OPTIONAL])
+        writer = csv.DictWriter(handle, fieldnames=[*REQUIRED, *OPTIONAL], restval="")
+        writer.writeheader()
         for h in range(households):
             area = f"{TOWNSHIPS[h % len(TOWNSHIPS)]}{h // len(TOWNSHIPS) % 60 + 1:03d}"
             head = SURNAMES[h % 10] + GIVEN[h // 10 % 10]
             for m in range(SIZES[h % len(SIZES)]):
                 number, born = id_number(rows)
-                relation = "head" if m == 0 else ("spouse" if m == 1 else "child")
-                name = head if m == 0 else SURNAMES[h % 10] + GIVEN[(h + m) % 10]
-                insured = "true" if (h + m) % 7 else "false"
                 writer.writerow(
-                    [
-                        f"BM-{h:07d}",
-                        area,
-                        head,
-                        name,
-                        relation,
-                        born.isoformat(),
-                        number,
-                        insured,
-                        "able",
-                        "",
-                        "",
-                        "",
-                        "",
-                    ]
+                    {
+                        "household_code": f"BM-{h:07d}",
+                        "area_code": area,
+                        "head_name": head,
+                        "member_name": head if m == 0 else SURNAMES[h % 10] + GIVEN[(h + m) % 10],
+                        "relationship_to_head": "head" if m == 0 else ("spouse" if m == 1 else "child"),
+                        "birth_date": born.isoformat(),
+                        "id_number": number,
+                        "medical_insured": "true" if (h + m) % 7 else "false",
+                        "labour_capacity": "able",
+                        **(DISABILITY if rows % DISABLED_EVERY == 0 else {}),
+                    }
                 )
                 rows += 1
     return rows

@@ -3,7 +3,8 @@
 Imports households from a CSV file or an XLSX workbook's first sheet (one row per member; a household's
 rows together; columns
 household_code, area_code, head_name, member_name, relationship_to_head, birth_date, id_number and the
-optional medical_insured, labour_capacity, enrolment, school_stage, disability_type, disability_grade).
+optional medical_insured, labour_capacity, enrolment, school_stage, disability_type, disability_grade,
+disability_certified_on).
 Progress goes to stderr; every rejected row to the error report (line, field, message: never the value).
 Exit status: 0 all rows imported or already present, 1 some rows rejected, 2 the file could not be read.
 """
