@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import statistics
 import tempfile
@@ -79,6 +80,15 @@ class Watch:
 
     def latencies_ms(self) -> list[float]:
         return sorted((self.seen_at[k] - self.sent_at[k]) * 1000 for k in self.seen_at if k in self.sent_at)
+
+    def timeline(self, parts: int = 10) -> list[tuple[float, float]]:
+        """p50 and max latency (ms) of each successive `parts`-th of the findings, in the order they were sent:
+        says whether a tail is the start, a steady queue or a stall somewhere in the run."""
+        sent = sorted((at, k) for k, at in self.sent_at.items() if k in self.seen_at)
+        size = max(1, len(sent) // parts)
+        slices = [sent[i : i + size] for i in range(0, len(sent), size)]
+        spans = [sorted((self.seen_at[k] - at) * 1000 for at, k in part) for part in slices]
+        return [(statistics.median(span), span[-1]) for span in spans]
 
 
 async def watch_referrals(bootstrap: str, watch: Watch, ready: asyncio.Event) -> None:
@@ -186,6 +196,8 @@ def report(watch: Watch, count: int, rate: float, send_s: float, total_s: float)
     print("latency measured        problem event handed to the producer -> DisciplineReferralMade read from")
     print("                        audit.events (consumer transaction + outbox relay + Kafka twice)")
     print(f"latency p50 / p99 / max {quantiles[49]:.0f} / {quantiles[98]:.0f} / {latencies[-1]:.0f} ms")
+    parts = " ".join(f"{p50:.0f}/{high:.0f}" for p50, high in watch.timeline())
+    print(f"over the run, by tenths p50/max ms: {parts}")
 
 
 async def migrate(url: str) -> None:
@@ -229,6 +241,7 @@ async def run(bootstrap: str, args: argparse.Namespace, meter: CpuMeter) -> None
         watch.sent_at.clear()
         watch.seen_at.clear()
         speed_before = machine_speed()
+        gc.freeze()  # the load generator's full collections would otherwise add its own pauses to the latencies
         started, cpu_before = time.perf_counter(), await meter.read()
         send_s = await send_paced(producer, watch, args.count, args.rate)
         await wait_for(watch, args.count, timeout=args.timeout)
