@@ -88,6 +88,7 @@ class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self._algorithm = settings.jwt_algorithm
         self._audience, self._issuer = settings.jwt_audience, settings.jwt_issuer
+        self._max_lifetime_s = settings.jwt_max_lifetime_s
         jwks = settings.jwt_jwks if self._algorithm == "RS256" else None
         self._jwks = _signing_keys(jwt.PyJWKSet.from_json(jwks)) if jwks else None  # checked when settings were read
         self._key: str = (
@@ -103,12 +104,15 @@ class TokenVerifier:
                 algorithms=[self._algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "sub", "aud", *(["iss"] if self._issuer else [])]},
+                options={"require": ["exp", "iat", "sub", "aud", *(["iss"] if self._issuer else [])]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("The token has expired.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("The token is invalid.") from exc
+        # A stolen token is worth what it has left to live: one valid for months would outlast any revocation.
+        if int(claims["exp"]) - int(claims["iat"]) > self._max_lifetime_s:
+            raise Unauthenticated(f"The token is valid for longer than {self._max_lifetime_s} seconds.")
         return _principal_from(claims)
 
     def _key_for(self, token: str) -> Any:

@@ -109,6 +109,9 @@ def print_token(roles: list[str], area: str | None, sub: str, ttl: int) -> int:
     from shared.settings import ServiceSettings
 
     settings = ServiceSettings(database_url="unused")
+    if not 0 < ttl <= settings.jwt_max_lifetime_s:
+        print(f"--ttl must be 1-{settings.jwt_max_lifetime_s} seconds (JWT_MAX_LIFETIME_S)", file=sys.stderr)
+        return CONFIGURATION_ERROR
     print(issue_token(settings.jwt_secret.get_secret_value(), sub, roles, area, ttl))
     return 0
 

@@ -56,6 +56,9 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = Field(
         default=None, description="when set, tokens must name this issuer (`iss`): the identity provider's URL"
     )
+    jwt_max_lifetime_s: int = Field(
+        default=12 * 3600, ge=60, description="the longest a token may be valid (`exp` - `iat`, both required)"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

@@ -120,7 +120,7 @@ def test_a_configured_issuer_is_required() -> None:
         jwt_issuer="https://idp.example.invalid/realms/district",
     )
     now = int(time.time())
-    claims = {"sub": "s", "roles": ["district_office"], "aud": "poverty-platform", "exp": now + 60}
+    claims = {"sub": "s", "roles": ["district_office"], "aud": "poverty-platform", "iat": now, "exp": now + 60}
 
     def signed(**extra: Any) -> str:
         return jwt.encode({**claims, **extra}, NEW, algorithm="RS256", headers={"kid": "2026-12"})

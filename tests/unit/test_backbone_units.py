@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -64,7 +65,8 @@ def test_contracts_refuse_unknown_fields() -> None:
         HouseholdRegistered(household_id=uuid.uuid4(), household_code="c", area_code="a", member_count=1, id_card="x")  # type: ignore[call-arg]
 
 
-CLAIMS = {"sub": "u1", "roles": ["township_office"], "aud": "poverty-platform", "exp": 4_102_444_800}
+NOW = int(time.time())
+CLAIMS = {"sub": "u1", "roles": ["township_office"], "aud": "poverty-platform", "iat": NOW, "exp": NOW + 3600}
 
 
 def verifier(**overrides: object) -> TokenVerifier:
@@ -97,6 +99,19 @@ def test_token_round_trip_gives_roles_and_area() -> None:
 def test_bad_tokens_are_unauthenticated(token: str) -> None:
     with pytest.raises(Unauthenticated):
         verifier().verify(token)
+
+
+def test_a_token_must_say_when_it_was_issued_and_live_no_longer_than_the_cap() -> None:
+    claims = {**CLAIMS, "area": "371523101"}
+    twelve_hours = {**claims, "exp": NOW + 12 * 3600}
+    assert verifier().verify(jwt.encode(twelve_hours, DEV_JWT_SECRET)).subject == "u1"
+    with pytest.raises(Unauthenticated, match="longer than 43200 seconds"):
+        verifier().verify(jwt.encode({**twelve_hours, "exp": NOW + 12 * 3600 + 1}, DEV_JWT_SECRET))
+    with pytest.raises(Unauthenticated, match="longer than 600 seconds"):
+        verifier(jwt_max_lifetime_s=600).verify(jwt.encode(claims, DEV_JWT_SECRET))
+    without_iat = {k: v for k, v in claims.items() if k != "iat"}
+    with pytest.raises(Unauthenticated, match="invalid"):
+        verifier().verify(jwt.encode(without_iat, DEV_JWT_SECRET))
 
 
 def test_area_scope_is_a_prefix_of_the_area_code() -> None:

@@ -18,3 +18,10 @@ def test_a_refused_configuration_names_the_setting_but_not_the_secrets(
     err = capsys.readouterr().err
     assert "kafka TLS file not found" in err
     assert secret not in err and secret[-10:] not in err and "input" not in err
+
+
+def test_a_development_token_lives_no_longer_than_services_accept(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--role", "district_office", "--ttl", str(13 * 3600)]) == CONFIGURATION_ERROR
+    assert "--ttl must be 1-43200 seconds" in capsys.readouterr().err
+    assert main(["token", "--role", "district_office", "--ttl", "600"]) == 0
+    assert capsys.readouterr().out.count(".") == 2  # one JWT: header.claims.signature
