@@ -18,6 +18,7 @@ from pydantic import (
     NaiveDatetime,
     PastDate,
     PastDatetime,
+    StringConstraints,
     ValidationInfo,
     field_validator,
 )
@@ -68,6 +69,10 @@ def refuse_control_characters(value: Any) -> Any:
             refuse_control_characters(key)
             refuse_control_characters(item)
     return value
+
+
+# Free text in a query or a path (a subject's id, an owner): bodies get the same rule from `RequestBody`.
+QueryText = Annotated[str, StringConstraints(max_length=200), AfterValidator(refuse_control_characters)]
 
 
 class RequestBody(BaseModel):

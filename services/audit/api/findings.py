@@ -10,12 +10,13 @@ from sqlmodel import col
 
 from services.audit import findings, views
 from services.audit.api.deps import Inspector, Limit, Now, Policy, Reader
-from services.audit.models import Finding
+from services.audit.models import Finding, FindingStatus
 from services.audit.rules import ProblemFacts
 from services.audit.schemas import FindingCreate, FindingHistoryRead, FindingRead, canonical_subject_id
 from shared.contracts.audit import Severity, SubjectKind
 from shared.errors import InvalidInput, NotFound
 from shared.http import Transaction
+from shared.schemas import QueryText
 
 router = APIRouter(tags=["findings"])
 
@@ -24,9 +25,9 @@ router = APIRouter(tags=["findings"])
 async def list_findings(
     session: Transaction,
     actor: Reader,
-    subject_id: str | None = None,
+    subject_id: QueryText | None = None,
     severity: Severity | None = None,
-    status: str | None = None,
+    status: FindingStatus | None = None,
     limit: Limit = 100,
 ) -> list[FindingRead]:
     """Findings, newest first, within the caller's area."""
@@ -82,7 +83,7 @@ async def record_finding(
 
 @router.get("/subjects/{subject_kind}/{subject_id}/history")
 async def subject_history(
-    subject_kind: SubjectKind, subject_id: str, session: Transaction, actor: Reader
+    subject_kind: SubjectKind, subject_id: QueryText, session: Transaction, actor: Reader
 ) -> list[FindingHistoryRead]:
     """A household's or project's full problem history: findings, tasks, checks, referrals, decisions."""
     try:

@@ -19,7 +19,9 @@ from services.audit.schemas import (
     SubmissionCreate,
     SubmissionRead,
 )
+from shared.areas import AreaCode
 from shared.http import Transaction
+from shared.schemas import QueryText
 
 router = APIRouter(prefix="/rectification-tasks", tags=["rectification"])
 
@@ -29,8 +31,8 @@ async def list_tasks(
     session: Transaction,
     actor: Reader,
     finding_id: UUID | None = None,
-    owner: str | None = None,
-    township: str | None = None,
+    owner: QueryText | None = None,
+    township: AreaCode | None = None,
     status: TaskStatus | None = None,
     limit: Limit = 100,
 ) -> list[RectificationTaskRead]:
