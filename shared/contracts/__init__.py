@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from shared.schemas import refuse_control_characters
 
 HOUSEHOLDS_TOPIC = "households.events"
 PROJECTS_TOPIC = "projects.events"
@@ -38,6 +40,13 @@ class IntegrationEvent(BaseModel):
 
     event_type: ClassVar[str]
     topic: ClassVar[str]
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        # PostgreSQL refuses a NUL in text: an event carrying one is poison, dead-lettered at once with the field
+        # named, rather than failing in a consumer's transaction attempt after attempt.
+        return refuse_control_characters(value)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

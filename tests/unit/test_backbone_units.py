@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import jwt
@@ -13,11 +14,13 @@ from pydantic import BaseModel, ValidationError
 
 from shared.areas import VillageCode
 from shared.auth import Principal, Role, TokenVerifier, issue_token, require_roles
-from shared.contracts import ALL_TOPICS, contract_for, registered_types
+from shared.contracts import ALL_TOPICS, IntegrationEvent, contract_for, registered_types
 from shared.contracts.households import HouseholdRegistered
 from shared.errors import Forbidden, Unauthenticated
 from shared.messaging.cloudevents import Envelope, MalformedEvent
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
+from tests.api_sweep import Sweep
+from tests.unit.test_api_sweep import SAMPLES
 
 
 def envelope() -> Envelope:
@@ -58,6 +61,31 @@ def test_every_contract_has_a_versioned_type_on_a_known_topic() -> None:
         assert contract.topic in ALL_TOPICS
     assert contract_for("gov.poverty.households.household_registered.v1") is HouseholdRegistered
     assert contract_for("gov.poverty.unknown.v1") is None
+
+
+def contract_sample(contract: type[IntegrationEvent]) -> dict[str, Any]:
+    """A valid payload of `contract`, built from its JSON schema."""
+    schema = contract.model_json_schema()
+    sample: dict[str, Any] = Sweep({"components": {"schemas": schema.get("$defs", {})}}, SAMPLES).sample(schema)
+    return sample
+
+
+CONTRACT_TEXT_FIELDS = [
+    (event_type, name)
+    for event_type, contract in sorted(registered_types().items())
+    for name, value in contract_sample(contract).items()
+    if isinstance(value, str)
+]
+
+
+@pytest.mark.parametrize(("event_type", "field"), CONTRACT_TEXT_FIELDS)
+def test_every_contract_refuses_control_characters_in_its_text(event_type: str, field: str) -> None:
+    contract = registered_types()[event_type]
+    sample = contract_sample(contract)
+    contract.model_validate(sample)
+    with pytest.raises(ValidationError, match="control characters") as refused:
+        contract.model_validate({**sample, field: "a\x00b"})
+    assert refused.value.errors()[0]["loc"] == (field,)
 
 
 def test_contracts_refuse_unknown_fields() -> None:
