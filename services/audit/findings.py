@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import event, select, text
+from sqlalchemy import BigInteger, bindparam, event, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -14,7 +15,7 @@ from sqlmodel import col
 from services.audit import campaigns
 from services.audit.events import emit
 from services.audit.models import Finding, FindingStatus
-from services.audit.rectification import open_rectification, reopen_on_recurrence
+from services.audit.rectification import follow_recurrence, open_rectification
 from services.audit.referrals import refer_to_discipline_commission
 from services.audit.rules import (
     DeadlinePolicy,
@@ -87,7 +88,6 @@ async def record_manual_finding(
     session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
 ) -> Finding:
     """An inspector's finding, with evidence references; its campaign, if named, must cover it."""
-    await _hold_subject(session, _key(facts))
     if facts.campaign_id is not None:
         await campaigns.ensure_covers(
             session, facts.campaign_id, area_code=facts.area_code, subject_id=facts.subject_id, now=now
@@ -95,18 +95,28 @@ async def record_manual_finding(
     return await record_finding(session, facts, policy=policy, now=now)
 
 
-async def _hold_subject(session: AsyncSession, key: OpenFindingKey) -> None:
-    """Hold the subject's problem until the transaction ends (PostgreSQL; SQLite has one writer at a time).
+async def _hold_subjects(session: AsyncSession, keys: list[OpenFindingKey]) -> None:
+    """Hold these subjects' problems until the transaction ends (PostgreSQL; SQLite has one writer at a time).
 
-    Two inspectors recording the same problem at once: the second waits, then finds the first's finding and adds
-    an occurrence, instead of failing on the unique index of open findings. (The consumer needs no such lock:
-    the events about one subject come in order from one partition.)
+    Whoever records a problem, an inspector or the consumer, holds it first: a second recording of the same
+    problem waits, then finds the first's finding and adds an occurrence, instead of failing on the unique index
+    of open findings. The locks are taken in one order (sorted, in one statement), so that two transactions
+    holding some each never wait for each other.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
+    locks = sorted({_lock_id(key) for key in keys})
+    await session.execute(_HOLD, {"locks": locks})
+
+
+_HOLD = text(
+    "SELECT count(pg_advisory_xact_lock(lock)) FROM (SELECT unnest(:locks) AS lock ORDER BY 1) AS held"
+).bindparams(bindparam("locks", type_=ARRAY(BigInteger)))
+
+
+def _lock_id(key: OpenFindingKey) -> int:
     digest = hashlib.sha256("\x1f".join(key).encode()).digest()
-    lock = int.from_bytes(digest[:8], "big", signed=True)
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def _recur(
@@ -134,8 +144,7 @@ async def _recur(
     reason = referral_reason_at_opening(graver) if escalated else None
     if reason:
         refer_to_discipline_commission(session, finding, reason=reason, now=now)
-    if finding not in session.new:  # one opened in this transaction has a task just opened, not yet reported done
-        await reopen_on_recurrence(session, finding, policy=policy, now=now)
+    await follow_recurrence(session, finding, escalated=escalated, policy=policy, now=now)
     return finding
 
 
@@ -163,6 +172,7 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
     wanted = list({key for key in keys if key not in known})
     if not wanted:
         return
+    await _hold_subjects(session, wanted)
     # Two array parameters, not a list of key tuples: one prepared statement whatever the batch's size.
     dialect = session.get_bind().dialect
     stmt = select(Finding).where(
@@ -183,7 +193,7 @@ async def _open_finding(session: AsyncSession, facts: ProblemFacts) -> Finding |
 
     The look-up does not flush, and what it found (or opened) is kept for the transaction: a consumer
     applying many events in one transaction then writes all their rows together at commit, instead of a
-    few statements per event. A concurrent opening elsewhere is caught by the unique index on open findings.
+    few statements per event. A concurrent recording of the same problem waits for this transaction to end.
     """
     key = _key(facts)
     known = _known(session)

@@ -153,6 +153,8 @@ class DeadlineChange(SQLModel, table=True):
     changed_at: datetime = Field(sa_type=UTCDateTime)
     reason: str = Field(max_length=500)
 
+    task: RectificationTask = Relationship(sa_relationship=_flush_order_only("RectificationTask"))
+
 
 class DisciplineReferral(SQLModel, table=True):
     """A lead handed to the discipline commission (纪委线索移交)."""

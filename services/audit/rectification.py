@@ -18,6 +18,7 @@ from sqlmodel import col
 from services.audit import campaigns
 from services.audit.events import emit
 from services.audit.lifecycle import (
+    ACTIVE,
     TaskAction,
     TaskStatus,
     check_new_deadline,
@@ -228,16 +229,42 @@ def _reopen(
     refer_to_discipline_commission(session, finding, reason=ReferralReason.FAILED_FOLLOW_UP, now=now, task=task)
 
 
-async def reopen_on_recurrence(
-    session: AsyncSession, finding: Finding, *, policy: DeadlinePolicy, now: datetime
+# Who moves a deadline that a rule moved (a problem found worse), in the deadline's history and its event.
+AUDIT_RULES = "audit-rules"
+
+
+async def follow_recurrence(
+    session: AsyncSession, finding: Finding, *, escalated: bool, policy: DeadlinePolicy, now: datetime
 ) -> RectificationTask | None:
-    """A repeat of a problem whose rectification was reported (submitted or verified) reopens its task, with a
-    new deadline: the owner's report is contradicted. The task reopened, or None when it was still being worked."""
+    """What a repeat of the problem does to its task: reported rectified (submitted or verified), the report is
+    contradicted and the task reopens; still being worked and found worse, the task gets its new severity's
+    shorter term when that ends sooner. The task changed, or None."""
+    task = await _task_of(session, finding)
+    if is_contradicted_by_recurrence(task.status):
+        _reopen_on_recurrence(session, task, finding, policy=policy, now=now)
+        return task
+    shorter = policy.deadline(Severity(finding.severity), now)
+    if escalated and task.status in ACTIVE and shorter < task.deadline:
+        reason = f"found worse: now {finding.severity}, whose term is shorter"
+        _move_deadline(session, task, finding, deadline=shorter, reason=reason, actor=AUDIT_RULES, now=now)
+        return task
+    return None
+
+
+async def _task_of(session: AsyncSession, finding: Finding) -> RectificationTask:
+    """The finding's task, locked; one opened in this transaction is still only in the session (a consumer's
+    batch writes its rows at commit)."""
+    for pending in session.new:
+        if isinstance(pending, RectificationTask) and pending.finding_id == finding.id:
+            return pending
     stmt = select(RectificationTask).where(col(RectificationTask.finding_id) == finding.id).with_for_update()
-    with session.no_autoflush:  # the finding's task, if any, was written with it: nothing to flush first
-        task = (await session.scalars(stmt)).one()
-    if not is_contradicted_by_recurrence(task.status):
-        return None
+    with session.no_autoflush:
+        return (await session.scalars(stmt)).one()
+
+
+def _reopen_on_recurrence(
+    session: AsyncSession, task: RectificationTask, finding: Finding, *, policy: DeadlinePolicy, now: datetime
+) -> None:
     previous: Literal["submitted", "verified"] = "verified" if task.status == TaskStatus.VERIFIED else "submitted"
     task.status, task.verified_by, task.verified_at = TaskStatus.REOPENED, None, None
     task.reopen_count += 1
@@ -252,7 +279,6 @@ async def reopen_on_recurrence(
             deadline=task.deadline,
         ),
     )
-    return task
 
 
 def set_deadline(task: RectificationTask, deadline: datetime) -> None:
@@ -277,11 +303,24 @@ async def reschedule_task(
     task, finding = await task_in_reach(session, task_id, actor, for_update=True)
     next_status(task.status, TaskAction.RESCHEDULE)
     check_new_deadline(deadline, opened_at=task.opened_at, current=task.deadline)
+    return _move_deadline(session, task, finding, deadline=deadline, reason=reason, actor=actor.subject, now=now)
+
+
+def _move_deadline(
+    session: AsyncSession,
+    task: RectificationTask,
+    finding: Finding,
+    *,
+    deadline: datetime,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> DeadlineChange:
     change = DeadlineChange(
         task_id=task.id,
         previous_deadline=task.deadline,
         deadline=deadline,
-        changed_by=actor.subject,
+        changed_by=actor,
         changed_at=now,
         reason=reason,
     )
@@ -294,7 +333,7 @@ async def reschedule_task(
             task_id=task.id,
             previous_deadline=change.previous_deadline,
             deadline=deadline,
-            changed_by=actor.subject,
+            changed_by=actor,
         ),
     )
     return change

@@ -20,7 +20,7 @@ from shared.schemas import RequestBody
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # A share such as the rectification rate: exact in the service, a JSON number on the wire.
 Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
-UUID_SUBJECTS = frozenset({SubjectKind.HOUSEHOLD, SubjectKind.PROJECT})
+UUID_SUBJECTS = frozenset({SubjectKind.HOUSEHOLD, SubjectKind.PROJECT, SubjectKind.PAYMENT})
 
 
 class Output(BaseModel):
@@ -68,7 +68,7 @@ class FindingCreate(RequestBody):
 
 
 def canonical_subject_id(kind: SubjectKind, subject_id: str) -> str:
-    """One spelling of a household's or project's id (lowercase, hyphenated), as events carry it: "{…}",
+    """One spelling of a household's, project's or payment's id (lowercase, hyphenated), as events carry it: "{…}",
     "urn:uuid:…" or capitals would otherwise name a second subject. ValueError if it is not an id."""
     if kind not in UUID_SUBJECTS:
         return subject_id

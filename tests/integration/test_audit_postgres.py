@@ -113,6 +113,37 @@ async def test_concurrent_recordings_of_one_problem_make_one_finding_with_every_
     assert (finding.occurrences, len(finding.evidence), tasks) == (6, 6, 1)
 
 
+async def test_an_inspector_recording_what_the_consumer_is_opening_waits_and_adds_an_occurrence(
+    sessions: Any,
+) -> None:
+    subject = str(uuid.uuid4())
+
+    async def inspector() -> Finding:
+        async with unit_of_work(sessions) as s:
+            return await findings.record_manual_finding(s, problem(subject), policy=POLICY, now=NOW)
+
+    async with unit_of_work(sessions) as consumer:
+        opened = await findings.record_finding(consumer, problem(subject), policy=POLICY, now=NOW)
+        await consumer.flush()  # written, not committed: invisible to the inspector's transaction
+        recording = asyncio.create_task(inspector())
+        await until_a_lock_is_awaited(sessions)
+    recorded = await recording
+    async with sessions() as s:
+        finding = (await s.scalars(select(Finding))).one()
+    assert (recorded.id, finding.id, finding.occurrences) == (opened.id, opened.id, 2)
+
+
+async def until_a_lock_is_awaited(sessions: Any, timeout_s: float = 10.0) -> None:
+    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        async with sessions() as s:
+            if await s.scalar(waiting):
+                return
+        await asyncio.sleep(0.02)
+    raise AssertionError("no transaction waited for a subject's lock")
+
+
 @pytest.mark.parametrize(
     "statement",
     [

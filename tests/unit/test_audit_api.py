@@ -101,12 +101,14 @@ async def test_an_inspector_records_a_finding_and_a_repeat_adds_an_occurrence(ap
     assert [t["owner"] for t in tasks] == ["township_office:371523101"]
 
 
-async def test_every_spelling_of_a_household_id_is_the_same_subject(api: Any) -> None:
+@pytest.mark.parametrize("kind", ["household", "payment"])
+async def test_every_spelling_of_an_id_is_the_same_subject(api: Any, kind: str) -> None:
     _, client = api
     spellings = [HOUSEHOLD.upper(), HOUSEHOLD.replace("-", ""), f"{{{HOUSEHOLD}}}", f"urn:uuid:{HOUSEHOLD}"]
-    first = await client.post("/findings", json=MANUAL, headers=INSPECTOR)
+    first = await client.post("/findings", json={**MANUAL, "subject_kind": kind}, headers=INSPECTOR)
     for spelling in spellings:
-        again = await client.post("/findings", json={**MANUAL, "subject_id": spelling}, headers=INSPECTOR)
+        body = {**MANUAL, "subject_kind": kind, "subject_id": spelling}
+        again = await client.post("/findings", json=body, headers=INSPECTOR)
         assert (again.status_code, again.json()["id"]) == (200, first.json()["id"]), spelling
     assert (again.json()["subject_id"], again.json()["occurrences"]) == (HOUSEHOLD, 5)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import findings, ledger
 from services.audit.handlers import build_handlers
-from services.audit.models import DisciplineReferral, Finding, LedgerEntry, RectificationTask
+from services.audit.models import DeadlineChange, DisciplineReferral, Finding, LedgerEntry, RectificationTask
+from services.audit.rectification import AUDIT_RULES
 from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.settings import AuditSettings
 from shared.contracts import HOUSEHOLDS_TOPIC, SUBSIDIES_TOPIC
-from shared.contracts.audit import SubjectKind
+from shared.contracts.audit import RectificationRescheduled, SubjectKind
 from shared.contracts.households import ProblemCategory
 from shared.contracts.subsidies import SubsidyCoverageGap
 from shared.db import create_engine, unit_of_work
@@ -95,6 +96,36 @@ async def test_a_repeat_found_worse_raises_the_finding_and_refers_it_once(sessio
         reasons = (await s.scalars(select(DisciplineReferral.reason))).all()
         assert (finding.severity, finding.occurrences, reasons) == ("severe", 4, ["severe_finding"])
         assert await count(s, RectificationTask) == 1
+
+
+@pytest.mark.parametrize(
+    ("found_worse_after", "deadline_after"),
+    [
+        (timedelta(days=2), timedelta(days=9)),  # the severe term (7 days) from the day it was found worse
+        (timedelta(0), timedelta(days=7)),  # found worse in the transaction that opened it: the same
+        (timedelta(days=10), timedelta(days=15)),  # the serious term ends sooner: kept
+    ],
+)
+async def test_a_problem_found_worse_gets_the_shorter_term_of_its_new_severity(
+    sessions: Any, found_worse_after: timedelta, deadline_after: timedelta
+) -> None:
+    async with unit_of_work(sessions) as s:
+        await findings.record_finding(s, facts(grade="C"), policy=POLICY, now=NOW)  # serious: 15 days
+        if not found_worse_after:
+            await findings.record_finding(s, facts(grade="D"), policy=POLICY, now=NOW)
+    if found_worse_after:
+        async with unit_of_work(sessions) as s:
+            await findings.record_finding(s, facts(grade="D"), policy=POLICY, now=NOW + found_worse_after)
+    async with sessions() as s:
+        task = (await s.scalars(select(RectificationTask))).one()
+        changes = (await s.scalars(select(DeadlineChange))).all()
+        rescheduled = (await events(s)).count(RectificationRescheduled.event_type.split(".")[3])
+    assert task.deadline == NOW + deadline_after
+    shortened = deadline_after < timedelta(days=15)
+    assert [(c.previous_deadline, c.deadline, c.changed_by) for c in changes] == (
+        [(NOW + timedelta(days=15), NOW + deadline_after, AUDIT_RULES)] if shortened else []
+    )
+    assert rescheduled == int(shortened)
 
 
 async def test_other_subjects_or_problems_are_separate_findings(sessions: Any) -> None:
