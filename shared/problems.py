@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy.exc
@@ -37,6 +37,9 @@ _HTTP_SLUGS = {
     422: "invalid-input",
     429: "too-many-requests",
 }
+# What an error location may repeat: field names and list indexes, not a key the client made up (perhaps a number).
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # a header is named like Idempotency-Key
+_UNKNOWN_FIELD = "(unknown field)"
 
 
 def problem(
@@ -57,11 +60,19 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def field_path(loc: Sequence[int | str]) -> str:
+    """Pydantic's error location as `body.members.0.name`. A part that is neither a list index nor an identifier
+    is a key the client made up (an unknown field), which may be an ID-card number: it is never repeated."""
+    return ".".join(
+        str(part) if isinstance(part, int) or _IDENTIFIER.fullmatch(part) else _UNKNOWN_FIELD for part in loc
+    )
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     # Only location, message and error type: pydantic's `input` and `ctx` may hold personal data.
     return [
         {
-            "field": ".".join(str(p) for p in err.get("loc", ())),
+            "field": field_path(err.get("loc", ())),
             "message": err.get("msg", ""),
             "code": err.get("type", ""),
         }

@@ -21,7 +21,7 @@ from services.households.models import Household, IncomeRecord, PovertyLine
 from services.households.vocabulary import IncomeSource
 from shared.contracts.households import IncomeRecorded, PovertyLineSet
 from shared.errors import InvalidInput
-from shared.timeutil import utcnow
+from shared.timeutil import district_today, utcnow
 
 
 async def set_poverty_line(
@@ -39,6 +39,9 @@ async def set_poverty_line(
     line = await session.get(PovertyLine, year, populate_existing=True)
     assert line is not None  # just written
     publish(session, PovertyLineSet(year=year, line_fen=line_fen, monitoring_margin_fen=margin_fen))
+    today = district_today()
+    if year == today.year:  # monitoring judges this year's income: a higher line or margin can put households under
+        await monitoring.check_all_incomes(session, year=year, on=today, actor=actor)
     return line
 
 

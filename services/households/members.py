@@ -56,6 +56,13 @@ def fact_errors(values: Mapping[str, Any]) -> list[str]:
         errors.append("a chronic disease and its approval date go together")
     if values.get("premium_subsidised") and not values.get("medical_insured"):
         errors.append("a subsidised premium needs basic medical insurance")
+    born = values.get("birth_date")
+    for field, what in (
+        ("disability_certified_on", "a disability cannot be certified"),
+        ("chronic_disease_approved_on", "a chronic disease cannot be approved"),
+    ):
+        if born is not None and values.get(field) is not None and values[field] < born:
+            errors.append(f"{what} before the member was born")
     return errors
 
 
@@ -107,6 +114,8 @@ async def add_member(
         ),
     )
     await publish_facts(session, household, member, BLANK, actor=actor, on=on, new_member=True)
+    # One more mouth on the same income: the per-capita income may now be under line + margin.
+    await monitoring.check_income(session, household, year=on.year, on=on, actor=actor)
     return member
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -16,7 +16,14 @@ from services.households import history, lifecycle
 from services.households.assessment import income_total, member_facts, poverty_line
 from services.households.events import publish
 from services.households.guarantees import Line, per_capita_fen
-from services.households.models import Household, MonitoringEpisode, MonitoringMeasure, RiskFlag
+from services.households.models import (
+    Household,
+    IncomeRecord,
+    Member,
+    MonitoringEpisode,
+    MonitoringMeasure,
+    RiskFlag,
+)
 from services.households.problems import report_problem
 from shared.contracts.households import (
     EpisodeDecision,
@@ -168,6 +175,40 @@ async def check_income(
     detail = f"Per-capita income {per_capita} fen for {year} is under line + margin {line.monitoring_threshold_fen}."
     kind = RiskKind.INCOME_BELOW_MARGIN
     return await raise_flag(session, household, kind=kind, detail=detail, on=on, actor=actor, amount_fen=per_capita)
+
+
+async def check_all_incomes(session: AsyncSession, *, year: int, on: date, actor: str) -> int:
+    """After a year's line or margin is set: flag every watched household whose per-capita income is now under
+    line + margin. Candidates come from one query (income under threshold x members, no division); each is then
+    judged as `check_income` judges one. Returns how many were flagged."""
+    line = await poverty_line(session, year)
+    if line is None:
+        return 0
+    income = (
+        select(col(IncomeRecord.household_id), func.sum(IncomeRecord.amount_fen).label("total"))
+        .where(col(IncomeRecord.year) == year)
+        .group_by(col(IncomeRecord.household_id))
+        .subquery()
+    )
+    members = select(col(Member.household_id), func.count().label("n")).group_by(col(Member.household_id)).subquery()
+    candidates = (
+        select(Household)
+        .outerjoin(income, income.c.household_id == Household.id)
+        .outerjoin(members, members.c.household_id == Household.id)
+        .where(
+            col(Household.status).in_(INCOME_WATCHED),
+            or_(
+                func.coalesce(income.c.total, 0) < line.monitoring_threshold_fen * func.coalesce(members.c.n, 0),
+                func.coalesce(members.c.n, 0) == 0,
+            ),
+        )
+        .order_by(col(Household.id))
+    )
+    flagged = 0
+    for household in (await session.scalars(candidates)).all():
+        if await check_income(session, household, year=year, on=on, actor=actor) is not None:
+            flagged += 1
+    return flagged
 
 
 def add_measure(

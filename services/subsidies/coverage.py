@@ -17,7 +17,7 @@ from services.subsidies.domain import SOURCE, ensure_known_policy, known_househo
 from services.subsidies.models import CoverageCheck, CoverageGap, EligibleHousehold, Entitlement, Payment
 from services.subsidies.schemas import CoverageCheckCreate
 from shared.auth import Principal
-from shared.contracts.households import MinimumAllowance
+from shared.contracts.households import MinimumAllowance, RiskKind
 from shared.contracts.subsidies import SubsidyCoverageGap
 from shared.errors import NotFound
 from shared.messaging.outbox import record_event
@@ -45,6 +45,20 @@ async def note_schooling(session: AsyncSession, *, household_id: UUID, member_id
     )
 
 
+async def note_risk_flag(session: AsyncSession, *, household_id: UUID, kind: RiskKind) -> None:
+    """A relapse-risk flag (防返贫监测) adds the help its kind entitles the household to while monitored."""
+    granted = rules.monitoring_entitlements(kind)
+    await _entitle(
+        session, household_id=household_id, member_id=None, family=rules.MONITORING_POLICIES, granted=granted, add=True
+    )
+
+
+async def note_monitoring_closed(session: AsyncSession, *, household_id: UUID) -> None:
+    """The monitoring episode closed (risk eliminated, or relapsed into poverty): the monitoring help ends."""
+    family = rules.MONITORING_POLICIES
+    await _entitle(session, household_id=household_id, member_id=None, family=family, granted=frozenset())
+
+
 async def _entitle(
     session: AsyncSession,
     *,
@@ -52,8 +66,10 @@ async def _entitle(
     member_id: UUID | None,
     family: frozenset[str],
     granted: frozenset[str],
+    add: bool = False,
 ) -> None:
-    """Make the entitlements among `family` exactly `granted`, so a re-sent event changes nothing."""
+    """Make the entitlements among `family` exactly `granted` (with `add`, those held and `granted`), so a re-sent
+    event changes nothing."""
     await known_household(session, household_id)
     held = await session.scalars(
         select(Entitlement).where(
@@ -64,7 +80,7 @@ async def _entitle(
     )
     kept: set[str] = set()
     for entitlement in held.all():
-        if entitlement.policy_code in granted:
+        if add or entitlement.policy_code in granted:
             kept.add(entitlement.policy_code)
         else:
             await session.delete(entitlement)

@@ -13,6 +13,8 @@ from shared.contracts.households import (
     MemberDisabilityRecorded,
     MemberSchoolingChanged,
     MinimumAllowanceChanged,
+    MonitoringEpisodeClosed,
+    RiskFlagRaised,
 )
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.messaging.cloudevents import Envelope
@@ -55,6 +57,14 @@ def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
         await coverage.note_schooling(
             session, household_id=event.household_id, member_id=event.member_id, enrolment=event.enrolment
         )
+
+    @handlers.on(RiskFlagRaised)
+    async def on_risk_flag_raised(session: AsyncSession, event: RiskFlagRaised, _: Envelope) -> None:
+        await coverage.note_risk_flag(session, household_id=event.household_id, kind=event.kind)
+
+    @handlers.on(MonitoringEpisodeClosed)
+    async def on_monitoring_closed(session: AsyncSession, event: MonitoringEpisodeClosed, _: Envelope) -> None:
+        await coverage.note_monitoring_closed(session, household_id=event.household_id)
 
     @handlers.on(ProjectRegistered)
     async def on_project_registered(session: AsyncSession, event: ProjectRegistered, _: Envelope) -> None:

@@ -8,13 +8,14 @@ from datetime import date
 from typing import NamedTuple
 from uuid import UUID
 
-from shared.contracts.households import MinimumAllowance
+from shared.contracts.households import MinimumAllowance, RiskKind
 from shared.timeutil import period_start
 
 # The policies each kind of household fact decides: an event replaces the entitlements of its own family only.
 ALLOWANCE_POLICIES = frozenset({"dibao", "extreme_poverty_support"})
 DISABILITY_POLICIES = frozenset({"disability_living_subsidy", "disability_nursing_subsidy"})
 SCHOOLING_POLICIES = frozenset({"education_aid"})
+MONITORING_POLICIES = frozenset({"temporary_assistance", "medical_aid"})
 
 
 def check_period_begun(period: str, *, today: date) -> str:
@@ -64,6 +65,15 @@ def disability_entitlements(grade: int) -> frozenset[str]:
 def schooling_entitlements(enrolment: str) -> frozenset[str]:
     """教育资助 goes to a member enrolled at school; one who dropped out or is exempt gets none."""
     return SCHOOLING_POLICIES if enrolment == "enrolled" else frozenset()
+
+
+def monitoring_entitlements(kind: RiskKind) -> frozenset[str]:
+    """即时帮扶: a household flagged by relapse-risk monitoring gets temporary assistance (临时救助) while its
+    episode is open, and medical aid (医疗救助) when a large medical expense put it at risk. Each flag of an episode
+    adds its own; the episode's closing ends them all."""
+    if kind == RiskKind.LARGE_MEDICAL_EXPENSE:
+        return MONITORING_POLICIES
+    return frozenset({"temporary_assistance"})
 
 
 class Entitled(NamedTuple):

@@ -320,3 +320,22 @@ async def test_two_officers_setting_a_new_years_line_at_once_both_succeed(pg_dat
             assert [r.status_code for r in results] == [200, 200, 200], [r.text for r in results]
         lines = (await client.get("/poverty-lines", headers=OFFICE)).json()
         assert [line["year"] for line in lines] == list(range(2021, 2026))
+
+
+async def test_copy_refuses_a_second_member_with_the_same_number_in_one_household_and_a_rerun_too(
+    pg_database: MakeDb, tmp_path: Path
+) -> None:
+    url = await pg_database("households")
+    born = date(1960, 3, 1)
+    number = make_id(born, 1)
+    values = ["IM-1", VILLAGE, "户主", "王秀英", "head", born.isoformat(), number, "true"]
+    sister = [*values[:3], "王秀华", "sister", *values[5:]]  # another person claiming the same number
+    path = tmp_path / "h.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([HEADER, *(v + [""] * (len(HEADER) - len(v)) for v in (values, sister))])
+    for present in (0, 1):  # the first run, then the same file again: the stored member is present
+        report, errors = await import_file(url, path, 1000, 0)
+        assert [(e.line, e.field) for e in errors] == [(3, "id_number")] and number not in errors[0].message
+        assert (report.members_added, report.members_present) == (1 - present, present)
+        found = await counts(url)
+        assert (found["Household"], found["Member"]) == (1, 1)

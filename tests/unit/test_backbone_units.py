@@ -18,6 +18,7 @@ from shared.contracts import ALL_TOPICS, IntegrationEvent, contract_for, registe
 from shared.contracts.households import HouseholdRegistered
 from shared.errors import Forbidden, Unauthenticated
 from shared.messaging.cloudevents import Envelope, MalformedEvent
+from shared.problems import field_path
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from tests.api_sweep import Sweep
 from tests.unit.test_api_sweep import SAMPLES
@@ -300,3 +301,18 @@ def test_a_village_code_is_twelve_ascii_digits_and_nothing_else(code: str) -> No
     with pytest.raises(ValidationError, match="12-digit village code"):
         Body(area_code=code)
     assert Body(area_code="371523101201").area_code == "371523101201"
+
+
+@pytest.mark.parametrize(
+    ("loc", "field"),
+    [
+        (("body", "members", 0, "relationship_to_head"), "body.members.0.relationship_to_head"),
+        (("body", "371523196207090052"), "body.(unknown field)"),  # an unknown key that is an ID-card number
+        (("body", "members", 1, "3715 2319 6207 0900 52"), "body.members.1.(unknown field)"),
+        ((0, "李四", "x" * 65, "_ok"), "0.(unknown field).(unknown field)._ok"),
+        (("header", "Idempotency-Key"), "header.Idempotency-Key"),
+        ((), ""),
+    ],
+)
+def test_an_error_location_names_only_identifiers_and_indexes(loc: tuple[int | str, ...], field: str) -> None:
+    assert field_path(loc) == field

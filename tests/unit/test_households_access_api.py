@@ -222,3 +222,30 @@ async def test_statistics_count_a_house_as_unsafe_by_its_latest_appraisal_only(a
             assert r.status_code == 201, r.text
     total = (await client.get("/statistics?year=2020", headers=OFFICE)).json()["total"]
     assert (total["housing_cd_outstanding"], total["housing_cd_overdue"], total["housing_cd_renovated"]) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/households?area_code=371523999201",  # a village of no township of the district
+        "/households?area_code=110101",  # another district
+        "/monitoring-episodes?area_code=371523999",
+        "/helper-cadres?area_code=110101",
+        "/statistics?area_code=110101",
+    ],
+)
+async def test_a_list_filtered_by_an_area_outside_the_district_is_refused_naming_the_field(api: Any, path: str) -> None:
+    _, client = api
+    await five(client)  # an empty answer would look like an area without households
+    body = assert_problem(await client.get(path, headers=OFFICE), 422)
+    assert [e["field"] for e in body["errors"]] == ["query.area_code"]
+    township = auth("township_office", area=TOWNSHIP)  # the district is checked before the caller's reach
+    assert_problem(await client.get(path, headers=township), 422)
+
+
+@pytest.mark.parametrize("path", ["/households", "/monitoring-episodes", "/helper-cadres", "/statistics"])
+async def test_a_list_filtered_by_the_district_or_a_known_area_answers(api: Any, path: str) -> None:
+    _, client = api
+    for area in ("371523", TOWNSHIP, VILLAGE):
+        r = await client.get(path, params={"area_code": area}, headers=OFFICE)
+        assert r.status_code == 200, r.text

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
-from services.households.models import Household, Visit
+from services.households.config import KnownAreas
+from services.households.departments import rows as department_rows
+from services.households.imports.rows import REQUIRED, RowInvalid, RowParser
+from services.households.models import Household, HousingAppraisal, Visit, WaterCheck
+from services.households.schemas import guarantees, households, monitoring, visits
 from shared.messaging.outbox import OutboxMessage
+from shared.schemas import RequestBody
 from shared.timeutil import district_today
 from tests.support import assert_problem, auth, running_app
 
@@ -25,6 +32,9 @@ HOUSEHOLD = {
     ],
 }
 OFFICE = auth("district_office")
+NUMBER = "371523196207090052"  # a valid ID-card number (its check character is right)
+# A household code and a cadre's login are identifiers, not text an officer types; every other text must be screened.
+IDENTIFIERS = {"household_code", "subject"}
 
 
 @pytest.fixture
@@ -88,6 +98,94 @@ async def test_an_id_number_in_free_text_is_refused_before_it_is_stored_or_publi
     assert [e["field"] for e in body["errors"]] == ["body.observations", "body.problems.0.description"]
     assert number not in r.text
     assert await _count(app, Visit) == 0
+
+
+def _free_text(field: dict[str, Any]) -> bool:
+    """Text of the field's JSON schema (optional or not) that no format, choice or pattern keeps a number out of."""
+    return any(
+        s.get("type") == "string"
+        and not {"format", "enum", "const"} & s.keys()
+        and re.search(s.get("pattern", ""), NUMBER)
+        for s in field.get("anyOf", [field])
+    )
+
+
+def _typed_text() -> list[tuple[type[BaseModel], str]]:
+    """Every free-text field of a request body or department row."""
+    modules = (households, visits, guarantees, monitoring, department_rows)
+    models = {
+        m for module in modules for m in vars(module).values() if isinstance(m, type) and issubclass(m, RequestBody)
+    }
+    return sorted(
+        (
+            (model, name)
+            for model in models
+            for name, field in model.model_json_schema()["properties"].items()
+            if name not in IDENTIFIERS and _free_text(field)
+        ),
+        key=lambda pair: (pair[0].__name__, pair[1]),
+    )
+
+
+def test_the_typed_text_includes_the_fields_that_leaked() -> None:
+    names = {(model.__name__, name) for model, name in _typed_text()}
+    assert {
+        ("MemberCreate", "relationship_to_head"),
+        ("VisitCreate", "visitor"),
+        ("AppraisalCreate", "appraiser"),
+    } <= names
+
+
+@pytest.mark.parametrize(("model", "name"), _typed_text(), ids=lambda v: getattr(v, "__name__", v))
+def test_every_text_a_client_types_refuses_an_id_number(model: type[BaseModel], name: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        model.model_validate({name: NUMBER})
+    mine = [e for e in refused.value.errors() if e["loc"] == (name,)]
+    assert [e["msg"] for e in mine] == ["Value error, must not contain an ID-card number"]
+
+
+async def test_a_visitor_appraiser_or_checker_holding_an_id_number_is_refused_and_never_echoed(api: Any) -> None:
+    app, client = api
+    hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
+    calls = [
+        ("visits", {"round": 1, "visited_on": "2020-05-01", "visitor": NUMBER}, "visitor"),
+        ("housing-appraisals", {"grade": "B", "appraised_on": "2020-03-01", "appraiser": NUMBER}, "appraiser"),
+        ("water-checks", {"checked_on": "2020-04-01", "source": "piped", "checked_by": NUMBER}, "checked_by"),
+    ]
+    for path, body, field in calls:
+        r = await client.post(f"/households/{hid}/{path}", json=body, headers=OFFICE)
+        assert [e["field"] for e in assert_problem(r, 422)["errors"]] == [f"body.{field}"]
+        assert NUMBER not in r.text
+    assert [await _count(app, m) for m in (Visit, HousingAppraisal, WaterCheck)] == [0, 0, 0]
+    assert await _count(app, OutboxMessage) == 1  # the registration only
+
+
+async def test_an_unknown_key_is_reported_without_repeating_it(api: Any) -> None:
+    app, client = api
+    member = {**HOUSEHOLD["members"][0], NUMBER: 1}
+    r = await client.post("/households", json={**HOUSEHOLD, NUMBER: "x", "members": [member]}, headers=OFFICE)
+    fields = sorted(e["field"] for e in assert_problem(r, 422)["errors"])
+    assert fields == ["body.(unknown field)", "body.members.0.(unknown field)"]
+    assert NUMBER not in r.text
+    assert await _count(app, Household) == 0
+
+
+@pytest.mark.parametrize("column", ["head_name", "member_name", "relationship_to_head"])
+def test_an_imported_name_or_relationship_holding_an_id_number_is_refused(column: str) -> None:
+    values = {
+        "household_code": "IM-1",
+        "area_code": VILLAGE,
+        "head_name": "张三",
+        "member_name": "张三",
+        "relationship_to_head": "head",
+        "birth_date": "1962-07-09",
+        "id_number": NUMBER,
+        column: f"户主 {NUMBER[:6]} {NUMBER[6:14]} {NUMBER[14:]}",
+    }
+    parser = RowParser(list(REQUIRED), areas=KnownAreas("371523", {"371523101": "贾寨镇"}), today=date(2020, 6, 1))
+    with pytest.raises(RowInvalid) as refused:
+        parser.parse([values[c] for c in REQUIRED], line=2)
+    assert refused.value.field == column and NUMBER[6:14] not in refused.value.message
 
 
 async def test_dates_and_phone_numbers_side_by_side_are_not_taken_for_an_id_number(api: Any) -> None:

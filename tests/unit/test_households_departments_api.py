@@ -260,3 +260,36 @@ async def test_a_member_who_lost_cover_loses_the_premium_subsidy_with_it(api: An
     assert (await submit(client, "medical_insurance", lost, "ins-lost", HEALTH)).json()["applied_count"] == 1
     h = await head(app)
     assert not h.medical_insured and not h.premium_subsidised
+
+
+async def test_row_text_holding_an_id_number_is_refused_and_never_echoed_or_stored(api: Any) -> None:
+    app, client = api
+    typed = f"{CHILD_ID[:6]} {CHILD_ID[6:14]} {CHILD_ID[14:]}"  # grouped, as a clerk might paste it
+    housing = [{"id_number": HEAD_ID, "grade": "C", "appraised_on": "2020-04-01", "appraiser": typed}]
+    enrolment = [{"id_number": CHILD_ID, "enrolment": "enrolled", "school_name": CHILD_ID}]
+    chronic = [{"id_number": HEAD_ID, "disease": f"高血压 {HEAD_ID}", "approved_on": "2020-04-01"}]
+    for kind, rows, headers, field in [
+        ("housing", housing, auth("dept_housing"), "appraiser"),
+        ("enrolment", enrolment, EDUCATION, "school_name"),
+        ("chronic_disease", chronic, HEALTH, "disease"),
+    ]:
+        r = await submit(client, kind, rows, f"{kind}-typed", headers)
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+        assert CHILD_ID[6:14] not in r.text and HEAD_ID not in r.text
+    async with app.state.sessions() as s:
+        reports = (await s.scalars(select(DepartmentBatch.report))).all()
+    assert not any(CHILD_ID[6:14] in report or HEAD_ID in report for report in reports)
+    assert await count(app, HousingAppraisal) == 0
+    assert (await head(app)).chronic_disease is None
+
+
+async def test_an_unknown_key_in_a_row_is_reported_without_repeating_it(api: Any) -> None:
+    app, client = api
+    unknown = make_id(date(1962, 7, 9), 9)
+    rows = [{"id_number": CHILD_ID, "enrolment": "enrolled", unknown: "x"}]
+    r = await submit(client, "enrolment", rows, "edu-unknown", EDUCATION)
+    assert [e["field"] for e in r.json()["errors"]] == ["(unknown field)"]
+    assert unknown not in r.text
+    async with app.state.sessions() as s:
+        batch = (await s.scalars(select(DepartmentBatch))).one()
+    assert unknown not in batch.report

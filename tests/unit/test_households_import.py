@@ -26,7 +26,13 @@ from services.households.imports.importer import HouseholdImporter
 from services.households.imports.job import CONCURRENTLY, HOUSEHOLD_ATTEMPTS, ChunkJob, WorkerSetup
 from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
 from services.households.imports.sources import ImportAborted, cell_text, open_table
-from services.households.imports.writer import NOT_THE_REGISTERED, ChunkConflict, ChunkResult, ChunkWriter
+from services.households.imports.writer import (
+    NOT_THE_REGISTERED,
+    TWICE_IN_HOUSEHOLD,
+    ChunkConflict,
+    ChunkResult,
+    ChunkWriter,
+)
 from services.households.models import Household, HouseholdChange, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
@@ -52,6 +58,12 @@ def row(code: str, name: str, born: date, number: str, **extra: str) -> list[str
     }
     return [values.get(column, "") for column in HEADER]
 
+
+CERTIFIED_BEFORE_BIRTH = {
+    "disability_type": "physical",
+    "disability_grade": "3",
+    "disability_certified_on": "1970-01-01",  # the member was born in 1977
+}
 
 GOOD = [
     row("IM-1", "王秀英", date(1960, 3, 1), A1),
@@ -192,6 +204,7 @@ async def test_bad_rows_are_reported_by_line_and_the_rest_imported(db: Any, tmp_
         row("IM-9", "庚", date(1975, 1, 1), make_id(date(1975, 1, 1), 7), disability_grade="3"),  # 10: grade, no type
         row("IM-10", "辛\x00", date(1976, 1, 1), make_id(date(1976, 1, 1), 8)),  # 11: a NUL (PostgreSQL's COPY fails)
         [""] * len(HEADER),  # 12: a blank row, skipped
+        row("IM-11", "壬", date(1977, 1, 1), make_id(date(1977, 1, 1), 9), **CERTIFIED_BEFORE_BIRTH),  # 13
         GOOD[2],
     ]
     report, errors = await run(url, write(tmp_path / "h.csv", rows))
@@ -205,8 +218,9 @@ async def test_bad_rows_are_reported_by_line_and_the_rest_imported(db: Any, tmp_
         (9, ""),
         (10, "disability_grade"),
         (11, "member_name"),
+        (13, "disability_certified_on"),
     ]
-    assert report.rows_failed == 9 and report.households_created == 2
+    assert report.rows_failed == 10 and report.households_created == 2
     assert not any(bad_check in e.message or A1 in e.message for e in errors)
     assert await count(app, Household) == 2
 
@@ -525,3 +539,53 @@ def test_killing_the_cli_ends_its_worker_processes(db: Any, tmp_path: Path) -> N
         cli_process.wait()
     # Each worker notices within a second and ends; they used to live on, holding their connections.
     _wait_until(lambda: not _processes_with(marker), 15)
+
+
+SISTER = row("IM-1", "王秀华", date(1960, 3, 1), A1, relationship_to_head="sister")  # another person, A1 again
+
+
+@pytest.mark.parametrize(
+    ("rows", "chunk", "line"),
+    [([GOOD[0], SISTER, GOOD[2]], 1000, 3), ([GOOD[0], SISTER, GOOD[2]], 1, 3), ([GOOD[0], GOOD[2], SISTER], 1000, 4)],
+    ids=["one-chunk", "a-chunk-a-household", "household-split-in-the-chunk"],
+)
+async def test_a_second_row_claiming_a_number_of_its_household_is_rejected_and_a_rerun_rejects_it_again(
+    db: Any, tmp_path: Path, rows: list[list[str]], chunk: int, line: int
+) -> None:
+    app, _, url = db
+    path = write(tmp_path / "h.csv", rows)
+    report, errors = await run(url, path, chunk=chunk)
+    assert [(e.line, e.field) for e in errors] == [(line, "id_number")]  # the first row of the number wins
+    assert A1 not in errors[0].message and "another row of this household" in errors[0].message
+    assert (report.members_added, report.members_present, report.rows_failed) == (2, 0, 1)
+    async with app.state.sessions() as s:
+        assert sorted((await s.scalars(select(Member.name))).all()) == ["张玉珍", "王秀英"]
+    before = await snapshot(app)
+    again, errors_again = await run(url, path, chunk=chunk)  # the stored member is present, the other row still wrong
+    assert errors_again == errors
+    assert (again.members_added, again.members_present, again.rows_failed) == (0, 2, 1)
+    assert await snapshot(app) == before
+
+
+async def test_the_cli_refuses_a_second_member_with_the_same_number_in_one_household(
+    db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, _, url = db
+    path, report = write(tmp_path / "h.csv", [GOOD[0], SISTER]), tmp_path / "errors.csv"
+    assert await _cli([str(path), "--database-url", url, "--quiet", "--errors", str(report)]) == 1
+    assert "members already present 0, rows rejected 1" in capsys.readouterr().err
+    rejected = list(csv.reader(io.StringIO(report.read_text())))[1:]
+    assert [r[:2] for r in rejected] == [["3", "id_number"]] and A1 not in report.read_text()
+    assert await count(app, Member) == 1
+
+
+async def test_a_chunk_retried_household_by_household_rejects_a_repeated_number_once_and_counts_nothing_twice(
+    db: Any,
+) -> None:
+    app, _, url = db
+    job, engine = raced_job(url, RacedWriter("IM-2", 0))  # the chunk meets a concurrent import once
+    outcome = await job.run([(n + 2, fields) for n, fields in enumerate([GOOD[0], GOOD[2], GOOD[1], SISTER])])
+    await engine.dispose()
+    assert outcome.result.errors == [RowError(5, "id_number", TWICE_IN_HOUSEHOLD)]
+    assert (outcome.result.members_added, outcome.result.members_present) == (3, 0)
+    assert await count(app, Member) == 3

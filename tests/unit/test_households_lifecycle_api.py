@@ -290,6 +290,47 @@ async def test_income_under_line_plus_margin_flags_once_and_must_recover_before_
     assert await count(app, MonitoringEpisode, MonitoringEpisode.status == "open") == 0
 
 
+async def test_a_new_member_can_put_an_exited_household_under_line_plus_margin(api: Any) -> None:
+    _, client = api
+    hid = await family(client)
+    await meet_the_standard(client, hid, income_fen=3 * 700_000)  # 7,000 yuan a head: above line + margin
+    assert (await exit_poverty(client, hid)).status_code == 200
+    newborn = member("张小花", "daughter", date(district_today().year, 1, 2), seq=4, medical_insured=True)
+    await post(client, f"/households/{hid}/members", newborn)  # 4 heads: 5,250 yuan, under 6,000
+    assert await status_of(client, hid) == "monitored"
+    [episode] = (await client.get(f"/households/{hid}/monitoring-episodes", headers=OFFICE)).json()
+    assert [f["kind"] for f in episode["flags"]] == ["income_below_margin"]
+
+
+async def test_a_certificate_dated_before_the_member_was_born_is_refused_and_changes_nothing(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    before = await event_types(app)
+    child = member("张小花", "daughter", date(2015, 5, 1), seq=4, medical_insured=True)
+    certified = {"disability_type": "physical", "disability_grade": 2, "disability_certified_on": "2001-01-01"}
+    refused = await client.post(f"/households/{hid}/members", json={**child, **certified}, headers=OFFICE)
+    assert "before the member was born" in assert_problem(refused, 422)["detail"]
+    assert len((await client.get(f"/households/{hid}", headers=OFFICE)).json()["members"]) == 3
+    assert await event_types(app) == before
+
+
+async def test_a_higher_line_or_margin_for_this_year_flags_the_households_now_under_it(api: Any) -> None:
+    app, client = api
+    exited = await family(client)
+    poor = household("CP-0002", VILLAGE, member("王五", "head", date(1958, 1, 4), seq=11, medical_insured=True))
+    other = str((await register(client, poor))["id"])
+    for hid in (exited, other):
+        await meet_the_standard(client, hid, income_fen=3 * 700_000)
+    assert (await exit_poverty(client, exited)).status_code == 200
+    year = district_today().year
+    higher_margin = {**LINE_2020, "monitoring_margin_fen": 300_000}  # line + margin 7,500 yuan
+    assert (await client.put(f"/poverty-lines/{year - 1}", json=higher_margin, headers=OFFICE)).status_code == 200
+    assert await status_of(client, exited) == "exited_receiving_policies"  # last year's line judges nothing now
+    assert (await client.put(f"/poverty-lines/{year}", json=higher_margin, headers=OFFICE)).status_code == 200
+    assert (await status_of(client, exited), await status_of(client, other)) == ("monitored", "in_poverty")
+    assert await count(app, MonitoringEpisode) == 1  # the household still in poverty is not a relapse risk
+
+
 async def test_a_backdated_flag_and_closing_are_judged_on_this_years_income_and_dated_in_order(api: Any) -> None:
     app, client = api
     hid = await family(client)

@@ -194,6 +194,24 @@ async def test_a_reason_holding_an_id_number_is_refused(api: Any) -> None:
     assert HEAD_ID not in r.text and await count(app, IdCardReveal) == 0
 
 
+@pytest.mark.parametrize("field", ["name", "relationship_to_head", "chronic_disease", "school_name"])
+async def test_a_members_text_holding_an_id_number_is_refused_and_never_echoed(api: Any, field: str) -> None:
+    app, client = api
+    hid = (await register(client, family()))["id"]
+    mid = (await client.get(f"/households/{hid}", headers=OFFICE)).json()["members"][0]["id"]
+    before = len(await outbox(app))
+    added = await client.post(
+        f"/households/{hid}/members",
+        json={**member("李四", "spouse", date(1962, 7, 9)), field: HEAD_ID},
+        headers=OFFICE,
+    )
+    changed = await client.patch(f"/households/{hid}/members/{mid}", json={field: HEAD_ID}, headers=OFFICE)
+    for r in (added, changed):
+        assert [e["field"] for e in assert_problem(r, 422)["errors"]] == [f"body.{field}"]
+        assert HEAD_ID not in r.text
+    assert await count(app, Member) == 2 and len(await outbox(app)) == before
+
+
 async def test_search_by_number_goes_in_the_body_and_respects_the_area(api: Any) -> None:
     _, client = api
     hid = (await register(client, family()))["id"]

@@ -219,6 +219,14 @@ def test_member_facts_that_contradict_each_other() -> None:
     assert fact_errors({"premium_subsidised": True, "medical_insured": False}) == [
         "a subsidised premium needs basic medical insurance"
     ]
+    born = {"birth_date": date(2015, 5, 1)}
+    certified = {"disability_type": "physical", "disability_grade": 2, "disability_certified_on": date(2015, 4, 30)}
+    approved = {"chronic_disease": "哮喘", "chronic_disease_approved_on": date(1999, 1, 1)}
+    assert fact_errors({**born, **certified, **approved}) == [
+        "a disability cannot be certified before the member was born",
+        "a chronic disease cannot be approved before the member was born",
+    ]
+    assert fact_errors({**born, **certified, "disability_certified_on": date(2015, 5, 1)}) == []
 
 
 def test_history_diff_keeps_only_changed_fields() -> None:

@@ -17,14 +17,19 @@ from services.subsidies.rules import (
     allowance_entitlements,
     disability_entitlements,
     find_gaps,
+    monitoring_entitlements,
     schooling_entitlements,
 )
 from shared.contracts.households import (
+    EpisodeDecision,
     HouseholdRegistered,
     MemberDisabilityRecorded,
     MemberSchoolingChanged,
     MinimumAllowance,
     MinimumAllowanceChanged,
+    MonitoringEpisodeClosed,
+    RiskFlagRaised,
+    RiskKind,
 )
 from shared.errors import NotFound
 from shared.messaging.outbox import OutboxMessage
@@ -34,6 +39,8 @@ from tests.support import apply_event, assert_problem, auth, running_app
 TOWNSHIP, OTHER_TOWNSHIP = "371523101", "371523105"
 HOUSEHOLD_A, HOUSEHOLD_B, HOUSEHOLD_C, HOUSEHOLD_FAR = (UUID(int=n) for n in (1, 2, 3, 4))
 MEMBER_1, MEMBER_2 = UUID(int=11), UUID(int=12)
+EPISODE = UUID(int=21)
+CLOSED_ON = date(2020, 9, 1)
 AREAS = {
     HOUSEHOLD_A: f"{TOWNSHIP}201",
     HOUSEHOLD_B: f"{TOWNSHIP}202",
@@ -158,6 +165,49 @@ async def test_the_allowance_status_is_kept_as_the_household_entitlement(api: An
     assert await _entitlements(app) == {(HOUSEHOLD_A, None, "extreme_poverty_support")}
     await apply_event(app, _allowance(HOUSEHOLD_A, MinimumAllowance.NONE))
     assert await _entitlements(app) == set()
+
+
+def _flag(household_id: UUID, kind: RiskKind) -> RiskFlagRaised:
+    return RiskFlagRaised(
+        household_id=household_id,
+        flag_id=uuid4(),
+        episode_id=EPISODE,
+        area_code=AREAS[household_id],
+        kind=kind,
+        raised_on=date(2020, 6, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "policies"),
+    [
+        (RiskKind.LARGE_MEDICAL_EXPENSE, {"temporary_assistance", "medical_aid"}),
+        (RiskKind.JOB_LOSS, {"temporary_assistance"}),
+        (RiskKind.INCOME_BELOW_MARGIN, {"temporary_assistance"}),
+    ],
+)
+def test_a_relapse_risk_flag_entitles_the_household_to_prompt_help(kind: RiskKind, policies: set[str]) -> None:
+    assert monitoring_entitlements(kind) == policies
+
+
+async def test_monitoring_help_lasts_while_the_episode_is_open_and_each_flag_adds_its_own(api: Any) -> None:
+    app, _ = api
+    await apply_event(app, _allowance(HOUSEHOLD_A, MinimumAllowance.DIBAO))
+    for _ in range(2):  # the second time re-sent under a new event id
+        await apply_event(app, _flag(HOUSEHOLD_A, RiskKind.JOB_LOSS))
+    assert await _entitlements(app) == {(HOUSEHOLD_A, None, "dibao"), (HOUSEHOLD_A, None, "temporary_assistance")}
+    await apply_event(app, _flag(HOUSEHOLD_A, RiskKind.LARGE_MEDICAL_EXPENSE))
+    await apply_event(app, _flag(HOUSEHOLD_A, RiskKind.DISASTER))  # takes nothing away
+    assert await _entitlements(app) == {
+        (HOUSEHOLD_A, None, "dibao"),
+        (HOUSEHOLD_A, None, "temporary_assistance"),
+        (HOUSEHOLD_A, None, "medical_aid"),
+    }
+    closed = MonitoringEpisodeClosed(
+        household_id=HOUSEHOLD_A, episode_id=EPISODE, decision=EpisodeDecision.RISK_ELIMINATED, closed_on=CLOSED_ON
+    )
+    await apply_event(app, closed)
+    assert await _entitlements(app) == {(HOUSEHOLD_A, None, "dibao")}  # 低保 is civil affairs' to end
 
 
 async def test_a_disability_grade_keeps_the_member_subsidies_and_a_new_grade_replaces_them(api: Any) -> None:

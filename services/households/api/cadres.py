@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from services.households import cadres
 from services.households.access import reachable_household
-from services.households.api.deps import Approver, Config, Reader, Registrar, household_read
+from services.households.api.deps import Approver, AreaFilter, Config, Reader, Registrar, household_read
 from services.households.schemas.households import HouseholdRead
 from services.households.schemas.monitoring import CadreAssignment, HelperCadreCreate, HelperCadreRead
-from shared.areas import AreaCode
 from shared.http import Transaction
 
 router = APIRouter(tags=["helper cadres"])
@@ -36,9 +34,7 @@ async def register_cadre(
 
 
 @router.get("/helper-cadres")
-async def list_cadres(
-    session: Transaction, actor: Reader, area_code: Annotated[AreaCode | None, Query()] = None
-) -> list[HelperCadreRead]:
+async def list_cadres(session: Transaction, actor: Reader, area_code: AreaFilter) -> list[HelperCadreRead]:
     """Helper cadres working within an area (the caller's own area when scoped)."""
     scope = area_code or actor.area or ""
     if actor.is_area_scoped:

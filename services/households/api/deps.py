@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.households import registry
 from services.households.config import RegistryConfig
 from services.households.models import Household, Member
 from services.households.schemas.households import HouseholdRead, MemberRead
+from shared.areas import AreaCode
 from shared.auth import Principal, Role, require_roles
+from shared.errors import InvalidInput
 
 R = Role
 
@@ -24,6 +26,20 @@ def registry_config(request: Request) -> RegistryConfig:
 
 
 Config = Annotated[RegistryConfig, Depends(registry_config)]
+
+
+def known_area_filter(config: Config, area_code: Annotated[AreaCode | None, Query()] = None) -> str | None:
+    """The `area_code` a list or statistics are asked for, refused unless it is the district or lies in one of its
+    townships: another district's code would answer with nothing, as if the area had no households."""
+    if area_code is not None and not config.is_known_area(area_code):
+        raise InvalidInput(
+            "The area code is not a known township or village of this district.",
+            errors=[{"field": "query.area_code", "message": "not an area of this district", "code": "unknown_area"}],
+        )
+    return area_code
+
+
+AreaFilter = Annotated[str | None, Depends(known_area_filter)]
 # 建档立卡: district, township and village officers register and maintain households.
 Registrar = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE))]
 # Income and help measures are also collected by helper cadres (帮扶责任人).

@@ -13,6 +13,7 @@ from services.households import history, lifecycle, registry
 from services.households.access import reachable_household
 from services.households.api.deps import (
     Approver,
+    AreaFilter,
     Config,
     Reader,
     Registrar,
@@ -33,7 +34,6 @@ from services.households.schemas.households import (
     IdNumberSearch,
     StatusChange,
 )
-from shared.areas import AreaCode
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, RiskKind
 from shared.http import Transaction
 from shared.timeutil import district_today
@@ -67,7 +67,7 @@ async def register_household(
 async def list_households(
     session: Transaction,
     actor: Reader,
-    area_code: Annotated[AreaCode | None, Query()] = None,
+    area_code: AreaFilter,
     status: HouseholdStatus | None = None,
     under_monitoring: bool | None = None,
     risk_flag: RiskKind | None = None,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.households import monitoring, monitoring_views
 from services.households.access import reachable_household
-from services.households.api.deps import Approver, Helper, Reader, Visitor
+from services.households.api.deps import Approver, AreaFilter, Helper, Reader, Visitor
 from services.households.models import Household, MonitoringEpisode
 from services.households.pagination import date_key, page_of, parse_cursor, uuid_key
 from services.households.schemas.common import Limit, Page
@@ -22,7 +22,6 @@ from services.households.schemas.monitoring import (
     RiskFlagCreate,
     RiskFlagRead,
 )
-from shared.areas import AreaCode
 from shared.auth import Principal
 from shared.http import Transaction
 
@@ -68,7 +67,7 @@ async def household_episodes(household_id: UUID, session: Transaction, actor: Re
 async def list_episodes(
     session: Transaction,
     actor: Reader,
-    area_code: Annotated[AreaCode | None, Query()] = None,
+    area_code: AreaFilter,
     status: Literal["open", "closed"] | None = None,
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 100,

@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.households import statistics
-from services.households.api.deps import Config, StatisticsReader
+from services.households.api.deps import AreaFilter, Config, StatisticsReader
 from services.households.config import RegistryConfig
 from services.households.schemas.common import Year
 from services.households.schemas.statistics import AreaFiguresRead, StatisticsRead
-from shared.areas import AreaCode
 from shared.http import Transaction
 from shared.timeutil import district_today
 
@@ -28,12 +27,12 @@ async def area_statistics(
     session: Transaction,
     actor: StatisticsReader,
     config: Config,
-    area_code: Annotated[AreaCode | None, Query()] = None,
+    area_code: AreaFilter,
     year: Annotated[Year | None, Query()] = None,
 ) -> StatisticsRead:
     """Households and people by status, guarantee/water/income gaps, C/D houses, visits per round, monitoring."""
     area = area_code or (actor.area if actor.is_area_scoped and actor.area else config.district_code)
-    config.ensure_known_area(area)  # another district's code would answer with zeros, as if it had no households
+    config.ensure_known_area(area)  # the caller's own area too: a token's from another district would count zeros
     actor.ensure_reach(area)
     today = district_today()
     year = year or today.year

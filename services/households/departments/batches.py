@@ -19,6 +19,7 @@ from services.households.models import DepartmentBatch
 from shared.auth import Principal
 from shared.contracts.households import DepartmentDataReceived
 from shared.errors import Conflict, DomainError, Forbidden
+from shared.problems import field_path
 
 
 class PayloadTooLarge(DomainError):
@@ -34,10 +35,10 @@ def ensure_owner(actor: Principal, kind: DataKind) -> None:
 
 
 def validation_errors(index: int, exc: ValidationError) -> list[RowError]:
-    """Field, message and code of each error; pydantic's `input` (which may hold an ID number) is dropped."""
+    """Field, message and code of each error; pydantic's `input` (which may hold an ID number) is dropped, and so
+    is an unknown key (which may be one)."""
     return [
-        RowError(row=index, field=".".join(str(p) for p in e.get("loc", ())), message=e["msg"], code=e["type"])
-        for e in exc.errors()
+        RowError(row=index, field=field_path(e.get("loc", ())), message=e["msg"], code=e["type"]) for e in exc.errors()
     ]
 
 

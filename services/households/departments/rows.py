@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.households.schemas.common import IdCardNumber, PastDate
+from services.households.schemas.common import IdCardNumber, PastDate, ScreenedText
 from services.households.vocabulary import DisabilityType, Enrolment, SchoolStage, WaterProblem, WaterSource
 from shared.auth import Role
 from shared.contracts.households import MinimumAllowance
@@ -76,7 +76,7 @@ class MinimumAllowanceRow(HouseholdRef):
 
 
 class ChronicDiseaseRow(MemberRef):
-    disease: str = Field(min_length=1, max_length=100)
+    disease: ScreenedText = Field(min_length=1, max_length=100)
     approved_on: PastDate
 
 
@@ -96,7 +96,7 @@ class MedicalInsuranceRow(MemberRef):
 class EnrolmentRow(MemberRef):
     enrolment: Enrolment
     school_stage: SchoolStage | None = None
-    school_name: str | None = Field(default=None, min_length=1, max_length=100)
+    school_name: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
 
 
 class DisabilityRow(MemberRef):
@@ -114,7 +114,7 @@ class WaterRow(HouseholdRef):
 class HousingRow(HouseholdRef):
     grade: str = Field(pattern="^[ABCD]$")
     appraised_on: PastDate
-    appraiser: str = Field(min_length=1, max_length=100)
+    appraiser: ScreenedText = Field(min_length=1, max_length=100)
     renovation_due: date | None = None
 
 

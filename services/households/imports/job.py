@@ -21,7 +21,7 @@ from services.households.config import KnownAreas
 from services.households.idcard import IdCardVault, parse_hmac_key, parse_keys
 from services.households.imports.prepare import PreparedUnit, Preparer, RawRow
 from services.households.imports.rows import RowError
-from services.households.imports.writer import ChunkConflict, ChunkResult, ChunkWriter
+from services.households.imports.writer import ChunkConflict, ChunkResult, ChunkWriter, merge
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
 
@@ -45,8 +45,12 @@ class ChunkJob:
 
     async def run(self, rows: list[RawRow]) -> ChunkOutcome:
         prepared = self.preparer.prepare(rows)
-        result = await self._write(prepared.units)
-        result.errors[:0] = prepared.errors
+        errors = list(prepared.errors)
+        # Merged once, here: a retry household by household then writes each household's rows of the chunk
+        # together, and tells a row repeating a number of its household from a member stored before.
+        units = merge(prepared.units, errors)
+        result = await self._write(units)
+        result.errors[:0] = errors
         result.errors.sort(key=lambda error: error.line)  # in file order, whichever step found them
         return ChunkOutcome(len(prepared.units), result)
 

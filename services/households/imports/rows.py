@@ -14,6 +14,8 @@ from typing import Any
 
 from services.households.config import KnownAreas
 from services.households.idcard import InvalidIdNumber, normalize_id_number
+from services.households.members import fact_errors
+from services.households.schemas.common import contains_id_number
 from services.households.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
 
 REQUIRED = (
@@ -130,7 +132,11 @@ class RowParser:
             raise RowInvalid("id_number", str(exc)) from None
         if number[6:14] != f"{born:%Y%m%d}":
             raise RowInvalid("birth_date", "birth_date does not match the one in the ID-card number")
-        return code, area, head, MemberRow(line, name, relationship, born, number, self._facts(get))
+        facts = self._facts(get)
+        contradictions = fact_errors({**facts, "birth_date": born})  # the rules a member added by hand meets
+        if contradictions:
+            raise RowInvalid("disability_certified_on", contradictions[0])
+        return code, area, head, MemberRow(line, name, relationship, born, number, facts)
 
     def _getter(self, fields: list[str]) -> Any:
         at = self.at
@@ -152,6 +158,8 @@ class RowParser:
         value: str = get(name)
         if not value or len(value) > _LIMITS[name]:
             raise RowInvalid(name, f"{name} is required and at most {_LIMITS[name]} characters")
+        if contains_id_number(value):  # stored, shown to every reader and (the relationship) published
+            raise RowInvalid(name, f"{name} must not contain an ID-card number")
         return value
 
     def _date(self, raw: str, name: str = "birth_date") -> date:

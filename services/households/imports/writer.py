@@ -3,6 +3,8 @@ or multi-row INSERT (SQLite) per table, in one transaction.
 
 Idempotent: a household code already registered only gains the members it lacks; a member whose ID number
 (keyed hash) is already in that household is skipped; one registered in another household is a row error.
+Within a chunk the first row of a number wins: a later row of the same household with that number is another
+person claiming it (as the API refuses two members with one number), a row error on every run.
 Rows whose area code or head differ from the registered household's are row errors: the code names another
 household than the file thinks, and its members must not be added to it.
 Every new household publishes HouseholdRegistered and every member added to an existing one MemberAdded,
@@ -12,7 +14,7 @@ through outbox rows written in the same transaction (the relay is woken once per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import itemgetter
 from typing import NamedTuple
@@ -42,6 +44,7 @@ from shared.timeutil import district_today, utcnow
 
 ELSEWHERE = "this ID-card number is already registered to another household"
 NOT_THE_REGISTERED = "area_code and head_name differ from the registered household's"
+TWICE_IN_HOUSEHOLD = "the ID-card number is already used by another row of this household"
 
 
 class _Stored(NamedTuple):
@@ -86,8 +89,9 @@ def merge(units: Sequence[PreparedUnit], errors: list[RowError]) -> list[Prepare
     """One unit per household code (a household's rows may be split across the file)."""
     merged: dict[str, PreparedUnit] = {}
     for unit in units:
-        first = merged.setdefault(unit.code, unit)
-        if first is unit:
+        first = merged.get(unit.code)
+        if first is None:  # a copy: the units given stay as they are, so merging them again merges nothing twice
+            merged[unit.code] = replace(unit, members=list(unit.members))
             continue
         if (first.area_code, first.head_name) != (unit.area_code, unit.head_name):
             errors.extend(
@@ -149,16 +153,22 @@ class ChunkWriter:
 
     @staticmethod
     def _fresh_members(unit: PreparedUnit, owners: dict[str, str], result: ChunkResult) -> list[PreparedMember]:
-        fresh = []
+        """The unit's members to insert; `owners` (household code by hash) gains them. A unit holds all the chunk's
+        rows of its household (see `merge`), so the numbers its earlier rows claimed tell a row repeating one from
+        the member a re-run finds stored: the stored member is present, the repeating row an error on every run."""
+        fresh, claimed = [], set()
         for member in unit.members:
             owner = owners.get(member.keyed_hash)
-            if owner == unit.code:
+            if owner == unit.code and member.keyed_hash in claimed:
+                result.errors.append(RowError(member.line, "id_number", TWICE_IN_HOUSEHOLD))
+            elif owner == unit.code:
                 result.members_present += 1
             elif owner is not None:
                 result.errors.append(RowError(member.line, "id_number", ELSEWHERE))
             else:
                 owners[member.keyed_hash] = unit.code
                 fresh.append(member)
+            claimed.add(member.keyed_hash)
         return fresh
 
     def _plan_unit(

@@ -32,9 +32,14 @@ def _id_number(value: SecretStr) -> SecretStr:
     return SecretStr(normalize_id_number(value.get_secret_value(), today=district_today()))
 
 
-def _no_id_numbers(value: str) -> str:
+def contains_id_number(value: str) -> bool:
+    """Whether text holds an ID-card number, whole or typed in groups."""
     text = unicodedata.normalize("NFKC", value)  # full-width digits are digits
-    if _ID_LIKE.search(text) or any(_is_id_number(m.group()) for m in _GROUPED_ID.finditer(text)):
+    return bool(_ID_LIKE.search(text)) or any(_is_id_number(m.group()) for m in _GROUPED_ID.finditer(text))
+
+
+def _no_id_numbers(value: str) -> str:
+    if contains_id_number(value):
         raise ValueError("must not contain an ID-card number")
     return value
 

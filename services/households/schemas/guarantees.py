@@ -18,7 +18,7 @@ class AppraisalCreate(RequestBody):
 
     grade: str = Field(pattern="^[ABCD]$")
     appraised_on: PastDate
-    appraiser: str = Field(min_length=1, max_length=100)
+    appraiser: ScreenedText = Field(min_length=1, max_length=100)
     renovation_due: date | None = Field(default=None, description="C/D only; the district default if omitted")
 
 
@@ -27,7 +27,7 @@ class RenovationCreate(RequestBody):
 
     completed_on: PastDate
     grade: str = Field(pattern="^[AB]$")
-    appraiser: str = Field(min_length=1, max_length=100)
+    appraiser: ScreenedText = Field(min_length=1, max_length=100)
 
 
 class AppraisalRead(BaseModel):
@@ -46,7 +46,7 @@ class WaterCheckCreate(RequestBody):
     checked_on: PastDate
     source: WaterSource
     problems: list[WaterProblem] = Field(default_factory=list, max_length=10)
-    checked_by: str = Field(min_length=1, max_length=100)
+    checked_by: ScreenedText = Field(min_length=1, max_length=100)
 
 
 class WaterCheckRead(BaseModel):

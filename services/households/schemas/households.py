@@ -21,10 +21,10 @@ class MemberFacts(RequestBody):
     disability_type: DisabilityType | None = None
     disability_grade: int | None = Field(default=None, ge=1, le=4)
     disability_certified_on: PastDate | None = None
-    chronic_disease: str | None = Field(default=None, min_length=1, max_length=100)
+    chronic_disease: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
     chronic_disease_approved_on: PastDate | None = None
     school_stage: SchoolStage | None = None
-    school_name: str | None = Field(default=None, min_length=1, max_length=100)
+    school_name: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
     enrolment: Enrolment | None = None
     labour_capacity: LabourCapacity | None = None
     medical_insured: bool = False
@@ -33,8 +33,8 @@ class MemberFacts(RequestBody):
 
 
 class MemberCreate(MemberFacts):
-    name: str = Field(min_length=1, max_length=100)
-    relationship_to_head: str = Field(min_length=1, max_length=30, examples=["head", "spouse", "son"])
+    name: ScreenedText = Field(min_length=1, max_length=100)
+    relationship_to_head: ScreenedText = Field(min_length=1, max_length=30, examples=["head", "spouse", "son"])
     birth_date: PastDate
     id_number: IdCardNumber | None = None
 
@@ -42,17 +42,17 @@ class MemberCreate(MemberFacts):
 class MemberUpdate(RequestBody):
     """Only the fields sent change; `null` clears an optional fact."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    relationship_to_head: str | None = Field(default=None, min_length=1, max_length=30)
+    name: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
+    relationship_to_head: ScreenedText | None = Field(default=None, min_length=1, max_length=30)
     birth_date: PastDate | None = None
     id_number: IdCardNumber | None = None
     disability_type: DisabilityType | None = None
     disability_grade: int | None = Field(default=None, ge=1, le=4)
     disability_certified_on: PastDate | None = None
-    chronic_disease: str | None = Field(default=None, min_length=1, max_length=100)
+    chronic_disease: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
     chronic_disease_approved_on: PastDate | None = None
     school_stage: SchoolStage | None = None
-    school_name: str | None = Field(default=None, min_length=1, max_length=100)
+    school_name: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
     enrolment: Enrolment | None = None
     labour_capacity: LabourCapacity | None = None
     medical_insured: bool | None = None
@@ -83,12 +83,12 @@ class MemberRead(BaseModel):
 class HouseholdCreate(RequestBody):
     household_code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")
     area_code: VillageCode
-    head_name: str = Field(min_length=1, max_length=100)
+    head_name: ScreenedText = Field(min_length=1, max_length=100)
     members: list[MemberCreate] = Field(min_length=1, max_length=30)
 
 
 class HouseholdUpdate(RequestBody):
-    head_name: str | None = Field(default=None, min_length=1, max_length=100)
+    head_name: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
     area_code: VillageCode | None = None
 
 

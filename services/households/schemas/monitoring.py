@@ -73,8 +73,8 @@ class EpisodeRead(BaseModel):
 
 class HelperCadreCreate(RequestBody):
     subject: str = Field(min_length=1, max_length=100, description="the login (token subject) of the cadre")
-    name: str = Field(min_length=1, max_length=100)
-    unit: str = Field(min_length=1, max_length=200, description="work unit (派出单位)")
+    name: ScreenedText = Field(min_length=1, max_length=100)
+    unit: ScreenedText = Field(min_length=1, max_length=200, description="work unit (派出单位)")
     area_code: AreaCode
 
 

@@ -16,14 +16,14 @@ class ProblemReport(RequestBody):
     """A problem the visitor records explicitly (a dropout, an uninsured member, unsafe water...)."""
 
     category: ProblemCategory
-    code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["school_dropout"])
+    code: ScreenedText = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["school_dropout"])
     description: ScreenedText = Field(min_length=1, max_length=1000, description="published to audit; no ID numbers")
 
 
 class VisitCreate(RequestBody):
     round: int = Field(ge=1, le=100)
     visited_on: PastDate
-    visitor: str = Field(min_length=1, max_length=100)
+    visitor: ScreenedText = Field(min_length=1, max_length=100)
     observations: ScreenedText = Field(default="", max_length=4000)
     housing_grade: str | None = Field(default=None, pattern="^[ABCD]$", description="housing safety appraisal A-D")
     problems: list[ProblemReport] = Field(default_factory=list, max_length=50)
