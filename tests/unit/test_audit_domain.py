@@ -19,7 +19,7 @@ from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.settings import AuditSettings
 from shared.contracts import HOUSEHOLDS_TOPIC, SUBSIDIES_TOPIC
 from shared.contracts.audit import RectificationRescheduled, SubjectKind
-from shared.contracts.households import ProblemCategory
+from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 from shared.contracts.subsidies import SubsidyCoverageGap
 from shared.db import create_engine, unit_of_work
 from shared.messaging.outbox import OutboxMessage
@@ -192,6 +192,33 @@ async def test_a_consumed_problem_is_logged_then_recorded_at_the_handlers_clock(
     assert (finding.opened_at, finding.severity, finding.subject_id) == (NOW, "serious", str(event.household_id))
     assert sources[0] == f"{HOUSEHOLDS_TOPIC}/{envelope.id}"
     assert [s.split("/")[0] for s in sources[1:]] == ["audit:finding_recorded", "audit:rectification_opened"]
+
+
+def replace_fields(event: HouseholdProblemFound, **changes: Any) -> HouseholdProblemFound:
+    """The same problem for another household, with `changes`, validated as a producer's would be."""
+    return HouseholdProblemFound.model_validate({**event.model_dump(), "household_id": uuid.uuid4(), **changes})
+
+
+async def test_the_districts_deadline_settings_set_each_severitys_term(sessions: Any) -> None:
+    settings = AuditSettings(
+        database_url="unused", deadline_days_general=20, deadline_days_serious=10, deadline_days_severe=3
+    )
+    handlers = build_handlers(settings, clock=lambda: NOW)
+    dropout = household_problem(uuid.uuid4())  # serious
+    collapsing = replace_fields(dropout, code="housing_unsafe", category="housing", housing_grade="D")
+    untidy = replace_fields(dropout, code="helper_visit_late", category="conduct")  # general
+    for event in (dropout, collapsing, untidy):
+        application = handlers.bind(HOUSEHOLDS_TOPIC, envelope_of(event))
+        assert application is not None
+        async with unit_of_work(sessions) as s:
+            await application(s)
+    async with sessions() as s:
+        rows = (await s.execute(select(Finding.severity, RectificationTask.deadline).join(RectificationTask))).all()
+    assert {severity: deadline - NOW for severity, deadline in rows} == {
+        "general": timedelta(days=20),
+        "serious": timedelta(days=10),
+        "severe": timedelta(days=3),
+    }
 
 
 async def test_a_subsidy_coverage_gap_is_a_policy_delivery_finding_once_per_policy(sessions: Any) -> None:

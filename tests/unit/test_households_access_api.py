@@ -17,6 +17,7 @@ from tests.unit.test_households_helpers import (
     VILLAGE,
     household,
     households_app,
+    make_id,
     member,
     register,
 )
@@ -112,6 +113,32 @@ async def test_filters_by_status_gap_policy_and_monitoring(api: Any) -> None:
     assert await codes(client, "?status=in_poverty&area_code=371523105") == ["CP-4", "CP-5"]
     assert await codes(client, "?minimum_allowance=dibao") == []
     assert_problem(await client.get("/households?gap=happiness", headers=OFFICE), 422)
+
+
+async def test_filters_by_each_policy_a_member_holds_and_by_the_allowance(api: Any) -> None:
+    _, client = api
+    ids = await five(client)
+
+    async def change_head(code: str, facts: dict[str, Any]) -> None:
+        mid = (await client.get(f"/households/{ids[code]}", headers=OFFICE)).json()["members"][0]["id"]
+        r = await client.patch(f"/households/{ids[code]}/members/{mid}", json=facts, headers=OFFICE)
+        assert r.status_code == 200, r.text
+
+    await change_head("CP-1", {"chronic_disease": "高血压", "chronic_disease_approved_on": "2020-04-01"})
+    await change_head("CP-3", {"premium_subsidised": True})
+    pupil = member(
+        "户小明", "son", date(district_today().year - 9, 9, 1), seq=9, medical_insured=True, enrolment="enrolled"
+    )
+    assert (await client.post(f"/households/{ids['CP-4']}/members", json=pupil, headers=OFFICE)).status_code == 201
+    dibao = [{"id_number": make_id(date(1960, 1, 5), 5), "status": "dibao", "effective_on": "2020-03-01"}]
+    civil_affairs = {**auth("dept_civil_affairs"), "Idempotency-Key": "dibao-1"}
+    r = await client.post("/department-data/minimum_allowance", json={"rows": dibao}, headers=civil_affairs)
+    assert r.json()["applied_count"] == 1, r.text
+    assert await codes(client, "?policy=chronic_disease") == ["CP-1"]
+    assert await codes(client, "?policy=premium_subsidised") == ["CP-3"]
+    assert await codes(client, "?policy=student") == ["CP-4"]
+    assert await codes(client, "?minimum_allowance=dibao") == ["CP-5"]
+    assert await codes(client, "?policy=student&area_code=371523101") == []
 
 
 async def test_a_helper_cadre_reaches_assigned_and_unassigned_households_only(api: Any) -> None:
@@ -249,3 +276,24 @@ async def test_a_list_filtered_by_the_district_or_a_known_area_answers(api: Any,
     for area in ("371523", TOWNSHIP, VILLAGE):
         r = await client.get(path, params={"area_code": area}, headers=OFFICE)
         assert r.status_code == 200, r.text
+
+
+async def test_monitoring_episodes_are_listed_within_the_callers_reach(api: Any) -> None:
+    _, client = api
+    ids = await five(client)
+    flag = {"kind": "disaster", "detail": "冰雹", "raised_on": TODAY}
+    for code in ("CP-1", "CP-3", "CP-4"):
+        assert (await client.post(f"/households/{ids[code]}/risk-flags", json=flag, headers=OFFICE)).status_code == 201
+
+    async def listed(headers: dict[str, str], query: str = "") -> set[str]:
+        r = await client.get(f"/monitoring-episodes{query}", headers=headers)
+        assert r.status_code == 200, r.text
+        return {e["household_id"] for e in r.json()["items"]}
+
+    assert await listed(OFFICE) == {ids["CP-1"], ids["CP-3"], ids["CP-4"]}
+    assert await listed(auth("township_office", area=TOWNSHIP)) == {ids["CP-1"], ids["CP-3"]}
+    assert await listed(auth("village_cadre", area=VILLAGE)) == {ids["CP-1"]}
+    other_township = auth("township_office", area=TOWNSHIP)
+    assert_problem(
+        await client.get(f"/monitoring-episodes?area_code={OTHER_TOWNSHIP_VILLAGE}", headers=other_township), 403
+    )

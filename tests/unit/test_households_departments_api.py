@@ -260,6 +260,17 @@ async def test_a_member_who_lost_cover_loses_the_premium_subsidy_with_it(api: An
     assert (await submit(client, "medical_insurance", lost, "ins-lost", HEALTH)).json()["applied_count"] == 1
     h = await head(app)
     assert not h.medical_insured and not h.premium_subsidised
+    problems = [json.loads(r.payload) for r in await outbox(app) if r.event_type.endswith("problem_found.v1")]
+    assert [(p["category"], p["code"]) for p in problems] == [("medical", "no_medical_insurance")]  # for audit
+
+
+async def test_a_family_doctor_contract_is_kept_and_published_with_the_cover(api: Any) -> None:
+    app, client = api
+    signed = [{"id_number": HEAD_ID, "medical_insured": True, "family_doctor_contract": True}]
+    assert (await submit(client, "medical_insurance", signed, "doctor-1", HEALTH)).json()["applied_count"] == 1
+    assert (await head(app)).family_doctor_contract
+    coverage = [r for r in await outbox(app) if r.event_type.endswith("medical_coverage_changed.v1")]
+    assert json.loads(coverage[-1].payload)["family_doctor_contract"] is True
 
 
 async def test_row_text_holding_an_id_number_is_refused_and_never_echoed_or_stored(api: Any) -> None:

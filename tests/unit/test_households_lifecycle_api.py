@@ -434,3 +434,60 @@ async def test_rule_based_flags_cannot_be_raised_by_hand(api: Any) -> None:
     flag = {"kind": "income_below_margin", "detail": "x", "raised_on": TODAY}
     assert_problem(await client.post(f"/households/{hid}/risk-flags", json=flag, headers=OFFICE), 422)
     assert await count(app, MonitoringEpisode) == 0
+
+
+async def test_every_change_publishes_its_event(api: Any) -> None:
+    app, client = api
+    seen = len(await event_types(app))
+
+    async def published() -> list[str]:
+        nonlocal seen
+        types = await event_types(app)
+        new, seen = [t.split(".")[3] for t in types[seen:]], len(types)
+        return new
+
+    year = district_today().year
+    assert (await client.put(f"/poverty-lines/{year}", json=LINE_2020, headers=OFFICE)).status_code == 200
+    assert await published() == ["poverty_line_set"]
+    hid = await family(client)
+    assert (await published())[0] == "household_registered"
+    grade_d = {"grade": "D", "appraised_on": "2020-03-01", "appraiser": "区住建局"}
+    appraisal = await post(client, f"/households/{hid}/housing-appraisals", grade_d)
+    assert await published() == ["housing_appraised", "problem_found"]
+    renovation = {"completed_on": "2020-06-20", "grade": "A", "appraiser": "区住建局"}
+    await post(client, f"/households/{hid}/housing-appraisals/{appraisal['id']}/renovation", renovation)
+    assert await published() == ["housing_renovated"]
+    await post(
+        client,
+        f"/households/{hid}/water-checks",
+        {"checked_on": "2020-04-01", "source": "piped", "checked_by": "区水利局"},
+    )
+    assert await published() == ["water_checked"]
+    cadre = {"subject": "cadre-a", "name": "赵六", "unit": "区财政局", "area_code": VILLAGE[:9]}
+    cadre_id = (await post(client, "/helper-cadres", cadre))["id"]
+    assert await published() == ["helper_cadre_registered"]
+    assigned = await client.put(f"/households/{hid}/helper-cadre", json={"helper_cadre_id": cadre_id}, headers=OFFICE)
+    assert assigned.status_code == 200 and await published() == ["helper_cadre_assigned"]
+    await post(client, f"/households/{hid}/visits", {"round": 3, "visited_on": "2020-05-25", "visitor": "赵六"})
+    assert await published() == ["visit_recorded"]
+    await post(
+        client, f"/households/{hid}/income-records", {"year": year, "source": "wages", "amount_fen": 3 * 700_000}
+    )
+    assert await published() == ["income_recorded"]
+    assert (await exit_poverty(client, hid)).status_code == 200
+    assert await published() == ["status_changed"]
+    episode = await post(
+        client, f"/households/{hid}/risk-flags", {"kind": "job_loss", "detail": "务工返乡", "raised_on": TODAY}
+    )
+    assert sorted(await published()) == [
+        "monitoring_episode_opened",
+        "problem_found",
+        "risk_flag_raised",
+        "status_changed",
+    ]
+    measure = {"kind": "public_welfare_job", "description": "公益岗", "taken_on": TODAY}
+    await post(client, f"/monitoring-episodes/{episode['id']}/measures", measure)
+    assert await published() == ["monitoring_measure_taken"]
+    close = {"decision": "risk_eliminated", "evidence": "公益岗位收入到位", "closed_on": TODAY}
+    await post(client, f"/monitoring-episodes/{episode['id']}/close", close, status=200)
+    assert sorted(await published()) == ["monitoring_episode_closed", "status_changed"]
