@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import select
@@ -19,8 +20,9 @@ from services.projects.models import (
 from services.projects.schemas import IncomeCreate, InspectionCreate, ProjectCreate
 from shared.auth import Principal
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectProblemFound, ProjectRegistered
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.messaging.outbox import record_event
+from shared.timeutil import period_start
 
 SOURCE = "/services/projects"
 
@@ -68,10 +70,21 @@ async def list_projects(session: AsyncSession, *, area_prefix: str, limit: int) 
     return list(rows.all())
 
 
+def ensure_not_before_start(on: date, started: date, *, field: str) -> None:
+    """Nothing is inspected or earned before a project started: such a date is a typing error, and an income
+    recorded for it would be shared out to households all the same."""
+    if on < started:
+        raise InvalidInput(
+            "The date is before the project started.",
+            errors=[{"field": field, "message": "before the project's start", "code": "before_project_start"}],
+        )
+
+
 async def record_inspection(
     session: AsyncSession, project: Project, data: InspectionCreate, *, actor: Principal
 ) -> tuple[ProjectInspection, list[ProjectProblem]]:
     """Record an inspection (两看一及时); every problem it found is published for audit (问题 -> 整改)."""
+    ensure_not_before_start(data.inspected_on, project.started_on, field="body.inspected_on")
     inspection = ProjectInspection(
         project_id=project.id, inspected_on=data.inspected_on, inspector=data.inspector, notes=data.notes
     )
@@ -103,6 +116,8 @@ async def record_income(
     session: AsyncSession, project: Project, data: IncomeCreate, *, actor: Principal
 ) -> ProjectIncome:
     """Record a project's income (收益) for a period, once; it is then distributed to poor households."""
+    month_started = project.started_on.replace(day=1)  # income for the month it started counts
+    ensure_not_before_start(period_start(data.period), month_started, field="body.period")
     income = ProjectIncome(
         project_id=project.id, period=data.period, amount_fen=data.amount_fen, recorded_by=actor.subject
     )

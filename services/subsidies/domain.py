@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -34,16 +34,9 @@ SOURCE = "/services/subsidies"
 
 async def note_household(session: AsyncSession, *, household_id: UUID, area_code: str, member_count: int) -> None:
     """Keep the registry facts subsidies decides from (建档立卡户: area and members)."""
-    # A registration re-sent after members were added must not forget them.
-    added = await session.scalar(
-        select(func.count()).select_from(AddedMember).where(col(AddedMember.household_id) == household_id)
-    )
-    member_count += int(added or 0)
-    household = await session.get(EligibleHousehold, household_id)
-    if household is None:
-        session.add(EligibleHousehold(household_id=household_id, area_code=area_code, member_count=member_count))
-        return
-    household.area_code, household.member_count, household.updated_at = area_code, member_count, utcnow()
+    if await session.get(EligibleHousehold, household_id) is not None:
+        return  # a registration re-sent: the moves and members since are this household's facts, not the first ones
+    session.add(EligibleHousehold(household_id=household_id, area_code=area_code, member_count=member_count))
 
 
 async def move_household(session: AsyncSession, *, household_id: UUID, area_code: str) -> None:
@@ -100,15 +93,22 @@ async def distribute_income(session: AsyncSession, income: ProjectIncomeRecorded
     return await _share_out(session, receipt)
 
 
+ALREADY_DISTRIBUTED = "This income is already distributed."
+
+
 async def distribute_pending_income(session: AsyncSession, income_id: UUID) -> IncomeReceipt:
     """Share out an income that found no household when it arrived, now that its township has some."""
     receipt = await session.get(IncomeReceipt, income_id, with_for_update=True)
     if receipt is None:
         raise NotFound("No project income with this id was received.")
     if receipt.status == IncomeStatus.DISTRIBUTED:
-        raise RuleViolation("This income is already distributed.")
+        raise RuleViolation(ALREADY_DISTRIBUTED)
     if not await _share_out(session, receipt):
         raise RuleViolation("No registered household of the project's township is known yet.")
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # SQLite locks no row: a concurrent distribution wrote the same shares first
+        raise RuleViolation(ALREADY_DISTRIBUTED) from exc
     return receipt
 
 

@@ -251,6 +251,7 @@ async def test_inspection_without_problems_publishes_nothing(api: Any) -> None:
     "body",
     [
         {**INSPECTION, "inspected_on": (district_today() + timedelta(days=2)).isoformat()},
+        {**INSPECTION, "inspected_on": "2020-02-29"},  # the project started on 2020-03-01
         {**INSPECTION, "problems": [{"code": "Roof Damaged", "description": "x"}]},
         {**INSPECTION, "problems": [{"code": "roof_damaged"}]},
         {**INSPECTION, "problems": [INSPECTION["problems"][0], INSPECTION["problems"][0]]},
@@ -294,6 +295,13 @@ def _next_month() -> str:
     return f"{today.year + 1}-01" if today.month == 12 else f"{today.year}-{today.month + 1:02d}"
 
 
+async def test_income_for_the_month_the_project_started_is_recorded(api: Any) -> None:
+    _, client = api
+    pid = await _project(client)
+    r = await client.post(f"/projects/{pid}/income", json={**INCOME, "period": "2020-03"}, headers=FINANCE)
+    assert r.status_code == 201, r.text
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -306,6 +314,7 @@ def _next_month() -> str:
         {**INCOME, "period": "２０２０-06"},  # full-width digits: a second June 2020 before
         {**INCOME, "period": "٢٠٢٠-06"},
         {**INCOME, "period": "0465-08"},  # recorded before: only future periods were refused
+        {**INCOME, "period": "2020-02"},  # before the project started (2020-03-01): it would be shared out all the same
         {"period": _next_month(), "amount_fen": 100},
         {"period": "2020-06"},
     ],

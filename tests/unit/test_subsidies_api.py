@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 from typing import Any
@@ -237,11 +238,12 @@ async def test_payments_are_listed_by_household_and_read_by_id(api: Any) -> None
 
 async def test_household_events_keep_the_eligibility_facts(api: Any) -> None:
     app, _ = api
-    await apply_event(app, _registered(HOUSEHOLD_B, f"{TOWNSHIP}203", 2))
-    async with app.state.sessions() as s:
-        household = await s.get(EligibleHousehold, HOUSEHOLD_B)
-    assert household is not None and (household.area_code, household.member_count) == (f"{TOWNSHIP}203", 2)
-    assert await _count(app, EligibleHousehold) == 4
+    new = UUID(int=99)
+    await apply_event(app, _registered(new, f"{TOWNSHIP}203", 2))
+    assert await _facts(app, new) == (f"{TOWNSHIP}203", 2)
+    await apply_event(app, _registered(new, f"{TOWNSHIP}204", 5))  # registered once: later facts come as changes
+    assert await _facts(app, new) == (f"{TOWNSHIP}203", 2)
+    assert await _count(app, EligibleHousehold) == 5
 
 
 def _member_added(household_id: UUID, member_id: UUID) -> MemberAdded:
@@ -262,6 +264,8 @@ async def test_a_household_that_moves_village_is_known_in_its_new_area(api: Any)
     moved = HouseholdUpdated(household_id=HOUSEHOLD_FAR, area_code=f"{TOWNSHIP}202", changed=["area_code"])
     await apply_event(app, moved)
     await apply_event(app, HouseholdUpdated(household_id=HOUSEHOLD_FAR, area_code=f"{TOWNSHIP}202", changed=[]))
+    assert await _facts(app, HOUSEHOLD_FAR) == (f"{TOWNSHIP}202", 4)
+    await apply_event(app, _registered(HOUSEHOLD_FAR, "371523105203", 4))  # re-sent: does not move it back
     assert await _facts(app, HOUSEHOLD_FAR) == (f"{TOWNSHIP}202", 4)
     await apply_event(app, _income(await _project(app, TOWNSHIP), 10_000))  # 3 + 1 + 2 + 4 members now
     assert await _allocations(app) == {HOUSEHOLD_A: 3_000, HOUSEHOLD_B: 1_000, HOUSEHOLD_C: 2_000, HOUSEHOLD_FAR: 4_000}
@@ -380,6 +384,22 @@ async def test_an_undistributed_income_is_shared_once_the_township_has_household
     await apply_event(app, waiting)  # re-sent afterwards: shared once
     assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (1, 1)
     assert_problem(await client.post(f"/incomes/{UNKNOWN}/distribution", headers=FINANCE), 404)
+
+
+async def test_distributions_sent_at_once_share_the_income_once(api: Any) -> None:
+    app, client = api
+    waiting = _income(await _project(app, "371523109"), 101)
+    await apply_event(app, waiting)
+    for n in range(3):
+        await apply_event(app, _registered(uuid4(), f"371523109{201 + n}", 1 + n))
+    distribution = f"/incomes/{waiting.income_id}/distribution"
+    answers = await asyncio.gather(*(client.post(distribution, headers=FINANCE) for _ in range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 409, 409, 409], [r.text for r in answers]
+    for refused in (r for r in answers if r.status_code == 409):
+        assert_problem(refused, 409)
+    async with app.state.sessions() as s:
+        shares = (await s.scalars(select(IncomeAllocation.amount_fen))).all()
+    assert (len(shares), sum(shares), len(await _outbox(app))) == (3, 101, 3)
 
 
 async def test_a_re_sent_undistributed_income_is_shared_when_households_are_known(api: Any) -> None:
