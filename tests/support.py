@@ -10,8 +10,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+from alembic import command
 from fastapi import FastAPI
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
@@ -22,7 +23,7 @@ from shared.db import create_engine
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.inbox import InboxEntry
 from shared.messaging.outbox import OutboxMessage
-from shared.migrations import upgrade_to_head
+from shared.migrations import alembic_config, upgrade_to_head
 from shared.settings import DEV_JWT_SECRET
 
 SETTINGS_CLASSES = {
@@ -49,6 +50,26 @@ def service_settings(service: str, **overrides: Any) -> Any:
 def service_app(service: str, settings: Any) -> FastAPI:
     app: FastAPI = importlib.import_module(f"services.{service}.app").create_app(settings)
     return app
+
+
+async def migrate_over(service: str, url: str, revision: str, rows: dict[Table, list[dict[str, Any]]]) -> None:
+    """A database taken back to `revision`, given `rows` (table -> values, only the columns the revision has), is
+    migrated to head again, as a deployment would."""
+
+    def to(target: str, connection: Any) -> None:
+        cfg = alembic_config(service)
+        cfg.attributes["connection"] = connection
+        (command.downgrade if target != "head" else command.upgrade)(cfg, target)
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: to(revision, c))
+            for table, values in rows.items():
+                await conn.execute(insert(table), values)
+            await conn.run_sync(lambda c: to("head", c))
+    finally:
+        await engine.dispose()
 
 
 async def migrate(service: str, url: str) -> None:
@@ -85,8 +106,12 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 def envelope_of(event: IntegrationEvent, source: str = "/tests") -> Envelope:
     """The CloudEvent a relay would publish for `event`."""
     return Envelope(
-        id=str(uuid.uuid4()), type=event.event_type, source=source, subject=event.aggregate_id(),
-        time=datetime.now(UTC), data=event.model_dump_json().encode(),
+        id=str(uuid.uuid4()),
+        type=event.event_type,
+        source=source,
+        subject=event.aggregate_id(),
+        time=datetime.now(UTC),
+        data=event.model_dump_json().encode(),
     )
 
 

@@ -6,9 +6,11 @@ No HTTP, no Kafka: each gap found is recorded in the outbox with the check, in t
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -23,59 +25,57 @@ from shared.errors import NotFound
 from shared.messaging.outbox import record_event
 
 
-async def note_allowance(session: AsyncSession, *, household_id: UUID, status: MinimumAllowance) -> None:
-    """The household's 低保 / 特困供养 status decides its allowance entitlement."""
-    granted = rules.allowance_entitlements(status)
-    await _entitle(session, household_id=household_id, member_id=None, family=rules.ALLOWANCE_POLICIES, granted=granted)
+@dataclass(frozen=True)
+class Holder:
+    """Whom entitlements are for: a household's own (低保, 特困供养; no member) or one member's."""
+
+    household_id: UUID
+    member_id: UUID | None = None
 
 
-async def note_disability(session: AsyncSession, *, household_id: UUID, member_id: UUID, grade: int) -> None:
+async def note_allowance(session: AsyncSession, holder: Holder, status: MinimumAllowance, *, on: date) -> None:
+    """The household's 低保 / 特困供养 status decides its allowance entitlement, from the day it takes effect."""
+    await _entitle(session, holder, rules.ALLOWANCE_POLICIES, rules.allowance_entitlements(status), on=on)
+
+
+async def note_disability(session: AsyncSession, holder: Holder, grade: int, *, on: date) -> None:
     """A member's disability certificate (残疾证) decides their disability subsidies; a new grade replaces the old."""
-    granted = rules.disability_entitlements(grade)
-    await _entitle(
-        session, household_id=household_id, member_id=member_id, family=rules.DISABILITY_POLICIES, granted=granted
-    )
+    await _entitle(session, holder, rules.DISABILITY_POLICIES, rules.disability_entitlements(grade), on=on)
 
 
-async def note_schooling(session: AsyncSession, *, household_id: UUID, member_id: UUID, enrolment: str) -> None:
+async def note_schooling(session: AsyncSession, holder: Holder, enrolment: str, *, on: date) -> None:
     """A member's enrolment (控辍保学) decides their education aid."""
-    granted = rules.schooling_entitlements(enrolment)
-    await _entitle(
-        session, household_id=household_id, member_id=member_id, family=rules.SCHOOLING_POLICIES, granted=granted
-    )
+    await _entitle(session, holder, rules.SCHOOLING_POLICIES, rules.schooling_entitlements(enrolment), on=on)
 
 
-async def note_risk_flag(session: AsyncSession, *, household_id: UUID, kind: RiskKind) -> None:
+async def note_risk_flag(session: AsyncSession, holder: Holder, kind: RiskKind, *, on: date) -> None:
     """A relapse-risk flag (防返贫监测) adds the help its kind entitles the household to while monitored."""
-    granted = rules.monitoring_entitlements(kind)
-    await _entitle(
-        session, household_id=household_id, member_id=None, family=rules.MONITORING_POLICIES, granted=granted, add=True
-    )
+    await _entitle(session, holder, rules.MONITORING_POLICIES, rules.monitoring_entitlements(kind), on=on, add=True)
 
 
-async def note_monitoring_closed(session: AsyncSession, *, household_id: UUID) -> None:
+async def note_monitoring_closed(session: AsyncSession, holder: Holder, *, on: date) -> None:
     """The monitoring episode closed (risk eliminated, or relapsed into poverty): the monitoring help ends."""
-    family = rules.MONITORING_POLICIES
-    await _entitle(session, household_id=household_id, member_id=None, family=family, granted=frozenset())
+    await _entitle(session, holder, rules.MONITORING_POLICIES, frozenset(), on=on)
 
 
 async def _entitle(
     session: AsyncSession,
-    *,
-    household_id: UUID,
-    member_id: UUID | None,
+    holder: Holder,
     family: frozenset[str],
     granted: frozenset[str],
+    *,
+    on: date,
     add: bool = False,
 ) -> None:
-    """Make the entitlements among `family` exactly `granted` (with `add`, those held and `granted`), so a re-sent
-    event changes nothing."""
-    await known_household(session, household_id)
+    """From `on`, the holder's entitlements among `family` are exactly `granted` (with `add`, those held and
+    `granted`): the others end that day, the new ones begin. A re-sent event changes nothing."""
+    await known_household(session, holder.household_id)
     held = await session.scalars(
         select(Entitlement).where(
-            col(Entitlement.household_id) == household_id,
-            col(Entitlement.member_id) == member_id,  # IS NULL for a household's own policies
+            col(Entitlement.household_id) == holder.household_id,
+            col(Entitlement.member_id) == holder.member_id,  # IS NULL for a household's own policies
             col(Entitlement.policy_code).in_(family),
+            col(Entitlement.ends_on).is_(None),
         )
     )
     kept: set[str] = set()
@@ -83,9 +83,10 @@ async def _entitle(
         if add or entitlement.policy_code in granted:
             kept.add(entitlement.policy_code)
         else:
-            await session.delete(entitlement)
+            entitlement.ends_on = max(on, entitlement.starts_on)
     session.add_all(
-        Entitlement(household_id=household_id, member_id=member_id, policy_code=code) for code in sorted(granted - kept)
+        Entitlement(household_id=holder.household_id, member_id=holder.member_id, policy_code=code, starts_on=on)
+        for code in sorted(granted - kept)
     )
 
 
@@ -99,7 +100,7 @@ async def check_coverage(
     """
     ensure_known_policy(data.policy_code, policies)
     scope = _scope(data.area_code, actor)
-    entitled = await _entitled(session, policy_code=data.policy_code, scope=scope)
+    entitled = await _entitled(session, policy_code=data.policy_code, period=data.period, scope=scope)
     paid = await _paid_households(session, policy_code=data.policy_code, period=data.period, scope=scope)
     found = rules.find_gaps(entitled, paid)
     check = CoverageCheck(
@@ -142,11 +143,19 @@ def _in_scope(scope: str | None) -> list[ColumnElement[bool]]:
     return [] if scope is None else [col(EligibleHousehold.area_code).startswith(scope)]
 
 
-async def _entitled(session: AsyncSession, *, policy_code: str, scope: str | None) -> list[rules.Entitled]:
+async def _entitled(session: AsyncSession, *, policy_code: str, period: str, scope: str | None) -> list[rules.Entitled]:
+    """Who held the policy on any day of the period's month."""
+    first, after = rules.month_span(period)
     rows = await session.execute(
         select(col(Entitlement.household_id), col(Entitlement.member_id), col(EligibleHousehold.area_code))
         .join(EligibleHousehold, col(EligibleHousehold.household_id) == col(Entitlement.household_id))
-        .where(col(Entitlement.policy_code) == policy_code, *_in_scope(scope))
+        .where(
+            col(Entitlement.policy_code) == policy_code,
+            col(Entitlement.starts_on) < after,
+            or_(col(Entitlement.ends_on).is_(None), col(Entitlement.ends_on) > first),
+            *_in_scope(scope),
+        )
+        .distinct()
     )
     return [rules.Entitled(*row) for row in rows.all()]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidies import coverage, domain
+from services.subsidies.coverage import Holder
 from services.subsidies.settings import SubsidiesSettings
 from shared.contracts.households import (
     HouseholdRegistered,
@@ -19,6 +20,7 @@ from shared.contracts.households import (
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
+from shared.timeutil import district_today
 
 
 def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
@@ -44,27 +46,26 @@ def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
 
     @handlers.on(MinimumAllowanceChanged)
     async def on_allowance_changed(session: AsyncSession, event: MinimumAllowanceChanged, _: Envelope) -> None:
-        await coverage.note_allowance(session, household_id=event.household_id, status=event.status)
+        await coverage.note_allowance(session, Holder(event.household_id), event.status, on=event.effective_on)
 
     @handlers.on(MemberDisabilityRecorded)
     async def on_disability_recorded(session: AsyncSession, event: MemberDisabilityRecorded, _: Envelope) -> None:
-        await coverage.note_disability(
-            session, household_id=event.household_id, member_id=event.member_id, grade=event.grade
-        )
+        holder = Holder(event.household_id, event.member_id)
+        await coverage.note_disability(session, holder, event.grade, on=event.certified_on)
 
     @handlers.on(MemberSchoolingChanged)
-    async def on_schooling_changed(session: AsyncSession, event: MemberSchoolingChanged, _: Envelope) -> None:
-        await coverage.note_schooling(
-            session, household_id=event.household_id, member_id=event.member_id, enrolment=event.enrolment
-        )
+    async def on_schooling_changed(session: AsyncSession, event: MemberSchoolingChanged, envelope: Envelope) -> None:
+        # The event names no date: the enrolment changed when households recorded it.
+        holder = Holder(event.household_id, event.member_id)
+        await coverage.note_schooling(session, holder, event.enrolment, on=district_today(envelope.time))
 
     @handlers.on(RiskFlagRaised)
     async def on_risk_flag_raised(session: AsyncSession, event: RiskFlagRaised, _: Envelope) -> None:
-        await coverage.note_risk_flag(session, household_id=event.household_id, kind=event.kind)
+        await coverage.note_risk_flag(session, Holder(event.household_id), event.kind, on=event.raised_on)
 
     @handlers.on(MonitoringEpisodeClosed)
     async def on_monitoring_closed(session: AsyncSession, event: MonitoringEpisodeClosed, _: Envelope) -> None:
-        await coverage.note_monitoring_closed(session, household_id=event.household_id)
+        await coverage.note_monitoring_closed(session, Holder(event.household_id), on=event.closed_on)
 
     @handlers.on(ProjectRegistered)
     async def on_project_registered(session: AsyncSession, event: ProjectRegistered, _: Envelope) -> None:

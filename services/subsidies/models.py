@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlalchemy import BigInteger, UniqueConstraint
+from sqlalchemy import BigInteger, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shared.timeutil import UTCDateTime, utcnow
@@ -91,22 +91,33 @@ class Payment(SQLModel, table=True):
 
 
 class Entitlement(SQLModel, table=True):
-    """A policy a household or one of its members is entitled to now (享受政策资格), from `households.events`.
+    """A policy a household or one of its members is entitled to (享受政策资格) from `starts_on`, until `ends_on`
+    (exclusive) when a fact ended it (低保 withdrawn, a pupil who left school), from `households.events`.
 
-    Current state only: a fact that ends (低保 withdrawn, a pupil who left school) deletes its row. `member_id` is
-    None for a household's policy (低保, 特困供养). PostgreSQL and SQLite treat NULLs as distinct, so the unique
-    constraint guards members' rows; a household's rows are kept unique by the handlers, which see one household's
-    events in order.
+    A coverage check judges a month by the entitlements held on any of its days. `member_id` is None for a
+    household's policy (低保, 特困供养). PostgreSQL and SQLite treat NULLs as distinct, so the unique index of open
+    entitlements guards members' rows; a household's rows are kept unique by the handlers, which see one
+    household's events in order.
     """
 
     __table_args__ = (
-        UniqueConstraint("household_id", "member_id", "policy_code", name="uq_entitlement_household_member_policy"),
+        Index(
+            "uq_entitlement_open",
+            "household_id",
+            "member_id",
+            "policy_code",
+            unique=True,
+            postgresql_where=text("ends_on IS NULL"),
+            sqlite_where=text("ends_on IS NULL"),
+        ),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     household_id: UUID = Field(index=True)
     member_id: UUID | None = Field(default=None)
     policy_code: str = Field(max_length=60, index=True)
+    starts_on: date
+    ends_on: date | None = None
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -4,7 +4,7 @@ entitled to which policy and which entitlements a coverage check finds unpaid.""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
@@ -23,6 +23,12 @@ def check_period_begun(period: str, *, today: date) -> str:
     if period_start(period) > today:
         raise ValueError("the period has not begun: subsidies are paid and checked only for months that have begun")
     return period
+
+
+def month_span(period: str) -> tuple[date, date]:
+    """The first day of the period's month and the first day of the next."""
+    first = period_start(period)
+    return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def allocate_by_members(amount_fen: int, households: Mapping[UUID, int]) -> dict[UUID, int]:

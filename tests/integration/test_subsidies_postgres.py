@@ -20,6 +20,7 @@ from shared.messaging.outbox import OutboxMessage
 from shared.migrations import alembic_config, is_at_head
 from shared.timeutil import utcnow
 from tests.support import apply_event, auth, running_app
+from tests.unit.test_subsidies_coverage import entitlement_kept_before_periods
 
 pytestmark = pytest.mark.integration
 MakeDb = Callable[[str], Awaitable[str]]
@@ -144,3 +145,10 @@ async def test_the_migrations_go_down_and_up_again(pg_database: MakeDb) -> None:
         assert await is_at_head(engine, "subsidies")
     finally:
         await engine.dispose()
+
+
+async def test_an_entitlement_kept_before_periods_begins_the_day_it_was_recorded_on_postgres(
+    pg_database: MakeDb,
+) -> None:
+    kept = await entitlement_kept_before_periods(await pg_database("subsidies"))
+    assert (kept.starts_on, kept.ends_on) == (date(2020, 3, 5), None)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 
 from services.subsidies.models import CoverageCheck, CoverageGap, Entitlement
@@ -31,16 +32,18 @@ from shared.contracts.households import (
     RiskFlagRaised,
     RiskKind,
 )
+from shared.db import create_engine
 from shared.errors import NotFound
 from shared.messaging.outbox import OutboxMessage
 from shared.timeutil import district_today
-from tests.support import apply_event, assert_problem, auth, running_app
+from tests.support import apply_event, assert_problem, auth, migrate_over, running_app
 
 TOWNSHIP, OTHER_TOWNSHIP = "371523101", "371523105"
 HOUSEHOLD_A, HOUSEHOLD_B, HOUSEHOLD_C, HOUSEHOLD_FAR = (UUID(int=n) for n in (1, 2, 3, 4))
 MEMBER_1, MEMBER_2 = UUID(int=11), UUID(int=12)
 EPISODE = UUID(int=21)
 CLOSED_ON = date(2020, 9, 1)
+THIS_MONTH = district_today().strftime("%Y-%m")
 AREAS = {
     HOUSEHOLD_A: f"{TOWNSHIP}201",
     HOUSEHOLD_B: f"{TOWNSHIP}202",
@@ -140,8 +143,9 @@ async def api(sqlite_url: Any) -> Any:
 
 
 async def _entitlements(app: Any) -> set[tuple[UUID, UUID | None, str]]:
+    """The entitlements held now (not ended)."""
     async with app.state.sessions() as s:
-        rows = (await s.scalars(select(Entitlement))).all()
+        rows = (await s.scalars(select(Entitlement).where(col(Entitlement.ends_on).is_(None)))).all()
     return {(e.household_id, e.member_id, e.policy_code) for e in rows}
 
 
@@ -323,13 +327,35 @@ async def test_the_outbox_holds_one_gap_event_per_gap(api: Any) -> None:
 
 async def test_one_payment_to_the_household_covers_its_members(api: Any) -> None:
     app, client = api
-    await apply_event(app, _schooling(HOUSEHOLD_A, MEMBER_1, "enrolled"))
+    await apply_event(app, _schooling(HOUSEHOLD_A, MEMBER_1, "enrolled"))  # enrolled from today, as recorded
     await apply_event(app, _schooling(HOUSEHOLD_A, MEMBER_2, "enrolled"))
-    await _pay(client, HOUSEHOLD_A, policy_code="education_aid")
-    r = await client.post("/coverage-checks", json=_check(policy_code="education_aid"), headers=FINANCE)
+    await _pay(client, HOUSEHOLD_A, policy_code="education_aid", period=THIS_MONTH)
+    check = _check(policy_code="education_aid", period=THIS_MONTH)
+    r = await client.post("/coverage-checks", json=check, headers=FINANCE)
     assert r.status_code == 201, r.text
     assert (r.json()["entitled_count"], r.json()["gap_count"], r.json()["gaps"]) == (2, 0, [])
     assert len(await _outbox(app)) == 1  # the payment's own SubsidyPaid only
+
+
+@pytest.mark.parametrize(
+    ("period", "gap"),
+    [
+        ("2019-12", False),  # before 低保 began (2020-01-01)
+        ("2020-01", True),
+        ("2020-06", True),  # withdrawn from 2020-07-01: June was still owed
+        ("2020-07", False),
+    ],
+)
+async def test_a_month_is_checked_against_the_entitlements_of_that_month(api: Any, period: str, gap: bool) -> None:
+    app, client = api
+    await _entitle_to_dibao(app, HOUSEHOLD_A)
+    withdrawn = MinimumAllowanceChanged(
+        household_id=HOUSEHOLD_A, status=MinimumAllowance.NONE, effective_on=date(2020, 7, 1)
+    )
+    await apply_event(app, withdrawn)
+    r = await client.post("/coverage-checks", json=_check(period=period), headers=FINANCE)
+    assert r.status_code == 201, r.text
+    assert [g["household_id"] for g in r.json()["gaps"]] == ([str(HOUSEHOLD_A)] if gap else [])
 
 
 async def test_a_district_wide_check_covers_every_township(api: Any) -> None:
@@ -403,3 +429,26 @@ async def test_an_unknown_check_is_404(api: Any) -> None:
     _, client = api
     assert_problem(await client.get(f"/coverage-checks/{UNKNOWN}", headers=FINANCE), 404)
     assert_problem(await client.get(f"/coverage-checks/{uuid4()}", headers=auth("helper_cadre", area=TOWNSHIP)), 403)
+
+
+async def entitlement_kept_before_periods(url: str) -> Entitlement:
+    """An entitlement recorded under revision 0004 (current state only), once the database is at head."""
+    row = {
+        "id": uuid4(),
+        "household_id": HOUSEHOLD_A,
+        "member_id": None,
+        "policy_code": "dibao",
+        "recorded_at": datetime(2020, 3, 5, 10, 30, tzinfo=UTC),
+    }
+    await migrate_over("subsidies", url, "0004", {Entitlement.__table__: [row]})  # type: ignore[attr-defined]
+    engine = create_engine(url)
+    try:
+        async with async_sessionmaker(engine)() as s:
+            return (await s.scalars(select(Entitlement))).one()
+    finally:
+        await engine.dispose()
+
+
+async def test_an_entitlement_kept_before_periods_begins_the_day_it_was_recorded(sqlite_url: Any) -> None:
+    kept = await entitlement_kept_before_periods(await sqlite_url("subsidies"))
+    assert (kept.starts_on, kept.ends_on) == (date(2020, 3, 5), None)
