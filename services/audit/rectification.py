@@ -78,13 +78,18 @@ def open_rectification(session: AsyncSession, finding: Finding, *, owner: str, d
 async def task_in_reach(
     session: AsyncSession, task_id: UUID, actor: Principal, *, for_update: bool = False
 ) -> tuple[RectificationTask, Finding]:
-    """The task and its finding; NotFound, or Forbidden outside the actor's area. Locked for a change."""
-    task = await session.get(RectificationTask, task_id, with_for_update=for_update)
+    """The task and its finding; NotFound, or Forbidden outside the actor's area. Locked for a change: the finding
+    first, then its task, the order in which a repeat of the problem takes them (`findings`), so that the two
+    never each hold one row while waiting for the other (a deadlock, which PostgreSQL breaks after a second)."""
+    task = await session.get(RectificationTask, task_id)
     if task is None:
         raise NotFound("No rectification task has this id.")
-    finding = await session.get(Finding, task.finding_id)
+    finding = await session.get(Finding, task.finding_id, with_for_update=for_update, populate_existing=for_update)
     if finding is None:
         raise NotFound("No rectification task has this id.")
+    if for_update:
+        task = await session.get(RectificationTask, task_id, with_for_update=True, populate_existing=True)
+        assert task is not None  # a task is never deleted
     actor.ensure_reach(finding.area_code)
     return task, finding
 
@@ -126,6 +131,9 @@ async def submit_task(
     ensure_can_work(task.owner, actor)
     ensure_evidence(evidence)
     task.status = next_status(task.status, TaskAction.SUBMIT)
+    # A submission that waited for the overdue check's lock is recorded after it: the task was referred as overdue,
+    # and its record must not show it submitted in time (the request's clock was read before the wait).
+    now = max(now, task.overdue_at) if task.overdue_at else now
     task.submitted_by, task.submitted_at = actor.subject, now
     submission = RectificationSubmission(
         task_id=task.id,

@@ -34,15 +34,16 @@ log = logging.getLogger(__name__)
 async def _claim(
     session: AsyncSession, *conditions: ColumnElement[bool], limit: int
 ) -> list[tuple[RectificationTask, Finding]]:
-    """Candidate tasks (the query narrows, the rule in `lifecycle` decides), soonest deadline first, locked;
-    rows another replica holds are skipped."""
+    """Candidate tasks (the query narrows, the rule in `lifecycle` decides), soonest deadline first, locked with
+    their findings (a referral or a closing writes the finding too); rows another transaction holds (a replica's
+    run, an officer's action, a repeat of the problem) are skipped until the next run, never waited for."""
     stmt = (
         select(RectificationTask, Finding)
         .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
         .where(col(RectificationTask.status).in_(ACTIVE), *conditions)
         .order_by(col(RectificationTask.deadline))
         .limit(limit)
-        .with_for_update(skip_locked=True, of=RectificationTask)
+        .with_for_update(skip_locked=True, of=(RectificationTask, Finding))
     )
     return [(task, finding) for task, finding in (await session.execute(stmt)).tuples().all()]
 

@@ -17,11 +17,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.audit import findings, ledger, scheduled
+from services.audit import findings, ledger, rectification, scheduled
 from services.audit.handlers import build_handlers
 from services.audit.models import DisciplineReferral, Finding, LedgerEntry, RectificationTask
 from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.settings import AuditSettings
+from shared.auth import Principal, Role
 from shared.contracts import ALL_TOPICS, HOUSEHOLDS_TOPIC
 from shared.contracts.audit import SubjectKind
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
@@ -133,15 +134,76 @@ async def test_an_inspector_recording_what_the_consumer_is_opening_waits_and_add
     assert (recorded.id, finding.id, finding.occurrences) == (opened.id, opened.id, 2)
 
 
-async def until_a_lock_is_awaited(sessions: Any, timeout_s: float = 10.0) -> None:
-    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+TOWNSHIP_OFFICER = Principal("township-1", frozenset({Role.TOWNSHIP_OFFICE}), "371523101")
+CHECKER = Principal("inspector-2", frozenset({Role.INSPECTOR}), None)
+
+
+async def close_it(s: AsyncSession, task_id: uuid.UUID) -> None:
+    await rectification.close_task(s, task_id, actor=CHECKER, now=NOW)
+
+
+async def fail_its_check(s: AsyncSession, task_id: uuid.UUID) -> None:
+    await rectification.record_follow_up_check(
+        s, task_id, passed=False, notes="墙体仍有裂缝", campaign_id=None, actor=CHECKER, now=NOW, policy=POLICY
+    )
+
+
+async def mark_it_overdue(s: AsyncSession, task_id: uuid.UUID) -> None:
+    assert [t.id for t in await scheduled.mark_overdue(s, now=NOW + timedelta(days=40))] == [task_id]
+
+
+@pytest.mark.parametrize(
+    ("action", "checks_before"),
+    [(close_it, [True]), (fail_its_check, []), (mark_it_overdue, None)],
+    ids=["close", "failed check", "overdue check"],
+)
+async def test_a_task_action_and_a_repeat_of_its_problem_wait_for_each_other_instead_of_deadlocking(
+    sessions: Any, action: Any, checks_before: list[bool] | None
+) -> None:
+    subject = str(uuid.uuid4())
+    async with unit_of_work(sessions) as s:
+        finding = await findings.record_finding(s, problem(subject), policy=POLICY, now=NOW)
+        task_id = (
+            await s.scalars(select(RectificationTask.id).where(RectificationTask.finding_id == finding.id))
+        ).one()
+    if checks_before is not None:
+        async with unit_of_work(sessions) as s:
+            await rectification.start_task(s, task_id, actor=TOWNSHIP_OFFICER, now=NOW)
+            evidence = [EvidenceRef("photo", "archive://after.jpg")]
+            await rectification.submit_task(
+                s, task_id, summary="加固", evidence=evidence, actor=TOWNSHIP_OFFICER, now=NOW
+            )
+        for passed in checks_before:
+            async with unit_of_work(sessions) as s:
+                await rectification.record_follow_up_check(
+                    s, task_id, passed=passed, notes="ok", campaign_id=None, actor=CHECKER, now=NOW, policy=POLICY
+                )
+
+    async def repeat() -> None:
+        async with unit_of_work(sessions) as s:
+            await findings.record_manual_finding(s, problem(subject), policy=POLICY, now=NOW + timedelta(days=1))
+
+    async with unit_of_work(sessions) as acting:
+        await action(acting, task_id)  # the task and its finding are now held by this transaction
+        repeating = asyncio.create_task(repeat())
+        await until_a_lock_is_awaited(sessions, kinds=("transactionid", "tuple"))
+    await repeating  # a deadlock would have failed one of the two with 40P01
+    assert (await verify(sessions)).ok
+
+
+async def until_a_lock_is_awaited(
+    sessions: Any, timeout_s: float = 10.0, kinds: tuple[str, ...] = ("advisory",)
+) -> None:
+    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = ANY(:kinds) AND NOT granted").bindparams(
+        kinds=list(kinds)
+    )
     deadline = asyncio.get_running_loop().time() + timeout_s
     while asyncio.get_running_loop().time() < deadline:
         async with sessions() as s:
             if await s.scalar(waiting):
                 return
         await asyncio.sleep(0.02)
-    raise AssertionError("no transaction waited for a subject's lock")
+    raise AssertionError(f"no transaction waited for a lock ({', '.join(kinds)})")
 
 
 @pytest.mark.parametrize(

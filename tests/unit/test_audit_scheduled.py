@@ -77,6 +77,21 @@ async def test_a_submitted_task_waiting_for_its_check_is_not_overdue(sessions: A
     assert await overdue(sessions, task.deadline + timedelta(days=30)) == []
 
 
+async def test_a_submission_that_waited_for_the_overdue_check_is_recorded_after_it(sessions: Any) -> None:
+    _, task = await open_task(sessions)
+    marked_at = task.deadline + timedelta(milliseconds=200)
+    assert [t.id for t in await overdue(sessions, marked_at)] == [task.id]
+    read_before_the_wait = task.deadline - timedelta(milliseconds=200)  # the request's clock, read before the lock
+    async with unit_of_work(sessions) as s:
+        await rectification.start_task(s, task.id, actor=TOWNSHIP_OFFICER, now=read_before_the_wait)
+        submission = await rectification.submit_task(
+            s, task.id, summary="done", evidence=[PHOTO], actor=TOWNSHIP_OFFICER, now=read_before_the_wait
+        )
+    async with sessions() as s:
+        submitted = await s.get(RectificationTask, task.id)
+    assert submitted is not None and submitted.submitted_at == submission.submitted_at == marked_at
+
+
 async def test_reminder_before_the_deadline_once_per_deadline(sessions: Any) -> None:
     _, task = await open_task(sessions)
     lead = timedelta(days=2)
