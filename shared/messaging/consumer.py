@@ -15,7 +15,8 @@ its records applied one per transaction, which isolates the poison record and ap
 
 Nothing fetched is ever skipped. When a partition's processing fails otherwise (a dead letter Kafka
 refuses for good, a bug), what was done is committed and the partition is rewound to its first record
-not done and paused for a growing delay, then read again; the other partitions go on meanwhile.
+not done and paused for a growing delay, then read again; the other partitions go on meanwhile. A record the Kafka
+client cannot even unpack (no bytes to dead-letter) stalls its partition the same way, the records before it applied.
 
 Dead-letter headers and log lines name an error by its type, and a database error by its SQLSTATE and
 constraint, never by its text: a database's message quotes the failing row's values (personal data).
@@ -97,7 +98,7 @@ class ConsumerRunner:
         while True:
             try:
                 self._resume_due()
-                batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)
+                batches = await self._fetch()
                 await self._consume_all(batches)
                 backoff.reset()
             except asyncio.CancelledError:
@@ -105,6 +106,47 @@ class ConsumerRunner:
             except Exception:
                 log.exception("consumer loop failed; retrying", extra={"consumer": self.name})
                 await backoff.sleep()
+
+    async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """The records waiting, by partition. aiokafka unpacks records as it hands them over, and one it cannot read
+        (compressed with a codec not installed, a header key that is not UTF-8) fails the whole call after other
+        partitions' records were taken from its buffer and their positions moved on: those would be skipped. So
+        every partition goes back to what is done, and is read on its own; only the unreadable one stalls."""
+        try:
+            fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+            fetched = await self._consumer.getmany(timeout_ms=1000, max_records=500)
+            return fetched
+        except Exception as exc:  # whatever failed to unpack: UnsupportedCodecError, UnicodeDecodeError, ...
+            log.error("a fetch could not be read; reading partition by partition", extra=_log_facts(exc))
+        batches = {tp: await self._read_alone(tp) for tp in self._consumer.assignment() - self._consumer.paused()}
+        return {tp: records for tp, records in batches.items() if records}
+
+    async def _read_alone(self, tp: TopicPartition) -> list[ConsumerRecord[bytes, bytes]]:
+        """A partition's records from what is done, one at a time, up to the first that cannot be read: those before
+        it are applied, and the partition then waits at it while the others go on."""
+        await self._rewind_to_committed(tp)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while len(records) < self._batch_size:
+            try:
+                read = (await self._consumer.getmany(tp, timeout_ms=200, max_records=1)).get(tp, [])
+            except Exception as exc:
+                if records:
+                    self._consumer.seek(tp, records[-1].offset + 1)
+                else:
+                    await self._rewind_to_committed(tp)
+                self._pause(tp, exc)
+                break
+            if not read:
+                break
+            records += read
+        return records
+
+    async def _rewind_to_committed(self, tp: TopicPartition) -> None:
+        committed = await self._consumer.committed(tp)
+        if committed is None:
+            await self._consumer.seek_to_beginning(tp)  # a new group reads from the start (auto_offset_reset)
+        else:
+            self._consumer.seek(tp, committed)
 
     async def _consume_all(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         # Partitions are independent streams: their transactions run side by side. All have finished before the
@@ -132,10 +174,23 @@ class ConsumerRunner:
         if tp not in self._consumer.assignment():
             return  # revoked meanwhile: the new owner reads from the committed offset
         self._consumer.seek(tp, offset)
-        self._consumer.pause(tp)
-        self._paused[tp] = time.monotonic() + delay
+        self._hold(tp, delay)
         if offset > records[0].offset:
             await self._commit(tp, offset)
+
+    def _pause(self, tp: TopicPartition, exc: BaseException) -> None:
+        """Stop reading a partition whose next record cannot be read, for a growing delay."""
+        delay = self._stall_backoffs.setdefault(tp, Backoff(self._backoff_s, STALL_CAP_S)).next_delay()
+        where = {"consumer": self.name, "topic": tp.topic, "partition": tp.partition}
+        log.error(
+            "partition holds a record that cannot be read; reading it again soon",
+            extra={**where, "retry_in_s": delay, **_log_facts(exc)},
+        )
+        self._hold(tp, delay)
+
+    def _hold(self, tp: TopicPartition, delay: float) -> None:
+        self._consumer.pause(tp)
+        self._paused[tp] = time.monotonic() + delay
 
     def _resume_due(self) -> None:
         now = time.monotonic()

@@ -102,6 +102,9 @@ class OutboxRelay:
 
     async def _pump(self, backoff: Backoff) -> None:
         while True:
+            # Before every batch, a backlog's too: a database restart ends the lock with its connection, and a
+            # standby takes it at once; publishing on would publish every row twice, out of order.
+            await self._check_leadership()
             try:
                 published = await self.publish_pending()
                 backoff.reset()
@@ -113,7 +116,6 @@ class OutboxRelay:
                 continue
             if published < self._batch_size:
                 await self._signal.wait(self._poll)
-                await self._check_leadership()
 
     async def _send(
         self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]

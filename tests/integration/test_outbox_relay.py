@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts import HOUSEHOLDS_TOPIC
@@ -19,7 +19,8 @@ from shared.db import create_engine, unit_of_work
 from shared.messaging.kafka import SharedProducer, ensure_topics, make_producer
 from shared.messaging.outbox import OutboxMessage, OutboxSignal, record_event, session_info
 from shared.messaging.relay import OutboxRelay
-from tests.kafka_support import ce_id, read_until
+from shared.timeutil import utcnow
+from tests.kafka_support import ce_id, eventually, read_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,11 +35,12 @@ class Outbox:
         )
         self.poll_interval_s = poll_interval_s
 
-    def relay(self) -> OutboxRelay:
+    def relay(self, batch_size: int = 500) -> OutboxRelay:
         return OutboxRelay(
             engine=self.engine,
             producer=self.producer,
             signal=self.signal,
+            batch_size=batch_size,
             poll_interval_s=self.poll_interval_s,
             standby_interval_s=0.2,
         )
@@ -161,3 +163,42 @@ async def test_only_one_of_several_relays_publishes(outbox: Outbox) -> None:
         assert sum(r.is_leader for r in relays) == 1
         leader = next(r for r in relays if r.is_leader)
     assert leader is not None
+
+
+async def test_a_leader_whose_lock_died_with_the_database_stops_before_draining_its_backlog(
+    outbox: Outbox, kafka: str
+) -> None:
+    topic = f"relay-failover-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(kafka, [topic])
+    rows = 3_000
+    async with outbox.engine.begin() as conn:
+        await conn.execute(insert(OutboxMessage), [_backlog_row(topic, n) for n in range(rows)])
+    batch = 100
+    first, second = outbox.relay(batch), outbox.relay(batch)
+    async with running(first):
+        await eventually(lambda: first.is_leader)
+        async with running(second):
+            await _restart_as_clients_see_it(outbox.engine)  # every connection cut: the lock goes with its own
+            assert await outbox.all_marked(timeout=60)
+    records = await read_until(kafka, topic, lambda rs: len({ce_id(r) for r in rs}) >= rows, settle=1.0)
+    twice = len(records) - len({ce_id(r) for r in records})
+    assert twice <= 2 * batch, twice  # at most a batch in flight each; before, the rest of the backlog
+
+
+def _backlog_row(topic: str, n: int) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "topic": topic,
+        "key": str(n % 20),
+        "event_type": HouseholdRegistered.event_type,
+        "source": "/tests",
+        "occurred_at": utcnow(),
+        "payload": _event(uuid.uuid4(), n + 1).model_dump_json(),
+    }
+
+
+async def _restart_as_clients_see_it(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        everyone_else = "pid <> pg_backend_pid() AND datname = current_database()"
+        await conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {everyone_else}"))
