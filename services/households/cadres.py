@@ -14,7 +14,7 @@ from services.households.config import RegistryConfig
 from services.households.events import publish
 from services.households.models import HelperCadre, Household
 from shared.auth import Principal
-from shared.contracts.households import HelperCadreAssigned, HelperCadreRegistered
+from shared.contracts.households import HelperCadreAssigned, HelperCadreRegistered, HelperCadreUnassigned
 from shared.errors import Conflict, NotFound, RuleViolation
 
 
@@ -69,3 +69,16 @@ async def assign_cadre(session: AsyncSession, household: Household, cadre_id: UU
     )
     publish(session, HelperCadreAssigned(household_id=household.id, helper_cadre_id=cadre.id))
     return cadre
+
+
+async def release_if_moved_away(session: AsyncSession, household: Household, *, actor: str) -> None:
+    """A household moved out of its helper cadre's area is no longer theirs to visit (nor any other cadre's while
+    the assignment stands): it is unassigned, for the new area's officers to assign."""
+    cadre = await session.get(HelperCadre, household.helper_cadre_id) if household.helper_cadre_id else None
+    if cadre is None or household.area_code.startswith(cadre.area_code):
+        return
+    household.helper_cadre_id = None
+    session.add(household)
+    changes = {"helper_cadre_id": [cadre.id, None]}
+    history.note(session, household.id, actor=actor, action="helper_cadre.unassigned", changes=changes)
+    publish(session, HelperCadreUnassigned(household_id=household.id, helper_cadre_id=cadre.id))

@@ -54,15 +54,23 @@ async def _same_appraisal(
     return (await session.scalars(same)).first()
 
 
-def _regrade(session: AsyncSession, household: Household, appraisal: HousingAppraisal) -> None:
-    """The household's housing grade is its latest appraisal's."""
+def _regrade(session: AsyncSession, household: Household, appraisal: HousingAppraisal) -> bool:
+    """The household's housing grade is its latest appraisal's; whether this one is (an older one is history)."""
     if household.housing_appraised_on is None or appraisal.appraised_on >= household.housing_appraised_on:
         household.housing_grade, household.housing_appraised_on = appraisal.grade, appraisal.appraised_on
         session.add(household)
+        return True
+    return False
 
 
 def _announce(
-    session: AsyncSession, household: Household, appraisal: HousingAppraisal, actor: str, visit_id: UUID | None
+    session: AsyncSession,
+    household: Household,
+    appraisal: HousingAppraisal,
+    actor: str,
+    visit_id: UUID | None,
+    *,
+    current: bool,
 ) -> None:
     due = appraisal.renovation_due
     changes = {"grade": appraisal.grade, "appraised_on": appraisal.appraised_on, "renovation_due": due}
@@ -78,7 +86,7 @@ def _announce(
             renovation_due=due,
         ),
     )
-    if appraisal.grade in UNSAFE_GRADES:
+    if appraisal.grade in UNSAFE_GRADES and current:  # an unsafe grade a newer appraisal replaced is history
         report_problem(
             session,
             household,
@@ -118,8 +126,8 @@ async def record_appraisal(
         source=source,
     )
     session.add(appraisal)
-    _regrade(session, household, appraisal)
-    _announce(session, household, appraisal, actor, visit_id)
+    current = _regrade(session, household, appraisal)
+    _announce(session, household, appraisal, actor, visit_id, current=current)
     return appraisal
 
 

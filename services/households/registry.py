@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households import history, idnumbers, members
+from services.households import cadres, history, idnumbers, members
 from services.households.access import can_access, scope_clauses
 from services.households.config import RegistryConfig
 from services.households.events import publish
@@ -75,7 +75,7 @@ async def _insert_new(session: AsyncSession, household: Household, built: list[M
     await idnumbers.flush_checked(session)
 
 
-def update_household(
+async def update_household(
     session: AsyncSession, household: Household, changes: Mapping[str, Any], *, actor: Principal, config: RegistryConfig
 ) -> list[str]:
     """Change the head's name or move the household to another village (both areas within the actor's reach)."""
@@ -96,6 +96,8 @@ def update_household(
         publish(
             session, HouseholdUpdated(household_id=household.id, area_code=household.area_code, changed=sorted(changed))
         )
+    if "area_code" in changed:
+        await cadres.release_if_moved_away(session, household, actor=actor.subject)
     return sorted(changed)
 
 

@@ -141,11 +141,12 @@ async def _people_and_status(q: _Query, at: Callable[[str], AreaFigures]) -> Non
         at(key).people_by_status, at(key).people = counts, sum(counts.values())
 
 
-async def _visits_and_monitoring(q: _Query, at: Callable[[str], AreaFigures]) -> None:
+async def _visits_and_monitoring(q: _Query, at: Callable[[str], AreaFigures], year: int) -> None:
     visits = (
         select(q.key, col(Visit.round), func.count())
         .select_from(Visit)
         .join(Household, col(Household.id) == col(Visit.household_id))
+        .where(col(Visit.visited_on).between(date(year, 1, 1), date(year, 12, 31)))  # the year's rounds (遍访)
     )
     for key, counts in (await q.pairs(visits.group_by(q.key, col(Visit.round)))).items():
         at(key).visits_by_round = counts
@@ -175,7 +176,7 @@ async def _collect(q: _Query, year: int, today: date) -> dict[str, AreaFigures]:
         f = at(key)
         f.housing_cd_outstanding, f.housing_cd_renovated = counts["outstanding"], counts["renovated"]
         f.housing_cd_overdue = counts["overdue"]
-    await _visits_and_monitoring(q, at)
+    await _visits_and_monitoring(q, at, year)
     return figures
 
 

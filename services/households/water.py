@@ -31,7 +31,9 @@ async def _same_check(session: AsyncSession, household: Household, checked_on: d
     return (await session.scalars(same)).first()
 
 
-def _announce(session: AsyncSession, household: Household, check: WaterCheck, codes: list[str], actor: str) -> None:
+def _announce(
+    session: AsyncSession, household: Household, check: WaterCheck, codes: list[str], actor: str, *, current: bool
+) -> None:
     changes = {"checked_on": check.checked_on, "source": check.source, "problems": codes, "safe": check.safe}
     history.note(session, household.id, actor=actor, action="water.checked", changes=changes)
     publish(
@@ -40,7 +42,7 @@ def _announce(session: AsyncSession, household: Household, check: WaterCheck, co
             household_id=household.id, check_id=check.id, safe=check.safe, problems=codes, checked_on=check.checked_on
         ),
     )
-    if codes:
+    if codes and current:  # a check older than the household's latest is history, not a problem found now
         report_problem(
             session,
             household,
@@ -77,10 +79,11 @@ async def record_water_check(
         checked_by=checked_by,
     )
     session.add(check)
-    if household.water_checked_on is None or checked_on >= household.water_checked_on:
+    current = household.water_checked_on is None or checked_on >= household.water_checked_on
+    if current:
         household.water_safe, household.water_checked_on = check.safe, checked_on
         session.add(household)
-    _announce(session, household, check, codes, actor)
+    _announce(session, household, check, codes, actor, current=current)
     return check
 
 

@@ -250,6 +250,13 @@ class HelperCadreAssigned(HouseholdEvent):
     helper_cadre_id: UUID
 
 
+class HelperCadreUnassigned(HouseholdEvent):
+    """The household moved out of its helper cadre's area: it waits for the new area's officers to assign one."""
+
+    event_type = "gov.poverty.households.helper_cadre_unassigned.v1"
+    helper_cadre_id: UUID
+
+
 class VisitRecorded(HouseholdEvent):
     """A visit (走访) was recorded in an inspection round; its problems follow as HouseholdProblemFound."""
 

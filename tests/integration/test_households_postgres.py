@@ -15,6 +15,7 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select
 
+from services.households import rekey
 from services.households.api import monitoring as monitoring_routes
 from services.households.departments import apply
 from services.households.imports.__main__ import main as import_cli
@@ -30,6 +31,7 @@ from shared.migrations import alembic_config, is_at_head
 from shared.timeutil import district_today
 from tests.support import auth, running_app
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, household, make_id, member
+from tests.unit.test_households_rekey import ROTATED
 
 pytestmark = pytest.mark.integration
 MakeDb = Callable[[str], Awaitable[str]]
@@ -339,3 +341,28 @@ async def test_copy_refuses_a_second_member_with_the_same_number_in_one_househol
         assert (report.members_added, report.members_present) == (1 - present, present)
         found = await counts(url)
         assert (found["Household"], found["Member"]) == (1, 1)
+
+
+async def test_a_member_row_held_through_the_rotation_is_reported_left_not_skipped_silently(
+    pg_database: MakeDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = await pg_database("households")
+    async with running_app("households", url) as (_, client):
+        head, spouse = (
+            member("张三", "head", date(1960, 3, 1), seq=1),
+            member("李四", "spouse", date(1962, 7, 9), seq=2),
+        )
+        await client.post("/households", json=household("RK-1", VILLAGE, head, spouse), headers=OFFICE)
+    for key, value in ROTATED.items():
+        monkeypatch.setenv(f"HOUSEHOLDS_{key.upper()}", value)
+    monkeypatch.setattr(rekey, "HELD_ROW_RETRIES", 2)
+    monkeypatch.setattr(rekey, "HELD_ROW_WAIT_S", 0.05)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as editing:  # a member being edited meanwhile: its row is locked
+            await editing.execute(select(Member.id).limit(1).with_for_update())
+            with pytest.raises(rekey.RowsLeft, match="1 still under older keys"):
+                await rekey.run(url, rehash_too=False)
+    finally:
+        await engine.dispose()
+    assert "re-encrypted 1 " in await rekey.run(url, rehash_too=False)  # released: a second run seals it

@@ -15,6 +15,7 @@ from tests.unit.test_households_helpers import (
     OTHER_TOWNSHIP_VILLAGE,
     OTHER_VILLAGE,
     VILLAGE,
+    event_types,
     household,
     households_app,
     make_id,
@@ -229,6 +230,8 @@ async def test_statistics_break_an_area_down_one_level(api: Any) -> None:
     assert (total["housing_cd_outstanding"], total["housing_cd_renovated"]) == (1, 1)
     assert total["housing_cd_overdue"] == 1  # the C house's 90 days ran out in 2020
     assert total["visits_by_round"] == {"1": 2, "2": 1} and total["under_monitoring"] == 1
+    next_year = (await client.get("/statistics?year=2021", headers=OFFICE)).json()["total"]
+    assert next_year["visits_by_round"] == {}  # 2020's rounds are 2020's
 
     township = auth("township_office", area=TOWNSHIP)
     mine = (await client.get("/statistics?year=2020", headers=township)).json()
@@ -297,3 +300,21 @@ async def test_monitoring_episodes_are_listed_within_the_callers_reach(api: Any)
     assert_problem(
         await client.get(f"/monitoring-episodes?area_code={OTHER_TOWNSHIP_VILLAGE}", headers=other_township), 403
     )
+
+
+async def test_a_household_moved_out_of_its_cadres_area_is_unassigned(api: Any) -> None:
+    app, client = api
+    ids = await five(client)
+    body = {"subject": "cadre-a", "name": "赵六", "unit": "区财政局", "area_code": TOWNSHIP}
+    cadre = (await client.post("/helper-cadres", json=body, headers=OFFICE)).json()["id"]
+    for code in ("CP-1", "CP-2"):
+        assigned = {"helper_cadre_id": cadre}
+        assert (
+            await client.put(f"/households/{ids[code]}/helper-cadre", json=assigned, headers=OFFICE)
+        ).status_code == 200
+    within = await client.patch(f"/households/{ids['CP-2']}", json={"area_code": OTHER_VILLAGE}, headers=OFFICE)
+    assert within.json()["helper_cadre_id"] == cadre  # another village of the cadre's township: still theirs
+    moved = await client.patch(f"/households/{ids['CP-1']}", json={"area_code": OTHER_TOWNSHIP_VILLAGE}, headers=OFFICE)
+    assert moved.status_code == 200 and moved.json()["helper_cadre_id"] is None
+    published = [t.split(".")[3] for t in await event_types(app)]
+    assert published[-2:] == ["household_updated", "helper_cadre_unassigned"]

@@ -491,3 +491,45 @@ async def test_every_change_publishes_its_event(api: Any) -> None:
     close = {"decision": "risk_eliminated", "evidence": "公益岗位收入到位", "closed_on": TODAY}
     await post(client, f"/monitoring-episodes/{episode['id']}/close", close, status=200)
     assert sorted(await published()) == ["monitoring_episode_closed", "status_changed"]
+
+
+async def test_a_safe_grade_at_a_visit_is_an_officers_appraisal(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await post(
+        client,
+        f"/households/{hid}/housing-appraisals",
+        {"grade": "D", "appraised_on": "2020-03-01", "appraiser": "区住建局"},
+    )
+    before = await event_types(app)
+    visit = {"round": 3, "visited_on": TODAY, "visitor": "王五", "housing_grade": "A"}
+    for role in ("helper_cadre", "inspector"):
+        headers = auth(role, area=VILLAGE) if role == "helper_cadre" else auth(role)
+        assert_problem(await client.post(f"/households/{hid}/visits", json=visit, headers=headers), 403)
+    assert (await client.get(f"/households/{hid}", headers=OFFICE)).json()["housing_grade"] == "D"
+    assert await event_types(app) == before
+    worse = {**visit, "housing_grade": "D"}  # a visitor may find a house unsafe: a problem, not a re-grading to safe
+    await post(client, f"/households/{hid}/visits", worse, headers=auth("helper_cadre", area=VILLAGE))
+    await post(client, f"/households/{hid}/visits", visit)  # an officer's appraisal at the visit
+    assert (await client.get(f"/households/{hid}", headers=OFFICE)).json()["housing_grade"] == "A"
+
+
+async def test_an_appraisal_or_water_check_older_than_the_latest_is_history_not_a_problem_found_now(api: Any) -> None:
+    app, client = api
+    hid = await family(client)
+    await post(
+        client, f"/households/{hid}/housing-appraisals", {"grade": "A", "appraised_on": "2020-08-01", "appraiser": "x"}
+    )
+    await post(
+        client, f"/households/{hid}/water-checks", {"checked_on": "2020-08-01", "source": "piped", "checked_by": "y"}
+    )
+    before = len(await event_types(app))
+    await post(
+        client, f"/households/{hid}/housing-appraisals", {"grade": "D", "appraised_on": "2020-01-10", "appraiser": "x"}
+    )
+    old_check = {"checked_on": "2020-02-01", "source": "well", "checked_by": "y", "problems": ["excess_fluoride"]}
+    await post(client, f"/households/{hid}/water-checks", old_check)
+    published = [t.split(".")[3] for t in (await event_types(app))[before:]]
+    assert published == ["housing_appraised", "water_checked"]  # recorded, but no problem_found for audit
+    h = (await client.get(f"/households/{hid}", headers=OFFICE)).json()
+    assert (h["housing_grade"], h["water_safe"]) == ("A", True)

@@ -120,7 +120,7 @@ async def update_household(
 ) -> HouseholdRead:
     """Change the head's name or move the household to another village."""
     household = await reachable_household(session, household_id, actor, for_update=True)
-    registry.update_household(session, household, body.model_dump(exclude_unset=True), actor=actor, config=config)
+    await registry.update_household(session, household, body.model_dump(exclude_unset=True), actor=actor, config=config)
     return await household_read(session, household)
 
 

@@ -30,7 +30,10 @@ async def area_statistics(
     area_code: AreaFilter,
     year: Annotated[Year | None, Query()] = None,
 ) -> StatisticsRead:
-    """Households and people by status, guarantee/water/income gaps, C/D houses, visits per round, monitoring."""
+    """Households and people by status, guarantee/water/income gaps, C/D houses, visits per round, monitoring.
+
+    `year` (default this year) chooses the income judged against that year's line and the visits counted by round;
+    the other figures are the registry as it stands today."""
     area = area_code or (actor.area if actor.is_area_scoped and actor.area else config.district_code)
     config.ensure_known_area(area)  # the caller's own area too: a token's from another district would count zeros
     actor.ensure_reach(area)

@@ -8,9 +8,11 @@ from fastapi import APIRouter, status
 
 from services.households import visits
 from services.households.access import reachable_household
-from services.households.api.deps import Config, Reader, Visitor
+from services.households.api.deps import REGISTRARS, Config, Reader, Visitor
 from services.households.models import Visit, VisitProblem
 from services.households.schemas.visits import OpenProblemRead, ProblemRead, VisitCreate, VisitRead
+from services.households.vocabulary import SAFE_GRADES
+from shared.errors import Forbidden
 from shared.http import Transaction
 
 router = APIRouter(prefix="/households/{household_id}", tags=["visits"])
@@ -28,6 +30,9 @@ async def record_visit(
     household_id: UUID, body: VisitCreate, session: Transaction, actor: Visitor, config: Config
 ) -> VisitRead:
     """Record a visit (走访); each problem found goes to audit as an event."""
+    if body.housing_grade in SAFE_GRADES and not actor.has_any(frozenset(REGISTRARS)):
+        # A safe grade re-grades an unsafe house (renovation accepted): an officer's appraisal, not a visitor's finding.
+        raise Forbidden("Only a district, township or village officer records a safe housing grade (A or B).")
     household = await reachable_household(session, household_id, actor, for_update=True)
     noted = [visits.ProblemNoted(p.category, p.code, p.description) for p in body.problems]
     visit, problems = await visits.record_visit(
