@@ -78,24 +78,37 @@ def _refuse(reason: str) -> int:
 
 
 def _run(demo_data: bool) -> None:
+    # SIGTERM stops the platform as Ctrl-C does, from the start: the broker and services run in sessions of their
+    # own (a terminal's Ctrl-C reaches only us), so without this a stop during start-up would leave them running.
+    signal.signal(signal.SIGTERM, _interrupt)
     kafka = LocalKafka(data_dir=STATE / "kafka-data", port=KAFKA_PORT, controller_port=KAFKA_PORT + 1)
     print(f"starting Kafka {kafka.bootstrap_servers} (first run fetches the broker's jars from Maven Central)")
-    with kafka:
+    with contextlib.suppress(KeyboardInterrupt), kafka:
         processes = [_service(name, kafka.bootstrap_servers) for name in SERVICES]
         try:
-            for process in processes:
-                asyncio.run(_migrate(process.name))
-                process.start()
-            for process in processes:
-                process.wait_ready()
-            if demo_data:
-                loaded = demo.load({p.name: p.base_url for p in processes})
-                print(f"demo data: {len(loaded)} households registered (0 means loaded earlier)")
-            _print_addresses(processes, kafka)
-            _wait_for_stop()
+            _start(processes, kafka, demo_data)
+            signal.pause()
         finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not leave half the platform running
             for process in processes:
                 process.stop()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _start(processes: list[ServiceProcess], kafka: LocalKafka, demo_data: bool) -> None:
+    for process in processes:
+        asyncio.run(_migrate(process.name))
+        process.start()
+    for process in processes:
+        process.wait_ready()
+    if demo_data:
+        loaded = demo.load({p.name: p.base_url for p in processes})
+        print(f"demo data: {len(loaded)} households registered (0 means loaded earlier)")
+    _print_addresses(processes, kafka)
 
 
 def _service(name: str, kafka: str) -> ServiceProcess:
@@ -127,10 +140,3 @@ def _print_addresses(processes: list[ServiceProcess], kafka: LocalKafka) -> None
     print(f"  kafka       {kafka.bootstrap_servers}")
     print("\nA token for curl:  export TOKEN=$(poverty token --role district_office)")
     print("Stop with Ctrl-C.", flush=True)
-
-
-def _wait_for_stop() -> None:
-    stop = signal.Signals.SIGTERM
-    signal.signal(stop, lambda *_: sys.exit(0))
-    with contextlib.suppress(KeyboardInterrupt):
-        signal.pause()

@@ -492,6 +492,27 @@ def test_probes_use_the_health_endpoints_on_a_declared_port() -> None:
     assert probe_problems(objects(BASE)) == []
 
 
+def scrape_problems(docs: list[Doc]) -> list[str]:
+    """Prometheus finds each service's pods and scrapes `/metrics` on the port the container declares."""
+    problems = []
+    for deployment in of_kind(docs, "Deployment"):
+        where = f"Deployment/{deployment['metadata']['name']}"
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        ports = {str(p["containerPort"]) for c in pod_spec(deployment)["containers"] for p in c.get("ports", [])}
+        if annotations.get("prometheus.io/scrape") != "true" or annotations.get("prometheus.io/path") != "/metrics":
+            problems.append(f"{where}: pods must be annotated for Prometheus to scrape /metrics")
+        if annotations.get("prometheus.io/port") not in ports:
+            problems.append(f"{where}: prometheus.io/port must be a port the container declares")
+    return problems
+
+
+def test_prometheus_scrapes_every_service_on_its_port() -> None:
+    assert scrape_problems(objects(BASE)) == []
+    deployment = load_docs(BASE / SERVICES[0] / "deployment.yaml")[0]
+    deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] = "9999"
+    assert len(scrape_problems([deployment])) == 1
+
+
 def test_hardening_check_catches_a_weakened_pod() -> None:
     deployment = load_docs(BASE / SERVICES[0] / "deployment.yaml")[0]
     container = pod_spec(deployment)["containers"][0]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -55,3 +59,51 @@ def test_up_refuses_when_a_service_port_is_taken_and_names_it(
     assert platform.up(demo_data=False) == 2
     assert f"{listening} (households)" in capsys.readouterr().err
     assert not (state / "kafka-data").exists()
+
+
+class Recorded:
+    """Stands in for the broker and the service processes: records what was started and stopped."""
+
+    log: ClassVar[list[str]] = []
+
+    def __init__(self, name: str, *_: object, **__: object) -> None:
+        self.name, self.bootstrap_servers, self.base_url = name, "127.0.0.1:9092", "http://x"
+
+    def __enter__(self) -> Recorded:
+        self.log.append("kafka started")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.log.append("kafka stopped")
+
+    def start(self) -> None:
+        self.log.append(f"{self.name} started")
+        if self.name == "subsidies":  # the operator stops the platform while it starts
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.log.append(f"{self.name} stopped")
+        os.kill(os.getpid(), signal.SIGTERM)  # and again, impatient: the rest must still be stopped
+
+
+def unhandled(*_: object) -> None:
+    raise RuntimeError("SIGTERM reached the platform before it handled it: whatever was started keeps running")
+
+
+def test_a_stop_during_start_up_stops_whatever_was_started(state: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Recorded.log = []
+    monkeypatch.setattr(platform, "LocalKafka", lambda **_: Recorded("kafka"))
+    monkeypatch.setattr(platform, "_service", lambda name, _: Recorded(name))
+    monkeypatch.setattr(platform, "_migrate", lambda _: asyncio.sleep(0))
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, unhandled)  # what the signal does unless the platform takes it over
+    try:
+        platform._run(demo_data=False)  # returns: the stop is not an error
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    started = [entry.removesuffix(" started") for entry in Recorded.log if entry.endswith(" started")]
+    stopped = [entry.removesuffix(" stopped") for entry in Recorded.log if entry.endswith(" stopped")]
+    assert started == ["kafka", "households", "projects", "subsidies"]
+    assert sorted(stopped) == sorted(["kafka", *platform.SERVICES])  # every process object's stop is called
+    assert Recorded.log[-1] == "kafka stopped"
