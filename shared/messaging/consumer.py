@@ -3,7 +3,7 @@
 For every record: decode the CloudEvent, validate the payload against its contract, then in a
 database transaction claim the event id in the inbox and run the handler. Offsets are committed to
 Kafka only after that transaction has committed. Infrastructure failures (database or network down)
-are retried without limit, with backoff; a handler that keeps failing is retried `max_attempts` times
+are retried without limit, with backoff; a handler that keeps failing is tried `max_attempts` times in all
 and then the record goes to `<topic>.dlq` with the error in its headers, and the consumer moves on.
 
 Partitions are consumed side by side, each in its own transaction; within a partition, order is kept.
