@@ -24,7 +24,6 @@ from pathlib import Path
 from cpu import CpuBill, CpuMeter, descendants, machine_speed, peak_rss_mb
 from sqlalchemy import func, select
 
-from services.households.idcard import check_digit
 from services.households.imports.__main__ import DEFAULT_WORKERS, tune_gc
 from services.households.imports.importer import HouseholdImporter, Progress
 from services.households.imports.rows import OPTIONAL, REQUIRED
@@ -35,6 +34,7 @@ from shared.db import create_engine
 from shared.local.databases import admin_url, scratch_database
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import upgrade_to_head
+from shared.personal_data import check_digit
 
 TOWNSHIPS = ("371523101", "371523102", "371523103", "371523104", "371523105")
 SURNAMES = "王李张刘陈杨赵黄周吴"

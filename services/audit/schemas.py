@@ -15,9 +15,12 @@ from services.audit.rules import EvidenceRef
 from shared.areas import TownshipOrVillageCode
 from shared.contracts.audit import AccountabilityKind, CampaignKind, ScopeLevel, Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
+from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# What officers write (published in events, kept in the log's sources and packages): no ID-card number in it.
+Prose = Annotated[ScreenedText, StringConstraints(strip_whitespace=True, min_length=1)]
 # A share such as the rectification rate: exact in the service, a JSON number on the wire.
 Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 UUID_SUBJECTS = frozenset({SubjectKind.HOUSEHOLD, SubjectKind.PROJECT, SubjectKind.PAYMENT})
@@ -39,8 +42,8 @@ class EvidenceIn(RequestBody):
     """A reference to evidence kept elsewhere (file store, archive number), never the file itself."""
 
     kind: EvidenceKind
-    reference: Annotated[Text, Field(max_length=300)]
-    note: Annotated[Text, Field(max_length=300)] | None = None
+    reference: Annotated[Text, Field(max_length=300)]  # an archive number may be a long run of digits
+    note: Annotated[Prose, Field(max_length=300)] | None = None
 
     def ref(self) -> EvidenceRef:
         return EvidenceRef(kind=self.kind, reference=self.reference, note=self.note)
@@ -54,10 +57,10 @@ class FindingCreate(RequestBody):
     area_code: TownshipOrVillageCode
     category: ProblemCategory
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,59}$", description="stable problem kind, e.g. file_incomplete")
-    description: Annotated[Text, Field(max_length=1000)]
+    description: Annotated[Prose, Field(max_length=1000)]
     severity: Severity | None = Field(default=None, description="the inspector's judgement; never below the rules'")
-    responsible_unit: Annotated[Text, Field(max_length=100)] | None = None
-    responsible_person: Annotated[Text, Field(max_length=50)] | None = None
+    responsible_unit: Annotated[Prose, Field(max_length=100)] | None = None
+    responsible_person: Annotated[Prose, Field(max_length=50)] | None = None
     campaign_id: UUID | None = None
     evidence: list[EvidenceIn] = Field(min_length=1, max_length=50)
 
@@ -121,7 +124,7 @@ class RectificationTaskRead(Output):
 
 
 class SubmissionCreate(RequestBody):
-    summary: Annotated[Text, Field(max_length=1000)]
+    summary: Annotated[Prose, Field(max_length=1000)]
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
 
 
@@ -138,7 +141,7 @@ class FollowUpCheckCreate(RequestBody):
     """The outcome of a follow-up check (回头看)."""
 
     passed: bool
-    notes: Annotated[Text, Field(max_length=1000)]
+    notes: Annotated[Prose, Field(max_length=1000)]
     campaign_id: UUID | None = None
 
 
@@ -157,7 +160,7 @@ class DeadlineChangeCreate(RequestBody):
     """A new deadline (调整整改期限) and why."""
 
     deadline: AwareDatetime
-    reason: Annotated[Text, Field(min_length=4, max_length=500)]
+    reason: Annotated[Prose, Field(min_length=4, max_length=500)]
 
 
 class DeadlineChangeRead(Output):
@@ -187,11 +190,11 @@ class AccountabilityCreate(RequestBody):
     """The commission's decision about a named person."""
 
     kind: AccountabilityKind
-    person_name: Annotated[Text, Field(max_length=50)]
-    person_unit: Annotated[Text, Field(max_length=100)]
-    person_position: Annotated[Text, Field(max_length=100)] | None = None
+    person_name: Annotated[Prose, Field(max_length=50)]
+    person_unit: Annotated[Prose, Field(max_length=100)]
+    person_position: Annotated[Prose, Field(max_length=100)] | None = None
     decided_on: date
-    notes: Annotated[Text, Field(max_length=1000)] | None = None
+    notes: Annotated[Prose, Field(max_length=1000)] | None = None
 
 
 class AccountabilityRead(Output):
@@ -218,14 +221,14 @@ class AccountabilitySummary(Output):
 
 
 class CampaignCreate(RequestBody):
-    name: Annotated[Text, Field(max_length=200)]
+    name: Annotated[Prose, Field(max_length=200)]
     kind: CampaignKind
     scope_level: ScopeLevel
     scope_code: Annotated[Text, Field(max_length=64)]
     round: int = Field(ge=1, le=50)
     starts_on: date
     ends_on: date
-    teams: list[Annotated[Text, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    teams: list[Annotated[Prose, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _one_spelling_of_a_project(self) -> CampaignCreate:

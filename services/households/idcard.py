@@ -13,7 +13,6 @@ import copy
 import hashlib
 import hmac
 import json
-import operator
 import os
 import re
 import unicodedata
@@ -25,9 +24,9 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.personal_data import check_digit
+
 _SHAPE = re.compile(r"\d{17}[\dX]", re.ASCII)
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
 # Province-level codes (省级行政区划代码) that appear in resident ID numbers.
 _PROVINCES = frozenset(
     [
@@ -76,11 +75,6 @@ MASK = "*" * 10
 
 class InvalidIdNumber(ValueError):
     """The number is not a valid resident ID-card number; the message never contains the number."""
-
-
-def check_digit(first17: str) -> str:
-    """The GB 11643 check character (ISO 7064 MOD 11-2) of the first 17 digits."""
-    return _CHECK_CHARS[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def birth_date_of(number: str) -> date:

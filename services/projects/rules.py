@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from shared.timeutil import period_start
 
@@ -21,6 +21,17 @@ def check_inspected_on(inspected_on: date, *, today: date) -> date:
     if inspected_on > today:
         raise ValueError("inspection date cannot be in the future")
     return inspected_on
+
+
+START_AHEAD = timedelta(days=366)
+
+
+def check_started_on(started_on: date, *, today: date) -> date:
+    """A project is registered once approved (立项): it may start within the coming year, not later. A start far
+    ahead would refuse every inspection and income until then."""
+    if started_on > today + START_AHEAD:
+        raise ValueError("a project registered now starts within a year")
+    return started_on
 
 
 def repeated_codes(codes: Iterable[str]) -> list[str]:

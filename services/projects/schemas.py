@@ -6,23 +6,34 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from services.projects import rules
 from services.projects.models import ProjectKind
 from shared.areas import TownshipOrVillageCode
 from shared.money import Fen
+from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 from shared.timeutil import PERIOD_PATTERN, district_today
 
+# One spelling of a project's code (项目编号): XM-2020-001 and xm-2020-001 would be two projects, each paid income.
+ProjectCode = Annotated[
+    str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$"), AfterValidator(str.upper)
+]
+
 
 class ProjectCreate(RequestBody):
-    project_code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    project_code: ProjectCode
+    name: Annotated[ScreenedText, Field(min_length=1, max_length=200)]
     kind: ProjectKind
     area_code: TownshipOrVillageCode
     budget_fen: Annotated[Fen, Field(ge=0)]
     started_on: date
+
+    @field_validator("started_on")
+    @classmethod
+    def _started_within_a_year(cls, value: date) -> date:
+        return rules.check_started_on(value, today=district_today())
 
 
 class ProjectRead(BaseModel):
@@ -40,13 +51,13 @@ class ProblemReport(RequestBody):
     """A problem the inspector found with the asset or its operation."""
 
     code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["roof_damaged"])
-    description: str = Field(min_length=1, max_length=1000)
+    description: Annotated[ScreenedText, Field(min_length=1, max_length=1000)]
 
 
 class InspectionCreate(RequestBody):
     inspected_on: date
-    inspector: str = Field(min_length=1, max_length=100)
-    notes: str = Field(default="", max_length=4000)
+    inspector: Annotated[ScreenedText, Field(min_length=1, max_length=100)]
+    notes: Annotated[ScreenedText, Field(max_length=4000)] = ""
     problems: list[ProblemReport] = Field(default_factory=list, max_length=50)
 
     @field_validator("inspected_on")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.households.idcard import check_digit
+from shared.personal_data import check_digit
 from shared.timeutil import district_today
 from tests.e2e.conftest import Platform
 from tests.kafka_support import eventually

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from services.households.idcard import check_digit
 from shared.auth import AREA_SCOPED, Role
+from shared.personal_data import check_digit
 from tests.api_sweep import Sweep, sweep
 from tests.support import auth, running_app
 

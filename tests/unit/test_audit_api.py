@@ -79,6 +79,7 @@ async def state(app: Any) -> tuple[object, ...]:
         ({"code": "Bad Code"}, 422),
         ({"campaign_id": str(uuid.uuid4())}, 404),
         ({"unexpected": 1}, 422),
+        ({"description": "户主身份证11010519491231002X, 房屋漏雨"}, 422),  # published in FindingRecorded
     ],
 )
 async def test_bad_manual_findings_are_refused_and_change_nothing(

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.households.idcard import check_digit, normalize_id_number
+from services.households.idcard import normalize_id_number
 from shared.messaging.outbox import OutboxMessage
+from shared.personal_data import check_digit
 from shared.timeutil import district_today
 from tests.support import auth, running_app
 

@@ -11,13 +11,13 @@ import pytest
 from services.households.idcard import (
     IdCardVault,
     InvalidIdNumber,
-    check_digit,
     mask,
     normalize_id_number,
     parse_hmac_key,
     parse_keys,
 )
 from services.households.settings import DEV_IDCARD_HMAC_KEY, DEV_IDCARD_KEYS, HouseholdsSettings
+from shared.personal_data import check_digit
 from tests.unit.test_households_helpers import make_id
 
 TODAY = date(2026, 11, 29)

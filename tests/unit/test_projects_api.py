@@ -56,6 +56,7 @@ INSPECTION = {
     ],
 }
 INCOME = {"period": "2020-06", "amount_fen": 4_466_400}
+ID_NUMBER = "11010519491231002X"  # a valid number typed into free text
 OFFICE = auth("district_office")
 JSON_OFFICE = {**OFFICE, "content-type": "application/json"}
 FINANCE = auth("finance_officer")
@@ -150,6 +151,9 @@ async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
         {**PROJECT, "budget_fen": 10**13},
         {**PROJECT, "started_on": "not a date"},
         {**PROJECT, "project_code": "XM 001"},
+        {**PROJECT, "project_code": "---"},
+        {**PROJECT, "started_on": "2099-01-01"},  # every inspection and income refused until then
+        {**PROJECT, "name": f"为{ID_NUMBER}建的大棚"},
         {**PROJECT, "unexpected": 1},
         {**PROJECT, "name": "bad\u0000name"},  # PostgreSQL refuses NUL in text: a 500 before
         [PROJECT],
@@ -174,8 +178,16 @@ async def test_duplicate_project_code_is_409_and_changes_nothing(api: Any) -> No
     app, client = api
     await _project(client)
     assert_problem(await client.post("/projects", json={**PROJECT, "name": "另一个"}, headers=OFFICE), 409)
+    lower_case = {**PROJECT, "project_code": "xm-2020-001"}  # one code however typed: else its income is paid twice
+    assert_problem(await client.post("/projects", json=lower_case, headers=OFFICE), 409)
     assert await _count(app, Project) == 1
     assert len(await _outbox(app)) == 1
+
+
+async def test_a_project_code_is_kept_in_capitals(api: Any) -> None:
+    _, client = api
+    r = await client.post("/projects", json={**PROJECT, "project_code": "xm-2020-009"}, headers=OFFICE)
+    assert r.status_code == 201 and r.json()["project_code"] == "XM-2020-009"
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}])
@@ -257,6 +269,9 @@ async def test_inspection_without_problems_publishes_nothing(api: Any) -> None:
         {**INSPECTION, "problems": [INSPECTION["problems"][0], INSPECTION["problems"][0]]},
         {**INSPECTION, "problems": "roof_damaged"},
         {k: v for k, v in INSPECTION.items() if k != "inspector"},
+        {**INSPECTION, "problems": [{"code": "income_not_paid", "description": f"贫困户身份证{ID_NUMBER}未收到收益"}]},
+        {**INSPECTION, "notes": f"走访 {ID_NUMBER[:6]} {ID_NUMBER[6:14]} {ID_NUMBER[14:]}"},  # typed in groups
+        {**INSPECTION, "inspector": ID_NUMBER},
     ],
 )
 async def test_bad_inspection_is_422_and_changes_nothing(api: Any, body: dict[str, Any]) -> None:

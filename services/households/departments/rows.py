@@ -8,11 +8,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.households.schemas.common import IdCardNumber, PastDate, ScreenedText
+from services.households.schemas.common import IdCardNumber, PastDate
 from services.households.vocabulary import DisabilityType, Enrolment, SchoolStage, WaterProblem, WaterSource
 from shared.auth import Role
 from shared.contracts.households import MinimumAllowance
 from shared.money import Fen
+from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from services.households.config import KnownAreas
 from services.households.idcard import InvalidIdNumber, normalize_id_number
 from services.households.members import fact_errors
-from services.households.schemas.common import contains_id_number
 from services.households.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
+from shared.personal_data import contains_id_number
 
 REQUIRED = (
     "household_code",

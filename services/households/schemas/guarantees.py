@@ -7,9 +7,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate, ScreenedText, Year
+from services.households.schemas.common import PastDate, Year
 from services.households.vocabulary import IncomeSource, WaterProblem, WaterSource
 from shared.money import Fen
+from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
 

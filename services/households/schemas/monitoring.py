@@ -8,10 +8,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate, ScreenedText
+from services.households.schemas.common import PastDate
 from services.households.vocabulary import MeasureKind
 from shared.areas import AreaCode
 from shared.contracts.households import EpisodeDecision, RiskKind
+from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
 

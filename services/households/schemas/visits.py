@@ -7,8 +7,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.schemas.common import PastDate, ScreenedText
+from services.households.schemas.common import PastDate
 from shared.contracts.households import ProblemCategory
+from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
 
