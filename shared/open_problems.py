@@ -2,7 +2,9 @@
 
 Households and projects each keep one for their own subjects; audit stays the owner of findings. A problem
 appears when audit records the finding, follows its rectification deadline and referral, and goes when the
-rectification is closed.
+rectification is closed. Events may arrive late (one replayed from a dead-letter topic after those that followed
+it): a closed problem is kept as closed, so a late recording does not reopen it, and a change older than the last
+one applied is ignored (by the events' own times).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class OpenProblemFields(SQLModel):
     description: str = Field(max_length=1000)
     rectification_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
     referred: bool = False
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closed: bool = Field(default=False, description="rectification closed: kept so that a late event cannot reopen it")
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, description="time of the last event")
 
 
 P = TypeVar("P", bound=OpenProblemFields)
@@ -57,28 +60,29 @@ def track_open_problems(handlers: HandlerRegistry, model: type[P], *, kind: Subj
         return await session.get(model, event.finding_id)
 
     @handlers.on(FindingRecorded)
-    async def recorded(session: AsyncSession, event: FindingRecorded, _: Envelope) -> None:
+    async def recorded(session: AsyncSession, event: FindingRecorded, envelope: Envelope) -> None:
         if event.subject_kind is not kind or await session.get(model, event.finding_id) is not None:
-            return
-        fields: dict[str, Any] = {subject: UUID(event.subject_id)}
+            return  # known already, open or closed
         session.add(
-            model(
-                finding_id=event.finding_id,
+            _row(
+                model,
+                event,
+                subject,
+                envelope,
                 category=event.category,
                 code=event.code,
                 severity=event.severity,
                 description=event.description,
-                **fields,
             )
         )
 
     def on_change(contract: type[FindingEvent], change: Callable[[P, Any], None]) -> None:
         @handlers.on(contract)
-        async def changed(session: AsyncSession, event: FindingEvent, _: Envelope) -> None:
+        async def changed(session: AsyncSession, event: FindingEvent, envelope: Envelope) -> None:
             problem = await tracked(session, event)
-            if problem is not None:
+            if problem is not None and not problem.closed and envelope.time >= problem.updated_at:
                 change(problem, event)
-                problem.updated_at = utcnow()
+                problem.updated_at = envelope.time
 
     for contract in (RectificationOpened, RectificationRescheduled, RectificationRejected, RectificationReopened):
         on_change(contract, _new_deadline)
@@ -86,10 +90,19 @@ def track_open_problems(handlers: HandlerRegistry, model: type[P], *, kind: Subj
     on_change(FindingRecurred, _found_again)
 
     @handlers.on(RectificationClosed)
-    async def closed(session: AsyncSession, event: RectificationClosed, _: Envelope) -> None:
-        problem = await tracked(session, event)
-        if problem is not None:
-            await session.delete(problem)
+    async def closed(session: AsyncSession, event: RectificationClosed, envelope: Envelope) -> None:
+        if event.subject_kind is not kind:
+            return
+        problem = await session.get(model, event.finding_id)
+        if problem is None:  # closed before its recording arrived: remembered, so that the recording changes nothing
+            problem = _row(model, event, subject, envelope, category="", code="", severity="", description="")
+            session.add(problem)
+        problem.closed, problem.updated_at = True, max(envelope.time, problem.updated_at)
+
+
+def _row(model: type[P], event: FindingEvent, subject: str, envelope: Envelope, **fields: str) -> P:
+    columns: dict[str, Any] = {subject: UUID(event.subject_id), **fields}
+    return model(finding_id=event.finding_id, updated_at=envelope.time, **columns)
 
 
 def _new_deadline(problem: OpenProblemFields, event: Any) -> None:

@@ -103,21 +103,21 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def envelope_of(event: IntegrationEvent, source: str = "/tests") -> Envelope:
-    """The CloudEvent a relay would publish for `event`."""
+def envelope_of(event: IntegrationEvent, source: str = "/tests", at: datetime | None = None) -> Envelope:
+    """The CloudEvent a relay would publish for `event` (made now, or `at`)."""
     return Envelope(
         id=str(uuid.uuid4()),
         type=event.event_type,
         source=source,
         subject=event.aggregate_id(),
-        time=datetime.now(UTC),
+        time=at or datetime.now(UTC),
         data=event.model_dump_json().encode(),
     )
 
 
-async def apply_event(app: FastAPI, event: IntegrationEvent) -> None:
-    """Run the app's handlers for `event` in one transaction, as its consumer would (without Kafka)."""
-    application = app.state.runtime.handlers.bind(event.topic, envelope_of(event))
+async def apply_event(app: FastAPI, event: IntegrationEvent, at: datetime | None = None) -> None:
+    """Run the app's handlers for `event` (made now, or `at`) in one transaction, as its consumer would (no Kafka)."""
+    application = app.state.runtime.handlers.bind(event.topic, envelope_of(event, at=at))
     assert application is not None, f"no handler for {event.event_type}"
     async with app.state.sessions() as session, session.begin():
         await application(session)

@@ -139,6 +139,8 @@ async def problems_of(session: AsyncSession, visit: Visit) -> list[VisitProblem]
 async def open_problems(session: AsyncSession, household: Household) -> list[OpenProblem]:
     """The household's problems that audit still has open."""
     rows = await session.scalars(
-        select(OpenProblem).where(col(OpenProblem.household_id) == household.id).order_by(col(OpenProblem.updated_at))
+        select(OpenProblem)
+        .where(col(OpenProblem.household_id) == household.id, col(OpenProblem.closed).is_(False))
+        .order_by(col(OpenProblem.updated_at))
     )
     return list(rows.all())

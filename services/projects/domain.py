@@ -140,7 +140,7 @@ async def open_problems(session: AsyncSession, project_id: UUID) -> list[Project
     """The project's problems that audit still has open."""
     rows = await session.scalars(
         select(ProjectOpenProblem)
-        .where(col(ProjectOpenProblem.project_id) == project_id)
+        .where(col(ProjectOpenProblem.project_id) == project_id, col(ProjectOpenProblem.closed).is_(False))
         .order_by(col(ProjectOpenProblem.updated_at))
     )
     return list(rows.all())

@@ -415,7 +415,43 @@ async def test_a_rescheduled_rejected_or_reopened_task_moves_the_deadline_and_cl
     await apply_event(app, reopened)
     assert await deadline() == found_again_at
     await apply_event(app, RectificationClosed(**ids, task_id=task, closed_by="inspector-2"))
-    assert await _count(app, ProjectOpenProblem) == 0
+    r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+    assert r.json() == []
+
+
+async def test_audit_events_arriving_late_never_reopen_a_problem_nor_bring_back_an_older_deadline(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+
+    async def open_problems() -> list[dict[str, Any]]:
+        r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+        return list(r.json())
+
+    def about(finding: FindingRecorded) -> dict[str, Any]:
+        return {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
+
+    replayed = _finding(pid)  # closed before its recording arrives (replayed from a dead-letter topic)
+    await apply_event(app, RectificationClosed(**about(replayed), task_id=uuid4(), closed_by="inspector-2"))
+    await apply_event(app, replayed, at=datetime(2020, 5, 1, tzinfo=UTC))
+    assert await open_problems() == []
+    again = _finding(pid)  # recorded, closed, then recorded again
+    await apply_event(app, again)
+    await apply_event(app, RectificationClosed(**about(again), task_id=uuid4(), closed_by="inspector-2"))
+    await apply_event(app, again)
+    assert await open_problems() == []
+    kept = _finding(pid)  # a newer deadline, then an older change arriving late
+    await apply_event(app, kept, at=datetime(2020, 6, 1, tzinfo=UTC))
+    newer, older = datetime(2020, 8, 1, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC)
+    check = {"task_id": uuid4(), "check_id": uuid4(), "checked_by": "inspector-2"}
+    await apply_event(
+        app, RectificationRejected(**about(kept), **check, deadline=newer), at=datetime(2020, 7, 20, tzinfo=UTC)
+    )
+    moved = RectificationRescheduled(
+        **about(kept), task_id=uuid4(), previous_deadline=newer, deadline=older, changed_by="district_office:1"
+    )
+    await apply_event(app, moved, at=datetime(2020, 6, 10, tzinfo=UTC))
+    [problem] = await open_problems()
+    assert datetime.fromisoformat(problem["rectification_deadline"]) == newer
 
 
 async def test_a_repeat_found_worse_raises_the_open_problems_severity(api: Any) -> None:
