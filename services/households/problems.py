@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import NotRequired, TypedDict, Unpack
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,58 +13,28 @@ from services.households.models import Household
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 
 
-def report_problem(
-    session: AsyncSession,
-    household: Household,
-    *,
-    category: ProblemCategory,
-    code: str,
-    description: str,
-    found_on: date,
-    found_by: str,
-    problem_id: UUID | None = None,
-    visit_id: UUID | None = None,
-    housing_grade: str | None = None,
-) -> None:
+class Problem(TypedDict):
+    """What is said of one problem found (the event's fields but the household's)."""
+
+    category: ProblemCategory
+    code: str
+    description: str
+    found_on: date
+    found_by: str
+    problem_id: NotRequired[UUID | None]
+    visit_id: NotRequired[UUID | None]
+    housing_grade: NotRequired[str | None]
+
+
+def report_problem(session: AsyncSession, household: Household, **problem: Unpack[Problem]) -> None:
     """Publish one problem; audit turns it into a finding with a rectification task."""
-    event = problem_event(
-        household.id,
-        household.area_code,
-        category=category,
-        code=code,
-        description=description,
-        found_on=found_on,
-        found_by=found_by,
-        problem_id=problem_id,
-        visit_id=visit_id,
-        housing_grade=housing_grade,
-    )
-    publish(session, event)
+    publish(session, problem_event(household.id, household.area_code, **problem))
 
 
-def problem_event(
-    household_id: UUID,
-    area_code: str,
-    *,
-    category: ProblemCategory,
-    code: str,
-    description: str,
-    found_on: date,
-    found_by: str,
-    problem_id: UUID | None = None,
-    visit_id: UUID | None = None,
-    housing_grade: str | None = None,
-) -> HouseholdProblemFound:
+def problem_event(household_id: UUID, area_code: str, **problem: Unpack[Problem]) -> HouseholdProblemFound:
     """The event of one problem found (pure: the bulk import writes it with its rows)."""
     return HouseholdProblemFound(
         household_id=household_id,
-        problem_id=problem_id or uuid4(),
-        visit_id=visit_id,
         area_code=area_code,
-        category=category,
-        code=code,
-        description=description,
-        housing_grade=housing_grade,
-        found_on=found_on,
-        found_by=found_by,
+        **{**problem, "problem_id": problem.get("problem_id") or uuid4()},
     )

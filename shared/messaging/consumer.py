@@ -134,7 +134,8 @@ class ConsumerRunner:
                     self._consumer.seek(tp, records[-1].offset + 1)
                 else:
                     await self._rewind_to_committed(tp)
-                self._pause(tp, exc)
+                unreadable = "partition holds a record that cannot be read; reading it again soon"
+                self._hold(tp, self._stall_delay(tp, exc, unreadable))
                 break
             if not read:
                 break
@@ -168,9 +169,7 @@ class ConsumerRunner:
         past the fetched records, so without the rewind they would be skipped and a later commit would cover them."""
         offset = exc.offset if isinstance(exc, _Stalled) else records[0].offset
         cause = exc.__cause__ if isinstance(exc, _Stalled) and exc.__cause__ else exc
-        delay = self._stall_backoffs.setdefault(tp, Backoff(self._backoff_s, STALL_CAP_S)).next_delay()
-        where = {"consumer": self.name, "topic": tp.topic, "partition": tp.partition, "offset": offset}
-        log.error("partition stalled; reading it again soon", extra={**where, "retry_in_s": delay, **_log_facts(cause)})
+        delay = self._stall_delay(tp, cause, "partition stalled; reading it again soon", offset=offset)
         if tp not in self._consumer.assignment():
             return  # revoked meanwhile: the new owner reads from the committed offset
         self._consumer.seek(tp, offset)
@@ -178,15 +177,12 @@ class ConsumerRunner:
         if offset > records[0].offset:
             await self._commit(tp, offset)
 
-    def _pause(self, tp: TopicPartition, exc: BaseException) -> None:
-        """Stop reading a partition whose next record cannot be read, for a growing delay."""
+    def _stall_delay(self, tp: TopicPartition, cause: BaseException, message: str, **where: int) -> float:
+        """How long a stalled partition waits (growing each time it stalls again), logged with why."""
         delay = self._stall_backoffs.setdefault(tp, Backoff(self._backoff_s, STALL_CAP_S)).next_delay()
-        where = {"consumer": self.name, "topic": tp.topic, "partition": tp.partition}
-        log.error(
-            "partition holds a record that cannot be read; reading it again soon",
-            extra={**where, "retry_in_s": delay, **_log_facts(exc)},
-        )
-        self._hold(tp, delay)
+        facts = {"consumer": self.name, "topic": tp.topic, "partition": tp.partition, **where, "retry_in_s": delay}
+        log.error(message, extra={**facts, **_log_facts(cause)})
+        return delay
 
     def _hold(self, tp: TopicPartition, delay: float) -> None:
         self._consumer.pause(tp)

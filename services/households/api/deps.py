@@ -41,7 +41,7 @@ def known_area_filter(config: Config, area_code: Annotated[AreaCode | None, Quer
 
 AreaFilter = Annotated[str | None, Depends(known_area_filter)]
 # 建档立卡: district, township and village officers register and maintain households (and appraise their houses).
-REGISTRARS = (R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE)
+REGISTRARS = frozenset({R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE})
 Registrar = Annotated[Principal, Depends(require_roles(*REGISTRARS))]
 # Income and help measures are also collected by helper cadres (帮扶责任人).
 Helper = Annotated[

@@ -30,7 +30,7 @@ async def record_visit(
     household_id: UUID, body: VisitCreate, session: Transaction, actor: Visitor, config: Config
 ) -> VisitRead:
     """Record a visit (走访); each problem found goes to audit as an event."""
-    if body.housing_grade in SAFE_GRADES and not actor.has_any(frozenset(REGISTRARS)):
+    if body.housing_grade in SAFE_GRADES and not actor.has_any(REGISTRARS):
         # A safe grade re-grades an unsafe house (renovation accepted): an officer's appraisal, not a visitor's finding.
         raise Forbidden("Only a district, township or village officer records a safe housing grade (A or B).")
     household = await reachable_household(session, household_id, actor, for_update=True)
