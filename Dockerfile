@@ -1,6 +1,7 @@
 # One image for the four services; the command picks the service and what to do:
 #   docker run IMAGE poverty serve households      (HTTP API, outbox relay, consumer)
 #   docker run IMAGE poverty migrate households    (alembic upgrade head, then exit)
+#   docker run IMAGE poverty --help                (every command: replay-dlq, openapi, import, rekey, ...)
 # Build: docker build -t poverty-platform .
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm

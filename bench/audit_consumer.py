@@ -1,6 +1,6 @@
 """Benchmark: audit's consumer in process, on PostgreSQL, without Kafka: CPU per severe finding.
 
-    python bench/audit_consumer.py [--batches 30] [--batch-size 100]
+    .venv/bin/python bench/audit_consumer.py [--batches 30] [--batch-size 100]
 
 Feeds identical batches of `HouseholdProblemFound` records (D-grade houses: a finding, a task, a referral,
 three events and four log entries each) to the consumer runner the service uses, one partition's batch per

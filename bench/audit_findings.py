@@ -9,8 +9,8 @@ Latency, per household = time the `DisciplineReferralMade` event for it is read 
 minus the time just before its problem event was handed to the producer. It spans: Kafka in, audit's
 consumer (inbox + finding + task + referral + log entries, one transaction), the outbox relay, Kafka out.
 
-    python bench/audit_findings.py                      # 10,000 findings at 500/s, local broker
-    python bench/audit_findings.py --count 2000 --rate 200 --kafka 127.0.0.1:9092
+    .venv/bin/python bench/audit_findings.py                      # 10,000 findings at 500/s, local broker
+    .venv/bin/python bench/audit_findings.py --count 2000 --rate 200 --kafka 127.0.0.1:9092
 """
 
 from __future__ import annotations

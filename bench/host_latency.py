@@ -9,7 +9,7 @@ reader), and each crossing wakes a process that was waiting. This measures what 
 
 It prints p50 / p90 / p99 / max of each. An end-to-end p99 cannot be lower than what a handful of these add up to.
 
-    python bench/host_latency.py [--samples 300] [--gap-ms 20]
+    .venv/bin/python bench/host_latency.py [--samples 300] [--gap-ms 20]
 """
 
 from __future__ import annotations

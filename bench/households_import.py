@@ -1,6 +1,6 @@
 """Benchmark: import 100,000 households with their members from CSV into PostgreSQL through the bulk path.
 
-    python bench/households_import.py [--households 100000] [--admin-url postgresql+asyncpg://...]
+    .venv/bin/python bench/households_import.py [--households 100000] [--admin-url postgresql+asyncpg://...]
 
 Generates the CSV (streamed to a temporary file, never held in memory), creates and migrates a fresh
 database, imports the file with the same importer the CLI uses, imports it a second time (which must change
@@ -24,10 +24,10 @@ from pathlib import Path
 from cpu import CpuBill, CpuMeter, descendants, machine_speed, peak_rss_mb
 from sqlalchemy import func, select
 
-from services.households.imports.__main__ import DEFAULT_WORKERS, tune_gc
-from services.households.imports.importer import HouseholdImporter, Progress
-from services.households.imports.rows import OPTIONAL, REQUIRED
-from services.households.imports.sources import open_table
+from services.households.domain.imports.__main__ import DEFAULT_WORKERS, tune_gc
+from services.households.domain.imports.importer import HouseholdImporter, Progress
+from services.households.domain.imports.rows import OPTIONAL, REQUIRED
+from services.households.domain.imports.sources import open_table
 from services.households.models import Household, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
@@ -35,6 +35,7 @@ from shared.local.databases import admin_url, scratch_database
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import upgrade_to_head
 from shared.personal_data import check_digit
+from shared.timeutil import district_today, utcnow
 
 TOWNSHIPS = ("371523101", "371523102", "371523103", "371523104", "371523105")
 SURNAMES = "王李张刘陈杨赵黄周吴"
@@ -130,7 +131,10 @@ async def import_once(url: str, path: Path, label: str, workers: int) -> ImportR
         started = time.perf_counter()
         sampler = Sampler()
         with open_table(path) as table:
-            report = await importer.run(table, on_error=errors.append, on_progress=sampler)
+            now = utcnow()
+            report = await importer.run(
+                table, now=now, today=district_today(now), on_error=errors.append, on_progress=sampler
+            )
         elapsed = time.perf_counter() - started
         bill = CpuBill.between(before, await meter.read(), report.households_seen)
     finally:

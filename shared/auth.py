@@ -1,6 +1,6 @@
 """Bearer-token authentication and role/area authorization: the one auth dependency of every service.
 
-Tokens are JWTs with `sub`, `roles` (see GLOSSARY.md) and, for scoped roles, `area`: an administrative
+Tokens are JWTs with `sub`, `roles` (see docs/glossary.md) and, for scoped roles, `area`: an administrative
 division code (6 digits district 区, 9 digits township 乡镇/街道, 12 digits village 村). An area
 contains every code it prefixes, so a township officer reaches exactly the villages of that township.
 """
@@ -8,7 +8,6 @@ contains every code it prefixes, so a township officer reaches exactly the villa
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Annotated, Any
@@ -186,13 +185,21 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """Dependency: the caller must hold one of `roles`; the principal returned acts in those it holds."""
-    allowed = frozenset(roles)
+class RoleRequirement:
+    """Dependency: the caller must hold one of `roles`; the principal returned acts in those it holds.
 
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if not principal.has_any(allowed):
+    The roles are kept on the dependency so that each operation's OpenAPI description can say who may call it.
+    """
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any(self.roles):
             raise Forbidden("Your role may not perform this action.")
-        return replace(principal, acting=principal.roles & allowed)
+        return replace(principal, acting=principal.roles & self.roles)
 
-    return dependency
+
+def require_roles(*roles: Role) -> RoleRequirement:
+    """The dependency that admits callers holding one of `roles`."""
+    return RoleRequirement(frozenset(roles))

@@ -1,47 +1,140 @@
-"""`poverty`: the platform's command line (serve, migrate, up, token, replay-dlq)."""
+"""`poverty`: the platform's one command line.
+
+Run the services (serve, migrate, up, demo-data), work with them (token, replay-dlq, a local Kafka broker), publish
+what they promise (openapi, asyncapi) and keep the household register (import, rekey). `poverty COMMAND --help`
+tells more.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from pydantic import ValidationError
 
+from shared.areas import is_area_code
+from shared.auth import AREA_SCOPED, Role
 from shared.registry import SERVICES
 
 CONFIGURATION_ERROR = 2  # the exit status of a configuration the settings refuse
+USAGE_ERROR = 2  # the exit status of a command the arguments make impossible (argparse's own, too)
+ROLES = tuple(role.value for role in Role)
+SCOPED_ROLES = tuple(role.value for role in Role if role in AREA_SCOPED)
+
+# The household register's own command lines (argv in, exit status out), where the households service keeps them:
+# the first of these modules that has a `main` runs, and parses its own options. (`__main__` is where the import's
+# entry lives today; once it moves into its package, the package itself is found first.)
+HOUSEHOLD_IMPORT_MODULES = ("services.households.domain.imports", "services.households.domain.imports.__main__")
+REKEY_MODULES = ("services.households.domain.rekey",)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="poverty", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run one service (HTTP, outbox relay, consumer)")
+    parser = argparse.ArgumentParser(
+        prog="poverty", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run one service: its HTTP API, outbox relay and event consumer")
     serve.add_argument("service", choices=SERVICES)
-    migrate = commands.add_parser("migrate", help="apply a service's migrations (alembic upgrade head)")
+    migrate = commands.add_parser("migrate", help="bring a service's database to its schema (alembic upgrade head)")
     migrate.add_argument("service", choices=SERVICES)
-    up = commands.add_parser("up", help="start the whole platform locally on its embedded defaults")
-    up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
-    token = commands.add_parser("token", help="issue a development bearer token (HS256, dev secret)")
-    token.add_argument("--role", action="append", required=True, dest="roles")
-    token.add_argument("--area", default=None)
-    token.add_argument("--sub", default="dev-officer")
-    token.add_argument("--ttl", type=int, default=8 * 3600)
-    replay = commands.add_parser("replay-dlq", help="republish a dead-letter topic's records to their source topic")
+    up = commands.add_parser(
+        "up", help="start the whole platform here: a local Kafka broker, the four services on SQLite, demo data"
+    )
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo households")
+    demo = commands.add_parser(
+        "demo-data",
+        help="register the demo households of the district's report in a running platform (dev JWT secret)",
+        description="Register ten households of the district's report and their visits (what `poverty up` loads); "
+        "the requests are signed with the development JWT secret. Loading them twice changes nothing.",
+    )
+    demo.add_argument("--households", default="http://127.0.0.1:8001", help="the households service's address")
+    _token_parser(commands)
+    _replay_parser(commands)
+    _kafka_parser(commands)
+    openapi = commands.add_parser(
+        "openapi",
+        help="print a service's OpenAPI document (JSON), as published with a release",
+        description="Print a service's OpenAPI document (JSON) to publish with a release: production serves none.",
+    )
+    openapi.add_argument("service", choices=SERVICES)
+    commands.add_parser(
+        "asyncapi",
+        help="print the AsyncAPI document of every event the services publish (JSON)",
+        description="Print the AsyncAPI 3.0 document of every event, each topic and its dead-letter topic (JSON).",
+    )
+    # Listed here for `poverty --help`; `main` hands their arguments to the households tools, which parse them.
+    commands.add_parser(
+        "import",
+        add_help=False,
+        help="import registered households (建档立卡) from a CSV file or XLSX workbook (poverty import --help)",
+    )
+    commands.add_parser(
+        "rekey",
+        add_help=False,
+        help="re-seal members' ID-card numbers under the active key, or rehash them (poverty rekey --help)",
+    )
+    return parser
+
+
+def _token_parser(commands: Any) -> None:
+    token = commands.add_parser(
+        "token",
+        help="issue a development bearer token (HS256, signed with JWT_SECRET)",
+        description=(
+            "Issue a development bearer token signed with the configured HS256 secret. The area-scoped roles "
+            f"({', '.join(SCOPED_ROLES)}) reach only their --area and need one; the others are district-wide."
+        ),
+    )
+    token.add_argument("--role", action="append", required=True, dest="roles", choices=ROLES, metavar="ROLE",
+                       help=f"a role the token grants (repeatable): {', '.join(ROLES)}")  # fmt: skip
+    token.add_argument("--area", default=None,
+                       help="the area a scoped role reaches: a 6-digit district, 9-digit township (乡镇) or "
+                            "12-digit village (村) code")  # fmt: skip
+    token.add_argument("--sub", default="dev-officer", help="who the token names (recorded as the actor)")
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds the token lives (at most JWT_MAX_LIFETIME_S)")
+
+
+def _replay_parser(commands: Any) -> None:
+    replay = commands.add_parser(
+        "replay-dlq",
+        help="put a dead-letter topic's records back on their source topic once the cause is fixed",
+    )
     replay.add_argument("topic", help="the dead-letter topic, e.g. households.events.dlq")
-    replay.add_argument("--bootstrap", default="127.0.0.1:9092")
+    replay.add_argument("--bootstrap", default="127.0.0.1:9092", help="the brokers (without --service)")
     replay.add_argument(
         "--service", choices=SERVICES, help="take the brokers and their security from this service's settings"
     )
     replay.add_argument("--group", default="dlq-replay", help="consumer group that remembers what was replayed")
-    return parser
+
+
+def _kafka_parser(commands: Any) -> None:
+    kafka = commands.add_parser(
+        "kafka",
+        help="a local single-node Kafka broker for development and tests (start, fetch)",
+        description="A real single-node Apache Kafka broker (KRaft) on 127.0.0.1, from Maven Central's jars.",
+    )
+    actions = kafka.add_subparsers(dest="kafka_command", required=True, metavar="ACTION")
+    start = actions.add_parser("start", help="run a broker in the foreground until Ctrl-C or SIGTERM")
+    start.add_argument("--port", type=int, default=9092, help="the clients' (PLAINTEXT) port")
+    start.add_argument("--controller-port", type=int, default=None, help="the KRaft controller's port (port+1)")
+    start.add_argument("--data-dir", type=Path, default=None, help="kept across restarts (.local/kafka-data)")
+    start.add_argument("--timeout", type=float, default=120, help="seconds to wait for the broker to be ready")
+    actions.add_parser("fetch", help="only download the broker's jars into the cache (.local/kafka-<version>)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _run(args)
+        if arguments and arguments[0] in HOUSEHOLD_TOOLS:
+            return HOUSEHOLD_TOOLS[arguments[0]](arguments[1:])
+        return _run(_parser().parse_args(arguments))
     except ValidationError as exc:
         # Only where and what: pydantic's own text repeats the input, and the settings' input holds the secrets.
         for error in exc.errors(include_input=False, include_url=False):
@@ -51,17 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "serve":
-        return serve(args.service)
-    if args.command == "migrate":
-        return asyncio.run(migrate(args.service))
-    if args.command == "up":
-        from shared.local.platform import up
+    return COMMANDS[args.command](args)
 
-        return up(demo_data=not args.no_demo)
-    if args.command == "token":
-        return print_token(args.roles, args.area, args.sub, args.ttl)
-    return replay_dead_letters(args.topic, args.group, args.bootstrap, args.service)
+
+def _up(args: argparse.Namespace) -> int:
+    from shared.local.platform import up
+
+    return up(demo_data=not args.no_demo)
 
 
 def serve(service: str) -> int:
@@ -104,16 +193,112 @@ def replay_dead_letters(topic: str, group: str, bootstrap: str, service: str | N
 
 
 def print_token(roles: list[str], area: str | None, sub: str, ttl: int) -> int:
-    """Print a development token signed with the configured HS256 secret."""
+    """Print a development token signed with the configured HS256 secret: one the services would accept.
+
+    An area-scoped role without an area, or an area that is no division code, is refused (exit status 2, nothing
+    printed): the services would refuse the token.
+    """
     from shared.auth import issue_token
     from shared.settings import ServiceSettings
 
+    scoped = [role for role in roles if Role(role) in AREA_SCOPED]
+    if scoped and area is None:
+        print(
+            f"poverty token: an area-scoped role ({', '.join(scoped)}) needs --area: a 6-digit district, "
+            "9-digit township or 12-digit village code",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    if area is not None and not is_area_code(area):
+        print("poverty token: --area must be a 6-digit district, 9-digit township or 12-digit village code",
+              file=sys.stderr)  # fmt: skip
+        return USAGE_ERROR
     settings = ServiceSettings(database_url="unused")
     if not 0 < ttl <= settings.jwt_max_lifetime_s:
         print(f"--ttl must be 1-{settings.jwt_max_lifetime_s} seconds (JWT_MAX_LIFETIME_S)", file=sys.stderr)
         return CONFIGURATION_ERROR
     print(issue_token(settings.jwt_secret.get_secret_value(), sub, roles, area, ttl))
     return 0
+
+
+def load_demo_data(households: str) -> int:
+    """Register the demo households through the households service's API."""
+    from shared.local.demo import load
+
+    ids = load({"households": households})
+    print(f"demo data: {len(ids)} households registered (0 means loaded earlier)")
+    return 0
+
+
+def local_kafka(args: argparse.Namespace) -> int:
+    """`poverty kafka start|fetch`: run a local broker in the foreground, or only fetch its jars."""
+    from shared.local.kafka import DEFAULT_DATA_DIR, LocalKafka, ensure_jars, run_in_foreground
+
+    if args.kafka_command == "fetch":
+        print(ensure_jars())
+        return 0
+    controller_port = args.controller_port or args.port + 1
+    broker = LocalKafka(args.data_dir or DEFAULT_DATA_DIR, args.port, controller_port)
+    return run_in_foreground(broker, args.timeout)
+
+
+def print_openapi(service: str) -> int:
+    """Print the service's OpenAPI document, built from its code as it would serve it (no database, no broker)."""
+    from shared.registry import create_app, settings_class
+
+    document = create_app(service, settings_class(service)(kafka_enabled=False)).openapi()
+    print(json.dumps(document, ensure_ascii=False, indent=2))
+    return 0
+
+
+def print_asyncapi() -> int:
+    """Print the AsyncAPI document of every event, generated from the contracts."""
+    from shared.contracts.asyncapi import asyncapi_document
+
+    print(json.dumps(asyncapi_document(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _households_tool(candidates: Sequence[str]) -> ModuleType:
+    """The first of `candidates` that can be imported and has a `main`."""
+    for name in candidates:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+                raise  # the module is there but something it imports is not
+            continue
+        if callable(getattr(module, "main", None)):
+            return module
+    raise RuntimeError(f"none of {', '.join(candidates)} has a main(argv)")
+
+
+def household_import(argv: list[str]) -> int:
+    """`poverty import FILE ...`: the households service's bulk import of registered households."""
+    tool = _households_tool(HOUSEHOLD_IMPORT_MODULES)
+    tune_gc = getattr(tool, "tune_gc", None)
+    if callable(tune_gc):
+        tune_gc()  # a bulk run makes millions of short-lived objects: collect rarely
+    return int(tool.main(argv))
+
+
+def rekey(argv: list[str]) -> int:
+    """`poverty rekey [--rehash]`: re-seal ID-card numbers under the active key, or recompute their keyed hashes."""
+    return int(_households_tool(REKEY_MODULES).main(argv))
+
+
+HOUSEHOLD_TOOLS: dict[str, Callable[[list[str]], int]] = {"import": household_import, "rekey": rekey}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "serve": lambda args: serve(args.service),
+    "migrate": lambda args: asyncio.run(migrate(args.service)),
+    "up": _up,
+    "demo-data": lambda args: load_demo_data(args.households),
+    "token": lambda args: print_token(args.roles, args.area, args.sub, args.ttl),
+    "replay-dlq": lambda args: replay_dead_letters(args.topic, args.group, args.bootstrap, args.service),
+    "kafka": local_kafka,
+    "openapi": lambda args: print_openapi(args.service),
+    "asyncapi": lambda _: print_asyncapi(),
+}
 
 
 if __name__ == "__main__":

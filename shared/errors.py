@@ -1,6 +1,6 @@
 """The one error model: typed domain errors that know their problem type and HTTP status.
 
-Domain code raises these; `shared.problems` turns them into RFC 9457 problem+json. The `detail`
+Domain code raises these; `shared.error_documents` turns them into RFC 9457 problem+json. The `detail`
 must never contain personal data (ID-card numbers, names): it is sent to the caller verbatim.
 """
 

@@ -115,6 +115,20 @@ def create_messaging_tables() -> None:
     )
 
 
+def create_idempotency_table() -> None:
+    """Create the table of creates made with an `Idempotency-Key` (`shared.api.idempotency`)."""
+    op.create_table(
+        "idempotent_request",
+        sa.Column("caller", sa.String(100), primary_key=True),
+        sa.Column("operation", sa.String(200), primary_key=True),
+        sa.Column("key", sa.String(100), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("response_body", sa.Text()),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_idempotent_request_created_at", "idempotent_request", ["created_at"])
+
+
 INBOX_AGE_INDEX = "ix_inbox_processed_at"
 
 

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     FutureDate,
     FutureDatetime,
     NaiveDatetime,
@@ -51,9 +52,19 @@ def within_calendar(value: Any) -> Any:
 # A date in a query parameter (request bodies get the same rules from `RequestBody`).
 IsoDate = Annotated[date, BeforeValidator(refuse_timestamps), AfterValidator(within_calendar)]
 
+# A monthly period (收益, 补贴) in a request body: YYYY-MM in the years of CALENDAR_YEARS (1900-2199), stated by the
+# pattern so that the OpenAPI document shows the whole rule ("0465-08" is written like a month but is none to pay
+# for). Whether it has begun depends on the day, so the use case checks that.
+Period = Annotated[str, Field(pattern=r"^(19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])$", examples=["2020-06"])]
+
 # C0 controls but tab, line feed and carriage return, and DEL: PostgreSQL refuses NUL in text (a 500 where SQLite
 # stored it), and none belongs in a name, a note or a code.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same rules as JSON Schema patterns, so that the OpenAPI document states them (`_state_text_rules`).
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# Blanks are trimmed before lengths are checked: a required text must hold more than blanks.
+NOT_BLANK = r"^(?!\s*$)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_CALENDAR_DATE = r"^(19[0-9]{2}|2[01][0-9]{2})-"  # CALENDAR_YEARS, as a date's or a time's first characters
 
 
 def refuse_control_characters(value: Any) -> Any:
@@ -72,14 +83,38 @@ def refuse_control_characters(value: Any) -> Any:
 
 
 # Free text in a query or a path (a subject's id, an owner): bodies get the same rule from `RequestBody`.
-QueryText = Annotated[str, StringConstraints(max_length=200), AfterValidator(refuse_control_characters)]
+QueryText = Annotated[
+    str, StringConstraints(max_length=200, pattern=NO_CONTROL_CHARACTERS), AfterValidator(refuse_control_characters)
+]
+
+
+_BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
+def _state_text_rules(schema: dict[str, Any]) -> None:
+    """Write into a body's JSON Schema what `RequestBody` enforces on text, dates and bounds, so that a client generated
+    from the OpenAPI document sends what the service accepts: no control characters, dates in CALENDAR_YEARS."""
+    for prop in schema.get("properties", {}).values():
+        for option in [prop, prop.get("items", {}), *prop.get("anyOf", [])]:
+            # Pydantic writes bounds set on top of a validated type (`Annotated[Fen, Field(gt=0)]`) under their
+            # Python names, which no JSON Schema tool reads.
+            for python_name, json_name in _BOUNDS.items():
+                if python_name in option:
+                    option[json_name] = option.pop(python_name)
+            if option.get("type") != "string" or "pattern" in option or "enum" in option or "const" in option:
+                continue
+            fmt = option.get("format")
+            if fmt in {"date", "date-time"}:
+                option["pattern"] = _CALENDAR_DATE
+            elif fmt is None:
+                option["pattern"] = NOT_BLANK if option.get("minLength", 0) > 0 else NO_CONTROL_CHARACTERS
 
 
 class RequestBody(BaseModel):
     """Unknown fields are errors, surrounding blanks are trimmed, text holds no control character, and a date
     or a time is written as text."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_state_text_rules)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -17,10 +17,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from shared.access_log import AccessLog
+from shared.api.docs import serve_api_documents
 from shared.auth import TokenVerifier
 from shared.body_limit import BodyLimit
 from shared.contracts import ALL_TOPICS
 from shared.db import create_engine
+from shared.error_documents import install_error_handlers
 from shared.health import router as health_router
 from shared.logs import configure_logging
 from shared.messaging.consumer import ConsumerRunner
@@ -29,8 +32,7 @@ from shared.messaging.kafka import SharedProducer, ensure_topics, make_consumer,
 from shared.messaging.outbox import OutboxSignal, session_info
 from shared.messaging.relay import Backoff, OutboxRelay
 from shared.messaging.retention import purge_periodically
-from shared.openapi import install_problem_documentation
-from shared.problems import install_problem_handlers
+from shared.openapi import install_api_documentation, operation_id
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class ServiceSpec:
     title: str
     settings: ServiceSettings
     routers: Sequence[APIRouter]
+    description: str = ""  # the OpenAPI document's `info.description`: what the service owns, in the domain's words
     handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
     workers: Sequence[Worker] = ()  # background jobs (e.g. scheduled checks) run for the service's lifetime
 
@@ -193,15 +196,20 @@ def build_app(spec: ServiceSpec) -> FastAPI:
     documented = spec.settings.environment != "prod"
     app = FastAPI(
         title=spec.title,
+        description=spec.description,
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs" if documented else None,
-        redoc_url="/redoc" if documented else None,
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if documented else None,
+        generate_unique_id_function=operation_id,
     )
+    if documented:
+        serve_api_documents(app, openapi_url="/openapi.json")
     app.add_middleware(BodyLimit, max_bytes=spec.settings.max_request_bytes)
-    install_problem_handlers(app)
-    install_problem_documentation(app)
+    app.add_middleware(AccessLog)  # added last, so outermost: its status and duration include the limit's 413
+    install_error_handlers(app)
+    install_api_documentation(app)
     app.include_router(health_router)
     for router in spec.routers:
         app.include_router(router)

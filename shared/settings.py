@@ -80,6 +80,9 @@ class ServiceSettings(BaseSettings):
         description="applied-event records must outlive the topics' and dead letters' retention, or a re-read "
         "could apply an event twice",
     )
+    idempotency_retention_days: int = Field(
+        default=7, ge=1, description="how long a create's Idempotency-Key is remembered: a retry must come within it"
+    )
     retention_interval_s: float = Field(default=3600, gt=0, description="how often expired rows are purged")
 
     @field_validator("database_url")
@@ -115,7 +118,11 @@ class ServiceSettings(BaseSettings):
 
     def retention_policy(self) -> RetentionPolicy:
         """How long the outbox and inbox keep their rows, as configured."""
-        return RetentionPolicy(timedelta(days=self.outbox_retention_days), timedelta(days=self.inbox_retention_days))
+        return RetentionPolicy(
+            timedelta(days=self.outbox_retention_days),
+            timedelta(days=self.inbox_retention_days),
+            idempotency_keys=timedelta(days=self.idempotency_retention_days),
+        )
 
     @model_validator(mode="after")
     def _usable_retention(self) -> ServiceSettings:

@@ -15,7 +15,7 @@ DISTRICT_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 # The years every date of the platform falls in (a birth in 1900, a deadline decades ahead).
 CALENDAR_YEARS = range(1900, 2200)
 # ASCII digits: `\d` takes any script's digits, and "２０２０-06" would be a second June 2020 to pay for.
-PERIOD_PATTERN = r"^([0-9]{4})-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])$"  # the years of CALENDAR_YEARS
 _PERIOD = re.compile(PERIOD_PATTERN)
 
 

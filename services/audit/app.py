@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.audit.api import routers
+from services.audit.domain.scheduled import scheduled_checks
 from services.audit.handlers import build_handlers
-from services.audit.scheduled import scheduled_checks
 from services.audit.settings import AuditSettings
 from shared.service import ServiceSpec, build_app
+from shared.timeutil import utcnow
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -20,6 +21,6 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             settings=settings,
             routers=routers,
             handlers=build_handlers(settings),
-            workers=[scheduled_checks(settings)],
+            workers=[scheduled_checks(settings, clock=utcnow)],
         )
     )

@@ -1,12 +1,17 @@
-"""Every change made in audit is an event in the outbox and an entry in the tamper-evident log, together."""
+"""Every change made in audit is an event in the outbox and an entry in the tamper-evident log, together;
+every event audit receives from the other services is logged too, in the transaction that applies it."""
 
 from __future__ import annotations
 
+from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from services.audit import ledger
+from services.audit.domain import ledger
 from shared.contracts import IntegrationEvent
+from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import record_event
+from shared.timeutil import utcnow
 
 SOURCE = "/services/audit"
 
@@ -16,7 +21,7 @@ def change_name(event: IntegrationEvent) -> str:
     return event.event_type.split(".")[3]
 
 
-def emit(session: AsyncSession, event: IntegrationEvent) -> None:
+def publish(session: AsyncSession, event: IntegrationEvent) -> None:
     """Publish `event` through the outbox and log it as `audit:<change>/<event id>`, in the caller's transaction."""
     row = record_event(session, event, source=SOURCE)
     ledger.append(
@@ -25,3 +30,15 @@ def emit(session: AsyncSession, event: IntegrationEvent) -> None:
         event_type=event.event_type,
         payload=row["payload"].encode(),
     )
+
+
+def log_received(session: AsyncSession, envelope: Envelope, topic: str) -> None:
+    """Log an event of another service's topic as `<topic>/<event id>`, in the transaction that applies it."""
+    ledger.append(session, source=f"{topic}/{envelope.id}", event_type=envelope.type, payload=envelope.data)
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _write_log_before_commit(session: Session) -> None:
+    # The commit is the log's edge: its entries are recorded at the time of the commit that writes them.
+    if not session.in_nested_transaction():  # a released savepoint's entries wait for the real commit
+        ledger.write_pending(session, now=utcnow())

@@ -2,8 +2,9 @@
 inspection's, a subsidy coverage check's); each becomes a finding (问题 -> 整改 -> 线索移交).
 
 Every event of the other services' topics is also appended to the tamper-evident log, in the same inbox
-transaction as its effect. Audit's own events are logged when they are made (`events.emit`), in the
-transaction of the change, so audit does not consume its own topic back.
+transaction as its effect. Audit's own events are logged when they are made (`events.publish`), in the
+transaction of the change, so audit does not consume its own topic back. The handlers are an edge: each reads
+the clock once and passes it to the use case.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit import findings, ledger
-from services.audit.rules import DeadlinePolicy, ProblemFacts, unpaid_policy_code
+from services.audit import events
+from services.audit.domain import findings
+from services.audit.rules.findings import ProblemFacts, unpaid_policy_code
 from services.audit.settings import AuditSettings
 from shared.contracts import AUDIT_TOPIC, SERVICE_TOPICS
 from shared.contracts.audit import SubjectKind
@@ -28,18 +30,14 @@ from shared.timeutil import utcnow
 LOGGED_TOPICS = tuple(topic for topic in SERVICE_TOPICS if topic != AUDIT_TOPIC)
 
 
-def deadline_policy(settings: AuditSettings) -> DeadlinePolicy:
-    return DeadlinePolicy(settings.deadline_days_general, settings.deadline_days_serious, settings.deadline_days_severe)
-
-
 def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcnow) -> HandlerRegistry:
     """Audit's event handlers, with the district's deadline policy."""
     handlers = HandlerRegistry()
-    policy = deadline_policy(settings)
+    policy = settings.deadline_policy()
 
     @handlers.observe(*LOGGED_TOPICS)
     async def log_event(session: AsyncSession, envelope: Envelope, topic: str) -> None:
-        ledger.append(session, source=f"{topic}/{envelope.id}", event_type=envelope.type, payload=envelope.data)
+        events.log_received(session, envelope, topic)
 
     @handlers.prepare(HouseholdProblemFound)
     async def load_households_findings(session: AsyncSession, events: list[HouseholdProblemFound]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, text
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
-from services.audit.lifecycle import TaskStatus
+from services.audit.rules.lifecycle import TaskStatus
 from shared.timeutil import UTCDateTime, utcnow
 
 

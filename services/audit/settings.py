@@ -1,10 +1,11 @@
-"""Audit service settings (environment prefix AUDIT_)."""
+"""Audit service settings (environment prefix AUDIT_), and the deadline policy derived from them."""
 
 from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.audit.rules.findings import DeadlinePolicy
 from shared.settings import ServiceSettings
 
 
@@ -21,3 +22,7 @@ class AuditSettings(ServiceSettings):
         default=60.0, gt=0, description="how often the scheduled checks (reminders, overdue, weekly handover) run"
     )
     scan_batch_size: int = Field(default=100, ge=1, le=1000, description="tasks claimed per check transaction")
+
+    def deadline_policy(self) -> DeadlinePolicy:
+        """The district's rectification terms by severity."""
+        return DeadlinePolicy(self.deadline_days_general, self.deadline_days_serious, self.deadline_days_severe)

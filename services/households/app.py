@@ -1,14 +1,19 @@
-"""The households service (建档立卡户管理): the registry every other service decides from."""
+"""The households service (建档立卡户管理): the register every other service decides from."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from services.households.api import routers
-from services.households.config import RegistryConfig
-from services.households.handlers import handlers
-from services.households.settings import HouseholdsSettings
+from services.households.handlers import build_handlers
+from services.households.settings import HouseholdsConfig, HouseholdsSettings
 from shared.service import ServiceSpec, build_app
+
+DESCRIPTION = (
+    "The register of poor households (建档立卡) every other service decides from: households and members, the"
+    " status lifecycle (脱贫状态), the three guarantees and safe water, income against the poverty line, helper"
+    " cadres and visits, relapse-risk monitoring (防止返贫监测), department data, bulk import and statistics."
+)
 
 
 def create_app(settings: HouseholdsSettings | None = None) -> FastAPI:
@@ -17,10 +22,11 @@ def create_app(settings: HouseholdsSettings | None = None) -> FastAPI:
         ServiceSpec(
             name="households",
             title="Households (建档立卡户)",
+            description=DESCRIPTION,
             settings=settings,
             routers=routers,
-            handlers=handlers,
+            handlers=build_handlers(settings),
         )
     )
-    app.state.registry_config = RegistryConfig.from_settings(settings)
+    app.state.households_config = HouseholdsConfig.from_settings(settings)
     return app

@@ -1,4 +1,4 @@
-"""Publishing the registry's events: every state change writes its event to the outbox, in the same transaction."""
+"""Publishing the register's events: every state change writes its event to the outbox, in the same transaction."""
 
 from __future__ import annotations
 

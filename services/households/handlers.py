@@ -1,11 +1,16 @@
-"""Households reacts to audit: a household's open problems, as audit tracks them."""
+"""Households reacts to audit: its findings about a household, kept while their rectification is open."""
 
 from __future__ import annotations
 
-from services.households.models import OpenProblem
+from services.households.models import HouseholdOpenFinding
+from services.households.settings import HouseholdsSettings
 from shared.contracts.audit import SubjectKind
 from shared.messaging.handlers import HandlerRegistry
 from shared.open_problems import track_open_problems
 
-handlers = HandlerRegistry()
-track_open_problems(handlers, OpenProblem, kind=SubjectKind.HOUSEHOLD, subject="household_id")
+
+def build_handlers(settings: HouseholdsSettings) -> HandlerRegistry:
+    """The handlers of the events households consumes (no setting changes them yet)."""
+    handlers = HandlerRegistry()
+    track_open_problems(handlers, HouseholdOpenFinding, kind=SubjectKind.HOUSEHOLD, subject="household_id")
+    return handlers

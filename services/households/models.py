@@ -1,4 +1,4 @@
-"""Tables of the household registry (建档立卡). Rules live in the domain modules, not here."""
+"""Tables of the household register (建档立卡). Rules live in `rules/` and use cases in `domain/`, not here."""
 
 from __future__ import annotations
 
@@ -100,8 +100,10 @@ class VisitProblem(SQLModel, table=True):
     description: str = Field(max_length=1000)
 
 
-class OpenProblem(OpenProblemFields, table=True):
-    """A household's problem as audit tracks it (read model fed by `audit.events`)."""
+class HouseholdOpenFinding(OpenProblemFields, table=True):
+    """Audit's finding about a household while its rectification is open (read model fed by `audit.events`)."""
+
+    __tablename__ = "openproblem"  # the table keeps its name from before the rename, so no migration
 
     household_id: UUID = Field(index=True)
 

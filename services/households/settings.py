@@ -1,13 +1,18 @@
-"""Households service settings (environment prefix HOUSEHOLDS_)."""
+"""Households service settings (environment prefix HOUSEHOLDS_), and what the domain derives from them once per
+process (`HouseholdsConfig`: the ID-card vault, the known areas, the thresholds)."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.households.idcard import parse_hmac_key, parse_keys
+from services.households.rules.idcard import IdCardVault, parse_hmac_key, parse_keys
+from shared.areas import township_of
+from shared.errors import InvalidInput
 from shared.settings import ServiceSettings
 
 # Development-only keys, refused in production below (like the development JWT secret).
@@ -64,3 +69,59 @@ class HouseholdsSettings(ServiceSettings):
         if any(not code.startswith(self.district_code) or len(code) != 9 for code in self.townships):
             raise ValueError("every township code must be 9 digits within the district code")
         return self
+
+
+@dataclass(frozen=True)
+class KnownAreas:
+    """The district and its townships (乡镇/街道); a village is known when its township is."""
+
+    district_code: str
+    townships: Mapping[str, str]
+
+    def is_known_area(self, area_code: str) -> bool:
+        """A district code, a known township, or a village of a known township."""
+        return area_code == self.district_code or township_of(area_code) in self.townships
+
+
+@dataclass(frozen=True)
+class HouseholdsConfig:
+    """What the domain needs from the settings, built once per process (no I/O): the ID-card vault, the known
+    areas and the thresholds."""
+
+    vault: IdCardVault
+    district_code: str
+    townships: Mapping[str, str]
+    large_medical_expense_fen: int
+    renovation_days: int
+    department_max_rows: int
+
+    @classmethod
+    def from_settings(cls, settings: HouseholdsSettings) -> HouseholdsConfig:
+        vault = IdCardVault(
+            parse_keys(settings.idcard_keys.get_secret_value()),
+            settings.idcard_active_kid,
+            parse_hmac_key(settings.idcard_hmac_key.get_secret_value()),
+        )
+        return cls(
+            vault=vault,
+            district_code=settings.district_code,
+            townships=dict(settings.townships),
+            large_medical_expense_fen=settings.large_medical_expense_fen,
+            renovation_days=settings.renovation_days,
+            department_max_rows=settings.department_max_rows,
+        )
+
+    @property
+    def areas(self) -> KnownAreas:
+        return KnownAreas(self.district_code, self.townships)
+
+    def is_known_area(self, area_code: str) -> bool:
+        """A district code, a known township, or a village of a known township."""
+        return self.areas.is_known_area(area_code)
+
+    def ensure_known_area(self, area_code: str) -> None:
+        if not self.is_known_area(area_code):
+            raise InvalidInput("The area code is not a known township or village of this district.")
+
+    def area_name(self, area_code: str) -> str | None:
+        return self.townships.get(area_code)

@@ -1,8 +1,8 @@
-"""Projects reacts to audit: a project's open problems, as audit tracks them."""
+"""Projects reacts to audit: a project's open findings, as audit tracks them."""
 
 from __future__ import annotations
 
-from services.projects.models import ProjectOpenProblem
+from services.projects.models import ProjectOpenFinding
 from services.projects.settings import ProjectsSettings
 from shared.contracts.audit import SubjectKind
 from shared.messaging.handlers import HandlerRegistry
@@ -10,7 +10,7 @@ from shared.open_problems import track_open_problems
 
 
 def build_handlers(settings: ProjectsSettings) -> HandlerRegistry:
-    """Projects' event handlers: the open-problem read model fed by `audit.events`."""
+    """Projects' event handlers: the open-findings read model fed by `audit.events`."""
     handlers = HandlerRegistry()
-    track_open_problems(handlers, ProjectOpenProblem, kind=SubjectKind.PROJECT, subject="project_id")
+    track_open_problems(handlers, ProjectOpenFinding, kind=SubjectKind.PROJECT, subject="project_id")
     return handlers

@@ -1,4 +1,4 @@
-"""Tables of the projects service: industrial projects (产业扶贫项目), inspections, income."""
+"""Tables of the projects service: industrial projects (产业扶贫项目), inspections, income, open findings."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ class ProjectIncome(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class ProjectOpenProblem(OpenProblemFields, table=True):
-    """A project's problem as audit tracks it (read model fed by `audit.events`)."""
+class ProjectOpenFinding(OpenProblemFields, table=True):
+    """A finding of audit's about a project, as audit tracks it until closed (read model fed by `audit.events`)."""
+
+    __tablename__ = "projectopenproblem"  # kept from before the rename, so no migration
 
     project_id: UUID = Field(index=True)

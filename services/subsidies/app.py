@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.subsidies.api import allocations, coverage_checks, incomes, router
+from services.subsidies.api import routers
 from services.subsidies.handlers import build_handlers
 from services.subsidies.settings import SubsidiesSettings
 from shared.service import ServiceSpec, build_app
@@ -17,7 +17,7 @@ def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
             name="subsidies",
             title="Subsidies (政策补贴)",
             settings=settings,
-            routers=[router, allocations, incomes, coverage_checks],
+            routers=routers,
             handlers=build_handlers(settings),
         )
     )

@@ -1,8 +1,7 @@
-"""The AsyncAPI 3.0 document of every event, generated from the contracts (`python -m shared.contracts.asyncapi`)."""
+"""The AsyncAPI 3.0 document of every event, generated from the contracts (`poverty asyncapi` prints it)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from shared.contracts import SERVICE_TOPICS, dead_letter_topic, registered_types
@@ -46,7 +45,3 @@ def asyncapi_document() -> dict[str, Any]:
         "channels": channels,
         "components": {"messages": messages},
     }
-
-
-if __name__ == "__main__":
-    print(json.dumps(asyncapi_document(), ensure_ascii=False, indent=2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import contextlib
@@ -17,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -455,8 +454,8 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _StopRequested(signal.Signals(signum).name)
 
 
-def _serve(kafka: LocalKafka, timeout: float) -> int:
-    """Run the broker in the foreground until a signal arrives or it dies; return an exit code."""
+def run_in_foreground(kafka: LocalKafka, timeout: float) -> int:
+    """`poverty kafka start`: run the broker in the foreground until a signal arrives or it dies; the exit status."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _raise_stop)
     try:
@@ -481,30 +480,3 @@ def _serve(kafka: LocalKafka, timeout: float) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not abandon a half-stopped broker
         kafka.stop()
-
-
-def _parser() -> argparse.ArgumentParser:
-    """Build the command-line parser."""
-    parser = argparse.ArgumentParser(prog="python -m shared.local.kafka", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    start = commands.add_parser("start", help="run a broker in the foreground until SIGINT/SIGTERM")
-    start.add_argument("--port", type=int, default=9092, help="client (PLAINTEXT) port")
-    start.add_argument("--controller-port", type=int, default=None, help="KRaft port (default: port+1)")
-    start.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="kept across restarts")
-    start.add_argument("--timeout", type=float, default=120, help="seconds to wait for readiness")
-    commands.add_parser("fetch", help="only download the broker jars into the cache")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line: `start` a broker or `fetch` its jars."""
-    args = _parser().parse_args(argv)
-    if args.command == "fetch":
-        print(ensure_jars())
-        return 0
-    controller_port = args.controller_port or args.port + 1
-    return _serve(LocalKafka(args.data_dir, args.port, controller_port), args.timeout)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -138,5 +138,16 @@ def _print_addresses(processes: list[ServiceProcess], kafka: LocalKafka) -> None
     for process in processes:
         print(f"  {process.name:<11} {process.base_url}   docs {process.base_url}/docs   log {process.log_path}")
     print(f"  kafka       {kafka.bootstrap_servers}")
-    print("\nA token for curl:  export TOKEN=$(poverty token --role district_office)")
+    poverty = _poverty_command()
+    print(f"\nA token for curl:  export TOKEN=$({poverty} token --role district_office)")
+    print(f"Every command:     {poverty} --help")
     print("Stop with Ctrl-C.", flush=True)
+
+
+def _poverty_command() -> str:
+    """How to call `poverty` from here: the one beside this interpreter (the project's virtualenv), named relative to
+    the working directory when it is inside it (`.venv/bin/poverty`)."""
+    command = Path(sys.executable).parent / "poverty"
+    with contextlib.suppress(ValueError):
+        command = command.relative_to(Path.cwd())
+    return str(command)

@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
+from shared.api.idempotent_requests import IdempotentRequest
 from shared.messaging.inbox import InboxEntry
 from shared.messaging.outbox import OutboxMessage
 from shared.metrics import MESSAGING_ROWS_PURGED
@@ -52,6 +53,7 @@ class RetentionPolicy:
     outbox: timedelta
     inbox: timedelta
     batch_size: int = 5000
+    idempotency_keys: timedelta = timedelta(days=7)
 
     def __post_init__(self) -> None:
         if self.inbox < MIN_INBOX_RETENTION:
@@ -66,17 +68,22 @@ class PurgeRun:
 
     outbox_rows: int
     inbox_rows: int
+    idempotency_rows: int = 0
 
 
 async def purge_expired(engine: AsyncEngine, policy: RetentionPolicy, *, now: datetime) -> PurgeRun:
-    """Delete published outbox rows older than `policy.outbox` and inbox rows older than `policy.inbox`."""
+    """Delete published outbox rows, inbox rows and idempotency keys older than the policy keeps them."""
     outbox_key = (col(OutboxMessage.id),)
     outbox = await _purge(engine, outbox_key, col(OutboxMessage.published_at) < now - policy.outbox, policy.batch_size)
     inbox_key = (col(InboxEntry.consumer), col(InboxEntry.event_id))
     inbox = await _purge(engine, inbox_key, col(InboxEntry.processed_at) < now - policy.inbox, policy.batch_size)
+    keys = (col(IdempotentRequest.caller), col(IdempotentRequest.operation), col(IdempotentRequest.key))
+    expired_keys = col(IdempotentRequest.created_at) < now - policy.idempotency_keys
+    idempotency = await _purge(engine, keys, expired_keys, policy.batch_size)
     MESSAGING_ROWS_PURGED.labels("outbox").inc(outbox)
     MESSAGING_ROWS_PURGED.labels("inbox").inc(inbox)
-    return PurgeRun(outbox, inbox)
+    MESSAGING_ROWS_PURGED.labels("idempotent_request").inc(idempotency)
+    return PurgeRun(outbox, inbox, idempotency)
 
 
 async def _purge(engine: AsyncEngine, key: tuple[Any, ...], expired: ColumnElement[bool], batch: int) -> int:
@@ -102,7 +109,7 @@ async def purge_periodically(
         delay = interval_s
         try:
             run = await purge_expired(engine, policy, now=clock())
-            if run.outbox_rows or run.inbox_rows:
+            if run.outbox_rows or run.inbox_rows or run.idempotency_rows:
                 log.info("messaging tables purged", extra=asdict(run))
         except Exception:  # a database outage must not end the loop; cancellation still does
             log.exception("purging the messaging tables failed; retrying at the next interval")

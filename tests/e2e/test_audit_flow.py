@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from services.audit.rules import IsoWeek
+from services.audit.rules.periods import IsoWeek
 from shared.contracts import AUDIT_TOPIC
 from shared.contracts.audit import DisciplineReferralMade, RectificationOverdue
 from shared.local.kafka import free_port
@@ -66,7 +66,7 @@ async def serious_finding_of_a_visit(platform: Platform) -> dict[str, Any]:
 async def household_shows_referred(platform: Platform, household: str, finding_id: str) -> None:
     async def referred() -> bool:
         async with platform.client("households") as client:
-            problems = (await client.get(f"/households/{household}/open-problems", headers=OFFICE)).json()
+            problems = (await client.get(f"/households/{household}/open-findings", headers=OFFICE)).json()
         return any(p["finding_id"] == finding_id and p["referred"] for p in problems)
 
     await eventually(referred, timeout=20)
@@ -122,12 +122,12 @@ async def test_a_task_left_past_its_deadline_is_referred_automatically(
     await household_shows_referred(platform, finding["subject_id"], finding["id"])
 
 
-async def test_a_rectification_closed_in_audit_leaves_the_households_open_problems(platform: Platform) -> None:
+async def test_a_rectification_closed_in_audit_leaves_the_households_open_findings(platform: Platform) -> None:
     finding = await serious_finding_of_a_visit(platform)
 
     async def households_tracks_it() -> bool:
         async with platform.client("households") as client:
-            url = f"/households/{finding['subject_id']}/open-problems"
+            url = f"/households/{finding['subject_id']}/open-findings"
             problems = (await client.get(url, headers=OFFICE)).json()
         return finding["id"] in [p["finding_id"] for p in problems]
 

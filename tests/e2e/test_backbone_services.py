@@ -136,9 +136,9 @@ async def test_project_inspection_problem_reaches_audit_and_back(platform: Platf
     findings = await eventually(lambda: get(platform, "audit", f"/findings?subject_id={project['id']}", OFFICE))
     assert [f["subject_kind"] for f in findings] == ["project"]  # type: ignore[union-attr]
 
-    async def open_problem() -> list[dict[str, Any]]:
-        rows = await get(platform, "projects", f"/projects/{project['id']}/open-problems", OFFICE)
+    async def open_findings() -> list[dict[str, Any]]:
+        rows = await get(platform, "projects", f"/projects/{project['id']}/open-findings", OFFICE)
         return [r for r in rows if r.get("rectification_deadline")]
 
-    problems = await eventually(open_problem)
-    assert problems[0]["finding_id"] == findings[0]["id"]  # type: ignore[index]
+    followed = await eventually(open_findings)
+    assert followed[0]["finding_id"] == findings[0]["id"]  # type: ignore[index]

@@ -69,13 +69,13 @@ async def test_d_grade_house_becomes_finding_task_referral_and_open_problem(
     assert tasks[0]["owner"] == "township_office:371523101"
     assert [r["reason"] for r in referrals] == ["severe_finding"]  # type: ignore[union-attr]
 
-    async def open_problems() -> list[dict[str, Any]]:
+    async def open_findings() -> list[dict[str, Any]]:
         async with platform.client("households") as client:
-            problems = (await client.get(f"/households/{hid}/open-problems", headers=OFFICE)).json()
-        return [p for p in problems if p["referred"] and p["rectification_deadline"]]
+            findings = (await client.get(f"/households/{hid}/open-findings", headers=OFFICE)).json()
+        return [p for p in findings if p["referred"] and p["rectification_deadline"]]
 
-    problems = await eventually(open_problems)
-    assert problems[0]["finding_id"] == finding["id"]  # type: ignore[index]
+    findings = await eventually(open_findings)
+    assert findings[0]["finding_id"] == finding["id"]  # type: ignore[index]
     with capsys.disabled():
         print(f"\nmeasured: visit -> discipline referral {visit_to_referral * 1000:.0f} ms")
 

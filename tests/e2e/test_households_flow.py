@@ -1,5 +1,5 @@
 """Households' newer problems cross to audit: a relapse-risk flag and a department's D-grade appraisal (neither
-found on a visit, so `visit_id` is null) become findings, and the household sees them as open problems."""
+found on a visit, so `visit_id` is null) become findings, and the household sees them as open findings."""
 
 from __future__ import annotations
 
@@ -65,8 +65,8 @@ async def test_a_flag_and_a_department_appraisal_become_findings(platform: Platf
 
     async def seen_by_households() -> list[dict[str, Any]] | None:
         async with platform.client("households") as client:
-            problems = (await client.get(f"/households/{hid}/open-problems", headers=OFFICE)).json()
-        return problems if len(problems) >= 2 else None
+            rows = (await client.get(f"/households/{hid}/open-findings", headers=OFFICE)).json()
+        return rows if len(rows) >= 2 else None
 
-    problems = await eventually(seen_by_households, timeout=30)
-    assert {p["code"] for p in problems} == {"relapse_risk_disaster", "housing_unsafe"}  # type: ignore[union-attr]
+    seen = await eventually(seen_by_households, timeout=30)
+    assert {f["code"] for f in seen} == {"relapse_risk_disaster", "housing_unsafe"}  # type: ignore[union-attr]

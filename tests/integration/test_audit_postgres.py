@@ -15,12 +15,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from services.audit import findings, ledger, rectification, scheduled
+from services.audit.domain import findings, ledger, rectification, scheduled
 from services.audit.handlers import build_handlers
 from services.audit.models import DisciplineReferral, Finding, LedgerEntry, RectificationTask
-from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
+from services.audit.rules.findings import DeadlinePolicy, EvidenceRef, ProblemFacts
+from services.audit.rules.ledger import Verification, sha256_hex
 from services.audit.settings import AuditSettings
 from shared.auth import Principal, Role
 from shared.contracts import ALL_TOPICS, HOUSEHOLDS_TOPIC
@@ -66,7 +68,11 @@ def append(session: AsyncSession, n: int = 1) -> None:
         ledger.append(session, source=f"t/{i}", event_type="t.v1", payload=b"{}")
 
 
-async def verify(sessions: async_sessionmaker[AsyncSession]) -> ledger.Verification:
+def write_pending(session: Session) -> list[dict[str, Any]]:
+    return ledger.write_pending(session, now=NOW)
+
+
+async def verify(sessions: async_sessionmaker[AsyncSession]) -> Verification:
     async with sessions() as s:
         return await ledger.verify(s)
 
@@ -75,11 +81,11 @@ async def test_a_second_writer_waits_for_the_first_to_commit(sessions: Any) -> N
     async def second_writer() -> list[dict[str, Any]]:
         async with sessions() as other, other.begin():
             append(other)
-            return await other.run_sync(ledger.write_pending)
+            return await other.run_sync(write_pending)
 
     async with unit_of_work(sessions) as s:
         append(s)
-        first = await s.run_sync(ledger.write_pending)  # holds the log's lock until this transaction ends
+        first = await s.run_sync(write_pending)  # holds the log's lock until this transaction ends
         second = asyncio.create_task(second_writer())
         done, _ = await asyncio.wait([second], timeout=BLOCKED_S)
         assert not done, "the second writer read the head while the first still held the lock"
@@ -371,5 +377,5 @@ async def test_a_consumed_event_is_logged_before_the_changes_it_caused(kafka: st
         "audit:rectification_opened",
         "audit:discipline_referral_made",
     ]
-    assert entries[0].payload_hash == ledger.sha256_hex(env.data)
+    assert entries[0].payload_hash == sha256_hex(env.data)
     assert (await verify(sessions)).ok

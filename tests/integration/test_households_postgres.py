@@ -15,20 +15,20 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select
 
-from services.households import rekey
 from services.households.api import monitoring as monitoring_routes
-from services.households.departments import apply
-from services.households.imports.__main__ import main as import_cli
-from services.households.imports.importer import HouseholdImporter
-from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
-from services.households.imports.sources import open_table
+from services.households.domain import rekey
+from services.households.domain.departments import apply
+from services.households.domain.imports.__main__ import main as import_cli
+from services.households.domain.imports.importer import HouseholdImporter
+from services.households.domain.imports.rows import OPTIONAL, REQUIRED, RowError
+from services.households.domain.imports.sources import open_table
 from services.households.models import DepartmentBatch, Household, Member
 from services.households.settings import HouseholdsSettings
 from shared.contracts.households import HouseholdRegistered, MemberAdded
 from shared.db import create_engine
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import alembic_config, is_at_head
-from shared.timeutil import district_today
+from shared.timeutil import district_today, utcnow
 from tests.support import auth, running_app
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, household, make_id, member
 from tests.unit.test_households_rekey import ROTATED
@@ -121,7 +121,8 @@ async def import_file(url: str, path: Path, chunk: int, workers: int) -> tuple[A
     try:
         importer = HouseholdImporter(engine, HouseholdsSettings(), actor="t", chunk=chunk, workers=workers)
         with open_table(path) as table:
-            report = await importer.run(table, on_error=errors.append)
+            now = utcnow()
+            report = await importer.run(table, now=now, today=district_today(now), on_error=errors.append)
     finally:
         await engine.dispose()
     return report, errors

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.audit import accountability
+from services.audit.domain import accountability
 from services.audit.models import AccountabilityAction, DisciplineReferral, LedgerEntry
+from services.audit.rules.accountability import named_notice_markdown
 from shared.contracts.audit import AccountabilityKind
 from shared.db import create_engine, unit_of_work
 from shared.errors import InvalidInput, NotFound
@@ -93,7 +94,7 @@ async def test_the_named_notice_lists_the_periods_decisions(sessions: Any) -> No
         await accountability.record_action(s, first.id, june, actor=COMMISSION, now=later + timedelta(days=30))
     async with sessions() as s:
         rows = await accountability.actions_between(s, start=date(2020, 5, 1), end=date(2020, 5, 31))
-    assert accountability.named_notice_markdown(rows, start=date(2020, 5, 1), end=date(2020, 5, 31)) == (
+    assert named_notice_markdown(rows, start=date(2020, 5, 1), end=date(2020, 5, 31)) == (
         "# 实名制通报 Named notice 2020-05-01 – 2020-05-31\n"
         "\n"
         "2 accountability decision(s).\n"

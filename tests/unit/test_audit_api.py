@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from services.audit.api.deps import request_time
 from services.audit.models import (
     AccountabilityAction,
     DisciplineReferral,
@@ -22,6 +21,7 @@ from services.audit.models import (
     RectificationSubmission,
     RectificationTask,
 )
+from shared.api.clock import request_time
 from shared.messaging.outbox import OutboxMessage
 from tests.kafka_support import eventually
 from tests.support import assert_problem, auth, running_app

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.audit import findings, ledger
+from services.audit.domain import findings, ledger
+from services.audit.domain.rectification import AUDIT_RULES
 from services.audit.handlers import build_handlers
 from services.audit.models import DeadlineChange, DisciplineReferral, Finding, LedgerEntry, RectificationTask
-from services.audit.rectification import AUDIT_RULES
-from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
+from services.audit.rules.findings import DeadlinePolicy, EvidenceRef, ProblemFacts
+from services.audit.rules.ledger import sha256_hex
 from services.audit.settings import AuditSettings
 from shared.contracts import HOUSEHOLDS_TOPIC, SUBSIDIES_TOPIC
 from shared.contracts.audit import RectificationRescheduled, SubjectKind
@@ -145,7 +146,7 @@ async def test_every_change_is_logged_with_its_event_id(sessions: Any) -> None:
         entries = (await s.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))).all()  # type: ignore[arg-type]
         verdict = await ledger.verify(s)
     assert [e.source for e in entries] == [f"audit:{m.event_type.split('.')[3]}/{m.event_id}" for m in outbox]
-    assert [e.payload_hash for e in entries] == [ledger.sha256_hex(m.payload.encode()) for m in outbox]
+    assert [e.payload_hash for e in entries] == [sha256_hex(m.payload.encode()) for m in outbox]
     assert verdict.ok and verdict.entries_checked == 3
 
 

@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.audit import handover, scheduled
+from services.audit.domain import handover, scheduled
+from services.audit.domain.referrals import hand_over_serious_findings
 from services.audit.models import DisciplineReferral, Finding
-from services.audit.referrals import hand_over_serious_findings
-from services.audit.rules import IsoWeek
+from services.audit.rules.handover import HandoverPackage, Lead, to_csv, to_json, to_markdown
+from services.audit.rules.periods import IsoWeek
+from services.audit.settings import AuditSettings
 from shared.contracts.households import ProblemCategory
 from shared.db import create_engine, unit_of_work
 from tests.unit.test_audit_support import NOW, facts, open_task
@@ -50,14 +52,14 @@ async def the_week(sessions: async_sessionmaker[AsyncSession]) -> tuple[Finding,
         sessions, facts("h-general", code="file_incomplete", grade=None, category=ProblemCategory.POLICY_DELIVERY)
     )
     # every task falls overdue a month later: referred again, in a later week, and the general one in none
-    await scheduled.run_checks(sessions, scheduled.AuditSettings(database_url="-"), now=NOW + timedelta(days=31))
+    await scheduled.run_checks(sessions, AuditSettings(database_url="-"), now=NOW + timedelta(days=31))
     assert await referral_of(sessions, general, "overdue_task")
     await open_task(sessions, facts("h-last-week", grade="D"), now=WEEK.starts_at - timedelta(seconds=1))
     await open_task(sessions, facts("h-next-week", grade="D"), now=WEEK.ends_at)
     return severe, serious
 
 
-async def package(sessions: async_sessionmaker[AsyncSession]) -> handover.HandoverPackage:
+async def package(sessions: async_sessionmaker[AsyncSession]) -> HandoverPackage:
     async with sessions() as s:
         return await handover.weekly_package(s, WEEK, now=GENERATED)
 
@@ -76,7 +78,7 @@ async def test_the_package_holds_the_weeks_serious_and_severe_leads_exactly(sess
         "owner": "township_office:371523101",
         "task_status": "open",
     }
-    assert handover.to_json(await package(sessions)) == {
+    assert to_json(await package(sessions)) == {
         "week": "2020-W20",
         "from": "2020-05-11",
         "to": "2020-05-17",
@@ -121,7 +123,7 @@ async def test_the_csv_has_a_header_and_one_line_per_lead(sessions: Any) -> None
     severe, serious = await the_week(sessions)
     r_severe = await referral_of(sessions, severe, "severe_finding")
     r_serious = await referral_of(sessions, serious, "weekly_handover")
-    assert handover.to_csv(await package(sessions)) == (
+    assert to_csv(await package(sessions)) == (
         "referral_id,referred_at,reason,finding_id,severity,category,code,subject_kind,subject_id,township,"
         "area_code,description,occurrences,responsible_unit,responsible_person,owner,task_status,deadline\r\n"
         f"{r_severe.id},2020-05-11T10:00:00+08:00,severe_finding,{severe.id},severe,housing,housing_unsafe,"
@@ -135,7 +137,7 @@ async def test_the_csv_has_a_header_and_one_line_per_lead(sessions: Any) -> None
 
 async def test_the_readable_document(sessions: Any) -> None:
     await the_week(sessions)
-    assert handover.to_markdown(await package(sessions)) == (
+    assert to_markdown(await package(sessions)) == (
         "# 线索移交 Weekly handover to the discipline commission — 2020-W20\n"
         "\n"
         "Week 2020-05-11 to 2020-05-17 (Asia/Shanghai); generated 2020-05-18T01:00:00+08:00.\n"
@@ -153,25 +155,25 @@ async def test_the_readable_document(sessions: Any) -> None:
 async def test_an_empty_week_is_an_empty_package(sessions: Any) -> None:
     async with sessions() as s:
         empty = await handover.weekly_package(s, IsoWeek.parse("2020-W01"), now=GENERATED)
-    assert (handover.to_json(empty)["total"], handover.to_csv(empty).count("\r\n")) == (0, 1)
+    assert (to_json(empty)["total"], to_csv(empty).count("\r\n")) == (0, 1)
 
 
 async def test_text_cannot_forge_a_row_or_run_as_a_spreadsheet_formula(sessions: Any) -> None:
     forged = "x | y\r\n| 99 | forged"
     await open_task(sessions, facts(forged, grade="D", responsible_person='=HYPERLINK("http://evil")'), now=NOW)
     package_ = await package(sessions)
-    table = handover.to_markdown(package_).splitlines()[7:]
+    table = to_markdown(package_).splitlines()[7:]
     assert table == [
         "| 1 | 2020-05-11 10:00 | severe_finding | severe | housing | 371523101201 | household x / y / 99 / forged"
         ' | housing_unsafe at x / y / 99 / forged | =HYPERLINK("http://evil") | open, due 2020-05-18 |'
     ]
-    assert "'=HYPERLINK" in handover.to_csv(package_)
+    assert "'=HYPERLINK" in to_csv(package_)
 
 
 async def test_markup_in_the_text_is_shown_not_rendered(sessions: Any) -> None:
     person = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) `x` \\ &lt;"
     await open_task(sessions, facts("h1", grade="D", responsible_person=person), now=NOW)
-    [row] = handover.to_markdown(await package(sessions)).splitlines()[7:]
+    [row] = to_markdown(await package(sessions)).splitlines()[7:]
     shown = r"\<img src=x onerror=alert(1)\> \[click\](javascript:alert(1)) \`x\` \\ &amp;lt;"
     assert f"| {shown} |" in row
 
@@ -180,12 +182,12 @@ async def test_a_past_weeks_package_stays_as_it_was_handed_over(sessions: Any) -
     general, _ = await open_task(
         sessions, facts("h-general", code="file_incomplete", grade=None, category=ProblemCategory.POLICY_DELIVERY)
     )
-    await scheduled.run_checks(sessions, scheduled.AuditSettings(database_url="-"), now=NOW + timedelta(days=31))
+    await scheduled.run_checks(sessions, AuditSettings(database_url="-"), now=NOW + timedelta(days=31))
     referral = await referral_of(sessions, general, "overdue_task")
     assert referral.severity == "general"
     week = IsoWeek.of(referral.referred_at)
 
-    async def leads() -> tuple[handover.Lead, ...]:
+    async def leads() -> tuple[Lead, ...]:
         async with sessions() as s:
             return (await handover.weekly_package(s, week, now=GENERATED)).leads
 

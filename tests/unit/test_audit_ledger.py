@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from services.audit import ledger
-from services.audit.events import emit
+from services.audit.domain import ledger
+from services.audit.events import publish
 from services.audit.handlers import build_handlers
 from services.audit.models import LedgerEntry
+from services.audit.rules.ledger import GENESIS_HASH, Verification, entry_hash, recompute, sha256_hex
 from services.audit.settings import AuditSettings
 from shared.contracts import SUBSIDIES_TOPIC
 from shared.contracts.audit import FindingRecurred
@@ -44,7 +45,7 @@ async def append(sessions: async_sessionmaker[AsyncSession], n: int) -> list[Led
         return list((await s.scalars(select(LedgerEntry).order_by(col(LedgerEntry.seq)))).all())
 
 
-async def verify(sessions: async_sessionmaker[AsyncSession], **kw: Any) -> ledger.Verification:
+async def verify(sessions: async_sessionmaker[AsyncSession], **kw: Any) -> Verification:
     async with sessions() as s:
         return await ledger.verify(s, **kw)
 
@@ -59,7 +60,7 @@ async def tamper(sessions: async_sessionmaker[AsyncSession], *statements: str) -
 async def test_entries_chain_from_genesis_and_verify(sessions: Any) -> None:
     entries = await append(sessions, 3)
     assert [e.seq for e in entries] == [1, 2, 3]
-    assert entries[0].prev_hash == ledger.GENESIS_HASH
+    assert entries[0].prev_hash == GENESIS_HASH
     assert [e.prev_hash for e in entries[1:]] == [e.entry_hash for e in entries[:-1]]
     result = await verify(sessions)
     assert (result.ok, result.entries_checked, result.head_seq) == (True, 3, 3)
@@ -75,7 +76,7 @@ def test_the_hash_covers_every_field_in_a_fixed_canonical_form() -> None:
         "payload_hash": "a" * 64,
         "prev_hash": "b" * 64,
     }
-    assert ledger.entry_hash(**fields) == ledger.sha256_hex(
+    assert entry_hash(**fields) == sha256_hex(
         b'{"event_type":"t","payload_hash":"'
         + b"a" * 64
         + b'","prev_hash":"'
@@ -83,7 +84,7 @@ def test_the_hash_covers_every_field_in_a_fixed_canonical_form() -> None:
         + b'","recorded_at":"2020-05-11T02:00:00.000000+00:00","seq":7,"source":"households.events/e-1"}'
     )
     for name, other in (("seq", 8), ("source", "x"), ("payload_hash", "c" * 64), ("prev_hash", "d" * 64)):
-        assert ledger.entry_hash(**{**fields, name: other}) != ledger.entry_hash(**fields)
+        assert entry_hash(**{**fields, name: other}) != entry_hash(**fields)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +109,7 @@ async def test_an_edited_entry_is_caught(sessions: Any) -> None:
 async def test_an_edited_entry_with_a_recomputed_hash_breaks_the_next_link(sessions: Any) -> None:
     entries = await append(sessions, 4)
     forged = entries[1].model_copy(update={"source": "forged"})
-    forged_hash = ledger.recompute(forged)
+    forged_hash = recompute(forged)
     await tamper(sessions, f"UPDATE ledger_entry SET source = 'forged', entry_hash = '{forged_hash}' WHERE seq = 2")
     result = await verify(sessions)
     assert result.first_break is not None
@@ -150,9 +151,9 @@ async def test_an_entry_slipped_in_before_the_first_is_caught(sessions: Any) -> 
 
 
 async def test_the_head_exported_from_the_empty_log_verifies(sessions: Any) -> None:
-    assert (await verify(sessions, expected_head=(0, ledger.GENESIS_HASH))).ok
+    assert (await verify(sessions, expected_head=(0, GENESIS_HASH))).ok
     await append(sessions, 2)
-    assert (await verify(sessions, expected_head=(0, ledger.GENESIS_HASH))).ok  # any chain reaches its genesis
+    assert (await verify(sessions, expected_head=(0, GENESIS_HASH))).ok  # any chain reaches its genesis
     wrong = await verify(sessions, expected_head=(0, "f" * 64))
     assert wrong.first_break is not None and wrong.first_break.kind == "head_mismatch"
 
@@ -223,7 +224,7 @@ async def test_every_event_of_the_other_services_is_logged_by_the_consumer(sessi
     async with sessions() as s:
         entry = (await s.scalars(select(LedgerEntry).order_by(col(LedgerEntry.seq)))).one()
     assert (entry.source, entry.event_type) == (f"{SUBSIDIES_TOPIC}/{unknown.id}", unknown.type)
-    assert entry.payload_hash == ledger.sha256_hex(unknown.data)
+    assert entry.payload_hash == sha256_hex(unknown.data)
 
 
 async def test_a_changes_events_are_written_before_the_log_takes_its_lock(sessions: Any) -> None:
@@ -237,7 +238,8 @@ async def test_a_changes_events_are_written_before_the_log_takes_its_lock(sessio
     event.listen(Session, "before_commit", outbox._write_before_commit)
     try:
         async with unit_of_work(sessions) as s:
-            emit(s, FindingRecurred(finding_id=uuid.uuid4(), subject_kind="household", subject_id="h", occurrences=2))
+            recurred = FindingRecurred(finding_id=uuid.uuid4(), subject_kind="household", subject_id="h", occurrences=2)
+            publish(s, recurred)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     outbox_insert = statements.index(["INSERT", "INTO", "outbox"])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.audit.lifecycle import (
+from services.audit.rules.lifecycle import (
     TaskAction,
     TaskStatus,
     check_new_deadline,

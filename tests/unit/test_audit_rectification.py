@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.audit import campaigns, findings, rectification
+from services.audit.domain import campaigns, findings, rectification
 from services.audit.models import (
     DeadlineChange,
     DisciplineReferral,

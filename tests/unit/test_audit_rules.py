@@ -7,16 +7,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.audit.rules import (
-    DeadlinePolicy,
-    IsoWeek,
-    ProblemFacts,
-    campaign_covers,
-    check_campaign_scope,
-    classify,
-    owner_for,
-    referral_reason_at_opening,
-)
+from services.audit.rules.campaigns import campaign_covers, check_campaign_scope
+from services.audit.rules.findings import DeadlinePolicy, ProblemFacts, classify, owner_for
+from services.audit.rules.periods import IsoWeek
+from services.audit.rules.rates import RectificationRate
+from services.audit.rules.referrals import referral_reason_at_opening
 from shared.contracts.audit import CampaignKind, ScopeLevel, Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
 from shared.errors import InvalidInput
@@ -125,8 +120,6 @@ def test_campaign_covers_its_area_or_its_project() -> None:
 
 def test_the_rectification_rate_is_exact_to_four_places() -> None:
     from decimal import Decimal
-
-    from services.audit.views import RectificationRate
 
     rate = RectificationRate(township="371523101", category="housing", findings=3, closed=2, average_days_to_close=4.5)
     assert rate.rate == Decimal("0.6667")

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 
-from services.audit import rectification, scheduled
+from services.audit.domain import rectification, scheduled
+from services.audit.domain.referrals import hand_over_serious_findings
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
-from services.audit.referrals import hand_over_serious_findings
-from services.audit.rules import IsoWeek
+from services.audit.rules.periods import IsoWeek
 from services.audit.settings import AuditSettings
 from shared.contracts.households import ProblemCategory
 from shared.db import create_engine, unit_of_work

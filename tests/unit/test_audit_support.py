@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from services.audit import findings
+from services.audit.domain import findings
 from services.audit.models import Finding, RectificationTask
-from services.audit.rules import DeadlinePolicy, EvidenceRef, ProblemFacts
+from services.audit.rules.findings import DeadlinePolicy, EvidenceRef, ProblemFacts
 from shared.auth import Principal, Role
 from shared.contracts.audit import SubjectKind
 from shared.contracts.households import ProblemCategory

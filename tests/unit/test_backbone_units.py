@@ -16,9 +16,9 @@ from shared.areas import VillageCode
 from shared.auth import Principal, Role, TokenVerifier, issue_token, require_roles
 from shared.contracts import ALL_TOPICS, IntegrationEvent, contract_for, registered_types
 from shared.contracts.households import HouseholdRegistered
+from shared.error_documents import field_path
 from shared.errors import Forbidden, Unauthenticated
 from shared.messaging.cloudevents import Envelope, MalformedEvent
-from shared.problems import field_path
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from tests.api_sweep import Sweep
 from tests.unit.test_api_sweep import SAMPLES

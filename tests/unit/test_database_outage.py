@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy.exc
 from fastapi import FastAPI
 
+from shared.error_documents import install_error_handlers
 from shared.local.kafka import free_port
-from shared.problems import install_problem_handlers
 from tests.support import assert_problem, auth, running_app
 
 OFFICE = auth("district_office")
@@ -65,7 +65,7 @@ class _PgError(Exception):
 )
 async def test_transient_database_failures_are_503_and_bugs_stay_500(failure: Exception, status: int) -> None:
     app = FastAPI()
-    install_problem_handlers(app)
+    install_error_handlers(app)
 
     @app.get("/fails")
     async def fails() -> None:

@@ -897,13 +897,11 @@ def test_compose_postgres_has_one_database_per_service() -> None:
 def test_compose_demo_data_uses_the_demo_loader_and_the_dev_secret() -> None:
     services = compose()["services"]
     demo = services["demo-data"]
-    assert demo["command"][:2] == ["python", "-c"]
-    code = demo["command"][2]
-    compile(code, "demo-data", "exec")
-    assert "from shared.local.demo import load" in code
+    port = settings_class("households").model_fields["port"].default
+    assert demo["command"] == ["poverty", "demo-data", "--households", f"http://households:{port}"]
+    args = cli_parser().parse_args(demo["command"][1:])
+    assert (args.command, args.households) == ("demo-data", f"http://households:{port}")
     for service in SERVICES:
-        port = settings_class(service).model_fields["port"].default
-        assert f'"{service}": "http://{service}:{port}"' in code
         assert demo["depends_on"][service]["condition"] == "service_healthy"
         env, _ = compose_env(services[service])
         assert env[f"{service.upper()}_JWT_SECRET"] == DEV_JWT_SECRET, "the demo loader signs with the dev secret"

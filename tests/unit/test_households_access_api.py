@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.households.pagination import encode_cursor
+from shared.api.pagination import encode_cursor
 from shared.timeutil import district_today
 from tests.support import assert_problem, auth
 from tests.unit.test_households_helpers import (

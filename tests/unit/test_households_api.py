@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
-from services.households.config import KnownAreas
-from services.households.departments import rows as department_rows
-from services.households.imports.rows import REQUIRED, RowInvalid, RowParser
+from services.households.domain.departments import rows as department_rows
+from services.households.domain.imports.rows import REQUIRED, RowInvalid, RowParser
 from services.households.models import Household, HousingAppraisal, Visit, WaterCheck
 from services.households.schemas import guarantees, households, monitoring, visits
+from services.households.settings import KnownAreas
+from shared.api.clock import request_time
 from shared.messaging.outbox import OutboxMessage
 from shared.schemas import RequestBody
 from shared.timeutil import district_today
@@ -294,8 +295,24 @@ async def test_visit_in_the_future_is_refused(api: Any) -> None:
     r = await client.post(
         f"/households/{hid}/visits", json={"round": 1, "visited_on": tomorrow, "visitor": "x"}, headers=OFFICE
     )
-    assert_problem(r, 422)
+    [error] = assert_problem(r, 422)["errors"]
+    assert error["field"] == "body.visited_on" and error["code"] == "date_in_future"
     assert await _count(app, Visit) == 0
+
+
+async def test_the_future_is_judged_by_the_request_clock(api: Any) -> None:
+    """The day a request acts on is the injected clock's (`request_time`), not the server's."""
+    app, client = api
+    hid = (await client.post("/households", json=HOUSEHOLD, headers=OFFICE)).json()["id"]
+    app.dependency_overrides[request_time] = lambda: datetime(2020, 6, 30, 4, tzinfo=UTC)  # noon in the district
+    try:
+        visit = {"round": 1, "visited_on": "2020-07-01", "visitor": "x"}
+        r = await client.post(f"/households/{hid}/visits", json=visit, headers=OFFICE)
+        assert assert_problem(r, 422)["errors"][0]["field"] == "body.visited_on"
+        visit["visited_on"] = "2020-06-30"
+        assert (await client.post(f"/households/{hid}/visits", json=visit, headers=OFFICE)).status_code == 201
+    finally:
+        app.dependency_overrides.clear()
 
 
 @pytest.mark.parametrize("visited_on", [0, 1_588_291_200, 1.5e9, True])

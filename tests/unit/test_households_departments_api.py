@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from services.households.models import (
     MonitoringEpisode,
     WaterCheck,
 )
+from shared.api.clock import request_time
 from shared.messaging.outbox import OutboxMessage
 from shared.timeutil import district_today
 from tests.support import assert_problem, auth
@@ -182,6 +183,25 @@ async def test_bad_rows_are_reported_one_by_one_and_good_rows_applied(api: Any) 
         batch = (await s.scalars(select(DepartmentBatch))).one()
     assert child.enrolment == "dropped_out" and (await head(app)).enrolment is None
     assert CHILD_ID not in batch.report and bad_check not in batch.report
+
+
+async def test_a_row_dated_after_the_day_it_is_applied_is_reported_by_field(api: Any) -> None:
+    app, client = api
+    app.dependency_overrides[request_time] = lambda: datetime(2020, 6, 30, 4, tzinfo=UTC)
+    try:
+        rows = [
+            {"id_number": HEAD_ID, "disease": "高血压", "approved_on": "2020-07-01"},  # the day after
+            {"id_number": make_id(date(2020, 7, 1), 7), "disease": "高血压", "approved_on": "2020-06-01"},  # born after
+            {"id_number": HEAD_ID, "disease": "高血压", "approved_on": "2020-06-30"},
+        ]
+        report = (await submit(client, "chronic_disease", rows, "late-1", HEALTH)).json()
+    finally:
+        app.dependency_overrides.clear()
+    assert [(e["row"], e["field"], e["code"]) for e in report["errors"]] == [
+        (0, "approved_on", "date_in_future"),
+        (1, "id_number", "date_in_future"),
+    ]
+    assert report["applied_count"] == 1 and (await head(app)).chronic_disease_approved_on == date(2020, 6, 30)
 
 
 async def test_a_row_that_breaks_a_rule_midway_leaves_nothing_behind(api: Any) -> None:

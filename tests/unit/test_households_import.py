@@ -13,20 +13,20 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from services.households.imports import importer as importer_module
-from services.households.imports.__main__ import main as cli
-from services.households.imports.importer import HouseholdImporter
-from services.households.imports.job import CONCURRENTLY, HOUSEHOLD_ATTEMPTS, ChunkJob, WorkerSetup
-from services.households.imports.rows import OPTIONAL, REQUIRED, RowError
-from services.households.imports.sources import ImportAborted, cell_text, open_table
-from services.households.imports.writer import (
+from services.households.domain.imports import importer as importer_module
+from services.households.domain.imports.__main__ import main as cli
+from services.households.domain.imports.importer import HouseholdImporter
+from services.households.domain.imports.job import CONCURRENTLY, HOUSEHOLD_ATTEMPTS, ChunkJob, WorkerSetup
+from services.households.domain.imports.rows import OPTIONAL, REQUIRED, RowError
+from services.households.domain.imports.sources import ImportAborted, cell_text, open_table
+from services.households.domain.imports.writer import (
     NOT_THE_REGISTERED,
     TWICE_IN_HOUSEHOLD,
     ChunkConflict,
@@ -37,10 +37,11 @@ from services.households.models import Household, HouseholdChange, Member
 from services.households.settings import HouseholdsSettings
 from shared.db import create_engine
 from shared.messaging.outbox import OutboxMessage
-from shared.timeutil import district_today
+from shared.timeutil import district_today, utcnow
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, count, household, households_app, make_id, member
 
 HEADER = [*REQUIRED, *OPTIONAL]
+NOW = datetime(2020, 6, 30, 4, tzinfo=UTC)  # the time a job's import registers its households at
 A1, A2, B1 = make_id(date(1960, 3, 1), 1), make_id(date(1962, 7, 9), 2), make_id(date(1970, 1, 5), 3)
 
 
@@ -95,7 +96,8 @@ async def run(url: str, path: Path, chunk: int = 1000, workers: int = 0) -> tupl
     try:
         importer = HouseholdImporter(engine, HouseholdsSettings(), actor="t", chunk=chunk, workers=workers)
         with open_table(path) as table:
-            report = await importer.run(table, on_error=errors.append)
+            now = utcnow()
+            report = await importer.run(table, now=now, today=district_today(now), on_error=errors.append)
     finally:
         await engine.dispose()
     return report, errors
@@ -425,8 +427,6 @@ async def test_a_file_named_xlsx_that_is_no_workbook_is_refused(db: Any, tmp_pat
     [(None, ""), (True, "true"), (3.0, "3"), (2.5, "2.5"), (date(2020, 5, 1), "2020-05-01"), ("371523", "371523")],
 )
 def test_cells_read_as_the_text_a_csv_would_hold(cell: Any, text: str) -> None:
-    from datetime import datetime
-
     assert cell_text(cell) == text
     assert cell_text(datetime(2020, 5, 1, 0, 0)) == "2020-05-01"
 
@@ -434,7 +434,7 @@ def test_cells_read_as_the_text_a_csv_would_hold(cell: Any, text: str) -> None:
 def test_what_worker_processes_are_started_with_keeps_its_secrets_out_of_reprs() -> None:
     settings = HouseholdsSettings()
     engine = create_engine("postgresql+asyncpg://importer:s3cret-pw@db.internal/households")
-    setup = WorkerSetup.of(settings, engine, actor="t", header=HEADER, today=date(2020, 6, 30))
+    setup = WorkerSetup.of(settings, engine, actor="t", header=HEADER, now=NOW, today=NOW.date())
     shown = repr(setup)
     assert "s3cret-pw" not in shown
     assert settings.idcard_hmac_key.get_secret_value() not in shown
@@ -446,7 +446,7 @@ class RacedWriter(ChunkWriter):
     """A writer that meets a concurrent import: the chunk, then `household` a given number of times."""
 
     def __init__(self, household: str, conflicts: int) -> None:
-        super().__init__("t")
+        super().__init__("t", now=NOW, today=NOW.date())
         self.household, self.conflicts, self.chunk_raced = household, conflicts, False
 
     async def write(self, conn: Any, units: Any) -> ChunkResult:
@@ -461,7 +461,7 @@ class RacedWriter(ChunkWriter):
 
 def raced_job(url: str, writer: ChunkWriter) -> tuple[ChunkJob, Any]:
     engine = create_engine(url)
-    job = WorkerSetup.of(HouseholdsSettings(), engine, actor="t", header=HEADER, today=date(2020, 6, 30)).job(engine)
+    job = WorkerSetup.of(HouseholdsSettings(), engine, actor="t", header=HEADER, now=NOW, today=NOW.date()).job(engine)
     job.writer = writer
     return job, engine
 
@@ -498,7 +498,7 @@ async def test_members_of_a_household_committed_meanwhile_are_present_not_regist
     app, _, url = db
     await run(url, write(tmp_path / "first.csv", GOOD))
     before = await snapshot(app)
-    job, engine = raced_job(url, EarlySnapshotWriter("t"))
+    job, engine = raced_job(url, EarlySnapshotWriter("t", now=NOW, today=NOW.date()))
     outcome = await job.run([(n + 2, fields) for n, fields in enumerate(GOOD)])
     await engine.dispose()
     assert outcome.result.errors == []
@@ -530,7 +530,8 @@ def test_killing_the_cli_ends_its_worker_processes(db: Any, tmp_path: Path) -> N
     path = write(tmp_path / "h.csv", rows)
     name, value = "IMPORT_KILL_TEST", uuid.uuid4().hex
     marker = f"{name}={value}"
-    command = [sys.executable, "-m", "services.households.imports", str(path), "--database-url", url, "--workers", "2"]
+    cli = [sys.executable, "-m", "services.households.domain.imports"]
+    command = [*cli, str(path), "--database-url", url, "--workers", "2"]
     cli_process = subprocess.Popen(command, env={**os.environ, name: value}, stderr=subprocess.DEVNULL)
     try:  # the fork server and two workers started
         _wait_until(lambda: len(set(_processes_with(marker)) - {cli_process.pid}) >= 3, 60)

@@ -4,7 +4,7 @@ reason, never in a log line, an event or an error body; duplicates across househ
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from services.households.models import Household, HouseholdChange, IdCardReveal, Member
+from shared.api.clock import request_time
 from shared.messaging.outbox import OutboxMessage
 from tests.support import assert_problem, auth
 from tests.unit.test_households_helpers import (
@@ -224,6 +225,22 @@ async def test_search_by_number_goes_in_the_body_and_respects_the_area(api: Any)
     bad = await client.post("/households/search", json={"id_number": CHILD_ID[:-1] + "Z"}, headers=OFFICE)
     assert_problem(bad, 422)
     assert CHILD_ID[:-1] not in bad.text
+
+
+async def test_dates_after_the_request_day_are_refused_by_field(api: Any) -> None:
+    app, client = api
+    app.dependency_overrides[request_time] = lambda: datetime(2020, 6, 30, 4, tzinfo=UTC)
+    try:
+        born_late = member("王小宝", "son", date(2020, 7, 1), seq=8)
+        r = await client.post("/households", json=household("CP-0101", VILLAGE, born_late), headers=OFFICE)
+        assert [e["field"] for e in assert_problem(r, 422)["errors"]] == ["body.members.0.birth_date"]
+        search = {"id_number": make_id(date(2020, 7, 1), 9)}
+        r = await client.post("/households/search", json=search, headers=OFFICE)
+        assert [e["field"] for e in assert_problem(r, 422)["errors"]] == ["body.id_number"]
+        assert search["id_number"] not in r.text
+    finally:
+        app.dependency_overrides.clear()
+    assert await count(app, Member) == 0
 
 
 @pytest.mark.parametrize("role", ["helper_cadre", "inspector", "auditor", "service"])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.households import rekey
+from services.households.domain import rekey
 from services.households.models import Member
 from services.households.settings import DEV_IDCARD_KEYS
 from tests.support import running_app

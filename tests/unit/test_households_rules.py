@@ -1,4 +1,5 @@
-"""The registry's rules as plain functions: exit standard, lifecycle, relapse-risk monitoring, housing, paging."""
+"""The register's rules as plain functions: exit standard, lifecycle, relapse-risk monitoring, housing, dates,
+paging."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.households import history, housing, lifecycle, monitoring
-from services.households.guarantees import (
+from services.households.domain import history
+from services.households.rules import housing, lifecycle, monitoring
+from services.households.rules.dates import ensure_happened
+from services.households.rules.guarantees import (
     Gap,
     HouseholdFacts,
     Line,
@@ -20,8 +23,9 @@ from services.households.guarantees import (
     is_school_age,
     per_capita_fen,
 )
-from services.households.members import fact_errors
-from services.households.pagination import (
+from services.households.rules.members import fact_errors
+from services.households.rules.visits import ProblemNoted, problems_from_visit
+from shared.api.pagination import (
     date_key,
     decode_cursor,
     encode_cursor,
@@ -31,7 +35,6 @@ from services.households.pagination import (
     text_key,
     uuid_key,
 )
-from services.households.visits import ProblemNoted, problems_from_visit
 from shared.contracts.households import EpisodeDecision, HouseholdStatus, ProblemCategory
 from shared.errors import InvalidInput, RuleViolation
 
@@ -291,3 +294,16 @@ def test_a_status_change_is_dated_within_this_year_and_after_the_last_one(
     else:
         with pytest.raises(error):
             lifecycle.check_effective_on(on, today=today, last_change=last_change)
+
+
+def test_a_date_after_today_is_a_422_naming_the_field_as_the_request_validation_did() -> None:
+    ensure_happened(ON, {"visited_on": ON, "birth_date": None})  # today, or not given: fine
+    with pytest.raises(InvalidInput) as caught:
+        ensure_happened(ON, {"visited_on": date(2020, 7, 1), "members.0.birth_date": ON, "taken_on": date(2021, 1, 1)})
+    [visited, taken] = caught.value.extensions["errors"]
+    assert visited == {
+        "field": "body.visited_on",
+        "message": "date must be between 1900 and today",
+        "code": "date_in_future",
+    }
+    assert taken["field"] == "body.taken_on"

@@ -107,3 +107,12 @@ def test_a_stop_during_start_up_stops_whatever_was_started(state: Path, monkeypa
     assert started == ["kafka", "households", "projects", "subsidies"]
     assert sorted(stopped) == sorted(["kafka", *platform.SERVICES])  # every process object's stop is called
     assert Recorded.log[-1] == "kafka stopped"
+
+
+def test_up_names_the_virtualenvs_poverty_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make up` runs in the project's virtualenv, whose `poverty` is not on PATH until it is activated."""
+    monkeypatch.setattr(platform.sys, "executable", str(tmp_path / ".venv" / "bin" / "python"))
+    monkeypatch.chdir(tmp_path)
+    assert platform._poverty_command() == os.path.join(".venv", "bin", "poverty")
+    monkeypatch.chdir(tmp_path.parent)
+    assert platform._poverty_command() == os.path.join(tmp_path.name, ".venv", "bin", "poverty")

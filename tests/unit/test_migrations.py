@@ -12,12 +12,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
+from shared.api import idempotency  # noqa: F401 - its table joins SQLModel.metadata
 from shared.db import create_engine
 from shared.messaging import inbox, outbox  # noqa: F401 - their tables join SQLModel.metadata
 from shared.migrations import is_at_head, upgrade_to_head
 from shared.registry import SERVICES
 
-MESSAGING_TABLES = {"outbox", "inbox"}
+SHARED_TABLES = {"outbox", "inbox", "idempotent_request"}
 
 
 def service_tables(service: str) -> set[str]:
@@ -27,7 +28,7 @@ def service_tables(service: str) -> set[str]:
         for obj in vars(module).values()
         if isinstance(obj, type) and issubclass(obj, SQLModel) and hasattr(obj, "__table__")
     }
-    return {str(t) for t in tables} | MESSAGING_TABLES
+    return {str(t) for t in tables} | SHARED_TABLES
 
 
 def service_metadata(service: str) -> MetaData:

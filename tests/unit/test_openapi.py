@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.openapi import Problem
+from shared.openapi import ErrorDocument
 from tests.support import assert_problem, auth, running_app, service_app, service_settings
 
 SERVICES = ("households", "projects", "subsidies", "audit")
@@ -26,9 +26,11 @@ def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 def test_every_operation_documents_its_client_errors_as_problems(service: str) -> None:
     doc = document(service)
     assert "HTTPValidationError" not in doc["components"]["schemas"]
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ErrorDocument"}}}
     for path, method, op in operations(doc):
-        assert op["responses"]["4XX"]["content"] == problem, f"{method} {path}"
+        for status in ("401", "403", "404", "409", "413", "422"):
+            if status in op["responses"]:
+                assert op["responses"][status]["content"] == problem, f"{method} {path} {status}"
         if "422" in op["responses"]:
             assert op["responses"]["422"]["content"] == problem, f"{method} {path}"
         if path not in PUBLIC:
@@ -52,7 +54,7 @@ async def test_a_real_422_matches_the_documented_problem(sqlite_url: Callable[[s
     async with running_app("households", await sqlite_url("households")) as (_, client):
         response = await client.post("/households", json={"household_code": ""}, headers=auth("district_office"))
     body = assert_problem(response, 422)
-    problem = Problem.model_validate(body)
+    problem = ErrorDocument.model_validate(body)
     assert problem.errors and {e.field for e in problem.errors} >= {"body.area_code", "body.head_name"}
 
 

@@ -1,4 +1,4 @@
-"""Projects API on a migrated SQLite file: registration, inspections, income, open problems, bad input."""
+"""Projects API on a migrated SQLite file: registration, inspections, income, open findings, bad input."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from services.projects.models import (
     Project,
     ProjectIncome,
     ProjectInspection,
-    ProjectOpenProblem,
+    ProjectOpenFinding,
     ProjectProblem,
 )
+from shared.api.clock import request_time
 from shared.contracts.audit import (
     DisciplineReferralMade,
     FindingRecorded,
@@ -229,7 +230,7 @@ async def test_unknown_project_is_404(api: Any) -> None:
     assert_problem(await client.get(f"/projects/{UNKNOWN}", headers=OFFICE), 404)
     assert_problem(await client.post(f"/projects/{UNKNOWN}/inspections", json=INSPECTION, headers=OFFICE), 404)
     assert_problem(await client.post(f"/projects/{UNKNOWN}/income", json=INCOME, headers=FINANCE), 404)
-    assert_problem(await client.get(f"/projects/{UNKNOWN}/open-problems", headers=OFFICE), 404)
+    assert_problem(await client.get(f"/projects/{UNKNOWN}/open-findings", headers=OFFICE), 404)
     assert_problem(await client.get("/projects/not-a-uuid", headers=OFFICE), 422)
 
 
@@ -341,6 +342,28 @@ async def test_bad_income_is_422_and_changes_nothing(api: Any, body: dict[str, A
     assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (0, 1)
 
 
+async def test_dates_are_judged_by_the_requests_clock(api: Any) -> None:
+    app, client = api
+    moment = datetime(2020, 6, 30, 16, 30, tzinfo=UTC)  # 00:30 on 1 July in the district
+    app.dependency_overrides[request_time] = lambda: moment
+    pid = await _project(client)
+    registered = (await client.get(f"/projects/{pid}", headers=OFFICE)).json()
+    assert datetime.fromisoformat(registered["registered_at"]) == moment
+    today = {**INSPECTION, "inspected_on": "2020-07-01"}
+    assert (await client.post(f"/projects/{pid}/inspections", json=today, headers=OFFICE)).status_code == 201
+    tomorrow = {**INSPECTION, "inspected_on": "2020-07-02"}
+    refused = assert_problem(await client.post(f"/projects/{pid}/inspections", json=tomorrow, headers=OFFICE), 422)
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.inspected_on", "in_future")]
+    income = await client.post(f"/projects/{pid}/income", json={**INCOME, "period": "2020-07"}, headers=FINANCE)
+    assert income.status_code == 201 and datetime.fromisoformat(income.json()["recorded_at"]) == moment
+    next_month = {**INCOME, "period": "2020-08"}
+    refused = assert_problem(await client.post(f"/projects/{pid}/income", json=next_month, headers=FINANCE), 422)
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.period", "period_not_begun")]
+    far_ahead = {**PROJECT, "project_code": "XM-2020-002", "started_on": "2021-07-03"}  # today + 367 days
+    refused = assert_problem(await client.post("/projects", json=far_ahead, headers=OFFICE), 422)
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.started_on", "start_too_late")]
+
+
 def _finding(subject_id: str, kind: SubjectKind = SubjectKind.PROJECT) -> FindingRecorded:
     return FindingRecorded(
         finding_id=uuid4(),
@@ -354,23 +377,23 @@ def _finding(subject_id: str, kind: SubjectKind = SubjectKind.PROJECT) -> Findin
     )
 
 
-async def test_audit_events_keep_the_open_problems_of_a_project(api: Any) -> None:
+async def test_audit_events_keep_the_open_findings_of_a_project(api: Any) -> None:
     app, client = api
     pid = await _project(client)
     finding = _finding(pid)
     await apply_event(app, finding)
-    await apply_event(app, finding)  # audit may re-send a finding: still one open problem
+    await apply_event(app, finding)  # audit may re-send a finding: still one open finding
     deadline = datetime(2020, 6, 12, tzinfo=UTC)
     ids = {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
     owner = f"township_office:{TOWNSHIP}"
     await apply_event(app, RectificationOpened(**ids, task_id=uuid4(), owner=owner, deadline=deadline))
     await apply_event(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="overdue_rectification"))
-    r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+    r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
     assert r.status_code == 200, r.text
-    [problem] = r.json()
-    assert problem["finding_id"] == str(finding.finding_id) and problem["code"] == "roof_damaged"
-    assert problem["referred"] is True
-    assert datetime.fromisoformat(problem["rectification_deadline"]) == deadline
+    [open_finding] = r.json()
+    assert open_finding["finding_id"] == str(finding.finding_id) and open_finding["code"] == "roof_damaged"
+    assert open_finding["referred"] is True
+    assert datetime.fromisoformat(open_finding["rectification_deadline"]) == deadline
 
 
 async def test_a_rescheduled_rejected_or_reopened_task_moves_the_deadline_and_closing_removes_it(api: Any) -> None:
@@ -382,7 +405,7 @@ async def test_a_rescheduled_rejected_or_reopened_task_moves_the_deadline_and_cl
     task, first, later = uuid4(), datetime(2020, 6, 12, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC)
 
     async def deadline() -> datetime:
-        r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+        r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
         return datetime.fromisoformat(r.json()[0]["rectification_deadline"])
 
     await apply_event(
@@ -415,16 +438,16 @@ async def test_a_rescheduled_rejected_or_reopened_task_moves_the_deadline_and_cl
     await apply_event(app, reopened)
     assert await deadline() == found_again_at
     await apply_event(app, RectificationClosed(**ids, task_id=task, closed_by="inspector-2"))
-    r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+    r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
     assert r.json() == []
 
 
-async def test_audit_events_arriving_late_never_reopen_a_problem_nor_bring_back_an_older_deadline(api: Any) -> None:
+async def test_audit_events_arriving_late_never_reopen_a_finding_nor_bring_back_an_older_deadline(api: Any) -> None:
     app, client = api
     pid = await _project(client)
 
-    async def open_problems() -> list[dict[str, Any]]:
-        r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+    async def open_findings() -> list[dict[str, Any]]:
+        r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
         return list(r.json())
 
     def about(finding: FindingRecorded) -> dict[str, Any]:
@@ -433,12 +456,12 @@ async def test_audit_events_arriving_late_never_reopen_a_problem_nor_bring_back_
     replayed = _finding(pid)  # closed before its recording arrives (replayed from a dead-letter topic)
     await apply_event(app, RectificationClosed(**about(replayed), task_id=uuid4(), closed_by="inspector-2"))
     await apply_event(app, replayed, at=datetime(2020, 5, 1, tzinfo=UTC))
-    assert await open_problems() == []
+    assert await open_findings() == []
     again = _finding(pid)  # recorded, closed, then recorded again
     await apply_event(app, again)
     await apply_event(app, RectificationClosed(**about(again), task_id=uuid4(), closed_by="inspector-2"))
     await apply_event(app, again)
-    assert await open_problems() == []
+    assert await open_findings() == []
     kept = _finding(pid)  # a newer deadline, then an older change arriving late
     await apply_event(app, kept, at=datetime(2020, 6, 1, tzinfo=UTC))
     newer, older = datetime(2020, 8, 1, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC)
@@ -450,11 +473,11 @@ async def test_audit_events_arriving_late_never_reopen_a_problem_nor_bring_back_
         **about(kept), task_id=uuid4(), previous_deadline=newer, deadline=older, changed_by="district_office:1"
     )
     await apply_event(app, moved, at=datetime(2020, 6, 10, tzinfo=UTC))
-    [problem] = await open_problems()
-    assert datetime.fromisoformat(problem["rectification_deadline"]) == newer
+    [finding] = await open_findings()
+    assert datetime.fromisoformat(finding["rectification_deadline"]) == newer
 
 
-async def test_a_repeat_found_worse_raises_the_open_problems_severity(api: Any) -> None:
+async def test_a_repeat_found_worse_raises_the_open_findings_severity(api: Any) -> None:
     app, client = api
     pid = await _project(client)
     finding = _finding(pid)
@@ -462,7 +485,7 @@ async def test_a_repeat_found_worse_raises_the_open_problems_severity(api: Any) 
     ids = {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
 
     async def severity() -> str:
-        r = await client.get(f"/projects/{pid}/open-problems", headers=auth("discipline_commission"))
+        r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
         return str(r.json()[0]["severity"])
 
     await apply_event(app, FindingRecurred(**ids, occurrences=2))
@@ -491,15 +514,15 @@ async def test_audit_events_about_other_subjects_are_ignored(api: Any) -> None:
             deadline=datetime.now(UTC),
         ),
     )
-    assert await _count(app, ProjectOpenProblem) == 0
+    assert await _count(app, ProjectOpenFinding) == 0
 
 
-async def test_open_problems_follow_the_reader_scope(api: Any) -> None:
+async def test_open_findings_follow_the_reader_scope(api: Any) -> None:
     app, client = api
     pid = await _project(client)
     await apply_event(app, _finding(pid))
     elsewhere = auth("township_office", area="371523105")
-    assert_problem(await client.get(f"/projects/{pid}/open-problems", headers=elsewhere), 403)
-    own = await client.get(f"/projects/{pid}/open-problems", headers=auth("village_cadre", area=VILLAGE))
+    assert_problem(await client.get(f"/projects/{pid}/open-findings", headers=elsewhere), 403)
+    own = await client.get(f"/projects/{pid}/open-findings", headers=auth("village_cadre", area=VILLAGE))
     assert own.status_code == 200 and len(own.json()) == 1
     assert UUID(own.json()[0]["finding_id"])

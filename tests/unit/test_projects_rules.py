@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.projects import rules
+from services.projects.rules import dates
+from services.projects.rules.inspections import repeated_codes
 from shared.areas import township_or_village
 from shared.timeutil import district_today, period_start
 
@@ -42,23 +43,34 @@ def test_malformed_periods_are_refused(period: str) -> None:
 
 
 def test_income_may_be_recorded_for_the_current_and_past_months() -> None:
-    assert rules.check_income_period("2020-06", today=TODAY) == "2020-06"
-    assert rules.check_income_period("2016-01", today=TODAY) == "2016-01"
+    assert dates.period_begun("2020-06", today=TODAY)
+    assert dates.period_begun("2016-01", today=TODAY)
 
 
 def test_income_for_a_month_not_yet_begun_is_refused() -> None:
-    with pytest.raises(ValueError, match="not begun"):
-        rules.check_income_period("2020-07", today=TODAY)
+    assert not dates.period_begun("2020-07", today=TODAY)
 
 
 def test_inspection_dates_up_to_today_are_accepted() -> None:
-    assert rules.check_inspected_on(TODAY, today=TODAY) == TODAY
-    with pytest.raises(ValueError, match="future"):
-        rules.check_inspected_on(date(2020, 6, 16), today=TODAY)
+    assert not dates.in_future(TODAY, today=TODAY)
+    assert dates.in_future(date(2020, 6, 16), today=TODAY)
+
+
+def test_a_project_starts_within_a_year_of_its_registration() -> None:
+    assert not dates.starts_too_late(date(2021, 6, 16), today=TODAY)  # 366 days ahead
+    assert dates.starts_too_late(date(2021, 6, 17), today=TODAY)
+
+
+def test_nothing_is_inspected_or_earned_before_the_project_started() -> None:
+    started = date(2020, 3, 15)
+    assert dates.before_start(date(2020, 3, 14), started_on=started)
+    assert not dates.before_start(started, started_on=started)
+    assert not dates.period_before_start("2020-03", started_on=started)  # the month it started counts
+    assert dates.period_before_start("2020-02", started_on=started)
 
 
 def test_repeated_codes_are_named_once_in_order() -> None:
     codes = ["roof_damaged", "no_income", "roof_damaged", "a", "a", "a"]
-    assert rules.repeated_codes(codes) == ["a", "roof_damaged"]
-    assert rules.repeated_codes(["roof_damaged", "no_income"]) == []
-    assert rules.repeated_codes([]) == []
+    assert repeated_codes(codes) == ["a", "roof_damaged"]
+    assert repeated_codes(["roof_damaged", "no_income"]) == []
+    assert repeated_codes([]) == []

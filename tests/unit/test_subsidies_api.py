@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from services.subsidies.models import EligibleHousehold, IncomeAllocation, Payment
+from shared.api.clock import request_time
 from shared.contracts.households import HouseholdRegistered, HouseholdUpdated, MemberAdded
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.errors import NotFound
@@ -177,6 +178,20 @@ async def test_a_future_period_or_a_policy_outside_the_catalogue_is_422_naming_t
     problem = assert_problem(await client.post("/payments", json=body, headers=FINANCE), 422)
     assert [e["field"] for e in problem["errors"]] == [field]
     assert await _counts(app) == (0, 0)
+
+
+async def test_the_period_and_the_times_are_the_requests_clock(api: Any) -> None:
+    app, client = api
+    moment = datetime(2020, 6, 30, 16, 30, tzinfo=UTC)  # 00:30 on 1 July in the district
+    app.dependency_overrides[request_time] = lambda: moment
+    paid = await client.post("/payments", json=_payment(period="2020-07"), headers=FINANCE)
+    assert paid.status_code == 201 and datetime.fromisoformat(paid.json()["paid_at"]) == moment
+    early = await client.post("/payments", json=_payment(period="2020-08", idempotency_key="k-2"), headers=FINANCE)
+    assert [(e["field"], e["code"]) for e in assert_problem(early, 422)["errors"]] == [
+        ("body.period", "period_not_begun")
+    ]
+    check = await client.post("/coverage-checks", json={"policy_code": "dibao", "period": "2020-07"}, headers=FINANCE)
+    assert check.status_code == 201 and datetime.fromisoformat(check.json()["checked_at"]) == moment
 
 
 async def test_the_current_period_and_a_configured_catalogue_are_paid(sqlite_url: Any) -> None:

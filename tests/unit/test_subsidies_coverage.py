@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 
 from services.subsidies.models import CoverageCheck, CoverageGap, Entitlement
-from services.subsidies.rules import (
-    Entitled,
+from services.subsidies.rules.coverage import Entitled, find_gaps
+from services.subsidies.rules.entitlements import (
     allowance_entitlements,
     disability_entitlements,
-    find_gaps,
     monitoring_entitlements,
     schooling_entitlements,
 )

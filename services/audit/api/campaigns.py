@@ -6,12 +6,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from services.audit import campaigns
-from services.audit.api.deps import DistrictOffice, Limit, Now, Reader
-from services.audit.models import InspectionCampaign
-from services.audit.schemas import CampaignCreate, CampaignRead
+from services.audit.api.deps import DistrictOffice, Limit, Reader
+from services.audit.domain import campaigns
+from services.audit.schemas.campaigns import CampaignCreate, CampaignRead
+from shared.api.clock import Now
 from shared.contracts.audit import CampaignKind
-from shared.errors import NotFound
 from shared.http import Transaction
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -42,7 +41,4 @@ async def list_campaigns(
 
 @router.get("/{campaign_id}")
 async def get_campaign(campaign_id: UUID, session: Transaction, _: Reader) -> CampaignRead:
-    campaign = await session.get(InspectionCampaign, campaign_id)
-    if campaign is None:
-        raise NotFound("No inspection campaign has this id.")
-    return CampaignRead.model_validate(campaign)
+    return CampaignRead.model_validate(await campaigns.get_campaign(session, campaign_id))

@@ -1,33 +1,29 @@
-"""What the audit routes share: who may call them, the request's clock, the deadline policy."""
+"""What the audit routes share: who may call them, the deadline policy, query parameters of lists and periods.
+
+The request's clock is the platform's one (`shared.api.clock`): routes take `Now` from there.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from services.audit.handlers import deadline_policy
-from services.audit.rules import DeadlinePolicy
+from services.audit.rules.findings import DeadlinePolicy
+from services.audit.settings import AuditSettings
 from shared.auth import Principal, Role, require_roles
 from shared.schemas import IsoDate
-from shared.timeutil import utcnow
-
-
-def request_time() -> datetime:
-    """The time a request acts at; tests override this dependency to move the clock."""
-    return utcnow()
 
 
 def policy(request: Request) -> DeadlinePolicy:
-    return deadline_policy(request.app.state.runtime.settings)
+    settings: AuditSettings = request.app.state.runtime.settings
+    return settings.deadline_policy()
 
 
 def _roles(*roles: Role) -> object:
     return Depends(require_roles(*roles))
 
 
-Now = Annotated[datetime, Depends(request_time)]
 Policy = Annotated[DeadlinePolicy, Depends(policy)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 From = Annotated[IsoDate, Query(alias="from")]  # a period's first day; `to` (an IsoDate) its last

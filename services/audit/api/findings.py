@@ -5,16 +5,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
-from sqlalchemy import select
-from sqlmodel import col
 
-from services.audit import findings, views
-from services.audit.api.deps import Inspector, Limit, Now, Policy, Reader
-from services.audit.models import Finding, FindingStatus
-from services.audit.rules import ProblemFacts
-from services.audit.schemas import FindingCreate, FindingHistoryRead, FindingRead, canonical_subject_id
+from services.audit.api.deps import Inspector, Limit, Policy, Reader
+from services.audit.domain import findings, history, overviews
+from services.audit.models import FindingStatus
+from services.audit.rules.findings import ProblemFacts
+from services.audit.schemas.findings import FindingCreate, FindingHistoryRead, FindingRead, canonical_subject_id
+from shared.api.clock import Now
 from shared.contracts.audit import Severity, SubjectKind
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput
 from shared.http import Transaction
 from shared.schemas import QueryText
 
@@ -31,23 +30,13 @@ async def list_findings(
     limit: Limit = 100,
 ) -> list[FindingRead]:
     """Findings, newest first, within the caller's area."""
-    stmt = views.in_reach(select(Finding), actor).order_by(col(Finding.opened_at).desc()).limit(limit)
-    if subject_id:
-        stmt = stmt.where(col(Finding.subject_id) == subject_id)
-    if severity:
-        stmt = stmt.where(col(Finding.severity) == severity)
-    if status:
-        stmt = stmt.where(col(Finding.status) == status)
-    return [FindingRead.model_validate(f) for f in (await session.scalars(stmt)).all()]
+    flt = overviews.FindingFilter(subject_id=subject_id, severity=severity, status=status)
+    return [FindingRead.model_validate(f) for f in await overviews.list_findings(session, actor, flt, limit=limit)]
 
 
 @router.get("/findings/{finding_id}")
 async def get_finding(finding_id: UUID, session: Transaction, actor: Reader) -> FindingRead:
-    finding = await session.get(Finding, finding_id)
-    if finding is None:
-        raise NotFound("No finding has this id.")
-    actor.ensure_reach(finding.area_code)
-    return FindingRead.model_validate(finding)
+    return FindingRead.model_validate(await findings.get_finding(session, finding_id, actor))
 
 
 @router.post(
@@ -90,5 +79,5 @@ async def subject_history(
         subject_id = canonical_subject_id(subject_kind, subject_id)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    history = await views.subject_history(session, actor, subject_kind=subject_kind, subject_id=subject_id)
-    return [FindingHistoryRead.model_validate(item) for item in history]
+    found = await history.subject_history(session, actor, subject_kind=subject_kind, subject_id=subject_id)
+    return [FindingHistoryRead.model_validate(item) for item in found]

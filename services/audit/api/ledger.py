@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.audit import ledger
-from services.audit.api.deps import Now
-from services.audit.schemas import LedgerHeadRead, LedgerVerificationRead
+from services.audit.domain import ledger
+from services.audit.rules.ledger import ALGORITHM, CANONICAL_FORM, GENESIS_HASH
+from services.audit.schemas.ledger import LedgerHeadRead, LedgerVerificationRead
+from shared.api.clock import Now
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidInput
 from shared.http import Transaction
@@ -38,9 +39,9 @@ async def export_head(session: Transaction, _: LedgerReader, now: Now) -> Ledger
     last = await ledger.head(session)
     return LedgerHeadRead(
         seq=last.seq if last else 0,
-        entry_hash=last.entry_hash if last else ledger.GENESIS_HASH,
+        entry_hash=last.entry_hash if last else GENESIS_HASH,
         recorded_at=last.recorded_at if last else None,
         exported_at=now,
-        algorithm=ledger.ALGORITHM,
-        canonical_form=ledger.CANONICAL_FORM,
+        algorithm=ALGORITHM,
+        canonical_form=CANONICAL_FORM,
     )

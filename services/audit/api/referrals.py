@@ -7,15 +7,20 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
-from sqlalchemy import select
-from sqlmodel import col
 
-from services.audit import accountability, handover
-from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, From, Limit, Now
-from services.audit.models import DisciplineReferral
-from services.audit.referrals import hand_over_serious_findings
-from services.audit.rules import IsoWeek, ReferralReason
-from services.audit.schemas import AccountabilityCreate, AccountabilityRead, DisciplineReferralRead, HandoverRead
+from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, From, Limit
+from services.audit.domain import accountability, handover, referrals
+from services.audit.rules.accountability import named_notice_markdown
+from services.audit.rules.handover import to_csv, to_json, to_markdown
+from services.audit.rules.periods import IsoWeek
+from services.audit.rules.referrals import ReferralReason
+from services.audit.schemas.referrals import (
+    AccountabilityCreate,
+    AccountabilityRead,
+    DisciplineReferralRead,
+    HandoverRead,
+)
+from shared.api.clock import Now
 from shared.http import Transaction
 from shared.schemas import IsoDate
 
@@ -42,21 +47,15 @@ async def list_referrals(
     limit: Limit = 100,
 ) -> list[DisciplineReferralRead]:
     """Leads handed to the discipline commission (线索移交), newest first."""
-    stmt = select(DisciplineReferral).order_by(col(DisciplineReferral.referred_at).desc()).limit(limit)
-    if finding_id:
-        stmt = stmt.where(col(DisciplineReferral.finding_id) == finding_id)
-    if reason:
-        stmt = stmt.where(col(DisciplineReferral.reason) == reason)
-    return [DisciplineReferralRead.model_validate(r) for r in (await session.scalars(stmt)).all()]
+    found = await referrals.list_referrals(session, finding_id=finding_id, reason=reason, limit=limit)
+    return [DisciplineReferralRead.model_validate(r) for r in found]
 
 
 @router.post("/referrals/weekly-handover")
 async def hand_over_now(session: Transaction, _: DistrictOffice, now: Now) -> HandoverRead:
     """Hand over every serious finding not yet referred, now (the scheduled check does it each Monday)."""
-    referrals = await hand_over_serious_findings(session, recorded_before=now, now=now, limit=10_000)
-    return HandoverRead(
-        referred=len(referrals), referrals=[DisciplineReferralRead.model_validate(r) for r in referrals]
-    )
+    made = await referrals.hand_over_serious_findings(session, recorded_before=now, now=now, limit=10_000)
+    return HandoverRead(referred=len(made), referrals=[DisciplineReferralRead.model_validate(r) for r in made])
 
 
 @router.get("/handover-packages/{week}", response_model=None, responses=PACKAGE_FORMATS)
@@ -66,10 +65,10 @@ async def weekly_package(
     """The week's package of serious and severe leads (2020-W20, Asia/Shanghai): JSON, CSV or Markdown."""
     package = await handover.weekly_package(session, IsoWeek.parse(week), now=now)
     if fmt == "csv":
-        return Response(handover.to_csv(package), media_type=CSV)
+        return Response(to_csv(package), media_type=CSV)
     if fmt == "md":
-        return Response(handover.to_markdown(package), media_type=MARKDOWN)
-    return handover.to_json(package)
+        return Response(to_markdown(package), media_type=MARKDOWN)
+    return to_json(package)
 
 
 @router.post("/referrals/{referral_id}/accountability-actions", status_code=status.HTTP_201_CREATED)
@@ -103,5 +102,5 @@ async def named_notice(
     """The named notice (实名制通报) of the period's decisions: JSON, or a Markdown document."""
     rows = await accountability.actions_between(session, start=start, end=to)
     if fmt == "md":
-        return Response(accountability.named_notice_markdown(rows, start=start, end=to), media_type=MARKDOWN)
+        return Response(named_notice_markdown(rows, start=start, end=to), media_type=MARKDOWN)
     return [AccountabilityRead.model_validate(action) for action, _ in rows]

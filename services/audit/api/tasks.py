@@ -7,10 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from services.audit import rectification, views
-from services.audit.api.deps import DistrictOffice, Inspector, Limit, Now, Policy, Reader, TaskWorker
-from services.audit.lifecycle import TaskStatus
-from services.audit.schemas import (
+from services.audit.api.deps import DistrictOffice, Inspector, Limit, Policy, Reader, TaskWorker
+from services.audit.domain import overviews, rectification
+from services.audit.rules.lifecycle import TaskStatus
+from services.audit.schemas.tasks import (
     DeadlineChangeCreate,
     DeadlineChangeRead,
     FollowUpCheckCreate,
@@ -19,6 +19,7 @@ from services.audit.schemas import (
     SubmissionCreate,
     SubmissionRead,
 )
+from shared.api.clock import Now
 from shared.areas import AreaCode
 from shared.http import Transaction
 from shared.schemas import QueryText
@@ -37,8 +38,8 @@ async def list_tasks(
     limit: Limit = 100,
 ) -> list[RectificationTaskRead]:
     """Rectification tasks (整改任务) within the caller's area, soonest deadline first."""
-    flt = views.TaskFilter(finding_id=finding_id, owner=owner, township=township, status=status)
-    rows = await views.list_tasks(session, actor, flt, limit=limit)
+    flt = overviews.TaskFilter(finding_id=finding_id, owner=owner, township=township, status=status)
+    rows = await overviews.list_tasks(session, actor, flt, limit=limit)
     return [RectificationTaskRead.model_validate(task) for task, _ in rows]
 
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.audit import views
-from services.audit.api.deps import CommissionReader, From, Limit, Now, Reader
-from services.audit.schemas import (
-    OpenTaskGroupRead,
-    PeriodActivityRead,
-    RectificationRateRead,
-    RectificationTaskRead,
-)
+from services.audit.api.deps import CommissionReader, From, Limit, Reader
+from services.audit.domain import overviews
+from services.audit.schemas.tasks import RectificationTaskRead
+from services.audit.schemas.views import OpenTaskGroupRead, PeriodActivityRead, RectificationRateRead
+from shared.api.clock import Now
 from shared.http import Transaction
 from shared.schemas import IsoDate
 
@@ -21,10 +18,10 @@ router = APIRouter(prefix="/views", tags=["views"])
 
 @router.get("/open-tasks")
 async def open_tasks(
-    session: Transaction, actor: Reader, now: Now, group_by: views.GroupBy = "township"
+    session: Transaction, actor: Reader, now: Now, group_by: overviews.GroupBy = "township"
 ) -> list[OpenTaskGroupRead]:
     """Tasks not yet verified, counted by township, owner or responsible unit."""
-    groups = await views.open_task_summary(session, actor, group_by=group_by, now=now)
+    groups = await overviews.open_task_summary(session, actor, group_by=group_by, now=now)
     return [OpenTaskGroupRead.model_validate(g) for g in groups]
 
 
@@ -33,7 +30,7 @@ async def overdue_tasks(
     session: Transaction, actor: Reader, now: Now, limit: Limit = 100
 ) -> list[RectificationTaskRead]:
     """Tasks still with their owner past the deadline, longest overdue first."""
-    rows = await views.overdue_tasks(session, actor, now=now, limit=limit)
+    rows = await overviews.overdue_tasks(session, actor, now=now, limit=limit)
     return [RectificationTaskRead.model_validate(task) for task, _ in rows]
 
 
@@ -42,7 +39,7 @@ async def rectification_rates(
     session: Transaction, actor: Reader, start: From, to: IsoDate
 ) -> list[RectificationRateRead]:
     """Rectification rate and average days to close of the period's findings, by township and category."""
-    rates = await views.rectification_rates(session, actor, start=start, end=to)
+    rates = await overviews.rectification_rates(session, actor, start=start, end=to)
     return [RectificationRateRead.model_validate(r) for r in rates]
 
 
@@ -51,5 +48,5 @@ async def referrals_and_accountability(
     session: Transaction, _: CommissionReader, start: From, to: IsoDate
 ) -> list[PeriodActivityRead]:
     """Referrals by reason and accountability decisions by kind, month by month."""
-    activity = await views.referrals_and_accountability(session, start=start, end=to)
+    activity = await overviews.referrals_and_accountability(session, start=start, end=to)
     return [PeriodActivityRead.model_validate(a) for a in activity]

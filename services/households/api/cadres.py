@@ -6,9 +6,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from services.households import cadres
-from services.households.access import reachable_household
 from services.households.api.deps import Approver, AreaFilter, Config, Reader, Registrar, household_read
+from services.households.domain import cadres
+from services.households.domain.access import reachable_household
 from services.households.schemas.households import HouseholdRead
 from services.households.schemas.monitoring import CadreAssignment, HelperCadreCreate, HelperCadreRead
 from shared.http import Transaction

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from services.households.api.deps import Config
-from services.households.departments.apply import RowContext
-from services.households.departments.batches import PayloadTooLarge, submit
-from services.households.departments.rows import BatchReport, BatchSubmission, DataKind
+from services.households.domain.departments.apply import RowContext
+from services.households.domain.departments.batches import PayloadTooLarge, submit
+from services.households.domain.departments.rows import BatchReport, DataKind
+from services.households.schemas.departments import BatchSubmission
+from shared.api.clock import Today
 from shared.auth import Principal, Role, require_roles
 from shared.http import Transaction
-from shared.timeutil import district_today
 
 router = APIRouter(tags=["department data"])
 MAX_ROW_BYTES = 2048  # generous for one JSON row; the row limit is the real rule
@@ -46,6 +47,7 @@ async def submit_department_data(
     session: Transaction,
     actor: Department,
     config: Config,
+    today: Today,
     response: Response,
 ) -> BatchReport:
     """Apply a department's rows of one kind: each valid row atomically, each invalid row reported.
@@ -54,7 +56,7 @@ async def submit_department_data(
     kinds may use `household_code`. Repeating a submission with the same `Idempotency-Key` returns the stored
     report (header `Idempotent-Replayed: true`) and changes nothing.
     """
-    ctx = RowContext(actor=actor.subject, config=config, today=district_today())
+    ctx = RowContext(actor=actor.subject, config=config, today=today)
     report = await submit(session, kind, idempotency_key, body.rows, actor=actor, ctx=ctx)
     if report.replayed:
         response.headers["Idempotent-Replayed"] = "true"

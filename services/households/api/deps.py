@@ -1,4 +1,4 @@
-"""What the routes share: who may call them, the registry configuration, and turning rows into bodies."""
+"""What the routes share: who may call them, the service's configuration, and turning rows into bodies."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.households import registry
-from services.households.config import RegistryConfig
+from services.households.domain import register
 from services.households.models import Household, Member
 from services.households.schemas.households import HouseholdRead, MemberRead
+from services.households.settings import HouseholdsConfig
 from shared.areas import AreaCode
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidInput
@@ -19,13 +19,13 @@ from shared.errors import InvalidInput
 R = Role
 
 
-def registry_config(request: Request) -> RegistryConfig:
+def households_config(request: Request) -> HouseholdsConfig:
     """The configuration the app was built with."""
-    config: RegistryConfig = request.app.state.registry_config
+    config: HouseholdsConfig = request.app.state.households_config
     return config
 
 
-Config = Annotated[RegistryConfig, Depends(registry_config)]
+Config = Annotated[HouseholdsConfig, Depends(households_config)]
 
 
 def known_area_filter(config: Config, area_code: Annotated[AreaCode | None, Query()] = None) -> str | None:
@@ -91,7 +91,7 @@ def member_read(member: Member) -> MemberRead:
 
 async def household_reads(session: AsyncSession, households: Sequence[Household]) -> list[HouseholdRead]:
     """Bodies of households with their members (masked ID numbers), members loaded in one query."""
-    members = await registry.members_by_household(session, [h.id for h in households])
+    members = await register.members_by_household(session, [h.id for h in households])
     return [
         HouseholdRead(**h.model_dump(), members=[member_read(m) for m in members.get(h.id, [])]) for h in households
     ]

@@ -9,8 +9,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from services.households import history, lifecycle, registry
-from services.households.access import reachable_household
 from services.households.api.deps import (
     Approver,
     AreaFilter,
@@ -21,9 +19,10 @@ from services.households.api.deps import (
     household_read,
     household_reads,
 )
-from services.households.assessment import assess
-from services.households.pagination import int_key, page_of, parse_cursor, text_key
-from services.households.schemas.common import Limit, Page, Year
+from services.households.domain import history, lifecycle, register
+from services.households.domain.access import reachable_household
+from services.households.domain.assessment import assess
+from services.households.schemas.common import Year
 from services.households.schemas.households import (
     AssessmentRead,
     ChangeRead,
@@ -34,9 +33,10 @@ from services.households.schemas.households import (
     IdNumberSearch,
     StatusChange,
 )
+from shared.api.clock import Today
+from shared.api.pagination import Page, Paging, int_key, text_key
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, RiskKind
 from shared.http import Transaction
-from shared.timeutil import district_today
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/households", tags=["households"])
@@ -44,13 +44,13 @@ router = APIRouter(prefix="/households", tags=["households"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def register_household(
-    body: HouseholdCreate, session: Transaction, actor: Registrar, config: Config
+    body: HouseholdCreate, session: Transaction, actor: Registrar, config: Config, today: Today
 ) -> HouseholdRead:
     """Register a household and its members (建档立卡); ID-card numbers are stored sealed and shown masked."""
     values = [
         {**m.model_dump(), "id_number": m.id_number.get_secret_value() if m.id_number else None} for m in body.members
     ]
-    household = await registry.register_household(
+    household = await register.register_household(
         session,
         code=body.household_code,
         area_code=body.area_code,
@@ -58,7 +58,7 @@ async def register_household(
         member_values=values,
         actor=actor,
         config=config,
-        on=district_today(),
+        today=today,
     )
     return await household_read(session, household)
 
@@ -67,6 +67,8 @@ async def register_household(
 async def list_households(
     session: Transaction,
     actor: Reader,
+    today: Today,
+    paging: Paging,
     area_code: AreaFilter,
     status: HouseholdStatus | None = None,
     under_monitoring: bool | None = None,
@@ -74,12 +76,10 @@ async def list_households(
     minimum_allowance: MinimumAllowance | None = None,
     policy: Literal["disability", "chronic_disease", "student", "premium_subsidised"] | None = None,
     gap: Literal["housing", "water", "schooling", "medical"] | None = None,
-    cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 100,
 ) -> Page[HouseholdRead]:
     """Households within the caller's reach, in household-code order, filtered; pass `next_cursor` on."""
-    after = parse_cursor(cursor, text_key)[0] if cursor else None
-    filters = registry.HouseholdFilter(
+    after = paging.after(text_key)
+    filters = register.HouseholdFilter(
         area_code=area_code,
         status=status,
         under_monitoring=under_monitoring,
@@ -88,23 +88,25 @@ async def list_households(
         policy=policy,
         gap=gap,
     )
-    rows = await registry.list_households(
-        session, filters, actor=actor, after_code=after, limit=limit + 1, today=district_today()
+    after_code = after[0] if after else None
+    rows = await register.list_households(
+        session, filters, actor=actor, after_code=after_code, limit=paging.limit + 1, today=today
     )
-    items, next_cursor = page_of(rows, limit, lambda h: [h.household_code])
+    items, next_cursor = paging.page(rows, lambda h: [h.household_code])
     return Page(items=await household_reads(session, items), next_cursor=next_cursor)
 
 
 @router.post("/search")
 async def search_by_id_number(
-    body: IdNumberSearch, session: Transaction, actor: Revealer, config: Config
+    body: IdNumberSearch, session: Transaction, actor: Revealer, config: Config, today: Today
 ) -> list[HouseholdRead]:
     """The household holding an ID-card number (sent in the body, never in the URL), if within reach.
 
     For those who may see full numbers only: a hit confirms a guessed number, and the masked form with the birth
     date leaves few to guess. Each search is logged with who asked and whether it found anyone (never the number).
     """
-    found = await registry.search_by_id_number(session, body.id_number.get_secret_value(), actor=actor, config=config)
+    number = body.id_number.get_secret_value()
+    found = await register.search_by_id_number(session, number, actor=actor, config=config, today=today)
     log.info("ID-card number search", extra={"actor": actor.subject, "found": len(found)})
     return await household_reads(session, found)
 
@@ -120,27 +122,33 @@ async def update_household(
 ) -> HouseholdRead:
     """Change the head's name or move the household to another village."""
     household = await reachable_household(session, household_id, actor, for_update=True)
-    await registry.update_household(session, household, body.model_dump(exclude_unset=True), actor=actor, config=config)
+    await register.update_household(session, household, body.model_dump(exclude_unset=True), actor=actor, config=config)
     return await household_read(session, household)
 
 
 @router.post("/{household_id}/status")
-async def change_status(household_id: UUID, body: StatusChange, session: Transaction, actor: Approver) -> HouseholdRead:
+async def change_status(
+    household_id: UUID, body: StatusChange, session: Transaction, actor: Approver, today: Today
+) -> HouseholdRead:
     """Move the household through the lifecycle (脱贫 / 返贫); refused with the gaps when the rules say no."""
     household = await reachable_household(session, household_id, actor, for_update=True)
+    on = body.effective_on or today
     await lifecycle.officer_decision(
-        session, household, body.status, actor=actor.subject, on=body.effective_on or district_today(), note=body.reason
+        session, household, body.status, actor=actor.subject, on=on, today=today, note=body.reason
     )
     return await household_read(session, household)
 
 
 @router.get("/{household_id}/assessment")
 async def assessment(
-    household_id: UUID, session: Transaction, actor: Reader, year: Annotated[Year | None, Query()] = None
+    household_id: UUID,
+    session: Transaction,
+    actor: Reader,
+    today: Today,
+    year: Annotated[Year | None, Query()] = None,
 ) -> AssessmentRead:
     """The household against the exit standard for a year: per-capita income, line and every gap."""
     household = await reachable_household(session, household_id, actor)
-    today = district_today()
     result = await assess(session, household, year=year or today.year, on=today)
     return AssessmentRead(
         year=result.year,
@@ -158,14 +166,13 @@ async def household_history(
     household_id: UUID,
     session: Transaction,
     actor: Reader,
-    cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 100,
+    paging: Paging,
 ) -> Page[ChangeRead]:
     """Every change to the household, oldest first (ID numbers masked)."""
     household = await reachable_household(session, household_id, actor)
-    after = parse_cursor(cursor, int_key)[0] if cursor else 0
-    rows = await history.page(session, household.id, after_id=after, limit=limit + 1)
-    items, next_cursor = page_of(rows, limit, lambda c: [c.id])
+    after = paging.after(int_key)
+    rows = await history.page(session, household.id, after_id=after[0] if after else 0, limit=paging.limit + 1)
+    items, next_cursor = paging.page(rows, lambda c: [c.id])
     return Page(
         items=[ChangeRead(**c.model_dump(exclude={"changes"}), changes=json.loads(c.changes)) for c in items],
         next_cursor=next_cursor,

@@ -7,11 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, status
 
-from services.households import income
-from services.households.access import reachable_household
 from services.households.api.deps import District, Helper, Reader
-from services.households.assessment import income_total, member_facts, poverty_line
-from services.households.guarantees import per_capita_fen
+from services.households.domain import income
+from services.households.domain.access import reachable_household
+from services.households.domain.assessment import income_total, member_facts, poverty_line
+from services.households.rules.guarantees import per_capita_fen
 from services.households.schemas.common import Year
 from services.households.schemas.guarantees import (
     IncomeRecordCreate,
@@ -21,19 +21,30 @@ from services.households.schemas.guarantees import (
     PovertyLineRead,
     PovertyLineSet,
 )
+from shared.api.clock import Now, Today
 from shared.http import Transaction
-from shared.timeutil import district_today
 
 router = APIRouter(tags=["income"])
 
 
 @router.put("/poverty-lines/{year}")
 async def set_poverty_line(
-    year: Annotated[Year, Path()], body: PovertyLineSet, session: Transaction, actor: District
+    year: Annotated[Year, Path()],
+    body: PovertyLineSet,
+    session: Transaction,
+    actor: District,
+    now: Now,
+    today: Today,
 ) -> PovertyLineRead:
     """Set a year's poverty line and relapse-monitoring margin (per person per year, fen)."""
     line = await income.set_poverty_line(
-        session, year=year, line_fen=body.line_fen, margin_fen=body.monitoring_margin_fen, actor=actor.subject
+        session,
+        year=year,
+        line_fen=body.line_fen,
+        margin_fen=body.monitoring_margin_fen,
+        actor=actor.subject,
+        now=now,
+        today=today,
     )
     return PovertyLineRead(**line.model_dump())
 
@@ -45,7 +56,7 @@ async def list_poverty_lines(session: Transaction, _: Reader) -> list[PovertyLin
 
 @router.post("/households/{household_id}/income-records", status_code=status.HTTP_201_CREATED)
 async def record_income(
-    household_id: UUID, body: IncomeRecordCreate, session: Transaction, actor: Helper
+    household_id: UUID, body: IncomeRecordCreate, session: Transaction, actor: Helper, today: Today
 ) -> IncomeRecorded:
     """Record income for a year and source; a watched household under line + margin is flagged."""
     household = await reachable_household(session, household_id, actor, for_update=True)
@@ -57,18 +68,22 @@ async def record_income(
         amount_fen=body.amount_fen,
         note=body.note,
         actor=actor.subject,
-        on=district_today(),
+        today=today,
     )
     return IncomeRecorded(record=IncomeRecordRead(**record.model_dump()), per_capita_income_fen=per_capita)
 
 
 @router.get("/households/{household_id}/income")
 async def income_summary(
-    household_id: UUID, session: Transaction, actor: Reader, year: Annotated[Year | None, Query()] = None
+    household_id: UUID,
+    session: Transaction,
+    actor: Reader,
+    today: Today,
+    year: Annotated[Year | None, Query()] = None,
 ) -> IncomeSummary:
     """The year's income, per-capita income and how it compares with the line."""
     household = await reachable_household(session, household_id, actor)
-    year = year or district_today().year
+    year = year or today.year
     total = await income_total(session, household.id, year)
     members = len(await member_facts(session, household.id))
     per_capita = per_capita_fen(total, members)

@@ -7,9 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from services.households import idnumbers, members
-from services.households.access import reachable_household
 from services.households.api.deps import Config, Registrar, RevealAuditor, Revealer, member_read
+from services.households.domain import idnumbers, members
+from services.households.domain.access import reachable_household
 from services.households.schemas.households import (
     MemberCreate,
     MemberRead,
@@ -18,8 +18,8 @@ from services.households.schemas.households import (
     RevealRead,
     RevealRequest,
 )
+from shared.api.clock import Today
 from shared.http import Transaction
-from shared.timeutil import district_today
 
 router = APIRouter(prefix="/households/{household_id}", tags=["members"])
 
@@ -33,26 +33,30 @@ def _values(body: MemberCreate | MemberUpdate) -> dict[str, Any]:
 
 @router.post("/members", status_code=status.HTTP_201_CREATED)
 async def add_member(
-    household_id: UUID, body: MemberCreate, session: Transaction, actor: Registrar, config: Config
+    household_id: UUID, body: MemberCreate, session: Transaction, actor: Registrar, config: Config, today: Today
 ) -> MemberRead:
     """Add a member (家庭成员) to the household."""
     household = await reachable_household(session, household_id, actor, for_update=True)
     values = {**body.model_dump(), "id_number": body.id_number.get_secret_value() if body.id_number else None}
-    member = await members.add_member(
-        session, household, values, actor=actor.subject, vault=config.vault, on=district_today()
-    )
+    member = await members.add_member(session, household, values, actor=actor.subject, vault=config.vault, today=today)
     return member_read(member)
 
 
 @router.patch("/members/{member_id}")
 async def change_member(
-    household_id: UUID, member_id: UUID, body: MemberUpdate, session: Transaction, actor: Registrar, config: Config
+    household_id: UUID,
+    member_id: UUID,
+    body: MemberUpdate,
+    session: Transaction,
+    actor: Registrar,
+    config: Config,
+    today: Today,
 ) -> MemberRead:
     """Change a member's facts; only the fields sent change."""
     household = await reachable_household(session, household_id, actor, for_update=True)
     member = await idnumbers.member_of(session, household, member_id)
     await members.change_member(
-        session, household, member, _values(body), actor=actor.subject, vault=config.vault, on=district_today()
+        session, household, member, _values(body), actor=actor.subject, vault=config.vault, today=today
     )
     return member_read(member)
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.households import monitoring, monitoring_views
-from services.households.access import reachable_household
 from services.households.api.deps import Approver, AreaFilter, Helper, Reader, Visitor
+from services.households.domain import monitoring
+from services.households.domain.access import reachable_household
 from services.households.models import Household, MonitoringEpisode
-from services.households.pagination import date_key, page_of, parse_cursor, uuid_key
-from services.households.schemas.common import Limit, Page
 from services.households.schemas.monitoring import (
     EpisodeClose,
     EpisodeRead,
@@ -22,6 +20,8 @@ from services.households.schemas.monitoring import (
     RiskFlagCreate,
     RiskFlagRead,
 )
+from shared.api.clock import Today
+from shared.api.pagination import Page, Paging, date_key, uuid_key
 from shared.auth import Principal
 from shared.http import Transaction
 
@@ -29,7 +29,7 @@ router = APIRouter(tags=["monitoring"])
 
 
 async def _episode_read(session: AsyncSession, episode: MonitoringEpisode) -> EpisodeRead:
-    flags, measures = await monitoring_views.details(session, episode)
+    flags, measures = await monitoring.details(session, episode)
     return EpisodeRead(
         **episode.model_dump(),
         flags=[RiskFlagRead(**f.model_dump()) for f in flags],
@@ -48,11 +48,13 @@ async def _locked_episode(
 
 
 @router.post("/households/{household_id}/risk-flags", status_code=status.HTTP_201_CREATED)
-async def raise_flag(household_id: UUID, body: RiskFlagCreate, session: Transaction, actor: Visitor) -> EpisodeRead:
+async def raise_flag(
+    household_id: UUID, body: RiskFlagCreate, session: Transaction, actor: Visitor, today: Today
+) -> EpisodeRead:
     """Flag relapse risk (a disaster, loss of work...): opens a monitoring episode or joins the open one."""
     household = await reachable_household(session, household_id, actor, for_update=True)
     flag = await monitoring.raise_flag(
-        session, household, kind=body.kind, detail=body.detail, on=body.raised_on, actor=actor.subject
+        session, household, kind=body.kind, detail=body.detail, on=body.raised_on, today=today, actor=actor.subject
     )
     return await _episode_read(session, await monitoring.episode_for(session, flag.episode_id))
 
@@ -60,7 +62,7 @@ async def raise_flag(household_id: UUID, body: RiskFlagCreate, session: Transact
 @router.get("/households/{household_id}/monitoring-episodes")
 async def household_episodes(household_id: UUID, session: Transaction, actor: Reader) -> list[EpisodeRead]:
     household = await reachable_household(session, household_id, actor)
-    return [await _episode_read(session, e) for e in await monitoring_views.episodes_of(session, household.id)]
+    return [await _episode_read(session, e) for e in await monitoring.episodes_of(session, household.id)]
 
 
 @router.get("/monitoring-episodes")
@@ -68,21 +70,22 @@ async def list_episodes(
     session: Transaction,
     actor: Reader,
     area_code: AreaFilter,
+    paging: Paging,
     status: Literal["open", "closed"] | None = None,
-    cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 100,
 ) -> Page[EpisodeRead]:
     """Monitoring episodes within the caller's reach, oldest first; pass `next_cursor` on."""
-    after = parse_cursor(cursor, date_key, uuid_key) if cursor else None
-    rows = await monitoring_views.episodes_page(
-        session, actor=actor, area_code=area_code, status=status, after=after, limit=limit + 1
+    after = paging.after(date_key, uuid_key)
+    rows = await monitoring.episodes_page(
+        session, actor=actor, area_code=area_code, status=status, after=after, limit=paging.limit + 1
     )
-    items, next_cursor = page_of(rows, limit, lambda e: [e.opened_on.isoformat(), str(e.id)])
+    items, next_cursor = paging.page(rows, lambda e: [e.opened_on.isoformat(), str(e.id)])
     return Page(items=[await _episode_read(session, e) for e in items], next_cursor=next_cursor)
 
 
 @router.post("/monitoring-episodes/{episode_id}/measures", status_code=status.HTTP_201_CREATED)
-async def add_measure(episode_id: UUID, body: MeasureCreate, session: Transaction, actor: Helper) -> EpisodeRead:
+async def add_measure(
+    episode_id: UUID, body: MeasureCreate, session: Transaction, actor: Helper, today: Today
+) -> EpisodeRead:
     """Record a help measure (帮扶措施) in an open episode."""
     household, episode = await _locked_episode(session, episode_id, actor)
     monitoring.add_measure(
@@ -92,13 +95,16 @@ async def add_measure(episode_id: UUID, body: MeasureCreate, session: Transactio
         kind=body.kind,
         description=body.description,
         taken_on=body.taken_on,
+        today=today,
         actor=actor.subject,
     )
     return await _episode_read(session, episode)
 
 
 @router.post("/monitoring-episodes/{episode_id}/close")
-async def close_episode(episode_id: UUID, body: EpisodeClose, session: Transaction, actor: Approver) -> EpisodeRead:
+async def close_episode(
+    episode_id: UUID, body: EpisodeClose, session: Transaction, actor: Approver, today: Today
+) -> EpisodeRead:
     """Close an episode: risk eliminated (风险消除, with evidence and a measure) or relapsed (返贫)."""
     household, episode = await _locked_episode(session, episode_id, actor)
     await monitoring.close_episode(
@@ -108,6 +114,7 @@ async def close_episode(episode_id: UUID, body: EpisodeClose, session: Transacti
         decision=body.decision,
         evidence=body.evidence,
         closed_on=body.closed_on,
+        today=today,
         actor=actor.subject,
     )
     return await _episode_read(session, episode)

@@ -7,18 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.households import statistics
 from services.households.api.deps import AreaFilter, Config, StatisticsReader
-from services.households.config import RegistryConfig
+from services.households.domain import statistics
 from services.households.schemas.common import Year
 from services.households.schemas.statistics import AreaFiguresRead, StatisticsRead
+from services.households.settings import HouseholdsConfig
+from shared.api.clock import Today
 from shared.http import Transaction
-from shared.timeutil import district_today
 
 router = APIRouter(tags=["statistics"])
 
 
-def _read(figures: statistics.AreaFigures, config: RegistryConfig) -> AreaFiguresRead:
+def _read(figures: statistics.AreaFigures, config: HouseholdsConfig) -> AreaFiguresRead:
     return AreaFiguresRead(**asdict(figures), name=config.area_name(figures.area_code))
 
 
@@ -27,17 +27,17 @@ async def area_statistics(
     session: Transaction,
     actor: StatisticsReader,
     config: Config,
+    today: Today,
     area_code: AreaFilter,
     year: Annotated[Year | None, Query()] = None,
 ) -> StatisticsRead:
     """Households and people by status, guarantee/water/income gaps, C/D houses, visits per round, monitoring.
 
     `year` (default this year) chooses the income judged against that year's line and the visits counted by round;
-    the other figures are the registry as it stands today."""
+    the other figures are the register as it stands today."""
     area = area_code or (actor.area if actor.is_area_scoped and actor.area else config.district_code)
     config.ensure_known_area(area)  # the caller's own area too: a token's from another district would count zeros
     actor.ensure_reach(area)
-    today = district_today()
     year = year or today.year
     total, parts = await statistics.area_statistics(session, area, year=year, today=today)
     return StatisticsRead(

@@ -1,4 +1,4 @@
-"""Routes for visits (走访) and the household's open problems as audit tracks them."""
+"""Routes for visits (走访), and audit's findings about the household that are still open."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from services.households import visits
-from services.households.access import reachable_household
 from services.households.api.deps import REGISTRARS, Config, Reader, Visitor
+from services.households.domain import visits
+from services.households.domain.access import reachable_household
+from services.households.domain.problems import open_findings
 from services.households.models import Visit, VisitProblem
-from services.households.schemas.visits import OpenProblemRead, ProblemRead, VisitCreate, VisitRead
-from services.households.vocabulary import SAFE_GRADES
+from services.households.rules.visits import ProblemNoted
+from services.households.rules.vocabulary import SAFE_GRADES
+from services.households.schemas.visits import OpenFindingRead, ProblemRead, VisitCreate, VisitRead
+from shared.api.clock import Today
 from shared.errors import Forbidden
 from shared.http import Transaction
 
@@ -27,14 +30,14 @@ def _visit_read(visit: Visit, problems: list[VisitProblem]) -> VisitRead:
 
 @router.post("/visits", status_code=status.HTTP_201_CREATED)
 async def record_visit(
-    household_id: UUID, body: VisitCreate, session: Transaction, actor: Visitor, config: Config
+    household_id: UUID, body: VisitCreate, session: Transaction, actor: Visitor, config: Config, today: Today
 ) -> VisitRead:
     """Record a visit (走访); each problem found goes to audit as an event."""
     if body.housing_grade in SAFE_GRADES and not actor.has_any(REGISTRARS):
         # A safe grade re-grades an unsafe house (renovation accepted): an officer's appraisal, not a visitor's finding.
         raise Forbidden("Only a district, township or village officer records a safe housing grade (A or B).")
     household = await reachable_household(session, household_id, actor, for_update=True)
-    noted = [visits.ProblemNoted(p.category, p.code, p.description) for p in body.problems]
+    noted = [ProblemNoted(p.category, p.code, p.description) for p in body.problems]
     visit, problems = await visits.record_visit(
         session,
         household,
@@ -46,6 +49,7 @@ async def record_visit(
         noted=noted,
         actor=actor.subject,
         renovation_days=config.renovation_days,
+        today=today,
     )
     return _visit_read(visit, problems)
 
@@ -57,8 +61,8 @@ async def list_visits(household_id: UUID, session: Transaction, actor: Reader) -
     return [_visit_read(v, await visits.problems_of(session, v)) for v in await visits.visits_of(session, household)]
 
 
-@router.get("/open-problems")
-async def open_problems(household_id: UUID, session: Transaction, actor: Reader) -> list[OpenProblemRead]:
-    """The household's open findings, their rectification deadlines and referrals."""
+@router.get("/open-findings")
+async def list_open_findings(household_id: UUID, session: Transaction, actor: Reader) -> list[OpenFindingRead]:
+    """Audit's findings about the household still open: their rectification deadlines and referrals."""
     household = await reachable_household(session, household_id, actor)
-    return [OpenProblemRead(**p.model_dump()) for p in await visits.open_problems(session, household)]
+    return [OpenFindingRead(**f.model_dump()) for f in await open_findings(session, household)]

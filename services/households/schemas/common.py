@@ -1,30 +1,29 @@
-"""Building blocks of the request/response bodies: strict input, plausible dates, ID-card numbers."""
+"""Building blocks of the request/response bodies: strict input, dates from 1900 on, ID-card numbers."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
 
-from services.households.idcard import normalize_id_number
-from shared.timeutil import district_today
-
-T = TypeVar("T")
-FIRST_YEAR = 1900
+from services.households.rules.dates import FIRST_YEAR
+from services.households.rules.idcard import normalize_id_number
 
 
-def _not_future(value: date) -> date:
-    if value > district_today() or value.year < FIRST_YEAR:
+def _from_first_year(value: date) -> date:
+    if value.year < FIRST_YEAR:
         raise ValueError("date must be between 1900 and today")
     return value
 
 
 def _id_number(value: SecretStr) -> SecretStr:
-    return SecretStr(normalize_id_number(value.get_secret_value(), today=district_today()))
+    return SecretStr(normalize_id_number(value.get_secret_value()))
 
 
-PastDate = Annotated[date, AfterValidator(_not_future)]
+# The date of something that has happened. Schemas read no clock: that it is not after today is a rule the use
+# case checks against the request's day (`rules.dates`); an ID-card number's birth date likewise.
+PastDate = Annotated[date, AfterValidator(_from_first_year)]
 # A SecretStr so that a repr, a log line or a validation error never shows it.
 IdCardNumber = Annotated[
     SecretStr,
@@ -32,11 +31,3 @@ IdCardNumber = Annotated[
     Field(description="18-character resident ID-card number (GB 11643); write-only, shown masked"),
 ]
 Year = Annotated[int, Field(ge=2000, le=2100)]
-Limit = Annotated[int, Field(ge=1, le=500)]
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list; pass `next_cursor` as `cursor` for the next page (None on the last)."""
-
-    items: list[T]
-    next_cursor: str | None

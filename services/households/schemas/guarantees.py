@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.households.rules.vocabulary import IncomeSource, WaterProblem, WaterSource
 from services.households.schemas.common import PastDate, Year
-from services.households.vocabulary import IncomeSource, WaterProblem, WaterSource
 from shared.money import Fen
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody

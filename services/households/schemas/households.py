@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.households.rules.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
 from services.households.schemas.common import IdCardNumber, PastDate
-from services.households.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
 from shared.areas import VillageCode
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, ProblemCategory
 from shared.personal_data import ScreenedText

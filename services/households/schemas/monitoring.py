@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.households.rules.vocabulary import MeasureKind
 from services.households.schemas.common import PastDate
-from services.households.vocabulary import MeasureKind
 from shared.areas import AreaCode
 from shared.contracts.households import EpisodeDecision, RiskKind
 from shared.personal_data import ScreenedText

@@ -1,4 +1,4 @@
-"""Bodies for visits (走访) and the problems they find, and audit's view of a household's open problems."""
+"""Bodies for visits (走访) and the problems they find, and audit's findings about a household still open."""
 
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ class VisitRead(BaseModel):
     problems: list[ProblemRead]
 
 
-class OpenProblemRead(BaseModel):
+class OpenFindingRead(BaseModel):
+    """Audit's finding about the household, while its rectification is open."""
+
     finding_id: UUID
     category: str
     code: str

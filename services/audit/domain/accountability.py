@@ -1,0 +1,87 @@
+"""Accountability (问责): the discipline commission's decisions on referrals, against named people, and the
+decisions of a period, from which the named notice (实名制通报) is made. Names are personal data: kept here,
+never in events or logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.audit.events import publish
+from services.audit.models import AccountabilityAction, DisciplineReferral, Finding
+from services.audit.rules.accountability import check_decision_date
+from services.audit.rules.periods import district_day
+from shared.auth import Principal
+from shared.contracts.audit import AccountabilityActionRecorded, AccountabilityKind, SubjectKind
+from shared.errors import InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The commission's decision about one person."""
+
+    kind: AccountabilityKind
+    person_name: str
+    person_unit: str
+    person_position: str | None
+    decided_on: date
+    notes: str | None = None
+
+
+async def record_action(
+    session: AsyncSession, referral_id: UUID, decision: Decision, *, actor: Principal, now: datetime
+) -> AccountabilityAction:
+    """Record the commission's decision on a referral against a named person."""
+    referral = await session.get(DisciplineReferral, referral_id)
+    if referral is None:
+        raise NotFound("No referral has this id.")
+    check_decision_date(decision.decided_on, referred_on=district_day(referral.referred_at), today=district_day(now))
+    finding = await session.get(Finding, referral.finding_id)
+    if finding is None:
+        raise NotFound("No referral has this id.")
+    action = AccountabilityAction(
+        referral_id=referral.id,
+        finding_id=referral.finding_id,
+        kind=decision.kind,
+        person_name=decision.person_name,
+        person_position=decision.person_position,
+        person_unit=decision.person_unit,
+        decided_on=decision.decided_on,
+        notes=decision.notes,
+        recorded_by=actor.subject,
+        recorded_at=now,
+    )
+    session.add(action)
+    publish(
+        session,
+        AccountabilityActionRecorded(
+            finding_id=finding.id,
+            subject_kind=SubjectKind(finding.subject_kind),
+            subject_id=finding.subject_id,
+            action_id=action.id,
+            referral_id=referral.id,
+            kind=decision.kind,
+            decided_on=decision.decided_on,
+        ),
+    )
+    return action
+
+
+async def actions_between(
+    session: AsyncSession, *, start: date, end: date
+) -> list[tuple[AccountabilityAction, Finding]]:
+    """Actions decided from `start` to `end` (inclusive), with the finding each answers, oldest first."""
+    if end < start:
+        raise InvalidInput("The period ends before it starts.")
+    stmt = (
+        select(AccountabilityAction, Finding)
+        .join(Finding, col(Finding.id) == col(AccountabilityAction.finding_id))
+        .where(col(AccountabilityAction.decided_on) >= start, col(AccountabilityAction.decided_on) <= end)
+        .order_by(col(AccountabilityAction.decided_on), col(AccountabilityAction.recorded_at))
+    )
+    return [(action, finding) for action, finding in (await session.execute(stmt)).tuples().all()]

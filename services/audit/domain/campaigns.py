@@ -1,0 +1,93 @@
+"""Inspection campaigns (检查): self-assessment rounds (自查评估), targeted supervision of a township (挂牌督战),
+follow-up checks (回头看) and department verifications; findings and checks may name the campaign they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.audit.events import publish
+from services.audit.models import InspectionCampaign
+from services.audit.rules.campaigns import campaign_covers, check_campaign_dates, check_campaign_scope, check_running
+from services.audit.rules.periods import district_day
+from shared.auth import Principal
+from shared.contracts.audit import CampaignKind, InspectionCampaignOpened, ScopeLevel
+from shared.errors import NotFound, RuleViolation
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    """What the district office sets up: kind, scope, round, dates and teams."""
+
+    name: str
+    kind: CampaignKind
+    scope_level: ScopeLevel
+    scope_code: str
+    round: int
+    starts_on: date
+    ends_on: date
+    teams: tuple[str, ...]
+
+
+def open_campaign(session: AsyncSession, plan: CampaignPlan, *, actor: Principal, now: datetime) -> InspectionCampaign:
+    """Set up an inspection campaign."""
+    check_campaign_scope(plan.kind, plan.scope_level, plan.scope_code)
+    check_campaign_dates(plan.starts_on, plan.ends_on)
+    campaign = InspectionCampaign(
+        name=plan.name,
+        kind=plan.kind,
+        scope_level=plan.scope_level,
+        scope_code=plan.scope_code,
+        round=plan.round,
+        starts_on=plan.starts_on,
+        ends_on=plan.ends_on,
+        teams=list(plan.teams),
+        created_by=actor.subject,
+        created_at=now,
+    )
+    session.add(campaign)
+    publish(
+        session,
+        InspectionCampaignOpened(
+            campaign_id=campaign.id,
+            kind=plan.kind,
+            scope_level=plan.scope_level,
+            scope_code=plan.scope_code,
+            round=plan.round,
+            starts_on=plan.starts_on,
+            ends_on=plan.ends_on,
+        ),
+    )
+    return campaign
+
+
+async def ensure_covers(
+    session: AsyncSession, campaign_id: UUID, *, area_code: str, subject_id: str, now: datetime
+) -> InspectionCampaign:
+    """The campaign exists, is running today (district calendar) and its scope contains the problem."""
+    campaign = await get_campaign(session, campaign_id)
+    check_running(campaign.starts_on, campaign.ends_on, today=district_day(now))
+    scope = ScopeLevel(campaign.scope_level)
+    if not campaign_covers(scope, campaign.scope_code, area_code=area_code, subject_id=subject_id):
+        raise RuleViolation("The problem lies outside the campaign's scope.")
+    return campaign
+
+
+async def get_campaign(session: AsyncSession, campaign_id: UUID) -> InspectionCampaign:
+    campaign = await session.get(InspectionCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound("No inspection campaign has this id.")
+    return campaign
+
+
+async def list_campaigns(session: AsyncSession, *, kind: CampaignKind | None, limit: int) -> list[InspectionCampaign]:
+    """Campaigns, latest start first."""
+    stmt = select(InspectionCampaign).order_by(col(InspectionCampaign.starts_on).desc()).limit(limit)
+    if kind is not None:
+        stmt = stmt.where(col(InspectionCampaign.kind) == kind)
+    return list((await session.scalars(stmt)).all())

@@ -1,0 +1,215 @@
+"""Findings (问题): a problem from any source becomes a finding, which opens a rectification task and may be
+referred; the same open problem on the same subject is not opened twice (a repeat adds an occurrence)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import BigInteger, bindparam, event, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from services.audit.domain import campaigns
+from services.audit.domain.rectification import follow_recurrence, open_rectification
+from services.audit.domain.referrals import refer_to_discipline_commission
+from services.audit.events import publish
+from services.audit.models import Finding, FindingStatus
+from services.audit.rules.findings import DeadlinePolicy, ProblemFacts, classify, is_graver, owner_for
+from services.audit.rules.referrals import referral_reason_at_opening
+from shared.auth import Principal
+from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
+from shared.db import one_of
+from shared.entities import new_entity
+from shared.errors import NotFound
+
+
+async def get_finding(session: AsyncSession, finding_id: UUID, actor: Principal) -> Finding:
+    """A finding within the actor's area; NotFound, or Forbidden outside it."""
+    finding = await session.get(Finding, finding_id)
+    if finding is None:
+        raise NotFound("No finding has this id.")
+    actor.ensure_reach(finding.area_code)
+    return finding
+
+
+async def record_finding(
+    session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
+) -> Finding:
+    """Record a problem: a repeat adds an occurrence; a new one opens a task and, if severe, a referral."""
+    existing = await _open_finding(session, facts)
+    if existing is not None:
+        return await _recur(session, existing, facts, policy=policy, now=now)
+    severity = classify(facts)
+    reason = referral_reason_at_opening(severity)
+    finding = _new_finding(facts, severity, now=now, referred=reason is not None)
+    session.add(finding)
+    _known(session)[_key(finding)] = finding
+    publish(
+        session,
+        FindingRecorded(
+            finding_id=finding.id,
+            subject_kind=facts.subject_kind,
+            subject_id=facts.subject_id,
+            area_code=facts.area_code,
+            category=facts.category,
+            code=facts.code,
+            severity=severity,
+            description=facts.description,
+        ),
+    )
+    open_rectification(session, finding, owner=owner_for(facts), deadline=policy.deadline(severity, now))
+    if reason:
+        refer_to_discipline_commission(session, finding, reason=reason, now=now)
+    return finding
+
+
+def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime, referred: bool) -> Finding:
+    """The finding row; one referred at opening carries its referral date from the start (no second write)."""
+    return new_entity(
+        Finding,
+        subject_kind=facts.subject_kind,
+        subject_id=facts.subject_id,
+        area_code=facts.area_code,
+        category=facts.category,
+        code=facts.code,
+        severity=severity,
+        description=facts.description,
+        source_ref=facts.source_ref,
+        opened_at=now,
+        last_seen_at=now,
+        campaign_id=facts.campaign_id,
+        responsible_unit=facts.responsible_unit,
+        responsible_person=facts.responsible_person,
+        recorded_by=facts.recorded_by,
+        evidence=[e.as_json() for e in facts.evidence],
+        referred_at=now if referred else None,
+    )
+
+
+async def record_manual_finding(
+    session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
+) -> Finding:
+    """An inspector's finding, with evidence references; its campaign, if named, must cover it."""
+    if facts.campaign_id is not None:
+        await campaigns.ensure_covers(
+            session, facts.campaign_id, area_code=facts.area_code, subject_id=facts.subject_id, now=now
+        )
+    return await record_finding(session, facts, policy=policy, now=now)
+
+
+async def _hold_subjects(session: AsyncSession, keys: list[OpenFindingKey]) -> None:
+    """Hold these subjects' problems until the transaction ends (PostgreSQL; SQLite has one writer at a time).
+
+    Whoever records a problem, an inspector or the consumer, holds it first: a second recording of the same
+    problem waits, then finds the first's finding and adds an occurrence, instead of failing on the unique index
+    of open findings. The locks are taken in one order (sorted, in one statement), so that two transactions
+    holding some each never wait for each other.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    locks = sorted({_lock_id(key) for key in keys})
+    await session.execute(_HOLD, {"locks": locks})
+
+
+_HOLD = text(
+    "SELECT count(pg_advisory_xact_lock(lock)) FROM (SELECT unnest(:locks) AS lock ORDER BY 1) AS held"
+).bindparams(bindparam("locks", type_=ARRAY(BigInteger)))
+
+
+def _lock_id(key: OpenFindingKey) -> int:
+    digest = hashlib.sha256("\x1f".join(key).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _recur(
+    session: AsyncSession, finding: Finding, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
+) -> Finding:
+    finding.occurrences += 1
+    finding.last_seen_at = now
+    if facts.evidence:
+        finding.evidence = [*finding.evidence, *(e.as_json() for e in facts.evidence)]
+    graver = classify(facts)
+    escalated = is_graver(graver, Severity(finding.severity))
+    if escalated:
+        finding.severity = graver
+    publish(
+        session,
+        FindingRecurred(
+            finding_id=finding.id,
+            subject_kind=facts.subject_kind,
+            subject_id=facts.subject_id,
+            occurrences=finding.occurrences,
+            severity=graver if escalated else None,
+        ),
+    )
+    # Found worse than it was (a C-grade house now D): referred at once, as a new severe finding would be.
+    reason = referral_reason_at_opening(graver) if escalated else None
+    if reason:
+        refer_to_discipline_commission(session, finding, reason=reason, now=now)
+    await follow_recurrence(session, finding, escalated=escalated, policy=policy, now=now)
+    return finding
+
+
+OpenFindingKey = tuple[str, str, str]  # subject kind, subject id, problem code
+_OPEN = "audit_open_findings"
+
+
+def _key(finding: Finding | ProblemFacts) -> OpenFindingKey:
+    return (finding.subject_kind, finding.subject_id, finding.code)
+
+
+def _known(session: AsyncSession) -> dict[OpenFindingKey, Finding | None]:
+    """The open findings this transaction has looked up or opened (None: none was open)."""
+    known: dict[OpenFindingKey, Finding | None] = session.info.setdefault(_OPEN, {})
+    return known
+
+
+def _is_open_match(finding: Finding | None, key: OpenFindingKey) -> bool:
+    return finding is not None and _key(finding) == key and finding.status == FindingStatus.OPEN
+
+
+async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) -> None:
+    """Look up the open findings of many subjects in one query (a consumer's batch of problems)."""
+    known = _known(session)
+    wanted = list({key for key in keys if key not in known})
+    if not wanted:
+        return
+    await _hold_subjects(session, wanted)
+    # Two array parameters, not a list of key tuples: one prepared statement whatever the batch's size.
+    dialect = session.get_bind().dialect
+    stmt = select(Finding).where(
+        one_of(dialect, col(Finding.subject_kind), sorted({kind for kind, _, _ in wanted})),
+        one_of(dialect, col(Finding.subject_id), sorted({subject for _, subject, _ in wanted})),
+        col(Finding.status) == FindingStatus.OPEN,
+    )
+    # Locked: a concurrent repeat waits instead of writing back a stale count of occurrences or evidence, and a
+    # finding closed meanwhile is no longer open when the lock is granted (the repeat then opens a new one).
+    stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    with session.no_autoflush:
+        found = {_key(finding): finding for finding in (await session.scalars(stmt)).all()}
+    known.update({key: found.get(key) for key in wanted})
+
+
+async def _open_finding(session: AsyncSession, facts: ProblemFacts) -> Finding | None:
+    """The open finding on the same subject and problem, counting one opened earlier in this transaction.
+
+    The look-up does not flush, and what it found (or opened) is kept for the transaction: a consumer
+    applying many events in one transaction then writes all their rows together at commit, instead of a
+    few statements per event. A concurrent recording of the same problem waits for this transaction to end.
+    """
+    key = _key(facts)
+    known = _known(session)
+    if key not in known:
+        await load_open_findings(session, [key])
+    found = known[key]
+    return found if _is_open_match(found, key) else None
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_known(session: Session) -> None:
+    session.info.pop(_OPEN, None)

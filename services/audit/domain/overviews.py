@@ -1,0 +1,172 @@
+"""Read-side queries: findings and tasks within the reader's area, open-task summaries, overdue tasks,
+rectification rates, referrals and accountability by month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.audit.models import AccountabilityAction, DisciplineReferral, Finding, FindingStatus, RectificationTask
+from services.audit.rules.lifecycle import ACTIVE, TaskStatus, is_overdue
+from services.audit.rules.periods import district_span
+from services.audit.rules.rates import RectificationRate, rates_of
+from shared.areas import township_of
+from shared.auth import Principal
+from shared.contracts.audit import Severity
+from shared.timeutil import DISTRICT_TZ
+
+GroupBy = Literal["township", "owner", "unit"]
+
+
+def in_reach(stmt: Select[Any], actor: Principal) -> Select[Any]:
+    """Limit a query joined to Finding to the actor's area (township officers see their township only)."""
+    if actor.is_area_scoped:
+        return stmt.where(col(Finding.area_code).startswith(actor.area or "\0"))
+    return stmt
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    subject_id: str | None = None
+    severity: Severity | None = None
+    status: FindingStatus | None = None
+
+
+async def list_findings(session: AsyncSession, actor: Principal, flt: FindingFilter, *, limit: int) -> list[Finding]:
+    """Findings within the actor's area, newest first."""
+    stmt = in_reach(select(Finding), actor).order_by(col(Finding.opened_at).desc()).limit(limit)
+    if flt.subject_id:
+        stmt = stmt.where(col(Finding.subject_id) == flt.subject_id)
+    if flt.severity:
+        stmt = stmt.where(col(Finding.severity) == flt.severity)
+    if flt.status:
+        stmt = stmt.where(col(Finding.status) == flt.status)
+    return list((await session.scalars(stmt)).all())
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    finding_id: UUID | None = None
+    owner: str | None = None
+    township: str | None = None
+    status: TaskStatus | None = None
+
+
+async def list_tasks(
+    session: AsyncSession, actor: Principal, flt: TaskFilter, *, limit: int
+) -> list[tuple[RectificationTask, Finding]]:
+    """Tasks within the actor's area, soonest deadline first."""
+    if flt.township:
+        actor.ensure_reach(flt.township)
+    stmt = in_reach(
+        select(RectificationTask, Finding).join(Finding, col(Finding.id) == col(RectificationTask.finding_id)), actor
+    )
+    if flt.finding_id:
+        stmt = stmt.where(col(RectificationTask.finding_id) == flt.finding_id)
+    if flt.owner:
+        stmt = stmt.where(col(RectificationTask.owner) == flt.owner)
+    if flt.township:
+        stmt = stmt.where(col(Finding.area_code).startswith(flt.township))
+    if flt.status:
+        stmt = stmt.where(col(RectificationTask.status) == flt.status)
+    stmt = stmt.order_by(col(RectificationTask.deadline)).limit(limit)
+    return [(t, f) for t, f in (await session.execute(stmt)).tuples().all()]
+
+
+@dataclass
+class OpenTaskGroup:
+    key: str
+    total: int = 0
+    overdue: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+async def open_task_summary(
+    session: AsyncSession, actor: Principal, *, group_by: GroupBy, now: datetime
+) -> list[OpenTaskGroup]:
+    """Open (not yet verified) tasks counted by township, owner or responsible unit, with how many are overdue."""
+    stmt = in_reach(
+        select(
+            col(RectificationTask.status),
+            col(RectificationTask.owner),
+            col(RectificationTask.deadline),
+            col(Finding.area_code),
+            col(Finding.responsible_unit),
+        )
+        .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
+        .where(col(RectificationTask.status).in_([*ACTIVE, TaskStatus.SUBMITTED])),
+        actor,
+    )
+    groups: dict[str, OpenTaskGroup] = {}
+    for status, owner, deadline, area_code, unit in (await session.execute(stmt)).tuples().all():
+        key = {"township": township_of(area_code), "owner": owner, "unit": unit or "-"}[group_by]
+        group = groups.setdefault(key, OpenTaskGroup(key))
+        group.total += 1
+        group.by_status[status] = group.by_status.get(status, 0) + 1
+        group.overdue += int(is_overdue(status, deadline, now))
+    return sorted(groups.values(), key=lambda g: g.key)
+
+
+async def overdue_tasks(
+    session: AsyncSession, actor: Principal, *, now: datetime, limit: int
+) -> list[tuple[RectificationTask, Finding]]:
+    """Tasks still with their owner past the deadline, longest overdue first."""
+    stmt = (
+        in_reach(
+            select(RectificationTask, Finding)
+            .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
+            .where(col(RectificationTask.status).in_(ACTIVE), col(RectificationTask.deadline) < now),
+            actor,
+        )
+        .order_by(col(RectificationTask.deadline))
+        .limit(limit)
+    )
+    return [(t, f) for t, f in (await session.execute(stmt)).tuples().all()]
+
+
+async def rectification_rates(
+    session: AsyncSession, actor: Principal, *, start: date, end: date
+) -> list[RectificationRate]:
+    """Of the period's findings: how many are closed and how long closing took, by township and category."""
+    since, until = district_span(start, end)
+    stmt = in_reach(
+        select(col(Finding.area_code), col(Finding.category), col(Finding.opened_at), col(Finding.closed_at)).where(
+            col(Finding.opened_at) >= since, col(Finding.opened_at) < until
+        ),
+        actor,
+    )
+    return rates_of((await session.execute(stmt)).tuples().all())
+
+
+@dataclass
+class PeriodActivity:
+    month: str
+    referrals_by_reason: dict[str, int] = field(default_factory=dict)
+    actions_by_kind: dict[str, int] = field(default_factory=dict)
+
+
+async def referrals_and_accountability(session: AsyncSession, *, start: date, end: date) -> list[PeriodActivity]:
+    """Referrals by reason and accountability decisions by kind, month by month (district calendar)."""
+    since, until = district_span(start, end)
+    months: dict[str, PeriodActivity] = {}
+    referrals = select(col(DisciplineReferral.referred_at), col(DisciplineReferral.reason)).where(
+        col(DisciplineReferral.referred_at) >= since, col(DisciplineReferral.referred_at) < until
+    )
+    for referred_at, reason in (await session.execute(referrals)).tuples().all():
+        month = months.setdefault(referred_at.astimezone(DISTRICT_TZ).strftime("%Y-%m"), PeriodActivity(""))
+        month.referrals_by_reason[reason] = month.referrals_by_reason.get(reason, 0) + 1
+    actions = select(col(AccountabilityAction.decided_on), col(AccountabilityAction.kind)).where(
+        col(AccountabilityAction.decided_on) >= start, col(AccountabilityAction.decided_on) <= end
+    )
+    for decided_on, kind in (await session.execute(actions)).tuples().all():
+        month = months.setdefault(decided_on.strftime("%Y-%m"), PeriodActivity(""))
+        month.actions_by_kind[kind] = month.actions_by_kind.get(kind, 0) + 1
+    for key, activity in months.items():
+        activity.month = key
+    return [months[key] for key in sorted(months)]

@@ -1,0 +1,104 @@
+"""What a problem reported to audit is, how serious it is, who answers for it and by when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from shared.areas import township_of
+from shared.contracts.audit import Severity, SubjectKind
+from shared.contracts.households import ProblemCategory
+
+# Problems that break one of the three guarantees or safe water (三保障和饮水安全) are serious at least.
+_SERIOUS_CODES = frozenset(
+    {
+        "housing_unsafe",
+        "school_dropout",
+        "no_medical_insurance",
+        "unsafe_water",
+        "income_below_line",
+    }
+)
+SEVERE_HOUSING_GRADE = "D"
+_RANK = {Severity.GENERAL: 0, Severity.SERIOUS: 1, Severity.SEVERE: 2}
+
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    """A pointer to evidence kept elsewhere (a photo, a document, an archive number), never the file itself."""
+
+    kind: str
+    reference: str
+    note: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "reference": self.reference, "note": self.note}
+
+
+@dataclass(frozen=True)
+class ProblemFacts:
+    """A problem reported to audit, whatever its source (visit, inspection, coverage check, department)."""
+
+    subject_kind: SubjectKind
+    subject_id: str
+    area_code: str
+    category: ProblemCategory
+    code: str
+    description: str
+    source_ref: str
+    housing_grade: str | None = None
+    stated_severity: Severity | None = None  # an inspector may judge a problem worse than the rules do
+    responsible_unit: str | None = None
+    responsible_person: str | None = None  # a name: personal data, kept in audit's tables only
+    campaign_id: UUID | None = None
+    recorded_by: str | None = None  # the inspector's subject, for manual entries
+    evidence: tuple[EvidenceRef, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """Days allowed to rectify, by severity (configurable per district)."""
+
+    general_days: int = 30
+    serious_days: int = 15
+    severe_days: int = 7
+
+    def deadline(self, severity: Severity, opened_at: datetime) -> datetime:
+        days = {
+            Severity.GENERAL: self.general_days,
+            Severity.SERIOUS: self.serious_days,
+            Severity.SEVERE: self.severe_days,
+        }
+        return opened_at + timedelta(days=days[severity])
+
+
+def classify(facts: ProblemFacts) -> Severity:
+    """Severity of a problem: a D-grade (collapsing) house is severe; a broken guarantee is serious.
+
+    An inspector's stated severity can raise it, never lower it below what the rules say.
+    """
+    if facts.code == "housing_unsafe" and facts.housing_grade == SEVERE_HOUSING_GRADE:
+        by_rule = Severity.SEVERE
+    elif facts.code in _SERIOUS_CODES or facts.category is ProblemCategory.FUNDS:
+        by_rule = Severity.SERIOUS
+    else:
+        by_rule = Severity.GENERAL
+    if facts.stated_severity is not None and is_graver(facts.stated_severity, by_rule):
+        return facts.stated_severity
+    return by_rule
+
+
+def unpaid_policy_code(policy_code: str) -> str:
+    """The problem code of a household not paid a policy it is entitled to: one open finding per policy."""
+    return f"unpaid_{policy_code}"[:60]
+
+
+def is_graver(severity: Severity, than: Severity) -> bool:
+    return _RANK[severity] > _RANK[than]
+
+
+def owner_for(facts: ProblemFacts) -> str:
+    """The unit answerable for rectification: the township office (乡镇) where the subject is."""
+    return f"township_office:{township_of(facts.area_code)}"

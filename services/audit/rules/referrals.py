@@ -1,0 +1,25 @@
+"""When a finding goes to the discipline commission (线索移交), and why."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.contracts.audit import Severity
+
+
+class ReferralReason(StrEnum):
+    """Why a finding went to the discipline commission (线索移交)."""
+
+    SEVERE_FINDING = "severe_finding"  # at once
+    OVERDUE_TASK = "overdue_task"  # the deadline passed unrectified
+    FAILED_FOLLOW_UP = "failed_follow_up"  # a follow-up check (回头看) rejected the rectification
+    WEEKLY_HANDOVER = "weekly_handover"  # serious problems, handed over each week (每周线索移交)
+
+
+# Serious (较严重) findings not referred otherwise are handed over weekly (每周线索移交); severe ones at once.
+WEEKLY_HANDOVER_SEVERITY = Severity.SERIOUS
+
+
+def referral_reason_at_opening(severity: Severity) -> ReferralReason | None:
+    """Severe findings go to the discipline commission at once (线索移交)."""
+    return ReferralReason.SEVERE_FINDING if severity is Severity.SEVERE else None

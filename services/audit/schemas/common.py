@@ -1,0 +1,42 @@
+"""What the audit API's bodies share: text fields, ratios, the base of responses, evidence references."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+
+from services.audit.rules.findings import EvidenceRef
+from shared.personal_data import ScreenedText
+from shared.schemas import RequestBody
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# What officers write (published in events, kept in the log's sources and packages): no ID-card number in it.
+Prose = Annotated[ScreenedText, StringConstraints(strip_whitespace=True, min_length=1)]
+# A share such as the rectification rate: exact in the service, a JSON number on the wire.
+Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EvidenceKind(StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    ARCHIVE_RECORD = "archive_record"  # 档案
+    SITE_VISIT = "site_visit"
+    DATA_RECORD = "data_record"
+
+
+class EvidenceIn(RequestBody):
+    """A reference to evidence kept elsewhere (file store, archive number), never the file itself."""
+
+    kind: EvidenceKind
+    reference: Annotated[Text, Field(max_length=300)]  # an archive number may be a long run of digits
+    note: Annotated[Prose, Field(max_length=300)] | None = None
+
+    def ref(self) -> EvidenceRef:
+        return EvidenceRef(kind=self.kind, reference=self.reference, note=self.note)

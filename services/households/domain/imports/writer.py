@@ -1,0 +1,221 @@
+"""Writing prepared households in bulk: per chunk of ~1,000 households, two look-ups and one COPY (PostgreSQL)
+or multi-row INSERT (SQLite) per table, in one transaction.
+
+Idempotent: a household code already registered only gains the members it lacks; a member whose ID number
+(keyed hash) is already in that household is skipped; one registered in another household is a row error.
+Within a chunk the first row of a number wins: a later row of the same household with that number is another
+person claiming it (as the API refuses two members with one number), a row error on every run.
+Rows whose area code or head differ from the registered household's are row errors: the code names another
+household than the file thinks, and its members must not be added to it.
+Every new household publishes HouseholdRegistered and every member added to an existing one MemberAdded,
+through outbox rows written in the same transaction (the relay is woken once per chunk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from operator import itemgetter
+from typing import NamedTuple
+from uuid import UUID
+
+from asyncpg.exceptions import DeadlockDetectedError, IntegrityConstraintViolationError
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel, col
+
+from services.households.domain.imports.prepare import (
+    PreparedMember,
+    PreparedUnit,
+    Row,
+    addition_rows,
+    household_row,
+    registration_rows,
+)
+from services.households.domain.imports.rows import RowError
+from services.households.events import SOURCE
+from services.households.models import Household, HouseholdChange, Member
+from services.households.rules.members import BLANK, fact_events
+from shared.db import one_of
+from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage, outbox_row
+
+ELSEWHERE = "this ID-card number is already registered to another household"
+NOT_THE_REGISTERED = "area_code and head_name differ from the registered household's"
+TWICE_IN_HOUSEHOLD = "the ID-card number is already used by another row of this household"
+
+
+class _Stored(NamedTuple):
+    """A household already registered under a code of the chunk."""
+
+    id: UUID
+    area_code: str
+    head_name: str
+
+
+class ChunkConflict(Exception):
+    """A unique key of the chunk was taken meanwhile (a concurrent registration); nothing was written."""
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk did."""
+
+    households_created: int = 0
+    members_added: int = 0
+    members_present: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, other: ChunkResult) -> None:
+        self.households_created += other.households_created
+        self.members_added += other.members_added
+        self.members_present += other.members_present
+        self.errors.extend(other.errors)
+
+
+@dataclass
+class _Plan:
+    """The rows a chunk will insert, by table."""
+
+    households: list[Row] = field(default_factory=list)
+    members: list[Row] = field(default_factory=list)
+    changes: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+
+
+def merge(units: Sequence[PreparedUnit], errors: list[RowError]) -> list[PreparedUnit]:
+    """One unit per household code (a household's rows may be split across the file)."""
+    merged: dict[str, PreparedUnit] = {}
+    for unit in units:
+        first = merged.get(unit.code)
+        if first is None:  # a copy: the units given stay as they are, so merging them again merges nothing twice
+            merged[unit.code] = replace(unit, members=list(unit.members))
+            continue
+        if (first.area_code, first.head_name) != (unit.area_code, unit.head_name):
+            errors.extend(
+                RowError(m.line, "area_code", "differs from the household's earlier rows") for m in unit.members
+            )
+            continue
+        for member in unit.members:
+            member.row["household_id"] = first.household_id
+            first.members.append(member)
+    return list(merged.values())
+
+
+class ChunkWriter:
+    """Writes prepared units on a connection inside the caller's transaction, as registered by `actor` at `now`
+    (on `today`, the district's day then)."""
+
+    def __init__(self, actor: str, *, now: datetime, today: date) -> None:
+        self.actor, self.now, self.today = actor, now, today
+
+    async def write(self, conn: AsyncConnection, units: Sequence[PreparedUnit]) -> ChunkResult:
+        if conn.dialect.name == "postgresql":
+            # A bulk load need not wait for each chunk's WAL flush: a crash loses at most the last chunks,
+            # with their outbox rows, and running the import again (idempotent) writes them.
+            await conn.execute(text("SET LOCAL synchronous_commit = off"))
+        result = ChunkResult()
+        merged = merge(units, result.errors)
+        existing = await self._existing_households(conn, [u.code for u in merged])
+        owners = await self._hash_owners(conn, [m.keyed_hash for u in merged for m in u.members])
+        plan = _Plan()
+        for unit in merged:
+            stored = existing.get(unit.code)
+            if stored is not None and (stored.area_code, stored.head_name) != (unit.area_code, unit.head_name):
+                result.errors.extend(RowError(m.line, "area_code", NOT_THE_REGISTERED) for m in unit.members)
+                continue
+            fresh = self._fresh_members(unit, owners, result)
+            if fresh:
+                self._plan_unit(unit, stored.id if stored else None, fresh, plan)
+                result.members_added += len(fresh)
+                result.households_created += unit.code not in existing
+        await self._insert(conn, plan)
+        return result
+
+    async def _existing_households(self, conn: AsyncConnection, codes: list[str]) -> dict[str, _Stored]:
+        stmt = select(
+            col(Household.household_code), col(Household.id), col(Household.area_code), col(Household.head_name)
+        ).where(one_of(conn.dialect, col(Household.household_code), codes))
+        rows = (await conn.execute(stmt)).tuples().all()
+        return {code: _Stored(id_, area, head) for code, id_, area, head in rows}
+
+    async def _hash_owners(self, conn: AsyncConnection, hashes: list[str]) -> dict[str, str]:
+        """The code of the household each known ID-number hash belongs to. Owners are told by code, read in this
+        one statement: a household committed by another import after the household look-up is then still
+        recognised as the one its members belong to, not as another household."""
+        stmt = (
+            select(col(Member.id_hash), col(Household.household_code))
+            .join(Household, col(Household.id) == col(Member.household_id))
+            .where(one_of(conn.dialect, col(Member.id_hash), hashes))
+        )
+        return {h: code for h, code in (await conn.execute(stmt)).tuples().all() if h is not None}
+
+    @staticmethod
+    def _fresh_members(unit: PreparedUnit, owners: dict[str, str], result: ChunkResult) -> list[PreparedMember]:
+        """The unit's members to insert; `owners` (household code by hash) gains them. A unit holds all the chunk's
+        rows of its household (see `merge`), so the numbers its earlier rows claimed tell a row repeating one from
+        the member a re-run finds stored: the stored member is present, the repeating row an error on every run."""
+        fresh, claimed = [], set()
+        for member in unit.members:
+            owner = owners.get(member.keyed_hash)
+            if owner == unit.code and member.keyed_hash in claimed:
+                result.errors.append(RowError(member.line, "id_number", TWICE_IN_HOUSEHOLD))
+            elif owner == unit.code:
+                result.members_present += 1
+            elif owner is not None:
+                result.errors.append(RowError(member.line, "id_number", ELSEWHERE))
+            else:
+                owners[member.keyed_hash] = unit.code
+                fresh.append(member)
+            claimed.add(member.keyed_hash)
+        return fresh
+
+    def _plan_unit(self, unit: PreparedUnit, existing: UUID | None, fresh: list[PreparedMember], plan: _Plan) -> None:
+        if existing is None:
+            plan.households.append(household_row(unit, self.now))
+            plan.members.extend(m.row for m in fresh)
+            change, event = registration_rows(unit, len(fresh), actor=self.actor, now=self.now)
+            plan.changes.append(change)
+            plan.events.append(event)
+        else:
+            for member in fresh:
+                member.row["household_id"] = existing
+                plan.members.append(member.row)
+                change, event = addition_rows(existing, member.row, actor=self.actor, now=self.now)
+                plan.changes.append(change)
+                plan.events.append(event)
+        household_id = existing or unit.household_id
+        for member in fresh:  # what registering them through the API publishes: facts, and a dropout as a problem
+            facts = fact_events(household_id, unit.area_code, member.row, BLANK, actor=self.actor, on=self.today)
+            plan.events.extend(dict(outbox_row(event, source=SOURCE, now=self.now)) for event in facts)
+
+    async def _insert(self, conn: AsyncConnection, plan: _Plan) -> None:
+        postgres = conn.dialect.name == "postgresql"
+        try:
+            for entity, rows in (
+                (Household, plan.households),
+                (Member, plan.members),
+                (HouseholdChange, plan.changes),
+                (OutboxMessage, plan.events),
+            ):
+                if rows and postgres:
+                    await _copy(conn, entity, rows)
+                elif rows:
+                    await conn.execute(insert(entity), rows)
+        except (IntegrityError, IntegrityConstraintViolationError, DeadlockDetectedError) as exc:
+            # A deadlock: two chunks each waiting for a key the other inserted; PostgreSQL aborted this one.
+            raise ChunkConflict from exc
+        if plan.events and postgres:
+            await conn.execute(WAKE_RELAYS)
+
+
+async def _copy(conn: AsyncConnection, entity: type[SQLModel], rows: list[Row]) -> None:
+    """PostgreSQL COPY of `rows` into the entity's table, in the connection's open transaction."""
+    table = SQLModel.metadata.tables[str(entity.__tablename__)]
+    columns = list(rows[0])
+    record = itemgetter(*columns)  # every table has several columns, so each record is a tuple
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table.name, records=[record(row) for row in rows], columns=columns)

@@ -1,0 +1,338 @@
+"""Relapse-risk monitoring (防止返贫监测): rules flag a household, a flag opens a monitoring episode, help
+measures are taken, and the episode closes with a decision: risk eliminated (风险消除, with evidence) or
+relapsed (返贫). Flags publish a HouseholdProblemFound (category income) so audit records a finding.
+Episodes are read here too: a household's, or a page of them within the caller's reach.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.households.domain import history, lifecycle
+from services.households.domain.access import scope_clauses
+from services.households.domain.assessment import income_total, member_facts, poverty_line
+from services.households.domain.problems import report_problem
+from services.households.events import publish
+from services.households.models import (
+    Household,
+    IncomeRecord,
+    Member,
+    MonitoringEpisode,
+    MonitoringMeasure,
+    RiskFlag,
+)
+from services.households.rules import lifecycle as lifecycle_rules
+from services.households.rules.dates import ensure_happened
+from services.households.rules.guarantees import Line, per_capita_fen
+from services.households.rules.monitoring import CLOSED, INCOME_WATCHED, OPEN, check_closing, income_flag_due
+from shared.auth import Principal
+from shared.contracts.households import (
+    EpisodeDecision,
+    HouseholdStatus,
+    MonitoringEpisodeClosed,
+    MonitoringEpisodeOpened,
+    MonitoringMeasureTaken,
+    ProblemCategory,
+    RiskFlagRaised,
+    RiskKind,
+)
+from shared.errors import InvalidInput, NotFound, RuleViolation
+
+
+async def open_episode_of(session: AsyncSession, household_id: UUID) -> MonitoringEpisode | None:
+    stmt = select(MonitoringEpisode).where(
+        col(MonitoringEpisode.household_id) == household_id, col(MonitoringEpisode.status) == OPEN
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def episode_for(session: AsyncSession, episode_id: UUID) -> MonitoringEpisode:
+    """The episode as stored now: read again after the household is locked, it shows a close committed meanwhile."""
+    episode = await session.get(MonitoringEpisode, episode_id, populate_existing=True)
+    if episode is None:
+        raise NotFound("No monitoring episode has this id.")
+    return episode
+
+
+async def _open_episode(
+    session: AsyncSession, household: Household, *, on: date, today: date, actor: str
+) -> MonitoringEpisode:
+    episode = MonitoringEpisode(household_id=household.id, opened_on=on, status_before=household.status)
+    session.add(episode)
+    await session.flush()  # flags reference it, and the lifecycle asks whether one is open
+    publish(
+        session,
+        MonitoringEpisodeOpened(
+            household_id=household.id, episode_id=episode.id, area_code=household.area_code, opened_on=on
+        ),
+    )
+    history.note(session, household.id, actor=actor, action="monitoring.opened", changes={"episode_id": episode.id})
+    if household.status in lifecycle_rules.EXITED:
+        reason = lifecycle_rules.REASON_MONITORING_OPENED
+        await lifecycle.transition(
+            session, household, HouseholdStatus.MONITORED, reason=reason, actor=actor, on=on, today=today
+        )
+    return episode
+
+
+async def raise_flag(
+    session: AsyncSession,
+    household: Household,
+    *,
+    kind: RiskKind,
+    detail: str,
+    on: date,
+    today: date,
+    actor: str,
+    amount_fen: int | None = None,
+) -> RiskFlag:
+    """Flag the household on `on` (not after `today`): the open episode takes the flag (once per kind), or a new
+    episode opens."""
+    ensure_happened(today, {"raised_on": on})
+    episode = await open_episode_of(session, household.id)
+    if episode is None:
+        episode = await _open_episode(session, household, on=on, today=today, actor=actor)
+    else:
+        same = select(RiskFlag).where(col(RiskFlag.episode_id) == episode.id, col(RiskFlag.kind) == kind)
+        if (existing := (await session.scalars(same)).first()) is not None:
+            return existing
+    flag = RiskFlag(
+        household_id=household.id,
+        episode_id=episode.id,
+        kind=kind,
+        detail=detail,
+        amount_fen=amount_fen,
+        raised_on=on,
+        raised_by=actor,
+    )
+    session.add(flag)
+    _announce_flag(session, household, flag, kind)
+    return flag
+
+
+def _announce_flag(session: AsyncSession, household: Household, flag: RiskFlag, kind: RiskKind) -> None:
+    """History, RiskFlagRaised, and a HouseholdProblemFound (category income) so audit records a finding."""
+    changes = {"kind": kind, "detail": flag.detail}
+    history.note(session, household.id, actor=flag.raised_by, action="risk.flagged", changes=changes)
+    publish(
+        session,
+        RiskFlagRaised(
+            household_id=household.id,
+            flag_id=flag.id,
+            episode_id=flag.episode_id,
+            area_code=household.area_code,
+            kind=kind,
+            raised_on=flag.raised_on,
+        ),
+    )
+    report_problem(
+        session,
+        household,
+        category=ProblemCategory.INCOME,
+        code=f"relapse_risk_{kind.value}",
+        description=f"Relapse-risk monitoring flagged the household: {kind.value}.",
+        found_on=flag.raised_on,
+        found_by=flag.raised_by,
+        problem_id=flag.id,
+    )
+
+
+async def per_capita_now(session: AsyncSession, household: Household, year: int) -> tuple[int, Line | None]:
+    members = len(await member_facts(session, household.id))
+    return per_capita_fen(await income_total(session, household.id, year), members), await poverty_line(session, year)
+
+
+async def check_income(
+    session: AsyncSession, household: Household, *, year: int, today: date, actor: str
+) -> RiskFlag | None:
+    """Flag the household today if its per-capita income for `year` is under line + margin (and it is watched)."""
+    per_capita, line = await per_capita_now(session, household, year)
+    if not income_flag_due(HouseholdStatus(household.status), per_capita, line):
+        return None
+    assert line is not None  # income_flag_due is False without a line
+    detail = f"Per-capita income {per_capita} fen for {year} is under line + margin {line.monitoring_threshold_fen}."
+    kind = RiskKind.INCOME_BELOW_MARGIN
+    return await raise_flag(
+        session, household, kind=kind, detail=detail, on=today, today=today, actor=actor, amount_fen=per_capita
+    )
+
+
+async def check_all_incomes(session: AsyncSession, *, year: int, today: date, actor: str) -> int:
+    """After a year's line or margin is set: flag every watched household whose per-capita income is now under
+    line + margin. Candidates come from one query (income under threshold x members, no division); each is then
+    judged as `check_income` judges one. Returns how many were flagged."""
+    line = await poverty_line(session, year)
+    if line is None:
+        return 0
+    income = (
+        select(col(IncomeRecord.household_id), func.sum(IncomeRecord.amount_fen).label("total"))
+        .where(col(IncomeRecord.year) == year)
+        .group_by(col(IncomeRecord.household_id))
+        .subquery()
+    )
+    members = select(col(Member.household_id), func.count().label("n")).group_by(col(Member.household_id)).subquery()
+    candidates = (
+        select(Household)
+        .outerjoin(income, income.c.household_id == Household.id)
+        .outerjoin(members, members.c.household_id == Household.id)
+        .where(
+            col(Household.status).in_(INCOME_WATCHED),
+            or_(
+                func.coalesce(income.c.total, 0) < line.monitoring_threshold_fen * func.coalesce(members.c.n, 0),
+                func.coalesce(members.c.n, 0) == 0,
+            ),
+        )
+        .order_by(col(Household.id))
+    )
+    flagged = 0
+    for household in (await session.scalars(candidates)).all():
+        if await check_income(session, household, year=year, today=today, actor=actor) is not None:
+            flagged += 1
+    return flagged
+
+
+def add_measure(
+    session: AsyncSession,
+    household: Household,
+    episode: MonitoringEpisode,
+    *,
+    kind: str,
+    description: str,
+    taken_on: date,
+    today: date,
+    actor: str,
+) -> MonitoringMeasure:
+    """Record a help measure (帮扶措施) in an open episode."""
+    ensure_happened(today, {"taken_on": taken_on})
+    if episode.status != OPEN:
+        raise RuleViolation("The monitoring episode is closed.")
+    if taken_on < episode.opened_on:
+        raise InvalidInput("A measure cannot be taken before the episode opened.")
+    measure = MonitoringMeasure(
+        episode_id=episode.id, kind=kind, description=description, taken_on=taken_on, recorded_by=actor
+    )
+    session.add(measure)
+    history.note(session, household.id, actor=actor, action="monitoring.measure", changes={"kind": kind})
+    publish(
+        session,
+        MonitoringMeasureTaken(
+            household_id=household.id, episode_id=episode.id, measure_id=measure.id, kind=kind, taken_on=taken_on
+        ),
+    )
+    return measure
+
+
+async def _income_risk_remains(
+    session: AsyncSession, household: Household, episode: MonitoringEpisode, year: int
+) -> bool:
+    flagged = select(col(RiskFlag.id)).where(
+        col(RiskFlag.episode_id) == episode.id, col(RiskFlag.kind) == RiskKind.INCOME_BELOW_MARGIN
+    )
+    if (await session.scalars(flagged)).first() is None:
+        return False
+    per_capita, line = await per_capita_now(session, household, year)
+    return line is None or per_capita < line.monitoring_threshold_fen
+
+
+async def close_episode(
+    session: AsyncSession,
+    household: Household,
+    episode: MonitoringEpisode,
+    *,
+    decision: EpisodeDecision,
+    evidence: str,
+    closed_on: date,
+    today: date,
+    actor: str,
+) -> None:
+    """Close the episode; risk eliminated returns the household to its status before, relapse makes it relapsed."""
+    ensure_happened(today, {"closed_on": closed_on})
+    if episode.status != OPEN:
+        raise RuleViolation("The monitoring episode is already closed.")
+    if closed_on < episode.opened_on:
+        raise InvalidInput("An episode cannot close before it opened.")
+    measures = await session.scalar(
+        select(func.count()).select_from(MonitoringMeasure).where(col(MonitoringMeasure.episode_id) == episode.id)
+    )
+    # This year's income, whatever the closing's date: a closing backdated into last year must not be judged on
+    # last year's income (as for every status change, see lifecycle.transition).
+    remains = await _income_risk_remains(session, household, episode, today.year)
+    check_closing(decision, measure_count=int(measures or 0), income_risk_remains=remains)
+    episode.status, episode.closed_on, episode.decision = CLOSED, closed_on, decision
+    episode.evidence, episode.closed_by = evidence, actor
+    session.add(episode)
+    await session.flush()  # the lifecycle asks whether an episode is still open
+    history.note(session, household.id, actor=actor, action="monitoring.closed", changes={"decision": decision})
+    publish(
+        session,
+        MonitoringEpisodeClosed(
+            household_id=household.id, episode_id=episode.id, decision=decision, closed_on=closed_on
+        ),
+    )
+    if decision is EpisodeDecision.RELAPSED:
+        reason, target = lifecycle_rules.REASON_RELAPSED, HouseholdStatus.RELAPSED
+    elif household.status == HouseholdStatus.MONITORED:
+        reason, target = lifecycle_rules.REASON_RISK_ELIMINATED, HouseholdStatus(episode.status_before)
+    else:
+        return
+    await lifecycle.transition(session, household, target, reason=reason, actor=actor, on=closed_on, today=today)
+
+
+async def details(session: AsyncSession, episode: MonitoringEpisode) -> tuple[list[RiskFlag], list[MonitoringMeasure]]:
+    """The episode's flags and measures, oldest first."""
+    flags = await session.scalars(
+        select(RiskFlag).where(col(RiskFlag.episode_id) == episode.id).order_by(col(RiskFlag.raised_on))
+    )
+    measures = await session.scalars(
+        select(MonitoringMeasure)
+        .where(col(MonitoringMeasure.episode_id) == episode.id)
+        .order_by(col(MonitoringMeasure.taken_on))
+    )
+    return list(flags.all()), list(measures.all())
+
+
+async def episodes_of(session: AsyncSession, household_id: UUID) -> list[MonitoringEpisode]:
+    rows = await session.scalars(
+        select(MonitoringEpisode)
+        .where(col(MonitoringEpisode.household_id) == household_id)
+        .order_by(col(MonitoringEpisode.opened_on))
+    )
+    return list(rows.all())
+
+
+async def episodes_page(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    area_code: str | None,
+    status: str | None,
+    after: tuple[date, UUID] | None,
+    limit: int,
+) -> list[MonitoringEpisode]:
+    """Episodes in (opened_on, id) order after the cursor key, within the actor's reach."""
+    if area_code and actor.is_area_scoped:
+        actor.ensure_reach(area_code)
+    stmt = (
+        select(MonitoringEpisode)
+        .join(Household, col(Household.id) == col(MonitoringEpisode.household_id))
+        .where(*scope_clauses(actor))
+    )
+    if area_code:
+        stmt = stmt.where(col(Household.area_code).startswith(area_code))
+    if status:
+        stmt = stmt.where(col(MonitoringEpisode.status) == status)
+    if after is not None:
+        opened, last_id = after
+        stmt = stmt.where(
+            or_(
+                col(MonitoringEpisode.opened_on) > opened,
+                and_(col(MonitoringEpisode.opened_on) == opened, col(MonitoringEpisode.id) > last_id),
+            )
+        )
+    stmt = stmt.order_by(col(MonitoringEpisode.opened_on), col(MonitoringEpisode.id)).limit(limit)
+    return list((await session.scalars(stmt)).all())

@@ -1,0 +1,29 @@
+"""A household's problems (问题): published for audit (问题 -> 整改) from visits, department data and monitoring,
+and audit's findings about them that are still open, as audit's events report them."""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.households.events import publish
+from services.households.models import Household, HouseholdOpenFinding
+from services.households.rules.problems import Problem, problem_event
+
+
+def report_problem(session: AsyncSession, household: Household, **problem: Unpack[Problem]) -> None:
+    """Publish one problem; audit turns it into a finding with a rectification task."""
+    publish(session, problem_event(household.id, household.area_code, **problem))
+
+
+async def open_findings(session: AsyncSession, household: Household) -> list[HouseholdOpenFinding]:
+    """Audit's findings about the household whose rectification is still open."""
+    rows = await session.scalars(
+        select(HouseholdOpenFinding)
+        .where(col(HouseholdOpenFinding.household_id) == household.id, col(HouseholdOpenFinding.closed).is_(False))
+        .order_by(col(HouseholdOpenFinding.updated_at))
+    )
+    return list(rows.all())

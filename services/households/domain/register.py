@@ -1,0 +1,244 @@
+"""The household register (建档立卡): registration, changes to the household itself, lists and search."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.households.domain import cadres, history, idnumbers, members
+from services.households.domain.access import can_access, scope_clauses
+from services.households.events import publish
+from services.households.models import Household, Member, MonitoringEpisode, RiskFlag
+from services.households.rules.dates import CODE, DETAIL, ensure_happened
+from services.households.rules.guarantees import SCHOOL_AGE_FROM, SCHOOL_AGE_TO
+from services.households.rules.idcard import InvalidIdNumber, check_born_by
+from services.households.rules.members import BLANK, dates_of
+from services.households.rules.vocabulary import SAFE_GRADES, Enrolment
+from services.households.settings import HouseholdsConfig
+from shared.auth import Principal
+from shared.contracts.households import HouseholdRegistered, HouseholdUpdated
+from shared.errors import Conflict, InvalidInput
+
+
+async def register_household(
+    session: AsyncSession,
+    *,
+    code: str,
+    area_code: str,
+    head_name: str,
+    member_values: Sequence[Mapping[str, Any]],
+    actor: Principal,
+    config: HouseholdsConfig,
+    today: date,
+) -> Household:
+    """Enter a household and its members in the register (建档立卡); ID numbers must be new to the register."""
+    dated: dict[str, date | None] = {}
+    for i, values in enumerate(member_values):
+        dated.update(dates_of(values, f"members.{i}."))
+    ensure_happened(today, dated)
+    config.ensure_known_area(area_code)
+    actor.ensure_reach(area_code)
+    household = Household(household_code=code, area_code=area_code, head_name=head_name)
+    built = [members.build_member(household.id, v, config.vault) for v in member_values]
+    await _insert_new(session, household, built)
+    changes = {"household_code": code, "area_code": area_code, "members": len(built)}
+    history.note(session, household.id, actor=actor.subject, action="household.registered", changes=changes)
+    registered = HouseholdRegistered(
+        household_id=household.id, household_code=code, area_code=area_code, member_count=len(built)
+    )
+    publish(session, registered)
+    for member in built:
+        await members.publish_facts(
+            session, household, member, BLANK, actor=actor.subject, today=today, new_member=True
+        )
+    return household
+
+
+async def _insert_new(session: AsyncSession, household: Household, built: list[Member]) -> None:
+    """Insert the household and its members; a taken household code or ID number is a 409.
+
+    The code is checked first: whether a number is registered anywhere in the district is answered only to a
+    registration that would otherwise succeed (and so be recorded), never to a probe under a code already taken.
+    """
+    hashes = [m.id_hash for m in built if m.id_hash]
+    if len(hashes) != len(set(hashes)):
+        raise InvalidInput("Two members of the request have the same ID-card number.")
+    session.add(household)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("A household with this household code already exists.") from exc
+    await idnumbers.ensure_free(session, hashes)
+    session.add_all(built)
+    await idnumbers.flush_checked(session)
+
+
+async def update_household(
+    session: AsyncSession,
+    household: Household,
+    changes: Mapping[str, Any],
+    *,
+    actor: Principal,
+    config: HouseholdsConfig,
+) -> list[str]:
+    """Change the head's name or move the household to another village (both areas within the actor's reach)."""
+    cleared = [k for k in ("head_name", "area_code") if k in changes and changes[k] is None]
+    if cleared:
+        raise InvalidInput("These household fields cannot be cleared: " + ", ".join(cleared) + ".")
+    if "area_code" in changes:
+        config.ensure_known_area(changes["area_code"])
+        actor.ensure_reach(changes["area_code"])
+    before = {"head_name": household.head_name, "area_code": household.area_code}
+    for key in before:
+        if key in changes:
+            setattr(household, key, changes[key])
+    changed = history.diff(before, {"head_name": household.head_name, "area_code": household.area_code})
+    if changed:
+        session.add(household)
+        history.note(session, household.id, actor=actor.subject, action="household.updated", changes=changed)
+        publish(
+            session, HouseholdUpdated(household_id=household.id, area_code=household.area_code, changed=sorted(changed))
+        )
+    if "area_code" in changed:
+        await cadres.release_if_moved_away(session, household, actor=actor.subject)
+    return sorted(changed)
+
+
+async def members_by_household(session: AsyncSession, household_ids: Sequence[UUID]) -> dict[UUID, list[Member]]:
+    """Members of several households in one query, in a stable order."""
+    grouped: dict[UUID, list[Member]] = defaultdict(list)
+    if household_ids:
+        rows = await session.scalars(
+            select(Member)
+            .where(col(Member.household_id).in_(list(household_ids)))
+            .order_by(col(Member.birth_date), col(Member.id))
+        )
+        for member in rows.all():
+            grouped[member.household_id].append(member)
+    return grouped
+
+
+async def search_by_id_number(
+    session: AsyncSession, number: str, *, actor: Principal, config: HouseholdsConfig, today: date
+) -> list[Household]:
+    """The household holding this ID number, if the actor may reach it (otherwise nothing, not an error)."""
+    _ensure_born_by(number, today)
+    found = []
+    for member in await idnumbers.find_members(session, number, config.vault):
+        household = await session.get(Household, member.household_id)
+        if household is not None and await can_access(session, household, actor):
+            found.append(household)
+    return found
+
+
+def _ensure_born_by(number: str, today: date) -> None:
+    """A number born after today is refused as the request's validation refuses any other invalid number."""
+    try:
+        check_born_by(number, today)
+    except InvalidIdNumber as exc:
+        errors = [{"field": "body.id_number", "message": str(exc), "code": CODE}]
+        raise InvalidInput(DETAIL, errors=errors) from None
+
+
+@dataclass(frozen=True)
+class HouseholdFilter:
+    """List filters: area, status, risk (monitoring) and policy flags, guarantee gaps."""
+
+    area_code: str | None = None
+    status: str | None = None
+    under_monitoring: bool | None = None
+    risk_flag: str | None = None
+    minimum_allowance: str | None = None
+    policy: str | None = None
+    gap: str | None = None
+
+
+def _member_exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(col(Member.household_id) == col(Household.id), *conditions)
+
+
+def _years_before(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February in a common year
+        return today.replace(year=today.year - years, day=28)
+
+
+def _school_age_window(today: date) -> tuple[date, date]:
+    """Birth dates (exclusive, inclusive) of members of compulsory-school age today."""
+    return _years_before(today, SCHOOL_AGE_TO + 1), _years_before(today, SCHOOL_AGE_FROM)
+
+
+def _policy_clause(policy: str) -> ColumnElement[bool]:
+    clauses: dict[str, ColumnElement[bool]] = {
+        "disability": _member_exists(col(Member.disability_type).is_not(None)),
+        "chronic_disease": _member_exists(col(Member.chronic_disease_approved_on).is_not(None)),
+        "student": _member_exists(col(Member.enrolment) == Enrolment.ENROLLED),
+        "premium_subsidised": _member_exists(col(Member.premium_subsidised).is_(True)),
+    }
+    return clauses[policy]
+
+
+def gap_clause(gap: str, today: date) -> ColumnElement[bool]:
+    oldest, youngest = _school_age_window(today)
+    clauses: dict[str, ColumnElement[bool]] = {
+        "housing": or_(col(Household.housing_grade).is_(None), col(Household.housing_grade).not_in(SAFE_GRADES)),
+        "water": or_(col(Household.water_safe).is_(None), col(Household.water_safe).is_(False)),
+        "medical": _member_exists(col(Member.medical_insured).is_(False)),
+        "schooling": _member_exists(
+            col(Member.birth_date) > oldest,
+            col(Member.birth_date) <= youngest,
+            or_(col(Member.enrolment).is_(None), col(Member.enrolment) == Enrolment.DROPPED_OUT),
+        ),
+    }
+    return clauses[gap]
+
+
+def _filtered(stmt: Select[tuple[Household]], f: HouseholdFilter, today: date) -> Select[tuple[Household]]:
+    episode_open = exists().where(
+        col(MonitoringEpisode.household_id) == col(Household.id), col(MonitoringEpisode.status) == "open"
+    )
+    if f.area_code:
+        stmt = stmt.where(col(Household.area_code).startswith(f.area_code))
+    if f.status:
+        stmt = stmt.where(col(Household.status) == f.status)
+    if f.under_monitoring is not None:
+        stmt = stmt.where(episode_open if f.under_monitoring else ~episode_open)
+    if f.risk_flag:
+        stmt = stmt.where(
+            exists().where(
+                col(RiskFlag.household_id) == col(Household.id),
+                col(RiskFlag.kind) == f.risk_flag,
+                col(RiskFlag.episode_id).in_(
+                    select(col(MonitoringEpisode.id)).where(col(MonitoringEpisode.status) == "open")
+                ),
+            )
+        )
+    if f.minimum_allowance:
+        stmt = stmt.where(col(Household.minimum_allowance) == f.minimum_allowance)
+    if f.policy:
+        stmt = stmt.where(_policy_clause(f.policy))
+    if f.gap:
+        stmt = stmt.where(gap_clause(f.gap, today))
+    return stmt
+
+
+async def list_households(
+    session: AsyncSession, f: HouseholdFilter, *, actor: Principal, after_code: str | None, limit: int, today: date
+) -> list[Household]:
+    """Up to `limit` households in household-code order after `after_code`, within the actor's reach."""
+    if f.area_code and actor.is_area_scoped:
+        actor.ensure_reach(f.area_code)
+    stmt = _filtered(select(Household).where(*scope_clauses(actor)), f, today)
+    if after_code is not None:
+        stmt = stmt.where(col(Household.household_code) > after_code)
+    return list((await session.scalars(stmt.order_by(col(Household.household_code)).limit(limit))).all())

@@ -1,0 +1,31 @@
+"""A problem found at a household (问题), as audit is told of it: the HouseholdProblemFound event."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NotRequired, TypedDict, Unpack
+from uuid import UUID, uuid4
+
+from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+
+
+class Problem(TypedDict):
+    """What is said of one problem found (the event's fields but the household's)."""
+
+    category: ProblemCategory
+    code: str
+    description: str
+    found_on: date
+    found_by: str
+    problem_id: NotRequired[UUID | None]
+    visit_id: NotRequired[UUID | None]
+    housing_grade: NotRequired[str | None]
+
+
+def problem_event(household_id: UUID, area_code: str, **problem: Unpack[Problem]) -> HouseholdProblemFound:
+    """The event of one problem found (the bulk import writes it with its rows, the use cases publish it)."""
+    return HouseholdProblemFound(
+        household_id=household_id,
+        area_code=area_code,
+        **{**problem, "problem_id": problem.get("problem_id") or uuid4()},
+    )

@@ -1,0 +1,46 @@
+"""A project's income (收益): recorded once per period, then distributed to poor households by subsidies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects import events
+from services.projects.domain.dates import refused
+from services.projects.models import Project, ProjectIncome
+from services.projects.rules import dates
+from services.projects.schemas.income import IncomeCreate
+from shared.auth import Principal
+from shared.contracts.projects import ProjectIncomeRecorded
+from shared.errors import Conflict
+
+
+async def record_income(
+    session: AsyncSession, project: Project, data: IncomeCreate, *, actor: Principal, today: date, now: datetime
+) -> ProjectIncome:
+    """Record a project's income for a period, once."""
+    if not dates.period_begun(data.period, today=today):
+        raise refused("period", "income cannot be recorded for a period that has not begun", "period_not_begun")
+    if dates.period_before_start(data.period, started_on=project.started_on):
+        raise refused("period", "before the project's start", "before_project_start")
+    income = ProjectIncome(
+        project_id=project.id,
+        period=data.period,
+        amount_fen=data.amount_fen,
+        recorded_by=actor.subject,
+        recorded_at=now,
+    )
+    session.add(income)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("Income for this project and period is already recorded.") from exc
+    events.publish(
+        session,
+        ProjectIncomeRecorded(
+            project_id=project.id, income_id=income.id, period=income.period, amount_fen=income.amount_fen
+        ),
+    )
+    return income

@@ -1,0 +1,53 @@
+"""Project inspections (两看一及时): each problem found is published for audit to turn into a finding."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.projects import events
+from services.projects.domain.dates import refused
+from services.projects.models import Project, ProjectInspection, ProjectProblem
+from services.projects.rules import dates
+from services.projects.schemas.inspections import InspectionCreate
+from shared.auth import Principal
+from shared.contracts.projects import ProjectProblemFound
+
+
+async def record_inspection(
+    session: AsyncSession, project: Project, data: InspectionCreate, *, actor: Principal, today: date
+) -> tuple[ProjectInspection, list[ProjectProblem]]:
+    """Record an inspection; every problem it found is published for audit (问题 -> 整改)."""
+    _ensure_inspected_on(data.inspected_on, project, today=today)
+    inspection = ProjectInspection(
+        project_id=project.id, inspected_on=data.inspected_on, inspector=data.inspector, notes=data.notes
+    )
+    session.add(inspection)
+    await session.flush()  # problems reference it; without relationships the flush order is ours to set
+    problems = [
+        ProjectProblem(inspection_id=inspection.id, project_id=project.id, code=p.code, description=p.description)
+        for p in data.problems
+    ]
+    session.add_all(problems)
+    for problem in problems:
+        events.publish(
+            session,
+            ProjectProblemFound(
+                project_id=project.id,
+                problem_id=problem.id,
+                area_code=project.area_code,
+                code=problem.code,
+                description=problem.description,
+                found_on=data.inspected_on,
+                found_by=actor.subject,
+            ),
+        )
+    return inspection, problems
+
+
+def _ensure_inspected_on(inspected_on: date, project: Project, *, today: date) -> None:
+    if dates.in_future(inspected_on, today=today):
+        raise refused("inspected_on", "inspection date cannot be in the future", "in_future")
+    if dates.before_start(inspected_on, started_on=project.started_on):
+        raise refused("inspected_on", "before the project's start", "before_project_start")

@@ -1,0 +1,90 @@
+"""The access log: one JSON line per HTTP request, and a request id that follows the request.
+
+Each line names the method, the route template (`/households/{household_id}`, never the path as sent: a path may
+carry an identifier, and the query string or the body personal data, so neither is logged), the status, the time
+taken in milliseconds and the request id. The id is the caller's `X-Request-ID` when it is well formed (1-64
+characters of letters, digits, `.`, `_` and `-`), otherwise a new one; either way it is echoed in the response's
+`X-Request-ID` header and kept in `request.state.request_id`, so a caller and the log can name the same request.
+
+Health probes and metrics scrapes (`/livez`, `/readyz`, `/metrics`) come every few seconds from every pod: they are
+logged at DEBUG, everything else at INFO.
+
+A pure ASGI middleware: Starlette's BaseHTTPMiddleware would run every request through an extra task and stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from uuid import uuid4
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = "x-request-id"
+_HEADER_BYTES = HEADER.encode("latin-1")
+_WELL_FORMED = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
+QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+UNHANDLED_STATUS = 500  # what the server answers when the application raised before it started a response
+
+log = logging.getLogger(__name__)
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+    """The caller's request id if it sent a well-formed one, else a new one (32 hex digits)."""
+    for name, value in headers:
+        if name.lower() == _HEADER_BYTES:
+            candidate = value.decode("latin-1")
+            if _WELL_FORMED.fullmatch(candidate):
+                return candidate
+            break
+    return uuid4().hex
+
+
+def route_template(scope: Scope) -> str | None:
+    """The path template of the route that handled the request; None when no route matched (a 404)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
+class AccessLog:
+    """ASGI middleware: logs each HTTP request once it is answered, and tags it with a request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope["headers"])
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = UNHANDLED_STATUS
+        started = time.perf_counter()
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != _HEADER_BYTES]
+                headers.append((_HEADER_BYTES, request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged)
+        finally:
+            level = logging.DEBUG if scope["path"] in QUIET_PATHS else logging.INFO
+            if log.isEnabledFor(level):
+                log.log(
+                    level,
+                    "http request",
+                    extra={
+                        "method": scope["method"],
+                        "route": route_template(scope),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "request_id": request_id,
+                    },
+                )

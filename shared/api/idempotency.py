@@ -1,0 +1,120 @@
+"""Idempotent creates: a client that retries a request with the same `Idempotency-Key` gets the first result.
+
+A create that timed out may have committed; without a key its retry would record the visit, the project or the
+payment a second time. With one, the first request's response is stored in the same transaction as its effect,
+and a retry of the same request (same caller, operation, key and body) answers it again with **200** and the
+header `Idempotency-Replayed: true`; the same key with a different body is a 409. Keys are kept
+`IDEMPOTENCY_RETENTION_DAYS` (retention purges them with the outbox), so a retry must come within that time.
+
+The key is claimed before the work is done: on PostgreSQL a concurrent request with the same key waits on the
+claim's unique index and, once the first commits, replays its response instead of doing the work again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from shared.api.idempotent_requests import IdempotentRequest
+from shared.auth import CurrentPrincipal
+from shared.errors import Conflict
+from shared.http import Transaction
+from shared.timeutil import utcnow
+
+R = TypeVar("R", bound=BaseModel)
+KEY_PATTERN = r"^[A-Za-z0-9._:-]+$"
+REPLAYED_HEADER = "Idempotency-Replayed"
+# What an idempotent create declares beside its 201 (`responses=REPLAY_RESPONSE` on the route).
+REPLAY_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A retry with the same `Idempotency-Key` and body: the first request's result, unchanged "
+        "(header `Idempotency-Replayed: true`); nothing was recorded again",
+    }
+}
+
+
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        pattern=KEY_PATTERN,
+        description="Any unique string of letters, digits and `._:-` (a UUID does): a retry with the same key and "
+        "body returns the first result instead of recording it again.",
+        examples=["2f1c8e9a-3b7d-4c55-9f0e-6a1d2b3c4d5e"],
+    ),
+]
+
+
+class IdempotentCreate:
+    """The request's key (if any), claimed in the request's transaction."""
+
+    def __init__(self, session: AsyncSession, response: Response, *, caller: str, operation: str, key: str | None):
+        self.session, self.response = session, response
+        self.caller, self.operation, self.key = caller, operation, key
+        self._claim: IdempotentRequest | None = None
+
+    async def replay(self, body: BaseModel, result: type[R]) -> R | None:
+        """The first result of this request if it is a retry; otherwise claim the key and return None."""
+        if self.key is None:
+            return None
+        digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        earlier = await self._earlier()
+        if earlier is None:
+            earlier = await self._claimed(digest)
+        if earlier is None:
+            return None
+        if earlier.request_hash != digest or earlier.response_body is None:
+            raise Conflict("This Idempotency-Key was already used for a different request.")
+        self.response.status_code = 200
+        self.response.headers[REPLAYED_HEADER] = "true"
+        return result.model_validate_json(earlier.response_body)
+
+    def remember(self, result: R) -> R:
+        """Store the result with the claim (committed with the effect), and return it."""
+        if self._claim is not None:
+            self._claim.response_body = result.model_dump_json()
+        return result
+
+    async def _earlier(self) -> IdempotentRequest | None:
+        found = await self.session.scalars(
+            select(IdempotentRequest).where(
+                col(IdempotentRequest.caller) == self.caller,
+                col(IdempotentRequest.operation) == self.operation,
+                col(IdempotentRequest.key) == self.key,
+            )
+        )
+        return found.first()
+
+    async def _claimed(self, digest: str) -> IdempotentRequest | None:
+        """Claim the key; if a concurrent request claimed it first, the row it committed."""
+        assert self.key is not None
+        claim = IdempotentRequest(
+            caller=self.caller, operation=self.operation, key=self.key, request_hash=digest, created_at=utcnow()
+        )
+        try:
+            async with self.session.begin_nested():
+                self.session.add(claim)
+        except IntegrityError:
+            return await self._earlier()
+        self._claim = claim
+        return None
+
+
+async def idempotent_create(
+    request: Request, response: Response, session: Transaction, principal: CurrentPrincipal, key: KeyHeader = None
+) -> IdempotentCreate:
+    # The path itself, ids included: the same key sent to two households' visits names two requests.
+    operation = f"{request.method} {request.url.path}"[:200]
+    return IdempotentCreate(session, response, caller=principal.subject, operation=operation, key=key)
+
+
+Idempotency = Annotated[IdempotentCreate, Depends(idempotent_create)]

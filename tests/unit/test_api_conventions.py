@@ -1,0 +1,146 @@
+"""Every service's OpenAPI document follows the one API convention (README, "API conventions"), so that an
+integrator can generate a client from it: versioned paths, named operations, summaries, roles, declared errors,
+examples, paginated lists, published enums, idempotent creates."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+from shared.registry import SERVICES
+from tests.support import service_app, service_settings
+
+HEALTH = "health"
+# Properties whose values are codes from a closed list: a client must see the list.
+CODE_PROPERTIES = {"policy_code", "category", "housing_grade", "severity", "status", "kind", "relationship_to_head"}
+
+
+@cache
+def document(service: str) -> dict[str, Any]:
+    return service_app(service, service_settings(service)).openapi()
+
+
+def operations(service: str) -> list[tuple[str, str, dict[str, Any]]]:
+    doc = document(service)
+    return [
+        (path, method, op)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if op.get("tags") != [HEALTH]
+    ]
+
+
+def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_document_describes_the_service(service: str) -> None:
+    assert len(document(service)["info"].get("description", "")) > 80
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_path_but_health_carries_the_version_prefix(service: str) -> None:
+    for path, method, _ in operations(service):
+        assert path.startswith("/v1/"), f"{method} {path}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_operation_ids_are_tag_and_name(service: str) -> None:
+    ids = [op["operationId"] for _, _, op in operations(service)]
+    assert len(ids) == len(set(ids)), "operationIds must be unique"
+    for path, method, op in operations(service):
+        tag = op["tags"][0]
+        assert re.fullmatch(rf"{re.escape(tag)}-[a-z][a-z0-9_]*", op["operationId"]), f"{method} {path}"
+        assert "__" not in op["operationId"], f"{method} {path}: FastAPI's default id"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_says_what_it_does_and_who_may_call_it(service: str) -> None:
+    for path, method, op in operations(service):
+        name = op["operationId"].split("-", 1)[1]
+        summary = op.get("summary", "")
+        assert summary and summary != name.replace("_", " ").title(), f"{method} {path}: summary is the name"
+        assert "**Who may call:**" in op.get("description", ""), f"{method} {path}: roles not documented"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_declares_its_errors(service: str) -> None:
+    for path, method, op in operations(service):
+        responses = op["responses"]
+        assert {"401", "403"} <= responses.keys(), f"{method} {path}"
+        if op.get("parameters") or "requestBody" in op:
+            assert "422" in responses, f"{method} {path}"
+        if "{" in path:
+            assert "404" in responses, f"{method} {path}"
+        if method in {"post", "put", "patch", "delete"}:
+            assert "409" in responses, f"{method} {path}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_request_body_has_an_example(service: str) -> None:
+    doc = document(service)
+    for path, method, op in operations(service):
+        if "requestBody" not in op:
+            continue
+        for media in op["requestBody"]["content"].values():
+            schema = resolve(doc, media["schema"])
+            assert media.get("example") or media.get("examples") or schema.get("examples"), f"{method} {path}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_list_is_a_page(service: str) -> None:
+    doc = document(service)
+    for path, method, op in operations(service):
+        for status, response in op["responses"].items():
+            for media in response.get("content", {}).values():
+                schema = resolve(doc, media["schema"])
+                assert schema.get("type") != "array", f"{method} {path} {status}: a bare array, not a page"
+                if "items" in schema.get("properties", {}):
+                    assert "next_cursor" in schema["properties"], f"{method} {path}: a page without a cursor"
+        if method == "get" and any(p["name"] == "cursor" for p in op.get("parameters", [])):
+            assert any(p["name"] == "limit" for p in op["parameters"]), f"{method} {path}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_create_takes_an_idempotency_key_and_documents_the_replay(service: str) -> None:
+    for path, method, op in operations(service):
+        if "201" not in op["responses"]:
+            continue
+        headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+        assert "Idempotency-Key" in headers, f"{method} {path}"
+        assert "200" in op["responses"], f"{method} {path}: the replay's status is not documented"
+
+
+def _code_properties(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    found = []
+    for name, schema in doc["components"]["schemas"].items():
+        if name in {"ErrorDocument", "FieldError"}:
+            continue
+        for prop, value in schema.get("properties", {}).items():
+            if prop in CODE_PROPERTIES:
+                found.append((name, prop, value))
+    return found
+
+
+def _is_enumerated(doc: dict[str, Any], schema: dict[str, Any]) -> bool:
+    if "enum" in schema or "const" in schema:
+        return True
+    if "$ref" in schema:
+        return _is_enumerated(doc, resolve(doc, schema))
+    options = schema.get("anyOf") or schema.get("oneOf") or schema.get("allOf")
+    if options:
+        return all(_is_enumerated(doc, o) or o.get("type") == "null" for o in options)
+    return False
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_codes_are_published_as_enums(service: str) -> None:
+    doc = document(service)
+    for schema, prop, value in _code_properties(doc):
+        assert _is_enumerated(doc, value), f"{schema}.{prop} is a free string: publish its codes as an enum"
