@@ -45,5 +45,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 # only /tmp needs to be writable (an emptyDir / tmpfs in Kubernetes and compose).
 WORKDIR /app
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004
+# The API ports, and every service's metrics port (METRICS_PORT).
+EXPOSE 8001 8002 8003 8004 9100
 CMD ["poverty", "--help"]

@@ -71,7 +71,7 @@ def write_csv(path: Path, households: int) -> int:
                         "area_code": area,
                         "head_name": head,
                         "member_name": head if m == 0 else SURNAMES[h % 10] + GIVEN[(h + m) % 10],
-                        "relationship_to_head": "head" if m == 0 else ("spouse" if m == 1 else "child"),
+                        "relationship_to_head": "head" if m == 0 else ("spouse" if m == 1 else "son"),
                         "birth_date": born.isoformat(),
                         "id_number": number,
                         "medical_insured": "true" if (h + m) % 7 else "false",

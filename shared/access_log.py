@@ -4,10 +4,11 @@ Each line names the method, the route template (`/households/{household_id}`, ne
 carry an identifier, and the query string or the body personal data, so neither is logged), the status, the time
 taken in milliseconds and the request id. The id is the caller's `X-Request-ID` when it is well formed (1-64
 characters of letters, digits, `.`, `_` and `-`), otherwise a new one; either way it is echoed in the response's
-`X-Request-ID` header and kept in `request.state.request_id`, so a caller and the log can name the same request.
+`X-Request-ID` header and kept in `request.state.request_id` and in `shared.logs.REQUEST_ID`, so a caller and
+every log line written while the request is served name the same request.
 
-Health probes and metrics scrapes (`/livez`, `/readyz`, `/metrics`) come every few seconds from every pod: they are
-logged at DEBUG, everything else at INFO.
+Health probes (`/livez`, `/readyz`) come every few seconds to every pod: they are logged at DEBUG, everything else at
+INFO. Every request is also counted in the HTTP metrics (`count_request`), by route template, method and status.
 
 A pure ASGI middleware: Starlette's BaseHTTPMiddleware would run every request through an extra task and stream.
 """
@@ -21,10 +22,14 @@ from uuid import uuid4
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.logs import REQUEST_ID
+from shared.metrics import HTTP_METHODS, HTTP_REQUEST_SECONDS, HTTP_REQUESTS, UNMATCHED_ROUTE
+from shared.openapi import API_PREFIX
+
 HEADER = "x-request-id"
 _HEADER_BYTES = HEADER.encode("latin-1")
 _WELL_FORMED = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
-QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+QUIET_PATHS = frozenset({"/livez", "/readyz"})
 UNHANDLED_STATUS = 500  # what the server answers when the application raised before it started a response
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,11 @@ def route_template(scope: Scope) -> str | None:
     """The path template of the route that handled the request; None when no route matched (a 404)."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else None
+    if not isinstance(path, str):
+        return None
+    # FastAPI keeps an included router's prefix apart from its routes: put the version prefix back.
+    versioned = scope["path"].startswith(API_PREFIX + "/") and not path.startswith(API_PREFIX + "/")
+    return API_PREFIX + path if versioned else path
 
 
 class AccessLog:
@@ -60,6 +69,7 @@ class AccessLog:
             return
         request_id = request_id_from(scope["headers"])
         scope.setdefault("state", {})["request_id"] = request_id
+        bound = REQUEST_ID.set(request_id)  # every log line written while the request is served names it
         status = UNHANDLED_STATUS
         started = time.perf_counter()
 
@@ -75,6 +85,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, tagged)
         finally:
+            duration, route = time.perf_counter() - started, route_template(scope)
+            count_request(route, scope["method"], status, duration)
             level = logging.DEBUG if scope["path"] in QUIET_PATHS else logging.INFO
             if log.isEnabledFor(level):
                 log.log(
@@ -82,9 +94,19 @@ class AccessLog:
                     "http request",
                     extra={
                         "method": scope["method"],
-                        "route": route_template(scope),
+                        "route": route,
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "duration_ms": round(duration * 1000, 1),
                         "request_id": request_id,
                     },
                 )
+            REQUEST_ID.reset(bound)
+
+
+def count_request(route: str | None, method: str, status: int, duration_s: float) -> None:
+    """The request in `poverty_http_requests_total` and `poverty_http_request_duration_seconds`. Labels are bounded:
+    the route template (never the path) and the standard methods, whatever a client sends."""
+    route = route or UNMATCHED_ROUTE
+    method = method if method in HTTP_METHODS else "other"
+    HTTP_REQUESTS.labels(route, method, str(status)).inc()
+    HTTP_REQUEST_SECONDS.labels(route, method).observe(duration_s)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from shared.areas import is_area_code
 from shared.auth import AREA_SCOPED, Role
-from shared.registry import SERVICES
+from shared.service_index import SERVICES
 
 CONFIGURATION_ERROR = 2  # the exit status of a configuration the settings refuse
 USAGE_ERROR = 2  # the exit status of a command the arguments make impossible (argparse's own, too)
@@ -155,8 +155,8 @@ def _up(args: argparse.Namespace) -> int:
 
 def serve(service: str) -> int:
     """Run the service over HTTP on its configured host and port."""
-    from shared.registry import create_app, load_settings
     from shared.server import serve as serve_http
+    from shared.service_index import create_app, load_settings
 
     settings = load_settings(service)
     return serve_http(create_app(service, settings), host=settings.host, port=settings.port)
@@ -166,7 +166,7 @@ async def migrate(service: str) -> int:
     """Apply the service's migrations to its configured database."""
     from shared.db import create_engine
     from shared.migrations import upgrade_to_head
-    from shared.registry import load_settings
+    from shared.service_index import load_settings
 
     engine = create_engine(load_settings(service).database_url)
     try:
@@ -181,7 +181,7 @@ def replay_dead_letters(topic: str, group: str, bootstrap: str, service: str | N
     """Republish a dead-letter topic's records, on the given brokers or on a service's (with its security)."""
     from shared.messaging.dlq import replay
     from shared.messaging.kafka import PLAINTEXT
-    from shared.registry import load_settings
+    from shared.service_index import load_settings
 
     security = PLAINTEXT
     if service is not None:
@@ -244,7 +244,7 @@ def local_kafka(args: argparse.Namespace) -> int:
 
 def print_openapi(service: str) -> int:
     """Print the service's OpenAPI document, built from its code as it would serve it (no database, no broker)."""
-    from shared.registry import create_app, settings_class
+    from shared.service_index import create_app, settings_class
 
     document = create_app(service, settings_class(service)(kafka_enabled=False)).openapi()
     print(json.dumps(document, ensure_ascii=False, indent=2))
@@ -279,12 +279,18 @@ def household_import(argv: list[str]) -> int:
     tune_gc = getattr(tool, "tune_gc", None)
     if callable(tune_gc):
         tune_gc()  # a bulk run makes millions of short-lived objects: collect rarely
-    return int(tool.main(argv))
+    from shared.tracing import traced_job
+
+    with traced_job("households", "poverty import"):
+        return int(tool.main(argv))
 
 
 def rekey(argv: list[str]) -> int:
     """`poverty rekey [--rehash]`: re-seal ID-card numbers under the active key, or recompute their keyed hashes."""
-    return int(_households_tool(REKEY_MODULES).main(argv))
+    from shared.tracing import traced_job
+
+    with traced_job("households", "poverty rekey"):
+        return int(_households_tool(REKEY_MODULES).main(argv))
 
 
 HOUSEHOLD_TOOLS: dict[str, Callable[[list[str]], int]] = {"import": household_import, "rekey": rekey}

@@ -147,8 +147,13 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return error_document(500, "internal-error", "Internal error", "An unexpected error occurred.", request.url.path)
+    request_id = getattr(request.state, "request_id", None)
+    log.exception("unhandled error", extra={"path": request.url.path, "request_id": request_id})
+    # A 500 is sent from outside the access log's middleware: name the request here, so that the caller can
+    # quote it to the operators.
+    headers = {"X-Request-ID": request_id} if request_id else None
+    detail = "An unexpected error occurred." + (f" Quote request {request_id} to the operators." if request_id else "")
+    return error_document(500, "internal-error", "Internal error", detail, request.url.path, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,4 +1,14 @@
-"""`/livez` (the process answers) and `/readyz` (database, migrations at head, Kafka reachable)."""
+"""`/livez` (the process answers) and `/readyz` (the database answers and its schema is at head), and the watch on
+Kafka that readiness reports without depending on it.
+
+Readiness is what Kubernetes routes traffic by: a pod that is not ready gets no requests. Every API call needs the
+database, so the database and its migrations decide it. Kafka does not: a write records its events in the outbox and
+returns, and the relay publishes them once the brokers are back; taking every pod out of the Service during a broker
+outage would only turn a delay of events into an outage of the API. Kafka's state is therefore reported among the
+checks without deciding readiness (`"kafka": "ok" | "degraded" | "disabled"`) and as the metric
+`poverty_kafka_connected`, which is what to alert on. The state comes from a background watch, so a probe never waits
+on an unreachable broker.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +17,18 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from shared.messaging.kafka import ping
+from shared.metrics import KAFKA_CONNECTED
 from shared.migrations import is_at_head
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 CHECK_TIMEOUT_S = 3.0
+KAFKA_CHECK_INTERVAL_S = 5.0  # how often a connected service pings the cluster
+KAFKA_START_CHECK_INTERVAL_S = 0.5  # how often it looks whether the clients have started (no network involved)
 
 
 @router.get("/livez")
@@ -27,29 +39,51 @@ async def livez() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready to serve: every dependency answers and the schema is current."""
+    """Ready to serve: the database answers and the schema is current (503 otherwise); Kafka's state is reported
+    but never makes the pod unready."""
     runtime = request.app.state.runtime
     checks = {
         "database": await _check(_database(runtime)),
         "migrations": await _check(_migrations(runtime)),
-        "kafka": await _check(_kafka(runtime)) if runtime.settings.kafka_enabled else "disabled",
     }
-    ready = all(v in ("ok", "disabled") for v in checks.values())
+    ready = all(v == "ok" for v in checks.values())
+    checks["kafka"] = kafka_state(runtime)
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
     )
 
 
-@router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def kafka_state(runtime: Any) -> str:
+    """`disabled` (the service runs without Kafka), `ok` (its clients reach the cluster) or `degraded`."""
+    if not runtime.settings.kafka_enabled:
+        return "disabled"
+    return "ok" if runtime.kafka_connected else "degraded"
 
 
-async def _check(probe: Any) -> str:
+async def watch_kafka(runtime: Any) -> None:
+    """Keep `runtime.kafka_connected` and `poverty_kafka_connected` current until cancelled: false until the
+    clients have started, then whether the cluster answers a metadata request."""
+    try:
+        while True:
+            connected = runtime.kafka_started and await _check(_kafka(runtime), quiet=True) == "ok"
+            if connected and not runtime.kafka_connected:
+                log.info("kafka reachable")
+            elif runtime.kafka_connected and not connected:
+                log.warning("kafka unreachable; events wait in the outbox")
+            runtime.kafka_connected = connected
+            KAFKA_CONNECTED.set(1 if connected else 0)
+            await asyncio.sleep(KAFKA_CHECK_INTERVAL_S if runtime.kafka_started else KAFKA_START_CHECK_INTERVAL_S)
+    finally:
+        runtime.kafka_connected = False
+        KAFKA_CONNECTED.set(0)
+
+
+async def _check(probe: Any, *, quiet: bool = False) -> str:
     try:
         result = await asyncio.wait_for(probe, CHECK_TIMEOUT_S)
     except Exception as exc:
-        log.warning("readiness check failed", extra={"error_type": type(exc).__name__})
+        if not quiet:
+            log.warning("readiness check failed", extra={"error_type": type(exc).__name__})
         return "failing"
     return "ok" if result is not False else "failing"
 
@@ -66,8 +100,5 @@ async def _migrations(runtime: Any) -> bool:
     return bool(runtime.schema_current)
 
 
-async def _kafka(runtime: Any) -> bool:
-    if not runtime.kafka_started:
-        return False
+async def _kafka(runtime: Any) -> None:
     await ping(runtime.producer)
-    return True

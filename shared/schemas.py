@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from functools import cache
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -49,8 +49,14 @@ def within_calendar(value: Any) -> Any:
     return value
 
 
-# A date in a query parameter (request bodies get the same rules from `RequestBody`).
-IsoDate = Annotated[date, BeforeValidator(refuse_timestamps), AfterValidator(within_calendar)]
+# A date in a query parameter (request bodies get the same rules from `RequestBody`); the pattern states the years.
+_CALENDAR_DATE = r"^(19[0-9]{2}|2[01][0-9]{2})-"  # CALENDAR_YEARS, as a date's or a time's first characters
+IsoDate = Annotated[
+    date,
+    BeforeValidator(refuse_timestamps),
+    AfterValidator(within_calendar),
+    Field(json_schema_extra={"pattern": _CALENDAR_DATE}),
+]
 
 # A monthly period (收益, 补贴) in a request body: YYYY-MM in the years of CALENDAR_YEARS (1900-2199), stated by the
 # pattern so that the OpenAPI document shows the whole rule ("0465-08" is written like a month but is none to pay
@@ -64,7 +70,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 # Blanks are trimmed before lengths are checked: a required text must hold more than blanks.
 NOT_BLANK = r"^(?!\s*$)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-_CALENDAR_DATE = r"^(19[0-9]{2}|2[01][0-9]{2})-"  # CALENDAR_YEARS, as a date's or a time's first characters
 
 
 def refuse_control_characters(value: Any) -> Any:
@@ -91,6 +96,14 @@ QueryText = Annotated[
 _BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
+def _document_body(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A body's JSON Schema: its `example` (a class attribute), and the rules `RequestBody` enforces."""
+    example = getattr(model, "example", None)
+    if example is not None:
+        schema["examples"] = [example]
+    _state_text_rules(schema)
+
+
 def _state_text_rules(schema: dict[str, Any]) -> None:
     """Write into a body's JSON Schema what `RequestBody` enforces on text, dates and bounds, so that a client generated
     from the OpenAPI document sends what the service accepts: no control characters, dates in CALENDAR_YEARS."""
@@ -112,9 +125,11 @@ def _state_text_rules(schema: dict[str, Any]) -> None:
 
 class RequestBody(BaseModel):
     """Unknown fields are errors, surrounding blanks are trimmed, text holds no control character, and a date
-    or a time is written as text."""
+    or a time is written as text. Subclasses set `example` to a valid body, which the OpenAPI document shows."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_state_text_rules)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_body)
+    # A valid body, shown in the OpenAPI document (`examples`): set it on every request body.
+    example: ClassVar[dict[str, Any] | None] = None
 
     @field_validator("*", mode="before")
     @classmethod

@@ -25,15 +25,19 @@ from shared.contracts import ALL_TOPICS
 from shared.db import create_engine
 from shared.error_documents import install_error_handlers
 from shared.health import router as health_router
+from shared.health import watch_kafka
 from shared.logs import configure_logging
+from shared.messaging.backlog import sample_outbox
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.kafka import SharedProducer, ensure_topics, make_consumer, make_producer
 from shared.messaging.outbox import OutboxSignal, session_info
 from shared.messaging.relay import Backoff, OutboxRelay
 from shared.messaging.retention import purge_periodically
-from shared.openapi import install_api_documentation, operation_id
+from shared.metrics import POOLS, MetricsServer
+from shared.openapi import API_PREFIX, install_api_documentation, operation_id
 from shared.settings import ServiceSettings
+from shared.tracing import install_tracing, instrument_engine
 
 log = logging.getLogger(__name__)
 Worker = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
@@ -63,18 +67,25 @@ class ServiceRuntime:
         self.name, self.settings, self.handlers, self.workers = spec.name, spec.settings, spec.handlers, spec.workers
         self.kafka_security = spec.settings.kafka_security()
         self.engine = create_engine(spec.settings.database_url)
+        instrument_engine(self.engine)  # a span per statement, when spans are exported
         self.signal = OutboxSignal()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info(self.signal))
         self.producers = SharedProducer(self._producer)  # the relay's and the dead-letter path's, renewed as one
         self.consumer: AIOKafkaConsumer | None = None
         self.relay: OutboxRelay | None = None
         self.kafka_started = False
+        self.kafka_connected = False  # kept current by shared.health.watch_kafka
         self.schema_current = False
+        self.metrics = MetricsServer(spec.settings.host, spec.settings.metrics_port)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        self.metrics.start()  # first: a metrics port taken by another process stops start-up before anything runs
+        POOLS.watch(self.engine)
         if self.settings.kafka_enabled:
             self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
+            self._tasks.append(asyncio.create_task(watch_kafka(self), name=f"{self.name}-kafka-watch"))
+        self._tasks.append(asyncio.create_task(sample_outbox(self.engine), name=f"{self.name}-outbox-backlog"))
         s = self.settings
         retention = purge_periodically(self.engine, s.retention_policy(), s.retention_interval_s)
         self._tasks.append(asyncio.create_task(retention, name=f"{self.name}-retention"))
@@ -100,6 +111,8 @@ class ServiceRuntime:
             await self._bounded("kafka producer", self.producers.stop())
         finally:
             await self._bounded("database pool", self.engine.dispose())
+            POOLS.forget(self.engine)
+            await asyncio.to_thread(self.metrics.stop)
 
     async def _bounded(self, step: str, closing: Awaitable[Any]) -> None:
         # Shutdown goes on past a failing or hanging step.
@@ -212,5 +225,6 @@ def build_app(spec: ServiceSpec) -> FastAPI:
     install_api_documentation(app)
     app.include_router(health_router)
     for router in spec.routers:
-        app.include_router(router)
+        app.include_router(router, prefix=API_PREFIX)
+    install_tracing(app, spec.name)  # a span per request (not health or metrics), outermost: shared/tracing.py
     return app

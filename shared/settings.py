@@ -61,6 +61,9 @@ class ServiceSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    metrics_port: int = Field(
+        default=9100, ge=0, le=65535, description="where /metrics is served, apart from the API (0: not served)"
+    )
     log_level: str = "INFO"
     outbox_poll_interval_s: float = Field(
         default=5.0, gt=0, description="fallback poll; commits wake the relay at once"
@@ -130,6 +133,12 @@ class ServiceSettings(BaseSettings):
             self.retention_policy()  # the rule lives with the policy; here it stops a service that would break it
         except ValueError as exc:
             raise ValueError(f"inbox_retention_days: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_apart_from_the_api(self) -> ServiceSettings:
+        if self.metrics_port == self.port:
+            raise ValueError("metrics_port must differ from port: metrics are never served on the API's port")
         return self
 
     @model_validator(mode="after")

@@ -63,7 +63,7 @@ class Sweep:
             yield from self._request(method, path, operation).hostile()
 
     def learn(self, path: str, response: Any) -> None:
-        """Remember the id a creation returned under its resource's name (`/households/{id}/visits` -> `visit_id`),
+        """Remember the id a creation returned under its resource's name (`/v1/households/{id}/visits` -> `visit_id`),
         so that a path parameter ending the same way (`visit_id`, `housing_appraisal_id` -> `appraisal_id`)
         names a resource that exists."""
         if isinstance(response, dict) and isinstance(response.get("id"), str):

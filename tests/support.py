@@ -43,6 +43,9 @@ def auth(*roles: str, area: str | None = None, sub: str = "officer-1") -> dict[s
 
 
 def service_settings(service: str, **overrides: Any) -> Any:
+    """The service's settings; metrics not served unless asked (`metrics_port`): many apps run in one process, and
+    other test runs on the machine may hold the default port."""
+    overrides.setdefault("metrics_port", 0)
     module = importlib.import_module(f"services.{service}.settings")
     return getattr(module, SETTINGS_CLASSES[service])(**overrides)
 

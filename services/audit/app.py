@@ -18,6 +18,14 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         ServiceSpec(
             name="audit",
             title="Audit and accountability (督查问责)",
+            description=(
+                "Audit owns the district's findings (问题) from every source (visits, project inspections, subsidy "
+                "coverage gaps, inspectors' entries) and the rectification (整改) each one opens: its owner, deadline, "
+                "evidence and independent follow-up check (回头看). Severe findings, overdue tasks and failed checks "
+                "are referred to the discipline commission (纪委线索移交), serious ones weekly; the commission records "
+                "its accountability decisions (问责), published as a named notice (实名制通报). Every change and every "
+                "event of the platform is kept in a hash-chained, tamper-evident log that anyone auditing can verify."
+            ),
             settings=settings,
             routers=routers,
             handlers=build_handlers(settings),

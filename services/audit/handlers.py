@@ -66,7 +66,7 @@ def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcn
             source_ref=str(event.problem_id),
             housing_grade=event.housing_grade,
         )
-        await findings.record_finding(session, facts, policy=policy, now=clock())
+        await findings.record_finding(session, facts, policy=policy, now=clock(), source="households")
 
     @handlers.on(ProjectProblemFound)
     async def on_project_problem(session: AsyncSession, event: ProjectProblemFound, _: Envelope) -> None:
@@ -79,7 +79,7 @@ def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcn
             description=event.description,
             source_ref=str(event.problem_id),
         )
-        await findings.record_finding(session, facts, policy=policy, now=clock())
+        await findings.record_finding(session, facts, policy=policy, now=clock(), source="projects")
 
     @handlers.on(SubsidyCoverageGap)
     async def on_coverage_gap(session: AsyncSession, event: SubsidyCoverageGap, _: Envelope) -> None:
@@ -93,6 +93,6 @@ def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcn
             description=f"{event.policy_code} not paid to {who} for {event.period} (coverage check)",
             source_ref=str(event.check_id),
         )
-        await findings.record_finding(session, facts, policy=policy, now=clock())
+        await findings.record_finding(session, facts, policy=policy, now=clock(), source="subsidies")
 
     return handlers

@@ -10,9 +10,12 @@ from services.households.settings import HouseholdsConfig, HouseholdsSettings
 from shared.service import ServiceSpec, build_app
 
 DESCRIPTION = (
-    "The register of poor households (建档立卡) every other service decides from: households and members, the"
-    " status lifecycle (脱贫状态), the three guarantees and safe water, income against the poverty line, helper"
-    " cadres and visits, relapse-risk monitoring (防止返贫监测), department data, bulk import and statistics."
+    "The register of poor households (建档立卡户) every other service decides from: households and their members,"
+    " ID-card numbers sealed and shown in full only on a recorded reveal, and the status lifecycle (脱贫状态) judged"
+    " against the exit standard (两不愁三保障 and income above the year's poverty line). Officers and helper cadres"
+    " (帮扶责任人) record visits, housing appraisals, water checks, income and relapse-risk monitoring (防止返贫监测);"
+    " departments (行业部门) push their own data in bulk, row by row. Every change is published on"
+    " `households.events`, and audit's findings about a household are kept while their rectification is open."
 )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from uuid import UUID, uuid4
 
 from sqlalchemy import BigInteger, UniqueConstraint
@@ -13,23 +12,13 @@ from shared.open_problems import OpenProblemFields
 from shared.timeutil import UTCDateTime, utcnow
 
 
-class ProjectKind(StrEnum):
-    """Kinds of industrial project: 扶贫大棚 / 光伏 / 养殖 / 就业工场 / 其他."""
-
-    GREENHOUSE = "greenhouse"
-    PHOTOVOLTAIC = "photovoltaic"
-    LIVESTOCK = "livestock"
-    EMPLOYMENT_WORKSHOP = "employment_workshop"
-    OTHER = "other"
-
-
 class Project(SQLModel, table=True):
     """An industrial project (产业扶贫项目) in a township or village."""
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     project_code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=200)
-    kind: str = Field(max_length=30)
+    kind: str = Field(max_length=30)  # a ProjectKind
     area_code: str = Field(max_length=12, index=True)
     budget_fen: int = Field(sa_type=BigInteger)
     started_on: date

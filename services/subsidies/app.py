@@ -9,6 +9,14 @@ from services.subsidies.handlers import build_handlers
 from services.subsidies.settings import SubsidiesSettings
 from shared.service import ServiceSpec, build_app
 
+DESCRIPTION = (
+    "Subsidy payments (补贴发放) of the district's policy catalogue (政策目录), exactly once per household, policy "
+    "and month, each made with a required Idempotency-Key so that a retried request never pays twice. Project "
+    "income (收益) is shared out among the poor households of the project's township by members (差异化分配), and "
+    "coverage checks (政策落实覆盖核查) find who was entitled to a policy and went unpaid, each gap going to audit "
+    "as a finding. The service decides from facts kept from the households' and projects' events."
+)
+
 
 def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
     settings = settings or SubsidiesSettings()
@@ -16,6 +24,7 @@ def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
         ServiceSpec(
             name="subsidies",
             title="Subsidies (政策补贴)",
+            description=DESCRIPTION,
             settings=settings,
             routers=routers,
             handlers=build_handlers(settings),

@@ -6,8 +6,9 @@ and a retry of the same request (same caller, operation, key and body) answers i
 header `Idempotency-Replayed: true`; the same key with a different body is a 409. Keys are kept
 `IDEMPOTENCY_RETENTION_DAYS` (retention purges them with the outbox), so a retry must come within that time.
 
-The key is claimed before the work is done: on PostgreSQL a concurrent request with the same key waits on the
-claim's unique index and, once the first commits, replays its response instead of doing the work again.
+The key is claimed before the work is done, in the same transaction: a concurrent request with the same key waits
+on the claim's unique index and, once the first commits, is refused with 409 (nothing done twice); its retry then
+gets the replay. A request that fails leaves no claim behind.
 """
 
 from __future__ import annotations
@@ -69,8 +70,7 @@ class IdempotentCreate:
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
         earlier = await self._earlier()
         if earlier is None:
-            earlier = await self._claimed(digest)
-        if earlier is None:
+            await self._claimed(digest)
             return None
         if earlier.request_hash != digest or earlier.response_body is None:
             raise Conflict("This Idempotency-Key was already used for a different request.")
@@ -94,19 +94,20 @@ class IdempotentCreate:
         )
         return found.first()
 
-    async def _claimed(self, digest: str) -> IdempotentRequest | None:
-        """Claim the key; if a concurrent request claimed it first, the row it committed."""
+    async def _claimed(self, digest: str) -> None:
+        """Claim the key in the request's transaction; a concurrent request holding it makes this one a 409."""
         assert self.key is not None
         claim = IdempotentRequest(
             caller=self.caller, operation=self.operation, key=self.key, request_hash=digest, created_at=utcnow()
         )
+        self.session.add(claim)
         try:
-            async with self.session.begin_nested():
-                self.session.add(claim)
-        except IntegrityError:
-            return await self._earlier()
+            await self.session.flush([claim])
+        except IntegrityError as exc:  # the transaction is spoilt either way: the request ends here
+            raise Conflict(
+                "A request with this Idempotency-Key is being processed; retry shortly to receive its result."
+            ) from exc
         self._claim = claim
-        return None
 
 
 async def idempotent_create(

@@ -63,6 +63,32 @@ class EpisodeDecision(StrEnum):
     RELAPSED = "relapsed"
 
 
+class Relationship(StrEnum):
+    """与户主关系: a member's relationship to the head of the household (GB/T 4761 groups). Events carry it as text."""
+
+    HEAD = "head"  # 户主
+    SPOUSE = "spouse"  # 配偶
+    SON = "son"  # 子
+    DAUGHTER = "daughter"  # 女
+    SON_IN_LAW = "son_in_law"  # 女婿
+    DAUGHTER_IN_LAW = "daughter_in_law"  # 儿媳
+    GRANDCHILD = "grandchild"  # 孙子女 / 外孙子女
+    PARENT = "parent"  # 父母
+    PARENT_IN_LAW = "parent_in_law"  # 公婆 / 岳父母
+    GRANDPARENT = "grandparent"  # 祖父母 / 外祖父母
+    SIBLING = "sibling"  # 兄弟姐妹
+    OTHER = "other"  # 其他
+
+
+class HousingGrade(StrEnum):
+    """住房安全鉴定等级: A and B are safe, C (局部危险) and D (整体危险) must be renovated. Events carry it as text."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
 class HouseholdEvent(IntegrationEvent):
     topic = HOUSEHOLDS_TOPIC
     household_id: UUID

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from uuid import UUID
 
 from pydantic import Field
 
 from shared.contracts import PROJECTS_TOPIC, IntegrationEvent
 from shared.timeutil import PERIOD_PATTERN
+
+
+class ProjectKind(StrEnum):
+    """Kinds of industrial project: 扶贫大棚 / 光伏 / 养殖 / 就业工场 / 其他 (the value of `ProjectRegistered.kind`)."""
+
+    GREENHOUSE = "greenhouse"
+    PHOTOVOLTAIC = "photovoltaic"
+    LIVESTOCK = "livestock"
+    EMPLOYMENT_WORKSHOP = "employment_workshop"
+    OTHER = "other"
 
 
 class ProjectEvent(IntegrationEvent):

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from uuid import UUID
 
 from pydantic import Field
 
 from shared.contracts import SUBSIDIES_TOPIC, IntegrationEvent
 from shared.timeutil import PERIOD_PATTERN
+
+
+class PolicyCode(StrEnum):
+    """The programmes of the district's report (政策目录, docs/glossary.md): the codes a payment or a coverage check
+    may name. A deployment pays a subset of them (`SUBSIDIES_POLICY_CODES`); events carry the value as a string."""
+
+    DIBAO = "dibao"  # 低保 minimum living allowance
+    EXTREME_POVERTY_SUPPORT = "extreme_poverty_support"  # 特困供养
+    TEMPORARY_ASSISTANCE = "temporary_assistance"  # 临时救助
+    DISABILITY_LIVING_SUBSIDY = "disability_living_subsidy"  # 残疾人两项补贴: the poor disabled's living subsidy
+    DISABILITY_NURSING_SUBSIDY = "disability_nursing_subsidy"  # 残疾人两项补贴: the severely disabled's nursing
+    EDUCATION_AID = "education_aid"  # 教育资助
+    RAIN_AND_DEW_EDUCATION_AID = "rain_and_dew_education_aid"  # 雨露计划
+    MEDICAL_AID = "medical_aid"  # 医疗救助
+    HEALTH_INSURANCE_PREMIUM_SUBSIDY = "health_insurance_premium_subsidy"  # 居民医保补贴 / 代缴
+    PENSION_PREMIUM_SUBSIDY = "pension_premium_subsidy"  # 养老保险代缴
+    DANGEROUS_HOUSE_RENOVATION = "dangerous_house_renovation"  # 危房改造
+    INDUSTRY_AWARD = "industry_award"  # 产业奖补
+    EMPLOYMENT_SUBSIDY = "employment_subsidy"  # 就业补贴
+    PUBLIC_WELFARE_JOB_SUBSIDY = "public_welfare_job_subsidy"  # 公益性岗位补贴
+    TEMPORARY_PRICE_SUBSIDY = "temporary_price_subsidy"  # 价格临时补贴
 
 
 class SubsidyEvent(IntegrationEvent):

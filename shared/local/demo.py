@@ -35,7 +35,7 @@ def load(base_urls: dict[str, str]) -> list[str]:
                 "head_name": head,
                 "members": [{"name": head, "relationship_to_head": "head", "birth_date": f"19{50 + n}-03-01"}],
             }
-            response = client.post("/households", json=body, headers=office)
+            response = client.post("/v1/households", json=body, headers=office)
             if response.status_code == 409:
                 continue  # loaded on an earlier start
             response.raise_for_status()
@@ -47,7 +47,7 @@ def load(base_urls: dict[str, str]) -> list[str]:
 
 def _visits(client: httpx.Client, ids: list[str], office: dict[str, str]) -> None:
     client.post(
-        f"/households/{ids[0]}/visits",
+        f"/v1/households/{ids[0]}/visits",
         headers=office,
         json={
             "round": 2,
@@ -58,7 +58,7 @@ def _visits(client: httpx.Client, ids: list[str], office: dict[str, str]) -> Non
         },
     ).raise_for_status()
     client.post(
-        f"/households/{ids[1]}/visits",
+        f"/v1/households/{ids[1]}/visits",
         headers=office,
         json={
             "round": 2,

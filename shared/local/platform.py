@@ -15,11 +15,13 @@ from pathlib import Path
 from shared.local import demo
 from shared.local.kafka import LocalKafka
 from shared.local.processes import ServiceProcess, service_env
-from shared.registry import SERVICES, load_settings
+from shared.service_index import SERVICES, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".local"
 KAFKA_PORT = 9092
+# Each service's /metrics, apart from its API (the containers' default, 9100, would be one port for four processes).
+METRICS_PORTS = {"households": 9101, "projects": 9102, "subsidies": 9103, "audit": 9104}
 
 
 def up(*, demo_data: bool = True) -> int:
@@ -34,9 +36,9 @@ def up(*, demo_data: bool = True) -> int:
         if not sole:
             return _refuse("the platform is already running on this machine (another `make up`); stop it first")
         ports = {name: load_settings(name).port for name in SERVICES} | {
-            "kafka": KAFKA_PORT,
-            "kafka controller": KAFKA_PORT + 1,
+            f"{name} metrics": METRICS_PORTS[name] for name in SERVICES
         }
+        ports |= {"kafka": KAFKA_PORT, "kafka controller": KAFKA_PORT + 1}
         taken = ports_in_use(ports)
         if taken:
             return _refuse("ports in use by another program: " + ", ".join(f"{p} ({n})" for n, p in taken.items()))
@@ -114,11 +116,13 @@ def _start(processes: list[ServiceProcess], kafka: LocalKafka, demo_data: bool) 
 def _service(name: str, kafka: str) -> ServiceProcess:
     settings = load_settings(name)
     url = f"sqlite+aiosqlite:///{STATE / 'data' / name}.db"
+    metrics_port = METRICS_PORTS[name]
     return ServiceProcess(
         name,
         settings.port,
-        service_env(name, database_url=url, kafka=kafka, port=settings.port),
+        service_env(name, database_url=url, kafka=kafka, port=settings.port, metrics_port=str(metrics_port)),
         STATE / "logs" / f"{name}.log",
+        metrics_port=metrics_port,
     )
 
 
@@ -136,7 +140,10 @@ async def _migrate(service: str) -> None:
 def _print_addresses(processes: list[ServiceProcess], kafka: LocalKafka) -> None:
     print("\nThe platform is up:")
     for process in processes:
-        print(f"  {process.name:<11} {process.base_url}   docs {process.base_url}/docs   log {process.log_path}")
+        print(
+            f"  {process.name:<11} {process.base_url}   docs {process.base_url}/docs   metrics {process.metrics_url}"
+            f"   log {process.log_path}"
+        )
     print(f"  kafka       {kafka.bootstrap_servers}")
     poverty = _poverty_command()
     print(f"\nA token for curl:  export TOKEN=$({poverty} token --role district_office)")

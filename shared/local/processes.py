@@ -31,11 +31,16 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_path: Path
+    metrics_port: int = 0  # where its /metrics is served; 0 when not (the process's METRICS_PORT is in `env`)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def pid(self) -> int | None:
@@ -55,13 +60,15 @@ class ServiceProcess:
         log.close()
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Block until `/readyz` says ready; raise with the log tail if it never does."""
+        """Block until `/readyz` says ready and Kafka, unless disabled, connected (readiness itself does not wait for
+        Kafka); raise with the log tail if it never is."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited during start-up:\n{self.log_tail()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                ready = httpx.get(f"{self.base_url}/readyz", timeout=2)
+                if ready.status_code == 200 and ready.json()["checks"]["kafka"] != "degraded":
                     return
             except httpx.HTTPError:
                 pass

@@ -20,6 +20,9 @@ client cannot even unpack (no bytes to dead-letter) stalls its partition the sam
 
 Dead-letter headers and log lines name an error by its type, and a database error by its SQLSTATE and
 constraint, never by its text: a database's message quotes the failing row's values (personal data).
+
+Each event is handled in a CONSUMER span whose parent is the `traceparent` its record carries (`shared.tracing`),
+so the events its handler records, and the log lines it writes, continue the trace that caused it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import asyncio
 import logging
 import time
 import traceback
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +41,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.contracts import dead_letter_topic
+from shared.contracts import contract_for, dead_letter_topic
 from shared.db import unit_of_work
 from shared.errors import DomainError
 from shared.failures import is_transient
@@ -45,12 +49,15 @@ from shared.messaging import inbox
 from shared.messaging.cloudevents import Envelope, MalformedEvent
 from shared.messaging.handlers import Application, HandlerRegistry
 from shared.messaging.kafka import SharedProducer
+from shared.messaging.lag import ConsumerLag
 from shared.messaging.relay import Backoff
-from shared.metrics import EVENT_HANDLING_SECONDS, EVENTS_CONSUMED
+from shared.metrics import DEAD_LETTERS, EVENT_HANDLING_SECONDS, EVENTS_CONSUMED
+from shared.tracing import consuming, consuming_batch
 
 log = logging.getLogger(__name__)
 # The driver attributes that name a database error without quoting data: SQLSTATE, constraint, SQLite's error name.
 _DATABASE_ATTRIBUTES = (("sqlstate", "sqlstate"), ("constraint_name", "constraint"), ("sqlite_errorname", "sqlite"))
+UNKNOWN_TYPE = "unknown"  # the event type label of a record that names none we know
 STALL_CAP_S = 60.0  # a partition stalled for good (say, its dead-letter topic not authorised) is retried this often
 
 
@@ -91,6 +98,7 @@ class ConsumerRunner:
         self._max_attempts, self._backoff_s, self._batch_size = max_attempts, backoff_s, batch_size
         self._paused: dict[TopicPartition, float] = {}  # stalled partition -> when to read it again
         self._stall_backoffs: dict[TopicPartition, Backoff] = {}
+        self._lag = ConsumerLag(consumer)
 
     async def run(self) -> None:
         """Consume until cancelled."""
@@ -99,7 +107,9 @@ class ConsumerRunner:
             try:
                 self._resume_due()
                 batches = await self._fetch()
+                await self._lag.observe(batches)
                 await self._consume_all(batches)
+                await self._lag.observe()
                 backoff.reset()
             except asyncio.CancelledError:
                 raise
@@ -136,6 +146,7 @@ class ConsumerRunner:
                     await self._rewind_to_committed(tp)
                 unreadable = "partition holds a record that cannot be read; reading it again soon"
                 self._hold(tp, self._stall_delay(tp, exc, unreadable))
+                EVENTS_CONSUMED.labels(tp.topic, UNKNOWN_TYPE, "failed").inc()
                 break
             if not read:
                 break
@@ -170,6 +181,8 @@ class ConsumerRunner:
         offset = exc.offset if isinstance(exc, _Stalled) else records[0].offset
         cause = exc.__cause__ if isinstance(exc, _Stalled) and exc.__cause__ else exc
         delay = self._stall_delay(tp, cause, "partition stalled; reading it again soon", offset=offset)
+        stalled_at = next((r for r in records if r.offset == offset), records[0])
+        self._count("failed", stalled_at)
         if tp not in self._consumer.assignment():
             return  # revoked meanwhile: the new owner reads from the committed offset
         self._consumer.seek(tp, offset)
@@ -207,7 +220,7 @@ class ConsumerRunner:
             if isinstance(decoded, _Work):
                 pending.append(decoded)
             elif decoded is None:
-                outcomes.append(self._count("ignored"))
+                outcomes.append("ignored")
             else:
                 # The events before a poison record are done first, so a failure leaves one offset to resume at.
                 outcomes += await self._flush(pending)
@@ -250,19 +263,24 @@ class ConsumerRunner:
             claimed: list[bool] = []
             try:
                 await self._transact(batch, claimed)
-                return [self._count("applied" if fresh else "duplicate") for fresh in claimed]
+                outcomes = zip(batch, claimed, strict=True)
+                return [self._count("applied" if fresh else "duplicate", work.record) for work, fresh in outcomes]
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if not is_transient(exc):
                     return await self._apply_one_by_one(batch, failing=len(claimed))
                 log.warning("event batch failed; retrying", extra={"consumer": self.name, **_log_facts(exc)})
+                for work in batch:
+                    self._count("retried", work.record)
                 await backoff.sleep()
 
     async def _apply_one_by_one(self, batch: list[_Work], *, failing: int) -> list[str]:
         """Replay a failed batch one record per transaction; the record that failed (none if the commit did)
         has spent one of its attempts already."""
         log.info("event batch failed; applying it one event per transaction", extra={"consumer": self.name})
+        if failing < len(batch):
+            self._count("retried", batch[failing].record)
         return [await self._apply(work, spent=int(n == failing)) for n, work in enumerate(batch)]
 
     async def _apply(self, work: _Work, *, spent: int = 0) -> str:
@@ -272,7 +290,7 @@ class ConsumerRunner:
             claimed: list[bool] = []
             try:
                 await self._transact([work], claimed)
-                return self._count("applied" if claimed[0] else "duplicate")
+                return self._count("applied" if claimed[0] else "duplicate", work.record)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -291,16 +309,18 @@ class ConsumerRunner:
                         **_log_facts(exc),
                     },
                 )
+                self._count("retried", work.record)
                 await backoff.sleep()
 
     async def _transact(self, batch: list[_Work], claimed: list[bool]) -> None:
         started = time.perf_counter()
-        async with unit_of_work(self._sessions) as session:
-            await self._claim_and_apply(session, batch, claimed)
+        with self._transaction_span(batch):
+            async with unit_of_work(self._sessions) as session:
+                await self._claim_and_apply(session, batch, claimed)
         # Each event's handling time is its share of the transaction that applied it.
         share = (time.perf_counter() - started) / len(batch)
-        for _ in batch:
-            EVENT_HANDLING_SECONDS.labels(self.name).observe(share)
+        for work in batch:
+            EVENT_HANDLING_SECONDS.labels(work.record.topic).observe(share)
 
     async def _claim_and_apply(self, session: AsyncSession, batch: list[_Work], claimed: list[bool]) -> None:
         """Claim the batch's events in the inbox, then apply the fresh ones in order; `claimed` grows as
@@ -311,8 +331,19 @@ class ConsumerRunner:
             is_fresh = work.envelope.id in fresh
             if is_fresh:
                 fresh.discard(work.envelope.id)  # the same event twice in a batch is applied once
-                await work.application(session)
+                with self._event_span(work, batch):
+                    await work.application(session)
             claimed.append(is_fresh)
+
+    def _transaction_span(self, batch: list[_Work]) -> AbstractContextManager[object]:
+        """Tracing: one event's transaction runs in its CONSUMER span, in the trace the record carries; a batch's in a
+        span linked to each event's trace, each event's handling then in its own CONSUMER span (`_event_span`)."""
+        if len(batch) == 1:
+            return consuming(batch[0].record, batch[0].envelope, consumer=self.name)
+        return consuming_batch(batch[0].record.topic, [work.envelope for work in batch], consumer=self.name)
+
+    def _event_span(self, work: _Work, batch: list[_Work]) -> AbstractContextManager[object]:
+        return nullcontext() if len(batch) == 1 else consuming(work.record, work.envelope, consumer=self.name)
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int) -> str:
         await self._send_dead_letter(record, [*record.headers, *_error_headers(self.name, record, exc, attempts)])
@@ -326,7 +357,8 @@ class ConsumerRunner:
                 **_log_facts(exc),
             },
         )
-        return self._count("dead_lettered")
+        DEAD_LETTERS.labels(record.topic).inc()
+        return self._count("dead_lettered", record)
 
     async def _send_dead_letter(self, record: ConsumerRecord[bytes, bytes], headers: list[tuple[str, bytes]]) -> None:
         """Publish to the dead-letter topic. Retriable Kafka errors (a leader moving, the broker briefly away) are
@@ -363,9 +395,20 @@ class ConsumerRunner:
             # The records are applied; a later commit covers them, and a re-read is absorbed by the inbox.
             log.warning("offset commit failed", extra={"consumer": self.name}, exc_info=True)
 
-    def _count(self, outcome: str) -> str:
-        EVENTS_CONSUMED.labels(self.name, outcome).inc()
+    def _count(self, outcome: str, record: ConsumerRecord[bytes, bytes]) -> str:
+        EVENTS_CONSUMED.labels(record.topic, _event_type(record), outcome).inc()
         return outcome
+
+
+def _event_type(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The record's event type as a metric label: a known type, or `unknown` (a poison record's header could name
+    anything, and every distinct label value is a new time series)."""
+    named = dict(record.headers).get("ce_type")
+    try:
+        event_type = named.decode() if isinstance(named, bytes) else ""
+    except UnicodeDecodeError:
+        return UNKNOWN_TYPE
+    return event_type if contract_for(event_type) is not None else UNKNOWN_TYPE
 
 
 def _error_headers(

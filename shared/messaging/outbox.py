@@ -17,6 +17,7 @@ from shared.commit_queue import CommitQueue
 from shared.contracts import IntegrationEvent
 from shared.messaging.cloudevents import Envelope
 from shared.timeutil import UTCDateTime, utcnow
+from shared.tracing import current_traceparent
 
 NOTIFY_CHANNEL = "outbox"
 # Run in a transaction that wrote outbox rows: NOTIFY is delivered at commit and dropped on rollback.
@@ -124,8 +125,10 @@ def record_event(session: AsyncSession, evt: IntegrationEvent, *, source: str) -
     The row is written when the transaction commits, with the rest of the transaction's events in one
     statement (not visible to queries before): an event is written once and never read back by its writer,
     so it needs no ORM object. An event recorded inside a savepoint that rolls back is dropped with it.
+    The row keeps the current trace context (W3C traceparent, None outside a trace): the relay continues it.
     """
     row = outbox_row(evt, source=source, now=utcnow())
+    row["traceparent"] = current_traceparent()
     _RECORDED.add(session, row)
     return row
 

@@ -6,6 +6,8 @@ rows written by any replica wake the active relay at once. A short fallback poll
 A crash between publishing and marking republishes those rows; consumers' inboxes absorb the repeat.
 Each row is marked once Kafka has acknowledged it, even when others in its batch failed; a send that
 fails fatally (see `is_fatal`) has the shared producer replaced before the next attempt.
+Each row is published in a PRODUCER span, child of the trace context saved with it, whose own context goes with the
+record as its `traceparent` header (`shared.tracing`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -23,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.db import is_postgres, one_of
 from shared.messaging.kafka import SharedProducer
 from shared.messaging.outbox import NOTIFY_CHANNEL, OUTBOX, PUBLISHED_FIELDS, OutboxSignal, envelope_of
-from shared.metrics import OUTBOX_PUBLISHED
+from shared.metrics import OUTBOX_PUBLISHED, RELAY_LEADER
 from shared.timeutil import utcnow
+from shared.tracing import end_publish_span, start_publish_span, traceparent_of
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 0x0B0E_7E1A  # one advisory lock per service database
@@ -64,8 +69,18 @@ class OutboxRelay:
     ) -> None:
         self._engine, self._producer, self._signal = engine, producer, signal
         self._batch_size, self._poll, self._standby = batch_size, poll_interval_s, standby_interval_s
-        self.is_leader = False
+        self._leader = False
         self._lock_conn: AsyncConnection | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this relay publishes (holds the lock, or is SQLite's only one); also `poverty_relay_leader`."""
+        return self._leader
+
+    @is_leader.setter
+    def is_leader(self, leader: bool) -> None:
+        self._leader = leader
+        RELAY_LEADER.set(1 if leader else 0)
 
     async def run(self) -> None:
         """Publish until cancelled, surviving database and broker outages with backoff."""
@@ -125,12 +140,18 @@ class OutboxRelay:
         futures: list[asyncio.Future[Any]] = []
         failure: BaseException | None = None
         for row in rows:
+            # A PRODUCER span per row, child of the context saved with it; the header carries the span's own.
+            span = start_publish_span(row)
             try:
-                value, headers = row.payload.encode(), envelope_of(row).to_headers()
-                futures.append(await producer.send(row.topic, value, key=row.key.encode(), headers=headers))
+                envelope = replace(envelope_of(row), traceparent=traceparent_of(span))
+                value, headers = row.payload.encode(), envelope.to_headers()
+                future = await producer.send(row.topic, value, key=row.key.encode(), headers=headers)
             except Exception as exc:
+                end_publish_span(span, exc)
                 failure = exc  # the later rows wait for the next attempt, behind this one
                 break
+            future.add_done_callback(partial(end_publish_span, span))
+            futures.append(future)
         results = await asyncio.gather(*futures, return_exceptions=True)
         # After a failed enqueue there are fewer results than rows: only the enqueued rows can have been sent.
         acked = zip(rows, results, strict=False)
@@ -147,7 +168,10 @@ class OutboxRelay:
     async def _leadership(self) -> AsyncIterator[bool]:
         if not is_postgres(self._engine):
             self.is_leader = True  # SQLite is the single-process embedded default
-            yield True
+            try:
+                yield True
+            finally:
+                self.is_leader = False
             return
         async with self._engine.connect() as conn:
             self._lock_conn = conn

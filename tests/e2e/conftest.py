@@ -13,7 +13,7 @@ import pytest
 from shared.local.databases import ScratchDatabases
 from shared.local.kafka import free_port
 from shared.local.processes import ServiceProcess, service_env
-from shared.registry import SERVICES
+from shared.service_index import SERVICES
 from tests.support import migrate
 
 
@@ -38,9 +38,11 @@ async def platform(
         for service in SERVICES:
             url = await databases.create(f"e2e_{service}")
             await migrate(service, url)
-            port = free_port()
-            env = service_env(service, database_url=url, kafka=kafka, port=port, environment="test")
-            processes[service] = ServiceProcess(service, port, env, root / f"{service}.log")
+            port, metrics_port = free_port(), free_port()
+            env = service_env(
+                service, database_url=url, kafka=kafka, port=port, metrics_port=str(metrics_port), environment="test"
+            )
+            processes[service] = ServiceProcess(service, port, env, root / f"{service}.log", metrics_port=metrics_port)
             processes[service].start()
         for process in processes.values():
             await asyncio.to_thread(process.wait_ready)

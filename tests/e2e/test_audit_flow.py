@@ -41,6 +41,7 @@ async def scheduler_replica(platform: Platform, tmp_path: Path) -> AsyncIterator
     env = {
         **platform.services["audit"].env,
         "AUDIT_PORT": str(port),
+        "AUDIT_METRICS_PORT": str(free_port()),  # its own: the main process holds the platform's
         "AUDIT_KAFKA_ENABLED": "false",
         "AUDIT_OVERDUE_SCAN_INTERVAL_S": "0.5",
     }
@@ -57,7 +58,7 @@ async def serious_finding_of_a_visit(platform: Platform) -> dict[str, Any]:
     """Register a household and visit it: a C-grade house is a serious housing problem."""
     household = await register(platform, f"AUD-{uuid.uuid4().hex[:6]}")
     await visit(platform, household, grade="C")
-    findings = await eventually(lambda: audit_get(platform, f"/findings?subject_id={household}"))
+    findings = await eventually(lambda: audit_get(platform, f"/v1/findings?subject_id={household}"))
     finding: dict[str, Any] = findings[0]  # type: ignore[index]
     assert (finding["severity"], finding["category"]) == ("serious", "housing")
     return finding
@@ -66,7 +67,7 @@ async def serious_finding_of_a_visit(platform: Platform) -> dict[str, Any]:
 async def household_shows_referred(platform: Platform, household: str, finding_id: str) -> None:
     async def referred() -> bool:
         async with platform.client("households") as client:
-            problems = (await client.get(f"/households/{household}/open-findings", headers=OFFICE)).json()
+            problems = (await client.get(f"/v1/households/{household}/open-findings", headers=OFFICE)).json()["items"]
         return any(p["finding_id"] == finding_id and p["referred"] for p in problems)
 
     await eventually(referred, timeout=20)
@@ -75,13 +76,13 @@ async def household_shows_referred(platform: Platform, household: str, finding_i
 async def test_a_serious_problem_found_on_a_visit_ends_up_in_the_weekly_package(platform: Platform) -> None:
     finding = await serious_finding_of_a_visit(platform)
     async with platform.client("audit") as client:
-        handed = (await client.post("/referrals/weekly-handover", headers=DISTRICT)).json()
+        handed = (await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)).json()
         mine = [r for r in handed["referrals"] if r["finding_id"] == finding["id"]]
         assert [r["reason"] for r in mine] == ["weekly_handover"]
         week = IsoWeek.of(datetime.fromisoformat(mine[0]["referred_at"])).label
-        package = (await client.get(f"/handover-packages/{week}", headers=COMMISSION)).json()
-        as_csv = (await client.get(f"/handover-packages/{week}?format=csv", headers=COMMISSION)).text
-        verdict = (await client.get("/ledger/verify", headers=READER)).json()
+        package = (await client.get(f"/v1/handover-packages/{week}", headers=COMMISSION)).json()
+        as_csv = (await client.get(f"/v1/handover-packages/{week}?format=csv", headers=COMMISSION)).text
+        verdict = (await client.get("/v1/ledger/verify", headers=READER)).json()
     leads = [lead for lead in package["leads"] if lead["finding_id"] == finding["id"]]
     assert [(lead["reason"], lead["severity"], lead["subject_id"]) for lead in leads] == [
         ("weekly_handover", "serious", finding["subject_id"])
@@ -95,26 +96,29 @@ async def test_a_task_left_past_its_deadline_is_referred_automatically(
     platform: Platform, scheduler_replica: ServiceProcess
 ) -> None:
     finding = await serious_finding_of_a_visit(platform)
-    task = (await audit_get(platform, f"/rectification-tasks?finding_id={finding['id']}"))[0]
+    task = (await audit_get(platform, f"/v1/rectification-tasks?finding_id={finding['id']}"))[0]
     deadline = datetime.fromisoformat(task["opened_at"]) + timedelta(seconds=1)
     change = {"deadline": deadline.isoformat(), "reason": "限期整改: deadline set by the inspection notice"}
     async with platform.client("audit") as client:
-        moved = await client.post(f"/rectification-tasks/{task['id']}/deadline-changes", json=change, headers=DISTRICT)
+        moved = await client.post(
+            f"/v1/rectification-tasks/{task['id']}/deadline-changes", json=change, headers=DISTRICT
+        )
         assert moved.status_code == 201, moved.text
 
     async def referred_as_overdue() -> bool:
-        referrals = await audit_get(platform, f"/referrals?finding_id={finding['id']}", COMMISSION)
+        referrals = await audit_get(platform, f"/v1/referrals?finding_id={finding['id']}", COMMISSION)
         return "overdue_task" in [r["reason"] for r in referrals]
 
     await eventually(referred_as_overdue, timeout=20)
-    overdue = (await audit_get(platform, f"/rectification-tasks?finding_id={finding['id']}"))[0]
+    overdue = (await audit_get(platform, f"/v1/rectification-tasks?finding_id={finding['id']}"))[0]
     assert overdue["overdue_at"] is not None
 
     def published(records: list[Any]) -> bool:
         """audit.events carries the task's overdue event and the overdue referral, keyed by the finding."""
         mine = [(dict(r.headers)["ce_type"].decode(), json.loads(r.value)) for r in records if r.key == key]
         return (RectificationOverdue.event_type, task["id"]) in [(t, p.get("task_id")) for t, p in mine] and (
-            DisciplineReferralMade.event_type, "overdue_task"
+            DisciplineReferralMade.event_type,
+            "overdue_task",
         ) in [(t, p.get("reason")) for t, p in mine]
 
     key = finding["id"].encode()
@@ -127,13 +131,13 @@ async def test_a_rectification_closed_in_audit_leaves_the_households_open_findin
 
     async def households_tracks_it() -> bool:
         async with platform.client("households") as client:
-            url = f"/households/{finding['subject_id']}/open-findings"
-            problems = (await client.get(url, headers=OFFICE)).json()
+            url = f"/v1/households/{finding['subject_id']}/open-findings"
+            problems = (await client.get(url, headers=OFFICE)).json()["items"]
         return finding["id"] in [p["finding_id"] for p in problems]
 
     await eventually(households_tracks_it, timeout=20)
-    task = (await audit_get(platform, f"/rectification-tasks?finding_id={finding['id']}"))[0]
-    base = f"/rectification-tasks/{task['id']}"
+    task = (await audit_get(platform, f"/v1/rectification-tasks?finding_id={finding['id']}"))[0]
+    base = f"/v1/rectification-tasks/{task['id']}"
     worker, inspector = auth("district_office", sub="district-officer-e2e"), auth("inspector", sub="inspector-e2e")
     evidence = {"summary": "house rebuilt", "evidence": [{"kind": "photo", "reference": "archive://2020/06/r1.jpg"}]}
     async with platform.client("audit") as client:

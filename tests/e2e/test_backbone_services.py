@@ -45,11 +45,11 @@ async def register_household(platform: Platform, village: str, code: str, member
         "area_code": village,
         "head_name": "户主",
         "members": [
-            {"name": f"成员{n}", "relationship_to_head": "head" if n == 0 else "child", "birth_date": "1980-01-01"}
+            {"name": f"成员{n}", "relationship_to_head": "head" if n == 0 else "son", "birth_date": "1980-01-01"}
             for n in range(members)
         ],
     }
-    return str((await post(platform, "households", "/households", body, OFFICE))["id"])
+    return str((await post(platform, "households", "/v1/households", body, OFFICE))["id"])
 
 
 async def test_project_income_is_shared_among_the_townships_households(platform: Platform) -> None:
@@ -59,7 +59,7 @@ async def test_project_income_is_shared_among_the_townships_households(platform:
     project = await post(
         platform,
         "projects",
-        "/projects",
+        "/v1/projects",
         {
             "project_code": f"PV-{village}",
             "name": "光伏扶贫电站",
@@ -74,15 +74,9 @@ async def test_project_income_is_shared_among_the_townships_households(platform:
     async def payments_possible() -> bool:
         async with platform.client("subsidies") as client:
             r = await client.post(
-                "/payments",
-                headers=FINANCE,
-                json={
-                    "household_id": three,
-                    "policy_code": "dibao",
-                    "period": "2020-06",
-                    "amount_fen": 31_500,
-                    "idempotency_key": f"dibao-{three}-2020-06",
-                },
+                "/v1/payments",
+                headers={**FINANCE, "Idempotency-Key": f"dibao-{three}-2020-06"},
+                json={"household_id": three, "policy_code": "dibao", "period": "2020-06", "amount_fen": 31_500},
             )
         return r.status_code in (200, 201)  # subsidies knows the household once HouseholdRegistered arrived
 
@@ -90,7 +84,7 @@ async def test_project_income_is_shared_among_the_townships_households(platform:
     income = await post(
         platform,
         "projects",
-        f"/projects/{project['id']}/income",
+        f"/v1/projects/{project['id']}/income",
         {"period": "2020-06", "amount_fen": 100_001},
         auth("finance_officer"),
     )
@@ -101,7 +95,7 @@ async def test_project_income_is_shared_among_the_townships_households(platform:
 
 
 async def _allocations(platform: Platform, income_id: str, ours: set[str]) -> list[dict[str, Any]] | None:
-    rows = await get(platform, "subsidies", f"/allocations?income_id={income_id}&limit=500", FINANCE)
+    rows = (await get(platform, "subsidies", f"/v1/allocations?income_id={income_id}&limit=500", FINANCE))["items"]
     return rows if ours <= {r["household_id"] for r in rows} else None
 
 
@@ -110,7 +104,7 @@ async def test_project_inspection_problem_reaches_audit_and_back(platform: Platf
     project = await post(
         platform,
         "projects",
-        "/projects",
+        "/v1/projects",
         {
             "project_code": f"GH-{village}",
             "name": "扶贫大棚",
@@ -124,7 +118,7 @@ async def test_project_inspection_problem_reaches_audit_and_back(platform: Platf
     await post(
         platform,
         "projects",
-        f"/projects/{project['id']}/inspections",
+        f"/v1/projects/{project['id']}/inspections",
         {
             "inspected_on": "2020-05-20",
             "inspector": "项目专班",
@@ -133,12 +127,17 @@ async def test_project_inspection_problem_reaches_audit_and_back(platform: Platf
         },
         auth("inspector"),
     )
-    findings = await eventually(lambda: get(platform, "audit", f"/findings?subject_id={project['id']}", OFFICE))
+
+    async def audit_findings() -> list[dict[str, Any]]:
+        page = await get(platform, "audit", f"/v1/findings?subject_id={project['id']}", OFFICE)
+        return list(page["items"])
+
+    findings = await eventually(audit_findings)
     assert [f["subject_kind"] for f in findings] == ["project"]  # type: ignore[union-attr]
 
     async def open_findings() -> list[dict[str, Any]]:
-        rows = await get(platform, "projects", f"/projects/{project['id']}/open-findings", OFFICE)
-        return [r for r in rows if r.get("rectification_deadline")]
+        page = await get(platform, "projects", f"/v1/projects/{project['id']}/open-findings", OFFICE)
+        return [r for r in page["items"] if r.get("rectification_deadline")]
 
     followed = await eventually(open_findings)
     assert followed[0]["finding_id"] == findings[0]["id"]  # type: ignore[index]

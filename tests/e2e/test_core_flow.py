@@ -32,7 +32,7 @@ def household(code: str) -> dict[str, Any]:
 
 async def register(platform: Platform, code: str) -> str:
     async with platform.client("households") as client:
-        r = await client.post("/households", json=household(code), headers=OFFICE)
+        r = await client.post("/v1/households", json=household(code), headers=OFFICE)
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 
@@ -41,7 +41,7 @@ async def visit(platform: Platform, household_id: str, grade: str = "D") -> None
     body = {"round": 2, "visited_on": "2020-05-10", "visitor": "王五", "housing_grade": grade}
     async with platform.client("households") as client:
         r = await client.post(
-            f"/households/{household_id}/visits", json=body, headers=auth("helper_cadre", area=VILLAGE)
+            f"/v1/households/{household_id}/visits", json=body, headers=auth("helper_cadre", area=VILLAGE)
         )
         assert r.status_code == 201, r.text
 
@@ -50,7 +50,7 @@ async def audit_get(platform: Platform, path: str, headers: dict[str, str] = REA
     async with platform.client("audit") as client:
         r = await client.get(path, headers=headers)
         assert r.status_code == 200, r.text
-        return list(r.json())
+        return list(r.json()["items"])  # the first page (audit's lists are pages)
 
 
 async def test_d_grade_house_becomes_finding_task_referral_and_open_problem(
@@ -59,19 +59,19 @@ async def test_d_grade_house_becomes_finding_task_referral_and_open_problem(
     hid = await register(platform, f"E2E-{uuid.uuid4().hex[:6]}")
     started = time.monotonic()
     await visit(platform, hid)
-    findings = await eventually(lambda: audit_get(platform, f"/findings?subject_id={hid}"))
+    findings = await eventually(lambda: audit_get(platform, f"/v1/findings?subject_id={hid}"))
     finding = findings[0]  # type: ignore[index]
-    referrals = await eventually(lambda: audit_get(platform, f"/referrals?finding_id={finding['id']}", COMMISSION))
+    referrals = await eventually(lambda: audit_get(platform, f"/v1/referrals?finding_id={finding['id']}", COMMISSION))
     visit_to_referral = time.monotonic() - started
     assert finding["severity"] == "severe" and finding["category"] == "housing"
-    tasks = await audit_get(platform, f"/rectification-tasks?finding_id={finding['id']}")
+    tasks = await audit_get(platform, f"/v1/rectification-tasks?finding_id={finding['id']}")
     assert len(tasks) == 1 and tasks[0]["status"] == "open" and tasks[0]["deadline"] > tasks[0]["opened_at"]
     assert tasks[0]["owner"] == "township_office:371523101"
     assert [r["reason"] for r in referrals] == ["severe_finding"]  # type: ignore[union-attr]
 
     async def open_findings() -> list[dict[str, Any]]:
         async with platform.client("households") as client:
-            findings = (await client.get(f"/households/{hid}/open-findings", headers=OFFICE)).json()
+            findings = (await client.get(f"/v1/households/{hid}/open-findings", headers=OFFICE)).json()["items"]
         return [p for p in findings if p["referred"] and p["rectification_deadline"]]
 
     findings = await eventually(open_findings)
@@ -96,14 +96,14 @@ async def test_killing_audit_mid_stream_loses_and_duplicates_nothing(platform: P
     await asyncio.to_thread(audit.wait_ready)
 
     async def all_recorded() -> list[dict[str, Any]] | None:
-        findings = [f for f in await audit_get(platform, "/findings?limit=500") if f["subject_id"] in ids]
+        findings = [f for f in await audit_get(platform, "/v1/findings?limit=500") if f["subject_id"] in ids]
         return findings if len(findings) >= len(ids) else None
 
     findings = await eventually(all_recorded, timeout=60)
     await asyncio.sleep(2)  # let any duplicate that would arrive arrive
-    findings = [f for f in await audit_get(platform, "/findings?limit=500") if f["subject_id"] in ids]
+    findings = [f for f in await audit_get(platform, "/v1/findings?limit=500") if f["subject_id"] in ids]
     assert sorted(f["subject_id"] for f in findings) == sorted(ids)
     assert all(f["occurrences"] == 1 for f in findings)
-    tasks = await audit_get(platform, "/rectification-tasks?limit=500")
+    tasks = await audit_get(platform, "/v1/rectification-tasks?limit=500")
     finding_ids = {f["id"] for f in findings}
     assert len([t for t in tasks if t["finding_id"] in finding_ids]) == len(ids)

@@ -28,9 +28,9 @@ def id_number(born: date) -> str:
 
 async def findings(platform: Platform, household_id: str) -> list[dict[str, Any]]:
     async with platform.client("audit") as client:
-        r = await client.get(f"/findings?subject_id={household_id}", headers=auth("auditor"))
+        r = await client.get(f"/v1/findings?subject_id={household_id}", headers=auth("auditor"))
         assert r.status_code == 200, r.text
-        return list(r.json())
+        return list(r.json()["items"])
 
 
 async def test_a_flag_and_a_department_appraisal_become_findings(platform: Platform) -> None:
@@ -45,15 +45,15 @@ async def test_a_flag_and_a_department_appraisal_become_findings(platform: Platf
         ],
     }
     async with platform.client("households") as client:
-        r = await client.post("/households", json=body, headers=OFFICE)
+        r = await client.post("/v1/households", json=body, headers=OFFICE)
         assert r.status_code == 201, r.text
         hid = r.json()["id"]
         flag = {"kind": "disaster", "detail": "暴雨", "raised_on": district_today().isoformat()}
-        assert (await client.post(f"/households/{hid}/risk-flags", json=flag, headers=OFFICE)).status_code == 201
+        assert (await client.post(f"/v1/households/{hid}/risk-flags", json=flag, headers=OFFICE)).status_code == 201
         row = {"id_number": number, "grade": "D", "appraised_on": "2020-04-01", "appraiser": "区住建局"}
         headers = {**auth("dept_housing"), "Idempotency-Key": f"e2e-{uuid.uuid4().hex}"}
-        r = await client.post("/department-data/housing", json={"rows": [row]}, headers=headers)
-        assert r.status_code == 200 and r.json()["applied_count"] == 1, r.text
+        r = await client.post("/v1/department-data/housing", json={"rows": [row]}, headers=headers)
+        assert r.status_code == 201 and r.json()["applied_count"] == 1, r.text
 
     async def both() -> list[dict[str, Any]] | None:
         found = await findings(platform, hid)
@@ -65,7 +65,7 @@ async def test_a_flag_and_a_department_appraisal_become_findings(platform: Platf
 
     async def seen_by_households() -> list[dict[str, Any]] | None:
         async with platform.client("households") as client:
-            rows = (await client.get(f"/households/{hid}/open-findings", headers=OFFICE)).json()
+            rows = (await client.get(f"/v1/households/{hid}/open-findings", headers=OFFICE)).json()["items"]
         return rows if len(rows) >= 2 else None
 
     seen = await eventually(seen_by_households, timeout=30)

@@ -24,6 +24,7 @@ from services.audit.models import DisciplineReferral, Finding, LedgerEntry, Rect
 from services.audit.rules.findings import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.rules.ledger import Verification, sha256_hex
 from services.audit.settings import AuditSettings
+from shared.api.clock import request_time
 from shared.auth import Principal, Role
 from shared.contracts import ALL_TOPICS, HOUSEHOLDS_TOPIC
 from shared.contracts.audit import SubjectKind
@@ -33,6 +34,8 @@ from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from tests.kafka_support import eventually
+from tests.support import running_app
+from tests.unit.test_audit_api_pages import COMMISSION, assert_pages
 
 pytestmark = pytest.mark.integration
 
@@ -379,3 +382,18 @@ async def test_a_consumed_event_is_logged_before_the_changes_it_caused(kafka: st
     ]
     assert entries[0].payload_hash == sha256_hex(env.data)
     assert (await verify(sessions)).ok
+
+
+async def test_pages_hold_every_row_once_on_postgres(pg_database: Any) -> None:
+    """Keyset pages over native uuid and timestamptz columns: rows tied on time are split by id, in the same order
+    the database sorts them."""
+    async with running_app("audit", await pg_database("audit")) as (app, client):
+        app.dependency_overrides[request_time] = lambda: NOW + timedelta(days=60)  # every deadline passed
+        for n in range(7):
+            async with unit_of_work(app.state.sessions) as s:  # five at one moment, two an hour later
+                await findings.record_finding(
+                    s, problem(f"h{n}", "D"), policy=POLICY, now=NOW + timedelta(hours=n // 5)
+                )
+        for url in ("/v1/findings", "/v1/rectification-tasks", "/v1/views/overdue-tasks"):
+            assert len(await assert_pages(client, url, limit=2)) == 7
+        assert len(await assert_pages(client, "/v1/referrals", limit=2, headers=COMMISSION)) == 7

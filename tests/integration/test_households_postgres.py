@@ -57,7 +57,7 @@ async def test_two_registrations_racing_for_one_id_number_give_one_201_and_one_4
             bodies = [
                 household(f"RACE-{attempt}-{n}", VILLAGE, member("王五", "head", born, seq=attempt)) for n in (1, 2)
             ]
-            results = await asyncio.gather(*(client.post("/households", json=b, headers=OFFICE) for b in bodies))
+            results = await asyncio.gather(*(client.post("/v1/households", json=b, headers=OFFICE) for b in bodies))
             assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
             assert all(make_id(born, attempt) not in r.text for r in results)
     assert (await counts(url))["Household"] == 5
@@ -68,7 +68,7 @@ async def test_a_department_key_sent_twice_at_once_is_applied_once(pg_database: 
     async with running_app("households", url) as (_, client):
         born = date(1960, 3, 1)
         body = household("DEPT-1", VILLAGE, member("张三", "head", born, seq=1))
-        assert (await client.post("/households", json=body, headers=OFFICE)).status_code == 201
+        assert (await client.post("/v1/households", json=body, headers=OFFICE)).status_code == 201
         rows = [
             {"id_number": make_id(born, 1), "amount_fen": 300_000, "occurred_on": "2020-03-01"},
             {"member_id": "00000000-0000-4000-8000-000000000000", "amount_fen": 1, "occurred_on": "2020-03-01"},
@@ -76,16 +76,16 @@ async def test_a_department_key_sent_twice_at_once_is_applied_once(pg_database: 
         ]
         headers = {**auth("dept_health"), "Idempotency-Key": "health-2020-04"}
         results = await asyncio.gather(
-            *(client.post("/department-data/hospital_cost", json={"rows": rows}, headers=headers) for _ in range(3))
+            *(client.post("/v1/department-data/hospital_cost", json={"rows": rows}, headers=headers) for _ in range(3))
         )
-        statuses = sorted(r.status_code for r in results)
-        assert statuses.count(200) >= 1 and set(statuses) <= {200, 409}, [r.text for r in results]
-        applied = [r.json() for r in results if r.status_code == 200 and r.headers.get("idempotent-replayed") != "true"]
-        assert (
-            len(applied) == 1 and applied[0]["applied_count"] == 2 and [e["row"] for e in applied[0]["errors"]] == [1]
-        )
-        replay = await client.post("/department-data/hospital_cost", json={"rows": rows}, headers=headers)
-        assert replay.headers["idempotent-replayed"] == "true" and replay.json()["batch_id"] == applied[0]["batch_id"]
+        # One applies the rows; the others wait on the key, then answer its report as a replay.
+        assert sorted(r.status_code for r in results) == [200, 200, 201], [r.text for r in results]
+        [applied] = [r.json() for r in results if r.status_code == 201]
+        assert applied["applied_count"] == 2 and [e["row"] for e in applied["errors"]] == [1]
+        replays = [r for r in results if r.status_code == 200]
+        assert all(r.headers["idempotency-replayed"] == "true" and r.json() == applied for r in replays)
+        replay = await client.post("/v1/department-data/hospital_cost", json={"rows": rows}, headers=headers)
+        assert replay.headers["idempotency-replayed"] == "true" and replay.json() == applied
     found = await counts(url)
     assert found["DepartmentBatch"] == 1
 
@@ -106,7 +106,7 @@ def write_file(path: Path, households: int) -> Path:
                     VILLAGE,
                     f"户主{h}",
                     f"成员{m}",
-                    "head" if m == 0 else "child",
+                    "head" if m == 0 else "son",
                     born.isoformat(),
                     number,
                     "true",
@@ -139,8 +139,8 @@ async def test_the_cli_imports_through_copy_and_a_rerun_changes_nothing(pg_datab
     assert await counts(url) == first
     async with running_app("households", url) as (_, client):
         born = date(1970, 1 + 7 % 12, 1 + 7 % 28)
-        found = await client.post("/households/search", json={"id_number": make_id(born, 7)}, headers=OFFICE)
-        assert [h["household_code"] for h in found.json()] == ["PG-0007"]
+        found = await client.post("/v1/households/search", json={"id_number": make_id(born, 7)}, headers=OFFICE)
+        assert found.json()["household"]["household_code"] == "PG-0007"
 
 
 async def test_two_imports_racing_on_one_file_create_each_household_once(pg_database: MakeDb, tmp_path: Path) -> None:
@@ -223,24 +223,28 @@ async def test_lists_filters_and_statistics_run_on_postgresql(pg_database: MakeD
             body = household(
                 f"ST-{n}", village, member("户主", "head", date(1960, 1, n + 1), seq=n, medical_insured=n > 0)
             )
-            r = await client.post("/households", json=body, headers=OFFICE)
+            r = await client.post("/v1/households", json=body, headers=OFFICE)
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
         appraisal = {"grade": "D", "appraised_on": "2020-03-01", "appraiser": "x"}
-        await client.post(f"/households/{ids[0]}/housing-appraisals", json=appraisal, headers=OFFICE)
+        await client.post(f"/v1/households/{ids[0]}/housing-appraisals", json=appraisal, headers=OFFICE)
         await client.post(
-            f"/households/{ids[1]}/visits",
+            f"/v1/households/{ids[1]}/visits",
             json={"round": 2, "visited_on": "2020-05-01", "visitor": "x"},
             headers=OFFICE,
         )
         flag = {"kind": "disaster", "detail": "x", "raised_on": str(district_today())}
-        await client.post(f"/households/{ids[2]}/risk-flags", json=flag, headers=OFFICE)
-        await client.put("/poverty-lines/2020", json={"line_fen": 450_000, "monitoring_margin_fen": 0}, headers=OFFICE)
-        listed = await client.get("/households?gap=medical&under_monitoring=false&area_code=371523101", headers=OFFICE)
+        await client.post(f"/v1/households/{ids[2]}/risk-flags", json=flag, headers=OFFICE)
+        await client.put(
+            "/v1/poverty-lines/2020", json={"line_fen": 450_000, "monitoring_margin_fen": 0}, headers=OFFICE
+        )
+        listed = await client.get(
+            "/v1/households?gap=medical&under_monitoring=false&area_code=371523101", headers=OFFICE
+        )
         assert [h["household_code"] for h in listed.json()["items"]] == ["ST-0"]
-        flagged = await client.get("/households?risk_flag=disaster&limit=1", headers=OFFICE)
+        flagged = await client.get("/v1/households?risk_flag=disaster&limit=1", headers=OFFICE)
         assert [h["household_code"] for h in flagged.json()["items"]] == ["ST-2"]
-        stats = (await client.get("/statistics?year=2020", headers=OFFICE)).json()
+        stats = (await client.get("/v1/statistics?year=2020", headers=OFFICE)).json()
         total = stats["total"]
         assert total["households"] == 3 and total["gaps"]["income"] == 3 and total["gaps"]["medical"] == 1
         assert (total["housing_cd_outstanding"], total["visits_by_round"], total["under_monitoring"]) == (
@@ -248,7 +252,7 @@ async def test_lists_filters_and_statistics_run_on_postgresql(pg_database: MakeD
             {"2": 1},
             1,
         )
-        episodes = (await client.get("/monitoring-episodes?status=open&limit=1", headers=OFFICE)).json()
+        episodes = (await client.get("/v1/monitoring-episodes?status=open&limit=1", headers=OFFICE)).json()
         assert len(episodes["items"]) == 1 and episodes["next_cursor"] is None
 
 
@@ -259,23 +263,25 @@ async def test_a_department_row_sees_an_officers_edit_committed_before_it_locked
     async with running_app("households", url) as (_, client):
         born = date(1960, 3, 1)
         body = household("LOST-1", VILLAGE, member("张三", "head", born, seq=1, medical_insured=True))
-        created = (await client.post("/households", json=body, headers=OFFICE)).json()
+        created = (await client.post("/v1/households", json=body, headers=OFFICE)).json()
         hid, mid = created["id"], created["members"][0]["id"]
         lock = apply._locked_household
 
         async def officer_edits_first(session: Any, household_id: Any) -> Household:
             # the officer's change commits after the department found the member, before it took the lock
-            r = await client.patch(f"/households/{hid}/members/{mid}", json={"medical_insured": False}, headers=OFFICE)
+            r = await client.patch(
+                f"/v1/households/{hid}/members/{mid}", json={"medical_insured": False}, headers=OFFICE
+            )
             assert r.status_code == 200, r.text
             return await lock(session, household_id)
 
         monkeypatch.setattr(apply, "_locked_household", officer_edits_first)
         rows = [{"id_number": make_id(born, 1), "medical_insured": True}]
         headers = {**auth("dept_health"), "Idempotency-Key": "lost-1"}
-        r = await client.post("/department-data/medical_insurance", json={"rows": rows}, headers=headers)
-        assert r.status_code == 200 and r.json()["applied_count"] == 1, r.text
+        r = await client.post("/v1/department-data/medical_insurance", json={"rows": rows}, headers=headers)
+        assert r.status_code == 201 and r.json()["applied_count"] == 1, r.text
         monkeypatch.undo()
-        after = (await client.get(f"/households/{hid}", headers=OFFICE)).json()["members"][0]
+        after = (await client.get(f"/v1/households/{hid}", headers=OFFICE)).json()["members"][0]
         assert after["medical_insured"] is True
 
 
@@ -285,13 +291,15 @@ async def test_a_measure_racing_a_close_sees_the_episode_closed(
     url = await pg_database("households")
     async with running_app("households", url) as (_, client):
         today = str(district_today())
-        created = await client.post("/households", json=household("EP-1", VILLAGE), headers=OFFICE)
+        created = await client.post("/v1/households", json=household("EP-1", VILLAGE), headers=OFFICE)
         hid = created.json()["id"]
         flag = {"kind": "disaster", "detail": "flood", "raised_on": today}
-        episode = (await client.post(f"/households/{hid}/risk-flags", json=flag, headers=OFFICE)).json()["id"]
+        episode = (await client.post(f"/v1/households/{hid}/risk-flags", json=flag, headers=OFFICE)).json()["id"]
         close = {"decision": "risk_eliminated", "evidence": "院墙已修复", "closed_on": today}
         measure = {"kind": "other", "description": "aid", "taken_on": today}
-        assert (await client.post(f"/monitoring-episodes/{episode}/measures", json=measure, headers=OFFICE)).is_success
+        assert (
+            await client.post(f"/v1/monitoring-episodes/{episode}/measures", json=measure, headers=OFFICE)
+        ).is_success
         reach = monitoring_routes.reachable_household
         closes: list[int] = []
 
@@ -299,16 +307,16 @@ async def test_a_measure_racing_a_close_sees_the_episode_closed(
             # another officer's close commits after this request read the episode, before it locked the household
             if not closes:
                 closes.append(0)
-                r = await client.post(f"/monitoring-episodes/{episode}/close", json=close, headers=OFFICE)
+                r = await client.post(f"/v1/monitoring-episodes/{episode}/close", json=close, headers=OFFICE)
                 closes[0] = r.status_code
             return await reach(*args, **kwargs)
 
         monkeypatch.setattr(monitoring_routes, "reachable_household", close_first)
-        late = await client.post(f"/monitoring-episodes/{episode}/measures", json=measure, headers=OFFICE)
+        late = await client.post(f"/v1/monitoring-episodes/{episode}/measures", json=measure, headers=OFFICE)
         monkeypatch.undo()
         assert closes == [200]
         assert late.status_code == 409, late.text
-        [stored] = (await client.get(f"/households/{hid}/monitoring-episodes", headers=OFFICE)).json()
+        [stored] = (await client.get(f"/v1/households/{hid}/monitoring-episodes", headers=OFFICE)).json()["items"]
         assert stored["status"] == "closed" and len(stored["measures"]) == 1
 
 
@@ -318,10 +326,10 @@ async def test_two_officers_setting_a_new_years_line_at_once_both_succeed(pg_dat
         for year in range(2021, 2026):
             bodies = [{"line_fen": 450_000 + n, "monitoring_margin_fen": 0} for n in range(3)]
             results = await asyncio.gather(
-                *(client.put(f"/poverty-lines/{year}", json=b, headers=OFFICE) for b in bodies)
+                *(client.put(f"/v1/poverty-lines/{year}", json=b, headers=OFFICE) for b in bodies)
             )
             assert [r.status_code for r in results] == [200, 200, 200], [r.text for r in results]
-        lines = (await client.get("/poverty-lines", headers=OFFICE)).json()
+        lines = (await client.get("/v1/poverty-lines", headers=OFFICE)).json()["items"]
         assert [line["year"] for line in lines] == list(range(2021, 2026))
 
 
@@ -332,7 +340,7 @@ async def test_copy_refuses_a_second_member_with_the_same_number_in_one_househol
     born = date(1960, 3, 1)
     number = make_id(born, 1)
     values = ["IM-1", VILLAGE, "户主", "王秀英", "head", born.isoformat(), number, "true"]
-    sister = [*values[:3], "王秀华", "sister", *values[5:]]  # another person claiming the same number
+    sister = [*values[:3], "王秀华", "sibling", *values[5:]]  # another person claiming the same number
     path = tmp_path / "h.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([HEADER, *(v + [""] * (len(HEADER) - len(v)) for v in (values, sister))])
@@ -353,7 +361,7 @@ async def test_a_member_row_held_through_the_rotation_is_reported_left_not_skipp
             member("张三", "head", date(1960, 3, 1), seq=1),
             member("李四", "spouse", date(1962, 7, 9), seq=2),
         )
-        await client.post("/households", json=household("RK-1", VILLAGE, head, spouse), headers=OFFICE)
+        await client.post("/v1/households", json=household("RK-1", VILLAGE, head, spouse), headers=OFFICE)
     for key, value in ROTATED.items():
         monkeypatch.setenv(f"HOUSEHOLDS_{key.upper()}", value)
     monkeypatch.setattr(rekey, "HELD_ROW_RETRIES", 2)

@@ -1,11 +1,12 @@
-"""The subsidies service on real PostgreSQL: payment retries racing on one idempotency key, a coverage check and
-its gaps, and the migrations (both ways, and the receipts they give incomes distributed before receipts were kept)."""
+"""The subsidies service on real PostgreSQL: payment retries racing on one Idempotency-Key, a coverage check and
+its gaps, pages of payments, and the migrations (both ways, and the receipts they give incomes distributed before
+receipts were kept)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,12 +15,14 @@ from alembic import command
 from sqlalchemy import func, insert, select
 
 from services.subsidies.models import IncomeAllocation, IncomeReceipt, Payment
+from shared.api.clock import request_time
 from shared.contracts.households import HouseholdRegistered, MemberDisabilityRecorded
 from shared.db import create_engine
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import alembic_config, is_at_head
 from shared.timeutil import utcnow
 from tests.support import apply_event, auth, running_app
+from tests.unit.test_projects_pages_and_retries import walk
 from tests.unit.test_subsidies_coverage import entitlement_kept_before_periods
 
 pytestmark = pytest.mark.integration
@@ -28,9 +31,13 @@ HOUSEHOLD = UUID(int=1)
 FINANCE = auth("finance_officer", sub="cashier-1")
 
 
-def _payment(key: str, **changes: Any) -> dict[str, Any]:
+def _payment(**changes: Any) -> dict[str, Any]:
     body = {"household_id": str(HOUSEHOLD), "policy_code": "dibao", "period": "2020-06", "amount_fen": 52_000}
-    return {**body, "idempotency_key": key, **changes}
+    return {**body, **changes}
+
+
+def _keyed(key: str, headers: dict[str, str] = FINANCE) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": key}
 
 
 async def _counts(app: Any) -> tuple[int, int]:
@@ -53,23 +60,50 @@ async def api(pg_database: MakeDb) -> Any:
 async def test_retries_racing_on_one_key_give_one_201_and_the_original_to_the_others(api: Any) -> None:
     app, client = api
     for attempt in range(5):
-        body = _payment(f"race-{attempt}", period=f"2020-0{attempt + 1}")
-        results = await asyncio.gather(*(client.post("/payments", json=body, headers=FINANCE) for _ in range(3)))
+        body, key = _payment(period=f"2020-0{attempt + 1}"), _keyed(f"race-{attempt}")
+        results = await asyncio.gather(*(client.post("/v1/payments", json=body, headers=key) for _ in range(3)))
         assert sorted(r.status_code for r in results) == [200, 200, 201], [r.text for r in results]
         assert len({r.json()["id"] for r in results}) == 1
+        assert sorted(r.headers.get("Idempotency-Replayed", "") for r in results) == ["", "true", "true"]
     assert await _counts(app) == (5, 5)
+
+
+async def test_officers_racing_on_one_key_pay_once(api: Any) -> None:
+    app, client = api
+    officers = [auth("finance_officer", sub=f"cashier-{n}") for n in range(3)]  # the key is unique among payments
+    requests = (client.post("/v1/payments", json=_payment(), headers=_keyed("shared-key", o)) for o in officers)
+    results = await asyncio.gather(*requests)
+    assert sorted(r.status_code for r in results) == [200, 200, 201], [r.text for r in results]
+    assert len({r.json()["id"] for r in results}) == 1
+    assert await _counts(app) == (1, 1)
 
 
 async def test_racing_requests_that_differ_are_409_for_the_loser(api: Any) -> None:
     app, client = api
-    key_reuse = [_payment("same-key"), _payment("same-key", amount_fen=1)]
-    results = await asyncio.gather(*(client.post("/payments", json=b, headers=FINANCE) for b in key_reuse))
+    key_reuse = [_payment(), _payment(amount_fen=1)]
+    results = await asyncio.gather(
+        *(client.post("/v1/payments", json=b, headers=_keyed("same-key")) for b in key_reuse)
+    )
     assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
-    already_paid = [_payment("key-a", period="2020-07"), _payment("key-b", period="2020-07")]
-    results = await asyncio.gather(*(client.post("/payments", json=b, headers=FINANCE) for b in already_paid))
+    already_paid = [(_payment(period="2020-07"), _keyed(key)) for key in ("key-a", "key-b")]
+    results = await asyncio.gather(*(client.post("/v1/payments", json=b, headers=h) for b, h in already_paid))
     assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
     assert "already paid" in next(r.json()["detail"] for r in results if r.status_code == 409)
     assert await _counts(app) == (2, 2)
+
+
+async def test_payments_made_at_one_moment_are_paged_by_id(api: Any) -> None:
+    app, client = api
+    moments = [datetime(2020, 7, 1, 2, 0, 0, 123_456, tzinfo=UTC), datetime(2020, 7, 1, 2, 0, 0, 123_457, tzinfo=UTC)]
+    paid = []
+    for n, period in enumerate(["2020-01", "2020-02", "2020-03", "2020-04", "2020-05"]):
+        app.dependency_overrides[request_time] = lambda n=n: moments[n % 2]
+        r = await client.post("/v1/payments", json=_payment(period=period), headers=_keyed(f"page-{n}"))
+        assert r.status_code == 201, r.text
+        paid.append(r.json())
+    items, pages = await walk(client, "/v1/payments", FINANCE, limit=2)
+    expected = sorted(paid, key=lambda p: (datetime.fromisoformat(p["paid_at"]), p["id"]), reverse=True)
+    assert ([p["id"] for p in items], pages) == ([p["id"] for p in expected], 3)
 
 
 async def test_a_coverage_check_keeps_its_gaps_and_reads_them_back(api: Any) -> None:
@@ -81,10 +115,10 @@ async def test_a_coverage_check_keeps_its_gaps_and_reads_them_back(api: Any) -> 
         await apply_event(app, disability)
         await apply_event(app, disability)  # re-sent: entitled once
     body = {"policy_code": "disability_nursing_subsidy", "period": "2020-06", "area_code": "371523101"}
-    r = await client.post("/coverage-checks", json=body, headers=auth("inspector"))
+    r = await client.post("/v1/coverage-checks", json=body, headers=auth("inspector"))
     assert r.status_code == 201, r.text
     assert [g["member_id"] for g in r.json()["gaps"]] == [str(UUID(int=11)), str(UUID(int=12))]
-    again = await client.get(f"/coverage-checks/{r.json()['id']}", headers=FINANCE)
+    again = await client.get(f"/v1/coverage-checks/{r.json()['id']}", headers=FINANCE)
     assert again.status_code == 200 and again.json() == r.json()
     assert await _counts(app) == (0, 2)
 

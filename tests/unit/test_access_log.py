@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared.access_log import HEADER, AccessLog
+from shared.error_documents import install_error_handlers
 from shared.logs import JsonFormatter
 from tests.support import auth, running_app
 
@@ -53,7 +54,7 @@ def access_log() -> Iterator[Captured]:
 def small_app() -> FastAPI:
     app = FastAPI()
 
-    @app.get("/households/{household_id}")
+    @app.get("/v1/households/{household_id}")
     async def read(household_id: str, limit: int = 10) -> dict[str, Any]:
         return {"id": household_id, "limit": limit}
 
@@ -74,12 +75,12 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 async def test_a_request_is_logged_with_its_route_template_and_never_its_path_or_query(
     client: httpx.AsyncClient, access_log: Captured
 ) -> None:
-    response = await client.get(f"/households/HH-{SECRET}", params={"limit": "5", "id_number": SECRET})
+    response = await client.get(f"/v1/households/HH-{SECRET}", params={"limit": "5", "id_number": SECRET})
     assert response.status_code == 200
     [entry] = access_log.entries
     assert entry["level"] == "info" and entry["logger"] == "shared.access_log"
     assert entry["method"] == "GET"
-    assert entry["route"] == "/households/{household_id}"
+    assert entry["route"] == "/v1/households/{household_id}"
     assert entry["status"] == 200
     assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] >= 0
     assert entry["request_id"] == response.headers[HEADER]
@@ -97,16 +98,16 @@ async def test_a_request_no_route_matches_is_a_404_without_a_route(
 
 
 async def test_an_invalid_request_is_logged_with_its_422(client: httpx.AsyncClient, access_log: Captured) -> None:
-    response = await client.get("/households/h-1", params={"limit": "many"})
+    response = await client.get("/v1/households/h-1", params={"limit": "many"})
     assert response.status_code == 422
     [entry] = access_log.entries
-    assert (entry["status"], entry["route"]) == (422, "/households/{household_id}")
+    assert (entry["status"], entry["route"]) == (422, "/v1/households/{household_id}")
     assert "many" not in access_log.lines[0]
 
 
 async def test_a_well_formed_request_id_is_kept_and_echoed(client: httpx.AsyncClient, access_log: Captured) -> None:
     sent = "gw-2020.05_12-" + "a" * 50  # 64 characters
-    response = await client.get("/households/h-1", headers={"X-Request-ID": sent})
+    response = await client.get("/v1/households/h-1", headers={"X-Request-ID": sent})
     assert response.headers[HEADER] == sent
     assert access_log.entries[0]["request_id"] == sent
 
@@ -115,15 +116,15 @@ async def test_a_well_formed_request_id_is_kept_and_echoed(client: httpx.AsyncCl
 async def test_a_malformed_request_id_is_replaced_by_a_new_one(
     client: httpx.AsyncClient, access_log: Captured, sent: bytes
 ) -> None:
-    response = await client.get("/households/h-1", headers={"X-Request-ID": sent})
+    response = await client.get("/v1/households/h-1", headers={"X-Request-ID": sent})
     echoed = response.headers[HEADER]
     assert echoed.encode() != sent and len(echoed) == 32 and int(echoed, 16) >= 0
     assert access_log.entries[0]["request_id"] == echoed
 
 
 async def test_each_request_without_an_id_gets_its_own(client: httpx.AsyncClient, access_log: Captured) -> None:
-    first = (await client.get("/households/h-1")).headers[HEADER]
-    second = (await client.get("/households/h-1")).headers[HEADER]
+    first = (await client.get("/v1/households/h-1")).headers[HEADER]
+    second = (await client.get("/v1/households/h-1")).headers[HEADER]
     assert first != second
     assert [e["request_id"] for e in access_log.entries] == [first, second]
 
@@ -137,10 +138,27 @@ async def test_health_probes_are_logged_below_info(client: httpx.AsyncClient, ac
 async def test_every_service_logs_its_requests(sqlite_url: Any, access_log: Captured) -> None:
     async with running_app("households", await sqlite_url("households")) as (_, client):
         missing = uuid4()
-        response = await client.get(f"/households/{missing}?q={SECRET}", headers=auth("district_office"))
+        response = await client.get(f"/v1/households/{missing}?q={SECRET}", headers=auth("district_office"))
         assert response.status_code == 404
         await client.get("/readyz")
     requests = [e for e in access_log.entries if e["level"] == "info"]
-    assert [(e["route"], e["status"]) for e in requests] == [("/households/{household_id}", 404)]
+    assert [(e["route"], e["status"]) for e in requests] == [("/v1/households/{household_id}", 404)]
     assert requests[0]["request_id"] == response.headers[HEADER]
     assert not any(str(missing) in line or SECRET in line for line in access_log.lines)
+
+
+async def test_a_500_names_its_request_for_the_operators() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/v1/broken")
+    async def broken() -> None:
+        raise RuntimeError(SECRET)
+
+    app.add_middleware(AccessLog)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/v1/broken", headers={HEADER: "req-500"})
+    assert response.status_code == 500
+    assert response.headers[HEADER] == "req-500"
+    assert "req-500" in response.json()["detail"] and SECRET not in response.text

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.registry import SERVICES
+from shared.service_index import SERVICES
 from tests.support import service_app, service_settings
 
 HEALTH = "health"

@@ -87,29 +87,29 @@ async def test_bad_manual_findings_are_refused_and_change_nothing(
 ) -> None:
     app, client = api
     before = await state(app)
-    assert_problem(await client.post("/findings", json={**MANUAL, **change}, headers=INSPECTOR), status)
+    assert_problem(await client.post("/v1/findings", json={**MANUAL, **change}, headers=INSPECTOR), status)
     assert await state(app) == before
 
 
 async def test_an_inspector_records_a_finding_and_a_repeat_adds_an_occurrence(api: Any) -> None:
     _, client = api
-    first = await client.post("/findings", json=MANUAL, headers=INSPECTOR)
+    first = await client.post("/v1/findings", json=MANUAL, headers=INSPECTOR)
     assert first.status_code == 201, first.text
     assert (first.json()["recorded_by"], first.json()["evidence"][0]["kind"]) == ("inspector-1", "photo")
-    again = await client.post("/findings", json=MANUAL, headers=INSPECTOR)
+    again = await client.post("/v1/findings", json=MANUAL, headers=INSPECTOR)
     assert (again.status_code, again.json()["id"], again.json()["occurrences"]) == (200, first.json()["id"], 2)
-    tasks = (await client.get(f"/rectification-tasks?finding_id={first.json()['id']}", headers=DISTRICT)).json()
-    assert [t["owner"] for t in tasks] == ["township_office:371523101"]
+    tasks = (await client.get(f"/v1/rectification-tasks?finding_id={first.json()['id']}", headers=DISTRICT)).json()
+    assert [t["owner"] for t in tasks["items"]] == ["township_office:371523101"]
 
 
 @pytest.mark.parametrize("kind", ["household", "payment"])
 async def test_every_spelling_of_an_id_is_the_same_subject(api: Any, kind: str) -> None:
     _, client = api
     spellings = [HOUSEHOLD.upper(), HOUSEHOLD.replace("-", ""), f"{{{HOUSEHOLD}}}", f"urn:uuid:{HOUSEHOLD}"]
-    first = await client.post("/findings", json={**MANUAL, "subject_kind": kind}, headers=INSPECTOR)
+    first = await client.post("/v1/findings", json={**MANUAL, "subject_kind": kind}, headers=INSPECTOR)
     for spelling in spellings:
         body = {**MANUAL, "subject_kind": kind, "subject_id": spelling}
-        again = await client.post("/findings", json=body, headers=INSPECTOR)
+        again = await client.post("/v1/findings", json=body, headers=INSPECTOR)
         assert (again.status_code, again.json()["id"]) == (200, first.json()["id"]), spelling
     assert (again.json()["subject_id"], again.json()["occurrences"]) == (HOUSEHOLD, 5)
 
@@ -117,12 +117,12 @@ async def test_every_spelling_of_an_id_is_the_same_subject(api: Any, kind: str) 
 @pytest.mark.parametrize(
     "path",
     [
-        "/views/rectification-rates?from=2020-01-01&to=9999-12-31",
-        "/views/rectification-rates?from=0001-01-01&to=2020-01-01",
-        "/views/referrals-and-accountability?from=2020-01-01&to=9999-12-31",
-        "/handover-packages/9999-W52",
-        "/handover-packages/0001-W01",
-        "/ledger/verify?head_seq=9223372036854775808&head_hash=" + "0" * 64,
+        "/v1/views/rectification-rates?from=2020-01-01&to=9999-12-31",
+        "/v1/views/rectification-rates?from=0001-01-01&to=2020-01-01",
+        "/v1/views/referrals-and-accountability?from=2020-01-01&to=9999-12-31",
+        "/v1/handover-packages/9999-W52",
+        "/v1/handover-packages/0001-W01",
+        "/v1/ledger/verify?head=9223372036854775808:" + "0" * 64,
     ],
 )
 async def test_dates_and_numbers_beyond_the_calendar_are_refused(api: Any, path: str) -> None:
@@ -134,12 +134,13 @@ async def test_dates_and_numbers_beyond_the_calendar_are_refused(api: Any, path:
 
 async def test_a_deadline_at_the_end_of_time_is_refused(api: Any) -> None:
     app, client = api
-    finding = await client.post("/findings", json=MANUAL, headers=INSPECTOR)
-    task = (await client.get(f"/rectification-tasks?finding_id={finding.json()['id']}", headers=DISTRICT)).json()[0]
+    finding = await client.post("/v1/findings", json=MANUAL, headers=INSPECTOR)
+    tasks = await client.get(f"/v1/rectification-tasks?finding_id={finding.json()['id']}", headers=DISTRICT)
+    task = tasks.json()["items"][0]
     before = await state(app)
     for deadline in ("9999-12-31T23:00:00-05:00", "2035-01-01T00:00:00+08:00"):
         change = {"deadline": deadline, "reason": "extension"}
-        r = await client.post(f"/rectification-tasks/{task['id']}/deadline-changes", json=change, headers=DISTRICT)
+        r = await client.post(f"/v1/rectification-tasks/{task['id']}/deadline-changes", json=change, headers=DISTRICT)
         assert_problem(r, 422)
     assert await state(app) == before
 
@@ -148,14 +149,14 @@ async def test_a_deadline_at_the_end_of_time_is_refused(api: Any) -> None:
 async def test_only_inspectors_and_the_district_record_findings(api: Any, headers: dict[str, str]) -> None:
     app, client = api
     before = await state(app)
-    assert_problem(await client.post("/findings", json=MANUAL, headers=headers), 403)
+    assert_problem(await client.post("/v1/findings", json=MANUAL, headers=headers), 403)
     assert await state(app) == before
 
 
 async def test_the_lifecycle_over_http_and_its_refusals(api: Any) -> None:
     app, client = api
     _, task = await open_task(app.state.sessions)
-    base = f"/rectification-tasks/{task.id}"
+    base = f"/v1/rectification-tasks/{task.id}"
     before = await state(app)
     assert_problem(await client.post(f"{base}/close", headers=DISTRICT), 409)  # closing without evidence
     assert_problem(await client.post(f"{base}/start", headers=OTHER_TOWNSHIP_OFFICER), 403)
@@ -179,7 +180,7 @@ async def test_the_lifecycle_over_http_and_its_refusals(api: Any) -> None:
 async def test_verifying_ones_own_task_is_refused(api: Any) -> None:
     app, client = api
     _, task = await open_task(app.state.sessions)
-    base = f"/rectification-tasks/{task.id}"
+    base = f"/v1/rectification-tasks/{task.id}"
     await client.post(f"{base}/start", headers=DISTRICT)
     await client.post(f"{base}/submissions", json={"summary": "done", "evidence": EVIDENCE}, headers=DISTRICT)
     before = await state(app)
@@ -193,19 +194,21 @@ async def test_a_township_officer_sees_only_their_township(api: Any) -> None:
     app, client = api
     _, mine = await open_task(app.state.sessions, facts("h-mine", grade="C"))
     _, theirs = await open_task(app.state.sessions, facts("h-theirs", grade="C", area=f"{OTHER_TOWNSHIP}201"))
-    listed = (await client.get("/rectification-tasks", headers=TOWNSHIP_OFFICER)).json()
-    assert [t["id"] for t in listed] == [str(mine.id)]
-    assert_problem(await client.get(f"/rectification-tasks/{theirs.id}", headers=TOWNSHIP_OFFICER), 403)
-    assert_problem(await client.get(f"/rectification-tasks?township={OTHER_TOWNSHIP}", headers=TOWNSHIP_OFFICER), 403)
-    assert_problem(await client.get("/referrals", headers=TOWNSHIP_OFFICER), 403)
-    summary = (await client.get("/views/open-tasks", headers=TOWNSHIP_OFFICER)).json()
-    assert [(g["key"], g["total"]) for g in summary] == [(TOWNSHIP, 1)]
+    listed = (await client.get("/v1/rectification-tasks", headers=TOWNSHIP_OFFICER)).json()
+    assert [t["id"] for t in listed["items"]] == [str(mine.id)]
+    assert_problem(await client.get(f"/v1/rectification-tasks/{theirs.id}", headers=TOWNSHIP_OFFICER), 403)
+    assert_problem(
+        await client.get(f"/v1/rectification-tasks?township={OTHER_TOWNSHIP}", headers=TOWNSHIP_OFFICER), 403
+    )
+    assert_problem(await client.get("/v1/referrals", headers=TOWNSHIP_OFFICER), 403)
+    summary = (await client.get("/v1/views/open-tasks", headers=TOWNSHIP_OFFICER)).json()
+    assert [(g["key"], g["total"]) for g in summary["items"]] == [(TOWNSHIP, 1)]
 
 
 async def test_reschedule_is_for_the_district_office_with_an_aware_deadline(api: Any) -> None:
     app, client = api
     _, task = await open_task(app.state.sessions)
-    url = f"/rectification-tasks/{task.id}/deadline-changes"
+    url = f"/v1/rectification-tasks/{task.id}/deadline-changes"
     new = (task.deadline + timedelta(days=5)).isoformat()
     before = await state(app)
     assert_problem(await client.post(url, json={"deadline": new, "reason": "more time"}, headers=TOWNSHIP_OFFICER), 403)
@@ -220,19 +223,19 @@ async def test_reschedule_is_for_the_district_office_with_an_aware_deadline(api:
 async def test_weekly_handover_and_the_package_formats(api: Any) -> None:
     app, client = api
     serious, _ = await open_task(app.state.sessions, facts("h-serious", grade="C"))
-    handed = await client.post("/referrals/weekly-handover", headers=DISTRICT)
+    handed = await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)
     assert [r["finding_id"] for r in handed.json()["referrals"]] == [str(serious.id)]
-    assert (await client.post("/referrals/weekly-handover", headers=DISTRICT)).json()["referred"] == 0
-    assert_problem(await client.post("/referrals/weekly-handover", headers=COMMISSION), 403)
-    as_json = await client.get("/handover-packages/2020-W20", headers=COMMISSION)
+    assert (await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)).json()["referred"] == 0
+    assert_problem(await client.post("/v1/referrals/weekly-handover", headers=COMMISSION), 403)
+    as_json = await client.get("/v1/handover-packages/2020-W20", headers=COMMISSION)
     assert [lead["finding_id"] for lead in as_json.json()["leads"]] == [str(serious.id)]
-    as_csv = await client.get("/handover-packages/2020-W20?format=csv", headers=COMMISSION)
+    as_csv = await client.get("/v1/handover-packages/2020-W20?format=csv", headers=COMMISSION)
     assert as_csv.headers["content-type"].startswith("text/csv") and str(serious.id) in as_csv.text
-    as_md = await client.get("/handover-packages/2020-W20?format=md", headers=AUDITOR)
+    as_md = await client.get("/v1/handover-packages/2020-W20?format=md", headers=AUDITOR)
     assert as_md.headers["content-type"].startswith("text/markdown") and "h-serious" in as_md.text
-    assert_problem(await client.get("/handover-packages/2020-20", headers=COMMISSION), 422)
-    assert_problem(await client.get("/handover-packages/2020-W20?format=pdf", headers=COMMISSION), 422)
-    assert_problem(await client.get("/handover-packages/2020-W20", headers=TOWNSHIP_OFFICER), 403)
+    assert_problem(await client.get("/v1/handover-packages/2020-20", headers=COMMISSION), 422)
+    assert_problem(await client.get("/v1/handover-packages/2020-W20?format=pdf", headers=COMMISSION), 422)
+    assert_problem(await client.get("/v1/handover-packages/2020-W20", headers=TOWNSHIP_OFFICER), 403)
 
 
 async def test_accountability_is_the_commissions_and_names_stay_out_of_logs(
@@ -244,22 +247,24 @@ async def test_accountability_is_the_commissions_and_names_stay_out_of_logs(
     caplog.set_level(logging.DEBUG, logger="services")
     caplog.set_level(logging.DEBUG, logger="shared")
     await open_task(app.state.sessions, facts("h1", grade="D"))
-    referral = (await client.get("/referrals", headers=COMMISSION)).json()[0]
+    referral = (await client.get("/v1/referrals", headers=COMMISSION)).json()["items"][0]
     body = {"kind": "admonishment", "person_name": "王小明", "person_unit": "贾寨镇", "decided_on": "2020-05-12"}
-    url = f"/referrals/{referral['id']}/accountability-actions"
+    url = f"/v1/referrals/{referral['id']}/accountability-actions"
     before = await state(app)
     assert_problem(await client.post(url, json=body, headers=DISTRICT), 403)
     assert_problem(await client.post(url, json={**body, "kind": "fine"}, headers=COMMISSION), 422)
     assert await state(app) == before
     assert (await client.post(url, json=body, headers=COMMISSION)).status_code == 201
-    notice = await client.get("/named-notices?from=2020-05-01&to=2020-05-31&format=md", headers=DISTRICT)
+    notice = await client.get("/v1/named-notices?from=2020-05-01&to=2020-05-31&format=md", headers=DISTRICT)
     assert "王小明" in notice.text and "诫勉 (admonishment)" in notice.text
     assert notice.headers["content-type"].startswith("text/markdown")
-    assert_problem(await client.get("/named-notices?from=2020-05-31&to=2020-05-01", headers=DISTRICT), 422)
+    assert_problem(await client.get("/v1/named-notices?from=2020-05-31&to=2020-05-01", headers=DISTRICT), 422)
     for period in ("from=0&to=2020-05-31", "from=2020-05-01&to=1590883200"):  # not seconds since 1970
-        assert_problem(await client.get(f"/named-notices?{period}", headers=DISTRICT), 422)
+        assert_problem(await client.get(f"/v1/named-notices?{period}", headers=DISTRICT), 422)
     # No CSV notice: asking for one is refused, not answered with JSON.
-    assert_problem(await client.get("/named-notices?from=2020-05-01&to=2020-05-31&format=csv", headers=DISTRICT), 422)
+    assert_problem(
+        await client.get("/v1/named-notices?from=2020-05-01&to=2020-05-31&format=csv", headers=DISTRICT), 422
+    )
     assert "王小明" not in caplog.text
     async with app.state.sessions() as s:
         payloads = (await s.scalars(select(col(OutboxMessage.payload)))).all()
@@ -269,14 +274,16 @@ async def test_accountability_is_the_commissions_and_names_stay_out_of_logs(
 async def test_ledger_verify_and_head_export(api: Any) -> None:
     app, client = api
     await open_task(app.state.sessions, facts("h1", grade="D"))
-    verdict = (await client.get("/ledger/verify", headers=AUDITOR)).json()
+    verdict = (await client.get("/v1/ledger/verify", headers=AUDITOR)).json()
     assert (verdict["ok"], verdict["entries_checked"], verdict["first_break"]) == (True, 3, None)
-    head = (await client.get("/ledger/head", headers=AUDITOR)).json()
+    head = (await client.get("/v1/ledger/head", headers=AUDITOR)).json()
     assert (head["seq"], head["entry_hash"], head["algorithm"]) == (3, verdict["head_hash"], "sha256")
-    again = await client.get(f"/ledger/verify?head_seq=3&head_hash={head['entry_hash']}", headers=COMMISSION)
+    again = await client.get(f"/v1/ledger/verify?head=3:{head['entry_hash']}", headers=COMMISSION)
     assert again.json()["ok"]
-    assert_problem(await client.get("/ledger/verify?head_seq=3", headers=AUDITOR), 422)
-    assert_problem(await client.get("/ledger/head", headers=TOWNSHIP_OFFICER), 403)
+    assert_problem(await client.get("/v1/ledger/verify?head=3", headers=AUDITOR), 422)  # a sequence needs its hash
+    truncated = (await client.get(f"/v1/ledger/verify?head=4:{head['entry_hash']}", headers=AUDITOR)).json()
+    assert (truncated["ok"], truncated["first_break"]["kind"]) == (False, "head_truncated")
+    assert_problem(await client.get("/v1/ledger/head", headers=TOWNSHIP_OFFICER), 403)
 
 
 async def test_campaigns_are_set_up_by_the_district_office(api: Any) -> None:
@@ -292,20 +299,20 @@ async def test_campaigns_are_set_up_by_the_district_office(api: Any) -> None:
         "teams": ["督战专班"],
     }
     before = await state(app)
-    assert_problem(await client.post("/campaigns", json=plan, headers=INSPECTOR), 403)
+    assert_problem(await client.post("/v1/campaigns", json=plan, headers=INSPECTOR), 403)
     assert_problem(
         await client.post(
-            "/campaigns", json={**plan, "scope_level": "district", "scope_code": "371523"}, headers=DISTRICT
+            "/v1/campaigns", json={**plan, "scope_level": "district", "scope_code": "371523"}, headers=DISTRICT
         ),
         422,
     )
-    assert_problem(await client.post("/campaigns", json={**plan, "ends_on": "2020-04-01"}, headers=DISTRICT), 422)
+    assert_problem(await client.post("/v1/campaigns", json={**plan, "ends_on": "2020-04-01"}, headers=DISTRICT), 422)
     assert await state(app) == before
-    campaign = (await client.post("/campaigns", json=plan, headers=DISTRICT)).json()
-    found = await client.post("/findings", json={**MANUAL, "campaign_id": campaign["id"]}, headers=INSPECTOR)
+    campaign = (await client.post("/v1/campaigns", json=plan, headers=DISTRICT)).json()
+    found = await client.post("/v1/findings", json={**MANUAL, "campaign_id": campaign["id"]}, headers=INSPECTOR)
     assert found.status_code == 201 and found.json()["campaign_id"] == campaign["id"]
     elsewhere = {**MANUAL, "area_code": f"{OTHER_TOWNSHIP}201", "campaign_id": campaign["id"]}
-    assert_problem(await client.post("/findings", json=elsewhere, headers=INSPECTOR), 409)
+    assert_problem(await client.post("/v1/findings", json=elsewhere, headers=INSPECTOR), 409)
 
 
 async def test_views_rates_periods_and_history(api: Any) -> None:
@@ -314,29 +321,30 @@ async def test_views_rates_periods_and_history(api: Any) -> None:
     _, task = await open_task(app.state.sessions, facts(household, grade="D"))
     await open_task(app.state.sessions, facts("h2", grade="C"))
     app.dependency_overrides[request_time] = lambda: task.deadline + timedelta(hours=1)
-    overdue = (await client.get("/views/overdue-tasks", headers=DISTRICT)).json()
+    overdue = (await client.get("/v1/views/overdue-tasks", headers=DISTRICT)).json()["items"]
     assert [t["id"] for t in overdue] == [str(task.id)]  # severe: 7 days; the serious one has 15
-    by_owner = (await client.get("/views/open-tasks?group_by=owner", headers=DISTRICT)).json()
+    by_owner = (await client.get("/v1/views/open-tasks?group_by=owner", headers=DISTRICT)).json()["items"]
     assert [(g["key"], g["total"], g["overdue"]) for g in by_owner] == [("township_office:371523101", 2, 1)]
-    rates = (await client.get("/views/rectification-rates?from=2020-05-01&to=2020-05-31", headers=DISTRICT)).json()
+    rates_url = "/v1/views/rectification-rates?from=2020-05-01&to=2020-05-31"
+    rates = (await client.get(rates_url, headers=DISTRICT)).json()["items"]
     assert [(r["township"], r["category"], r["findings"], r["closed"], r["rate"]) for r in rates] == [
         (TOWNSHIP, "housing", 2, 0, 0.0)
     ]
     periods = (
-        await client.get("/views/referrals-and-accountability?from=2020-05-01&to=2020-06-30", headers=COMMISSION)
-    ).json()
+        await client.get("/v1/views/referrals-and-accountability?from=2020-05-01&to=2020-06-30", headers=COMMISSION)
+    ).json()["items"]
     assert periods == [{"month": "2020-05", "referrals_by_reason": {"severe_finding": 1}, "actions_by_kind": {}}]
-    history = (await client.get(f"/subjects/household/{household}/history", headers=TOWNSHIP_OFFICER)).json()
-    assert [(h["task"]["id"], [r["reason"] for r in h["referrals"]]) for h in history] == [
+    history = (await client.get(f"/v1/subjects/household/{household}/history", headers=TOWNSHIP_OFFICER)).json()
+    assert [(h["task"]["id"], [r["reason"] for r in h["referrals"]]) for h in history["items"]] == [
         (str(task.id), ["severe_finding"])
     ]
-    spelt = await client.get(f"/subjects/household/{household.upper()}/history", headers=TOWNSHIP_OFFICER)
+    spelt = await client.get(f"/v1/subjects/household/{household.upper()}/history", headers=TOWNSHIP_OFFICER)
     assert spelt.json() == history  # one household, however its id is written
-    elsewhere = await client.get(f"/subjects/household/{household}/history", headers=OTHER_TOWNSHIP_OFFICER)
+    elsewhere = await client.get(f"/v1/subjects/household/{household}/history", headers=OTHER_TOWNSHIP_OFFICER)
     assert_problem(elsewhere, 403)
-    assert_problem(await client.get("/subjects/household/h1/history", headers=TOWNSHIP_OFFICER), 422)
-    unknown = await client.get(f"/subjects/household/{uuid.uuid4()}/history", headers=OTHER_TOWNSHIP_OFFICER)
-    assert unknown.json() == []
+    assert_problem(await client.get("/v1/subjects/household/h1/history", headers=TOWNSHIP_OFFICER), 422)
+    unknown = await client.get(f"/v1/subjects/household/{uuid.uuid4()}/history", headers=OTHER_TOWNSHIP_OFFICER)
+    assert unknown.json() == {"items": [], "next_cursor": None}
 
 
 async def test_the_running_service_marks_overdue_tasks_on_its_own(sqlite_url: Any) -> None:
@@ -344,9 +352,9 @@ async def test_the_running_service_marks_overdue_tasks_on_its_own(sqlite_url: An
         _, task = await open_task(app.state.sessions)  # due in 2020: long past by the real clock
 
         async def referred_as_overdue() -> bool:
-            found = (await client.get(f"/referrals?finding_id={task.finding_id}", headers=COMMISSION)).json()
-            return "overdue_task" in [r["reason"] for r in found]
+            found = (await client.get(f"/v1/referrals?finding_id={task.finding_id}", headers=COMMISSION)).json()
+            return "overdue_task" in [r["reason"] for r in found["items"]]
 
         await eventually(referred_as_overdue, timeout=10)
-        marked = (await client.get(f"/rectification-tasks/{task.id}", headers=DISTRICT)).json()
+        marked = (await client.get(f"/v1/rectification-tasks/{task.id}", headers=DISTRICT)).json()
         assert marked["overdue_at"] is not None

@@ -95,7 +95,7 @@ def test_a_token_naming_a_key_of_another_type_in_the_set_is_refused_not_an_error
 async def test_in_production_the_api_documents_are_not_served_without_a_token() -> None:
     from httpx import ASGITransport, AsyncClient
 
-    from shared.registry import create_app, settings_class
+    from shared.service_index import create_app, settings_class
 
     settings = settings_class("projects")(
         environment="prod",
@@ -108,7 +108,7 @@ async def test_in_production_the_api_documents_are_not_served_without_a_token() 
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
         for path in ("/docs", "/redoc", "/openapi.json"):
             assert (await client.get(path)).status_code == 404, path
-    assert "/projects" in app.openapi()["paths"]  # still generated: problem documents and Allow headers use it
+    assert "/v1/projects" in app.openapi()["paths"]  # still generated: problem documents and Allow headers use it
 
 
 def test_a_configured_issuer_is_required() -> None:

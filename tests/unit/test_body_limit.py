@@ -34,7 +34,7 @@ async def chunks(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
 
 
 async def post(client: Any, content: Any) -> Any:
-    return await client.post("/households", content=content, headers={**OFFICE, "content-type": "application/json"})
+    return await client.post("/v1/households", content=content, headers={**OFFICE, "content-type": "application/json"})
 
 
 async def test_a_declared_body_over_the_limit_is_a_413(api: Any) -> None:

@@ -22,7 +22,7 @@ async def test_postgresql_refusing_connections_is_a_503_that_names_no_address() 
     port = free_port()  # nothing listens there
     url = f"postgresql+asyncpg://poverty:secret-pw@127.0.0.1:{port}/households"
     async with running_app("households", url) as (_, client):
-        response = await client.get("/households", headers=OFFICE)
+        response = await client.get("/v1/households", headers=OFFICE)
     problem = assert_problem(response, 503)
     assert response.headers["retry-after"] == "5"
     assert problem["type"].endswith("/service-unavailable")
@@ -39,10 +39,10 @@ async def test_a_database_file_gone_under_a_running_service_is_a_503(
 ) -> None:
     url = await sqlite_url("households")
     async with running_app("households", url) as (app, client):
-        assert (await client.get("/households", headers=OFFICE)).status_code == 200
+        assert (await client.get("/v1/households", headers=OFFICE)).status_code == 200
         await app.state.runtime.engine.dispose()
         _replace_with_directory(Path(url.removeprefix("sqlite+aiosqlite:///")))
-        response = await client.get("/households", headers=OFFICE)
+        response = await client.get("/v1/households", headers=OFFICE)
     assert_problem(response, 503)
     assert response.headers["retry-after"] == "5"
 

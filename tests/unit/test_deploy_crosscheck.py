@@ -3,7 +3,7 @@ setting without a safe default is provided (the settings load as the container w
 paths, topics and commands exist; each service reaches Kafka through the Kafka resource's TLS/SCRAM listener as
 its own KafkaUser, whose ACLs cover what its code consumes and produces and nothing else.
 
-The setting names come from `shared.registry.settings_class(service)` (fields and env prefix), so a setting
+The setting names come from `shared.service_index.settings_class(service)` (fields and env prefix), so a setting
 added to the code is checked here without editing this file.
 """
 
@@ -25,20 +25,22 @@ from typing import Any, NamedTuple
 from unittest import mock
 
 import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.metrics import MetricWrapperBase
 from pydantic import SecretBytes, SecretStr, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from shared.cli import _parser as cli_parser
-from shared.contracts import ALL_TOPICS, SERVICE_TOPICS, dead_letter_topic, registered_types
+from shared.contracts import ALL_TOPICS, AUDIT_TOPIC, SERVICE_TOPICS, dead_letter_topic, registered_types
 from shared.db import MAX_CONNECTIONS_PER_ENGINE
 from shared.health import router as health_router
 from shared.local.kafka import KAFKA_VERSION
 from shared.messaging.dlq import DLQ_SUFFIX
 from shared.messaging.kafka import ensure_topics, topic_config
 from shared.messaging.retention import DEAD_LETTER_RETENTION, SEGMENT_SPAN, TOPIC_RETENTION
-from shared.registry import SERVICES, create_app, settings_class
 from shared.server import HTTP_DRAIN_TIMEOUT_S
 from shared.service import SHUTDOWN_STEP_TIMEOUT_S, SHUTDOWN_STEPS, ServiceSpec
+from shared.service_index import SERVICES, create_app, settings_class
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from tests.unit.test_deploy_manifests import (
     BASE,
@@ -46,6 +48,9 @@ from tests.unit.test_deploy_manifests import (
     OVERLAYS,
     ROOT,
     Doc,
+    alert_rules,
+    dashboard_panels,
+    dashboards,
     load_docs,
     named,
     objects,
@@ -458,17 +463,20 @@ def deployment_problems(docs: list[Doc], deployment: Doc, container: Doc, settin
     problems = []
     default_port = settings_class(name).model_fields["port"].default
     ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
-    if settings.port != default_port or list(ports.values()) != [default_port]:
+    if settings.port != default_port or ports != {"http": default_port, "metrics": settings.metrics_port}:
         problems.append(f"{name}: listens on {settings.port}, container ports {ports}, code default {default_port}")
+    if settings.metrics_port != ServiceSettings.model_fields["metrics_port"].default:
+        problems.append(f"{name}: metrics on {settings.metrics_port}, not the default port")
     if settings.host != "0.0.0.0":
         problems.append(f"{name}: HOST must be 0.0.0.0 in a container")
     if settings.kafka_create_topics:
         problems.append(f"{name}: KafkaTopic resources create the topics: KAFKA_CREATE_TOPICS must be false")
     service = named(docs, "Service", name)
     if service is None or [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] != [
-        (default_port, next(iter(ports), None))
+        (default_port, "http"),
+        (settings.metrics_port, "metrics"),
     ]:
-        problems.append(f"{name}: the Service must expose port {default_port} to the named container port")
+        problems.append(f"{name}: the Service must expose {default_port} and the metrics port to the named ports")
     return problems
 
 
@@ -537,6 +545,8 @@ def compose_serve_problems(services: dict[str, Doc], name: str, entry: Doc, sett
         problems.append(f"compose {name}: must listen on 0.0.0.0:{default_port}")
     if f"127.0.0.1:{default_port}:{default_port}" not in entry.get("ports", []):
         problems.append(f"compose {name}: publish {default_port} on 127.0.0.1")
+    if not settings.metrics_port or str(settings.metrics_port) not in entry.get("expose", []):
+        problems.append(f"compose {name}: expose the metrics port")
     healthcheck = " ".join(entry.get("healthcheck", {}).get("test", []))
     if f"http://127.0.0.1:{default_port}/readyz" not in healthcheck or "python" not in healthcheck:
         problems.append(f"compose {name}: healthcheck must GET /readyz on {default_port} with python (no curl)")
@@ -719,7 +729,8 @@ def test_a_new_required_setting_must_be_provided(monkeypatch: pytest.MonkeyPatch
 
 def test_probe_paths_are_routes_of_every_app() -> None:
     health = {getattr(route, "path", None): getattr(route, "name", None) for route in health_router.routes}
-    assert {"/livez", "/readyz", "/metrics"} <= set(health)
+    assert {"/livez", "/readyz"} <= set(health)
+    assert "/metrics" not in health, "metrics are served on their own port, never on the API's"
     docs = objects(BASE)
     for service in SERVICES:
         app = create_app(service, settings_class(service)(kafka_enabled=False))
@@ -928,3 +939,151 @@ def test_built_overlays_match_the_code(overlay: str) -> None:
     assert kafka_acl_problems(docs) == []
     topics = sorted(t["spec"].get("topicName", t["metadata"]["name"]) for t in of_kind(docs, "KafkaTopic"))
     assert topics == sorted(ALL_TOPICS)
+
+
+# ---- monitoring: the metrics the alerts and the dashboard name, the runbooks the alerts point to -----------------
+
+METRIC = re.compile(r"\bpoverty_[a-z_]+\b")
+SELECTOR = re.compile(r"\b([a-z][a-z0-9_]*)\s*\{([^}]*)\}")
+MATCHER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)")
+# Series read from elsewhere than the services, and what exposes them (README, Operations → Monitoring).
+EXTERNAL_METRICS = {
+    "kafka_consumergroup_lag": "Strimzi's Kafka Exporter (kafka.yaml kafkaExporter, monitoring/kafka-exporter.yaml)",
+    "strimzi_certificate_expiration_timestamp_ms": "Strimzi's cluster operator, scraped where it runs",
+}
+# Labels a scraped series gets from its target (a ServiceMonitor adds namespace, service, pod, ...).
+TARGET_LABELS = frozenset({"namespace", "service", "pod", "job", "instance", "endpoint", "container"})
+SERIES_SUFFIXES = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_sum", "_count"),
+    "summary": ("", "_sum", "_count"),
+}
+RUNBOOKS = ROOT / "docs" / "runbooks"
+RUNBOOK_SECTIONS = ("Symptoms", "Checks", "Actions", "Verification")
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$")
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def code_metrics() -> dict[str, frozenset[str]]:
+    """Every `poverty_` series the services expose -> its label names, from the Prometheus registry once every
+    service's modules are imported (a counter's series end in _total; a histogram's in _bucket, _sum and _count)."""
+    for service in SERVICES:
+        importlib.import_module(f"services.{service}.app")
+    labels_of = {
+        metric.describe()[0].name: frozenset(getattr(metric, "_labelnames", ()))
+        for module in list(sys.modules.values())
+        if getattr(module, "__name__", "").startswith(("shared.", "services."))
+        for metric in vars(module).values()
+        if isinstance(metric, MetricWrapperBase)
+    }
+    exposed: dict[str, frozenset[str]] = {}
+    for family in REGISTRY.collect():
+        labels = labels_of.get(family.name, frozenset()) | {key for sample in family.samples for key in sample.labels}
+        for suffix in SERIES_SUFFIXES.get(family.type, ("",)):
+            exposed[family.name + suffix] = labels | ({"le"} if suffix == "_bucket" else frozenset())
+    return {name: labels for name, labels in exposed.items() if name.startswith("poverty_")}
+
+
+def monitoring_queries() -> dict[str, str]:
+    """Every PromQL expression of the alerts and the dashboards (their variables' queries too), by where it is."""
+    queries = {f"alert {r['alert']} ({r['labels']['severity']})": str(r["expr"]) for r in alert_rules(objects(BASE))}
+    for path, dashboard in dashboards().items():
+        for panel in dashboard_panels(dashboard):
+            for target in panel.get("targets", []):
+                queries[f"{path.name}: {panel['title']} {target.get('refId')}"] = target["expr"]
+        for variable in dashboard.get("templating", {}).get("list", []):
+            if variable.get("definition"):
+                queries[f"{path.name}: variable {variable['name']}"] = variable["definition"]
+    return queries
+
+
+def metric_problems(queries: dict[str, str], exposed: dict[str, frozenset[str]]) -> list[str]:
+    """Metric names the code does not expose, labels those metrics do not carry, and series of other exporters
+    that EXTERNAL_METRICS does not list."""
+    problems = []
+    for where, query in queries.items():
+        problems += [
+            f"{where}: {name} is no metric of the code" for name in METRIC.findall(query) if name not in exposed
+        ]
+        for name, matchers in SELECTOR.findall(query):
+            if name in exposed:
+                unknown = set(MATCHER.findall(matchers)) - exposed[name] - TARGET_LABELS
+                problems += [f"{where}: {name} has no label {label}" for label in sorted(unknown)]
+            elif not name.startswith("poverty_") and name not in EXTERNAL_METRICS:
+                problems.append(f"{where}: {name} is neither the code's nor in EXTERNAL_METRICS")
+    return problems
+
+
+def test_every_metric_the_alerts_and_the_dashboard_name_is_the_codes() -> None:
+    queries, exposed = monitoring_queries(), code_metrics()
+    assert exposed, "no poverty_ metric registered"
+    assert metric_problems(queries, exposed) == []
+    named_metrics = {name for query in queries.values() for name in METRIC.findall(query)}
+    assert {"poverty_dead_letters_total", "poverty_consumer_lag", "poverty_relay_leader"} <= named_metrics
+    broken = {
+        "a": 'rate(poverty_http_request_total{status="500"}[5m])',
+        "b": 'poverty_consumer_lag{consumer="audit"}',
+        "c": "kafka_server_brokertopicmetrics_messagesin_total{topic='audit.events'}",
+    }
+    assert [p.split(":")[0] for p in metric_problems(broken, exposed)] == ["a", "b", "c"]
+
+
+def test_the_referral_alert_watches_every_consumer_of_audits_events() -> None:
+    rule = next(r for r in alert_rules(objects(BASE)) if r["alert"] == "PovertyReferralsNotDelivered")
+    groups = re.search(r'consumergroup=~"([^"]+)"', rule["expr"])
+    assert groups is not None and f'topic="{AUDIT_TOPIC}"' in rule["expr"]
+    consumers = {service for service in SERVICES if AUDIT_TOPIC in service_spec(service).handlers.topics}
+    assert set(groups.group(1).split("|")) == consumers
+
+
+def heading_anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives a Markdown page's headings (outside code blocks): lower case, punctuation dropped,
+    spaces as hyphens."""
+    anchors, fenced = set(), False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (match := HEADING.match(line)):
+            anchors.add(re.sub(r"[^\w\- ]", "", match.group(1).lower()).replace(" ", "-"))
+    return anchors
+
+
+def link_problems(target: str, where: Path) -> list[str]:
+    """A repository link (a path, optionally with #anchor, relative to `where`'s folder, or from the root for
+    runbook_url) must reach a file, and its anchor a heading of that page."""
+    page, _, anchor = target.partition("#")
+    path = (where.parent / page).resolve() if page else where
+    if not path.is_file():
+        return [f"{where.name}: {target} does not exist"]
+    if anchor and path.suffix == ".md" and anchor not in heading_anchors(path):
+        return [f"{where.name}: {target}: no heading #{anchor}"]
+    return []
+
+
+def test_every_alert_points_to_a_runbook_page() -> None:
+    root = ROOT / "README.md"  # runbook_url is relative to the repository's root
+    urls = [str(rule["annotations"]["runbook_url"]) for rule in alert_rules(objects(BASE))]
+    assert [p for url in urls for p in link_problems(url, root)] == []
+    assert {url.split("#")[0] for url in urls} <= {f"docs/runbooks/{p.name}" for p in RUNBOOKS.glob("*.md")}
+    assert len(link_problems("docs/runbooks/no-such-page.md", root)) == 1
+    assert len(link_problems("docs/runbooks/dead-letters.md#no-such-heading", root)) == 1
+
+
+def test_runbooks_are_linked_from_the_readme_and_say_what_to_do() -> None:
+    pages = sorted(p for p in RUNBOOKS.glob("*.md") if p.name != "README.md")
+    operations = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Operations", 1)[1]
+    index = (RUNBOOKS / "README.md").read_text(encoding="utf-8")
+    for page in pages:
+        assert f"docs/runbooks/{page.name}" in operations, f"README's Operations does not link {page.name}"
+        assert f"({page.name})" in index, f"docs/runbooks/README.md does not list {page.name}"
+        headings = " ".join(heading_anchors(page))
+        missing = [s for s in RUNBOOK_SECTIONS if s.lower() not in headings]
+        assert missing == [], f"{page.name}: no {missing} section"
+    problems = [
+        problem
+        for page in [*pages, RUNBOOKS / "README.md"]
+        for target in LINK.findall(page.read_text(encoding="utf-8"))
+        if not target.startswith(("http://", "https://", "mailto:"))
+        for problem in link_problems(target, page)
+    ]
+    assert problems == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from shared.registry import SERVICES
+from shared.service_index import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -35,6 +36,7 @@ APP_UID = 10001  # the image's fixed non-root user
 CUSTOM_KINDS = {
     "kafka.strimzi.io": {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"},
     "postgresql.cnpg.io": {"Cluster", "ScheduledBackup"},
+    "monitoring.coreos.com": {"ServiceMonitor", "PodMonitor", "PrometheusRule"},
 }
 WORKLOAD_KINDS = {"Deployment", "Job"}
 
@@ -240,6 +242,9 @@ def strimzi_problems(docs: list[Doc], *, nodes: int, replicas: int, min_isr: int
         problems.append("Kafka: the user operator (entityOperator.userOperator) turns KafkaUsers into credentials")
     if (spec["kafka"].get("authorization") or {}).get("type") != "simple":
         problems.append("Kafka: authorization must be simple (the KafkaUsers' ACLs)")
+    exporter = spec.get("kafkaExporter") or {}
+    if not (exporter.get("topicRegex") and exporter.get("groupRegex")):
+        problems.append("Kafka: kafkaExporter with topicRegex and groupRegex (consumer-group lag for the alerts)")
     for user in users:
         user_name = user["metadata"]["name"]
         if user["metadata"].get("labels", {}).get("strimzi.io/cluster") != name:
@@ -309,6 +314,8 @@ def cnpg_problems(docs: list[Doc], *, instances: int) -> list[str]:
             problems.append(f"Cluster {service}-db: credentials must be the operator-generated {service}-db-app")
         if spec.get("enableSuperuserAccess", False):
             problems.append(f"Cluster {service}-db: superuser access must stay off")
+        if (spec.get("monitoring") or {}).get("enablePodMonitor") is not True:
+            problems.append(f"Cluster {service}-db: monitoring.enablePodMonitor (Prometheus scrapes its instances)")
     return problems
 
 
@@ -493,16 +500,18 @@ def test_probes_use_the_health_endpoints_on_a_declared_port() -> None:
 
 
 def scrape_problems(docs: list[Doc]) -> list[str]:
-    """Prometheus finds each service's pods and scrapes `/metrics` on the port the container declares."""
+    """Prometheus finds each service's pods and scrapes `/metrics` on the container's port named `metrics` (never the
+    API's port)."""
     problems = []
     for deployment in of_kind(docs, "Deployment"):
         where = f"Deployment/{deployment['metadata']['name']}"
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
-        ports = {str(p["containerPort"]) for c in pod_spec(deployment)["containers"] for p in c.get("ports", [])}
+        containers = pod_spec(deployment)["containers"]
+        ports = {str(p["containerPort"]) for c in containers for p in c.get("ports", []) if p["name"] == "metrics"}
         if annotations.get("prometheus.io/scrape") != "true" or annotations.get("prometheus.io/path") != "/metrics":
             problems.append(f"{where}: pods must be annotated for Prometheus to scrape /metrics")
         if annotations.get("prometheus.io/port") not in ports:
-            problems.append(f"{where}: prometheus.io/port must be a port the container declares")
+            problems.append(f"{where}: prometheus.io/port must be the container's port named metrics")
     return problems
 
 
@@ -511,6 +520,10 @@ def test_prometheus_scrapes_every_service_on_its_port() -> None:
     deployment = load_docs(BASE / SERVICES[0] / "deployment.yaml")[0]
     deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] = "9999"
     assert len(scrape_problems([deployment])) == 1
+    api_port = pod_spec(deployment)["containers"][0]["ports"][0]
+    assert api_port["name"] == "http"
+    deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] = str(api_port["containerPort"])
+    assert len(scrape_problems([deployment])) == 1, "metrics are not served on the API's port"
 
 
 def test_hardening_check_catches_a_weakened_pod() -> None:
@@ -644,15 +657,29 @@ def test_network_policies_allow_only_what_the_services_need() -> None:
                     assert not egress_ports(policies, labels, {"cnpg.io/cluster": f"{other}-db"})
         api_labels = pod_spec_labels(docs, service)
         assert egress_ports(policies, api_labels, kafka_pod) == listener_ports, f"{service}: Kafka"
-        ingress = [
-            p
-            for p in policies
-            if "Ingress" in p["spec"]["policyTypes"]
-            and p["spec"].get("ingress")
-            and selects(p["spec"]["podSelector"], api_labels)
-        ]
-        ports = {port["port"] for p in ingress for rule in p["spec"]["ingress"] for port in rule.get("ports", [])}
-        assert ports == {"http"}, f"{service}: ingress only to the HTTP port"
+        assert ingress_ports(policies, api_labels) == {"http", "metrics"}, f"{service}: ingress only to its ports"
+        ingress_nginx, monitoring = ({"kubernetes.io/metadata.name": ns} for ns in ("ingress-nginx", "monitoring"))
+        assert ingress_ports(policies, api_labels, ingress_nginx) == {"http"}, f"{service}: API from the ingress"
+        assert ingress_ports(policies, api_labels, monitoring) == {"metrics"}, f"{service}: metrics from monitoring"
+        assert not ingress_ports(policies, api_labels, {"kubernetes.io/metadata.name": "poverty"})
+
+
+def ingress_ports(policies: list[Doc], pod: dict[str, str], peer_namespace: dict[str, str] | None = None) -> set[str]:
+    """Ports of a pod labelled `pod` open to some pod (of a namespace labelled `peer_namespace`, when given)."""
+    ports: set[str] = set()
+    for policy in policies:
+        spec = policy["spec"]
+        if "Ingress" not in spec["policyTypes"] or not selects(spec["podSelector"], pod):
+            continue
+        for rule in spec.get("ingress", []):
+            sources = rule.get("from", [{}])
+            admitted = peer_namespace is None or any(
+                "namespaceSelector" in source and selects(source["namespaceSelector"], peer_namespace)
+                for source in sources
+            )
+            if admitted:
+                ports |= {p["port"] for p in rule.get("ports", [])}
+    return ports
 
 
 def pod_spec_labels(docs: list[Doc], service: str) -> dict[str, str]:
@@ -679,6 +706,219 @@ def test_kafka_listener_admits_only_the_services() -> None:
             job_labels = job["spec"]["template"]["metadata"]["labels"]
             assert not any(selects(peer["podSelector"], job_labels) for peer in peers), f"{service}-migrate"
             assert not egress_ports(policies, job_labels, kafka_pod), f"{service}-migrate: no Kafka egress"
+
+
+# ---- monitoring: the Prometheus Operator's objects, the alerts, the Grafana dashboard -----------------------------
+
+MONITORING = BASE / "monitoring"
+SEVERITIES = ("warning", "critical")
+RUNBOOK_URL = re.compile(r"^docs/runbooks/[a-z0-9-]+\.md(#[a-z0-9-]+)?$")  # a page of this repository
+EXPORTER_PORT, POSTGRES_METRICS_PORT = 9404, 9187  # Strimzi's Kafka Exporter, CloudNativePG's instance exporter
+MONITORING_NAMESPACE = {"kubernetes.io/metadata.name": "monitoring"}
+# What the alerts must cover (README, Operations → Monitoring); each name may come in several severities.
+EXPECTED_ALERTS = {
+    "PovertyDeadLetters",
+    "PovertyOutboxNotDraining",
+    "PovertyRelayWithoutLeader",
+    "PovertyConsumerLag",
+    "PovertyReferralsNotDelivered",
+    "PovertyKafkaDisconnected",
+    "PovertyKafkaClusterCaExpiring",
+    "PovertyHttpErrors",
+    "PovertyDatabasePoolSaturated",
+    "PovertyEventsFailing",
+    "PovertyScheduledChecksFailing",
+}
+
+
+def service_monitor_problems(docs: list[Doc]) -> list[str]:
+    """Each service's ServiceMonitor selects its Service and no other, and scrapes /metrics on the Service's port
+    `metrics`, which leads to the container's port of that name (never the API's)."""
+    problems = []
+    services = of_kind(docs, "Service")
+    for service in SERVICES:
+        monitor, svc, deployment = (named(docs, kind, service) for kind in ("ServiceMonitor", "Service", "Deployment"))
+        if monitor is None or svc is None or deployment is None:
+            problems.append(f"{service}: a ServiceMonitor, a Service and a Deployment expected")
+            continue
+        if monitor["apiVersion"] != "monitoring.coreos.com/v1":
+            problems.append(f"ServiceMonitor {service}: apiVersion {monitor['apiVersion']}")
+        selector = monitor["spec"].get("selector")
+        chosen = [s["metadata"]["name"] for s in services if selects(selector, s["metadata"].get("labels", {}))]
+        if not selector or chosen != [service]:
+            problems.append(f"ServiceMonitor {service}: selects the Services {chosen}, not {service} alone")
+        endpoints = [(e.get("port"), e.get("path", "/metrics")) for e in monitor["spec"].get("endpoints", [])]
+        if endpoints != [("metrics", "/metrics")]:
+            problems.append(f"ServiceMonitor {service}: endpoints {endpoints}, expected /metrics on port metrics")
+        target = next((p.get("targetPort") for p in svc["spec"]["ports"] if p.get("name") == "metrics"), None)
+        container_ports = {p.get("name") for c in pod_spec(deployment)["containers"] for p in c.get("ports", [])}
+        if target != "metrics" or "metrics" not in container_ports:
+            problems.append(f"Service {service}: its port metrics must lead to the container's port named metrics")
+    return problems
+
+
+def operand_monitor_problems(docs: list[Doc]) -> list[str]:
+    """A PodMonitor scrapes Strimzi's Kafka Exporter; the monitoring namespace may reach the exporter and the
+    PostgreSQL instances' metrics, and nothing else of them (the CloudNativePG operator makes their PodMonitors:
+    cnpg_problems)."""
+    problems = []
+    cluster = of_kind(docs, "Kafka")[0]["metadata"]["name"]
+    exporter = {
+        "strimzi.io/cluster": cluster,
+        "strimzi.io/kind": "Kafka",
+        "strimzi.io/name": f"{cluster}-kafka-exporter",
+    }
+    ports = {
+        endpoint.get("port")
+        for monitor in of_kind(docs, "PodMonitor")
+        if monitor["apiVersion"] == "monitoring.coreos.com/v1" and selects(monitor["spec"].get("selector"), exporter)
+        for endpoint in monitor["spec"].get("podMetricsEndpoints", [])
+    }
+    if ports != {"tcp-prometheus"}:
+        problems.append(f"the Kafka Exporter's port tcp-prometheus must be scraped by a PodMonitor, found {ports}")
+    policies = network_policies(docs)
+    scraped = [(exporter, EXPORTER_PORT, "the Kafka Exporter")]
+    scraped += [({"cnpg.io/cluster": f"{service}-db"}, POSTGRES_METRICS_PORT, f"{service}-db") for service in SERVICES]
+    for pod, port, what in scraped:
+        if ingress_ports(policies, pod, MONITORING_NAMESPACE) != {port}:
+            problems.append(f"the monitoring namespace must reach {what} on {port} only")
+    return problems
+
+
+def alert_rules(docs: list[Doc]) -> list[Doc]:
+    return [
+        rule
+        for doc in of_kind(docs, "PrometheusRule")
+        for group in doc["spec"]["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
+
+
+def alert_problems(docs: list[Doc]) -> list[str]:
+    """Every alert has an expression, a severity, a summary, a description and a runbook in this repository."""
+    problems = []
+    for doc in of_kind(docs, "PrometheusRule"):
+        if doc["apiVersion"] != "monitoring.coreos.com/v1":
+            problems.append(f"PrometheusRule {doc['metadata']['name']}: apiVersion {doc['apiVersion']}")
+    seen: set[tuple[str, str]] = set()
+    for rule in alert_rules(docs):
+        name, severity = rule["alert"], str(rule.get("labels", {}).get("severity"))
+        annotations = rule.get("annotations", {})
+        if severity not in SEVERITIES:
+            problems.append(f"alert {name}: severity {severity}, expected one of {SEVERITIES}")
+        if (name, severity) in seen:
+            problems.append(f"alert {name}: two rules of severity {severity}")
+        seen.add((name, severity))
+        if not str(rule.get("expr", "")).strip():
+            problems.append(f"alert {name}: no expression")
+        for key in ("summary", "description"):
+            if not str(annotations.get(key, "")).strip():
+                problems.append(f"alert {name}: no {key}")
+        if not RUNBOOK_URL.match(str(annotations.get("runbook_url", ""))):
+            problems.append(f"alert {name}: runbook_url {annotations.get('runbook_url')} is no docs/runbooks/ page")
+    missing = EXPECTED_ALERTS - {rule["alert"] for rule in alert_rules(docs)}
+    if missing:
+        problems.append(f"no alert {sorted(missing)}")
+    return problems
+
+
+def dashboards() -> dict[Path, Doc]:
+    """The Grafana dashboards the monitoring kustomization makes ConfigMaps of, labelled for Grafana's sidecar."""
+    kfile = kustomization_file(MONITORING)
+    assert kfile is not None
+    found: dict[Path, Doc] = {}
+    for generator in load_docs(kfile)[0].get("configMapGenerator", []):
+        if generator.get("options", {}).get("labels", {}).get("grafana_dashboard") != "1":
+            continue
+        for entry in generator.get("files", []):
+            path = MONITORING / entry.split("=", 1)[-1]
+            found[path] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+def dashboard_panels(dashboard: Doc) -> list[Doc]:
+    """The panels that show data (rows are only headings), including those inside collapsed rows."""
+    panels = [*dashboard.get("panels", []), *(p for row in dashboard.get("panels", []) for p in row.get("panels", []))]
+    return [panel for panel in panels if panel.get("type") != "row"]
+
+
+def dashboard_problems(dashboard: Doc) -> list[str]:
+    problems = []
+    if not dashboard.get("uid") or not dashboard.get("title"):
+        problems.append("a dashboard needs a uid and a title")
+    variables = {v.get("name") for v in dashboard.get("templating", {}).get("list", [])}
+    if not {"datasource", "namespace"} <= variables:
+        problems.append(f"dashboard variables {sorted(variables)}: datasource and namespace expected")
+    top = dashboard.get("panels", [])
+    ids = [p.get("id") for p in [*top, *(nested for row in top for nested in row.get("panels", []))]]
+    if None in ids or len(set(ids)) != len(ids):
+        problems.append("every panel needs an id of its own")
+    for panel in dashboard_panels(dashboard):
+        where = f"panel {panel.get('title')!r}"
+        targets = panel.get("targets") or []
+        if not targets or not all(str(t.get("expr", "")).strip() for t in targets):
+            problems.append(f"{where}: every panel queries Prometheus")
+        if (panel.get("datasource") or {}).get("uid") != "${datasource}":
+            problems.append(f"{where}: its datasource must be the dashboard's variable")
+        if set(panel.get("gridPos", {})) != {"h", "w", "x", "y"}:
+            problems.append(f"{where}: gridPos h, w, x, y")
+    return problems
+
+
+def test_every_service_is_scraped_through_its_service_monitor() -> None:
+    docs = objects(BASE)
+    assert service_monitor_problems(docs) == []
+    monitor = named(docs, "ServiceMonitor", SERVICES[0])
+    assert monitor is not None
+    monitor["spec"]["endpoints"][0]["port"] = "http"
+    monitor["spec"]["selector"] = {"matchLabels": {"app.kubernetes.io/part-of": "poverty-platform"}}
+    assert len(service_monitor_problems(docs)) == 2
+
+
+def test_kafka_exporter_and_database_metrics_are_scraped() -> None:
+    docs = objects(BASE)
+    assert operand_monitor_problems(docs) == []
+    kafka = of_kind(docs, "Kafka")[0]
+    del kafka["spec"]["kafkaExporter"]
+    assert "kafkaExporter" in "\n".join(strimzi_problems(docs, nodes=3, replicas=3, min_isr=2))
+    cluster = named(docs, "Cluster", f"{SERVICES[1]}-db")
+    assert cluster is not None
+    del cluster["spec"]["monitoring"]
+    assert [p.split(":")[0] for p in cnpg_problems(docs, instances=3)] == [f"Cluster {SERVICES[1]}-db"]
+    for monitor in of_kind(docs, "PodMonitor"):
+        monitor["spec"]["podMetricsEndpoints"][0]["port"] = "metrics"
+    assert len(operand_monitor_problems(docs)) == 1
+
+
+def test_every_alert_has_a_severity_a_summary_and_a_runbook() -> None:
+    docs = objects(BASE)
+    assert alert_problems(docs) == []
+    first, second = alert_rules(docs)[:2]
+    del first["annotations"]["runbook_url"]
+    second["labels"]["severity"] = "page"
+    assert len(alert_problems(docs)) == 2
+
+
+def test_the_dashboard_is_a_configmap_for_grafanas_sidecar() -> None:
+    found = dashboards()
+    assert found, "no configMapGenerator labelled grafana_dashboard: '1' in monitoring/kustomization.yaml"
+    for path, dashboard in found.items():
+        assert dashboard_problems(dashboard) == [], path
+    dashboard = next(iter(found.values()))
+    dashboard_panels(dashboard)[0]["targets"] = []
+    assert len(dashboard_problems(dashboard)) == 1
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_built_overlays_carry_the_monitoring(overlay: str) -> None:
+    docs = rendered(overlay)
+    assert service_monitor_problems(docs) == []
+    assert operand_monitor_problems(docs) == []
+    assert alert_problems(docs) == []
+    configmaps = [c for c in of_kind(docs, "ConfigMap") if c["metadata"].get("labels", {}).get("grafana_dashboard")]
+    shipped = {key: json.loads(value) for c in configmaps for key, value in c["data"].items()}
+    assert shipped == {path.name: dashboard for path, dashboard in dashboards().items()}
 
 
 # ---- tests: the image ---------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ async def api(sqlite_url: Any) -> Any:
 
 async def submit(client: Any, kind: str, rows: list[Any], key: str, headers: dict[str, str]) -> Any:
     return await client.post(
-        f"/department-data/{kind}", json={"rows": rows}, headers={**headers, "Idempotency-Key": key}
+        f"/v1/department-data/{kind}", json={"rows": rows}, headers={**headers, "Idempotency-Key": key}
     )
 
 
@@ -87,7 +87,7 @@ async def test_each_department_applies_its_own_kind_by_id_number(
 ) -> None:
     app, client = api
     r = await submit(client, kind, [{"id_number": HEAD_ID, **row}], f"{kind}-1", auth(role))
-    assert r.status_code == 200, r.text
+    assert r.status_code == 201, r.text
     assert (r.json()["applied_count"], r.json()["errors"]) == (1, [])
     m, h = await head(app), await _household(app)
     expected = {
@@ -124,7 +124,9 @@ async def test_too_many_rows_is_a_413_that_changes_nothing(api: Any) -> None:
     rows = [{"id_number": HEAD_ID, "amount_fen": 100, "occurred_on": "2020-04-01"}] * 51
     assert_problem(await submit(client, "hospital_cost", rows, "big-1", HEALTH), 413)
     huge = {"rows": [], "pad": "x" * (50 * 2048 + 1)}
-    r = await client.post("/department-data/hospital_cost", json=huge, headers={**HEALTH, "Idempotency-Key": "big-2"})
+    r = await client.post(
+        "/v1/department-data/hospital_cost", json=huge, headers={**HEALTH, "Idempotency-Key": "big-2"}
+    )
     assert_problem(r, 413)
     assert await count(app, DepartmentBatch) == 0 and await count(app, OutboxMessage) == before
 
@@ -136,11 +138,12 @@ async def test_a_repeat_returns_the_stored_report_and_changes_nothing(api: Any) 
         {"id_number": make_id(seq=77), "enrolment": "enrolled"},
     ]
     first = await submit(client, "enrolment", rows, "edu-2020-05", EDUCATION)
-    assert first.status_code == 200 and first.json()["applied_count"] == 1
+    assert first.status_code == 201 and first.json()["applied_count"] == 1
+    assert "idempotency-replayed" not in first.headers
     events = await count(app, OutboxMessage)
     again = await submit(client, "enrolment", rows, "edu-2020-05", EDUCATION)
-    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
-    assert {**again.json(), "replayed": False} == first.json()
+    assert again.status_code == 200 and again.headers["idempotency-replayed"] == "true"
+    assert again.json() == first.json()
     assert await count(app, OutboxMessage) == events and await count(app, DepartmentBatch) == 1
     changed = await submit(client, "enrolment", rows[:1], "edu-2020-05", EDUCATION)
     assert_problem(changed, 409)
@@ -150,10 +153,10 @@ async def test_a_repeat_returns_the_stored_report_and_changes_nothing(api: Any) 
 async def test_a_missing_or_malformed_idempotency_key_is_refused(api: Any) -> None:
     app, client = api
     row = {"id_number": CHILD_ID, "enrolment": "enrolled"}
-    r = await client.post("/department-data/enrolment", json={"rows": [row]}, headers=EDUCATION)
+    r = await client.post("/v1/department-data/enrolment", json={"rows": [row]}, headers=EDUCATION)
     assert_problem(r, 422)
     assert_problem(await submit(client, "enrolment", [row], "has spaces", EDUCATION), 422)
-    assert_problem(await submit(client, "no_such_kind", [row], "k", EDUCATION), 422)
+    assert_problem(await submit(client, "no_such_kind", [row], "k", EDUCATION), 404)
     assert await count(app, DepartmentBatch) == 0
 
 
@@ -172,7 +175,7 @@ async def test_bad_rows_are_reported_one_by_one_and_good_rows_applied(api: Any) 
         {"member_id": str(m.id), "enrolment": "exempt", "school_name": "x" * 101},  # 7: too long
     ]
     r = await submit(client, "enrolment", rows, "edu-mixed", EDUCATION)
-    assert r.status_code == 200, r.text
+    assert r.status_code == 201, r.text
     report = r.json()
     assert (report["row_count"], report["applied_count"], report["error_count"]) == (8, 1, 7)
     assert sorted({e["row"] for e in report["errors"]}) == [1, 2, 3, 4, 5, 6, 7]

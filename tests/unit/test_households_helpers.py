@@ -63,7 +63,7 @@ async def event_types(app: Any) -> list[str]:
 
 
 async def register(client: Any, body: dict[str, Any], headers: dict[str, str] = OFFICE) -> dict[str, Any]:
-    r = await client.post("/households", json=body, headers=headers)
+    r = await client.post("/v1/households", json=body, headers=headers)
     assert r.status_code == 201, r.text
     result: dict[str, Any] = r.json()
     return result

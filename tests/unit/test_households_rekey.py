@@ -23,8 +23,8 @@ REASON = {"reason": "核对轮换后的密文"}
 
 
 async def reveal(client: Any, hid: str) -> str:
-    mid = (await client.get(f"/households/{hid}", headers=OFFICE)).json()["members"][0]["id"]
-    r = await client.post(f"/households/{hid}/members/{mid}/id-number/reveal", json=REASON, headers=OFFICE)
+    mid = (await client.get(f"/v1/households/{hid}", headers=OFFICE)).json()["members"][0]["id"]
+    r = await client.post(f"/v1/households/{hid}/members/{mid}/id-number/reveal", json=REASON, headers=OFFICE)
     assert r.status_code == 200, r.text
     return str(r.json()["id_number"])
 
@@ -48,10 +48,11 @@ async def test_rotation_reencrypts_then_rehashes(sqlite_url: Any, monkeypatch: p
     monkeypatch.setenv(rekey.NEW_HMAC_ENV, NEW_HMAC)
     assert "rehashed 1 " in await rekey.run(url, rehash_too=True)
     async with running_app("households", url, **ROTATED, idcard_hmac_key=NEW_HMAC) as (_, client):
-        found = await client.post("/households/search", json={"id_number": NUMBER}, headers=OFFICE)
-        assert [h["id"] for h in found.json()] == [hid]
+        found = await client.post("/v1/households/search", json={"id_number": NUMBER}, headers=OFFICE)
+        assert found.json()["household"]["id"] == hid
     async with running_app("households", url, **ROTATED) as (_, client):  # the old HMAC key finds nothing now
-        assert (await client.post("/households/search", json={"id_number": NUMBER}, headers=OFFICE)).json() == []
+        missed = await client.post("/v1/households/search", json={"id_number": NUMBER}, headers=OFFICE)
+        assert missed.json() == {"household": None}
 
 
 async def test_rehash_needs_the_new_key_in_the_environment(sqlite_url: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -64,6 +64,12 @@ class FakeConsumer:
     def assignment(self) -> set[TopicPartition]:
         return set(self.logs)
 
+    def highwater(self, tp: TopicPartition) -> int:
+        return len(self.logs[tp])
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.positions[tp]
+
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.committed.update(offsets)
 

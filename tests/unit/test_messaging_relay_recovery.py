@@ -113,7 +113,7 @@ async def test_shutdown_is_bounded_and_releases_the_database(
     sqlite_url: Callable[[str], Awaitable[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(shared.service, "SHUTDOWN_STEP_TIMEOUT_S", 0.2)
-    settings = ServiceSettings(database_url=await sqlite_url("households"), kafka_enabled=False)
+    settings = ServiceSettings(database_url=await sqlite_url("households"), kafka_enabled=False, metrics_port=0)
     runtime = ServiceRuntime(ServiceSpec(name="t", title="t", settings=settings, routers=[]))
     unstarted, runtime.producers.current = runtime.producers.current, HangingProducer()
     await unstarted.stop()

@@ -16,7 +16,7 @@ from shared.api import idempotency  # noqa: F401 - its table joins SQLModel.meta
 from shared.db import create_engine
 from shared.messaging import inbox, outbox  # noqa: F401 - their tables join SQLModel.metadata
 from shared.migrations import is_at_head, upgrade_to_head
-from shared.registry import SERVICES
+from shared.service_index import SERVICES
 
 SHARED_TABLES = {"outbox", "inbox", "idempotent_request"}
 

@@ -52,7 +52,7 @@ def test_every_operation_but_health_requires_the_bearer_token(service: str) -> N
 
 async def test_a_real_422_matches_the_documented_problem(sqlite_url: Callable[[str], Awaitable[str]]) -> None:
     async with running_app("households", await sqlite_url("households")) as (_, client):
-        response = await client.post("/households", json={"household_code": ""}, headers=auth("district_office"))
+        response = await client.post("/v1/households", json={"household_code": ""}, headers=auth("district_office"))
     body = assert_problem(response, 422)
     problem = ErrorDocument.model_validate(body)
     assert problem.errors and {e.field for e in problem.errors} >= {"body.area_code", "body.head_name"}
@@ -63,6 +63,6 @@ async def test_a_missing_or_unusable_token_is_a_401_problem(
     sqlite_url: Callable[[str], Awaitable[str]], header: str
 ) -> None:
     async with running_app("households", await sqlite_url("households")) as (_, client):
-        response = await client.get("/households", headers={"Authorization": header} if header else {})
+        response = await client.get("/v1/households", headers={"Authorization": header} if header else {})
     assert assert_problem(response, 401)["title"] == "Unauthenticated"
     assert response.headers["www-authenticate"] == "Bearer"

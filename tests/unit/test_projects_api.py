@@ -81,14 +81,14 @@ async def _outbox(app: Any) -> list[OutboxMessage]:
 
 
 async def _project(client: Any, **changes: Any) -> str:
-    r = await client.post("/projects", json={**PROJECT, **changes}, headers=OFFICE)
+    r = await client.post("/v1/projects", json={**PROJECT, **changes}, headers=OFFICE)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
 
 async def test_register_project_writes_it_and_its_event(api: Any) -> None:
     app, client = api
-    r = await client.post("/projects", json=PROJECT, headers=OFFICE)
+    r = await client.post("/v1/projects", json=PROJECT, headers=OFFICE)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["kind"] == "greenhouse" and body["budget_fen"] == 150_000_000
@@ -102,40 +102,42 @@ async def test_register_project_writes_it_and_its_event(api: Any) -> None:
         "area_code": VILLAGE,
         "budget_fen": 150_000_000,
     }
-    fetched = await client.get(f"/projects/{body['id']}", headers=auth("auditor"))
+    fetched = await client.get(f"/v1/projects/{body['id']}", headers=auth("auditor"))
     assert fetched.status_code == 200 and fetched.json() == body
 
 
 async def test_township_officer_registers_and_lists_within_its_township(api: Any) -> None:
     _, client = api
     own = auth("township_office", area=TOWNSHIP)
-    r = await client.post("/projects", json={**PROJECT, "area_code": TOWNSHIP}, headers=own)
+    r = await client.post("/v1/projects", json={**PROJECT, "area_code": TOWNSHIP}, headers=own)
     assert r.status_code == 201, r.text
     await _project(client, project_code="XM-2020-002", area_code=OTHER_TOWNSHIP_VILLAGE)
-    listed = await client.get("/projects", headers=own)
-    assert [p["project_code"] for p in listed.json()] == ["XM-2020-001"]
-    everything = await client.get("/projects", headers=OFFICE)
-    assert len(everything.json()) == 2
-    assert_problem(await client.get("/projects", params={"area_code": "371523105"}, headers=own), 403)
+    listed = await client.get("/v1/projects", headers=own)
+    assert [p["project_code"] for p in listed.json()["items"]] == ["XM-2020-001"]
+    everything = await client.get("/v1/projects", headers=OFFICE)
+    assert len(everything.json()["items"]) == 2
+    assert_problem(await client.get("/v1/projects", params={"area_code": "371523105"}, headers=own), 403)
 
 
 async def test_a_district_wide_reading_role_does_not_widen_a_township_officers_writes(api: Any) -> None:
     app, client = api
     both = auth("township_office", "auditor", area="371523105")
-    assert_problem(await client.post("/projects", json=PROJECT, headers=both), 403)
+    assert_problem(await client.post("/v1/projects", json=PROJECT, headers=both), 403)
     assert await _count(app, Project) == 0
     await _project(client)
-    assert len((await client.get("/projects", headers=both)).json()) == 1  # reads district-wide, as an auditor
+    assert (
+        len((await client.get("/v1/projects", headers=both)).json()["items"]) == 1
+    )  # reads district-wide, as an auditor
 
 
 async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
     app, client = api
     other = auth("township_office", area="371523105")
-    assert_problem(await client.post("/projects", json=PROJECT, headers=other), 403)
+    assert_problem(await client.post("/v1/projects", json=PROJECT, headers=other), 403)
     assert await _count(app, Project) == 0
     pid = await _project(client)
-    assert_problem(await client.get(f"/projects/{pid}", headers=other), 403)
-    assert_problem(await client.post(f"/projects/{pid}/inspections", json=INSPECTION, headers=other), 403)
+    assert_problem(await client.get(f"/v1/projects/{pid}", headers=other), 403)
+    assert_problem(await client.post(f"/v1/projects/{pid}/inspections", json=INSPECTION, headers=other), 403)
     assert await _count(app, ProjectInspection) == 0
     assert len(await _outbox(app)) == 1
 
@@ -162,7 +164,7 @@ async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
 )
 async def test_bad_registration_is_a_problem_and_changes_nothing(api: Any, body: Any) -> None:
     app, client = api
-    problem = assert_problem(await client.post("/projects", json=body, headers=OFFICE), 422)
+    problem = assert_problem(await client.post("/v1/projects", json=body, headers=OFFICE), 422)
     assert all(set(e) == {"field", "message", "code"} for e in problem.get("errors", []))
     assert await _count(app, Project) == 0
     assert await _outbox(app) == []
@@ -170,7 +172,7 @@ async def test_bad_registration_is_a_problem_and_changes_nothing(api: Any, body:
 
 async def test_malformed_json_is_400(api: Any) -> None:
     app, client = api
-    r = await client.post("/projects", content=b'{"project_code": ', headers=JSON_OFFICE)
+    r = await client.post("/v1/projects", content=b'{"project_code": ', headers=JSON_OFFICE)
     assert_problem(r, 400)
     assert await _count(app, Project) == 0
 
@@ -178,45 +180,45 @@ async def test_malformed_json_is_400(api: Any) -> None:
 async def test_duplicate_project_code_is_409_and_changes_nothing(api: Any) -> None:
     app, client = api
     await _project(client)
-    assert_problem(await client.post("/projects", json={**PROJECT, "name": "另一个"}, headers=OFFICE), 409)
+    assert_problem(await client.post("/v1/projects", json={**PROJECT, "name": "另一个"}, headers=OFFICE), 409)
     lower_case = {**PROJECT, "project_code": "xm-2020-001"}  # one code however typed: else its income is paid twice
-    assert_problem(await client.post("/projects", json=lower_case, headers=OFFICE), 409)
+    assert_problem(await client.post("/v1/projects", json=lower_case, headers=OFFICE), 409)
     assert await _count(app, Project) == 1
     assert len(await _outbox(app)) == 1
 
 
 async def test_a_project_code_is_kept_in_capitals(api: Any) -> None:
     _, client = api
-    r = await client.post("/projects", json={**PROJECT, "project_code": "xm-2020-009"}, headers=OFFICE)
+    r = await client.post("/v1/projects", json={**PROJECT, "project_code": "xm-2020-009"}, headers=OFFICE)
     assert r.status_code == 201 and r.json()["project_code"] == "XM-2020-009"
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}])
 async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) -> None:
     app, client = api
-    assert_problem(await client.post("/projects", json=PROJECT, headers=headers), 401)
-    assert_problem(await client.get("/projects", headers=headers), 401)
+    assert_problem(await client.post("/v1/projects", json=PROJECT, headers=headers), 401)
+    assert_problem(await client.get("/v1/projects", headers=headers), 401)
     assert await _count(app, Project) == 0
 
 
 @pytest.mark.parametrize(
     ("method", "path", "role"),
     [
-        ("post", "/projects", "finance_officer"),
-        ("post", "/projects", "inspector"),
-        ("get", "/projects", "dept_health"),
-        ("post", "/projects/{pid}/inspections", "auditor"),
-        ("post", "/projects/{pid}/income", "inspector"),
-        ("post", "/projects/{pid}/income", "township_office"),
+        ("post", "/v1/projects", "finance_officer"),
+        ("post", "/v1/projects", "inspector"),
+        ("get", "/v1/projects", "dept_health"),
+        ("post", "/v1/projects/{pid}/inspections", "auditor"),
+        ("post", "/v1/projects/{pid}/income", "inspector"),
+        ("post", "/v1/projects/{pid}/income", "township_office"),
     ],
 )
 async def test_wrong_role_is_403_and_changes_nothing(api: Any, method: str, path: str, role: str) -> None:
     app, client = api
     pid = await _project(client)
     bodies = {
-        "/projects": {**PROJECT, "project_code": "XM-9"},
-        "/projects/{pid}/inspections": INSPECTION,
-        "/projects/{pid}/income": INCOME,
+        "/v1/projects": {**PROJECT, "project_code": "XM-9"},
+        "/v1/projects/{pid}/inspections": INSPECTION,
+        "/v1/projects/{pid}/income": INCOME,
     }
     kwargs = {"json": bodies[path]} if method == "post" else {}
     headers = auth(role, area=TOWNSHIP)
@@ -227,18 +229,18 @@ async def test_wrong_role_is_403_and_changes_nothing(api: Any, method: str, path
 
 async def test_unknown_project_is_404(api: Any) -> None:
     _, client = api
-    assert_problem(await client.get(f"/projects/{UNKNOWN}", headers=OFFICE), 404)
-    assert_problem(await client.post(f"/projects/{UNKNOWN}/inspections", json=INSPECTION, headers=OFFICE), 404)
-    assert_problem(await client.post(f"/projects/{UNKNOWN}/income", json=INCOME, headers=FINANCE), 404)
-    assert_problem(await client.get(f"/projects/{UNKNOWN}/open-findings", headers=OFFICE), 404)
-    assert_problem(await client.get("/projects/not-a-uuid", headers=OFFICE), 422)
+    assert_problem(await client.get(f"/v1/projects/{UNKNOWN}", headers=OFFICE), 404)
+    assert_problem(await client.post(f"/v1/projects/{UNKNOWN}/inspections", json=INSPECTION, headers=OFFICE), 404)
+    assert_problem(await client.post(f"/v1/projects/{UNKNOWN}/income", json=INCOME, headers=FINANCE), 404)
+    assert_problem(await client.get(f"/v1/projects/{UNKNOWN}/open-findings", headers=OFFICE), 404)
+    assert_problem(await client.get("/v1/projects/not-a-uuid", headers=OFFICE), 422)
 
 
 async def test_inspection_stores_and_publishes_each_problem(api: Any) -> None:
     app, client = api
     pid = await _project(client)
     inspector = auth("inspector", sub="insp-7")
-    r = await client.post(f"/projects/{pid}/inspections", json=INSPECTION, headers=inspector)
+    r = await client.post(f"/v1/projects/{pid}/inspections", json=INSPECTION, headers=inspector)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["project_id"] == pid
@@ -255,7 +257,7 @@ async def test_inspection_without_problems_publishes_nothing(api: Any) -> None:
     app, client = api
     pid = await _project(client)
     own = auth("township_office", area=TOWNSHIP)
-    r = await client.post(f"/projects/{pid}/inspections", json={**INSPECTION, "problems": []}, headers=own)
+    r = await client.post(f"/v1/projects/{pid}/inspections", json={**INSPECTION, "problems": []}, headers=own)
     assert r.status_code == 201, r.text
     assert (await _count(app, ProjectInspection), len(await _outbox(app))) == (1, 1)
 
@@ -278,7 +280,7 @@ async def test_inspection_without_problems_publishes_nothing(api: Any) -> None:
 async def test_bad_inspection_is_422_and_changes_nothing(api: Any, body: dict[str, Any]) -> None:
     app, client = api
     pid = await _project(client)
-    assert_problem(await client.post(f"/projects/{pid}/inspections", json=body, headers=OFFICE), 422)
+    assert_problem(await client.post(f"/v1/projects/{pid}/inspections", json=body, headers=OFFICE), 422)
     assert (await _count(app, ProjectInspection), await _count(app, ProjectProblem)) == (0, 0)
     assert len(await _outbox(app)) == 1
 
@@ -286,7 +288,7 @@ async def test_bad_inspection_is_422_and_changes_nothing(api: Any, body: dict[st
 async def test_income_is_recorded_once_per_period(api: Any) -> None:
     app, client = api
     pid = await _project(client)
-    r = await client.post(f"/projects/{pid}/income", json=INCOME, headers=FINANCE)
+    r = await client.post(f"/v1/projects/{pid}/income", json=INCOME, headers=FINANCE)
     assert r.status_code == 201, r.text
     income = r.json()
     assert (income["project_id"], income["period"], income["amount_fen"]) == (pid, "2020-06", 4_466_400)
@@ -298,10 +300,10 @@ async def test_income_is_recorded_once_per_period(api: Any) -> None:
         "period": "2020-06",
         "amount_fen": 4_466_400,
     }
-    repeat = await client.post(f"/projects/{pid}/income", json={**INCOME, "amount_fen": 1}, headers=OFFICE)
+    repeat = await client.post(f"/v1/projects/{pid}/income", json={**INCOME, "amount_fen": 1}, headers=OFFICE)
     assert_problem(repeat, 409)
     assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (1, 2)
-    r = await client.post(f"/projects/{pid}/income", json={**INCOME, "period": "2020-05"}, headers=FINANCE)
+    r = await client.post(f"/v1/projects/{pid}/income", json={**INCOME, "period": "2020-05"}, headers=FINANCE)
     assert r.status_code == 201, r.text
     assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (2, 3)
 
@@ -314,7 +316,7 @@ def _next_month() -> str:
 async def test_income_for_the_month_the_project_started_is_recorded(api: Any) -> None:
     _, client = api
     pid = await _project(client)
-    r = await client.post(f"/projects/{pid}/income", json={**INCOME, "period": "2020-03"}, headers=FINANCE)
+    r = await client.post(f"/v1/projects/{pid}/income", json={**INCOME, "period": "2020-03"}, headers=FINANCE)
     assert r.status_code == 201, r.text
 
 
@@ -338,7 +340,7 @@ async def test_income_for_the_month_the_project_started_is_recorded(api: Any) ->
 async def test_bad_income_is_422_and_changes_nothing(api: Any, body: dict[str, Any]) -> None:
     app, client = api
     pid = await _project(client)
-    assert_problem(await client.post(f"/projects/{pid}/income", json=body, headers=FINANCE), 422)
+    assert_problem(await client.post(f"/v1/projects/{pid}/income", json=body, headers=FINANCE), 422)
     assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (0, 1)
 
 
@@ -347,20 +349,20 @@ async def test_dates_are_judged_by_the_requests_clock(api: Any) -> None:
     moment = datetime(2020, 6, 30, 16, 30, tzinfo=UTC)  # 00:30 on 1 July in the district
     app.dependency_overrides[request_time] = lambda: moment
     pid = await _project(client)
-    registered = (await client.get(f"/projects/{pid}", headers=OFFICE)).json()
+    registered = (await client.get(f"/v1/projects/{pid}", headers=OFFICE)).json()
     assert datetime.fromisoformat(registered["registered_at"]) == moment
     today = {**INSPECTION, "inspected_on": "2020-07-01"}
-    assert (await client.post(f"/projects/{pid}/inspections", json=today, headers=OFFICE)).status_code == 201
+    assert (await client.post(f"/v1/projects/{pid}/inspections", json=today, headers=OFFICE)).status_code == 201
     tomorrow = {**INSPECTION, "inspected_on": "2020-07-02"}
-    refused = assert_problem(await client.post(f"/projects/{pid}/inspections", json=tomorrow, headers=OFFICE), 422)
+    refused = assert_problem(await client.post(f"/v1/projects/{pid}/inspections", json=tomorrow, headers=OFFICE), 422)
     assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.inspected_on", "in_future")]
-    income = await client.post(f"/projects/{pid}/income", json={**INCOME, "period": "2020-07"}, headers=FINANCE)
+    income = await client.post(f"/v1/projects/{pid}/income", json={**INCOME, "period": "2020-07"}, headers=FINANCE)
     assert income.status_code == 201 and datetime.fromisoformat(income.json()["recorded_at"]) == moment
     next_month = {**INCOME, "period": "2020-08"}
-    refused = assert_problem(await client.post(f"/projects/{pid}/income", json=next_month, headers=FINANCE), 422)
+    refused = assert_problem(await client.post(f"/v1/projects/{pid}/income", json=next_month, headers=FINANCE), 422)
     assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.period", "period_not_begun")]
     far_ahead = {**PROJECT, "project_code": "XM-2020-002", "started_on": "2021-07-03"}  # today + 367 days
-    refused = assert_problem(await client.post("/projects", json=far_ahead, headers=OFFICE), 422)
+    refused = assert_problem(await client.post("/v1/projects", json=far_ahead, headers=OFFICE), 422)
     assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.started_on", "start_too_late")]
 
 
@@ -388,9 +390,9 @@ async def test_audit_events_keep_the_open_findings_of_a_project(api: Any) -> Non
     owner = f"township_office:{TOWNSHIP}"
     await apply_event(app, RectificationOpened(**ids, task_id=uuid4(), owner=owner, deadline=deadline))
     await apply_event(app, DisciplineReferralMade(**ids, referral_id=uuid4(), reason="overdue_rectification"))
-    r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
+    r = await client.get(f"/v1/projects/{pid}/open-findings", headers=auth("discipline_commission"))
     assert r.status_code == 200, r.text
-    [open_finding] = r.json()
+    [open_finding] = r.json()["items"]
     assert open_finding["finding_id"] == str(finding.finding_id) and open_finding["code"] == "roof_damaged"
     assert open_finding["referred"] is True
     assert datetime.fromisoformat(open_finding["rectification_deadline"]) == deadline
@@ -405,8 +407,8 @@ async def test_a_rescheduled_rejected_or_reopened_task_moves_the_deadline_and_cl
     task, first, later = uuid4(), datetime(2020, 6, 12, tzinfo=UTC), datetime(2020, 7, 1, tzinfo=UTC)
 
     async def deadline() -> datetime:
-        r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
-        return datetime.fromisoformat(r.json()[0]["rectification_deadline"])
+        r = await client.get(f"/v1/projects/{pid}/open-findings", headers=auth("discipline_commission"))
+        return datetime.fromisoformat(r.json()["items"][0]["rectification_deadline"])
 
     await apply_event(
         app,
@@ -438,8 +440,8 @@ async def test_a_rescheduled_rejected_or_reopened_task_moves_the_deadline_and_cl
     await apply_event(app, reopened)
     assert await deadline() == found_again_at
     await apply_event(app, RectificationClosed(**ids, task_id=task, closed_by="inspector-2"))
-    r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
-    assert r.json() == []
+    r = await client.get(f"/v1/projects/{pid}/open-findings", headers=auth("discipline_commission"))
+    assert r.json() == {"items": [], "next_cursor": None}
 
 
 async def test_audit_events_arriving_late_never_reopen_a_finding_nor_bring_back_an_older_deadline(api: Any) -> None:
@@ -447,8 +449,8 @@ async def test_audit_events_arriving_late_never_reopen_a_finding_nor_bring_back_
     pid = await _project(client)
 
     async def open_findings() -> list[dict[str, Any]]:
-        r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
-        return list(r.json())
+        r = await client.get(f"/v1/projects/{pid}/open-findings", headers=auth("discipline_commission"))
+        return list(r.json()["items"])
 
     def about(finding: FindingRecorded) -> dict[str, Any]:
         return {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
@@ -485,8 +487,8 @@ async def test_a_repeat_found_worse_raises_the_open_findings_severity(api: Any) 
     ids = {"finding_id": finding.finding_id, "subject_kind": SubjectKind.PROJECT, "subject_id": pid}
 
     async def severity() -> str:
-        r = await client.get(f"/projects/{pid}/open-findings", headers=auth("discipline_commission"))
-        return str(r.json()[0]["severity"])
+        r = await client.get(f"/v1/projects/{pid}/open-findings", headers=auth("discipline_commission"))
+        return str(r.json()["items"][0]["severity"])
 
     await apply_event(app, FindingRecurred(**ids, occurrences=2))
     assert await severity() == "general"
@@ -522,7 +524,7 @@ async def test_open_findings_follow_the_reader_scope(api: Any) -> None:
     pid = await _project(client)
     await apply_event(app, _finding(pid))
     elsewhere = auth("township_office", area="371523105")
-    assert_problem(await client.get(f"/projects/{pid}/open-findings", headers=elsewhere), 403)
-    own = await client.get(f"/projects/{pid}/open-findings", headers=auth("village_cadre", area=VILLAGE))
-    assert own.status_code == 200 and len(own.json()) == 1
-    assert UUID(own.json()[0]["finding_id"])
+    assert_problem(await client.get(f"/v1/projects/{pid}/open-findings", headers=elsewhere), 403)
+    own = await client.get(f"/v1/projects/{pid}/open-findings", headers=auth("village_cadre", area=VILLAGE))
+    assert own.status_code == 200 and len(own.json()["items"]) == 1
+    assert UUID(own.json()["items"][0]["finding_id"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.registry import SERVICES
+from shared.service_index import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2] / "services"
 FILES = {"__init__.py", "README.md", "app.py", "settings.py", "models.py", "events.py", "handlers.py", "alembic.ini"}

@@ -24,6 +24,7 @@ from tests.support import apply_event, assert_problem, auth, running_app
 TOWNSHIP = "371523101"
 HOUSEHOLD_A, HOUSEHOLD_B, HOUSEHOLD_C, HOUSEHOLD_FAR = (UUID(int=n) for n in (1, 2, 3, 4))
 FINANCE = auth("finance_officer", sub="cashier-1")
+KEY = "batch-2020-06-0001"
 UNKNOWN = "6f1d1bb0-0000-4000-8000-000000000000"
 
 
@@ -33,9 +34,13 @@ def _payment(**changes: Any) -> dict[str, Any]:
         "policy_code": "dibao",
         "period": "2020-06",
         "amount_fen": 52_000,
-        "idempotency_key": "batch-2020-06-0001",
     }
     return {**body, **changes}
+
+
+def _keyed(key: str = KEY, headers: dict[str, str] = FINANCE) -> dict[str, str]:
+    """A payment's headers: its Idempotency-Key is required."""
+    return {**headers, "Idempotency-Key": key}
 
 
 def _registered(household_id: UUID, area_code: str, member_count: int) -> HouseholdRegistered:
@@ -73,10 +78,11 @@ async def _counts(app: Any) -> tuple[int, int]:
 
 async def test_pay_subsidy_keeps_a_snapshot_and_publishes_it(api: Any) -> None:
     app, client = api
-    r = await client.post("/payments", json=_payment(), headers=FINANCE)
+    r = await client.post("/v1/payments", json=_payment(), headers=_keyed())
     assert r.status_code == 201, r.text
     paid = r.json()
     assert (paid["member_count"], paid["area_code"], paid["paid_by"]) == (3, f"{TOWNSHIP}201", "cashier-1")
+    assert paid["idempotency_key"] == KEY
     [row] = await _outbox(app)
     assert row.event_type == "gov.poverty.subsidies.subsidy_paid.v1" and row.key == str(HOUSEHOLD_A)
     assert json.loads(row.payload) == {
@@ -87,72 +93,88 @@ async def test_pay_subsidy_keeps_a_snapshot_and_publishes_it(api: Any) -> None:
         "amount_fen": 52_000,
     }
     await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 5))  # the registry changes later...
-    kept = await client.get(f"/payments/{paid['id']}", headers=auth("auditor"))
+    kept = await client.get(f"/v1/payments/{paid['id']}", headers=auth("auditor"))
     assert kept.status_code == 200 and kept.json()["member_count"] == 3  # ...what was paid does not
 
 
 async def test_a_retry_with_the_same_key_returns_the_original_with_200(api: Any) -> None:
     app, client = api
-    first = await client.post("/payments", json=_payment(), headers=FINANCE)
-    again = await client.post("/payments", json=_payment(), headers=FINANCE)
+    first = await client.post("/v1/payments", json=_payment(), headers=_keyed())
+    again = await client.post("/v1/payments", json=_payment(), headers=_keyed())
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
+    assert again.headers["Idempotency-Replayed"] == "true" and "Idempotency-Replayed" not in first.headers
+    assert await _counts(app) == (1, 1)
+
+
+async def test_another_officers_retry_with_the_same_key_gets_the_payment_it_made(api: Any) -> None:
+    app, client = api
+    colleague = auth("finance_officer", sub="cashier-2")
+    first = await client.post("/v1/payments", json=_payment(), headers=_keyed())
+    again = await client.post("/v1/payments", json=_payment(), headers=_keyed(headers=colleague))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json() and again.headers["Idempotency-Replayed"] == "true"
+    third = auth("finance_officer", sub="cashier-3")
+    other = await client.post("/v1/payments", json=_payment(amount_fen=1), headers=_keyed(headers=third))
+    assert "different payment" in assert_problem(other, 409)["detail"]  # the key is unique among all payments
     assert await _counts(app) == (1, 1)
 
 
 @pytest.mark.parametrize(
-    "repeat",
+    ("repeat", "key"),
     [
-        _payment(idempotency_key="batch-2020-06-0002"),
-        _payment(amount_fen=1),
-        _payment(period="2020-05"),
-        _payment(household_id=str(HOUSEHOLD_B)),
+        (_payment(), "batch-2020-06-0002"),  # already paid, under another key
+        (_payment(amount_fen=1), KEY),
+        (_payment(period="2020-05"), KEY),
+        (_payment(household_id=str(HOUSEHOLD_B)), KEY),
     ],
 )
-async def test_a_conflicting_repeat_is_409_and_changes_nothing(api: Any, repeat: dict[str, Any]) -> None:
+async def test_a_conflicting_repeat_is_409_and_changes_nothing(api: Any, repeat: dict[str, Any], key: str) -> None:
     app, client = api
-    assert (await client.post("/payments", json=_payment(), headers=FINANCE)).status_code == 201
-    assert_problem(await client.post("/payments", json=repeat, headers=FINANCE), 409)
+    assert (await client.post("/v1/payments", json=_payment(), headers=_keyed())).status_code == 201
+    assert_problem(await client.post("/v1/payments", json=repeat, headers=_keyed(key)), 409)
     assert await _counts(app) == (1, 1)
 
 
 async def test_other_periods_and_policies_are_paid_separately(api: Any) -> None:
     app, client = api
     for n, changes in enumerate([{}, {"period": "2020-05"}, {"policy_code": "disability_living_subsidy"}]):
-        body = _payment(**changes, idempotency_key=f"k-{n}")
-        r = await client.post("/payments", json=body, headers=FINANCE)
+        r = await client.post("/v1/payments", json=_payment(**changes), headers=_keyed(f"k-{n}"))
         assert r.status_code == 201, r.text
     assert await _counts(app) == (3, 3)
 
 
 async def test_an_unknown_household_is_422_with_a_clear_detail(api: Any) -> None:
     app, client = api
-    r = await client.post("/payments", json=_payment(household_id=UNKNOWN), headers=FINANCE)
+    r = await client.post("/v1/payments", json=_payment(household_id=UNKNOWN), headers=_keyed())
     problem = assert_problem(r, 422)
     assert "registered household" in problem["detail"]
     assert await _counts(app) == (0, 0)
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "headers"),
     [
-        {k: v for k, v in _payment().items() if k != "idempotency_key"},
-        _payment(amount_fen=0),
-        _payment(amount_fen=-100),
-        _payment(amount_fen=520.5),
-        _payment(amount_fen="52000"),
-        _payment(amount_fen=10**13),
-        _payment(policy_code="Di Bao"),
-        _payment(period="2020-6"),
-        _payment(household_id="not-a-uuid"),
-        _payment(idempotency_key=""),
-        _payment(unexpected=1),
-        [_payment()],
+        (_payment(), FINANCE),  # no Idempotency-Key
+        (_payment(), _keyed("")),
+        (_payment(), _keyed("batch 2020/06")),
+        (_payment(), _keyed("k" * 101)),
+        (_payment(idempotency_key=KEY), FINANCE),  # the body field it replaced
+        (_payment(amount_fen=0), _keyed()),
+        (_payment(amount_fen=-100), _keyed()),
+        (_payment(amount_fen=520.5), _keyed()),
+        (_payment(amount_fen="52000"), _keyed()),
+        (_payment(amount_fen=10**13), _keyed()),
+        (_payment(policy_code="Di Bao"), _keyed()),
+        (_payment(period="2020-6"), _keyed()),
+        (_payment(household_id="not-a-uuid"), _keyed()),
+        (_payment(unexpected=1), _keyed()),
+        ([_payment()], _keyed()),
     ],
 )
-async def test_bad_payment_is_422_and_changes_nothing(api: Any, body: Any) -> None:
+async def test_bad_payment_is_422_and_changes_nothing(api: Any, body: Any, headers: dict[str, str]) -> None:
     app, client = api
-    problem = assert_problem(await client.post("/payments", json=body, headers=FINANCE), 422)
+    problem = assert_problem(await client.post("/v1/payments", json=body, headers=headers), 422)
     assert all(set(e) == {"field", "message", "code"} for e in problem.get("errors", []))
     assert await _counts(app) == (0, 0)
 
@@ -175,7 +197,7 @@ async def test_a_future_period_or_a_policy_outside_the_catalogue_is_422_naming_t
     api: Any, body: dict[str, Any], field: str
 ) -> None:
     app, client = api
-    problem = assert_problem(await client.post("/payments", json=body, headers=FINANCE), 422)
+    problem = assert_problem(await client.post("/v1/payments", json=body, headers=_keyed()), 422)
     assert [e["field"] for e in problem["errors"]] == [field]
     assert await _counts(app) == (0, 0)
 
@@ -184,39 +206,46 @@ async def test_the_period_and_the_times_are_the_requests_clock(api: Any) -> None
     app, client = api
     moment = datetime(2020, 6, 30, 16, 30, tzinfo=UTC)  # 00:30 on 1 July in the district
     app.dependency_overrides[request_time] = lambda: moment
-    paid = await client.post("/payments", json=_payment(period="2020-07"), headers=FINANCE)
+    paid = await client.post("/v1/payments", json=_payment(period="2020-07"), headers=_keyed())
     assert paid.status_code == 201 and datetime.fromisoformat(paid.json()["paid_at"]) == moment
-    early = await client.post("/payments", json=_payment(period="2020-08", idempotency_key="k-2"), headers=FINANCE)
+    early = await client.post("/v1/payments", json=_payment(period="2020-08"), headers=_keyed("k-2"))
     assert [(e["field"], e["code"]) for e in assert_problem(early, 422)["errors"]] == [
         ("body.period", "period_not_begun")
     ]
-    check = await client.post("/coverage-checks", json={"policy_code": "dibao", "period": "2020-07"}, headers=FINANCE)
+    check = await client.post(
+        "/v1/coverage-checks", json={"policy_code": "dibao", "period": "2020-07"}, headers=FINANCE
+    )
     assert check.status_code == 201 and datetime.fromisoformat(check.json()["checked_at"]) == moment
 
 
 async def test_the_current_period_and_a_configured_catalogue_are_paid(sqlite_url: Any) -> None:
-    async with running_app("subsidies", await sqlite_url("subsidies"), policy_codes={"winter_fuel"}) as (app, client):
+    catalogue = {"temporary_price_subsidy"}
+    async with running_app("subsidies", await sqlite_url("subsidies"), policy_codes=catalogue) as (app, client):
         await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 3))
         this_month = district_today().strftime("%Y-%m")
-        paid = await client.post(
-            "/payments", json=_payment(policy_code="winter_fuel", period=this_month), headers=FINANCE
-        )
+        body = _payment(policy_code="temporary_price_subsidy", period=this_month)
+        paid = await client.post("/v1/payments", json=body, headers=_keyed())
         assert paid.status_code == 201, paid.text
-        assert_problem(await client.post("/payments", json=_payment(idempotency_key="k-2"), headers=FINANCE), 422)
+        not_paid_here = assert_problem(await client.post("/v1/payments", json=_payment(), headers=_keyed("k-2")), 422)
+        assert [(e["field"], e["code"]) for e in not_paid_here["errors"]] == [("body.policy_code", "unknown_policy")]
+        check = await client.post(
+            "/v1/coverage-checks", json={"policy_code": "dibao", "period": "2020-06"}, headers=FINANCE
+        )
+        assert [e["code"] for e in assert_problem(check, 422)["errors"]] == ["unknown_policy"]
 
 
 async def test_malformed_json_is_400(api: Any) -> None:
     app, client = api
     headers = {**FINANCE, "content-type": "application/json"}
-    assert_problem(await client.post("/payments", content=b'{"household_id": ', headers=headers), 400)
+    assert_problem(await client.post("/v1/payments", content=b'{"household_id": ', headers=headers), 400)
     assert await _counts(app) == (0, 0)
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}])
 async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) -> None:
     app, client = api
-    assert_problem(await client.post("/payments", json=_payment(), headers=headers), 401)
-    assert_problem(await client.get("/payments", headers=headers), 401)
+    assert_problem(await client.post("/v1/payments", json=_payment(), headers=_keyed(headers=headers)), 401)
+    assert_problem(await client.get("/v1/payments", headers=headers), 401)
     assert await _counts(app) == (0, 0)
 
 
@@ -233,7 +262,7 @@ async def test_missing_or_bad_token_is_401(api: Any, headers: dict[str, str]) ->
 async def test_wrong_role_is_403_and_changes_nothing(api: Any, method: str, role: str) -> None:
     app, client = api
     kwargs = {"json": _payment()} if method == "POST" else {}
-    r = await client.request(method, "/payments", headers=auth(role, area=TOWNSHIP), **kwargs)
+    r = await client.request(method, "/v1/payments", headers=_keyed(headers=auth(role, area=TOWNSHIP)), **kwargs)
     assert_problem(r, 403)
     assert await _counts(app) == (0, 0)
 
@@ -241,14 +270,14 @@ async def test_wrong_role_is_403_and_changes_nothing(api: Any, method: str, role
 async def test_payments_are_listed_by_household_and_read_by_id(api: Any) -> None:
     _, client = api
     for n, household in enumerate((HOUSEHOLD_A, HOUSEHOLD_B)):
-        body = _payment(household_id=str(household), idempotency_key=f"k-{n}")
-        assert (await client.post("/payments", json=body, headers=FINANCE)).status_code == 201
+        body = _payment(household_id=str(household))
+        assert (await client.post("/v1/payments", json=body, headers=_keyed(f"k-{n}"))).status_code == 201
     commission = auth("discipline_commission")
-    mine = await client.get("/payments", params={"household_id": str(HOUSEHOLD_B)}, headers=commission)
-    assert [p["household_id"] for p in mine.json()] == [str(HOUSEHOLD_B)]
-    assert len((await client.get("/payments", headers=auth("district_office"))).json()) == 2
-    assert_problem(await client.get(f"/payments/{UNKNOWN}", headers=FINANCE), 404)
-    assert_problem(await client.get("/payments/not-a-uuid", headers=FINANCE), 422)
+    mine = await client.get("/v1/payments", params={"household_id": str(HOUSEHOLD_B)}, headers=commission)
+    assert [p["household_id"] for p in mine.json()["items"]] == [str(HOUSEHOLD_B)]
+    assert len((await client.get("/v1/payments", headers=auth("district_office"))).json()["items"]) == 2
+    assert_problem(await client.get(f"/v1/payments/{UNKNOWN}", headers=FINANCE), 404)
+    assert_problem(await client.get("/v1/payments/not-a-uuid", headers=FINANCE), 422)
 
 
 async def test_household_events_keep_the_eligibility_facts(api: Any) -> None:
@@ -295,7 +324,7 @@ async def test_an_added_member_is_counted_once_and_paid_from(api: Any) -> None:
     assert await _facts(app, HOUSEHOLD_A) == (f"{TOWNSHIP}201", 5)
     await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 3))  # a re-sent registration...
     assert await _facts(app, HOUSEHOLD_A) == (f"{TOWNSHIP}201", 5)  # ...keeps the members added since
-    paid = await client.post("/payments", json=_payment(), headers=FINANCE)
+    paid = await client.post("/v1/payments", json=_payment(), headers=_keyed())
     assert paid.status_code == 201 and paid.json()["member_count"] == 5
 
 
@@ -358,9 +387,9 @@ async def test_households_whose_share_rounds_to_nothing_get_no_allocation(api: A
 
 
 async def _incomes(client: Any, **params: str) -> list[dict[str, Any]]:
-    r = await client.get("/incomes", params=params, headers=auth("district_office"))
+    r = await client.get("/v1/incomes", params=params, headers=auth("district_office"))
     assert r.status_code == 200, r.text
-    return list(r.json())
+    return list(r.json()["items"])
 
 
 async def test_every_income_is_listed_with_whether_it_was_distributed(api: Any) -> None:
@@ -387,7 +416,7 @@ async def test_an_undistributed_income_is_shared_once_the_township_has_household
     app, client = api
     waiting = _income(await _project(app, "371523109"), 50_000)
     await apply_event(app, waiting)
-    distribution = f"/incomes/{waiting.income_id}/distribution"
+    distribution = f"/v1/incomes/{waiting.income_id}/distribution"
     assert_problem(await client.post(distribution, headers=FINANCE), 409)  # still nobody to share it
     await apply_event(app, _registered(uuid4(), "371523109201", 2))
     assert_problem(await client.post(distribution, headers=auth("district_office")), 403)
@@ -398,7 +427,7 @@ async def test_an_undistributed_income_is_shared_once_the_township_has_household
     assert_problem(await client.post(distribution, headers=FINANCE), 409)
     await apply_event(app, waiting)  # re-sent afterwards: shared once
     assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (1, 1)
-    assert_problem(await client.post(f"/incomes/{UNKNOWN}/distribution", headers=FINANCE), 404)
+    assert_problem(await client.post(f"/v1/incomes/{UNKNOWN}/distribution", headers=FINANCE), 404)
 
 
 async def test_distributions_sent_at_once_share_the_income_once(api: Any) -> None:
@@ -407,7 +436,7 @@ async def test_distributions_sent_at_once_share_the_income_once(api: Any) -> Non
     await apply_event(app, waiting)
     for n in range(3):
         await apply_event(app, _registered(uuid4(), f"371523109{201 + n}", 1 + n))
-    distribution = f"/incomes/{waiting.income_id}/distribution"
+    distribution = f"/v1/incomes/{waiting.income_id}/distribution"
     answers = await asyncio.gather(*(client.post(distribution, headers=FINANCE) for _ in range(4)))
     assert sorted(r.status_code for r in answers) == [200, 409, 409, 409], [r.text for r in answers]
     for refused in (r for r in answers if r.status_code == 409):

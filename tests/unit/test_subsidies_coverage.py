@@ -265,9 +265,9 @@ async def _pay(client: Any, household_id: UUID, policy_code: str = "dibao", peri
         "policy_code": policy_code,
         "period": period,
         "amount_fen": 52_000,
-        "idempotency_key": f"{household_id}-{policy_code}-{period}",
     }
-    r = await client.post("/payments", json=body, headers=FINANCE)
+    key = {**FINANCE, "Idempotency-Key": f"{household_id}-{policy_code}-{period}"}
+    r = await client.post("/v1/payments", json=body, headers=key)
     assert r.status_code == 201, r.text
 
 
@@ -282,7 +282,7 @@ async def test_a_check_finds_exactly_the_unpaid_entitled_households_of_its_area(
     await apply_event(app, _allowance(HOUSEHOLD_C, MinimumAllowance.EXTREME_POVERTY))
     await _pay(client, HOUSEHOLD_A)
     await _pay(client, HOUSEHOLD_B, period="2020-05")  # another month does not cover June
-    r = await client.post("/coverage-checks", json=_check(), headers=INSPECTOR)
+    r = await client.post("/v1/coverage-checks", json=_check(), headers=INSPECTOR)
     assert r.status_code == 201, r.text
     check = r.json()
     assert (check["policy_code"], check["period"], check["area_code"], check["checked_by"]) == (
@@ -293,7 +293,7 @@ async def test_a_check_finds_exactly_the_unpaid_entitled_households_of_its_area(
     )
     assert (check["entitled_count"], check["gap_count"]) == (2, 1)
     assert check["gaps"] == [{"household_id": str(HOUSEHOLD_B), "member_id": None, "area_code": AREAS[HOUSEHOLD_B]}]
-    again = await client.get(f"/coverage-checks/{check['id']}", headers=auth("auditor"))
+    again = await client.get(f"/v1/coverage-checks/{check['id']}", headers=auth("auditor"))
     assert again.status_code == 200 and again.json() == check
 
 
@@ -302,7 +302,7 @@ async def test_the_outbox_holds_one_gap_event_per_gap(api: Any) -> None:
     await _entitle_to_dibao(app, HOUSEHOLD_A, HOUSEHOLD_B)
     await apply_event(app, _disability(HOUSEHOLD_C, MEMBER_1, 1))
     await apply_event(app, _disability(HOUSEHOLD_C, MEMBER_2, 3))
-    r = await client.post("/coverage-checks", json=_check(policy_code="disability_living_subsidy"), headers=FINANCE)
+    r = await client.post("/v1/coverage-checks", json=_check(policy_code="disability_living_subsidy"), headers=FINANCE)
     assert r.status_code == 201, r.text
     check = r.json()
     assert (check["entitled_count"], check["gap_count"]) == (2, 2)
@@ -330,7 +330,7 @@ async def test_one_payment_to_the_household_covers_its_members(api: Any) -> None
     await apply_event(app, _schooling(HOUSEHOLD_A, MEMBER_2, "enrolled"))
     await _pay(client, HOUSEHOLD_A, policy_code="education_aid", period=THIS_MONTH)
     check = _check(policy_code="education_aid", period=THIS_MONTH)
-    r = await client.post("/coverage-checks", json=check, headers=FINANCE)
+    r = await client.post("/v1/coverage-checks", json=check, headers=FINANCE)
     assert r.status_code == 201, r.text
     assert (r.json()["entitled_count"], r.json()["gap_count"], r.json()["gaps"]) == (2, 0, [])
     assert len(await _outbox(app)) == 1  # the payment's own SubsidyPaid only
@@ -352,7 +352,7 @@ async def test_a_month_is_checked_against_the_entitlements_of_that_month(api: An
         household_id=HOUSEHOLD_A, status=MinimumAllowance.NONE, effective_on=date(2020, 7, 1)
     )
     await apply_event(app, withdrawn)
-    r = await client.post("/coverage-checks", json=_check(period=period), headers=FINANCE)
+    r = await client.post("/v1/coverage-checks", json=_check(period=period), headers=FINANCE)
     assert r.status_code == 201, r.text
     assert [g["household_id"] for g in r.json()["gaps"]] == ([str(HOUSEHOLD_A)] if gap else [])
 
@@ -360,7 +360,7 @@ async def test_a_month_is_checked_against_the_entitlements_of_that_month(api: An
 async def test_a_district_wide_check_covers_every_township(api: Any) -> None:
     app, client = api
     await _entitle_to_dibao(app, HOUSEHOLD_A, HOUSEHOLD_FAR)
-    r = await client.post("/coverage-checks", json=_check(area_code=None), headers=auth("district_office"))
+    r = await client.post("/v1/coverage-checks", json=_check(area_code=None), headers=auth("district_office"))
     assert r.status_code == 201, r.text
     assert r.json()["area_code"] is None
     assert [g["household_id"] for g in r.json()["gaps"]] == [str(HOUSEHOLD_A), str(HOUSEHOLD_FAR)]
@@ -369,7 +369,7 @@ async def test_a_district_wide_check_covers_every_township(api: Any) -> None:
 async def test_a_village_check_leaves_the_rest_of_the_township_out(api: Any) -> None:
     app, client = api
     await _entitle_to_dibao(app, HOUSEHOLD_A, HOUSEHOLD_B, HOUSEHOLD_C)
-    r = await client.post("/coverage-checks", json=_check(area_code=f"{TOWNSHIP}201"), headers=FINANCE)
+    r = await client.post("/v1/coverage-checks", json=_check(area_code=f"{TOWNSHIP}201"), headers=FINANCE)
     assert r.status_code == 201, r.text
     assert [g["household_id"] for g in r.json()["gaps"]] == [str(HOUSEHOLD_A), str(HOUSEHOLD_C)]
 
@@ -378,12 +378,12 @@ async def test_a_township_officer_checks_their_own_township(api: Any) -> None:
     app, client = api
     await _entitle_to_dibao(app, HOUSEHOLD_B, HOUSEHOLD_FAR)
     officer = auth("township_office", area=OTHER_TOWNSHIP)
-    r = await client.post("/coverage-checks", json=_check(area_code=None), headers=officer)  # their area implied
+    r = await client.post("/v1/coverage-checks", json=_check(area_code=None), headers=officer)  # their area implied
     assert r.status_code == 201, r.text
     assert (r.json()["area_code"], r.json()["gap_count"]) == (OTHER_TOWNSHIP, 1)
-    assert (await client.get(f"/coverage-checks/{r.json()['id']}", headers=officer)).status_code == 200
-    district_wide = await client.post("/coverage-checks", json=_check(area_code=None), headers=FINANCE)
-    assert_problem(await client.get(f"/coverage-checks/{district_wide.json()['id']}", headers=officer), 403)
+    assert (await client.get(f"/v1/coverage-checks/{r.json()['id']}", headers=officer)).status_code == 200
+    district_wide = await client.post("/v1/coverage-checks", json=_check(area_code=None), headers=FINANCE)
+    assert_problem(await client.get(f"/v1/coverage-checks/{district_wide.json()['id']}", headers=officer), 403)
 
 
 def _next_month() -> str:
@@ -412,22 +412,22 @@ async def test_a_bad_check_is_a_problem_and_writes_nothing(
 ) -> None:
     app, client = api
     await _entitle_to_dibao(app, HOUSEHOLD_A, HOUSEHOLD_FAR)
-    assert_problem(await client.post("/coverage-checks", json=body, headers=headers), status)
+    assert_problem(await client.post("/v1/coverage-checks", json=body, headers=headers), status)
     assert (await _count(app, CoverageCheck), await _count(app, CoverageGap), await _outbox(app)) == (0, 0, [])
 
 
 async def test_an_unknown_policy_names_the_field(api: Any) -> None:
     _, client = api
     problem = assert_problem(
-        await client.post("/coverage-checks", json=_check(policy_code="dibao2"), headers=FINANCE), 422
+        await client.post("/v1/coverage-checks", json=_check(policy_code="dibao2"), headers=FINANCE), 422
     )
     assert [e["field"] for e in problem["errors"]] == ["body.policy_code"]
 
 
 async def test_an_unknown_check_is_404(api: Any) -> None:
     _, client = api
-    assert_problem(await client.get(f"/coverage-checks/{UNKNOWN}", headers=FINANCE), 404)
-    assert_problem(await client.get(f"/coverage-checks/{uuid4()}", headers=auth("helper_cadre", area=TOWNSHIP)), 403)
+    assert_problem(await client.get(f"/v1/coverage-checks/{UNKNOWN}", headers=FINANCE), 404)
+    assert_problem(await client.get(f"/v1/coverage-checks/{uuid4()}", headers=auth("helper_cadre", area=TOWNSHIP)), 403)
 
 
 async def entitlement_kept_before_periods(url: str) -> Entitlement:

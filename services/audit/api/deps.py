@@ -1,6 +1,7 @@
-"""What the audit routes share: who may call them, the deadline policy, query parameters of lists and periods.
+"""What the audit routes share: who may call them, the deadline policy, the dates of a period.
 
-The request's clock is the platform's one (`shared.api.clock`): routes take `Now` from there.
+The request's clock is the platform's one (`shared.api.clock`): routes take `Now` from there; lists take
+`shared.api.pagination.Paging`.
 """
 
 from __future__ import annotations
@@ -20,27 +21,30 @@ def policy(request: Request) -> DeadlinePolicy:
     return settings.deadline_policy()
 
 
-def _roles(*roles: Role) -> object:
-    return Depends(require_roles(*roles))
-
-
 Policy = Annotated[DeadlinePolicy, Depends(policy)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-From = Annotated[IsoDate, Query(alias="from")]  # a period's first day; `to` (an IsoDate) its last
+From = Annotated[IsoDate, Query(alias="from", description="The period's first day (district calendar).")]
+To = Annotated[IsoDate, Query(description="The period's last day, inclusive; not before `from`.")]
 
 Reader = Annotated[
     Principal,
-    _roles(
-        Role.DISTRICT_OFFICE,
-        Role.TOWNSHIP_OFFICE,
-        Role.INSPECTOR,
-        Role.AUDITOR,
-        Role.DISCIPLINE_COMMISSION,
-        Role.SERVICE,
+    Depends(
+        require_roles(
+            Role.DISTRICT_OFFICE,
+            Role.TOWNSHIP_OFFICE,
+            Role.INSPECTOR,
+            Role.AUDITOR,
+            Role.DISCIPLINE_COMMISSION,
+            Role.SERVICE,
+        )
     ),
 ]
-CommissionReader = Annotated[Principal, _roles(Role.DISCIPLINE_COMMISSION, Role.DISTRICT_OFFICE, Role.AUDITOR)]
-Commission = Annotated[Principal, _roles(Role.DISCIPLINE_COMMISSION)]
-Inspector = Annotated[Principal, _roles(Role.INSPECTOR, Role.DISTRICT_OFFICE)]
-TaskWorker = Annotated[Principal, _roles(Role.TOWNSHIP_OFFICE, Role.DISTRICT_OFFICE)]
-DistrictOffice = Annotated[Principal, _roles(Role.DISTRICT_OFFICE)]
+CommissionReader = Annotated[
+    Principal, Depends(require_roles(Role.DISCIPLINE_COMMISSION, Role.DISTRICT_OFFICE, Role.AUDITOR))
+]
+LedgerReader = Annotated[
+    Principal, Depends(require_roles(Role.AUDITOR, Role.DISTRICT_OFFICE, Role.DISCIPLINE_COMMISSION))
+]
+Commission = Annotated[Principal, Depends(require_roles(Role.DISCIPLINE_COMMISSION))]
+Inspector = Annotated[Principal, Depends(require_roles(Role.INSPECTOR, Role.DISTRICT_OFFICE))]
+TaskWorker = Annotated[Principal, Depends(require_roles(Role.TOWNSHIP_OFFICE, Role.DISTRICT_OFFICE))]
+DistrictOffice = Annotated[Principal, Depends(require_roles(Role.DISTRICT_OFFICE))]

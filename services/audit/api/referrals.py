@@ -3,12 +3,14 @@ and the named notice (实名制通报)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, From, Limit
+from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, From, To
 from services.audit.domain import accountability, handover, referrals
 from services.audit.rules.accountability import named_notice_markdown
 from services.audit.rules.handover import to_csv, to_json, to_markdown
@@ -21,12 +23,22 @@ from services.audit.schemas.referrals import (
     HandoverRead,
 )
 from shared.api.clock import Now
+from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
+from shared.api.pagination import Page, PageRequest, Paging, date_key, datetime_key, uuid_key
 from shared.http import Transaction
-from shared.schemas import IsoDate
 
 router = APIRouter(tags=["referrals"])
 PackageFormat = Annotated[Literal["json", "csv", "md"], Query(alias="format")]
 NoticeFormat = Annotated[Literal["json", "md"], Query(alias="format")]
+# An ISO week of the platform's years (1900-2199); whether the year has a week 53 is the calendar's to say (422).
+Week = Annotated[
+    str,
+    Path(
+        pattern=r"^(19[0-9]{2}|2[01][0-9]{2})-W(0[1-9]|[1-4][0-9]|5[0-3])$",
+        description="an ISO week, Monday to Sunday in Asia/Shanghai",
+        examples=["2020-W20"],
+    ),
+]
 CSV = "text/csv; charset=utf-8"
 MARKDOWN = "text/markdown; charset=utf-8"
 _TEXT: dict[str, Any] = {"schema": {"type": "string"}}
@@ -34,7 +46,10 @@ PACKAGE_FORMATS: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}, "text/csv": _TEXT, "text/markdown": _TEXT}, "description": "The package"}
 }
 NOTICE_FORMATS: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/markdown": _TEXT}, "description": "The notice: JSON, or Markdown with `format=md`"}
+    200: {
+        "content": {"text/markdown": _TEXT},
+        "description": "The notice: a page of decisions as JSON, or the whole period as Markdown with `format=md`",
+    }
 }
 
 
@@ -42,27 +57,49 @@ NOTICE_FORMATS: dict[int | str, dict[str, Any]] = {
 async def list_referrals(
     session: Transaction,
     _: CommissionReader,
+    paging: Paging,
     finding_id: UUID | None = None,
     reason: ReferralReason | None = None,
-    limit: Limit = 100,
-) -> list[DisciplineReferralRead]:
-    """Leads handed to the discipline commission (线索移交), newest first."""
-    found = await referrals.list_referrals(session, finding_id=finding_id, reason=reason, limit=limit)
-    return [DisciplineReferralRead.model_validate(r) for r in found]
+) -> Page[DisciplineReferralRead]:
+    """List the leads handed to the discipline commission (线索移交), newest first
+
+    Optionally of one finding or for one reason. Pages run in (`referred_at`, `id`) descending order; a referral
+    made while paging sorts before the first page.
+    """
+    found = await referrals.list_referrals(
+        session,
+        finding_id=finding_id,
+        reason=reason,
+        after=paging.after(datetime_key, uuid_key),
+        limit=paging.limit + 1,
+    )
+    items, next_cursor = paging.page(found, lambda r: [r.referred_at.isoformat(), str(r.id)])
+    return Page(items=[DisciplineReferralRead.model_validate(r) for r in items], next_cursor=next_cursor)
 
 
 @router.post("/referrals/weekly-handover")
 async def hand_over_now(session: Transaction, _: DistrictOffice, now: Now) -> HandoverRead:
-    """Hand over every serious finding not yet referred, now (the scheduled check does it each Monday)."""
+    """Hand over every serious finding not yet referred, now (每周线索移交)
+
+    The scheduled check does this each Monday for the findings recorded before the current week; the district
+    office may do it at once. Each serious finding is handed over once (`weekly_handover`, publishing
+    `DisciplineReferralMade`); one whose task is past its deadline is left to the overdue check, which refers it.
+    Answers the referrals made (none when repeated).
+    """
     made = await referrals.hand_over_serious_findings(session, recorded_before=now, now=now, limit=10_000)
     return HandoverRead(referred=len(made), referrals=[DisciplineReferralRead.model_validate(r) for r in made])
 
 
 @router.get("/handover-packages/{week}", response_model=None, responses=PACKAGE_FORMATS)
 async def weekly_package(
-    week: str, session: Transaction, _: CommissionReader, now: Now, fmt: PackageFormat = "json"
+    week: Week, session: Transaction, _: CommissionReader, now: Now, fmt: PackageFormat = "json"
 ) -> dict[str, object] | Response:
-    """The week's package of serious and severe leads (2020-W20, Asia/Shanghai): JSON, CSV or Markdown."""
+    """The week's handover package (线索移交清单) of serious and severe leads: JSON, CSV or Markdown
+
+    The referrals made in the ISO week (`2020-W20`: Monday 00:00 to Monday 00:00, Asia/Shanghai) whose severity,
+    when referred, was serious or severe, in the order made, with totals by reason, severity and township. One
+    document for the whole week, not paged.
+    """
     package = await handover.weekly_package(session, IsoWeek.parse(week), now=now)
     if fmt == "csv":
         return Response(to_csv(package), media_type=CSV)
@@ -71,11 +108,25 @@ async def weekly_package(
     return to_json(package)
 
 
-@router.post("/referrals/{referral_id}/accountability-actions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/referrals/{referral_id}/accountability-actions", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE
+)
 async def record_action(
-    referral_id: UUID, body: AccountabilityCreate, session: Transaction, actor: Commission, now: Now
+    referral_id: UUID,
+    body: AccountabilityCreate,
+    session: Transaction,
+    actor: Commission,
+    now: Now,
+    idem: Idempotency,
 ) -> AccountabilityRead:
-    """The discipline commission's decision on a referral, against a named person (问责)."""
+    """Record the discipline commission's decision on a referral, against a named person (问责)
+
+    A talk (约谈), a criticism notice (通报批评), an admonishment (诫勉) or a sanction (处分), dated between the
+    referral and today (else 422). `AccountabilityActionRecorded` is published with ids, kind and date only: the
+    person's name stays in audit.
+    """
+    if (earlier := await idem.replay(body, AccountabilityRead)) is not None:
+        return earlier
     decision = accountability.Decision(
         kind=body.kind,
         person_name=body.person_name,
@@ -85,22 +136,44 @@ async def record_action(
         notes=body.notes,
     )
     action = await accountability.record_action(session, referral_id, decision, actor=actor, now=now)
-    return AccountabilityRead.model_validate(action)
+    return idem.remember(AccountabilityRead.model_validate(action))
 
 
 @router.get("/accountability-actions")
-async def list_actions(session: Transaction, _: CommissionReader, start: From, to: IsoDate) -> list[AccountabilityRead]:
-    """Accountability decisions dated in the period (inclusive)."""
-    rows = await accountability.actions_between(session, start=start, end=to)
-    return [AccountabilityRead.model_validate(action) for action, _ in rows]
+async def list_actions(
+    session: Transaction, _: CommissionReader, paging: Paging, start: From, to: To
+) -> Page[AccountabilityRead]:
+    """List the accountability decisions (问责) dated in a period, oldest first
+
+    `from` and `to` inclusive (`to` not before `from`, else 422). Pages run in (`decided_on`, `recorded_at`,
+    `id`) order.
+    """
+    return await _actions_page(session, paging, start=start, end=to)
 
 
-@router.get("/named-notices", response_model=list[AccountabilityRead], responses=NOTICE_FORMATS)
+@router.get("/named-notices", response_model=Page[AccountabilityRead], responses=NOTICE_FORMATS)
 async def named_notice(
-    session: Transaction, _: CommissionReader, start: From, to: IsoDate, fmt: NoticeFormat = "json"
-) -> list[AccountabilityRead] | Response:
-    """The named notice (实名制通报) of the period's decisions: JSON, or a Markdown document."""
-    rows = await accountability.actions_between(session, start=start, end=to)
+    session: Transaction, _: CommissionReader, paging: Paging, start: From, to: To, fmt: NoticeFormat = "json"
+) -> Page[AccountabilityRead] | Response:
+    """The named notice (实名制通报) of a period's accountability decisions: JSON pages, or a Markdown document
+
+    Each decision with the person's name, unit and position, oldest first. As JSON, pages as
+    `/v1/accountability-actions`; as Markdown (`format=md`), the whole period in one document, `limit` and
+    `cursor` not applying.
+    """
     if fmt == "md":
+        rows = await accountability.actions_between(session, start=start, end=to)
         return Response(named_notice_markdown(rows, start=start, end=to), media_type=MARKDOWN)
-    return [AccountabilityRead.model_validate(action) for action, _ in rows]
+    return await _actions_page(session, paging, start=start, end=to)
+
+
+async def _actions_page(
+    session: AsyncSession, paging: PageRequest, *, start: date, end: date
+) -> Page[AccountabilityRead]:
+    after = paging.after(date_key, datetime_key, uuid_key)
+    rows = await accountability.actions_between(session, start=start, end=end, after=after, limit=paging.limit + 1)
+    actions = [action for action, _ in rows]
+    items, next_cursor = paging.page(
+        actions, lambda a: [a.decided_on.isoformat(), a.recorded_at.isoformat(), str(a.id)]
+    )
+    return Page(items=[AccountabilityRead.model_validate(a) for a in items], next_cursor=next_cursor)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.pages import Key, keyset
 from services.audit.events import publish
 from services.audit.models import AccountabilityAction, DisciplineReferral, Finding
 from services.audit.rules.accountability import check_decision_date
@@ -73,15 +74,21 @@ async def record_action(
 
 
 async def actions_between(
-    session: AsyncSession, *, start: date, end: date
+    session: AsyncSession, *, start: date, end: date, after: Key | None = None, limit: int | None = None
 ) -> list[tuple[AccountabilityAction, Finding]]:
-    """Actions decided from `start` to `end` (inclusive), with the finding each answers, oldest first."""
+    """Actions decided from `start` to `end` (inclusive), with the finding each answers, oldest first:
+    (decided_on, recorded_at, id), after the cursor's key; all of them without a limit (the named notice)."""
     if end < start:
         raise InvalidInput("The period ends before it starts.")
     stmt = (
         select(AccountabilityAction, Finding)
         .join(Finding, col(Finding.id) == col(AccountabilityAction.finding_id))
         .where(col(AccountabilityAction.decided_on) >= start, col(AccountabilityAction.decided_on) <= end)
-        .order_by(col(AccountabilityAction.decided_on), col(AccountabilityAction.recorded_at))
     )
-    return [(action, finding) for action, finding in (await session.execute(stmt)).tuples().all()]
+    columns = [
+        col(AccountabilityAction.decided_on),
+        col(AccountabilityAction.recorded_at),
+        col(AccountabilityAction.id),
+    ]
+    rows = await session.execute(keyset(stmt, columns, after, limit=limit))
+    return [(action, finding) for action, finding in rows.tuples().all()]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.pages import Key, keyset
 from services.audit.events import publish
 from services.audit.models import InspectionCampaign
 from services.audit.rules.campaigns import campaign_covers, check_campaign_dates, check_campaign_scope, check_running
@@ -85,9 +86,12 @@ async def get_campaign(session: AsyncSession, campaign_id: UUID) -> InspectionCa
     return campaign
 
 
-async def list_campaigns(session: AsyncSession, *, kind: CampaignKind | None, limit: int) -> list[InspectionCampaign]:
-    """Campaigns, latest start first."""
-    stmt = select(InspectionCampaign).order_by(col(InspectionCampaign.starts_on).desc()).limit(limit)
+async def list_campaigns(
+    session: AsyncSession, *, kind: CampaignKind | None, after: Key | None, limit: int
+) -> list[InspectionCampaign]:
+    """Campaigns, latest start first: (starts_on, id) descending, after the cursor's key."""
+    stmt = select(InspectionCampaign)
     if kind is not None:
         stmt = stmt.where(col(InspectionCampaign.kind) == kind)
-    return list((await session.scalars(stmt)).all())
+    columns = [col(InspectionCampaign.starts_on), col(InspectionCampaign.id)]
+    return list((await session.scalars(keyset(stmt, columns, after, limit=limit, descending=True))).all())

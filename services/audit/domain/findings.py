@@ -25,6 +25,9 @@ from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
 from shared.db import one_of
 from shared.entities import new_entity
 from shared.errors import NotFound
+from shared.metrics import FINDINGS_OPENED, count_on_commit
+
+MANUAL = "manual"  # the source of an inspector's finding
 
 
 async def get_finding(session: AsyncSession, finding_id: UUID, actor: Principal) -> Finding:
@@ -37,9 +40,11 @@ async def get_finding(session: AsyncSession, finding_id: UUID, actor: Principal)
 
 
 async def record_finding(
-    session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
+    session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime, source: str = MANUAL
 ) -> Finding:
-    """Record a problem: a repeat adds an occurrence; a new one opens a task and, if severe, a referral."""
+    """Record a problem: a repeat adds an occurrence; a new one opens a task and, if severe, a referral. `source`
+    says where it came from (`manual`, or the service whose event reported it), counted in
+    `poverty_findings_opened_total` once the finding's transaction commits."""
     existing = await _open_finding(session, facts)
     if existing is not None:
         return await _recur(session, existing, facts, policy=policy, now=now)
@@ -48,6 +53,7 @@ async def record_finding(
     finding = _new_finding(facts, severity, now=now, referred=reason is not None)
     session.add(finding)
     _known(session)[_key(finding)] = finding
+    count_on_commit(session, FINDINGS_OPENED.labels(source))
     publish(
         session,
         FindingRecorded(

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.overviews import in_reach
+from services.audit.domain.pages import Key, keyset
 from services.audit.models import (
     AccountabilityAction,
     DeadlineChange,
@@ -60,13 +62,14 @@ async def _history_of(session: AsyncSession, finding: Finding) -> FindingHistory
 
 
 async def subject_history(
-    session: AsyncSession, actor: Principal, *, subject_kind: str, subject_id: str
+    session: AsyncSession, actor: Principal, *, subject_kind: str, subject_id: str, after: Key | None, limit: int
 ) -> list[FindingHistory]:
-    """A household's or project's full problem history, oldest finding first, within the actor's area; Forbidden
-    when the subject has findings, all outside it (as for one finding)."""
-    stmt = select(Finding).where(col(Finding.subject_kind) == subject_kind, col(Finding.subject_id) == subject_id)
-    findings = (await session.scalars(stmt.order_by(col(Finding.opened_at)))).all()
-    reached = [finding for finding in findings if actor.can_reach(finding.area_code)]
-    if findings and not reached:
+    """A subject's (household's, project's, payment's, unit's) full problem history within the actor's area, oldest
+    finding first: (opened_at, id) after the cursor's key. Forbidden when the subject has findings, all outside it
+    (as for one finding)."""
+    of_subject = select(Finding).where(col(Finding.subject_kind) == subject_kind, col(Finding.subject_id) == subject_id)
+    stmt = keyset(in_reach(of_subject, actor), [col(Finding.opened_at), col(Finding.id)], after, limit=limit)
+    findings = (await session.scalars(stmt)).all()
+    if not findings and after is None and (await session.scalars(of_subject.limit(1))).first() is not None:
         raise Forbidden("This subject's findings are outside your area.")
-    return [await _history_of(session, finding) for finding in reached]
+    return [await _history_of(session, finding) for finding in findings]

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.pages import Key, keyset, sorted_after
 from services.audit.models import AccountabilityAction, DisciplineReferral, Finding, FindingStatus, RectificationTask
 from services.audit.rules.lifecycle import ACTIVE, TaskStatus, is_overdue
 from services.audit.rules.periods import district_span
@@ -38,15 +39,18 @@ class FindingFilter:
     status: FindingStatus | None = None
 
 
-async def list_findings(session: AsyncSession, actor: Principal, flt: FindingFilter, *, limit: int) -> list[Finding]:
-    """Findings within the actor's area, newest first."""
-    stmt = in_reach(select(Finding), actor).order_by(col(Finding.opened_at).desc()).limit(limit)
+async def list_findings(
+    session: AsyncSession, actor: Principal, flt: FindingFilter, *, after: Key | None, limit: int
+) -> list[Finding]:
+    """Findings within the actor's area, newest first: (opened_at, id) descending, after the cursor's key."""
+    stmt = in_reach(select(Finding), actor)
     if flt.subject_id:
         stmt = stmt.where(col(Finding.subject_id) == flt.subject_id)
     if flt.severity:
         stmt = stmt.where(col(Finding.severity) == flt.severity)
     if flt.status:
         stmt = stmt.where(col(Finding.status) == flt.status)
+    stmt = keyset(stmt, [col(Finding.opened_at), col(Finding.id)], after, limit=limit, descending=True)
     return list((await session.scalars(stmt)).all())
 
 
@@ -59,13 +63,14 @@ class TaskFilter:
 
 
 async def list_tasks(
-    session: AsyncSession, actor: Principal, flt: TaskFilter, *, limit: int
-) -> list[tuple[RectificationTask, Finding]]:
-    """Tasks within the actor's area, soonest deadline first."""
+    session: AsyncSession, actor: Principal, flt: TaskFilter, *, after: Key | None, limit: int
+) -> list[RectificationTask]:
+    """Tasks within the actor's area, newest first: (opened_at, id) descending, after the cursor's key (a task's
+    opening never changes, so a page boundary holds while deadlines move)."""
     if flt.township:
         actor.ensure_reach(flt.township)
     stmt = in_reach(
-        select(RectificationTask, Finding).join(Finding, col(Finding.id) == col(RectificationTask.finding_id)), actor
+        select(RectificationTask).join(Finding, col(Finding.id) == col(RectificationTask.finding_id)), actor
     )
     if flt.finding_id:
         stmt = stmt.where(col(RectificationTask.finding_id) == flt.finding_id)
@@ -75,8 +80,8 @@ async def list_tasks(
         stmt = stmt.where(col(Finding.area_code).startswith(flt.township))
     if flt.status:
         stmt = stmt.where(col(RectificationTask.status) == flt.status)
-    stmt = stmt.order_by(col(RectificationTask.deadline)).limit(limit)
-    return [(t, f) for t, f in (await session.execute(stmt)).tuples().all()]
+    columns = [col(RectificationTask.opened_at), col(RectificationTask.id)]
+    return list((await session.scalars(keyset(stmt, columns, after, limit=limit, descending=True))).all())
 
 
 @dataclass
@@ -88,9 +93,10 @@ class OpenTaskGroup:
 
 
 async def open_task_summary(
-    session: AsyncSession, actor: Principal, *, group_by: GroupBy, now: datetime
+    session: AsyncSession, actor: Principal, *, group_by: GroupBy, now: datetime, after: Key | None, limit: int
 ) -> list[OpenTaskGroup]:
-    """Open (not yet verified) tasks counted by township, owner or responsible unit, with how many are overdue."""
+    """Open (not yet verified) tasks counted by township, owner or responsible unit, with how many are overdue;
+    the groups in key order after the cursor's key (counted anew for each page)."""
     stmt = in_reach(
         select(
             col(RectificationTask.status),
@@ -110,30 +116,28 @@ async def open_task_summary(
         group.total += 1
         group.by_status[status] = group.by_status.get(status, 0) + 1
         group.overdue += int(is_overdue(status, deadline, now))
-    return sorted(groups.values(), key=lambda g: g.key)
+    return sorted_after(list(groups.values()), lambda g: (g.key,), after, limit=limit)
 
 
 async def overdue_tasks(
-    session: AsyncSession, actor: Principal, *, now: datetime, limit: int
-) -> list[tuple[RectificationTask, Finding]]:
-    """Tasks still with their owner past the deadline, longest overdue first."""
-    stmt = (
-        in_reach(
-            select(RectificationTask, Finding)
-            .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
-            .where(col(RectificationTask.status).in_(ACTIVE), col(RectificationTask.deadline) < now),
-            actor,
-        )
-        .order_by(col(RectificationTask.deadline))
-        .limit(limit)
+    session: AsyncSession, actor: Principal, *, now: datetime, after: Key | None, limit: int
+) -> list[RectificationTask]:
+    """Tasks still with their owner past the deadline, longest overdue first: (deadline, id) after the cursor's key."""
+    stmt = in_reach(
+        select(RectificationTask)
+        .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
+        .where(col(RectificationTask.status).in_(ACTIVE), col(RectificationTask.deadline) < now),
+        actor,
     )
-    return [(t, f) for t, f in (await session.execute(stmt)).tuples().all()]
+    columns = [col(RectificationTask.deadline), col(RectificationTask.id)]
+    return list((await session.scalars(keyset(stmt, columns, after, limit=limit))).all())
 
 
 async def rectification_rates(
-    session: AsyncSession, actor: Principal, *, start: date, end: date
+    session: AsyncSession, actor: Principal, *, start: date, end: date, after: Key | None, limit: int
 ) -> list[RectificationRate]:
-    """Of the period's findings: how many are closed and how long closing took, by township and category."""
+    """Of the period's findings: how many are closed and how long closing took, by township and category, in
+    that order after the cursor's key."""
     since, until = district_span(start, end)
     stmt = in_reach(
         select(col(Finding.area_code), col(Finding.category), col(Finding.opened_at), col(Finding.closed_at)).where(
@@ -141,7 +145,8 @@ async def rectification_rates(
         ),
         actor,
     )
-    return rates_of((await session.execute(stmt)).tuples().all())
+    rates = rates_of((await session.execute(stmt)).tuples().all())
+    return sorted_after(rates, lambda r: (r.township, r.category), after, limit=limit)
 
 
 @dataclass
@@ -151,8 +156,11 @@ class PeriodActivity:
     actions_by_kind: dict[str, int] = field(default_factory=dict)
 
 
-async def referrals_and_accountability(session: AsyncSession, *, start: date, end: date) -> list[PeriodActivity]:
-    """Referrals by reason and accountability decisions by kind, month by month (district calendar)."""
+async def referrals_and_accountability(
+    session: AsyncSession, *, start: date, end: date, after: Key | None, limit: int
+) -> list[PeriodActivity]:
+    """Referrals by reason and accountability decisions by kind, month by month (district calendar), from the month
+    after the cursor's key."""
     since, until = district_span(start, end)
     months: dict[str, PeriodActivity] = {}
     referrals = select(col(DisciplineReferral.referred_at), col(DisciplineReferral.reason)).where(
@@ -169,4 +177,4 @@ async def referrals_and_accountability(session: AsyncSession, *, start: date, en
         month.actions_by_kind[kind] = month.actions_by_kind.get(kind, 0) + 1
     for key, activity in months.items():
         activity.month = key
-    return [months[key] for key in sorted(months)]
+    return sorted_after(list(months.values()), lambda a: (a.month,), after, limit=limit)

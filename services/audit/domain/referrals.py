@@ -3,6 +3,7 @@ failed follow-up checks; weekly for the serious findings (每周对较严重问�
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.pages import Key, keyset
 from services.audit.events import publish
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from services.audit.rules.lifecycle import ACTIVE
@@ -17,17 +19,21 @@ from services.audit.rules.referrals import WEEKLY_HANDOVER_SEVERITY, ReferralRea
 from shared.contracts.audit import DisciplineReferralMade, SubjectKind
 from shared.entities import new_entity
 
+log = logging.getLogger(__name__)
+
 
 async def list_referrals(
-    session: AsyncSession, *, finding_id: UUID | None, reason: ReferralReason | None, limit: int
+    session: AsyncSession, *, finding_id: UUID | None, reason: ReferralReason | None, after: Key | None, limit: int
 ) -> list[DisciplineReferral]:
-    """Referrals, newest first, of one finding or for one reason if asked."""
-    stmt = select(DisciplineReferral).order_by(col(DisciplineReferral.referred_at).desc()).limit(limit)
+    """Referrals of one finding or for one reason if asked, newest first: (referred_at, id) descending, after the
+    cursor's key."""
+    stmt = select(DisciplineReferral)
     if finding_id:
         stmt = stmt.where(col(DisciplineReferral.finding_id) == finding_id)
     if reason:
         stmt = stmt.where(col(DisciplineReferral.reason) == reason)
-    return list((await session.scalars(stmt)).all())
+    columns = [col(DisciplineReferral.referred_at), col(DisciplineReferral.id)]
+    return list((await session.scalars(keyset(stmt, columns, after, limit=limit, descending=True))).all())
 
 
 def refer_to_discipline_commission(
@@ -59,6 +65,10 @@ def refer_to_discipline_commission(
             referral_id=referral.id,
             reason=reason,
         ),
+    )
+    log.info(
+        "referral opened",
+        extra={"finding_id": str(finding.id), "referral_id": str(referral.id), "reason": str(reason)},
     )
     return referral
 

@@ -26,6 +26,7 @@ from services.audit.rules.referrals import ReferralReason
 from services.audit.settings import AuditSettings
 from shared.contracts.audit import RectificationDueSoon, RectificationOverdue, SubjectKind
 from shared.db import unit_of_work
+from shared.metrics import SCHEDULED_CHECK_RUNS
 from shared.service import ServiceRuntime, Worker
 
 log = logging.getLogger(__name__)
@@ -106,22 +107,31 @@ class CheckRun:
 
 
 async def run_checks(sessions: async_sessionmaker[AsyncSession], settings: AuditSettings, *, now: datetime) -> CheckRun:
-    """One run: each check in batches, one transaction per batch, until nothing is left to do."""
+    """One run: each check in batches, one transaction per batch, until nothing is left to do. Each check's run is
+    counted in `poverty_scheduled_check_runs_total` (`ok`, or `failed` when it raised, which ends the run)."""
     limit = settings.scan_batch_size
     lead = timedelta(days=settings.due_soon_days)
     counts = [0, 0, 0]
-    checks: list[Callable[[AsyncSession], Awaitable[Sequence[object]]]] = [
-        lambda s: remind_due_soon(s, now=now, lead=lead, limit=limit),
-        lambda s: mark_overdue(s, now=now, limit=limit),
-        lambda s: hand_over_serious_findings(s, recorded_before=IsoWeek.of(now).starts_at, now=now, limit=limit),
+    checks: list[tuple[str, Callable[[AsyncSession], Awaitable[Sequence[object]]]]] = [
+        ("reminders", lambda s: remind_due_soon(s, now=now, lead=lead, limit=limit)),
+        ("overdue", lambda s: mark_overdue(s, now=now, limit=limit)),
+        (
+            "weekly_handover",
+            lambda s: hand_over_serious_findings(s, recorded_before=IsoWeek.of(now).starts_at, now=now, limit=limit),
+        ),
     ]
-    for index, check in enumerate(checks):
-        while True:
-            async with unit_of_work(sessions) as session:
-                done = len(await check(session))
-            counts[index] += done
-            if done < limit:
-                break
+    for index, (name, check) in enumerate(checks):
+        try:
+            while True:
+                async with unit_of_work(sessions) as session:
+                    done = len(await check(session))
+                counts[index] += done
+                if done < limit:
+                    break
+        except Exception:
+            SCHEDULED_CHECK_RUNS.labels(name, "failed").inc()
+            raise
+        SCHEDULED_CHECK_RUNS.labels(name, "ok").inc()
     return CheckRun(*counts)
 
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.audit.models import LedgerEntry
 
@@ -78,12 +78,19 @@ def chain(pending: Sequence[PendingEntry], *, after: LedgerEntry | None, now: da
     return rows
 
 
+# What a broken link is: an entry slipped in before the first, a gap, an entry out of place, a replaced
+# predecessor, changed content; or, against an exported head, a log cut short of it or a different entry there.
+BreakKind = Literal[
+    "inserted", "missing_entries", "reordered", "broken_link", "altered", "head_truncated", "head_mismatch"
+]
+
+
 @dataclass(frozen=True)
 class Break:
-    """The first broken link: where, what kind (inserted, missing_entries, reordered, broken_link, altered, head_*)."""
+    """The first broken link: where, and what kind."""
 
     seq: int
-    kind: str
+    kind: BreakKind
     detail: str
 
 

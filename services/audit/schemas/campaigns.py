@@ -4,17 +4,42 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from services.audit.schemas.common import Output, Prose, Text
+from services.audit.schemas.common import DependentFields, Output, Prose, Text, when
 from shared.contracts.audit import CampaignKind, ScopeLevel
-from shared.schemas import RequestBody
+
+# The scope code each level takes: an area code of its length, or the project's id (a UUID, in any spelling).
+_SCOPE_CODES: dict[ScopeLevel, dict[str, str]] = {
+    ScopeLevel.DISTRICT: {"pattern": "^[0-9]{6}$"},
+    ScopeLevel.TOWNSHIP: {"pattern": "^[0-9]{9}$"},
+    ScopeLevel.VILLAGE: {"pattern": "^[0-9]{12}$"},
+    ScopeLevel.PROJECT: {"format": "uuid"},
+}
 
 
-class CampaignCreate(RequestBody):
+class CampaignCreate(DependentFields):
+    """An inspection campaign: what kind, over which scope, which round, when, by which teams. Targeted supervision
+    (挂牌督战) is of one township; `ends_on` is not before `starts_on`."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "name": "2020年第二轮挂牌督战 贾寨镇",
+        "kind": "targeted_supervision",
+        "scope_level": "township",
+        "scope_code": "371523101",
+        "round": 2,
+        "starts_on": "2020-05-01",
+        "ends_on": "2020-05-31",
+        "teams": ["区督战第一组"],
+    }
+    rules: ClassVar[list[dict[str, Any]]] = [
+        when("kind", [CampaignKind.TARGETED_SUPERVISION], {"scope_level": {"const": ScopeLevel.TOWNSHIP}}),
+        *(when("scope_level", [level], {"scope_code": code}) for level, code in _SCOPE_CODES.items()),
+    ]
+
     name: Annotated[Prose, Field(max_length=200)]
     kind: CampaignKind
     scope_level: ScopeLevel
@@ -35,8 +60,8 @@ class CampaignCreate(RequestBody):
 class CampaignRead(Output):
     id: UUID
     name: str
-    kind: str
-    scope_level: str
+    kind: CampaignKind
+    scope_level: ScopeLevel
     scope_code: str
     round: int
     starts_on: date

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from services.audit.rules.findings import EvidenceRef
 from shared.personal_data import ScreenedText
@@ -21,6 +24,24 @@ Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class DependentFields(RequestBody):
+    """A body whose fields depend on each other: `rules` (JSON Schema `if`/`then`, under `allOf`) say how in the
+    OpenAPI document, so that a client generated from it sends only what the service accepts."""
+
+    rules: ClassVar[list[dict[str, Any]]] = []
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        handler.resolve_ref_schema(schema)["allOf"] = cls.rules
+        return schema
+
+
+def when(field: str, values: Sequence[str], then: dict[str, Any]) -> dict[str, Any]:
+    """A rule of `DependentFields`: when `field` is one of `values`, the other fields' schemas in `then` apply."""
+    return {"if": {"properties": {field: {"enum": list(values)}}}, "then": {"properties": then}}
 
 
 class EvidenceKind(StrEnum):

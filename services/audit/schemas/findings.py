@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from services.audit.schemas.common import EvidenceIn, Output, Prose, Text
+from services.audit.models import FindingStatus
+from services.audit.schemas.common import DependentFields, EvidenceIn, Output, Prose, Text, when
 from services.audit.schemas.referrals import AccountabilitySummary, DisciplineReferralRead
 from services.audit.schemas.tasks import DeadlineChangeRead, FollowUpCheckRead, RectificationTaskRead, SubmissionRead
 from shared.areas import TownshipOrVillageCode
 from shared.contracts.audit import Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
-from shared.schemas import RequestBody
 
 UUID_SUBJECTS = frozenset({SubjectKind.HOUSEHOLD, SubjectKind.PROJECT, SubjectKind.PAYMENT})
+# Subjects named by their record's id; a unit (单位) is named by its name.
+UuidSubject = Literal[SubjectKind.HOUSEHOLD, SubjectKind.PROJECT, SubjectKind.PAYMENT]
 
 
-class FindingCreate(RequestBody):
+class FindingCreate(DependentFields):
     """A finding entered by an inspector, with at least one evidence reference."""
 
+    example: ClassVar[dict[str, Any]] = {
+        "subject_kind": "household",
+        "subject_id": "5f0c3c1e-8d2a-4b7e-9a61-2d4f6b8c0e13",
+        "area_code": "371523101201",
+        "category": "housing",
+        "code": "housing_unsafe",
+        "description": "危房未改造: 东屋北墙开裂, 鉴定为C级",
+        "severity": "serious",
+        "responsible_unit": "贾寨镇人民政府",
+        "evidence": [{"kind": "photo", "reference": "archive://2020/05/371523101201-0017.jpg", "note": "东屋北墙裂缝"}],
+    }
+    rules: ClassVar[list[dict[str, Any]]] = [
+        when("subject_kind", sorted(UUID_SUBJECTS), {"subject_id": {"format": "uuid"}})
+    ]
+
     subject_kind: SubjectKind
-    subject_id: Annotated[Text, Field(max_length=64)]
+    subject_id: Annotated[Text, Field(max_length=64)] = Field(
+        description="a household's, project's or payment's id (a UUID, in any of its spellings), or a unit's name"
+    )
     area_code: TownshipOrVillageCode
     category: ProblemCategory
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,59}$", description="stable problem kind, e.g. file_incomplete")
@@ -53,14 +72,14 @@ def canonical_subject_id(kind: SubjectKind, subject_id: str) -> str:
 
 class FindingRead(Output):
     id: UUID
-    subject_kind: str
+    subject_kind: SubjectKind
     subject_id: str
     area_code: str
-    category: str
+    category: ProblemCategory
     code: str
-    severity: str
+    severity: Severity
     description: str
-    status: str
+    status: FindingStatus
     occurrences: int
     opened_at: datetime
     last_seen_at: datetime

@@ -6,12 +6,13 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from services.audit.rules.ledger import BreakKind
 from services.audit.schemas.common import Output
 
 
 class LedgerBreakRead(Output):
     seq: int
-    kind: str
+    kind: BreakKind
     detail: str
 
 

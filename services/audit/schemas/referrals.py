@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.audit.rules.referrals import ReferralReason
 from services.audit.schemas.common import Output, Prose
 from shared.contracts.audit import AccountabilityKind
 from shared.schemas import RequestBody
@@ -16,7 +17,7 @@ from shared.schemas import RequestBody
 class DisciplineReferralRead(Output):
     id: UUID
     finding_id: UUID
-    reason: str
+    reason: ReferralReason
     referred_at: datetime
     task_id: UUID | None
 
@@ -28,6 +29,15 @@ class HandoverRead(BaseModel):
 
 class AccountabilityCreate(RequestBody):
     """The commission's decision about a named person."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "kind": "admonishment",
+        "person_name": "王小明",
+        "person_unit": "贾寨镇人民政府",
+        "person_position": "扶贫专干",
+        "decided_on": "2020-05-20",
+        "notes": "危房改造整改逾期未完成",
+    }
 
     kind: AccountabilityKind
     person_name: Annotated[Prose, Field(max_length=50)]
@@ -41,7 +51,7 @@ class AccountabilityRead(Output):
     id: UUID
     referral_id: UUID
     finding_id: UUID
-    kind: str
+    kind: AccountabilityKind
     person_name: str
     person_unit: str
     person_position: str | None
@@ -56,5 +66,5 @@ class AccountabilitySummary(Output):
 
     id: UUID
     referral_id: UUID
-    kind: str
+    kind: AccountabilityKind
     decided_on: date

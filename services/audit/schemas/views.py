@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.audit.schemas.common import Output, Ratio
+from shared.contracts.households import ProblemCategory
 
 
 class OpenTaskGroupRead(Output):
@@ -14,7 +15,7 @@ class OpenTaskGroupRead(Output):
 
 class RectificationRateRead(Output):
     township: str
-    category: str
+    category: ProblemCategory
     findings: int
     closed: int
     rate: Ratio

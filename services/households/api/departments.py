@@ -1,36 +1,106 @@
-"""Route for department integrations: one bulk endpoint per kind of data, idempotent, with a per-row report."""
+"""Routes for department integrations (行业部门数据比对): one bulk operation per kind of data, each with its own
+row schema and its own department, idempotent, with a per-row report."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
-from services.households.api.deps import Config
+from services.households.api.deps import (
+    CivilAffairs,
+    Config,
+    DisabilityFederation,
+    EducationDepartment,
+    HealthDepartment,
+    HousingDepartment,
+    WaterDepartment,
+)
 from services.households.domain.departments.apply import RowContext
 from services.households.domain.departments.batches import PayloadTooLarge, submit
 from services.households.domain.departments.rows import BatchReport, DataKind
-from services.households.schemas.departments import BatchSubmission
+from services.households.schemas.departments import SUBMISSIONS, BatchSubmission
 from shared.api.clock import Today
-from shared.auth import Principal, Role, require_roles
+from shared.api.idempotency import KEY_PATTERN, REPLAY_RESPONSE, REPLAYED_HEADER
+from shared.auth import Principal
 from shared.http import Transaction
 
 router = APIRouter(tags=["department data"])
 MAX_ROW_BYTES = 2048  # generous for one JSON row; the row limit is the real rule
-Department = Annotated[
-    Principal,
-    Depends(
-        require_roles(
-            Role.DEPT_CIVIL_AFFAIRS,
-            Role.DEPT_HEALTH,
-            Role.DEPT_EDUCATION,
-            Role.DEPT_DISABILITY,
-            Role.DEPT_WATER,
-            Role.DEPT_HOUSING,
-        )
+# Required here, unlike other creates' optional key: the batch and its stored report are recorded under it.
+DepartmentKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        pattern=KEY_PATTERN,
+        description="Required: one key per submission (e.g. the department's batch number). The same rows again "
+        "under it return the stored report; other rows under it are a 409.",
+        examples=["health-2020-05-batch-17"],
     ),
 ]
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=100, pattern=r"^[\w.:-]+$")]
+SUBMITTERS: dict[DataKind, Any] = {
+    DataKind.MINIMUM_ALLOWANCE: CivilAffairs,
+    DataKind.CHRONIC_DISEASE: HealthDepartment,
+    DataKind.HOSPITAL_COST: HealthDepartment,
+    DataKind.MEDICAL_INSURANCE: HealthDepartment,
+    DataKind.ENROLMENT: EducationDepartment,
+    DataKind.DISABILITY: DisabilityFederation,
+    DataKind.WATER: WaterDepartment,
+    DataKind.HOUSING: HousingDepartment,
+}
+# Each kind's summary, and what its applied rows cause beyond the facts they record.
+WHAT: dict[DataKind, tuple[str, str]] = {
+    DataKind.MINIMUM_ALLOWANCE: (
+        "Submit civil affairs' minimum-allowance statuses (低保 / 特困供养)",
+        "Each row sets a household's status from a date (`MinimumAllowanceChanged`).",
+    ),
+    DataKind.CHRONIC_DISEASE: (
+        "Submit health's chronic-disease approvals (慢性病审批)",
+        "Each row records a member's approved disease (`MemberChronicDiseaseApproved`).",
+    ),
+    DataKind.HOSPITAL_COST: (
+        "Submit health's out-of-pocket hospital costs (住院个人自付)",
+        "Each row records a cost (`HospitalCostRecorded`; the same cost again is not counted twice); a household's "
+        "costs for a year crossing the large-medical-expense threshold flag relapse risk.",
+    ),
+    DataKind.MEDICAL_INSURANCE: (
+        "Submit medical insurance, premium subsidies and family-doctor contracts (参保, 代缴, 家庭医生签约)",
+        "A fact left out leaves the member's record alone; losing cover ends the premium subsidy and is a "
+        "`no_medical_insurance` problem for audit.",
+    ),
+    DataKind.ENROLMENT: (
+        "Submit education's school enrolments (控辍保学)",
+        "Each row records a member's enrolment (`MemberSchoolingChanged`); a dropout of compulsory-school age is a "
+        "`school_dropout` problem for audit.",
+    ),
+    DataKind.DISABILITY: (
+        "Submit disability certificates (残疾证)",
+        "Each row records a member's certified disability (`MemberDisabilityRecorded`); a newly certified "
+        "disability flags relapse risk.",
+    ),
+    DataKind.WATER: (
+        "Submit drinking-water checks (饮水检测)",
+        "Each row records a check of the household's water (`WaterChecked`); unsafe water is an `unsafe_water` "
+        "problem for audit.",
+    ),
+    DataKind.HOUSING: (
+        "Submit housing-safety appraisals (住房安全鉴定)",
+        "Each row records an appraisal (`HousingAppraised`); a C/D house is a `housing_unsafe` problem for audit "
+        "with its renovation deadline.",
+    ),
+}
+BEHAVIOUR = """Rows name a member by `id_number` (matched through the keyed hash) or `member_id`; household kinds may
+use `household_code` instead. Each row is validated and applied on its own, in its own savepoint, through the same
+use cases as an officer's change (the same events, problems, flags and history): a row that is invalid or names
+nobody registered is reported by index, field and code (never its values), and the others apply. At most the
+configured number of rows (`HOUSEHOLDS_DEPARTMENT_MAX_ROWS`, 5,000) per call: 413 above.
+
+The first submission under an `Idempotency-Key` answers 201 with its report and publishes `DepartmentDataReceived`
+(counts only). The same rows again under the key answer 200 with the stored report and `Idempotency-Replayed:
+true`, changing nothing (a concurrent one waits for the first); other rows under the key are a 409."""
 
 
 def _within_size(request: Request, config: Config) -> None:
@@ -39,25 +109,37 @@ def _within_size(request: Request, config: Config) -> None:
         raise PayloadTooLarge("The submission is too large; split the data.")
 
 
-@router.post("/department-data/{kind}", dependencies=[Depends(_within_size)])
-async def submit_department_data(
-    kind: DataKind,
-    body: BatchSubmission,
-    idempotency_key: IdempotencyKey,
-    session: Transaction,
-    actor: Department,
-    config: Config,
-    today: Today,
-    response: Response,
-) -> BatchReport:
-    """Apply a department's rows of one kind: each valid row atomically, each invalid row reported.
+def _submission_route(kind: DataKind) -> Callable[..., Awaitable[BatchReport]]:
+    async def submit_rows(
+        body: BatchSubmission,
+        idempotency_key: DepartmentKey,
+        session: Transaction,
+        actor: Principal,
+        config: Config,
+        today: Today,
+        response: Response,
+    ) -> BatchReport:
+        ctx = RowContext(actor=actor.subject, config=config, today=today)
+        report, replayed = await submit(session, kind, idempotency_key, body.rows, actor=actor, ctx=ctx)
+        if replayed:
+            response.status_code = status.HTTP_200_OK
+            response.headers[REPLAYED_HEADER] = "true"
+        return report
 
-    Rows reference members by `id_number` (matched through the keyed hash) or `member_id`; household-level
-    kinds may use `household_code`. Repeating a submission with the same `Idempotency-Key` returns the stored
-    report (header `Idempotent-Replayed: true`) and changes nothing.
-    """
-    ctx = RowContext(actor=actor.subject, config=config, today=today)
-    report = await submit(session, kind, idempotency_key, body.rows, actor=actor, ctx=ctx)
-    if report.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return report
+    # FastAPI reads the body's model and the role check from the annotations: each kind's own.
+    submit_rows.__annotations__ |= {"body": SUBMISSIONS[kind], "actor": SUBMITTERS[kind]}
+    summary, effects = WHAT[kind]
+    submit_rows.__doc__ = f"{summary}\n\n{effects}\n\n{BEHAVIOUR}"
+    return submit_rows
+
+
+for _kind in DataKind:
+    router.add_api_route(
+        f"/department-data/{_kind}",
+        _submission_route(_kind),
+        methods=["POST"],
+        name=f"submit_{_kind}",
+        status_code=status.HTTP_201_CREATED,
+        responses=REPLAY_RESPONSE,
+        dependencies=[Depends(_within_size)],
+    )

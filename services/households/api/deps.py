@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from pydantic import BaseModel, SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.households.domain import register
@@ -15,6 +16,7 @@ from services.households.settings import HouseholdsConfig
 from shared.areas import AreaCode
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidInput
+from shared.openapi import AREA_RULE_KEY
 
 R = Role
 
@@ -42,7 +44,7 @@ def known_area_filter(config: Config, area_code: Annotated[AreaCode | None, Quer
 AreaFilter = Annotated[str | None, Depends(known_area_filter)]
 # 建档立卡: district, township and village officers register and maintain households (and appraise their houses).
 REGISTRARS = frozenset({R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE})
-Registrar = Annotated[Principal, Depends(require_roles(*REGISTRARS))]
+Registrar = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE))]
 # Income and help measures are also collected by helper cadres (帮扶责任人).
 Helper = Annotated[
     Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE, R.HELPER_CADRE))
@@ -83,6 +85,21 @@ StatisticsReader = Annotated[
         )
     ),
 ]
+# 行业部门: each department's service account submits only its own kinds of data.
+CivilAffairs = Annotated[Principal, Depends(require_roles(R.DEPT_CIVIL_AFFAIRS))]
+HealthDepartment = Annotated[Principal, Depends(require_roles(R.DEPT_HEALTH))]
+EducationDepartment = Annotated[Principal, Depends(require_roles(R.DEPT_EDUCATION))]
+DisabilityFederation = Annotated[Principal, Depends(require_roles(R.DEPT_DISABILITY))]
+WaterDepartment = Annotated[Principal, Depends(require_roles(R.DEPT_WATER))]
+HousingDepartment = Annotated[Principal, Depends(require_roles(R.DEPT_HOUSING))]
+
+# Operations on a household that helper cadres may call: their reach is their assignment, not only their area.
+HOUSEHOLD_REACH = {
+    AREA_RULE_KEY: "**Area rule:** `township_office` and `village_cadre` act only within the area of their token "
+    "(`area` claim, reaching every code it prefixes); `helper_cadre` reaches, within that area, the households "
+    "assigned to them and those not yet assigned to anyone. A household beyond reach is refused with 403, and lists "
+    "hold only what is within reach."
+}
 
 
 def member_read(member: Member) -> MemberRead:
@@ -99,3 +116,17 @@ async def household_reads(session: AsyncSession, households: Sequence[Household]
 
 async def household_read(session: AsyncSession, household: Household) -> HouseholdRead:
     return (await household_reads(session, [household]))[0]
+
+
+class NumberedRequest(BaseModel):
+    """A request as its Idempotency-Key remembers it: the body (which dumps ID-card numbers masked) and the keyed
+    hashes of its numbers, so that a retry with another number is another request (a 409), and no stored digest can
+    be brute-forced back to a number."""
+
+    body: Any
+    id_hashes: list[str | None]
+
+
+def numbered(body: BaseModel, numbers: Iterable[SecretStr | None], config: HouseholdsConfig) -> NumberedRequest:
+    hashes = [config.vault.keyed_hash(n.get_secret_value()) if n else None for n in numbers]
+    return NumberedRequest(body=body, id_hashes=hashes)

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from services.households.api.deps import Config, Reader, Registrar
+from services.households.api.deps import HOUSEHOLD_REACH, Config, Reader, Registrar
 from services.households.domain import housing, water
 from services.households.domain.access import reachable_household
 from services.households.models import WaterCheck
@@ -20,6 +20,8 @@ from services.households.schemas.guarantees import (
     WaterCheckRead,
 )
 from shared.api.clock import Today
+from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
+from shared.api.pagination import Page, Paging, date_key, datetime_key, uuid_key
 from shared.http import Transaction
 
 router = APIRouter(prefix="/households/{household_id}", tags=["guarantees"])
@@ -30,12 +32,26 @@ def _water_read(check: WaterCheck) -> WaterCheckRead:
     return WaterCheckRead(**check.model_dump(exclude={"problems"}), problems=problems)
 
 
-@router.post("/housing-appraisals", status_code=status.HTTP_201_CREATED)
+@router.post("/housing-appraisals", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
 async def record_appraisal(
-    household_id: UUID, body: AppraisalCreate, session: Transaction, actor: Registrar, config: Config, today: Today
+    household_id: UUID,
+    body: AppraisalCreate,
+    session: Transaction,
+    actor: Registrar,
+    config: Config,
+    today: Today,
+    idem: Idempotency,
 ) -> AppraisalRead:
-    """Record a housing-safety appraisal (住房安全鉴定); C/D is published as a problem with a deadline."""
+    """Record a housing-safety appraisal (住房安全鉴定)
+
+    The latest appraisal grades the house. A C/D house gets a renovation deadline (the one given, or the
+    district's default after the appraisal) and is published as a `housing_unsafe` problem for audit; an
+    appraisal older than the household's latest is kept as history only. The same appraisal (day and grade)
+    again changes nothing. Publishes `HousingAppraised`.
+    """
     household = await reachable_household(session, household_id, actor, for_update=True)
+    if (earlier := await idem.replay(body, AppraisalRead)) is not None:
+        return earlier
     appraisal = await housing.record_appraisal(
         session,
         household,
@@ -45,16 +61,28 @@ async def record_appraisal(
         default_days=config.renovation_days,
         today=today,
     )
-    return AppraisalRead(**appraisal.model_dump())
+    return idem.remember(AppraisalRead(**appraisal.model_dump()))
 
 
-@router.get("/housing-appraisals")
-async def list_appraisals(household_id: UUID, session: Transaction, actor: Reader) -> list[AppraisalRead]:
+@router.get("/housing-appraisals", openapi_extra=HOUSEHOLD_REACH)
+async def list_appraisals(
+    household_id: UUID, session: Transaction, actor: Reader, paging: Paging
+) -> Page[AppraisalRead]:
+    """List the household's housing appraisals
+
+    Oldest first: officers', departments', visitors' and renovation acceptances (`source`), with C/D deadlines
+    and when the house was renovated.
+    """
     household = await reachable_household(session, household_id, actor)
-    return [AppraisalRead(**a.model_dump()) for a in await housing.appraisals_of(session, household)]
+    after = paging.after(date_key, datetime_key, uuid_key)
+    rows = await housing.appraisals_of(session, household, after=after, limit=paging.limit + 1)
+    items, next_cursor = paging.page(rows, lambda a: [a.appraised_on.isoformat(), a.recorded_at.isoformat(), str(a.id)])
+    return Page(items=[AppraisalRead(**a.model_dump()) for a in items], next_cursor=next_cursor)
 
 
-@router.post("/housing-appraisals/{appraisal_id}/renovation", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/housing-appraisals/{appraisal_id}/renovation", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE
+)
 async def record_renovation(
     household_id: UUID,
     appraisal_id: UUID,
@@ -62,9 +90,16 @@ async def record_renovation(
     session: Transaction,
     actor: Registrar,
     today: Today,
+    idem: Idempotency,
 ) -> AppraisalRead:
-    """Accept a C/D house's renovation (危房改造); returns the new appraisal that re-grades it."""
+    """Accept a C/D house's renovation (危房改造验收)
+
+    Marks the appraisal renovated and records the new A/B appraisal that re-grades the house, which is returned.
+    Refused (409) for an A/B house or one already renovated. Publishes `HousingRenovated`.
+    """
     household = await reachable_household(session, household_id, actor, for_update=True)
+    if (earlier := await idem.replay(body, AppraisalRead)) is not None:
+        return earlier
     regraded = await housing.record_renovation(
         session,
         household,
@@ -75,15 +110,27 @@ async def record_renovation(
         actor=actor.subject,
         today=today,
     )
-    return AppraisalRead(**regraded.model_dump())
+    return idem.remember(AppraisalRead(**regraded.model_dump()))
 
 
-@router.post("/water-checks", status_code=status.HTTP_201_CREATED)
+@router.post("/water-checks", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
 async def record_water_check(
-    household_id: UUID, body: WaterCheckCreate, session: Transaction, actor: Registrar, today: Today
+    household_id: UUID,
+    body: WaterCheckCreate,
+    session: Transaction,
+    actor: Registrar,
+    today: Today,
+    idem: Idempotency,
 ) -> WaterCheckRead:
-    """Record a drinking-water check (安全饮水); problems such as excess fluoride make it unsafe."""
+    """Record a drinking-water check (安全饮水)
+
+    A check with problems (excess fluoride, bacteria, turbidity, shortage, distance) makes the water unsafe
+    and is published as an `unsafe_water` problem for audit; the latest check decides whether the household's
+    water is safe. The same check (day and problems) again changes nothing. Publishes `WaterChecked`.
+    """
     household = await reachable_household(session, household_id, actor, for_update=True)
+    if (earlier := await idem.replay(body, WaterCheckRead)) is not None:
+        return earlier
     check = await water.record_water_check(
         session,
         household,
@@ -94,10 +141,19 @@ async def record_water_check(
         actor=actor.subject,
         today=today,
     )
-    return _water_read(check)
+    return idem.remember(_water_read(check))
 
 
-@router.get("/water-checks")
-async def list_water_checks(household_id: UUID, session: Transaction, actor: Reader) -> list[WaterCheckRead]:
+@router.get("/water-checks", openapi_extra=HOUSEHOLD_REACH)
+async def list_water_checks(
+    household_id: UUID, session: Transaction, actor: Reader, paging: Paging
+) -> Page[WaterCheckRead]:
+    """List the household's drinking-water checks
+
+    Oldest first, with their source, problems and whether the water was safe.
+    """
     household = await reachable_household(session, household_id, actor)
-    return [_water_read(c) for c in await water.checks_of(session, household)]
+    after = paging.after(date_key, datetime_key, uuid_key)
+    rows = await water.checks_of(session, household, after=after, limit=paging.limit + 1)
+    items, next_cursor = paging.page(rows, lambda c: [c.checked_on.isoformat(), c.recorded_at.isoformat(), str(c.id)])
+    return Page(items=[_water_read(c) for c in items], next_cursor=next_cursor)

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from services.households.api.deps import (
+    HOUSEHOLD_REACH,
     Approver,
     AreaFilter,
     Config,
@@ -18,6 +19,7 @@ from services.households.api.deps import (
     Revealer,
     household_read,
     household_reads,
+    numbered,
 )
 from services.households.domain import history, lifecycle, register
 from services.households.domain.access import reachable_household
@@ -30,10 +32,12 @@ from services.households.schemas.households import (
     HouseholdCreate,
     HouseholdRead,
     HouseholdUpdate,
+    IdNumberMatch,
     IdNumberSearch,
     StatusChange,
 )
 from shared.api.clock import Today
+from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, int_key, text_key
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, RiskKind
 from shared.http import Transaction
@@ -42,11 +46,20 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/households", tags=["households"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
 async def register_household(
-    body: HouseholdCreate, session: Transaction, actor: Registrar, config: Config, today: Today
+    body: HouseholdCreate, session: Transaction, actor: Registrar, config: Config, today: Today, idem: Idempotency
 ) -> HouseholdRead:
-    """Register a household and its members (建档立卡); ID-card numbers are stored sealed and shown masked."""
+    """Register a household and its members (建档立卡)
+
+    The household enters the register `in_poverty` in a village of the district. ID-card numbers are stored
+    sealed and shown masked; a number must carry the member's birth date and be new to the register (409
+    otherwise, without repeating it), as must the household code. Publishes `HouseholdRegistered`, a
+    `MemberAdded` per member and the events their facts imply (disability, schooling, medical cover).
+    """
+    request = numbered(body, [m.id_number for m in body.members], config)
+    if (earlier := await idem.replay(request, HouseholdRead)) is not None:
+        return earlier
     values = [
         {**m.model_dump(), "id_number": m.id_number.get_secret_value() if m.id_number else None} for m in body.members
     ]
@@ -60,10 +73,10 @@ async def register_household(
         config=config,
         today=today,
     )
-    return await household_read(session, household)
+    return idem.remember(await household_read(session, household))
 
 
-@router.get("")
+@router.get("", openapi_extra=HOUSEHOLD_REACH)
 async def list_households(
     session: Transaction,
     actor: Reader,
@@ -77,7 +90,13 @@ async def list_households(
     policy: Literal["disability", "chronic_disease", "student", "premium_subsidised"] | None = None,
     gap: Literal["housing", "water", "schooling", "medical"] | None = None,
 ) -> Page[HouseholdRead]:
-    """Households within the caller's reach, in household-code order, filtered; pass `next_cursor` on."""
+    """List registered households (建档立卡户), filtered
+
+    In household-code order. Filters: an area (a township or village of the district), the lifecycle status,
+    an open monitoring episode, an open relapse-risk flag of a kind, the 低保 status, a policy a member enjoys
+    (disability, approved chronic disease, enrolled student, subsidised premium), or a gap against the exit
+    standard (housing not A/B, water unsafe or unchecked, a school-age child out of school, a member uninsured).
+    """
     after = paging.after(text_key)
     filters = register.HouseholdFilter(
         area_code=area_code,
@@ -96,23 +115,30 @@ async def list_households(
     return Page(items=await household_reads(session, items), next_cursor=next_cursor)
 
 
-@router.post("/search")
+@router.post("/search", openapi_extra=HOUSEHOLD_REACH)
 async def search_by_id_number(
     body: IdNumberSearch, session: Transaction, actor: Revealer, config: Config, today: Today
-) -> list[HouseholdRead]:
-    """The household holding an ID-card number (sent in the body, never in the URL), if within reach.
+) -> IdNumberMatch:
+    """Find the household of an ID-card number (身份证号查询)
 
-    For those who may see full numbers only: a hit confirms a guessed number, and the masked form with the birth
-    date leaves few to guess. Each search is logged with who asked and whether it found anyone (never the number).
+    The number is sent in the body, never in the URL. The answer is the household holding it if it is within
+    reach, otherwise `null` (the same answer as for a number nobody holds). For those who may see full numbers
+    only: a hit confirms a guessed number, and the masked form with the birth date leaves few to guess. Each
+    search is logged with who asked and whether it found anyone (never the number).
     """
     number = body.id_number.get_secret_value()
     found = await register.search_by_id_number(session, number, actor=actor, config=config, today=today)
-    log.info("ID-card number search", extra={"actor": actor.subject, "found": len(found)})
-    return await household_reads(session, found)
+    log.info("ID-card number search", extra={"actor": actor.subject, "found": int(found is not None)})
+    return IdNumberMatch(household=await household_read(session, found) if found else None)
 
 
-@router.get("/{household_id}")
+@router.get("/{household_id}", openapi_extra=HOUSEHOLD_REACH)
 async def get_household(household_id: UUID, session: Transaction, actor: Reader) -> HouseholdRead:
+    """Read a household and its members
+
+    Its lifecycle status, helper cadre, 低保 status, latest housing grade and water safety; members with their
+    facts, ID-card numbers masked.
+    """
     return await household_read(session, await reachable_household(session, household_id, actor))
 
 
@@ -120,7 +146,11 @@ async def get_household(household_id: UUID, session: Transaction, actor: Reader)
 async def update_household(
     household_id: UUID, body: HouseholdUpdate, session: Transaction, actor: Registrar, config: Config
 ) -> HouseholdRead:
-    """Change the head's name or move the household to another village."""
+    """Change the head's name or move the household to another village
+
+    Both the old and the new village must be within the caller's area. A household moved out of its helper
+    cadre's area is unassigned (`HelperCadreUnassigned`). Publishes `HouseholdUpdated` naming the fields changed.
+    """
     household = await reachable_household(session, household_id, actor, for_update=True)
     await register.update_household(session, household, body.model_dump(exclude_unset=True), actor=actor, config=config)
     return await household_read(session, household)
@@ -130,7 +160,13 @@ async def update_household(
 async def change_status(
     household_id: UUID, body: StatusChange, session: Transaction, actor: Approver, today: Today
 ) -> HouseholdRead:
-    """Move the household through the lifecycle (脱贫 / 返贫); refused with the gaps when the rules say no."""
+    """Decide the household's status (脱贫 / 返贫)
+
+    Moves it through the lifecycle on `effective_on` (default today, within this year, not before its last
+    change), judged on today's facts: an exit without the exit standard met is refused with 409 listing the
+    `gaps`, a relapse needs a gap, and a household with an open monitoring episode changes only by closing it
+    (`monitored` comes from monitoring alone). Publishes `HouseholdStatusChanged`.
+    """
     household = await reachable_household(session, household_id, actor, for_update=True)
     on = body.effective_on or today
     await lifecycle.officer_decision(
@@ -139,7 +175,7 @@ async def change_status(
     return await household_read(session, household)
 
 
-@router.get("/{household_id}/assessment")
+@router.get("/{household_id}/assessment", openapi_extra=HOUSEHOLD_REACH)
 async def assessment(
     household_id: UUID,
     session: Transaction,
@@ -147,7 +183,11 @@ async def assessment(
     today: Today,
     year: Annotated[Year | None, Query()] = None,
 ) -> AssessmentRead:
-    """The household against the exit standard for a year: per-capita income, line and every gap."""
+    """Assess the household against the exit standard (两不愁三保障)
+
+    For a year (default this year): per-capita income against the year's line, and every gap in schooling,
+    medical cover, housing and water; `can_exit` when there is none.
+    """
     household = await reachable_household(session, household_id, actor)
     result = await assess(session, household, year=year or today.year, on=today)
     return AssessmentRead(
@@ -161,14 +201,17 @@ async def assessment(
     )
 
 
-@router.get("/{household_id}/history")
+@router.get("/{household_id}/history", openapi_extra=HOUSEHOLD_REACH)
 async def household_history(
     household_id: UUID,
     session: Transaction,
     actor: Reader,
     paging: Paging,
 ) -> Page[ChangeRead]:
-    """Every change to the household, oldest first (ID numbers masked)."""
+    """List the household's change history (变更记录)
+
+    Every change, oldest first: who, which action, and each field's old and new value (ID-card numbers masked).
+    """
     household = await reachable_household(session, household_id, actor)
     after = paging.after(int_key)
     rows = await history.page(session, household.id, after_id=after[0] if after else 0, limit=paging.limit + 1)

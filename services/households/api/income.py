@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, status
 
-from services.households.api.deps import District, Helper, Reader
+from services.households.api.deps import HOUSEHOLD_REACH, District, Helper, Reader
 from services.households.domain import income
 from services.households.domain.access import reachable_household
 from services.households.domain.assessment import income_total, member_facts, poverty_line
@@ -22,6 +22,8 @@ from services.households.schemas.guarantees import (
     PovertyLineSet,
 )
 from shared.api.clock import Now, Today
+from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
+from shared.api.pagination import Page, Paging, int_key
 from shared.http import Transaction
 
 router = APIRouter(tags=["income"])
@@ -36,7 +38,12 @@ async def set_poverty_line(
     now: Now,
     today: Today,
 ) -> PovertyLineRead:
-    """Set a year's poverty line and relapse-monitoring margin (per person per year, fen)."""
+    """Set a year's poverty line and monitoring margin (贫困线, 监测线)
+
+    Per person per year, integer fen (the 2020 report's 4,500 yuan is `450000`); setting a year again corrects
+    it. Publishes `PovertyLineSet`. For this year, every exited or monitored household whose per-capita income
+    is now under line + margin is flagged for relapse risk.
+    """
     line = await income.set_poverty_line(
         session,
         year=year,
@@ -50,16 +57,39 @@ async def set_poverty_line(
 
 
 @router.get("/poverty-lines")
-async def list_poverty_lines(session: Transaction, _: Reader) -> list[PovertyLineRead]:
-    return [PovertyLineRead(**line.model_dump()) for line in await income.poverty_lines(session)]
+async def list_poverty_lines(session: Transaction, _: Reader, paging: Paging) -> Page[PovertyLineRead]:
+    """List the poverty lines set, per year
+
+    In year order, each with its monitoring margin and who set it when.
+    """
+    after = paging.after(int_key)
+    rows = await income.poverty_lines(session, after_year=after[0] if after else None, limit=paging.limit + 1)
+    items, next_cursor = paging.page(rows, lambda line: [line.year])
+    return Page(items=[PovertyLineRead(**line.model_dump()) for line in items], next_cursor=next_cursor)
 
 
-@router.post("/households/{household_id}/income-records", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/households/{household_id}/income-records",
+    status_code=status.HTTP_201_CREATED,
+    responses=REPLAY_RESPONSE,
+    openapi_extra=HOUSEHOLD_REACH,
+)
 async def record_income(
-    household_id: UUID, body: IncomeRecordCreate, session: Transaction, actor: Helper, today: Today
+    household_id: UUID,
+    body: IncomeRecordCreate,
+    session: Transaction,
+    actor: Helper,
+    today: Today,
+    idem: Idempotency,
 ) -> IncomeRecorded:
-    """Record income for a year and source; a watched household under line + margin is flagged."""
+    """Record household income (家庭收入) for a year and source
+
+    Answers the record and the year's per-capita income after it. Publishes `IncomeRecorded`; an exited or
+    monitored household now under the year's line + margin is flagged for relapse risk.
+    """
     household = await reachable_household(session, household_id, actor, for_update=True)
+    if (earlier := await idem.replay(body, IncomeRecorded)) is not None:
+        return earlier
     record, per_capita = await income.record_income(
         session,
         household,
@@ -70,10 +100,11 @@ async def record_income(
         actor=actor.subject,
         today=today,
     )
-    return IncomeRecorded(record=IncomeRecordRead(**record.model_dump()), per_capita_income_fen=per_capita)
+    recorded = IncomeRecorded(record=IncomeRecordRead(**record.model_dump()), per_capita_income_fen=per_capita)
+    return idem.remember(recorded)
 
 
-@router.get("/households/{household_id}/income")
+@router.get("/households/{household_id}/income", openapi_extra=HOUSEHOLD_REACH)
 async def income_summary(
     household_id: UUID,
     session: Transaction,
@@ -81,7 +112,11 @@ async def income_summary(
     today: Today,
     year: Annotated[Year | None, Query()] = None,
 ) -> IncomeSummary:
-    """The year's income, per-capita income and how it compares with the line."""
+    """Summarise the household's income for a year (人均收入)
+
+    For a year (default this year): the total, the per-capita income (total ÷ members, rounded down), how it
+    compares with the year's line and monitoring threshold, and the records it adds up.
+    """
     household = await reachable_household(session, household_id, actor)
     year = year or today.year
     total = await income_total(session, household.id, year)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from services.households.api.deps import Config, Registrar, RevealAuditor, Revealer, member_read
+from services.households.api.deps import Config, Registrar, RevealAuditor, Revealer, member_read, numbered
 from services.households.domain import idnumbers, members
 from services.households.domain.access import reachable_household
 from services.households.schemas.households import (
@@ -19,6 +19,8 @@ from services.households.schemas.households import (
     RevealRequest,
 )
 from shared.api.clock import Today
+from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
+from shared.api.pagination import Page, Paging, datetime_key, uuid_key
 from shared.http import Transaction
 
 router = APIRouter(prefix="/households/{household_id}", tags=["members"])
@@ -31,15 +33,28 @@ def _values(body: MemberCreate | MemberUpdate) -> dict[str, Any]:
     return values
 
 
-@router.post("/members", status_code=status.HTTP_201_CREATED)
+@router.post("/members", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
 async def add_member(
-    household_id: UUID, body: MemberCreate, session: Transaction, actor: Registrar, config: Config, today: Today
+    household_id: UUID,
+    body: MemberCreate,
+    session: Transaction,
+    actor: Registrar,
+    config: Config,
+    today: Today,
+    idem: Idempotency,
 ) -> MemberRead:
-    """Add a member (家庭成员) to the household."""
+    """Add a member to the household (家庭成员)
+
+    An ID-card number must carry the birth date and be new to the register (409 otherwise, without repeating
+    it). Publishes `MemberAdded` and the events the member's facts imply; one more member on the same income may
+    put an exited household under the monitoring line (a relapse-risk flag).
+    """
     household = await reachable_household(session, household_id, actor, for_update=True)
+    if (earlier := await idem.replay(numbered(body, [body.id_number], config), MemberRead)) is not None:
+        return earlier
     values = {**body.model_dump(), "id_number": body.id_number.get_secret_value() if body.id_number else None}
     member = await members.add_member(session, household, values, actor=actor.subject, vault=config.vault, today=today)
-    return member_read(member)
+    return idem.remember(member_read(member))
 
 
 @router.patch("/members/{member_id}")
@@ -52,7 +67,13 @@ async def change_member(
     config: Config,
     today: Today,
 ) -> MemberRead:
-    """Change a member's facts; only the fields sent change."""
+    """Change a member's facts (disability, schooling, medical cover...)
+
+    Only the fields sent change; `null` clears an optional fact. The facts after the change must agree (a
+    disability's type, grade and date together; a subsidised premium with insurance), else 422. Publishes
+    `MemberUpdated` naming the fields, the events of the facts changed (a dropout of school age and lost cover
+    are also problems for audit), and a relapse-risk flag for a newly certified disability.
+    """
     household = await reachable_household(session, household_id, actor, for_update=True)
     member = await idnumbers.member_of(session, household, member_id)
     await members.change_member(
@@ -71,7 +92,11 @@ async def reveal_id_number(
     config: Config,
     response: Response,
 ) -> RevealRead:
-    """The member's full ID-card number; who asked and why is recorded (reveal log, history, event)."""
+    """Reveal a member's full ID-card number (查看身份证号留痕)
+
+    Who asked and why is recorded in the reveal log and the history, and published as `IdCardRevealed` (without
+    the number). The answer is not to be cached (`Cache-Control: no-store`).
+    """
     household = await reachable_household(session, household_id, actor)
     member = await idnumbers.member_of(session, household, member_id)
     entry, number = idnumbers.reveal(
@@ -82,7 +107,16 @@ async def reveal_id_number(
 
 
 @router.get("/id-number-reveals")
-async def reveal_log(household_id: UUID, session: Transaction, actor: RevealAuditor) -> list[RevealLogRead]:
-    """Who saw this household's ID-card numbers, when and why."""
+async def reveal_log(
+    household_id: UUID, session: Transaction, actor: RevealAuditor, paging: Paging
+) -> Page[RevealLogRead]:
+    """List who saw the household's ID-card numbers, when and why
+
+    Oldest first: each entry names the member, who saw the number, when, and the reason they gave; the numbers
+    themselves never appear.
+    """
     household = await reachable_household(session, household_id, actor)
-    return [RevealLogRead(**r.model_dump()) for r in await idnumbers.reveal_log(session, household)]
+    after = paging.after(datetime_key, uuid_key)
+    rows = await idnumbers.reveal_log(session, household, after=after, limit=paging.limit + 1)
+    items, next_cursor = paging.page(rows, lambda r: [r.revealed_at.isoformat(), str(r.id)])
+    return Page(items=[RevealLogRead(**r.model_dump()) for r in items], next_cursor=next_cursor)

@@ -31,10 +31,14 @@ async def area_statistics(
     area_code: AreaFilter,
     year: Annotated[Year | None, Query()] = None,
 ) -> StatisticsRead:
-    """Households and people by status, guarantee/water/income gaps, C/D houses, visits per round, monitoring.
+    """Count an area's households and gaps (统计), with one level below
 
-    `year` (default this year) chooses the income judged against that year's line and the visits counted by round;
-    the other figures are the register as it stands today."""
+    For the area asked for (default: the caller's own area when scoped, else the district) and each township or
+    village in it: households and people by status, guarantee, water and income gaps, C/D houses outstanding,
+    overdue and renovated, visits per round, and households under monitoring. `year` (default this year)
+    chooses the income judged against that year's line and the visits counted by round; the other figures are
+    the register as it stands today.
+    """
     area = area_code or (actor.area if actor.is_area_scoped and actor.area else config.district_code)
     config.ensure_known_area(area)  # the caller's own area too: a token's from another district would count zeros
     actor.ensure_reach(area)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -41,11 +41,15 @@ async def register_cadre(
     return cadre
 
 
-async def cadres_in(session: AsyncSession, area_code: str) -> list[HelperCadre]:
-    rows = await session.scalars(
-        select(HelperCadre).where(col(HelperCadre.area_code).startswith(area_code)).order_by(col(HelperCadre.name))
-    )
-    return list(rows.all())
+async def cadres_in(
+    session: AsyncSession, area_code: str, *, after: tuple[str, UUID] | None, limit: int
+) -> list[HelperCadre]:
+    """Up to `limit` helper cadres working within `area_code`, in (name, id) order after the cursor key."""
+    order = (col(HelperCadre.name), col(HelperCadre.id))
+    stmt = select(HelperCadre).where(col(HelperCadre.area_code).startswith(area_code))
+    if after is not None:
+        stmt = stmt.where(tuple_(*order) > after)
+    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
 
 
 async def assign_cadre(session: AsyncSession, household: Household, cadre_id: UUID, *, actor: str) -> HelperCadre:

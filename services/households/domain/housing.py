@@ -4,10 +4,10 @@ and its renovation (危房改造) is accepted by a new appraisal that re-grades 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -166,10 +166,12 @@ async def record_renovation(
     return regraded
 
 
-async def appraisals_of(session: AsyncSession, household: Household) -> list[HousingAppraisal]:
-    rows = await session.scalars(
-        select(HousingAppraisal)
-        .where(col(HousingAppraisal.household_id) == household.id)
-        .order_by(col(HousingAppraisal.appraised_on), col(HousingAppraisal.recorded_at))
-    )
-    return list(rows.all())
+async def appraisals_of(
+    session: AsyncSession, household: Household, *, after: tuple[date, datetime, UUID] | None, limit: int
+) -> list[HousingAppraisal]:
+    """Up to `limit` of the household's appraisals, oldest first (appraised_on, recorded_at, id), after the key."""
+    order = (col(HousingAppraisal.appraised_on), col(HousingAppraisal.recorded_at), col(HousingAppraisal.id))
+    stmt = select(HousingAppraisal).where(col(HousingAppraisal.household_id) == household.id)
+    if after is not None:
+        stmt = stmt.where(tuple_(*order) > after)
+    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())

@@ -5,10 +5,10 @@ reveal that records who and why (查看身份证号留痕). The number is never 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -95,10 +95,12 @@ def reveal(
     return entry, number
 
 
-async def reveal_log(session: AsyncSession, household: Household) -> list[IdCardReveal]:
-    rows = await session.scalars(
-        select(IdCardReveal)
-        .where(col(IdCardReveal.household_id) == household.id)
-        .order_by(col(IdCardReveal.revealed_at))
-    )
-    return list(rows.all())
+async def reveal_log(
+    session: AsyncSession, household: Household, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[IdCardReveal]:
+    """Up to `limit` reveals of the household's numbers in (revealed_at, id) order after the cursor key."""
+    order = (col(IdCardReveal.revealed_at), col(IdCardReveal.id))
+    stmt = select(IdCardReveal).where(col(IdCardReveal.household_id) == household.id)
+    if after is not None:
+        stmt = stmt.where(tuple_(*order) > after)
+    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())

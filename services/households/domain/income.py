@@ -43,8 +43,12 @@ async def set_poverty_line(
     return line
 
 
-async def poverty_lines(session: AsyncSession) -> list[PovertyLine]:
-    return list((await session.scalars(select(PovertyLine).order_by(col(PovertyLine.year)))).all())
+async def poverty_lines(session: AsyncSession, *, after_year: int | None, limit: int) -> list[PovertyLine]:
+    """Up to `limit` years' lines in year order, after `after_year`."""
+    stmt = select(PovertyLine)
+    if after_year is not None:
+        stmt = stmt.where(col(PovertyLine.year) > after_year)
+    return list((await session.scalars(stmt.order_by(col(PovertyLine.year)).limit(limit))).all())
 
 
 async def record_income(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -296,13 +296,17 @@ async def details(session: AsyncSession, episode: MonitoringEpisode) -> tuple[li
     return list(flags.all()), list(measures.all())
 
 
-async def episodes_of(session: AsyncSession, household_id: UUID) -> list[MonitoringEpisode]:
-    rows = await session.scalars(
-        select(MonitoringEpisode)
-        .where(col(MonitoringEpisode.household_id) == household_id)
-        .order_by(col(MonitoringEpisode.opened_on))
-    )
-    return list(rows.all())
+_EPISODE_ORDER = (col(MonitoringEpisode.opened_on), col(MonitoringEpisode.id))
+
+
+async def episodes_of(
+    session: AsyncSession, household_id: UUID, *, after: tuple[date, UUID] | None, limit: int
+) -> list[MonitoringEpisode]:
+    """Up to `limit` of the household's episodes in (opened_on, id) order after the cursor key."""
+    stmt = select(MonitoringEpisode).where(col(MonitoringEpisode.household_id) == household_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(*_EPISODE_ORDER) > after)
+    return list((await session.scalars(stmt.order_by(*_EPISODE_ORDER).limit(limit))).all())
 
 
 async def episodes_page(
@@ -327,12 +331,5 @@ async def episodes_page(
     if status:
         stmt = stmt.where(col(MonitoringEpisode.status) == status)
     if after is not None:
-        opened, last_id = after
-        stmt = stmt.where(
-            or_(
-                col(MonitoringEpisode.opened_on) > opened,
-                and_(col(MonitoringEpisode.opened_on) == opened, col(MonitoringEpisode.id) > last_id),
-            )
-        )
-    stmt = stmt.order_by(col(MonitoringEpisode.opened_on), col(MonitoringEpisode.id)).limit(limit)
-    return list((await session.scalars(stmt)).all())
+        stmt = stmt.where(tuple_(*_EPISODE_ORDER) > after)
+    return list((await session.scalars(stmt.order_by(*_EPISODE_ORDER).limit(limit))).all())

@@ -3,9 +3,11 @@ and audit's findings about them that are still open, as audit's events report th
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Unpack
+from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -19,11 +21,15 @@ def report_problem(session: AsyncSession, household: Household, **problem: Unpac
     publish(session, problem_event(household.id, household.area_code, **problem))
 
 
-async def open_findings(session: AsyncSession, household: Household) -> list[HouseholdOpenFinding]:
-    """Audit's findings about the household whose rectification is still open."""
-    rows = await session.scalars(
-        select(HouseholdOpenFinding)
-        .where(col(HouseholdOpenFinding.household_id) == household.id, col(HouseholdOpenFinding.closed).is_(False))
-        .order_by(col(HouseholdOpenFinding.updated_at))
+async def open_findings(
+    session: AsyncSession, household: Household, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[HouseholdOpenFinding]:
+    """Up to `limit` of audit's findings about the household whose rectification is still open, in (last change,
+    finding id) order after the cursor key."""
+    order = (col(HouseholdOpenFinding.updated_at), col(HouseholdOpenFinding.finding_id))
+    stmt = select(HouseholdOpenFinding).where(
+        col(HouseholdOpenFinding.household_id) == household.id, col(HouseholdOpenFinding.closed).is_(False)
     )
-    return list(rows.all())
+    if after is not None:
+        stmt = stmt.where(tuple_(*order) > after)
+    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())

@@ -129,15 +129,14 @@ async def members_by_household(session: AsyncSession, household_ids: Sequence[UU
 
 async def search_by_id_number(
     session: AsyncSession, number: str, *, actor: Principal, config: HouseholdsConfig, today: date
-) -> list[Household]:
-    """The household holding this ID number, if the actor may reach it (otherwise nothing, not an error)."""
+) -> Household | None:
+    """The household holding this ID number, if the actor may reach it (otherwise None, not an error)."""
     _ensure_born_by(number, today)
-    found = []
     for member in await idnumbers.find_members(session, number, config.vault):
         household = await session.get(Household, member.household_id)
         if household is not None and await can_access(session, household, actor):
-            found.append(household)
-    return found
+            return household
+    return None
 
 
 def _ensure_born_by(number: str, today: date) -> None:

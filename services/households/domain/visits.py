@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -106,13 +108,21 @@ def _announce(
         )
 
 
-async def visits_of(session: AsyncSession, household: Household) -> list[Visit]:
-    rows = await session.scalars(
-        select(Visit).where(col(Visit.household_id) == household.id).order_by(col(Visit.visited_on), col(Visit.round))
-    )
-    return list(rows.all())
+async def visits_page(
+    session: AsyncSession, household: Household, *, after: tuple[date, int, UUID] | None, limit: int
+) -> list[Visit]:
+    """Up to `limit` of the household's visits in (visited_on, round, id) order after the cursor key."""
+    order = (col(Visit.visited_on), col(Visit.round), col(Visit.id))
+    stmt = select(Visit).where(col(Visit.household_id) == household.id)
+    if after is not None:
+        stmt = stmt.where(tuple_(*order) > after)
+    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
 
 
-async def problems_of(session: AsyncSession, visit: Visit) -> list[VisitProblem]:
-    rows = await session.scalars(select(VisitProblem).where(col(VisitProblem.visit_id) == visit.id))
-    return list(rows.all())
+async def problems_of(session: AsyncSession, visits: Sequence[Visit]) -> dict[UUID, list[VisitProblem]]:
+    """The problems each of `visits` found, by visit id, in one query."""
+    found: dict[UUID, list[VisitProblem]] = defaultdict(list)
+    stmt = select(VisitProblem).where(col(VisitProblem.visit_id).in_([v.id for v in visits]))
+    for problem in (await session.scalars(stmt.order_by(col(VisitProblem.code), col(VisitProblem.id)))).all():
+        found[problem.visit_id].append(problem)
+    return found

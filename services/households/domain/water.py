@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -86,10 +87,12 @@ async def record_water_check(
     return check
 
 
-async def checks_of(session: AsyncSession, household: Household) -> list[WaterCheck]:
-    rows = await session.scalars(
-        select(WaterCheck)
-        .where(col(WaterCheck.household_id) == household.id)
-        .order_by(col(WaterCheck.checked_on), col(WaterCheck.recorded_at))
-    )
-    return list(rows.all())
+async def checks_of(
+    session: AsyncSession, household: Household, *, after: tuple[date, datetime, UUID] | None, limit: int
+) -> list[WaterCheck]:
+    """Up to `limit` of the household's water checks, oldest first (checked_on, recorded_at, id), after the key."""
+    order = (col(WaterCheck.checked_on), col(WaterCheck.recorded_at), col(WaterCheck.id))
+    stmt = select(WaterCheck).where(col(WaterCheck.household_id) == household.id)
+    if after is not None:
+        stmt = stmt.where(tuple_(*order) > after)
+    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from services.households.rules.guarantees import Line
 from services.households.rules.lifecycle import EXITED
+from services.households.rules.vocabulary import EpisodeStatus
 from shared.contracts.households import EpisodeDecision, HouseholdStatus
 from shared.errors import RuleViolation
 
-OPEN, CLOSED = "open", "closed"
+OPEN, CLOSED = EpisodeStatus.OPEN, EpisodeStatus.CLOSED
 # Income is watched for households that have left poverty; an in-poverty household is already helped in full.
 INCOME_WATCHED = EXITED | {HouseholdStatus.MONITORED}
 

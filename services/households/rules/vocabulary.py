@@ -89,6 +89,13 @@ class MeasureKind(StrEnum):
     OTHER = "other"
 
 
+class EpisodeStatus(StrEnum):
+    """A monitoring episode (防止返贫监测) is open until a closing decision."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class AppraisalSource(StrEnum):
     """Who recorded a housing appraisal."""
 

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.households.rules.vocabulary import IncomeSource, WaterProblem, WaterSource
-from services.households.schemas.common import PastDate, Year
+from services.households.rules.vocabulary import AppraisalSource, IncomeSource, WaterProblem, WaterSource
+from services.households.schemas.common import PastDate, Year, stating
+from shared.contracts.households import HousingGrade
 from shared.money import Fen
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
+# Only a C or D house has a renovation deadline (an A or B house is safe).
+SAFE_HOUSE_HAS_NO_DEADLINE: dict[str, Any] = {
+    "if": {"properties": {"grade": {"enum": ["A", "B"]}}, "required": ["grade"]},
+    "then": {"properties": {"renovation_due": {"type": "null"}}},
+}
+
 
 class AppraisalCreate(RequestBody):
-    """A housing-safety appraisal (住房安全鉴定)."""
+    """A housing-safety appraisal (住房安全鉴定); a C/D house's renovation deadline is not before the appraisal."""
 
-    grade: str = Field(pattern="^[ABCD]$")
+    model_config = stating(**SAFE_HOUSE_HAS_NO_DEADLINE)
+    example: ClassVar[dict[str, Any]] = {
+        "grade": "C",
+        "appraised_on": "2020-04-20",
+        "appraiser": "区住建局 刘工",
+        "renovation_due": "2020-09-30",
+    }
+
+    grade: HousingGrade
     appraised_on: PastDate
     appraiser: ScreenedText = Field(min_length=1, max_length=100)
     renovation_due: date | None = Field(default=None, description="C/D only; the district default if omitted")
@@ -26,23 +42,32 @@ class AppraisalCreate(RequestBody):
 class RenovationCreate(RequestBody):
     """Acceptance of a renovated C/D house (危房改造验收): the new appraisal's grade."""
 
+    example: ClassVar[dict[str, Any]] = {"completed_on": "2020-09-15", "grade": "A", "appraiser": "区住建局 刘工"}
+
     completed_on: PastDate
-    grade: str = Field(pattern="^[AB]$")
+    grade: Literal[HousingGrade.A, HousingGrade.B]
     appraiser: ScreenedText = Field(min_length=1, max_length=100)
 
 
 class AppraisalRead(BaseModel):
     id: UUID
-    grade: str
+    grade: HousingGrade
     appraised_on: date
     appraiser: str
     renovation_due: date | None
     renovated_on: date | None
-    source: str
+    source: AppraisalSource
 
 
 class WaterCheckCreate(RequestBody):
     """A drinking-water check; no problems means safe."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "checked_on": "2020-04-08",
+        "source": "well",
+        "problems": ["excess_fluoride"],
+        "checked_by": "区水利局",
+    }
 
     checked_on: PastDate
     source: WaterSource
@@ -53,14 +78,16 @@ class WaterCheckCreate(RequestBody):
 class WaterCheckRead(BaseModel):
     id: UUID
     checked_on: date
-    source: str
-    problems: list[str]
+    source: WaterSource
+    problems: list[WaterProblem]
     safe: bool
     checked_by: str
 
 
 class PovertyLineSet(RequestBody):
     """A year's line and monitoring margin per person per year, integer fen (4,500 yuan = 450000)."""
+
+    example: ClassVar[dict[str, Any]] = {"line_fen": 450000, "monitoring_margin_fen": 50000}
 
     line_fen: Fen = Field(gt=0)
     monitoring_margin_fen: Fen = Field(ge=0)
@@ -75,6 +102,15 @@ class PovertyLineRead(BaseModel):
 
 
 class IncomeRecordCreate(RequestBody):
+    """Income for a year from one source, integer fen; not for a year still to come."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "year": 2020,
+        "source": "wages",
+        "amount_fen": 320000,
+        "note": "县城务工 (work in the county town)",
+    }
+
     year: Year
     source: IncomeSource
     amount_fen: Fen = Field(ge=0)
@@ -84,7 +120,7 @@ class IncomeRecordCreate(RequestBody):
 class IncomeRecordRead(BaseModel):
     id: UUID
     year: int
-    source: str
+    source: IncomeSource
     amount_fen: int
     note: str
     recorded_by: str
@@ -97,7 +133,7 @@ class IncomeRecorded(BaseModel):
 
 
 class IncomeSummary(BaseModel):
-    """The year's income against the line (人均收入 vs 贫困线)."""
+    """The year's income against the line (人均收入 vs 贫困线), with the year's records it adds up."""
 
     year: int
     total_fen: int

@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.households.rules.members import CHRONIC, DISABILITY, REQUIRED
 from services.households.rules.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
-from services.households.schemas.common import IdCardNumber, PastDate
+from services.households.schemas.common import HouseholdCode, IdCardNumber, PastDate, stating, together
 from shared.areas import VillageCode
-from shared.contracts.households import HouseholdStatus, MinimumAllowance, ProblemCategory
+from shared.contracts.households import HouseholdStatus, HousingGrade, MinimumAllowance, ProblemCategory, Relationship
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
+# The family of the examples: the head born 1960-01-01, his spouse, and the son added later (valid check digits).
+HEAD = {"name": "张三", "relationship_to_head": "head", "birth_date": "1960-01-01", "id_number": "371523196001010010"}
+SPOUSE = {"name": "李四", "relationship_to_head": "spouse", "birth_date": "1962-07-09"}
+SON = {"name": "张小明", "relationship_to_head": "son", "birth_date": "2010-05-01", "id_number": "371523201005010038"}
+# A subsidised premium (代缴) is paid for basic medical insurance: there is none without it.
+PREMIUM_NEEDS_COVER = {
+    "if": {"properties": {"premium_subsidised": {"const": True}}, "required": ["premium_subsidised"]},
+    "then": {"properties": {"medical_insured": {"const": True}}, "required": ["medical_insured"]},
+}
+
 
 class MemberFacts(RequestBody):
-    """Disability, chronic disease, schooling, labour and medical facts of a member (all optional)."""
+    """Disability, chronic disease, schooling, labour and medical facts of a member (all optional).
+
+    A disability's type, grade and certificate date go together, as do a chronic disease and its approval date;
+    a subsidised premium needs basic medical insurance. A certificate or an approval is not dated before the
+    member's birth (checked by the use case)."""
+
+    model_config = stating(
+        not_null=(*DISABILITY, *CHRONIC), dependentRequired=together(DISABILITY, CHRONIC), **PREMIUM_NEEDS_COVER
+    )
 
     disability_type: DisabilityType | None = None
     disability_grade: int | None = Field(default=None, ge=1, le=4)
@@ -34,17 +53,29 @@ class MemberFacts(RequestBody):
 
 
 class MemberCreate(MemberFacts):
+    """A member (家庭成员); the ID-card number, when given, must carry the birth date."""
+
+    example: ClassVar[dict[str, Any]] = {
+        **SON,
+        "school_stage": "primary",
+        "enrolment": "enrolled",
+        "medical_insured": True,
+    }
+
     name: ScreenedText = Field(min_length=1, max_length=100)
-    relationship_to_head: ScreenedText = Field(min_length=1, max_length=30, examples=["head", "spouse", "son"])
+    relationship_to_head: Relationship
     birth_date: PastDate
     id_number: IdCardNumber | None = None
 
 
 class MemberUpdate(RequestBody):
-    """Only the fields sent change; `null` clears an optional fact."""
+    """Only the fields sent change; `null` clears an optional fact (a required one cannot be cleared)."""
+
+    model_config = stating(not_null=REQUIRED)
+    example: ClassVar[dict[str, Any]] = {"enrolment": "dropped_out", "school_stage": "junior_secondary"}
 
     name: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
-    relationship_to_head: ScreenedText | None = Field(default=None, min_length=1, max_length=30)
+    relationship_to_head: Relationship | None = None
     birth_date: PastDate | None = None
     id_number: IdCardNumber | None = None
     disability_type: DisabilityType | None = None
@@ -64,7 +95,7 @@ class MemberUpdate(RequestBody):
 class MemberRead(BaseModel):
     id: UUID
     name: str
-    relationship_to_head: str
+    relationship_to_head: Relationship
     birth_date: date
     id_number_masked: str | None
     disability_type: str | None
@@ -82,13 +113,27 @@ class MemberRead(BaseModel):
 
 
 class HouseholdCreate(RequestBody):
-    household_code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$")
+    """A household and its members (the head among them); no two members with the same ID-card number."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "household_code": "3715231012010001",
+        "area_code": "371523101201",
+        "head_name": "张三",
+        "members": [{**HEAD, "medical_insured": True}, {**SPOUSE, "medical_insured": True}],
+    }
+
+    household_code: HouseholdCode
     area_code: VillageCode
     head_name: ScreenedText = Field(min_length=1, max_length=100)
     members: list[MemberCreate] = Field(min_length=1, max_length=30)
 
 
 class HouseholdUpdate(RequestBody):
+    """Only the fields sent change; neither can be cleared."""
+
+    model_config = stating(not_null=("head_name", "area_code"))
+    example: ClassVar[dict[str, Any]] = {"area_code": "371523101202"}
+
     head_name: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
     area_code: VillageCode | None = None
 
@@ -102,7 +147,7 @@ class HouseholdRead(BaseModel):
     status: HouseholdStatus
     helper_cadre_id: UUID | None
     minimum_allowance: MinimumAllowance
-    housing_grade: str | None
+    housing_grade: HousingGrade | None
     water_safe: bool | None
     members: list[MemberRead]
 
@@ -110,10 +155,20 @@ class HouseholdRead(BaseModel):
 class IdNumberSearch(RequestBody):
     """Search by ID-card number in the body, never the query string (numbers must not reach access logs)."""
 
+    example: ClassVar[dict[str, Any]] = {"id_number": HEAD["id_number"]}
+
     id_number: IdCardNumber
 
 
+class IdNumberMatch(BaseModel):
+    """The household holding the number (a number belongs to one member at most), or null."""
+
+    household: HouseholdRead | None
+
+
 class RevealRequest(RequestBody):
+    example: ClassVar[dict[str, Any]] = {"reason": "核对低保申请人身份 (dibao application check)"}
+
     reason: ScreenedText = Field(min_length=5, max_length=500, description="why the full number is needed (recorded)")
 
 
@@ -140,6 +195,12 @@ class ChangeRead(BaseModel):
 
 
 class StatusChange(RequestBody):
+    example: ClassVar[dict[str, Any]] = {
+        "status": "exited_receiving_policies",
+        "reason": "两不愁三保障达标, 人均收入高于贫困线 (exit standard met)",
+        "effective_on": "2020-06-30",
+    }
+
     status: HouseholdStatus
     reason: ScreenedText = Field(min_length=1, max_length=500)
     effective_on: PastDate | None = Field(

@@ -1,14 +1,16 @@
-"""Bodies for visits (走访) and the problems they find, and audit's findings about a household still open."""
+"""Bodies for visits (走访) and the problems they find, and audit's findings about the household still open."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from services.households.schemas.common import PastDate
-from shared.contracts.households import ProblemCategory
+from shared.contracts.audit import Severity
+from shared.contracts.households import HousingGrade, ProblemCategory
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
@@ -22,17 +24,28 @@ class ProblemReport(RequestBody):
 
 
 class VisitCreate(RequestBody):
+    """A visit in an inspection round; a housing grade given is recorded as an appraisal."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "round": 2,
+        "visited_on": "2020-05-12",
+        "visitor": "王帮扶",
+        "observations": "户主在家, 孩子未到校",
+        "housing_grade": "C",
+        "problems": [{"category": "schooling", "code": "school_dropout", "description": "12岁儿子辍学在家"}],
+    }
+
     round: int = Field(ge=1, le=100)
     visited_on: PastDate
     visitor: ScreenedText = Field(min_length=1, max_length=100)
     observations: ScreenedText = Field(default="", max_length=4000)
-    housing_grade: str | None = Field(default=None, pattern="^[ABCD]$", description="housing safety appraisal A-D")
+    housing_grade: HousingGrade | None = Field(default=None, description="housing safety appraisal A-D")
     problems: list[ProblemReport] = Field(default_factory=list, max_length=50)
 
 
 class ProblemRead(BaseModel):
     id: UUID
-    category: str
+    category: ProblemCategory
     code: str
     description: str
 
@@ -44,7 +57,7 @@ class VisitRead(BaseModel):
     visited_on: date
     visitor: str
     observations: str
-    housing_grade: str | None
+    housing_grade: HousingGrade | None
     problems: list[ProblemRead]
 
 
@@ -52,9 +65,9 @@ class OpenFindingRead(BaseModel):
     """Audit's finding about the household, while its rectification is open."""
 
     finding_id: UUID
-    category: str
+    category: ProblemCategory
     code: str
-    severity: str
+    severity: Severity
     description: str
     rectification_deadline: datetime | None
     referred: bool

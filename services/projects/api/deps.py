@@ -1,4 +1,4 @@
-"""What the routes share: who may call them, and the query parameters of lists."""
+"""What the routes share: who may call them, and the area filter of lists."""
 
 from __future__ import annotations
 
@@ -29,5 +29,6 @@ Reader = Annotated[
         )
     ),
 ]
-AreaFilter = Annotated[AreaCode | None, Query()]
-Limit = Annotated[int, Query(ge=1, le=500)]
+AreaFilter = Annotated[
+    AreaCode | None, Query(description="only projects within this district, township or village code")
+]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.projects import events
 from services.projects.domain.dates import refused
@@ -44,3 +46,14 @@ async def record_income(
         ),
     )
     return income
+
+
+async def income_page(
+    session: AsyncSession, project: Project, *, before_period: str | None, limit: int
+) -> list[ProjectIncome]:
+    """The project's income, the latest period first (one record per period), before the cursor's period."""
+    stmt = select(ProjectIncome).where(col(ProjectIncome.project_id) == project.id)
+    if before_period is not None:
+        stmt = stmt.where(col(ProjectIncome.period) < before_period)
+    rows = await session.scalars(stmt.order_by(col(ProjectIncome.period).desc()).limit(limit))
+    return list(rows.all())

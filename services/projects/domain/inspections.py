@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.projects import events
 from services.projects.domain.dates import refused
@@ -51,3 +54,29 @@ def _ensure_inspected_on(inspected_on: date, project: Project, *, today: date) -
         raise refused("inspected_on", "inspection date cannot be in the future", "in_future")
     if dates.before_start(inspected_on, started_on=project.started_on):
         raise refused("inspected_on", "before the project's start", "before_project_start")
+
+
+async def inspections_page(
+    session: AsyncSession, project: Project, *, after: tuple[date, UUID] | None, limit: int
+) -> list[tuple[ProjectInspection, list[ProjectProblem]]]:
+    """The project's inspections, the latest first (by date, then id), after the cursor's, with their problems."""
+    stmt = select(ProjectInspection).where(col(ProjectInspection.project_id) == project.id)
+    if after is not None:
+        on, inspection_id = after
+        stmt = stmt.where(
+            or_(
+                col(ProjectInspection.inspected_on) < on,
+                and_(col(ProjectInspection.inspected_on) == on, col(ProjectInspection.id) < inspection_id),
+            )
+        )
+    order = (col(ProjectInspection.inspected_on).desc(), col(ProjectInspection.id).desc())
+    found = list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
+    problems = await session.scalars(
+        select(ProjectProblem)
+        .where(col(ProjectProblem.inspection_id).in_([i.id for i in found]))
+        .order_by(col(ProjectProblem.code))
+    )
+    by_inspection: dict[UUID, list[ProjectProblem]] = {i.id: [] for i in found}
+    for problem in problems.all():
+        by_inspection[problem.inspection_id].append(problem)
+    return [(inspection, by_inspection[inspection.id]) for inspection in found]

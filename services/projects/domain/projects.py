@@ -55,12 +55,12 @@ async def get_project(session: AsyncSession, project_id: UUID, *, actor: Princip
     return project
 
 
-async def list_projects(session: AsyncSession, *, area_prefix: str, limit: int) -> list[Project]:
-    """Projects whose area lies within `area_prefix`, by project code."""
-    rows = await session.scalars(
-        select(Project)
-        .where(col(Project.area_code).startswith(area_prefix))
-        .order_by(Project.project_code)
-        .limit(limit)
-    )
+async def list_projects(
+    session: AsyncSession, *, area_prefix: str, after_code: str | None, limit: int
+) -> list[Project]:
+    """Projects whose area lies within `area_prefix`, by project code, after the code `after_code`."""
+    stmt = select(Project).where(col(Project.area_code).startswith(area_prefix))
+    if after_code is not None:
+        stmt = stmt.where(col(Project.project_code) > after_code)
+    rows = await session.scalars(stmt.order_by(col(Project.project_code)).limit(limit))
     return list(rows.all())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -13,6 +13,8 @@ from shared.schemas import Period, RequestBody
 
 
 class IncomeCreate(RequestBody):
+    example: ClassVar[dict[str, Any]] = {"period": "2020-06", "amount_fen": 4_466_400}
+
     period: Period = Field(description="a month that has begun, not before the project started")
     amount_fen: Annotated[Fen, Field(gt=0)]
 

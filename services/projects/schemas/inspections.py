@@ -3,40 +3,70 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.projects.rules.inspections import repeated_codes
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
+PROBLEM_CODE = r"^[a-z0-9_]+$"
+
 
 class ProblemReport(RequestBody):
     """A problem the inspector found with the asset or its operation."""
 
-    code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$", examples=["roof_damaged"])
+    example: ClassVar[dict[str, Any]] = {"code": "roof_damaged", "description": "大棚棚膜破损"}
+
+    code: str = Field(
+        min_length=1,
+        max_length=60,
+        pattern=PROBLEM_CODE,
+        description="the kind of problem, in lower-case letters, digits and `_`",
+        examples=["roof_damaged"],
+    )
     description: Annotated[ScreenedText, Field(min_length=1, max_length=1000)]
 
 
 class InspectionCreate(RequestBody):
+    example: ClassVar[dict[str, Any]] = {
+        "inspected_on": "2020-05-12",
+        "inspector": "项目专班 王五",
+        "notes": "看外观, 看运营",
+        "problems": [
+            {"code": "roof_damaged", "description": "大棚棚膜破损"},
+            {"code": "income_not_paid", "description": "一季度收益未到位"},
+        ],
+    }
+
     inspected_on: date = Field(description="not in the future, not before the project started")
     inspector: Annotated[ScreenedText, Field(min_length=1, max_length=100)]
     notes: Annotated[ScreenedText, Field(max_length=4000)] = ""
-    problems: list[ProblemReport] = Field(default_factory=list, max_length=50)
+    problems: list[ProblemReport] = Field(
+        default_factory=list,
+        max_length=50,
+        description="each problem code at most once (refused otherwise with the code `repeated_problem_code`)",
+    )
 
     @model_validator(mode="after")
     def _codes_distinct(self) -> InspectionCreate:
+        # JSON Schema cannot say "unique by code", so the document says it in words and the refusal has its own code.
         repeated = repeated_codes(p.code for p in self.problems)
         if repeated:
-            raise ValueError(f"problem codes reported more than once: {', '.join(repeated)}")
+            raise PydanticCustomError(
+                "repeated_problem_code",
+                "problem codes reported more than once: {codes}",
+                {"codes": ", ".join(repeated)},
+            )
         return self
 
 
 class ProblemRead(BaseModel):
     id: UUID
-    code: str
+    code: str = Field(pattern=PROBLEM_CODE)
     description: str
 
 

@@ -7,12 +7,15 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from shared.contracts.audit import Severity
+from shared.contracts.households import ProblemCategory
+
 
 class OpenFindingRead(BaseModel):
     finding_id: UUID
-    category: str
+    category: ProblemCategory
     code: str
-    severity: str
+    severity: Severity
     description: str
     rectification_deadline: datetime | None
     referred: bool

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
+from services.subsidies.domain.listing import newest_first
 from services.subsidies.domain.policies import ensure_known_policy, ensure_period_begun
 from services.subsidies.models import CoverageCheck, CoverageGap, EligibleHousehold, Entitlement, Payment
 from services.subsidies.rules.coverage import Entitled, find_gaps
 from services.subsidies.rules.periods import month_span
 from services.subsidies.schemas.coverage import CoverageCheckCreate
 from shared.auth import Principal
-from shared.contracts.subsidies import SubsidyCoverageGap
+from shared.contracts.subsidies import PolicyCode, SubsidyCoverageGap
 from shared.errors import NotFound
 
 
@@ -29,7 +30,7 @@ async def check_coverage(
     data: CoverageCheckCreate,
     *,
     actor: Principal,
-    policies: Collection[str],
+    policies: Collection[PolicyCode],
     today: date,
     now: datetime,
 ) -> tuple[CoverageCheck, list[CoverageGap]]:
@@ -125,3 +126,24 @@ async def get_coverage_check(
         .order_by(col(CoverageGap.household_id), col(CoverageGap.member_id))
     )
     return check, list(gaps.all())
+
+
+async def list_coverage_checks(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    policy_code: PolicyCode | None,
+    period: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[CoverageCheck]:
+    """Coverage checks, the newest first; a scoped officer's only those of areas within their own."""
+    stmt = select(CoverageCheck)
+    if actor.is_area_scoped:  # a district-wide check (no area) is beyond their reach, as when read by id
+        stmt = stmt.where(col(CoverageCheck.area_code).startswith(actor.area or ""))
+    if policy_code is not None:
+        stmt = stmt.where(col(CoverageCheck.policy_code) == policy_code)
+    if period is not None:
+        stmt = stmt.where(col(CoverageCheck.period) == period)
+    stmt = newest_first(stmt, col(CoverageCheck.checked_at), col(CoverageCheck.id), after=after, limit=limit)
+    return list((await session.scalars(stmt)).all())

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
+from services.subsidies.domain.listing import newest_first
 from services.subsidies.models import EligibleHousehold, IncomeAllocation, IncomeReceipt, IncomeStatus, ProjectArea
 from services.subsidies.rules.distribution import allocate_by_members
 from shared.areas import township_of
@@ -121,24 +122,36 @@ async def _members_in(session: AsyncSession, area_prefix: str) -> dict[UUID, int
 
 
 async def list_allocations(
-    session: AsyncSession, *, household_id: UUID | None, income_id: UUID | None, limit: int
+    session: AsyncSession,
+    *,
+    household_id: UUID | None,
+    income_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
 ) -> list[IncomeAllocation]:
-    """Shares of project income, newest first, by household or by income."""
-    stmt = select(IncomeAllocation).order_by(col(IncomeAllocation.allocated_at).desc()).limit(limit)
+    """Shares of project income, the newest first, by household or by income."""
+    stmt = select(IncomeAllocation)
     if household_id is not None:
         stmt = stmt.where(col(IncomeAllocation.household_id) == household_id)
     if income_id is not None:
         stmt = stmt.where(col(IncomeAllocation.income_id) == income_id)
+    stmt = newest_first(stmt, col(IncomeAllocation.allocated_at), col(IncomeAllocation.id), after=after, limit=limit)
     return list((await session.scalars(stmt)).all())
 
 
 async def list_incomes(
-    session: AsyncSession, *, status: IncomeStatus | None, project_id: UUID | None, limit: int
+    session: AsyncSession,
+    *,
+    status: IncomeStatus | None,
+    project_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
 ) -> list[IncomeReceipt]:
-    """Project incomes received, newest first: `undistributed` ones are waiting for the finance office."""
-    stmt = select(IncomeReceipt).order_by(col(IncomeReceipt.received_at).desc()).limit(limit)
+    """Project incomes received, the newest first: `undistributed` ones are waiting for the finance office."""
+    stmt = select(IncomeReceipt)
     if status is not None:
         stmt = stmt.where(col(IncomeReceipt.status) == status)
     if project_id is not None:
         stmt = stmt.where(col(IncomeReceipt.project_id) == project_id)
+    stmt = newest_first(stmt, col(IncomeReceipt.received_at), col(IncomeReceipt.income_id), after=after, limit=limit)
     return list((await session.scalars(stmt)).all())

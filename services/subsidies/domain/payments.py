@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
+from services.subsidies.domain.listing import newest_first
 from services.subsidies.domain.policies import ensure_known_policy, ensure_period_begun
 from services.subsidies.models import EligibleHousehold, Payment
 from services.subsidies.schemas.payments import PaymentCreate
 from shared.auth import Principal
-from shared.contracts.subsidies import SubsidyPaid
+from shared.contracts.subsidies import PolicyCode, SubsidyPaid
 from shared.errors import Conflict, InvalidInput, NotFound
 
 
@@ -24,25 +25,28 @@ async def pay_subsidy(
     session: AsyncSession,
     data: PaymentCreate,
     *,
+    key: str,
     actor: Principal,
-    policies: Collection[str],
+    policies: Collection[PolicyCode],
     today: date,
     now: datetime,
 ) -> tuple[Payment, bool]:
     """Pay a subsidy of the policy catalogue exactly once per household, policy and period.
 
-    Returns (payment, newly paid): a retry with the same idempotency key and request returns the original.
+    `key` is the payment's idempotency key, unique among all payments whoever made them. Returns (payment, newly
+    paid): the same key with the same request returns the payment it made, whatever the day or the catalogue now.
     """
-    ensure_period_begun(data.period, today=today)
-    ensure_known_policy(data.policy_code, policies)
-    earlier = await _payment_by_key(session, data.idempotency_key)
+    earlier = await _payment_by_key(session, key)
     if earlier is not None:
         return _replayed(earlier, data), False
+    ensure_period_begun(data.period, today=today)
+    ensure_known_policy(data.policy_code, policies)
     household = await session.get(EligibleHousehold, data.household_id)
     if household is None:
         raise InvalidInput("The household is not a registered household (建档立卡户) known to subsidies.")
     payment = Payment(
         **data.model_dump(),
+        idempotency_key=key,
         member_count=household.member_count,
         area_code=household.area_code,
         paid_by=actor.subject,
@@ -54,7 +58,7 @@ async def pay_subsidy(
             session.add(payment)
             await session.flush()
     except IntegrityError as exc:
-        return await _paid_concurrently(session, data, exc), False
+        return await _paid_concurrently(session, data, key, exc), False
     events.publish(
         session,
         SubsidyPaid(
@@ -68,9 +72,9 @@ async def pay_subsidy(
     return payment, True
 
 
-async def _paid_concurrently(session: AsyncSession, data: PaymentCreate, exc: IntegrityError) -> Payment:
+async def _paid_concurrently(session: AsyncSession, data: PaymentCreate, key: str, exc: IntegrityError) -> Payment:
     """Another request committed first: a retry of it gets the original; anything else is a conflict."""
-    earlier = await _payment_by_key(session, data.idempotency_key)
+    earlier = await _payment_by_key(session, key)
     if earlier is None:
         raise Conflict("This subsidy is already paid to this household for this period.") from exc
     return _replayed(earlier, data)
@@ -79,7 +83,7 @@ async def _paid_concurrently(session: AsyncSession, data: PaymentCreate, exc: In
 def _replayed(earlier: Payment, data: PaymentCreate) -> Payment:
     """The payment an idempotency key already made, if `data` asks for that same payment."""
     if not _same_request(earlier, data):
-        raise Conflict("This idempotency key was already used for a different payment.")
+        raise Conflict("This Idempotency-Key was already used for a different payment.")
     return earlier
 
 
@@ -105,9 +109,12 @@ async def get_payment(session: AsyncSession, payment_id: UUID) -> Payment:
     return payment
 
 
-async def list_payments(session: AsyncSession, *, household_id: UUID | None, limit: int) -> list[Payment]:
-    """Payments, newest first, optionally of one household."""
-    stmt = select(Payment).order_by(col(Payment.paid_at).desc()).limit(limit)
+async def list_payments(
+    session: AsyncSession, *, household_id: UUID | None, after: tuple[datetime, UUID] | None, limit: int
+) -> list[Payment]:
+    """Payments, the newest first, optionally of one household."""
+    stmt = select(Payment)
     if household_id is not None:
         stmt = stmt.where(col(Payment.household_id) == household_id)
+    stmt = newest_first(stmt, col(Payment.paid_at), col(Payment.id), after=after, limit=limit)
     return list((await session.scalars(stmt)).all())

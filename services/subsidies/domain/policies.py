@@ -6,14 +6,16 @@ from collections.abc import Collection
 from datetime import date
 
 from services.subsidies.rules.periods import period_begun
+from shared.contracts.subsidies import PolicyCode
 from shared.errors import InvalidInput
 
 
-def ensure_known_policy(policy_code: str, policies: Collection[str]) -> None:
-    """InvalidInput naming `body.policy_code` unless the policy is in the catalogue."""
+def ensure_known_policy(policy_code: PolicyCode, policies: Collection[PolicyCode]) -> None:
+    """InvalidInput naming `body.policy_code` unless this deployment's catalogue (SUBSIDIES_POLICY_CODES) holds the
+    policy: every code of `PolicyCode` is valid input, but a deployment pays only the programmes it runs."""
     if policy_code not in policies:
         raise InvalidInput(
-            "The policy code is not in the subsidy policy catalogue (政策目录).",
+            "The policy is not in this deployment's subsidy policy catalogue (政策目录).",
             errors=[
                 {"field": "body.policy_code", "message": "not a policy of the catalogue", "code": "unknown_policy"}
             ],

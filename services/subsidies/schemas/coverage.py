@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from services.subsidies.schemas.payments import PolicyCode
+from services.subsidies.schemas.payments import CATALOGUE
 from shared.areas import AreaCode
+from shared.contracts.subsidies import PolicyCode
 from shared.schemas import Period, RequestBody
 
 
 class CoverageCheckCreate(RequestBody):
     """Check that everyone entitled to a policy was paid it for a period, in an area or all."""
 
-    policy_code: PolicyCode = Field(description="a policy of the catalogue (SUBSIDIES_POLICY_CODES)")
+    example: ClassVar[dict[str, Any]] = {"policy_code": "dibao", "period": "2020-06", "area_code": "371523101"}
+
+    policy_code: PolicyCode = Field(description=CATALOGUE)
     period: Period = Field(description="a month that has begun")
     area_code: AreaCode | None = Field(
         default=None, description="district, township or village to check; omitted: the caller's whole reach"
@@ -28,13 +32,20 @@ class CoverageGapRead(BaseModel):
     area_code: str = Field(description="the household's area when the check ran")
 
 
-class CoverageCheckRead(BaseModel):
+class CoverageCheckSummary(BaseModel):
+    """A coverage check as it was run, without its gaps (read one check for them)."""
+
     id: UUID
-    policy_code: str
+    policy_code: PolicyCode
     period: str
     area_code: str | None = Field(description="the area checked; None: the whole district")
     checked_by: str
     checked_at: datetime
     entitled_count: int
     gap_count: int
+
+
+class CoverageCheckRead(CoverageCheckSummary):
+    """A coverage check as it was run, with every gap it found then (`gap_count` of them)."""
+
     gaps: list[CoverageGapRead]

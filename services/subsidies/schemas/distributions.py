@@ -7,6 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.subsidies.models import IncomeStatus
+
 
 class AllocationRead(BaseModel):
     id: UUID
@@ -24,7 +26,9 @@ class IncomeRead(BaseModel):
     project_id: UUID
     period: str
     amount_fen: int
-    status: str = Field(description="distributed, or undistributed: no registered household in the township yet")
+    status: IncomeStatus = Field(
+        description="distributed, or undistributed: no registered household in the township yet"
+    )
     household_count: int
     received_at: datetime
     distributed_at: datetime | None

@@ -1,4 +1,7 @@
-"""A department's bulk submission: size limit, idempotency key, per-row savepoints, a stored report."""
+"""A department's bulk submission: size limit, idempotency key, per-row savepoints, a stored report.
+
+Which department may send which kind is the route's role check (each kind's operation admits its department).
+"""
 
 from __future__ import annotations
 
@@ -13,26 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.households.domain.departments.apply import APPLIERS, RowContext
-from services.households.domain.departments.rows import OWNER, ROW_MODELS, BatchReport, DataKind, RowError
+from services.households.domain.departments.rows import ROW_MODELS, BatchReport, DataKind, RowError
 from services.households.events import publish
 from services.households.models import DepartmentBatch
 from services.households.rules import dates
 from shared.auth import Principal
 from shared.contracts.households import DepartmentDataReceived
 from shared.error_documents import field_path
-from shared.errors import Conflict, DomainError, Forbidden
+from shared.errors import Conflict, DomainError
 
 
 class PayloadTooLarge(DomainError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
-
-
-def ensure_owner(actor: Principal, kind: DataKind) -> None:
-    """A department writes only its own kind of data."""
-    if OWNER[kind] not in actor.roles:
-        raise Forbidden("Your department may not submit this kind of data.")
 
 
 def validation_errors(index: int, exc: ValidationError) -> list[RowError]:
@@ -68,19 +65,27 @@ def _digest(kind: DataKind, rows: Sequence[Any], ctx: RowContext) -> str:
     return ctx.config.vault.keyed_digest(canonical.encode())
 
 
-def _stored(batch: DepartmentBatch) -> BatchReport:
-    return BatchReport.model_validate_json(batch.report).model_copy(update={"replayed": True})
+async def _batch(session: AsyncSession, kind: DataKind, key: str) -> DepartmentBatch | None:
+    stmt = select(DepartmentBatch).where(col(DepartmentBatch.kind) == kind, col(DepartmentBatch.idempotency_key) == key)
+    return (await session.scalars(stmt)).first()
+
+
+def _stored(batch: DepartmentBatch, digest: str) -> BatchReport:
+    """The report of an earlier submission under the same key, if it was this submission."""
+    if batch.request_digest != digest:
+        raise Conflict("This Idempotency-Key was already used for a different submission.")
+    return BatchReport.model_validate_json(batch.report)
 
 
 async def _claim(
     session: AsyncSession, kind: DataKind, key: str, digest: str, rows: int, actor: Principal
 ) -> DepartmentBatch | BatchReport:
-    """The new batch for this key, or the stored report when the key was already used for this submission."""
-    stmt = select(DepartmentBatch).where(col(DepartmentBatch.kind) == kind, col(DepartmentBatch.idempotency_key) == key)
-    if (existing := (await session.scalars(stmt)).first()) is not None:
-        if existing.request_digest != digest:
-            raise Conflict("This Idempotency-Key was already used for a different submission.")
-        return _stored(existing)
+    """The new batch for this key, or the stored report when the key was already used for this submission.
+
+    On PostgreSQL a concurrent submission with the same key waits on the unique key until the first commits, then
+    answers with its report (a savepoint keeps the transaction usable after the failed insert)."""
+    if (existing := await _batch(session, kind, key)) is not None:
+        return _stored(existing, digest)
     batch = DepartmentBatch(
         kind=kind,
         idempotency_key=key,
@@ -91,24 +96,27 @@ async def _claim(
         error_count=0,
         report="{}",
     )
-    session.add(batch)
     try:
-        await session.flush()  # a concurrent submission with the same key waits here, then fails
+        async with session.begin_nested():
+            session.add(batch)
     except IntegrityError:
-        raise Conflict("A submission with this Idempotency-Key is being processed; retry for its report.") from None
+        committed = await _batch(session, kind, key)
+        if committed is None:  # the other submission rolled back: it holds nothing to answer with
+            raise Conflict("A submission with this Idempotency-Key failed meanwhile; send it again.") from None
+        return _stored(committed, digest)
     return batch
 
 
 async def submit(
     session: AsyncSession, kind: DataKind, key: str, rows: Sequence[Any], *, actor: Principal, ctx: RowContext
-) -> BatchReport:
-    """Apply a submission once per idempotency key; a repeat returns the stored report and changes nothing."""
-    ensure_owner(actor, kind)
+) -> tuple[BatchReport, bool]:
+    """Apply a submission once per idempotency key: its report, and whether it is the stored report of an earlier
+    submission of the same rows under the key (which changes nothing)."""
     if len(rows) > ctx.config.department_max_rows:
         raise PayloadTooLarge(f"At most {ctx.config.department_max_rows} rows per submission; split the data.")
     claimed = await _claim(session, kind, key, _digest(kind, rows, ctx), len(rows), actor)
     if isinstance(claimed, BatchReport):
-        return claimed
+        return claimed, True
     errors: list[RowError] = []
     for index, raw in enumerate(rows):
         errors.extend(await apply_row(session, kind, index, raw, ctx))
@@ -127,4 +135,4 @@ async def submit(
         batch_id=claimed.id, kind=kind, row_count=len(rows), applied_count=report.applied_count, error_count=failed
     )
     publish(session, received)
-    return report
+    return report, False

@@ -1,4 +1,8 @@
-"""The rows each department sends, and which department owns which kind of data."""
+"""The rows each department sends, one model per kind of data (行业部门数据).
+
+Each row is validated on its own by the use case (a bad row is reported, the others applied); the OpenAPI document
+shows every kind's row model, so that a row valid by it is one the use case accepts.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ from enum import StrEnum
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.households.rules.idcard import birth_date_of
 from services.households.rules.vocabulary import DisabilityType, Enrolment, SchoolStage, WaterProblem, WaterSource
-from services.households.schemas.common import IdCardNumber, PastDate
-from shared.auth import Role
-from shared.contracts.households import MinimumAllowance
+from services.households.schemas.common import HouseholdCode, IdCardNumber, PastDate, stating
+from services.households.schemas.guarantees import SAFE_HOUSE_HAS_NO_DEADLINE
+from services.households.schemas.households import HEAD, PREMIUM_NEEDS_COVER, SON
+from shared.contracts.households import HousingGrade, MinimumAllowance
 from shared.money import Fen
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
@@ -30,21 +35,21 @@ class DataKind(StrEnum):
     HOUSING = "housing"  # 住建: 住房安全鉴定
 
 
-OWNER: dict[DataKind, Role] = {
-    DataKind.MINIMUM_ALLOWANCE: Role.DEPT_CIVIL_AFFAIRS,
-    DataKind.CHRONIC_DISEASE: Role.DEPT_HEALTH,
-    DataKind.HOSPITAL_COST: Role.DEPT_HEALTH,
-    DataKind.MEDICAL_INSURANCE: Role.DEPT_HEALTH,
-    DataKind.ENROLMENT: Role.DEPT_EDUCATION,
-    DataKind.DISABILITY: Role.DEPT_DISABILITY,
-    DataKind.WATER: Role.DEPT_WATER,
-    DataKind.HOUSING: Role.DEPT_HOUSING,
-}
+MEMBER_REFERENCES = ("id_number", "member_id")
+HOUSEHOLD_REFERENCES = (*MEMBER_REFERENCES, "household_code")
+BY_ID_NUMBER = {"id_number": HEAD["id_number"]}
+
+
+def referenced_by(names: tuple[str, ...], **rules: Any) -> ConfigDict:
+    """A row's schema: exactly one of the reference fields `names` (none sent as null), and `rules`."""
+    return stating(not_null=names, oneOf=[{"required": [name]} for name in names], **rules)
 
 
 class MemberRef(RequestBody):
     """A member, by ID-card number (matched through the keyed hash) or by member id: exactly one."""
 
+    model_config = referenced_by(MEMBER_REFERENCES)
+    references: ClassVar[tuple[str, ...]] = MEMBER_REFERENCES
     # The row's dates of what has happened: not after the day the row is applied (checked then, see `batches`).
     happened: ClassVar[tuple[str, ...]] = ()
 
@@ -60,30 +65,28 @@ class MemberRef(RequestBody):
 
     @model_validator(mode="after")
     def _one_reference(self) -> MemberRef:
-        if sum(v is not None for v in self._references()) != 1:
-            raise ValueError("give exactly one of " + ", ".join(self._reference_names()))
+        if sum(getattr(self, name) is not None for name in self.references) != 1:
+            raise ValueError("give exactly one of " + ", ".join(self.references))
         return self
-
-    def _references(self) -> list[object]:
-        return [self.id_number, self.member_id]
-
-    def _reference_names(self) -> list[str]:
-        return ["id_number", "member_id"]
 
 
 class HouseholdRef(MemberRef):
-    """A household, by household code or through any member of it."""
+    """A household, by household code or through any member of it: exactly one."""
 
-    household_code: str | None = Field(default=None, min_length=1, max_length=32)
+    model_config = referenced_by(HOUSEHOLD_REFERENCES)
+    references = HOUSEHOLD_REFERENCES
 
-    def _references(self) -> list[object]:
-        return [*super()._references(), self.household_code]
-
-    def _reference_names(self) -> list[str]:
-        return [*super()._reference_names(), "household_code"]
+    household_code: HouseholdCode | None = None
 
 
 class MinimumAllowanceRow(HouseholdRef):
+    """民政: the household's 低保 / 特困供养 status from a date."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "household_code": "3715231012010001",
+        "status": "dibao",
+        "effective_on": "2020-03-01",
+    }
     happened = ("effective_on",)
 
     status: MinimumAllowance
@@ -91,6 +94,9 @@ class MinimumAllowanceRow(HouseholdRef):
 
 
 class ChronicDiseaseRow(MemberRef):
+    """卫健: a chronic disease approved for special treatment (慢性病审批)."""
+
+    example: ClassVar[dict[str, Any]] = {**BY_ID_NUMBER, "disease": "高血压", "approved_on": "2020-04-01"}
     happened = ("approved_on",)
 
     disease: ScreenedText = Field(min_length=1, max_length=100)
@@ -98,6 +104,9 @@ class ChronicDiseaseRow(MemberRef):
 
 
 class HospitalCostRow(MemberRef):
+    """卫健/医保: a member's out-of-pocket hospital cost (住院个人自付)."""
+
+    example: ClassVar[dict[str, Any]] = {**BY_ID_NUMBER, "amount_fen": 680000, "occurred_on": "2020-05-18"}
     happened = ("occurred_on",)
 
     amount_fen: Fen = Field(gt=0, description="out-of-pocket cost, integer fen")
@@ -105,7 +114,10 @@ class HospitalCostRow(MemberRef):
 
 
 class MedicalInsuranceRow(MemberRef):
-    """Insurance as the health department knows it; a fact left out (None) leaves the member's record alone."""
+    """医保: insurance as the health department knows it; a fact left out (None) leaves the member's record alone."""
+
+    model_config = referenced_by(MEMBER_REFERENCES, **PREMIUM_NEEDS_COVER)
+    example: ClassVar[dict[str, Any]] = {**BY_ID_NUMBER, "medical_insured": True, "premium_subsidised": True}
 
     medical_insured: bool
     premium_subsidised: bool | None = None
@@ -113,12 +125,29 @@ class MedicalInsuranceRow(MemberRef):
 
 
 class EnrolmentRow(MemberRef):
+    """教育: a member's enrolment (控辍保学), with the stage and the school when known."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "id_number": SON["id_number"],
+        "enrolment": "enrolled",
+        "school_stage": "primary",
+        "school_name": "城关镇中心小学",
+    }
+
     enrolment: Enrolment
     school_stage: SchoolStage | None = None
     school_name: ScreenedText | None = Field(default=None, min_length=1, max_length=100)
 
 
 class DisabilityRow(MemberRef):
+    """残联: a disability certificate (残疾证)."""
+
+    example: ClassVar[dict[str, Any]] = {
+        **BY_ID_NUMBER,
+        "disability_type": "physical",
+        "grade": 2,
+        "certified_on": "2020-04-01",
+    }
     happened = ("certified_on",)
 
     disability_type: DisabilityType
@@ -127,6 +156,14 @@ class DisabilityRow(MemberRef):
 
 
 class WaterRow(HouseholdRef):
+    """水利: a drinking-water check of the household's source (饮水检测); no problems means safe."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "household_code": "3715231012010001",
+        "checked_on": "2020-04-08",
+        "source": "well",
+        "problems": ["excess_fluoride"],
+    }
     happened = ("checked_on",)
 
     checked_on: PastDate
@@ -135,9 +172,19 @@ class WaterRow(HouseholdRef):
 
 
 class HousingRow(HouseholdRef):
+    """住建: a housing-safety appraisal (住房安全鉴定); a C/D house's deadline is not before the appraisal."""
+
+    model_config = referenced_by(HOUSEHOLD_REFERENCES, **SAFE_HOUSE_HAS_NO_DEADLINE)
+    example: ClassVar[dict[str, Any]] = {
+        "household_code": "3715231012010001",
+        "grade": "D",
+        "appraised_on": "2020-04-20",
+        "appraiser": "区住建局",
+        "renovation_due": "2020-08-31",
+    }
     happened = ("appraised_on",)
 
-    grade: str = Field(pattern="^[ABCD]$")
+    grade: HousingGrade
     appraised_on: PastDate
     appraiser: ScreenedText = Field(min_length=1, max_length=100)
     renovation_due: date | None = None
@@ -165,10 +212,11 @@ class RowError(BaseModel):
 
 
 class BatchReport(BaseModel):
+    """What a submission did: rows received, applied and refused, and why each refused row was."""
+
     batch_id: UUID
     kind: DataKind
     row_count: int
     applied_count: int
     error_count: int
     errors: list[RowError]
-    replayed: bool = False

@@ -16,6 +16,7 @@ from services.households.rules.idcard import InvalidIdNumber, check_born_by, nor
 from services.households.rules.members import fact_errors
 from services.households.rules.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
 from services.households.settings import KnownAreas
+from shared.contracts.households import Relationship
 from shared.personal_data import contains_id_number
 
 REQUIRED = (
@@ -40,13 +41,14 @@ _CODE = re.compile(r"[A-Za-z0-9-]{1,32}")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but the tab
 _VILLAGE = re.compile(r"[0-9]{12}")
 _TRUE, _FALSE = frozenset({"1", "true", "yes", "是"}), frozenset({"", "0", "false", "no", "否"})
+_RELATIONSHIPS = frozenset(Relationship)
 _CHOICES: dict[str, frozenset[str]] = {
     "labour_capacity": frozenset(LabourCapacity),
     "enrolment": frozenset(Enrolment),
     "school_stage": frozenset(SchoolStage),
     "disability_type": frozenset(DisabilityType),
 }
-_LIMITS = {"head_name": 100, "member_name": 100, "relationship_to_head": 30}
+_LIMITS = {"head_name": 100, "member_name": 100}
 
 
 class RowInvalid(ValueError):
@@ -124,7 +126,11 @@ class RowParser:
             raise RowInvalid("household_code", "household_code must be 1-32 letters, digits or dashes")
         if not self._known_village(area):
             raise RowInvalid("area_code", "area_code must be a 12-digit village of a known township")
-        head, name, relationship = (self._text(get, n) for n in ("head_name", "member_name", "relationship_to_head"))
+        head, name = self._text(get, "head_name"), self._text(get, "member_name")
+        relationship = get("relationship_to_head")
+        if relationship not in _RELATIONSHIPS:  # the same codes as the API's: a typed ID-card number is none of them
+            allowed = ", ".join(sorted(_RELATIONSHIPS))
+            raise RowInvalid("relationship_to_head", f"relationship_to_head must be one of {allowed}")
         born = self._date(get("birth_date"))
         try:
             number = normalize_id_number(get("id_number"))
@@ -159,7 +165,7 @@ class RowParser:
         value: str = get(name)
         if not value or len(value) > _LIMITS[name]:
             raise RowInvalid(name, f"{name} is required and at most {_LIMITS[name]} characters")
-        if contains_id_number(value):  # stored, shown to every reader and (the relationship) published
+        if contains_id_number(value):  # stored and shown to every reader
             raise RowInvalid(name, f"{name} must not contain an ID-card number")
         return value
 

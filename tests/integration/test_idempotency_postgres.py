@@ -1,0 +1,33 @@
+"""Idempotent creates on PostgreSQL: the same request sent many times at once is recorded once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from shared.messaging.outbox import OutboxMessage
+from tests.api_kit_app import notes_app
+from tests.support import auth
+
+pytestmark = pytest.mark.integration
+HEADERS = {**auth("district_office"), "Idempotency-Key": "payroll-2020-06"}
+
+
+async def test_concurrent_retries_record_once_and_then_replay(pg_database: Callable[[str], Awaitable[str]]) -> None:
+    app = notes_app(await pg_database("projects"))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            sends = [client.post("/v1/notes", json={"text": "N-1"}, headers=HEADERS) for _ in range(8)]
+            answers = await asyncio.gather(*sends)
+            replay = await client.post("/v1/notes", json={"text": "N-1"}, headers=HEADERS)
+        async with app.state.sessions() as session:
+            recorded = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409}, statuses
+    [created] = [a for a in answers if a.status_code == 201]
+    assert replay.status_code == 200 and replay.json() == created.json()
+    assert recorded == 1

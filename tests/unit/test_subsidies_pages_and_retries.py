@@ -1,0 +1,200 @@
+"""Subsidies' lists are pages walked by cursor, a payment needs its Idempotency-Key, a coverage check can be
+retried with one, the policy catalogue is a subset of `PolicyCode`, and every request body's example is accepted."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from services.subsidies.models import CoverageCheck, CoverageGap, Payment
+from services.subsidies.schemas.coverage import CoverageCheckCreate
+from services.subsidies.schemas.payments import PaymentCreate
+from services.subsidies.settings import SubsidiesSettings
+from shared.api.clock import request_time
+from shared.contracts.households import HouseholdRegistered, MinimumAllowance, MinimumAllowanceChanged
+from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
+from shared.contracts.subsidies import PolicyCode
+from shared.messaging.outbox import OutboxMessage
+from shared.schemas import RequestBody
+from tests.support import apply_event, assert_problem, auth, running_app
+from tests.unit.test_projects_pages_and_retries import walk
+
+TOWNSHIP = "371523101"
+EXAMPLE_HOUSEHOLD = UUID("6f1d1bb0-5c3a-4e1e-9a57-2d8c0b7e4a10")  # the household of PaymentCreate.example
+HOUSEHOLDS = [EXAMPLE_HOUSEHOLD, *(UUID(int=n) for n in range(1, 5))]
+FINANCE = auth("finance_officer", sub="cashier-1")
+READER = auth("auditor")
+MOMENT = datetime(2020, 7, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def api(sqlite_url: Any) -> Any:
+    async with running_app("subsidies", await sqlite_url("subsidies")) as (app, client):
+        for n, household_id in enumerate(HOUSEHOLDS):
+            registered = HouseholdRegistered(
+                household_id=household_id,
+                household_code=f"CP-{n:04d}",
+                area_code=f"{TOWNSHIP}{201 + n % 2}",
+                member_count=1 + n,
+            )
+            await apply_event(app, registered)
+        yield app, client
+
+
+async def _count(app: Any, model: Any) -> int:
+    async with app.state.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)))
+
+
+def _at(app: Any, moment: datetime) -> None:
+    app.dependency_overrides[request_time] = lambda: moment
+
+
+@pytest.mark.parametrize("body", [PaymentCreate, CoverageCheckCreate])
+def test_every_request_body_accepts_its_own_example(body: type[RequestBody]) -> None:
+    assert body.example is not None
+    body.model_validate(body.example)
+
+
+async def test_the_examples_are_accepted_by_the_service(api: Any) -> None:
+    _, client = api
+    paid = await client.post("/v1/payments", json=PaymentCreate.example, headers={**FINANCE, "Idempotency-Key": "k"})
+    assert paid.status_code == 201, paid.text
+    checked = await client.post("/v1/coverage-checks", json=CoverageCheckCreate.example, headers=FINANCE)
+    assert checked.status_code == 201, checked.text
+
+
+def test_the_catalogue_is_every_policy_code_by_default_and_a_subset_when_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert SubsidiesSettings().policy_codes == frozenset(PolicyCode) and len(PolicyCode) == 15
+    monkeypatch.setenv("SUBSIDIES_POLICY_CODES", '["dibao", "medical_aid"]')
+    assert SubsidiesSettings().policy_codes == {PolicyCode.DIBAO, PolicyCode.MEDICAL_AID}
+
+
+@pytest.mark.parametrize("codes", ['["dibao", "winter_fuel"]', '["Dibao"]', '"dibao"'])
+def test_a_catalogue_naming_a_code_outside_the_enum_is_refused_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, codes: str
+) -> None:
+    monkeypatch.setenv("SUBSIDIES_POLICY_CODES", codes)
+    with pytest.raises(ValidationError):
+        SubsidiesSettings()
+
+
+async def test_a_payment_without_an_idempotency_key_is_422_naming_the_header(api: Any) -> None:
+    app, client = api
+    problem = assert_problem(await client.post("/v1/payments", json=PaymentCreate.example, headers=FINANCE), 422)
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [("header.Idempotency-Key", "missing")]
+    assert (await _count(app, Payment), await _count(app, OutboxMessage)) == (0, 0)
+
+
+async def _pay(client: Any, household_id: UUID, period: str) -> dict[str, Any]:
+    body = {"household_id": str(household_id), "policy_code": "dibao", "period": period, "amount_fen": 52_000}
+    r = await client.post("/v1/payments", json=body, headers={**FINANCE, "Idempotency-Key": f"{household_id}-{period}"})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def test_payments_are_paged_newest_first(api: Any) -> None:
+    app, client = api
+    paid = []
+    for n, household_id in enumerate(HOUSEHOLDS):
+        _at(app, MOMENT + timedelta(minutes=n // 2))  # pairs paid at the same moment: their ids order them
+        paid.append(await _pay(client, household_id, "2020-06"))
+    _at(app, MOMENT + timedelta(hours=1))
+    paid.append(await _pay(client, HOUSEHOLDS[1], "2020-05"))
+    items, pages = await walk(client, "/v1/payments", READER, limit=2)
+    expected = sorted(paid, key=lambda p: (p["paid_at"], p["id"]), reverse=True)
+    assert ([p["id"] for p in items], pages) == ([p["id"] for p in expected], 3)
+    mine, _ = await walk(client, "/v1/payments", READER, limit=1, household_id=str(HOUSEHOLDS[1]))
+    assert [p["period"] for p in mine] == ["2020-05", "2020-06"]
+
+
+async def _project(app: Any, area_code: str) -> UUID:
+    project_id = uuid4()
+    registered = ProjectRegistered(
+        project_id=project_id, name="扶贫大棚", kind="greenhouse", area_code=area_code, budget_fen=1_000_000
+    )
+    await apply_event(app, registered)
+    return project_id
+
+
+async def test_allocations_and_incomes_are_paged_newest_first(api: Any) -> None:
+    app, client = api
+    project_id = await _project(app, TOWNSHIP)
+    incomes = [
+        ProjectIncomeRecorded(project_id=project_id, income_id=uuid4(), period=f"2020-0{m}", amount_fen=100_000)
+        for m in (4, 5, 6)
+    ]
+    for income in incomes:
+        await apply_event(app, income)
+    shares, pages = await walk(client, "/v1/allocations", READER, limit=2, income_id=str(incomes[0].income_id))
+    assert pages == 3 and {a["household_id"] for a in shares} == {str(h) for h in HOUSEHOLDS}  # 5 shares, 1 moment
+    assert sum(a["amount_fen"] for a in shares) == 100_000
+    everything, _ = await walk(client, "/v1/allocations", READER, limit=4)
+    assert len({a["id"] for a in everything}) == len(everything) == 15
+    received, pages = await walk(client, "/v1/incomes", READER, limit=2, status="distributed")
+    assert ([i["income_id"] for i in received], pages) == ([str(i.income_id) for i in reversed(incomes)], 2)
+
+
+def _dibao(household_id: UUID, on: date) -> MinimumAllowanceChanged:
+    return MinimumAllowanceChanged(household_id=household_id, status=MinimumAllowance.DIBAO, effective_on=on)
+
+
+async def test_coverage_checks_are_paged_newest_first_within_the_readers_reach(api: Any) -> None:
+    app, client = api
+    for household_id in HOUSEHOLDS:
+        await apply_event(app, _dibao(household_id, date(2020, 1, 1)))
+    _at(app, MOMENT)
+    checks = []
+    for period, area in [
+        ("2020-04", TOWNSHIP),
+        ("2020-05", f"{TOWNSHIP}201"),
+        ("2020-06", None),
+        ("2020-06", TOWNSHIP),
+    ]:
+        body = {"policy_code": "dibao", "period": period, "area_code": area}
+        r = await client.post("/v1/coverage-checks", json=body, headers=FINANCE)
+        assert r.status_code == 201, r.text
+        checks.append(r.json())
+    items, pages = await walk(client, "/v1/coverage-checks", READER, limit=3)
+    assert ([c["id"] for c in items], pages) == (sorted((c["id"] for c in checks), reverse=True), 2)
+    assert all("gaps" not in c for c in items) and {c["gap_count"] for c in items} == {3, 5}
+    june, _ = await walk(client, "/v1/coverage-checks", READER, limit=1, period="2020-06")
+    assert len(june) == 2
+    township = auth("township_office", area=TOWNSHIP)
+    own, _ = await walk(client, "/v1/coverage-checks", township, limit=1)
+    assert len(own) == 3  # the district-wide check is beyond a township officer's reach
+    elsewhere, _ = await walk(client, "/v1/coverage-checks", auth("township_office", area="371523105"), limit=1)
+    assert elsewhere == []
+
+
+async def test_a_coverage_check_retried_with_its_key_is_answered_not_repeated(api: Any) -> None:
+    app, client = api
+    await apply_event(app, _dibao(HOUSEHOLDS[0], date(2020, 7, 1)))
+    body = {**CoverageCheckCreate.example, "period": "2020-07"}
+    key = {**FINANCE, "Idempotency-Key": "check-dibao-2020-07"}
+    first = await client.post("/v1/coverage-checks", json=body, headers=key)
+    again = await client.post("/v1/coverage-checks", json=body, headers=key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json() and again.headers["Idempotency-Replayed"] == "true"
+    assert first.json()["gap_count"] == 1
+    counts = (await _count(app, CoverageCheck), await _count(app, CoverageGap), await _count(app, OutboxMessage))
+    assert counts == (1, 1, 1)
+    assert_problem(await client.post("/v1/coverage-checks", json={**body, "period": "2020-06"}, headers=key), 409)
+    assert (
+        await client.post("/v1/coverage-checks", json=body, headers=FINANCE)
+    ).status_code == 201  # no key: run again
+    assert (await _count(app, CoverageCheck), await _count(app, OutboxMessage)) == (2, 2)
+
+
+@pytest.mark.parametrize("path", ["/v1/payments", "/v1/allocations", "/v1/incomes", "/v1/coverage-checks"])
+async def test_a_cursor_not_given_by_the_service_is_422(api: Any, path: str) -> None:
+    _, client = api
+    for cursor in ("not-a-cursor", "WyJ4IiwieCJd", "WzEsMl0="):
+        assert_problem(await client.get(path, params={"cursor": cursor}, headers=FINANCE), 422)
