@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import importlib
 import json
 import sys
@@ -69,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
         help="print the AsyncAPI document of every event the services publish (JSON)",
         description="Print the AsyncAPI 3.0 document of every event, each topic and its dead-letter topic (JSON).",
     )
+    ledger = commands.add_parser(
+        "verify-ledger",
+        help="verify audit's tamper-evident log (防篡改日志) in its database; exit status 1 if the chain is broken",
+        description="Walk audit's hash-chained log in the database AUDIT_DATABASE_URL names and print what was "
+        "checked and the first broken link, if any (exit status 1). With --head, an exported head (from "
+        "GET /v1/ledger/head), the log must still reach it unchanged: the check that catches a cut tail.",
+    )
+    ledger.add_argument("--head", help="an exported head, <seq>:<entry_hash>")
     # Listed here for `poverty --help`; `main` hands their arguments to the households tools, which parse them.
     commands.add_parser(
         "import",
@@ -221,6 +230,22 @@ def print_token(roles: list[str], area: str | None, sub: str, ttl: int) -> int:
     return 0
 
 
+def verify_ledger(head: str | None) -> int:
+    """Verify audit's log in its configured database; print the result as JSON; 1 if the chain is broken."""
+    from services.audit.domain.ledger import verify_database
+    from services.audit.rules.ledger import parse_head
+    from shared.service_index import load_settings
+
+    try:
+        expected = None if head is None else parse_head(head)
+    except ValueError as exc:
+        print(f"poverty verify-ledger: --head: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    result = asyncio.run(verify_database(load_settings("audit").database_url, expected_head=expected))
+    print(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2))
+    return 0 if result.ok else 1
+
+
 def load_demo_data(households: str) -> int:
     """Register the demo households through the households service's API."""
     from shared.local.demo import load
@@ -296,6 +321,7 @@ def rekey(argv: list[str]) -> int:
 HOUSEHOLD_TOOLS: dict[str, Callable[[list[str]], int]] = {"import": household_import, "rekey": rekey}
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": lambda args: serve(args.service),
+    "verify-ledger": lambda args: verify_ledger(args.head),
     "migrate": lambda args: asyncio.run(migrate(args.service)),
     "up": _up,
     "demo-data": lambda args: load_demo_data(args.households),

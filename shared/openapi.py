@@ -56,8 +56,9 @@ class ErrorDocument(BaseModel):
 
 
 def operation_id(route: APIRoute) -> str:
-    """`<tag>-<function name>`: stable, readable names for generated clients (`households-register_household`)."""
-    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+    """`<tag>-<function name>`: stable, readable names for generated clients (`households-register_household`,
+    `helper_cadres-register_cadre`: a tag of several words is joined by underscores, `-` separates the two)."""
+    return f"{str(route.tags[0]).replace(' ', '_')}-{route.name}" if route.tags else route.name
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def _declared_errors(path: str, method: str, operation: dict[str, Any]) -> dict[
     if "security" in operation:
         errors["401"] = _error("No bearer token, or one that is expired, forged or for another audience")
         errors["403"] = _error("The token's roles may not call this operation, or the record is outside its area")
-    if "{" in path:
+    if "{" in path or "requestBody" in operation:  # a body names records too (a campaign, a household)
         errors["404"] = _error("No such record (or one this caller may not know of)")
     if method in _WRITES:
         errors["409"] = _error(

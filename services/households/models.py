@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.open_problems import OpenProblemFields
+from shared.open_findings import OpenFindingFields
 from shared.timeutil import UTCDateTime, utcnow
 
 
@@ -100,7 +100,7 @@ class VisitProblem(SQLModel, table=True):
     description: str = Field(max_length=1000)
 
 
-class HouseholdOpenFinding(OpenProblemFields, table=True):
+class HouseholdOpenFinding(OpenFindingFields, table=True):
     """Audit's finding about a household while its rectification is open (read model fed by `audit.events`)."""
 
     __tablename__ = "openproblem"  # the table keeps its name from before the rename, so no migration

@@ -6,11 +6,11 @@ from services.projects.models import ProjectOpenFinding
 from services.projects.settings import ProjectsSettings
 from shared.contracts.audit import SubjectKind
 from shared.messaging.handlers import HandlerRegistry
-from shared.open_problems import track_open_problems
+from shared.open_findings import track_open_findings
 
 
 def build_handlers(settings: ProjectsSettings) -> HandlerRegistry:
     """Projects' event handlers: the open-findings read model fed by `audit.events`."""
     handlers = HandlerRegistry()
-    track_open_problems(handlers, ProjectOpenFinding, kind=SubjectKind.PROJECT, subject="project_id")
+    track_open_findings(handlers, ProjectOpenFinding, kind=SubjectKind.PROJECT, subject="project_id")
     return handlers

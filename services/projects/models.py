@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.open_problems import OpenProblemFields
+from shared.open_findings import OpenFindingFields
 from shared.timeutil import UTCDateTime, utcnow
 
 
@@ -58,7 +58,7 @@ class ProjectIncome(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class ProjectOpenFinding(OpenProblemFields, table=True):
+class ProjectOpenFinding(OpenFindingFields, table=True):
     """A finding of audit's about a project, as audit tracks it until closed (read model fed by `audit.events`)."""
 
     __tablename__ = "projectopenproblem"  # kept from before the rename, so no migration

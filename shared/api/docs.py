@@ -1,5 +1,6 @@
-"""API documents served from assets installed with the project: `/docs` must work on a government network
-with no internet, so Swagger UI and ReDoc come from the `fastapi-offline` package's files, not a public CDN."""
+"""API documents served from assets installed with the project: `/docs` must work on a government network with
+no internet, so Swagger UI comes from the `fastapi-offline` package's files, not from a public CDN. (ReDoc is not
+served: its bundle loads its logo from Redocly's CDN.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -18,7 +19,7 @@ _SWAGGER_PARAMETERS = {"validatorUrl": None, "persistAuthorization": True, "disp
 
 
 def serve_api_documents(app: FastAPI, *, openapi_url: str) -> None:
-    """Serve Swagger UI at `/docs` and ReDoc at `/redoc`, every asset from this machine."""
+    """Serve Swagger UI at `/docs`, every asset from this machine."""
     app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
@@ -30,14 +31,4 @@ def serve_api_documents(app: FastAPI, *, openapi_url: str) -> None:
             swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
             swagger_ui_parameters=_SWAGGER_PARAMETERS,
-        )
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} — API",
-            redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS_PATH}/favicon.png",
-            with_google_fonts=False,
         )

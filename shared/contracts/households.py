@@ -1,4 +1,4 @@
-"""Events on `households.events`: the registry of registered poor households (建档立卡贫困户).
+"""Events on `households.events`: the household register of registered poor households (建档立卡贫困户).
 
 Payloads carry ids and facts, never an ID-card number, a name or free text typed by an officer.
 """
@@ -98,7 +98,7 @@ class HouseholdEvent(IntegrationEvent):
 
 
 class HouseholdRegistered(HouseholdEvent):
-    """A household entered the registry (建档立卡)."""
+    """A household entered the household register (建档立卡)."""
 
     event_type = "gov.poverty.households.household_registered.v1"
     household_code: str

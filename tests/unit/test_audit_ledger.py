@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from services.audit.handlers import build_handlers
 from services.audit.models import LedgerEntry
 from services.audit.rules.ledger import GENESIS_HASH, Verification, entry_hash, recompute, sha256_hex
 from services.audit.settings import AuditSettings
+from shared.cli import USAGE_ERROR, main
 from shared.contracts import SUBSIDIES_TOPIC
 from shared.contracts.audit import FindingRecurred
 from shared.db import create_engine, unit_of_work
@@ -245,3 +247,23 @@ async def test_a_changes_events_are_written_before_the_log_takes_its_lock(sessio
     outbox_insert = statements.index(["INSERT", "INTO", "outbox"])
     lock = statements.index(["UPDATE", "ledger_entry", "SET"])  # SQLite's form of the log's write lock
     assert outbox_insert < lock < statements.index(["INSERT", "INTO", "ledger_entry"])
+
+
+async def test_poverty_verify_ledger_checks_the_log_in_the_database(
+    sqlite_url: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = await sqlite_url("audit")
+    engine = create_engine(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    entries = await append(sessions, 3)
+    monkeypatch.setenv("AUDIT_DATABASE_URL", url)
+    head = f"3:{entries[-1].entry_hash}"
+    # The command runs its own event loop, as it does from a shell.
+    assert await asyncio.to_thread(main, ["verify-ledger", "--head", head]) == 0
+    await tamper(sessions, "UPDATE ledger_entry SET payload_hash = '" + "0" * 64 + "' WHERE seq = 2")
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["verify-ledger", "--head", head]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["first_break"]["seq"] == 2 and report["first_break"]["kind"] == "altered"
+    assert await asyncio.to_thread(main, ["verify-ledger", "--head", "3:not-a-hash"]) == USAGE_ERROR
+    await engine.dispose()

@@ -8,18 +8,16 @@ from fastapi import APIRouter, Query
 
 from services.audit.api.deps import LedgerReader
 from services.audit.domain import ledger
-from services.audit.rules.ledger import ALGORITHM, CANONICAL_FORM, GENESIS_HASH
+from services.audit.rules.ledger import ALGORITHM, CANONICAL_FORM, GENESIS_HASH, HEAD_PATTERN, parse_head
 from services.audit.schemas.ledger import LedgerHeadRead, LedgerVerificationRead
 from shared.api.clock import Now
 from shared.http import Transaction
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
-# An exported head is one value, `<seq>:<entry_hash>`, so that a sequence never comes without its hash. At most
-# 18 digits: every such number fits the log's BIGINT sequence; 0 is the head of the empty log.
 Head = Annotated[
     str | None,
     Query(
-        pattern=r"^(0|[1-9][0-9]{0,17}):[0-9a-f]{64}$",
+        pattern=HEAD_PATTERN,
         description="an exported head, `<seq>:<entry_hash>` (from `/v1/ledger/head`), to check the log still "
         "reaches it unchanged",
         examples=[f"3:{'0' * 64}"],
@@ -36,10 +34,7 @@ async def verify(session: Transaction, _: LedgerReader, head: Head = None) -> Le
     head, the log must also still reach it with the same hash (`head_truncated`, `head_mismatch`): the one
     tampering a chain alone cannot show, a cut tail. Reads every entry: slow on a long log.
     """
-    expected = None
-    if head is not None:
-        seq, hash_ = head.split(":")
-        expected = (int(seq), hash_)
+    expected = None if head is None else parse_head(head)
     return LedgerVerificationRead.model_validate(await ledger.verify(session, expected_head=expected))
 
 

@@ -31,6 +31,7 @@ from services.audit.rules.ledger import (
     sha256_hex,
 )
 from shared.commit_queue import CommitQueue
+from shared.db import create_engine, session_factory
 from shared.messaging.outbox import write_recorded
 
 LEDGER_LOCK_KEY = 0x1ED6_E7A0  # distinct from the outbox relay's lock
@@ -135,3 +136,13 @@ async def _hash_at(session: AsyncSession, expected_head: tuple[int, str] | None)
         select(col(LedgerEntry.entry_hash)).where(col(LedgerEntry.seq) == expected_head[0])
     )
     return stored
+
+
+async def verify_database(database_url: str, *, expected_head: tuple[int, str] | None = None) -> Verification:
+    """Verify the log in audit's database directly (`poverty verify-ledger`): no service needs to be running."""
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            return await verify(session, expected_head=expected_head)
+    finally:
+        await engine.dispose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -92,6 +93,19 @@ class Break:
     seq: int
     kind: BreakKind
     detail: str
+
+
+# An exported head is one value, `<seq>:<entry_hash>`, so that a sequence never comes without its hash. At most
+# 18 digits: every such number fits the log's BIGINT sequence; 0 is the head of the empty log.
+HEAD_PATTERN = r"^(0|[1-9][0-9]{0,17}):[0-9a-f]{64}$"
+
+
+def parse_head(written: str) -> tuple[int, str]:
+    """An exported head written `<seq>:<entry_hash>`; ValueError if it is not one."""
+    if re.fullmatch(HEAD_PATTERN, written) is None:
+        raise ValueError("a head is written <seq>:<entry_hash> (64 lowercase hex digits)")
+    seq, hash_ = written.split(":")
+    return int(seq), hash_
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ async def record_visit(
 ) -> VisitRead:
     """Record a household visit (走访调研)
 
-    Records the visit in its inspection round. Publishes `VisitRecorded`, and each problem found (those reported, and a C/D house) as a
-    `HouseholdProblemFound` that audit turns into a finding. A housing grade given is recorded as an appraisal
+    Records the visit in its inspection round. Publishes `VisitRecorded`, and each problem found (those reported,
+    and a C/D house) as a `HouseholdProblemFound` that audit turns into a finding. A housing grade given is recorded as an appraisal
     (source `visit`) that re-grades the house; a safe grade (A/B) only from a district, township or village
     officer (others: 403), since it accepts an unsafe house as safe.
     """

@@ -1,4 +1,4 @@
-"""The registry facts subsidies decides from (建档立卡户: area and members), kept from `households.events`."""
+"""What subsidies keeps of the household register (建档立卡户: area and members), from `households.events`."""
 
 from __future__ import annotations
 

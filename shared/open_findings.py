@@ -1,9 +1,9 @@
-"""A service's open problems as audit tracks them (问题整改台账): a read model fed by `audit.events`.
+"""A service's open findings as audit tracks them (问题整改台账): a read model fed by `audit.events`.
 
-Households and projects each keep one for their own subjects; audit stays the owner of findings. A problem
-appears when audit records the finding, follows its rectification deadline and referral, and goes when the
+Households and projects each keep one for their own subjects; audit stays the owner of findings. An open finding
+appears when audit records the finding, follows its rectification deadline and referral, and is closed when the
 rectification is closed. Events may arrive late (one replayed from a dead-letter topic after those that followed
-it): a closed problem is kept as closed, so a late recording does not reopen it, and a change older than the last
+it): a closed one is kept as closed, so a late recording does not reopen it, and a change older than the last
 one applied is ignored (by the events' own times).
 """
 
@@ -34,8 +34,8 @@ from shared.messaging.handlers import HandlerRegistry
 from shared.timeutil import UTCDateTime, utcnow
 
 
-class OpenProblemFields(SQLModel):
-    """The columns of an open-problem table; the service's table adds its subject's id column."""
+class OpenFindingFields(SQLModel):
+    """The columns of an open-finding table; the service's table adds its subject's id column."""
 
     finding_id: UUID = Field(primary_key=True)
     category: str = Field(max_length=30)
@@ -48,10 +48,10 @@ class OpenProblemFields(SQLModel):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, description="time of the last event")
 
 
-P = TypeVar("P", bound=OpenProblemFields)
+P = TypeVar("P", bound=OpenFindingFields)
 
 
-def track_open_problems(handlers: HandlerRegistry, model: type[P], *, kind: SubjectKind, subject: str) -> None:
+def track_open_findings(handlers: HandlerRegistry, model: type[P], *, kind: SubjectKind, subject: str) -> None:
     """Keep `model` (whose `subject` column holds the subject's id) in step with audit's findings of `kind`."""
 
     async def tracked(session: AsyncSession, event: FindingEvent) -> P | None:
@@ -105,14 +105,14 @@ def _row(model: type[P], event: FindingEvent, subject: str, envelope: Envelope, 
     return model(finding_id=event.finding_id, updated_at=envelope.time, **columns)
 
 
-def _new_deadline(problem: OpenProblemFields, event: Any) -> None:
+def _new_deadline(problem: OpenFindingFields, event: Any) -> None:
     problem.rectification_deadline = event.deadline
 
 
-def _found_again(problem: OpenProblemFields, event: FindingRecurred) -> None:
+def _found_again(problem: OpenFindingFields, event: FindingRecurred) -> None:
     if event.severity is not None:  # found worse than it was
         problem.severity = event.severity
 
 
-def _referred(problem: OpenProblemFields, _: Any) -> None:
+def _referred(problem: OpenFindingFields, _: Any) -> None:
     problem.referred = True
