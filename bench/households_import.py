@@ -24,7 +24,7 @@ from pathlib import Path
 from cpu import CpuBill, CpuMeter, descendants, machine_speed, peak_rss_mb
 from sqlalchemy import func, select
 
-from services.households.domain.imports.__main__ import DEFAULT_WORKERS, tune_gc
+from services.households.domain.imports.command import DEFAULT_WORKERS, tune_gc
 from services.households.domain.imports.importer import HouseholdImporter, Progress
 from services.households.domain.imports.rows import OPTIONAL, REQUIRED
 from services.households.domain.imports.sources import open_table

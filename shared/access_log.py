@@ -8,7 +8,8 @@ characters of letters, digits, `.`, `_` and `-`), otherwise a new one; either wa
 every log line written while the request is served name the same request.
 
 Health probes (`/livez`, `/readyz`) come every few seconds to every pod: they are logged at DEBUG, everything else at
-INFO. Every request is also counted in the HTTP metrics (`count_request`), by route template, method and status.
+INFO. Every request is also counted in the HTTP metrics (`count_request`), by route template, method and status,
+probes included: the error-rate alert and dashboard panel leave them out (`route!~"/livez|/readyz"`).
 
 A pure ASGI middleware: Starlette's BaseHTTPMiddleware would run every request through an extra task and stream.
 """

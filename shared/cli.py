@@ -30,9 +30,8 @@ ROLES = tuple(role.value for role in Role)
 SCOPED_ROLES = tuple(role.value for role in Role if role in AREA_SCOPED)
 
 # The household register's own command lines (argv in, exit status out), where the households service keeps them:
-# the first of these modules that has a `main` runs, and parses its own options. (`__main__` is where the import's
-# entry lives today; once it moves into its package, the package itself is found first.)
-HOUSEHOLD_IMPORT_MODULES = ("services.households.domain.imports", "services.households.domain.imports.__main__")
+# the first of these modules that has a `main` runs, and parses its own options (none is a `python -m` program).
+HOUSEHOLD_IMPORT_MODULES = ("services.households.domain.imports.command",)
 REKEY_MODULES = ("services.households.domain.rekey",)
 
 

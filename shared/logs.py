@@ -3,6 +3,10 @@
 Every line written inside a trace carries its `trace_id` and `span_id` (32 and 16 hex digits, as tracing backends
 show them), and every line written while a request is served its `request_id` (set by the access log), so a line
 leads to its request and its trace across services.
+
+The Kafka client's own lines are rate-limited (`RateLimitFilter`): with the brokers away aiokafka logs its failed
+connection attempts dozens of times a second. The first line of each kind passes, then at most one per kind every
+`RATE_LIMIT_WINDOW_S`, carrying `suppressed`: how many lines of its kind were left out since the last one passed.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +26,43 @@ from opentelemetry import trace
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 # The id of the HTTP request being served (`shared.access_log`), None outside a request.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+RATE_LIMIT_WINDOW_S = 30.0  # at most one line of a kind per this many seconds from a rate-limited logger
+RATE_LIMITED_LOGGERS = ("aiokafka",)  # and their children
+_MAX_KINDS = 1000  # kinds remembered at most (a line's kind is its logger, level and message template)
+
+
+class RateLimitFilter(logging.Filter):
+    """Lets through the first record of each kind (logger, level, message template) from the `loggers` (and their
+    children), then at most one per kind every `window_s` seconds; the one that passes carries `suppressed`, the
+    number of that kind's records dropped since the last one passed. Records of other loggers all pass."""
+
+    def __init__(
+        self,
+        loggers: tuple[str, ...] = RATE_LIMITED_LOGGERS,
+        window_s: float = RATE_LIMIT_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._loggers, self._window_s, self._clock = loggers, window_s, clock
+        self._kinds: dict[tuple[str, int, str], tuple[float, int]] = {}  # kind -> (when one last passed, dropped)
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not any(record.name == name or record.name.startswith(f"{name}.") for name in self._loggers):
+            return True
+        kind = (record.name, record.levelno, str(record.msg))
+        now = self._clock()
+        with self._lock:
+            passed = self._kinds.get(kind)
+            if passed is not None and now - passed[0] < self._window_s:
+                self._kinds[kind] = (passed[0], passed[1] + 1)
+                return False
+            if passed is None and len(self._kinds) >= _MAX_KINDS:
+                self._kinds.clear()
+            self._kinds[kind] = (now, 0)
+        if passed is not None and passed[1]:
+            record.suppressed = passed[1]
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -52,6 +96,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     """Send every logger's records to stdout as JSON."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(RateLimitFilter())  # on the handler: a logger's filter would not see its children's records
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -8,7 +8,8 @@ sampled trace is continued. The exporters:
 - `OTEL_TRACES_EXPORTER`: `otlp` (OTLP over HTTP/protobuf, to `OTEL_EXPORTER_OTLP_ENDPOINT` or
   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), `console` or `none`, comma-separated. Unset, it is `otlp` when an OTLP
   endpoint is set and `none` otherwise (the OpenTelemetry default, `otlp` to localhost, would send every
-  development run's spans to a port nobody listens on).
+  development run's spans to a port nobody listens on). `console` writes the spans to stderr: stdout is the log,
+  one JSON object per line (`shared/logs.py`), which the SDK's multi-line span dumps would break.
 - `OTEL_SDK_DISABLED=true`: no SDK at all; contexts received still pass through unchanged.
 - `OTEL_SERVICE_NAME` (default: the service's name), `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` and
   `OTEL_TRACES_SAMPLER_ARG` (default `parentbased_always_on`), `OTEL_BSP_*` and `OTEL_EXPORTER_OTLP_*`, as the
@@ -30,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -156,7 +158,7 @@ def exporters_from_env() -> list[SpanExporter]:
         elif name == "console":
             from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-            exporters.append(ConsoleSpanExporter())
+            exporters.append(ConsoleSpanExporter(out=sys.stderr))  # stdout is the JSON log
         else:
             log.warning("unknown OTEL_TRACES_EXPORTER; ignored", extra={"exporter": name})
     return exporters
@@ -342,6 +344,52 @@ def consuming(record: ConsumerRecord[bytes, bytes], envelope: Envelope, *, consu
 
 
 @contextmanager
+def consuming_record(record: ConsumerRecord[bytes, bytes], *, consumer: str) -> Iterator[Span]:
+    """The CONSUMER span of a record that is no valid event (dead-lettered as poison), current inside the block:
+    child of the `traceparent` header the record carries when it can be read, else a new trace. Its event id and
+    type are named when the record's headers carry them readably."""
+    headers = _readable_headers(record)
+    attributes: dict[str, Any] = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": record.topic,
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.consumer.group.name": consumer,
+        "messaging.destination.partition.id": str(record.partition),
+        "messaging.kafka.offset": record.offset,
+    }
+    if "ce_id" in headers:
+        attributes["messaging.message.id"] = attributes["cloudevents.event_id"] = headers["ce_id"]
+    if "ce_type" in headers:
+        attributes["cloudevents.event_type"] = headers["ce_type"]
+    with _tracer().start_as_current_span(
+        f"process {record.topic}",
+        context=context_from(headers.get("traceparent")),
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except Exception as exc:
+            _failed(span, exc)
+            raise
+
+
+def _readable_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    """The record's tracing and event-id headers that decode as UTF-8 (a poison record's may not)."""
+    readable: dict[str, str] = {}
+    for key, value in record.headers or ():
+        if key in ("traceparent", "ce_id", "ce_type") and isinstance(value, bytes) and key not in readable:
+            try:
+                readable[key] = value.decode()[:200]
+            except UnicodeDecodeError:
+                continue
+    return readable
+
+
+@contextmanager
 def consuming_batch(topic: str, envelopes: Sequence[Envelope], *, consumer: str) -> Iterator[Span]:
     """The span of a transaction applying several events of one partition, linked to each event's context; each
     event's own CONSUMER span (`consuming`) stays in its event's trace."""
@@ -370,6 +418,11 @@ def consuming_batch(topic: str, envelopes: Sequence[Envelope], *, consumer: str)
 def _span_context(traceparent: str | None) -> trace.SpanContext | None:
     ctx = trace.get_current_span(context_from(traceparent)).get_span_context()
     return ctx if ctx.is_valid else None
+
+
+def mark_failed(span: Span, exc: BaseException) -> None:
+    """Mark `span` failed by `exc` (a failure caught inside it): the exception's type only."""
+    _failed(span, exc)
 
 
 def _failed(span: Span, exc: BaseException) -> None:

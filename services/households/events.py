@@ -1,11 +1,19 @@
-"""Publishing the register's events: every state change writes its event to the outbox, in the same transaction."""
+"""Publishing the register's events: every state change writes its event to the outbox, in the same transaction.
+
+The one place the service turns events into outbox rows: `publish` for a use case's session, `outbox_rows` for the
+import, which inserts its rows in bulk in its own transaction.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import IntegrationEvent
-from shared.messaging.outbox import record_event
+from shared.messaging.outbox import outbox_row, record_event
 
 SOURCE = "/services/households"
 
@@ -13,3 +21,9 @@ SOURCE = "/services/households"
 def publish(session: AsyncSession, event: IntegrationEvent) -> None:
     """Add `event` to the outbox; it leaves only if the caller's transaction commits."""
     record_event(session, event, source=SOURCE)
+
+
+def outbox_rows(events: Iterable[IntegrationEvent], *, now: datetime) -> list[dict[str, Any]]:
+    """The outbox rows publishing `events`, occurred at `now`, for a writer that inserts them itself in the
+    transaction of the changes they announce (the import's COPY or multi-row INSERT)."""
+    return [dict(outbox_row(event, source=SOURCE, now=now)) for event in events]

@@ -1,4 +1,8 @@
-"""Tables of the household register (建档立卡). Rules live in `rules/` and use cases in `domain/`, not here."""
+"""Tables of the household register (建档立卡). Rules live in `rules/` and use cases in `domain/`, not here.
+
+No timestamp has a default: the use case stamps each row with the time it acts at (`now`, injected), so a forgotten
+stamp fails the insert (NOT NULL) instead of reading the wall clock.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, UniqueCon
 from sqlmodel import Field, SQLModel
 
 from shared.open_findings import OpenFindingFields
-from shared.timeutil import UTCDateTime, utcnow
+from shared.timeutil import UTCDateTime
 
 
 class HelperCadre(SQLModel, table=True):
@@ -20,7 +24,7 @@ class HelperCadre(SQLModel, table=True):
     name: str = Field(max_length=100)
     unit: str = Field(max_length=200)
     area_code: str = Field(max_length=12, index=True)
-    registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    registered_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Household(SQLModel, table=True):
@@ -30,7 +34,7 @@ class Household(SQLModel, table=True):
     household_code: str = Field(max_length=32, unique=True)
     area_code: str = Field(max_length=12, index=True)
     head_name: str = Field(max_length=100)
-    registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    registered_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default="in_poverty", max_length=30, index=True)
     helper_cadre_id: UUID | None = Field(default=None, foreign_key="helpercadre.id", index=True)
     minimum_allowance: str = Field(default="none", max_length=20)
@@ -74,7 +78,7 @@ class IdCardReveal(SQLModel, table=True):
     household_id: UUID = Field(foreign_key="household.id", index=True)
     revealed_by: str = Field(max_length=100)
     reason: str = Field(max_length=500)
-    revealed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revealed_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Visit(SQLModel, table=True):
@@ -119,7 +123,7 @@ class HousingAppraisal(SQLModel, table=True):
     renovation_due: date | None = None
     renovated_on: date | None = None
     source: str = Field(max_length=20)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class WaterCheck(SQLModel, table=True):
@@ -132,7 +136,7 @@ class WaterCheck(SQLModel, table=True):
     problems: str = Field(default="", max_length=200)
     safe: bool
     checked_by: str = Field(max_length=100)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class PovertyLine(SQLModel, table=True):
@@ -142,7 +146,7 @@ class PovertyLine(SQLModel, table=True):
     line_fen: int = Field(sa_type=BigInteger)
     monitoring_margin_fen: int = Field(sa_type=BigInteger)
     set_by: str = Field(max_length=100)
-    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    set_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class IncomeRecord(SQLModel, table=True):
@@ -155,7 +159,7 @@ class IncomeRecord(SQLModel, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
     note: str = Field(default="", max_length=200)
     recorded_by: str = Field(max_length=100)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class MedicalExpense(SQLModel, table=True):
@@ -166,7 +170,7 @@ class MedicalExpense(SQLModel, table=True):
     member_id: UUID = Field(foreign_key="member.id", index=True)
     amount_fen: int = Field(sa_type=BigInteger)
     occurred_on: date
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class MonitoringEpisode(SQLModel, table=True):
@@ -217,7 +221,7 @@ class DepartmentBatch(SQLModel, table=True):
     idempotency_key: str = Field(max_length=100)
     request_digest: str = Field(max_length=64)
     submitted_by: str = Field(max_length=100)
-    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime)
     row_count: int
     applied_count: int
     error_count: int
@@ -232,7 +236,7 @@ class HouseholdChange(SQLModel, table=True):
         sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     )
     household_id: UUID = Field(foreign_key="household.id", index=True)
-    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    changed_at: datetime = Field(sa_type=UTCDateTime)
     actor: str = Field(max_length=100)
     action: str = Field(max_length=50)
     changes: str = Field(sa_type=Text)

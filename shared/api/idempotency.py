@@ -55,6 +55,16 @@ KeyHeader = Annotated[
 ]
 
 
+def request_digest(body: BaseModel) -> str:
+    """What identifies a request's body: its canonical JSON, hashed.
+
+    A secret (an ID-card number) is written masked in that JSON, so two bodies differing only in it would look the
+    same: a route whose body holds one passes the body together with the secret's keyed hash (households'
+    `numbered`), never the bare body.
+    """
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
 class IdempotentCreate:
     """The request's key (if any), claimed in the request's transaction."""
 
@@ -67,7 +77,7 @@ class IdempotentCreate:
         """The first result of this request if it is a retry; otherwise claim the key and return None."""
         if self.key is None:
             return None
-        digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        digest = request_digest(body)
         earlier = await self._earlier()
         if earlier is None:
             await self._claimed(digest)

@@ -22,7 +22,9 @@ Dead-letter headers and log lines name an error by its type, and a database erro
 constraint, never by its text: a database's message quotes the failing row's values (personal data).
 
 Each event is handled in a CONSUMER span whose parent is the `traceparent` its record carries (`shared.tracing`),
-so the events its handler records, and the log lines it writes, continue the trace that caused it.
+so the events its handler records, and the log lines it writes, continue the trace that caused it. The runner's own
+lines about an event (a retry, its dead-lettering) are written inside that span too, and a poison record gets one,
+parented on its `traceparent` header when that can be read.
 """
 
 from __future__ import annotations
@@ -52,13 +54,14 @@ from shared.messaging.kafka import SharedProducer
 from shared.messaging.lag import ConsumerLag
 from shared.messaging.relay import Backoff
 from shared.metrics import DEAD_LETTERS, EVENT_HANDLING_SECONDS, EVENTS_CONSUMED
-from shared.tracing import consuming, consuming_batch
+from shared.tracing import consuming, consuming_batch, consuming_record, mark_failed
 
 log = logging.getLogger(__name__)
 # The driver attributes that name a database error without quoting data: SQLSTATE, constraint, SQLite's error name.
 _DATABASE_ATTRIBUTES = (("sqlstate", "sqlstate"), ("constraint_name", "constraint"), ("sqlite_errorname", "sqlite"))
 UNKNOWN_TYPE = "unknown"  # the event type label of a record that names none we know
 STALL_CAP_S = 60.0  # a partition stalled for good (say, its dead-letter topic not authorised) is retried this often
+LAG_REFRESH_S = 5.0  # how often the lag is refreshed from the brokers' end offsets, fetching or not
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,20 @@ class ConsumerRunner:
         self._paused: dict[TopicPartition, float] = {}  # stalled partition -> when to read it again
         self._stall_backoffs: dict[TopicPartition, Backoff] = {}
         self._lag = ConsumerLag(consumer)
+        self.lag_refresh_s = LAG_REFRESH_S
 
     async def run(self) -> None:
         """Consume until cancelled."""
+        # The lag is refreshed from the brokers' end offsets on the side: while a batch is retried or a partition
+        # stalled nothing is fetched, and the high watermark a fetch brings would freeze.
+        refresher = asyncio.create_task(self._lag.refresh_every(self.lag_refresh_s))
+        try:
+            await self._run()
+        finally:
+            refresher.cancel()
+            await asyncio.gather(refresher, return_exceptions=True)
+
+    async def _run(self) -> None:
         backoff = Backoff()
         while True:
             try:
@@ -250,10 +264,12 @@ class ConsumerRunner:
             raise _Stalled(batch[0].record.offset) from exc
 
     async def _poison(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> str:
-        try:
-            return await self._dead_letter(record, exc, attempts=1)
-        except Exception as failure:
-            raise _Stalled(record.offset) from failure
+        with consuming_record(record, consumer=self.name) as span:
+            mark_failed(span, exc)
+            try:
+                return await self._dead_letter(record, exc, attempts=1)
+            except Exception as failure:
+                raise _Stalled(record.offset) from failure
 
     async def _apply_batch(self, batch: list[_Work]) -> list[str]:
         if len(batch) == 1:
@@ -261,24 +277,31 @@ class ConsumerRunner:
         backoff = Backoff(self._backoff_s)
         while True:
             claimed: list[bool] = []
-            try:
-                await self._transact(batch, claimed)
-                outcomes = zip(batch, claimed, strict=True)
-                return [self._count("applied" if fresh else "duplicate", work.record) for work, fresh in outcomes]
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not is_transient(exc):
-                    return await self._apply_one_by_one(batch, failing=len(claimed))
-                log.warning("event batch failed; retrying", extra={"consumer": self.name, **_log_facts(exc)})
-                for work in batch:
-                    self._count("retried", work.record)
-                await backoff.sleep()
+            # The batch's span (linked to each event's trace) holds the attempt and the lines about its failure.
+            with consuming_batch(batch[0].record.topic, [work.envelope for work in batch], consumer=self.name) as span:
+                try:
+                    await self._transact(batch, claimed)
+                    outcomes = zip(batch, claimed, strict=True)
+                    return [self._count("applied" if fresh else "duplicate", work.record) for work, fresh in outcomes]
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    mark_failed(span, exc)
+                    transient = is_transient(exc)
+                    facts = {"consumer": self.name, **_batch_facts(batch), **_log_facts(exc)}
+                    if transient:
+                        log.warning("event batch failed; retrying", extra=facts)
+                    else:
+                        log.info("event batch failed; applying it one event per transaction", extra=facts)
+            if not transient:
+                return await self._apply_one_by_one(batch, failing=len(claimed))
+            for work in batch:
+                self._count("retried", work.record)
+            await backoff.sleep()
 
     async def _apply_one_by_one(self, batch: list[_Work], *, failing: int) -> list[str]:
         """Replay a failed batch one record per transaction; the record that failed (none if the commit did)
         has spent one of its attempts already."""
-        log.info("event batch failed; applying it one event per transaction", extra={"consumer": self.name})
         if failing < len(batch):
             self._count("retried", batch[failing].record)
         return [await self._apply(work, spent=int(n == failing)) for n, work in enumerate(batch)]
@@ -288,35 +311,38 @@ class ConsumerRunner:
         backoff = Backoff(self._backoff_s)
         while True:
             claimed: list[bool] = []
-            try:
-                await self._transact([work], claimed)
-                return self._count("applied" if claimed[0] else "duplicate", work.record)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not is_transient(exc):
-                    attempts += 1
-                    if attempts >= self._max_attempts:
-                        return await self._dead_letter(work.record, exc, attempts=attempts)
-                log.warning(
-                    "event handling failed; retrying",
-                    extra={
-                        "consumer": self.name,
-                        "event_id": work.envelope.id,
-                        "event_type": work.envelope.type,
-                        "attempt": attempts,
-                        "transient": is_transient(exc),
-                        **_log_facts(exc),
-                    },
-                )
-                self._count("retried", work.record)
-                await backoff.sleep()
+            # Each attempt in the event's CONSUMER span, which also holds the lines about its failure and the
+            # dead-lettering: they carry the event's trace.
+            with consuming(work.record, work.envelope, consumer=self.name) as span:
+                try:
+                    await self._transact([work], claimed)
+                    return self._count("applied" if claimed[0] else "duplicate", work.record)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    mark_failed(span, exc)
+                    if not is_transient(exc):
+                        attempts += 1
+                        if attempts >= self._max_attempts:
+                            return await self._dead_letter(work.record, exc, attempts=attempts)
+                    log.warning(
+                        "event handling failed; retrying",
+                        extra={
+                            "consumer": self.name,
+                            "event_id": work.envelope.id,
+                            "event_type": work.envelope.type,
+                            "attempt": attempts,
+                            "transient": is_transient(exc),
+                            **_log_facts(exc),
+                        },
+                    )
+            self._count("retried", work.record)
+            await backoff.sleep()
 
     async def _transact(self, batch: list[_Work], claimed: list[bool]) -> None:
         started = time.perf_counter()
-        with self._transaction_span(batch):
-            async with unit_of_work(self._sessions) as session:
-                await self._claim_and_apply(session, batch, claimed)
+        async with unit_of_work(self._sessions) as session:  # in the span `_apply` or `_apply_batch` opened
+            await self._claim_and_apply(session, batch, claimed)
         # Each event's handling time is its share of the transaction that applied it.
         share = (time.perf_counter() - started) / len(batch)
         for work in batch:
@@ -335,22 +361,19 @@ class ConsumerRunner:
                     await work.application(session)
             claimed.append(is_fresh)
 
-    def _transaction_span(self, batch: list[_Work]) -> AbstractContextManager[object]:
-        """Tracing: one event's transaction runs in its CONSUMER span, in the trace the record carries; a batch's in a
-        span linked to each event's trace, each event's handling then in its own CONSUMER span (`_event_span`)."""
-        if len(batch) == 1:
-            return consuming(batch[0].record, batch[0].envelope, consumer=self.name)
-        return consuming_batch(batch[0].record.topic, [work.envelope for work in batch], consumer=self.name)
-
     def _event_span(self, work: _Work, batch: list[_Work]) -> AbstractContextManager[object]:
+        """Tracing: one event's transaction runs in its CONSUMER span (`_apply`), in the trace the record carries; a
+        batch's in a span linked to each event's trace (`_apply_batch`), each event's handling then in its own."""
         return nullcontext() if len(batch) == 1 else consuming(work.record, work.envelope, consumer=self.name)
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: BaseException, *, attempts: int) -> str:
         await self._send_dead_letter(record, [*record.headers, *_error_headers(self.name, record, exc, attempts)])
+        event_id = _header(record, "ce_id")
         log.error(
             "event dead-lettered",
             extra={
                 "consumer": self.name,
+                **({"event_id": event_id} if event_id else {}),
                 "topic": record.topic,
                 "partition": record.partition,
                 "offset": record.offset,
@@ -398,6 +421,26 @@ class ConsumerRunner:
     def _count(self, outcome: str, record: ConsumerRecord[bytes, bytes]) -> str:
         EVENTS_CONSUMED.labels(record.topic, _event_type(record), outcome).inc()
         return outcome
+
+
+def _header(record: ConsumerRecord[bytes, bytes], key: str) -> str | None:
+    """A header's value as text (cut to 200 characters), None when absent or not UTF-8."""
+    value = dict(record.headers).get(key)
+    try:
+        return value.decode()[:200] if isinstance(value, bytes) else None
+    except UnicodeDecodeError:
+        return None
+
+
+def _batch_facts(batch: list[_Work]) -> dict[str, object]:
+    first, last = batch[0].record, batch[-1].record
+    return {
+        "topic": first.topic,
+        "partition": first.partition,
+        "offset": first.offset,
+        "last_offset": last.offset,
+        "events": len(batch),
+    }
 
 
 def _event_type(record: ConsumerRecord[bytes, bytes]) -> str:

@@ -23,7 +23,9 @@ def original_headers(record: ConsumerRecord[bytes, bytes]) -> list[tuple[str, by
 
 
 async def replay(dlq_topic: str, *, bootstrap_servers: str, group_id: str, security: KafkaSecurity = PLAINTEXT) -> int:
-    """Republish every not-yet-replayed record of `dlq_topic`; the group's offsets remember progress."""
+    """Republish every not-yet-replayed record of `dlq_topic` that was in it when the replay started; the group's
+    offsets remember progress. Records dead-lettered again meanwhile (the cause not fixed after all) stay for the
+    next replay: taking them too could go on for ever. Returns the number of records replayed."""
     if not dlq_topic.endswith(DLQ_SUFFIX):
         raise ValueError(f"{dlq_topic} is not a dead-letter topic (must end with {DLQ_SUFFIX})")
     consumer = make_consumer(bootstrap_servers, group_id=group_id, topics=[dlq_topic], security=security)
@@ -31,26 +33,37 @@ async def replay(dlq_topic: str, *, bootstrap_servers: str, group_id: str, secur
     await consumer.start()
     await producer.start()
     try:
-        return await _drain(consumer, producer)
+        ends = await _end_offsets(consumer, dlq_topic)
+        return await _drain(consumer, producer, ends) if any(ends.values()) else 0
     finally:
         await consumer.stop()
         await producer.stop()
 
 
-async def _drain(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> int:
-    """Replay up to the end offsets seen once the group assigned the partitions."""
-    ends: dict[TopicPartition, int] | None = None
+async def _end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
+    """The end offset of each partition of `topic` now, before anything is replayed (none when no such topic)."""
+    partitions = consumer.partitions_for_topic(topic) or set()  # looked up as the consumer started
+    if not partitions:
+        return {}
+    ends: dict[TopicPartition, int] = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+    return ends
+
+
+async def _drain(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, ends: dict[TopicPartition, int]) -> int:
+    """Replay the records before `ends` (the end offsets when the replay started) of the partitions assigned."""
     replayed = 0
     while True:
         batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = await consumer.getmany(timeout_ms=500)
-        for tp, records in batches.items():
+        for tp, fetched in batches.items():
+            records = [r for r in fetched if r.offset < ends.get(tp, 0)]
+            if not records:
+                continue  # dead-lettered after the replay started
             futures = [
                 await producer.send(source_topic(r), r.value, key=r.key, headers=original_headers(r)) for r in records
             ]
             await asyncio.gather(*futures)
             await consumer.commit({tp: records[-1].offset + 1})
             replayed += len(records)
-        if ends is None and consumer.assignment():
-            ends = await consumer.end_offsets(list(consumer.assignment()))
-        if ends is not None and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+        assigned = consumer.assignment()
+        if assigned and all([await consumer.position(tp) >= ends.get(tp, 0) for tp in assigned]):
             return replayed

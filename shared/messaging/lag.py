@@ -1,12 +1,17 @@
 """A consumer's lag per partition, as `poverty_consumer_lag{topic,partition}`: the records on the partition that are
-not done yet, from the high watermark (the offset the next record written will get, as of the last fetch) down to
-the first record not applied. That is the first record fetched and not yet applied, or, when none is pending, the
-consumer's position (which a stalled partition has been rewound to). No network call: Kafka returns the high
-watermark with every fetch, and the position is the client's own."""
+not done yet, from the high watermark (the offset the next record written will get) down to the first record not
+applied. That is the first record fetched and not yet applied, or, when none is pending, the consumer's position
+(which a stalled partition has been rewound to).
+
+Kafka returns the high watermark with every fetch, but nothing is fetched for a partition while its batch is retried
+or while it is paused (stalled): the fetched high watermark would freeze, and the lag with it, just when records pile
+up. So `refresh_every` also asks the brokers for the partitions' end offsets now and then (a ListOffsets request,
+which leaves the consumer's positions alone) and reports against the newer of the two."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +20,9 @@ from aiokafka.errors import IllegalStateError
 
 from shared.metrics import CONSUMER_LAG
 
+log = logging.getLogger(__name__)
 POSITION_WAIT_S = 0.1  # a partition just assigned has no position until its offset is looked up: skip it this time
+END_OFFSETS_WAIT_S = 5.0  # a refresh that gets no answer in this time (brokers away) is skipped
 
 
 class ConsumerLag:
@@ -24,25 +31,62 @@ class ConsumerLag:
     def __init__(self, consumer: AIOKafkaConsumer) -> None:
         self._consumer = consumer
         self._shown: set[TopicPartition] = set()
+        self._first_not_done: dict[TopicPartition, int] = {}  # as of the last observation
+        self._ends: dict[TopicPartition, int] = {}  # the end offsets last asked of the brokers
 
     async def observe(self, pending: Mapping[TopicPartition, Sequence[Any]] | None = None) -> None:
         """Update after a fetch (`pending`: the records fetched, by partition, not yet applied) or after the
         fetched records were applied and committed (nothing pending)."""
         assigned = set(self._consumer.assignment())
-        for tp in self._shown - assigned:
-            CONSUMER_LAG.remove(tp.topic, str(tp.partition))
-        self._shown &= assigned
+        self._forget_revoked(assigned)
         for tp in assigned:
-            highwater = self._consumer.highwater(tp)
-            if highwater is None:
-                continue  # not fetched yet
             records = (pending or {}).get(tp)
             try:
                 first_not_done = records[0].offset if records else await self._position(tp)
             except (TimeoutError, IllegalStateError):
                 continue  # no position yet, or revoked meanwhile
-            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(highwater - first_not_done, 0))
-            self._shown.add(tp)
+            self._first_not_done[tp] = first_not_done
+            self._show(tp)
+
+    async def refresh(self) -> None:
+        """Ask the brokers for the end offsets of the assigned partitions and report the lag against them."""
+        assigned = set(self._consumer.assignment())
+        self._forget_revoked(assigned)
+        if not assigned:
+            return
+        ends = await asyncio.wait_for(self._consumer.end_offsets(list(assigned)), END_OFFSETS_WAIT_S)
+        for tp, end in ends.items():
+            if tp in self._consumer.assignment():
+                self._ends[tp] = max(end, self._ends.get(tp, end))
+                self._show(tp)
+
+    async def refresh_every(self, interval_s: float) -> None:
+        """`refresh` every `interval_s` until cancelled; a refresh that fails (brokers away) is skipped."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the fetch loop reports the brokers' absence; this one only waits for them
+                log.debug("consumer lag not refreshed", extra={"error_type": type(exc).__name__})
+
+    def _show(self, tp: TopicPartition) -> None:
+        fetched = self._consumer.highwater(tp)
+        known = [end for end in (fetched, self._ends.get(tp)) if end is not None]
+        first_not_done = self._first_not_done.get(tp)
+        if not known or first_not_done is None:
+            return  # not fetched nor asked yet, or no position yet
+        CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(max(known) - first_not_done, 0))
+        self._shown.add(tp)
+
+    def _forget_revoked(self, assigned: set[TopicPartition]) -> None:
+        for tp in self._shown - assigned:
+            CONSUMER_LAG.remove(tp.topic, str(tp.partition))
+        self._shown &= assigned
+        for known in (self._first_not_done, self._ends):
+            for tp in set(known) - assigned:
+                del known[tp]
 
     async def _position(self, tp: TopicPartition) -> int:
         position: int = await asyncio.wait_for(self._consumer.position(tp), POSITION_WAIT_S)

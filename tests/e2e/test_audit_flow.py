@@ -77,9 +77,11 @@ async def test_a_serious_problem_found_on_a_visit_ends_up_in_the_weekly_package(
     finding = await serious_finding_of_a_visit(platform)
     async with platform.client("audit") as client:
         handed = (await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)).json()
-        mine = [r for r in handed["referrals"] if r["finding_id"] == finding["id"]]
+        week = handed["week"]  # the answer counts; the referrals made are a page of the week's package
+        assert week == IsoWeek.of(datetime.fromisoformat(handed["referred_at"])).label and handed["referred"] >= 1
+        made = f"/v1/handover-packages/{week}/referrals?reason=weekly_handover&limit=500"
+        mine = [r for r in await audit_get(platform, made, COMMISSION) if r["finding_id"] == finding["id"]]
         assert [r["reason"] for r in mine] == ["weekly_handover"]
-        week = IsoWeek.of(datetime.fromisoformat(mine[0]["referred_at"])).label
         package = (await client.get(f"/v1/handover-packages/{week}", headers=COMMISSION)).json()
         as_csv = (await client.get(f"/v1/handover-packages/{week}?format=csv", headers=COMMISSION)).text
         verdict = (await client.get("/v1/ledger/verify", headers=READER)).json()

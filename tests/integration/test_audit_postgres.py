@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select, text
@@ -35,6 +36,8 @@ from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from tests.kafka_support import eventually
 from tests.support import running_app
+from tests.unit.test_audit_api import DISTRICT, INSPECTOR, LONGEST_UNIT, MANUAL
+from tests.unit.test_audit_api import TOWNSHIP_OFFICER as TOWNSHIP_TOKEN
 from tests.unit.test_audit_api_pages import COMMISSION, assert_pages
 
 pytestmark = pytest.mark.integration
@@ -397,3 +400,45 @@ async def test_pages_hold_every_row_once_on_postgres(pg_database: Any) -> None:
         for url in ("/v1/findings", "/v1/rectification-tasks", "/v1/views/overdue-tasks"):
             assert len(await assert_pages(client, url, limit=2)) == 7
         assert len(await assert_pages(client, "/v1/referrals", limit=2, headers=COMMISSION)) == 7
+        package = "/v1/handover-packages/2020-W20/referrals"
+        referrals = await assert_pages(client, package, limit=2, headers=COMMISSION)
+        assert [r["referred_at"] for r in referrals] == sorted(r["referred_at"] for r in referrals)  # as made
+
+
+async def test_campaigns_a_units_history_and_the_handover_counts_on_postgres(pg_database: Any) -> None:
+    """The SQL of a campaign's reach (prefixes, a project's findings), a unit's longest name in a varchar path key,
+    and the handover's counts (by township, in SQL) agreeing with the package's document."""
+    async with running_app("audit", await pg_database("audit")) as (app, client):
+        app.dependency_overrides[request_time] = lambda: NOW + timedelta(days=1)
+        project_here, project_elsewhere = str(uuid.uuid4()), str(uuid.uuid4())
+        for subject, area in [(project_here, "371523101201"), (project_elsewhere, "371523105201")]:
+            async with unit_of_work(app.state.sessions) as s:
+                on_project = replace(problem(subject), subject_kind=SubjectKind.PROJECT, area_code=area)
+                await findings.record_finding(s, on_project, policy=POLICY, now=NOW)
+        scopes = [
+            ("district", "371523"),
+            ("township", "371523101"),
+            ("village", "371523101201"),
+            ("township", "371523105"),
+            ("project", project_here),
+            ("project", project_elsewhere),
+        ]
+        for n, (level, code) in enumerate(scopes):
+            plan = {"name": f"c{n}", "kind": "self_assessment", "scope_level": level, "scope_code": code, "round": 1}
+            dates = {"starts_on": "2020-05-01", "ends_on": "2020-05-31"}
+            assert (await client.post("/v1/campaigns", json={**plan, **dates}, headers=DISTRICT)).status_code == 201
+        listed = (await client.get("/v1/campaigns", headers=TOWNSHIP_TOKEN)).json()["items"]
+        assert sorted(c["name"] for c in listed) == ["c0", "c1", "c2", "c4"]
+
+        body = {**MANUAL, "subject_kind": "unit", "subject_id": LONGEST_UNIT, "responsible_unit": LONGEST_UNIT}
+        created = await client.post("/v1/findings", json={**body, "severity": "serious"}, headers=INSPECTOR)
+        assert created.status_code == 201, created.text
+        history = await client.get(f"/v1/subjects/unit/{quote(LONGEST_UNIT, safe='')}/history", headers=DISTRICT)
+        assert [h["finding"]["id"] for h in history.json()["items"]] == [created.json()["id"]]
+
+        app.dependency_overrides[request_time] = lambda: NOW + timedelta(days=1, hours=1)  # after the unit's finding
+        handed = (await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)).json()
+        assert (handed["week"], handed["referred"]) == ("2020-W20", 3)  # both projects' and the unit's
+        document = (await client.get("/v1/handover-packages/2020-W20", headers=COMMISSION)).json()
+        assert handed["package"] == {k: document[k] for k in ("total", "by_reason", "by_severity", "by_township")}
+        assert handed["package"]["by_township"] == {"371523101": 2, "371523105": 1}

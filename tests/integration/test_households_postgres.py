@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from services.households.api import monitoring as monitoring_routes
 from services.households.domain import rekey
 from services.households.domain.departments import apply
-from services.households.domain.imports.__main__ import main as import_cli
+from services.households.domain.imports.command import main as import_cli
 from services.households.domain.imports.importer import HouseholdImporter
 from services.households.domain.imports.rows import OPTIONAL, REQUIRED, RowError
 from services.households.domain.imports.sources import open_table

@@ -54,7 +54,9 @@ async def send(producer: AIOKafkaProducer, topic: str, event_id: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def consuming(kafka: str, topic: str, handlers: HandlerRegistry, database_url: str) -> AsyncIterator[None]:
+async def consuming(
+    kafka: str, topic: str, handlers: HandlerRegistry, database_url: str, *, lag_refresh_s: float | None = None
+) -> AsyncIterator[None]:
     """A consumer runner of `topic` (its own group), dead-lettering through a real producer."""
     engine = create_engine(database_url)
     producer = make_producer(kafka, client_id=f"{topic}-dlq")
@@ -66,6 +68,8 @@ async def consuming(kafka: str, topic: str, handlers: HandlerRegistry, database_
         name=topic, handlers=handlers, sessions=sessions, consumer=consumer, dlq_producer=producer,
         max_attempts=3, backoff_s=0.05,
     )  # fmt: skip
+    if lag_refresh_s is not None:
+        runner.lag_refresh_s = lag_refresh_s
     task = asyncio.create_task(runner.run())
     try:
         yield
@@ -121,6 +125,39 @@ async def test_events_are_counted_by_outcome_and_the_lag_falls_to_zero(kafka: st
     assert done.value("poverty_dead_letters_total", topic=topic) == 1
     assert done.value("poverty_event_handling_seconds_count", topic=topic) == 3  # the transactions that committed
     await read_until(kafka, dead_letter_topic(topic), lambda records: len(records) == 1)
+
+
+async def test_the_lag_keeps_rising_while_a_record_is_retried(kafka: str, pg_database: Any) -> None:
+    """Nothing is fetched while a record's transient failure is retried (the partition waits on it), yet the records
+    written meanwhile count: the lag is refreshed from the broker's end offsets."""
+    topic = f"metrics-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(kafka, [topic, dead_letter_topic(topic)], partitions=1)
+    failing, fixed = asyncio.Event(), asyncio.Event()
+    handlers = HandlerRegistry()
+
+    @handlers.observe(topic)
+    async def apply(session: AsyncSession, env: Envelope, topic: str) -> None:
+        if env.id == "stuck" and not fixed.is_set():
+            failing.set()
+            raise ConnectionRefusedError("the database is away")  # transient: retried without limit
+
+    producer = make_producer(kafka, client_id="metrics-lag-test")
+    await producer.start()
+    try:
+        with metrics_port() as url:
+            async with consuming(kafka, topic, handlers, await pg_database("audit"), lag_refresh_s=0.2):
+                await send(producer, topic, "stuck")
+                await asyncio.wait_for(failing.wait(), 30)
+                for n in range(20):
+                    await send(producer, topic, f"waiting-{n}")
+                behind = await scraped_until(url, lambda s: s.value("poverty_consumer_lag", topic=topic) == 21)
+                assert not fixed.is_set()  # still retrying the first record
+                fixed.set()
+                caught_up = await scraped_until(url, lambda s: s.value("poverty_consumer_lag", topic=topic) == 0)
+    finally:
+        await producer.stop()
+    assert behind.value("poverty_consumer_lag", topic=topic, partition="0") == 21
+    assert caught_up.value("poverty_events_consumed_total", topic=topic, type=EVENT_TYPE, outcome="applied") == 21
 
 
 async def record_an_event(app: Any) -> None:

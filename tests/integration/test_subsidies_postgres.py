@@ -117,7 +117,9 @@ async def test_a_coverage_check_keeps_its_gaps_and_reads_them_back(api: Any) -> 
     body = {"policy_code": "disability_nursing_subsidy", "period": "2020-06", "area_code": "371523101"}
     r = await client.post("/v1/coverage-checks", json=body, headers=auth("inspector"))
     assert r.status_code == 201, r.text
-    assert [g["member_id"] for g in r.json()["gaps"]] == [str(UUID(int=11)), str(UUID(int=12))]
+    assert (r.json()["entitled_count"], r.json()["paid_count"], r.json()["gap_count"]) == (2, 0, 2)
+    gaps, pages = await walk(client, f"/v1/coverage-checks/{r.json()['id']}/gaps", FINANCE, limit=1)
+    assert ([g["member_id"] for g in gaps], pages) == ([str(UUID(int=11)), str(UUID(int=12))], 2)
     again = await client.get(f"/v1/coverage-checks/{r.json()['id']}", headers=FINANCE)
     assert again.status_code == 200 and again.json() == r.json()
     assert await _counts(app) == (0, 2)

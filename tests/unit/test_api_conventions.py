@@ -94,9 +94,48 @@ def test_every_request_body_has_an_example(service: str) -> None:
             assert media.get("example") or media.get("examples") or schema.get("examples"), f"{method} {path}"
 
 
+def _is_page(schema: dict[str, Any]) -> bool:
+    return {"items", "next_cursor"} <= schema.get("properties", {}).keys()
+
+
+def unbounded_arrays(doc: dict[str, Any], schema: dict[str, Any], where: str, seen: frozenset[str]) -> list[str]:
+    """Where a response schema holds an array that is neither a page's `items` nor bounded by `maxItems`: a list
+    hidden inside a body, at any depth (a property, a nested object, an array's items, a union's options, a map's
+    values). Each schema named by `$ref` is looked into once per path, so a recursive schema ends."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name in seen:
+            return []
+        return unbounded_arrays(doc, resolve(doc, schema), f"{where}<{name}>", seen | {name})
+    found = []
+    if schema.get("type") == "array" or "items" in schema or "prefixItems" in schema:
+        if "maxItems" not in schema:
+            found.append(where)
+        for item in [schema.get("items"), *schema.get("prefixItems", [])]:
+            if isinstance(item, dict):
+                found += unbounded_arrays(doc, item, f"{where}[]", seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, []):
+            found += unbounded_arrays(doc, option, where, seen)
+    for key in ("additionalProperties", "not", "if", "then", "else", "contains"):
+        if isinstance(schema.get(key), dict):
+            found += unbounded_arrays(doc, schema[key], f"{where}.{key}", seen)
+    for name, prop in schema.get("properties", {}).items():
+        if name == "items" and _is_page(schema):  # the page's own list: paged, not bounded; its items are looked into
+            found += unbounded_arrays(doc, prop.get("items", {}), f"{where}.items[]", seen)
+        else:
+            found += unbounded_arrays(doc, prop, f"{where}.{name}", seen)
+    return found
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_list_is_a_page(service: str) -> None:
+    """A list is a page; any other array in a successful response (a property, at any depth) is a bounded part of
+    one record and says so with `maxItems` (a household's members), or it is a list hidden inside a body. Only
+    2xx bodies are looked into: every error is the one shared `ErrorDocument` (`shared/openapi.py`), not a
+    service's (its `errors`, one per invalid field, has no `maxItems` either)."""
     doc = document(service)
+    hidden = []
     for path, method, op in operations(service):
         for status, response in op["responses"].items():
             for media in response.get("content", {}).values():
@@ -104,8 +143,14 @@ def test_every_list_is_a_page(service: str) -> None:
                 assert schema.get("type") != "array", f"{method} {path} {status}: a bare array, not a page"
                 if "items" in schema.get("properties", {}):
                     assert "next_cursor" in schema["properties"], f"{method} {path}: a page without a cursor"
+                if status.startswith("2"):
+                    hidden += [
+                        f"{method} {path} {status}: {where}"
+                        for where in unbounded_arrays(doc, media["schema"], "", frozenset())
+                    ]
         if method == "get" and any(p["name"] == "cursor" for p in op.get("parameters", [])):
             assert any(p["name"] == "limit" for p in op["parameters"]), f"{method} {path}"
+    assert not hidden, "arrays neither paged nor bounded by maxItems:\n" + "\n".join(sorted(set(hidden)))
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from services.audit.api import referrals as referrals_api
 from services.audit.models import (
     AccountabilityAction,
     DisciplineReferral,
@@ -21,10 +24,14 @@ from services.audit.models import (
     RectificationSubmission,
     RectificationTask,
 )
+from services.audit.rules import accountability as accountability_rules
+from services.audit.rules import findings as findings_rules
+from services.audit.rules import lifecycle
 from shared.api.clock import request_time
+from shared.contracts.audit import SubjectKind
 from shared.messaging.outbox import OutboxMessage
 from tests.kafka_support import eventually
-from tests.support import assert_problem, auth, running_app
+from tests.support import assert_problem, auth, running_app, service_app, service_settings
 from tests.unit.test_audit_support import NOW, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, count, facts, open_task
 
 DISTRICT = auth("district_office", sub="district-officer-1")
@@ -114,6 +121,43 @@ async def test_every_spelling_of_an_id_is_the_same_subject(api: Any, kind: str) 
     assert (again.json()["subject_id"], again.json()["occurrences"]) == (HOUSEHOLD, 5)
 
 
+# A unit's name of the longest length allowed, with the punctuation a path must carry encoded.
+LONGEST_UNIT = ("贾寨镇人民政府(扶贫办) 第1组 #2 & 'A-B' ?50% [督查] \\ ·" + "x" * 64)[:64]
+
+
+async def test_a_unit_of_the_longest_name_round_trips_through_its_history(api: Any) -> None:
+    _, client = api
+    assert len(LONGEST_UNIT) == 64
+    body = {**MANUAL, "subject_kind": "unit", "subject_id": LONGEST_UNIT, "responsible_unit": LONGEST_UNIT}
+    created = await client.post("/v1/findings", json=body, headers=INSPECTOR)
+    assert created.status_code == 201, created.text
+    assert (created.json()["subject_id"], created.json()["responsible_unit"]) == (LONGEST_UNIT, LONGEST_UNIT)
+    history = await client.get(f"/v1/subjects/unit/{quote(LONGEST_UNIT, safe='')}/history", headers=DISTRICT)
+    assert history.status_code == 200, history.text
+    assert [(h["finding"]["id"], h["finding"]["responsible_unit"]) for h in history.json()["items"]] == [
+        (created.json()["id"], LONGEST_UNIT)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("贾寨镇/扶贫办", 404),  # no path segment holds a `/`, even encoded: its history could not be read
+        (LONGEST_UNIT + "x", 422),  # longer than the history's path takes
+        ("..", None),  # a dot segment, which clients resolve away: its path would be another route's
+        ("贾寨镇\t扶贫办", 422),
+    ],
+)
+async def test_a_unit_its_history_could_not_reach_is_refused(api: Any, name: str, read: int | None) -> None:
+    app, client = api
+    before = await state(app)
+    for change in ({"responsible_unit": name}, {"subject_kind": "unit", "subject_id": name}):
+        assert_problem(await client.post("/v1/findings", json={**MANUAL, **change}, headers=INSPECTOR), 422)
+    assert await state(app) == before
+    if read is not None:
+        assert_problem(await client.get(f"/v1/subjects/unit/{quote(name, safe='')}/history", headers=DISTRICT), read)
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -177,6 +221,55 @@ async def test_the_lifecycle_over_http_and_its_refusals(api: Any) -> None:
     assert closed.json()["status"] == "closed"
 
 
+async def test_a_findings_steps_are_bounded_and_the_bounds_are_stated(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a history shows of one finding is bounded, as its document says: the steps past a limit are refused
+    (409, nothing changed). The limits are shrunk here; the document states the real ones."""
+    app, client = api
+    monkeypatch.setattr(lifecycle, "ROUNDS_PER_TASK", 1)
+    monkeypatch.setattr(lifecycle, "RESCHEDULES_PER_TASK", 1)
+    monkeypatch.setattr(findings_rules, "EVIDENCE_PER_FINDING", 2)
+    monkeypatch.setattr(accountability_rules, "DECISIONS_PER_FINDING", 1)
+    first = await client.post("/v1/findings", json=MANUAL, headers=INSPECTOR)  # one evidence reference
+    assert (await client.post("/v1/findings", json=MANUAL, headers=INSPECTOR)).json()["occurrences"] == 2
+    before = await state(app)
+    assert_problem(await client.post("/v1/findings", json=MANUAL, headers=INSPECTOR), 409)  # a third reference
+    assert await state(app) == before
+    task = (await client.get(f"/v1/rectification-tasks?finding_id={first.json()['id']}", headers=DISTRICT)).json()
+    base = f"/v1/rectification-tasks/{task['items'][0]['id']}"
+    moved = {"deadline": "2020-06-01T18:00:00+08:00", "reason": "materials delayed"}
+    assert (await client.post(f"{base}/deadline-changes", json=moved, headers=DISTRICT)).status_code == 201
+    again = {**moved, "deadline": "2020-06-02T18:00:00+08:00"}
+    steps: list[tuple[str, dict[str, Any] | None, dict[str, str], int]] = [
+        ("deadline-changes", again, DISTRICT, 409),
+        ("start", None, TOWNSHIP_OFFICER, 200),
+        ("submissions", {"summary": "file completed", "evidence": EVIDENCE}, TOWNSHIP_OFFICER, 201),
+        ("follow-up-checks", {"passed": False, "notes": "income page still missing"}, INSPECTOR, 201),
+        ("start", None, TOWNSHIP_OFFICER, 200),
+    ]
+    for step, body, headers, status in steps:
+        response = await client.post(f"{base}/{step}", json=body, headers=headers)
+        assert response.status_code == status, (step, response.text)
+    before = await state(app)
+    second_round = {"summary": "file completed again", "evidence": EVIDENCE}
+    assert_problem(await client.post(f"{base}/submissions", json=second_round, headers=TOWNSHIP_OFFICER), 409)
+    referral = (await client.get(f"/v1/referrals?finding_id={first.json()['id']}", headers=COMMISSION)).json()
+    decision = {"kind": "talk", "person_name": "王小明", "person_unit": "贾寨镇", "decided_on": "2020-05-12"}
+    url = f"/v1/referrals/{referral['items'][0]['id']}/accountability-actions"
+    assert (await client.post(url, json=decision, headers=COMMISSION)).status_code == 201
+    before = await state(app)
+    assert_problem(await client.post(url, json={**decision, "kind": "sanction"}, headers=COMMISSION), 409)
+    assert await state(app) == before
+    history = app.openapi()["components"]["schemas"]["FindingHistoryRead"]["properties"]
+    assert {name: history[name].get("maxItems") for name in ("submissions", "checks", "referrals", "actions")} == {
+        "submissions": 20,
+        "checks": 20,
+        "referrals": 65,
+        "actions": 50,
+    }
+
+
 async def test_verifying_ones_own_task_is_refused(api: Any) -> None:
     app, client = api
     _, task = await open_task(app.state.sessions)
@@ -223,12 +316,38 @@ async def test_reschedule_is_for_the_district_office_with_an_aware_deadline(api:
 async def test_weekly_handover_and_the_package_formats(api: Any) -> None:
     app, client = api
     serious, _ = await open_task(app.state.sessions, facts("h-serious", grade="C"))
-    handed = await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)
-    assert [r["finding_id"] for r in handed.json()["referrals"]] == [str(serious.id)]
-    assert (await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)).json()["referred"] == 0
+    severe, _ = await open_task(app.state.sessions, facts("h-severe", grade="D"))  # referred at once
+    handed = (await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)).json()
+    # The answer counts; the referrals made are a page of the week's package, at the moment the answer gives.
+    totals = {"by_reason": {"severe_finding": 1, "weekly_handover": 1}, "by_severity": {"serious": 1, "severe": 1}}
+    assert handed == {
+        "week": "2020-W20",
+        "referred": 1,
+        "referred_at": handed["referred_at"],
+        "package": {"total": 2, **totals, "by_township": {TOWNSHIP: 2}},
+    }
+    made = (
+        await client.get("/v1/handover-packages/2020-W20/referrals?reason=weekly_handover", headers=COMMISSION)
+    ).json()
+    assert [r["finding_id"] for r in made["items"]] == [str(serious.id)] and made["next_cursor"] is None
+    assert datetime.fromisoformat(made["items"][0]["referred_at"]) == datetime.fromisoformat(handed["referred_at"])
+    again = (await client.post("/v1/referrals/weekly-handover", headers=DISTRICT)).json()
+    assert (again["referred"], again["package"]) == (0, handed["package"])
     assert_problem(await client.post("/v1/referrals/weekly-handover", headers=COMMISSION), 403)
     as_json = await client.get("/v1/handover-packages/2020-W20", headers=COMMISSION)
-    assert [lead["finding_id"] for lead in as_json.json()["leads"]] == [str(serious.id)]
+    assert [lead["finding_id"] for lead in as_json.json()["leads"]] == [str(severe.id), str(serious.id)]
+    assert {k: as_json.json()[k] for k in ("total", *totals, "by_township")} == handed["package"]
+    assert (as_json.json()["from"], as_json.json()["to"], as_json.json()["timezone"]) == (
+        "2020-05-11",
+        "2020-05-17",
+        "Asia/Shanghai",
+    )
+    lead = as_json.json()["leads"][1]
+    assert (lead["referred_at"][-6:], lead["task_status"], lead["responsible_unit"]) == ("+08:00", "open", "")
+    package = await client.get("/v1/handover-packages/2020-W20/referrals?limit=1", headers=COMMISSION)
+    assert [r["finding_id"] for r in package.json()["items"]] == [str(severe.id)]  # in the order made
+    assert_problem(await client.get("/v1/handover-packages/2020-W20/referrals", headers=TOWNSHIP_OFFICER), 403)
+    assert (await client.get("/v1/handover-packages/2020-W19/referrals", headers=AUDITOR)).json()["items"] == []
     as_csv = await client.get("/v1/handover-packages/2020-W20?format=csv", headers=COMMISSION)
     assert as_csv.headers["content-type"].startswith("text/csv") and str(serious.id) in as_csv.text
     as_md = await client.get("/v1/handover-packages/2020-W20?format=md", headers=AUDITOR)
@@ -236,6 +355,26 @@ async def test_weekly_handover_and_the_package_formats(api: Any) -> None:
     assert_problem(await client.get("/v1/handover-packages/2020-20", headers=COMMISSION), 422)
     assert_problem(await client.get("/v1/handover-packages/2020-W20?format=pdf", headers=COMMISSION), 422)
     assert_problem(await client.get("/v1/handover-packages/2020-W20", headers=TOWNSHIP_OFFICER), 403)
+
+
+async def test_the_package_as_json_is_bounded_and_a_larger_week_is_read_by_pages(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, client = api
+    monkeypatch.setattr(referrals_api, "MAX_PACKAGE_LEADS", 2)
+    for n in range(3):
+        await open_task(app.state.sessions, facts(f"h{n}", grade="D"))  # three severe findings, referred at once
+    problem = assert_problem(await client.get("/v1/handover-packages/2020-W20", headers=COMMISSION), 422)
+    assert [e["code"] for e in problem["errors"]] == ["package_too_large"]
+    as_csv = await client.get("/v1/handover-packages/2020-W20?format=csv", headers=COMMISSION)
+    assert as_csv.status_code == 200 and len(as_csv.text.splitlines()) == 4  # the header and three leads
+    first = (await client.get("/v1/handover-packages/2020-W20/referrals?limit=2", headers=COMMISSION)).json()
+    rest = await client.get(
+        f"/v1/handover-packages/2020-W20/referrals?limit=2&cursor={first['next_cursor']}", headers=COMMISSION
+    )
+    assert len(first["items"]) + len(rest.json()["items"]) == 3 and rest.json()["next_cursor"] is None
+    document = app.openapi()["components"]["schemas"]["HandoverPackageRead"]["properties"]
+    assert document["leads"]["maxItems"] == 10_000 and document["from"]["format"] == "date"
 
 
 async def test_accountability_is_the_commissions_and_names_stay_out_of_logs(
@@ -313,6 +452,68 @@ async def test_campaigns_are_set_up_by_the_district_office(api: Any) -> None:
     assert found.status_code == 201 and found.json()["campaign_id"] == campaign["id"]
     elsewhere = {**MANUAL, "area_code": f"{OTHER_TOWNSHIP}201", "campaign_id": campaign["id"]}
     assert_problem(await client.post("/v1/findings", json=elsewhere, headers=INSPECTOR), 409)
+
+
+async def test_a_township_officer_sees_the_campaigns_whose_scope_reaches_its_township(api: Any) -> None:
+    app, client = api
+    project_here, project_elsewhere = str(uuid.uuid4()), str(uuid.uuid4())
+    await open_task(app.state.sessions, replace(facts(project_here), subject_kind=SubjectKind.PROJECT))
+    elsewhere = facts(project_elsewhere, area=f"{OTHER_TOWNSHIP}201")
+    await open_task(app.state.sessions, replace(elsewhere, subject_kind=SubjectKind.PROJECT))
+    scopes = {
+        "district": ("district", "371523"),
+        "own township": ("township", TOWNSHIP),
+        "own village": ("village", VILLAGE),
+        "other township": ("township", OTHER_TOWNSHIP),
+        "other village": ("village", f"{OTHER_TOWNSHIP}201"),
+        "project here": ("project", project_here),
+        "project elsewhere": ("project", project_elsewhere),
+        "project without findings": ("project", str(uuid.uuid4())),
+    }
+    ids = {}
+    for name, (level, code) in scopes.items():
+        plan = {
+            "name": name,
+            "kind": "self_assessment",
+            "scope_level": level,
+            "scope_code": code,
+            "round": 1,
+            "starts_on": "2020-05-01",
+            "ends_on": "2020-05-31",
+        }
+        opened = await client.post("/v1/campaigns", json=plan, headers=DISTRICT)
+        assert opened.status_code == 201, opened.text
+        ids[name] = opened.json()["id"]
+    reaching = {"district", "own township", "own village", "project here"}
+
+    async def names(headers: dict[str, str]) -> set[str]:
+        listed = (await client.get("/v1/campaigns?limit=500", headers=headers)).json()["items"]
+        return {c["name"] for c in listed}
+
+    assert await names(TOWNSHIP_OFFICER) == reaching
+    assert await names(DISTRICT) == await names(INSPECTOR) == set(scopes)
+    for name, campaign_id in ids.items():
+        read = await client.get(f"/v1/campaigns/{campaign_id}", headers=TOWNSHIP_OFFICER)
+        if name in reaching:
+            assert (read.status_code, read.json()["name"]) == (200, name)
+        else:
+            assert_problem(read, 403)
+    assert_problem(await client.get(f"/v1/campaigns/{uuid.uuid4()}", headers=TOWNSHIP_OFFICER), 404)
+    assert await names(OTHER_TOWNSHIP_OFFICER) == {"district", "other township", "other village", "project elsewhere"}
+
+
+@pytest.mark.parametrize(
+    ("service", "path", "rule"),
+    [
+        ("audit", "/v1/campaigns", "sees the campaigns whose scope reaches its token's area"),
+        ("audit", "/v1/campaigns/{campaign_id}", "sees the campaigns whose scope reaches its token's area"),
+        ("households", "/v1/poverty-lines", "the poverty lines are the district's"),
+    ],
+)
+def test_reads_that_are_not_of_one_area_state_their_own_area_rule(service: str, path: str, rule: str) -> None:
+    """The generic rule ("a record outside the area is refused") would say what these routes do not do."""
+    description = service_app(service, service_settings(service)).openapi()["paths"][path]["get"]["description"]
+    assert rule in description and "lists hold only what lies inside it" not in description
 
 
 async def test_views_rates_periods_and_history(api: Any) -> None:

@@ -51,11 +51,13 @@ from tests.unit.test_deploy_manifests import (
     alert_rules,
     dashboard_panels,
     dashboards,
+    label_problems,
     load_docs,
     named,
     objects,
     of_kind,
     pod_spec,
+    promql_parse,
     rendered,
     walk,
 )
@@ -77,6 +79,7 @@ STRIMZI_USER_SECRET_KEYS = {"password", "sasl.jaas.config"}
 STRIMZI_CA_SECRET, STRIMZI_CA_KEY = "{cluster}-cluster-ca-cert", "ca.crt"
 # A listener's `authentication.type` -> the clients' SASL mechanism (None: no SASL); others are not checked here.
 STRIMZI_SASL_MECHANISMS: dict[str | None, str | None] = {"scram-sha-512": "SCRAM-SHA-512", None: None}
+OTEL_PREFIX = "OTEL_"  # tracing's standard variables, read by the OpenTelemetry SDK without a service prefix
 PLACEHOLDER_SECRET = "s" * 48  # stands for a secret value when the settings are loaded from a manifest
 REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 APP_IMAGE = "poverty-platform"
@@ -223,6 +226,8 @@ def env_problems(
         if name in known:
             continue
         if name in helpers and not any(name.startswith(prefix(s)) for s in SERVICES):
+            continue
+        if name.startswith(OTEL_PREFIX):  # the OpenTelemetry SDK's own (README, tracing): no setting of the code
             continue
         problems.append(f"{service}: {name} is not a setting of {service} (prefix {prefix(service)})")
     provided = {known[name] for name in env if name in known}
@@ -944,8 +949,6 @@ def test_built_overlays_match_the_code(overlay: str) -> None:
 # ---- monitoring: the metrics the alerts and the dashboard name, the runbooks the alerts point to -----------------
 
 METRIC = re.compile(r"\bpoverty_[a-z_]+\b")
-SELECTOR = re.compile(r"\b([a-z][a-z0-9_]*)\s*\{([^}]*)\}")
-MATCHER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)")
 # Series read from elsewhere than the services, and what exposes them (README, Operations → Monitoring).
 EXTERNAL_METRICS = {
     "kafka_consumergroup_lag": "Strimzi's Kafka Exporter (kafka.yaml kafkaExporter, monitoring/kafka-exporter.yaml)",
@@ -1005,11 +1008,10 @@ def metric_problems(queries: dict[str, str], exposed: dict[str, frozenset[str]])
         problems += [
             f"{where}: {name} is no metric of the code" for name in METRIC.findall(query) if name not in exposed
         ]
-        for name, matchers in SELECTOR.findall(query):
-            if name in exposed:
-                unknown = set(MATCHER.findall(matchers)) - exposed[name] - TARGET_LABELS
-                problems += [f"{where}: {name} has no label {label}" for label in sorted(unknown)]
-            elif not name.startswith("poverty_") and name not in EXTERNAL_METRICS:
+        selectors = promql_parse(query)[1]  # syntax: test_deploy_manifests.py (variables are no PromQL)
+        problems += [f"{where}: {problem}" for problem in label_problems(selectors, exposed, TARGET_LABELS)]
+        for name in sorted({s.metric for s in selectors if s.labels and s.metric and s.metric not in exposed}):
+            if not name.startswith("poverty_") and name not in EXTERNAL_METRICS:
                 problems.append(f"{where}: {name} is neither the code's nor in EXTERNAL_METRICS")
     return problems
 
@@ -1024,8 +1026,9 @@ def test_every_metric_the_alerts_and_the_dashboard_name_is_the_codes() -> None:
         "a": 'rate(poverty_http_request_total{status="500"}[5m])',
         "b": 'poverty_consumer_lag{consumer="audit"}',
         "c": "kafka_server_brokertopicmetrics_messagesin_total{topic='audit.events'}",
+        "d": 'sum by (service) (rate(poverty_http_requests_total{path!~"/livez|/readyz"}[5m]))',
     }
-    assert [p.split(":")[0] for p in metric_problems(broken, exposed)] == ["a", "b", "c"]
+    assert [p.split(":")[0] for p in metric_problems(broken, exposed)] == ["a", "b", "c", "d"]
 
 
 def test_the_referral_alert_watches_every_consumer_of_audits_events() -> None:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import kubernetes_validate
 import pytest
@@ -657,6 +657,9 @@ def test_network_policies_allow_only_what_the_services_need() -> None:
                     assert not egress_ports(policies, labels, {"cnpg.io/cluster": f"{other}-db"})
         api_labels = pod_spec_labels(docs, service)
         assert egress_ports(policies, api_labels, kafka_pod) == listener_ports, f"{service}: Kafka"
+        for namespace in ("monitoring", "observability"):  # an OTLP collector (README, "Tracing on Kubernetes")
+            collector = {"kubernetes.io/metadata.name": namespace}
+            assert egress_ports(policies, api_labels, {}, collector) == {4318}, f"{service}: OTLP to {namespace}"
         assert ingress_ports(policies, api_labels) == {"http", "metrics"}, f"{service}: ingress only to its ports"
         ingress_nginx, monitoring = ({"kubernetes.io/metadata.name": ns} for ns in ("ingress-nginx", "monitoring"))
         assert ingress_ports(policies, api_labels, ingress_nginx) == {"http"}, f"{service}: API from the ingress"
@@ -724,6 +727,7 @@ EXPECTED_ALERTS = {
     "PovertyReferralsNotDelivered",
     "PovertyKafkaDisconnected",
     "PovertyKafkaClusterCaExpiring",
+    "PovertyKafkaClusterCaExpiryUnknown",
     "PovertyHttpErrors",
     "PovertyDatabasePoolSaturated",
     "PovertyEventsFailing",
@@ -919,6 +923,290 @@ def test_built_overlays_carry_the_monitoring(overlay: str) -> None:
     configmaps = [c for c in of_kind(docs, "ConfigMap") if c["metadata"].get("labels", {}).get("grafana_dashboard")]
     shipped = {key: json.loads(value) for c in configmaps for key, value in c["data"].items()}
     assert shipped == {path.name: dashboard for path, dashboard in dashboards().items()}
+
+
+# ---- PromQL, durations and the monitoring custom resources' fields ------------------------------------------------
+
+# Prometheus' duration syntax (`for:`, group and scrape intervals, range selectors): units from ms to y, largest first.
+DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+# Every PromQL function (Prometheus 2.x and 3.x, experimental ones included) and aggregation operator.
+_FUNCTION_NAMES = """
+    abs absent absent_over_time acos acosh asin asinh atan atanh avg_over_time ceil changes clamp clamp_max
+    clamp_min cos cosh count_over_time day_of_month day_of_week day_of_year days_in_month deg delta deriv
+    double_exponential_smoothing exp first_over_time floor histogram_avg histogram_count histogram_fraction
+    histogram_quantile histogram_stddev histogram_stdvar histogram_sum holt_winters hour idelta increase info irate
+    label_join label_replace last_over_time ln log10 log2 mad_over_time max_over_time min_over_time minute month pi
+    predict_linear present_over_time quantile_over_time rad rate resets round scalar sgn sin sinh sort sort_by_label
+    sort_by_label_desc sort_desc sqrt stddev_over_time stdvar_over_time sum_over_time tan tanh time timestamp
+    ts_of_max_over_time ts_of_min_over_time ts_of_last_over_time vector year"""
+_AGGREGATION_NAMES = "sum min max avg group stddev stdvar count count_values bottomk topk quantile limitk limit_ratio"
+PROMQL_FUNCTIONS, PROMQL_AGGREGATIONS = frozenset(_FUNCTION_NAMES.split()), frozenset(_AGGREGATION_NAMES.split())
+PROMQL_MODIFIERS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})  # take a label list
+PROMQL_KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "atan2", "inf", "nan"})
+PROMQL_TOKEN = re.compile(
+    r"""(?P<space>\s+|\#[^\n]*)
+    |(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)
+    |(?P<duration>(?:[0-9]+(?:ms|s|m|h|d|w|y))+(?![A-Za-z0-9_]))
+    |(?P<number>0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    |(?P<variable>\$\{[A-Za-z_][A-Za-z0-9_:]*\}|\$[A-Za-z_][A-Za-z0-9_]*)
+    |(?P<ident>[A-Za-z_:][A-Za-z0-9_:]*)
+    |(?P<op>==|!=|>=|<=|=~|!~|[-+*/%^=<>,:@])
+    |(?P<bracket>[(){}\[\]])""",
+    re.VERBOSE,
+)
+PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+class Selector(NamedTuple):
+    """A vector selector: its metric name (None for `{__name__=...}` alone) and the labels its matchers name."""
+
+    metric: str | None
+    labels: frozenset[str]
+
+
+def promql_tokens(expr: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(kind, text) of each token, and what could not be read."""
+    tokens, problems, position = [], [], 0
+    while position < len(expr):
+        match = PROMQL_TOKEN.match(expr, position)
+        if match is None:
+            problems.append(f"cannot read {expr[position : position + 20]!r}")
+            break
+        if match.lastgroup != "space":
+            tokens.append((str(match.lastgroup), match.group()))
+        position = match.end()
+    return tokens, problems
+
+
+def promql_parse(expr: str) -> tuple[list[str], list[Selector]]:
+    """Not a full parser, but enough to refuse what Prometheus would: unbalanced brackets, an unknown function, a
+    malformed label matcher or range; and the selectors, to check their labels against the metrics' (Grafana's
+    `$variables` stand for a value or a range)."""
+    tokens, problems = promql_tokens(expr)
+    selectors: list[Selector] = []
+    stack: list[str] = []
+    index = 0
+
+    def matchers(start: int) -> tuple[set[str], int]:
+        """The labels of `{label op "value", ...}` opening at `start`, and the index after its `}`."""
+        labels, i = set(), start + 1
+        while i < len(tokens) and tokens[i][1] != "}":
+            kinds = [kind for kind, _ in tokens[i : i + 3]]
+            if kinds != ["ident", "op", "string"] or tokens[i + 1][1] not in ("=", "!=", "=~", "!~"):
+                problems.append(f"malformed label matcher at {' '.join(t for _, t in tokens[i : i + 3])!r}")
+                return labels, len(tokens)
+            labels.add(tokens[i][1])
+            i += 3
+            if i < len(tokens) and tokens[i][1] == ",":
+                i += 1
+        if i >= len(tokens):
+            problems.append("a label matcher list is not closed")
+        return labels, i + 1
+
+    while index < len(tokens):
+        kind, text = tokens[index]
+        following = tokens[index + 1][1] if index + 1 < len(tokens) else ""
+        if kind == "ident" and text in PROMQL_MODIFIERS and following == "(":
+            close = next((i for i in range(index + 2, len(tokens)) if tokens[i][1] == ")"), None)
+            names = tokens[index + 2 : close] if close is not None else []
+            if close is None or any(k not in ("ident", "op") or (k == "op" and t != ",") for k, t in names):
+                problems.append(f"{text} ( ... ): a list of label names expected")
+                break
+            index = close + 1
+            continue
+        if kind == "ident" and text in PROMQL_AGGREGATIONS and following in ("by", "without"):
+            pass  # sum by (labels) (...): the modifier and its list come next
+        elif kind == "ident" and following == "(":
+            if text not in PROMQL_FUNCTIONS | PROMQL_AGGREGATIONS:
+                problems.append(f"unknown function {text}()")
+        elif kind == "ident" and text.lower() not in PROMQL_KEYWORDS | PROMQL_MODIFIERS:
+            labels: set[str] = set()
+            if following == "{":
+                labels, index = matchers(index + 1)
+            else:
+                index += 1
+            selectors.append(Selector(text, frozenset(labels)))
+            continue
+        elif text == "{":
+            labels, index = matchers(index)
+            selectors.append(Selector(None, frozenset(labels)))
+            if "__name__" not in labels:
+                problems.append("a selector without a metric name must match __name__")
+            continue
+        elif text == "[":
+            inner = [t for _, t in tokens[index + 1 : index + 4]]
+            ranges = [t for t in inner[: inner.index("]")]] if "]" in inner else inner
+            parts = [t for t in ranges if t != ":"]
+            if not parts or not all(DURATION.match(t) or t.startswith("$") for t in parts):
+                problems.append(f"range [{''.join(ranges)}]: a duration (5m, 1h30m) expected")
+        if kind == "bracket" and text in "([{":
+            stack.append(text)
+        elif kind == "bracket" and (not stack or stack.pop() != PAIRS[text]):
+            problems.append(f"unbalanced {text!r}")
+            break
+        index += 1
+    if stack:
+        problems.append(f"unclosed {''.join(stack)!r}")
+    return problems, selectors
+
+
+def label_problems(selectors: list[Selector], labels_of: dict[str, frozenset[str]], extra: frozenset[str]) -> list[str]:
+    """Matchers on a label that the metric (when `labels_of` knows it) does not carry, nor its target adds."""
+    return [
+        f"{selector.metric} has no label {label}"
+        for selector in selectors
+        if selector.metric in labels_of
+        for label in sorted(selector.labels - labels_of[selector.metric] - extra - {"__name__"})
+    ]
+
+
+def monitoring_expressions(docs: list[Doc]) -> dict[str, str]:
+    """The PromQL of every rule and of every dashboard panel, by where it is."""
+    found = {
+        f"rule {rule.get('alert') or rule.get('record')}/{rule.get('labels', {}).get('severity')}": str(rule["expr"])
+        for doc in of_kind(docs, "PrometheusRule")
+        for group in doc["spec"].get("groups", [])
+        for rule in group.get("rules", [])
+        if "expr" in rule
+    }
+    for path, dashboard in dashboards().items():
+        for panel in dashboard_panels(dashboard):
+            for target in panel.get("targets", []):
+                found[f"{path.name}: {panel.get('title')} {target.get('refId')}"] = str(target.get("expr", ""))
+    return found
+
+
+def promql_problems(expressions: dict[str, str]) -> list[str]:
+    return [f"{where}: {problem}" for where, expr in expressions.items() for problem in promql_parse(expr)[0]]
+
+
+# The fields the Prometheus Operator's CRDs (monitoring.coreos.com/v1) define where these manifests use them: a
+# misspelt one (scrapeTimout) is dropped silently by a cluster that does not prune, or refused by one that does.
+SCRAPE_ENDPOINT_FIELDS = frozenset(
+    {
+        "port", "portNumber", "targetPort", "path", "scheme", "params", "interval", "scrapeTimeout", "honorLabels",
+        "honorTimestamps", "trackTimestampsStaleness", "relabelings", "metricRelabelings", "tlsConfig",
+        "bearerTokenSecret", "bearerTokenFile", "basicAuth", "oauth2", "authorization", "followRedirects",
+        "enableHttp2", "filterRunning", "proxyUrl", "noProxy", "proxyFromEnvironment", "proxyConnectHeader",
+    }
+)  # fmt: skip
+MONITOR_SPEC_FIELDS = frozenset(
+    {
+        "selector", "namespaceSelector", "jobLabel", "targetLabels", "podTargetLabels", "sampleLimit",
+        "targetLimit", "labelLimit", "labelNameLengthLimit", "labelValueLengthLimit", "attachMetadata",
+        "scrapeProtocols", "scrapeClass", "keepDroppedTargets", "bodySizeLimit", "fallbackScrapeProtocol",
+    }
+)  # fmt: skip
+CRD_FIELDS: dict[str, tuple[frozenset[str], str | None, frozenset[str]]] = {
+    # kind: (spec fields, the spec's list of endpoints, each endpoint's fields)
+    "ServiceMonitor": (MONITOR_SPEC_FIELDS | {"endpoints"}, "endpoints", SCRAPE_ENDPOINT_FIELDS),
+    "PodMonitor": (MONITOR_SPEC_FIELDS | {"podMetricsEndpoints"}, "podMetricsEndpoints", SCRAPE_ENDPOINT_FIELDS),
+    "PrometheusRule": (frozenset({"groups"}), None, frozenset()),
+}
+RULE_GROUP_FIELDS = frozenset(
+    {"name", "interval", "rules", "limit", "partial_response_strategy", "query_offset", "labels"}
+)
+RULE_FIELDS = frozenset({"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"})
+SELECTOR_FIELDS = frozenset({"matchLabels", "matchExpressions"})
+NAMESPACE_SELECTOR_FIELDS = frozenset({"any", "matchNames"})
+
+
+def crd_field_problems(docs: list[Doc]) -> list[str]:
+    """Unknown fields of the monitoring custom resources, and durations Prometheus would not read."""
+    problems = []
+    for doc in docs:
+        kind = doc.get("kind")
+        if kind not in CRD_FIELDS or group_of(doc) != "monitoring.coreos.com":
+            continue
+        where = f"{kind}/{doc['metadata']['name']}"
+        spec_fields, list_key, item_fields = CRD_FIELDS[kind]
+        spec = doc.get("spec", {})
+        problems += [
+            f"{where}: unknown field {key}" for key in sorted(set(doc) - {"apiVersion", "kind", "metadata", "spec"})
+        ]
+        problems += [f"{where}: unknown spec field {key}" for key in sorted(set(spec) - spec_fields)]
+        problems += [
+            f"{where}: unknown selector field {k}" for k in sorted(set(spec.get("selector") or {}) - SELECTOR_FIELDS)
+        ]
+        problems += [
+            f"{where}: unknown namespaceSelector field {k}"
+            for k in sorted(set(spec.get("namespaceSelector") or {}) - NAMESPACE_SELECTOR_FIELDS)
+        ]
+        durations: list[tuple[str, Any]] = []
+        for number, item in enumerate(spec.get(list_key, []) if list_key else []):
+            problems += [
+                f"{where}: {list_key}[{number}]: unknown field {key}" for key in sorted(set(item) - item_fields)
+            ]
+            durations += [
+                (f"{list_key}[{number}].{key}", item[key]) for key in ("interval", "scrapeTimeout") if key in item
+            ]
+        for group in spec.get("groups", []) if kind == "PrometheusRule" else []:
+            name = group.get("name")
+            problems += [
+                f"{where}: group {name}: unknown field {key}" for key in sorted(set(group) - RULE_GROUP_FIELDS)
+            ]
+            durations += [(f"group {name} {key}", group[key]) for key in ("interval", "query_offset") if key in group]
+            for rule in group.get("rules", []):
+                label = f"group {name} rule {rule.get('alert') or rule.get('record')}"
+                problems += [f"{where}: {label}: unknown field {key}" for key in sorted(set(rule) - RULE_FIELDS)]
+                if ("alert" in rule) == ("record" in rule):
+                    problems.append(f"{where}: {label}: either alert or record")
+                durations += [(f"{label} {key}", rule[key]) for key in ("for", "keep_firing_for") if key in rule]
+        problems += [
+            f"{where}: {what}: {value!r} is no duration" for what, value in durations if not DURATION.match(str(value))
+        ]
+    return problems
+
+
+def test_monitoring_resources_use_known_fields_and_durations() -> None:
+    docs = objects(BASE)
+    assert crd_field_problems(docs) == []
+    of_kind(docs, "PodMonitor")[0]["spec"]["podMetricsEndpoints"][0]["scrapeTimout"] = "10s"
+    of_kind(docs, "ServiceMonitor")[0]["spec"]["endpoints"][0]["interval"] = "30 s"
+    rule = of_kind(docs, "PrometheusRule")[0]["spec"]["groups"][0]["rules"][1]
+    rule["for"], rule["annotation"] = "5min", {}
+    problems = "\n".join(crd_field_problems(docs))
+    assert "podMetricsEndpoints[0]: unknown field scrapeTimout" in problems
+    assert "endpoints[0].interval: '30 s' is no duration" in problems
+    assert "for: '5min' is no duration" in problems
+    assert "unknown field annotation" in problems
+    assert len(crd_field_problems(docs)) == 4
+
+
+def test_every_promql_expression_parses() -> None:
+    expressions = monitoring_expressions(objects(BASE))
+    assert any(where.startswith("rule ") for where in expressions) and any(":" in where for where in expressions)
+    assert promql_problems(expressions) == []
+    broken = {
+        "paren": "sum by (service) (rate(poverty_dead_letters_total[15m]) > 0",
+        "bracket": "rate(poverty_dead_letters_total[15m) > 0",
+        "brace": 'poverty_relay_leader{service="audit" == 1',
+        "function": "sum by (service) (rat(poverty_dead_letters_total[15m]))",
+        "range": "rate(poverty_dead_letters_total[15 min])",
+        "matcher": "poverty_relay_leader{service=audit}",
+    }
+    problems = promql_problems(broken)
+    assert sorted({p.split(":")[0] for p in problems}) == sorted(broken), problems
+    assert "unknown function rat()" in "\n".join(problems)
+
+
+def test_promql_selectors_name_their_labels() -> None:
+    expr = (
+        'sum by (namespace, service) (rate(poverty_http_requests_total{route!~"/livez", status=~"5.."}[5m]))'
+        " and on (service) max by (service) (poverty_kafka_connected) == 1"
+    )
+    problems, selectors = promql_parse(expr)
+    assert problems == []
+    assert selectors == [
+        Selector("poverty_http_requests_total", frozenset({"route", "status"})),
+        Selector("poverty_kafka_connected", frozenset()),
+    ]
+    labels_of = {"poverty_http_requests_total": frozenset({"route", "method", "status"})}
+    assert label_problems(selectors, labels_of, frozenset({"namespace"})) == []
+    _, wrong = promql_parse('rate(poverty_http_requests_total{code="500", namespace="poverty"}[5m])')
+    assert label_problems(wrong, labels_of, frozenset({"namespace"})) == [
+        "poverty_http_requests_total has no label code"
+    ]
 
 
 # ---- tests: the image ---------------------------------------------------------------------------------------------

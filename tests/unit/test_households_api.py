@@ -10,10 +10,9 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
-from services.households.domain.departments import rows as department_rows
 from services.households.domain.imports.rows import REQUIRED, RowInvalid, RowParser
 from services.households.models import Household, HousingAppraisal, Visit, WaterCheck
-from services.households.schemas import guarantees, households, monitoring, visits
+from services.households.schemas import departments, guarantees, households, monitoring, visits
 from services.households.settings import KnownAreas
 from shared.api.clock import request_time
 from shared.messaging.outbox import OutboxMessage
@@ -113,7 +112,7 @@ def _free_text(field: dict[str, Any]) -> bool:
 
 def _typed_text() -> list[tuple[type[BaseModel], str]]:
     """Every free-text field of a request body or department row."""
-    modules = (households, visits, guarantees, monitoring, department_rows)
+    modules = (households, visits, guarantees, monitoring, departments)
     models = {
         m for module in modules for m in vars(module).values() if isinstance(m, type) and issubclass(m, RequestBody)
     }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from services.households.domain.imports import importer as importer_module
-from services.households.domain.imports.__main__ import main as cli
+from services.households.domain.imports.command import main as cli
 from services.households.domain.imports.importer import HouseholdImporter
 from services.households.domain.imports.job import CONCURRENTLY, HOUSEHOLD_ATTEMPTS, ChunkJob, WorkerSetup
 from services.households.domain.imports.rows import OPTIONAL, REQUIRED, RowError
@@ -35,11 +37,13 @@ from services.households.domain.imports.writer import (
 )
 from services.households.models import Household, HouseholdChange, Member
 from services.households.settings import HouseholdsSettings
+from shared.cli import main as poverty
 from shared.db import create_engine
 from shared.messaging.outbox import OutboxMessage
 from shared.timeutil import district_today, utcnow
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, count, household, households_app, make_id, member
 
+SERVICES = Path(__file__).resolve().parents[2] / "services"
 HEADER = [*REQUIRED, *OPTIONAL]
 NOW = datetime(2020, 6, 30, 4, tzinfo=UTC)  # the time a job's import registers its households at
 A1, A2, B1 = make_id(date(1960, 3, 1), 1), make_id(date(1962, 7, 9), 2), make_id(date(1970, 1, 5), 3)
@@ -530,7 +534,7 @@ def test_killing_the_cli_ends_its_worker_processes(db: Any, tmp_path: Path) -> N
     path = write(tmp_path / "h.csv", rows)
     name, value = "IMPORT_KILL_TEST", uuid.uuid4().hex
     marker = f"{name}={value}"
-    cli = [sys.executable, "-m", "services.households.domain.imports"]
+    cli = [sys.executable, "-m", "shared.cli", "import"]
     command = [*cli, str(path), "--database-url", url, "--workers", "2"]
     cli_process = subprocess.Popen(command, env={**os.environ, name: value}, stderr=subprocess.DEVNULL)
     try:  # the fork server and two workers started
@@ -590,3 +594,36 @@ async def test_a_chunk_retried_household_by_household_rejects_a_repeated_number_
     assert outcome.result.errors == [RowError(5, "id_number", TWICE_IN_HOUSEHOLD)]
     assert (outcome.result.members_added, outcome.result.members_present) == (3, 0)
     assert await count(app, Member) == 3
+
+
+@pytest.mark.parametrize("command", ["import", "rekey"])
+def test_the_household_tools_name_themselves_as_operators_call_them(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        poverty([command, "--help"])
+    assert ended.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: poverty {command} ") and "python -m" not in out
+
+
+def test_no_module_under_services_is_a_program() -> None:
+    """Operators run the households tools as `poverty import` and `poverty rekey`, not `python -m`."""
+    programs = [
+        path.relative_to(SERVICES.parent).as_posix()
+        for path in sorted(SERVICES.rglob("*.py"))
+        if path.name == "__main__.py" or re.search(r"^if __name__ == .__main__.:", path.read_text(), re.MULTILINE)
+    ]
+    assert programs == []
+
+
+def test_the_import_gets_its_outbox_rows_from_the_services_events_module() -> None:
+    """`services/households/events.py` is the one place the service turns events into outbox rows: the import's
+    bulk rows too (`outbox_rows`), so they carry the service's source like every event it publishes."""
+    makers = {"outbox_row", "record_event"}
+    found = []
+    for path in sorted((SERVICES / "households").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and makers & {alias.name for alias in node.names}:
+                found.append(path.relative_to(SERVICES).as_posix())
+    assert found == ["households/events.py"]

@@ -151,7 +151,7 @@ async def test_helper_cadres_page_by_name(api: Any) -> None:
     assert len({c["subject"] for c in cadres}) == 5
 
 
-async def test_a_households_monitoring_episodes_page_oldest_first(api: Any) -> None:
+async def test_monitoring_episodes_page_oldest_first(api: Any) -> None:
     _, client = api
     hid = await a_household(client)
     opened = ["2020-03-01", "2020-04-01", "2020-05-01"]
@@ -170,6 +170,7 @@ async def test_a_households_monitoring_episodes_page_oldest_first(api: Any) -> N
         client, f"/v1/households/{hid}/risk-flags", {"kind": "job_loss", "detail": "失业", "raised_on": "2020-06-01"}
     )
     episodes = await walk(client, f"/v1/households/{hid}/monitoring-episodes")
+    assert await walk(client, "/v1/monitoring-episodes") == episodes  # the district's: this household's alone
     assert [(e["opened_on"], e["status"]) for e in episodes] == [
         *((day, "closed") for day in opened),
         ("2020-06-01", "open"),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
@@ -15,14 +18,17 @@ from aiokafka.errors import (
     NotLeaderForPartitionError,
     TopicAuthorizationFailedError,
 )
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.db import create_engine, session_factory
+from shared.logs import JsonFormatter
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
+from tests.tracing_support import captured_spans, hex_ids, of_kind
 
 TP = TopicPartition(HOUSEHOLDS_TOPIC, 0)
 NAME, PHONE = "张三", "13800138000"
@@ -275,3 +281,99 @@ async def test_every_partition_finishes_before_the_next_fetch(harness: Harness) 
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert harness.applied == ["ev-1-0"] and consumer.committed[other] == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The runner's lines about an event carry the event's trace
+
+
+TRACE_ID, PARENT_SPAN = "5eed0000000000000000000000000021", "00f067aa0ba902b7"
+TRACEPARENT = f"00-{TRACE_ID}-{PARENT_SPAN}-01".encode()
+
+
+@contextlib.contextmanager
+def json_lines() -> Iterator[list[dict[str, Any]]]:
+    """The consumer's log lines as the service writes them (JSON, the current trace's ids added as written)."""
+    lines: list[dict[str, Any]] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(self.format(record)))
+
+    handler = Collect(logging.DEBUG)
+    handler.setFormatter(JsonFormatter("tests"))
+    logger = logging.getLogger("shared.messaging.consumer")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def traced(offset: int, **changes: bytes) -> ConsumerRecord[bytes, bytes]:
+    """A record carrying TRACEPARENT, its headers changed as told."""
+    rec = record(offset, extra_headers=[("traceparent", TRACEPARENT)])
+    rec.headers[:] = [(k, changes.get(k, v)) for k, v in rec.headers]
+    return rec
+
+
+async def test_retry_and_dead_letter_lines_carry_the_event_s_trace(harness: Harness) -> None:
+    handlers = HandlerRegistry()
+
+    @handlers.observe(HOUSEHOLDS_TOPIC)
+    async def failing(session: AsyncSession, env: Envelope, topic: str) -> None:
+        raise LookupError("reference data missing")
+
+    harness.handlers, dlq = handlers, FakeDeadLetters()
+    with json_lines() as lines, captured_spans() as spans:
+        assert await harness.runner(dlq=dlq, max_attempts=3).process([traced(7)]) == ["dead_lettered"]
+    about = [line for line in lines if line["msg"] in ("event handling failed; retrying", "event dead-lettered")]
+    assert [line["msg"] for line in about] == ["event handling failed; retrying"] * 2 + ["event dead-lettered"]
+    assert all(line.get("trace_id") == TRACE_ID for line in about), about
+    consumed = of_kind(spans.get_finished_spans(), SpanKind.CONSUMER, "process")
+    assert {line["span_id"] for line in about} <= {hex_ids(span)[1] for span in consumed}
+    dead = about[-1]
+    assert (dead["event_id"], dead["topic"], dead["partition"], dead["offset"]) == ("ev-0-7", HOUSEHOLDS_TOPIC, 0, 7)
+
+
+async def test_a_transient_batch_failure_is_logged_in_the_batch_s_span(harness: Harness) -> None:
+    handlers, failures = HandlerRegistry(), [OSError("database away")]
+
+    @handlers.observe(HOUSEHOLDS_TOPIC)
+    async def flaky(session: AsyncSession, env: Envelope, topic: str) -> None:
+        if failures:
+            raise failures.pop()
+
+    harness.handlers = handlers
+    with json_lines() as lines, captured_spans() as spans:
+        assert await harness.runner(dlq=FakeDeadLetters()).process([traced(0), traced(1)]) == ["applied"] * 2
+    [retry] = [line for line in lines if line["msg"] == "event batch failed; retrying"]
+    [batch, *_] = [s for s in spans.get_finished_spans() if s.name.startswith("apply")]
+    assert (retry["trace_id"], retry["span_id"]) == hex_ids(batch)
+    assert {link.context.trace_id for link in batch.links} == {int(TRACE_ID, 16)}
+    assert (retry["offset"], retry["last_offset"], retry["events"]) == (0, 1, 2)
+
+
+async def test_a_poison_record_is_dead_lettered_in_a_consumer_span_of_its_trace(harness: Harness) -> None:
+    poison = traced(3, ce_specversion=b"0.3")  # no CloudEvent we read, yet its id and trace can be read
+    dlq = FakeDeadLetters()
+    with json_lines() as lines, captured_spans() as spans:
+        assert await harness.runner(dlq=dlq).process([poison]) == ["dead_lettered"]
+    [span] = of_kind(spans.get_finished_spans(), SpanKind.CONSUMER, "process")
+    assert hex_ids(span)[0] == TRACE_ID and span.parent is not None and f"{span.parent.span_id:016x}" == PARENT_SPAN
+    assert span.status.status_code is StatusCode.ERROR
+    assert (span.attributes or {})["cloudevents.event_id"] == "ev-0-3"
+    [dead] = [line for line in lines if line["msg"] == "event dead-lettered"]
+    assert (dead["trace_id"], dead["span_id"]) == hex_ids(span)
+    assert (dead["event_id"], dead["offset"]) == ("ev-0-3", 3)
+
+
+async def test_a_poison_record_with_an_unreadable_traceparent_starts_a_trace(harness: Harness) -> None:
+    poison = traced(0, ce_specversion=b"0.3", traceparent=b"\xff\xfe", ce_id=b"\xff")
+    with json_lines() as lines:
+        assert await harness.runner(dlq=FakeDeadLetters()).process([poison]) == ["dead_lettered"]
+    [dead] = [line for line in lines if line["msg"] == "event dead-lettered"]
+    assert "event_id" not in dead and dead.get("trace_id") != TRACE_ID and dead["offset"] == 0

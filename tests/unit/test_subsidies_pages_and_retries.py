@@ -16,7 +16,12 @@ from services.subsidies.schemas.coverage import CoverageCheckCreate
 from services.subsidies.schemas.payments import PaymentCreate
 from services.subsidies.settings import SubsidiesSettings
 from shared.api.clock import request_time
-from shared.contracts.households import HouseholdRegistered, MinimumAllowance, MinimumAllowanceChanged
+from shared.contracts.households import (
+    HouseholdRegistered,
+    MemberDisabilityRecorded,
+    MinimumAllowance,
+    MinimumAllowanceChanged,
+)
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.contracts.subsidies import PolicyCode
 from shared.messaging.outbox import OutboxMessage
@@ -174,6 +179,46 @@ async def test_coverage_checks_are_paged_newest_first_within_the_readers_reach(a
     assert elsewhere == []
 
 
+async def test_a_checks_gaps_are_a_page_in_household_order_and_its_body_carries_counts(api: Any) -> None:
+    app, client = api
+    for household_id in HOUSEHOLDS:
+        await apply_event(app, _dibao(household_id, date(2020, 1, 1)))
+    for member in range(3):  # one household's members, each entitled: gaps that share a household id
+        disabled = MemberDisabilityRecorded(
+            household_id=HOUSEHOLDS[1],
+            member_id=UUID(int=100 + member),
+            disability_type="physical",
+            grade=3,
+            certified_on=date(2019, 6, 1),
+        )
+        await apply_event(app, disabled)
+    _at(app, MOMENT)
+    paid = {"household_id": str(HOUSEHOLDS[0]), "policy_code": "dibao", "period": "2020-06", "amount_fen": 52_000}
+    r = await client.post("/v1/payments", json=paid, headers={**FINANCE, "Idempotency-Key": "p"})
+    assert r.status_code == 201, r.text
+    checked = []
+    for policy in ("dibao", "disability_living_subsidy"):
+        body = {"policy_code": policy, "period": "2020-06", "area_code": TOWNSHIP}
+        r = await client.post("/v1/coverage-checks", json=body, headers=FINANCE)
+        assert r.status_code == 201, r.text
+        checked.append(r.json())
+    dibao, disability = checked
+    assert {k: dibao[k] for k in ("entitled_count", "paid_count", "gap_count")} == {
+        "entitled_count": 5,
+        "paid_count": 1,
+        "gap_count": 4,
+    }
+    assert "gaps" not in dibao
+    for check, households in [(dibao, HOUSEHOLDS[1:]), (disability, [HOUSEHOLDS[1]] * 3)]:
+        url = f"/v1/coverage-checks/{check['id']}/gaps"
+        gaps, pages = await walk(client, url, READER, limit=1)
+        whole = (await client.get(url, params={"limit": 500}, headers=READER)).json()
+        assert gaps == whole["items"] and pages == check["gap_count"] == len(gaps)
+        assert [g["household_id"] for g in gaps] == sorted(str(h) for h in households)
+    assert [g["member_id"] for g in gaps] == [str(UUID(int=100 + n)) for n in range(3)]  # a household's by member
+    assert (await client.get(f"/v1/coverage-checks/{dibao['id']}", headers=READER)).json() == dibao
+
+
 async def test_a_coverage_check_retried_with_its_key_is_answered_not_repeated(api: Any) -> None:
     app, client = api
     await apply_event(app, _dibao(HOUSEHOLDS[0], date(2020, 7, 1)))
@@ -193,7 +238,10 @@ async def test_a_coverage_check_retried_with_its_key_is_answered_not_repeated(ap
     assert (await _count(app, CoverageCheck), await _count(app, OutboxMessage)) == (2, 2)
 
 
-@pytest.mark.parametrize("path", ["/v1/payments", "/v1/allocations", "/v1/incomes", "/v1/coverage-checks"])
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/payments", "/v1/allocations", "/v1/incomes", "/v1/coverage-checks", f"/v1/coverage-checks/{uuid4()}/gaps"],
+)
 async def test_a_cursor_not_given_by_the_service_is_422(api: Any, path: str) -> None:
     _, client = api
     for cursor in ("not-a-cursor", "WyJ4IiwieCJd", "WzEsMl0="):

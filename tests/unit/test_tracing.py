@@ -21,8 +21,8 @@ from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -84,6 +84,20 @@ def test_no_exporter_unless_one_is_configured(clean_env: pytest.MonkeyPatch) -> 
     assert tracing.exporters_from_env() == []
     clean_env.setenv("OTEL_TRACES_EXPORTER", "console")
     assert [type(e) for e in tracing.exporters_from_env()] == [ConsoleSpanExporter]
+
+
+def test_the_console_exporter_writes_to_stderr_not_into_the_json_log(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("OTEL_TRACES_EXPORTER", "console")
+    [console] = tracing.exporters_from_env()  # made while capsys holds stdout and stderr
+    assert isinstance(console, ConsoleSpanExporter)
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(console))
+    provider.get_tracer("tests").start_span("exported").end()
+    provider.shutdown()
+    written = capsys.readouterr()
+    assert written.out == "" and '"name": "exported"' in written.err
 
 
 def test_the_service_name_defaults_to_the_service(clean_env: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,15 @@ from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, uuid_key
 from shared.contracts.audit import CampaignKind
 from shared.http import Transaction
+from shared.openapi import AREA_RULE_KEY
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+# Campaigns are set up by the district and have no area of their own: the generic rule would not say which.
+CAMPAIGN_REACH = {
+    AREA_RULE_KEY: "**Area rule:** a `township_office` sees the campaigns whose scope reaches its token's area "
+    "(`area` claim): a district-wide campaign, one of its township or of a village in it, and one of a project "
+    "with a finding in its area. Another campaign is refused with 403 and left out of lists."
+}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
@@ -44,22 +51,22 @@ async def open_campaign(
     return idem.remember(CampaignRead.model_validate(campaigns.open_campaign(session, plan, actor=actor, now=now)))
 
 
-@router.get("")
+@router.get("", openapi_extra=CAMPAIGN_REACH)
 async def list_campaigns(
-    session: Transaction, _: Reader, paging: Paging, kind: CampaignKind | None = None
+    session: Transaction, actor: Reader, paging: Paging, kind: CampaignKind | None = None
 ) -> Page[CampaignRead]:
     """List inspection campaigns (检查), latest start first
 
     Optionally of one kind. Pages run in (`starts_on`, `id`) descending order.
     """
     found = await campaigns.list_campaigns(
-        session, kind=kind, after=paging.after(date_key, uuid_key), limit=paging.limit + 1
+        session, actor=actor, kind=kind, after=paging.after(date_key, uuid_key), limit=paging.limit + 1
     )
     items, next_cursor = paging.page(found, lambda c: [c.starts_on.isoformat(), str(c.id)])
     return Page(items=[CampaignRead.model_validate(c) for c in items], next_cursor=next_cursor)
 
 
-@router.get("/{campaign_id}")
-async def get_campaign(campaign_id: UUID, session: Transaction, _: Reader) -> CampaignRead:
+@router.get("/{campaign_id}", openapi_extra=CAMPAIGN_REACH)
+async def get_campaign(campaign_id: UUID, session: Transaction, actor: Reader) -> CampaignRead:
     """Read one inspection campaign (检查): its kind, scope, round, dates and teams"""
-    return CampaignRead.model_validate(await campaigns.get_campaign(session, campaign_id))
+    return CampaignRead.model_validate(await campaigns.read_campaign(session, campaign_id, actor=actor))

@@ -12,6 +12,7 @@ from services.audit.api.deps import Inspector, Policy, Reader
 from services.audit.domain import findings, history, overviews
 from services.audit.models import FindingStatus
 from services.audit.rules.findings import ProblemFacts
+from services.audit.schemas.common import UnitName
 from services.audit.schemas.findings import FindingCreate, FindingHistoryRead, FindingRead, UuidSubject
 from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
@@ -22,9 +23,8 @@ from shared.http import Transaction
 from shared.schemas import QueryText
 
 router = APIRouter(tags=["findings"])
-UnitName = Annotated[
-    QueryText, Path(min_length=1, max_length=64, description="the unit's name, as its findings give it")
-]
+# The rule of a finding's `responsible_unit` and a unit subject's `subject_id`: every unit recorded is reachable.
+UnitPath = Annotated[UnitName, Path(description="the unit's name, as its findings give it (URL-encoded)")]
 _RECORDED: dict[int | str, dict[str, Any]] = {
     200: {
         "model": FindingRead,
@@ -111,12 +111,13 @@ def _facts(body: FindingCreate, actor: Principal) -> ProblemFacts:
 
 # Before the route of subjects named by id: a path under `/subjects/unit/` is a unit's, whatever follows.
 @router.get("/subjects/unit/{unit}/history")
-async def unit_history(unit: UnitName, session: Transaction, actor: Reader, paging: Paging) -> Page[FindingHistoryRead]:
-    """A responsible unit's full problem history (问题台账): findings, tasks, checks, referrals, decisions
+async def unit_history(unit: UnitPath, session: Transaction, actor: Reader, paging: Paging) -> Page[FindingHistoryRead]:
+    """A unit's full problem history (问题台账): findings, tasks, checks, referrals, decisions
 
-    As for a household's history: every finding on the unit within the caller's area, oldest first, each with its
-    rectification task, submissions, follow-up checks (回头看), deadline changes, referrals and accountability
-    decisions (without the names of the people held accountable).
+    As for a household's history: every finding on the unit (`subject_kind` `unit`, `subject_id` its name) within
+    the caller's area, oldest first, each with its rectification task, submissions, follow-up checks (回头看),
+    deadline changes, referrals and accountability decisions (without the names of the people held accountable).
+    The name follows the rule of a finding's `responsible_unit` (at most 64 characters, no `/`), URL-encoded.
     """
     return await _history_page(session, actor, paging, kind=SubjectKind.UNIT, subject_id=unit)
 

@@ -3,6 +3,7 @@ and the named notice (实名制通报)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -13,14 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, From, To
 from services.audit.domain import accountability, handover, referrals
 from services.audit.rules.accountability import named_notice_markdown
-from services.audit.rules.handover import to_csv, to_json, to_markdown
+from services.audit.rules.handover import MAX_PACKAGE_LEADS, to_csv, to_json, to_markdown
 from services.audit.rules.periods import IsoWeek
 from services.audit.rules.referrals import ReferralReason
 from services.audit.schemas.referrals import (
     AccountabilityCreate,
     AccountabilityRead,
     DisciplineReferralRead,
+    HandoverPackageRead,
     HandoverRead,
+    HandoverTotals,
 )
 from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
@@ -43,7 +46,10 @@ CSV = "text/csv; charset=utf-8"
 MARKDOWN = "text/markdown; charset=utf-8"
 _TEXT: dict[str, Any] = {"schema": {"type": "string"}}
 PACKAGE_FORMATS: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/json": {}, "text/csv": _TEXT, "text/markdown": _TEXT}, "description": "The package"}
+    200: {
+        "content": {"text/csv": _TEXT, "text/markdown": _TEXT},
+        "description": "The package: a JSON document (`format=json`, the default), CSV or Markdown",
+    }
 }
 NOTICE_FORMATS: dict[int | str, dict[str, Any]] = {
     200: {
@@ -84,13 +90,19 @@ async def hand_over_now(session: Transaction, _: DistrictOffice, now: Now) -> Ha
     The scheduled check does this each Monday for the findings recorded before the current week; the district
     office may do it at once. Each serious finding is handed over once (`weekly_handover`, publishing
     `DisciplineReferralMade`); one whose task is past its deadline is left to the overdue check, which refers it.
-    Answers the referrals made (none when repeated).
+    Answers how many referrals were made (none when repeated) and when, and the week of the package that holds
+    them, with the package's totals; the referrals themselves are listed by
+    `GET /v1/handover-packages/{week}/referrals` (`reason=weekly_handover`: those made at `referred_at`).
     """
     made = await referrals.hand_over_serious_findings(session, recorded_before=now, now=now, limit=10_000)
-    return HandoverRead(referred=len(made), referrals=[DisciplineReferralRead.model_validate(r) for r in made])
+    week = IsoWeek.of(now)
+    totals = await handover.package_totals(session, week)
+    return HandoverRead(
+        week=week.label, referred=len(made), referred_at=now, package=HandoverTotals.model_validate(asdict(totals))
+    )
 
 
-@router.get("/handover-packages/{week}", response_model=None, responses=PACKAGE_FORMATS)
+@router.get("/handover-packages/{week}", response_model=HandoverPackageRead, responses=PACKAGE_FORMATS)
 async def weekly_package(
     week: Week, session: Transaction, _: CommissionReader, now: Now, fmt: PackageFormat = "json"
 ) -> dict[str, object] | Response:
@@ -98,14 +110,36 @@ async def weekly_package(
 
     The referrals made in the ISO week (`2020-W20`: Monday 00:00 to Monday 00:00, Asia/Shanghai) whose severity,
     when referred, was serious or severe, in the order made, with totals by reason, severity and township. One
-    document for the whole week, not paged.
+    document for the whole week, not paged: as JSON, at most 10,000 leads (a larger week is a 422,
+    `package_too_large`: read its referrals by pages at `/v1/handover-packages/{week}/referrals`).
     """
+    if fmt == "json":
+        return to_json(await handover.weekly_package(session, IsoWeek.parse(week), now=now, at_most=MAX_PACKAGE_LEADS))
     package = await handover.weekly_package(session, IsoWeek.parse(week), now=now)
     if fmt == "csv":
         return Response(to_csv(package), media_type=CSV)
-    if fmt == "md":
-        return Response(to_markdown(package), media_type=MARKDOWN)
-    return to_json(package)
+    return Response(to_markdown(package), media_type=MARKDOWN)
+
+
+@router.get("/handover-packages/{week}/referrals")
+async def package_referrals(
+    week: Week, session: Transaction, _: CommissionReader, paging: Paging, reason: ReferralReason | None = None
+) -> Page[DisciplineReferralRead]:
+    """List the referrals of a week's handover package (线索移交清单), in the order made
+
+    The package's leads as referrals, a page at a time: made in the ISO week, serious or severe when made,
+    optionally for one reason. Pages run in (`referred_at`, `id`) order, the package's; a referral made while
+    paging (the week not yet over) sorts after the pages already read.
+    """
+    found = await handover.package_referrals(
+        session,
+        IsoWeek.parse(week),
+        reason=reason,
+        after=paging.after(datetime_key, uuid_key),
+        limit=paging.limit + 1,
+    )
+    items, next_cursor = paging.page(found, lambda r: [r.referred_at.isoformat(), str(r.id)])
+    return Page(items=[DisciplineReferralRead.model_validate(r) for r in items], next_cursor=next_cursor)
 
 
 @router.post(

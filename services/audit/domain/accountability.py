@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.audit.domain.pages import Key, keyset
 from services.audit.events import publish
 from services.audit.models import AccountabilityAction, DisciplineReferral, Finding
-from services.audit.rules.accountability import check_decision_date
+from services.audit.rules.accountability import check_decision_date, ensure_decision_left
 from services.audit.rules.periods import district_day
 from shared.auth import Principal
 from shared.contracts.audit import AccountabilityActionRecorded, AccountabilityKind, SubjectKind
@@ -42,9 +42,14 @@ async def record_action(
     if referral is None:
         raise NotFound("No referral has this id.")
     check_decision_date(decision.decided_on, referred_on=district_day(referral.referred_at), today=district_day(now))
-    finding = await session.get(Finding, referral.finding_id)
+    # Locked: two decisions recorded at once count each other (`DECISIONS_PER_FINDING`).
+    finding = await session.get(Finding, referral.finding_id, with_for_update=True)
     if finding is None:
         raise NotFound("No referral has this id.")
+    decided = await session.scalar(
+        select(func.count()).where(col(AccountabilityAction.finding_id) == referral.finding_id)
+    )
+    ensure_decision_left(int(decided or 0))
     action = AccountabilityAction(
         referral_id=referral.id,
         finding_id=referral.finding_id,

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.audit.domain.pages import Key, keyset
 from services.audit.events import publish
-from services.audit.models import InspectionCampaign
+from services.audit.models import Finding, InspectionCampaign
 from services.audit.rules.campaigns import campaign_covers, check_campaign_dates, check_campaign_scope, check_running
 from services.audit.rules.periods import district_day
 from shared.auth import Principal
-from shared.contracts.audit import CampaignKind, InspectionCampaignOpened, ScopeLevel
-from shared.errors import NotFound, RuleViolation
+from shared.contracts.audit import CampaignKind, InspectionCampaignOpened, ScopeLevel, SubjectKind
+from shared.errors import Forbidden, NotFound, RuleViolation
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,49 @@ async def get_campaign(session: AsyncSession, campaign_id: UUID) -> InspectionCa
     return campaign
 
 
+def reaching(stmt: Select[Any], actor: Principal) -> Select[Any]:
+    """Limit a query of campaigns to those that concern an area-scoped actor (a township officer): a district's,
+    township's or village's whose scope holds the actor's area or lies within it, and a project's when a finding
+    on the project lies in the area (audit knows a project's place from its findings only). Anyone else sees every
+    campaign."""
+    if not actor.is_area_scoped:
+        return stmt
+    area = actor.area or "\0"
+    scope_code, level = col(InspectionCampaign.scope_code), col(InspectionCampaign.scope_level)
+    holds_the_area = scope_code.in_([area[:n] for n in range(1, len(area) + 1)])
+    project_found_here = (
+        select(col(Finding.id))
+        .where(
+            col(Finding.subject_kind) == SubjectKind.PROJECT,
+            col(Finding.subject_id) == scope_code,
+            col(Finding.area_code).startswith(area),
+        )
+        .exists()
+    )
+    return stmt.where(
+        or_(
+            and_(level != ScopeLevel.PROJECT, or_(holds_the_area, scope_code.startswith(area))),
+            and_(level == ScopeLevel.PROJECT, project_found_here),
+        )
+    )
+
+
+async def read_campaign(session: AsyncSession, campaign_id: UUID, *, actor: Principal) -> InspectionCampaign:
+    """A campaign that concerns the actor (`reaching`); NotFound, or Forbidden when it concerns another area."""
+    stmt = reaching(select(InspectionCampaign).where(col(InspectionCampaign.id) == campaign_id), actor)
+    campaign: InspectionCampaign | None = (await session.scalars(stmt)).first()
+    if campaign is None:
+        await get_campaign(session, campaign_id)  # NotFound when there is none at all
+        raise Forbidden("This campaign's scope does not reach your area.")
+    return campaign
+
+
 async def list_campaigns(
-    session: AsyncSession, *, kind: CampaignKind | None, after: Key | None, limit: int
+    session: AsyncSession, *, actor: Principal, kind: CampaignKind | None, after: Key | None, limit: int
 ) -> list[InspectionCampaign]:
-    """Campaigns, latest start first: (starts_on, id) descending, after the cursor's key."""
-    stmt = select(InspectionCampaign)
+    """Campaigns that concern the actor (`reaching`), latest start first: (starts_on, id) descending, after the
+    cursor's key."""
+    stmt = reaching(select(InspectionCampaign), actor)
     if kind is not None:
         stmt = stmt.where(col(InspectionCampaign.kind) == kind)
     columns = [col(InspectionCampaign.starts_on), col(InspectionCampaign.id)]

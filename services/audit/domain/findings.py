@@ -18,7 +18,14 @@ from services.audit.domain.rectification import follow_recurrence, open_rectific
 from services.audit.domain.referrals import refer_to_discipline_commission
 from services.audit.events import publish
 from services.audit.models import Finding, FindingStatus
-from services.audit.rules.findings import DeadlinePolicy, ProblemFacts, classify, is_graver, owner_for
+from services.audit.rules.findings import (
+    DeadlinePolicy,
+    ProblemFacts,
+    classify,
+    ensure_room_for_evidence,
+    is_graver,
+    owner_for,
+)
 from services.audit.rules.referrals import referral_reason_at_opening
 from shared.auth import Principal
 from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
@@ -134,6 +141,8 @@ def _lock_id(key: OpenFindingKey) -> int:
 async def _recur(
     session: AsyncSession, finding: Finding, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
 ) -> Finding:
+    if facts.evidence:
+        ensure_room_for_evidence(len(finding.evidence), len(facts.evidence))
     finding.occurrences += 1
     finding.last_seen_at = now
     if facts.evidence:

@@ -3,28 +3,71 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.pages import Key, keyset
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
-from services.audit.rules.handover import HANDED_OVER, HandoverPackage, lead_of
+from services.audit.rules.handover import HANDED_OVER, HandoverPackage, PackageTotals, lead_of, totals_of
 from services.audit.rules.periods import IsoWeek
+from services.audit.rules.referrals import ReferralReason
+from shared.errors import InvalidInput
 
 
-async def weekly_package(session: AsyncSession, week: IsoWeek, *, now: datetime) -> HandoverPackage:
-    """The leads referred during `week`, serious and severe only, in the order they were referred."""
+def _of_the_package(stmt: Select[Any], week: IsoWeek) -> Select[Any]:
+    """The referrals a week's package holds: made in the week, serious or severe when made."""
+    return stmt.where(
+        col(DisciplineReferral.referred_at) >= week.starts_at,
+        col(DisciplineReferral.referred_at) < week.ends_at,
+        col(DisciplineReferral.severity).in_(HANDED_OVER),
+    )
+
+
+async def weekly_package(
+    session: AsyncSession, week: IsoWeek, *, now: datetime, at_most: int | None = None
+) -> HandoverPackage:
+    """The leads referred during `week`, serious and severe only, in the order they were referred. With `at_most`,
+    InvalidInput (naming the week) when the week holds more leads than that."""
     stmt = (
         select(DisciplineReferral, Finding, RectificationTask)
         .join(Finding, col(Finding.id) == col(DisciplineReferral.finding_id))
         .outerjoin(RectificationTask, col(RectificationTask.finding_id) == col(Finding.id))
-        .where(
-            col(DisciplineReferral.referred_at) >= week.starts_at,
-            col(DisciplineReferral.referred_at) < week.ends_at,
-            col(DisciplineReferral.severity).in_(HANDED_OVER),
-        )
         .order_by(col(DisciplineReferral.referred_at), col(DisciplineReferral.id))
     )
-    rows = (await session.execute(stmt)).tuples().all()
+    stmt = _of_the_package(stmt, week)
+    rows = (await session.execute(stmt if at_most is None else stmt.limit(at_most + 1))).tuples().all()
+    if at_most is not None and len(rows) > at_most:
+        raise InvalidInput(
+            f"The week's package holds more than {at_most} leads: read its referrals by pages "
+            f"(/v1/handover-packages/{week.label}/referrals), or the package as CSV or Markdown.",
+            errors=[{"field": "path.week", "message": "too many leads for one document", "code": "package_too_large"}],
+        )
     return HandoverPackage(week, now, tuple(lead_of(r, f, t) for r, f, t in rows))
+
+
+async def package_totals(session: AsyncSession, week: IsoWeek) -> PackageTotals:
+    """The week's package counted (as its document's totals), without reading its leads."""
+    township = func.substr(col(Finding.area_code), 1, 9)  # `shared.areas.township_of`, in SQL
+    reason, severity = col(DisciplineReferral.reason), col(DisciplineReferral.severity)
+    stmt = _of_the_package(
+        select(reason, severity, township, func.count()).join(
+            Finding, col(Finding.id) == col(DisciplineReferral.finding_id)
+        ),
+        week,
+    ).group_by(reason, severity, township)
+    return totals_of((await session.execute(stmt)).tuples().all())
+
+
+async def package_referrals(
+    session: AsyncSession, week: IsoWeek, *, reason: ReferralReason | None, after: Key | None, limit: int
+) -> list[DisciplineReferral]:
+    """The referrals of the week's package (of one reason if asked), in the order made: (referred_at, id), after
+    the cursor's key."""
+    stmt = _of_the_package(select(DisciplineReferral), week)
+    if reason is not None:
+        stmt = stmt.where(col(DisciplineReferral.reason) == reason)
+    columns = [col(DisciplineReferral.referred_at), col(DisciplineReferral.id)]
+    return list((await session.scalars(keyset(stmt, columns, after, limit=limit))).all())

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal, TypedDict
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -35,6 +35,8 @@ from services.audit.rules.lifecycle import (
     ensure_can_work,
     ensure_evidence,
     ensure_independent_verifier,
+    ensure_reschedule_left,
+    ensure_round_left,
     is_contradicted_by_recurrence,
     next_status,
 )
@@ -131,7 +133,9 @@ async def submit_task(
     task, finding = await task_in_reach(session, task_id, actor, for_update=True)
     ensure_can_work(task.owner, actor)
     ensure_evidence(evidence)
-    task.status = next_status(task.status, TaskAction.SUBMIT)
+    submitted = next_status(task.status, TaskAction.SUBMIT)
+    ensure_round_left(await _count(session, col(RectificationSubmission.task_id) == task.id))
+    task.status = submitted
     # A submission that waited for the overdue check's lock is recorded after it: the task was referred as overdue,
     # and its record must not show it submitted in time (the request's clock was read before the wait).
     now = max(now, task.overdue_at) if task.overdue_at else now
@@ -155,6 +159,11 @@ async def submit_task(
         ),
     )
     return submission
+
+
+async def _count(session: AsyncSession, where: ColumnElement[bool]) -> int:
+    """How many rows of the table `where` is about match it (a task's submissions, its deadline changes)."""
+    return int(await session.scalar(select(func.count()).where(where)) or 0)
 
 
 async def _worked_by(session: AsyncSession, task: RectificationTask) -> set[str]:
@@ -312,6 +321,7 @@ async def reschedule_task(
     task, finding = await task_in_reach(session, task_id, actor, for_update=True)
     next_status(task.status, TaskAction.RESCHEDULE)
     check_new_deadline(deadline, opened_at=task.opened_at, current=task.deadline)
+    ensure_reschedule_left(await _count(session, col(DeadlineChange.task_id) == task.id))
     return _move_deadline(session, task, finding, deadline=deadline, reason=reason, actor=actor.subject, now=now)
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from services.audit.models import AccountabilityAction, Finding
 from services.audit.rules.documents import markdown_cell as cell
 from shared.contracts.audit import AccountabilityKind
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 
 KIND_LABELS = {
     AccountabilityKind.TALK: "约谈",
@@ -15,6 +15,16 @@ KIND_LABELS = {
     AccountabilityKind.ADMONISHMENT: "诫勉",
     AccountabilityKind.SANCTION: "处分",
 }
+
+
+# Decisions recorded on one finding's referrals (a finding's history is read whole, so they are bounded).
+DECISIONS_PER_FINDING = 50
+
+
+def ensure_decision_left(decided: int) -> None:
+    """RuleViolation when `DECISIONS_PER_FINDING` decisions are recorded on the finding already."""
+    if decided >= DECISIONS_PER_FINDING:
+        raise RuleViolation(f"{decided} decisions are recorded on this finding, the most one finding holds.")
 
 
 def check_decision_date(decided_on: date, *, referred_on: date, today: date) -> None:

@@ -10,6 +10,7 @@ from uuid import UUID
 from shared.areas import township_of
 from shared.contracts.audit import Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
+from shared.errors import RuleViolation
 
 # Problems that break one of the three guarantees or safe water (三保障和饮水安全) are serious at least.
 _SERIOUS_CODES = frozenset(
@@ -23,6 +24,10 @@ _SERIOUS_CODES = frozenset(
 )
 SEVERE_HOUSING_GRADE = "D"
 _RANK = {Severity.GENERAL: 0, Severity.SERIOUS: 1, Severity.SEVERE: 2}
+# Evidence references one entry (a finding, a repeat, a submission) may carry, and one finding may gather over its
+# repeats: a finding is read whole, so what it holds is bounded (the OpenAPI document states both).
+EVIDENCE_PER_ENTRY = 50
+EVIDENCE_PER_FINDING = 200
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,14 @@ def classify(facts: ProblemFacts) -> Severity:
 def unpaid_policy_code(policy_code: str) -> str:
     """The problem code of a household not paid a policy it is entitled to: one open finding per policy."""
     return f"unpaid_{policy_code}"[:60]
+
+
+def ensure_room_for_evidence(held: int, added: int) -> None:
+    """RuleViolation when a repeat's evidence would take a finding past `EVIDENCE_PER_FINDING` references."""
+    if held + added > EVIDENCE_PER_FINDING:
+        raise RuleViolation(
+            f"This open finding holds {held} evidence references; one finding keeps at most {EVIDENCE_PER_FINDING}."
+        )
 
 
 def is_graver(severity: Severity, than: Severity) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,9 @@ from shared.timeutil import DISTRICT_TZ
 
 # Severity as referred: a later regrading changes no package already handed over.
 HANDED_OVER = (Severity.SERIOUS, Severity.SEVERE)
+# The most leads a package is handed out with as one JSON document; a larger week is read by pages
+# (`/v1/handover-packages/{week}/referrals`), or as CSV or Markdown.
+MAX_PACKAGE_LEADS = 10_000
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,33 @@ def lead_of(referral: DisciplineReferral, finding: Finding, task: RectificationT
     )
 
 
+@dataclass(frozen=True)
+class PackageTotals:
+    """A package's leads counted: in all, by reason, by severity (as referred) and by township (keys sorted)."""
+
+    total: int
+    by_reason: dict[str, int]
+    by_severity: dict[str, int]
+    by_township: dict[str, int]
+
+
+def totals_of(counts: Iterable[tuple[str, str, str, int]]) -> PackageTotals:
+    """The totals of (reason, severity, township, how many) counts."""
+    reasons: Counter[str] = Counter()
+    severities: Counter[str] = Counter()
+    townships: Counter[str] = Counter()
+    for reason, severity, township, n in counts:
+        reasons[reason] += n
+        severities[severity] += n
+        townships[township] += n
+    return PackageTotals(
+        total=reasons.total(),
+        by_reason=dict(sorted(reasons.items())),
+        by_severity=dict(sorted(severities.items())),
+        by_township=dict(sorted(townships.items())),
+    )
+
+
 def to_json(package: HandoverPackage) -> dict[str, Any]:
     """The package as a JSON document, with totals by reason, severity and township."""
     leads = package.leads
@@ -91,10 +122,7 @@ def to_json(package: HandoverPackage) -> dict[str, Any]:
         "to": package.week.sunday.isoformat(),
         "timezone": "Asia/Shanghai",
         "generated_at": _local(package.generated_at),
-        "total": len(leads),
-        "by_reason": dict(sorted(Counter(lead.reason for lead in leads).items())),
-        "by_severity": dict(sorted(Counter(lead.severity for lead in leads).items())),
-        "by_township": dict(sorted(Counter(lead.township for lead in leads).items())),
+        **asdict(totals_of((lead.reason, lead.severity, lead.township, 1) for lead in leads)),
         "leads": [asdict(lead) for lead in leads],
     }
 

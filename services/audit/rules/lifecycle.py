@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.auth import Principal, Role
+from shared.contracts.audit import Severity
 from shared.errors import Forbidden, InvalidInput, RuleViolation
 
 
@@ -95,6 +96,30 @@ def ensure_independent_verifier(owner: str, worked_by: Collection[str], actor: P
         raise Forbidden("You worked on this task; its follow-up check must be done by someone else.")
     if acts_for_owner(owner, actor):
         raise Forbidden("Your unit owns this task; its follow-up check must be done by someone else.")
+
+
+# A task is read whole with its steps (a subject's history), so they are bounded: rounds of submission (each checked
+# at most once, each reopening it at most once) and deadline moves by the district office. A rule moves a deadline
+# too, at most once per step up in severity (`RULE_MOVES`), which no limit may refuse.
+ROUNDS_PER_TASK = 20
+RESCHEDULES_PER_TASK = 20
+RULE_MOVES = len(Severity) - 1
+DEADLINE_CHANGES_PER_TASK = RESCHEDULES_PER_TASK + RULE_MOVES
+
+
+def ensure_round_left(submitted: int) -> None:
+    """RuleViolation when a task has been submitted `ROUNDS_PER_TASK` times already."""
+    if submitted >= ROUNDS_PER_TASK:
+        raise RuleViolation(
+            f"This task has been submitted {submitted} times, the most a task is; each failed round was referred "
+            "to the discipline commission, which decides what follows."
+        )
+
+
+def ensure_reschedule_left(changes: int) -> None:
+    """RuleViolation when a task's deadline has been moved `RESCHEDULES_PER_TASK` times already."""
+    if changes >= RESCHEDULES_PER_TASK:
+        raise RuleViolation(f"This task's deadline has been moved {changes} times, the most a deadline is.")
 
 
 def ensure_evidence(evidence: Collection[object]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from services.audit.rules.lifecycle import DEADLINE_CHANGES_PER_TASK, ROUNDS_PER_TASK
 from shared.contracts.audit import Severity
 
 
@@ -23,3 +24,9 @@ WEEKLY_HANDOVER_SEVERITY = Severity.SERIOUS
 def referral_reason_at_opening(severity: Severity) -> ReferralReason | None:
     """Severe findings go to the discipline commission at once (线索移交)."""
     return ReferralReason.SEVERE_FINDING if severity is Severity.SEVERE else None
+
+
+# The most referrals one finding can get, so that its history is bounded: once severe (at opening or found worse),
+# once weekly (before any other), once per failed follow-up check (at most one a round), once overdue per deadline
+# (the first, one per reopening (at most one a round) and one per deadline change).
+REFERRALS_PER_FINDING = 2 + ROUNDS_PER_TASK + (1 + ROUNDS_PER_TASK + DEADLINE_CHANGES_PER_TASK)

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from services.audit.schemas.common import DependentFields, Output, Prose, Text, when
 from shared.contracts.audit import CampaignKind, ScopeLevel
 
+TEAMS = 50  # named teams of one campaign
 # The scope code each level takes: an area code of its length, or the project's id (a UUID, in any spelling).
 _SCOPE_CODES: dict[ScopeLevel, dict[str, str]] = {
     ScopeLevel.DISTRICT: {"pattern": "^[0-9]{6}$"},
@@ -47,7 +48,7 @@ class CampaignCreate(DependentFields):
     round: int = Field(ge=1, le=50)
     starts_on: date
     ends_on: date
-    teams: list[Annotated[Prose, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    teams: list[Annotated[Prose, Field(max_length=100)]] = Field(default_factory=list, max_length=TEAMS)
 
     @model_validator(mode="after")
     def _one_spelling_of_a_project(self) -> CampaignCreate:
@@ -66,6 +67,6 @@ class CampaignRead(Output):
     round: int
     starts_on: date
     ends_on: date
-    teams: list[str]
+    teams: list[str] = Field(max_length=TEAMS)
     created_by: str
     created_at: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
@@ -18,6 +18,19 @@ from shared.schemas import RequestBody
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # What officers write (published in events, kept in the log's sources and packages): no ID-card number in it.
 Prose = Annotated[ScreenedText, StringConstraints(strip_whitespace=True, min_length=1)]
+# A unit's name (单位: a township government, an office): what a finding's `responsible_unit` says, and what names a
+# unit as a finding's subject and in its history's path (`/v1/subjects/unit/{name}/history`), so one rule for all
+# three: at most 64 characters, no `/` (a path segment cannot hold one, even encoded), no control character, not
+# blank nor dots only (`.` and `..` are dot segments a client resolves away). Brackets, `#`, `?`, `%`, `&` and
+# the like are fine: a client encodes them in the path.
+UNIT_NAME_MAX = 64
+UNIT_NAME_PATTERN = r"^[^/\x00-\x1f\x7f]*[^/\x00-\x1f\x7f\s.][^/\x00-\x1f\x7f]*$"
+# The constraints come before `ScreenedText`'s screening, or the JSON Schema would not state them.
+UnitName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=UNIT_NAME_MAX, pattern=UNIT_NAME_PATTERN),
+    *get_args(ScreenedText)[1:],
+]
 # A share such as the rectification rate: exact in the service, a JSON number on the wire.
 Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.audit.rules.handover import MAX_PACKAGE_LEADS
+from services.audit.rules.lifecycle import TaskStatus
 from services.audit.rules.referrals import ReferralReason
 from services.audit.schemas.common import Output, Prose
-from shared.contracts.audit import AccountabilityKind
+from shared.contracts.audit import AccountabilityKind, Severity, SubjectKind
+from shared.contracts.households import ProblemCategory
 from shared.schemas import RequestBody
 
 
@@ -22,9 +25,68 @@ class DisciplineReferralRead(Output):
     task_id: UUID | None
 
 
+class HandoverTotals(BaseModel):
+    """A week's handover package counted: its leads in all, by reason, by severity (as referred) and by township."""
+
+    total: int
+    by_reason: dict[ReferralReason, int]
+    by_severity: dict[Severity, int]
+    by_township: dict[str, int] = Field(description="by the township's 9-digit code")
+
+
 class HandoverRead(BaseModel):
-    referred: int
-    referrals: list[DisciplineReferralRead]
+    """What a handover made now, and the week's package that holds it."""
+
+    week: str = Field(
+        description="the ISO week of the package holding the referrals made: read it at "
+        "`/v1/handover-packages/{week}`, its referrals by pages at `/v1/handover-packages/{week}/referrals`",
+        examples=["2020-W20"],
+    )
+    referred: int = Field(description="referrals made now (0 when nothing was left to hand over)")
+    referred_at: datetime = Field(description="when they were made: each of them carries this `referred_at`")
+    package: HandoverTotals = Field(description="the week's package as it stands with them")
+
+
+class LeadRead(BaseModel):
+    """One lead (线索) of a handover package; times in Asia/Shanghai, to the second."""
+
+    referral_id: UUID
+    referred_at: datetime
+    reason: ReferralReason
+    finding_id: UUID
+    severity: Severity = Field(description="the finding's when referred")
+    category: ProblemCategory
+    code: str
+    subject_kind: SubjectKind
+    subject_id: str
+    township: str
+    area_code: str
+    description: str
+    occurrences: int
+    responsible_unit: str = Field(description="empty when the finding names none")
+    responsible_person: str = Field(description="empty when the finding names none")
+    owner: str = Field(description="the rectification task's owner; empty without a task")
+    task_status: TaskStatus | Literal[""] = Field(description="empty without a task")
+    deadline: datetime | Literal[""] = Field(description="the task's deadline; empty without a task")
+
+
+class HandoverPackageRead(BaseModel):
+    """A week's handover package (线索移交清单) as one JSON document: the serious and severe leads referred in the ISO
+    week, in the order made, with their totals. At most `MAX_PACKAGE_LEADS` leads: a larger week is refused (422)
+    as JSON and read by pages (`/v1/handover-packages/{week}/referrals`), or as CSV or Markdown."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    week: str = Field(examples=["2020-W20"])
+    from_: date = Field(alias="from", description="the week's Monday")
+    to: date = Field(description="the week's Sunday")
+    timezone: Literal["Asia/Shanghai"]
+    generated_at: datetime
+    total: int
+    by_reason: dict[ReferralReason, int]
+    by_severity: dict[Severity, int]
+    by_township: dict[str, int] = Field(description="by the township's 9-digit code")
+    leads: list[LeadRead] = Field(max_length=MAX_PACKAGE_LEADS)
 
 
 class AccountabilityCreate(RequestBody):

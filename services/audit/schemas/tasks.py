@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
+from services.audit.rules.findings import EVIDENCE_PER_ENTRY
 from services.audit.rules.lifecycle import TaskStatus
 from services.audit.schemas.common import EvidenceIn, Output, Prose
 from shared.schemas import RequestBody
@@ -51,7 +52,7 @@ class SubmissionCreate(RequestBody):
     }
 
     summary: Annotated[Prose, Field(max_length=1000)]
-    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=EVIDENCE_PER_ENTRY)
 
 
 class SubmissionRead(Output):
@@ -60,7 +61,7 @@ class SubmissionRead(Output):
     submitted_by: str
     submitted_at: datetime
     summary: str
-    evidence: list[dict[str, Any]]
+    evidence: list[dict[str, Any]] = Field(max_length=EVIDENCE_PER_ENTRY)
 
 
 class FollowUpCheckCreate(RequestBody):

@@ -11,6 +11,7 @@ from services.households.domain import cadres
 from services.households.domain.access import reachable_household
 from services.households.schemas.households import HouseholdRead
 from services.households.schemas.monitoring import CadreAssignment, HelperCadreCreate, HelperCadreRead
+from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, text_key, uuid_key
 from shared.http import Transaction
@@ -20,7 +21,7 @@ router = APIRouter(tags=["helper cadres"])
 
 @router.post("/helper-cadres", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
 async def register_cadre(
-    body: HelperCadreCreate, session: Transaction, actor: Approver, config: Config, idem: Idempotency
+    body: HelperCadreCreate, session: Transaction, actor: Approver, config: Config, now: Now, idem: Idempotency
 ) -> HelperCadreRead:
     """Register a helper cadre (帮扶责任人) for an area
 
@@ -37,6 +38,7 @@ async def register_cadre(
         area_code=body.area_code,
         actor=actor,
         config=config,
+        now=now,
     )
     return idem.remember(HelperCadreRead(**cadre.model_dump()))
 
@@ -60,7 +62,7 @@ async def list_cadres(
 
 @router.put("/households/{household_id}/helper-cadre")
 async def assign_cadre(
-    household_id: UUID, body: CadreAssignment, session: Transaction, actor: Registrar
+    household_id: UUID, body: CadreAssignment, session: Transaction, actor: Registrar, now: Now
 ) -> HouseholdRead:
     """Assign the household's helper cadre (帮扶责任人)
 
@@ -69,5 +71,5 @@ async def assign_cadre(
     `HelperCadreAssigned`.
     """
     household = await reachable_household(session, household_id, actor, for_update=True)
-    await cadres.assign_cadre(session, household, body.helper_cadre_id, actor=actor.subject)
+    await cadres.assign_cadre(session, household, body.helper_cadre_id, actor=actor.subject, now=now)
     return await household_read(session, household)

@@ -4,9 +4,11 @@ row schema and its own department, idempotent, with a per-row report."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
+from pydantic import ValidationError
 
 from services.households.api.deps import (
     CivilAffairs,
@@ -18,12 +20,13 @@ from services.households.api.deps import (
     WaterDepartment,
 )
 from services.households.domain.departments.apply import RowContext
-from services.households.domain.departments.batches import PayloadTooLarge, submit
-from services.households.domain.departments.rows import BatchReport, DataKind
-from services.households.schemas.departments import SUBMISSIONS, BatchSubmission
-from shared.api.clock import Today
+from services.households.domain.departments.batches import PayloadTooLarge, ReadRow, RowRefusal, submit
+from services.households.rules.vocabulary import DataKind
+from services.households.schemas.departments import ROW_MODELS, SUBMISSIONS, BatchReport, BatchSubmission
+from shared.api.clock import Now, Today
 from shared.api.idempotency import KEY_PATTERN, REPLAY_RESPONSE, REPLAYED_HEADER
 from shared.auth import Principal
+from shared.error_documents import field_path
 from shared.http import Transaction
 
 router = APIRouter(tags=["department data"])
@@ -109,22 +112,41 @@ def _within_size(request: Request, config: Config) -> None:
         raise PayloadTooLarge("The submission is too large; split the data.")
 
 
+def _row_reader(kind: DataKind) -> Callable[[int, Any], ReadRow | list[RowRefusal]]:
+    """Reads a row of `kind` by its row model: its plain values, or the field, message and code of each error
+    (pydantic's `input`, which may hold an ID number, is dropped, and so is an unknown key, which may be one)."""
+    model = ROW_MODELS[kind]
+
+    def read(index: int, raw: Any) -> ReadRow | list[RowRefusal]:
+        try:
+            row = model.model_validate(raw)
+        except ValidationError as exc:
+            errors = exc.errors()
+            return [RowRefusal(index, field_path(e.get("loc", ())), e["msg"], e["type"]) for e in errors]
+        return ReadRow(values=row.plain(), happened=row.dates())
+
+    return read
+
+
 def _submission_route(kind: DataKind) -> Callable[..., Awaitable[BatchReport]]:
+    read = _row_reader(kind)
+
     async def submit_rows(
         body: BatchSubmission,
         idempotency_key: DepartmentKey,
         session: Transaction,
         actor: Principal,
         config: Config,
+        now: Now,
         today: Today,
         response: Response,
     ) -> BatchReport:
-        ctx = RowContext(actor=actor.subject, config=config, today=today)
-        report, replayed = await submit(session, kind, idempotency_key, body.rows, actor=actor, ctx=ctx)
+        ctx = RowContext(actor=actor.subject, config=config, now=now, today=today)
+        outcome, replayed = await submit(session, kind, idempotency_key, body.rows, parse=read, actor=actor, ctx=ctx)
         if replayed:
             response.status_code = status.HTTP_200_OK
             response.headers[REPLAYED_HEADER] = "true"
-        return report
+        return BatchReport.model_validate(asdict(outcome))
 
     # FastAPI reads the body's model and the role check from the annotations: each kind's own.
     submit_rows.__annotations__ |= {"body": SUBMISSIONS[kind], "actor": SUBMITTERS[kind]}

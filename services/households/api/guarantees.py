@@ -19,7 +19,7 @@ from services.households.schemas.guarantees import (
     WaterCheckCreate,
     WaterCheckRead,
 )
-from shared.api.clock import Today
+from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, datetime_key, uuid_key
 from shared.http import Transaction
@@ -39,6 +39,7 @@ async def record_appraisal(
     session: Transaction,
     actor: Registrar,
     config: Config,
+    now: Now,
     today: Today,
     idem: Idempotency,
 ) -> AppraisalRead:
@@ -59,6 +60,7 @@ async def record_appraisal(
         source=AppraisalSource.OFFICER,
         actor=actor.subject,
         default_days=config.renovation_days,
+        now=now,
         today=today,
     )
     return idem.remember(AppraisalRead(**appraisal.model_dump()))
@@ -89,6 +91,7 @@ async def record_renovation(
     body: RenovationCreate,
     session: Transaction,
     actor: Registrar,
+    now: Now,
     today: Today,
     idem: Idempotency,
 ) -> AppraisalRead:
@@ -108,6 +111,7 @@ async def record_renovation(
         new_grade=body.grade,
         appraiser=body.appraiser,
         actor=actor.subject,
+        now=now,
         today=today,
     )
     return idem.remember(AppraisalRead(**regraded.model_dump()))
@@ -119,6 +123,7 @@ async def record_water_check(
     body: WaterCheckCreate,
     session: Transaction,
     actor: Registrar,
+    now: Now,
     today: Today,
     idem: Idempotency,
 ) -> WaterCheckRead:
@@ -139,6 +144,7 @@ async def record_water_check(
         problems=body.problems,
         checked_by=body.checked_by,
         actor=actor.subject,
+        now=now,
         today=today,
     )
     return idem.remember(_water_read(check))

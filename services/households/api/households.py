@@ -36,7 +36,7 @@ from services.households.schemas.households import (
     IdNumberSearch,
     StatusChange,
 )
-from shared.api.clock import Today
+from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, int_key, text_key
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, RiskKind
@@ -48,7 +48,13 @@ router = APIRouter(prefix="/households", tags=["households"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
 async def register_household(
-    body: HouseholdCreate, session: Transaction, actor: Registrar, config: Config, today: Today, idem: Idempotency
+    body: HouseholdCreate,
+    session: Transaction,
+    actor: Registrar,
+    config: Config,
+    now: Now,
+    today: Today,
+    idem: Idempotency,
 ) -> HouseholdRead:
     """Register a household and its members (建档立卡)
 
@@ -71,6 +77,7 @@ async def register_household(
         member_values=values,
         actor=actor,
         config=config,
+        now=now,
         today=today,
     )
     return idem.remember(await household_read(session, household))
@@ -144,7 +151,7 @@ async def get_household(household_id: UUID, session: Transaction, actor: Reader)
 
 @router.patch("/{household_id}")
 async def update_household(
-    household_id: UUID, body: HouseholdUpdate, session: Transaction, actor: Registrar, config: Config
+    household_id: UUID, body: HouseholdUpdate, session: Transaction, actor: Registrar, config: Config, now: Now
 ) -> HouseholdRead:
     """Change the head's name or move the household to another village
 
@@ -152,13 +159,14 @@ async def update_household(
     cadre's area is unassigned (`HelperCadreUnassigned`). Publishes `HouseholdUpdated` naming the fields changed.
     """
     household = await reachable_household(session, household_id, actor, for_update=True)
-    await register.update_household(session, household, body.model_dump(exclude_unset=True), actor=actor, config=config)
+    changes = body.model_dump(exclude_unset=True)
+    await register.update_household(session, household, changes, actor=actor, config=config, now=now)
     return await household_read(session, household)
 
 
 @router.post("/{household_id}/status")
 async def change_status(
-    household_id: UUID, body: StatusChange, session: Transaction, actor: Approver, today: Today
+    household_id: UUID, body: StatusChange, session: Transaction, actor: Approver, now: Now, today: Today
 ) -> HouseholdRead:
     """Decide the household's status (脱贫 / 返贫)
 
@@ -170,7 +178,7 @@ async def change_status(
     household = await reachable_household(session, household_id, actor, for_update=True)
     on = body.effective_on or today
     await lifecycle.officer_decision(
-        session, household, body.status, actor=actor.subject, on=on, today=today, note=body.reason
+        session, household, body.status, actor=actor.subject, on=on, now=now, today=today, note=body.reason
     )
     return await household_read(session, household)
 

@@ -25,6 +25,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, int_key
 from shared.http import Transaction
+from shared.openapi import AREA_RULE_KEY
 
 router = APIRouter(tags=["income"])
 
@@ -56,7 +57,13 @@ async def set_poverty_line(
     return PovertyLineRead(**line.model_dump())
 
 
-@router.get("/poverty-lines")
+@router.get(
+    "/poverty-lines",
+    openapi_extra={
+        AREA_RULE_KEY: "**Area rule:** none: the poverty lines are the district's, the same for every area, and "
+        "every role allowed reads all of them, whatever the token's `area`."
+    },
+)
 async def list_poverty_lines(session: Transaction, _: Reader, paging: Paging) -> Page[PovertyLineRead]:
     """List the poverty lines set, per year
 
@@ -79,6 +86,7 @@ async def record_income(
     body: IncomeRecordCreate,
     session: Transaction,
     actor: Helper,
+    now: Now,
     today: Today,
     idem: Idempotency,
 ) -> IncomeRecorded:
@@ -98,6 +106,7 @@ async def record_income(
         amount_fen=body.amount_fen,
         note=body.note,
         actor=actor.subject,
+        now=now,
         today=today,
     )
     recorded = IncomeRecorded(record=IncomeRecordRead(**record.model_dump()), per_capita_income_fen=per_capita)

@@ -18,7 +18,7 @@ from services.households.schemas.households import (
     RevealRead,
     RevealRequest,
 )
-from shared.api.clock import Today
+from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
 from shared.http import Transaction
@@ -40,6 +40,7 @@ async def add_member(
     session: Transaction,
     actor: Registrar,
     config: Config,
+    now: Now,
     today: Today,
     idem: Idempotency,
 ) -> MemberRead:
@@ -53,7 +54,9 @@ async def add_member(
     if (earlier := await idem.replay(numbered(body, [body.id_number], config), MemberRead)) is not None:
         return earlier
     values = {**body.model_dump(), "id_number": body.id_number.get_secret_value() if body.id_number else None}
-    member = await members.add_member(session, household, values, actor=actor.subject, vault=config.vault, today=today)
+    member = await members.add_member(
+        session, household, values, actor=actor.subject, vault=config.vault, now=now, today=today
+    )
     return idem.remember(member_read(member))
 
 
@@ -65,6 +68,7 @@ async def change_member(
     session: Transaction,
     actor: Registrar,
     config: Config,
+    now: Now,
     today: Today,
 ) -> MemberRead:
     """Change a member's facts (disability, schooling, medical cover...)
@@ -77,7 +81,7 @@ async def change_member(
     household = await reachable_household(session, household_id, actor, for_update=True)
     member = await idnumbers.member_of(session, household, member_id)
     await members.change_member(
-        session, household, member, _values(body), actor=actor.subject, vault=config.vault, today=today
+        session, household, member, _values(body), actor=actor.subject, vault=config.vault, now=now, today=today
     )
     return member_read(member)
 
@@ -90,6 +94,7 @@ async def reveal_id_number(
     session: Transaction,
     actor: Revealer,
     config: Config,
+    now: Now,
     response: Response,
 ) -> RevealRead:
     """Reveal a member's full ID-card number (查看身份证号留痕)
@@ -100,7 +105,7 @@ async def reveal_id_number(
     household = await reachable_household(session, household_id, actor)
     member = await idnumbers.member_of(session, household, member_id)
     entry, number = idnumbers.reveal(
-        session, household, member, reason=body.reason, actor=actor.subject, vault=config.vault
+        session, household, member, reason=body.reason, actor=actor.subject, vault=config.vault, now=now
     )
     response.headers["Cache-Control"] = "no-store"
     return RevealRead(reveal_id=entry.id, member_id=member.id, id_number=number)

@@ -20,7 +20,7 @@ from services.households.schemas.monitoring import (
     RiskFlagCreate,
     RiskFlagRead,
 )
-from shared.api.clock import Today
+from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, uuid_key
 from shared.auth import Principal
@@ -55,7 +55,13 @@ async def _locked_episode(
     openapi_extra=HOUSEHOLD_REACH,
 )
 async def raise_flag(
-    household_id: UUID, body: RiskFlagCreate, session: Transaction, actor: Visitor, today: Today, idem: Idempotency
+    household_id: UUID,
+    body: RiskFlagCreate,
+    session: Transaction,
+    actor: Visitor,
+    now: Now,
+    today: Today,
+    idem: Idempotency,
 ) -> EpisodeRead:
     """Flag a household's relapse risk (防止返贫监测): a disaster or a loss of work
 
@@ -68,7 +74,14 @@ async def raise_flag(
     if (earlier := await idem.replay(body, EpisodeRead)) is not None:
         return earlier
     flag = await monitoring.raise_flag(
-        session, household, kind=body.kind, detail=body.detail, on=body.raised_on, today=today, actor=actor.subject
+        session,
+        household,
+        kind=body.kind,
+        detail=body.detail,
+        on=body.raised_on,
+        now=now,
+        today=today,
+        actor=actor.subject,
     )
     return idem.remember(await _episode_read(session, await monitoring.episode_for(session, flag.episode_id)))
 
@@ -116,7 +129,13 @@ async def list_episodes(
     openapi_extra=HOUSEHOLD_REACH,
 )
 async def add_measure(
-    episode_id: UUID, body: MeasureCreate, session: Transaction, actor: Helper, today: Today, idem: Idempotency
+    episode_id: UUID,
+    body: MeasureCreate,
+    session: Transaction,
+    actor: Helper,
+    now: Now,
+    today: Today,
+    idem: Idempotency,
 ) -> EpisodeRead:
     """Record a help measure (帮扶措施) in a monitoring episode
 
@@ -133,6 +152,7 @@ async def add_measure(
         kind=body.kind,
         description=body.description,
         taken_on=body.taken_on,
+        now=now,
         today=today,
         actor=actor.subject,
     )
@@ -141,7 +161,7 @@ async def add_measure(
 
 @router.post("/monitoring-episodes/{episode_id}/close")
 async def close_episode(
-    episode_id: UUID, body: EpisodeClose, session: Transaction, actor: Approver, today: Today
+    episode_id: UUID, body: EpisodeClose, session: Transaction, actor: Approver, now: Now, today: Today
 ) -> EpisodeRead:
     """Close a monitoring episode: risk eliminated (风险消除) or relapsed (返贫)
 
@@ -158,6 +178,7 @@ async def close_episode(
         decision=body.decision,
         evidence=body.evidence,
         closed_on=body.closed_on,
+        now=now,
         today=today,
         actor=actor.subject,
     )

@@ -14,7 +14,7 @@ from services.households.models import Visit, VisitProblem
 from services.households.rules.visits import ProblemNoted
 from services.households.rules.vocabulary import SAFE_GRADES
 from services.households.schemas.visits import OpenFindingRead, ProblemRead, VisitCreate, VisitRead
-from shared.api.clock import Today
+from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, datetime_key, int_key, uuid_key
 from shared.errors import Forbidden
@@ -37,15 +37,16 @@ async def record_visit(
     session: Transaction,
     actor: Visitor,
     config: Config,
+    now: Now,
     today: Today,
     idem: Idempotency,
 ) -> VisitRead:
     """Record a household visit (走访调研)
 
-    Records the visit in its inspection round. Publishes `VisitRecorded`, and each problem found (those reported,
-    and a C/D house) as a `HouseholdProblemFound` that audit turns into a finding. A housing grade given is recorded as an appraisal
-    (source `visit`) that re-grades the house; a safe grade (A/B) only from a district, township or village
-    officer (others: 403), since it accepts an unsafe house as safe.
+    Records the visit in its inspection round. Publishes `VisitRecorded`, and each problem found (those
+    reported, and a C/D house) as a `HouseholdProblemFound` that audit turns into a finding. A housing grade given
+    is recorded as an appraisal (source `visit`) that re-grades the house; a safe grade (A/B) only from a
+    district, township or village officer (others: 403), since it accepts an unsafe house as safe.
     """
     if body.housing_grade in SAFE_GRADES and not actor.has_any(REGISTRARS):
         raise Forbidden("Only a district, township or village officer records a safe housing grade (A or B).")
@@ -64,6 +65,7 @@ async def record_visit(
         noted=noted,
         actor=actor.subject,
         renovation_days=config.renovation_days,
+        now=now,
         today=today,
     )
     return idem.remember(_visit_read(visit, problems))

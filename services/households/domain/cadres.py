@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import select, tuple_
@@ -27,11 +28,12 @@ async def register_cadre(
     area_code: str,
     actor: Principal,
     config: HouseholdsConfig,
+    now: datetime,
 ) -> HelperCadre:
-    """Register a helper cadre working in an area; `subject` is the login their tokens carry."""
+    """Register a helper cadre working in an area at `now`; `subject` is the login their tokens carry."""
     config.ensure_known_area(area_code)
     actor.ensure_reach(area_code)
-    cadre = HelperCadre(subject=subject, name=name, unit=unit, area_code=area_code)
+    cadre = HelperCadre(subject=subject, name=name, unit=unit, area_code=area_code, registered_at=now)
     session.add(cadre)
     try:
         await session.flush()
@@ -52,7 +54,9 @@ async def cadres_in(
     return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
 
 
-async def assign_cadre(session: AsyncSession, household: Household, cadre_id: UUID, *, actor: str) -> HelperCadre:
+async def assign_cadre(
+    session: AsyncSession, household: Household, cadre_id: UUID, *, actor: str, now: datetime
+) -> HelperCadre:
     """Assign the household's helper cadre; the household must lie within the cadre's area."""
     cadre = await session.get(HelperCadre, cadre_id)
     if cadre is None:
@@ -70,12 +74,13 @@ async def assign_cadre(session: AsyncSession, household: Household, cadre_id: UU
         actor=actor,
         action="helper_cadre.assigned",
         changes={"helper_cadre_id": [before, cadre.id]},
+        now=now,
     )
     publish(session, HelperCadreAssigned(household_id=household.id, helper_cadre_id=cadre.id))
     return cadre
 
 
-async def release_if_moved_away(session: AsyncSession, household: Household, *, actor: str) -> None:
+async def release_if_moved_away(session: AsyncSession, household: Household, *, actor: str, now: datetime) -> None:
     """A household moved out of its helper cadre's area is no longer theirs to visit (nor any other cadre's while
     the assignment stands): it is unassigned, for the new area's officers to assign."""
     cadre = await session.get(HelperCadre, household.helper_cadre_id) if household.helper_cadre_id else None
@@ -84,5 +89,5 @@ async def release_if_moved_away(session: AsyncSession, household: Household, *, 
     household.helper_cadre_id = None
     session.add(household)
     changes = {"helper_cadre_id": [cadre.id, None]}
-    history.note(session, household.id, actor=actor, action="helper_cadre.unassigned", changes=changes)
+    history.note(session, household.id, actor=actor, action="helper_cadre.unassigned", changes=changes, now=now)
     publish(session, HelperCadreUnassigned(household_id=household.id, helper_cadre_id=cadre.id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -30,11 +30,12 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
 
 
 def note(
-    session: AsyncSession, household_id: UUID, *, actor: str, action: str, changes: Mapping[str, Any]
+    session: AsyncSession, household_id: UUID, *, actor: str, action: str, changes: Mapping[str, Any], now: datetime
 ) -> HouseholdChange:
-    """Add one history entry in the caller's transaction."""
+    """Add one history entry in the caller's transaction, changed at `now` (the time the use case acts at)."""
     entry = HouseholdChange(
         household_id=household_id,
+        changed_at=now,
         actor=actor,
         action=action,
         changes=json.dumps({k: _plain(v) for k, v in changes.items()}, ensure_ascii=False, default=str),

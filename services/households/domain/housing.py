@@ -50,10 +50,11 @@ def _announce(
     visit_id: UUID | None,
     *,
     current: bool,
+    now: datetime,
 ) -> None:
     due = appraisal.renovation_due
     changes = {"grade": appraisal.grade, "appraised_on": appraisal.appraised_on, "renovation_due": due}
-    history.note(session, household.id, actor=actor, action="housing.appraised", changes=changes)
+    history.note(session, household.id, actor=actor, action="housing.appraised", changes=changes, now=now)
     publish(
         session,
         HousingAppraised(
@@ -88,11 +89,12 @@ async def record_appraisal(
     source: AppraisalSource,
     actor: str,
     default_days: int,
+    now: datetime,
     today: date,
     visit_id: UUID | None = None,
 ) -> HousingAppraisal:
-    """Record an appraisal (the same one again is a no-op); a C/D grade is published as a housing problem (found
-    at `visit_id` when a visitor graded the house)."""
+    """Record an appraisal at `now` (the same one again is a no-op); a C/D grade is published as a housing problem
+    (found at `visit_id` when a visitor graded the house)."""
     ensure_happened(today, {"appraised_on": facts.appraised_on})
     due = renovation_deadline(facts.grade, facts.appraised_on, facts.renovation_due, default_days)
     existing = await _same_appraisal(session, household, facts)
@@ -105,10 +107,11 @@ async def record_appraisal(
         appraiser=facts.appraiser,
         renovation_due=due,
         source=source,
+        recorded_at=now,
     )
     session.add(appraisal)
     current = _regrade(session, household, appraisal)
-    _announce(session, household, appraisal, actor, visit_id, current=current)
+    _announce(session, household, appraisal, actor, visit_id, current=current, now=now)
     return appraisal
 
 
@@ -136,9 +139,10 @@ async def record_renovation(
     new_grade: str,
     appraiser: str,
     actor: str,
+    now: datetime,
     today: date,
 ) -> HousingAppraisal:
-    """Accept the renovation of a C/D house: it is marked renovated and a new A/B appraisal re-grades it."""
+    """Accept the renovation of a C/D house at `now`: it is marked renovated and a new A/B appraisal re-grades it."""
     ensure_happened(today, {"completed_on": completed_on})
     appraisal = await _renovatable(session, household, appraisal_id, completed_on)
     appraisal.renovated_on = completed_on
@@ -148,11 +152,12 @@ async def record_renovation(
         appraised_on=completed_on,
         appraiser=appraiser,
         source=AppraisalSource.RENOVATION,
+        recorded_at=now,
     )
     session.add_all([appraisal, regraded])
     _regrade(session, household, regraded)
     changes = {"appraisal_id": appraisal.id, "completed_on": completed_on, "grade": [appraisal.grade, new_grade]}
-    history.note(session, household.id, actor=actor, action="housing.renovated", changes=changes)
+    history.note(session, household.id, actor=actor, action="housing.renovated", changes=changes, now=now)
     publish(
         session,
         HousingRenovated(

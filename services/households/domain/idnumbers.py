@@ -71,13 +71,23 @@ async def member_of(session: AsyncSession, household: Household, member_id: UUID
 
 
 def reveal(
-    session: AsyncSession, household: Household, member: Member, *, reason: str, actor: str, vault: IdCardVault
+    session: AsyncSession,
+    household: Household,
+    member: Member,
+    *,
+    reason: str,
+    actor: str,
+    vault: IdCardVault,
+    now: datetime,
 ) -> tuple[IdCardReveal, str]:
-    """The member's full number, with the reveal recorded (reveal log, history, event without the number)."""
+    """The member's full number, with the reveal recorded at `now` (reveal log, history, event without the
+    number)."""
     if member.id_kid is None or member.id_ciphertext is None:
         raise NotFound("This member has no ID-card number on record.")
     number = vault.open(member.id_kid, member.id_ciphertext, member_id=member.id)
-    entry = IdCardReveal(member_id=member.id, household_id=household.id, revealed_by=actor, reason=reason)
+    entry = IdCardReveal(
+        member_id=member.id, household_id=household.id, revealed_by=actor, reason=reason, revealed_at=now
+    )
     session.add(entry)
     history.note(
         session,
@@ -85,6 +95,7 @@ def reveal(
         actor=actor,
         action="id_number.revealed",
         changes={"member_id": member.id, "reason": reason},
+        now=now,
     )
     publish(
         session,

@@ -39,7 +39,7 @@ async def set_poverty_line(
     assert line is not None  # just written
     publish(session, PovertyLineSet(year=year, line_fen=line_fen, monitoring_margin_fen=margin_fen))
     if year == today.year:  # monitoring judges this year's income: a higher line or margin can put households under
-        await monitoring.check_all_incomes(session, year=year, today=today, actor=actor)
+        await monitoring.check_all_incomes(session, year=year, now=now, today=today, actor=actor)
     return line
 
 
@@ -60,20 +60,28 @@ async def record_income(
     amount_fen: int,
     note: str,
     actor: str,
+    now: datetime,
     today: date,
 ) -> tuple[IncomeRecord, int]:
-    """Record income; returns the record and the year's per-capita income after it (then checks relapse risk)."""
+    """Record income at `now`; returns the record and the year's per-capita income after it (then checks relapse
+    risk)."""
     if year > today.year:
         raise InvalidInput("Income cannot be recorded for a future year.")
     record = IncomeRecord(
-        household_id=household.id, year=year, source=source, amount_fen=amount_fen, note=note, recorded_by=actor
+        household_id=household.id,
+        year=year,
+        source=source,
+        amount_fen=amount_fen,
+        note=note,
+        recorded_by=actor,
+        recorded_at=now,
     )
     session.add(record)
     await session.flush()  # the total below includes it
     members = len(await member_facts(session, household.id))
     per_capita = per_capita_fen(await income_total(session, household.id, year), members)
     changes = {"year": year, "source": source, "amount_fen": amount_fen, "per_capita_income_fen": per_capita}
-    history.note(session, household.id, actor=actor, action="income.recorded", changes=changes)
+    history.note(session, household.id, actor=actor, action="income.recorded", changes=changes, now=now)
     publish(
         session,
         IncomeRecorded(
@@ -85,7 +93,7 @@ async def record_income(
             per_capita_income_fen=per_capita,
         ),
     )
-    await monitoring.check_income(session, household, year=year, today=today, actor=actor)
+    await monitoring.check_income(session, household, year=year, now=now, today=today, actor=actor)
     return record, per_capita
 
 

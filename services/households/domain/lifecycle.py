@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +53,7 @@ async def transition(
     reason: str,
     actor: str,
     on: date,
+    now: datetime,
     today: date,
     note: str = "",
 ) -> None:
@@ -73,6 +74,7 @@ async def transition(
         actor=actor,
         action=STATUS_CHANGED,
         changes={"status": [current, target], "reason": reason, "note": note, "effective_on": on},
+        now=now,
     )
     publish(
         session,
@@ -95,9 +97,12 @@ async def officer_decision(
     *,
     actor: str,
     on: date,
+    now: datetime,
     today: date,
     note: str,
 ) -> None:
     """An officer's status change (脱贫 / 返贫), dated within the current year and after the last change."""
     check_effective_on(on, today=today, last_change=await last_status_change(session, household))
-    await transition(session, household, target, reason=REASON_OFFICER, actor=actor, on=on, today=today, note=note)
+    await transition(
+        session, household, target, reason=REASON_OFFICER, actor=actor, on=on, now=now, today=today, note=note
+    )

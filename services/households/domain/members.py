@@ -7,7 +7,7 @@ events, a dropout is a problem for audit, and a newly certified disability flags
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -64,15 +64,17 @@ async def add_member(
     *,
     actor: str,
     vault: IdCardVault,
+    now: datetime,
     today: date,
 ) -> Member:
-    """Add a member to a registered household."""
+    """Add a member to a registered household at `now` (on `today`, the district's day then)."""
     ensure_happened(today, dates_of(values))
     member = build_member(household.id, values, vault)
     await idnumbers.ensure_free(session, [member.id_hash] if member.id_hash else [])
     session.add(member)
     await idnumbers.flush_checked(session)
-    history.note(session, household.id, actor=actor, action="member.added", changes={"member_id": member.id})
+    changes = {"member_id": member.id}
+    history.note(session, household.id, actor=actor, action="member.added", changes=changes, now=now)
     publish(
         session,
         MemberAdded(
@@ -82,9 +84,9 @@ async def add_member(
             birth_date=member.birth_date,
         ),
     )
-    await publish_facts(session, household, member, BLANK, actor=actor, today=today, new_member=True)
+    await publish_facts(session, household, member, BLANK, actor=actor, now=now, today=today, new_member=True)
     # One more mouth on the same income: the per-capita income may now be under line + margin.
-    await monitoring.check_income(session, household, year=today.year, today=today, actor=actor)
+    await monitoring.check_income(session, household, year=today.year, now=now, today=today, actor=actor)
     return member
 
 
@@ -96,6 +98,7 @@ async def change_member(
     *,
     actor: str,
     vault: IdCardVault,
+    now: datetime,
     today: date,
 ) -> list[str]:
     """Apply `changes` (field -> value; `id_number` canonical); returns the names of the fields that changed."""
@@ -118,9 +121,10 @@ async def change_member(
         return []
     session.add(member)
     await idnumbers.flush_checked(session)
-    history.note(session, household.id, actor=actor, action="member.updated", changes={"member_id": member.id, **diff})
+    changes = {"member_id": member.id, **diff}
+    history.note(session, household.id, actor=actor, action="member.updated", changes=changes, now=now)
     publish(session, MemberUpdated(household_id=household.id, member_id=member.id, changed=sorted(diff)))
-    await publish_facts(session, household, member, before, actor=actor, today=today)
+    await publish_facts(session, household, member, before, actor=actor, now=now, today=today)
     return sorted(diff)
 
 
@@ -149,6 +153,7 @@ async def publish_facts(
     before: Mapping[str, Any],
     *,
     actor: str,
+    now: datetime,
     today: date,
     new_member: bool = False,
 ) -> None:
@@ -162,7 +167,9 @@ async def publish_facts(
     if disability_is_new(before.get("disability_type"), member.disability_type):
         detail = f"A member was newly certified disabled ({member.disability_type}, grade {member.disability_grade})."
         kind = RiskKind.NEW_DISABILITY
-        await monitoring.raise_flag(session, household, kind=kind, detail=detail, on=today, today=today, actor=actor)
+        await monitoring.raise_flag(
+            session, household, kind=kind, detail=detail, on=today, now=now, today=today, actor=actor
+        )
 
 
 def facts_of(member: Member) -> dict[str, Any]:

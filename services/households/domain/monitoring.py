@@ -6,7 +6,7 @@ Episodes are read here too: a household's, or a page of them within the caller's
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import func, or_, select, tuple_
@@ -60,7 +60,7 @@ async def episode_for(session: AsyncSession, episode_id: UUID) -> MonitoringEpis
 
 
 async def _open_episode(
-    session: AsyncSession, household: Household, *, on: date, today: date, actor: str
+    session: AsyncSession, household: Household, *, on: date, now: datetime, today: date, actor: str
 ) -> MonitoringEpisode:
     episode = MonitoringEpisode(household_id=household.id, opened_on=on, status_before=household.status)
     session.add(episode)
@@ -71,11 +71,12 @@ async def _open_episode(
             household_id=household.id, episode_id=episode.id, area_code=household.area_code, opened_on=on
         ),
     )
-    history.note(session, household.id, actor=actor, action="monitoring.opened", changes={"episode_id": episode.id})
+    changes = {"episode_id": episode.id}
+    history.note(session, household.id, actor=actor, action="monitoring.opened", changes=changes, now=now)
     if household.status in lifecycle_rules.EXITED:
         reason = lifecycle_rules.REASON_MONITORING_OPENED
         await lifecycle.transition(
-            session, household, HouseholdStatus.MONITORED, reason=reason, actor=actor, on=on, today=today
+            session, household, HouseholdStatus.MONITORED, reason=reason, actor=actor, on=on, now=now, today=today
         )
     return episode
 
@@ -87,16 +88,17 @@ async def raise_flag(
     kind: RiskKind,
     detail: str,
     on: date,
+    now: datetime,
     today: date,
     actor: str,
     amount_fen: int | None = None,
 ) -> RiskFlag:
-    """Flag the household on `on` (not after `today`): the open episode takes the flag (once per kind), or a new
-    episode opens."""
+    """Flag the household on `on` (not after `today`), recorded at `now`: the open episode takes the flag (once per
+    kind), or a new episode opens."""
     ensure_happened(today, {"raised_on": on})
     episode = await open_episode_of(session, household.id)
     if episode is None:
-        episode = await _open_episode(session, household, on=on, today=today, actor=actor)
+        episode = await _open_episode(session, household, on=on, now=now, today=today, actor=actor)
     else:
         same = select(RiskFlag).where(col(RiskFlag.episode_id) == episode.id, col(RiskFlag.kind) == kind)
         if (existing := (await session.scalars(same)).first()) is not None:
@@ -111,14 +113,16 @@ async def raise_flag(
         raised_by=actor,
     )
     session.add(flag)
-    _announce_flag(session, household, flag, kind)
+    _announce_flag(session, household, flag, kind, now=now)
     return flag
 
 
-def _announce_flag(session: AsyncSession, household: Household, flag: RiskFlag, kind: RiskKind) -> None:
+def _announce_flag(
+    session: AsyncSession, household: Household, flag: RiskFlag, kind: RiskKind, *, now: datetime
+) -> None:
     """History, RiskFlagRaised, and a HouseholdProblemFound (category income) so audit records a finding."""
     changes = {"kind": kind, "detail": flag.detail}
-    history.note(session, household.id, actor=flag.raised_by, action="risk.flagged", changes=changes)
+    history.note(session, household.id, actor=flag.raised_by, action="risk.flagged", changes=changes, now=now)
     publish(
         session,
         RiskFlagRaised(
@@ -148,7 +152,7 @@ async def per_capita_now(session: AsyncSession, household: Household, year: int)
 
 
 async def check_income(
-    session: AsyncSession, household: Household, *, year: int, today: date, actor: str
+    session: AsyncSession, household: Household, *, year: int, now: datetime, today: date, actor: str
 ) -> RiskFlag | None:
     """Flag the household today if its per-capita income for `year` is under line + margin (and it is watched)."""
     per_capita, line = await per_capita_now(session, household, year)
@@ -158,11 +162,19 @@ async def check_income(
     detail = f"Per-capita income {per_capita} fen for {year} is under line + margin {line.monitoring_threshold_fen}."
     kind = RiskKind.INCOME_BELOW_MARGIN
     return await raise_flag(
-        session, household, kind=kind, detail=detail, on=today, today=today, actor=actor, amount_fen=per_capita
+        session,
+        household,
+        kind=kind,
+        detail=detail,
+        on=today,
+        now=now,
+        today=today,
+        actor=actor,
+        amount_fen=per_capita,
     )
 
 
-async def check_all_incomes(session: AsyncSession, *, year: int, today: date, actor: str) -> int:
+async def check_all_incomes(session: AsyncSession, *, year: int, now: datetime, today: date, actor: str) -> int:
     """After a year's line or margin is set: flag every watched household whose per-capita income is now under
     line + margin. Candidates come from one query (income under threshold x members, no division); each is then
     judged as `check_income` judges one. Returns how many were flagged."""
@@ -191,7 +203,7 @@ async def check_all_incomes(session: AsyncSession, *, year: int, today: date, ac
     )
     flagged = 0
     for household in (await session.scalars(candidates)).all():
-        if await check_income(session, household, year=year, today=today, actor=actor) is not None:
+        if await check_income(session, household, year=year, now=now, today=today, actor=actor) is not None:
             flagged += 1
     return flagged
 
@@ -204,6 +216,7 @@ def add_measure(
     kind: str,
     description: str,
     taken_on: date,
+    now: datetime,
     today: date,
     actor: str,
 ) -> MonitoringMeasure:
@@ -217,7 +230,7 @@ def add_measure(
         episode_id=episode.id, kind=kind, description=description, taken_on=taken_on, recorded_by=actor
     )
     session.add(measure)
-    history.note(session, household.id, actor=actor, action="monitoring.measure", changes={"kind": kind})
+    history.note(session, household.id, actor=actor, action="monitoring.measure", changes={"kind": kind}, now=now)
     publish(
         session,
         MonitoringMeasureTaken(
@@ -247,6 +260,7 @@ async def close_episode(
     decision: EpisodeDecision,
     evidence: str,
     closed_on: date,
+    now: datetime,
     today: date,
     actor: str,
 ) -> None:
@@ -267,7 +281,8 @@ async def close_episode(
     episode.evidence, episode.closed_by = evidence, actor
     session.add(episode)
     await session.flush()  # the lifecycle asks whether an episode is still open
-    history.note(session, household.id, actor=actor, action="monitoring.closed", changes={"decision": decision})
+    changes = {"decision": decision}
+    history.note(session, household.id, actor=actor, action="monitoring.closed", changes=changes, now=now)
     publish(
         session,
         MonitoringEpisodeClosed(
@@ -280,7 +295,9 @@ async def close_episode(
         reason, target = lifecycle_rules.REASON_RISK_ELIMINATED, HouseholdStatus(episode.status_before)
     else:
         return
-    await lifecycle.transition(session, household, target, reason=reason, actor=actor, on=closed_on, today=today)
+    await lifecycle.transition(
+        session, household, target, reason=reason, actor=actor, on=closed_on, now=now, today=today
+    )
 
 
 async def details(session: AsyncSession, episode: MonitoringEpisode) -> tuple[list[RiskFlag], list[MonitoringMeasure]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,13 @@ from shared.contracts.households import HospitalCostRecorded, MinimumAllowance, 
 
 
 def set_minimum_allowance(
-    session: AsyncSession, household: Household, status: MinimumAllowance, *, effective_on: date, actor: str
+    session: AsyncSession,
+    household: Household,
+    status: MinimumAllowance,
+    *,
+    effective_on: date,
+    actor: str,
+    now: datetime,
 ) -> bool:
     """Set the household's minimum-allowance status (低保 / 特困供养); False when it already had it."""
     if household.minimum_allowance == status:
@@ -25,7 +31,7 @@ def set_minimum_allowance(
     household.minimum_allowance = status
     session.add(household)
     changes = {"minimum_allowance": [before, status], "effective_on": effective_on}
-    history.note(session, household.id, actor=actor, action="minimum_allowance.changed", changes=changes)
+    history.note(session, household.id, actor=actor, action="minimum_allowance.changed", changes=changes, now=now)
     publish(session, MinimumAllowanceChanged(household_id=household.id, status=status, effective_on=effective_on))
     return True
 
@@ -59,19 +65,20 @@ async def record_hospital_cost(
     occurred_on: date,
     actor: str,
     threshold_fen: int,
+    now: datetime,
     today: date,
 ) -> MedicalExpense:
-    """Record an out-of-pocket cost (the same one again is a no-op); the household's yearly total crossing
+    """Record an out-of-pocket cost at `now` (the same one again is a no-op); the household's yearly total crossing
     the threshold flags relapse risk."""
     if (existing := await _same_expense(session, member, amount_fen, occurred_on)) is not None:
         return existing
     before = await _year_total(session, household, occurred_on.year)
     expense = MedicalExpense(
-        household_id=household.id, member_id=member.id, amount_fen=amount_fen, occurred_on=occurred_on
+        household_id=household.id, member_id=member.id, amount_fen=amount_fen, occurred_on=occurred_on, recorded_at=now
     )
     session.add(expense)
     changes = {"member_id": member.id, "amount_fen": amount_fen, "occurred_on": occurred_on}
-    history.note(session, household.id, actor=actor, action="hospital_cost.recorded", changes=changes)
+    history.note(session, household.id, actor=actor, action="hospital_cost.recorded", changes=changes, now=now)
     cost = HospitalCostRecorded(
         household_id=household.id,
         member_id=member.id,
@@ -85,6 +92,14 @@ async def record_hospital_cost(
         detail = f"Out-of-pocket medical costs reached {total} fen in {occurred_on.year}."
         kind = RiskKind.LARGE_MEDICAL_EXPENSE
         await monitoring.raise_flag(
-            session, household, kind=kind, detail=detail, on=occurred_on, today=today, actor=actor, amount_fen=total
+            session,
+            household,
+            kind=kind,
+            detail=detail,
+            on=occurred_on,
+            now=now,
+            today=today,
+            actor=actor,
+            amount_fen=total,
         )
     return expense

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -38,27 +38,28 @@ async def register_household(
     member_values: Sequence[Mapping[str, Any]],
     actor: Principal,
     config: HouseholdsConfig,
+    now: datetime,
     today: date,
 ) -> Household:
-    """Enter a household and its members in the register (建档立卡); ID numbers must be new to the register."""
+    """Enter a household and its members in the register (建档立卡) at `now`; ID numbers must be new to it."""
     dated: dict[str, date | None] = {}
     for i, values in enumerate(member_values):
         dated.update(dates_of(values, f"members.{i}."))
     ensure_happened(today, dated)
     config.ensure_known_area(area_code)
     actor.ensure_reach(area_code)
-    household = Household(household_code=code, area_code=area_code, head_name=head_name)
+    household = Household(household_code=code, area_code=area_code, head_name=head_name, registered_at=now)
     built = [members.build_member(household.id, v, config.vault) for v in member_values]
     await _insert_new(session, household, built)
     changes = {"household_code": code, "area_code": area_code, "members": len(built)}
-    history.note(session, household.id, actor=actor.subject, action="household.registered", changes=changes)
+    history.note(session, household.id, actor=actor.subject, action="household.registered", changes=changes, now=now)
     registered = HouseholdRegistered(
         household_id=household.id, household_code=code, area_code=area_code, member_count=len(built)
     )
     publish(session, registered)
     for member in built:
         await members.publish_facts(
-            session, household, member, BLANK, actor=actor.subject, today=today, new_member=True
+            session, household, member, BLANK, actor=actor.subject, now=now, today=today, new_member=True
         )
     return household
 
@@ -89,6 +90,7 @@ async def update_household(
     *,
     actor: Principal,
     config: HouseholdsConfig,
+    now: datetime,
 ) -> list[str]:
     """Change the head's name or move the household to another village (both areas within the actor's reach)."""
     cleared = [k for k in ("head_name", "area_code") if k in changes and changes[k] is None]
@@ -104,12 +106,12 @@ async def update_household(
     changed = history.diff(before, {"head_name": household.head_name, "area_code": household.area_code})
     if changed:
         session.add(household)
-        history.note(session, household.id, actor=actor.subject, action="household.updated", changes=changed)
+        history.note(session, household.id, actor=actor.subject, action="household.updated", changes=changed, now=now)
         publish(
             session, HouseholdUpdated(household_id=household.id, area_code=household.area_code, changed=sorted(changed))
         )
     if "area_code" in changed:
-        await cadres.release_if_moved_away(session, household, actor=actor.subject)
+        await cadres.release_if_moved_away(session, household, actor=actor.subject, now=now)
     return sorted(changed)
 
 

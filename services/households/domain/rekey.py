@@ -1,4 +1,4 @@
-"""Key rotation for ID-card numbers: `python -m services.households.domain.rekey [--database-url URL] [--rehash]`.
+"""Key rotation for ID-card numbers: `poverty rekey [--database-url URL] [--rehash]`.
 
 Re-encrypt: every member whose number is sealed under another key id than `HOUSEHOLDS_IDCARD_ACTIVE_KID` is
 re-sealed under the active key, a batch per transaction (safe to interrupt and run again; the service may
@@ -134,9 +134,7 @@ async def run(database_url: str | None, *, rehash_too: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.households.domain.rekey", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="poverty rekey", description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", help="households database (default: HOUSEHOLDS_DATABASE_URL)")
     parser.add_argument("--rehash", action="store_true", help=f"recompute keyed hashes with {NEW_HMAC_ENV}")
     args = parser.parse_args(argv)
@@ -146,7 +144,3 @@ def main(argv: list[str] | None = None) -> int:
         print(left, file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,11 +19,11 @@ from sqlmodel import col
 from services.households.domain.assessment import poverty_line
 from services.households.domain.register import gap_clause
 from services.households.models import Household, HousingAppraisal, IncomeRecord, Member, MonitoringEpisode, Visit
-from services.households.rules.vocabulary import UNSAFE_GRADES
+from services.households.rules.vocabulary import UNSAFE_GRADES, AreaLevel
 
 GUARANTEE_GAPS = ("housing", "water", "schooling", "medical")
 K = TypeVar("K")
-LEVELS = {6: ("district", 9), 9: ("township", 12), 12: ("village", 12)}
+LEVELS = {6: (AreaLevel.DISTRICT, 9), 9: (AreaLevel.TOWNSHIP, 12), 12: (AreaLevel.VILLAGE, 12)}
 
 
 @dataclass
@@ -43,7 +43,7 @@ class AreaFigures:
     under_monitoring: int = 0
 
 
-def level_of(area_code: str) -> tuple[str, int]:
+def level_of(area_code: str) -> tuple[AreaLevel, int]:
     """The area's level and the code width its children are grouped by."""
     return LEVELS[len(area_code)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import select, tuple_
@@ -34,6 +34,7 @@ async def record_visit(
     noted: Sequence[ProblemNoted],
     actor: str,
     renovation_days: int,
+    now: datetime,
     today: date,
 ) -> tuple[Visit, list[VisitProblem]]:
     """Record a visit; every problem it found is published for audit (问题 -> 整改).
@@ -59,7 +60,7 @@ async def record_visit(
         for p in problems_from_visit(noted, housing_grade)
     ]
     session.add_all(problems)
-    _announce(session, household, visit, problems, actor)
+    _announce(session, household, visit, problems, actor, now=now)
     if housing_grade is not None:
         appraisal = AppraisalFacts(housing_grade, visited_on, visitor)
         await housing.record_appraisal(
@@ -69,6 +70,7 @@ async def record_visit(
             source=AppraisalSource.VISIT,
             actor=actor,
             default_days=renovation_days,
+            now=now,
             today=today,
             visit_id=visit.id,
         )
@@ -76,10 +78,16 @@ async def record_visit(
 
 
 def _announce(
-    session: AsyncSession, household: Household, visit: Visit, problems: list[VisitProblem], actor: str
+    session: AsyncSession,
+    household: Household,
+    visit: Visit,
+    problems: list[VisitProblem],
+    actor: str,
+    *,
+    now: datetime,
 ) -> None:
     changes = {"visit_id": visit.id, "round": visit.round, "problems": [p.code for p in problems]}
-    history.note(session, household.id, actor=actor, action="visit.recorded", changes=changes)
+    history.note(session, household.id, actor=actor, action="visit.recorded", changes=changes, now=now)
     publish(
         session,
         VisitRecorded(

@@ -30,10 +30,17 @@ async def _same_check(session: AsyncSession, household: Household, checked_on: d
 
 
 def _announce(
-    session: AsyncSession, household: Household, check: WaterCheck, codes: list[str], actor: str, *, current: bool
+    session: AsyncSession,
+    household: Household,
+    check: WaterCheck,
+    codes: list[str],
+    actor: str,
+    *,
+    current: bool,
+    now: datetime,
 ) -> None:
     changes = {"checked_on": check.checked_on, "source": check.source, "problems": codes, "safe": check.safe}
-    history.note(session, household.id, actor=actor, action="water.checked", changes=changes)
+    history.note(session, household.id, actor=actor, action="water.checked", changes=changes, now=now)
     publish(
         session,
         WaterChecked(
@@ -62,9 +69,11 @@ async def record_water_check(
     problems: Sequence[WaterProblem],
     checked_by: str,
     actor: str,
+    now: datetime,
     today: date,
 ) -> WaterCheck:
-    """Record a check (the same one again is a no-op); an unsafe result is published as a water problem."""
+    """Record a check at `now` (the same one again is a no-op); an unsafe result is published as a water
+    problem."""
     ensure_happened(today, {"checked_on": checked_on})
     codes = problem_codes(problems)
     existing = await _same_check(session, household, checked_on, ",".join(codes))
@@ -77,13 +86,14 @@ async def record_water_check(
         problems=",".join(codes),
         safe=not codes,
         checked_by=checked_by,
+        recorded_at=now,
     )
     session.add(check)
     current = household.water_checked_on is None or checked_on >= household.water_checked_on
     if current:
         household.water_safe, household.water_checked_on = check.safe, checked_on
         session.add(household)
-    _announce(session, household, check, codes, actor, current=current)
+    _announce(session, household, check, codes, actor, current=current, now=now)
     return check
 
 

@@ -105,5 +105,26 @@ class AppraisalSource(StrEnum):
     VISIT = "visit"  # graded by the visitor during a visit (入户排查)
 
 
+class AreaLevel(StrEnum):
+    """The levels of the district's areas, by the length of their codes: district 6, township 9, village 12."""
+
+    DISTRICT = "district"  # 区县
+    TOWNSHIP = "township"  # 乡镇/街道
+    VILLAGE = "village"  # 村/社区
+
+
+class DataKind(StrEnum):
+    """The kinds of data departments submit (行业部门数据), each from its own department."""
+
+    MINIMUM_ALLOWANCE = "minimum_allowance"  # 民政: 低保 / 特困供养
+    CHRONIC_DISEASE = "chronic_disease"  # 卫健: 慢性病审批
+    HOSPITAL_COST = "hospital_cost"  # 卫健/医保: 住院个人自付
+    MEDICAL_INSURANCE = "medical_insurance"  # 医保: 参保, 代缴, 家庭医生签约
+    ENROLMENT = "enrolment"  # 教育: 在校 / 辍学
+    DISABILITY = "disability"  # 残联: 残疾证
+    WATER = "water"  # 水利: 饮水检测
+    HOUSING = "housing"  # 住建: 住房安全鉴定
+
+
 UNSAFE_GRADES = frozenset({"C", "D"})
 SAFE_GRADES = frozenset({"A", "B"})

@@ -98,15 +98,15 @@ class MemberRead(BaseModel):
     relationship_to_head: Relationship
     birth_date: date
     id_number_masked: str | None
-    disability_type: str | None
+    disability_type: DisabilityType | None
     disability_grade: int | None
     disability_certified_on: date | None
     chronic_disease: str | None
     chronic_disease_approved_on: date | None
-    school_stage: str | None
+    school_stage: SchoolStage | None
     school_name: str | None
-    enrolment: str | None
-    labour_capacity: str | None
+    enrolment: Enrolment | None
+    labour_capacity: LabourCapacity | None
     medical_insured: bool
     premium_subsidised: bool
     family_doctor_contract: bool
@@ -195,10 +195,12 @@ class ChangeRead(BaseModel):
 
 
 class StatusChange(RequestBody):
+    """A status decision, effective today unless `effective_on` says otherwise (a day of this year)."""
+
+    # No `effective_on`: any date of a given year would make the example invalid once that year ends.
     example: ClassVar[dict[str, Any]] = {
         "status": "exited_receiving_policies",
         "reason": "两不愁三保障达标, 人均收入高于贫困线 (exit standard met)",
-        "effective_on": "2020-06-30",
     }
 
     status: HouseholdStatus

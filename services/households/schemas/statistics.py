@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from services.households.rules.vocabulary import AreaLevel
+
 
 class AreaFiguresRead(BaseModel):
     area_code: str
@@ -24,7 +26,7 @@ class StatisticsRead(BaseModel):
     """An area's figures (`total`) and one level below (`parts`): townships of a district, villages of a township."""
 
     area_code: str
-    level: str
+    level: AreaLevel
     year: int
     total: AreaFiguresRead
     parts: list[AreaFiguresRead]

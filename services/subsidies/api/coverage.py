@@ -9,13 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from services.subsidies.api.deps import Checker, CheckReader, Policies
 from services.subsidies.domain import coverage
-from services.subsidies.models import CoverageCheck, CoverageGap
-from services.subsidies.schemas.coverage import (
-    CoverageCheckCreate,
-    CoverageCheckRead,
-    CoverageCheckSummary,
-    CoverageGapRead,
-)
+from services.subsidies.schemas.coverage import CoverageCheckCreate, CoverageCheckRead, CoverageGapRead
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
@@ -24,10 +18,6 @@ from shared.http import Transaction
 from shared.schemas import Period
 
 router = APIRouter(prefix="/coverage-checks", tags=["coverage checks"])
-
-
-def _check_read(check: CoverageCheck, gaps: list[CoverageGap]) -> CoverageCheckRead:
-    return CoverageCheckRead(**check.model_dump(), gaps=[CoverageGapRead(**g.model_dump()) for g in gaps])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
@@ -44,15 +34,16 @@ async def check_coverage(
 
     Compares the entitlements held on any day of the month (from households' events) with the payments made for
     it, in the area asked for (default: the caller's whole reach). The check is kept with every gap it found, and
-    each gap is published as `SubsidyCoverageGap` on `subsidies.events`, from which audit opens a finding.
+    each gap is published as `SubsidyCoverageGap` on `subsidies.events`, from which audit opens a finding. Answers
+    the check with its counts (entitled, paid, gaps); its gaps are listed by `GET /v1/coverage-checks/{id}/gaps`.
 
     Refused: a month that has not begun (422, `period_not_begun`); a policy this deployment does not pay (422,
     `unknown_policy`).
     """
     if (earlier := await idem.replay(body, CoverageCheckRead)) is not None:
         return earlier
-    found = await coverage.check_coverage(session, body, actor=actor, policies=policies, today=today, now=now)
-    return idem.remember(_check_read(*found))
+    check, _ = await coverage.check_coverage(session, body, actor=actor, policies=policies, today=today, now=now)
+    return idem.remember(CoverageCheckRead(**check.model_dump()))
 
 
 @router.get("")
@@ -62,10 +53,11 @@ async def list_coverage_checks(
     paging: Paging,
     policy_code: PolicyCode | None = None,
     period: Annotated[Period | None, Query()] = None,
-) -> Page[CoverageCheckSummary]:
-    """List coverage checks (政策落实覆盖核查) as they were run, the newest first, without their gaps
+) -> Page[CoverageCheckRead]:
+    """List coverage checks (政策落实覆盖核查) as they were run, the newest first, with their counts
 
-    Filter by policy or month; read one check for its gaps. Pass `next_cursor` on for the next page.
+    Filter by policy or month; a check's gaps are listed by `GET /v1/coverage-checks/{id}/gaps`. Pass
+    `next_cursor` on for the next page.
     """
     rows = await coverage.list_coverage_checks(
         session,
@@ -76,10 +68,29 @@ async def list_coverage_checks(
         limit=paging.limit + 1,
     )
     items, next_cursor = paging.page(rows, lambda c: [c.checked_at.isoformat(), str(c.id)])
-    return Page(items=[CoverageCheckSummary(**c.model_dump()) for c in items], next_cursor=next_cursor)
+    return Page(items=[CoverageCheckRead(**c.model_dump()) for c in items], next_cursor=next_cursor)
 
 
 @router.get("/{check_id}")
 async def get_coverage_check(check_id: UUID, session: Transaction, actor: CheckReader) -> CoverageCheckRead:
-    """Read a coverage check as it was run, with the gaps it found then"""
-    return _check_read(*await coverage.get_coverage_check(session, check_id, actor=actor))
+    """Read a coverage check as it was run, with its counts (entitled, paid, gaps)
+
+    Its gaps are listed by `GET /v1/coverage-checks/{check_id}/gaps`.
+    """
+    return CoverageCheckRead(**(await coverage.get_coverage_check(session, check_id, actor=actor)).model_dump())
+
+
+@router.get("/{check_id}/gaps")
+async def list_coverage_gaps(
+    check_id: UUID, session: Transaction, actor: CheckReader, paging: Paging
+) -> Page[CoverageGapRead]:
+    """List the gaps a coverage check found (政策落实覆盖核查): who was entitled and went unpaid
+
+    As the check found them when it ran (`gap_count` of them), by household id, then member id (a household's own
+    entitlement first): the order never changes, since a check's gaps do not. Pass `next_cursor` on for the next
+    page.
+    """
+    after = paging.after(uuid_key, uuid_key, uuid_key)
+    rows = await coverage.list_coverage_gaps(session, check_id, actor=actor, after=after, limit=paging.limit + 1)
+    items, next_cursor = paging.page(rows, lambda g: [str(part) for part in coverage.gap_key(g)])
+    return Page(items=[CoverageGapRead(**g.model_dump()) for g in items], next_cursor=next_cursor)

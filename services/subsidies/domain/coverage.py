@@ -9,7 +9,7 @@ from collections.abc import Collection
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Uuid, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -111,21 +111,36 @@ async def _paid_households(session: AsyncSession, *, policy_code: str, period: s
     return set(rows.all())
 
 
-async def get_coverage_check(
-    session: AsyncSession, check_id: UUID, *, actor: Principal
-) -> tuple[CoverageCheck, list[CoverageGap]]:
-    """A coverage check with the gaps it found then, or NotFound."""
+async def get_coverage_check(session: AsyncSession, check_id: UUID, *, actor: Principal) -> CoverageCheck:
+    """A coverage check within the actor's reach; NotFound, or Forbidden beyond it."""
     check = await session.get(CoverageCheck, check_id)
     if check is None:
         raise NotFound("No coverage check has this id.")
     # A district-wide check (no area) is beyond any scoped officer's reach.
     actor.ensure_reach(check.area_code or "")
-    gaps = await session.scalars(
-        select(CoverageGap)
-        .where(col(CoverageGap.check_id) == check_id)
-        .order_by(col(CoverageGap.household_id), col(CoverageGap.member_id))
-    )
-    return check, list(gaps.all())
+    return check
+
+
+# A household's own entitlement (no member) sorts before its members'.
+NO_MEMBER = UUID(int=0)
+
+
+def gap_key(gap: CoverageGap) -> tuple[UUID, UUID, UUID]:
+    """A gap's place in its check's list: household, member, then the gap's own id (unique)."""
+    return gap.household_id, gap.member_id or NO_MEMBER, gap.id
+
+
+async def list_coverage_gaps(
+    session: AsyncSession, check_id: UUID, *, actor: Principal, after: tuple[UUID, UUID, UUID] | None, limit: int
+) -> list[CoverageGap]:
+    """The gaps a check found then, in `gap_key` order, after the cursor's key. NotFound or Forbidden as the check."""
+    await get_coverage_check(session, check_id, actor=actor)
+    member = func.coalesce(col(CoverageGap.member_id), literal(NO_MEMBER, Uuid()))
+    key = (col(CoverageGap.household_id), member, col(CoverageGap.id))
+    stmt = select(CoverageGap).where(col(CoverageGap.check_id) == check_id)
+    if after is not None:
+        stmt = stmt.where(tuple_(*key) > tuple_(*(literal(part, Uuid()) for part in after)))
+    return list((await session.scalars(stmt.order_by(*key).limit(limit))).all())
 
 
 async def list_coverage_checks(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from services.subsidies.schemas.payments import CATALOGUE
 from shared.areas import AreaCode
@@ -27,13 +27,16 @@ class CoverageCheckCreate(RequestBody):
 
 
 class CoverageGapRead(BaseModel):
+    """One entitlement a check found unpaid, as it stood when the check ran."""
+
     household_id: UUID
     member_id: UUID | None = Field(description="the entitled member for a member's policy; None for a household's")
     area_code: str = Field(description="the household's area when the check ran")
 
 
-class CoverageCheckSummary(BaseModel):
-    """A coverage check as it was run, without its gaps (read one check for them)."""
+class CoverageCheckRead(BaseModel):
+    """A coverage check as it was run, with its counts; its gaps are a list of their own,
+    `GET /v1/coverage-checks/{check_id}/gaps` (`gap_count` of them)."""
 
     id: UUID
     policy_code: PolicyCode
@@ -41,11 +44,10 @@ class CoverageCheckSummary(BaseModel):
     area_code: str | None = Field(description="the area checked; None: the whole district")
     checked_by: str
     checked_at: datetime
-    entitled_count: int
-    gap_count: int
+    entitled_count: int = Field(description="entitlements held on any day of the month (a household's or a member's)")
+    gap_count: int = Field(description="entitlements no payment for the month covers: the check's gaps")
 
-
-class CoverageCheckRead(CoverageCheckSummary):
-    """A coverage check as it was run, with every gap it found then (`gap_count` of them)."""
-
-    gaps: list[CoverageGapRead]
+    @computed_field(description="entitlements a payment for the month covers: `entitled_count` - `gap_count`")  # type: ignore[prop-decorator]
+    @property
+    def paid_count(self) -> int:
+        return self.entitled_count - self.gap_count

@@ -1,28 +1,31 @@
 """A department's bulk submission: size limit, idempotency key, per-row savepoints, a stored report.
 
-Which department may send which kind is the route's role check (each kind's operation admits its department).
+Which department may send which kind is the route's role check (each kind's operation admits its department), and
+reading a row is its row model's (the route's `parse`): the use case takes each row's plain values, or why the row
+could not be read, and reports by row index, field and code (never a value).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
+from uuid import UUID
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.households.domain.departments.apply import APPLIERS, RowContext
-from services.households.domain.departments.rows import ROW_MODELS, BatchReport, DataKind, RowError
 from services.households.events import publish
 from services.households.models import DepartmentBatch
 from services.households.rules import dates
+from services.households.rules.vocabulary import DataKind
 from shared.auth import Principal
 from shared.contracts.households import DepartmentDataReceived
-from shared.error_documents import field_path
 from shared.errors import Conflict, DomainError
 
 
@@ -32,30 +35,68 @@ class PayloadTooLarge(DomainError):
     title = "Payload too large"
 
 
-def validation_errors(index: int, exc: ValidationError) -> list[RowError]:
-    """Field, message and code of each error; pydantic's `input` (which may hold an ID number) is dropped, and so
-    is an unknown key (which may be one)."""
-    return [
-        RowError(row=index, field=field_path(e.get("loc", ())), message=e["msg"], code=e["type"]) for e in exc.errors()
-    ]
+@dataclass(frozen=True)
+class RowRefusal:
+    """Why one row was not applied: its index in the submission, the field, a message and a code (never the
+    value)."""
+
+    row: int
+    field: str
+    message: str
+    code: str
 
 
-async def apply_row(session: AsyncSession, kind: DataKind, index: int, raw: Any, ctx: RowContext) -> list[RowError]:
-    """Validate and apply one row inside a savepoint; its errors, or [] when it was applied."""
-    try:
-        row = ROW_MODELS[kind].model_validate(raw)
-    except ValidationError as exc:
-        return validation_errors(index, exc)
-    if late := dates.late(ctx.today, row.dates()):
-        return [RowError(row=index, field=name, message=dates.MESSAGE, code=dates.CODE) for name in late]
+@dataclass(frozen=True)
+class ReadRow:
+    """A row as its kind's row model read it: its plain values by field (an ID-card number as its text), and the
+    dates of what has happened by field (an ID-card number's birth date among them)."""
+
+    values: Mapping[str, Any]
+    happened: Mapping[str, date | None]
+
+
+# Reads the row at an index of the submission: its values, or the errors that keep it from being read.
+Parse = Callable[[int, Any], ReadRow | list[RowRefusal]]
+
+
+@dataclass
+class BatchOutcome:
+    """What a submission did: rows received, applied and refused, and why each refused row was."""
+
+    batch_id: UUID
+    kind: DataKind
+    row_count: int
+    applied_count: int
+    error_count: int
+    errors: list[RowRefusal] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> BatchOutcome:
+        stored = json.loads(text)
+        errors = [RowRefusal(**e) for e in stored.pop("errors")]
+        return cls(**{**stored, "batch_id": UUID(stored["batch_id"]), "kind": DataKind(stored["kind"])}, errors=errors)
+
+
+async def apply_row(
+    session: AsyncSession, kind: DataKind, index: int, raw: Any, parse: Parse, ctx: RowContext
+) -> list[RowRefusal]:
+    """Read and apply one row inside a savepoint; its errors, or [] when it was applied."""
+    row = parse(index, raw)
+    if isinstance(row, list):
+        return row
+    if late := dates.late(ctx.today, row.happened):
+        return [RowRefusal(row=index, field=name, message=dates.MESSAGE, code=dates.CODE) for name in late]
     try:
         async with session.begin_nested():
-            await APPLIERS[kind](session, row, ctx)
+            await APPLIERS[kind](session, row.values, ctx)
             await session.flush()
     except DomainError as exc:
-        return [RowError(row=index, field="", message=exc.detail, code=exc.slug)]
+        return [RowRefusal(row=index, field="", message=exc.detail, code=exc.slug)]
     except IntegrityError:
-        return [RowError(row=index, field="", message="The row conflicts with registered data.", code="conflict")]
+        return [RowRefusal(row=index, field="", message="The row conflicts with registered data.", code="conflict")]
     return []
 
 
@@ -70,16 +111,16 @@ async def _batch(session: AsyncSession, kind: DataKind, key: str) -> DepartmentB
     return (await session.scalars(stmt)).first()
 
 
-def _stored(batch: DepartmentBatch, digest: str) -> BatchReport:
+def _stored(batch: DepartmentBatch, digest: str) -> BatchOutcome:
     """The report of an earlier submission under the same key, if it was this submission."""
     if batch.request_digest != digest:
         raise Conflict("This Idempotency-Key was already used for a different submission.")
-    return BatchReport.model_validate_json(batch.report)
+    return BatchOutcome.from_json(batch.report)
 
 
 async def _claim(
-    session: AsyncSession, kind: DataKind, key: str, digest: str, rows: int, actor: Principal
-) -> DepartmentBatch | BatchReport:
+    session: AsyncSession, kind: DataKind, key: str, digest: str, rows: int, *, actor: Principal, ctx: RowContext
+) -> DepartmentBatch | BatchOutcome:
     """The new batch for this key, or the stored report when the key was already used for this submission.
 
     On PostgreSQL a concurrent submission with the same key waits on the unique key until the first commits, then
@@ -91,6 +132,7 @@ async def _claim(
         idempotency_key=key,
         request_digest=digest,
         submitted_by=actor.subject,
+        received_at=ctx.now,
         row_count=rows,
         applied_count=0,
         error_count=0,
@@ -108,20 +150,27 @@ async def _claim(
 
 
 async def submit(
-    session: AsyncSession, kind: DataKind, key: str, rows: Sequence[Any], *, actor: Principal, ctx: RowContext
-) -> tuple[BatchReport, bool]:
-    """Apply a submission once per idempotency key: its report, and whether it is the stored report of an earlier
-    submission of the same rows under the key (which changes nothing)."""
+    session: AsyncSession,
+    kind: DataKind,
+    key: str,
+    rows: Sequence[Any],
+    *,
+    parse: Parse,
+    actor: Principal,
+    ctx: RowContext,
+) -> tuple[BatchOutcome, bool]:
+    """Apply a submission once per idempotency key, each row as `parse` reads it: its report, and whether it is the
+    stored report of an earlier submission of the same rows under the key (which changes nothing)."""
     if len(rows) > ctx.config.department_max_rows:
         raise PayloadTooLarge(f"At most {ctx.config.department_max_rows} rows per submission; split the data.")
-    claimed = await _claim(session, kind, key, _digest(kind, rows, ctx), len(rows), actor)
-    if isinstance(claimed, BatchReport):
+    claimed = await _claim(session, kind, key, _digest(kind, rows, ctx), len(rows), actor=actor, ctx=ctx)
+    if isinstance(claimed, BatchOutcome):
         return claimed, True
-    errors: list[RowError] = []
+    errors: list[RowRefusal] = []
     for index, raw in enumerate(rows):
-        errors.extend(await apply_row(session, kind, index, raw, ctx))
+        errors.extend(await apply_row(session, kind, index, raw, parse, ctx))
     failed = len({e.row for e in errors})
-    report = BatchReport(
+    report = BatchOutcome(
         batch_id=claimed.id,
         kind=kind,
         row_count=len(rows),
@@ -129,7 +178,7 @@ async def submit(
         error_count=failed,
         errors=errors,
     )
-    claimed.applied_count, claimed.error_count, claimed.report = report.applied_count, failed, report.model_dump_json()
+    claimed.applied_count, claimed.error_count, claimed.report = report.applied_count, failed, report.to_json()
     session.add(claimed)
     received = DepartmentDataReceived(
         batch_id=claimed.id, kind=kind, row_count=len(rows), applied_count=report.applied_count, error_count=failed

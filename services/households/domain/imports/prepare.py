@@ -1,5 +1,6 @@
 """The CPU part of an import: parse and validate rows, hash and encrypt ID
-numbers, and build the rows a new household would insert (household, members, history, outbox event).
+numbers, and build the rows a new household would insert (household, members, history) and the event it
+publishes (turned into outbox rows by `services.households.events`).
 
 The writer uses these rows as they are in the common case (a new household, all members new) and rebuilds
 the few that change otherwise (an existing household, a member already present).
@@ -15,11 +16,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from services.households.domain.imports.rows import MemberRow, RowError, RowParser, households
-from services.households.events import SOURCE
 from services.households.rules.idcard import IdCardVault, mask
 from services.households.settings import KnownAreas
 from shared.contracts.households import HouseholdRegistered, MemberAdded
-from shared.messaging.outbox import outbox_row
 
 Row = dict[str, Any]
 RawRow = tuple[int, list[str]]
@@ -76,18 +75,19 @@ def household_row(unit: PreparedUnit, now: datetime) -> Row:
     }
 
 
-def registration_rows(unit: PreparedUnit, member_count: int, *, actor: str, now: datetime) -> tuple[Row, Row]:
-    """The history entry and outbox event of registering `unit` with `member_count` members."""
+def registration(
+    unit: PreparedUnit, member_count: int, *, actor: str, now: datetime
+) -> tuple[Row, HouseholdRegistered]:
+    """The history entry and the event of registering `unit` with `member_count` members."""
     changes = {"household_code": unit.code, "area_code": unit.area_code, "members": member_count, "via": "import"}
     event = HouseholdRegistered(
         household_id=unit.household_id, household_code=unit.code, area_code=unit.area_code, member_count=member_count
     )
-    change = change_row(unit.household_id, "household.registered", changes, actor=actor, now=now)
-    return change, dict(outbox_row(event, source=SOURCE, now=now))
+    return change_row(unit.household_id, "household.registered", changes, actor=actor, now=now), event
 
 
-def addition_rows(household_id: UUID, member: Row, *, actor: str, now: datetime) -> tuple[Row, Row]:
-    """The history entry and outbox event of adding a member to an existing household."""
+def addition(household_id: UUID, member: Row, *, actor: str, now: datetime) -> tuple[Row, MemberAdded]:
+    """The history entry and the event of adding a member to an existing household."""
     changes = {"member_id": str(member["id"]), "via": "import"}
     event = MemberAdded(
         household_id=household_id,
@@ -95,8 +95,7 @@ def addition_rows(household_id: UUID, member: Row, *, actor: str, now: datetime)
         relationship_to_head=member["relationship_to_head"],
         birth_date=member["birth_date"],
     )
-    change = change_row(household_id, "member.added", changes, actor=actor, now=now)
-    return change, dict(outbox_row(event, source=SOURCE, now=now))
+    return change_row(household_id, "member.added", changes, actor=actor, now=now), event
 
 
 def member_row(household_id: UUID, row: MemberRow, vault: IdCardVault) -> Row:

@@ -8,7 +8,8 @@ person claiming it (as the API refuses two members with one number), a row error
 Rows whose area code or head differ from the registered household's are row errors: the code names another
 household than the file thinks, and its members must not be added to it.
 Every new household publishes HouseholdRegistered and every member added to an existing one MemberAdded,
-through outbox rows written in the same transaction (the relay is woken once per chunk).
+through outbox rows written in the same transaction (made by `services.households.events.outbox_rows`; the relay
+is woken once per chunk).
 """
 
 from __future__ import annotations
@@ -30,16 +31,17 @@ from services.households.domain.imports.prepare import (
     PreparedMember,
     PreparedUnit,
     Row,
-    addition_rows,
+    addition,
     household_row,
-    registration_rows,
+    registration,
 )
 from services.households.domain.imports.rows import RowError
-from services.households.events import SOURCE
+from services.households.events import outbox_rows
 from services.households.models import Household, HouseholdChange, Member
 from services.households.rules.members import BLANK, fact_events
+from shared.contracts import IntegrationEvent
 from shared.db import one_of
-from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage, outbox_row
+from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage
 
 ELSEWHERE = "this ID-card number is already registered to another household"
 NOT_THE_REGISTERED = "area_code and head_name differ from the registered household's"
@@ -76,12 +78,12 @@ class ChunkResult:
 
 @dataclass
 class _Plan:
-    """The rows a chunk will insert, by table."""
+    """The rows a chunk will insert, by table, and the events it will publish."""
 
     households: list[Row] = field(default_factory=list)
     members: list[Row] = field(default_factory=list)
     changes: list[Row] = field(default_factory=list)
-    events: list[Row] = field(default_factory=list)
+    events: list[IntegrationEvent] = field(default_factory=list)
 
 
 def merge(units: Sequence[PreparedUnit], errors: list[RowError]) -> list[PreparedUnit]:
@@ -175,20 +177,21 @@ class ChunkWriter:
         if existing is None:
             plan.households.append(household_row(unit, self.now))
             plan.members.extend(m.row for m in fresh)
-            change, event = registration_rows(unit, len(fresh), actor=self.actor, now=self.now)
+            change, registered = registration(unit, len(fresh), actor=self.actor, now=self.now)
             plan.changes.append(change)
-            plan.events.append(event)
+            plan.events.append(registered)
         else:
             for member in fresh:
                 member.row["household_id"] = existing
                 plan.members.append(member.row)
-                change, event = addition_rows(existing, member.row, actor=self.actor, now=self.now)
+                change, added = addition(existing, member.row, actor=self.actor, now=self.now)
                 plan.changes.append(change)
-                plan.events.append(event)
+                plan.events.append(added)
         household_id = existing or unit.household_id
         for member in fresh:  # what registering them through the API publishes: facts, and a dropout as a problem
-            facts = fact_events(household_id, unit.area_code, member.row, BLANK, actor=self.actor, on=self.today)
-            plan.events.extend(dict(outbox_row(event, source=SOURCE, now=self.now)) for event in facts)
+            plan.events.extend(
+                fact_events(household_id, unit.area_code, member.row, BLANK, actor=self.actor, on=self.today)
+            )
 
     async def _insert(self, conn: AsyncConnection, plan: _Plan) -> None:
         postgres = conn.dialect.name == "postgresql"
@@ -197,7 +200,7 @@ class ChunkWriter:
                 (Household, plan.households),
                 (Member, plan.members),
                 (HouseholdChange, plan.changes),
-                (OutboxMessage, plan.events),
+                (OutboxMessage, outbox_rows(plan.events, now=self.now)),
             ):
                 if rows and postgres:
                     await _copy(conn, entity, rows)

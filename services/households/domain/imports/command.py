@@ -1,4 +1,4 @@
-"""`python -m services.households.domain.imports FILE.csv|FILE.xlsx [--database-url URL] [--errors errors.csv]`
+"""`poverty import FILE.csv|FILE.xlsx [--database-url URL] [--errors errors.csv]`: the import's command line.
 
 Imports households from a CSV file or an XLSX workbook's first sheet (one row per member; a household's
 rows together; columns
@@ -62,9 +62,7 @@ def _workers(text: str) -> int:
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.households.domain.imports", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="poverty import", description=__doc__.split("\n")[0])
     parser.add_argument("file", type=Path, help="the CSV file (UTF-8, header row) or XLSX workbook (first sheet)")
     parser.add_argument("--database-url", help="households database (default: HOUSEHOLDS_DATABASE_URL)")
     parser.add_argument("--errors", type=Path, help="write the rejected rows here as CSV (default: stderr)")
@@ -128,8 +126,3 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     return 1 if report.rows_failed else 0
-
-
-if __name__ == "__main__":
-    tune_gc()
-    sys.exit(main())
