@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.households.rules.idcard import IdCardVault, parse_hmac_key, parse_keys
+from services.households.rules.limits import DEPARTMENT_MAX_ROWS_CEILING
 from shared.areas import township_of
 from shared.errors import InvalidInput
 from shared.settings import ServiceSettings
@@ -53,7 +54,9 @@ class HouseholdsSettings(ServiceSettings):
         default=1_000_000, gt=0, description="yearly out-of-pocket medical cost that flags relapse risk (fen)"
     )
     renovation_days: int = Field(default=90, ge=1, description="default deadline for renovating a C/D house")
-    department_max_rows: int = Field(default=5000, ge=1, description="rows per department bulk call (413 above)")
+    department_max_rows: int = Field(
+        default=5000, ge=1, le=DEPARTMENT_MAX_ROWS_CEILING, description="rows per department bulk call (413 above)"
+    )
 
     @model_validator(mode="after")
     def _check_idcard_keys(self) -> HouseholdsSettings:

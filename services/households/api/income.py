@@ -93,7 +93,8 @@ async def record_income(
     """Record household income (家庭收入) for a year and source
 
     Answers the record and the year's per-capita income after it. Publishes `IncomeRecorded`; an exited or
-    monitored household now under the year's line + margin is flagged for relapse risk.
+    monitored household now under the year's line + margin is flagged for relapse risk. A household holds at most
+    100 records per year: one more is a 409, recording nothing.
     """
     household = await reachable_household(session, household_id, actor, for_update=True)
     if (earlier := await idem.replay(body, IncomeRecorded)) is not None:

@@ -48,7 +48,8 @@ async def add_member(
 
     An ID-card number must carry the birth date and be new to the register (409 otherwise, without repeating
     it). Publishes `MemberAdded` and the events the member's facts imply; one more member on the same income may
-    put an exited household under the monitoring line (a relapse-risk flag).
+    put an exited household under the monitoring line (a relapse-risk flag). A household has at most 30 members:
+    a 31st is a 409, adding nothing.
     """
     household = await reachable_household(session, household_id, actor, for_update=True)
     if (earlier := await idem.replay(numbered(body, [body.id_number], config), MemberRead)) is not None:

@@ -139,13 +139,14 @@ async def add_measure(
 ) -> EpisodeRead:
     """Record a help measure (帮扶措施) in a monitoring episode
 
-    The episode must be open (409 otherwise) and the measure not taken before it opened; the episode is
-    returned. Publishes `MonitoringMeasureTaken`. Closing an episode as risk eliminated needs a measure.
+    The episode must be open (409 otherwise), hold fewer than 200 measures (409 otherwise) and the measure not
+    taken before it opened; the episode is returned. Publishes `MonitoringMeasureTaken`. Closing an episode as
+    risk eliminated needs a measure.
     """
     household, episode = await _locked_episode(session, episode_id, actor)
     if (earlier := await idem.replay(body, EpisodeRead)) is not None:
         return earlier
-    monitoring.add_measure(
+    await monitoring.add_measure(
         session,
         household,
         episode,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -18,9 +18,10 @@ from services.households.domain.assessment import income_total, member_facts
 from services.households.events import publish
 from services.households.models import Household, IncomeRecord, PovertyLine
 from services.households.rules.guarantees import per_capita_fen
+from services.households.rules.limits import MAX_INCOME_RECORDS_PER_YEAR
 from services.households.rules.vocabulary import IncomeSource
 from shared.contracts.households import IncomeRecorded, PovertyLineSet
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 
 
 async def set_poverty_line(
@@ -51,6 +52,21 @@ async def poverty_lines(session: AsyncSession, *, after_year: int | None, limit:
     return list((await session.scalars(stmt.order_by(col(PovertyLine.year)).limit(limit))).all())
 
 
+async def _ensure_room_for_record(session: AsyncSession, household: Household, year: int) -> None:
+    """RuleViolation (409) when the household has `MAX_INCOME_RECORDS_PER_YEAR` records for the year already (the
+    caller holds the household locked)."""
+    stmt = (
+        select(func.count())
+        .select_from(IncomeRecord)
+        .where(col(IncomeRecord.household_id) == household.id, col(IncomeRecord.year) == year)
+    )
+    if int(await session.scalar(stmt) or 0) >= MAX_INCOME_RECORDS_PER_YEAR:
+        raise RuleViolation(
+            f"A household has at most {MAX_INCOME_RECORDS_PER_YEAR} income records per year; "
+            f"{year} has that many already."
+        )
+
+
 async def record_income(
     session: AsyncSession,
     household: Household,
@@ -67,6 +83,7 @@ async def record_income(
     risk)."""
     if year > today.year:
         raise InvalidInput("Income cannot be recorded for a future year.")
+    await _ensure_room_for_record(session, household, year)
     record = IncomeRecord(
         household_id=household.id,
         year=year,

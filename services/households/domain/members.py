@@ -9,15 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.households.domain import history, idnumbers, monitoring
 from services.households.events import publish
 from services.households.models import Household, Member
 from services.households.rules.dates import ensure_happened
 from services.households.rules.idcard import IdCardVault
+from services.households.rules.limits import MAX_MEMBERS
 from services.households.rules.members import (
     BLANK,
     DISABILITY,
@@ -31,7 +34,18 @@ from services.households.rules.members import (
 )
 from services.households.rules.monitoring import disability_is_new
 from shared.contracts.households import MemberAdded, MemberUpdated, RiskKind
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
+
+
+async def member_count(session: AsyncSession, household_id: UUID) -> int:
+    stmt = select(func.count()).select_from(Member).where(col(Member.household_id) == household_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def ensure_room_for_member(session: AsyncSession, household: Household) -> None:
+    """RuleViolation (409) when the household already has `MAX_MEMBERS` members."""
+    if await member_count(session, household.id) >= MAX_MEMBERS:
+        raise RuleViolation(f"A household has at most {MAX_MEMBERS} members; this one has that many already.")
 
 
 def snapshot(member: Member) -> dict[str, Any]:
@@ -67,7 +81,9 @@ async def add_member(
     now: datetime,
     today: date,
 ) -> Member:
-    """Add a member to a registered household at `now` (on `today`, the district's day then)."""
+    """Add a member to a registered household at `now` (on `today`, the district's day then); the caller holds
+    the household locked. A household has at most `MAX_MEMBERS` members: one more is a RuleViolation (409)."""
+    await ensure_room_for_member(session, household)
     ensure_happened(today, dates_of(values))
     member = build_member(household.id, values, vault)
     await idnumbers.ensure_free(session, [member.id_hash] if member.id_hash else [])

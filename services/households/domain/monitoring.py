@@ -29,6 +29,7 @@ from services.households.models import (
 from services.households.rules import lifecycle as lifecycle_rules
 from services.households.rules.dates import ensure_happened
 from services.households.rules.guarantees import Line, per_capita_fen
+from services.households.rules.limits import MAX_EPISODE_MEASURES
 from services.households.rules.monitoring import CLOSED, INCOME_WATCHED, OPEN, check_closing, income_flag_due
 from shared.auth import Principal
 from shared.contracts.households import (
@@ -208,7 +209,7 @@ async def check_all_incomes(session: AsyncSession, *, year: int, now: datetime, 
     return flagged
 
 
-def add_measure(
+async def add_measure(
     session: AsyncSession,
     household: Household,
     episode: MonitoringEpisode,
@@ -220,12 +221,18 @@ def add_measure(
     today: date,
     actor: str,
 ) -> MonitoringMeasure:
-    """Record a help measure (帮扶措施) in an open episode."""
+    """Record a help measure (帮扶措施) in an open episode (the caller holds it locked); an episode takes at most
+    `MAX_EPISODE_MEASURES`, one more is a RuleViolation (409)."""
     ensure_happened(today, {"taken_on": taken_on})
     if episode.status != OPEN:
         raise RuleViolation("The monitoring episode is closed.")
     if taken_on < episode.opened_on:
         raise InvalidInput("A measure cannot be taken before the episode opened.")
+    taken = select(func.count()).select_from(MonitoringMeasure).where(col(MonitoringMeasure.episode_id) == episode.id)
+    if int(await session.scalar(taken) or 0) >= MAX_EPISODE_MEASURES:
+        raise RuleViolation(
+            f"A monitoring episode takes at most {MAX_EPISODE_MEASURES} measures; this one has that many already."
+        )
     measure = MonitoringMeasure(
         episode_id=episode.id, kind=kind, description=description, taken_on=taken_on, recorded_by=actor
     )

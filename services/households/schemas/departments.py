@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, create_model, model_validator
 
 from services.households.rules.idcard import birth_date_of
+from services.households.rules.limits import DEPARTMENT_MAX_ROWS_CEILING, MAX_BATCH_ERRORS, MAX_ERRORS_PER_ROW
 from services.households.rules.vocabulary import (
     DataKind,
     DisabilityType,
@@ -222,7 +223,10 @@ class BatchReport(BaseModel):
     row_count: int
     applied_count: int
     error_count: int
-    errors: list[RowError]
+    errors: list[RowError] = Field(
+        max_length=MAX_BATCH_ERRORS,
+        description=f"at most {MAX_ERRORS_PER_ROW} per refused row, of at most {DEPARTMENT_MAX_ROWS_CEILING:,} rows",
+    )
 
 
 def _example(schema: dict[str, Any], model: type[BaseModel]) -> None:

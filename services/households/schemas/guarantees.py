@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.households.rules.limits import MAX_INCOME_RECORDS_PER_YEAR
 from services.households.rules.vocabulary import AppraisalSource, IncomeSource, WaterProblem, WaterSource
 from services.households.schemas.common import PastDate, Year, stating
 from shared.contracts.households import HousingGrade
@@ -79,7 +80,7 @@ class WaterCheckRead(BaseModel):
     id: UUID
     checked_on: date
     source: WaterSource
-    problems: list[WaterProblem]
+    problems: list[WaterProblem] = Field(max_length=len(WaterProblem), description="each problem at most once")
     safe: bool
     checked_by: str
 
@@ -143,4 +144,4 @@ class IncomeSummary(BaseModel):
     monitoring_margin_fen: int | None
     below_line: bool | None
     below_monitoring_threshold: bool | None
-    records: list[IncomeRecordRead]
+    records: list[IncomeRecordRead] = Field(max_length=MAX_INCOME_RECORDS_PER_YEAR)

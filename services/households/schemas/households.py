@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.households.rules.limits import MAX_GAPS, MAX_MEMBERS
 from services.households.rules.members import CHRONIC, DISABILITY, REQUIRED
 from services.households.rules.vocabulary import DisabilityType, Enrolment, LabourCapacity, SchoolStage
 from services.households.schemas.common import HouseholdCode, IdCardNumber, PastDate, stating, together
@@ -125,7 +126,7 @@ class HouseholdCreate(RequestBody):
     household_code: HouseholdCode
     area_code: VillageCode
     head_name: ScreenedText = Field(min_length=1, max_length=100)
-    members: list[MemberCreate] = Field(min_length=1, max_length=30)
+    members: list[MemberCreate] = Field(min_length=1, max_length=MAX_MEMBERS)
 
 
 class HouseholdUpdate(RequestBody):
@@ -149,7 +150,7 @@ class HouseholdRead(BaseModel):
     minimum_allowance: MinimumAllowance
     housing_grade: HousingGrade | None
     water_safe: bool | None
-    members: list[MemberRead]
+    members: list[MemberRead] = Field(max_length=MAX_MEMBERS)
 
 
 class IdNumberSearch(RequestBody):
@@ -224,5 +225,7 @@ class AssessmentRead(BaseModel):
     per_capita_income_fen: int
     line_fen: int | None
     monitoring_margin_fen: int | None
-    gaps: list[GapRead]
+    gaps: list[GapRead] = Field(
+        max_length=MAX_GAPS, description="income, housing and water at most once each; schooling and cover per member"
+    )
     can_exit: bool

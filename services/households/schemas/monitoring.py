@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.households.rules.limits import MAX_EPISODE_FLAGS, MAX_EPISODE_MEASURES
 from services.households.rules.vocabulary import EpisodeStatus, MeasureKind
 from services.households.schemas.common import PastDate
 from shared.areas import AreaCode
@@ -88,8 +89,8 @@ class EpisodeRead(BaseModel):
     decision: EpisodeDecision | None
     evidence: str | None
     closed_by: str | None
-    flags: list[RiskFlagRead]
-    measures: list[MeasureRead]
+    flags: list[RiskFlagRead] = Field(max_length=MAX_EPISODE_FLAGS, description="each kind at most once")
+    measures: list[MeasureRead] = Field(max_length=MAX_EPISODE_MEASURES)
 
 
 class HelperCadreCreate(RequestBody):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from services.households.rules.limits import MAX_AREA_PARTS
 from services.households.rules.vocabulary import AreaLevel
 
 
@@ -29,4 +30,6 @@ class StatisticsRead(BaseModel):
     level: AreaLevel
     year: int
     total: AreaFiguresRead
-    parts: list[AreaFiguresRead]
+    parts: list[AreaFiguresRead] = Field(
+        max_length=MAX_AREA_PARTS, description="one per area one level below (three more digits of code)"
+    )

@@ -14,6 +14,9 @@ from shared.contracts.households import HousingGrade, ProblemCategory
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
+MAX_VISIT_PROBLEMS = 50
+"""A visit reports at most this many problems; an unsafe grade at the visit may add one more (`housing_unsafe`)."""
+
 
 class ProblemReport(RequestBody):
     """A problem the visitor records explicitly (a dropout, an uninsured member, unsafe water...)."""
@@ -40,7 +43,7 @@ class VisitCreate(RequestBody):
     visitor: ScreenedText = Field(min_length=1, max_length=100)
     observations: ScreenedText = Field(default="", max_length=4000)
     housing_grade: HousingGrade | None = Field(default=None, description="housing safety appraisal A-D")
-    problems: list[ProblemReport] = Field(default_factory=list, max_length=50)
+    problems: list[ProblemReport] = Field(default_factory=list, max_length=MAX_VISIT_PROBLEMS)
 
 
 class ProblemRead(BaseModel):
@@ -58,7 +61,9 @@ class VisitRead(BaseModel):
     visitor: str
     observations: str
     housing_grade: HousingGrade | None
-    problems: list[ProblemRead]
+    problems: list[ProblemRead] = Field(
+        max_length=MAX_VISIT_PROBLEMS + 1, description="those reported, plus `housing_unsafe` for a C/D grade"
+    )
 
 
 class OpenFindingRead(BaseModel):

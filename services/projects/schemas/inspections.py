@@ -31,6 +31,10 @@ class ProblemReport(RequestBody):
     description: Annotated[ScreenedText, Field(min_length=1, max_length=1000)]
 
 
+MAX_INSPECTION_PROBLEMS = 50
+"""An inspection reports at most this many problems; it is all its record ever holds (none are added later)."""
+
+
 class InspectionCreate(RequestBody):
     example: ClassVar[dict[str, Any]] = {
         "inspected_on": "2020-05-12",
@@ -47,7 +51,7 @@ class InspectionCreate(RequestBody):
     notes: Annotated[ScreenedText, Field(max_length=4000)] = ""
     problems: list[ProblemReport] = Field(
         default_factory=list,
-        max_length=50,
+        max_length=MAX_INSPECTION_PROBLEMS,
         description="each problem code at most once (refused otherwise with the code `repeated_problem_code`)",
     )
 
@@ -76,4 +80,4 @@ class InspectionRead(BaseModel):
     inspected_on: date
     inspector: str
     notes: str
-    problems: list[ProblemRead]
+    problems: list[ProblemRead] = Field(max_length=MAX_INSPECTION_PROBLEMS, description="what the inspection reported")

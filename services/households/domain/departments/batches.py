@@ -8,6 +8,7 @@ could not be read, and reports by row index, field and code (never a value).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -23,6 +24,7 @@ from services.households.domain.departments.apply import APPLIERS, RowContext
 from services.households.events import publish
 from services.households.models import DepartmentBatch
 from services.households.rules import dates
+from services.households.rules.limits import MAX_ERRORS_PER_ROW
 from services.households.rules.vocabulary import DataKind
 from shared.auth import Principal
 from shared.contracts.households import DepartmentDataReceived
@@ -76,19 +78,32 @@ class BatchOutcome:
     @classmethod
     def from_json(cls, text: str) -> BatchOutcome:
         stored = json.loads(text)
-        errors = [RowRefusal(**e) for e in stored.pop("errors")]
+        errors = capped([RowRefusal(**e) for e in stored.pop("errors")])
         return cls(**{**stored, "batch_id": UUID(stored["batch_id"]), "kind": DataKind(stored["kind"])}, errors=errors)
+
+
+def capped(errors: Sequence[RowRefusal]) -> list[RowRefusal]:
+    """At most `MAX_ERRORS_PER_ROW` errors of each row, in their order (a report stored before the cap had none)."""
+    seen: Counter[int] = Counter()
+    kept = []
+    for error in errors:
+        seen[error.row] += 1
+        if seen[error.row] <= MAX_ERRORS_PER_ROW:
+            kept.append(error)
+    return kept
 
 
 async def apply_row(
     session: AsyncSession, kind: DataKind, index: int, raw: Any, parse: Parse, ctx: RowContext
 ) -> list[RowRefusal]:
-    """Read and apply one row inside a savepoint; its errors, or [] when it was applied."""
+    """Read and apply one row inside a savepoint; its errors (the first `MAX_ERRORS_PER_ROW`), or [] when it was
+    applied."""
     row = parse(index, raw)
     if isinstance(row, list):
-        return row
+        return row[:MAX_ERRORS_PER_ROW]
     if late := dates.late(ctx.today, row.happened):
-        return [RowRefusal(row=index, field=name, message=dates.MESSAGE, code=dates.CODE) for name in late]
+        late_fields = late[:MAX_ERRORS_PER_ROW]
+        return [RowRefusal(row=index, field=name, message=dates.MESSAGE, code=dates.CODE) for name in late_fields]
     try:
         async with session.begin_nested():
             await APPLIERS[kind](session, row.values, ctx)

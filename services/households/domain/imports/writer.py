@@ -5,6 +5,7 @@ Idempotent: a household code already registered only gains the members it lacks;
 (keyed hash) is already in that household is skipped; one registered in another household is a row error.
 Within a chunk the first row of a number wins: a later row of the same household with that number is another
 person claiming it (as the API refuses two members with one number), a row error on every run.
+A household has at most `MAX_MEMBERS` members, as through the API: the rows beyond are row errors.
 Rows whose area code or head differ from the registered household's are row errors: the code names another
 household than the file thinks, and its members must not be added to it.
 Every new household publishes HouseholdRegistered and every member added to an existing one MemberAdded,
@@ -22,7 +23,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from asyncpg.exceptions import DeadlockDetectedError, IntegrityConstraintViolationError
-from sqlalchemy import insert, select, text
+from sqlalchemy import Uuid, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, col
@@ -38,6 +39,7 @@ from services.households.domain.imports.prepare import (
 from services.households.domain.imports.rows import RowError
 from services.households.events import outbox_rows
 from services.households.models import Household, HouseholdChange, Member
+from services.households.rules.limits import MAX_MEMBERS
 from services.households.rules.members import BLANK, fact_events
 from shared.contracts import IntegrationEvent
 from shared.db import one_of
@@ -46,6 +48,7 @@ from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage
 ELSEWHERE = "this ID-card number is already registered to another household"
 NOT_THE_REGISTERED = "area_code and head_name differ from the registered household's"
 TWICE_IN_HOUSEHOLD = "the ID-card number is already used by another row of this household"
+TOO_MANY_MEMBERS = f"the household would have more than {MAX_MEMBERS} members"
 
 
 class _Stored(NamedTuple):
@@ -121,6 +124,7 @@ class ChunkWriter:
         merged = merge(units, result.errors)
         existing = await self._existing_households(conn, [u.code for u in merged])
         owners = await self._hash_owners(conn, [m.keyed_hash for u in merged for m in u.members])
+        counts = await self._member_counts(conn, [s.id for s in existing.values()])
         plan = _Plan()
         for unit in merged:
             stored = existing.get(unit.code)
@@ -128,6 +132,10 @@ class ChunkWriter:
                 result.errors.extend(RowError(m.line, "area_code", NOT_THE_REGISTERED) for m in unit.members)
                 continue
             fresh = self._fresh_members(unit, owners, result)
+            room = max(MAX_MEMBERS - (counts.get(stored.id, 0) if stored else 0), 0)
+            if len(fresh) > room:
+                result.errors.extend(RowError(m.line, "", TOO_MANY_MEMBERS) for m in fresh[room:])
+                fresh = fresh[:room]
             if fresh:
                 self._plan_unit(unit, stored.id if stored else None, fresh, plan)
                 result.members_added += len(fresh)
@@ -141,6 +149,17 @@ class ChunkWriter:
         ).where(one_of(conn.dialect, col(Household.household_code), codes))
         rows = (await conn.execute(stmt)).tuples().all()
         return {code: _Stored(id_, area, head) for code, id_, area, head in rows}
+
+    async def _member_counts(self, conn: AsyncConnection, household_ids: list[UUID]) -> dict[UUID, int]:
+        """How many members each of the registered households has."""
+        if not household_ids:
+            return {}
+        stmt = (
+            select(col(Member.household_id), func.count())
+            .where(one_of(conn.dialect, col(Member.household_id), household_ids, Uuid))
+            .group_by(col(Member.household_id))
+        )
+        return {hid: n for hid, n in (await conn.execute(stmt)).tuples().all()}
 
     async def _hash_owners(self, conn: AsyncConnection, hashes: list[str]) -> dict[str, str]:
         """The code of the household each known ID-number hash belongs to. Owners are told by code, read in this
