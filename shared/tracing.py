@@ -328,19 +328,8 @@ def consuming(record: ConsumerRecord[bytes, bytes], envelope: Envelope, *, consu
             "cloudevents.event_source": envelope.source,
         }
     )
-    with _tracer().start_as_current_span(
-        f"process {record.topic}",
-        context=context_from(envelope.traceparent),
-        kind=SpanKind.CONSUMER,
-        attributes=attributes,
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as span:
-        try:
-            yield span
-        except Exception as exc:
-            _failed(span, exc)
-            raise
+    with _consumer_span(record.topic, envelope.traceparent, attributes) as span:
+        yield span
 
 
 @contextmanager
@@ -362,9 +351,16 @@ def consuming_record(record: ConsumerRecord[bytes, bytes], *, consumer: str) -> 
         attributes["messaging.message.id"] = attributes["cloudevents.event_id"] = headers["ce_id"]
     if "ce_type" in headers:
         attributes["cloudevents.event_type"] = headers["ce_type"]
+    with _consumer_span(record.topic, headers.get("traceparent"), attributes) as span:
+        yield span
+
+
+@contextmanager
+def _consumer_span(topic: str, traceparent: str | None, attributes: dict[str, Any]) -> Iterator[Span]:
+    """A current CONSUMER span under `traceparent` (a new trace without one), marked failed by an exception."""
     with _tracer().start_as_current_span(
-        f"process {record.topic}",
-        context=context_from(headers.get("traceparent")),
+        f"process {topic}",
+        context=context_from(traceparent),
         kind=SpanKind.CONSUMER,
         attributes=attributes,
         record_exception=False,
