@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.open_findings import OpenFindingFields
-from shared.timeutil import UTCDateTime, utcnow
+from shared.timeutil import UTCDateTime
 
 
 class Project(SQLModel, table=True):
@@ -22,7 +22,7 @@ class Project(SQLModel, table=True):
     area_code: str = Field(max_length=12, index=True)
     budget_fen: int = Field(sa_type=BigInteger)
     started_on: date
-    registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    registered_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ProjectInspection(SQLModel, table=True):
@@ -55,7 +55,7 @@ class ProjectIncome(SQLModel, table=True):
     period: str = Field(max_length=7)
     amount_fen: int = Field(sa_type=BigInteger)
     recorded_by: str = Field(max_length=100)
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ProjectOpenFinding(OpenFindingFields, table=True):

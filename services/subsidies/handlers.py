@@ -60,26 +60,32 @@ def _on_registry_facts(handlers: HandlerRegistry) -> None:
 def _on_entitlement_facts(handlers: HandlerRegistry) -> None:
     @handlers.on(MinimumAllowanceChanged)
     async def on_allowance_changed(session: AsyncSession, event: MinimumAllowanceChanged, _: Envelope) -> None:
-        await entitlements.note_allowance(session, Holder(event.household_id), event.status, on=event.effective_on)
+        await entitlements.note_allowance(
+            session, Holder(event.household_id), event.status, on=event.effective_on, now=utcnow()
+        )
 
     @handlers.on(MemberDisabilityRecorded)
     async def on_disability_recorded(session: AsyncSession, event: MemberDisabilityRecorded, _: Envelope) -> None:
         holder = Holder(event.household_id, event.member_id)
-        await entitlements.note_disability(session, holder, event.grade, on=event.certified_on)
+        await entitlements.note_disability(session, holder, event.grade, on=event.certified_on, now=utcnow())
 
     @handlers.on(MemberSchoolingChanged)
     async def on_schooling_changed(session: AsyncSession, event: MemberSchoolingChanged, envelope: Envelope) -> None:
         # The event names no date: the enrolment changed when households recorded it.
         holder = Holder(event.household_id, event.member_id)
-        await entitlements.note_schooling(session, holder, event.enrolment, on=district_today(envelope.time))
+        await entitlements.note_schooling(
+            session, holder, event.enrolment, on=district_today(envelope.time), now=utcnow()
+        )
 
     @handlers.on(RiskFlagRaised)
     async def on_risk_flag_raised(session: AsyncSession, event: RiskFlagRaised, _: Envelope) -> None:
-        await entitlements.note_risk_flag(session, Holder(event.household_id), event.kind, on=event.raised_on)
+        await entitlements.note_risk_flag(
+            session, Holder(event.household_id), event.kind, on=event.raised_on, now=utcnow()
+        )
 
     @handlers.on(MonitoringEpisodeClosed)
     async def on_monitoring_closed(session: AsyncSession, event: MonitoringEpisodeClosed, _: Envelope) -> None:
-        await entitlements.note_monitoring_closed(session, Holder(event.household_id), on=event.closed_on)
+        await entitlements.note_monitoring_closed(session, Holder(event.household_id), on=event.closed_on, now=utcnow())
 
 
 def _on_projects(handlers: HandlerRegistry) -> None:

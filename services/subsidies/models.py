@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import BigInteger, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from shared.timeutil import UTCDateTime, utcnow
+from shared.timeutil import UTCDateTime
 
 
 class EligibleHousehold(SQLModel, table=True):
@@ -18,7 +18,7 @@ class EligibleHousehold(SQLModel, table=True):
     household_id: UUID = Field(primary_key=True)
     area_code: str = Field(max_length=12, index=True)
     member_count: int
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AddedMember(SQLModel, table=True):
@@ -52,7 +52,7 @@ class IncomeReceipt(SQLModel, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
     status: str = Field(max_length=20, index=True)
     household_count: int = Field(default=0, description="households that received a share")
-    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime)
     distributed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -68,7 +68,7 @@ class IncomeAllocation(SQLModel, table=True):
     period: str = Field(max_length=7)
     amount_fen: int = Field(sa_type=BigInteger)
     member_count: int
-    allocated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    allocated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Payment(SQLModel, table=True):
@@ -87,7 +87,7 @@ class Payment(SQLModel, table=True):
     member_count: int = Field(description="snapshot: members when the payment was decided")
     area_code: str = Field(max_length=12, description="snapshot: the household's area when it was decided")
     paid_by: str = Field(max_length=100)
-    paid_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    paid_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Entitlement(SQLModel, table=True):
@@ -118,7 +118,7 @@ class Entitlement(SQLModel, table=True):
     policy_code: str = Field(max_length=60, index=True)
     starts_on: date
     ends_on: date | None = None
-    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class CoverageCheck(SQLModel, table=True):
@@ -129,7 +129,7 @@ class CoverageCheck(SQLModel, table=True):
     period: str = Field(max_length=7)
     area_code: str | None = Field(default=None, max_length=12, description="the scope checked; None: the district")
     checked_by: str = Field(max_length=100)
-    checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    checked_at: datetime = Field(sa_type=UTCDateTime)
     entitled_count: int
     gap_count: int
 
