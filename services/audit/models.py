@@ -12,7 +12,7 @@ from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
 from services.audit.rules.lifecycle import TaskStatus
-from shared.timeutil import UTCDateTime, utcnow
+from shared.timeutil import UTCDateTime
 
 
 class FindingStatus(StrEnum):
@@ -49,7 +49,7 @@ class InspectionCampaign(SQLModel, table=True):
     ends_on: date
     teams: list[str] = _empty_json_list()
     created_by: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Finding(SQLModel, table=True):
@@ -80,8 +80,8 @@ class Finding(SQLModel, table=True):
     status: str = Field(default=FindingStatus.OPEN, max_length=20)
     occurrences: int = 1
     source_ref: str = Field(max_length=64, description="id of the problem or event that first reported it")
-    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
     campaign_id: UUID | None = Field(default=None, foreign_key="inspectioncampaign.id")
     responsible_unit: str | None = Field(default=None, max_length=100)
     responsible_person: str | None = Field(default=None, max_length=50, description="a name: never in events or logs")
@@ -99,7 +99,7 @@ class RectificationTask(SQLModel, table=True):
     owner: str = Field(max_length=100, index=True)
     deadline: datetime = Field(sa_type=UTCDateTime, index=True)
     status: str = Field(default=TaskStatus.OPEN, max_length=20)
-    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
     started_by: str | None = Field(default=None, max_length=100)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Who started it in any round, not only the last (a reopened task is started again): none of them verifies.
@@ -163,7 +163,7 @@ class DisciplineReferral(SQLModel, table=True):
     finding_id: UUID = Field(foreign_key="finding.id", index=True)
     reason: str = Field(max_length=60)
     severity: str = Field(max_length=20, description="the finding's when referred: what the commission was handed")
-    referred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    referred_at: datetime = Field(sa_type=UTCDateTime, index=True)
     task_id: UUID | None = Field(default=None, foreign_key="rectificationtask.id")
 
     finding: Finding = Relationship(sa_relationship=_flush_order_only("Finding"))
