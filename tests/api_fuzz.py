@@ -46,7 +46,11 @@ def generated_cases(document: dict[str, Any], examples: int) -> list[Any]:
 
 
 def _with_samples(value: Any, samples: dict[str, Any]) -> Any:
-    """Fields whose validity no schema can state (an ID-card number's check digit) get a valid sample."""
+    """Fields whose validity no schema can state (an ID-card number's check digit) get a valid sample, and whole
+    numbers are written as integers: to JSON Schema `1500.0` is an integer, but an amount of money is refused with a
+    decimal point (integer fen, never a float), a rule no schema can state either (the fields' descriptions do)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, dict):
         return {
             k: samples[k] if k in samples and v is not None else _with_samples(v, samples) for k, v in value.items()

@@ -149,6 +149,7 @@ async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
         {**PROJECT, "kind": "factory"},
         {**PROJECT, "area_code": "371523"},
         {**PROJECT, "budget_fen": 1500.5},
+        {**PROJECT, "budget_fen": 150000000.0},  # money is written as an integer, never a float
         {**PROJECT, "budget_fen": "150000000"},
         {**PROJECT, "budget_fen": -1},
         {**PROJECT, "budget_fen": 10**13},
