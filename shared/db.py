@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, String, any_, cast, event
+from sqlalchemy import ARRAY, ColumnElement, Select, String, any_, cast, event, tuple_
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped
@@ -74,3 +74,21 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
     """One transaction: commit on success, roll back on any error. Domain code never commits."""
     async with sessions() as session, session.begin():
         yield session
+
+
+def keyset(
+    stmt: Select[Any],
+    columns: Sequence[Any],
+    after: tuple[Any, ...] | None,
+    *,
+    limit: int | None,
+    descending: bool = False,
+) -> Select[Any]:
+    """`stmt` as a keyset page: ordered by `columns` (whose last is unique; ascending, or all descending), from the
+    row after `after` (a cursor's key), `limit` rows (None: all). A page starts strictly after the previous page's
+    last row, so rows added meanwhile never shift a page boundary: nothing is listed twice, nothing skipped."""
+    if after is not None:
+        row = tuple_(*columns)
+        stmt = stmt.where(row < after if descending else row > after)
+    order = [column.desc() if descending else column.asc() for column in columns]
+    return stmt.order_by(*order).limit(limit)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from shared.errors import InvalidInput
 
 T = TypeVar("T")
+Key = tuple[Any, ...]  # a row's sort key, as a cursor carries it
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
 _MAX_ID = 2**63 - 1  # the largest BIGINT; a bigger number fails inside the database, not here
@@ -129,3 +130,9 @@ def page_of(rows: list[T], limit: int, key: Callable[[T], list[Any]]) -> tuple[l
     """Split `limit + 1` fetched rows into the page and the next page's cursor (None on the last page)."""
     items = rows[:limit]
     return items, encode_cursor(key(items[-1])) if len(rows) > limit else None
+
+
+def sorted_after(items: Sequence[T], key: Callable[[T], Key], after: Key | None, *, limit: int) -> list[T]:
+    """A keyset page over rows computed in memory (a view's groups), in ascending `key` order."""
+    ordered = sorted(items, key=key)
+    return [item for item in ordered if after is None or key(item) > after][:limit]

@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.audit.domain.pages import Key, keyset
 from services.audit.events import publish
 from services.audit.models import AccountabilityAction, DisciplineReferral, Finding
 from services.audit.rules.accountability import check_decision_date, ensure_decision_left
 from services.audit.rules.periods import district_day
+from shared.api.pagination import Key
 from shared.auth import Principal
 from shared.contracts.audit import AccountabilityActionRecorded, AccountabilityKind, SubjectKind
+from shared.db import keyset
 from shared.errors import InvalidInput, NotFound
 
 

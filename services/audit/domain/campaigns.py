@@ -12,13 +12,14 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.audit.domain.pages import Key, keyset
 from services.audit.events import publish
 from services.audit.models import Finding, InspectionCampaign
 from services.audit.rules.campaigns import campaign_covers, check_campaign_dates, check_campaign_scope, check_running
 from services.audit.rules.periods import district_day
+from shared.api.pagination import Key
 from shared.auth import Principal
 from shared.contracts.audit import CampaignKind, InspectionCampaignOpened, ScopeLevel, SubjectKind
+from shared.db import keyset
 from shared.errors import Forbidden, NotFound, RuleViolation
 
 

@@ -9,11 +9,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.audit.domain.pages import Key, keyset
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from services.audit.rules.handover import HANDED_OVER, HandoverPackage, PackageTotals, lead_of, totals_of
 from services.audit.rules.periods import IsoWeek
 from services.audit.rules.referrals import ReferralReason
+from shared.api.pagination import Key
+from shared.db import keyset
 from shared.errors import InvalidInput
 
 

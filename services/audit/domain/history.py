@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.audit.domain.overviews import in_reach
-from services.audit.domain.pages import Key, keyset
 from services.audit.models import (
     AccountabilityAction,
     DeadlineChange,
@@ -21,7 +20,9 @@ from services.audit.models import (
     RectificationSubmission,
     RectificationTask,
 )
+from shared.api.pagination import Key
 from shared.auth import Principal
+from shared.db import keyset
 from shared.errors import Forbidden
 
 

@@ -12,14 +12,15 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.audit.domain.pages import Key, keyset, sorted_after
 from services.audit.models import AccountabilityAction, DisciplineReferral, Finding, FindingStatus, RectificationTask
 from services.audit.rules.lifecycle import ACTIVE, TaskStatus, is_overdue
 from services.audit.rules.periods import district_span
 from services.audit.rules.rates import RectificationRate, rates_of
+from shared.api.pagination import Key, sorted_after
 from shared.areas import township_of
 from shared.auth import Principal
 from shared.contracts.audit import Severity
+from shared.db import keyset
 from shared.timeutil import DISTRICT_TZ
 
 GroupBy = Literal["township", "owner", "unit"]

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.audit.domain.pages import Key, keyset
 from services.audit.events import publish
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from services.audit.rules.lifecycle import ACTIVE
 from services.audit.rules.referrals import WEEKLY_HANDOVER_SEVERITY, ReferralReason
+from shared.api.pagination import Key
 from shared.contracts.audit import DisciplineReferralMade, SubjectKind
+from shared.db import keyset
 from shared.entities import new_entity
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -16,6 +16,7 @@ from services.households.models import HelperCadre, Household
 from services.households.settings import HouseholdsConfig
 from shared.auth import Principal
 from shared.contracts.households import HelperCadreAssigned, HelperCadreRegistered, HelperCadreUnassigned
+from shared.db import keyset
 from shared.errors import Conflict, NotFound, RuleViolation
 
 
@@ -49,9 +50,7 @@ async def cadres_in(
     """Up to `limit` helper cadres working within `area_code`, in (name, id) order after the cursor key."""
     order = (col(HelperCadre.name), col(HelperCadre.id))
     stmt = select(HelperCadre).where(col(HelperCadre.area_code).startswith(area_code))
-    if after is not None:
-        stmt = stmt.where(tuple_(*order) > after)
-    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
+    return list((await session.scalars(keyset(stmt, order, after, limit=limit))).all())
 
 
 async def assign_cadre(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -19,6 +19,7 @@ from services.households.rules.dates import ensure_happened
 from services.households.rules.housing import AppraisalFacts, renovation_deadline
 from services.households.rules.vocabulary import UNSAFE_GRADES, AppraisalSource
 from shared.contracts.households import HousingAppraised, HousingRenovated, ProblemCategory
+from shared.db import keyset
 from shared.errors import InvalidInput, NotFound, RuleViolation
 
 
@@ -177,6 +178,4 @@ async def appraisals_of(
     """Up to `limit` of the household's appraisals, oldest first (appraised_on, recorded_at, id), after the key."""
     order = (col(HousingAppraisal.appraised_on), col(HousingAppraisal.recorded_at), col(HousingAppraisal.id))
     stmt = select(HousingAppraisal).where(col(HousingAppraisal.household_id) == household.id)
-    if after is not None:
-        stmt = stmt.where(tuple_(*order) > after)
-    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
+    return list((await session.scalars(keyset(stmt, order, after, limit=limit))).all())

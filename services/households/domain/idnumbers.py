@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -18,6 +18,7 @@ from services.households.events import publish
 from services.households.models import Household, IdCardReveal, Member
 from services.households.rules.idcard import IdCardVault, birth_date_of
 from shared.contracts.households import IdCardRevealed
+from shared.db import keyset
 from shared.errors import Conflict, InvalidInput, NotFound
 
 DUPLICATE = "This ID-card number is already registered to another member."
@@ -112,6 +113,4 @@ async def reveal_log(
     """Up to `limit` reveals of the household's numbers in (revealed_at, id) order after the cursor key."""
     order = (col(IdCardReveal.revealed_at), col(IdCardReveal.id))
     stmt = select(IdCardReveal).where(col(IdCardReveal.household_id) == household.id)
-    if after is not None:
-        stmt = stmt.where(tuple_(*order) > after)
-    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
+    return list((await session.scalars(keyset(stmt, order, after, limit=limit))).all())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -42,6 +42,7 @@ from shared.contracts.households import (
     RiskFlagRaised,
     RiskKind,
 )
+from shared.db import keyset
 from shared.errors import InvalidInput, NotFound, RuleViolation
 
 
@@ -328,9 +329,7 @@ async def episodes_of(
 ) -> list[MonitoringEpisode]:
     """Up to `limit` of the household's episodes in (opened_on, id) order after the cursor key."""
     stmt = select(MonitoringEpisode).where(col(MonitoringEpisode.household_id) == household_id)
-    if after is not None:
-        stmt = stmt.where(tuple_(*_EPISODE_ORDER) > after)
-    return list((await session.scalars(stmt.order_by(*_EPISODE_ORDER).limit(limit))).all())
+    return list((await session.scalars(keyset(stmt, _EPISODE_ORDER, after, limit=limit))).all())
 
 
 async def episodes_page(
@@ -354,6 +353,4 @@ async def episodes_page(
         stmt = stmt.where(col(Household.area_code).startswith(area_code))
     if status:
         stmt = stmt.where(col(MonitoringEpisode.status) == status)
-    if after is not None:
-        stmt = stmt.where(tuple_(*_EPISODE_ORDER) > after)
-    return list((await session.scalars(stmt.order_by(*_EPISODE_ORDER).limit(limit))).all())
+    return list((await session.scalars(keyset(stmt, _EPISODE_ORDER, after, limit=limit))).all())

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Unpack
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.households.events import publish
 from services.households.models import Household, HouseholdOpenFinding
 from services.households.rules.problems import Problem, problem_event
+from shared.db import keyset
 
 
 def report_problem(session: AsyncSession, household: Household, **problem: Unpack[Problem]) -> None:
@@ -30,6 +31,4 @@ async def open_findings(
     stmt = select(HouseholdOpenFinding).where(
         col(HouseholdOpenFinding.household_id) == household.id, col(HouseholdOpenFinding.closed).is_(False)
     )
-    if after is not None:
-        stmt = stmt.where(tuple_(*order) > after)
-    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
+    return list((await session.scalars(keyset(stmt, order, after, limit=limit))).all())

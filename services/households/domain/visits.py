@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,6 +20,7 @@ from services.households.rules.housing import AppraisalFacts
 from services.households.rules.visits import ProblemNoted, problems_from_visit
 from services.households.rules.vocabulary import UNSAFE_GRADES, AppraisalSource
 from shared.contracts.households import ProblemCategory, VisitRecorded
+from shared.db import keyset
 
 
 async def record_visit(
@@ -122,9 +123,7 @@ async def visits_page(
     """Up to `limit` of the household's visits in (visited_on, round, id) order after the cursor key."""
     order = (col(Visit.visited_on), col(Visit.round), col(Visit.id))
     stmt = select(Visit).where(col(Visit.household_id) == household.id)
-    if after is not None:
-        stmt = stmt.where(tuple_(*order) > after)
-    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
+    return list((await session.scalars(keyset(stmt, order, after, limit=limit))).all())
 
 
 async def problems_of(session: AsyncSession, visits: Sequence[Visit]) -> dict[UUID, list[VisitProblem]]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -18,6 +18,7 @@ from services.households.rules.dates import ensure_happened
 from services.households.rules.vocabulary import WaterProblem, WaterSource
 from services.households.rules.water import problem_codes
 from shared.contracts.households import ProblemCategory, WaterChecked
+from shared.db import keyset
 
 
 async def _same_check(session: AsyncSession, household: Household, checked_on: date, joined: str) -> WaterCheck | None:
@@ -103,6 +104,4 @@ async def checks_of(
     """Up to `limit` of the household's water checks, oldest first (checked_on, recorded_at, id), after the key."""
     order = (col(WaterCheck.checked_on), col(WaterCheck.recorded_at), col(WaterCheck.id))
     stmt = select(WaterCheck).where(col(WaterCheck.household_id) == household.id)
-    if after is not None:
-        stmt = stmt.where(tuple_(*order) > after)
-    return list((await session.scalars(stmt.order_by(*order).limit(limit))).all())
+    return list((await session.scalars(keyset(stmt, order, after, limit=limit))).all())

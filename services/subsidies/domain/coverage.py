@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
-from services.subsidies.domain.listing import newest_first
 from services.subsidies.domain.policies import ensure_known_policy, ensure_period_begun
 from services.subsidies.models import CoverageCheck, CoverageGap, EligibleHousehold, Entitlement, Payment
 from services.subsidies.rules.coverage import Entitled, find_gaps
@@ -22,6 +21,7 @@ from services.subsidies.rules.periods import month_span
 from services.subsidies.schemas.coverage import CoverageCheckCreate
 from shared.auth import Principal
 from shared.contracts.subsidies import PolicyCode, SubsidyCoverageGap
+from shared.db import keyset
 from shared.errors import NotFound
 
 
@@ -160,5 +160,5 @@ async def list_coverage_checks(
         stmt = stmt.where(col(CoverageCheck.policy_code) == policy_code)
     if period is not None:
         stmt = stmt.where(col(CoverageCheck.period) == period)
-    stmt = newest_first(stmt, col(CoverageCheck.checked_at), col(CoverageCheck.id), after=after, limit=limit)
+    stmt = keyset(stmt, (col(CoverageCheck.checked_at), col(CoverageCheck.id)), after, limit=limit, descending=True)
     return list((await session.scalars(stmt)).all())

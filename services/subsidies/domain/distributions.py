@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
-from services.subsidies.domain.listing import newest_first
 from services.subsidies.models import EligibleHousehold, IncomeAllocation, IncomeReceipt, IncomeStatus, ProjectArea
 from services.subsidies.rules.distribution import allocate_by_members
 from shared.areas import township_of
 from shared.contracts.projects import ProjectIncomeRecorded
 from shared.contracts.subsidies import ProjectIncomeAllocated
+from shared.db import keyset
 from shared.errors import NotFound, RuleViolation
 
 ALREADY_DISTRIBUTED = "This income is already distributed."
@@ -135,7 +135,9 @@ async def list_allocations(
         stmt = stmt.where(col(IncomeAllocation.household_id) == household_id)
     if income_id is not None:
         stmt = stmt.where(col(IncomeAllocation.income_id) == income_id)
-    stmt = newest_first(stmt, col(IncomeAllocation.allocated_at), col(IncomeAllocation.id), after=after, limit=limit)
+    stmt = keyset(
+        stmt, (col(IncomeAllocation.allocated_at), col(IncomeAllocation.id)), after, limit=limit, descending=True
+    )
     return list((await session.scalars(stmt)).all())
 
 
@@ -153,5 +155,7 @@ async def list_incomes(
         stmt = stmt.where(col(IncomeReceipt.status) == status)
     if project_id is not None:
         stmt = stmt.where(col(IncomeReceipt.project_id) == project_id)
-    stmt = newest_first(stmt, col(IncomeReceipt.received_at), col(IncomeReceipt.income_id), after=after, limit=limit)
+    stmt = keyset(
+        stmt, (col(IncomeReceipt.received_at), col(IncomeReceipt.income_id)), after, limit=limit, descending=True
+    )
     return list((await session.scalars(stmt)).all())

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
-from services.subsidies.domain.listing import newest_first
 from services.subsidies.domain.policies import ensure_known_policy, ensure_period_begun
 from services.subsidies.models import EligibleHousehold, Payment
 from services.subsidies.schemas.payments import PaymentCreate
 from shared.auth import Principal
 from shared.contracts.subsidies import PolicyCode, SubsidyPaid
+from shared.db import keyset
 from shared.errors import Conflict, InvalidInput, NotFound
 
 
@@ -116,5 +116,5 @@ async def list_payments(
     stmt = select(Payment)
     if household_id is not None:
         stmt = stmt.where(col(Payment.household_id) == household_id)
-    stmt = newest_first(stmt, col(Payment.paid_at), col(Payment.id), after=after, limit=limit)
+    stmt = keyset(stmt, (col(Payment.paid_at), col(Payment.id)), after, limit=limit, descending=True)
     return list((await session.scalars(stmt)).all())
