@@ -152,6 +152,21 @@ class MemberAdded(HouseholdEvent):
     member_id: UUID
     relationship_to_head: str
     birth_date: date
+    name_masked: str | None = Field(
+        default=None, max_length=100, description="the name as a public notice (公示) shows it: 张*三"
+    )
+    id_masked: str | None = Field(
+        default=None, pattern=r"^\d{4}\*{10}[\dX]{4}$", description="the ID number masked: 3715**********1234"
+    )
+
+
+class MemberDied(HouseholdEvent):
+    """A member died (死亡注销): entitlements held for them end from the day after; the household's per-member
+    amounts count one member fewer."""
+
+    event_type = "gov.poverty.households.member_died.v1"
+    member_id: UUID
+    died_on: date
 
 
 class MemberUpdated(HouseholdEvent):

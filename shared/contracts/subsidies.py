@@ -48,6 +48,9 @@ class SubsidyPaid(SubsidyEvent):
     policy_code: str
     period: str
     amount_fen: int = Field(gt=0)
+    member_id: UUID | None = Field(default=None, description="the member paid, for a member's programme")
+    cycle_id: UUID | None = Field(default=None, description="the cycle it was paid in; None: recorded by hand")
+    version_id: UUID | None = Field(default=None, description="the programme version it was paid under")
 
 
 class ProjectIncomeAllocated(SubsidyEvent):
@@ -74,3 +77,84 @@ class SubsidyCoverageGap(SubsidyEvent):
     policy_code: str
     period: str = Field(pattern=PERIOD_PATTERN)
     member_id: UUID | None = None
+
+
+class LeakKind(StrEnum):
+    """How a payment went wrong (资金安全问题): each becomes an audit finding (虚报冒领, 优亲厚友, 截留挪用)."""
+
+    PAID_NOT_ENTITLED = "paid_not_entitled"  # the rule did not entitle the holder for the period
+    WRONG_AMOUNT = "wrong_amount"  # entitled, paid other than the standard of the version in force
+    PAID_AFTER_DEATH = "paid_after_death"  # the member had died before the period began
+    PAID_AFTER_EXIT = "paid_after_exit"  # the household had left the programme's statuses before the period
+    SHARED_ACCOUNT = "shared_account"  # one payee account receives for several households
+    HOLDER_OUTSIDE_HOUSEHOLD = "holder_outside_household"  # the account is in the name of no member
+
+
+class CorrectionKind(StrEnum):
+    """How a wrong payment is undone: reversed by the bank (冲正) or recovered from the payee (追回)."""
+
+    REVERSAL = "reversal"
+    RECOVERY = "recovery"
+
+
+class SubsidyPaymentCorrected(SubsidyEvent):
+    """A payment was reversed or recovered: it no longer counts toward the household's transfer income."""
+
+    event_type = "gov.poverty.subsidies.payment_corrected.v1"
+    payment_id: UUID
+    kind: CorrectionKind
+    policy_code: str
+    period: str
+    amount_fen: int = Field(gt=0)
+
+
+class SubsidyLeakFound(SubsidyEvent):
+    """A leakage check found a payment that should not have been made as it was; audit opens a finding whose
+    severity follows the kind (a payment to a non-entitled household is serious, a shared account severe)."""
+
+    event_type = "gov.poverty.subsidies.leak_found.v1"
+    leak_id: UUID
+    check_id: UUID
+    kind: LeakKind
+    payment_id: UUID
+    area_code: str = Field(max_length=12)
+    policy_code: str
+    period: str
+    detail: str = Field(max_length=500)
+
+
+class CycleEvent(IntegrationEvent):
+    """An event about a whole cycle (keyed by the cycle, not by a household)."""
+
+    topic = SUBSIDIES_TOPIC
+    cycle_id: UUID
+
+    def aggregate_id(self) -> str:
+        return str(self.cycle_id)
+
+
+class CycleApproved(CycleEvent):
+    """A cycle's entitlement list was approved (审批) by someone other than who submitted it."""
+
+    event_type = "gov.poverty.subsidies.cycle_approved.v1"
+    programme_code: str
+    period: str
+    version_id: UUID
+    entitled_count: int = Field(ge=0)
+    total_fen: int = Field(ge=0)
+    submitted_by: str
+    approved_by: str
+
+
+class BankFileExported(CycleEvent):
+    """A batch's bank file, the one place full account numbers leave the system, was exported: who, why, and the
+    checksum of the bytes, for audit's log."""
+
+    event_type = "gov.poverty.subsidies.bank_file_exported.v1"
+    batch_id: UUID
+    encoding: str
+    checksum: str = Field(pattern="^[0-9a-f]{64}$")
+    line_count: int = Field(ge=0)
+    total_fen: int = Field(ge=0)
+    exported_by: str
+    reason: str = Field(max_length=500)

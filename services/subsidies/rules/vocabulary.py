@@ -1,0 +1,72 @@
+"""The subsidies service's closed vocabularies: a programme's unit and frequency, and the states of cycles,
+entitlements, batches, bank lines and payments."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ProgrammeUnit(StrEnum):
+    """Whom a programme pays: the household (低保, 危房改造) or each entitled member (雨露计划, 养老保险代缴)."""
+
+    HOUSEHOLD = "household"
+    MEMBER = "member"
+
+
+class Frequency(StrEnum):
+    """How often a programme pays, hence how its periods are written: YYYY-MM, YYYY-S1/S2 (spring/autumn term),
+    YYYY, or the month of a one-off payment."""
+
+    MONTHLY = "monthly"
+    TERMLY = "termly"
+    YEARLY = "yearly"
+    ONE_OFF = "one_off"
+
+
+class CycleStatus(StrEnum):
+    DRAFT = "draft"
+    COMPUTED = "computed"  # entitlement list computed
+    ON_NOTICE = "on_notice"  # 公示: the list is posted, objections may be raised until notice_ends_on
+    SUBMITTED = "submitted"  # submitted for approval by a preparer
+    APPROVED = "approved"  # approved by a different person; batches may be built
+    PAID = "paid"  # every line settled: paid, or failed and waiting for a follow-up
+    CLOSED = "closed"
+
+
+class EntitlementStatus(StrEnum):
+    LISTED = "listed"
+    WITHDRAWN = "withdrawn"  # an objection upheld, or no longer eligible when re-checked at approval
+
+
+class ObjectionDecision(StrEnum):
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class BatchStatus(StrEnum):
+    BUILT = "built"
+    EXPORTED = "exported"
+    RECONCILED = "reconciled"  # the bank's result for every line is in
+
+
+class LineStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"  # refused by the bank: a follow-up batch may pay it once the account is corrected
+    RETURNED = "returned"  # paid, then sent back by the bank later (退回)
+
+
+class BankFailure(StrEnum):
+    """The bank's reasons for not paying a line (or returning it)."""
+
+    ACCOUNT_CLOSED = "account_closed"  # 销户
+    NAME_MISMATCH = "name_mismatch"  # 户名不符
+    ACCOUNT_FROZEN = "account_frozen"  # 冻结
+    ACCOUNT_NOT_FOUND = "account_not_found"  # 账号不存在
+    OTHER = "other"
+
+
+class PaymentStatus(StrEnum):
+    PAID = "paid"
+    REVERSED = "reversed"
+    RECOVERED = "recovered"
