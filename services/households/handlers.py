@@ -1,16 +1,77 @@
-"""Households reacts to audit: its findings about a household, kept while their rectification is open."""
+"""Households reacts to audit (its findings about a household, kept while their rectification is open) and to
+subsidies (money that reached a household: subsidies paid, project-income shares, corrections).
+
+A handler is an edge: it reads the clock once and hands the moment to the use case. A payment naming a period of no
+known form or a policy code outside the published ones raises ValueError: retried, then dead-lettered, to be replayed
+once the contract is understood, never counted under a name nobody can read.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.households.domain import transfers
+from services.households.domain.transfers import Transfer
 from services.households.models import HouseholdOpenFinding
+from services.households.rules.transfers import year_of_period
+from services.households.rules.vocabulary import TransferKind
 from services.households.settings import HouseholdsSettings
 from shared.contracts.audit import SubjectKind
+from shared.contracts.subsidies import PolicyCode, ProjectIncomeAllocated, SubsidyPaid, SubsidyPaymentCorrected
+from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
 from shared.open_findings import track_open_findings
+from shared.timeutil import district_today, utcnow
 
 
 def build_handlers(settings: HouseholdsSettings) -> HandlerRegistry:
     """The handlers of the events households consumes (no setting changes them yet)."""
     handlers = HandlerRegistry()
     track_open_findings(handlers, HouseholdOpenFinding, kind=SubjectKind.HOUSEHOLD, subject="household_id")
+    _on_money(handlers)
     return handlers
+
+
+def _on_money(handlers: HandlerRegistry) -> None:
+    @handlers.on(SubsidyPaid)
+    async def on_subsidy_paid(session: AsyncSession, event: SubsidyPaid, envelope: Envelope) -> None:
+        transfer = Transfer(
+            receipt_id=event.payment_id,
+            household_id=event.household_id,
+            kind=TransferKind.SUBSIDY,
+            year=year_of_period(event.period),
+            amount_fen=event.amount_fen,
+            received_at=envelope.time,
+            policy_code=PolicyCode(event.policy_code),
+            period=event.period,
+        )
+        await transfers.receive(session, transfer, now=utcnow())
+
+    @handlers.on(ProjectIncomeAllocated)
+    async def on_income_allocated(session: AsyncSession, event: ProjectIncomeAllocated, envelope: Envelope) -> None:
+        # The allocation names no period: it counts in the district's year when subsidies shared it out.
+        transfer = Transfer(
+            receipt_id=event.allocation_id,
+            household_id=event.household_id,
+            kind=TransferKind.PROJECT_INCOME,
+            year=district_today(envelope.time).year,
+            amount_fen=event.amount_fen,
+            received_at=envelope.time,
+            project_id=event.project_id,
+        )
+        await transfers.receive(session, transfer, now=utcnow())
+
+    @handlers.on(SubsidyPaymentCorrected)
+    async def on_payment_corrected(session: AsyncSession, event: SubsidyPaymentCorrected, envelope: Envelope) -> None:
+        now = utcnow()
+        transfer = Transfer(
+            receipt_id=event.payment_id,
+            household_id=event.household_id,
+            kind=TransferKind.SUBSIDY,
+            year=year_of_period(event.period),
+            amount_fen=event.amount_fen,
+            received_at=envelope.time,
+            policy_code=PolicyCode(event.policy_code),
+            period=event.period,
+        )
+        await transfers.correct(session, transfer, now=now, today=district_today(now))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.open_findings import OpenFindingFields
@@ -68,6 +68,8 @@ class Member(SQLModel, table=True):
     medical_insured: bool = False
     premium_subsidised: bool = False
     family_doctor_contract: bool = False
+    died_on: date | None = Field(default=None, description="死亡注销: kept in the register, no longer counted")
+    death_source: str | None = Field(default=None, max_length=100)
 
 
 class IdCardReveal(SQLModel, table=True):
@@ -159,6 +161,30 @@ class IncomeRecord(SQLModel, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
     note: str = Field(default="", max_length=200)
     recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TransferReceipt(SQLModel, table=True):
+    """Money that reached the household through subsidies (fed by `subsidies.events`): a subsidy paid (转移性收入)
+    or a project-income share (资产收益), one row per payment or allocation id, counted in the year's income.
+
+    A correction (冲正, 追回) arriving before its payment is kept here as awaiting it, so the payment then counts
+    only what was not corrected, whichever order the events came in."""
+
+    __table_args__ = (Index("ix_transferreceipt_household_year", "household_id", "year"),)
+
+    receipt_id: UUID = Field(primary_key=True, description="the payment id, or the allocation id")
+    household_id: UUID = Field(foreign_key="household.id")
+    kind: str = Field(max_length=20)
+    year: int
+    policy_code: str | None = Field(default=None, max_length=100)
+    period: str | None = Field(default=None, max_length=7)
+    project_id: UUID | None = None
+    paid_fen: int | None = Field(default=None, sa_type=BigInteger, description="None until the payment is known")
+    corrected_fen: int = Field(default=0, sa_type=BigInteger)
+    counted_fen: int = Field(sa_type=BigInteger, description="what the year's income counts of it")
+    status: str = Field(max_length=20)
+    received_at: datetime = Field(sa_type=UTCDateTime, description="when the first event about it was published")
     recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 

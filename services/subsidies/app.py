@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.subsidies.api import routers
+from services.subsidies.domain.schedule import scheduled_cycle_checks
 from services.subsidies.handlers import build_handlers
 from services.subsidies.settings import SubsidiesSettings
 from shared.service import ServiceSpec, build_app
+from shared.timeutil import utcnow
 
 DESCRIPTION = (
     "Subsidy payments (补贴发放) of the district's policy catalogue (政策目录), exactly once per household, policy "
@@ -20,7 +22,7 @@ DESCRIPTION = (
 
 def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
     settings = settings or SubsidiesSettings()
-    app = build_app(
+    return build_app(
         ServiceSpec(
             name="subsidies",
             title="Subsidies (政策补贴)",
@@ -28,7 +30,6 @@ def create_app(settings: SubsidiesSettings | None = None) -> FastAPI:
             settings=settings,
             routers=routers,
             handlers=build_handlers(settings),
+            workers=[scheduled_cycle_checks(settings, clock=utcnow)],
         )
     )
-    app.state.policy_codes = settings.policy_codes
-    return app

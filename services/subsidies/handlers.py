@@ -1,4 +1,4 @@
-"""Subsidies reacts to households (the facts it decides from) and to projects (income to distribute).
+"""Subsidies reacts to households (the facts eligibility rules read) and to projects (income to distribute).
 
 A handler is an edge: it reads the clock once and hands the moment to the use case.
 """
@@ -7,35 +7,42 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.subsidies.domain import distributions, entitlements, households
-from services.subsidies.domain.entitlements import Holder
+from services.subsidies.domain import distributions, households
 from services.subsidies.settings import SubsidiesSettings
 from shared.contracts.households import (
     HouseholdRegistered,
+    HouseholdStatusChanged,
     HouseholdUpdated,
+    HousingAppraised,
+    HousingRenovated,
     MemberAdded,
+    MemberDied,
     MemberDisabilityRecorded,
+    MemberMedicalCoverageChanged,
     MemberSchoolingChanged,
     MinimumAllowanceChanged,
     MonitoringEpisodeClosed,
+    MonitoringEpisodeOpened,
     RiskFlagRaised,
 )
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
-from shared.timeutil import district_today, utcnow
+from shared.timeutil import utcnow
 
 
 def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
-    """Subsidies' event handlers: eligibility facts, entitlements, project areas and income distribution."""
+    """Subsidies' event handlers: household and member facts, project areas and income distribution."""
     handlers = HandlerRegistry()
-    _on_registry_facts(handlers)
-    _on_entitlement_facts(handlers)
+    _on_registry(handlers)
+    _on_household_facts(handlers)
+    _on_monitoring(handlers)
+    _on_member_facts(handlers)
     _on_projects(handlers)
     return handlers
 
 
-def _on_registry_facts(handlers: HandlerRegistry) -> None:
+def _on_registry(handlers: HandlerRegistry) -> None:
     @handlers.on(HouseholdRegistered)
     async def on_household_registered(session: AsyncSession, event: HouseholdRegistered, _: Envelope) -> None:
         await households.note_household(
@@ -54,38 +61,91 @@ def _on_registry_facts(handlers: HandlerRegistry) -> None:
 
     @handlers.on(MemberAdded)
     async def on_member_added(session: AsyncSession, event: MemberAdded, _: Envelope) -> None:
-        await households.add_member(session, household_id=event.household_id, member_id=event.member_id, now=utcnow())
+        facts = {
+            "birth_date": event.birth_date,
+            "relationship_to_head": event.relationship_to_head,
+            "name_masked": event.name_masked,
+            "id_masked": event.id_masked,
+        }
+        await households.add_member(
+            session, household_id=event.household_id, member_id=event.member_id, facts=facts, now=utcnow()
+        )
+
+    @handlers.on(MemberDied)
+    async def on_member_died(session: AsyncSession, event: MemberDied, _: Envelope) -> None:
+        await households.member_died(
+            session, household_id=event.household_id, member_id=event.member_id, died_on=event.died_on, now=utcnow()
+        )
 
 
-def _on_entitlement_facts(handlers: HandlerRegistry) -> None:
+def _on_household_facts(handlers: HandlerRegistry) -> None:
+    @handlers.on(HouseholdStatusChanged)
+    async def on_status_changed(session: AsyncSession, event: HouseholdStatusChanged, _: Envelope) -> None:
+        await households.change_status(
+            session,
+            household_id=event.household_id,
+            previous=event.from_status,
+            status=event.to_status,
+            since=event.effective_on,
+            now=utcnow(),
+        )
+
     @handlers.on(MinimumAllowanceChanged)
     async def on_allowance_changed(session: AsyncSession, event: MinimumAllowanceChanged, _: Envelope) -> None:
-        await entitlements.note_allowance(
-            session, Holder(event.household_id), event.status, on=event.effective_on, now=utcnow()
+        await households.change_allowance(
+            session, household_id=event.household_id, allowance=event.status, since=event.effective_on, now=utcnow()
         )
 
-    @handlers.on(MemberDisabilityRecorded)
-    async def on_disability_recorded(session: AsyncSession, event: MemberDisabilityRecorded, _: Envelope) -> None:
-        holder = Holder(event.household_id, event.member_id)
-        await entitlements.note_disability(session, holder, event.grade, on=event.certified_on, now=utcnow())
+    @handlers.on(HousingAppraised)
+    async def on_housing_appraised(session: AsyncSession, event: HousingAppraised, _: Envelope) -> None:
+        await households.grade_housing(session, household_id=event.household_id, grade=event.grade, now=utcnow())
 
-    @handlers.on(MemberSchoolingChanged)
-    async def on_schooling_changed(session: AsyncSession, event: MemberSchoolingChanged, envelope: Envelope) -> None:
-        # The event names no date: the enrolment changed when households recorded it.
-        holder = Holder(event.household_id, event.member_id)
-        await entitlements.note_schooling(
-            session, holder, event.enrolment, on=district_today(envelope.time), now=utcnow()
-        )
+    @handlers.on(HousingRenovated)
+    async def on_housing_renovated(session: AsyncSession, event: HousingRenovated, _: Envelope) -> None:
+        await households.grade_housing(session, household_id=event.household_id, grade=event.new_grade, now=utcnow())
+
+
+def _on_monitoring(handlers: HandlerRegistry) -> None:
+    @handlers.on(MonitoringEpisodeOpened)
+    async def on_episode_opened(session: AsyncSession, event: MonitoringEpisodeOpened, _: Envelope) -> None:
+        await households.open_monitoring(session, household_id=event.household_id, now=utcnow())
 
     @handlers.on(RiskFlagRaised)
     async def on_risk_flag_raised(session: AsyncSession, event: RiskFlagRaised, _: Envelope) -> None:
-        await entitlements.note_risk_flag(
-            session, Holder(event.household_id), event.kind, on=event.raised_on, now=utcnow()
-        )
+        await households.open_monitoring(session, household_id=event.household_id, risk_kind=event.kind, now=utcnow())
 
     @handlers.on(MonitoringEpisodeClosed)
-    async def on_monitoring_closed(session: AsyncSession, event: MonitoringEpisodeClosed, _: Envelope) -> None:
-        await entitlements.note_monitoring_closed(session, Holder(event.household_id), on=event.closed_on, now=utcnow())
+    async def on_episode_closed(session: AsyncSession, event: MonitoringEpisodeClosed, _: Envelope) -> None:
+        await households.close_monitoring(session, household_id=event.household_id, now=utcnow())
+
+
+def _on_member_facts(handlers: HandlerRegistry) -> None:
+    @handlers.on(MemberDisabilityRecorded)
+    async def on_disability_recorded(session: AsyncSession, event: MemberDisabilityRecorded, _: Envelope) -> None:
+        await households.note_member(
+            session,
+            household_id=event.household_id,
+            member_id=event.member_id,
+            facts={"disability_grade": event.grade},
+        )
+
+    @handlers.on(MemberSchoolingChanged)
+    async def on_schooling_changed(session: AsyncSession, event: MemberSchoolingChanged, _: Envelope) -> None:
+        await households.note_member(
+            session,
+            household_id=event.household_id,
+            member_id=event.member_id,
+            facts={"enrolment": event.enrolment, "school_stage": event.school_stage},
+        )
+
+    @handlers.on(MemberMedicalCoverageChanged)
+    async def on_medical_cover_changed(session: AsyncSession, event: MemberMedicalCoverageChanged, _: Envelope) -> None:
+        await households.note_member(
+            session,
+            household_id=event.household_id,
+            member_id=event.member_id,
+            facts={"medical_insured": event.medical_insured, "premium_subsidised": event.premium_subsidised},
+        )
 
 
 def _on_projects(handlers: HandlerRegistry) -> None:

@@ -162,10 +162,12 @@ class Cycle(SQLModel, table=True):
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
     computed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    computed_by: str | None = Field(default=None, max_length=100, description="who last computed the list")
     submitted_by: str | None = Field(default=None, max_length=100)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     approved_by: str | None = Field(default=None, max_length=100)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="when its list was all paid")
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

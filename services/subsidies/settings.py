@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import base64
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.contracts.subsidies import PolicyCode
+from services.subsidies.rules.payee_vault import PayeeVault, parse_hmac_key, parse_keys
 from shared.settings import ServiceSettings
+
+# Development-only payee keys, refused in production below (like the development JWT secret).
+DEV_PAYEE_KID = "dev-1"
+DEV_PAYEE_KEY = base64.b64encode(b"dev-only-payee-aes-key-32-bytes!").decode()
+DEV_PAYEE_HMAC_KEY = base64.b64encode(b"dev-only-payee-hmac-key-at-least-32-bytes").decode()
 
 
 class SubsidiesSettings(ServiceSettings):
@@ -14,8 +21,41 @@ class SubsidiesSettings(ServiceSettings):
 
     database_url: str = "sqlite+aiosqlite:///.local/data/subsidies.db"
     port: int = 8003
-    # A code outside `PolicyCode` is refused at start-up: the API publishes the codes it may ever accept.
-    policy_codes: frozenset[PolicyCode] = Field(
-        default=frozenset(PolicyCode),
-        description="the policy catalogue: the codes of `PolicyCode` this deployment pays and checks (JSON list)",
+    notice_days: int = Field(
+        default=7, ge=1, description="公示期: the fewest days a cycle's list is on public notice, both ends included"
     )
+    coverage_check_interval_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="how often paid and closed cycles get a scheduled coverage and leakage check (0: never)",
+    )
+    payee_keys: SecretStr = Field(
+        default=SecretStr(f"{DEV_PAYEE_KID}:{DEV_PAYEE_KEY}"),
+        description="AES-GCM keys for payee accounts and names: JSON {kid: base64} or kid:base64,kid2:base64",
+    )
+    payee_active_kid: str = Field(default=DEV_PAYEE_KID, description="key id new payee ciphertexts are written under")
+    payee_hmac_key: SecretStr = Field(
+        default=SecretStr(DEV_PAYEE_HMAC_KEY),
+        description="base64 HMAC-SHA256 key (>= 32 bytes) of the account numbers' blind index",
+    )
+
+    @model_validator(mode="after")
+    def _check_payee_keys(self) -> SubsidiesSettings:
+        keys = parse_keys(self.payee_keys.get_secret_value())
+        hmac_key = parse_hmac_key(self.payee_hmac_key.get_secret_value())
+        if self.payee_active_kid not in keys:
+            raise ValueError("payee_active_kid must name one of payee_keys")
+        if self.environment == "prod":
+            if base64.b64decode(DEV_PAYEE_KEY) in keys.values():
+                raise ValueError("payee_keys holds the development key; set real keys in production")
+            if hmac_key == base64.b64decode(DEV_PAYEE_HMAC_KEY):
+                raise ValueError("payee_hmac_key is the development default; set a real key in production")
+        return self
+
+    def payee_vault(self) -> PayeeVault:
+        """The vault that seals and opens payee accounts with these keys."""
+        return PayeeVault(
+            parse_keys(self.payee_keys.get_secret_value()),
+            self.payee_active_kid,
+            parse_hmac_key(self.payee_hmac_key.get_secret_value()),
+        )

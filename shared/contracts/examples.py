@@ -76,10 +76,17 @@ BY_CONTRACT: dict[tuple[str, str], Any] = {
     ("ProjectProblemFound", "code"): "asset_idle",
     ("ProjectProblemFound", "description"): "大棚闲置未运营",
     ("MemberUpdated", "changed"): ["relationship_to_head"],
+    ("MemberAdded", "name_masked"): "李*",
+    ("MemberAdded", "id_masked"): "3715**********0023",
     ("MinimumAllowanceChanged", "status"): "dibao",
     ("WaterChecked", "safe"): False,
     ("FindingRecorded", "severity"): "severe",
     ("InspectionCampaignOpened", "scope_level"): "township",
+    ("BankFileExported", "encoding"): "gbk",
+    ("BankFileExported", "checksum"): "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+    ("BankFileExported", "reason"): "2020年6月低保代发, 报送农商行",
+    ("BankFileExported", "line_count"): 279,
+    ("BankFileExported", "total_fen"): 7_198_200,
 }
 
 

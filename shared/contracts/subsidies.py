@@ -8,7 +8,10 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.contracts import SUBSIDIES_TOPIC, IntegrationEvent
-from shared.timeutil import PERIOD_PATTERN
+
+# A period of any programme's frequency, in the years of CALENDAR_YEARS: a month (monthly, one-off), a term (YYYY-S1,
+# YYYY-S2) or a year.
+ANY_PERIOD_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2})(-(0[1-9]|1[0-2])|-S[12])?$"
 
 
 class PolicyCode(StrEnum):
@@ -75,7 +78,7 @@ class SubsidyCoverageGap(SubsidyEvent):
     check_id: UUID
     area_code: str
     policy_code: str
-    period: str = Field(pattern=PERIOD_PATTERN)
+    period: str = Field(pattern=ANY_PERIOD_PATTERN, description="YYYY-MM, YYYY-S1/S2 or YYYY, by the frequency")
     member_id: UUID | None = None
 
 

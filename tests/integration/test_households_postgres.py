@@ -133,8 +133,9 @@ async def test_the_cli_imports_through_copy_and_a_rerun_changes_nothing(pg_datab
     path = write_file(tmp_path / "h.csv", 300)
     assert await asyncio.to_thread(import_cli, [str(path), "--database-url", url, "--quiet"]) == 0
     first = await counts(url)
-    # One registration a household and one medical-cover event an (insured) member, as the API publishes.
-    assert (first["Household"], first["Member"], first["OutboxMessage"]) == (300, 600, 900)
+    # One registration a household, and a member added and a medical-cover event an (insured) member, as the API
+    # publishes.
+    assert (first["Household"], first["Member"], first["OutboxMessage"]) == (300, 600, 1500)
     assert await asyncio.to_thread(import_cli, [str(path), "--database-url", url, "--quiet"]) == 0
     assert await counts(url) == first
     async with running_app("households", url) as (_, client):
@@ -155,7 +156,8 @@ async def test_two_imports_racing_on_one_file_create_each_household_once(pg_data
     assert one.members_added + two.members_added == members
     assert one.members_present + two.members_present == members  # each saw the other's rows as present
     found = await counts(url)
-    assert (found["Household"], found["Member"], found["OutboxMessage"]) == (200, members, 200 + members)
+    # A registration a household; a member added and a medical-cover event an (insured) member.
+    assert (found["Household"], found["Member"], found["OutboxMessage"]) == (200, members, 200 + 2 * members)
 
 
 @pytest.mark.parametrize("workers", [0, 2], ids=["two-connections", "two-worker-processes"])
@@ -182,7 +184,8 @@ async def test_a_household_whose_rows_are_far_apart_is_whole_when_chunks_are_wri
     found = await counts(url)
     assert (found["Household"], found["Member"]) == (60, members)
     registered, added = await published_members(url)
-    assert len(registered) == 60 and sum(registered) + added == members  # every member announced once
+    # Every member announced once, whether registered with the household or added to it by the later chunk.
+    assert len(registered) == 60 and sum(registered) <= members and added == members
 
 
 async def published_members(url: str) -> tuple[list[int], int]:

@@ -72,6 +72,7 @@ SECRET_ALTERNATIVES = {"jwt_secret": ("jwt_algorithm", "RS256", "jwt_public_key"
 EXTERNAL_SECRETS = {
     "poverty-jwt": {"hs256-secret", "rs256-public-key"},
     "households-idcard": {"keys", "active-kid", "hmac-key"},
+    "subsidies-payee": {"keys", "active-kid", "hmac-key"},
 }
 CNPG_SECRET_KEYS = {"username", "password", "host", "port", "dbname", "uri", "jdbc-uri", "pgpass", "fqdn-uri"}
 # The Secret Strimzi's user operator writes for a SCRAM KafkaUser (named after the user), and the cluster CA's.

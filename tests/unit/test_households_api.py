@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ HOUSEHOLD = {
         {"name": "李四", "relationship_to_head": "spouse", "birth_date": "1962-07-09"},
     ],
 }
+REGISTRATION_EVENTS = 3  # HouseholdRegistered, and MemberAdded for each of its two members
 OFFICE = auth("district_office")
 NUMBER = "371523196207090052"  # a valid ID-card number (its check character is right)
 # A household code and a cadre's login are identifiers, not text an officer types; every other text must be screened.
@@ -55,9 +57,12 @@ async def test_register_household_writes_it_and_its_event(api: Any) -> None:
     body = r.json()
     assert body["household_code"] == "CP-0001" and len(body["members"]) == 2
     async with app.state.sessions() as s:
-        rows = (await s.scalars(select(OutboxMessage))).all()
-    assert [row.event_type for row in rows] == ["gov.poverty.households.household_registered.v1"]
-    assert rows[0].key == body["id"]
+        rows = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()  # type: ignore[arg-type]
+    added = "gov.poverty.households.member_added.v1"
+    assert [row.event_type for row in rows] == ["gov.poverty.households.household_registered.v1", added, added]
+    assert {row.key for row in rows} == {body["id"]}
+    announced = [json.loads(row.payload) for row in rows[1:]]
+    assert {(m["name_masked"], m["id_masked"]) for m in announced} == {("张*", None), ("李*", None)}
 
 
 async def test_visit_with_d_grade_house_publishes_a_housing_problem(api: Any) -> None:
@@ -157,7 +162,7 @@ async def test_a_visitor_appraiser_or_checker_holding_an_id_number_is_refused_an
         assert [e["field"] for e in assert_problem(r, 422)["errors"]] == [f"body.{field}"]
         assert NUMBER not in r.text
     assert [await _count(app, m) for m in (Visit, HousingAppraisal, WaterCheck)] == [0, 0, 0]
-    assert await _count(app, OutboxMessage) == 1  # the registration only
+    assert await _count(app, OutboxMessage) == REGISTRATION_EVENTS  # the registration only
 
 
 async def test_an_unknown_key_is_reported_without_repeating_it(api: Any) -> None:
@@ -236,7 +241,7 @@ async def test_duplicate_household_code_is_409_and_changes_nothing(api: Any) -> 
     assert (await client.post("/v1/households", json=HOUSEHOLD, headers=OFFICE)).status_code == 201
     assert_problem(await client.post("/v1/households", json=HOUSEHOLD, headers=OFFICE), 409)
     assert await _count(app, Household) == 1
-    assert await _count(app, OutboxMessage) == 1
+    assert await _count(app, OutboxMessage) == REGISTRATION_EVENTS
 
 
 @pytest.mark.parametrize(
@@ -334,7 +339,7 @@ async def test_a_household_field_cannot_be_cleared_with_null(api: Any, field: st
     assert field in assert_problem(r, 422)["detail"]
     after = (await client.get(f"/v1/households/{hid}", headers=OFFICE)).json()
     assert (after["head_name"], after["area_code"]) == (HOUSEHOLD["head_name"], VILLAGE)
-    assert await _count(app, OutboxMessage) == 1  # the registration only
+    assert await _count(app, OutboxMessage) == REGISTRATION_EVENTS  # the registration only
 
 
 async def test_a_method_the_path_lacks_is_405_naming_every_method_it_has(api: Any) -> None:

@@ -82,11 +82,12 @@ async def sent(client: Any, method: str, url: str, model: type[BaseModel], statu
 
 async def test_the_examples_tell_one_familys_story_and_are_accepted(in_2020: Any) -> None:
     _, client = in_2020
-    hid = (await sent(client, "POST", "/v1/households", households.HouseholdCreate))["id"]
-    at = f"/v1/households/{hid}"
+    registered = await sent(client, "POST", "/v1/households", households.HouseholdCreate)
+    at = f"/v1/households/{registered['id']}"
     son = await sent(client, "POST", f"{at}/members", households.MemberCreate)
     await sent(client, "PATCH", f"{at}/members/{son['id']}", households.MemberUpdate, 200)
     await sent(client, "POST", f"{at}/members/{son['id']}/id-number/reveal", households.RevealRequest, 200)
+    await sent(client, "POST", f"{at}/members/{spouse_of(registered)}/death", households.MemberDeath)
     assert (await sent(client, "POST", "/v1/households/search", households.IdNumberSearch, 200))["household"]
     await sent(client, "POST", f"{at}/visits", visits.VisitCreate)
     appraisal = await sent(client, "POST", f"{at}/housing-appraisals", guarantees.AppraisalCreate)
@@ -102,6 +103,12 @@ async def test_the_examples_tell_one_familys_story_and_are_accepted(in_2020: Any
     # Whether the household may leave poverty is the rules' to judge: the story left gaps (fluoride in the water).
     exit_refused = await client.post(f"{at}/status", json=households.StatusChange.example, headers=OFFICE)
     assert "unsafe_water" in assert_problem(exit_refused, 409)["gaps"]
+
+
+def spouse_of(household: dict[str, Any]) -> str:
+    """The id of the example household's spouse, whose death the death's example records."""
+    [spouse] = [m["id"] for m in household["members"] if m["relationship_to_head"] == "spouse"]
+    return str(spouse)
 
 
 # The cadre the assignment's example names, registered before the example is sent (registering one draws its id).
@@ -133,11 +140,12 @@ async def every_example_sent(app: Any, client: Any) -> set[type[BaseModel]]:
         )  # fmt: skip
         s.add(cadre)
         await s.commit()
-    hid = (await send("POST", "/v1/households", households.HouseholdCreate))["id"]
-    at = f"/v1/households/{hid}"
+    registered = await send("POST", "/v1/households", households.HouseholdCreate)
+    at = f"/v1/households/{registered['id']}"
     son = await send("POST", f"{at}/members", households.MemberCreate)
     await send("PATCH", f"{at}/members/{son['id']}", households.MemberUpdate)
     await send("POST", f"{at}/members/{son['id']}/id-number/reveal", households.RevealRequest)
+    await send("POST", f"{at}/members/{spouse_of(registered)}/death", households.MemberDeath)
     assert (await send("POST", "/v1/households/search", households.IdNumberSearch))["household"]
     await send("POST", f"{at}/visits", visits.VisitCreate)
     appraisal = await send("POST", f"{at}/housing-appraisals", guarantees.AppraisalCreate)

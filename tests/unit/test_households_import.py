@@ -130,6 +130,13 @@ async def test_a_file_imports_households_sealed_and_published(db: Any, tmp_path:
     assert all(m.id_ciphertext and A1.encode() not in m.id_ciphertext for m in members.values())
     registered = [e for e in events if e.event_type.endswith(".household_registered.v1")]
     assert [json.loads(e.payload)["member_count"] for e in registered] == [2, 1]
+    added = [json.loads(e.payload) for e in events if e.event_type.endswith(".member_added.v1")]
+    masked = {(a["name_masked"], a["id_masked"]) for a in added}
+    assert masked == {
+        ("王*英", f"3715**********{A1[-4:]}"),
+        ("李*兰", f"3715**********{A2[-4:]}"),
+        ("张*珍", f"3715**********{B1[-4:]}"),
+    }
     assert not any(number in e.payload for e in events for number in (A1, A2, B1))
     found = await client.post("/v1/households/search", json={"id_number": A2}, headers=OFFICE)
     assert found.json()["household"]["household_code"] == "IM-1"  # the keyed hash matches the API's
@@ -271,6 +278,8 @@ async def test_a_household_split_across_the_file_gains_its_later_members(db: Any
     assert sorted(t.rsplit(".", 2)[-2] for t in types) == [
         "household_registered",
         "household_registered",
+        "member_added",  # every member is announced, registered with the household or added to it later
+        "member_added",
         "member_added",
         "member_disability_recorded",  # 李桂兰's facts, as registering her through the API publishes them
         "member_medical_coverage_changed",
@@ -477,7 +486,7 @@ async def test_a_household_raced_by_another_import_is_written_at_a_later_attempt
     outcome = await job.run([(n + 2, fields) for n, fields in enumerate(GOOD)])
     await engine.dispose()
     assert outcome.result.errors == [] and outcome.result.households_created == 2
-    assert await snapshot(app) == (2, 3, 2, 5)  # two registrations, three members' facts
+    assert await snapshot(app) == (2, 3, 2, 8)  # two registrations, three members announced, their facts
 
 
 async def test_a_household_raced_at_every_attempt_is_reported_and_the_rest_written(db: Any) -> None:
@@ -486,7 +495,7 @@ async def test_a_household_raced_at_every_attempt_is_reported_and_the_rest_writt
     outcome = await job.run([(n + 2, fields) for n, fields in enumerate(GOOD)])
     await engine.dispose()
     assert outcome.result.errors == [RowError(2, "", CONCURRENTLY), RowError(3, "", CONCURRENTLY)]
-    assert await snapshot(app) == (1, 1, 1, 1)
+    assert await snapshot(app) == (1, 1, 1, 2)
 
 
 class EarlySnapshotWriter(ChunkWriter):

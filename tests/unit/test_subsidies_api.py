@@ -1,4 +1,5 @@
-"""Subsidies on a migrated SQLite file: paying exactly once, eligibility facts and income distribution."""
+"""Subsidies on a migrated SQLite file: paying exactly once (a household's or a member's programme), the household
+facts kept from events, and income distribution."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from services.subsidies.models import EligibleHousehold, IncomeAllocation, Payment
+from services.subsidies.models import HouseholdFacts, IncomeAllocation, Payment, ProgrammeVersion
 from shared.api.clock import request_time
 from shared.contracts.households import HouseholdRegistered, HouseholdUpdated, MemberAdded
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
@@ -76,6 +77,15 @@ async def _counts(app: Any) -> tuple[int, int]:
     return await _count(app, Payment), len(await _outbox(app))
 
 
+async def _version(app: Any, code: str) -> UUID:
+    """The id of the programme's version in force (the seeded one)."""
+    async with app.state.sessions() as s:
+        version: UUID = (
+            await s.scalars(select(col(ProgrammeVersion.id)).where(col(ProgrammeVersion.programme_code) == code))
+        ).one()
+    return version
+
+
 async def test_pay_subsidy_keeps_a_snapshot_and_publishes_it(api: Any) -> None:
     app, client = api
     r = await client.post("/v1/payments", json=_payment(), headers=_keyed())
@@ -83,6 +93,8 @@ async def test_pay_subsidy_keeps_a_snapshot_and_publishes_it(api: Any) -> None:
     paid = r.json()
     assert (paid["member_count"], paid["area_code"], paid["paid_by"]) == (3, f"{TOWNSHIP}201", "cashier-1")
     assert paid["idempotency_key"] == KEY
+    version = await _version(app, "dibao")
+    assert (paid["member_id"], paid["version_id"], paid["status"]) == (None, str(version), "paid")
     [row] = await _outbox(app)
     assert row.event_type == "gov.poverty.subsidies.subsidy_paid.v1" and row.key == str(HOUSEHOLD_A)
     assert json.loads(row.payload) == {
@@ -91,6 +103,9 @@ async def test_pay_subsidy_keeps_a_snapshot_and_publishes_it(api: Any) -> None:
         "policy_code": "dibao",
         "period": "2020-06",
         "amount_fen": 52_000,
+        "member_id": None,
+        "cycle_id": None,
+        "version_id": str(version),
     }
     await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 5))  # the registry changes later...
     kept = await client.get(f"/v1/payments/{paid['id']}", headers=auth("auditor"))
@@ -138,10 +153,66 @@ async def test_a_conflicting_repeat_is_409_and_changes_nothing(api: Any, repeat:
 
 async def test_other_periods_and_policies_are_paid_separately(api: Any) -> None:
     app, client = api
-    for n, changes in enumerate([{}, {"period": "2020-05"}, {"policy_code": "disability_living_subsidy"}]):
+    for n, changes in enumerate([{}, {"period": "2020-05"}, {"policy_code": "temporary_assistance"}]):
         r = await client.post("/v1/payments", json=_payment(**changes), headers=_keyed(f"k-{n}"))
         assert r.status_code == 201, r.text
     assert await _counts(app) == (3, 3)
+
+
+ELDER, SECOND_ELDER = UUID(int=31), UUID(int=32)
+
+
+def _premium(member: UUID | None, **changes: Any) -> dict[str, Any]:
+    body = _payment(policy_code="pension_premium_subsidy", period="2020", amount_fen=10_000)
+    return {**body, **({} if member is None else {"member_id": str(member)}), **changes}
+
+
+async def test_a_member_programme_pays_each_member_once(api: Any) -> None:
+    app, client = api
+    for member in (ELDER, SECOND_ELDER):
+        await apply_event(app, _member_added(HOUSEHOLD_A, member))
+    first = await client.post("/v1/payments", json=_premium(ELDER), headers=_keyed("p-1"))
+    second = await client.post("/v1/payments", json=_premium(SECOND_ELDER), headers=_keyed("p-2"))
+    assert (first.status_code, second.status_code) == (201, 201), second.text  # the report's second elder is paid
+    assert (first.json()["member_id"], first.json()["version_id"]) == (
+        str(ELDER),
+        str(await _version(app, "pension_premium_subsidy")),
+    )
+    again = await client.post("/v1/payments", json=_premium(ELDER), headers=_keyed("p-3"))
+    assert "already paid to this holder" in assert_problem(again, 409)["detail"]
+    events = [json.loads(m.payload) for m in await _outbox(app)]
+    assert [(e["member_id"], e["period"], e["cycle_id"]) for e in events] == [
+        (str(ELDER), "2020", None),
+        (str(SECOND_ELDER), "2020", None),
+    ]
+    async with app.state.sessions() as s:
+        holders = (await s.scalars(select(col(Payment.holder_key)).order_by(col(Payment.paid_at)))).all()
+    assert sorted(holders) == sorted([str(ELDER), str(SECOND_ELDER)])
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        (_premium(None), "body.member_id", "member_required"),
+        (_premium(UUID(int=77)), "body.member_id", "not_a_member"),
+        (_premium(ELDER, household_id=str(HOUSEHOLD_B)), "body.member_id", "not_a_member"),
+        (_payment(member_id=str(ELDER)), "body.member_id", "member_not_expected"),
+        (_premium(ELDER, period="2020-06"), "body.period", "period_format"),
+        (_payment(policy_code="education_aid", member_id=str(ELDER), period="2020"), "body.period", "period_format"),
+        (_payment(period="2020-S1"), "body.period", "period_format"),
+        (_payment(period="2019-12"), "body.period", "no_version_in_force"),
+        (_payment(policy_code="industry_award"), "body.policy_code", "unknown_policy"),
+        (_payment(policy_code="temporary_price_subsidy"), "body.policy_code", "unknown_policy"),
+    ],
+)
+async def test_a_payment_names_its_holder_as_its_programme_requires(
+    api: Any, body: dict[str, Any], field: str, code: str
+) -> None:
+    app, client = api
+    await apply_event(app, _member_added(HOUSEHOLD_A, ELDER))
+    problem = assert_problem(await client.post("/v1/payments", json=body, headers=_keyed()), 422)
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [(field, code)]
+    assert await _counts(app) == (0, 0)
 
 
 async def test_an_unknown_household_is_422_with_a_clear_detail(api: Any) -> None:
@@ -167,6 +238,8 @@ async def test_an_unknown_household_is_422_with_a_clear_detail(api: Any) -> None
         (_payment(amount_fen=10**13), _keyed()),
         (_payment(policy_code="Di Bao"), _keyed()),
         (_payment(period="2020-6"), _keyed()),
+        (_payment(period="2020-S3"), _keyed()),
+        (_payment(member_id="nobody"), _keyed()),
         (_payment(household_id="not-a-uuid"), _keyed()),
         (_payment(unexpected=1), _keyed()),
         ([_payment()], _keyed()),
@@ -191,6 +264,7 @@ def _next_month() -> str:
         (_payment(period="0465-08"), "body.period"),
         (_payment(policy_code="pocket_money"), "body.policy_code"),
         (_payment(policy_code="dibao2"), "body.policy_code"),
+        (_payment(policy_code="employment_subsidy"), "body.policy_code"),
     ],
 )
 async def test_a_future_period_or_a_policy_outside_the_catalogue_is_422_naming_the_field(
@@ -212,26 +286,36 @@ async def test_the_period_and_the_times_are_the_requests_clock(api: Any) -> None
     assert [(e["field"], e["code"]) for e in assert_problem(early, 422)["errors"]] == [
         ("body.period", "period_not_begun")
     ]
-    check = await client.post(
-        "/v1/coverage-checks", json={"policy_code": "dibao", "period": "2020-07"}, headers=FINANCE
-    )
-    assert check.status_code == 201 and datetime.fromisoformat(check.json()["checked_at"]) == moment
+    term = _payment(policy_code="temporary_assistance", period="2020-S2")  # a one-off programme pays by month
+    assert [
+        e["code"]
+        for e in assert_problem(await client.post("/v1/payments", json=term, headers=_keyed("k-3")), 422)["errors"]
+    ] == ["period_format"]
 
 
-async def test_the_current_period_and_a_configured_catalogue_are_paid(sqlite_url: Any) -> None:
-    catalogue = {"temporary_price_subsidy"}
-    async with running_app("subsidies", await sqlite_url("subsidies"), policy_codes=catalogue) as (app, client):
-        await apply_event(app, _registered(HOUSEHOLD_A, f"{TOWNSHIP}201", 3))
-        this_month = district_today().strftime("%Y-%m")
-        body = _payment(policy_code="temporary_price_subsidy", period=this_month)
-        paid = await client.post("/v1/payments", json=body, headers=_keyed())
-        assert paid.status_code == 201, paid.text
-        not_paid_here = assert_problem(await client.post("/v1/payments", json=_payment(), headers=_keyed("k-2")), 422)
-        assert [(e["field"], e["code"]) for e in not_paid_here["errors"]] == [("body.policy_code", "unknown_policy")]
-        check = await client.post(
-            "/v1/coverage-checks", json={"policy_code": "dibao", "period": "2020-06"}, headers=FINANCE
-        )
-        assert [e["code"] for e in assert_problem(check, 422)["errors"]] == ["unknown_policy"]
+async def test_the_current_period_and_a_programme_entered_in_the_catalogue_are_paid(api: Any) -> None:
+    app, client = api
+    this_month = district_today().strftime("%Y-%m")
+    body = _payment(policy_code="temporary_price_subsidy", period=this_month)
+    not_yet = assert_problem(await client.post("/v1/payments", json=body, headers=_keyed()), 422)
+    assert [(e["field"], e["code"]) for e in not_yet["errors"]] == [("body.policy_code", "unknown_policy")]
+    programme = {
+        "code": "temporary_price_subsidy",
+        "name": "价格临时补贴",
+        "unit": "household",
+        "frequency": "monthly",
+        "funding_source": "价格调节基金",
+        "effective_from": "2020-01-01",
+        "amount_fen": 3_000,
+        "rule": [{"fact": "household.status", "op": "ne", "value": "exited_no_policies"}],
+        "reason": "price index above the trigger",
+    }
+    entered = await client.post("/v1/programmes", json=programme, headers=auth("district_office"))
+    assert entered.status_code == 201, entered.text
+    paid = await client.post("/v1/payments", json=body, headers=_keyed())
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["version_id"] == entered.json()["in_force"]["id"]
+    assert await _counts(app) == (1, 1)
 
 
 async def test_malformed_json_is_400(api: Any) -> None:
@@ -287,7 +371,7 @@ async def test_household_events_keep_the_eligibility_facts(api: Any) -> None:
     assert await _facts(app, new) == (f"{TOWNSHIP}203", 2)
     await apply_event(app, _registered(new, f"{TOWNSHIP}204", 5))  # registered once: later facts come as changes
     assert await _facts(app, new) == (f"{TOWNSHIP}203", 2)
-    assert await _count(app, EligibleHousehold) == 5
+    assert await _count(app, HouseholdFacts) == 5
 
 
 def _member_added(household_id: UUID, member_id: UUID) -> MemberAdded:
@@ -298,7 +382,7 @@ def _member_added(household_id: UUID, member_id: UUID) -> MemberAdded:
 
 async def _facts(app: Any, household_id: UUID) -> tuple[str, int]:
     async with app.state.sessions() as s:
-        household = await s.get(EligibleHousehold, household_id)
+        household = await s.get(HouseholdFacts, household_id)
     assert household is not None
     return household.area_code, household.member_count
 
@@ -317,6 +401,10 @@ async def test_a_household_that_moves_village_is_known_in_its_new_area(api: Any)
 
 async def test_an_added_member_is_counted_once_and_paid_from(api: Any) -> None:
     app, client = api
+    for _ in range(2):  # the registration's members announced (the second time re-sent): still 3
+        for n in range(3):
+            await apply_event(app, _member_added(HOUSEHOLD_A, UUID(int=50 + n)))
+    assert await _facts(app, HOUSEHOLD_A) == (f"{TOWNSHIP}201", 3)
     newborn = uuid4()
     for _ in range(2):  # the second time re-sent under a new event id
         await apply_event(app, _member_added(HOUSEHOLD_A, newborn))
@@ -339,7 +427,7 @@ async def test_facts_of_a_household_never_registered_fail_loudly(api: Any, event
     app, _ = api
     with pytest.raises(NotFound):
         await apply_event(app, event)
-    assert await _count(app, EligibleHousehold) == 4
+    assert await _count(app, HouseholdFacts) == 4
 
 
 async def _project(app: Any, area_code: str) -> UUID:
@@ -442,7 +530,7 @@ async def test_distributions_sent_at_once_share_the_income_once(api: Any) -> Non
     for refused in (r for r in answers if r.status_code == 409):
         assert_problem(refused, 409)
     async with app.state.sessions() as s:
-        shares = (await s.scalars(select(IncomeAllocation.amount_fen))).all()
+        shares = (await s.scalars(select(col(IncomeAllocation.amount_fen)))).all()
     assert (len(shares), sum(shares), len(await _outbox(app))) == (3, 101, 3)
 
 

@@ -8,13 +8,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from services.subsidies.models import CoverageCheck, CoverageGap, Payment
 from services.subsidies.schemas.coverage import CoverageCheckCreate
 from services.subsidies.schemas.payments import PaymentCreate
-from services.subsidies.settings import SubsidiesSettings
 from shared.api.clock import request_time
 from shared.contracts.households import (
     HouseholdRegistered,
@@ -23,7 +21,6 @@ from shared.contracts.households import (
     MinimumAllowanceChanged,
 )
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
-from shared.contracts.subsidies import PolicyCode
 from shared.messaging.outbox import OutboxMessage
 from shared.schemas import RequestBody
 from tests.support import apply_event, assert_problem, auth, running_app
@@ -72,23 +69,6 @@ async def test_the_examples_are_accepted_by_the_service(api: Any) -> None:
     assert paid.status_code == 201, paid.text
     checked = await client.post("/v1/coverage-checks", json=CoverageCheckCreate.example, headers=FINANCE)
     assert checked.status_code == 201, checked.text
-
-
-def test_the_catalogue_is_every_policy_code_by_default_and_a_subset_when_configured(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    assert SubsidiesSettings().policy_codes == frozenset(PolicyCode) and len(PolicyCode) == 15
-    monkeypatch.setenv("SUBSIDIES_POLICY_CODES", '["dibao", "medical_aid"]')
-    assert SubsidiesSettings().policy_codes == {PolicyCode.DIBAO, PolicyCode.MEDICAL_AID}
-
-
-@pytest.mark.parametrize("codes", ['["dibao", "winter_fuel"]', '["Dibao"]', '"dibao"'])
-def test_a_catalogue_naming_a_code_outside_the_enum_is_refused_at_start_up(
-    monkeypatch: pytest.MonkeyPatch, codes: str
-) -> None:
-    monkeypatch.setenv("SUBSIDIES_POLICY_CODES", codes)
-    with pytest.raises(ValidationError):
-        SubsidiesSettings()
 
 
 async def test_a_payment_without_an_idempotency_key_is_422_naming_the_header(api: Any) -> None:

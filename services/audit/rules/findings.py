@@ -10,6 +10,7 @@ from uuid import UUID
 from shared.areas import township_of
 from shared.contracts.audit import Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
+from shared.contracts.subsidies import LeakKind
 from shared.errors import RuleViolation
 
 # Problems that break one of the three guarantees or safe water (三保障和饮水安全) are serious at least.
@@ -23,6 +24,17 @@ _SERIOUS_CODES = frozenset(
     }
 )
 SEVERE_HOUSING_GRADE = "D"
+# A subsidy payment that should not have been made as it was (资金安全): a payment to a holder the rule did not
+# entitle, or after a death or an exit, is serious (虚报冒领); one account receiving for several households is severe
+# (截留挪用: someone collects others' money); a wrong amount to an entitled holder is general.
+LEAK_SEVERITY = {
+    LeakKind.PAID_NOT_ENTITLED: Severity.SERIOUS,
+    LeakKind.WRONG_AMOUNT: Severity.GENERAL,
+    LeakKind.PAID_AFTER_DEATH: Severity.SERIOUS,
+    LeakKind.PAID_AFTER_EXIT: Severity.SERIOUS,
+    LeakKind.SHARED_ACCOUNT: Severity.SEVERE,
+    LeakKind.HOLDER_OUTSIDE_HOUSEHOLD: Severity.SERIOUS,
+}
 _RANK = {Severity.GENERAL: 0, Severity.SERIOUS: 1, Severity.SEVERE: 2}
 # Evidence references one entry (a finding, a repeat, a submission) may carry, and one finding may gather over its
 # repeats: a finding is read whole, so what it holds is bounded (the OpenAPI document states both).
@@ -80,12 +92,15 @@ class DeadlinePolicy:
 
 
 def classify(facts: ProblemFacts) -> Severity:
-    """Severity of a problem: a D-grade (collapsing) house is severe; a broken guarantee is serious.
+    """Severity of a problem: a D-grade (collapsing) house is severe; a broken guarantee is serious; a subsidy leak
+    by its kind (`LEAK_SEVERITY`); any other problem with funds is serious.
 
     An inspector's stated severity can raise it, never lower it below what the rules say.
     """
     if facts.code == "housing_unsafe" and facts.housing_grade == SEVERE_HOUSING_GRADE:
         by_rule = Severity.SEVERE
+    elif facts.code in _LEAK_CODES:
+        by_rule = _LEAK_CODES[facts.code]
     elif facts.code in _SERIOUS_CODES or facts.category is ProblemCategory.FUNDS:
         by_rule = Severity.SERIOUS
     else:
@@ -98,6 +113,14 @@ def classify(facts: ProblemFacts) -> Severity:
 def unpaid_policy_code(policy_code: str) -> str:
     """The problem code of a household not paid a policy it is entitled to: one open finding per policy."""
     return f"unpaid_{policy_code}"[:60]
+
+
+def leak_code(kind: LeakKind) -> str:
+    """The problem code of a subsidy leak: `subsidy_<kind>`, one open finding per payment and kind."""
+    return f"subsidy_{kind.value}"
+
+
+_LEAK_CODES = {leak_code(kind): severity for kind, severity in LEAK_SEVERITY.items()}
 
 
 def ensure_room_for_evidence(held: int, added: int) -> None:

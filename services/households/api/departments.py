@@ -53,6 +53,7 @@ SUBMITTERS: dict[DataKind, Any] = {
     DataKind.DISABILITY: DisabilityFederation,
     DataKind.WATER: WaterDepartment,
     DataKind.HOUSING: HousingDepartment,
+    DataKind.DEATH: CivilAffairs,
 }
 # Each kind's summary, and what its applied rows cause beyond the facts they record.
 WHAT: dict[DataKind, tuple[str, str]] = {
@@ -93,6 +94,12 @@ WHAT: dict[DataKind, tuple[str, str]] = {
         "Submit housing-safety appraisals (住房安全鉴定)",
         "Each row records an appraisal (`HousingAppraised`); a C/D house is a `housing_unsafe` problem for audit "
         "with its renovation deadline.",
+    ),
+    DataKind.DEATH: (
+        "Submit deaths (死亡注销) from civil affairs' funeral records or the police register",
+        "Each row records a member's death (`MemberDied`): the member is kept and no longer counted in the "
+        "household's per-capita income, exit assessment and gaps. The same death reported again is already "
+        "recorded; another date for a recorded death is a row error.",
     ),
 }
 BEHAVIOUR = """Rows name a member by `id_number` (matched through the keyed hash) or `member_id`; household kinds may

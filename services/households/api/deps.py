@@ -45,6 +45,11 @@ AreaFilter = Annotated[str | None, Depends(known_area_filter)]
 # 建档立卡: district, township and village officers register and maintain households (and appraise their houses).
 REGISTRARS = frozenset({R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE})
 Registrar = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE))]
+# A death (死亡注销) is recorded by the registrars or reported by civil affairs (民政殡葬).
+DeathRegistrar = Annotated[
+    Principal,
+    Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE, R.DEPT_CIVIL_AFFAIRS)),
+]
 # Income and help measures are also collected by helper cadres (帮扶责任人).
 Helper = Annotated[
     Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE, R.HELPER_CADRE))

@@ -8,10 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, status
 
 from services.households.api.deps import HOUSEHOLD_REACH, District, Helper, Reader
-from services.households.domain import income
+from services.households.domain import assessment, income, transfers
 from services.households.domain.access import reachable_household
-from services.households.domain.assessment import income_total, member_facts, poverty_line
-from services.households.rules.guarantees import per_capita_fen
+from services.households.rules.guarantees import members_counted_on, per_capita_fen
+from services.households.rules.vocabulary import TransferKind
 from services.households.schemas.common import Year
 from services.households.schemas.guarantees import (
     IncomeRecordCreate,
@@ -20,10 +20,11 @@ from services.households.schemas.guarantees import (
     IncomeSummary,
     PovertyLineRead,
     PovertyLineSet,
+    TransferReceiptRead,
 )
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
-from shared.api.pagination import Page, Paging, int_key
+from shared.api.pagination import Page, Paging, datetime_key, int_key, uuid_key
 from shared.http import Transaction
 from shared.openapi import AREA_RULE_KEY
 
@@ -124,18 +125,23 @@ async def income_summary(
 ) -> IncomeSummary:
     """Summarise the household's income for a year (人均收入)
 
-    For a year (default this year): the total, the per-capita income (total ÷ members, rounded down), how it
-    compares with the year's line and monitoring threshold, and the records it adds up.
+    For a year (default this year): the total and its parts (the records officers entered, subsidies paid as
+    transfer income, project-income shares as asset income), the per-capita income (total ÷ the members alive at
+    the year's end or today, rounded down), how it compares with the year's line and monitoring threshold, and the
+    records entered.
     """
     household = await reachable_household(session, household_id, actor)
     year = year or today.year
-    total = await income_total(session, household.id, year)
-    members = len(await member_facts(session, household.id))
-    per_capita = per_capita_fen(total, members)
-    line = await poverty_line(session, year)
+    income_of = await assessment.income_of(session, household.id, year)
+    members = len(await assessment.member_facts(session, household.id, on=members_counted_on(year, today)))
+    per_capita = per_capita_fen(income_of.total_fen, members)
+    line = await assessment.poverty_line(session, year)
     return IncomeSummary(
         year=year,
-        total_fen=total,
+        total_fen=income_of.total_fen,
+        recorded_income_fen=income_of.recorded_fen,
+        transfer_income_fen=income_of.transfer_fen,
+        asset_income_fen=income_of.asset_fen,
         member_count=members,
         per_capita_income_fen=per_capita,
         line_fen=line.line_fen if line else None,
@@ -144,3 +150,25 @@ async def income_summary(
         below_monitoring_threshold=per_capita < line.monitoring_threshold_fen if line else None,
         records=[IncomeRecordRead(**r.model_dump()) for r in await income.income_records(session, household, year)],
     )
+
+
+@router.get("/households/{household_id}/transfer-receipts", openapi_extra=HOUSEHOLD_REACH)
+async def list_transfer_receipts(
+    household_id: UUID,
+    session: Transaction,
+    actor: Reader,
+    paging: Paging,
+    year: Annotated[Year | None, Query()] = None,
+    kind: TransferKind | None = None,
+) -> Page[TransferReceiptRead]:
+    """List the money that reached the household through subsidies (转移性收入, 资产收益)
+
+    Subsidies paid and project-income shares as subsidies published them, in the order they arrived, each with
+    the year whose income counts it and what it counts: a payment reversed or recovered counts what is left of it
+    (usually nothing). Filters: `year`, `kind`.
+    """
+    household = await reachable_household(session, household_id, actor)
+    after = paging.after(datetime_key, uuid_key)
+    rows = await transfers.receipts_of(session, household.id, year=year, kind=kind, after=after, limit=paging.limit + 1)
+    items, next_cursor = paging.page(rows, lambda r: [r.received_at.isoformat(), str(r.receipt_id)])
+    return Page(items=[TransferReceiptRead(**r.model_dump()) for r in items], next_cursor=next_cursor)

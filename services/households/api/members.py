@@ -7,11 +7,21 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from services.households.api.deps import Config, Registrar, RevealAuditor, Revealer, member_read, numbered
-from services.households.domain import idnumbers, members
+from services.households.api.deps import (
+    Config,
+    DeathRegistrar,
+    Registrar,
+    RevealAuditor,
+    Revealer,
+    member_read,
+    numbered,
+)
+from services.households.domain import deaths, idnumbers, members
 from services.households.domain.access import reachable_household
 from services.households.schemas.households import (
     MemberCreate,
+    MemberDeath,
+    MemberDeathRead,
     MemberRead,
     MemberUpdate,
     RevealLogRead,
@@ -85,6 +95,43 @@ async def change_member(
         session, household, member, _values(body), actor=actor.subject, vault=config.vault, now=now, today=today
     )
     return member_read(member)
+
+
+@router.post("/members/{member_id}/death", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
+async def record_death(
+    household_id: UUID,
+    member_id: UUID,
+    body: MemberDeath,
+    session: Transaction,
+    actor: DeathRegistrar,
+    now: Now,
+    today: Today,
+    idem: Idempotency,
+) -> MemberDeathRead:
+    """Record a member's death (死亡注销)
+
+    The member is kept in the register, marked dead from `died_on`: they no longer count in the household's
+    per-capita income, its exit assessment or its gaps. Publishes `MemberDied` (subsidies ends what was paid for
+    them). Civil affairs (`dept_civil_affairs`) may report deaths as well as the registrars; the answer holds only
+    the death, not the member. A date after today or before the member's birth is a 422; a member whose death is
+    already recorded is a 409; neither changes anything.
+    """
+    household = await reachable_household(session, household_id, actor, for_update=True)
+    if (earlier := await idem.replay(body, MemberDeathRead)) is not None:
+        return earlier
+    member = await idnumbers.member_of(session, household, member_id)
+    await deaths.record_death(
+        session,
+        household,
+        member,
+        died_on=body.died_on,
+        source=body.source,
+        actor=actor.subject,
+        now=now,
+        today=today,
+    )
+    recorded = MemberDeathRead(household_id=household.id, member_id=member.id, died_on=body.died_on, source=body.source)
+    return idem.remember(recorded)
 
 
 @router.post("/members/{member_id}/id-number/reveal")

@@ -17,7 +17,7 @@ from services.households.domain import history, monitoring
 from services.households.domain.assessment import income_total, member_facts
 from services.households.events import publish
 from services.households.models import Household, IncomeRecord, PovertyLine
-from services.households.rules.guarantees import per_capita_fen
+from services.households.rules.guarantees import members_counted_on, per_capita_fen
 from services.households.rules.limits import MAX_INCOME_RECORDS_PER_YEAR
 from services.households.rules.vocabulary import IncomeSource
 from shared.contracts.households import IncomeRecorded, PovertyLineSet
@@ -95,7 +95,7 @@ async def record_income(
     )
     session.add(record)
     await session.flush()  # the total below includes it
-    members = len(await member_facts(session, household.id))
+    members = len(await member_facts(session, household.id, on=members_counted_on(year, today)))
     per_capita = per_capita_fen(await income_total(session, household.id, year), members)
     changes = {"year": year, "source": source, "amount_fen": amount_fen, "per_capita_income_fen": per_capita}
     history.note(session, household.id, actor=actor, action="income.recorded", changes=changes, now=now)

@@ -31,9 +31,10 @@ from services.households.rules.members import (
     fact_errors,
     fact_events,
     facts_changed,
+    member_added,
 )
 from services.households.rules.monitoring import disability_is_new
-from shared.contracts.households import MemberAdded, MemberUpdated, RiskKind
+from shared.contracts.households import MemberUpdated, RiskKind
 from shared.errors import InvalidInput, RuleViolation
 
 
@@ -91,15 +92,7 @@ async def add_member(
     await idnumbers.flush_checked(session)
     changes = {"member_id": member.id}
     history.note(session, household.id, actor=actor, action="member.added", changes=changes, now=now)
-    publish(
-        session,
-        MemberAdded(
-            household_id=household.id,
-            member_id=member.id,
-            relationship_to_head=member.relationship_to_head,
-            birth_date=member.birth_date,
-        ),
-    )
+    publish(session, member_added(household.id, member.model_dump()))
     await publish_facts(session, household, member, BLANK, actor=actor, now=now, today=today, new_member=True)
     # One more mouth on the same income: the per-capita income may now be under line + margin.
     await monitoring.check_income(session, household, year=today.year, now=now, today=today, actor=actor)

@@ -15,20 +15,24 @@ from sqlmodel import col
 
 from services.households.domain import history, lifecycle
 from services.households.domain.access import scope_clauses
-from services.households.domain.assessment import income_total, member_facts, poverty_line
+from services.households.domain.assessment import (
+    income_by_household,
+    income_total,
+    living_by_household,
+    member_facts,
+    poverty_line,
+)
 from services.households.domain.problems import report_problem
 from services.households.events import publish
 from services.households.models import (
     Household,
-    IncomeRecord,
-    Member,
     MonitoringEpisode,
     MonitoringMeasure,
     RiskFlag,
 )
 from services.households.rules import lifecycle as lifecycle_rules
 from services.households.rules.dates import ensure_happened
-from services.households.rules.guarantees import Line, per_capita_fen
+from services.households.rules.guarantees import Line, members_counted_on, per_capita_fen
 from services.households.rules.limits import MAX_EPISODE_MEASURES
 from services.households.rules.monitoring import CLOSED, INCOME_WATCHED, OPEN, check_closing, income_flag_due
 from shared.auth import Principal
@@ -148,8 +152,10 @@ def _announce_flag(
     )
 
 
-async def per_capita_now(session: AsyncSession, household: Household, year: int) -> tuple[int, Line | None]:
-    members = len(await member_facts(session, household.id))
+async def per_capita_now(
+    session: AsyncSession, household: Household, year: int, *, today: date
+) -> tuple[int, Line | None]:
+    members = len(await member_facts(session, household.id, on=members_counted_on(year, today)))
     return per_capita_fen(await income_total(session, household.id, year), members), await poverty_line(session, year)
 
 
@@ -157,7 +163,7 @@ async def check_income(
     session: AsyncSession, household: Household, *, year: int, now: datetime, today: date, actor: str
 ) -> RiskFlag | None:
     """Flag the household today if its per-capita income for `year` is under line + margin (and it is watched)."""
-    per_capita, line = await per_capita_now(session, household, year)
+    per_capita, line = await per_capita_now(session, household, year, today=today)
     if not income_flag_due(HouseholdStatus(household.status), per_capita, line):
         return None
     assert line is not None  # income_flag_due is False without a line
@@ -183,13 +189,8 @@ async def check_all_incomes(session: AsyncSession, *, year: int, now: datetime, 
     line = await poverty_line(session, year)
     if line is None:
         return 0
-    income = (
-        select(col(IncomeRecord.household_id), func.sum(IncomeRecord.amount_fen).label("total"))
-        .where(col(IncomeRecord.year) == year)
-        .group_by(col(IncomeRecord.household_id))
-        .subquery()
-    )
-    members = select(col(Member.household_id), func.count().label("n")).group_by(col(Member.household_id)).subquery()
+    income = income_by_household(year)
+    members = living_by_household(members_counted_on(year, today))
     candidates = (
         select(Household)
         .outerjoin(income, income.c.household_id == Household.id)
@@ -249,14 +250,14 @@ async def add_measure(
 
 
 async def _income_risk_remains(
-    session: AsyncSession, household: Household, episode: MonitoringEpisode, year: int
+    session: AsyncSession, household: Household, episode: MonitoringEpisode, *, today: date
 ) -> bool:
     flagged = select(col(RiskFlag.id)).where(
         col(RiskFlag.episode_id) == episode.id, col(RiskFlag.kind) == RiskKind.INCOME_BELOW_MARGIN
     )
     if (await session.scalars(flagged)).first() is None:
         return False
-    per_capita, line = await per_capita_now(session, household, year)
+    per_capita, line = await per_capita_now(session, household, today.year, today=today)
     return line is None or per_capita < line.monitoring_threshold_fen
 
 
@@ -283,7 +284,7 @@ async def close_episode(
     )
     # This year's income, whatever the closing's date: a closing backdated into last year must not be judged on
     # last year's income (as for every status change, see lifecycle.transition).
-    remains = await _income_risk_remains(session, household, episode, today.year)
+    remains = await _income_risk_remains(session, household, episode, today=today)
     check_closing(decision, measure_count=int(measures or 0), income_risk_remains=remains)
     episode.status, episode.closed_on, episode.decision = CLOSED, closed_on, decision
     episode.evidence, episode.closed_by = evidence, actor

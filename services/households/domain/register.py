@@ -16,12 +16,13 @@ from sqlmodel import col
 
 from services.households.domain import cadres, history, idnumbers, members
 from services.households.domain.access import can_access, scope_clauses
+from services.households.domain.assessment import living_on
 from services.households.events import publish
 from services.households.models import Household, Member, MonitoringEpisode, RiskFlag
 from services.households.rules.dates import CODE, DETAIL, ensure_happened
 from services.households.rules.guarantees import SCHOOL_AGE_FROM, SCHOOL_AGE_TO
 from services.households.rules.idcard import InvalidIdNumber, check_born_by
-from services.households.rules.members import BLANK, dates_of
+from services.households.rules.members import BLANK, dates_of, member_added
 from services.households.rules.vocabulary import SAFE_GRADES, Enrolment
 from services.households.settings import HouseholdsConfig
 from shared.auth import Principal
@@ -58,6 +59,7 @@ async def register_household(
     )
     publish(session, registered)
     for member in built:
+        publish(session, member_added(household.id, member.model_dump()))
         await members.publish_facts(
             session, household, member, BLANK, actor=actor.subject, now=now, today=today, new_member=True
         )
@@ -163,8 +165,9 @@ class HouseholdFilter:
     gap: str | None = None
 
 
-def _member_exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(col(Member.household_id) == col(Household.id), *conditions)
+def _member_exists(today: date, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A member alive today meets `conditions` (a member whose death is recorded is kept, but no longer counts)."""
+    return exists().where(col(Member.household_id) == col(Household.id), living_on(today), *conditions)
 
 
 def _years_before(today: date, years: int) -> date:
@@ -179,12 +182,12 @@ def _school_age_window(today: date) -> tuple[date, date]:
     return _years_before(today, SCHOOL_AGE_TO + 1), _years_before(today, SCHOOL_AGE_FROM)
 
 
-def _policy_clause(policy: str) -> ColumnElement[bool]:
+def _policy_clause(policy: str, today: date) -> ColumnElement[bool]:
     clauses: dict[str, ColumnElement[bool]] = {
-        "disability": _member_exists(col(Member.disability_type).is_not(None)),
-        "chronic_disease": _member_exists(col(Member.chronic_disease_approved_on).is_not(None)),
-        "student": _member_exists(col(Member.enrolment) == Enrolment.ENROLLED),
-        "premium_subsidised": _member_exists(col(Member.premium_subsidised).is_(True)),
+        "disability": _member_exists(today, col(Member.disability_type).is_not(None)),
+        "chronic_disease": _member_exists(today, col(Member.chronic_disease_approved_on).is_not(None)),
+        "student": _member_exists(today, col(Member.enrolment) == Enrolment.ENROLLED),
+        "premium_subsidised": _member_exists(today, col(Member.premium_subsidised).is_(True)),
     }
     return clauses[policy]
 
@@ -194,8 +197,9 @@ def gap_clause(gap: str, today: date) -> ColumnElement[bool]:
     clauses: dict[str, ColumnElement[bool]] = {
         "housing": or_(col(Household.housing_grade).is_(None), col(Household.housing_grade).not_in(SAFE_GRADES)),
         "water": or_(col(Household.water_safe).is_(None), col(Household.water_safe).is_(False)),
-        "medical": _member_exists(col(Member.medical_insured).is_(False)),
+        "medical": _member_exists(today, col(Member.medical_insured).is_(False)),
         "schooling": _member_exists(
+            today,
             col(Member.birth_date) > oldest,
             col(Member.birth_date) <= youngest,
             or_(col(Member.enrolment).is_(None), col(Member.enrolment) == Enrolment.DROPPED_OUT),
@@ -227,7 +231,7 @@ def _filtered(stmt: Select[tuple[Household]], f: HouseholdFilter, today: date) -
     if f.minimum_allowance:
         stmt = stmt.where(col(Household.minimum_allowance) == f.minimum_allowance)
     if f.policy:
-        stmt = stmt.where(_policy_clause(f.policy))
+        stmt = stmt.where(_policy_clause(f.policy, today))
     if f.gap:
         stmt = stmt.where(gap_clause(f.gap, today))
     return stmt

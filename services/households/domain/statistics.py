@@ -16,9 +16,10 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households.domain.assessment import poverty_line
+from services.households.domain.assessment import income_by_household, living_by_household, living_on, poverty_line
 from services.households.domain.register import gap_clause
-from services.households.models import Household, HousingAppraisal, IncomeRecord, Member, MonitoringEpisode, Visit
+from services.households.models import Household, HousingAppraisal, Member, MonitoringEpisode, Visit
+from services.households.rules.guarantees import members_counted_on
 from services.households.rules.vocabulary import UNSAFE_GRADES, AreaLevel
 
 GUARANTEE_GAPS = ("housing", "water", "schooling", "medical")
@@ -69,27 +70,19 @@ class _Query:
         return grouped
 
 
-async def _income_gaps(q: _Query, year: int) -> dict[str, int]:
-    """Households whose per-capita income for `year` is under that year's line (none if no line is set)."""
+async def _income_gaps(q: _Query, year: int, today: date) -> dict[str, int]:
+    """Households whose per-capita income for `year` (recorded and received through subsidies, among the members
+    then alive) is under that year's line (none if no line is set)."""
     line = await poverty_line(q.session, year)
     if line is None:
         return {}
-    income = (
-        select(col(IncomeRecord.household_id).label("hid"), func.sum(IncomeRecord.amount_fen).label("total"))
-        .where(col(IncomeRecord.year) == year)
-        .group_by(col(IncomeRecord.household_id))
-        .subquery()
-    )
-    people = (
-        select(col(Member.household_id).label("hid"), func.count().label("n"))
-        .group_by(col(Member.household_id))
-        .subquery()
-    )
+    income = income_by_household(year)
+    people = living_by_household(members_counted_on(year, today))
     stmt = (
         select(q.key, func.count())
         .select_from(Household)
-        .join(people, people.c.hid == col(Household.id))
-        .outerjoin(income, income.c.hid == col(Household.id))
+        .join(people, people.c.household_id == col(Household.id))
+        .outerjoin(income, income.c.household_id == col(Household.id))
         .where(func.coalesce(income.c.total, 0) < people.c.n * line.line_fen)
     )
     return {k: n for k, n in (await q.session.execute(q.in_area(stmt).group_by(q.key))).tuples().all()}
@@ -128,7 +121,7 @@ async def _housing(q: _Query, today: date) -> dict[str, dict[Any, int]]:
     return grouped
 
 
-async def _people_and_status(q: _Query, at: Callable[[str], AreaFigures]) -> None:
+async def _people_and_status(q: _Query, at: Callable[[str], AreaFigures], today: date) -> None:
     by_status = select(q.key, col(Household.status), func.count()).select_from(Household)
     for key, counts in (await q.pairs(by_status.group_by(q.key, col(Household.status)))).items():
         at(key).households_by_status, at(key).households = counts, sum(counts.values())
@@ -136,6 +129,7 @@ async def _people_and_status(q: _Query, at: Callable[[str], AreaFigures]) -> Non
         select(q.key, col(Household.status), func.count())
         .select_from(Member)
         .join(Household, col(Household.id) == col(Member.household_id))
+        .where(living_on(today))
     )
     for key, counts in (await q.pairs(people.group_by(q.key, col(Household.status)))).items():
         at(key).people_by_status, at(key).people = counts, sum(counts.values())
@@ -166,11 +160,11 @@ async def _collect(q: _Query, year: int, today: date) -> dict[str, AreaFigures]:
     def at(key: str) -> AreaFigures:
         return figures.setdefault(key, AreaFigures(area_code=key))
 
-    await _people_and_status(q, at)
+    await _people_and_status(q, at, today)
     for gap in GUARANTEE_GAPS:
         for key, n in (await q.counts(gap_clause(gap, today))).items():
             at(key).gaps[gap] = n
-    for key, n in (await _income_gaps(q, year)).items():
+    for key, n in (await _income_gaps(q, year, today)).items():
         at(key).gaps["income"] = n
     for key, counts in (await _housing(q, today)).items():
         f = at(key)

@@ -71,6 +71,12 @@ def is_school_age(birth_date: date, on: date) -> bool:
     return SCHOOL_AGE_FROM <= age_on(birth_date, on) <= SCHOOL_AGE_TO
 
 
+def members_counted_on(year: int, today: date) -> date:
+    """The day whose living members a year's per-capita income is divided among: the year's last day, or today
+    while the year runs (a member who died before then no longer counts, 死亡注销)."""
+    return min(date(year, 12, 31), today)
+
+
 def per_capita_fen(income_fen: int, member_count: int) -> int:
     """Per-capita income (人均收入), rounded down to the fen; 0 for a household without members."""
     return income_fen // member_count if member_count else 0

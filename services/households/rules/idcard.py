@@ -7,13 +7,6 @@ HMAC-SHA256 keyed hash, and shown masked. Nothing here logs, and no error messag
 
 from __future__ import annotations
 
-import base64
-import binascii
-import copy
-import hashlib
-import hmac
-import json
-import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -21,9 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from shared import sealing
 from shared.personal_data import check_digit
 
 _SHAPE = re.compile(r"\d{17}[\dX]", re.ASCII)
@@ -67,10 +58,8 @@ _PROVINCES = frozenset(
         "83",
     ]
 )
-_NONCE_BYTES = 12
-_AES_KEY_BYTES = (16, 24, 32)
-MIN_HMAC_KEY_BYTES = 32
 MASK = "*" * 10
+KEY_LABEL = "ID-card"
 FIRST_BIRTH_YEAR = 1900
 IMPLAUSIBLE_BIRTH = "the birth date in the ID-card number is not plausible"
 
@@ -119,28 +108,12 @@ def mask(number: str) -> str:
 
 def parse_keys(text: str) -> dict[str, bytes]:
     """AES keys by key id from `{"kid": "base64"}` JSON or a `kid:base64,kid2:base64` list."""
-    text = text.strip()
-    try:
-        pairs = json.loads(text).items() if text.startswith("{") else (p.split(":", 1) for p in text.split(","))
-        keys = {str(kid).strip(): base64.b64decode(str(value).strip(), validate=True) for kid, value in pairs}
-    except (ValueError, binascii.Error) as exc:
-        raise ValueError("ID-card keys must be kid:base64 pairs or a JSON object of them") from exc
-    if not keys or any(not kid for kid in keys):
-        raise ValueError("at least one ID-card key with a non-empty key id is required")
-    if any(len(key) not in _AES_KEY_BYTES for key in keys.values()):
-        raise ValueError("every ID-card key must be 16, 24 or 32 bytes (AES-128/192/256)")
-    return keys
+    return sealing.parse_keys(text, label=KEY_LABEL)
 
 
 def parse_hmac_key(text: str) -> bytes:
     """The keyed-hash key, base64-encoded, at least 32 bytes."""
-    try:
-        key = base64.b64decode(text.strip(), validate=True)
-    except (ValueError, binascii.Error) as exc:
-        raise ValueError("the ID-card HMAC key must be base64") from exc
-    if len(key) < MIN_HMAC_KEY_BYTES:
-        raise ValueError(f"the ID-card HMAC key must be at least {MIN_HMAC_KEY_BYTES} bytes")
-    return key
+    return sealing.parse_hmac_key(text, label=KEY_LABEL)
 
 
 @dataclass(frozen=True)
@@ -153,54 +126,26 @@ class SealedIdNumber:
     masked: str
 
 
-class IdCardVault:
-    """Encrypts, decrypts and hashes ID-card numbers with the configured keys."""
+class IdCardVault(sealing.Sealer):
+    """Encrypts, decrypts and hashes ID-card numbers with the configured keys (`shared.sealing`)."""
 
     def __init__(self, keys: Mapping[str, bytes], active_kid: str, hmac_key: bytes) -> None:
-        if active_kid not in keys:
-            raise ValueError("the active ID-card key id is not among the configured keys")
-        self._ciphers = {kid: AESGCM(key) for kid, key in keys.items()}
-        self._active_kid = active_kid
-        self._hmac_key = hmac_key
-
-    @property
-    def active_kid(self) -> str:
-        return self._active_kid
+        super().__init__(keys, active_kid, hmac_key, label=KEY_LABEL, subject="ID-card number")
 
     def keyed_hash(self, number: str) -> str:
         """HMAC-SHA256 of the canonical number: equal numbers, equal hashes; useless without the key."""
         return self.keyed_digest(number.encode())
 
-    def keyed_digest(self, data: bytes) -> str:
-        """HMAC-SHA256 of arbitrary bytes (e.g. a request body that may hold ID numbers)."""
-        return hmac.digest(self._hmac_key, data, hashlib.sha256).hex()
-
     def encrypt(self, number: str, *, member_id: UUID) -> tuple[str, bytes]:
         """Key id and ciphertext (nonce + AES-GCM output) under the active key; the member id is bound in as
         associated data, so a ciphertext copied to another member's row does not decrypt."""
-        nonce = os.urandom(_NONCE_BYTES)
-        return self._active_kid, nonce + self._ciphers[self._active_kid].encrypt(
-            nonce, number.encode(), member_id.bytes
-        )
+        return self.encrypt_for(number, member_id.bytes)
 
     def seal(self, number: str, *, member_id: UUID) -> SealedIdNumber:
         """Everything stored for a number: ciphertext under the active key, keyed hash, masked form."""
         kid, ciphertext = self.encrypt(number, member_id=member_id)
         return SealedIdNumber(kid, ciphertext, self.keyed_hash(number), mask(number))
 
-    def with_hmac_key(self, hmac_key: bytes) -> IdCardVault:
-        """The same encryption keys with another keyed-hash key (for recomputing hashes on rotation)."""
-        clone = copy.copy(self)
-        clone._hmac_key = hmac_key
-        return clone
-
     def open(self, kid: str, ciphertext: bytes, *, member_id: UUID) -> str:
         """Decrypt a stored number; ValueError if the key is unknown or the ciphertext was tampered with."""
-        cipher = self._ciphers.get(kid)
-        if cipher is None:
-            raise ValueError("the key that encrypted this ID-card number is no longer configured")
-        try:
-            plain = cipher.decrypt(ciphertext[:_NONCE_BYTES], ciphertext[_NONCE_BYTES:], member_id.bytes)
-        except InvalidTag as exc:
-            raise ValueError("the stored ID-card number does not decrypt (tampered or wrong key)") from exc
-        return plain.decode()
+        return self.open_for(kid, ciphertext, member_id.bytes)

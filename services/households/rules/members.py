@@ -14,6 +14,7 @@ from services.households.rules.problems import problem_event
 from services.households.rules.vocabulary import Enrolment
 from shared.contracts import IntegrationEvent
 from shared.contracts.households import (
+    MemberAdded,
     MemberChronicDiseaseApproved,
     MemberDisabilityRecorded,
     MemberMedicalCoverageChanged,
@@ -57,6 +58,26 @@ def fact_errors(values: Mapping[str, Any]) -> list[str]:
         if born is not None and values.get(field) is not None and values[field] < born:
             errors.append(f"{what} before the member was born")
     return errors
+
+
+def mask_name(name: str) -> str:
+    """The name as a public notice (公示) shows it: the first and last characters (张*三), the first of two (张*)."""
+    if len(name) <= 1:
+        return "*"
+    return name[0] + "*" + (name[-1] if len(name) > 2 else "")
+
+
+def member_added(household_id: UUID, member: Mapping[str, Any]) -> MemberAdded:
+    """The event announcing a member, registered with the household or added later: the name and the ID-card number
+    only masked (`member` as a row or `facts_of` holds them: id, name, relationship_to_head, birth_date, id_masked)."""
+    return MemberAdded(
+        household_id=household_id,
+        member_id=member["id"],
+        relationship_to_head=member["relationship_to_head"],
+        birth_date=member["birth_date"],
+        name_masked=mask_name(member["name"]),
+        id_masked=member.get("id_masked"),
+    )
 
 
 def fact_events(

@@ -74,6 +74,23 @@ class IncomeSource(StrEnum):
     PROPERTY = "property"
 
 
+class TransferKind(StrEnum):
+    """Money that reaches a household through subsidies: a subsidy paid (转移性收入) or a share of a project's income
+    (资产收益)."""
+
+    SUBSIDY = "subsidy"
+    PROJECT_INCOME = "project_income"
+
+
+class ReceiptStatus(StrEnum):
+    """Where a transfer receipt stands: counted in the household's income, corrected (reversed or recovered, so it
+    counts what is left, usually nothing), or a correction known before the payment it corrects."""
+
+    COUNTED = "counted"
+    CORRECTED = "corrected"
+    AWAITING_PAYMENT = "awaiting_payment"
+
+
 class MeasureKind(StrEnum):
     """Help measures (帮扶措施) in a monitoring episode."""
 
@@ -124,6 +141,7 @@ class DataKind(StrEnum):
     DISABILITY = "disability"  # 残联: 残疾证
     WATER = "water"  # 水利: 饮水检测
     HOUSING = "housing"  # 住建: 住房安全鉴定
+    DEATH = "death"  # 民政/公安: 死亡注销
 
 
 UNSAFE_GRADES = frozenset({"C", "D"})

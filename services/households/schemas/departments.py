@@ -194,6 +194,16 @@ class HousingRow(HouseholdRef):
     renovation_due: date | None = None
 
 
+class DeathRow(MemberRef):
+    """民政/公安: a member's death (死亡注销); the same death again is already recorded, another date a row error."""
+
+    example: ClassVar[dict[str, Any]] = {**BY_ID_NUMBER, "died_on": "2020-06-03", "source": "民政殡葬"}
+    happened = ("died_on",)
+
+    died_on: PastDate
+    source: ScreenedText = Field(min_length=1, max_length=100, description="who reported it, e.g. 民政殡葬")
+
+
 ROW_MODELS: dict[DataKind, type[MemberRef]] = {
     DataKind.MINIMUM_ALLOWANCE: MinimumAllowanceRow,
     DataKind.CHRONIC_DISEASE: ChronicDiseaseRow,
@@ -203,6 +213,7 @@ ROW_MODELS: dict[DataKind, type[MemberRef]] = {
     DataKind.DISABILITY: DisabilityRow,
     DataKind.WATER: WaterRow,
     DataKind.HOUSING: HousingRow,
+    DataKind.DEATH: DeathRow,
 }
 
 

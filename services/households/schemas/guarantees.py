@@ -9,9 +9,17 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from services.households.rules.limits import MAX_INCOME_RECORDS_PER_YEAR
-from services.households.rules.vocabulary import AppraisalSource, IncomeSource, WaterProblem, WaterSource
+from services.households.rules.vocabulary import (
+    AppraisalSource,
+    IncomeSource,
+    ReceiptStatus,
+    TransferKind,
+    WaterProblem,
+    WaterSource,
+)
 from services.households.schemas.common import PastDate, Year, stating
 from shared.contracts.households import HousingGrade
+from shared.contracts.subsidies import PolicyCode
 from shared.money import Fen
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
@@ -134,14 +142,36 @@ class IncomeRecorded(BaseModel):
 
 
 class IncomeSummary(BaseModel):
-    """The year's income against the line (人均收入 vs 贫困线), with the year's records it adds up."""
+    """The year's income against the line (人均收入 vs 贫困线): the records officers entered and the money that
+    reached the household through subsidies, with the year's records (the receipts are listed at
+    `/transfer-receipts`)."""
 
     year: int
-    total_fen: int
-    member_count: int
+    total_fen: int = Field(description="recorded + transfer + asset income: what the per-capita figure divides")
+    recorded_income_fen: int = Field(description="the income records officers entered")
+    transfer_income_fen: int = Field(description="subsidies paid (转移性收入), less what was reversed or recovered")
+    asset_income_fen: int = Field(description="project-income shares (资产收益)")
+    member_count: int = Field(description="the members alive at the year's end (or today, while it runs)")
     per_capita_income_fen: int
     line_fen: int | None
     monitoring_margin_fen: int | None
     below_line: bool | None
     below_monitoring_threshold: bool | None
     records: list[IncomeRecordRead] = Field(max_length=MAX_INCOME_RECORDS_PER_YEAR)
+
+
+class TransferReceiptRead(BaseModel):
+    """Money that reached the household through subsidies: a subsidy paid or a project-income share, and what of
+    it the year's income counts (nothing once reversed or recovered in full)."""
+
+    receipt_id: UUID = Field(description="the payment id, or the allocation id")
+    kind: TransferKind
+    year: int
+    policy_code: PolicyCode | None = Field(description="the programme paid; None for a project-income share")
+    period: str | None = Field(description="the period paid: YYYY-MM, YYYY-S1, YYYY-S2 or YYYY")
+    project_id: UUID | None = Field(description="the project whose income was shared; None for a subsidy")
+    paid_fen: int | None = Field(description="None while only a correction of the payment is known")
+    corrected_fen: int
+    counted_fen: int
+    status: ReceiptStatus
+    received_at: datetime

@@ -111,6 +111,29 @@ class MemberRead(BaseModel):
     medical_insured: bool
     premium_subsidised: bool
     family_doctor_contract: bool
+    died_on: date | None = Field(default=None, description="死亡注销: kept in the register, not counted after this day")
+    death_source: str | None = Field(default=None, description="who reported the death")
+
+
+class MemberDeath(RequestBody):
+    """A member's death (死亡注销) as a registry reports it: the day (not after today, not before the member's
+    birth, checked by the use case) and the source."""
+
+    example: ClassVar[dict[str, Any]] = {"died_on": "2020-06-03", "source": "公安户籍注销"}
+
+    died_on: PastDate
+    source: ScreenedText = Field(
+        min_length=1, max_length=100, description="who reported it, e.g. 公安户籍注销 (police register), 民政殡葬"
+    )
+
+
+class MemberDeathRead(BaseModel):
+    """The death recorded: the member is kept in the register, marked dead from `died_on`."""
+
+    household_id: UUID
+    member_id: UUID
+    died_on: date
+    source: str
 
 
 class HouseholdCreate(RequestBody):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from services.subsidies.api.deps import Payer, PaymentKey, Policies, Reader
+from services.subsidies.api.deps import Payer, PaymentKey, Reader
 from services.subsidies.domain import payments
-from services.subsidies.schemas.payments import PaymentCreate, PaymentRead
+from services.subsidies.rules.vocabulary import PaymentStatus
+from services.subsidies.schemas.payments import AnyPeriod, PaymentCreate, PaymentRead
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, REPLAYED_HEADER
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
+from shared.areas import AreaCode
+from shared.contracts.subsidies import PolicyCode
 from shared.http import Transaction
 
 router = APIRouter(prefix="/payments", tags=["payments"])
@@ -24,25 +28,26 @@ async def pay_subsidy(
     response: Response,
     session: Transaction,
     actor: Payer,
-    policies: Policies,
     now: Now,
     today: Today,
 ) -> PaymentRead:
-    """Pay a subsidy to a household for a month, exactly once (补贴发放)
+    """Record a subsidy paid outside a cycle to a household or a member for a period, exactly once (补贴发放)
 
-    Keeps the payment with a snapshot of the household's members and area, and publishes `SubsidyPaid` on
-    `subsidies.events`. The `Idempotency-Key` header is **required** (422 without it) and kept with the payment,
-    unique among all payments for as long as the payment is kept: a retry with the same key and body, even one
-    racing the first request or sent by another finance officer, answers 200 with the payment first made (header
-    `Idempotency-Replayed: true`) and pays nothing again.
+    Keeps the payment with the programme version in force for the period and a snapshot of the household's living
+    members and area, and publishes `SubsidyPaid` on `subsidies.events`. It records money paid: whether the rule
+    entitled the holder is for a leakage check to find. The `Idempotency-Key` header is **required** (422 without
+    it) and kept with the payment, unique among all payments for as long as the payment is kept: a retry with the
+    same key and body, even one racing the first request or sent by another finance officer, answers 200 with the
+    payment first made (header `Idempotency-Replayed: true`) and pays nothing again.
 
-    Refused: the same key with another request (409); a subsidy of this policy already paid to the household for
-    the month, under another key (409); a household subsidies does not know as registered (422); a month that has
-    not begun (422, `period_not_begun`); a policy this deployment does not pay (422, `unknown_policy`).
+    Refused: the same key with another request (409); a subsidy of this programme already paid to the holder for
+    the period, under another key (409); a household subsidies does not know as registered (422); a programme not
+    in the catalogue (422, `unknown_policy`); a period not written as the programme's frequency requires (422,
+    `period_format`), not begun (422, `period_not_begun`) or before its first version (422, `no_version_in_force`);
+    a member programme without a member of the household (422, `member_required`, `not_a_member`), a household
+    programme with one (422, `member_not_expected`).
     """
-    payment, created = await payments.pay_subsidy(
-        session, body, key=key, actor=actor, policies=policies, today=today, now=now
-    )
+    payment, created = await payments.pay_subsidy(session, body, key=key, actor=actor, today=today, now=now)
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers[REPLAYED_HEADER] = "true"
@@ -51,14 +56,29 @@ async def pay_subsidy(
 
 @router.get("")
 async def list_payments(
-    session: Transaction, _: Reader, paging: Paging, household_id: UUID | None = None
+    session: Transaction,
+    _: Reader,
+    paging: Paging,
+    household_id: UUID | None = None,
+    status: PaymentStatus | None = None,
+    policy_code: PolicyCode | None = None,
+    period: Annotated[AnyPeriod | None, Query()] = None,
+    area: Annotated[AreaCode | None, Query(description="a township's or village's code: payments within it")] = None,
 ) -> Page[PaymentRead]:
-    """List subsidy payments (补贴发放), the newest first, optionally of one household
+    """List subsidy payments (补贴发放), the newest first, filtered by household, status, programme, period or area
 
-    Pass `next_cursor` on for the next page.
+    `status` paid, reversed (冲正) or recovered (追回); `area` a township or village code (its payments' area
+    snapshots). Pass `next_cursor` on for the next page.
     """
     rows = await payments.list_payments(
-        session, household_id=household_id, after=paging.after(datetime_key, uuid_key), limit=paging.limit + 1
+        session,
+        household_id=household_id,
+        status=status,
+        policy_code=policy_code,
+        period=period,
+        area_code=area,
+        after=paging.after(datetime_key, uuid_key),
+        limit=paging.limit + 1,
     )
     items, next_cursor = paging.page(rows, lambda p: [p.paid_at.isoformat(), str(p.id)])
     return Page(items=[PaymentRead(**p.model_dump()) for p in items], next_cursor=next_cursor)

@@ -1,62 +1,108 @@
-"""Coverage checks (政策落实覆盖核查): the entitlements held, checked against the payments made.
+"""Coverage checks (政策落实覆盖核查): the holders the programme's rule entitles, checked against the payments made.
 
-Each gap found is kept with the check and published, in the caller's transaction.
+Each gap found is kept with the check and published, in the caller's transaction. The check reads the holders'
+facts by chunks and writes each chunk's gaps in one statement, so a cycle of 100,000 holders keeps memory flat.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import date, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, Uuid, func, literal, or_, select, tuple_
+from sqlalchemy import Uuid, func, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
-from services.subsidies.domain.policies import ensure_known_policy, ensure_period_begun
-from services.subsidies.models import CoverageCheck, CoverageGap, EligibleHousehold, Entitlement, Payment
-from services.subsidies.rules.coverage import Entitled, find_gaps
-from services.subsidies.rules.periods import month_span
-from services.subsidies.schemas.coverage import CoverageCheckCreate
+from services.subsidies.domain.catalogue import programme_in_force
+from services.subsidies.domain.facts import holder_facts
+from services.subsidies.domain.policies import ensure_period_begun
+from services.subsidies.models import CoverageCheck, CoverageGap, Payment
+from services.subsidies.rules.coverage import Entitled, entitled_holders, find_gaps
+from services.subsidies.rules.vocabulary import PaymentStatus
 from shared.auth import Principal
 from shared.contracts.subsidies import PolicyCode, SubsidyCoverageGap
-from shared.db import keyset
+from shared.db import keyset, one_of
 from shared.errors import NotFound
+
+GAPS = CoverageGap.__table__  # type: ignore[attr-defined]
+PAYMENTS = Payment.__table__  # type: ignore[attr-defined]
 
 
 async def check_coverage(
     session: AsyncSession,
-    data: CoverageCheckCreate,
     *,
-    actor: Principal,
-    policies: Collection[PolicyCode],
+    policy_code: str,
+    period: str,
+    area_code: str | None,
+    checked_by: str,
     today: date,
     now: datetime,
-) -> tuple[CoverageCheck, list[CoverageGap]]:
-    """Find every entitlement to the policy in the area that no payment for the period covers, and record it.
+    cycle_id: UUID | None = None,
+) -> CoverageCheck:
+    """Find every holder in the area (None: the district) whom the programme version in force on the period's first
+    day entitles and no paid payment for the period covers, and record it.
 
-    Entitlements are those held when the check runs (subsidies keeps the current state only). Each gap is kept
-    with the check and published as `SubsidyCoverageGap`, from which audit opens a finding.
+    Refused: a programme not in the catalogue (`unknown_policy`: never "0 gaps"), no version in force, a period not
+    written as the programme's frequency requires or not begun. Each gap is kept with the check and published as
+    `SubsidyCoverageGap`, from which audit opens a finding.
     """
-    ensure_period_begun(data.period, today=today)
-    ensure_known_policy(data.policy_code, policies)
-    scope = _scope(data.area_code, actor)
-    entitled = await _entitled(session, policy_code=data.policy_code, period=data.period, scope=scope)
-    paid = await _paid_households(session, policy_code=data.policy_code, period=data.period, scope=scope)
-    found = find_gaps(entitled, paid)
+    programme, version = await programme_in_force(session, policy_code, period)
+    ensure_period_begun(period, today=today)
     check = CoverageCheck(
-        policy_code=data.policy_code,
-        period=data.period,
-        area_code=scope,
-        checked_by=actor.subject,
+        policy_code=policy_code,
+        period=period,
+        area_code=area_code,
+        cycle_id=cycle_id,
+        checked_by=checked_by,
         checked_at=now,
-        entitled_count=len(entitled),
-        gap_count=len(found),
+        entitled_count=0,
+        gap_count=0,
     )
-    gaps = [CoverageGap(check_id=check.id, **gap._asdict()) for gap in found]
     session.add(check)
-    session.add_all(gaps)
+    await session.flush()  # the gaps refer to it
+    async for holders in holder_facts(session, programme, period, area_code=area_code):
+        entitled = entitled_holders(version.rule, holders)
+        gaps = find_gaps(entitled, await _paid_holders(session, policy_code, period, entitled))
+        await _keep_gaps(session, check, gaps)
+        check.entitled_count += len(entitled)
+        check.gap_count += len(gaps)
+    return check
+
+
+def scope_of(area_code: str | None, actor: Principal) -> str | None:
+    """The area to check: the one asked for, else a scoped officer's own area, else the whole district (None).
+
+    Forbidden beyond the actor's reach."""
+    scope = area_code or (actor.area if actor.is_area_scoped else None)
+    if scope is not None:
+        actor.ensure_reach(scope)
+    return scope
+
+
+async def _paid_holders(
+    session: AsyncSession, policy_code: str, period: str, entitled: list[Entitled]
+) -> set[tuple[UUID, str]]:
+    """(household id, holder key) of the paid payments of the programme and period to these holders' households."""
+    households = sorted({e.household_id for e in entitled})
+    if not households:
+        return set()
+    rows = await session.execute(
+        select(PAYMENTS.c.household_id, PAYMENTS.c.holder_key).where(
+            PAYMENTS.c.policy_code == policy_code,
+            PAYMENTS.c.period == period,
+            PAYMENTS.c.status == PaymentStatus.PAID,
+            one_of(session.get_bind().dialect, PAYMENTS.c.household_id, households, Uuid()),
+        )
+    )
+    return {(household_id, key) for household_id, key in rows.tuples()}
+
+
+async def _keep_gaps(session: AsyncSession, check: CoverageCheck, gaps: list[Entitled]) -> None:
+    """Insert a chunk's gaps in one statement and publish each."""
+    if not gaps:
+        return
+    await session.execute(insert(GAPS), [{"id": uuid4(), "check_id": check.id, **gap._asdict()} for gap in gaps])
     for gap in gaps:
         events.publish(
             session,
@@ -69,46 +115,6 @@ async def check_coverage(
                 period=check.period,
             ),
         )
-    return check, gaps
-
-
-def _scope(area_code: str | None, actor: Principal) -> str | None:
-    """The area to check: the one asked for, else a scoped officer's own area, else the whole district (None)."""
-    scope = area_code or (actor.area if actor.is_area_scoped else None)
-    if scope is not None:
-        actor.ensure_reach(scope)
-    return scope
-
-
-def _in_scope(scope: str | None) -> list[ColumnElement[bool]]:
-    """Where-clauses keeping the households (joined as EligibleHousehold) whose current area is within `scope`."""
-    return [] if scope is None else [col(EligibleHousehold.area_code).startswith(scope)]
-
-
-async def _entitled(session: AsyncSession, *, policy_code: str, period: str, scope: str | None) -> list[Entitled]:
-    """Who held the policy on any day of the period's month."""
-    first, after = month_span(period)
-    rows = await session.execute(
-        select(col(Entitlement.household_id), col(Entitlement.member_id), col(EligibleHousehold.area_code))
-        .join(EligibleHousehold, col(EligibleHousehold.household_id) == col(Entitlement.household_id))
-        .where(
-            col(Entitlement.policy_code) == policy_code,
-            col(Entitlement.starts_on) < after,
-            or_(col(Entitlement.ends_on).is_(None), col(Entitlement.ends_on) > first),
-            *_in_scope(scope),
-        )
-        .distinct()
-    )
-    return [Entitled(*row) for row in rows.all()]
-
-
-async def _paid_households(session: AsyncSession, *, policy_code: str, period: str, scope: str | None) -> set[UUID]:
-    rows = await session.scalars(
-        select(col(Payment.household_id))
-        .join(EligibleHousehold, col(EligibleHousehold.household_id) == col(Payment.household_id))
-        .where(col(Payment.policy_code) == policy_code, col(Payment.period) == period, *_in_scope(scope))
-    )
-    return set(rows.all())
 
 
 async def get_coverage_check(session: AsyncSession, check_id: UUID, *, actor: Principal) -> CoverageCheck:
@@ -149,6 +155,7 @@ async def list_coverage_checks(
     actor: Principal,
     policy_code: PolicyCode | None,
     period: str | None,
+    cycle_id: UUID | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> list[CoverageCheck]:
@@ -160,5 +167,7 @@ async def list_coverage_checks(
         stmt = stmt.where(col(CoverageCheck.policy_code) == policy_code)
     if period is not None:
         stmt = stmt.where(col(CoverageCheck.period) == period)
+    if cycle_id is not None:
+        stmt = stmt.where(col(CoverageCheck.cycle_id) == cycle_id)
     stmt = keyset(stmt, (col(CoverageCheck.checked_at), col(CoverageCheck.id)), after, limit=limit, descending=True)
     return list((await session.scalars(stmt)).all())

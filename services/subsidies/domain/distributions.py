@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
-from services.subsidies.models import EligibleHousehold, IncomeAllocation, IncomeReceipt, IncomeStatus, ProjectArea
+from services.subsidies.models import HouseholdFacts, IncomeAllocation, IncomeReceipt, IncomeStatus, ProjectArea
 from services.subsidies.rules.distribution import allocate_by_members
 from shared.areas import township_of
 from shared.contracts.projects import ProjectIncomeRecorded
@@ -115,9 +115,7 @@ async def _share_out(session: AsyncSession, receipt: IncomeReceipt, *, now: date
 
 async def _members_in(session: AsyncSession, area_prefix: str) -> dict[UUID, int]:
     """Member counts of the registered households within an area."""
-    rows = await session.scalars(
-        select(EligibleHousehold).where(col(EligibleHousehold.area_code).startswith(area_prefix))
-    )
+    rows = await session.scalars(select(HouseholdFacts).where(col(HouseholdFacts.area_code).startswith(area_prefix)))
     return {h.household_id: h.member_count for h in rows.all()}
 
 

@@ -1,8 +1,8 @@
-"""Subsidy payments (补贴发放): exactly once per household, policy and period, with the facts they rest on."""
+"""Subsidy payments (补贴发放): exactly once per holder (a household, or a member), programme and period, with
+the facts they rest on."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import date, datetime
 from uuid import UUID
 
@@ -12,13 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
-from services.subsidies.domain.policies import ensure_known_policy, ensure_period_begun
-from services.subsidies.models import EligibleHousehold, Payment
+from services.subsidies.domain.catalogue import catalogued, version_for
+from services.subsidies.domain.policies import ensure_period_begun
+from services.subsidies.models import HouseholdFacts, MemberFacts, Payment
+from services.subsidies.rules.periods import check_period
+from services.subsidies.rules.vocabulary import Frequency, ProgrammeUnit
 from services.subsidies.schemas.payments import PaymentCreate
 from shared.auth import Principal
-from shared.contracts.subsidies import PolicyCode, SubsidyPaid
+from shared.contracts.subsidies import SubsidyPaid
 from shared.db import keyset
 from shared.errors import Conflict, InvalidInput, NotFound
+
+# The holder key of a household's own payment (a member's is the member id): a unique key NULLs cannot slip past.
+HOUSEHOLD_HOLDER = "-"
 
 
 async def pay_subsidy(
@@ -27,11 +33,12 @@ async def pay_subsidy(
     *,
     key: str,
     actor: Principal,
-    policies: Collection[PolicyCode],
     today: date,
     now: datetime,
 ) -> tuple[Payment, bool]:
-    """Pay a subsidy of the policy catalogue exactly once per household, policy and period.
+    """Record a subsidy paid outside a cycle, exactly once per holder, programme and period, under the programme
+    version in force for the period. Whether the rule entitled the holder is not checked here: a leakage check
+    flags a payment it did not (the payment was made; this records it).
 
     `key` is the payment's idempotency key, unique among all payments whoever made them. Returns (payment, newly
     paid): the same key with the same request returns the payment it made, whatever the day or the catalogue now.
@@ -39,13 +46,18 @@ async def pay_subsidy(
     earlier = await _payment_by_key(session, key)
     if earlier is not None:
         return _replayed(earlier, data), False
+    programme = await catalogued(session, data.policy_code)
+    check_period(data.period, Frequency(programme.frequency))
     ensure_period_begun(data.period, today=today)
-    ensure_known_policy(data.policy_code, policies)
-    household = await session.get(EligibleHousehold, data.household_id)
+    version = await version_for(session, programme, data.period)
+    household = await session.get(HouseholdFacts, data.household_id)
     if household is None:
         raise InvalidInput("The household is not a registered household (建档立卡户) known to subsidies.")
+    await _ensure_holder(session, data, ProgrammeUnit(programme.unit))
     payment = Payment(
         **data.model_dump(),
+        holder_key=str(data.member_id) if data.member_id else HOUSEHOLD_HOLDER,
+        version_id=version.id,
         idempotency_key=key,
         member_count=household.member_count,
         area_code=household.area_code,
@@ -67,16 +79,35 @@ async def pay_subsidy(
             policy_code=payment.policy_code,
             period=payment.period,
             amount_fen=payment.amount_fen,
+            member_id=payment.member_id,
+            version_id=payment.version_id,
         ),
     )
     return payment, True
+
+
+async def _ensure_holder(session: AsyncSession, data: PaymentCreate, unit: ProgrammeUnit) -> None:
+    """A member programme pays a member of the household; a household programme pays the household itself."""
+    if unit is ProgrammeUnit.HOUSEHOLD:
+        if data.member_id is not None:
+            raise _member_error("A household programme pays the household: name no member.", "member_not_expected")
+        return
+    if data.member_id is None:
+        raise _member_error("A member programme pays a member: name the member paid.", "member_required")
+    member = await session.get(MemberFacts, data.member_id)
+    if member is None or member.household_id != data.household_id:
+        raise _member_error("The member is not a member of the household known to subsidies.", "not_a_member")
+
+
+def _member_error(detail: str, code: str) -> InvalidInput:
+    return InvalidInput(detail, errors=[{"field": "body.member_id", "message": detail, "code": code}])
 
 
 async def _paid_concurrently(session: AsyncSession, data: PaymentCreate, key: str, exc: IntegrityError) -> Payment:
     """Another request committed first: a retry of it gets the original; anything else is a conflict."""
     earlier = await _payment_by_key(session, key)
     if earlier is None:
-        raise Conflict("This subsidy is already paid to this household for this period.") from exc
+        raise Conflict("This subsidy is already paid to this holder for this period.") from exc
     return _replayed(earlier, data)
 
 
@@ -88,8 +119,9 @@ def _replayed(earlier: Payment, data: PaymentCreate) -> Payment:
 
 
 def _same_request(payment: Payment, data: PaymentCreate) -> bool:
-    return (payment.household_id, payment.policy_code, payment.period, payment.amount_fen) == (
+    return (payment.household_id, payment.member_id, payment.policy_code, payment.period, payment.amount_fen) == (
         data.household_id,
+        data.member_id,
         data.policy_code,
         data.period,
         data.amount_fen,
@@ -110,11 +142,24 @@ async def get_payment(session: AsyncSession, payment_id: UUID) -> Payment:
 
 
 async def list_payments(
-    session: AsyncSession, *, household_id: UUID | None, after: tuple[datetime, UUID] | None, limit: int
+    session: AsyncSession,
+    *,
+    household_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+    status: str | None = None,
+    policy_code: str | None = None,
+    period: str | None = None,
+    area_code: str | None = None,
 ) -> list[Payment]:
-    """Payments, the newest first, optionally of one household."""
+    """Payments, the newest first, optionally of one household, status, programme, period or area (a prefix)."""
     stmt = select(Payment)
     if household_id is not None:
         stmt = stmt.where(col(Payment.household_id) == household_id)
+    for column, value in ((Payment.status, status), (Payment.policy_code, policy_code), (Payment.period, period)):
+        if value is not None:
+            stmt = stmt.where(col(column) == value)
+    if area_code is not None:
+        stmt = stmt.where(col(Payment.area_code).startswith(area_code, autoescape=True))
     stmt = keyset(stmt, (col(Payment.paid_at), col(Payment.id)), after, limit=limit, descending=True)
     return list((await session.scalars(stmt)).all())

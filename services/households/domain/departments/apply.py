@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households.domain import housing, idnumbers, members, policies, water
+from services.households.domain import deaths, housing, idnumbers, members, policies, water
 from services.households.models import Household, Member
 from services.households.rules.housing import AppraisalFacts
 from services.households.rules.vocabulary import AppraisalSource, DataKind
@@ -170,6 +170,22 @@ async def _housing(session: AsyncSession, r: Row, ctx: RowContext) -> None:
     )
 
 
+async def _death(session: AsyncSession, r: Row, ctx: RowContext) -> None:
+    household, member = await resolve_member(session, r, ctx)
+    if member.died_on == r["died_on"]:
+        return  # reported again (registries send their lists whole): recorded already
+    await deaths.record_death(
+        session,
+        household,
+        member,
+        died_on=r["died_on"],
+        source=r["source"],
+        actor=ctx.actor,
+        now=ctx.now,
+        today=ctx.today,
+    )
+
+
 Applier = Callable[[AsyncSession, Row, RowContext], Awaitable[None]]
 APPLIERS: dict[DataKind, Applier] = {
     DataKind.MINIMUM_ALLOWANCE: _minimum_allowance,
@@ -180,4 +196,5 @@ APPLIERS: dict[DataKind, Applier] = {
     DataKind.DISABILITY: _disability,
     DataKind.WATER: _water,
     DataKind.HOUSING: _housing,
+    DataKind.DEATH: _death,
 }

@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 
 from services.households.domain.imports.rows import MemberRow, RowError, RowParser, households
 from services.households.rules.idcard import IdCardVault, mask
+from services.households.rules.members import member_added
 from services.households.settings import KnownAreas
 from shared.contracts.households import HouseholdRegistered, MemberAdded
 
@@ -89,13 +90,7 @@ def registration(
 def addition(household_id: UUID, member: Row, *, actor: str, now: datetime) -> tuple[Row, MemberAdded]:
     """The history entry and the event of adding a member to an existing household."""
     changes = {"member_id": str(member["id"]), "via": "import"}
-    event = MemberAdded(
-        household_id=household_id,
-        member_id=member["id"],
-        relationship_to_head=member["relationship_to_head"],
-        birth_date=member["birth_date"],
-    )
-    return change_row(household_id, "member.added", changes, actor=actor, now=now), event
+    return change_row(household_id, "member.added", changes, actor=actor, now=now), member_added(household_id, member)
 
 
 def member_row(household_id: UUID, row: MemberRow, vault: IdCardVault) -> Row:

@@ -8,9 +8,10 @@ person claiming it (as the API refuses two members with one number), a row error
 A household has at most `MAX_MEMBERS` members, as through the API: the rows beyond are row errors.
 Rows whose area code or head differ from the registered household's are row errors: the code names another
 household than the file thinks, and its members must not be added to it.
-Every new household publishes HouseholdRegistered and every member added to an existing one MemberAdded,
-through outbox rows written in the same transaction (made by `services.households.events.outbox_rows`; the relay
-is woken once per chunk).
+Every new household publishes HouseholdRegistered, and every member written (with a new household or added to an
+existing one) MemberAdded, its name and ID-card number masked, then the events of its facts, through outbox rows
+written in the same transaction (made by `services.households.events.outbox_rows`; the relay is woken once per
+chunk).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from services.households.domain.imports.rows import RowError
 from services.households.events import outbox_rows
 from services.households.models import Household, HouseholdChange, Member
 from services.households.rules.limits import MAX_MEMBERS
-from services.households.rules.members import BLANK, fact_events
+from services.households.rules.members import BLANK, fact_events, member_added
 from shared.contracts import IntegrationEvent
 from shared.db import one_of
 from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage
@@ -195,19 +196,19 @@ class ChunkWriter:
     def _plan_unit(self, unit: PreparedUnit, existing: UUID | None, fresh: list[PreparedMember], plan: _Plan) -> None:
         if existing is None:
             plan.households.append(household_row(unit, self.now))
-            plan.members.extend(m.row for m in fresh)
             change, registered = registration(unit, len(fresh), actor=self.actor, now=self.now)
             plan.changes.append(change)
             plan.events.append(registered)
-        else:
-            for member in fresh:
-                member.row["household_id"] = existing
-                plan.members.append(member.row)
+        household_id = existing or unit.household_id
+        for member in fresh:  # what the API publishes: the member (masked), facts, and a dropout as a problem
+            member.row["household_id"] = household_id
+            plan.members.append(member.row)
+            if existing is None:
+                plan.events.append(member_added(household_id, member.row))
+            else:
                 change, added = addition(existing, member.row, actor=self.actor, now=self.now)
                 plan.changes.append(change)
                 plan.events.append(added)
-        household_id = existing or unit.household_id
-        for member in fresh:  # what registering them through the API publishes: facts, and a dropout as a problem
             plan.events.extend(
                 fact_events(household_id, unit.area_code, member.row, BLANK, actor=self.actor, on=self.today)
             )

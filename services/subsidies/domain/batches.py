@@ -1,0 +1,382 @@
+"""Disbursement batches (代发批次) of an approved cycle and their bank files (代发文件).
+
+The first batch holds every listed entitlement whose holder has an account in use; a follow-up batch (sequence 2,
+3, ...) holds those whose last line failed or was returned and whose account was corrected since (the account in
+use is not the one any earlier line of theirs went to), and those never batched that have an account now. Never an
+entitlement with a pending or paid line: the partial unique index `uq_batchline_entitlement_live` refuses a second
+live line even to a build racing this one. A member's entitlement is paid into the member's own account, or else
+into the household's.
+
+Bulk throughout: entitlements are read in keyset chunks of plain rows (by household and holder, the order of the
+cycle's unique index) and lines inserted by executemany, never one ORM object each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import Row, Select, and_, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.subsidies import events
+from services.subsidies.domain.cycles import cycle_of
+from services.subsidies.domain.payees import HOUSEHOLD_HOLDER
+from services.subsidies.models import (
+    BankFileExport,
+    BatchLine,
+    Cycle,
+    CycleEntitlement,
+    DisbursementBatch,
+    Payee,
+    Programme,
+)
+from services.subsidies.rules.bank_file import (
+    BankFileEncoding,
+    ExportLine,
+    ExportWriter,
+    checksum,
+    encode_file,
+    purpose_of,
+)
+from services.subsidies.rules.payee_vault import PayeeVault
+from services.subsidies.rules.vocabulary import BatchStatus, CycleStatus, EntitlementStatus, LineStatus
+from shared.contracts.subsidies import BankFileExported
+from shared.db import keyset
+from shared.errors import Conflict, InvalidInput, NotFound
+
+CHUNK = 5_000
+LIVE = (LineStatus.PENDING, LineStatus.PAID)
+# A batch is built once the list is approved; a line returned after the cycle was marked paid is followed up too.
+BATCHABLE = frozenset({CycleStatus.APPROVED, CycleStatus.PAID})
+E = CycleEntitlement
+_LINES = BatchLine.__table__  # type: ignore[attr-defined]  # core executemany: no ORM bookkeeping per line
+
+
+class AwaitingReason(StrEnum):
+    """Why a listed entitlement with no pending or paid line is not in a batch yet."""
+
+    READY = "ready"  # an account is in use: the next batch takes it
+    NO_PAYEE = "no_payee"  # neither the holder nor the household has an account in use
+    ACCOUNT_NOT_CORRECTED = "account_not_corrected"  # the account in use is the one an earlier line failed on
+
+
+@dataclass(frozen=True)
+class BuiltBatch:
+    batch: DisbursementBatch
+    awaiting_count: int  # listed entitlements left out: no account, or the failed account not corrected yet
+
+
+@dataclass(frozen=True)
+class BankFile:
+    batch: DisbursementBatch
+    content: bytes
+    checksum: str
+    encoding: BankFileEncoding
+
+
+# --- Building ---------------------------------------------------------------------------------------------------
+
+
+async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now: datetime) -> BuiltBatch:
+    """The cycle's next batch: every listed entitlement ready to pay (`AwaitingReason.READY`), one pending line
+    each, numbered from 1. InvalidInput `nothing_to_pay` when none is; Conflict `cycle_state` unless the cycle is
+    approved (or paid, for a returned line)."""
+    cycle = await cycle_of(session, cycle_id, for_update=True)  # two builds of one cycle run one after the other
+    if cycle.status not in BATCHABLE:
+        raise Conflict(
+            f"The cycle is {cycle.status}: batches are built for an approved cycle.",
+            code="cycle_state",
+            cycle_status=cycle.status,
+        )
+    batch_id, line_no, total_fen, awaiting = uuid4(), 0, 0, 0
+    try:
+        async for rows in _chunks(session, _awaiting_batch(cycle.id)):
+            lines = []
+            for row in rows:
+                if reason_of(row) is not AwaitingReason.READY:
+                    awaiting += 1
+                    continue
+                line_no, total_fen = line_no + 1, total_fen + row.amount_fen
+                lines.append(_line(batch_id, line_no, row))
+            if lines:
+                await session.execute(insert(_LINES), lines)
+        if line_no == 0:
+            raise _nothing_to_pay(awaiting)
+        batch = DisbursementBatch(
+            id=batch_id,
+            cycle_id=cycle.id,
+            sequence=await _next_sequence(session, cycle.id),
+            status=BatchStatus.BUILT,
+            line_count=line_no,
+            total_fen=total_fen,
+            built_by=actor,
+            built_at=now,
+        )
+        session.add(batch)
+        await session.flush()
+    except IntegrityError:
+        # The cycle's lock keeps builds apart; a line that still collides with a live one (written some other way)
+        # is refused by the index, and nothing of this build is kept.
+        raise Conflict("Another batch of this cycle was built at the same time; build again.") from None
+    return BuiltBatch(batch, awaiting)
+
+
+def _line(batch_id: UUID, line_no: int, row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": uuid4(),
+        "batch_id": batch_id,
+        "line_no": line_no,
+        "entitlement_id": row.id,
+        "payee_id": row.payee_id,
+        "amount_fen": row.amount_fen,
+        "status": LineStatus.PENDING.value,
+    }
+
+
+def _nothing_to_pay(awaiting: int) -> InvalidInput:
+    return InvalidInput(
+        "No listed entitlement of the cycle is ready for a batch: each is in a pending or paid line, or waits for an "
+        "account (see the cycle's awaiting-batch list).",
+        errors=[
+            {"field": "cycle", "message": f"{awaiting} entitlement(s) wait for an account", "code": "nothing_to_pay"}
+        ],
+        awaiting_count=awaiting,
+    )
+
+
+async def _next_sequence(session: AsyncSession, cycle_id: UUID) -> int:
+    last = await session.scalar(
+        select(func.max(col(DisbursementBatch.sequence))).where(col(DisbursementBatch.cycle_id) == cycle_id)
+    )
+    return int(last or 0) + 1
+
+
+def _account_in_use(holder_key: Any) -> Any:
+    """The id of the account in use of the entitlement's household for `holder_key` (correlated), or NULL."""
+    return (
+        select(col(Payee.id))
+        .where(
+            col(Payee.household_id) == col(E.household_id),
+            col(Payee.holder_key) == holder_key,
+            col(Payee.replaced_at).is_(None),
+        )
+        .order_by(col(Payee.recorded_at).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _awaiting_batch(cycle_id: UUID, *, area: str | None = None) -> Select[Any]:
+    """The cycle's listed entitlements with no pending or paid line, each with the account it would be paid into
+    (`payee_id`: the holder's own, else the household's; NULL: none) and whether an earlier line of the
+    entitlement went to that very account (`account_used`)."""
+    live = exists().where(col(BatchLine.entitlement_id) == col(E.id), col(BatchLine.status).in_(LIVE))
+    payee_id = func.coalesce(_account_in_use(col(E.holder_key)), _account_in_use(HOUSEHOLD_HOLDER))
+    stmt = select(
+        col(E.id), col(E.household_id), col(E.member_id), col(E.holder_key), col(E.area_code), col(E.amount_fen),
+        payee_id.label("payee_id"),
+    ).where(col(E.cycle_id) == cycle_id, col(E.status) == EntitlementStatus.LISTED, ~live)  # fmt: skip
+    if area is not None:
+        stmt = stmt.where(col(E.area_code).startswith(area))
+    inner = stmt.subquery()
+    used = exists().where(col(BatchLine.entitlement_id) == inner.c.id, col(BatchLine.payee_id) == inner.c.payee_id)
+    return select(inner, used.label("account_used"))
+
+
+def reason_of(row: Row[Any]) -> AwaitingReason:
+    if row.payee_id is None:
+        return AwaitingReason.NO_PAYEE
+    return AwaitingReason.ACCOUNT_NOT_CORRECTED if row.account_used else AwaitingReason.READY
+
+
+def _where_reason(stmt: Select[Any], reason: AwaitingReason) -> Select[Any]:
+    """`_awaiting_batch` narrowed to one reason."""
+    inner = stmt.selected_columns
+    conditions = {
+        AwaitingReason.NO_PAYEE: inner.payee_id.is_(None),
+        AwaitingReason.ACCOUNT_NOT_CORRECTED: and_(inner.payee_id.is_not(None), inner.account_used),
+        AwaitingReason.READY: and_(inner.payee_id.is_not(None), ~inner.account_used),
+    }
+    return stmt.where(conditions[reason])
+
+
+async def _chunks(session: AsyncSession, stmt: Select[Any]) -> AsyncIterator[Sequence[Row[Any]]]:
+    """`stmt` (an `_awaiting_batch`) in keyset chunks by household and holder."""
+    after: tuple[Any, ...] | None = None
+    key = [stmt.selected_columns.household_id, stmt.selected_columns.holder_key]
+    while rows := (await session.execute(keyset(stmt, key, after, limit=CHUNK))).all():
+        yield rows
+        after = (rows[-1].household_id, rows[-1].holder_key)
+
+
+async def list_awaiting(
+    session: AsyncSession,
+    cycle_id: UUID,
+    *,
+    area: str | None,
+    reason: AwaitingReason | None,
+    after: tuple[UUID, str] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """A page of the cycle's listed entitlements that no pending or paid line holds, by household and holder."""
+    await cycle_of(session, cycle_id)
+    stmt = _awaiting_batch(cycle_id, area=area)
+    if reason is not None:
+        stmt = _where_reason(stmt, reason)
+    key = [stmt.selected_columns.household_id, stmt.selected_columns.holder_key]
+    return list((await session.execute(keyset(stmt, key, after, limit=limit))).all())
+
+
+# --- The bank file ----------------------------------------------------------------------------------------------
+
+
+async def export_bank_file(
+    session: AsyncSession,
+    batch_id: UUID,
+    *,
+    encoding: BankFileEncoding,
+    reason: str,
+    vault: PayeeVault,
+    actor: str,
+    now: datetime,
+) -> BankFile:
+    """The batch's bank file, the one place full account numbers leave the system: recorded (who, why, checksum)
+    and published for audit's log. The same lines, accounts and programme give the same text every time: its
+    checksum is kept at the first export and every later export must match it (Conflict `file_changed`)."""
+    batch = await _batch(session, batch_id, for_update=True)
+    cycle = await cycle_of(session, batch.cycle_id)
+    text = await _file_text(session, batch, purpose_of(await _programme_name(session, cycle), cycle.period), vault)
+    digest = checksum(text)
+    if batch.checksum is not None and batch.checksum != digest:
+        raise Conflict(
+            "The batch's bank file no longer matches its first export (a line, an account or the programme's name "
+            "changed); it is not exported.",
+            code="file_changed",
+        )
+    content = encode_file(text, encoding)
+    batch.checksum = digest
+    if batch.status == BatchStatus.BUILT:
+        batch.status = BatchStatus.EXPORTED
+    session.add(
+        BankFileExport(
+            batch_id=batch.id, encoding=encoding, checksum=digest, reason=reason, exported_by=actor, exported_at=now
+        )
+    )
+    events.publish(
+        session,
+        BankFileExported(
+            cycle_id=cycle.id,
+            batch_id=batch.id,
+            encoding=encoding,
+            checksum=digest,
+            line_count=batch.line_count,
+            total_fen=batch.total_fen,
+            exported_by=actor,
+            reason=reason,
+        ),
+    )
+    return BankFile(batch, content, digest, encoding)
+
+
+async def _programme_name(session: AsyncSession, cycle: Cycle) -> str:
+    programme = await session.get(Programme, cycle.programme_code)
+    return programme.name if programme is not None else cycle.programme_code
+
+
+async def _file_text(session: AsyncSession, batch: DisbursementBatch, purpose: str, vault: PayeeVault) -> str:
+    writer = ExportWriter()
+    stmt: Select[Any] = (
+        select(
+            col(BatchLine.id), col(BatchLine.line_no), col(BatchLine.amount_fen), col(Payee.id).label("payee_id"),
+            col(Payee.account_kid), col(Payee.account_ciphertext), col(Payee.holder_name_ciphertext),
+        )
+        .join(Payee, col(Payee.id) == col(BatchLine.payee_id))
+        .where(col(BatchLine.batch_id) == batch.id)
+    )  # fmt: skip
+    after: tuple[int] | None = None
+    while rows := (await session.execute(keyset(stmt, [col(BatchLine.line_no)], after, limit=CHUNK))).all():
+        writer.write(_export_line(batch.id, purpose, row, vault) for row in rows)
+        after = (rows[-1].line_no,)
+    return writer.text()
+
+
+def _export_line(batch_id: UUID, purpose: str, row: Row[Any], vault: PayeeVault) -> ExportLine:
+    try:
+        payee = vault.open(row.account_kid, row.account_ciphertext, row.holder_name_ciphertext, payee_id=row.payee_id)
+    except ValueError:
+        raise Conflict(
+            f"The account of line {row.line_no} cannot be opened (its key is no longer configured, or it was "
+            "altered); nothing is exported.",
+            code="payee_unreadable",
+        ) from None
+    return ExportLine(row.line_no, batch_id, payee.account_no, payee.holder_name, row.amount_fen, purpose, row.id)
+
+
+# --- Reading ----------------------------------------------------------------------------------------------------
+
+
+async def _batch(session: AsyncSession, batch_id: UUID, *, for_update: bool = False) -> DisbursementBatch:
+    stmt = select(DisbursementBatch).where(col(DisbursementBatch.id) == batch_id)
+    stmt = stmt.execution_options(populate_existing=True)
+    batch = (await session.scalars(stmt.with_for_update() if for_update else stmt)).one_or_none()
+    if batch is None:
+        raise NotFound("No batch has this id.")
+    return batch
+
+
+async def get_batch(session: AsyncSession, batch_id: UUID) -> DisbursementBatch:
+    return await _batch(session, batch_id)
+
+
+async def list_batches(
+    session: AsyncSession, cycle_id: UUID, *, after: tuple[int] | None, limit: int
+) -> list[DisbursementBatch]:
+    """A cycle's batches, by sequence (the first batch, then its follow-ups)."""
+    await cycle_of(session, cycle_id)
+    stmt = select(DisbursementBatch).where(col(DisbursementBatch.cycle_id) == cycle_id)
+    stmt = keyset(stmt, [col(DisbursementBatch.sequence)], after, limit=limit)
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_lines(
+    session: AsyncSession,
+    batch_id: UUID,
+    *,
+    status: LineStatus | None,
+    area: str | None,
+    after: tuple[int] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """A batch's lines by line number, each with its holder and the masked account it was sent to."""
+    await _batch(session, batch_id)
+    stmt: Select[Any] = (
+        select(
+            BatchLine, col(E.household_id), col(E.member_id), col(E.holder_key), col(E.area_code),
+            col(Payee.bank_code), col(Payee.account_masked), col(Payee.holder_name_masked),
+        )
+        .join(E, col(E.id) == col(BatchLine.entitlement_id))
+        .join(Payee, col(Payee.id) == col(BatchLine.payee_id))
+        .where(col(BatchLine.batch_id) == batch_id)
+    )  # fmt: skip
+    if status is not None:
+        stmt = stmt.where(col(BatchLine.status) == status)
+    if area is not None:
+        stmt = stmt.where(col(E.area_code).startswith(area))
+    return list((await session.execute(keyset(stmt, [col(BatchLine.line_no)], after, limit=limit))).all())
+
+
+async def list_exports(
+    session: AsyncSession, batch_id: UUID, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[BankFileExport]:
+    """Who exported a batch's bank file, when, why and in which encoding, the first export first."""
+    await _batch(session, batch_id)
+    stmt = select(BankFileExport).where(col(BankFileExport.batch_id) == batch_id)
+    stmt = keyset(stmt, [col(BankFileExport.exported_at), col(BankFileExport.id)], after, limit=limit)
+    return list((await session.scalars(stmt)).all())

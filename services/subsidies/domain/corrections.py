@@ -1,0 +1,106 @@
+"""Corrections of wrong payments (冲正 / 追回): a payment reversed or recovered whole, once, with a reason.
+
+A payment is never deleted: its status says it no longer counts (`reversed`, `recovered`), its `PaymentCorrection`
+says who decided it, when and why, and `SubsidyPaymentCorrected` tells households to take it out of the holder's
+transfer income. A bank's return arrives through its result file (`domain/reconciliation.py`) and reverses the
+payment the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.subsidies import events
+from services.subsidies.models import Payment, PaymentCorrection
+from services.subsidies.rules.vocabulary import PaymentStatus
+from services.subsidies.schemas.corrections import CorrectionCreate
+from shared.auth import Principal, Role
+from shared.contracts.subsidies import CorrectionKind, SubsidyPaymentCorrected
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+STATUS_AFTER = {CorrectionKind.REVERSAL: PaymentStatus.REVERSED, CorrectionKind.RECOVERY: PaymentStatus.RECOVERED}
+
+
+async def correct_payment(
+    session: AsyncSession, payment_id: UUID, data: CorrectionCreate, *, actor: Principal, now: datetime
+) -> PaymentCorrection:
+    """Reverse or recover a paid payment, whole, once.
+
+    A reversal (冲正) is the finance office's (the money never reached the payee); a recovery (追回) may also be
+    decided by the district office. Forbidden for a district officer reversing; NotFound; Conflict `corrected` once
+    the payment was corrected; InvalidInput `partial_correction` for any amount but the payment's.
+    """
+    if data.kind is CorrectionKind.REVERSAL and Role.FINANCE_OFFICER not in actor.acting_roles:
+        raise Forbidden("Only the finance office reverses a payment (冲正); the district office may recover one.")
+    payment = await _locked_payment(session, payment_id)
+    if payment.status != PaymentStatus.PAID or await _correction_of(session, payment.id) is not None:
+        raise Conflict(f"The payment was already corrected (its status is {payment.status}).", code="corrected")
+    if data.amount_fen != payment.amount_fen:
+        raise InvalidInput(
+            "A payment is corrected whole: the amount must be the payment's.",
+            errors=[
+                {
+                    "field": "body.amount_fen",
+                    "message": f"must be the payment's amount, {payment.amount_fen} fen",
+                    "code": "partial_correction",
+                }
+            ],
+        )
+    correction = PaymentCorrection(
+        payment_id=payment.id,
+        kind=data.kind,
+        amount_fen=payment.amount_fen,
+        reason=data.reason,
+        recorded_by=actor.subject,
+        recorded_at=now,
+    )
+    payment.status = STATUS_AFTER[data.kind]
+    session.add(correction)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # corrected meanwhile by a request that committed first
+        raise Conflict("The payment was already corrected.", code="corrected") from exc
+    events.publish(session, corrected_event(payment, data.kind))
+    return correction
+
+
+async def correction_of_payment(session: AsyncSession, payment_id: UUID) -> PaymentCorrection:
+    """The payment's correction; NotFound if the payment does not exist or was never corrected."""
+    if await session.get(Payment, payment_id) is None:
+        raise NotFound("No payment has this id.")
+    correction = await _correction_of(session, payment_id)
+    if correction is None:
+        raise NotFound("This payment was never corrected.")
+    return correction
+
+
+def corrected_event(payment: Payment, kind: CorrectionKind) -> SubsidyPaymentCorrected:
+    """What a payment's correction publishes."""
+    return SubsidyPaymentCorrected(
+        household_id=payment.household_id,
+        payment_id=payment.id,
+        kind=kind,
+        policy_code=payment.policy_code,
+        period=payment.period,
+        amount_fen=payment.amount_fen,
+    )
+
+
+async def _locked_payment(session: AsyncSession, payment_id: UUID) -> Payment:
+    """The payment, its row locked until the transaction ends: two corrections of it never interleave."""
+    stmt = select(Payment).where(col(Payment.id) == payment_id).with_for_update()
+    payment = (await session.scalars(stmt.execution_options(populate_existing=True))).one_or_none()
+    if payment is None:
+        raise NotFound("No payment has this id.")
+    return payment
+
+
+async def _correction_of(session: AsyncSession, payment_id: UUID) -> PaymentCorrection | None:
+    found = await session.scalars(select(PaymentCorrection).where(col(PaymentCorrection.payment_id) == payment_id))
+    return found.first()

@@ -1,0 +1,382 @@
+"""A bank's result file reconciled line by line (回盘对账): paid lines become payments, failed lines wait for a
+follow-up batch, returned lines have their payment reversed.
+
+The whole file or nothing: every line is checked first (`rules/bank_results.py`, `rules/reconciliation.py`) and a
+single error refuses it all. The same bytes imported again replay the first import (unique checksum per batch);
+a line reported again in another file changes nothing. Payments are unique per entitlement and per bank line, so
+whatever is retried or re-imported an entitlement is paid once. Bulk throughout: lines are read as plain rows and
+changed by executemany statements in chunks, never as one ORM object each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from services.subsidies import events
+from services.subsidies.domain.corrections import corrected_event
+from services.subsidies.domain.cycles import cycle_of, mark_paid_if_settled
+from services.subsidies.models import (
+    BankResultImport,
+    BatchLine,
+    Cycle,
+    CycleEntitlement,
+    DisbursementBatch,
+    Payment,
+    PaymentCorrection,
+)
+from services.subsidies.rules.bank_file import BankFileEncoding, decode_file
+from services.subsidies.rules.bank_results import ResultLine, parse_file, refusal
+from services.subsidies.rules.reconciliation import Effect, LineState, Planned, plan
+from services.subsidies.rules.vocabulary import BatchStatus, LineStatus, PaymentStatus
+from shared.auth import Principal
+from shared.contracts import IntegrationEvent
+from shared.contracts.subsidies import CorrectionKind, SubsidyPaid
+from shared.db import keyset
+from shared.errors import Conflict, NotFound
+from shared.messaging.outbox import OUTBOX, WAKE_RELAYS
+
+CHUNK = 5_000
+T = TypeVar("T")
+_LINES = BatchLine.__table__  # type: ignore[attr-defined]
+_PAYMENTS = Payment.__table__  # type: ignore[attr-defined]
+_IMPORTABLE = (BatchStatus.EXPORTED, BatchStatus.RECONCILED)
+# One statement per chunk of lines of one outcome; each line its own values (the bank's serial and day).
+_SETTLE_LINE = (
+    update(_LINES)
+    .where(_LINES.c.id == bindparam("line_id"))
+    .values(
+        status=bindparam("new_status"),
+        bank_reason=bindparam("reason"),
+        bank_reference=func.coalesce(bindparam("reference"), _LINES.c.bank_reference),
+        settled_on=bindparam("day"),
+    )
+)
+_REVERSE_PAYMENT = update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id")).values(status="reversed")
+
+
+@dataclass(frozen=True)
+class Importer:
+    """Who imports, and when: what every row the import writes is stamped with."""
+
+    actor: Principal
+    now: datetime
+
+
+async def import_bank_results(
+    session: AsyncSession,
+    batch_id: UUID,
+    data: bytes,
+    *,
+    encoding: BankFileEncoding,
+    actor: Principal,
+    today: date,
+    now: datetime,
+) -> tuple[BankResultImport, bool]:
+    """Import a batch's result file: (the import, newly imported). The same bytes again return the first import.
+
+    NotFound for an unknown batch; Conflict `batch_state` before the batch's file was exported; InvalidInput with
+    every line's error (nothing changed) for a file that does not decode, is malformed, or does not fit the batch.
+    """
+    batch = await _locked_batch(session, batch_id)
+    checksum = hashlib.sha256(data).hexdigest()
+    earlier = await _import_with(session, batch.id, checksum)
+    if earlier is not None:
+        return earlier, False
+    if batch.status not in _IMPORTABLE:
+        raise Conflict(
+            f"The batch's bank file was never exported (the batch is {batch.status}): the bank has no result for it.",
+            code="batch_state",
+        )
+    lines, errors = parse_file(decode_file(data, encoding), today=today)
+    cycle = await cycle_of(session, batch.cycle_id)
+    planned, mismatches = plan(lines, await _line_states(session, batch.id, cycle, lines), batch_id=batch.id)
+    if errors or mismatches:
+        raise refusal(errors + mismatches)
+    importer = Importer(actor, now)
+    await _pay(session, cycle, [p.line for p in planned if p.effect is Effect.PAY], importer)
+    await _fail(session, [p.line for p in planned if p.effect is Effect.FAIL])
+    await _return(session, [p.line for p in planned if p.effect is Effect.RETURN], importer)
+    record = _import_record(batch.id, checksum, encoding, planned, importer)
+    session.add(record)
+    await _settle(session, batch, now)
+    return record, True
+
+
+async def list_imports(
+    session: AsyncSession, batch_id: UUID, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[BankResultImport]:
+    """The result files imported for a batch, the newest first; NotFound for an unknown batch."""
+    if await session.get(DisbursementBatch, batch_id) is None:
+        raise NotFound("No batch has this id.")
+    stmt = select(BankResultImport).where(col(BankResultImport.batch_id) == batch_id)
+    columns = (col(BankResultImport.imported_at), col(BankResultImport.id))
+    return list((await session.scalars(keyset(stmt, columns, after, limit=limit, descending=True))).all())
+
+
+async def _locked_batch(session: AsyncSession, batch_id: UUID) -> DisbursementBatch:
+    """The batch, its row locked until the transaction ends: two imports for one batch never interleave."""
+    stmt = select(DisbursementBatch).where(col(DisbursementBatch.id) == batch_id).with_for_update()
+    batch = (await session.scalars(stmt.execution_options(populate_existing=True))).one_or_none()
+    if batch is None:
+        raise NotFound("No batch has this id.")
+    return batch
+
+
+async def _import_with(session: AsyncSession, batch_id: UUID, checksum: str) -> BankResultImport | None:
+    found = await session.scalars(
+        select(BankResultImport).where(
+            col(BankResultImport.batch_id) == batch_id, col(BankResultImport.checksum) == checksum
+        )
+    )
+    return found.first()
+
+
+# --- What the file's lines are checked against -------------------------------------------------------------------
+
+
+async def _line_states(
+    session: AsyncSession, batch_id: UUID, cycle: Cycle, lines: Sequence[ResultLine]
+) -> dict[UUID, LineState]:
+    """The state of every line the file names: the batch's own lines with their entitlement's payment, and any
+    other batch's line named by mistake."""
+    by_hand = await _holders_paid_by_hand(session, cycle)
+    states = {row.id: _state_of(row, by_hand) for row in await session.execute(_batch_lines(batch_id))}
+    strangers = [line.reference for line in lines if line.reference not in states]
+    for chunk in _chunks(strangers):
+        found = await session.execute(
+            select(
+                _LINES.c.id, _LINES.c.batch_id, _LINES.c.line_no, _LINES.c.amount_fen, _LINES.c.status,
+                _LINES.c.settled_on,
+            ).where(_LINES.c.id.in_(chunk))
+        )  # fmt: skip
+        states.update(
+            {
+                row.id: LineState(row.batch_id, row.line_no, row.amount_fen, LineStatus(row.status), row.settled_on)
+                for row in found
+            }
+        )
+    return states
+
+
+def _batch_lines(batch_id: UUID) -> Any:
+    """The batch's lines, each with its holder and its entitlement's payment (if any) and whether that payment
+    was corrected once before."""
+    entitlement, payment, correction = CycleEntitlement, Payment, PaymentCorrection
+    return (
+        select(
+            _LINES.c.id, _LINES.c.batch_id, _LINES.c.line_no, _LINES.c.amount_fen, _LINES.c.status,
+            _LINES.c.settled_on, col(entitlement.household_id), col(entitlement.holder_key),
+            col(payment.status).label("payment_status"), col(payment.batch_line_id).label("payment_line_id"),
+            col(correction.id).label("correction_id"),
+        )
+        .join(entitlement, col(entitlement.id) == _LINES.c.entitlement_id)
+        .outerjoin(payment, col(payment.entitlement_id) == _LINES.c.entitlement_id)
+        .outerjoin(correction, col(correction.payment_id) == col(payment.id))
+        .where(_LINES.c.batch_id == batch_id)
+    )  # fmt: skip
+
+
+def _state_of(row: Any, paid_by_hand: set[tuple[UUID, str]]) -> LineState:
+    payment_status = PaymentStatus(row.payment_status) if row.payment_status is not None else None
+    return LineState(
+        batch_id=row.batch_id,
+        line_no=row.line_no,
+        amount_fen=row.amount_fen,
+        status=LineStatus(row.status),
+        settled_on=row.settled_on,
+        payment_status=payment_status,
+        paid_by_this_line=row.payment_line_id == row.id,
+        payment_corrected_before=row.correction_id is not None and payment_status is PaymentStatus.PAID,
+        holder_paid_by_hand=(row.household_id, row.holder_key) in paid_by_hand,
+    )
+
+
+async def _holders_paid_by_hand(session: AsyncSession, cycle: Cycle) -> set[tuple[UUID, str]]:
+    """Holders paid the cycle's programme and period outside any cycle (by `POST /v1/payments`)."""
+    rows = await session.execute(
+        select(col(Payment.household_id), col(Payment.holder_key)).where(
+            col(Payment.policy_code) == cycle.programme_code,
+            col(Payment.period) == cycle.period,
+            col(Payment.entitlement_id).is_(None),
+        )
+    )
+    return {(row.household_id, row.holder_key) for row in rows}
+
+
+# --- What the lines do --------------------------------------------------------------------------------------------
+
+
+async def _pay(session: AsyncSession, cycle: Cycle, lines: list[ResultLine], importer: Importer) -> None:
+    """Paid lines: the line paid and its entitlement's payment recorded (`SubsidyPaid`); an entitlement whose
+    earlier line the bank returned has its reversed payment paid again by the follow-up's line."""
+    for chunk in _chunks(lines):
+        await _settle_lines(session, chunk, LineStatus.PAID)
+        details = await session.execute(
+            select(
+                _LINES.c.id, _LINES.c.payee_id, _LINES.c.amount_fen, col(CycleEntitlement.id).label("entitlement_id"),
+                col(CycleEntitlement.household_id), col(CycleEntitlement.member_id),
+                col(CycleEntitlement.holder_key), col(CycleEntitlement.version_id), col(CycleEntitlement.area_code),
+                col(CycleEntitlement.facts), col(Payment.id).label("payment_id"),
+            )
+            .join(CycleEntitlement, col(CycleEntitlement.id) == _LINES.c.entitlement_id)
+            .outerjoin(Payment, col(Payment.entitlement_id) == _LINES.c.entitlement_id)
+            .where(_LINES.c.id.in_([line.reference for line in chunk]))
+        )  # fmt: skip
+        fresh: list[dict[str, Any]] = []
+        repaid: list[dict[str, Any]] = []
+        for detail in details:
+            (fresh if detail.payment_id is None else repaid).append(_payment_row(detail, cycle, importer))
+        if fresh:
+            await session.execute(insert(_PAYMENTS), fresh)
+        for row in repaid:
+            await _pay_again(session, row)
+        await _publish(session, [_paid_event(row, cycle) for row in fresh + repaid], importer.now)
+
+
+def _payment_row(detail: Any, cycle: Cycle, importer: Importer) -> dict[str, Any]:
+    """The payment a paid line records (or, for a follow-up, its entitlement's returned payment paid again)."""
+    return {
+        "id": detail.payment_id or uuid4(),
+        "household_id": detail.household_id,
+        "member_id": detail.member_id,
+        "holder_key": detail.holder_key,
+        "policy_code": cycle.programme_code,
+        "period": cycle.period,
+        "amount_fen": detail.amount_fen,
+        "idempotency_key": f"line:{detail.id}",
+        "version_id": detail.version_id,
+        "entitlement_id": detail.entitlement_id,
+        "batch_line_id": detail.id,
+        "payee_id": detail.payee_id,
+        "status": PaymentStatus.PAID.value,
+        "member_count": int(detail.facts.get("household.member_count") or 0),
+        "area_code": detail.area_code,
+        "paid_by": importer.actor.subject,
+        "paid_at": importer.now,
+    }
+
+
+async def _pay_again(session: AsyncSession, row: dict[str, Any]) -> None:
+    """A follow-up line paid the entitlement whose earlier payment the bank returned: that payment, the
+    entitlement's one, is paid again by this line (its reversal stays recorded)."""
+    changes = {k: row[k] for k in ("idempotency_key", "batch_line_id", "payee_id", "status", "paid_by", "paid_at")}
+    await session.execute(update(_PAYMENTS).where(_PAYMENTS.c.id == row["id"]).values(**changes))
+
+
+def _paid_event(row: dict[str, Any], cycle: Cycle) -> SubsidyPaid:
+    return SubsidyPaid(
+        household_id=row["household_id"],
+        payment_id=row["id"],
+        policy_code=row["policy_code"],
+        period=row["period"],
+        amount_fen=row["amount_fen"],
+        member_id=row["member_id"],
+        cycle_id=cycle.id,
+        version_id=row["version_id"],
+    )
+
+
+async def _fail(session: AsyncSession, lines: list[ResultLine]) -> None:
+    """Failed lines: failed with the bank's reason, for a follow-up batch once the account is corrected."""
+    for chunk in _chunks(lines):
+        await _settle_lines(session, chunk, LineStatus.FAILED)
+
+
+async def _return(session: AsyncSession, lines: list[ResultLine], importer: Importer) -> None:
+    """Returned lines (退回): the line returned and its payment reversed (冲正), with the bank's reason; the
+    entitlement may then be paid by a follow-up batch."""
+    for chunk in _chunks(lines):
+        await _settle_lines(session, chunk, LineStatus.RETURNED)
+        reasons = {line.reference: line.reason for line in chunk}
+        payments = list(
+            (await session.scalars(select(Payment).where(col(Payment.batch_line_id).in_(list(reasons))))).all()
+        )
+        await session.execute(_REVERSE_PAYMENT, [{"payment_id": p.id} for p in payments])
+        corrections = [_reversal(p, f"returned by the bank: {reasons[p.batch_line_id]}", importer) for p in payments]  # type: ignore[index]
+        await session.execute(insert(PaymentCorrection), corrections)
+        await _publish(session, [corrected_event(p, CorrectionKind.REVERSAL) for p in payments], importer.now)
+
+
+def _reversal(payment: Payment, reason: str, importer: Importer) -> dict[str, Any]:
+    return {
+        "id": uuid4(),
+        "payment_id": payment.id,
+        "kind": CorrectionKind.REVERSAL.value,
+        "amount_fen": payment.amount_fen,
+        "reason": reason,
+        "recorded_by": importer.actor.subject,
+        "recorded_at": importer.now,
+    }
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _settle_lines(session: AsyncSession, lines: Sequence[ResultLine], status: LineStatus) -> None:
+    await session.execute(
+        _SETTLE_LINE,
+        [
+            {
+                "line_id": line.reference,
+                "new_status": status.value,
+                "reason": line.reason.value if line.reason else None,
+                "reference": line.bank_reference,
+                "day": line.settled_on,
+            }
+            for line in lines
+        ],
+    )
+
+
+async def _publish(session: AsyncSession, published: list[IntegrationEvent], now: datetime) -> None:
+    """The events in the outbox, in one statement, in the import's transaction."""
+    if not published:
+        return
+    await session.execute(insert(OUTBOX), events.outbox_rows(published, now=now))
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(WAKE_RELAYS)
+
+
+# --- The import's record and the batch's state --------------------------------------------------------------------
+
+
+def _import_record(
+    batch_id: UUID, checksum: str, encoding: BankFileEncoding, planned: list[Planned], importer: Importer
+) -> BankResultImport:
+    reported = Counter(p.line.status for p in planned)
+    return BankResultImport(
+        batch_id=batch_id,
+        checksum=checksum,
+        encoding=encoding,
+        line_count=len(planned),
+        paid_count=reported[LineStatus.PAID],
+        failed_count=reported[LineStatus.FAILED],
+        returned_count=reported[LineStatus.RETURNED],
+        imported_by=importer.actor.subject,
+        imported_at=importer.now,
+    )
+
+
+async def _settle(session: AsyncSession, batch: DisbursementBatch, now: datetime) -> None:
+    """The batch is reconciled once no line awaits the bank; its cycle is then paid if every entitlement is."""
+    pending = await session.scalar(
+        select(func.count())
+        .select_from(_LINES)
+        .where(_LINES.c.batch_id == batch.id, _LINES.c.status == LineStatus.PENDING.value)
+    )
+    if pending:
+        return
+    batch.status = BatchStatus.RECONCILED
+    await mark_paid_if_settled(session, batch.cycle_id, now)

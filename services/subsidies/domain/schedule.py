@@ -1,0 +1,131 @@
+"""Scheduled checks of settled cycles (定期核查): every `coverage_check_interval_seconds`, each cycle paid or closed
+whose last scheduled check is older than the interval gets a coverage check and a leakage check, as `scheduler`.
+
+`run_cycle_checks` is a plain use case taking `now` (tests pass the clock); `scheduled_cycle_checks` is the worker
+that runs it for the service's life. Each cycle is checked in a transaction of its own, its row claimed
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so replicas running the worker at once check each cycle once an interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from services.subsidies.domain.coverage import check_coverage
+from services.subsidies.domain.leakage import check_leakage
+from services.subsidies.models import CoverageCheck, Cycle
+from services.subsidies.rules.vocabulary import CycleStatus
+from services.subsidies.settings import SubsidiesSettings
+from shared.db import unit_of_work
+from shared.metrics import SCHEDULED_CHECK_RUNS
+from shared.service import ServiceRuntime, Worker
+from shared.timeutil import district_today
+
+log = logging.getLogger(__name__)
+SCHEDULER = "scheduler"  # who a scheduled check is recorded as run by
+SETTLED = (CycleStatus.PAID, CycleStatus.CLOSED)
+
+
+@dataclass(frozen=True)
+class CycleCheckRun:
+    """What one run did: cycles checked, gaps and leaks found, cycles whose check failed (retried next run)."""
+
+    cycles: int = 0
+    gaps: int = 0
+    leaks: int = 0
+    failed: int = 0
+
+
+def _due(now: datetime, interval: timedelta) -> list[ColumnElement[bool]]:
+    """A settled cycle with no scheduled check within the interval before `now`."""
+    recent = exists().where(
+        col(CoverageCheck.cycle_id) == col(Cycle.id), col(CoverageCheck.checked_at) > now - interval
+    )
+    return [col(Cycle.status).in_(SETTLED), ~recent]
+
+
+async def due_cycles(session: AsyncSession, *, now: datetime, interval: timedelta) -> list[UUID]:
+    """The cycles a run at `now` checks, by id."""
+    rows = await session.scalars(select(col(Cycle.id)).where(*_due(now, interval)).order_by(col(Cycle.id)))
+    return list(rows.all())
+
+
+async def check_cycle(
+    session: AsyncSession, cycle_id: UUID, *, now: datetime, interval: timedelta
+) -> tuple[CoverageCheck, int] | None:
+    """Check one cycle's coverage (`cycle_id` on the check) and its programme's payments for the period, unless
+    another run holds it or checked it meanwhile (None). Returns the coverage check and the new leaks' count."""
+    claim = (
+        select(Cycle).where(col(Cycle.id) == cycle_id, *_due(now, interval)).with_for_update(skip_locked=True, of=Cycle)
+    )
+    cycle = (await session.scalars(claim)).first()
+    if cycle is None:
+        return None
+    today = district_today(now)
+    coverage = await check_coverage(
+        session,
+        policy_code=cycle.programme_code,
+        period=cycle.period,
+        area_code=None,
+        checked_by=SCHEDULER,
+        today=today,
+        now=now,
+        cycle_id=cycle.id,
+    )
+    leakage = await check_leakage(
+        session, policy_code=cycle.programme_code, period=cycle.period, checked_by=SCHEDULER, today=today, now=now
+    )
+    return coverage, leakage.leak_count
+
+
+async def run_cycle_checks(
+    sessions: async_sessionmaker[AsyncSession], *, now: datetime, interval: timedelta
+) -> CycleCheckRun:
+    """One run: every due cycle, each in its own transaction. A cycle whose check fails is logged and left for the
+    next run; the run is counted in `poverty_scheduled_check_runs_total{check="cycle_checks"}` (`failed` if any)."""
+    async with sessions() as session:
+        cycle_ids = await due_cycles(session, now=now, interval=interval)
+    run = CycleCheckRun()
+    for cycle_id in cycle_ids:
+        try:
+            async with unit_of_work(sessions) as session:
+                done = await check_cycle(session, cycle_id, now=now, interval=interval)
+        except Exception:  # one cycle's failure (a database hiccup) must not keep the others unchecked
+            log.exception("scheduled check of a cycle failed", extra={"cycle_id": str(cycle_id)})
+            run = CycleCheckRun(run.cycles, run.gaps, run.leaks, run.failed + 1)
+            continue
+        if done is not None:
+            coverage, leaks = done
+            run = CycleCheckRun(run.cycles + 1, run.gaps + coverage.gap_count, run.leaks + leaks, run.failed)
+    SCHEDULED_CHECK_RUNS.labels("cycle_checks", "failed" if run.failed else "ok").inc()
+    return run
+
+
+def scheduled_cycle_checks(settings: SubsidiesSettings, clock: Callable[[], datetime]) -> Worker:
+    """The background worker: a run every `coverage_check_interval_seconds` (0: never) for the service's life.
+
+    The worker is an edge: it reads `clock` (the wall clock, given by the app) once a run and passes it down.
+    """
+    interval = timedelta(seconds=settings.coverage_check_interval_seconds)
+
+    async def run_scheduled_cycle_checks(runtime: ServiceRuntime) -> None:
+        if not interval:
+            return
+        while True:
+            await asyncio.sleep(interval.total_seconds())  # first run one interval after start-up
+            try:
+                run = await run_cycle_checks(runtime.sessions, now=clock(), interval=interval)
+                if run.cycles or run.failed:
+                    log.info("scheduled cycle checks", extra=asdict(run))
+            except Exception:  # a database outage must not end the worker; cancellation still does
+                log.exception("scheduled cycle checks failed; retrying at the next interval")
+
+    return run_scheduled_cycle_checks

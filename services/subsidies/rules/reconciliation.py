@@ -1,0 +1,135 @@
+"""What a bank's result line does to a payment instruction (对账): its effect, or why the line contradicts what is
+known. Pure: the lines the file names are given as they stand.
+
+| the line is | the bank says | effect |
+| --- | --- | --- |
+| pending | paid | pay: the line paid, a payment recorded |
+| pending | failed | fail: the line failed with the bank's reason (a follow-up batch may pay it) |
+| paid | returned | return: the line returned, its payment reversed (冲正) |
+| paid, failed, returned | the same again | none: already known (a result imported again) |
+| anything else | | refused: a failed line is paid only by a follow-up's new line; a line is returned only once paid |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from services.subsidies.rules.bank_results import ResultLine, line_error
+from services.subsidies.rules.vocabulary import LineStatus, PaymentStatus
+
+
+class Effect(StrEnum):
+    PAY = "pay"
+    FAIL = "fail"
+    RETURN = "return"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class LineState:
+    """A payment instruction as it stands, with what a result line needs to know of its entitlement's payment."""
+
+    batch_id: UUID
+    line_no: int
+    amount_fen: int
+    status: LineStatus
+    settled_on: date | None
+    payment_status: PaymentStatus | None = None  # the entitlement's payment, if it has one
+    paid_by_this_line: bool = False  # that payment was made by this line (not by an earlier, returned one)
+    payment_corrected_before: bool = False  # that payment was reversed once and paid again by a follow-up
+    holder_paid_by_hand: bool = False  # the holder has a payment of this programme and period made outside the cycle
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A result line and what it does."""
+
+    line: ResultLine
+    effect: Effect
+
+
+_EFFECTS: dict[tuple[LineStatus, LineStatus], Effect] = {
+    (LineStatus.PENDING, LineStatus.PAID): Effect.PAY,
+    (LineStatus.PENDING, LineStatus.FAILED): Effect.FAIL,
+    (LineStatus.PAID, LineStatus.RETURNED): Effect.RETURN,
+    (LineStatus.PAID, LineStatus.PAID): Effect.NONE,
+    (LineStatus.FAILED, LineStatus.FAILED): Effect.NONE,
+    (LineStatus.RETURNED, LineStatus.RETURNED): Effect.NONE,
+}
+_REFUSALS: dict[tuple[LineStatus, LineStatus], tuple[str, str]] = {
+    (LineStatus.PENDING, LineStatus.RETURNED): (
+        "returned_before_paid",
+        "The line was never reported paid: a line is returned only once paid.",
+    ),
+    (LineStatus.PAID, LineStatus.FAILED): ("contradicts_paid", "The line was already reported paid."),
+    (LineStatus.FAILED, LineStatus.PAID): (
+        "paid_after_failed",
+        "The line was reported failed: a failed line is paid only by a follow-up batch's new line.",
+    ),
+    (LineStatus.FAILED, LineStatus.RETURNED): ("contradicts_failed", "The line was reported failed, never paid."),
+    (LineStatus.RETURNED, LineStatus.PAID): ("contradicts_returned", "The line was already reported returned."),
+    (LineStatus.RETURNED, LineStatus.FAILED): ("contradicts_returned", "The line was already reported returned."),
+}
+
+
+def effect_of(current: LineStatus, reported: LineStatus) -> Effect | tuple[str, str]:
+    """What the bank's `reported` outcome does to a line that is `current`: an effect, or (code, message)."""
+    return _EFFECTS.get((current, reported)) or _REFUSALS[(current, reported)]
+
+
+def plan(
+    lines: Sequence[ResultLine], known: Mapping[UUID, LineState], *, batch_id: UUID
+) -> tuple[list[Planned], list[dict[str, Any]]]:
+    """Each line's effect on the batch, and the errors of the lines that do not fit it (each on its own)."""
+    planned: list[Planned] = []
+    errors: list[dict[str, Any]] = []
+    for line in lines:
+        outcome = _planned(line, known.get(line.reference), batch_id)
+        if isinstance(outcome, Planned):
+            planned.append(outcome)
+        else:
+            errors.append(line_error(line.row, *outcome))
+    return planned, errors
+
+
+def _planned(line: ResultLine, state: LineState | None, batch_id: UUID) -> Planned | tuple[str, str]:
+    if state is None:
+        return "unknown_reference", "No payment instruction has this reference."
+    if state.batch_id != batch_id:
+        return "wrong_batch", "This reference is a line of another batch."
+    if state.line_no != line.line_no:
+        return "line_no_mismatch", f"This reference is line {state.line_no} of the batch."
+    if state.amount_fen != line.amount_fen:
+        return "amount_mismatch", "The amount is not the amount of the line the bank was sent."
+    effect = effect_of(state.status, line.status)
+    if not isinstance(effect, Effect):
+        return effect
+    problem = _payment_problem(line, state, effect)
+    return problem or Planned(line, effect)
+
+
+def _payment_problem(line: ResultLine, state: LineState, effect: Effect) -> tuple[str, str] | None:
+    """Why the line's effect cannot be recorded against the payments as they stand, if it cannot."""
+    if effect is Effect.PAY and state.holder_paid_by_hand:
+        return (
+            "holder_paid_by_hand",
+            "The holder was paid this programme and period outside the cycle: the payment would be a second one.",
+        )
+    if effect is Effect.PAY and state.payment_status not in (None, PaymentStatus.REVERSED):
+        return "entitlement_paid", "The entitlement already has a payment that was not reversed."
+    if effect is Effect.RETURN:
+        if not state.paid_by_this_line or state.payment_status is not PaymentStatus.PAID:
+            return "payment_corrected", "The line's payment was already reversed or recovered."
+        if state.payment_corrected_before:
+            return (
+                "payment_corrected_before",
+                "The line's payment was reversed once already (an earlier line returned) and is corrected only once.",
+            )
+        if state.settled_on is not None and line.settled_on < state.settled_on:
+            return "bad_settled_on", "A line cannot be returned before the day it was paid."
+    return None

@@ -1,0 +1,57 @@
+"""Bodies of an eligibility explanation (享受政策资格): why a household or its members are, or are not, entitled."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from services.subsidies.rules.eligibility import Decision
+from services.subsidies.rules.vocabulary import ProgrammeUnit
+from services.subsidies.schemas.programmes import MAX_CONDITIONS, MAX_LISTED_VALUES, Value, VersionRead
+from shared.contracts.subsidies import PolicyCode
+
+# A household holds at most 30 members (the register's limit), living or not.
+MAX_HOLDERS = 30
+Actual = int | bool | str | Annotated[list[str], Field(max_length=MAX_LISTED_VALUES)] | None
+
+
+class CheckRead(BaseModel):
+    """One condition of the rule on one holder: the fact's value, the value required, and whether it held."""
+
+    fact: str
+    op: str
+    expected: Value
+    actual: Actual = Field(description="the fact's value on the period's first day; null: not known")
+    holds: bool
+    reason: str = Field(description="the condition and its outcome in one plain line")
+
+
+class HolderEligibility(BaseModel):
+    """Whether one holder (the household, or one member) is entitled, for how much, and each condition's check."""
+
+    member_id: UUID | None = Field(description="the member, for a member programme; null: the household")
+    name_masked: str | None = Field(description="the member's name as a public notice shows it")
+    entitled: bool
+    amount_fen: int = Field(description="what the holder would be paid for the period; 0 when not entitled")
+    checks: list[CheckRead] = Field(max_length=MAX_CONDITIONS)
+
+
+class EligibilityRead(BaseModel):
+    """A household's eligibility for a programme and period, rule by rule, by the version in force then."""
+
+    household_id: UUID
+    area_code: str
+    programme_code: PolicyCode
+    unit: ProgrammeUnit
+    period: str
+    version: VersionRead = Field(description="the version in force on the period's first day")
+    holders: list[HolderEligibility] = Field(
+        max_length=MAX_HOLDERS, description="the household, or each of its members for a member programme"
+    )
+
+
+def checks_of(decision: Decision) -> list[CheckRead]:
+    """A decision's checks as they are read."""
+    return [CheckRead.model_validate(check) for check in decision.explanation()]
