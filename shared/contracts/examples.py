@@ -82,6 +82,7 @@ BY_CONTRACT: dict[tuple[str, str], Any] = {
     ("WaterChecked", "safe"): False,
     ("FindingRecorded", "severity"): "severe",
     ("InspectionCampaignOpened", "scope_level"): "township",
+    ("SubsidyLeakFound", "detail"): "the rule did not entitle the holder: household.allowance is none (must be dibao)",
     ("BankFileExported", "encoding"): "gbk",
     ("BankFileExported", "checksum"): "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
     ("BankFileExported", "reason"): "2020年6月低保代发, 报送农商行",

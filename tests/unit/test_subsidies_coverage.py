@@ -45,43 +45,26 @@ CREATED = datetime(2020, 1, 1, tzinfo=UTC)
 DIBAO_FEN = 25_800  # a living member a month
 RAIN_AND_DEW_FEN = 150_000  # a student a term
 PENSION_FEN = 10_000  # a member a year
-IN_POVERTY = {"fact": "household.status", "op": "ne", "value": "exited_no_policies"}
+Rule = list[dict[str, object]]
+IN_POVERTY: dict[str, object] = {"fact": "household.status", "op": "ne", "value": "exited_no_policies"}
+DIBAO_RULE: Rule = [{"fact": "household.allowance", "op": "eq", "value": "dibao"}, IN_POVERTY]
+RAIN_AND_DEW_RULE: Rule = [
+    {"fact": "member.enrolment", "op": "eq", "value": "enrolled"},
+    {"fact": "member.school_stage", "op": "in", "value": ["vocational", "higher"]},
+    {"fact": "member.alive", "op": "eq", "value": True},
+    IN_POVERTY,
+]
+PENSION_RULE: Rule = [
+    {"fact": "member.age", "op": "gte", "value": 16},
+    {"fact": "member.alive", "op": "eq", "value": True},
+    IN_POVERTY,
+]
 # The programmes the tests run on, whatever the catalogue's seed holds: (code, unit, frequency, amount, per member,
 # rule), every version in force from 2020-01-01.
-PROGRAMMES = [
-    (
-        "dibao",
-        "household",
-        "monthly",
-        DIBAO_FEN,
-        True,
-        [{"fact": "household.allowance", "op": "eq", "value": "dibao"}, IN_POVERTY],
-    ),
-    (
-        "rain_and_dew_education_aid",
-        "member",
-        "termly",
-        RAIN_AND_DEW_FEN,
-        False,
-        [
-            {"fact": "member.enrolment", "op": "eq", "value": "enrolled"},
-            {"fact": "member.school_stage", "op": "in", "value": ["vocational", "higher"]},
-            {"fact": "member.alive", "op": "eq", "value": True},
-            IN_POVERTY,
-        ],
-    ),
-    (
-        "pension_premium_subsidy",
-        "member",
-        "yearly",
-        PENSION_FEN,
-        False,
-        [
-            {"fact": "member.age", "op": "gte", "value": 16},
-            {"fact": "member.alive", "op": "eq", "value": True},
-            IN_POVERTY,
-        ],
-    ),
+PROGRAMMES: list[tuple[str, str, str, int, bool, Rule]] = [
+    ("dibao", "household", "monthly", DIBAO_FEN, True, DIBAO_RULE),
+    ("rain_and_dew_education_aid", "member", "termly", RAIN_AND_DEW_FEN, False, RAIN_AND_DEW_RULE),
+    ("pension_premium_subsidy", "member", "yearly", PENSION_FEN, False, PENSION_RULE),
 ]
 
 
@@ -197,7 +180,7 @@ def test_a_payment_covers_its_own_holder_only() -> None:
 
 
 def test_the_entitled_holders_are_those_whose_facts_meet_the_rule() -> None:
-    rule = PROGRAMMES[0][5]
+    rule = DIBAO_RULE
     holders = [
         HolderFacts(HOUSEHOLD_A, None, "a", {"household.allowance": "dibao", "household.status": "in_poverty"}),
         HolderFacts(HOUSEHOLD_B, None, "b", {"household.allowance": "none", "household.status": "in_poverty"}),

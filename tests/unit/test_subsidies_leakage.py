@@ -26,6 +26,7 @@ from tests.support import apply_event, assert_problem, auth, running_app
 from tests.unit.test_subsidies_coverage import (
     AREAS,
     DIBAO_FEN,
+    DIBAO_RULE,
     FINANCE,
     HOUSEHOLD_A,
     HOUSEHOLD_B,
@@ -35,7 +36,7 @@ from tests.unit.test_subsidies_coverage import (
     MEMBER_2,
     MEMBER_3,
     PENSION_FEN,
-    PROGRAMMES,
+    PENSION_RULE,
     add_members,
     count,
     died,
@@ -50,7 +51,6 @@ from tests.unit.test_subsidies_coverage import (
 LEAK_FOUND = "gov.poverty.subsidies.leak_found.v1"
 AUDITOR = auth("auditor", sub="auditor-9")
 NOW = datetime(2020, 8, 3, 2, 0, tzinfo=UTC)
-DIBAO_RULE = PROGRAMMES[0][5]
 ON_DIBAO = {"household.allowance": "dibao", "household.status": "in_poverty", "household.member_count": 2}
 
 
@@ -61,12 +61,12 @@ def _paid(amount_fen: int = 2 * DIBAO_FEN, member_id: UUID | None = None) -> Pai
     return PaidHolder(uuid4(), HOUSEHOLD_A, member_id, amount_fen)
 
 
-def _facts(member_id: UUID | None = None, **values: object) -> HolderFacts:
-    return HolderFacts(HOUSEHOLD_A, member_id, AREAS[HOUSEHOLD_A], {**ON_DIBAO, **values})
+def _facts(values: dict[str, object] | None = None, member_id: UUID | None = None) -> HolderFacts:
+    return HolderFacts(HOUSEHOLD_A, member_id, AREAS[HOUSEHOLD_A], {**ON_DIBAO, **(values or {})})
 
 
 DIBAO = Standard(DIBAO_FEN, True, DIBAO_RULE)
-PENSION = Standard(PENSION_FEN, False, PROGRAMMES[2][5])
+PENSION = Standard(PENSION_FEN, False, PENSION_RULE)
 
 
 def _kinds(found: list[Found]) -> list[LeakKind]:
@@ -80,7 +80,7 @@ def test_a_payment_to_an_entitled_holder_at_the_standard_into_its_own_account_is
 
 
 def test_a_payment_the_rule_did_not_entitle_says_which_conditions_failed() -> None:
-    [leak] = find_leaks(_paid(), _facts(**{"household.allowance": "none"}), DIBAO, None)
+    [leak] = find_leaks(_paid(), _facts({"household.allowance": "none"}), DIBAO, None)
     assert leak.kind is LeakKind.PAID_NOT_ENTITLED
     assert leak.detail == "the rule did not entitle the holder: household.allowance is none (must be dibao): not met"
 
@@ -98,17 +98,17 @@ def test_the_amount_is_the_standard_for_the_members_living_on_the_first_day() ->
         "paid 77400 fen; the standard is 51600 fen (2 living member(s) × 25800 fen)",
     )
     [leak] = find_leaks(
-        _paid(20_000, MEMBER_1), _facts(MEMBER_1, **{"member.age": 40, "member.alive": True}), PENSION, None
+        _paid(20_000, MEMBER_1), _facts({"member.age": 40, "member.alive": True}, MEMBER_1), PENSION, None
     )
     assert leak.detail == "paid 20000 fen; the standard is 10000 fen (the version in force)"
 
 
 def test_a_death_or_an_exit_is_the_leak_itself_not_also_a_failed_rule() -> None:
-    dead = _facts(MEMBER_1, **{"member.age": 70, "member.alive": False})
+    dead = _facts({"member.age": 70, "member.alive": False}, MEMBER_1)
     assert _kinds(find_leaks(_paid(PENSION_FEN, MEMBER_1), dead, PENSION, None)) == [LeakKind.PAID_AFTER_DEATH]
-    exited = _facts(**{"household.status": "exited_no_policies"})
+    exited = _facts({"household.status": "exited_no_policies"})
     assert _kinds(find_leaks(_paid(), exited, DIBAO, None)) == [LeakKind.PAID_AFTER_EXIT]
-    both = _facts(MEMBER_1, **{"member.alive": False, "household.status": "exited_no_policies", "member.age": 70})
+    both = _facts({"member.alive": False, "household.status": "exited_no_policies", "member.age": 70}, MEMBER_1)
     assert _kinds(find_leaks(_paid(PENSION_FEN, MEMBER_1), both, PENSION, None)) == [
         LeakKind.PAID_AFTER_DEATH,
         LeakKind.PAID_AFTER_EXIT,

@@ -4,6 +4,8 @@ nothing. The batches are built here by inserting rows (`seed_batch`), as the ban
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from services.subsidies.rules.bank_file import RESULT_HEADER, yuan
 from shared.contracts.subsidies import SubsidyPaid, SubsidyPaymentCorrected
 from shared.messaging.outbox import OutboxMessage
 from tests.support import assert_problem, auth, running_app
+from tests.unit.test_subsidies_batches import EXPORT, add_payee, build, built_batch, lines_of
 
 FINANCE = auth("finance_officer", sub="cashier-1")
 AT = datetime(2020, 6, 10, 8, tzinfo=UTC)
@@ -524,3 +527,51 @@ async def test_the_imports_of_a_batch_are_listed_newest_first(api: Any) -> None:
     counts = [(i["paid_count"], i["failed_count"]) for i in page.json()["items"] + rest.json()["items"]]
     assert counts == [(0, 1), (1, 0)] and rest.json()["next_cursor"] is None
     assert_problem(await client.get(f"/v1/batches/{uuid4()}/bank-results", headers=auditor), 404)
+
+
+# --- With the bank's own batches and files ------------------------------------------------------------------------
+
+
+def _answer(export: bytes, outcomes: dict[int, tuple[str, str]], encoding: str = "gbk") -> bytes:
+    """The bank's result for an exported file: each line paid unless `outcomes` says otherwise (by line_no)."""
+    rows = list(csv.reader(io.StringIO(export.decode(encoding), newline="")))[1:]
+    answered = [
+        f"{row[0]},{row[6]},{row[4]},{status},{reason},{'S' + row[0] if status == 'paid' else ''},{SETTLED}"
+        for row in rows
+        for status, reason in [outcomes.get(int(row[0]), ("paid", ""))]
+    ]
+    return "\r\n".join([",".join(RESULT_HEADER), *answered, ""]).encode(encoding)
+
+
+@pytest.fixture
+async def bank(sqlite_url: Any) -> Any:
+    async with running_app("subsidies", await sqlite_url("subsidies")) as (app, client):
+        yield app, client
+
+
+async def test_the_banks_file_answered_pays_its_lines_and_a_follow_up_pays_the_failed_one_once(bank: Any) -> None:
+    app, client = bank
+    sessions = app.state.sessions
+    cycle_id, batch = await built_batch(app, client)
+    export = await client.post(f"/v1/batches/{batch['id']}/bank-file", json=EXPORT, headers=FINANCE)
+    assert export.status_code == 200, export.text
+
+    imported = await import_file(
+        client, UUID(batch["id"]), _answer(export.content, {2: ("failed", "account_closed")}), encoding="gbk"
+    )
+
+    assert imported.status_code == 200, imported.text
+    assert (imported.json()["paid_count"], imported.json()["failed_count"]) == (3, 1)
+    failed = await lines_of(client, batch["id"], "&status=failed")
+    assert [line["line_no"] for line in failed] == [2]
+    await add_payee(client, UUID(failed[0]["household_id"]), 2, version=1)  # the account corrected
+    later = (await build(client, cycle_id)).json()
+    export = await client.post(f"/v1/batches/{later['id']}/bank-file", json=EXPORT, headers=FINANCE)
+    assert (
+        await import_file(client, UUID(later["id"]), _answer(export.content, {}), encoding="gbk")
+    ).status_code == 200
+    async with sessions() as session:
+        entitlements = (await session.scalars(select(col(Payment.entitlement_id)))).all()
+        cycle = await session.get(Cycle, cycle_id)
+    assert len(entitlements) == len(set(entitlements)) == 4
+    assert cycle is not None and cycle.status == "paid"

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.subsidies.api import allocations, coverage, eligibility, incomes, leakage, payments, programmes
-from services.subsidies.api import cycles, entitlement_lists, objections
-from services.subsidies.api import bank_results, corrections
-from services.subsidies.api import batches, payees
+from services.subsidies.api import (
+    allocations,
+    bank_results,
+    batches,
+    corrections,
+    coverage,
+    cycles,
+    eligibility,
+    entitlement_lists,
+    incomes,
+    leakage,
+    objections,
+    payees,
+    payments,
+    programmes,
+)
 
 routers: list[APIRouter] = [
     programmes.router,

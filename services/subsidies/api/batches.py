@@ -105,7 +105,7 @@ def _awaiting_read(row: Row[Any]) -> AwaitingEntitlementRead:
         area_code=row.area_code,
         amount_fen=row.amount_fen,
         payee_id=row.payee_id,
-        reason=batches.reason_of(row),
+        reason=batches.reason_of(row.payee_id, account_used=row.account_used),
     )
 
 

@@ -9,9 +9,10 @@ payment the same way.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -80,8 +81,8 @@ async def correction_of_payment(session: AsyncSession, payment_id: UUID) -> Paym
     return correction
 
 
-def corrected_event(payment: Payment, kind: CorrectionKind) -> SubsidyPaymentCorrected:
-    """What a payment's correction publishes."""
+def corrected_event(payment: Payment | Row[Any], kind: CorrectionKind) -> SubsidyPaymentCorrected:
+    """What a payment's correction publishes (the payment as an object, or as a row of its columns)."""
     return SubsidyPaymentCorrected(
         household_id=payment.household_id,
         payment_id=payment.id,

@@ -148,8 +148,8 @@ async def recheck_list(
         await withdraw(session, gone)
         if changed:
             await session.execute(_RESNAPSHOT, changed)
-        relisted = sum(change["b_status"] == EntitlementStatus.LISTED for change in changed)
-        withdrawn, amended = withdrawn + len(gone) + len(changed) - relisted, amended + relisted
+        still_listed = sum(change["b_status"] == EntitlementStatus.LISTED for change in changed)
+        withdrawn, amended = withdrawn + len(gone) + len(changed) - still_listed, amended + still_listed
     return withdrawn, amended
 
 

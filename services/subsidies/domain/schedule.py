@@ -27,7 +27,7 @@ from services.subsidies.settings import SubsidiesSettings
 from shared.db import unit_of_work
 from shared.metrics import SCHEDULED_CHECK_RUNS
 from shared.service import ServiceRuntime, Worker
-from shared.timeutil import district_today
+from shared.timeutil import DISTRICT_TZ
 
 log = logging.getLogger(__name__)
 SCHEDULER = "scheduler"  # who a scheduled check is recorded as run by
@@ -69,7 +69,7 @@ async def check_cycle(
     cycle = (await session.scalars(claim)).first()
     if cycle is None:
         return None
-    today = district_today(now)
+    today = now.astimezone(DISTRICT_TZ).date()  # the district's day at `now`
     coverage = await check_coverage(
         session,
         policy_code=cycle.programme_code,
