@@ -51,10 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo-data",
         help="register the demo households of the district's report in a running platform (dev JWT secret)",
-        description="Register ten households of the district's report and their visits (what `poverty up` loads); "
-        "the requests are signed with the development JWT secret. Loading them twice changes nothing.",
+        description="Register ten households of the district's report, their visits and civil affairs' 低保 (what "
+        "`poverty up` loads); with --subsidies, also pay June 2020 of the report's programmes end to end. The "
+        "requests are signed with the development JWT secret. Loading them twice changes nothing.",
     )
     demo.add_argument("--households", default="http://127.0.0.1:8001", help="the households service's address")
+    demo.add_argument(
+        "--subsidies",
+        help="the subsidies service's address: also pay June 2020 of the report's programmes, the month replayed "
+        "in this process on the service's own database (SUBSIDIES_DATABASE_URL, as the service reads it)",
+    )
     _token_parser(commands)
     _replay_parser(commands)
     _kafka_parser(commands)
@@ -245,12 +251,15 @@ def verify_ledger(head: str | None) -> int:
     return 0 if result.ok else 1
 
 
-def load_demo_data(households: str) -> int:
-    """Register the demo households through the households service's API."""
+def load_demo_data(households: str, subsidies: str | None) -> int:
+    """Register the demo households through the households service's API; with subsidies' address, pay June 2020
+    of the report's programmes on subsidies' database."""
     from shared.local.demo import load
+    from shared.service_index import load_settings
 
-    ids = load({"households": households})
-    print(f"demo data: {len(ids)} households registered (0 means loaded earlier)")
+    urls = {"households": households} | ({"subsidies": subsidies} if subsidies else {})
+    database_url = load_settings("subsidies").database_url if subsidies else None
+    print(load(urls, subsidies_database_url=database_url).summary())
     return 0
 
 
@@ -323,7 +332,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify-ledger": lambda args: verify_ledger(args.head),
     "migrate": lambda args: asyncio.run(migrate(args.service)),
     "up": _up,
-    "demo-data": lambda args: load_demo_data(args.households),
+    "demo-data": lambda args: load_demo_data(args.households, args.subsidies),
     "token": lambda args: print_token(args.roles, args.area, args.sub, args.ttl),
     "replay-dlq": lambda args: replay_dead_letters(args.topic, args.group, args.bootstrap, args.service),
     "kafka": local_kafka,

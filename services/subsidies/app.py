@@ -1,4 +1,4 @@
-"""The subsidies service (政策补贴): payments, project income distributed to poor households, coverage checks."""
+"""The subsidies service (政策补贴): the programme catalogue, cycles paid through the bank, checks, project income."""
 
 from __future__ import annotations
 
@@ -12,11 +12,20 @@ from shared.service import ServiceSpec, build_app
 from shared.timeutil import utcnow
 
 DESCRIPTION = (
-    "Subsidy payments (补贴发放) of the district's policy catalogue (政策目录), exactly once per household, policy "
-    "and month, each made with a required Idempotency-Key so that a retried request never pays twice. Project "
-    "income (收益) is shared out among the poor households of the project's township by members (差异化分配), and "
-    "coverage checks (政策落实覆盖核查) find who was entitled to a policy and went unpaid, each gap going to audit "
-    "as a finding. The service decides from facts kept from the households' and projects' events."
+    "Subsidy disbursement as a district finance office runs it (惠民惠农补贴发放). The programme catalogue "
+    "(政策目录) holds each programme's versions: its amount, its eligibility rule as data over the households' "
+    "facts, and who set it when and why; any household's eligibility is explained rule by rule. A cycle per "
+    "programme and period computes the entitlement list (享受对象名单) with a snapshot per entitlement, posts it for "
+    "public notice (公示) with objections, and is submitted and approved by different people within the "
+    "programme's funds. Payee accounts (惠民惠农一卡通) are sealed at rest and shown masked; an approved cycle's "
+    "disbursement batches (代发批次) are exported as bank files (代发文件, GBK or UTF-8, each export recorded with "
+    "who and why) and the bank's result files (回盘文件) reconciled line by line: paid, failed (followed up once "
+    "the account is corrected) or returned. Each entitlement is paid at most once whatever is retried or "
+    "re-imported; a wrong payment is reversed (冲正) or recovered (追回). Coverage checks (政策落实覆盖核查) find "
+    "who was entitled and went unpaid, leakage checks (资金安全核查) find payments that should not have been made "
+    "as they were, on demand and on a schedule per cycle; each gap and leak goes to audit as a finding. Project "
+    "income (收益) is shared out among the poor households of the project's township by members (差异化分配). "
+    "Households count payments as transfer income (less what was corrected) and income shares as asset income."
 )
 
 

@@ -52,6 +52,7 @@ class MemberFacts(SQLModel, table=True):
     premium_subsidised: bool | None = None
     died_on: date | None = None
 
+
 class ProjectArea(SQLModel, table=True):
     """Where an industrial project is (read model fed by `projects.events`), to know who shares its income."""
 
@@ -319,16 +320,34 @@ class BankResultImport(SQLModel, table=True):
 
 
 class Payment(SQLModel, table=True):
-    """A subsidy paid (补贴发放): by a cycle's bank line once the bank confirmed it (`entitlement_id` set, unique:
-    one payment per entitlement), or recorded by hand for money paid outside a cycle. Once per holder, policy and
-    period. Reversal (冲正) and recovery (追回) change its status, never delete it."""
+    """A subsidy paid (补贴发放): by a cycle's bank line once the bank confirmed it (`entitlement_id` and
+    `batch_line_id` set; one payment per line), or recorded by hand for money paid outside a cycle. Reversal (冲正)
+    and recovery (追回) change its status, never delete it.
+
+    At most one payment per entitlement, and per holder, policy and period, is `paid` (the partial unique
+    indexes): an entitlement whose payment the bank returned is paid by a follow-up line's payment of its own,
+    the returned one staying reversed with its correction.
+    """
 
     __table_args__ = (
-        UniqueConstraint(
-            "household_id", "holder_key", "policy_code", "period", name="uq_payment_holder_policy_period"
-        ),
-        UniqueConstraint("entitlement_id", name="uq_payment_entitlement"),
         UniqueConstraint("batch_line_id", name="uq_payment_batch_line"),
+        Index(
+            "uq_payment_paid_holder_policy_period",
+            "household_id",
+            "holder_key",
+            "policy_code",
+            "period",
+            unique=True,
+            postgresql_where=text("status = 'paid'"),
+            sqlite_where=text("status = 'paid'"),
+        ),
+        Index(
+            "uq_payment_paid_entitlement",
+            "entitlement_id",
+            unique=True,
+            postgresql_where=text("status = 'paid'"),
+            sqlite_where=text("status = 'paid'"),
+        ),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)

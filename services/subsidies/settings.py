@@ -29,6 +29,11 @@ class SubsidiesSettings(ServiceSettings):
         ge=0,
         description="how often paid and closed cycles get a scheduled coverage and leakage check (0: never)",
     )
+    coverage_check_days: int = Field(
+        default=92,
+        ge=1,
+        description="how long after a cycle was paid or closed it keeps getting scheduled checks (older: on demand)",
+    )
     payee_keys: SecretStr = Field(
         default=SecretStr(f"{DEV_PAYEE_KID}:{DEV_PAYEE_KEY}"),
         description="AES-GCM keys for payee accounts and names: JSON {kid: base64} or kid:base64,kid2:base64",

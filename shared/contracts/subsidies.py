@@ -15,8 +15,9 @@ ANY_PERIOD_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2})(-(0[1-9]|1[0-2])|-S[12])?$"
 
 
 class PolicyCode(StrEnum):
-    """The programmes of the district's report (政策目录, docs/glossary.md): the codes a payment or a coverage check
-    may name. A deployment pays a subset of them (`SUBSIDIES_POLICY_CODES`); events carry the value as a string."""
+    """The programmes of the district's report (docs/glossary.md): the codes a programme of the catalogue may have.
+    The catalogue (政策目录, `/v1/programmes`) holds the programmes a deployment runs, each with its versions; a code
+    not in it is refused wherever a programme is named. Events carry the value as a string."""
 
     DIBAO = "dibao"  # 低保 minimum living allowance
     EXTREME_POVERTY_SUPPORT = "extreme_poverty_support"  # 特困供养

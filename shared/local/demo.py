@@ -1,10 +1,17 @@
-"""Demo data from the district's half-year report: households in five townships, visits, a project."""
+"""Demo data from the district's half-year report: households in five townships, visits, and June 2020 of the
+report's subsidy programmes paid end to end (`demo_subsidies.py`)."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from shared.auth import issue_token
+from shared.local import demo_subsidies
 from shared.settings import DEV_JWT_SECRET
 
 # 贾寨镇, 冯屯镇, 博平镇, 胡屯镇, 温陈街道: the townships the report names (codes are illustrative).
@@ -16,38 +23,125 @@ TOWNSHIPS = {
     "371523105": "温陈街道",
 }
 HEADS = ["王秀英", "李桂兰", "张玉珍", "刘凤英", "陈淑珍", "杨建国", "赵德明", "黄志强", "周海燕", "吴春梅"]
+INSURED = {"medical_insured": True}  # 参保: every member of the report's households is insured
+VOCATIONAL = {**INSURED, "enrolment": "enrolled", "school_stage": "vocational", "school_name": "茌平区职业教育中心"}
+DISABLED = {**INSURED, "disability_type": "physical", "disability_grade": 2, "disability_certified_on": "2018-05-10"}
+# Each head's household beyond the head: (name, relationship, birth date, facts); and civil affairs' status from a
+# date. The programmes they make the household entitled to in June 2020 are demo_subsidies.RUNS'.
+MEMBERS: dict[int, list[tuple[str, str, str, dict[str, Any]]]] = {
+    0: [("李建国", "spouse", "1948-11-20", INSURED)],
+    1: [("张伟", "son", "1979-06-12", INSURED), ("张小军", "grandchild", "2008-09-01", INSURED)],
+    3: [("赵强", "son", "1984-02-15", DISABLED)],
+    4: [("陈静", "grandchild", "2002-10-08", VOCATIONAL)],
+    5: [("杨磊", "son", "1983-04-21", INSURED)],
+    6: [("赵丽", "daughter", "2001-05-30", VOCATIONAL)],
+    7: [("孙美玲", "spouse", "1975-08-09", INSURED)],
+}
+ALLOWANCES = {
+    0: ("dibao", "2020-01-01"),
+    1: ("dibao", "2019-07-01"),
+    2: ("extreme_poverty", "2019-01-01"),
+    3: ("dibao", "2020-03-01"),
+}
+
+
+@dataclass
+class Loaded:
+    """What a load did: the households it registered now, and the subsidy cycles it ran (or found run)."""
+
+    households: list[str] = field(default_factory=list)
+    cycles: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"demo data: {len(self.households)} households registered (0 means loaded earlier)"]
+        return "\n".join(lines + self.cycles)
 
 
 def _headers(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, 'demo-loader', [role])}"}
 
 
-def load(base_urls: dict[str, str]) -> list[str]:
-    """Register ten households, record visits (one D-grade house, one dropout); return the household ids."""
+def code_of(n: int) -> str:
+    return f"DEMO-{n + 1:04d}"
+
+
+def load(base_urls: dict[str, str], *, subsidies_database_url: str | None = None) -> Loaded:
+    """Register ten households, record visits (one D-grade house, one dropout) and civil affairs' 低保 / 特困供养;
+    with the subsidies service's address and database, pay June 2020 of the report's programmes. Loading again
+    changes nothing."""
     office = _headers("district_office")
-    ids: list[str] = []
+    loaded = Loaded()
     with httpx.Client(base_url=base_urls["households"], timeout=10) as client:
+        households: dict[str, dict[str, Any]] = {}
         for n, head in enumerate(HEADS):
-            township = list(TOWNSHIPS)[n % len(TOWNSHIPS)]
-            body = {
-                "household_code": f"DEMO-{n + 1:04d}",
-                "area_code": f"{township}201",
-                "head_name": head,
-                "members": [{"name": head, "relationship_to_head": "head", "birth_date": f"19{50 + n}-03-01"}],
-            }
-            response = client.post("/v1/households", json=body, headers=office)
+            response = client.post("/v1/households", json=_household(n, head), headers=office)
             if response.status_code == 409:
                 continue  # loaded on an earlier start
             response.raise_for_status()
-            ids.append(response.json()["id"])
-        if ids:
-            _visits(client, ids, office)
-    return ids
+            households[code_of(n)] = response.json()
+            loaded.households.append(response.json()["id"])
+        if code_of(0) in households and code_of(1) in households:
+            _visits(client, households[code_of(0)]["id"], households[code_of(1)]["id"], office)
+        households = _existing(client, office) | households
+        if stale := _stale(households):
+            loaded.cycles = [f"June 2020 not paid: {stale} registered by an earlier demo (start on empty databases)"]
+            return loaded
+        _allowances(client, households)
+    if "subsidies" in base_urls and subsidies_database_url is not None:
+        loaded.cycles = demo_subsidies.replay_june_2020(base_urls["subsidies"], subsidies_database_url, households)
+    return loaded
 
 
-def _visits(client: httpx.Client, ids: list[str], office: dict[str, str]) -> None:
+def _stale(households: dict[str, dict[str, Any]]) -> str:
+    """The demo households (codes) registered with other members than the demo's now, by an earlier version."""
+    expected = {code_of(n): len(_household(n, head)["members"]) for n, head in enumerate(HEADS)}
+    return ", ".join(code for code, h in sorted(households.items()) if len(h["members"]) != expected.get(code))
+
+
+def _household(n: int, head: str) -> dict[str, Any]:
+    township = list(TOWNSHIPS)[n % len(TOWNSHIPS)]
+    members = [{"name": head, "relationship_to_head": "head", "birth_date": f"19{50 + n}-03-01", **INSURED}]
+    members += [
+        {"name": name, "relationship_to_head": relationship, "birth_date": born, **facts}
+        for name, relationship, born, facts in MEMBERS.get(n, [])
+    ]
+    return {"household_code": code_of(n), "area_code": f"{township}201", "head_name": head, "members": members}
+
+
+def _existing(client: httpx.Client, office: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The demo households registered on an earlier start, by code (found in the demo's villages)."""
+    found: dict[str, dict[str, Any]] = {}
+    for village in sorted({_household(n, head)["area_code"] for n, head in enumerate(HEADS)}):
+        cursor: str | None = None
+        while True:
+            params = {"area_code": village, "limit": 100} | ({"cursor": cursor} if cursor else {})
+            page = client.get("/v1/households", params=params, headers=office).raise_for_status().json()
+            found |= {h["household_code"]: h for h in page["items"] if h["household_code"].startswith("DEMO-")}
+            if not (cursor := page["next_cursor"]):
+                break
+    return found
+
+
+def _allowances(client: httpx.Client, households: dict[str, dict[str, Any]]) -> None:
+    """Civil affairs puts households on 低保 / 特困供养 (民政 data), those not on it yet."""
+    rows = [
+        {"household_code": code_of(n), "status": status, "effective_on": since}
+        for n, (status, since) in ALLOWANCES.items()
+        if households.get(code_of(n), {}).get("minimum_allowance", status) != status
+    ]
+    if not rows:
+        return
+    key = "demo-allowances-" + hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
     client.post(
-        f"/v1/households/{ids[0]}/visits",
+        "/v1/department-data/minimum_allowance",
+        json={"rows": rows},
+        headers={**_headers("dept_civil_affairs"), "Idempotency-Key": key},
+    ).raise_for_status()
+
+
+def _visits(client: httpx.Client, first: str, second: str, office: dict[str, str]) -> None:
+    client.post(
+        f"/v1/households/{first}/visits",
         headers=office,
         json={
             "round": 2,
@@ -58,7 +152,7 @@ def _visits(client: httpx.Client, ids: list[str], office: dict[str, str]) -> Non
         },
     ).raise_for_status()
     client.post(
-        f"/v1/households/{ids[1]}/visits",
+        f"/v1/households/{second}/visits",
         headers=office,
         json={
             "round": 2,

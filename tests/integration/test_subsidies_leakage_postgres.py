@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -39,7 +39,17 @@ from tests.unit.test_subsidies_coverage import (
     pay,
     register,
 )
-from tests.unit.test_subsidies_leakage import LEAK_FOUND, NOW, _check, _cycle, _found, _leaks, _paid_by_bank, _payee
+from tests.unit.test_subsidies_leakage import (
+    HOURLY,
+    LEAK_FOUND,
+    NOW,
+    _check,
+    _cycle,
+    _found,
+    _leaks,
+    _paid_by_bank,
+    _payee,
+)
 
 pytestmark = pytest.mark.integration
 MakeDb = Callable[[str], Awaitable[str]]
@@ -102,9 +112,8 @@ async def test_scheduled_runs_racing_check_each_cycle_once(api: Any) -> None:
     await on_allowance(app, HOUSEHOLD_B, MinimumAllowance.DIBAO)
     await pay(client, HOUSEHOLD_A, DIBAO_FEN)
     cycles = {await _cycle(app, "paid"), await _cycle(app, "closed", period="2020-05")}
-    hour = timedelta(hours=1)
     runs = await asyncio.gather(
-        *(schedule.run_cycle_checks(app.state.sessions, now=NOW, interval=hour) for _ in range(3))
+        *(schedule.run_cycle_checks(app.state.sessions, now=NOW, cadence=HOURLY) for _ in range(3))
     )
     assert (sum(r.cycles for r in runs), sum(r.leaks for r in runs), sum(r.failed for r in runs)) == (2, 1, 0)
     async with app.state.sessions() as s:

@@ -1,29 +1,43 @@
-"""The subsidies service on real PostgreSQL: payment retries racing on one Idempotency-Key, a coverage check and
-its gaps, pages of payments, and the migrations (both ways, and the receipts they give incomes distributed before
-receipts were kept)."""
+"""The subsidies service on real PostgreSQL: payment retries racing on one Idempotency-Key (under the catalogue
+seeded by 0008), a coverage check and its gaps, pages of payments, and the migrations: down to 0007 and up again
+(never below it), the receipts they give incomes distributed before receipts were kept, and the facts 0007 keeps
+from the open entitlement spans it drops."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
-from services.subsidies.models import IncomeAllocation, IncomeReceipt, Payment
+from services.subsidies.models import (
+    HouseholdFacts,
+    IncomeAllocation,
+    IncomeReceipt,
+    MemberFacts,
+    Payment,
+    ProgrammeVersion,
+)
+from services.subsidies.rules.report_catalogue import SEEDED_BY
 from shared.api.clock import request_time
 from shared.contracts.households import HouseholdRegistered, MemberDisabilityRecorded
 from shared.db import create_engine
+from shared.local.databases import ScratchDatabases
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import alembic_config, is_at_head
 from shared.timeutil import utcnow
 from tests.support import apply_event, auth, running_app
 from tests.unit.test_projects_pages_and_retries import walk
-from tests.unit.test_subsidies_coverage import entitlement_kept_before_periods
 
 pytestmark = pytest.mark.integration
 MakeDb = Callable[[str], Awaitable[str]]
@@ -59,11 +73,18 @@ async def api(pg_database: MakeDb) -> Any:
 
 async def test_retries_racing_on_one_key_give_one_201_and_the_original_to_the_others(api: Any) -> None:
     app, client = api
+    async with app.state.sessions() as s:
+        seeded = await s.scalar(
+            select(col(ProgrammeVersion.id)).where(
+                col(ProgrammeVersion.programme_code) == "dibao", col(ProgrammeVersion.created_by) == SEEDED_BY
+            )
+        )
     for attempt in range(5):
         body, key = _payment(period=f"2020-0{attempt + 1}"), _keyed(f"race-{attempt}")
         results = await asyncio.gather(*(client.post("/v1/payments", json=body, headers=key) for _ in range(3)))
         assert sorted(r.status_code for r in results) == [200, 200, 201], [r.text for r in results]
         assert len({r.json()["id"] for r in results}) == 1
+        assert {r.json()["version_id"] for r in results} == {str(seeded)}  # the standard 0008 seeded
         assert sorted(r.headers.get("Idempotency-Replayed", "") for r in results) == ["", "true", "true"]
     assert await _counts(app) == (5, 5)
 
@@ -125,66 +146,136 @@ async def test_a_coverage_check_keeps_its_gaps_and_reads_them_back(api: Any) -> 
     assert await _counts(app) == (0, 2)
 
 
-async def test_incomes_distributed_before_receipts_were_kept_get_one(pg_database: MakeDb) -> None:
-    url = await pg_database("subsidies")
+# --- Migrations ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def empty_database(postgres_admin_url: str) -> AsyncIterator[str]:
+    """A new database no migration has run on."""
+    databases = ScratchDatabases(postgres_admin_url)
+    yield await databases.create("t_subsidies")
+    await databases.drop_all()
+
+
+async def _migrate(url: str, *steps: str, rows: dict[Any, list[dict[str, Any]]] | None = None) -> None:
+    """Run alembic `steps` ("up:0006", "down:0007", ...) in one transaction, inserting `rows` after the first."""
+
+    def run(step: str, connection: Any) -> None:
+        cfg = alembic_config("subsidies")
+        cfg.attributes["connection"] = connection
+        direction, revision = step.split(":")
+        (command.upgrade if direction == "up" else command.downgrade)(cfg, revision)
+
+    async with _engine(url) as engine, engine.begin() as conn:
+        first, *rest = steps
+        await conn.run_sync(partial(run, first))
+        for table, values in (rows or {}).items():
+            await conn.execute(insert(table), values)
+        for step in rest:
+            await conn.run_sync(partial(run, step))
+
+
+@asynccontextmanager
+async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _rows(url: str, table: Any, *order_by: Any) -> list[dict[str, Any]]:
+    async with _engine(url) as engine, engine.connect() as conn:
+        return [dict(row) for row in (await conn.execute(select(table).order_by(*order_by))).mappings()]
+
+
+async def test_incomes_distributed_before_receipts_were_kept_get_one(empty_database: str) -> None:
     income_id, project_id = uuid4(), uuid4()
-    try:
+    allocations = [
+        {
+            "id": uuid4(), "income_id": income_id, "project_id": project_id, "household_id": household,
+            "period": "2020-06", "amount_fen": fen, "member_count": 1, "allocated_at": utcnow(),
+        }
+        for household, fen in ((UUID(int=1), 600), (UUID(int=2), 400))
+    ]  # fmt: skip
 
-        def downgrade(connection: Any) -> None:
-            cfg = alembic_config("subsidies")
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0002")
+    allocated = {IncomeAllocation.__table__: allocations}  # type: ignore[attr-defined]
+    await _migrate(empty_database, "up:0002", "up:head", rows=allocated)
 
-        def upgrade(connection: Any) -> None:
-            cfg = alembic_config("subsidies")
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
-
-        async with engine.begin() as conn:
-            await conn.run_sync(downgrade)
-            for household, fen in ((UUID(int=1), 600), (UUID(int=2), 400)):
-                await conn.execute(
-                    insert(IncomeAllocation.__table__).values(  # type: ignore[attr-defined]
-                        id=uuid4(),
-                        income_id=income_id,
-                        project_id=project_id,
-                        household_id=household,
-                        period="2020-06",
-                        amount_fen=fen,
-                        member_count=1,
-                        allocated_at=utcnow(),
-                    )
-                )
-            await conn.run_sync(upgrade)
-        async with engine.connect() as conn:
-            [receipt] = (await conn.execute(select(IncomeReceipt.__table__))).mappings().all()  # type: ignore[attr-defined]
-        assert (receipt["income_id"], receipt["amount_fen"], receipt["household_count"]) == (income_id, 1_000, 2)
-        assert receipt["status"] == "distributed"
-    finally:
-        await engine.dispose()
+    [receipt] = await _rows(empty_database, IncomeReceipt.__table__)  # type: ignore[attr-defined]
+    assert (receipt["income_id"], receipt["amount_fen"], receipt["household_count"]) == (income_id, 1_000, 2)
+    assert receipt["status"] == "distributed"
 
 
-async def test_the_migrations_go_down_and_up_again(pg_database: MakeDb) -> None:
+async def test_the_migrations_go_down_to_0007_and_up_again_and_never_below(pg_database: MakeDb) -> None:
     url = await pg_database("subsidies")
-    engine = create_engine(url)
-    try:
-
-        def down_and_up(connection: Any) -> None:
-            cfg = alembic_config("subsidies")
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0001")
-            command.upgrade(cfg, "head")
-
-        async with engine.begin() as conn:
-            await conn.run_sync(down_and_up)
-        assert await is_at_head(engine, "subsidies")
-    finally:
-        await engine.dispose()
+    await _migrate(url, "down:0007", "up:head")
+    with pytest.raises(NotImplementedError, match="restore a backup"):
+        await _migrate(url, "down:0006")
+    async with _engine(url) as engine:
+        assert await is_at_head(engine, "subsidies")  # the refused downgrade changed nothing
 
 
-async def test_an_entitlement_kept_before_periods_begins_the_day_it_was_recorded_on_postgres(
-    pg_database: MakeDb,
-) -> None:
-    kept = await entitlement_kept_before_periods(await pg_database("subsidies"))
-    assert (kept.starts_on, kept.ends_on) == (date(2020, 3, 5), None)
+HOME, HELPED, WATCHED, LEFT = (UUID(int=n) for n in (1, 2, 3, 4))
+NURSED, PUPIL, CARED, RECOVERED = (UUID(int=n) for n in (11, 12, 13, 14))
+_EXPECTED_HOUSEHOLDS = [  # (household, 低保/特困 status, monitoring open) the spans left
+    (HOME, "dibao", False), (HELPED, "extreme_poverty", False), (WATCHED, "none", True), (LEFT, "none", False),
+]  # fmt: skip
+_EXPECTED_MEMBERS = [  # (member, household, disability grade, enrolment)
+    (NURSED, HOME, 2, None), (PUPIL, HOME, None, "enrolled"), (CARED, HELPED, 4, None), (RECOVERED, LEFT, None, None),
+]  # fmt: skip
+
+
+def _spans_of_0006() -> dict[Any, list[dict[str, Any]]]:
+    """Households, members and entitlement spans as revision 0006 kept them: open spans of 低保, 特困供养, temporary
+    assistance, the nursing subsidy and education aid; a member known only by an open span of the living subsidy;
+    spans of 低保 and the nursing subsidy that ended."""
+    at = datetime(2020, 3, 5, 2, tzinfo=UTC)
+    households = sa.table(
+        "eligiblehousehold", sa.column("household_id", sa.Uuid), sa.column("area_code", sa.String),
+        sa.column("member_count", sa.Integer), sa.column("updated_at", sa.DateTime(timezone=True)),
+    )  # fmt: skip
+    members = sa.table("addedmember", sa.column("member_id", sa.Uuid), sa.column("household_id", sa.Uuid))
+    spans = sa.table(
+        "entitlement", sa.column("id", sa.Uuid), sa.column("household_id", sa.Uuid), sa.column("member_id", sa.Uuid),
+        sa.column("policy_code", sa.String), sa.column("recorded_at", sa.DateTime(timezone=True)),
+        sa.column("starts_on", sa.Date), sa.column("ends_on", sa.Date),
+    )  # fmt: skip
+
+    def span(household: UUID, member: UUID | None, code: str, ends_on: date | None = None) -> dict[str, Any]:
+        return {
+            "id": uuid4(), "household_id": household, "member_id": member, "policy_code": code, "recorded_at": at,
+            "starts_on": date(2020, 3, 5), "ends_on": ends_on,
+        }  # fmt: skip
+
+    ended = date(2020, 5, 31)
+    return {
+        households: [
+            {"household_id": h, "area_code": "371523101201", "member_count": 3, "updated_at": at}
+            for h in (HOME, HELPED, WATCHED, LEFT)
+        ],
+        members: [{"member_id": m, "household_id": h} for m, h in ((NURSED, HOME), (PUPIL, HOME), (RECOVERED, LEFT))],
+        spans: [
+            span(HOME, None, "dibao"), span(HELPED, None, "extreme_poverty_support"),
+            span(WATCHED, None, "temporary_assistance"), span(LEFT, None, "dibao", ended),
+            span(HOME, NURSED, "disability_nursing_subsidy"), span(HOME, PUPIL, "education_aid"),
+            span(HELPED, CARED, "disability_living_subsidy"),
+            span(LEFT, RECOVERED, "disability_nursing_subsidy", ended),
+        ],
+    }  # fmt: skip
+
+
+async def test_0007_carries_the_open_entitlement_spans_into_facts(empty_database: str) -> None:
+    await _migrate(empty_database, "up:0006", "up:head", rows=_spans_of_0006())
+
+    households = await _rows(empty_database, HouseholdFacts.__table__, "household_id")  # type: ignore[attr-defined]
+    members = await _rows(empty_database, MemberFacts.__table__, "member_id")  # type: ignore[attr-defined]
+
+    assert [(h["household_id"], h["allowance"], h["monitoring_open"]) for h in households] == _EXPECTED_HOUSEHOLDS
+    assert {(h["status"], h["member_count"], h["area_code"]) for h in households} == {("in_poverty", 3, "371523101201")}
+    assert [(m["member_id"], m["household_id"], m["disability_grade"], m["enrolment"]) for m in members] == (
+        _EXPECTED_MEMBERS
+    )
+    async with _engine(empty_database) as engine, engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+    assert not tables & {"entitlement", "eligiblehousehold", "addedmember"}

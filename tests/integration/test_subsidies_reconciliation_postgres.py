@@ -1,5 +1,6 @@
 """Bank results and corrections on real PostgreSQL: imports racing on one batch pay each entitlement once, a bad file
-changes nothing, a return is reversed and followed up, and two corrections of one payment racing record one."""
+changes nothing, a return is reversed and followed up by a payment of its own, and two corrections of one payment
+racing record one."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.unit.test_subsidies_reconciliation import (
     batch_and_cycle,
     events_of,
     follow_up,
+    follow_up_of_a_return,
     import_file,
     line_statuses,
     result_file,
@@ -84,10 +86,15 @@ async def test_a_bad_file_changes_nothing_and_a_return_is_reversed_then_followed
         assert (await import_file(client, later.batch_id, again)).status_code == 200
         async with sessions() as session:
             payments = (await session.execute(select(col(Payment.entitlement_id), col(Payment.status)))).all()
-        assert sorted(status for _, status in payments) == ["paid", "paid", "paid"]
-        assert {entitlement for entitlement, _ in payments} == {one.entitlement_id, two.entitlement_id,
-                                                                three.entitlement_id}  # fmt: skip
+        assert sorted(status for _, status in payments) == ["paid", "paid", "paid", "reversed"]
+        paid_to = sorted(str(entitlement) for entitlement, status in payments if status == "paid")
+        assert paid_to == sorted(str(line.entitlement_id) for line in (one, two, three))
         assert await batch_and_cycle(sessions, later) == ("reconciled", "paid")
+
+
+async def test_a_follow_up_of_a_returned_line_pays_the_entitlement_by_a_new_payment(pg_database: MakeDb) -> None:
+    async with running_app("subsidies", await pg_database("subsidies")) as (app, client):
+        await follow_up_of_a_return(app.state.sessions, client)
 
 
 async def test_two_corrections_of_one_payment_racing_record_one(pg_database: MakeDb) -> None:

@@ -25,6 +25,8 @@ SAMPLES = {
     "subject_kind": "household",
     "subject_id": "6f1c0d52-3c4e-4d8a-9a7e-2f5d8c1b0a93",
     "policy_code": "dibao",
+    "id_masked": "3715**********1234",
+    "checksum": "0" * 64,
 }
 EVERY_DISTRICT_ROLE = auth(*(r.value for r in Role if r not in AREA_SCOPED), sub="sweeper")
 

@@ -161,12 +161,31 @@ def test_kafka_start_runs_a_broker_on_the_ports_given(monkeypatch: pytest.Monkey
 def test_demo_data_goes_to_the_households_service_given(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    asked: list[dict[str, str]] = []
-    monkeypatch.setattr(demo, "load", lambda urls: asked.append(urls) or ["h-1", "h-2"])
+    asked: list[tuple[dict[str, str], str | None]] = []
+
+    def load(urls: dict[str, str], *, subsidies_database_url: str | None) -> demo.Loaded:
+        asked.append((urls, subsidies_database_url))
+        return demo.Loaded(households=["h-1", "h-2"], cycles=["  低保 2020-06: closed"])
+
+    monkeypatch.setattr(demo, "load", load)
     assert main(["demo-data", "--households", "http://households:8001"]) == 0
     assert main(["demo-data"]) == 0
-    assert asked == [{"households": "http://households:8001"}, {"households": "http://127.0.0.1:8001"}]
-    assert "demo data: 2 households registered" in capsys.readouterr().out
+    assert asked == [({"households": "http://households:8001"}, None), ({"households": "http://127.0.0.1:8001"}, None)]
+    out = capsys.readouterr().out
+    assert "demo data: 2 households registered" in out and "低保 2020-06: closed" in out
+
+
+def test_demo_data_pays_the_month_on_the_subsidies_database_the_service_reads(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked: list[tuple[dict[str, str], str | None]] = []
+    monkeypatch.setattr(
+        demo, "load", lambda urls, **kw: asked.append((urls, kw["subsidies_database_url"])) or demo.Loaded()
+    )
+    monkeypatch.setenv("SUBSIDIES_DATABASE_URL", "postgresql+asyncpg://subsidies@postgres/subsidies")
+    assert main(["demo-data", "--subsidies", "http://subsidies:8003"]) == 0
+    urls = {"households": "http://127.0.0.1:8001", "subsidies": "http://subsidies:8003"}
+    assert asked == [(urls, "postgresql+asyncpg://subsidies@postgres/subsidies")]
 
 
 def test_asyncapi_prints_the_events_document(capsys: pytest.CaptureFixture[str]) -> None:

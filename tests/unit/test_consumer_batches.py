@@ -42,8 +42,13 @@ class Database:
         # No record here is poison, so neither the Kafka consumer nor the dead-letter producer is reached.
         none: Any = None
         return ConsumerRunner(
-            name="audit", handlers=handlers, sessions=self.sessions, consumer=none, dlq_producer=none,
-            backoff_s=0.001, batch_size=batch_size,
+            name="audit",
+            handlers=handlers,
+            sessions=self.sessions,
+            consumer=none,
+            dlq_producer=none,
+            backoff_s=0.001,
+            batch_size=batch_size,
         )
 
     async def count(self, model: type[Any], *where: Any) -> int:

@@ -151,6 +151,25 @@ async def test_a_conflicting_repeat_is_409_and_changes_nothing(api: Any, repeat:
     assert await _counts(app) == (1, 1)
 
 
+@pytest.mark.parametrize("kind", ["reversal", "recovery"])
+async def test_a_holder_is_paid_again_by_hand_only_once_the_payment_was_corrected(api: Any, kind: str) -> None:
+    app, client = api
+    first = (await client.post("/v1/payments", json=_payment(), headers=_keyed("k-1"))).json()
+    refused = await client.post("/v1/payments", json=_payment(), headers=_keyed("k-2"))
+    assert "already paid to this holder" in assert_problem(refused, 409)["detail"]
+    correction = {"kind": kind, "reason": "户籍核查: 该户已迁出本区", "amount_fen": 52_000}
+    corrected = await client.post(f"/v1/payments/{first['id']}/corrections", json=correction, headers=FINANCE)
+    assert corrected.status_code == 201, corrected.text
+
+    again = await client.post("/v1/payments", json=_payment(), headers=_keyed("k-2"))
+
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != first["id"] and again.json()["status"] == "paid"
+    assert_problem(await client.post("/v1/payments", json=_payment(), headers=_keyed("k-3")), 409)
+    paid = [json.loads(m.payload)["payment_id"] for m in await _outbox(app) if m.event_type.endswith("subsidy_paid.v1")]
+    assert paid == [first["id"], again.json()["id"]]
+
+
 async def test_other_periods_and_policies_are_paid_separately(api: Any) -> None:
     app, client = api
     for n, changes in enumerate([{}, {"period": "2020-05"}, {"policy_code": "temporary_assistance"}]):

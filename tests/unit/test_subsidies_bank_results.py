@@ -176,14 +176,13 @@ def _state(status: LineStatus = LineStatus.PENDING, **changes: Any) -> LineState
         (_line(LineStatus.PAID, line_no=2), _state(), "line_no_mismatch"),
         (_line(LineStatus.PAID, fen=101), _state(), "amount_mismatch"),
         (_line(LineStatus.PAID), _state(holder_paid_by_hand=True), "holder_paid_by_hand"),
-        (_line(LineStatus.PAID), _state(payment_status=PaymentStatus.RECOVERED), "entitlement_paid"),
-        (_line(LineStatus.RETURNED), _state(LineStatus.PAID, payment_status=PaymentStatus.RECOVERED,
-                                            paid_by_this_line=True), "payment_corrected"),
+        (_line(LineStatus.PAID), _state(entitlement_paid=True), "entitlement_paid"),
+        (_line(LineStatus.RETURNED), _state(LineStatus.PAID, payment_status=PaymentStatus.RECOVERED),
+         "payment_corrected"),
+        (_line(LineStatus.RETURNED), _state(LineStatus.PAID, payment_status=PaymentStatus.REVERSED),
+         "payment_corrected"),
         (_line(LineStatus.RETURNED), _state(LineStatus.PAID, payment_status=PaymentStatus.PAID,
-                                            paid_by_this_line=True, payment_corrected_before=True),
-         "payment_corrected_before"),
-        (_line(LineStatus.RETURNED), _state(LineStatus.PAID, payment_status=PaymentStatus.PAID,
-                                            paid_by_this_line=True, settled_on=date(2020, 6, 16)), "bad_settled_on"),
+                                            settled_on=date(2020, 6, 16)), "bad_settled_on"),
     ],
 )  # fmt: skip
 def test_a_line_that_does_not_fit_the_batch_is_an_error(line: ResultLine, state: LineState | None, code: str) -> None:
@@ -199,9 +198,9 @@ def test_lines_that_fit_are_planned_with_their_effect() -> None:
         _line(LineStatus.PAID, ref=again, line_no=3),
     ]
     known = {
-        paid: _state(payment_status=PaymentStatus.REVERSED),  # a follow-up paying a returned entitlement
+        paid: _state(),  # a follow-up paying a returned entitlement: its payment reversed, none paid
         failed: _state(line_no=2),
-        again: _state(LineStatus.PAID, line_no=3, payment_status=PaymentStatus.PAID, paid_by_this_line=True),
+        again: _state(LineStatus.PAID, line_no=3, payment_status=PaymentStatus.PAID),
     }
     planned, errors = plan(lines, known, batch_id=BATCH)
     assert errors == [] and [p.effect for p in planned] == [Effect.PAY, Effect.FAIL, Effect.NONE]

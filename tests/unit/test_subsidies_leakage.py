@@ -22,6 +22,7 @@ from services.subsidies.rules.leakage import Account, Found, PaidHolder, Standar
 from services.subsidies.settings import SubsidiesSettings
 from shared.contracts.households import MinimumAllowance
 from shared.contracts.subsidies import LeakKind, SubsidyLeakFound
+from shared.timeutil import utcnow
 from tests.support import apply_event, assert_problem, auth, running_app
 from tests.unit.test_subsidies_coverage import (
     AREAS,
@@ -429,13 +430,21 @@ async def test_unknown_checks_and_bad_filters_are_refused(api: Any) -> None:
 # --- scheduled per cycle ---------------------------------------------------------------------------------------
 
 
-async def _cycle(app: Any, status: str, period: str = "2020-06") -> UUID:
+HOURLY = schedule.Cadence(interval=timedelta(hours=1), within=timedelta(days=92))
+
+
+async def _cycle(
+    app: Any, status: str, period: str = "2020-06", *, paid_at: datetime | None = NOW, closed_at: datetime | None = NOW
+) -> UUID:
+    """A cycle of `status`, paid at `paid_at` (if paid or closed) and closed at `closed_at` (if closed)."""
     cycle_id = uuid4()
+    settled = status in ("paid", "closed")
     async with app.state.sessions() as s, s.begin():
         await s.execute(
             insert(Cycle).values(
                 id=cycle_id, programme_code="dibao", period=period, status=status, created_by="cashier-1",
-                created_at=NOW,
+                created_at=NOW, paid_at=paid_at if settled else None,
+                closed_at=closed_at if status == "closed" else None,
             )
         )  # fmt: skip
     return cycle_id
@@ -448,8 +457,8 @@ async def test_settled_cycles_are_checked_once_an_interval_as_the_scheduler(api:
     paid = await _cycle(app, "paid")
     closed = await _cycle(app, "closed", period="2020-05")
     await _cycle(app, "approved", period="2020-04")  # not settled yet: not checked
-    hour = timedelta(hours=1)
-    run = await schedule.run_cycle_checks(app.state.sessions, now=NOW, interval=hour)
+    hour = HOURLY.interval
+    run = await schedule.run_cycle_checks(app.state.sessions, now=NOW, cadence=HOURLY)
     assert run == schedule.CycleCheckRun(cycles=2, gaps=2, leaks=1, failed=0)
     async with app.state.sessions() as s:
         checks = (await s.scalars(select(CoverageCheck).order_by(col(CoverageCheck.period)))).all()
@@ -462,9 +471,9 @@ async def test_settled_cycles_are_checked_once_an_interval_as_the_scheduler(api:
         ("dibao", "2020-05", "scheduler", 0),
         ("dibao", "2020-06", "scheduler", 1),
     ]
-    soon = await schedule.run_cycle_checks(app.state.sessions, now=NOW + hour - timedelta(seconds=1), interval=hour)
+    soon = await schedule.run_cycle_checks(app.state.sessions, now=NOW + hour - timedelta(seconds=1), cadence=HOURLY)
     assert soon == schedule.CycleCheckRun()  # checked within the interval: not again
-    again = await schedule.run_cycle_checks(app.state.sessions, now=NOW + hour, interval=hour)
+    again = await schedule.run_cycle_checks(app.state.sessions, now=NOW + hour, cadence=HOURLY)
     assert again == schedule.CycleCheckRun(cycles=2, gaps=2, leaks=0, failed=0)  # the leak is not repeated
     r = await client.get("/v1/coverage-checks", params={"cycle_id": str(paid)}, headers=AUDITOR)
     assert [c["checked_by"] for c in r.json()["items"]] == ["scheduler", "scheduler"]
@@ -475,8 +484,32 @@ async def test_a_cycle_whose_check_fails_is_counted_and_the_others_still_checked
     app, _ = api
     await _cycle(app, "paid")
     await _cycle(app, "paid", period="2019-12")  # before the programme's first version: its check is refused
-    run = await schedule.run_cycle_checks(app.state.sessions, now=NOW, interval=timedelta(hours=1))
+    run = await schedule.run_cycle_checks(app.state.sessions, now=NOW, cadence=HOURLY)
     assert run == schedule.CycleCheckRun(cycles=1, gaps=0, leaks=0, failed=1)
+
+
+async def test_only_cycles_paid_or_closed_within_the_check_days_are_checked(api: Any) -> None:
+    app, _ = api
+    days = HOURLY.within
+    lately = await _cycle(app, "paid", paid_at=NOW - days + timedelta(days=1))
+    await _cycle(app, "paid", period="2020-05", paid_at=NOW - days)  # paid 92 days ago: no longer
+    closed_lately = await _cycle(
+        app, "closed", period="2020-04", paid_at=NOW - timedelta(days=400), closed_at=NOW - timedelta(days=1)
+    )
+    await _cycle(app, "closed", period="2020-03", paid_at=None, closed_at=NOW - days - timedelta(days=1))
+
+    assert await _due(app, NOW) == sorted([lately, closed_lately])
+    run = await schedule.run_cycle_checks(app.state.sessions, now=NOW, cadence=HOURLY)
+    assert run.cycles == 2
+    async with app.state.sessions() as s:
+        checked = (await s.scalars(select(col(CoverageCheck.cycle_id)))).all()
+    assert sorted(checked) == sorted([lately, closed_lately])
+    assert await _due(app, NOW + timedelta(days=2)) == [closed_lately]  # the first one's days are over
+
+
+async def _due(app: Any, now: datetime) -> list[UUID]:
+    async with app.state.sessions() as s:
+        return await schedule.due_cycles(s, now=now, cadence=HOURLY)
 
 
 async def test_the_scheduled_worker_is_off_at_an_interval_of_zero() -> None:
@@ -492,7 +525,7 @@ async def test_the_running_service_checks_settled_cycles_on_its_own(sqlite_url: 
         await install_catalogue(app)
         await register(app, HOUSEHOLD_A, AREAS[HOUSEHOLD_A])
         await pay(client, HOUSEHOLD_A, DIBAO_FEN)
-        await _cycle(app, "paid")
+        await _cycle(app, "paid", paid_at=utcnow())  # the service runs on the wall clock
         for _ in range(60):
             if await count(app, Leak):
                 break

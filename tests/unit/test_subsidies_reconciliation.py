@@ -386,29 +386,64 @@ async def test_a_follow_up_pays_a_failed_entitlement_exactly_once(api: Any) -> N
     assert cycle is not None and cycle.status == "paid"
 
 
-async def test_a_follow_up_of_a_returned_line_pays_the_entitlements_one_payment_again(api: Any) -> None:
-    sessions, client = api
+async def follow_up_of_a_return(sessions: async_sessionmaker[Any], client: httpx.AsyncClient) -> None:
+    """A line paid, then returned, then paid by a follow-up's line: two payments, the returned one reversed with
+    its correction, the follow-up's a new one (its own id and `SubsidyPaid`), each corrected once."""
     seeded = await seed_batch(sessions, 1)
     [one] = seeded.lines
     await import_file(client, seeded.batch_id, result_file([(one, "paid", "")]))
     await import_file(client, seeded.batch_id, result_file([(one, "returned", "name_mismatch")], day="2020-06-16"))
     later = await follow_up(sessions, seeded, [one])
+    [two] = later.lines
 
-    response = await import_file(client, later.batch_id, result_file([(later.lines[0], "paid", "")], day="2020-06-17"))
+    response = await import_file(client, later.batch_id, result_file([(two, "paid", "")], day="2020-06-17"))
 
     assert response.status_code == 200, response.text
     async with sessions() as session:
-        [payment] = (await session.scalars(select(Payment))).all()
-    assert (payment.status, payment.batch_line_id, payment.idempotency_key) == (
-        "paid", later.lines[0].id, f"line:{later.lines[0].id}"
-    )  # fmt: skip
+        payments = {p.batch_line_id: p for p in (await session.scalars(select(Payment))).all()}
+        [reversal] = (await session.scalars(select(PaymentCorrection))).all()
+    returned, repaid = payments[one.id], payments[two.id]
+    assert len(payments) == 2 and returned.id != repaid.id
+    assert (returned.status, returned.idempotency_key) == ("reversed", f"line:{one.id}")
+    assert (repaid.status, repaid.idempotency_key) == ("paid", f"line:{two.id}")
+    assert returned.entitlement_id == repaid.entitlement_id == one.entitlement_id
+    assert (reversal.payment_id, reversal.kind) == (returned.id, "reversal")
     paid_events = await events_of(sessions, SubsidyPaid.event_type)
-    assert [e["payment_id"] for e in paid_events] == [str(payment.id)] * 2  # paid, reversed, paid again
-    # The reversal is kept, and a payment is corrected once: a second return of it is refused.
-    refused = await import_file(
-        client, later.batch_id, result_file([(later.lines[0], "returned", "other")], day="2020-06-18")
-    )
-    assert assert_problem(refused, 422)["errors"][0]["code"] == "payment_corrected_before"
+    assert [e["payment_id"] for e in paid_events] == [str(returned.id), str(repaid.id)]
+
+    corrections = f"/v1/payments/{repaid.id}/corrections"
+    recovery = {"kind": "recovery", "reason": "户籍核查: 该户已迁出本区", "amount_fen": repaid.amount_fen}
+    assert (await client.post(corrections, json=recovery, headers=FINANCE)).status_code == 201
+    again = await client.post(f"/v1/payments/{returned.id}/corrections", json=recovery, headers=FINANCE)
+    assert assert_problem(again, 409)["code"] == "corrected"
+    assert assert_problem(await client.post(corrections, json=recovery, headers=FINANCE), 409)["code"] == "corrected"
+    corrected = await events_of(sessions, SubsidyPaymentCorrected.event_type)
+    assert [(e["payment_id"], e["kind"]) for e in corrected] == [
+        (str(returned.id), "reversal"), (str(repaid.id), "recovery")
+    ]  # fmt: skip
+
+
+async def test_a_follow_up_of_a_returned_line_pays_the_entitlement_by_a_new_payment(api: Any) -> None:
+    await follow_up_of_a_return(*api)
+
+
+async def test_a_paid_cycle_is_not_closed_while_a_follow_up_line_awaits_the_bank(api: Any) -> None:
+    sessions, client = api
+    seeded = await seed_batch(sessions, 1)
+    [one] = seeded.lines
+    await import_file(client, seeded.batch_id, result_file([(one, "paid", "")]))
+    await import_file(client, seeded.batch_id, result_file([(one, "returned", "account_frozen")], day="2020-06-16"))
+    later = await follow_up(sessions, seeded, [one])
+    assert await batch_and_cycle(sessions, seeded) == ("reconciled", "paid")
+    close = f"/v1/cycles/{seeded.cycle_id}/close"
+
+    refused = await client.post(close, headers=FINANCE)
+
+    assert assert_problem(refused, 409)["code"] == "lines_pending"
+    assert await batch_and_cycle(sessions, seeded) == ("reconciled", "paid")
+    await import_file(client, later.batch_id, result_file([(later.lines[0], "paid", "")], day="2020-06-17"))
+    closed = await client.post(close, headers=FINANCE)
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
 
 
 async def test_a_holder_paid_by_hand_is_not_paid_again_by_the_bank_line(api: Any) -> None:

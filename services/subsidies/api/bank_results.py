@@ -47,9 +47,10 @@ async def import_bank_results(
     bank_reference,settled_on`, then a line per payment instruction (`reference` = the line's id in the exported
     file). Every line is checked before anything changes, and one error refuses the whole file (422: `errors` names
     each bad line, "line 17" counting the header as line 1, the first 100 of them, `error_count` all of them).
-    A paid line records the entitlement's payment and publishes `SubsidyPaid`; a failed line keeps the bank's reason
+    A paid line records a payment of its own and publishes `SubsidyPaid`; a failed line keeps the bank's reason
     and may be paid by a follow-up batch once the account is corrected; a returned line (退回, only of a line paid
-    before) has its payment reversed (冲正) and publishes `SubsidyPaymentCorrected`. Once no line awaits the bank
+    before) has its payment reversed (冲正) and publishes `SubsidyPaymentCorrected`, and a follow-up's line paying
+    that entitlement records a new payment (the returned one stays reversed). Once no line awaits the bank
     the batch is `reconciled`, and its cycle `paid` when every entitlement is. The same bytes again answer 200 with
     the first import (header `Idempotency-Replayed: true`) and change nothing; a line reported again in another file
     (paid then paid) changes nothing either. A file of up to 16 MiB is read (`MAX_REQUEST_BYTES`): 100,000 lines.

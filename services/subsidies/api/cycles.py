@@ -155,9 +155,10 @@ async def approve_cycle(cycle_id: UUID, session: Transaction, actor: CycleApprov
 
 @router.post("/{cycle_id}/close")
 async def close_cycle(cycle_id: UUID, session: Transaction, actor: CyclePreparer, now: Now) -> CycleRead:
-    """Close a cycle (结束): paid, or approved with no bank line awaiting the bank's result
+    """Close a cycle (结束): paid or approved, with no bank line awaiting the bank's result
 
     What an approved cycle left unpaid stays unpaid in it. Refused: a cycle neither approved nor paid (409,
-    `cycle_state`); a bank line still pending (409, `lines_pending`).
+    `cycle_state`); a bank line of any of its batches still pending (409, `lines_pending`), in a paid cycle too (a
+    follow-up of a line the bank returned).
     """
     return CycleRead.model_validate(await cycles.close(session, cycle_id, now=now))

@@ -41,11 +41,12 @@ async def pay_subsidy(
     payment first made (header `Idempotency-Replayed: true`) and pays nothing again.
 
     Refused: the same key with another request (409); a subsidy of this programme already paid to the holder for
-    the period, under another key (409); a household subsidies does not know as registered (422); a programme not
-    in the catalogue (422, `unknown_policy`); a period not written as the programme's frequency requires (422,
-    `period_format`), not begun (422, `period_not_begun`) or before its first version (422, `no_version_in_force`);
-    a member programme without a member of the household (422, `member_required`, `not_a_member`), a household
-    programme with one (422, `member_not_expected`).
+    the period, under another key or by a cycle's bank line (409), unless that payment was reversed or recovered
+    (`POST /v1/payments/{id}/corrections`): the holder is then paid by a new payment; a household subsidies does
+    not know as registered (422); a programme not in the catalogue (422, `unknown_policy`); a period not written
+    as the programme's frequency requires (422, `period_format`), not begun (422, `period_not_begun`) or before its
+    first version (422, `no_version_in_force`); a member programme without a member of the household (422,
+    `member_required`, `not_a_member`), a household programme with one (422, `member_not_expected`).
     """
     payment, created = await payments.pay_subsidy(session, body, key=key, actor=actor, today=today, now=now)
     if not created:

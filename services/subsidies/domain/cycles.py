@@ -187,11 +187,11 @@ async def mark_paid_if_settled(session: AsyncSession, cycle_id: UUID, now: datet
 
 
 async def close(session: AsyncSession, cycle_id: UUID, *, now: datetime) -> Cycle:
-    """Close a paid cycle, or an approved one none of whose bank lines still awaits the bank's result (what is
-    left unpaid then stays unpaid in this cycle)."""
+    """Close a paid or approved cycle none of whose bank lines still awaits the bank's result (what is left unpaid
+    then stays unpaid in this cycle). A paid cycle may have one too: a follow-up of a line the bank returned."""
     cycle = await cycle_of(session, cycle_id, for_update=True)
     ensure_step(cycle.status, CycleStep.CLOSE)
-    if cycle.status == CycleStatus.APPROVED and await _pending_lines(session, cycle.id):
+    if await _pending_lines(session, cycle.id):
         raise Conflict("Some of the cycle's bank lines await the bank's result.", code="lines_pending")
     cycle.status, cycle.closed_at = CycleStatus.CLOSED, now
     return cycle

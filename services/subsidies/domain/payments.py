@@ -1,5 +1,6 @@
-"""Subsidy payments (补贴发放): exactly once per holder (a household, or a member), programme and period, with
-the facts they rest on."""
+"""Subsidy payments (补贴发放): at most one paid payment per holder (a household, or a member), programme and
+period, with the facts they rest on. A payment reversed (冲正) or recovered (追回) no longer counts: the holder may
+then be paid that programme and period again, by a new payment."""
 
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ async def pay_subsidy(
     today: date,
     now: datetime,
 ) -> tuple[Payment, bool]:
-    """Record a subsidy paid outside a cycle, exactly once per holder, programme and period, under the programme
-    version in force for the period. Whether the rule entitled the holder is not checked here: a leakage check
-    flags a payment it did not (the payment was made; this records it).
+    """Record a subsidy paid outside a cycle, under the programme version in force for the period: Conflict while
+    the holder has a paid payment of the programme and period (by hand or by a cycle's bank line); once that one
+    was reversed or recovered, a new payment is recorded. Whether the rule entitled the holder is not checked
+    here: a leakage check flags a payment it did not (the payment was made; this records it).
 
     `key` is the payment's idempotency key, unique among all payments whoever made them. Returns (payment, newly
     paid): the same key with the same request returns the payment it made, whatever the day or the catalogue now.

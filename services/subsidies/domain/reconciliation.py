@@ -3,8 +3,10 @@ follow-up batch, returned lines have their payment reversed.
 
 The whole file or nothing: every line is checked first (`rules/bank_results.py`, `rules/reconciliation.py`) and a
 single error refuses it all. The same bytes imported again replay the first import (unique checksum per batch);
-a line reported again in another file changes nothing. Payments are unique per entitlement and per bank line, so
-whatever is retried or re-imported an entitlement is paid once. Bulk throughout: lines are read as plain rows and
+a line reported again in another file changes nothing. Each paid line makes a payment of its own (unique per bank
+line), and an entitlement has at most one `paid` payment (a partial unique index), so whatever is retried or
+re-imported an entitlement is paid once; a follow-up paying an entitlement whose payment the bank returned makes a
+new payment, the returned one staying reversed with its correction. Bulk throughout: lines are read as plain rows and
 changed by executemany statements in chunks, never as one ORM object each.
 """
 
@@ -174,43 +176,43 @@ async def _line_states(
 
 
 def _batch_lines(batch_id: UUID, cycle: Cycle) -> Any:
-    """The batch's lines, each with its entitlement's payment (if any): whether this line made it, whether it was
-    corrected once before, and whether the holder was paid the cycle's programme and period by hand."""
-    entitlement, payment, correction, by_hand = CycleEntitlement, Payment, PaymentCorrection, aliased(Payment)
+    """The batch's lines, each with the payment it made (if any), whether its entitlement has a paid payment,
+    and whether the holder has a paid payment of the cycle's programme and period made by hand."""
+    entitlement, own, paid, by_hand = CycleEntitlement, aliased(Payment), aliased(Payment), aliased(Payment)
+    entitlement_paid = exists().where(
+        col(paid.entitlement_id) == _LINES.c.entitlement_id, col(paid.status) == PaymentStatus.PAID.value
+    )
     paid_by_hand = exists().where(
         col(by_hand.household_id) == col(entitlement.household_id),
         col(by_hand.holder_key) == col(entitlement.holder_key),
         col(by_hand.policy_code) == cycle.programme_code,
         col(by_hand.period) == cycle.period,
         col(by_hand.entitlement_id).is_(None),
+        col(by_hand.status) == PaymentStatus.PAID.value,
     )
     return (
         select(
             _LINES.c.id, _LINES.c.line_no, _LINES.c.amount_fen, _LINES.c.status, _LINES.c.settled_on,
-            col(payment.status).label("payment_status"),
-            (col(payment.batch_line_id) == _LINES.c.id).label("paid_by_this_line"),
-            col(correction.id).is_not(None).label("corrected"),
+            col(own.status).label("payment_status"),
+            entitlement_paid.label("entitlement_paid"),
             paid_by_hand.label("paid_by_hand"),
         )
         .select_from(_LINES)
         .join(entitlement, col(entitlement.id) == _LINES.c.entitlement_id)
-        .outerjoin(payment, col(payment.entitlement_id) == _LINES.c.entitlement_id)
-        .outerjoin(correction, col(correction.payment_id) == col(payment.id))
+        .outerjoin(own, col(own.batch_line_id) == _LINES.c.id)
         .where(_LINES.c.batch_id == batch_id)
     )  # fmt: skip
 
 
 def _state_of(row: Any, batch_id: UUID) -> LineState:
-    payment_status = PaymentStatus(row.payment_status) if row.payment_status is not None else None
     return LineState(
         batch_id=batch_id,
         line_no=row.line_no,
         amount_fen=row.amount_fen,
         status=LineStatus(row.status),
         settled_on=row.settled_on,
-        payment_status=payment_status,
-        paid_by_this_line=bool(row.paid_by_this_line),
-        payment_corrected_before=bool(row.corrected) and payment_status is PaymentStatus.PAID,
+        payment_status=PaymentStatus(row.payment_status) if row.payment_status is not None else None,
+        entitlement_paid=bool(row.entitlement_paid),
         holder_paid_by_hand=bool(row.paid_by_hand),
     )
 
@@ -219,8 +221,8 @@ def _state_of(row: Any, batch_id: UUID) -> LineState:
 
 
 async def _pay(session: AsyncSession, cycle: Cycle, lines: list[ResultLine], importer: Importer) -> None:
-    """Paid lines: the line paid and its entitlement's payment recorded (`SubsidyPaid`); an entitlement whose
-    earlier line the bank returned has its reversed payment paid again by the follow-up's line."""
+    """Paid lines: the line paid and a payment of its own recorded (`SubsidyPaid`), a follow-up's line paying an
+    entitlement whose earlier line the bank returned too: a new payment, with its own id."""
     for chunk in _chunks(lines):
         await _settle_lines(session, chunk, LineStatus.PAID)
         details = await session.execute(
@@ -228,27 +230,21 @@ async def _pay(session: AsyncSession, cycle: Cycle, lines: list[ResultLine], imp
                 _LINES.c.id, _LINES.c.payee_id, _LINES.c.amount_fen, col(CycleEntitlement.id).label("entitlement_id"),
                 col(CycleEntitlement.household_id), col(CycleEntitlement.member_id),
                 col(CycleEntitlement.holder_key), col(CycleEntitlement.version_id), col(CycleEntitlement.area_code),
-                _MEMBER_COUNT, col(Payment.id).label("payment_id"),
+                _MEMBER_COUNT,
             )
             .join(CycleEntitlement, col(CycleEntitlement.id) == _LINES.c.entitlement_id)
-            .outerjoin(Payment, col(Payment.entitlement_id) == _LINES.c.entitlement_id)
             .where(_LINES.c.id.in_([line.reference for line in chunk]))
         )  # fmt: skip
-        fresh: list[dict[str, Any]] = []
-        repaid: list[dict[str, Any]] = []
-        for detail in details:
-            (fresh if detail.payment_id is None else repaid).append(_payment_row(detail, cycle, importer))
-        if fresh:
-            await session.execute(insert(_PAYMENTS), fresh)
-        for row in repaid:
-            await _pay_again(session, row)
-        await _publish(session, [_paid_event(row, cycle) for row in fresh + repaid], importer.now)
+        payments = [_payment_row(detail, cycle, importer) for detail in details]
+        if payments:
+            await session.execute(insert(_PAYMENTS), payments)
+        await _publish(session, [_paid_event(row, cycle) for row in payments], importer.now)
 
 
 def _payment_row(detail: Any, cycle: Cycle, importer: Importer) -> dict[str, Any]:
-    """The payment a paid line records (or, for a follow-up, its entitlement's returned payment paid again)."""
+    """The payment a paid line records."""
     return {
-        "id": detail.payment_id or uuid4(),
+        "id": uuid4(),
         "household_id": detail.household_id,
         "member_id": detail.member_id,
         "holder_key": detail.holder_key,
@@ -266,13 +262,6 @@ def _payment_row(detail: Any, cycle: Cycle, importer: Importer) -> dict[str, Any
         "paid_by": importer.actor.subject,
         "paid_at": importer.now,
     }
-
-
-async def _pay_again(session: AsyncSession, row: dict[str, Any]) -> None:
-    """A follow-up line paid the entitlement whose earlier payment the bank returned: that payment, the
-    entitlement's one, is paid again by this line (its reversal stays recorded)."""
-    changes = {k: row[k] for k in ("idempotency_key", "batch_line_id", "payee_id", "status", "paid_by", "paid_at")}
-    await session.execute(update(_PAYMENTS).where(_PAYMENTS.c.id == row["id"]).values(**changes))
 
 
 def _paid_event(row: dict[str, Any], cycle: Cycle) -> SubsidyPaid:

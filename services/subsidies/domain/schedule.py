@@ -1,5 +1,7 @@
 """Scheduled checks of settled cycles (定期核查): every `coverage_check_interval_seconds`, each cycle paid or closed
-whose last scheduled check is older than the interval gets a coverage check and a leakage check, as `scheduler`.
+within the last `coverage_check_days` whose last scheduled check is older than the interval gets a coverage check
+and a leakage check, as `scheduler`. Older cycles are left to checks run on demand: re-checking every cycle ever
+paid, every hour, forever, would only grow.
 
 `run_cycle_checks` is a plain use case taking `now` (tests pass the clock); `scheduled_cycle_checks` is the worker
 that runs it for the service's life. Each cycle is checked in a transaction of its own, its row claimed
@@ -15,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -44,27 +46,43 @@ class CycleCheckRun:
     failed: int = 0
 
 
-def _due(now: datetime, interval: timedelta) -> list[ColumnElement[bool]]:
-    """A settled cycle with no scheduled check within the interval before `now`."""
+@dataclass(frozen=True)
+class Cadence:
+    """How often a settled cycle is checked (`interval`), and for how long after it was paid or closed (`within`)."""
+
+    interval: timedelta
+    within: timedelta
+
+    @classmethod
+    def of(cls, settings: SubsidiesSettings) -> Cadence:
+        return cls(
+            timedelta(seconds=settings.coverage_check_interval_seconds), timedelta(days=settings.coverage_check_days)
+        )
+
+
+def _due(now: datetime, cadence: Cadence) -> list[ColumnElement[bool]]:
+    """A cycle paid or closed within `cadence.within` before `now`, with no scheduled check within the interval."""
     recent = exists().where(
-        col(CoverageCheck.cycle_id) == col(Cycle.id), col(CoverageCheck.checked_at) > now - interval
+        col(CoverageCheck.cycle_id) == col(Cycle.id), col(CoverageCheck.checked_at) > now - cadence.interval
     )
-    return [col(Cycle.status).in_(SETTLED), ~recent]
+    since = now - cadence.within
+    settled_lately = or_(col(Cycle.paid_at) > since, col(Cycle.closed_at) > since)
+    return [col(Cycle.status).in_(SETTLED), settled_lately, ~recent]
 
 
-async def due_cycles(session: AsyncSession, *, now: datetime, interval: timedelta) -> list[UUID]:
+async def due_cycles(session: AsyncSession, *, now: datetime, cadence: Cadence) -> list[UUID]:
     """The cycles a run at `now` checks, by id."""
-    rows = await session.scalars(select(col(Cycle.id)).where(*_due(now, interval)).order_by(col(Cycle.id)))
+    rows = await session.scalars(select(col(Cycle.id)).where(*_due(now, cadence)).order_by(col(Cycle.id)))
     return list(rows.all())
 
 
 async def check_cycle(
-    session: AsyncSession, cycle_id: UUID, *, now: datetime, interval: timedelta
+    session: AsyncSession, cycle_id: UUID, *, now: datetime, cadence: Cadence
 ) -> tuple[CoverageCheck, int] | None:
     """Check one cycle's coverage (`cycle_id` on the check) and its programme's payments for the period, unless
     another run holds it or checked it meanwhile (None). Returns the coverage check and the new leaks' count."""
     claim = (
-        select(Cycle).where(col(Cycle.id) == cycle_id, *_due(now, interval)).with_for_update(skip_locked=True, of=Cycle)
+        select(Cycle).where(col(Cycle.id) == cycle_id, *_due(now, cadence)).with_for_update(skip_locked=True, of=Cycle)
     )
     cycle = (await session.scalars(claim)).first()
     if cycle is None:
@@ -87,17 +105,17 @@ async def check_cycle(
 
 
 async def run_cycle_checks(
-    sessions: async_sessionmaker[AsyncSession], *, now: datetime, interval: timedelta
+    sessions: async_sessionmaker[AsyncSession], *, now: datetime, cadence: Cadence
 ) -> CycleCheckRun:
     """One run: every due cycle, each in its own transaction. A cycle whose check fails is logged and left for the
     next run; the run is counted in `poverty_scheduled_check_runs_total{check="cycle_checks"}` (`failed` if any)."""
     async with sessions() as session:
-        cycle_ids = await due_cycles(session, now=now, interval=interval)
+        cycle_ids = await due_cycles(session, now=now, cadence=cadence)
     run = CycleCheckRun()
     for cycle_id in cycle_ids:
         try:
             async with unit_of_work(sessions) as session:
-                done = await check_cycle(session, cycle_id, now=now, interval=interval)
+                done = await check_cycle(session, cycle_id, now=now, cadence=cadence)
         except Exception:  # one cycle's failure (a database hiccup) must not keep the others unchecked
             log.exception("scheduled check of a cycle failed", extra={"cycle_id": str(cycle_id)})
             run = CycleCheckRun(run.cycles, run.gaps, run.leaks, run.failed + 1)
@@ -114,15 +132,15 @@ def scheduled_cycle_checks(settings: SubsidiesSettings, clock: Callable[[], date
 
     The worker is an edge: it reads `clock` (the wall clock, given by the app) once a run and passes it down.
     """
-    interval = timedelta(seconds=settings.coverage_check_interval_seconds)
+    cadence = Cadence.of(settings)
 
     async def run_scheduled_cycle_checks(runtime: ServiceRuntime) -> None:
-        if not interval:
+        if not cadence.interval:
             return
         while True:
-            await asyncio.sleep(interval.total_seconds())  # first run one interval after start-up
+            await asyncio.sleep(cadence.interval.total_seconds())  # first run one interval after start-up
             try:
-                run = await run_cycle_checks(runtime.sessions, now=clock(), interval=interval)
+                run = await run_cycle_checks(runtime.sessions, now=clock(), cadence=cadence)
                 if run.cycles or run.failed:
                     log.info("scheduled cycle checks", extra=asdict(run))
             except Exception:  # a database outage must not end the worker; cancellation still does

@@ -3,7 +3,7 @@ known. Pure: the lines the file names are given as they stand.
 
 | the line is | the bank says | effect |
 | --- | --- | --- |
-| pending | paid | pay: the line paid, a payment recorded |
+| pending | paid | pay: the line paid, a payment of its own recorded (a follow-up's too, after a return) |
 | pending | failed | fail: the line failed with the bank's reason (a follow-up batch may pay it) |
 | paid | returned | return: the line returned, its payment reversed (冲正) |
 | paid, failed, returned | the same again | none: already known (a result imported again) |
@@ -39,10 +39,9 @@ class LineState:
     amount_fen: int
     status: LineStatus
     settled_on: date | None
-    payment_status: PaymentStatus | None = None  # the entitlement's payment, if it has one
-    paid_by_this_line: bool = False  # that payment was made by this line (not by an earlier, returned one)
-    payment_corrected_before: bool = False  # that payment was reversed once and paid again by a follow-up
-    holder_paid_by_hand: bool = False  # the holder has a payment of this programme and period made outside the cycle
+    payment_status: PaymentStatus | None = None  # the payment this line made, if it made one
+    entitlement_paid: bool = False  # the entitlement has a paid payment (an earlier line's, not returned)
+    holder_paid_by_hand: bool = False  # the holder has a paid payment of this programme and period made by hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,16 +119,11 @@ def _payment_problem(line: ResultLine, state: LineState, effect: Effect) -> tupl
             "holder_paid_by_hand",
             "The holder was paid this programme and period outside the cycle: the payment would be a second one.",
         )
-    if effect is Effect.PAY and state.payment_status not in (None, PaymentStatus.REVERSED):
-        return "entitlement_paid", "The entitlement already has a payment that was not reversed."
+    if effect is Effect.PAY and state.entitlement_paid:
+        return "entitlement_paid", "The entitlement already has a payment that was not reversed or recovered."
     if effect is Effect.RETURN:
-        if not state.paid_by_this_line or state.payment_status is not PaymentStatus.PAID:
+        if state.payment_status is not PaymentStatus.PAID:
             return "payment_corrected", "The line's payment was already reversed or recovered."
-        if state.payment_corrected_before:
-            return (
-                "payment_corrected_before",
-                "The line's payment was reversed once already (an earlier line returned) and is corrected only once.",
-            )
         if state.settled_on is not None and line.settled_on < state.settled_on:
             return "bad_settled_on", "A line cannot be returned before the day it was paid."
     return None

@@ -71,5 +71,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("projectopenproblem", "projectincome", "projectproblem", "projectinspection", "project", "inbox", "outbox"):
+    for table in (
+        "projectopenproblem",
+        "projectincome",
+        "projectproblem",
+        "projectinspection",
+        "project",
+        "inbox",
+        "outbox",
+    ):
         op.drop_table(table)
