@@ -1,5 +1,6 @@
-"""Citizens' ID-card numbers (身份证号) kept out of free text: whatever officers type into a name, a note or a
-description is published in events, kept in histories and shown to every reader, so a number in it would leak."""
+"""Citizens' ID-card numbers (身份证号) and bank account numbers (银行卡号) kept out of free text: whatever officers
+type into a name, a note or a description is published in events, kept in histories and shown to every reader, so a
+number in it would leak."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ _ID_LIKE = re.compile(r"\d{14,}")
 # side are not a number).
 _GROUPED_ID = re.compile(r"(?<!\d)(?:\d[\s\-.\u00b7\u200b-\u200d\u2060\ufeff]?){17}[\dXx](?!\d)")
 _NOT_DIGITS = re.compile(r"[^\dXx]")
+# A bank account number (12 to 30 digits) written whole or in groups, as on the card (`6217 0000 1234 5678 901`) or
+# read out over the phone (`6217-0000-1234-5678`): a run of at least 12 digits with at most one space, dash or
+# invisible character between any two. Shorter runs are left alone: a phone number has 11 digits.
+_ACCOUNT_LIKE = re.compile(r"\d(?:[\s\-\u200b-\u200d\u2060\ufeff]?\d){11,}")
 
 
 def check_digit(first17: str) -> str:
@@ -42,6 +47,21 @@ def _no_id_numbers(value: str) -> str:
     return value
 
 
+def contains_account_number(value: str) -> bool:
+    """Whether text holds what may be a bank account number, whole or typed in groups."""
+    return bool(_ACCOUNT_LIKE.search(unicodedata.normalize("NFKC", value)))
+
+
+def _no_account_numbers(value: str) -> str:
+    if contains_account_number(value):
+        raise ValueError("must not contain a bank account number (12 or more digits)")
+    return value
+
+
 # Free text officers write: an ID-card number typed into it, whole or in groups, is refused, so it never reaches
 # Kafka, a log or a reader unmasked.
 ScreenedText = Annotated[str, AfterValidator(_no_id_numbers)]
+
+# Free text written where money is paid (a reason, a note, a fund's document): neither an ID-card number nor a bank
+# account number, however grouped, may be in it; the refusal names the field, never the text.
+ScreenedPaymentText = Annotated[str, AfterValidator(_no_id_numbers), AfterValidator(_no_account_numbers)]

@@ -14,9 +14,9 @@ from shared.timeutil import UTCDateTime
 
 
 class HouseholdFacts(SQLModel, table=True):
-    """A registered household (建档立卡户) as subsidies knows it: the household facts eligibility rules read, kept
-    from `households.events`. Status and 低保 status keep the value before their last change and the day it took
-    effect, so a period that began before the change is judged by the value it had then."""
+    """A registered household (建档立卡户) as subsidies knows it now, kept from `households.events`: its area, its
+    living members and its facts' latest values (each with the one before it and its day, for reading). Eligibility
+    is judged on `FactChange`, the facts' dated history, as of a period's first day."""
 
     household_id: UUID = Field(primary_key=True)
     area_code: str = Field(max_length=12, index=True)
@@ -34,7 +34,7 @@ class HouseholdFacts(SQLModel, table=True):
 
 
 class MemberFacts(SQLModel, table=True):
-    """A member of a registered household as subsidies knows them: the member facts eligibility rules read.
+    """A member of a registered household as subsidies knows them now (the dated member facts are in `FactChange`).
 
     Only masked forms of the name and ID number are kept (for the public notice, 公示); never the number itself.
     """
@@ -51,6 +51,20 @@ class MemberFacts(SQLModel, table=True):
     medical_insured: bool | None = None
     premium_subsidised: bool | None = None
     died_on: date | None = None
+
+
+class FactChange(SQLModel, table=True):
+    """One dated change of a fact eligibility rules read (`rules/fact_history.py`): a household's or a member's
+    (`holder_key` "-" or the member's id) fact holds `value` from `since` on. A fact's value on a period's first day
+    is its latest change's on or before that day; a change arriving late takes its place by its date."""
+
+    household_id: UUID = Field(primary_key=True)
+    holder_key: str = Field(primary_key=True, max_length=36)
+    fact: str = Field(primary_key=True, max_length=100)
+    since: date = Field(primary_key=True)
+    member_id: UUID | None = None
+    value: Any = Field(default=None, sa_type=JSON)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ProjectArea(SQLModel, table=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,20 @@ class Loaded:
         return "\n".join(lines + self.cycles)
 
 
+class Patient(httpx.HTTPTransport):
+    """Sends a request again while the service answers 503: on SQLite a request's write can meet the service's own
+    consumer writing, and the request is refused whole (nothing of it kept)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(1, 10):
+            response = super().handle_request(request)
+            if response.status_code != 503:
+                return response
+            response.close()
+            time.sleep(0.2 * attempt)
+        return super().handle_request(request)
+
+
 def _headers(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, 'demo-loader', [role])}"}
 
@@ -71,7 +86,7 @@ def load(base_urls: dict[str, str], *, subsidies_database_url: str | None = None
     changes nothing."""
     office = _headers("district_office")
     loaded = Loaded()
-    with httpx.Client(base_url=base_urls["households"], timeout=10) as client:
+    with httpx.Client(base_url=base_urls["households"], timeout=10, transport=Patient()) as client:
         households: dict[str, dict[str, Any]] = {}
         for n, head in enumerate(HEADS):
             response = client.post("/v1/households", json=_household(n, head), headers=office)

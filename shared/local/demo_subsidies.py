@@ -136,8 +136,8 @@ async def _known(live: httpx.AsyncClient, household_id: str, programme: str, per
     household (or a member) entitled to the programme for the period."""
     params = {"programme": programme, "period": period}
     response = await live.get(f"/v1/households/{household_id}/eligibility", params=params, headers=OFFICE)
-    if response.status_code == 404:
-        return False  # HouseholdRegistered not consumed yet
+    if response.status_code in (404, 503):
+        return False  # HouseholdRegistered not consumed yet, or the database busy with the consumer writing
     holders = response.raise_for_status().json()["holders"]
     return len(holders) >= members if members else any(h["entitled"] for h in holders)
 
@@ -160,7 +160,13 @@ class Month:
         self.app.dependency_overrides[request_time] = lambda: moment
 
     async def call(self, method: str, path: str, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
-        response = await self.client.request(method, path, headers=headers, **kwargs)
+        """The response, or DemoError; a 503 (the running service writing the SQLite file at the same moment, the
+        request refused whole) is sent again, as demo.Patient does."""
+        for attempt in range(1, 10):
+            response = await self.client.request(method, path, headers=headers, **kwargs)
+            if response.status_code != 503:
+                break
+            await asyncio.sleep(0.2 * attempt)
         if response.status_code not in (200, 201):
             raise DemoError(f"{method} {path}: {response.status_code} {response.text[:500]}")
         return response

@@ -107,6 +107,8 @@ def test_a_line_number_or_reference_given_twice_is_an_error_on_its_second_line()
         (_file(), [("file", "empty_file")]),
         (_file(f"1,{REF},1.00,paid,,,2020-06-15", header="line_no,reference,amount"), [("line 1", "wrong_header")]),
         ("\ufeff" + _file(f"1,{REF},1.00,paid,,,2020-06-15"), [("line 1", "wrong_header")]),
+        ('"' + _file(f"1,{REF},1.00,paid,,,2020-06-15"), [("line 1", "wrong_header")]),  # a stray quote
+        (_file(f"1,{REF},1.00,paid,,,2020-06-15", header=f'"{HEADER[:20]}"x{HEADER[20:]}'), [("line 1", "wrong_header")]),
     ],
 )
 def test_an_empty_file_or_a_wrong_header_is_refused(text: str, expected: list[tuple[str, str]]) -> None:

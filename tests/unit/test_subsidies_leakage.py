@@ -10,13 +10,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlmodel import col
 
 from services.audit.domain.referrals import hand_over_serious_findings
 from services.audit.models import DisciplineReferral, Finding
 from services.subsidies.domain import schedule
-from services.subsidies.models import CoverageCheck, Cycle, Leak, LeakageCheck, Payee, Payment
+from services.subsidies.models import CoverageCheck, Cycle, DisbursementBatch, Leak, LeakageCheck, Payee, Payment
 from services.subsidies.rules.eligibility import HolderFacts
 from services.subsidies.rules.leakage import Account, Found, PaidHolder, Standard, find_leaks
 from services.subsidies.settings import SubsidiesSettings
@@ -456,7 +456,7 @@ async def test_settled_cycles_are_checked_once_an_interval_as_the_scheduler(api:
     await pay(client, HOUSEHOLD_A, DIBAO_FEN)  # paid, not entitled: a leak
     paid = await _cycle(app, "paid")
     closed = await _cycle(app, "closed", period="2020-05")
-    await _cycle(app, "approved", period="2020-04")  # not settled yet: not checked
+    await _cycle(app, "approved", period="2020-04")  # not answered by the bank yet: not checked
     hour = HOURLY.interval
     run = await schedule.run_cycle_checks(app.state.sessions, now=NOW, cadence=HOURLY)
     assert run == schedule.CycleCheckRun(cycles=2, gaps=2, leaks=1, failed=0)
@@ -505,6 +505,22 @@ async def test_only_cycles_paid_or_closed_within_the_check_days_are_checked(api:
         checked = (await s.scalars(select(col(CoverageCheck.cycle_id)))).all()
     assert sorted(checked) == sorted([lately, closed_lately])
     assert await _due(app, NOW + timedelta(days=2)) == [closed_lately]  # the first one's days are over
+
+
+async def test_an_approved_cycle_the_bank_answered_with_failures_is_checked_for_its_gaps(api: Any) -> None:
+    app, _ = api
+    answered = await _cycle(app, "approved")
+    await _cycle(app, "approved", period="2020-05")  # approved, nothing back from the bank yet
+    async with app.state.sessions() as s, s.begin():
+        await s.execute(update(Cycle).values(approved_at=NOW - timedelta(days=3)))
+        await s.execute(
+            insert(DisbursementBatch).values(
+                id=uuid4(), cycle_id=answered, sequence=1, status="reconciled", line_count=2, total_fen=2 * DIBAO_FEN,
+                built_by="cashier-1", built_at=NOW,
+            )
+        )  # fmt: skip
+    assert await _due(app, NOW) == [answered]
+    assert await _due(app, NOW + HOURLY.within) == []  # its days over, and still not the one never sent
 
 
 async def _due(app: Any, now: datetime) -> list[UUID]:

@@ -472,6 +472,7 @@ def _bad_files(seeded: Seeded, other: Seeded) -> dict[str, tuple[bytes, list[tup
     return {
         "malformed CSV": (_csv(good, f'2,"{two.id},774.00,paid,,B2,{day}'), [("line 3", "malformed_line")]),
         "wrong header": (_csv(good, header="line,ref,amount"), [("line 1", "wrong_header")]),
+        "stray quote in the header": (_csv(good, header='"' + ",".join(RESULT_HEADER)), [("line 1", "wrong_header")]),
         "unknown reference": (_csv(good, f"2,{uuid4()},774.00,paid,,B2,{day}"), [("line 3", "unknown_reference")]),
         "line of another batch": (_csv(f"1,{other.lines[0].id},774.00,paid,,B1,{day}"), [("line 2", "wrong_batch")]),
         "amount mismatch": (_csv(f"1,{one.id},774.01,paid,,B1,{day}"), [("line 2", "amount_mismatch")]),
@@ -497,7 +498,7 @@ def _bad_files(seeded: Seeded, other: Seeded) -> dict[str, tuple[bytes, list[tup
 
 
 BAD_FILES = [
-    "malformed CSV", "wrong header", "unknown reference", "line of another batch", "amount mismatch",
+    "malformed CSV", "wrong header", "stray quote in the header", "unknown reference", "line of another batch", "amount mismatch",
     "line number mismatch", "bad status", "bad reason", "bad date", "date in the future", "duplicate line",
     "GBK declared UTF-8", "empty file", "header only", "every line bad",
 ]  # fmt: skip

@@ -9,6 +9,7 @@ same memory as one of 1,000.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,9 +17,19 @@ from sqlalchemy import ColumnElement, Row, Table, Uuid, bindparam, delete, func,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.subsidies.domain import one_off
 from services.subsidies.domain.facts import holder_facts
 from services.subsidies.models import Cycle, CycleEntitlement, Objection, Programme, ProgrammeVersion
-from services.subsidies.rules.cycles import Judge, Judgement, holder_key, upheld_reason, withdrawal_reason
+from services.subsidies.rules.cycles import (
+    AT_APPROVAL,
+    AT_BATCH,
+    Judge,
+    Judgement,
+    gone_reason,
+    holder_key,
+    upheld_reason,
+    withdrawal_reason,
+)
 from services.subsidies.rules.eligibility import HolderFacts
 from services.subsidies.rules.vocabulary import EntitlementStatus, ObjectionDecision
 from shared.auth import Principal
@@ -31,7 +42,8 @@ Holder = tuple[UUID, str]  # (household id, holder key): who an entitlement is f
 
 
 async def compute_list(session: AsyncSession, cycle: Cycle, programme: Programme, version: ProgrammeVersion) -> None:
-    """List every holder the version's rule entitles for the cycle's period, replacing any earlier list.
+    """List every holder the version's rule entitles for the cycle's period, replacing any earlier list; of a
+    one-off programme, not a holder who already has it (`rules/one_off.py`).
 
     The holders come by household id, a chunk at a time; each chunk replaces the earlier list's entitlements of
     the households in its span of ids. A holder listed before keeps their entitlement's id, so an objection upheld
@@ -44,8 +56,13 @@ async def compute_list(session: AsyncSession, cycle: Cycle, programme: Programme
             continue
         span = _households_between(cycle.id, after, chunk[-1].household_id)
         kept = await _entitlement_ids(session, span)
+        had = await one_off.granted(session, programme, cycle.period, {f.household_id for f in chunk}, cycle=cycle)
         await session.execute(delete(ENTITLEMENTS).where(*span))
-        rows = [_row(cycle.id, version, facts, judged, kept) for facts in chunk if (judged := judge(facts)).listed]
+        rows = [
+            _row(cycle.id, version, facts, judged, kept)
+            for facts in chunk
+            if (judged := judge(facts)).listed and (facts.household_id, holder_key(facts.member_id)) not in had
+        ]
         if rows:
             await session.execute(insert(ENTITLEMENTS), rows)
         after = chunk[-1].household_id
@@ -131,20 +148,14 @@ async def recheck_list(
     session: AsyncSession, cycle: Cycle, programme: Programme, version: ProgrammeVersion
 ) -> tuple[int, int]:
     """Judge every listed entitlement again on the facts known now: withdraw those no longer entitled (the failed
-    condition is the reason), amend those whose amount or version changed. Returns (withdrawn, amended)."""
+    condition is the reason) or already granted a one-off programme, amend those whose amount or version changed.
+    Returns (withdrawn, amended)."""
     judge, withdrawn, amended = Judge(version), 0, 0
     after: Holder | None = None
     while listed := await _listed_chunk(session, cycle.id, after):
         after = (listed[-1].household_id, listed[-1].holder_key)
-        current = await _current_facts(session, programme, cycle.period, {row.household_id for row in listed})
-        gone: list[tuple[UUID, str]] = []
-        changed: list[dict[str, Any]] = []
-        for row in listed:
-            facts = current.get((row.household_id, row.holder_key))
-            if facts is None:
-                gone.append((row.id, GONE))
-            elif (change := _rechecked(row, judge(facts), facts, version)) is not None:
-                changed.append(change)
+        gone, judged = await _judged_again(session, cycle, programme, judge, listed, when=AT_APPROVAL)
+        changed = [change for row, facts, j in judged if (change := _rechecked(row, j, facts, version)) is not None]
         await withdraw(session, gone)
         if changed:
             await session.execute(_RESNAPSHOT, changed)
@@ -153,21 +164,84 @@ async def recheck_list(
     return withdrawn, amended
 
 
-GONE = "no longer entitled when re-checked at approval: the holder is no longer in the register"
+@dataclass(frozen=True)
+class Rechecked:
+    """What judging a batch's entitlements again left: the amount to pay each one still listed, how many were
+    withdrawn and how many now cost less."""
+
+    pay: dict[UUID, int]
+    withdrawn: int
+    amended: int
+
+
+async def recheck_for_batch(
+    session: AsyncSession,
+    cycle: Cycle,
+    programme: Programme,
+    version: ProgrammeVersion,
+    judge: Judge,
+    rows: Sequence[Row[Any]],
+) -> Rechecked:
+    """Judge again, on the facts known now, the listed entitlements a batch is about to take (`rows`: id,
+    household_id, holder_key, amount_fen), as approval does: withdraw each no longer entitled (a death, 低保 ended,
+    an exit without policies reported since) or already granted a one-off programme; lower the amount of one now
+    entitled to less (a member of a per-member household died). Never more than approved: the approval committed
+    the funds for that much. `judge` judges by `version`, the one in force for the period."""
+    gone, judged = await _judged_again(session, cycle, programme, judge, rows, when=AT_BATCH)
+    changed: list[dict[str, Any]] = []
+    pay: dict[UUID, int] = {}
+    for row, facts, j in judged:
+        if not j.listed or j.amount_fen < row.amount_fen:
+            changed.append(_snapshot(row, j, facts, version.id, when=AT_BATCH))
+        if j.listed:
+            pay[row.id] = min(j.amount_fen, row.amount_fen)
+    await withdraw(session, gone)
+    if changed:
+        await session.execute(_RESNAPSHOT, changed)
+    lowered = sum(change["b_status"] == EntitlementStatus.LISTED for change in changed)
+    return Rechecked(pay, len(rows) - len(pay), lowered)
+
+
+async def _judged_again(
+    session: AsyncSession, cycle: Cycle, programme: Programme, judge: Judge, rows: Sequence[Row[Any]], *, when: str
+) -> tuple[list[tuple[UUID, str]], list[tuple[Row[Any], HolderFacts, Judgement]]]:
+    """Each entitlement judged on its holder's facts known now: (those withdrawn without a judgement, each with
+    why: gone from the register, or already granted a one-off programme; the others with their facts and
+    judgement)."""
+    households = {row.household_id for row in rows}
+    current = await _current_facts(session, programme, cycle.period, households)
+    had = await one_off.granted(session, programme, cycle.period, households, cycle=cycle)
+    gone: list[tuple[UUID, str]] = []
+    judged: list[tuple[Row[Any], HolderFacts, Judgement]] = []
+    for row in rows:
+        holder = (row.household_id, row.holder_key)
+        if (facts := current.get(holder)) is None:
+            gone.append((row.id, gone_reason(when)))
+        elif holder in had:
+            gone.append((row.id, had[holder]))
+        else:
+            judged.append((row, facts, judge(facts)))
+    return gone, judged
 
 
 def _rechecked(
     row: Row[Any], judged: Judgement, facts: HolderFacts, version: ProgrammeVersion
 ) -> dict[str, Any] | None:
-    """The update re-checking one listed entitlement makes, or None when it stands as listed."""
+    """The update re-checking one listed entitlement at approval makes, or None when it stands as listed."""
     if judged.listed and (judged.amount_fen, version.id) == (row.amount_fen, row.version_id):
         return None
+    return _snapshot(row, judged, facts, version.id, when=AT_APPROVAL)
+
+
+def _snapshot(row: Row[Any], judged: Judgement, facts: HolderFacts, version_id: UUID, *, when: str) -> dict[str, Any]:
+    """An entitlement judged again: listed at its new amount, or withdrawn at its old one with the failed
+    condition as the reason; either way with the facts and explanation it was judged on."""
     return {
         "b_id": row.id,
         "b_status": (EntitlementStatus.LISTED if judged.listed else EntitlementStatus.WITHDRAWN).value,
-        "b_reason": None if judged.listed else withdrawal_reason(judged.decision),
+        "b_reason": None if judged.listed else withdrawal_reason(judged.decision, when),
         "b_amount": judged.amount_fen if judged.listed else row.amount_fen,
-        "b_version": version.id,
+        "b_version": version_id,
         "b_facts": dict(facts.values),
         "b_explanation": judged.explanation,
     }

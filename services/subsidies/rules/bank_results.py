@@ -72,7 +72,7 @@ def parse_file(text: str, *, today: date) -> tuple[list[ResultLine], list[dict[s
     rows = text.split("\n")
     if not "".join(rows).strip():
         return [], [{"field": FILE, "message": "The file is empty.", "code": "empty_file"}]
-    if _fields(rows[0]) != list(RESULT_HEADER):
+    if not _is_header(rows[0]):
         return [], [line_error(1, "wrong_header", f"The first line must be the header {','.join(RESULT_HEADER)}.")]
     lines: list[ResultLine] = []
     errors: list[dict[str, Any]] = []
@@ -93,6 +93,14 @@ def parse_file(text: str, *, today: date) -> tuple[list[ResultLine], list[dict[s
     if not lines and not errors:
         errors.append({"field": FILE, "message": "The file has a header and no line.", "code": "empty_file"})
     return lines, errors
+
+
+def _is_header(raw: str) -> bool:
+    """Whether the first line is the layout's header: one not even valid CSV (a stray quote) is not."""
+    try:
+        return _fields(raw) == list(RESULT_HEADER)
+    except csv.Error:
+        return False
 
 
 def _fields(raw: str) -> list[str]:

@@ -209,10 +209,19 @@ def holder_key(member_id: UUID | None) -> str:
     return "-" if member_id is None else str(member_id)
 
 
-def withdrawal_reason(decision: Decision) -> str:
+AT_APPROVAL = "at approval"
+AT_BATCH = "before its bank line was built"
+
+
+def withdrawal_reason(decision: Decision, when: str = AT_APPROVAL) -> str:
     """Why a holder is no longer entitled, in the words of the first condition that failed."""
     failed = next((check.reason for check in decision.checks if not check.holds), "no living member to pay for")
-    return f"no longer entitled when re-checked at approval: {failed}"[:500]
+    return f"no longer entitled when re-checked {when}: {failed}"[:500]
+
+
+def gone_reason(when: str = AT_APPROVAL) -> str:
+    """Why a holder no longer in the register is no longer entitled."""
+    return f"no longer entitled when re-checked {when}: the holder is no longer in the register"
 
 
 def _error(field: str, message: str, code: str) -> dict[str, str]:

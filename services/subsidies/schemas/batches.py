@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from services.subsidies.domain.batches import AwaitingReason
 from services.subsidies.rules.bank_file import BankFileEncoding
 from services.subsidies.rules.vocabulary import BankFailure, BatchStatus, LineStatus
-from shared.personal_data import ScreenedText
+from shared.personal_data import ScreenedPaymentText
 from shared.schemas import RequestBody
 
 CHECKSUM = "sha256 of the bank file's UTF-8 form, kept at its first export; every later export has the same"
@@ -85,7 +85,10 @@ class BankFileRequest(RequestBody):
     example: ClassVar[dict[str, Any]] = {"encoding": "gbk", "reason": "2020年6月低保代发, 报送农商行"}
 
     encoding: BankFileEncoding = Field(description="`gbk` for county banks that expect it, or `utf-8`")
-    reason: Annotated[ScreenedText, Field(min_length=1, max_length=500)]
+    reason: Annotated[
+        ScreenedPaymentText,
+        Field(min_length=1, max_length=500, description="why (no ID-card or bank account number: it is published)"),
+    ]
 
 
 class BankFileExportRead(BaseModel):

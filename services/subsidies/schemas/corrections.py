@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from services.subsidies.rules.vocabulary import PaymentStatus
 from shared.contracts.subsidies import CorrectionKind
 from shared.money import Fen
-from shared.personal_data import ScreenedText
+from shared.personal_data import ScreenedPaymentText
 from shared.schemas import RequestBody
 
 
@@ -28,7 +28,9 @@ class CorrectionCreate(RequestBody):
         description="reversal (冲正: the money never reached the payee; finance office only) or recovery (追回: "
         "taken back from the payee)"
     )
-    reason: ScreenedText = Field(min_length=1, max_length=500, description="why, in words (never an ID number)")
+    reason: ScreenedPaymentText = Field(
+        min_length=1, max_length=500, description="why, in words (never an ID-card or bank account number)"
+    )
     amount_fen: Annotated[
         Fen, Field(gt=0, description="the payment's whole amount: a part is refused (`partial_correction`)")
     ]

@@ -11,13 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from services.subsidies.rules.periods import ANY_PERIOD_PATTERN
 from services.subsidies.rules.vocabulary import CycleStatus, EntitlementStatus, ObjectionDecision
 from shared.contracts.subsidies import PolicyCode
-from shared.personal_data import ScreenedText
+from shared.personal_data import ScreenedPaymentText
 from shared.schemas import RequestBody
 
-# What an officer writes about an objection: published nowhere, yet screened, so no ID-card number is ever kept.
+# What an officer writes about an objection: published nowhere, yet screened, so no ID-card or bank account number
+# is ever kept.
 # The constraints come before the screening, or the JSON Schema would not state them.
 Note = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), *get_args(ScreenedText)[1:]
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), *get_args(ScreenedPaymentText)[1:]
 ]
 CyclePeriod = Annotated[
     str,
@@ -67,7 +68,7 @@ class ObjectionCreate(RequestBody):
         description="the listed entitlement objected to (one of the household's in this cycle); omitted: the "
         "household, or one of its members, was left out of the list",
     )
-    grounds: Note = Field(description="what the objector says, in their words (no ID-card number)")
+    grounds: Note = Field(description="what the objector says, in their words (no ID-card or bank account number)")
     raised_on: date = Field(description="the day it was raised: within the notice window, not after today")
 
 

@@ -12,7 +12,7 @@ from services.subsidies.rules.eligibility import FACTS, OPERATORS
 from services.subsidies.rules.vocabulary import Frequency, ProgrammeUnit
 from shared.contracts.subsidies import PolicyCode
 from shared.money import Fen
-from shared.personal_data import ScreenedText
+from shared.personal_data import ScreenedPaymentText
 from shared.schemas import RequestBody
 from shared.timeutil import CALENDAR_YEARS
 
@@ -81,7 +81,7 @@ class VersionCreate(RequestBody):
         default=False, description="a household programme's amount is per living member (低保); false for members'"
     )
     rule: Rule = Field(description=RULE)
-    reason: ScreenedText = Field(min_length=1, max_length=500, description="why the standard was set or changed")
+    reason: ScreenedPaymentText = Field(min_length=1, max_length=500, description="why the standard was set or changed")
 
 
 class ProgrammeCreate(VersionCreate):
@@ -101,10 +101,10 @@ class ProgrammeCreate(VersionCreate):
     }
 
     code: PolicyCode = Field(description="a programme of the report (`PolicyCode`), not yet in the catalogue")
-    name: ScreenedText = Field(min_length=1, max_length=100)
+    name: ScreenedPaymentText = Field(min_length=1, max_length=100)
     unit: ProgrammeUnit = Field(description="whom it pays: the household, or each entitled member")
     frequency: Frequency = Field(description="how often it pays, hence how its periods are written")
-    funding_source: ScreenedText = Field(min_length=1, max_length=100, description="资金来源")
+    funding_source: ScreenedPaymentText = Field(min_length=1, max_length=100, description="资金来源")
 
 
 class FundCreate(RequestBody):
@@ -118,7 +118,7 @@ class FundCreate(RequestBody):
 
     year: int = Field(ge=CALENDAR_YEARS.start, le=CALENDAR_YEARS.stop - 1)
     amount_fen: Annotated[Fen, Field(gt=0)]
-    source: ScreenedText = Field(min_length=1, max_length=200, description="the allocation document (文号)")
+    source: ScreenedPaymentText = Field(min_length=1, max_length=200, description="the allocation document (文号)")
 
 
 class ConditionRead(BaseModel):
