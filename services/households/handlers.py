@@ -49,14 +49,17 @@ def _on_money(handlers: HandlerRegistry) -> None:
 
     @handlers.on(ProjectIncomeAllocated)
     async def on_income_allocated(session: AsyncSession, event: ProjectIncomeAllocated, envelope: Envelope) -> None:
-        # The allocation names no period: it counts in the district's year when subsidies shared it out.
+        # A share counts in the year of the income's period (2020-12 income shared out in January counts in 2020);
+        # an allocation published without a period, in the district's year when subsidies shared it out.
+        year = year_of_period(event.period) if event.period else district_today(envelope.time).year
         transfer = Transfer(
             receipt_id=event.allocation_id,
             household_id=event.household_id,
             kind=TransferKind.PROJECT_INCOME,
-            year=district_today(envelope.time).year,
+            year=year,
             amount_fen=event.amount_fen,
             received_at=envelope.time,
+            period=event.period,
             project_id=event.project_id,
         )
         await transfers.receive(session, transfer, now=utcnow())

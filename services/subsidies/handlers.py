@@ -1,6 +1,7 @@
 """Subsidies reacts to households (the facts eligibility rules read) and to projects (income to distribute).
 
-A handler is an edge: it reads the clock once and hands the moment to the use case.
+A handler is an edge: it reads the clock once and hands the moment to the use case. A fact whose event carries no
+day of its own (schooling, medical cover) changed on the district's day the event was made (its envelope's time).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.subsidies.domain import distributions, households
+from services.subsidies.rules import fact_history as history
 from services.subsidies.settings import SubsidiesSettings
 from shared.contracts.households import (
     HouseholdRegistered,
@@ -28,7 +30,7 @@ from shared.contracts.households import (
 from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
-from shared.timeutil import utcnow
+from shared.timeutil import district_today, utcnow
 
 
 def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
@@ -98,53 +100,79 @@ def _on_household_facts(handlers: HandlerRegistry) -> None:
 
     @handlers.on(HousingAppraised)
     async def on_housing_appraised(session: AsyncSession, event: HousingAppraised, _: Envelope) -> None:
-        await households.grade_housing(session, household_id=event.household_id, grade=event.grade, now=utcnow())
+        await households.grade_housing(
+            session, household_id=event.household_id, grade=event.grade, on=event.appraised_on, now=utcnow()
+        )
 
     @handlers.on(HousingRenovated)
     async def on_housing_renovated(session: AsyncSession, event: HousingRenovated, _: Envelope) -> None:
-        await households.grade_housing(session, household_id=event.household_id, grade=event.new_grade, now=utcnow())
+        await households.grade_housing(
+            session, household_id=event.household_id, grade=event.new_grade, on=event.completed_on, now=utcnow()
+        )
 
 
 def _on_monitoring(handlers: HandlerRegistry) -> None:
     @handlers.on(MonitoringEpisodeOpened)
     async def on_episode_opened(session: AsyncSession, event: MonitoringEpisodeOpened, _: Envelope) -> None:
-        await households.open_monitoring(session, household_id=event.household_id, now=utcnow())
+        await households.open_episode(
+            session, household_id=event.household_id, episode_id=event.episode_id, on=event.opened_on, now=utcnow()
+        )
 
     @handlers.on(RiskFlagRaised)
     async def on_risk_flag_raised(session: AsyncSession, event: RiskFlagRaised, _: Envelope) -> None:
-        await households.open_monitoring(session, household_id=event.household_id, risk_kind=event.kind, now=utcnow())
+        await households.raise_flag(
+            session,
+            household_id=event.household_id,
+            episode_id=event.episode_id,
+            kind=event.kind,
+            on=event.raised_on,
+            now=utcnow(),
+        )
 
     @handlers.on(MonitoringEpisodeClosed)
     async def on_episode_closed(session: AsyncSession, event: MonitoringEpisodeClosed, _: Envelope) -> None:
-        await households.close_monitoring(session, household_id=event.household_id, now=utcnow())
+        await households.close_episode(
+            session, household_id=event.household_id, episode_id=event.episode_id, on=event.closed_on, now=utcnow()
+        )
 
 
 def _on_member_facts(handlers: HandlerRegistry) -> None:
     @handlers.on(MemberDisabilityRecorded)
     async def on_disability_recorded(session: AsyncSession, event: MemberDisabilityRecorded, _: Envelope) -> None:
-        await households.note_member(
+        await households.change_member(
             session,
             household_id=event.household_id,
             member_id=event.member_id,
-            facts={"disability_grade": event.grade},
+            facts={history.DISABILITY_GRADE: event.grade},
+            on=event.certified_on,
+            now=utcnow(),
         )
 
     @handlers.on(MemberSchoolingChanged)
-    async def on_schooling_changed(session: AsyncSession, event: MemberSchoolingChanged, _: Envelope) -> None:
-        await households.note_member(
+    async def on_schooling_changed(session: AsyncSession, event: MemberSchoolingChanged, envelope: Envelope) -> None:
+        await households.change_member(
             session,
             household_id=event.household_id,
             member_id=event.member_id,
-            facts={"enrolment": event.enrolment, "school_stage": event.school_stage},
+            facts={history.ENROLMENT: event.enrolment, history.SCHOOL_STAGE: event.school_stage},
+            on=district_today(envelope.time),
+            now=utcnow(),
         )
 
     @handlers.on(MemberMedicalCoverageChanged)
-    async def on_medical_cover_changed(session: AsyncSession, event: MemberMedicalCoverageChanged, _: Envelope) -> None:
-        await households.note_member(
+    async def on_medical_cover_changed(
+        session: AsyncSession, event: MemberMedicalCoverageChanged, envelope: Envelope
+    ) -> None:
+        await households.change_member(
             session,
             household_id=event.household_id,
             member_id=event.member_id,
-            facts={"medical_insured": event.medical_insured, "premium_subsidised": event.premium_subsidised},
+            facts={
+                history.MEDICAL_INSURED: event.medical_insured,
+                history.PREMIUM_SUBSIDISED: event.premium_subsidised,
+            },
+            on=district_today(envelope.time),
+            now=utcnow(),
         )
 
 

@@ -294,7 +294,7 @@ class BatchLine(SQLModel, table=True):
     entitlement_id: UUID = Field(index=True)
     payee_id: UUID
     amount_fen: int = Field(sa_type=BigInteger)
-    status: str = Field(max_length=20, description="LineStatus: pending, paid, failed, returned")
+    status: str = Field(max_length=20, description="LineStatus: pending, paid, failed, returned, reversed")
     bank_reason: str | None = Field(default=None, max_length=40, description="BankFailure for failed/returned")
     bank_reference: str | None = Field(default=None, max_length=64)
     settled_on: date | None = None
@@ -302,7 +302,7 @@ class BatchLine(SQLModel, table=True):
 
 class BankFileExport(SQLModel, table=True):
     """Who exported a batch's bank file (the one place full account numbers leave the system), when, why, and the
-    checksum of the bytes they got."""
+    checksum of the bytes they got (in the export's encoding; the batch keeps the UTF-8 form's)."""
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     batch_id: UUID = Field(index=True)
@@ -326,6 +326,8 @@ class BankResultImport(SQLModel, table=True):
     paid_count: int
     failed_count: int
     returned_count: int
+    # Lines reported paid again under another serial or day: the money went out twice, each kept as a leak.
+    duplicate_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     imported_by: str = Field(max_length=100)
     imported_at: datetime = Field(sa_type=UTCDateTime)
 

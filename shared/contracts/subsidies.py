@@ -58,13 +58,19 @@ class SubsidyPaid(SubsidyEvent):
 
 
 class ProjectIncomeAllocated(SubsidyEvent):
-    """A share of a project's income was allocated to a registered household (差异化分配)."""
+    """A share of a project's income was allocated to a registered household (差异化分配).
+
+    `period` is the income's (the period the project earned it in), so the share counts in that period's year even
+    when it is shared out later; None from publishers that predate it (the year of the event's time then)."""
 
     event_type = "gov.poverty.subsidies.project_income_allocated.v1"
     allocation_id: UUID
     project_id: UUID
     income_id: UUID
     amount_fen: int = Field(gt=0)
+    period: str | None = Field(
+        default=None, pattern=ANY_PERIOD_PATTERN, description="the income's period: YYYY-MM (YYYY-S1/S2 or YYYY)"
+    )
 
 
 class SubsidyCoverageGap(SubsidyEvent):
@@ -92,6 +98,9 @@ class LeakKind(StrEnum):
     PAID_AFTER_EXIT = "paid_after_exit"  # the household had left the programme's statuses before the period
     SHARED_ACCOUNT = "shared_account"  # one payee account receives for several households
     HOLDER_OUTSIDE_HOUSEHOLD = "holder_outside_household"  # the account is in the name of no member
+    # The bank reported a paid line paid again, under another serial or on another day: the money went out twice
+    # (重复支付); found by a result file's import, not by a leakage check.
+    DUPLICATE_DISBURSEMENT = "duplicate_disbursement"
 
 
 class CorrectionKind(StrEnum):
@@ -114,7 +123,10 @@ class SubsidyPaymentCorrected(SubsidyEvent):
 
 class SubsidyLeakFound(SubsidyEvent):
     """A leakage check found a payment that should not have been made as it was; audit opens a finding whose
-    severity follows the kind (a payment to a non-entitled household is serious, a shared account severe)."""
+    severity follows the kind (a payment to a non-entitled household is serious, a shared account severe).
+
+    `check_id` is the leakage check's id, or for a `duplicate_disbursement` the id of the bank result import that
+    reported the payment's line paid again."""
 
     event_type = "gov.poverty.subsidies.leak_found.v1"
     leak_id: UUID

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from sqlmodel import col
 
-from services.subsidies.models import CycleEntitlement, HouseholdFacts, ProgrammeFund
+from services.subsidies.models import CycleEntitlement, FactChange, HouseholdFacts, ProgrammeFund
 from tests.support import assert_problem, auth
 from tests.unit import test_subsidies_cycles as flows
 from tests.unit.test_subsidies_cycles import AUDITOR, CASHIER, CLERK, DIRECTOR, FLAT_FEN, PRICE, cycles_app
@@ -109,9 +109,17 @@ async def _many_households(app: Any) -> list[UUID]:
         }
         for n, household in enumerate(ids)
     ]
+    history = [_allowance(household, "dibao", date(2019, 1, 1), at) for household in ids]
     async with app.state.sessions() as s, s.begin():
         await s.execute(insert(HouseholdFacts), rows)
+        await s.execute(insert(FactChange), history)
     return ids
+
+
+def _allowance(household: UUID, allowance: str, since: date, at: datetime) -> dict[str, Any]:
+    """The household's 低保 status from `since` in the facts' history, as the consumer would have kept it."""
+    return {"household_id": household, "holder_key": "-", "fact": "household.allowance", "since": since,
+            "member_id": None, "value": allowance, "recorded_at": at}  # fmt: skip
 
 
 async def test_a_list_of_many_holders_is_computed_rechecked_and_paged_in_chunks(api: Any) -> None:
@@ -132,6 +140,8 @@ async def test_a_list_of_many_holders_is_computed_rechecked_and_paged_in_chunks(
     await flows._step(client, cycle, "submit", CASHIER)
     ended = ids[::7]  # civil affairs ends 低保 from the period's first day, spread over every chunk
     async with app.state.sessions() as s, s.begin():
+        at = datetime(2020, 6, 9, tzinfo=UTC)
+        await s.execute(insert(FactChange), [_allowance(h, "none", date(2020, 6, 1), at) for h in ended])
         await s.execute(
             update(HouseholdFacts)
             .where(col(HouseholdFacts.household_id).in_(ended))

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlmodel import col
 
 from services.subsidies.domain import leakage, schedule
-from services.subsidies.models import CoverageCheck, HouseholdFacts, Leak, Payment
+from services.subsidies.models import CoverageCheck, FactChange, HouseholdFacts, Leak, Payment
 from shared.contracts.households import MinimumAllowance
 from tests.support import auth, running_app
 from tests.unit.test_subsidies_coverage import (
@@ -83,7 +83,7 @@ async def test_every_kind_of_leak_on_postgresql(api: Any) -> None:
     year = await _check(client, policy_code="pension_premium_subsidy", period="2020")
     assert _found(await _leaks(client, june)) == {
         (str(a), "shared_account"),
-        (str(a), "wrong_amount"),  # its one member died before June: nobody living to pay for
+        (str(a), "paid_after_death"),  # its one member died before June: nobody living to pay for
         (str(b), "shared_account"),
         (str(b), "wrong_amount"),
         (str(c), "paid_not_entitled"),
@@ -132,6 +132,14 @@ async def test_a_period_of_more_payments_than_a_chunk(api: Any, monkeypatch: pyt
                 {"household_id": h, "area_code": "371523101201", "member_count": 1, "risk_kinds": [],
                  "allowance": "dibao" if n % 2 else "none", "updated_at": NOW}
                 for n, h in enumerate(households)
+            ],
+        )  # fmt: skip
+        await s.execute(
+            insert(FactChange),
+            [
+                {"household_id": h, "holder_key": "-", "fact": "household.allowance", "since": date(2019, 1, 1),
+                 "member_id": None, "value": "dibao", "recorded_at": NOW}
+                for h in households[1::2]
             ],
         )  # fmt: skip
         await s.execute(

@@ -151,7 +151,23 @@ async def test_recorded_income_and_transfers_add_up_in_the_per_capita_figure(api
     assert summary["per_capita_income_fen"] == 380_000 and len(summary["records"]) == 1
 
 
-async def test_a_project_income_share_is_asset_income_of_the_year_it_was_shared_out(api: Any) -> None:
+async def test_a_project_income_share_counts_in_the_year_of_the_incomes_period(api: Any) -> None:
+    app, client = api
+    hid = await two_people(client)
+    share = ProjectIncomeAllocated(
+        household_id=hid, allocation_id=uuid4(), project_id=uuid4(), income_id=uuid4(), amount_fen=60_000,
+        period="2020-12",
+    )  # fmt: skip
+    await apply_event(app, share, at=datetime(2021, 1, 5, 2, tzinfo=UTC))  # December's income, shared out in January
+    assert (await income(client, hid, 2020))["asset_income_fen"] == 60_000
+    assert (await income(client, hid, 2021))["total_fen"] == 0
+    stored = await receipt(app, share.allocation_id)
+    assert (stored.year, stored.period, stored.project_id) == (2020, "2020-12", share.project_id)
+
+
+async def test_a_project_income_share_without_a_period_is_asset_income_of_the_year_it_was_shared_out(
+    api: Any,
+) -> None:
     app, client = api
     hid = await two_people(client)
     share = ProjectIncomeAllocated(

@@ -482,6 +482,7 @@ async def test_income_is_shared_by_members_among_the_township_households(api: An
     events = [json.loads(m.payload) for m in await _outbox(app)]
     assert sum(e["amount_fen"] for e in events) == 100_001
     assert {(e["project_id"], e["income_id"]) for e in events} == {(str(project_id), str(income.income_id))}
+    assert {e["period"] for e in events} == {"2020-06"}  # the income's: households counts the share in its year
     await apply_event(app, income)  # the same income again (re-sent under a new event id): shared once
     assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (3, 3)
 

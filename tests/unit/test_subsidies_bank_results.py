@@ -108,7 +108,7 @@ def test_a_line_number_or_reference_given_twice_is_an_error_on_its_second_line()
         (_file(f"1,{REF},1.00,paid,,,2020-06-15", header="line_no,reference,amount"), [("line 1", "wrong_header")]),
         ("\ufeff" + _file(f"1,{REF},1.00,paid,,,2020-06-15"), [("line 1", "wrong_header")]),
         ('"' + _file(f"1,{REF},1.00,paid,,,2020-06-15"), [("line 1", "wrong_header")]),  # a stray quote
-        (_file(f"1,{REF},1.00,paid,,,2020-06-15", header=f'"{HEADER[:20]}"x{HEADER[20:]}'), [("line 1", "wrong_header")]),
+        (_file(f"1,{REF},1.00,paid,,,2020-06-15", header=f'"{HEADER[:9]}"x{HEADER[9:]}'), [("line 1", "wrong_header")]),
     ],
 )
 def test_an_empty_file_or_a_wrong_header_is_refused(text: str, expected: list[tuple[str, str]]) -> None:
@@ -151,6 +151,9 @@ def test_a_refusal_lists_errors_in_the_files_order_up_to_its_cap_and_counts_them
         (LineStatus.FAILED, LineStatus.RETURNED, "contradicts_failed"),
         (LineStatus.RETURNED, LineStatus.PAID, "contradicts_returned"),
         (LineStatus.RETURNED, LineStatus.FAILED, "contradicts_returned"),
+        (LineStatus.REVERSED, LineStatus.PAID, Effect.NONE),  # reversed by hand (冲正): what the bank said before
+        (LineStatus.REVERSED, LineStatus.RETURNED, Effect.NONE),  # the reversal already undid the payment
+        (LineStatus.REVERSED, LineStatus.FAILED, "contradicts_paid"),
     ],
 )
 def test_each_outcome_on_each_line_status(current: LineStatus, reported: LineStatus, expected: object) -> None:
@@ -158,9 +161,17 @@ def test_each_outcome_on_each_line_status(current: LineStatus, reported: LineSta
     assert (effect if isinstance(effect, Effect) else effect[0]) == expected
 
 
-def _line(status: LineStatus, *, ref: UUID | None = None, line_no: int = 1, fen: int = 100) -> ResultLine:
+def _line(
+    status: LineStatus,
+    *,
+    ref: UUID | None = None,
+    line_no: int = 1,
+    fen: int = 100,
+    serial: str | None = None,
+    day: date = date(2020, 6, 15),
+) -> ResultLine:
     reason = None if status is LineStatus.PAID else BankFailure.OTHER
-    return ResultLine(2, line_no, ref or UUID(REF), fen, status, reason, None, date(2020, 6, 15))
+    return ResultLine(2, line_no, ref or UUID(REF), fen, status, reason, serial, day)
 
 
 def _state(status: LineStatus = LineStatus.PENDING, **changes: Any) -> LineState:
@@ -202,7 +213,36 @@ def test_lines_that_fit_are_planned_with_their_effect() -> None:
     known = {
         paid: _state(),  # a follow-up paying a returned entitlement: its payment reversed, none paid
         failed: _state(line_no=2),
-        again: _state(LineStatus.PAID, line_no=3, payment_status=PaymentStatus.PAID),
+        again: _state(LineStatus.PAID, line_no=3, payment_status=PaymentStatus.PAID, settled_on=date(2020, 6, 15)),
     }
     planned, errors = plan(lines, known, batch_id=BATCH)
     assert errors == [] and [p.effect for p in planned] == [Effect.PAY, Effect.FAIL, Effect.NONE]
+
+
+FIRST_PAID = {"settled_on": date(2020, 6, 15), "bank_reference": "B0001", "payment_status": PaymentStatus.PAID}
+
+
+@pytest.mark.parametrize(
+    ("line", "state", "expected"),
+    [
+        (_line(LineStatus.PAID, serial="B0001"), _state(LineStatus.PAID, **FIRST_PAID), Effect.NONE),
+        (_line(LineStatus.PAID, serial=None), _state(LineStatus.PAID, **FIRST_PAID), Effect.NONE),  # no serial
+        (_line(LineStatus.PAID, serial="B0001"), _state(LineStatus.PAID, **{**FIRST_PAID, "bank_reference": None}),
+         Effect.NONE),
+        (_line(LineStatus.PAID, serial="DUP-2"), _state(LineStatus.PAID, **FIRST_PAID), Effect.DUPLICATE),
+        (_line(LineStatus.PAID, serial="B0001", day=date(2020, 6, 18)), _state(LineStatus.PAID, **FIRST_PAID),
+         Effect.DUPLICATE),
+        (_line(LineStatus.PAID, day=date(2020, 6, 18)), _state(LineStatus.PAID, **FIRST_PAID), Effect.DUPLICATE),
+        (_line(LineStatus.PAID, serial="DUP-2"),
+         _state(LineStatus.REVERSED, **{**FIRST_PAID, "payment_status": PaymentStatus.REVERSED}), Effect.DUPLICATE),
+        (_line(LineStatus.PAID, serial="B0001"),
+         _state(LineStatus.REVERSED, **{**FIRST_PAID, "payment_status": PaymentStatus.REVERSED}), Effect.NONE),
+        (_line(LineStatus.RETURNED, serial="R1", day=date(2020, 6, 20)),
+         _state(LineStatus.REVERSED, **{**FIRST_PAID, "payment_status": PaymentStatus.REVERSED}), Effect.NONE),
+    ],
+)  # fmt: skip
+def test_a_paid_line_reported_paid_under_another_serial_or_day_was_paid_twice(
+    line: ResultLine, state: LineState, expected: Effect
+) -> None:
+    planned, errors = plan([line], {line.reference: state}, batch_id=BATCH)
+    assert errors == [] and [p.effect for p in planned] == [expected]

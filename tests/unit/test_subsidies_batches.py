@@ -4,9 +4,10 @@ corrected, never a second live line for an entitlement, and an export whose byte
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,6 +25,7 @@ from services.subsidies.models import (
     HouseholdFacts,
     MemberFacts,
     Programme,
+    ProgrammeVersion,
 )
 from services.subsidies.rules.bank_file import EXPORT_HEADER
 from shared.messaging.outbox import OutboxMessage
@@ -32,6 +34,8 @@ from tests.support import assert_problem, auth, running_app
 FINANCE = auth("finance_officer", sub="cashier-1")
 AT = datetime(2020, 7, 1, 8, tzinfo=UTC)
 PROGRAMME = "bank_test_allowance"
+MEMBER_PROGRAMME = "bank_test_member_allowance"
+STANDARDS = {PROGRAMME: UUID(int=901), MEMBER_PROGRAMME: UUID(int=902)}
 VILLAGE, OTHER_VILLAGE = "371523101201", "371523102301"
 H = [UUID(int=n) for n in range(1, 6)]  # households 1-5
 PUPIL = UUID(int=31)  # a member of household 1
@@ -44,32 +48,50 @@ def account_of(n: int, version: int = 0) -> str:
 
 
 async def seed_cycle(
-    app: Any, *, status: str = "approved", entitlements: dict[UUID, int] | None = None, period: str = "2020-06"
+    app: Any,
+    *,
+    status: str = "approved",
+    entitlements: dict[UUID, int] | None = None,
+    period: str = "2020-06",
+    programme: str = PROGRAMME,
 ) -> UUID:
-    """An approved cycle of a household programme listing households 1-4 (and 5, withdrawn)."""
+    """An approved cycle of a household programme listing households 1-4 (and 5, withdrawn); of the member
+    programme, listing no one."""
     cycle_id = uuid4()
     async with app.state.sessions() as s, s.begin():
         if await s.get(Programme, PROGRAMME) is None:
-            s.add(
-                Programme(
-                    code=PROGRAMME, name="最低生活保障金", unit="household", frequency="monthly",
-                    funding_source="县级财政", created_by="seed", created_at=AT,
-                )
-            )  # fmt: skip
+            for code, unit in ((PROGRAMME, "household"), (MEMBER_PROGRAMME, "member")):
+                s.add(
+                    Programme(
+                        code=code, name="最低生活保障金", unit=unit, frequency="monthly", funding_source="县级财政",
+                        created_by="seed", created_at=AT,
+                    )
+                )  # fmt: skip
+                s.add(_standard(code))
             for n, household in enumerate(H):
                 area = OTHER_VILLAGE if n == 2 else VILLAGE
                 s.add(HouseholdFacts(household_id=household, area_code=area, member_count=2, updated_at=AT))
             s.add(MemberFacts(member_id=PUPIL, household_id=H[0], relationship_to_head="son"))
         s.add(
             Cycle(
-                id=cycle_id, programme_code=PROGRAMME, period=period, version_id=uuid4(), status=status,
-                created_by="preparer", created_at=AT,
+                id=cycle_id, programme_code=programme, period=period, version_id=STANDARDS[programme],
+                status=status, created_by="preparer", created_at=AT,
             )
         )  # fmt: skip
         for household, amount in (AMOUNTS if entitlements is None else entitlements).items():
             s.add(_entitlement(cycle_id, household, amount))
         s.add(_entitlement(cycle_id, H[4], 25_800, status="withdrawn"))
     return cycle_id
+
+
+def _standard(code: str) -> ProgrammeVersion:
+    """A standard every registered household meets, paying more than any entitlement here: a batch, judging each
+    entitlement again, pays it as approved."""
+    return ProgrammeVersion(
+        id=STANDARDS[code], programme_code=code, version=1, effective_from=date(2020, 1, 1), amount_fen=200_000,
+        rule=[{"fact": "household.status", "op": "ne", "value": "exited_no_policies"}], reason="seed",
+        created_by="seed", created_at=AT,
+    )  # fmt: skip
 
 
 def _entitlement(
@@ -236,7 +258,7 @@ async def test_an_entitlement_never_has_two_live_lines_even_written_directly(api
 
 async def test_a_members_entitlement_goes_to_their_own_account_or_else_the_households(api: Any) -> None:
     app, client = api
-    cycle_id = await seed_cycle(app, entitlements={})
+    cycle_id = await seed_cycle(app, entitlements={}, programme=MEMBER_PROGRAMME)
     async with app.state.sessions() as s, s.begin():
         s.add(_entitlement(cycle_id, H[0], 150_000, member=PUPIL))
     household = await add_payee(client, H[0], 1)
@@ -286,7 +308,7 @@ async def test_lines_page_by_line_number_and_filter_by_area(api: Any) -> None:
     page = (await client.get(f"/v1/batches/{batch['id']}/lines?limit=3", headers=FINANCE)).json()
     rest = (await client.get(f"/v1/batches/{batch['id']}/lines?cursor={page['next_cursor']}", headers=FINANCE)).json()
     assert [x["line_no"] for x in page["items"] + rest["items"]] == [1, 2, 3, 4] and rest["next_cursor"] is None
-    other = await lines_of(client, batch["id"], f"&area={OTHER_VILLAGE[:9]}")
+    other = await lines_of(client, batch["id"], f"&area_code={OTHER_VILLAGE[:9]}")
     assert [UUID(x["household_id"]) for x in other] == [H[2]]
     assert (await client.get(f"/v1/batches/{batch['id']}", headers=auth("auditor"))).json()["line_count"] == 4
 
@@ -323,16 +345,18 @@ async def test_the_bank_file_carries_full_accounts_in_the_documented_layout(api:
             f"{AMOUNTS[household] // 100}.00", "最低生活保障金 2020-06", line["id"],
         ]  # fmt: skip
     assert by_household.keys() == set(H[:4])
+    sent = hashlib.sha256(r.content).hexdigest()
+    assert r.headers["x-checksum-sha256"] == sent  # the bytes sent, GBK here
     read = (await client.get(f"/v1/batches/{batch['id']}", headers=FINANCE)).json()
-    assert read["status"] == "exported" and read["checksum"] == r.headers["x-checksum-sha256"]
+    assert read["status"] == "exported" and read["checksum"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
     [event] = [m for m in await outbox(app) if m.event_type.endswith("bank_file_exported.v1")]
     payload = json.loads(event.payload)
-    assert (payload["batch_id"], payload["checksum"], payload["encoding"]) == (batch["id"], read["checksum"], "gbk")
+    assert (payload["batch_id"], payload["checksum"], payload["encoding"]) == (batch["id"], sent, "gbk")
     assert (payload["exported_by"], payload["reason"], payload["line_count"]) == ("cashier-1", EXPORT["reason"], 4)
     assert event.key == str(cycle_id) and account_of(1) not in event.payload
 
 
-async def test_every_export_of_a_batch_has_the_same_checksum_whatever_the_encoding(api: Any) -> None:
+async def test_each_export_names_the_checksum_of_its_bytes_and_the_batch_keeps_the_canonical_one(api: Any) -> None:
     app, client = api
     _, batch = await built_batch(app, client)
     url = f"/v1/batches/{batch['id']}/bank-file"
@@ -343,11 +367,18 @@ async def test_every_export_of_a_batch_has_the_same_checksum_whatever_the_encodi
         url, json={**EXPORT, "encoding": "utf-8"}, headers=auth("finance_officer", sub="cashier-2")
     )
     assert utf8.headers["content-type"] == "text/csv; charset=utf-8"
-    assert utf8.content.decode("utf-8") == gbk.content.decode("gbk")
-    assert utf8.headers["x-checksum-sha256"] == gbk.headers["x-checksum-sha256"]
+    assert utf8.content.decode("utf-8") == gbk.content.decode("gbk") and utf8.content != gbk.content
+    sent = {"gbk": hashlib.sha256(gbk.content).hexdigest(), "utf-8": hashlib.sha256(utf8.content).hexdigest()}
+    assert (gbk.headers["x-checksum-sha256"], utf8.headers["x-checksum-sha256"]) == (sent["gbk"], sent["utf-8"])
     exports = (await client.get(f"/v1/batches/{batch['id']}/exports", headers=auth("auditor"))).json()["items"]
     assert [(e["encoding"], e["exported_by"]) for e in exports] == [("gbk", "cashier-1"), ("utf-8", "cashier-2")]
-    assert {e["checksum"] for e in exports} == {gbk.headers["x-checksum-sha256"]}
+    assert [e["checksum"] for e in exports] == [sent["gbk"], sent["utf-8"]]
+    published = [json.loads(m.payload)["checksum"] for m in await outbox(app) if "bank_file_exported" in m.event_type]
+    assert published == [sent["gbk"], sent["utf-8"]]
+    again = await client.post(url, json=EXPORT, headers=FINANCE)  # reproducible: the same bytes, the same checksum
+    assert again.content == gbk.content and again.headers["x-checksum-sha256"] == sent["gbk"]
+    read = (await client.get(f"/v1/batches/{batch['id']}", headers=FINANCE)).json()
+    assert read["checksum"] == sent["utf-8"]  # the canonical checksum: the UTF-8 form's, whichever went first
 
 
 async def test_a_file_that_no_longer_matches_its_first_export_is_refused(api: Any) -> None:

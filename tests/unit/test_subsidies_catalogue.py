@@ -330,6 +330,7 @@ async def test_funds_allocated_less_those_committed_by_approved_cycles_are_avail
         "year": 2020,
         "allocated_fen": 8_000_000,
         "committed_fen": 3_500_000,
+        "by_hand_fen": 0,
         "available_fen": 4_500_000,
     }
     async with app.state.sessions() as s:

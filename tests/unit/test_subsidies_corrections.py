@@ -192,10 +192,10 @@ async def test_payments_are_listed_by_status_programme_period_and_area(api: Any)
         return [item["id"] for item in response.json()["items"]]
 
     assert await listed(status="recovered") == [str(recovered)]
-    assert await listed(status="paid", area="371523101") == [str(other_programme), str(other_period), str(paid)]
+    assert await listed(status="paid", area_code="371523101") == [str(other_programme), str(other_period), str(paid)]
     assert await listed(period="2020-07") == [str(other_period)]
     assert await listed(policy_code="extreme_poverty_support") == [str(other_programme)]
-    assert await listed(area="371523105") == [str(other_area)]
-    assert await listed(policy_code="dibao", period="2020-06", area="371523101201", status="paid") == [str(paid)]
+    assert await listed(area_code="371523105") == [str(other_area)]
+    assert await listed(policy_code="dibao", period="2020-06", area_code="371523101201", status="paid") == [str(paid)]
     refused = await client.get("/v1/payments", params={"status": "lost"}, headers=FINANCE)
     assert_problem(refused, 422)

@@ -13,8 +13,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlmodel import col
 
 from services.subsidies.models import CoverageCheck, CoverageGap, Payment, Programme, ProgrammeVersion
-from services.subsidies.rules.coverage import Entitled, entitled_holders, find_gaps, holder_key
+from services.subsidies.rules.coverage import Entitled, entitled_holders, find_gaps
 from services.subsidies.rules.eligibility import HolderFacts
+from services.subsidies.rules.vocabulary import holder_key
 from shared.contracts.households import (
     HouseholdRegistered,
     HouseholdStatus,
@@ -126,10 +127,11 @@ async def exit_without_policies(app: Any, household_id: UUID, since: date) -> No
 
 
 async def enrol(app: Any, household_id: UUID, member_id: UUID, stage: str = "vocational") -> None:
+    """Enrolled since the register recorded it early in 2020 (the event carries no day: its time dates it)."""
     changed = MemberSchoolingChanged(
         household_id=household_id, member_id=member_id, enrolment="enrolled", school_stage=stage
     )
-    await apply_event(app, changed)
+    await apply_event(app, changed, at=CREATED)
 
 
 async def died(app: Any, household_id: UUID, member_id: UUID, on: date) -> None:

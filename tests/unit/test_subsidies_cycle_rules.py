@@ -20,13 +20,12 @@ from services.subsidies.rules.cycles import (
     ensure_objections_settled,
     ensure_separation,
     ensure_step,
-    holder_key,
     judge,
     upheld_reason,
     withdrawal_reason,
 )
 from services.subsidies.rules.eligibility import HolderFacts
-from services.subsidies.rules.vocabulary import CycleStatus
+from services.subsidies.rules.vocabulary import CycleStatus, holder_key
 from shared.errors import Conflict, Forbidden, InvalidInput
 
 S = CycleStatus
@@ -161,7 +160,7 @@ def test_funds_cover_the_list_up_to_the_last_fen() -> None:
 def test_a_per_member_standard_is_paid_for_each_living_member() -> None:
     judged = judge(Version(DIBAO, 25_800, True), _facts(**{"household.member_count": 3}))
     assert judged.listed and judged.amount_fen == 77_400
-    assert judged.decision.entitled and len(judged.decision.explanation()) == 2
+    assert judged.decision.entitled and len(judged.decision.explanation()) == 3  # the living check, then the rule's
 
 
 def test_a_flat_standard_is_paid_once() -> None:
@@ -175,8 +174,16 @@ def test_a_holder_the_rule_does_not_entitle_is_not_listed_and_the_failed_conditi
     assert reason.startswith("no longer entitled when re-checked at approval: household.allowance is none")
 
 
-def test_an_entitled_household_with_no_living_member_is_not_listed() -> None:
-    judged = judge(Version(DIBAO, 25_800, True), _facts(**{"household.member_count": 0}))
+def test_a_household_with_no_living_member_is_not_entitled_whatever_its_rule() -> None:
+    for version in (Version(DIBAO, 25_800, True), Version(DIBAO, 150_000, False)):
+        judged = judge(version, _facts(**{"household.member_count": 0}))
+        assert not judged.decision.entitled and not judged.listed and judged.amount_fen == 0
+        assert judged.decision.checks[0].reason == "household.member_count is 0 (must be over 0): not met"
+        assert withdrawal_reason(judged.decision).endswith("household.member_count is 0 (must be over 0): not met")
+
+
+def test_a_per_member_standard_with_living_members_unknown_lists_nobody() -> None:
+    judged = judge(Version(DIBAO, 25_800, True), _facts(**{"household.member_count": None}))
     assert judged.decision.entitled and not judged.listed
     assert withdrawal_reason(judged.decision).endswith("no living member to pay for")
 
@@ -199,6 +206,16 @@ def test_a_judge_decides_once_for_holders_alike_and_apart_for_others() -> None:
     assert bigger is not first and bigger.amount_fen == 4 * 25_800
     off = judge(_facts(**{"household.allowance": "none", "household.member_count": 3}))
     assert not off.listed and off.explanation == off.decision.explanation()
+
+
+def test_a_judge_tells_the_dead_from_the_living_whatever_its_rule_reads() -> None:
+    flat = Judge(Version(DIBAO, 150_000, False))  # reads no member count of its own
+    assert flat(_facts(**{"household.member_count": 2})).listed
+    assert not flat(_facts(**{"household.member_count": 0})).listed
+    students = Judge(Version([{"fact": "member.enrolment", "op": "eq", "value": "enrolled"}], 150_000, False))
+    living, dead = ({"member.enrolment": "enrolled", "member.alive": alive} for alive in (True, False))
+    assert students(HolderFacts(HOUSEHOLD, UUID(int=5), "371523101201", living)).listed
+    assert not students(HolderFacts(HOUSEHOLD, UUID(int=5), "371523101201", dead)).listed
 
 
 def test_a_judge_reads_sets_of_codes_and_forgets_beyond_its_memory(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -395,6 +395,7 @@ async def test_each_entitlement_keeps_the_facts_version_and_explanation_it_was_d
     assert (detail["status"], detail["version_id"]) == ("listed", computed["version_id"])
     assert detail["facts"]["household.allowance"] == "dibao"
     assert [(c["fact"], c["holds"]) for c in detail["explanation"]] == [
+        ("household.member_count", True),  # the engine's own: a living member
         ("household.allowance", True),
         ("household.status", True),
     ]

@@ -203,6 +203,36 @@ def test_each_check_says_why_in_one_plain_line(
     assert check.reason == reason
 
 
+@pytest.mark.parametrize("code", [p.code for p in REPORT_CATALOGUE if p.unit is MEMBER])
+def test_a_member_dead_before_the_period_is_entitled_to_no_member_programme_whatever_its_rule(
+    code: PolicyCode,
+) -> None:
+    """The engine's own first condition: 雨露计划's seeded rule says nothing of death, yet a dead student is refused."""
+    entitling = {"member.disability_grade": 1, "member.enrolment": "enrolled", "member.school_stage": "vocational",
+                 "member.medical_insured": True, "member.age": 30, "household.status": "in_poverty"}  # fmt: skip
+    dead = evaluate(_seeded(code), HolderFacts(H, UUID(int=2), "371523101201", {**entitling, "member.alive": False}))
+    assert not dead.entitled
+    assert "member.alive is false (must be true): not met" in [c.reason for c in dead.checks if not c.holds]
+    assert [c.fact for c in dead.checks].count("member.alive") == 1  # a rule stating it is not asked twice
+
+
+def test_the_living_condition_comes_first_and_only_where_the_fact_is_known() -> None:
+    rule = [_c("household.allowance", "eq", "dibao")]
+    empty = evaluate(rule, _facts(household__allowance="dibao", household__member_count=0))
+    assert not empty.entitled
+    assert [(c.fact, c.holds) for c in empty.checks] == [
+        ("household.member_count", False),
+        ("household.allowance", True),
+    ]
+    assert empty.checks[0].reason == "household.member_count is 0 (must be over 0): not met"
+    lived = evaluate(rule, _facts(household__allowance="dibao", household__member_count=2))
+    assert lived.entitled and lived.checks[0].reason == "household.member_count is 2 (must be over 0): met"
+    assert [c.fact for c in evaluate(rule, _facts(household__allowance="dibao")).checks] == ["household.allowance"]
+    member = HolderFacts(H, UUID(int=2), "371523101201", {"member.alive": True, "member.age": 20})
+    decision = evaluate([_c("member.age", "gte", 16)], member)
+    assert decision.entitled and [c.fact for c in decision.checks] == ["member.alive", "member.age"]
+
+
 def test_a_member_programme_reads_household_and_member_facts_together() -> None:
     rule = [_c("member.age", "gte", 16), _c("household.status", "ne", "exited_no_policies")]
     facts = HolderFacts(H, UUID(int=2), "371523101201", {"member.age": 40, "household.status": "monitored"})

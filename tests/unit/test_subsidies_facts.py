@@ -3,7 +3,7 @@ as of a period's first day, and explained per household: on a migrated SQLite fi
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -147,7 +147,7 @@ async def test_status_changes_keep_the_status_before_them(api: Any) -> None:
         update={"from_status": exit_.to_status, "to_status": HouseholdStatus.RELAPSED, "effective_on": date(2020, 9, 1)}
     )
     await apply_event(app, relapse)
-    await apply_event(app, exit_)  # the older change re-sent after the newer one: older news
+    await apply_event(app, exit_)  # re-sent after the newer one: kept once, at its own day
     household = await _household(app)
     assert (household.status, household.previous_status, household.status_since) == (
         "relapsed",
@@ -162,7 +162,7 @@ async def test_allowance_changes_keep_the_allowance_before_them(api: Any) -> Non
     await _apply_twice(app, on)
     off = MinimumAllowanceChanged(household_id=HOME, status=MinimumAllowance.NONE, effective_on=date(2020, 8, 1))
     await apply_event(app, off)
-    await apply_event(app, on)  # re-sent late: older than the change kept
+    await apply_event(app, on)  # re-sent late: kept once, at its own day
     household = await _household(app)
     assert (household.allowance, household.previous_allowance, household.allowance_since) == (
         "none",
@@ -392,6 +392,14 @@ async def test_a_household_programme_is_explained_rule_by_rule(api: Any) -> None
     assert (holder["member_id"], holder["entitled"], holder["amount_fen"]) == (None, True, 77_400)
     assert holder["checks"] == [
         {
+            "fact": "household.member_count",
+            "op": "gt",
+            "expected": 0,
+            "actual": 3,
+            "holds": True,
+            "reason": "household.member_count is 3 (must be over 0): met",
+        },
+        {
             "fact": "household.allowance",
             "op": "eq",
             "expected": "dibao",
@@ -411,13 +419,15 @@ async def test_a_household_programme_is_explained_rule_by_rule(api: Any) -> None
     housing = (await _explain(client, "dangerous_house_renovation", "2020-06", auth("auditor"))).json()
     [holder] = housing["holders"]
     assert (holder["entitled"], holder["amount_fen"]) == (False, 0)
-    assert holder["checks"][0]["reason"] == "household.housing_grade is not known (must be one of [C, D]): not met"
+    assert holder["checks"][1]["reason"] == "household.housing_grade is not known (must be one of [C, D]): not met"
 
 
 async def test_a_member_programme_is_explained_for_each_member(api: Any) -> None:
     app, client = api
     await apply_event(
-        app, MemberSchoolingChanged(household_id=HOME, member_id=CHILD, enrolment="enrolled", school_stage="vocational")
+        app,
+        MemberSchoolingChanged(household_id=HOME, member_id=CHILD, enrolment="enrolled", school_stage="vocational"),
+        at=datetime(2020, 3, 1, tzinfo=UTC),
     )
     r = await _explain(client, "rain_and_dew_education_aid", "2020-S2", auth("discipline_commission"))
     assert r.status_code == 200, r.text
@@ -425,10 +435,10 @@ async def test_a_member_programme_is_explained_for_each_member(api: Any) -> None
     assert set(holders) == {str(HEAD), str(CHILD), str(ELDER)}
     child = holders[str(CHILD)]
     assert (child["entitled"], child["amount_fen"], child["name_masked"]) == (True, 150_000, "张*三")
-    assert [c["holds"] for c in child["checks"]] == [True, True, True]
+    assert [c["holds"] for c in child["checks"]] == [True, True, True, True]  # living, then the rule's three
     head = holders[str(HEAD)]
     assert (head["entitled"], head["amount_fen"]) == (False, 0)
-    assert head["checks"][0]["reason"] == "member.enrolment is not known (must be enrolled): not met"
+    assert head["checks"][1]["reason"] == "member.enrolment is not known (must be enrolled): not met"
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ LEAK_SEVERITY = {
     LeakKind.PAID_AFTER_EXIT: Severity.SERIOUS,
     LeakKind.SHARED_ACCOUNT: Severity.SEVERE,
     LeakKind.HOLDER_OUTSIDE_HOUSEHOLD: Severity.SERIOUS,
+    LeakKind.DUPLICATE_DISBURSEMENT: Severity.SERIOUS,
 }
 _RANK = {Severity.GENERAL: 0, Severity.SERIOUS: 1, Severity.SEVERE: 2}
 # Evidence references one entry (a finding, a repeat, a submission) may carry, and one finding may gather over its

@@ -168,7 +168,10 @@ class TransferReceiptRead(BaseModel):
     kind: TransferKind
     year: int
     policy_code: PolicyCode | None = Field(description="the programme paid; None for a project-income share")
-    period: str | None = Field(description="the period paid: YYYY-MM, YYYY-S1, YYYY-S2 or YYYY")
+    period: str | None = Field(
+        description="the period paid (YYYY-MM, YYYY-S1, YYYY-S2 or YYYY), or the one a project-income share was "
+        "earned in"
+    )
     project_id: UUID | None = Field(description="the project whose income was shared; None for a subsidy")
     paid_fen: int | None = Field(description="None while only a correction of the payment is known")
     corrected_fen: int

@@ -53,7 +53,12 @@ async def import_bank_results(
     that entitlement records a new payment (the returned one stays reversed). Once no line awaits the bank
     the batch is `reconciled`, and its cycle `paid` when every entitlement is. The same bytes again answer 200 with
     the first import (header `Idempotency-Replayed: true`) and change nothing; a line reported again in another file
-    (paid then paid) changes nothing either. A file of up to 16 MiB is read (`MAX_REQUEST_BYTES`): 100,000 lines.
+    (paid then paid, under the same bank serial and day) changes nothing either. A paid line reported paid again
+    under another serial or on another day was paid twice by the bank (重复支付): the line stays paid once, the
+    import counts it in `duplicate_count` (not in `paid_count`), and it is kept as a `duplicate_disbursement` leak of
+    the line's payment (`check_id` the import's id) and published (`SubsidyLeakFound`) for audit. A line whose
+    payment was reversed by hand (`reversed`) reported returned changes nothing. A file of up to 16 MiB is read
+    (`MAX_REQUEST_BYTES`): 100,000 lines.
 
     Refused: an unknown batch (404); a batch whose bank file was never exported (409, `batch_state`); bytes that are
     not in `encoding` (422, `not_decodable`, naming the first such line: a GBK file declared UTF-8); an empty file

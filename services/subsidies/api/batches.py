@@ -13,20 +13,24 @@ from services.subsidies.api.deps import Payer, Reader
 from services.subsidies.api.payees import Vault
 from services.subsidies.domain import batches
 from services.subsidies.domain.batches import AwaitingReason
-from services.subsidies.rules.vocabulary import LineStatus
+from services.subsidies.rules.vocabulary import BatchStatus, LineStatus
 from services.subsidies.schemas.batches import (
     AwaitingEntitlementRead,
     BankFileExportRead,
     BankFileRequest,
     BatchBuilt,
+    BatchLineListed,
     BatchLineRead,
+    BatchListed,
     BatchRead,
     LinePayee,
 )
+from services.subsidies.schemas.payments import AnyPeriod
 from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, int_key, text_key, uuid_key
 from shared.areas import AreaCode
+from shared.contracts.subsidies import PolicyCode
 from shared.http import Transaction
 
 router = APIRouter(tags=["batches"])
@@ -34,8 +38,8 @@ Area = Annotated[AreaCode | None, Query(description="only holders within this di
 _FILE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
-        "description": "The bank file (README: the bank file layout), as an attachment; its sha256 (UTF-8 form) in "
-        "the `X-Checksum-SHA256` header",
+        "description": "The bank file (README: the bank file layout), as an attachment; the sha256 of the bytes sent "
+        "in the `X-Checksum-SHA256` header",
     }
 }
 
@@ -51,17 +55,30 @@ async def build_batch(cycle_id: UUID, session: Transaction, actor: Payer, idem: 
     The first batch holds every listed entitlement whose holder (or, for a member, the household) has an account in
     use, one pending line each, numbered from 1. A follow-up batch holds the entitlements whose last line failed or
     was returned and whose account was corrected since (a new account recorded), and those never batched that have
-    an account now. Never an entitlement with a pending or paid line, even under a retried or concurrent build: an
-    entitlement is paid at most once. Answers the batch and how many listed entitlements wait for an account
-    (`GET /v1/cycles/{cycle_id}/awaiting-batch` lists them). An `Idempotency-Key` makes a retry answer the batch
-    first built (200).
+    an account now. Never an entitlement with a pending or paid line, even under a retried or concurrent build, nor
+    one whose holder was paid the programme and period by hand (a payment not reversed or recovered): an
+    entitlement is paid at most once. Each entitlement about to be batched is first judged again, as at approval,
+    on the facts known now as of the period's first day: one no longer entitled (a death, 低保 ended, an exit
+    without policies reported since) or already paid a one-off programme is withdrawn with the reason, not batched
+    (`withdrawn_count`); one now entitled to less is paid that (`amended_count`), never more than approved. Answers
+    the batch and how many listed entitlements wait for an account (`GET /v1/cycles/{cycle_id}/awaiting-batch`
+    lists them). An `Idempotency-Key` makes a retry answer the batch first built (200).
 
-    Refused: a cycle not approved (409, `cycle_state`); nothing ready for a batch (422, `nothing_to_pay`).
+    Refused: a cycle not approved (409, `cycle_state`); nothing ready for a batch (422, `nothing_to_pay`, with
+    `awaiting_count` and `no_longer_entitled_count`: those stay listed, as the refusal changes nothing, and every
+    build leaves them out again).
     """
     if (earlier := await idem.replay(NoBody(), BatchBuilt)) is not None:
         return earlier
     built = await batches.build_batch(session, cycle_id, actor=actor.subject, now=now)
-    return idem.remember(BatchBuilt(**built.batch.model_dump(), awaiting_count=built.awaiting_count))
+    return idem.remember(
+        BatchBuilt(
+            **built.batch.model_dump(),
+            awaiting_count=built.awaiting_count,
+            withdrawn_count=built.withdrawn_count,
+            amended_count=built.amended_count,
+        )
+    )
 
 
 @router.get("/cycles/{cycle_id}/batches")
@@ -81,17 +98,21 @@ async def list_awaiting(
     session: Transaction,
     _: Reader,
     paging: Paging,
-    area: Area = None,
+    area_code: Area = None,
     reason: AwaitingReason | None = None,
 ) -> Page[AwaitingEntitlementRead]:
     """List a cycle's listed entitlements that no pending or paid bank line holds, and why
+
+    A holder paid the programme and period by hand is not listed: nothing awaits a batch for them.
 
     `ready`: the next batch takes it; `no_payee`: neither the holder nor the household has an account in use;
     `account_not_corrected`: an earlier line failed (or was returned) on the account still in use. By household and
     holder; pass `next_cursor` on for the next page.
     """
     after = paging.after(uuid_key, text_key)
-    rows = await batches.list_awaiting(session, cycle_id, area=area, reason=reason, after=after, limit=paging.limit + 1)
+    rows = await batches.list_awaiting(
+        session, cycle_id, area_code=area_code, reason=reason, after=after, limit=paging.limit + 1
+    )
     items, next_cursor = paging.page(rows, lambda r: [str(r.household_id), r.holder_key])
     return Page(items=[_awaiting_read(r) for r in items], next_cursor=next_cursor)
 
@@ -122,15 +143,16 @@ async def list_lines(
     _: Reader,
     paging: Paging,
     line_status: Annotated[LineStatus | None, Query(alias="status")] = None,
-    area: Area = None,
+    area_code: Area = None,
 ) -> Page[BatchLineRead]:
     """List a batch's lines by line number, each with its holder, the masked account and what the bank said
 
-    Filter by status (`failed`: the lines a follow-up batch may pay once their account is corrected) or area. Pass
-    `next_cursor` on for the next page.
+    Filter by status (`failed`: the lines a follow-up batch may pay once their account is corrected) or area
+    (`area_code`, a township's or village's code). Pass `next_cursor` on for the next page. Every cycle's lines:
+    `GET /v1/batch-lines`.
     """
     rows = await batches.list_lines(
-        session, batch_id, status=line_status, area=area, after=paging.after(int_key), limit=paging.limit + 1
+        session, batch_id, status=line_status, area_code=area_code, after=paging.after(int_key), limit=paging.limit + 1
     )
     items, next_cursor = paging.page(rows, lambda r: [r.BatchLine.line_no])
     return Page(items=[_line_read(r) for r in items], next_cursor=next_cursor)
@@ -154,6 +176,72 @@ def _line_read(row: Row[Any]) -> BatchLineRead:
     )
 
 
+@router.get("/batches")
+async def list_all_batches(
+    session: Transaction,
+    _: Reader,
+    paging: Paging,
+    programme_code: PolicyCode | None = None,
+    period: Annotated[AnyPeriod | None, Query()] = None,
+    batch_status: Annotated[BatchStatus | None, Query(alias="status")] = None,
+) -> Page[BatchListed]:
+    """List the disbursement batches of every cycle, the newest built first
+
+    Filter by the cycle's programme and period, and the batch's status (`built`, `exported`, `reconciled`). Each
+    batch names its cycle's programme and period. Pass `next_cursor` on for the next page.
+    """
+    rows = await batches.list_all_batches(
+        session,
+        programme_code=programme_code,
+        period=period,
+        status=batch_status,
+        after=paging.after(datetime_key, uuid_key),
+        limit=paging.limit + 1,
+    )
+    items, next_cursor = paging.page(
+        rows, lambda r: [r.DisbursementBatch.built_at.isoformat(), str(r.DisbursementBatch.id)]
+    )
+    listed = [
+        BatchListed(**r.DisbursementBatch.model_dump(), programme_code=r.programme_code, period=r.period) for r in items
+    ]
+    return Page(items=listed, next_cursor=next_cursor)
+
+
+@router.get("/batch-lines")
+async def list_all_lines(
+    session: Transaction,
+    _: Reader,
+    paging: Paging,
+    line_status: Annotated[LineStatus | None, Query(alias="status")] = None,
+    programme_code: PolicyCode | None = None,
+    period: Annotated[AnyPeriod | None, Query()] = None,
+    area_code: Area = None,
+) -> Page[BatchLineListed]:
+    """List the bank lines of every cycle and batch, by batch and line number
+
+    Filter by status (`failed`: every line the bank refused, say this month's with `period`), the cycle's programme
+    and period, and area (`area_code`, a township's or village's code). Each line names its holder, the masked
+    account it went to and its cycle's programme and period. Pass `next_cursor` on for the next page.
+    """
+    rows = await batches.list_all_lines(
+        session,
+        status=line_status,
+        programme_code=programme_code,
+        period=period,
+        area_code=area_code,
+        after=paging.after(uuid_key, int_key),
+        limit=paging.limit + 1,
+    )
+    items, next_cursor = paging.page(rows, lambda r: [str(r.BatchLine.batch_id), r.BatchLine.line_no])
+    listed = [
+        BatchLineListed(
+            **_line_read(r).model_dump(), cycle_id=r.cycle_id, programme_code=r.programme_code, period=r.period
+        )
+        for r in items
+    ]
+    return Page(items=listed, next_cursor=next_cursor)
+
+
 @router.post("/batches/{batch_id}/bank-file", response_class=Response, responses=_FILE)
 async def export_bank_file(
     batch_id: UUID, body: BankFileRequest, session: Transaction, actor: Payer, vault: Vault, now: Now
@@ -162,9 +250,12 @@ async def export_bank_file(
 
     The CSV the paying bank imports (README: the bank file layout), in GBK or UTF-8, lines by line number. Each
     export is recorded with who, why and the file's checksum (`GET /v1/batches/{batch_id}/exports`) and published
-    as `BankFileExported` for audit's log; the batch becomes `exported`. The file is a function of the batch's
-    lines, their accounts and the programme alone: every export of a batch has the same checksum (sha256 of its
-    UTF-8 form, kept on the batch at the first export), so a file can be reproduced and checked later.
+    as `BankFileExported` for audit's log; the batch becomes `exported`. Two checksums: `X-Checksum-SHA256`, the
+    export's record and the event carry the sha256 of the bytes sent (a GBK file's differs from the UTF-8 one's),
+    which the bank can check the file it got against; the batch keeps the canonical checksum, the sha256 of the
+    file's UTF-8 form, set at the first export. The file is a function of the batch's lines, their accounts and the
+    programme alone, so every export must match the canonical checksum whatever its encoding, and a file can be
+    reproduced and checked later.
 
     Refused: a holder's name with a character GBK lacks, in GBK (422, `not_encodable`, naming each line: export in
     UTF-8 or correct the name); a file that no longer matches its first export's checksum (409, `file_changed`); an

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from services.subsidies.api.deps import CatalogueReader
 from services.subsidies.domain import eligibility
 from services.subsidies.rules.periods import ANY_PERIOD_PATTERN
-from services.subsidies.rules.vocabulary import ProgrammeUnit
-from services.subsidies.schemas.eligibility import EligibilityRead, HolderEligibility, checks_of
+from services.subsidies.rules.vocabulary import CycleStatus, ProgrammeUnit
+from services.subsidies.schemas.eligibility import EligibilityRead, HolderEligibility, checks_of, in_cycle
 from services.subsidies.schemas.programmes import VersionRead
 from shared.contracts.subsidies import PolicyCode
 from shared.http import Transaction
@@ -40,8 +40,11 @@ async def explain_eligibility(
 
     Judged by the programme's version in force on the period's first day, on the facts subsidies keeps from
     households' events as of that day: for a household programme the household, for a member programme each member
-    (living or not). For each: entitled or not, the amount it would be paid, and every condition of the rule with
-    the fact's value and whether it held (a fact not known holds only a condition that it is not something).
+    (living or not), judged as a cycle judges. For each: entitled or not, the amount it would be paid, and every
+    condition with the fact's value and whether it held (a fact not known holds only a condition that it is not
+    something), the engine's own first: nobody is entitled for a period they were dead before, nor a household with
+    no living member. Once the programme's cycle of the period exists, each holder's place in it as its list stands:
+    listed, withdrawn (with the reason: an objection upheld, or no longer entitled when re-checked) or not listed.
 
     Refused: a household subsidies does not know (404); a programme not in the catalogue (422, `unknown_policy`);
     a period not written as the programme's frequency requires (422, `period_format`) or before its first version
@@ -55,13 +58,16 @@ async def explain_eligibility(
         unit=ProgrammeUnit(found.programme.unit),
         period=period,
         version=VersionRead(**found.version.model_dump()),
+        cycle_id=None if found.cycle is None else found.cycle.id,
+        cycle_status=None if found.cycle is None else CycleStatus(found.cycle.status),
         holders=[
             HolderEligibility(
                 member_id=h.facts.member_id,
                 name_masked=h.name_masked,
-                entitled=h.decision.entitled,
-                amount_fen=h.amount_fen,
-                checks=checks_of(h.decision),
+                entitled=h.judged.listed,
+                amount_fen=h.judged.amount_fen,
+                checks=checks_of(h.judged.decision),
+                in_cycle=None if found.cycle is None else in_cycle(h.entitlement),
             )
             for h in found.holders
         ],

@@ -42,11 +42,15 @@ async def pay_subsidy(
 
     Refused: the same key with another request (409); a subsidy of this programme already paid to the holder for
     the period, under another key or by a cycle's bank line (409), unless that payment was reversed or recovered
-    (`POST /v1/payments/{id}/corrections`): the holder is then paid by a new payment; a household subsidies does
+    (`POST /v1/payments/{id}/corrections`): the holder is then paid by a new payment; a holder whose bank line in
+    the programme's cycle for the period is pending or paid (409, `bank_line_live`: the bank pays it; a cycle's
+    batch never takes a holder paid by hand either); a household subsidies does
     not know as registered (422); a programme not in the catalogue (422, `unknown_policy`); a period not written
     as the programme's frequency requires (422, `period_format`), not begun (422, `period_not_begun`) or before its
     first version (422, `no_version_in_force`); a member programme without a member of the household (422,
-    `member_required`, `not_a_member`), a household programme with one (422, `member_not_expected`).
+    `member_required`, `not_a_member`), a household programme with one (422, `member_not_expected`); a one-off
+    programme the holder was already paid (for any period: once ever, or once a year for 临时救助 and 医疗救助) or
+    is listed for in an approved cycle (409, `one_off_paid`).
     """
     payment, created = await payments.pay_subsidy(session, body, key=key, actor=actor, today=today, now=now)
     if not created:
@@ -64,11 +68,13 @@ async def list_payments(
     status: PaymentStatus | None = None,
     policy_code: PolicyCode | None = None,
     period: Annotated[AnyPeriod | None, Query()] = None,
-    area: Annotated[AreaCode | None, Query(description="a township's or village's code: payments within it")] = None,
+    area_code: Annotated[
+        AreaCode | None, Query(description="a township's or village's code: payments within it")
+    ] = None,
 ) -> Page[PaymentRead]:
     """List subsidy payments (补贴发放), the newest first, filtered by household, status, programme, period or area
 
-    `status` paid, reversed (冲正) or recovered (追回); `area` a township or village code (its payments' area
+    `status` paid, reversed (冲正) or recovered (追回); `area_code` a township or village code (its payments' area
     snapshots). Pass `next_cursor` on for the next page.
     """
     rows = await payments.list_payments(
@@ -77,7 +83,7 @@ async def list_payments(
         status=status,
         policy_code=policy_code,
         period=period,
-        area_code=area,
+        area_code=area_code,
         after=paging.after(datetime_key, uuid_key),
         limit=paging.limit + 1,
     )

@@ -116,8 +116,10 @@ async def add_version(
     `Idempotency-Key` makes a retry safe.
 
     Refused: a code not in the catalogue (404); `effective_from` not after the latest version's (422,
-    `not_after_latest_version`); an invalid rule or per-member flag (422, as when entering a programme); another
-    version added at the same moment (409).
+    `not_after_latest_version`); `effective_from` on or before the first day of a cycle of the programme approved,
+    paid or closed, whose money was committed by the standard then in force (422, `cycle_already_approved`, naming
+    the latest such cycle in `cycle_id`); an invalid rule or per-member flag (422, as when entering a programme);
+    another version added at the same moment (409).
     """
     if (earlier := await idem.replay(body, VersionRead)) is not None:
         return earlier
@@ -142,19 +144,21 @@ async def record_fund(
 
 @router.get("/{code}/funds", openapi_extra=DISTRICT_WIDE)
 async def get_fund_position(code: PolicyCode, year: Year, session: Transaction, _: CatalogueReader) -> FundPosition:
-    """Read a programme's funds for a year: allocated, committed by approved cycles, available
+    """Read a programme's funds for a year: allocated, committed by approved cycles and paid by hand, available
 
-    Committed are the totals of the programme's cycles of that year approved, paid or closed. Refused: a code not
-    in the catalogue (404).
+    Committed are the totals of the programme's cycles of that year approved, paid or closed, and the payments of
+    the programme for that year's periods recorded by hand (`POST /v1/payments`) and still paid. Refused: a code
+    not in the catalogue (404).
     """
     await catalogue.get_programme(session, code)
-    allocated, committed = await catalogue.fund_position(session, code, year)
+    funds = await catalogue.fund_position(session, code, year)
     return FundPosition(
         programme_code=code,
         year=year,
-        allocated_fen=allocated,
-        committed_fen=committed,
-        available_fen=allocated - committed,
+        allocated_fen=funds.allocated_fen,
+        committed_fen=funds.committed_fen,
+        by_hand_fen=funds.by_hand_fen,
+        available_fen=funds.available_fen,
     )
 
 

@@ -2,10 +2,13 @@
 
 The first batch holds every listed entitlement whose holder has an account in use; a follow-up batch (sequence 2,
 3, ...) holds those whose last line failed or was returned and whose account was corrected since (the account in
-use is not the one any earlier line of theirs went to), and those never batched that have an account now. Never an
-entitlement with a pending or paid line: the partial unique index `uq_batchline_entitlement_live` refuses a second
-live line even to a build racing this one. A member's entitlement is paid into the member's own account, or else
-into the household's.
+use is not one the bank refused for them), those whose payment was reversed by hand (冲正: no account problem, the
+same account will do), and those never batched that have an account now. Never an entitlement with a pending or
+paid line: the partial unique index `uq_batchline_entitlement_live` refuses a second live line even to a build
+racing this one; nor one whose holder was paid the programme and period by hand. A member's entitlement is paid
+into the member's own account, or else into the household's. Every entitlement a build is about to batch is
+first judged again on the facts known now, as at approval: a death, the end of 低保 or an exit without policies
+reported since the approval withdraws it.
 
 Bulk throughout: entitlements are read in keyset chunks of plain rows (by household and holder, the order of the
 cycle's unique index) and lines inserted by executemany, never one ORM object each.
@@ -26,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
+from services.subsidies.domain import entitlement_lists as lists
+from services.subsidies.domain.catalogue import programme_in_force
 from services.subsidies.domain.cycles import cycle_of
-from services.subsidies.domain.payees import HOUSEHOLD_HOLDER
 from services.subsidies.models import (
     BankFileExport,
     BatchLine,
@@ -35,18 +39,29 @@ from services.subsidies.models import (
     CycleEntitlement,
     DisbursementBatch,
     Payee,
+    Payment,
     Programme,
 )
 from services.subsidies.rules.bank_file import (
     BankFileEncoding,
     ExportLine,
     ExportWriter,
+    bytes_checksum,
     checksum,
     encode_file,
     purpose_of,
 )
+from services.subsidies.rules.cycles import Judge
 from services.subsidies.rules.payee_vault import PayeeVault
-from services.subsidies.rules.vocabulary import BatchStatus, CycleStatus, EntitlementStatus, LineStatus
+from services.subsidies.rules.vocabulary import (
+    ACCOUNT_REFUSED,
+    HOUSEHOLD_HOLDER,
+    BatchStatus,
+    CycleStatus,
+    EntitlementStatus,
+    LineStatus,
+    PaymentStatus,
+)
 from shared.contracts.subsidies import BankFileExported
 from shared.db import keyset, one_of
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -71,13 +86,15 @@ class AwaitingReason(StrEnum):
 class BuiltBatch:
     batch: DisbursementBatch
     awaiting_count: int  # listed entitlements left out: no account, or the failed account not corrected yet
+    withdrawn_count: int  # withdrawn when judged again before their line: no longer entitled on the facts known now
+    amended_count: int  # judged again before their line: now entitled to less, paid that
 
 
 @dataclass(frozen=True)
 class BankFile:
     batch: DisbursementBatch
     content: bytes
-    checksum: str
+    checksum: str  # sha256 of `content`, the bytes sent; the batch keeps the canonical (UTF-8) one
     encoding: BankFileEncoding
 
 
@@ -85,9 +102,10 @@ class BankFile:
 
 
 async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now: datetime) -> BuiltBatch:
-    """The cycle's next batch: every listed entitlement ready to pay (`AwaitingReason.READY`), one pending line
-    each, numbered from 1. InvalidInput `nothing_to_pay` when none is; Conflict `cycle_state` unless the cycle is
-    approved (or paid, for a returned line)."""
+    """The cycle's next batch: every listed entitlement ready to pay (`AwaitingReason.READY`) and still entitled
+    when judged again on the facts known now (`entitlement_lists.recheck_for_batch`: one no longer entitled is
+    withdrawn, not batched), one pending line each, numbered from 1. InvalidInput `nothing_to_pay` when none is;
+    Conflict `cycle_state` unless the cycle is approved (or paid, for a returned line)."""
     cycle = await cycle_of(session, cycle_id, for_update=True)  # two builds of one cycle run one after the other
     if cycle.status not in BATCHABLE:
         raise Conflict(
@@ -95,24 +113,35 @@ async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now:
             code="cycle_state",
             cycle_status=cycle.status,
         )
-    batch_id, line_no, total_fen, awaiting = uuid4(), 0, 0, 0
+    programme, version = await programme_in_force(session, cycle.programme_code, cycle.period)
+    judge = Judge(version)
+    batch_id, line_no, total_fen, awaiting, withdrawn, amended = uuid4(), 0, 0, 0, 0, 0
     try:
         async for rows in _chunks(session, _holders(cycle.id)):
             earlier = await _earlier_lines(session, [row.id for row in rows])
-            lines = []
+            by_hand = await _paid_by_hand(session, cycle, rows)
+            ready = []
             for row in rows:
                 live, payees = earlier.get(row.id, (False, set()))
-                if live:
+                if live or (row.household_id, row.holder_key) in by_hand:
                     continue
                 if reason_of(row.payee_id, account_used=row.payee_id in payees) is not AwaitingReason.READY:
                     awaiting += 1
                     continue
-                line_no, total_fen = line_no + 1, total_fen + row.amount_fen
-                lines.append(_line(batch_id, line_no, row))
+                ready.append(row)
+            rechecked = await lists.recheck_for_batch(session, cycle, programme, version, judge, ready)
+            withdrawn, amended = withdrawn + rechecked.withdrawn, amended + rechecked.amended
+            lines = []
+            for row in ready:
+                if (amount := rechecked.pay.get(row.id)) is not None:
+                    line_no, total_fen = line_no + 1, total_fen + amount
+                    lines.append(_line(batch_id, line_no, row, amount))
             if lines:
                 await session.execute(insert(_LINES), lines)
         if line_no == 0:
-            raise _nothing_to_pay(awaiting)
+            raise _nothing_to_pay(awaiting, withdrawn)
+        if withdrawn or amended:
+            cycle.entitled_count, cycle.total_fen = await lists.listed_totals(session, cycle.id)
         batch = DisbursementBatch(
             id=batch_id,
             cycle_id=cycle.id,
@@ -129,29 +158,36 @@ async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now:
         # The cycle's lock keeps builds apart; a line that still collides with a live one (written some other way)
         # is refused by the index, and nothing of this build is kept.
         raise Conflict("Another batch of this cycle was built at the same time; build again.") from None
-    return BuiltBatch(batch, awaiting)
+    return BuiltBatch(batch, awaiting, withdrawn, amended)
 
 
-def _line(batch_id: UUID, line_no: int, row: Row[Any]) -> dict[str, Any]:
+def _line(batch_id: UUID, line_no: int, row: Row[Any], amount_fen: int) -> dict[str, Any]:
     return {
         "id": uuid4(),
         "batch_id": batch_id,
         "line_no": line_no,
         "entitlement_id": row.id,
         "payee_id": row.payee_id,
-        "amount_fen": row.amount_fen,
+        "amount_fen": amount_fen,
         "status": LineStatus.PENDING.value,
     }
 
 
-def _nothing_to_pay(awaiting: int) -> InvalidInput:
+def _nothing_to_pay(awaiting: int, no_longer_entitled: int) -> InvalidInput:
+    """Nothing to batch. Entitlements found no longer entitled are named by count but stay listed (the refusal
+    changes nothing): every build leaves them out again, and a cycle may be closed with them unpaid."""
     return InvalidInput(
-        "No listed entitlement of the cycle is ready for a batch: each is in a pending or paid line, or waits for an "
-        "account (see the cycle's awaiting-batch list).",
+        "No listed entitlement of the cycle is ready for a batch: each is in a pending or paid line, waits for an "
+        "account (see the cycle's awaiting-batch list), or is no longer entitled on the facts known now.",
         errors=[
-            {"field": "cycle", "message": f"{awaiting} entitlement(s) wait for an account", "code": "nothing_to_pay"}
+            {
+                "field": "cycle",
+                "message": f"{awaiting} entitlement(s) wait for an account, {no_longer_entitled} no longer entitled",
+                "code": "nothing_to_pay",
+            }
         ],
         awaiting_count=awaiting,
+        no_longer_entitled_count=no_longer_entitled,
     )
 
 
@@ -177,7 +213,7 @@ def _account_in_use(holder_key: Any) -> Any:
     )
 
 
-def _holders(cycle_id: UUID, *, area: str | None = None) -> Select[Any]:
+def _holders(cycle_id: UUID, *, area_code: str | None = None) -> Select[Any]:
     """The cycle's listed entitlements, each with the account it would be paid into (`payee_id`: the holder's own,
     else the household's; NULL: none)."""
     payee_id = func.coalesce(_account_in_use(col(E.holder_key)), _account_in_use(HOUSEHOLD_HOLDER))
@@ -185,11 +221,13 @@ def _holders(cycle_id: UUID, *, area: str | None = None) -> Select[Any]:
         col(E.id), col(E.household_id), col(E.member_id), col(E.holder_key), col(E.area_code), col(E.amount_fen),
         payee_id.label("payee_id"),
     ).where(col(E.cycle_id) == cycle_id, col(E.status) == EntitlementStatus.LISTED)  # fmt: skip
-    return stmt if area is None else stmt.where(col(E.area_code).startswith(area))
+    return stmt if area_code is None else stmt.where(col(E.area_code).startswith(area_code))
 
 
 async def _earlier_lines(session: AsyncSession, entitlement_ids: list[UUID]) -> dict[UUID, tuple[bool, set[UUID]]]:
-    """For each of these entitlements that has lines: whether one is live, and the accounts they went to.
+    """For each of these entitlements that has lines: whether one is live, and the accounts the bank refused (a
+    line failed or returned on them). A line whose payment was reversed by hand names no refused account: a
+    follow-up may pay the entitlement into the same one.
 
     Read apart from the entitlements rather than correlated with them: while a build inserts its lines, the
     planner's estimate of the lines table is the one before the build (empty, for a cycle's first batch), and a
@@ -201,16 +239,45 @@ async def _earlier_lines(session: AsyncSession, entitlement_ids: list[UUID]) -> 
     found: dict[UUID, tuple[bool, set[UUID]]] = {}
     for entitlement_id, payee_id, status in (await session.execute(stmt)).tuples():
         live, payees = found.get(entitlement_id, (False, set()))
-        found[entitlement_id] = (live or status in LIVE, payees | {payee_id})
+        refused = {payee_id} if status in ACCOUNT_REFUSED else set()
+        found[entitlement_id] = (live or status in LIVE, payees | refused)
     return found
 
 
-def _awaiting_batch(cycle_id: UUID, *, area: str | None) -> Select[Any]:
-    """The cycle's listed entitlements with no pending or paid line, with the account each would be paid into and
-    whether an earlier line of the entitlement went to that very account (`account_used`)."""
+async def _paid_by_hand(session: AsyncSession, cycle: Cycle, rows: Sequence[Row[Any]]) -> set[tuple[UUID, str]]:
+    """The holders among `rows` (household id, holder key) paid the cycle's programme and period outside it, by
+    hand (手工发放), with a payment not reversed or recovered: no batch pays them a second time."""
+    dialect = session.get_bind().dialect
+    stmt = select(col(Payment.household_id), col(Payment.holder_key)).where(
+        _by_hand(cycle), one_of(dialect, col(Payment.household_id), list({row.household_id for row in rows}), Uuid())
+    )
+    return set((await session.execute(stmt)).tuples())
+
+
+def _by_hand(cycle: Cycle) -> Any:
+    """A payment by hand, still paid, of the cycle's programme and period."""
+    return and_(
+        col(Payment.policy_code) == cycle.programme_code,
+        col(Payment.period) == cycle.period,
+        col(Payment.status) == PaymentStatus.PAID,
+        col(Payment.entitlement_id).is_(None),
+    )
+
+
+def _awaiting_batch(cycle: Cycle, *, area_code: str | None) -> Select[Any]:
+    """The cycle's listed entitlements with no pending or paid line whose holder was not paid by hand, with the
+    account each would be paid into and whether an earlier line of the entitlement went to that very account
+    (`account_used`: the bank refused it, failing or returning a line)."""
     live = exists().where(col(BatchLine.entitlement_id) == col(E.id), col(BatchLine.status).in_(LIVE))
-    inner = _holders(cycle_id, area=area).where(~live).subquery()
-    used = exists().where(col(BatchLine.entitlement_id) == inner.c.id, col(BatchLine.payee_id) == inner.c.payee_id)
+    by_hand = exists().where(
+        _by_hand(cycle), col(Payment.household_id) == col(E.household_id), col(Payment.holder_key) == col(E.holder_key)
+    )
+    inner = _holders(cycle.id, area_code=area_code).where(~live, ~by_hand).subquery()
+    used = exists().where(
+        col(BatchLine.entitlement_id) == inner.c.id,
+        col(BatchLine.payee_id) == inner.c.payee_id,
+        col(BatchLine.status).in_(ACCOUNT_REFUSED),
+    )
     return select(inner, used.label("account_used"))
 
 
@@ -245,14 +312,14 @@ async def list_awaiting(
     session: AsyncSession,
     cycle_id: UUID,
     *,
-    area: str | None,
+    area_code: str | None,
     reason: AwaitingReason | None,
     after: tuple[UUID, str] | None,
     limit: int,
 ) -> list[Row[Any]]:
-    """A page of the cycle's listed entitlements that no pending or paid line holds, by household and holder."""
-    await cycle_of(session, cycle_id)
-    stmt = _awaiting_batch(cycle_id, area=area)
+    """A page of the cycle's listed entitlements that no pending or paid line holds and no payment by hand paid, by
+    household and holder."""
+    stmt = _awaiting_batch(await cycle_of(session, cycle_id), area_code=area_code)
     if reason is not None:
         stmt = _where_reason(stmt, reason)
     key = [stmt.selected_columns.household_id, stmt.selected_columns.holder_key]
@@ -272,10 +339,11 @@ async def export_bank_file(
     actor: str,
     now: datetime,
 ) -> BankFile:
-    """The batch's bank file, the one place full account numbers leave the system: recorded (who, why, checksum)
-    and published for audit's log. The same lines, accounts and programme give the same text every time: its
-    checksum is kept at the first export and every later export must match it (Conflict `file_changed`)."""
-    batch = await _batch(session, batch_id, for_update=True)
+    """The batch's bank file, the one place full account numbers leave the system: recorded (who, why, the
+    checksum of the bytes sent) and published for audit's log. The same lines, accounts and programme give the same
+    text every time: its canonical checksum (of the UTF-8 form) is kept on the batch at the first export and every
+    later export, in either encoding, must match it (Conflict `file_changed`)."""
+    batch = await batch_of(session, batch_id, for_update=True)
     cycle = await cycle_of(session, batch.cycle_id)
     text = await _file_text(session, batch, purpose_of(await _programme_name(session, cycle), cycle.period), vault)
     digest = checksum(text)
@@ -286,12 +354,13 @@ async def export_bank_file(
             code="file_changed",
         )
     content = encode_file(text, encoding)
+    sent = bytes_checksum(content)
     batch.checksum = digest
     if batch.status == BatchStatus.BUILT:
         batch.status = BatchStatus.EXPORTED
     session.add(
         BankFileExport(
-            batch_id=batch.id, encoding=encoding, checksum=digest, reason=reason, exported_by=actor, exported_at=now
+            batch_id=batch.id, encoding=encoding, checksum=sent, reason=reason, exported_by=actor, exported_at=now
         )
     )
     events.publish(
@@ -300,14 +369,14 @@ async def export_bank_file(
             cycle_id=cycle.id,
             batch_id=batch.id,
             encoding=encoding,
-            checksum=digest,
+            checksum=sent,
             line_count=batch.line_count,
             total_fen=batch.total_fen,
             exported_by=actor,
             reason=reason,
         ),
     )
-    return BankFile(batch, content, digest, encoding)
+    return BankFile(batch, content, sent, encoding)
 
 
 async def _programme_name(session: AsyncSession, cycle: Cycle) -> str:
@@ -347,7 +416,9 @@ def _export_line(batch_id: UUID, purpose: str, row: Row[Any], vault: PayeeVault)
 # --- Reading ----------------------------------------------------------------------------------------------------
 
 
-async def _batch(session: AsyncSession, batch_id: UUID, *, for_update: bool = False) -> DisbursementBatch:
+async def batch_of(session: AsyncSession, batch_id: UUID, *, for_update: bool = False) -> DisbursementBatch:
+    """The batch, or NotFound; `for_update` locks its row until the transaction ends, so that an export, a result
+    import and a correction of one of its payments never interleave."""
     stmt = select(DisbursementBatch).where(col(DisbursementBatch.id) == batch_id)
     stmt = stmt.execution_options(populate_existing=True)
     batch = (await session.scalars(stmt.with_for_update() if for_update else stmt)).one_or_none()
@@ -357,7 +428,7 @@ async def _batch(session: AsyncSession, batch_id: UUID, *, for_update: bool = Fa
 
 
 async def get_batch(session: AsyncSession, batch_id: UUID) -> DisbursementBatch:
-    return await _batch(session, batch_id)
+    return await batch_of(session, batch_id)
 
 
 async def list_batches(
@@ -375,33 +446,86 @@ async def list_lines(
     batch_id: UUID,
     *,
     status: LineStatus | None,
-    area: str | None,
+    area_code: str | None,
     after: tuple[int] | None,
     limit: int,
 ) -> list[Row[Any]]:
     """A batch's lines by line number, each with its holder and the masked account it was sent to."""
-    await _batch(session, batch_id)
+    await batch_of(session, batch_id)
+    stmt = _lines(status=status, area_code=area_code).where(col(BatchLine.batch_id) == batch_id)
+    return list((await session.execute(keyset(stmt, [col(BatchLine.line_no)], after, limit=limit))).all())
+
+
+def _lines(*, status: LineStatus | None, area_code: str | None) -> Select[Any]:
+    """Bank lines with their holder, the masked account each went to, and its cycle's programme and period."""
     stmt: Select[Any] = (
         select(
             BatchLine, col(E.household_id), col(E.member_id), col(E.holder_key), col(E.area_code),
             col(Payee.bank_code), col(Payee.account_masked), col(Payee.holder_name_masked),
+            col(Cycle.id).label("cycle_id"), col(Cycle.programme_code), col(Cycle.period),
         )
         .join(E, col(E.id) == col(BatchLine.entitlement_id))
         .join(Payee, col(Payee.id) == col(BatchLine.payee_id))
-        .where(col(BatchLine.batch_id) == batch_id)
+        .join(Cycle, col(Cycle.id) == col(E.cycle_id))
     )  # fmt: skip
     if status is not None:
         stmt = stmt.where(col(BatchLine.status) == status)
-    if area is not None:
-        stmt = stmt.where(col(E.area_code).startswith(area))
-    return list((await session.execute(keyset(stmt, [col(BatchLine.line_no)], after, limit=limit))).all())
+    if area_code is not None:
+        stmt = stmt.where(col(E.area_code).startswith(area_code))
+    return stmt
+
+
+async def list_all_lines(
+    session: AsyncSession,
+    *,
+    status: LineStatus | None,
+    programme_code: str | None,
+    period: str | None,
+    area_code: str | None,
+    after: tuple[UUID, int] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Bank lines of every cycle, by batch and line number, of a status, a programme, a period, an area (a prefix):
+    "every failed line this month" in one query."""
+    stmt = _of_cycles(_lines(status=status, area_code=area_code), programme_code=programme_code, period=period)
+    key = [col(BatchLine.batch_id), col(BatchLine.line_no)]
+    return list((await session.execute(keyset(stmt, key, after, limit=limit))).all())
+
+
+def _of_cycles(stmt: Select[Any], *, programme_code: str | None, period: str | None) -> Select[Any]:
+    """`stmt` (joined to `Cycle`) narrowed to a programme's cycles, or a period's."""
+    if programme_code is not None:
+        stmt = stmt.where(col(Cycle.programme_code) == programme_code)
+    if period is not None:
+        stmt = stmt.where(col(Cycle.period) == period)
+    return stmt
+
+
+async def list_all_batches(
+    session: AsyncSession,
+    *,
+    programme_code: str | None,
+    period: str | None,
+    status: BatchStatus | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Batches of every cycle, the newest built first, each with its cycle's programme and period."""
+    stmt: Select[Any] = select(DisbursementBatch, col(Cycle.programme_code), col(Cycle.period)).join(
+        Cycle, col(Cycle.id) == col(DisbursementBatch.cycle_id)
+    )
+    stmt = _of_cycles(stmt, programme_code=programme_code, period=period)
+    if status is not None:
+        stmt = stmt.where(col(DisbursementBatch.status) == status)
+    key = [col(DisbursementBatch.built_at), col(DisbursementBatch.id)]
+    return list((await session.execute(keyset(stmt, key, after, limit=limit, descending=True))).all())
 
 
 async def list_exports(
     session: AsyncSession, batch_id: UUID, *, after: tuple[datetime, UUID] | None, limit: int
 ) -> list[BankFileExport]:
     """Who exported a batch's bank file, when, why and in which encoding, the first export first."""
-    await _batch(session, batch_id)
+    await batch_of(session, batch_id)
     stmt = select(BankFileExport).where(col(BankFileExport.batch_id) == batch_id)
     stmt = keyset(stmt, [col(BankFileExport.exported_at), col(BankFileExport.id)], after, limit=limit)
     return list((await session.scalars(stmt)).all())

@@ -6,6 +6,7 @@ history, and every entitlement and payment names the version it used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -14,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.subsidies.models import Cycle, Programme, ProgrammeFund, ProgrammeVersion
+from services.subsidies.models import Cycle, Payment, Programme, ProgrammeFund, ProgrammeVersion
 from services.subsidies.rules.eligibility import validate_rule
 from services.subsidies.rules.periods import check_period, period_span
-from services.subsidies.rules.vocabulary import CycleStatus, Frequency, ProgrammeUnit
+from services.subsidies.rules.vocabulary import CycleStatus, Frequency, PaymentStatus, ProgrammeUnit
 from services.subsidies.schemas.programmes import FundCreate, ProgrammeCreate, VersionCreate
 from shared.auth import Principal
 from shared.db import keyset
@@ -118,9 +119,12 @@ async def create_programme(
 async def add_version(
     session: AsyncSession, code: str, data: VersionCreate, *, actor: Principal, now: datetime
 ) -> ProgrammeVersion:
-    """A new standard of the programme from `effective_from`, which must follow the latest version's."""
+    """A new standard of the programme from `effective_from`, which must follow the latest version's and the first
+    day of every cycle of the programme approved, paid or closed."""
     programme = await get_programme(session, code)
     rule = _checked_rule(data, ProgrammeUnit(programme.unit))
+    # A version and an approval of the programme wait for each other: the approval locks the programme's row too.
+    await session.execute(select(col(Programme.code)).where(col(Programme.code) == code).with_for_update())
     latest = await _latest_version(session, code)
     if latest is not None and data.effective_from <= latest.effective_from:
         raise InvalidInput(
@@ -133,10 +137,42 @@ async def add_version(
                 }
             ],
         )
+    await _ensure_after_approved_cycles(session, programme, data.effective_from)
     number = 1 if latest is None else latest.version + 1
     version = _version(code, number, data, rule, actor=actor, now=now)
     await _insert(session, [version], "Another version of this programme was added meanwhile.")
     return version
+
+
+async def _ensure_after_approved_cycles(session: AsyncSession, programme: Programme, effective_from: date) -> None:
+    """InvalidInput (`cycle_already_approved`, naming the cycle) for a standard taking effect on or before the first
+    day of a cycle approved, paid or closed: the money was committed, or paid, by the standard in force then, and
+    a back-dated one would re-price what was decided (an explanation, a leakage check)."""
+    latest = (
+        await session.execute(
+            select(col(Cycle.id), col(Cycle.period), col(Cycle.status))
+            .where(col(Cycle.programme_code) == programme.code, col(Cycle.status).in_(COMMITTED))
+            .order_by(col(Cycle.period).desc())  # a programme's periods are all of one form: in order as text
+            .limit(1)
+        )
+    ).first()
+    if latest is None:
+        return
+    first_day = period_span(latest.period, Frequency(programme.frequency))[0]
+    if effective_from <= first_day:
+        raise InvalidInput(
+            f"The cycle of {latest.period} ({latest.status}) was decided by the standard then in force: a new "
+            "standard takes effect after its period's first day.",
+            errors=[
+                {
+                    "field": "body.effective_from",
+                    "message": f"must be after {first_day.isoformat()}, the first day of cycle {latest.id} "
+                    f"({latest.period}, {latest.status})",
+                    "code": "cycle_already_approved",
+                }
+            ],
+            cycle_id=str(latest.id),
+        )
 
 
 def _checked_rule(data: VersionCreate, unit: ProgrammeUnit) -> list[dict[str, object]]:
@@ -242,24 +278,52 @@ async def record_fund(
     return fund
 
 
-async def fund_position(session: AsyncSession, code: str, year: int) -> tuple[int, int]:
-    """The year's allocations to the programme and the totals of its cycles approved, paid or closed that year."""
+@dataclass(frozen=True)
+class YearFunds:
+    """A programme's money for a year: allocated, and spent or committed from it."""
+
+    allocated_fen: int
+    cycles_fen: int  # totals of the year's cycles approved, paid or closed
+    by_hand_fen: int  # payments of the year's periods recorded by hand, still paid
+
+    @property
+    def committed_fen(self) -> int:
+        return self.cycles_fen + self.by_hand_fen
+
+    @property
+    def available_fen(self) -> int:
+        return self.allocated_fen - self.committed_fen
+
+
+async def fund_position(session: AsyncSession, code: str, year: int) -> YearFunds:
+    """The year's allocations to the programme, the totals of its cycles approved, paid or closed that year, and
+    what was paid by hand for that year's periods (outside any cycle, `entitlement_id` unset; a payment reversed or
+    recovered no longer counts). A cycle's payments are in its total already."""
+    of_year = f"{year:04d}"  # every period's form begins with its year
     allocated = await session.scalar(
         select(func.coalesce(func.sum(col(ProgrammeFund.amount_fen)), 0)).where(
             col(ProgrammeFund.programme_code) == code, col(ProgrammeFund.year) == year
         )
     )
-    committed = await session.scalar(
+    cycles = await session.scalar(
         select(func.coalesce(func.sum(col(Cycle.total_fen)), 0)).where(
             col(Cycle.programme_code) == code,
             col(Cycle.status).in_(COMMITTED),
-            col(Cycle.period).startswith(f"{year:04d}"),  # every period's form begins with its year
+            col(Cycle.period).startswith(of_year),
         )
     )
-    return int(allocated or 0), int(committed or 0)
+    by_hand = await session.scalar(
+        select(func.coalesce(func.sum(col(Payment.amount_fen)), 0)).where(
+            col(Payment.policy_code) == code,
+            col(Payment.status) == PaymentStatus.PAID,
+            col(Payment.entitlement_id).is_(None),
+            col(Payment.period).startswith(of_year),
+        )
+    )
+    return YearFunds(int(allocated or 0), int(cycles or 0), int(by_hand or 0))
 
 
 async def funds_available(session: AsyncSession, code: str, year: int) -> int:
-    """What is left of the programme's money for the year: allocated minus committed by approved cycles."""
-    allocated, committed = await fund_position(session, code, year)
-    return allocated - committed
+    """What is left of the programme's money for the year: allocated minus committed by approved cycles and paid by
+    hand."""
+    return (await fund_position(session, code, year)).available_fen

@@ -19,7 +19,15 @@ from services.subsidies import events
 from services.subsidies.domain import entitlement_lists as lists
 from services.subsidies.domain.catalogue import funds_available, programme_in_force
 from services.subsidies.domain.policies import ensure_period_begun
-from services.subsidies.models import BatchLine, Cycle, CycleEntitlement, DisbursementBatch, Objection, Programme
+from services.subsidies.models import (
+    BatchLine,
+    Cycle,
+    CycleEntitlement,
+    DisbursementBatch,
+    Objection,
+    Payment,
+    Programme,
+)
 from services.subsidies.rules.cycles import (
     CycleStep,
     check_funds,
@@ -31,7 +39,13 @@ from services.subsidies.rules.cycles import (
     ensure_step,
 )
 from services.subsidies.rules.periods import period_year
-from services.subsidies.rules.vocabulary import CycleStatus, EntitlementStatus, LineStatus, ObjectionDecision
+from services.subsidies.rules.vocabulary import (
+    CycleStatus,
+    EntitlementStatus,
+    LineStatus,
+    ObjectionDecision,
+    PaymentStatus,
+)
 from services.subsidies.schemas.cycles import CycleCreate
 from shared.auth import Principal
 from shared.contracts.subsidies import CycleApproved, PolicyCode
@@ -139,9 +153,11 @@ async def approve(session: AsyncSession, cycle_id: UUID, *, actor: Principal, no
     cycle = await cycle_of(session, cycle_id, for_update=True)
     ensure_step(cycle.status, CycleStep.APPROVE)
     ensure_separation(actor.subject, submitted_by=cycle.submitted_by, computed_by=cycle.computed_by)
+    # Approvals of one programme wait for each other (two could otherwise both fit the same funds) and for a new
+    # standard of it: the version in force is read under the lock, so none is added behind the approval.
+    lock = select(col(Programme.code)).where(col(Programme.code) == cycle.programme_code).with_for_update()
+    await session.execute(lock)
     programme, version = await programme_in_force(session, cycle.programme_code, cycle.period)
-    # Approvals of one programme wait for each other: two could otherwise both fit the same funds.
-    await session.execute(select(col(Programme.code)).where(col(Programme.code) == programme.code).with_for_update())
     withdrawn, amended = await lists.recheck_list(session, cycle, programme, version)
     cycle.entitled_count, cycle.total_fen = await lists.listed_totals(session, cycle.id)
     check_funds(cycle.total_fen, await funds_available(session, cycle.programme_code, period_year(cycle.period)))
@@ -164,13 +180,22 @@ async def approve(session: AsyncSession, cycle_id: UUID, *, actor: Principal, no
 
 
 async def mark_paid_if_settled(session: AsyncSession, cycle_id: UUID, now: datetime) -> Cycle:
-    """An approved cycle becomes `paid` once every listed entitlement has a paid bank line (called after a bank
-    result is reconciled); otherwise, or in any other status, it is left as it is."""
+    """An approved cycle becomes `paid` once every listed entitlement has a paid bank line, or its holder a payment
+    of the programme and period recorded by hand (which the batches left out); called after a bank result is
+    reconciled. Otherwise, or in any other status, it is left as it is."""
     cycle = await cycle_of(session, cycle_id, for_update=True)
     if cycle.status != CycleStatus.APPROVED:
         return cycle
     paid_line = exists().where(
         col(BatchLine.entitlement_id) == col(CycleEntitlement.id), col(BatchLine.status) == LineStatus.PAID
+    )
+    paid_by_hand = exists().where(
+        col(Payment.household_id) == col(CycleEntitlement.household_id),
+        col(Payment.holder_key) == col(CycleEntitlement.holder_key),
+        col(Payment.policy_code) == cycle.programme_code,
+        col(Payment.period) == cycle.period,
+        col(Payment.entitlement_id).is_(None),
+        col(Payment.status) == PaymentStatus.PAID,
     )
     unpaid = await session.scalar(
         select(func.count())
@@ -179,6 +204,7 @@ async def mark_paid_if_settled(session: AsyncSession, cycle_id: UUID, now: datet
             col(CycleEntitlement.cycle_id) == cycle.id,
             col(CycleEntitlement.status) == EntitlementStatus.LISTED,
             ~paid_line,
+            ~paid_by_hand,
         )
     )
     if unpaid == 0:

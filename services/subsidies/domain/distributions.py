@@ -108,6 +108,7 @@ async def _share_out(session: AsyncSession, receipt: IncomeReceipt, *, now: date
                 project_id=allocation.project_id,
                 income_id=allocation.income_id,
                 amount_fen=allocation.amount_fen,
+                period=allocation.period,
             ),
         )
     return allocations

@@ -26,12 +26,11 @@ from services.subsidies.rules.cycles import (
     Judge,
     Judgement,
     gone_reason,
-    holder_key,
     upheld_reason,
     withdrawal_reason,
 )
 from services.subsidies.rules.eligibility import HolderFacts
-from services.subsidies.rules.vocabulary import EntitlementStatus, ObjectionDecision
+from services.subsidies.rules.vocabulary import EntitlementStatus, ObjectionDecision, holder_key
 from shared.auth import Principal
 from shared.db import keyset
 from shared.errors import NotFound
@@ -187,6 +186,8 @@ async def recheck_for_batch(
     an exit without policies reported since) or already granted a one-off programme; lower the amount of one now
     entitled to less (a member of a per-member household died). Never more than approved: the approval committed
     the funds for that much. `judge` judges by `version`, the one in force for the period."""
+    if not rows:
+        return Rechecked({}, 0, 0)
     gone, judged = await _judged_again(session, cycle, programme, judge, rows, when=AT_BATCH)
     changed: list[dict[str, Any]] = []
     pay: dict[UUID, int] = {}

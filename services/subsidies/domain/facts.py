@@ -1,50 +1,43 @@
 """The facts eligibility rules read (`rules/eligibility.py`), for every holder of a programme, as of a period's first
-day: loaded in chunks, one query for a chunk's households and one for their members, so a cycle of 100,000
-holders stays in flat memory."""
+day: each fact's latest change on or before that day in its dated history (`FactChange`, `rules/fact_history.py`).
+Loaded in chunks of households, one query for a chunk's households, one for their members and one for their facts'
+latest changes, so a cycle of 100,000 holders stays in flat memory."""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Uuid, func, select
+from sqlalchemy import ColumnElement, Row, String, Uuid, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from services.subsidies.models import HouseholdFacts, MemberFacts, Programme
+from services.subsidies.models import FactChange, HouseholdFacts, MemberFacts, Programme
+from services.subsidies.rules import fact_history as history
 from services.subsidies.rules.eligibility import HolderFacts
 from services.subsidies.rules.periods import period_span
 from services.subsidies.rules.vocabulary import Frequency, ProgrammeUnit
 from shared.db import keyset, one_of
 
 CHUNK = 5_000
+NONE: dict[str, object] = {}  # a holder with no change on or before the day
+NOTHING: dict[str, dict[str, object]] = {}  # a household none of whose holders has
 
 _HOUSEHOLD = (
     col(HouseholdFacts.household_id),
     col(HouseholdFacts.area_code),
     col(HouseholdFacts.member_count),
-    col(HouseholdFacts.status),
-    col(HouseholdFacts.status_since),
-    col(HouseholdFacts.previous_status),
-    col(HouseholdFacts.allowance),
-    col(HouseholdFacts.allowance_since),
-    col(HouseholdFacts.previous_allowance),
-    col(HouseholdFacts.housing_grade),
-    col(HouseholdFacts.monitoring_open),
-    col(HouseholdFacts.risk_kinds),
 )
 _MEMBER = (
     col(MemberFacts.member_id),
     col(MemberFacts.household_id),
     col(MemberFacts.relationship_to_head),
     col(MemberFacts.birth_date),
-    col(MemberFacts.disability_grade),
-    col(MemberFacts.enrolment),
-    col(MemberFacts.school_stage),
-    col(MemberFacts.medical_insured),
-    col(MemberFacts.premium_subsidised),
     col(MemberFacts.died_on),
 )
 
@@ -67,9 +60,15 @@ async def holder_facts(
     per_member = ProgrammeUnit(programme.unit) is ProgrammeUnit.MEMBER
     await session.flush()  # the queries below run on the session's connection, past its autoflush
     connection = await session.connection()
+    by_range = household_ids is None
     async for households in _household_chunks(connection, household_ids, area_code):
-        members = await _members_of(connection, households, by_range=household_ids is None)
-        yield [holder for h in households for holder in _holders(h, members[h.household_id], first, per_member)]
+        members = await _members_of(connection, households, by_range=by_range, dead_only=not per_member)
+        latest = await _latest_changes(connection, households, first, by_range=by_range, per_member=per_member)
+        yield [
+            holder
+            for h in households
+            for holder in _holders(h, members[h.household_id], latest, first, per_member=per_member)
+        ]
 
 
 async def _household_chunks(
@@ -98,74 +97,102 @@ async def _household_chunks(
 
 
 async def _members_of(
-    connection: AsyncConnection, households: Sequence[Row[Any]], *, by_range: bool
+    connection: AsyncConnection, households: Sequence[Row[Any]], *, by_range: bool, dead_only: bool
 ) -> dict[UUID, list[Row[Any]]]:
-    """The members of a chunk of households, by household, in member id order (one query). A chunk of consecutive
-    households is read by its range of ids (no list of 5,000 parameters); members of households in the range but
-    outside the chunk (another area's) are left out."""
-    ids = [h.household_id for h in households]
+    """The members of a chunk of households, by household, in member id order (one query); `dead_only`: those dead
+    now only (a household programme counts the living members then: those counted now and those dead since). Members
+    of households in the chunk's range of ids but outside the chunk (another area's) are left out."""
     household = col(MemberFacts.household_id)
-    within = household.between(ids[0], ids[-1]) if by_range else one_of(connection.dialect, household, ids, Uuid())
-    stmt = select(*_MEMBER).where(within).order_by(household, col(MemberFacts.member_id))
-    found: dict[UUID, list[Row[Any]]] = {household_id: [] for household_id in ids}
-    for row in (await connection.execute(stmt)).all():
+    stmt = select(*_MEMBER).where(_within(connection, household, households, by_range=by_range))
+    if dead_only:
+        stmt = stmt.where(col(MemberFacts.died_on).is_not(None))
+    found: dict[UUID, list[Row[Any]]] = {h.household_id: [] for h in households}
+    for row in (await connection.execute(stmt.order_by(household, col(MemberFacts.member_id)))).all():
         if (kept := found.get(row.household_id)) is not None:
             kept.append(row)
     return found
 
 
-def _holders(household: Row[Any], members: list[Row[Any]], first: date, per_member: bool) -> list[HolderFacts]:
-    values = household_values(household, members, first)
+# A household's facts come packed in one text, each fact "holder key US fact US value" and RS between facts (the
+# ASCII unit and record separators, which no key, fact name or JSON text holds raw): one row per household rather
+# than one per fact, which the driver would take seconds longer to read for a district.
+UNIT, RECORD = "\x1f", "\x1e"
+
+
+async def _latest_changes(
+    connection: AsyncConnection, households: Sequence[Row[Any]], first: date, *, by_range: bool, per_member: bool
+) -> dict[UUID, dict[str, dict[str, object]]]:
+    """Each holder's facts on `first`, by household and holder key, for a chunk of households in one query: the
+    database picks each fact's latest change on or before that day (a window over the holder's changes of it), so a
+    long history is no more to read than a short one. A household programme reads its members' deaths only."""
+    fc = FactChange
+    wanted = [_within(connection, col(fc.household_id), households, by_range=by_range), col(fc.since) <= first]
     if not per_member:
-        return [HolderFacts(household.household_id, None, household.area_code, values)]
+        wanted.append(or_(col(fc.holder_key) == history.HOUSEHOLD_KEY, col(fc.fact) == history.ALIVE))
+    newest = func.row_number().over(
+        partition_by=(col(fc.household_id), col(fc.holder_key), col(fc.fact)), order_by=col(fc.since).desc()
+    )
+    entry = col(fc.holder_key) + literal(UNIT) + col(fc.fact) + literal(UNIT) + cast(col(fc.value), String)
+    ranked = select(col(fc.household_id), entry.label("entry"), newest.label("newest")).where(*wanted).subquery()
+    packed = (
+        select(ranked.c.household_id, func.aggregate_strings(ranked.c.entry, RECORD))
+        .where(ranked.c.newest == 1)
+        .group_by(ranked.c.household_id)
+    )
+    latest: dict[UUID, dict[str, dict[str, object]]] = {}
+    for household, entries in (await connection.execute(packed)).all():
+        holders: dict[str, dict[str, object]] = defaultdict(dict)
+        for entry_text in entries.split(RECORD):
+            key, fact, value = entry_text.split(UNIT, 2)
+            holders[key][fact] = _decoded(value)
+        latest[household] = holders
+    return latest
+
+
+@lru_cache(maxsize=4_096)
+def _decoded(text: str) -> object:
+    """A value from its JSON text, once per distinct text: a district's facts hold a few dozen values."""
+    return json.loads(text)
+
+
+def _within(
+    connection: AsyncConnection, household: Any, households: Sequence[Row[Any]], *, by_range: bool
+) -> ColumnElement[bool]:
+    """Rows of a chunk of households: a chunk of consecutive households by its range of ids (no list of 5,000
+    parameters), one of chosen households by their ids."""
+    if by_range:
+        return household.between(households[0].household_id, households[-1].household_id)  # type: ignore[no-any-return]
+    return one_of(connection.dialect, household, [h.household_id for h in households], Uuid())
+
+
+def _holders(
+    household: Row[Any],
+    members: list[Row[Any]],
+    latest: dict[UUID, dict[str, dict[str, object]]],
+    first: date,
+    *,
+    per_member: bool,
+) -> list[HolderFacts]:
+    """The household's holders with their facts on `first`: its living members then are those counted now and those
+    dead now but living then."""
+    hid, own = household.household_id, latest.get(household.household_id, NOTHING)
+    theirs = {m.member_id: own.get(str(m.member_id), NONE) for m in members}
+    living = household.member_count + sum(m.died_on is not None and history.alive(theirs[m.member_id]) for m in members)
+    values = history.household_values(own.get(history.HOUSEHOLD_KEY, NONE), living)
+    if not per_member:
+        return [HolderFacts(hid, None, household.area_code, values)]
     return [
-        HolderFacts(household.household_id, m.member_id, household.area_code, values | member_values(m, first))
+        HolderFacts(
+            hid,
+            m.member_id,
+            household.area_code,
+            values
+            | history.member_values(
+                theirs[m.member_id], birth_date=m.birth_date, relationship=m.relationship_to_head, on=first
+            ),
+        )
         for m in members
     ]
-
-
-def household_values(household: Any, members: Sequence[Any], first: date) -> dict[str, object]:
-    """A household's facts on `first`: a status or 低保 status changed after that day counts as it was before."""
-    return {
-        "household.status": _as_of(household.status, household.status_since, household.previous_status, first),
-        "household.allowance": _as_of(
-            household.allowance, household.allowance_since, household.previous_allowance, first
-        ),
-        "household.housing_grade": household.housing_grade,
-        "household.monitoring_open": household.monitoring_open,
-        "household.risk_kinds": list(household.risk_kinds or []),
-        "household.member_count": household.member_count + sum(_died_since(m.died_on, first) for m in members),
-    }
-
-
-def _as_of(value: str, since: date | None, previous: str | None, first: date) -> str:
-    return previous if since is not None and since > first and previous is not None else value
-
-
-def _died_since(died_on: date | None, first: date) -> bool:
-    """Counted as living on `first` though no longer counted now: died on or after that day."""
-    return died_on is not None and died_on >= first
-
-
-def member_values(member: Any, first: date) -> dict[str, object]:
-    """A member's facts on `first`."""
-    return {
-        "member.age": _age(member.birth_date, first),
-        "member.relationship": member.relationship_to_head,
-        "member.alive": member.died_on is None or member.died_on >= first,
-        "member.disability_grade": member.disability_grade,
-        "member.enrolment": member.enrolment,
-        "member.school_stage": member.school_stage,
-        "member.medical_insured": member.medical_insured,
-        "member.premium_subsidised": member.premium_subsidised,
-    }
-
-
-def _age(birth_date: date | None, on: date) -> int | None:
-    """Whole years of age on `on` (None: the birth date is not known)."""
-    if birth_date is None:
-        return None
-    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
 async def living_members(

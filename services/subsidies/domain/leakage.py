@@ -93,7 +93,7 @@ async def check_leakage(
         async for paid in _paid_chunks(session, programme.code, period):
             leaks = await _judge(session, programme, version, period, paid)
             check.payment_count += len(paid)
-            check.leak_count += await _keep_new(session, check, programme.code, period, leaks)
+            check.leak_count += await keep_new_leaks(session, check.id, programme.code, period, leaks)
     return check
 
 
@@ -153,18 +153,20 @@ async def _judge(
     return found
 
 
-async def _keep_new(
+async def keep_new_leaks(
     session: AsyncSession,
-    check: LeakageCheck,
+    check_id: UUID,
     policy_code: str,
     period: str,
     leaks: Iterable[tuple[Row[Any], LeakKind, str]],
 ) -> int:
-    """Insert the leaks no earlier check found (unique per payment and kind) and publish those; how many were new."""
+    """Insert the leaks (payment row with `id`, `household_id` and `area_code`; kind; detail) no earlier check
+    found (unique per payment and kind) and publish those; how many were new. `check_id` names what found them: a
+    leakage check, or a bank result import."""
     rows = [
         {
             "id": uuid4(),
-            "check_id": check.id,
+            "check_id": check_id,
             "kind": kind.value,
             "payment_id": p.id,
             "household_id": p.household_id,
@@ -188,7 +190,7 @@ async def _keep_new(
                 SubsidyLeakFound(
                     household_id=row["household_id"],
                     leak_id=row["id"],
-                    check_id=check.id,
+                    check_id=check_id,
                     kind=LeakKind(row["kind"]),
                     payment_id=row["payment_id"],
                     area_code=row["area_code"],

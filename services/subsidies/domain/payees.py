@@ -13,18 +13,13 @@ from sqlmodel import col
 
 from services.subsidies.models import HouseholdFacts, MemberFacts, Payee
 from services.subsidies.rules.payee_vault import PayeeVault
+from services.subsidies.rules.vocabulary import holder_key
 from services.subsidies.schemas.payees import PayeeCreate
 from shared.db import keyset, one_of
 from shared.errors import InvalidInput, NotFound
 
-HOUSEHOLD_HOLDER = "-"  # the holder key of a household's own account (and entitlement)
 CHUNK = 5_000
 HolderKey = tuple[UUID, str]  # (household id, holder key)
-
-
-def holder_key_of(member_id: UUID | None) -> str:
-    """The member id, or "-" for the household."""
-    return HOUSEHOLD_HOLDER if member_id is None else str(member_id)
 
 
 async def add_payee(
@@ -34,12 +29,12 @@ async def add_payee(
     use until now is replaced (`replaced_at` = now): that is how an account is corrected after the bank refused it."""
     await _locked_household(session, household_id)
     await _ensure_members(session, household_id, data)
-    holder_key = holder_key_of(data.member_id)
+    holder = holder_key(data.member_id)
     await session.execute(
         update(Payee)
         .where(
             col(Payee.household_id) == household_id,
-            col(Payee.holder_key) == holder_key,
+            col(Payee.holder_key) == holder,
             col(Payee.replaced_at).is_(None),
         )
         .values(replaced_at=now)
@@ -50,7 +45,7 @@ async def add_payee(
         id=payee_id,
         household_id=household_id,
         member_id=data.member_id,
-        holder_key=holder_key,
+        holder_key=holder,
         bank_code=data.bank_code,
         account_kid=sealed.kid,
         account_ciphertext=sealed.account_ciphertext,

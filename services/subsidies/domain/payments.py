@@ -1,31 +1,39 @@
 """Subsidy payments (补贴发放): at most one paid payment per holder (a household, or a member), programme and
 period, with the facts they rest on. A payment reversed (冲正) or recovered (追回) no longer counts: the holder may
-then be paid that programme and period again, by a new payment."""
+then be paid that programme and period again, by a new payment. A holder whose cycle's bank line is pending or paid
+is not paid by hand: the bank pays them."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies import events
+from services.subsidies.domain import one_off
+from services.subsidies.domain.batches import LIVE
 from services.subsidies.domain.catalogue import catalogued, version_for
 from services.subsidies.domain.policies import ensure_period_begun
-from services.subsidies.models import HouseholdFacts, MemberFacts, Payment
+from services.subsidies.models import (
+    BatchLine,
+    Cycle,
+    CycleEntitlement,
+    HouseholdFacts,
+    MemberFacts,
+    Payment,
+    Programme,
+)
 from services.subsidies.rules.periods import check_period
-from services.subsidies.rules.vocabulary import Frequency, ProgrammeUnit
+from services.subsidies.rules.vocabulary import Frequency, ProgrammeUnit, holder_key
 from services.subsidies.schemas.payments import PaymentCreate
 from shared.auth import Principal
 from shared.contracts.subsidies import SubsidyPaid
 from shared.db import keyset
 from shared.errors import Conflict, InvalidInput, NotFound
-
-# The holder key of a household's own payment (a member's is the member id): a unique key NULLs cannot slip past.
-HOUSEHOLD_HOLDER = "-"
 
 
 async def pay_subsidy(
@@ -39,7 +47,8 @@ async def pay_subsidy(
 ) -> tuple[Payment, bool]:
     """Record a subsidy paid outside a cycle, under the programme version in force for the period: Conflict while
     the holder has a paid payment of the programme and period (by hand or by a cycle's bank line); once that one
-    was reversed or recovered, a new payment is recorded. Whether the rule entitled the holder is not checked
+    was reversed or recovered, a new payment is recorded. Conflict `bank_line_live` while the holder's line in the
+    programme's cycle for the period is pending or paid. Whether the rule entitled the holder is not checked
     here: a leakage check flags a payment it did not (the payment was made; this records it).
 
     `key` is the payment's idempotency key, unique among all payments whoever made them. Returns (payment, newly
@@ -56,9 +65,12 @@ async def pay_subsidy(
     if household is None:
         raise InvalidInput("The household is not a registered household (建档立卡户) known to subsidies.")
     await _ensure_holder(session, data, ProgrammeUnit(programme.unit))
+    await _ensure_no_live_line(session, data)
+    if Frequency(programme.frequency) is Frequency.ONE_OFF and (raced := await _once(session, programme, data, key)):
+        return _replayed(raced, data), False
     payment = Payment(
         **data.model_dump(),
-        holder_key=str(data.member_id) if data.member_id else HOUSEHOLD_HOLDER,
+        holder_key=holder_key(data.member_id),
         version_id=version.id,
         idempotency_key=key,
         member_count=household.member_count,
@@ -99,6 +111,51 @@ async def _ensure_holder(session: AsyncSession, data: PaymentCreate, unit: Progr
     member = await session.get(MemberFacts, data.member_id)
     if member is None or member.household_id != data.household_id:
         raise _member_error("The member is not a member of the household known to subsidies.", "not_a_member")
+
+
+async def _once(session: AsyncSession, programme: Programme, data: PaymentCreate, key: str) -> Payment | None:
+    """A one-off programme pays a holder once (`rules/one_off.py`): Conflict `one_off_paid` when the holder was
+    paid it, or another approved cycle lists them. Payments of the programme by hand wait for each other and for
+    its approvals (its row is locked), so two cannot both pass; the payment a retry of this very request made
+    meanwhile is returned."""
+    await session.execute(select(col(Programme.code)).where(col(Programme.code) == programme.code).with_for_update())
+    if (raced := await _payment_by_key(session, key)) is not None:
+        return raced
+    holder = (data.household_id, holder_key(data.member_id))
+    had = await one_off.granted(session, programme, data.period, [data.household_id])
+    if (reason := had.get(holder)) is not None:
+        raise Conflict(f"This holder already has this one-off programme: {reason}.", code="one_off_paid")
+    return None
+
+
+async def _ensure_no_live_line(session: AsyncSession, data: PaymentCreate) -> None:
+    """Conflict `bank_line_live` while the holder has a pending line (the bank may be paying it now) or a paid one in
+    the cycle of the programme and period. The cycle's row is locked: a batch built meanwhile waits for this
+    payment, then leaves the holder out (`domain/batches.py`)."""
+    cycle_id = await session.scalar(
+        select(col(Cycle.id))
+        .where(col(Cycle.programme_code) == data.policy_code, col(Cycle.period) == data.period)
+        .with_for_update()
+    )
+    if cycle_id is None:
+        return
+    live = await session.scalar(
+        select(func.count())
+        .select_from(BatchLine)
+        .join(CycleEntitlement, col(CycleEntitlement.id) == col(BatchLine.entitlement_id))
+        .where(
+            col(CycleEntitlement.cycle_id) == cycle_id,
+            col(CycleEntitlement.household_id) == data.household_id,
+            col(CycleEntitlement.holder_key) == holder_key(data.member_id),
+            col(BatchLine.status).in_(LIVE),
+        )
+    )
+    if live:
+        raise Conflict(
+            "The holder's bank line of this programme and period is pending or paid: the bank pays it, not a "
+            "payment by hand. Record one only once the bank reports it failed or returned.",
+            code="bank_line_live",
+        )
 
 
 def _member_error(detail: str, code: str) -> InvalidInput:

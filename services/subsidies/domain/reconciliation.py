@@ -1,5 +1,7 @@
 """A bank's result file reconciled line by line (回盘对账): paid lines become payments, failed lines wait for a
-follow-up batch, returned lines have their payment reversed.
+follow-up batch, returned lines have their payment reversed, and a paid line the bank reports paid again under
+another serial or on another day is a duplicate disbursement (重复支付): kept as a leak and published for audit, the
+line staying paid once.
 
 The whole file or nothing: every line is checked first (`rules/bank_results.py`, `rules/reconciliation.py`) and a
 single error refuses it all. The same bytes imported again replay the first import (unique checksum per batch);
@@ -26,8 +28,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from services.subsidies import events
+from services.subsidies.domain.batches import batch_of
 from services.subsidies.domain.corrections import corrected_event
 from services.subsidies.domain.cycles import cycle_of, mark_paid_if_settled
+from services.subsidies.domain.leakage import keep_new_leaks
 from services.subsidies.models import (
     BankResultImport,
     BatchLine,
@@ -43,7 +47,7 @@ from services.subsidies.rules.reconciliation import Effect, LineState, Planned, 
 from services.subsidies.rules.vocabulary import BatchStatus, LineStatus, PaymentStatus
 from shared.auth import Principal
 from shared.contracts import IntegrationEvent
-from shared.contracts.subsidies import CorrectionKind, SubsidyPaid
+from shared.contracts.subsidies import CorrectionKind, LeakKind, SubsidyPaid
 from shared.db import keyset
 from shared.errors import Conflict, NotFound
 from shared.messaging.outbox import OUTBOX, WAKE_RELAYS
@@ -94,7 +98,7 @@ async def import_bank_results(
     NotFound for an unknown batch; Conflict `batch_state` before the batch's file was exported; InvalidInput with
     every line's error (nothing changed) for a file that does not decode, is malformed, or does not fit the batch.
     """
-    batch = await _locked_batch(session, batch_id)
+    batch = await batch_of(session, batch_id, for_update=True)  # two imports for one batch never interleave
     checksum = hashlib.sha256(data).hexdigest()
     earlier = await _import_with(session, batch.id, checksum)
     if earlier is not None:
@@ -110,10 +114,11 @@ async def import_bank_results(
     if errors or mismatches:
         raise refusal(errors + mismatches)
     importer = Importer(actor, now)
+    record = _import_record(batch.id, checksum, encoding, planned, importer)
     await _pay(session, cycle, [p.line for p in planned if p.effect is Effect.PAY], importer)
     await _fail(session, [p.line for p in planned if p.effect is Effect.FAIL])
     await _return(session, [p.line for p in planned if p.effect is Effect.RETURN], importer)
-    record = _import_record(batch.id, checksum, encoding, planned, importer)
+    await _paid_twice(session, cycle, record, [p for p in planned if p.effect is Effect.DUPLICATE])
     session.add(record)
     await _settle(session, batch, now)
     return record, True
@@ -128,15 +133,6 @@ async def list_imports(
     stmt = select(BankResultImport).where(col(BankResultImport.batch_id) == batch_id)
     columns = (col(BankResultImport.imported_at), col(BankResultImport.id))
     return list((await session.scalars(keyset(stmt, columns, after, limit=limit, descending=True))).all())
-
-
-async def _locked_batch(session: AsyncSession, batch_id: UUID) -> DisbursementBatch:
-    """The batch, its row locked until the transaction ends: two imports for one batch never interleave."""
-    stmt = select(DisbursementBatch).where(col(DisbursementBatch.id) == batch_id).with_for_update()
-    batch = (await session.scalars(stmt.execution_options(populate_existing=True))).one_or_none()
-    if batch is None:
-        raise NotFound("No batch has this id.")
-    return batch
 
 
 async def _import_with(session: AsyncSession, batch_id: UUID, checksum: str) -> BankResultImport | None:
@@ -193,7 +189,7 @@ def _batch_lines(batch_id: UUID, cycle: Cycle) -> Any:
     return (
         select(
             _LINES.c.id, _LINES.c.line_no, _LINES.c.amount_fen, _LINES.c.status, _LINES.c.settled_on,
-            col(own.status).label("payment_status"),
+            _LINES.c.bank_reference, col(own.status).label("payment_status"),
             entitlement_paid.label("entitlement_paid"),
             paid_by_hand.label("paid_by_hand"),
         )
@@ -211,6 +207,7 @@ def _state_of(row: Any, batch_id: UUID) -> LineState:
         amount_fen=row.amount_fen,
         status=LineStatus(row.status),
         settled_on=row.settled_on,
+        bank_reference=row.bank_reference,
         payment_status=PaymentStatus(row.payment_status) if row.payment_status is not None else None,
         entitlement_paid=bool(row.entitlement_paid),
         holder_paid_by_hand=bool(row.paid_by_hand),
@@ -306,6 +303,37 @@ async def _return(session: AsyncSession, lines: list[ResultLine], importer: Impo
         await _publish(session, [corrected_event(p, CorrectionKind.REVERSAL) for p in payments], importer.now)
 
 
+async def _paid_twice(session: AsyncSession, cycle: Cycle, record: BankResultImport, duplicates: list[Planned]) -> None:
+    """Lines already paid that the bank reports paid again under another serial or on another day: the money went
+    out twice. The line stays as it was (paid once, its payment one); each is kept as a `duplicate_disbursement`
+    leak of the line's payment, found by this import (`check_id`), and published for audit once per payment."""
+    for chunk in _chunks(duplicates):
+        reported = {p.line.reference: p.line for p in chunk}
+        payments = (
+            await session.execute(
+                select(
+                    _PAYMENTS.c.id, _PAYMENTS.c.household_id, _PAYMENTS.c.area_code, _PAYMENTS.c.batch_line_id,
+                    _LINES.c.line_no, _LINES.c.bank_reference, _LINES.c.settled_on,
+                )
+                .join(_LINES, _LINES.c.id == _PAYMENTS.c.batch_line_id)
+                .where(_PAYMENTS.c.batch_line_id.in_(list(reported)))
+            )
+        ).all()  # fmt: skip
+        leaks = [
+            (p, LeakKind.DUPLICATE_DISBURSEMENT, _paid_twice_detail(p, reported[p.batch_line_id])) for p in payments
+        ]
+        await keep_new_leaks(session, record.id, cycle.programme_code, cycle.period, leaks)
+
+
+def _paid_twice_detail(first: Row[Any], again: ResultLine) -> str:
+    """The leak in words: the line, and both of the bank's reports of it (serials are the bank's, not personal)."""
+    return (
+        f"the bank reported line {first.line_no} paid again: {again.bank_reference or 'no serial'} on "
+        f"{again.settled_on.isoformat()}, after {first.bank_reference or 'no serial'} on "
+        f"{first.settled_on.isoformat() if first.settled_on else 'an unknown day'}"
+    )
+
+
 def _reversal(payment: Row[Any], reason: str, importer: Importer) -> dict[str, Any]:
     return {
         "id": uuid4(),
@@ -354,8 +382,9 @@ async def _publish(session: AsyncSession, published: list[IntegrationEvent], now
 def _import_record(
     batch_id: UUID, checksum: str, encoding: BankFileEncoding, planned: list[Planned], importer: Importer
 ) -> BankResultImport:
-    reported = Counter(p.line.status for p in planned)
+    reported = Counter(p.line.status for p in planned if p.effect is not Effect.DUPLICATE)
     return BankResultImport(
+        id=uuid4(),
         batch_id=batch_id,
         checksum=checksum,
         encoding=encoding,
@@ -363,6 +392,7 @@ def _import_record(
         paid_count=reported[LineStatus.PAID],
         failed_count=reported[LineStatus.FAILED],
         returned_count=reported[LineStatus.RETURNED],
+        duplicate_count=sum(p.effect is Effect.DUPLICATE for p in planned),
         imported_by=importer.actor.subject,
         imported_at=importer.now,
     )

@@ -93,8 +93,14 @@ class ExportWriter:
 
 
 def checksum(text: str) -> str:
-    """sha256 of the file's UTF-8 form: the same lines give the same checksum whichever encoding was exported."""
+    """sha256 of the file's UTF-8 form, the batch's canonical checksum: the same lines give the same checksum
+    whichever encoding was exported."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def bytes_checksum(content: bytes) -> str:
+    """sha256 of the bytes sent (GBK or UTF-8): what the receiver of one export can check its file against."""
+    return hashlib.sha256(content).hexdigest()
 
 
 def encode_file(text: str, encoding: BankFileEncoding) -> bytes:

@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from services.subsidies.rules.bank_file import MAX_LISTED_ERRORS, RESULT_HEADER, fen_of
-from services.subsidies.rules.vocabulary import BankFailure, LineStatus
+from services.subsidies.rules.vocabulary import BANK_OUTCOMES, BankFailure, LineStatus
 from shared.errors import InvalidInput
 from shared.timeutil import CALENDAR_YEARS
 
@@ -30,7 +30,7 @@ _LINE_NO = re.compile(r"[1-9][0-9]{0,8}")
 _REFERENCE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _BANK_REFERENCE = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no blank: what a bank's serial is made of
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_OUTCOMES = {s.value: s for s in LineStatus if s is not LineStatus.PENDING}
+_OUTCOMES = {s.value: s for s in BANK_OUTCOMES}
 _REASONS = {r.value: r for r in BankFailure}
 
 

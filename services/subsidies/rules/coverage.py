@@ -7,8 +7,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from services.subsidies.rules.eligibility import HolderFacts, evaluate
-
-HOUSEHOLD_KEY = "-"  # the holder key of a household's own entitlement or payment
+from services.subsidies.rules.vocabulary import holder_key
 
 
 class Entitled(NamedTuple):
@@ -17,11 +16,6 @@ class Entitled(NamedTuple):
     household_id: UUID
     member_id: UUID | None
     area_code: str
-
-
-def holder_key(member_id: UUID | None) -> str:
-    """How a payment names its holder: the member's id, or "-" for the household itself."""
-    return HOUSEHOLD_KEY if member_id is None else str(member_id)
 
 
 def entitled_holders(rule: Sequence[Mapping[str, object]], holders: Iterable[HolderFacts]) -> list[Entitled]:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
-from services.subsidies.rules.eligibility import Decision, HolderFacts, amount_for, evaluate
+from services.subsidies.rules.eligibility import LIVING_FACTS, Decision, HolderFacts, amount_for, evaluate
 from services.subsidies.rules.vocabulary import CycleStatus
 from shared.errors import Conflict, Forbidden, InvalidInput
 
@@ -179,7 +179,7 @@ def judge(standard: Standard, facts: HolderFacts) -> Judgement:
 
 class Judge:
     """Judges many holders by one version, deciding once per distinct combination of the facts its rule reads
-    (and the living members a per-member standard counts): a list of 100,000 households holds a few dozen, so the
+    (and the engine's living condition reads): a list of 100,000 households holds a few dozen, so the
     rule is evaluated a few dozen times, and holders alike share one explanation. `MEMORY` combinations at most
     are kept: memory stays flat whatever the facts."""
 
@@ -187,26 +187,21 @@ class Judge:
 
     def __init__(self, standard: Standard) -> None:
         self.standard = standard
-        self._read = [str(condition["fact"]) for condition in standard.rule]
-        if standard.per_member:
-            self._read.append("household.member_count")
+        # The engine's living condition reads its facts whatever the rule reads; a per-member amount counts one.
+        self._read = [*LIVING_FACTS, *(str(condition["fact"]) for condition in standard.rule)]
         self._known: dict[tuple[object, ...], Judgement] = {}
 
     def __call__(self, facts: HolderFacts) -> Judgement:
         # A fact's values are all of its one type (a flag's never mix with a number's), so plain values make the
         # key; a set of codes, kept as a list, becomes a tuple.
-        key = tuple(tuple(v) if isinstance(v := facts.values.get(name), list) else v for name in self._read)
+        values = facts.values
+        key = (facts.member_id is None, *(tuple(v) if isinstance(v := values.get(n), list) else v for n in self._read))
         if (known := self._known.get(key)) is not None:
             return known
         if len(self._known) >= self.MEMORY:
             self._known.clear()
         judged = self._known[key] = judge(self.standard, facts)
         return judged
-
-
-def holder_key(member_id: UUID | None) -> str:
-    """The key naming an entitlement's holder within its household: the member's id, or "-" for the household."""
-    return "-" if member_id is None else str(member_id)
 
 
 AT_APPROVAL = "at approval"

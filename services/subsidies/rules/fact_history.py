@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import NamedTuple
 from uuid import UUID
 
-HOUSEHOLD_KEY = "-"  # the holder key of the household's own facts; a member's is their id
+from services.subsidies.rules.vocabulary import HOUSEHOLD_HOLDER
+
+HOUSEHOLD_KEY = HOUSEHOLD_HOLDER  # the holder key of the household's own facts; a member's is their id
 SINCE_EVER = date(1900, 1, 1)  # the day of a value known with no day of its own: held before any period
 
 STATUS = "household.status"
@@ -37,20 +38,12 @@ EARLIER_EPISODE = "earlier"
 DEFAULTS: dict[str, object] = {STATUS: "in_poverty", ALLOWANCE: "none", ALIVE: True}
 
 
-class Change(NamedTuple):
-    """One change of a fact: its value from `since` on."""
-
-    value: object
-    since: date
-
-
-Latest = Mapping[str, Change]  # each fact's latest change on or before a day
+Latest = Mapping[str, object]  # each fact's value on a day: its latest change's on or before it
 
 
 def value_on(latest: Latest, fact: str) -> object:
     """The fact's value on the day: its latest change's, else its default (None: not known)."""
-    change = latest.get(fact)
-    return DEFAULTS.get(fact) if change is None else change.value
+    return latest[fact] if fact in latest else DEFAULTS.get(fact)
 
 
 def episode_fact(episode: UUID | str) -> str:
@@ -61,30 +54,30 @@ def flag_fact(episode: UUID | str, kind: str) -> str:
     return f"{FLAG}{episode}:{kind}"
 
 
-def open_episodes(latest: Latest) -> set[str]:
-    """The monitoring episodes open on the day."""
-    return {name.removeprefix(EPISODE) for name, change in latest.items() if name.startswith(EPISODE) and change.value}
-
-
-def risk_kinds(latest: Latest) -> list[str]:
-    """The flags raised on or before the day in episodes still open on it, each kind once."""
-    opened, kinds = open_episodes(latest), set()
-    for name in latest:
-        if name.startswith(FLAG):
+def monitoring(latest: Latest) -> tuple[bool, list[str]]:
+    """Whether a monitoring episode is open on the day, and the flags raised on or before it in episodes still open
+    on it, each kind once."""
+    opened: set[str] = set()
+    flags: list[tuple[str, str]] = []
+    for name, value in latest.items():
+        if name.startswith(EPISODE):
+            if value:
+                opened.add(name.removeprefix(EPISODE))
+        elif name.startswith(FLAG):
             episode, kind = name.removeprefix(FLAG).split(":", 1)
-            if episode in opened:
-                kinds.add(kind)
-    return sorted(kinds)
+            flags.append((episode, kind))
+    return bool(opened), sorted({kind for episode, kind in flags if episode in opened}) if flags else []
 
 
 def household_values(latest: Latest, living: int) -> dict[str, object]:
     """A household's facts on a day, from its facts' latest changes then and its members living then."""
+    monitored, kinds = monitoring(latest)
     return {
         "household.status": value_on(latest, STATUS),
         "household.allowance": value_on(latest, ALLOWANCE),
         "household.housing_grade": value_on(latest, HOUSING_GRADE),
-        "household.monitoring_open": bool(open_episodes(latest)),
-        "household.risk_kinds": risk_kinds(latest),
+        "household.monitoring_open": monitored,
+        "household.risk_kinds": kinds,
         "household.member_count": living,
     }
 

@@ -74,6 +74,8 @@ def _entitlement_leaks(paid: PaidHolder, facts: HolderFacts | None, standard: St
     found = []
     if paid.member_id is not None and facts.values.get("member.alive") is False:
         found.append(Found(LeakKind.PAID_AFTER_DEATH, f"member {paid.member_id} had died before the period began"))
+    if paid.member_id is None and facts.values.get("household.member_count") == 0:
+        found.append(Found(LeakKind.PAID_AFTER_DEATH, "every member of the household had died before the period began"))
     if facts.values.get("household.status") == HouseholdStatus.EXITED_NO_POLICIES:
         exited = "the household had exited without policies (脱贫不享受政策) before the period began"
         found.append(Found(LeakKind.PAID_AFTER_EXIT, exited))

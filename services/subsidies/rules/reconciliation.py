@@ -7,6 +7,8 @@ known. Pure: the lines the file names are given as they stand.
 | pending | failed | fail: the line failed with the bank's reason (a follow-up batch may pay it) |
 | paid | returned | return: the line returned, its payment reversed (冲正) |
 | paid, failed, returned | the same again | none: already known (a result imported again) |
+| paid, reversed | paid, under another bank serial or on another day | duplicate: the bank paid it twice (a leak) |
+| reversed (冲正 by hand) | paid (the same serial and day), returned | none: the reversal already undid the payment |
 | anything else | | refused: a failed line is paid only by a follow-up's new line; a line is returned only once paid |
 """
 
@@ -27,6 +29,7 @@ class Effect(StrEnum):
     PAY = "pay"
     FAIL = "fail"
     RETURN = "return"
+    DUPLICATE = "duplicate"  # a paid line paid again: the money went out twice (重复支付)
     NONE = "none"
 
 
@@ -39,6 +42,7 @@ class LineState:
     amount_fen: int
     status: LineStatus
     settled_on: date | None
+    bank_reference: str | None = None  # the bank's serial of the line, as its result last gave it
     payment_status: PaymentStatus | None = None  # the payment this line made, if it made one
     entitlement_paid: bool = False  # the entitlement has a paid payment (an earlier line's, not returned)
     holder_paid_by_hand: bool = False  # the holder has a paid payment of this programme and period made by hand
@@ -59,7 +63,11 @@ _EFFECTS: dict[tuple[LineStatus, LineStatus], Effect] = {
     (LineStatus.PAID, LineStatus.PAID): Effect.NONE,
     (LineStatus.FAILED, LineStatus.FAILED): Effect.NONE,
     (LineStatus.RETURNED, LineStatus.RETURNED): Effect.NONE,
+    (LineStatus.REVERSED, LineStatus.PAID): Effect.NONE,
+    (LineStatus.REVERSED, LineStatus.RETURNED): Effect.NONE,
 }
+# Lines the bank reported paid: reported paid again under another serial or day, they were paid twice.
+_DISBURSED = (LineStatus.PAID, LineStatus.REVERSED)
 _REFUSALS: dict[tuple[LineStatus, LineStatus], tuple[str, str]] = {
     (LineStatus.PENDING, LineStatus.RETURNED): (
         "returned_before_paid",
@@ -73,6 +81,10 @@ _REFUSALS: dict[tuple[LineStatus, LineStatus], tuple[str, str]] = {
     (LineStatus.FAILED, LineStatus.RETURNED): ("contradicts_failed", "The line was reported failed, never paid."),
     (LineStatus.RETURNED, LineStatus.PAID): ("contradicts_returned", "The line was already reported returned."),
     (LineStatus.RETURNED, LineStatus.FAILED): ("contradicts_returned", "The line was already reported returned."),
+    (LineStatus.REVERSED, LineStatus.FAILED): (
+        "contradicts_paid",
+        "The line was already reported paid (its payment was since reversed by hand).",
+    ),
 }
 
 
@@ -108,8 +120,20 @@ def _planned(line: ResultLine, state: LineState | None, batch_id: UUID) -> Plann
     effect = effect_of(state.status, line.status)
     if not isinstance(effect, Effect):
         return effect
+    if effect is Effect.NONE and state.status in _DISBURSED and line.status is LineStatus.PAID:
+        effect = Effect.DUPLICATE if _paid_again(line, state) else Effect.NONE
     problem = _payment_problem(line, state, effect)
     return problem or Planned(line, effect)
+
+
+def _paid_again(line: ResultLine, state: LineState) -> bool:
+    """Whether a line the bank reported paid is reported paid a second time: on another day, or under another
+    serial (a serial missing from either report tells nothing). The same serial and day is the same payment,
+    reported again."""
+    other_serial = (
+        None not in (line.bank_reference, state.bank_reference) and line.bank_reference != state.bank_reference
+    )
+    return line.settled_on != state.settled_on or other_serial
 
 
 def _payment_problem(line: ResultLine, state: LineState, effect: Effect) -> tuple[str, str] | None:

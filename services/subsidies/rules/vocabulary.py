@@ -4,6 +4,16 @@ entitlements, batches, bank lines and payments."""
 from __future__ import annotations
 
 from enum import StrEnum
+from uuid import UUID
+
+# The key naming a holder within its household, on an entitlement, a payment, an account or a bank line's holder:
+# the member's id, or "-" for the household itself (not NULL, so a unique key cannot be slipped past).
+HOUSEHOLD_HOLDER = "-"
+
+
+def holder_key(member_id: UUID | None) -> str:
+    """The holder key of the household (member None) or of one of its members."""
+    return HOUSEHOLD_HOLDER if member_id is None else str(member_id)
 
 
 class ProgrammeUnit(StrEnum):
@@ -20,7 +30,7 @@ class Frequency(StrEnum):
     MONTHLY = "monthly"
     TERMLY = "termly"
     YEARLY = "yearly"
-    ONE_OFF = "one_off"
+    ONE_OFF = "one_off"  # once per holder (or once a year): rules/one_off.py
 
 
 class CycleStatus(StrEnum):
@@ -54,6 +64,15 @@ class LineStatus(StrEnum):
     PAID = "paid"
     FAILED = "failed"  # refused by the bank: a follow-up batch may pay it once the account is corrected
     RETURNED = "returned"  # paid, then sent back by the bank later (退回)
+    # Paid, then its payment reversed by hand (冲正: the money never reached the payee). Not the bank's word and not
+    # an account problem: a follow-up batch may pay the entitlement again, even into the same account.
+    REVERSED = "reversed"
+
+
+# What the bank may report of a line in its result file.
+BANK_OUTCOMES = (LineStatus.PAID, LineStatus.FAILED, LineStatus.RETURNED)
+# Lines the bank refused for their account: a follow-up pays the entitlement only into another account.
+ACCOUNT_REFUSED = (LineStatus.FAILED, LineStatus.RETURNED)
 
 
 class BankFailure(StrEnum):

@@ -30,8 +30,12 @@ class BankResultImportRead(BaseModel):
     checksum: str = Field(description="sha256 of the bytes imported: the same bytes again replay this import")
     encoding: BankFileEncoding
     line_count: int
-    paid_count: int
+    paid_count: int = Field(description="lines the bank reported paid, but those counted as duplicates")
     failed_count: int
     returned_count: int
+    duplicate_count: int = Field(
+        description="lines already paid that the bank reported paid again under another serial or on another day: "
+        "the money went out twice (重复支付); each is a `duplicate_disbursement` leak (its `check_id` this import's id)"
+    )
     imported_by: str
     imported_at: datetime

@@ -11,10 +11,12 @@ from pydantic import BaseModel, Field
 from services.subsidies.domain.batches import AwaitingReason
 from services.subsidies.rules.bank_file import BankFileEncoding
 from services.subsidies.rules.vocabulary import BankFailure, BatchStatus, LineStatus
+from shared.contracts.subsidies import PolicyCode
 from shared.personal_data import ScreenedPaymentText
 from shared.schemas import RequestBody
 
 CHECKSUM = "sha256 of the bank file's UTF-8 form, kept at its first export; every later export has the same"
+SENT_CHECKSUM = "sha256 of the bytes this export sent, in its encoding (`X-Checksum-SHA256`)"
 
 
 class BatchRead(BaseModel):
@@ -29,10 +31,25 @@ class BatchRead(BaseModel):
     built_at: datetime
 
 
+class BatchListed(BatchRead):
+    """A batch in a list across cycles, with its cycle's programme and period."""
+
+    programme_code: PolicyCode
+    period: str
+
+
 class BatchBuilt(BatchRead):
     awaiting_count: int = Field(
         description="listed entitlements left out: no account in use, or the account an earlier line failed on not "
         "corrected yet (listed by `GET /v1/cycles/{cycle_id}/awaiting-batch`)"
+    )
+    withdrawn_count: int = Field(
+        description="entitlements withdrawn instead of batched: no longer entitled when judged again on the facts "
+        "known now (a death, 低保 ended, an exit reported since the approval), or already paid a one-off programme"
+    )
+    amended_count: int = Field(
+        description="entitlements judged again to less than approved (a member of a per-member household died): "
+        "their lines pay the lower amount"
     )
 
 
@@ -60,6 +77,14 @@ class BatchLineRead(BaseModel):
     bank_reference: str | None
     settled_on: date | None
     payee: LinePayee
+
+
+class BatchLineListed(BatchLineRead):
+    """A bank line in a list across cycles and batches, with its cycle's programme and period."""
+
+    cycle_id: UUID
+    programme_code: PolicyCode
+    period: str
 
 
 class AwaitingEntitlementRead(BaseModel):
@@ -95,7 +120,7 @@ class BankFileExportRead(BaseModel):
     id: UUID
     batch_id: UUID
     encoding: BankFileEncoding
-    checksum: str = Field(description=CHECKSUM)
+    checksum: str = Field(description=SENT_CHECKSUM)
     reason: str
     exported_by: str
     exported_at: datetime

@@ -56,6 +56,11 @@ RULE = (
     "the eligibility rule: conditions on facts, all of which must hold; at least one (a programme must have a source "
     "of facts: `no_fact_source`); each checked for its fact, operator and value (errors name `body.rule.<i>`)"
 )
+FREQUENCY = (
+    "how often it pays, hence how its periods are written. A one-off programme pays a holder once: 危房改造 once "
+    "ever; 临时救助 and 医疗救助 (hardships that can come back) once a year. A holder another approved or paid cycle "
+    "of it lists, or paid for it, is left out of its lists and refused a payment by hand (`one_off_paid`)"
+)
 EFFECTIVE_FROM = "the first day the standard is in force; it stays in force until the next version's"
 
 DIBAO_RULE = [
@@ -103,7 +108,7 @@ class ProgrammeCreate(VersionCreate):
     code: PolicyCode = Field(description="a programme of the report (`PolicyCode`), not yet in the catalogue")
     name: ScreenedPaymentText = Field(min_length=1, max_length=100)
     unit: ProgrammeUnit = Field(description="whom it pays: the household, or each entitled member")
-    frequency: Frequency = Field(description="how often it pays, hence how its periods are written")
+    frequency: Frequency = Field(description=FREQUENCY)
     funding_source: ScreenedPaymentText = Field(min_length=1, max_length=100, description="资金来源")
 
 
@@ -148,7 +153,7 @@ class ProgrammeRead(BaseModel):
     code: PolicyCode
     name: str
     unit: ProgrammeUnit
-    frequency: Frequency
+    frequency: Frequency = Field(description=FREQUENCY)
     funding_source: str
     created_by: str
     created_at: datetime
@@ -172,10 +177,15 @@ class FundRead(BaseModel):
 
 
 class FundPosition(BaseModel):
-    """A programme's money for a year: allocated, committed by approved cycles, and what is left to approve."""
+    """A programme's money for a year: allocated, committed by approved cycles and paid by hand, and what is left
+    to approve."""
 
     programme_code: PolicyCode
     year: int
     allocated_fen: int = Field(description="the year's allocations (资金下达)")
-    committed_fen: int = Field(description="totals of the year's cycles approved, paid or closed")
+    committed_fen: int = Field(description="totals of the year's cycles approved, paid or closed, plus `by_hand_fen`")
+    by_hand_fen: int = Field(
+        description="payments of the programme for the year's periods recorded by hand (outside any cycle) and "
+        "still paid (not reversed or recovered)"
+    )
     available_fen: int = Field(description="allocated - committed: a cycle cannot be approved over it")

@@ -72,12 +72,15 @@ def upgrade() -> None:
         sa.Column("fact", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("since", sa.Date(), nullable=False),
         sa.Column("member_id", sa.Uuid(), nullable=True),
-        sa.Column("value", sa.JSON(), nullable=True),
+        sa.Column("value", sa.JSON(), nullable=False),
         sa.Column("recorded_at", shared.timeutil.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("household_id", "holder_key", "fact", "since"),
     )
     connection, now = op.get_bind(), datetime.now(UTC)
-    for table, key, history in ((households, households.c.household_id, _household), (members, members.c.member_id, _member)):
+    for table, key, history in (
+        (households, households.c.household_id, _household),
+        (members, members.c.member_id, _member),
+    ):
         for rows in _chunks(connection, table, key):
             backfill = [{**change, "recorded_at": now} for row in rows for change in history(row)]
             if backfill:
@@ -101,21 +104,31 @@ def _chunks(connection: Any, table: Any, key: Any) -> Iterator[list[Any]]:
 
 def _change(household_id: Any, fact: str, value: object, since: date, member_id: Any = None) -> dict[str, Any]:
     holder = "-" if member_id is None else str(member_id)
-    return {"household_id": household_id, "holder_key": holder, "fact": fact, "since": since, "member_id": member_id,
-            "value": value}  # fmt: skip
+    return {
+        "household_id": household_id,
+        "holder_key": holder,
+        "fact": fact,
+        "since": since,
+        "member_id": member_id,
+        "value": value,
+    }
 
 
-def _dated(household_id: Any, fact: str, value: str, since: date | None, previous: str | None) -> list[dict[str, Any]]:
-    if since is None or since <= EVER:
-        return [_change(household_id, fact, value, EVER)]
+def _dated(
+    household_id: Any, fact: str, value: str, since: date | None, previous: str | None, default: str
+) -> list[dict[str, Any]]:
+    """A status kept with the day it took effect, and the one before it from ever before; one kept with no day:
+    from ever before (the registered default, held by a household with no change, is left out)."""
+    if since is None:
+        return [] if value == default else [_change(household_id, fact, value, EVER)]
     before = [] if previous is None else [_change(household_id, fact, previous, EVER)]
     return [*before, _change(household_id, fact, value, since)]
 
 
 def _household(row: Any) -> list[dict[str, Any]]:
     h = row.household_id
-    found = _dated(h, "household.status", row.status, row.status_since, row.previous_status)
-    found += _dated(h, "household.allowance", row.allowance, row.allowance_since, row.previous_allowance)
+    found = _dated(h, "household.status", row.status, row.status_since, row.previous_status, "in_poverty")
+    found += _dated(h, "household.allowance", row.allowance, row.allowance_since, row.previous_allowance, "none")
     if row.housing_grade is not None:
         found.append(_change(h, "household.housing_grade", row.housing_grade, EVER))
     if row.monitoring_open:

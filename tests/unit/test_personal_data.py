@@ -1,0 +1,60 @@
+"""Free text screened for personal numbers (shared/personal_data.py): bank account numbers however they are typed."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from shared.personal_data import ScreenedPaymentText, ScreenedText, check_digit, contains_account_number
+
+FIRST_17 = "37152319600101001"
+ID_NUMBER = FIRST_17 + check_digit(FIRST_17)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "卡号 6217000012345678901",  # whole, 19 digits
+        "卡号 6217 0000 1234 5678 901",  # in groups, as printed on the card
+        "账号 6217-0000-1234-5678",
+        "账号 6217000012345",  # 13 digits
+        "账号 621700001234",  # 12 digits, the shortest account
+        "账号 ６２１７ ００００ １２３４",  # full-width digits and spaces
+        "账号 6217\u200b0000\u200b1234",  # invisible separators
+        "6217 0000 1234\n5678",  # a line break between groups
+    ],
+)
+def test_an_account_number_however_typed_is_found(text: str) -> None:
+    assert contains_account_number(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020年6月低保代发, 报送农商行",
+        "户籍核查: 该户2020年3月已迁出本区, 6月低保应停发",
+        "联系电话 13800138000",  # a phone number: 11 digits
+        "鲁财社〔2020〕1号 中央财政困难群众救助补助资金",
+        "the district's 2020 standard: 5,160 yuan a person a year",
+        "6217 0000 123",  # 11 digits
+        "6217  0000  1234",  # two blanks between groups: not one number
+        "金额 77400.00 元, 批次 12",
+    ],
+)
+def test_other_numbers_are_not_taken_for_an_account(text: str) -> None:
+    assert not contains_account_number(text)
+
+
+def test_payment_text_refuses_an_account_or_an_id_number_without_repeating_it() -> None:
+    adapter = TypeAdapter(ScreenedPaymentText)
+    assert adapter.validate_python("重新导出: 户名更正") == "重新导出: 户名更正"
+    for text, message in [("卡号 6217 0000 1234 5678 901", "bank account"), (f"身份证 {ID_NUMBER}", "ID-card")]:
+        with pytest.raises(ValidationError) as refused:
+            adapter.validate_python(text)
+        [error] = refused.value.errors(include_input=False)
+        assert message in error["msg"] and "6217" not in error["msg"] and ID_NUMBER not in error["msg"]
+
+
+def test_plain_screened_text_still_takes_an_account_like_number() -> None:
+    """Other services' free text (a household's note) is screened for ID-card numbers only."""
+    assert TypeAdapter(ScreenedText).validate_python("合同号 6217000012345") == "合同号 6217000012345"
