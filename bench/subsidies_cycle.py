@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from services.subsidies.app import create_app
-from services.subsidies.models import BatchLine, HouseholdFacts, MemberFacts, Payee, Payment
+from services.subsidies.models import BatchLine, FactChange, HouseholdFacts, MemberFacts, Payee, Payment
 from services.subsidies.settings import SubsidiesSettings
 from shared.api.clock import request_time
 from shared.auth import issue_token
@@ -67,13 +67,15 @@ def at(day: int, hour: int = 2) -> datetime:
 
 
 async def seed(url: str, households: int, settings: SubsidiesSettings) -> list[uuid.UUID]:
-    """Households on 低保 with their members, and one account per household in the head's name."""
+    """Households on 低保 since 2019 (their facts and the change in the facts' history) with their members, and one
+    account per household in the head's name."""
     vault = settings.payee_vault()
     engine = create_engine(url)
     ids = [uuid.UUID(int=h + 1) for h in range(households)]
     try:
         for start in range(0, households, CHUNK):
             facts, members, payees = [], [], []
+            history: list[dict[str, Any]] = []
             for h in range(start, min(start + CHUNK, households)):
                 hid, size = ids[h], SIZES[h % len(SIZES)]
                 area = f"{TOWNSHIPS[h % len(TOWNSHIPS)]}{h // len(TOWNSHIPS) % 60 + 1:03d}"
@@ -90,6 +92,17 @@ async def seed(url: str, households: int, settings: SubsidiesSettings) -> list[u
                         "updated_at": at(1, 0),
                     }
                 )
+                history.append(
+                    {
+                        "household_id": hid,
+                        "holder_key": "-",
+                        "fact": "household.allowance",
+                        "since": date(2019, 1, 1),
+                        "member_id": None,
+                        "value": "dibao",
+                        "recorded_at": at(1, 0),
+                    }
+                )
                 head = uuid.UUID(int=(1 << 64) + h)
                 members.extend(
                     {
@@ -104,6 +117,7 @@ async def seed(url: str, households: int, settings: SubsidiesSettings) -> list[u
                 payees.append(payee_row(vault, hid, head, f"62170000{h:011d}", at(1, 0)))
             async with engine.begin() as conn:
                 await conn.execute(insert(HouseholdFacts), facts)
+                await conn.execute(insert(FactChange), history)
                 await conn.execute(insert(MemberFacts), members)
                 await conn.execute(insert(Payee), payees)
     finally:

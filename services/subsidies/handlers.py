@@ -157,6 +157,7 @@ def _on_member_facts(handlers: HandlerRegistry) -> None:
             facts={history.ENROLMENT: event.enrolment, history.SCHOOL_STAGE: event.school_stage},
             on=district_today(envelope.time),
             now=utcnow(),
+            undated=True,
         )
 
     @handlers.on(MemberMedicalCoverageChanged)
@@ -173,6 +174,7 @@ def _on_member_facts(handlers: HandlerRegistry) -> None:
             },
             on=district_today(envelope.time),
             now=utcnow(),
+            undated=True,
         )
 
 

@@ -92,21 +92,22 @@ def load(base_urls: dict[str, str], *, subsidies_database_url: str | None = None
     office = _headers("district_office")
     loaded = Loaded()
     with httpx.Client(base_url=base_urls["households"], timeout=10, transport=Patient()) as client:
-        households: dict[str, dict[str, Any]] = {}
+        registered: dict[str, dict[str, Any]] = {}
         for n, head in enumerate(HEADS):
             response = client.post("/v1/households", json=_household(n, head), headers=office)
             if response.status_code == 409:
                 continue  # loaded on an earlier start
             response.raise_for_status()
-            households[code_of(n)] = response.json()
+            registered[code_of(n)] = response.json()
             loaded.households.append(response.json()["id"])
-        if code_of(0) in households and code_of(1) in households:
-            _visits(client, households[code_of(0)]["id"], households[code_of(1)]["id"], office)
-        households = _existing(client, office) | households
+        households = _existing(client, office) | registered
         if stale := _stale(households):
             loaded.cycles = [f"June 2020 not paid: {stale} registered by an earlier demo (start on empty databases)"]
             return loaded
+        # Before the visits, whose findings come back to households while it would be applying civil affairs' rows.
         _allowances(client, households)
+        if code_of(0) in registered and code_of(1) in registered:
+            _visits(client, registered[code_of(0)]["id"], registered[code_of(1)]["id"], office)
     if "subsidies" in base_urls and subsidies_database_url is not None:
         loaded.cycles = demo_subsidies.replay_june_2020(base_urls["subsidies"], subsidies_database_url, households)
     return loaded

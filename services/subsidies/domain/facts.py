@@ -1,6 +1,6 @@
 """The facts eligibility rules read (`rules/eligibility.py`), for every holder of a programme, as of a period's first
 day: each fact's latest change on or before that day in its dated history (`FactChange`, `rules/fact_history.py`).
-Loaded in chunks of households, one query for a chunk's households, one for their members and one for their facts'
+Loaded in chunks of households: one query for a chunk's households, one for their members and one for their facts'
 latest changes, so a cycle of 100,000 holders stays in flat memory."""
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ from services.subsidies.rules.vocabulary import Frequency, ProgrammeUnit
 from shared.db import keyset, one_of
 
 CHUNK = 5_000
-NONE: dict[str, object] = {}  # a holder with no change on or before the day
-NOTHING: dict[str, dict[str, object]] = {}  # a household none of whose holders has
+NO_FACTS: dict[str, object] = {}  # a holder with no change on or before the day
+NO_HOLDERS: dict[str, dict[str, object]] = {}  # a household none of whose holders has one
+# A household's facts come packed in one text, each fact "holder key US fact US value" and RS between facts (the
+# ASCII unit and record separators, which no key, fact name or JSON text holds raw): one row per household rather
+# than one per fact, which the driver would take seconds longer to read for a district.
+UNIT, RECORD = "\x1f", "\x1e"
 
 _HOUSEHOLD = (
     col(HouseholdFacts.household_id),
@@ -113,12 +117,6 @@ async def _members_of(
     return found
 
 
-# A household's facts come packed in one text, each fact "holder key US fact US value" and RS between facts (the
-# ASCII unit and record separators, which no key, fact name or JSON text holds raw): one row per household rather
-# than one per fact, which the driver would take seconds longer to read for a district.
-UNIT, RECORD = "\x1f", "\x1e"
-
-
 async def _latest_changes(
     connection: AsyncConnection, households: Sequence[Row[Any]], first: date, *, by_range: bool, per_member: bool
 ) -> dict[UUID, dict[str, dict[str, object]]]:
@@ -175,10 +173,10 @@ def _holders(
 ) -> list[HolderFacts]:
     """The household's holders with their facts on `first`: its living members then are those counted now and those
     dead now but living then."""
-    hid, own = household.household_id, latest.get(household.household_id, NOTHING)
-    theirs = {m.member_id: own.get(str(m.member_id), NONE) for m in members}
+    hid, own = household.household_id, latest.get(household.household_id, NO_HOLDERS)
+    theirs = {m.member_id: own.get(str(m.member_id), NO_FACTS) for m in members}
     living = household.member_count + sum(m.died_on is not None and history.alive(theirs[m.member_id]) for m in members)
-    values = history.household_values(own.get(history.HOUSEHOLD_KEY, NONE), living)
+    values = history.household_values(own.get(history.HOUSEHOLD_KEY, NO_FACTS), living)
     if not per_member:
         return [HolderFacts(hid, None, household.area_code, values)]
     return [

@@ -180,13 +180,22 @@ async def change_member(
     facts: Mapping[str, object],
     on: date,
     now: datetime,
+    undated: bool = False,
 ) -> None:
-    """A member's dated facts (`MEMBER_COLUMNS`: disability, schooling, medical cover) changed on `on`, for a member
-    registered with the household (not yet kept) as for one added since."""
+    """A member's facts (`MEMBER_COLUMNS`: disability, schooling, medical cover) changed on `on`, for a member
+    registered with the household (not yet kept) as for one added since.
+
+    `undated`: the event says what holds, not since when (schooling, medical cover; `on` is the day it was sent).
+    The first value heard of such a fact is the member's as far back as subsidies knows them (`SINCE_EVER`), as the
+    register states it when the member enters it; only later changes date from `on`.
+    """
     await known_household(session, household_id)
     member = await _member(session, household_id, member_id)
     for fact, value in facts.items():
-        series = await _record(session, household_id, member_id, fact, value, on, now)
+        since = on
+        if undated and not await _series(session, household_id, holder_key(member_id), fact):
+            since = history.SINCE_EVER
+        series = await _record(session, household_id, member_id, fact, value, since, now)
         setattr(member, MEMBER_COLUMNS[fact], series[-1].value)
 
 
