@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Select, String, any_, cast, event, tuple_
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -27,6 +27,7 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # An unreachable server fails a request within seconds (a 503), not after asyncpg's 60 s connect timeout,
     # which is longer than a proxy waits and than a pod's shutdown may take.
@@ -42,11 +43,18 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:
+    # The driver would open a transaction only at the first write, so a SAVEPOINT taken before it would commit on
+    # release and a later rollback would not undo it: transactions are begun explicitly instead (`_sqlite_begin`).
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def is_postgres(engine: AsyncEngine | Engine) -> bool:

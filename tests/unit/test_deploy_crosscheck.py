@@ -915,9 +915,14 @@ def test_compose_demo_data_uses_the_demo_loader_and_the_dev_secret() -> None:
     services = compose()["services"]
     demo = services["demo-data"]
     port = settings_class("households").model_fields["port"].default
-    assert demo["command"] == ["poverty", "demo-data", "--households", f"http://households:{port}"]
+    subsidies_port = settings_class("subsidies").model_fields["port"].default
+    households, subsidies = f"http://households:{port}", f"http://subsidies:{subsidies_port}"
+    assert demo["command"] == ["poverty", "demo-data", "--households", households, "--subsidies", subsidies]
     args = cli_parser().parse_args(demo["command"][1:])
-    assert (args.command, args.households) == ("demo-data", f"http://households:{port}")
+    assert (args.command, args.households, args.subsidies) == ("demo-data", households, subsidies)
+    demo_env, _ = compose_env(demo)
+    migrate_env, _ = compose_env(services["subsidies-migrate"])
+    assert demo_env == migrate_env, "the loader replays the month on subsidies' database with its keys"
     for service in SERVICES:
         assert demo["depends_on"][service]["condition"] == "service_healthy"
         env, _ = compose_env(services[service])
