@@ -27,7 +27,7 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     # An unreachable server fails a request within seconds (a 503), not after asyncpg's 60 s connect timeout,
     # which is longer than a proxy waits and than a pod's shutdown may take.
@@ -43,9 +43,6 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:
-    # The driver would open a transaction only at the first write, so a SAVEPOINT taken before it would commit on
-    # release and a later rollback would not undo it: transactions are begun explicitly instead (`_sqlite_begin`).
-    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -53,8 +50,12 @@ def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+def _sqlite_begin_before_savepoint(conn: Connection, _name: str) -> None:
+    """The driver opens a transaction only at the first write, so a SAVEPOINT taken before it would commit on its
+    release and a later rollback would not undo it: the transaction is begun first (IMMEDIATE, as writes follow)."""
+    driver: Any = conn.connection.driver_connection  # aiosqlite's connection
+    if not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_postgres(engine: AsyncEngine | Engine) -> bool:

@@ -14,15 +14,17 @@ from pydantic import AfterValidator
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _ID_LIKE = re.compile(r"\d{14,}")
-# An ID-card number typed in groups: 17 digits and a check character, one separator at most between any two
-# (spaces, dashes, dots, zero-width characters), refused when its check character is right (two dates side by
-# side are not a number).
-_GROUPED_ID = re.compile(r"(?<!\d)(?:\d[\s\-.\u00b7\u200b-\u200d\u2060\ufeff]?){17}[\dXx](?!\d)")
+# What people type between the groups of a long number: up to three of spaces, dashes, dots, slashes, underscores,
+# commas (full-width ones are these after NFKC), colons, bars, middle dots and invisible characters.
+_SEPARATOR = r"[\s\-./_,:;|\u00b7\u200b-\u200d\u2060\ufeff]{0,3}"
+# An ID-card number typed in groups: 17 digits and a check character, separators between any two, refused when its
+# check character is right (two dates side by side are not a number).
+_GROUPED_ID = re.compile(rf"(?<!\d)(?:\d{_SEPARATOR}){{17}}[\dXx](?!\d)")
 _NOT_DIGITS = re.compile(r"[^\dXx]")
 # A bank account number (12 to 30 digits) written whole or in groups, as on the card (`6217 0000 1234 5678 901`) or
-# read out over the phone (`6217-0000-1234-5678`): a run of at least 12 digits with at most one space, dash or
-# invisible character between any two. Shorter runs are left alone: a phone number has 11 digits.
-_ACCOUNT_LIKE = re.compile(r"\d(?:[\s\-\u200b-\u200d\u2060\ufeff]?\d){11,}")
+# read out over the phone (`6217-0000-1234-5678`, `6217.0000.1234`): a run of at least 12 digits with separators
+# between any two. Shorter runs are left alone: a phone number has 11 digits.
+_ACCOUNT_LIKE = re.compile(rf"\d(?:{_SEPARATOR}\d){{11,}}")
 
 
 def check_digit(first17: str) -> str:

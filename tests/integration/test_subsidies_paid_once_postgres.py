@@ -1,6 +1,6 @@
 """A holder paid once whichever way the money goes, on real PostgreSQL: a line the bank pays twice is kept as one
-duplicate disbursement, a bank payment reversed by hand is followed up into the same account, and a payment by hand
-waits for a live bank line."""
+duplicate disbursement, a bank payment reversed by hand is followed up into the same account, a payment by hand
+waits for a live bank line, and the bank's return of a recovered payment changes nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from tests.support import assert_problem
+from tests.unit import test_subsidies_paid_once as flows
 from tests.unit.test_subsidies_paid_once import (
     H,
     accounts,
@@ -52,3 +53,10 @@ async def test_a_bank_payment_reversed_by_hand_is_followed_up_and_hand_payments_
         assert follow_up.status_code == 201, follow_up.text
         again = await lines_of(client, follow_up.json()["id"])
         assert set(again) == {H[0]} and again[H[0]]["payee"]["id"] == payees[H[0]]
+
+
+async def test_the_banks_return_of_a_recovered_payment_changes_nothing(pg_database: MakeDb) -> None:
+    async with paying_app(await pg_database("subsidies")) as running:
+        await flows.test_the_banks_return_of_a_recovered_payment_changes_nothing_and_the_files_other_lines_are_imported(
+            running
+        )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from shared.personal_data import ScreenedPaymentText, ScreenedText, check_digit, contains_account_number
+from shared.personal_data import (
+    ScreenedPaymentText,
+    ScreenedText,
+    check_digit,
+    contains_account_number,
+    contains_id_number,
+)
 
 FIRST_17 = "37152319600101001"
 ID_NUMBER = FIRST_17 + check_digit(FIRST_17)
@@ -22,6 +28,11 @@ ID_NUMBER = FIRST_17 + check_digit(FIRST_17)
         "账号 ６２１７ ００００ １２３４",  # full-width digits and spaces
         "账号 6217\u200b0000\u200b1234",  # invisible separators
         "6217 0000 1234\n5678",  # a line break between groups
+        "6217  0000  1234",  # two blanks between groups
+        "卡号 6217.0000.1234.5678.901",
+        "卡号 6217/0000/1234/5678/901",
+        "卡号 6217_0000_1234_5678",
+        "卡号 6217，0000，0000，0001，234",  # full-width commas
     ],
 )
 def test_an_account_number_however_typed_is_found(text: str) -> None:
@@ -37,7 +48,6 @@ def test_an_account_number_however_typed_is_found(text: str) -> None:
         "鲁财社〔2020〕1号 中央财政困难群众救助补助资金",
         "the district's 2020 standard: 5,160 yuan a person a year",
         "6217 0000 123",  # 11 digits
-        "6217  0000  1234",  # two blanks between groups: not one number
         "金额 77400.00 元, 批次 12",
     ],
 )
@@ -58,3 +68,11 @@ def test_payment_text_refuses_an_account_or_an_id_number_without_repeating_it() 
 def test_plain_screened_text_still_takes_an_account_like_number() -> None:
     """Other services' free text (a household's note) is screened for ID-card numbers only."""
     assert TypeAdapter(ScreenedText).validate_python("合同号 6217000012345") == "合同号 6217000012345"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["{a}  {b}  {c}", "{a}/{b}/{c}", "{a}.{b}.{c}", "{a}, {b}, {c}", "{a}_{b}_{c}", "{a} - {b} - {c}"],
+)
+def test_an_id_number_in_groups_with_any_common_separators_is_found(spelling: str) -> None:
+    assert contains_id_number(spelling.format(a=ID_NUMBER[:6], b=ID_NUMBER[6:14], c=ID_NUMBER[14:]))

@@ -190,10 +190,6 @@ def _state(status: LineStatus = LineStatus.PENDING, **changes: Any) -> LineState
         (_line(LineStatus.PAID, fen=101), _state(), "amount_mismatch"),
         (_line(LineStatus.PAID), _state(holder_paid_by_hand=True), "holder_paid_by_hand"),
         (_line(LineStatus.PAID), _state(entitlement_paid=True), "entitlement_paid"),
-        (_line(LineStatus.RETURNED), _state(LineStatus.PAID, payment_status=PaymentStatus.RECOVERED),
-         "payment_corrected"),
-        (_line(LineStatus.RETURNED), _state(LineStatus.PAID, payment_status=PaymentStatus.REVERSED),
-         "payment_corrected"),
         (_line(LineStatus.RETURNED), _state(LineStatus.PAID, payment_status=PaymentStatus.PAID,
                                             settled_on=date(2020, 6, 16)), "bad_settled_on"),
     ],
@@ -246,3 +242,24 @@ def test_a_paid_line_reported_paid_under_another_serial_or_day_was_paid_twice(
 ) -> None:
     planned, errors = plan([line], {line.reference: state}, batch_id=BATCH)
     assert errors == [] and [p.effect for p in planned] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("payment", "expected"),
+    [
+        (PaymentStatus.PAID, Effect.RETURN),
+        # The money came back to a payment already undone: nothing is left to reverse, and the file is not refused.
+        (PaymentStatus.RECOVERED, Effect.NONE),
+        (PaymentStatus.REVERSED, Effect.NONE),
+    ],
+)
+def test_a_return_reverses_a_paid_payment_and_changes_nothing_once_the_payment_was_undone(
+    payment: PaymentStatus, expected: Effect
+) -> None:
+    returned, paid = _line(LineStatus.RETURNED, day=date(2020, 6, 20)), _line(LineStatus.PAID, ref=uuid4(), line_no=2)
+    known = {
+        returned.reference: _state(LineStatus.PAID, **{**FIRST_PAID, "payment_status": payment}),
+        paid.reference: _state(line_no=2),
+    }
+    planned, errors = plan([returned, paid], known, batch_id=BATCH)
+    assert errors == [] and [p.effect for p in planned] == [expected, Effect.PAY]

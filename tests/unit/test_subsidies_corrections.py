@@ -171,10 +171,11 @@ async def test_a_payment_the_bank_made_is_recovered_like_any_other(api: Any) -> 
         [payment_id] = (await session.scalars(select(col(Payment.id)))).all()
 
     assert (await correct(client, payment_id, RECOVERY)).status_code == 201
-    # The bank's return of it now finds the payment corrected: the file is refused, nothing reversed twice.
+    # The bank's return of it finds the payment recovered: nothing is reversed twice, and the file is imported.
     returned = result_file([(seeded.lines[0], "returned", "other")], day="2020-06-16")
-    refused = await import_file(client, seeded.batch_id, returned)
-    assert assert_problem(refused, 422)["errors"][0]["code"] == "payment_corrected"
+    imported = await import_file(client, seeded.batch_id, returned)
+    assert imported.status_code == 200, imported.text
+    assert (await state(sessions, payment_id))[:2] == ("recovered", 1)
 
 
 async def test_payments_are_listed_by_status_programme_period_and_area(api: Any) -> None:

@@ -233,6 +233,39 @@ def test_the_living_condition_comes_first_and_only_where_the_fact_is_known() -> 
     assert decision.entitled and [c.fact for c in decision.checks] == ["member.alive", "member.age"]
 
 
+EXITED = "household.status is exited_no_policies (must not be exited_no_policies): not met"
+
+
+def test_a_household_that_exited_without_policies_is_entitled_to_nothing_whatever_the_rule() -> None:
+    """脱贫不享受政策 ends every policy: the engine asks it after the living condition, as death is asked."""
+    rule = [_c("household.allowance", "eq", "dibao")]
+    exited = evaluate(rule, _facts(household__allowance="dibao", household__member_count=2,
+                                   household__status="exited_no_policies"))  # fmt: skip
+    assert not exited.entitled
+    assert [(c.fact, c.holds) for c in exited.checks] == [
+        ("household.member_count", True),
+        ("household.status", False),
+        ("household.allowance", True),
+    ]
+    assert exited.explanation()[1]["reason"] == EXITED
+    staying = evaluate(rule, _facts(household__allowance="dibao", household__status="exited_receiving_policies"))
+    assert staying.entitled and [c.fact for c in staying.checks] == ["household.status", "household.allowance"]
+    values = {"member.alive": True, "member.age": 20, "household.status": "exited_no_policies"}
+    decision = evaluate([_c("member.age", "gte", 16)], HolderFacts(H, UUID(int=2), "371523101201", values))
+    assert not decision.entitled
+    assert [c.fact for c in decision.checks] == ["member.alive", "household.status", "member.age"]
+
+
+def test_a_rule_stating_the_exit_condition_is_not_asked_it_twice_and_an_unknown_status_adds_nothing() -> None:
+    seeded = _seeded(PolicyCode.DIBAO)  # its own condition comes where the rule states it
+    exited = evaluate(seeded, _facts(household__allowance="dibao", household__member_count=1,
+                                     household__status="exited_no_policies"))  # fmt: skip
+    assert [c.fact for c in exited.checks] == ["household.member_count", "household.allowance", "household.status"]
+    assert not exited.entitled and [c.reason for c in exited.checks if not c.holds] == [EXITED]
+    bare = evaluate([_c("household.allowance", "eq", "dibao")], _facts(household__allowance="dibao"))
+    assert bare.entitled and [c.fact for c in bare.checks] == ["household.allowance"]
+
+
 def test_a_member_programme_reads_household_and_member_facts_together() -> None:
     rule = [_c("member.age", "gte", 16), _c("household.status", "ne", "exited_no_policies")]
     facts = HolderFacts(H, UUID(int=2), "371523101201", {"member.age": 40, "household.status": "monitored"})

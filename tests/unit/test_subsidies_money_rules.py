@@ -5,6 +5,7 @@ across cycles, every area filter named `area_code`."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from services.subsidies.models import BatchLine
@@ -29,6 +30,7 @@ from shared.contracts.households import (
     MinimumAllowanceChanged,
     MonitoringEpisodeOpened,
 )
+from shared.messaging.outbox import OutboxMessage
 from tests.support import apply_event, assert_problem, auth, running_app
 
 VILLAGE, OTHER_VILLAGE, FAR_VILLAGE = "371523101201", "371523101202", "371523105203"
@@ -369,6 +371,63 @@ async def test_a_follow_up_batch_judges_again_too(api: Any) -> None:
     assert UUID(line["household_id"]) == corrected
 
 
+# --- Leaving without policies ends every entitlement, whatever the rule ----------------------------------------
+
+
+async def exits_without_policies(app: FastAPI, household_id: UUID, on: date) -> None:
+    left = HouseholdStatusChanged(
+        household_id=household_id, area_code=VILLAGE, from_status="in_poverty", to_status="exited_no_policies",
+        reason="officer_decision", effective_on=on, changed_by="township",
+    )  # fmt: skip
+    await apply_event(app, left)
+
+
+async def test_leaving_without_policies_ends_the_entitlement_as_death_does_whatever_the_rule(api: Any) -> None:
+    """A standard whose rule says nothing of the household's status: the engine asks it, so the list, the
+    explanation, the approval's re-check, coverage and leakage agree (脱贫不享受政策)."""
+    app, client, clock = api
+    before, during_notice, stays = UUID(int=1), UUID(int=2), UUID(int=3)
+    for n, h in enumerate((before, during_notice, stays), 1):
+        await on_dibao(app, h, UUID(int=10 * n))
+    await fund(client, "dibao", 2020, 1_000_000)
+    await exits_without_policies(app, before, date(2020, 6, 10))
+    standard = {**_standard("2020-07-01"), "amount_fen": DIBAO_FEN, "rule": DIBAO_RULE[:1]}  # allowance only
+    r = await client.post("/v1/programmes/dibao/versions", json=standard, headers=DIRECTOR)
+    assert r.status_code == 201, r.text
+    clock.on(date(2020, 7, 2))
+
+    july = await computed(client, "dibao", "2020-07")
+
+    assert (july["entitled_count"], july["total_fen"]) == (2, 2 * DIBAO_FEN)
+    params = {"programme": "dibao", "period": "2020-07"}
+    explained = await client.get(f"/v1/households/{before}/eligibility", params=params, headers=AUDITOR)
+    assert explained.status_code == 200, explained.text
+    [holder] = explained.json()["holders"]
+    assert not holder["entitled"] and holder["in_cycle"]["status"] == "not_listed"
+    assert [(c["fact"], c["holds"]) for c in holder["checks"]] == [
+        ("household.member_count", True),
+        ("household.status", False),
+        ("household.allowance", True),
+    ]
+    await exits_without_policies(app, during_notice, date(2020, 6, 20))  # reported while the list is on notice
+    approving = await approval(client, clock, july)
+    assert approving.status_code == 200, approving.text
+    assert (approving.json()["withdrawn_count"], approving.json()["total_fen"]) == (1, DIBAO_FEN)
+    assert (await entitlements(client, july["id"]))[(2, None)]["withdrawn_reason"] == (
+        "no longer entitled when re-checked at approval: "
+        "household.status is exited_no_policies (must not be exited_no_policies): not met"
+    )
+    assert (await by_hand(client, before, "dibao", "2020-07", DIBAO_FEN)).status_code == 201
+    body = {"policy_code": "dibao", "period": "2020-07"}
+    coverage = await client.post("/v1/coverage-checks", json=body, headers=CLERK)
+    assert (coverage.json()["entitled_count"], coverage.json()["gap_count"]) == (1, 1)  # the household that stays
+    leakage = await client.post("/v1/leakage-checks", json=body, headers=AUDITOR)
+    leaks = await client.get(f"/v1/leakage-checks/{leakage.json()['id']}/leaks", headers=AUDITOR)
+    assert [(leak["household_id"], leak["kind"]) for leak in leaks.json()["items"]] == [
+        (str(before), "paid_after_exit")
+    ]
+
+
 # --- Money paid by hand is spent from the funds -------------------------------------------------------------------
 
 
@@ -407,6 +466,40 @@ async def test_money_paid_by_hand_counts_against_the_programmes_funds(api: Any) 
     assert (await by_hand(client, UUID(int=2), "dibao", "2021-01", DIBAO_FEN)).status_code == 201  # 2021's money
     r = await client.get("/v1/programmes/dibao/funds", params={"year": 2020}, headers=AUDITOR)
     assert (r.json()["committed_fen"], r.json()["by_hand_fen"], r.json()["available_fen"]) == (3 * DIBAO_FEN, 0, 0)
+
+
+async def test_a_holder_paid_by_hand_before_approval_leaves_the_list_and_counts_once_against_the_funds(
+    api: Any,
+) -> None:
+    app, client, clock = api
+    hand_paid, other = UUID(int=1), UUID(int=2)
+    await on_dibao(app, hand_paid, UUID(int=10))
+    await on_dibao(app, other, UUID(int=20))
+    await fund(client, "dibao", 2020, 2 * DIBAO_FEN)  # exactly June for both households
+    hand = await by_hand(client, hand_paid, "dibao", "2020-06", DIBAO_FEN)
+    assert hand.status_code == 201, hand.text
+    june = await computed(client, "dibao", "2020-06")
+    assert (june["entitled_count"], june["total_fen"]) == (2, 2 * DIBAO_FEN)  # a list merely computed commits nothing
+
+    approving = await approval(client, clock, june)
+
+    assert approving.status_code == 200, approving.text
+    cycle = approving.json()
+    assert (cycle["entitled_count"], cycle["total_fen"], cycle["withdrawn_count"]) == (1, DIBAO_FEN, 1)
+    withdrawn = (await entitlements(client, june["id"]))[(1, None)]
+    reason = f"paid by hand: payment {hand.json()['id']}"
+    assert (withdrawn["status"], withdrawn["withdrawn_reason"]) == ("withdrawn", reason)
+    async with app.state.sessions() as s:
+        messages = (await s.scalars(select(OutboxMessage))).all()
+    [event] = [json.loads(m.payload) for m in messages if m.event_type.endswith(".cycle_approved.v1")]
+    assert (event["entitled_count"], event["total_fen"]) == (1, DIBAO_FEN)
+    funds = (await client.get("/v1/programmes/dibao/funds", params={"year": 2020}, headers=AUDITOR)).json()
+    assert (funds["committed_fen"], funds["by_hand_fen"], funds["available_fen"]) == (2 * DIBAO_FEN, DIBAO_FEN, 0)
+    await payee(client, hand_paid, 1)
+    await payee(client, other, 2)
+    batch = await build(client, june["id"])
+    assert (batch.json()["line_count"], batch.json()["total_fen"]) == (1, DIBAO_FEN)
+    assert [UUID(line["household_id"]) for line in await lines(client)] == [other]
 
 
 # --- A standard is never back-dated behind an approved cycle ---------------------------------------------------

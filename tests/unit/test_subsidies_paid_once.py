@@ -303,6 +303,32 @@ async def test_a_recovered_bank_payment_withdraws_its_entitlement_for_good(api: 
     assert assert_problem(await build(client, cycle_id), 422)["errors"][0]["code"] == "nothing_to_pay"
 
 
+async def test_the_banks_return_of_a_recovered_payment_changes_nothing_and_the_files_other_lines_are_imported(
+    api: Any,
+) -> None:
+    app, client, clock = api
+    cycle_id = await approved_cycle(client, clock)
+    await accounts(client)
+    batch_id, lines = await exported_batch(client, cycle_id)
+    first = result_file([(lines[H[0]], "paid", "", "B0001"), (lines[H[1]], "paid", "", "B0002")])
+    assert (await import_file(client, batch_id, first)).status_code == 200
+    [recovered] = await payments_of(client, H[1])
+    assert (await correct(client, recovered["id"], "recovery", DIRECTOR)).status_code == 201
+    clock.on(date(2020, 6, 12))
+    later = [(lines[H[1]], "returned", "account_closed", ""), (lines[H[2]], "paid", "", "B0003")]
+
+    imported = await import_file(client, batch_id, result_file(later, day="2020-06-12"))
+
+    assert imported.status_code == 200, imported.text
+    assert (imported.json()["paid_count"], imported.json()["returned_count"]) == (1, 1)  # as the bank reported them
+    assert [p["status"] for p in await payments_of(client, H[1])] == ["recovered"]  # nothing left to reverse
+    assert (await lines_of(client, batch_id))[H[1]]["status"] == "paid"
+    assert len(await events(app, "payment_corrected")) == 1  # the recovery's only
+    assert [p["status"] for p in await payments_of(client, H[2])] == ["paid"]
+    cycle = (await client.get(f"/v1/cycles/{cycle_id}", headers=FINANCE)).json()
+    assert (cycle["status"], cycle["entitled_count"]) == ("paid", 2)
+
+
 # --- The bank pays a line twice -------------------------------------------------------------------------------
 
 

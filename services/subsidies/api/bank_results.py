@@ -57,7 +57,9 @@ async def import_bank_results(
     under another serial or on another day was paid twice by the bank (重复支付): the line stays paid once, the
     import counts it in `duplicate_count` (not in `paid_count`), and it is kept as a `duplicate_disbursement` leak of
     the line's payment (`check_id` the import's id) and published (`SubsidyLeakFound`) for audit. A line whose
-    payment was reversed by hand (`reversed`) reported returned changes nothing. A file of up to 16 MiB is read
+    payment was reversed by hand (`reversed`) or recovered (追回) reported returned changes nothing (counted in
+    `returned_count`, as the bank reported it): the money came back to a payment already undone. A file of up to
+    16 MiB is read
     (`MAX_REQUEST_BYTES`): 100,000 lines.
 
     Refused: an unknown batch (404); a batch whose bank file was never exported (409, `batch_state`); bytes that are
@@ -69,7 +71,7 @@ async def import_bank_results(
     another amount (`amount_mismatch`); an outcome that contradicts what the bank reported before (a failed line
     paid, `paid_after_failed`; a paid line failed, `contradicts_paid`; a line returned before it was paid,
     `returned_before_paid`; ...); a paid line for a holder paid this programme and period outside the cycle
-    (`holder_paid_by_hand`); a return of a payment already corrected (`payment_corrected`).
+    (`holder_paid_by_hand`).
     """
     record, created = await reconciliation.import_bank_results(
         session, batch_id, await request.body(), encoding=encoding, actor=actor, today=today, now=now

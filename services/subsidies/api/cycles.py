@@ -139,8 +139,10 @@ async def approve_cycle(cycle_id: UUID, session: Transaction, actor: CycleApprov
 
     Approved by someone who neither computed nor submitted the list. Every listed entitlement is first judged
     again on the facts known now, by the version in force for the period: one no longer entitled is withdrawn
-    (the failed condition is its reason, `withdrawn_count`), one whose amount changed is amended
-    (`amended_count`). The list may then cost no more than the programme's funds left for the period's year.
+    (the failed condition is its reason, `withdrawn_count`), and so is one whose holder was already paid the
+    programme and period by hand (`paid by hand: payment <id>`: that money counts against the funds already), one
+    whose amount changed is amended (`amended_count`). The list may then cost no more than the programme's funds
+    left for the period's year.
     Publishes `CycleApproved`; disbursement batches may then be built.
 
     Refused: a cycle not submitted (409, `cycle_state`); the approver computed or submitted the list (403,

@@ -43,7 +43,8 @@ async def explain_eligibility(
     (living or not), judged as a cycle judges. For each: entitled or not, the amount it would be paid, and every
     condition with the fact's value and whether it held (a fact not known holds only a condition that it is not
     something), the engine's own first: nobody is entitled for a period they were dead before, nor a household with
-    no living member. Once the programme's cycle of the period exists, each holder's place in it as its list stands:
+    no living member, nor one that had exited without policies (脱贫不享受政策). Once the programme's cycle of the
+    period exists, each holder's place in it as its list stands:
     listed, withdrawn (with the reason: an objection upheld, or no longer entitled when re-checked) or not listed.
 
     Refused: a household subsidies does not know (404); a programme not in the catalogue (422, `unknown_policy`);

@@ -60,7 +60,6 @@ from services.subsidies.rules.vocabulary import (
     CycleStatus,
     EntitlementStatus,
     LineStatus,
-    PaymentStatus,
 )
 from shared.contracts.subsidies import BankFileExported
 from shared.db import keyset, one_of
@@ -119,7 +118,8 @@ async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now:
     try:
         async for rows in _chunks(session, _holders(cycle.id)):
             earlier = await _earlier_lines(session, [row.id for row in rows])
-            by_hand = await _paid_by_hand(session, cycle, rows)
+            # Paid by hand (手工发放), with a payment not reversed or recovered: no batch pays them a second time.
+            by_hand = await lists.paid_by_hand(session, cycle, {row.household_id for row in rows})
             ready = []
             for row in rows:
                 live, payees = earlier.get(row.id, (False, set()))
@@ -244,33 +244,15 @@ async def _earlier_lines(session: AsyncSession, entitlement_ids: list[UUID]) -> 
     return found
 
 
-async def _paid_by_hand(session: AsyncSession, cycle: Cycle, rows: Sequence[Row[Any]]) -> set[tuple[UUID, str]]:
-    """The holders among `rows` (household id, holder key) paid the cycle's programme and period outside it, by
-    hand (手工发放), with a payment not reversed or recovered: no batch pays them a second time."""
-    dialect = session.get_bind().dialect
-    stmt = select(col(Payment.household_id), col(Payment.holder_key)).where(
-        _by_hand(cycle), one_of(dialect, col(Payment.household_id), list({row.household_id for row in rows}), Uuid())
-    )
-    return set((await session.execute(stmt)).tuples())
-
-
-def _by_hand(cycle: Cycle) -> Any:
-    """A payment by hand, still paid, of the cycle's programme and period."""
-    return and_(
-        col(Payment.policy_code) == cycle.programme_code,
-        col(Payment.period) == cycle.period,
-        col(Payment.status) == PaymentStatus.PAID,
-        col(Payment.entitlement_id).is_(None),
-    )
-
-
 def _awaiting_batch(cycle: Cycle, *, area_code: str | None) -> Select[Any]:
     """The cycle's listed entitlements with no pending or paid line whose holder was not paid by hand, with the
     account each would be paid into and whether an earlier line of the entitlement went to that very account
     (`account_used`: the bank refused it, failing or returning a line)."""
     live = exists().where(col(BatchLine.entitlement_id) == col(E.id), col(BatchLine.status).in_(LIVE))
     by_hand = exists().where(
-        _by_hand(cycle), col(Payment.household_id) == col(E.household_id), col(Payment.holder_key) == col(E.holder_key)
+        lists.by_hand(cycle),
+        col(Payment.household_id) == col(E.household_id),
+        col(Payment.holder_key) == col(E.holder_key),
     )
     inner = _holders(cycle.id, area_code=area_code).where(~live, ~by_hand).subquery()
     used = exists().where(

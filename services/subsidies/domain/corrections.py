@@ -9,7 +9,9 @@ A payment a cycle's bank line made is corrected with its line and entitlement in
 never reached the payee), its line becomes `reversed`, no longer live: a follow-up batch pays the entitlement again,
 into the same account if it is still in use (a reversal is no account problem), and a return the bank reports
 later for that line changes nothing. Recovered (the money should not have been paid), its entitlement is withdrawn
-with the reason and the cycle's count and total follow: it is never paid again.
+with the reason and the cycle's count and total follow: it is never paid again; its line stays `paid` (the bank did
+pay it), and a return the bank reports later for it changes nothing either (the money came back to a payment
+already undone).
 """
 
 from __future__ import annotations

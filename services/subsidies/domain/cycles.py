@@ -146,9 +146,9 @@ async def approve(session: AsyncSession, cycle_id: UUID, *, actor: Principal, no
     """Approve a submitted list (审批), by someone who neither computed nor submitted it, and publish it.
 
     Every listed entitlement is first re-checked against the facts known now and the version in force for the
-    period: one no longer entitled is withdrawn, one whose amount changed (a member died) is amended. The list
-    may then cost no more than the programme's funds left for the period's year. Returns (cycle, withdrawn,
-    amended).
+    period: one no longer entitled or whose holder was already paid by hand is withdrawn, one whose amount changed
+    (a member died) is amended. The list may then cost no more than the programme's funds left for the period's
+    year, what was paid by hand counted once. Returns (cycle, withdrawn, amended).
     """
     cycle = await cycle_of(session, cycle_id, for_update=True)
     ensure_step(cycle.status, CycleStep.APPROVE)

@@ -13,26 +13,41 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, Row, Table, Uuid, bindparam, delete, func, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.subsidies.domain import one_off
 from services.subsidies.domain.facts import holder_facts
-from services.subsidies.models import Cycle, CycleEntitlement, Objection, Programme, ProgrammeVersion
+from services.subsidies.models import Cycle, CycleEntitlement, Objection, Payment, Programme, ProgrammeVersion
 from services.subsidies.rules.cycles import (
     AT_APPROVAL,
     AT_BATCH,
     Judge,
     Judgement,
     gone_reason,
+    paid_by_hand_reason,
     upheld_reason,
     withdrawal_reason,
 )
 from services.subsidies.rules.eligibility import HolderFacts
-from services.subsidies.rules.vocabulary import EntitlementStatus, ObjectionDecision, holder_key
+from services.subsidies.rules.vocabulary import EntitlementStatus, ObjectionDecision, PaymentStatus, holder_key
 from shared.auth import Principal
-from shared.db import keyset
+from shared.db import keyset, one_of
 from shared.errors import NotFound
 
 CHUNK = 5_000
@@ -147,8 +162,8 @@ async def recheck_list(
     session: AsyncSession, cycle: Cycle, programme: Programme, version: ProgrammeVersion
 ) -> tuple[int, int]:
     """Judge every listed entitlement again on the facts known now: withdraw those no longer entitled (the failed
-    condition is the reason) or already granted a one-off programme, amend those whose amount or version changed.
-    Returns (withdrawn, amended)."""
+    condition is the reason), already paid the programme and period by hand, or already granted a one-off
+    programme; amend those whose amount or version changed. Returns (withdrawn, amended)."""
     judge, withdrawn, amended = Judge(version), 0, 0
     after: Holder | None = None
     while listed := await _listed_chunk(session, cycle.id, after):
@@ -207,10 +222,12 @@ async def _judged_again(
     session: AsyncSession, cycle: Cycle, programme: Programme, judge: Judge, rows: Sequence[Row[Any]], *, when: str
 ) -> tuple[list[tuple[UUID, str]], list[tuple[Row[Any], HolderFacts, Judgement]]]:
     """Each entitlement judged on its holder's facts known now: (those withdrawn without a judgement, each with
-    why: gone from the register, or already granted a one-off programme; the others with their facts and
-    judgement)."""
+    why: gone from the register, paid the programme and period by hand already (the payment's money is spent from
+    the funds: listed too, it would count twice), or already granted a one-off programme; the others with their
+    facts and judgement). A batch's build leaves holders paid by hand out before it judges the rest."""
     households = {row.household_id for row in rows}
     current = await _current_facts(session, programme, cycle.period, households)
+    hand_paid = await paid_by_hand(session, cycle, households)
     had = await one_off.granted(session, programme, cycle.period, households, cycle=cycle)
     gone: list[tuple[UUID, str]] = []
     judged: list[tuple[Row[Any], HolderFacts, Judgement]] = []
@@ -218,11 +235,32 @@ async def _judged_again(
         holder = (row.household_id, row.holder_key)
         if (facts := current.get(holder)) is None:
             gone.append((row.id, gone_reason(when)))
+        elif holder in hand_paid:
+            gone.append((row.id, paid_by_hand_reason(hand_paid[holder])))
         elif holder in had:
             gone.append((row.id, had[holder]))
         else:
             judged.append((row, facts, judge(facts)))
     return gone, judged
+
+
+def by_hand(cycle: Cycle) -> ColumnElement[bool]:
+    """A payment by hand (手工发放: outside any cycle), still paid, of the cycle's programme and period."""
+    return and_(
+        col(Payment.policy_code) == cycle.programme_code,
+        col(Payment.period) == cycle.period,
+        col(Payment.status) == PaymentStatus.PAID,
+        col(Payment.entitlement_id).is_(None),
+    )
+
+
+async def paid_by_hand(session: AsyncSession, cycle: Cycle, household_ids: Collection[UUID]) -> dict[Holder, UUID]:
+    """The holders of these households paid the cycle's programme and period by hand, each with that payment."""
+    if not household_ids:
+        return {}
+    households = one_of(session.get_bind().dialect, col(Payment.household_id), list(household_ids), Uuid())
+    stmt = select(col(Payment.household_id), col(Payment.holder_key), col(Payment.id)).where(by_hand(cycle), households)
+    return {(household, key): payment for household, key, payment in (await session.execute(stmt)).tuples()}
 
 
 def _rechecked(

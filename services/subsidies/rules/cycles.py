@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
-from services.subsidies.rules.eligibility import LIVING_FACTS, Decision, HolderFacts, amount_for, evaluate
+from services.subsidies.rules.eligibility import ENGINE_FACTS, Decision, HolderFacts, amount_for, evaluate
 from services.subsidies.rules.vocabulary import CycleStatus
 from shared.errors import Conflict, Forbidden, InvalidInput
 
@@ -179,7 +179,7 @@ def judge(standard: Standard, facts: HolderFacts) -> Judgement:
 
 class Judge:
     """Judges many holders by one version, deciding once per distinct combination of the facts its rule reads
-    (and the engine's living condition reads): a list of 100,000 households holds a few dozen, so the
+    (and the engine's own conditions read): a list of 100,000 households holds a few dozen, so the
     rule is evaluated a few dozen times, and holders alike share one explanation. `MEMORY` combinations at most
     are kept: memory stays flat whatever the facts."""
 
@@ -187,8 +187,8 @@ class Judge:
 
     def __init__(self, standard: Standard) -> None:
         self.standard = standard
-        # The engine's living condition reads its facts whatever the rule reads; a per-member amount counts one.
-        self._read = [*LIVING_FACTS, *(str(condition["fact"]) for condition in standard.rule)]
+        # The engine's own conditions read their facts whatever the rule reads; a per-member amount counts one.
+        self._read = [*ENGINE_FACTS, *(str(condition["fact"]) for condition in standard.rule)]
         self._known: dict[tuple[object, ...], Judgement] = {}
 
     def __call__(self, facts: HolderFacts) -> Judgement:
@@ -212,6 +212,11 @@ def withdrawal_reason(decision: Decision, when: str = AT_APPROVAL) -> str:
     """Why a holder is no longer entitled, in the words of the first condition that failed."""
     failed = next((check.reason for check in decision.checks if not check.holds), "no living member to pay for")
     return f"no longer entitled when re-checked {when}: {failed}"[:500]
+
+
+def paid_by_hand_reason(payment_id: UUID) -> str:
+    """Why a holder paid the programme and period by hand (outside the cycle) leaves its list."""
+    return f"paid by hand: payment {payment_id}"
 
 
 def gone_reason(when: str = AT_APPROVAL) -> str:

@@ -167,25 +167,30 @@ class Decision:
 
 
 # Whatever a rule says, nobody is entitled for a period they were dead before (死亡注销), nor a household with no
-# living member: judged first, as a condition of every rule, unless the rule states it itself.
-MEMBER_LIVING = {"fact": "member.alive", "op": "eq", "value": True}
-HOUSEHOLD_LIVING = {"fact": "household.member_count", "op": "gt", "value": 0}
-# The facts the engine's own condition reads, whatever the rule's conditions read.
-LIVING_FACTS = ("member.alive", "household.member_count")
+# living member, nor one that had left poverty without policies (脱贫不享受政策: every policy ends): judged first, as
+# conditions of every rule, unless the rule states them itself.
+MEMBER_LIVING: dict[str, Any] = {"fact": "member.alive", "op": "eq", "value": True}
+HOUSEHOLD_LIVING: dict[str, Any] = {"fact": "household.member_count", "op": "gt", "value": 0}
+RECEIVES_POLICIES: dict[str, Any] = {
+    "fact": "household.status",
+    "op": "ne",
+    "value": HouseholdStatus.EXITED_NO_POLICIES.value,
+}
+# The facts the engine's own conditions read, whatever the rule's conditions read.
+ENGINE_FACTS = ("member.alive", "household.member_count", "household.status")
 
 
 def evaluate(rule: Sequence[Mapping[str, Any]], facts: HolderFacts) -> Decision:
     """Judge every condition of a (validated) rule on the holder's facts: entitled when all hold.
 
-    The engine's condition comes first: a member living on the period's first day for a member's holding, a living
-    member for a household's (left out when the fact is not known, as in a bare set of facts).
+    The engine's conditions come first: a member living on the period's first day for a member's holding, a living
+    member for a household's; then the household not exited without policies on that day. Each is left out when the
+    rule states it, or when its fact is not known (as in a bare set of facts).
     """
     values = facts.values
     living = MEMBER_LIVING if facts.member_id is not None else HOUSEHOLD_LIVING
-    conditions = list(rule)
-    if values.get(str(living["fact"])) is not None and living not in conditions:
-        conditions.insert(0, living)
-    checks = tuple(_check(c["fact"], c["op"], c["value"], values.get(c["fact"])) for c in conditions)
+    implied = [c for c in (living, RECEIVES_POLICIES) if values.get(c["fact"]) is not None and c not in rule]
+    checks = tuple(_check(c["fact"], c["op"], c["value"], values.get(c["fact"])) for c in [*implied, *rule])
     return Decision(entitled=all(c.holds for c in checks), checks=checks)
 
 

@@ -9,6 +9,7 @@ known. Pure: the lines the file names are given as they stand.
 | paid, failed, returned | the same again | none: already known (a result imported again) |
 | paid, reversed | paid, under another bank serial or on another day | duplicate: the bank paid it twice (a leak) |
 | reversed (冲正 by hand) | paid (the same serial and day), returned | none: the reversal already undid the payment |
+| paid, its payment recovered (追回) | returned | none: the money came back to a payment already undone |
 | anything else | | refused: a failed line is paid only by a follow-up's new line; a line is returned only once paid |
 """
 
@@ -68,6 +69,8 @@ _EFFECTS: dict[tuple[LineStatus, LineStatus], Effect] = {
 }
 # Lines the bank reported paid: reported paid again under another serial or day, they were paid twice.
 _DISBURSED = (LineStatus.PAID, LineStatus.REVERSED)
+# Payments no longer paid: the bank's return of one finds nothing to reverse.
+_UNDONE = (PaymentStatus.REVERSED, PaymentStatus.RECOVERED)
 _REFUSALS: dict[tuple[LineStatus, LineStatus], tuple[str, str]] = {
     (LineStatus.PENDING, LineStatus.RETURNED): (
         "returned_before_paid",
@@ -120,10 +123,19 @@ def _planned(line: ResultLine, state: LineState | None, batch_id: UUID) -> Plann
     effect = effect_of(state.status, line.status)
     if not isinstance(effect, Effect):
         return effect
+    effect = _given_the_payment(line, state, effect)
+    return _payment_problem(line, state, effect) or Planned(line, effect)
+
+
+def _given_the_payment(line: ResultLine, state: LineState, effect: Effect) -> Effect:
+    """The effect, given what became of the line's payment: a line the bank reported paid, reported paid again under
+    another serial or day, was paid twice; a return of a payment already undone (recovered 追回, or reversed) has
+    nothing left to reverse, and changes nothing (the other lines of the file are imported as ever)."""
     if effect is Effect.NONE and state.status in _DISBURSED and line.status is LineStatus.PAID:
-        effect = Effect.DUPLICATE if _paid_again(line, state) else Effect.NONE
-    problem = _payment_problem(line, state, effect)
-    return problem or Planned(line, effect)
+        return Effect.DUPLICATE if _paid_again(line, state) else Effect.NONE
+    if effect is Effect.RETURN and state.payment_status in _UNDONE:
+        return Effect.NONE
+    return effect
 
 
 def _paid_again(line: ResultLine, state: LineState) -> bool:
@@ -145,9 +157,6 @@ def _payment_problem(line: ResultLine, state: LineState, effect: Effect) -> tupl
         )
     if effect is Effect.PAY and state.entitlement_paid:
         return "entitlement_paid", "The entitlement already has a payment that was not reversed or recovered."
-    if effect is Effect.RETURN:
-        if state.payment_status is not PaymentStatus.PAID:
-            return "payment_corrected", "The line's payment was already reversed or recovered."
-        if state.settled_on is not None and line.settled_on < state.settled_on:
-            return "bad_settled_on", "A line cannot be returned before the day it was paid."
+    if effect is Effect.RETURN and state.settled_on is not None and line.settled_on < state.settled_on:
+        return "bad_settled_on", "A line cannot be returned before the day it was paid."
     return None

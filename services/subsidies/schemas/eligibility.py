@@ -48,9 +48,10 @@ class HolderEligibility(BaseModel):
     entitled: bool = Field(description="entitled to an amount for the period, as a cycle computed now would list")
     amount_fen: int = Field(description="what the holder would be paid for the period; 0 when not entitled")
     checks: list[CheckRead] = Field(
-        max_length=MAX_CONDITIONS + 1,
-        description="the engine's own condition first (a member living on the first day; a household with a "
-        "living member), unless the rule states it, then the rule's conditions",
+        max_length=MAX_CONDITIONS + 2,  # the engine's two: living, and not exited without policies
+        description="the engine's own conditions first (a member living on the first day, or a household with a "
+        "living member; the household not exited without policies), unless the rule states them, then the rule's "
+        "conditions",
     )
     in_cycle: HolderInCycle | None = Field(
         description="the holder in the programme's cycle of the period; null: no such cycle yet"
