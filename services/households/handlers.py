@@ -35,17 +35,7 @@ def build_handlers(settings: HouseholdsSettings) -> HandlerRegistry:
 def _on_money(handlers: HandlerRegistry) -> None:
     @handlers.on(SubsidyPaid)
     async def on_subsidy_paid(session: AsyncSession, event: SubsidyPaid, envelope: Envelope) -> None:
-        transfer = Transfer(
-            receipt_id=event.payment_id,
-            household_id=event.household_id,
-            kind=TransferKind.SUBSIDY,
-            year=year_of_period(event.period),
-            amount_fen=event.amount_fen,
-            received_at=envelope.time,
-            policy_code=PolicyCode(event.policy_code),
-            period=event.period,
-        )
-        await transfers.receive(session, transfer, now=utcnow())
+        await transfers.receive(session, _subsidy_transfer(event, envelope), now=utcnow())
 
     @handlers.on(ProjectIncomeAllocated)
     async def on_income_allocated(session: AsyncSession, event: ProjectIncomeAllocated, envelope: Envelope) -> None:
@@ -67,14 +57,18 @@ def _on_money(handlers: HandlerRegistry) -> None:
     @handlers.on(SubsidyPaymentCorrected)
     async def on_payment_corrected(session: AsyncSession, event: SubsidyPaymentCorrected, envelope: Envelope) -> None:
         now = utcnow()
-        transfer = Transfer(
-            receipt_id=event.payment_id,
-            household_id=event.household_id,
-            kind=TransferKind.SUBSIDY,
-            year=year_of_period(event.period),
-            amount_fen=event.amount_fen,
-            received_at=envelope.time,
-            policy_code=PolicyCode(event.policy_code),
-            period=event.period,
-        )
-        await transfers.correct(session, transfer, now=now, today=district_today(now))
+        await transfers.correct(session, _subsidy_transfer(event, envelope), now=now, today=district_today(now))
+
+
+def _subsidy_transfer(event: SubsidyPaid | SubsidyPaymentCorrected, envelope: Envelope) -> Transfer:
+    """A subsidy payment (or its correction) as the household's transfer income (转移性收入) of its period's year."""
+    return Transfer(
+        receipt_id=event.payment_id,
+        household_id=event.household_id,
+        kind=TransferKind.SUBSIDY,
+        year=year_of_period(event.period),
+        amount_fen=event.amount_fen,
+        received_at=envelope.time,
+        policy_code=PolicyCode(event.policy_code),
+        period=event.period,
+    )
