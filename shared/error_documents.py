@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError
 from shared.failures import DRIVER_ERRORS, INFRASTRUCTURE, is_transient
+from shared.personal_data import contains_account_number, contains_id_number
 
 ERROR_TYPE_BASE = "https://poverty.gov.example/problems/"
 RETRY_AFTER_S = 5
@@ -40,6 +42,20 @@ _HTTP_SLUGS = {
 # What an error location may repeat: field names and list indexes, not a key the client made up (perhaps a number).
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # a header is named like Idempotency-Key
 _UNKNOWN_FIELD = "(unknown field)"
+_REDACTED = "(redacted)"
+
+
+def screened_path(path: str) -> str:
+    """The request's path with any segment that holds an ID-card or account number replaced (the whole path when the
+    number spans segments): a client that put a citizen's number where an id belongs must not see it echoed, nor
+    have it logged."""
+    screened = "/".join(_REDACTED if _personal(part) else part for part in path.split("/"))
+    return _REDACTED if _personal(screened) else screened
+
+
+def _personal(text: str) -> bool:
+    plain = unquote(text)
+    return contains_id_number(plain) or contains_account_number(plain)
 
 
 def error_document(
@@ -54,7 +70,7 @@ def error_document(
     """Build one problem+json response (`headers`: those the status needs, such as a 405's `Allow`)."""
     body: dict[str, Any] = {"type": ERROR_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     if instance:
-        body["instance"] = instance
+        body["instance"] = screened_path(instance)
     body.update(extensions)
     headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
@@ -135,7 +151,9 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     # The database (or the network to it) is down, saturated or aborted a deadlock: the caller should retry.
     if not is_transient(exc):
         return await _on_unexpected(request, exc)
-    log.warning("a dependency is unavailable", extra={"path": request.url.path, "error_type": type(exc).__name__})
+    log.warning(
+        "a dependency is unavailable", extra={"path": screened_path(request.url.path), "error_type": type(exc).__name__}
+    )
     return error_document(
         503,
         "service-unavailable",
@@ -148,7 +166,7 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", None)
-    log.exception("unhandled error", extra={"path": request.url.path, "request_id": request_id})
+    log.exception("unhandled error", extra={"path": screened_path(request.url.path), "request_id": request_id})
     # A 500 is sent from outside the access log's middleware: name the request here, so that the caller can
     # quote it to the operators.
     headers = {"X-Request-ID": request_id} if request_id else None

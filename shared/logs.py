@@ -23,6 +23,8 @@ from typing import Any
 
 from opentelemetry import trace
 
+from shared.personal_data import redact_id_numbers
+
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 # The id of the HTTP request being served (`shared.access_log`), None outside a request.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -66,7 +68,8 @@ class RateLimitFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """Renders a record and its `extra` fields as JSON."""
+    """Renders a record and its `extra` fields as JSON; an ID-card number that reached a message or an exception's
+    text (a library quoting its input) is redacted, however it was typed."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -78,7 +81,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self._service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact_id_numbers(record.getMessage()),
         }
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
@@ -88,7 +91,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact_id_numbers(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 

@@ -325,3 +325,14 @@ async def test_a_household_moved_out_of_its_cadres_area_is_unassigned(api: Any) 
     assert moved.status_code == 200 and moved.json()["helper_cadre_id"] is None
     published = [t.split(".")[3] for t in await event_types(app)]
     assert published[-2:] == ["household_updated", "helper_cadre_unassigned"]
+
+
+@pytest.mark.parametrize("spelling", ["{n}", "{a}%20{b}%20{c}", "{a}%2F{b}%2F{c}", "{a}-{b}-{c}"])
+async def test_an_id_number_put_where_an_id_belongs_is_not_echoed(api: Any, spelling: str) -> None:
+    _, client = api
+    number = make_id(date(1979, 12, 24), 7)
+    path_part = spelling.format(n=number, a=number[:6], b=number[6:14], c=number[14:])
+    r = await client.get(f"/v1/households/{path_part}", headers=OFFICE)
+    body = assert_problem(r, 404 if "%2F" in spelling else 422)  # an encoded slash is a path of its own
+    assert body["instance"] in ("/v1/households/(redacted)", "(redacted)")
+    assert number[6:14] not in r.text

@@ -1,12 +1,15 @@
-"""The Kafka client's repeated lines are rate-limited: a broker outage does not flood the log."""
+"""The Kafka client's repeated lines are rate-limited (a broker outage does not flood the log); no ID number is
+logged."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import sys
 
 from shared.logs import RATE_LIMIT_WINDOW_S, JsonFormatter, RateLimitFilter
+from shared.personal_data import check_digit
 
 
 class Clock:
@@ -84,3 +87,15 @@ def test_the_service_log_handler_rate_limits_aiokafka() -> None:
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+def test_an_id_number_in_a_message_or_an_exception_is_redacted_however_typed() -> None:
+    number = "37152319791224" + "6096"[:3]
+    number += check_digit(number)
+    try:
+        raise ValueError(f"bad row: {number[:6]}/{number[6:14]}/{number[14:]}")
+    except ValueError:
+        failure = logging.LogRecord("x", logging.ERROR, "f.py", 1, "row %s refused", (number,), sys.exc_info())
+    [line] = logged([failure], RateLimitFilter())
+    assert number[6:14] not in json.dumps(line, ensure_ascii=False)
+    assert line["msg"] == "row [ID number] refused" and "[ID number]" in str(line["exc"])

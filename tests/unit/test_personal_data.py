@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from shared.personal_data import (
@@ -11,6 +15,7 @@ from shared.personal_data import (
     check_digit,
     contains_account_number,
     contains_id_number,
+    redact_id_numbers,
 )
 
 FIRST_17 = "37152319600101001"
@@ -76,3 +81,44 @@ def test_plain_screened_text_still_takes_an_account_like_number() -> None:
 )
 def test_an_id_number_in_groups_with_any_common_separators_is_found(spelling: str) -> None:
     assert contains_id_number(spelling.format(a=ID_NUMBER[:6], b=ID_NUMBER[6:14], c=ID_NUMBER[14:]))
+
+
+SEPARATORS = [" ", "  ", "-", " - ", "/", ".", "_", ",", "，", "、", "\u3000", "\u200b", ""]
+
+
+@st.composite
+def id_number_spellings(draw: st.DrawFn) -> tuple[str, str]:
+    """A valid ID-card number (either form) and one way an officer might type it: cut into groups anywhere, joined by
+    any separators, in full-width digits or not, its check character X in lower case or not."""
+    born = draw(st.dates(min_value=date(1930, 1, 1), max_value=date(1999, 12, 31)))
+    region = draw(st.sampled_from(["371523", "110101", "440305", "650102"]))
+    seq = draw(st.integers(min_value=0, max_value=999))
+    if draw(st.booleans()):
+        first17 = f"{region}{born:%Y%m%d}{seq:03d}"
+        number = first17 + check_digit(first17)
+    else:
+        number = f"{region}{born:%y%m%d}{seq:03d}"  # the first-generation 15-digit form
+    cuts = sorted(draw(st.sets(st.integers(min_value=1, max_value=len(number) - 1), max_size=6)))
+    groups = [number[a:b] for a, b in zip([0, *cuts], [*cuts, len(number)], strict=True)]
+    text = "".join(g + (draw(st.sampled_from(SEPARATORS)) if i < len(groups) - 1 else "") for i, g in enumerate(groups))
+    if draw(st.booleans()):
+        text = text.translate(FULL_WIDTH)
+    if draw(st.booleans()):
+        text = text.replace("X", "x")
+    prefix = draw(st.sampled_from(["", "身份证号 ", "户主身份证:", "note: "]))
+    return number, prefix + text + draw(st.sampled_from(["", " 已核实", "。"]))
+
+
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(id_number_spellings())
+def test_no_spelling_of_an_id_number_is_accepted_or_echoed(spelled: tuple[str, str]) -> None:
+    number, text = spelled
+    assert contains_id_number(text)
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(ScreenedText).validate_python(text)
+    shown = str(refused.value.errors(include_input=False)) + str(refused.value.json(include_input=False))
+    assert number[6:12] not in shown and number[-4:] not in shown
+    assert number[6:12] not in redact_id_numbers(text)
