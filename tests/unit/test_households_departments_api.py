@@ -327,3 +327,16 @@ async def test_an_unknown_key_in_a_row_is_reported_without_repeating_it(api: Any
     async with app.state.sessions() as s:
         batch = (await s.scalars(select(DepartmentBatch))).one()
     assert unknown not in batch.report
+
+
+async def test_a_batch_key_is_kept_only_as_a_keyed_hash_and_still_answers_a_retry(api: Any) -> None:
+    app, client = api
+    key = HEAD_ID  # a department may number its batches with anything, even a citizen's ID number
+    row = {"household_code": "CP-0001", "status": "dibao", "effective_on": "2020-03-01"}
+    civil_affairs = auth("dept_civil_affairs", sub="dept-civil")
+    first = await submit(client, "minimum_allowance", [row], key, civil_affairs)
+    again = await submit(client, "minimum_allowance", [row], key, civil_affairs)
+    assert first.status_code == 201 and again.status_code == 200, again.text
+    async with app.state.sessions() as s:
+        [stored] = (await s.scalars(select(DepartmentBatch.idempotency_key))).all()
+    assert HEAD_ID not in stored and len(stored) == 64

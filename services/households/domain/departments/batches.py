@@ -121,8 +121,16 @@ def _digest(kind: DataKind, rows: Sequence[Any], ctx: RowContext) -> str:
     return ctx.config.vault.keyed_digest(canonical.encode())
 
 
-async def _batch(session: AsyncSession, kind: DataKind, key: str) -> DepartmentBatch | None:
-    stmt = select(DepartmentBatch).where(col(DepartmentBatch.kind) == kind, col(DepartmentBatch.idempotency_key) == key)
+def _key_digest(key: str, ctx: RowContext) -> str:
+    # A department may well use a number of its own, even a citizen's, as its batch key: kept only as a keyed hash.
+    return ctx.config.vault.keyed_digest(b"department-batch-key:" + key.encode())
+
+
+async def _batch(session: AsyncSession, kind: DataKind, key_digest: str, key: str) -> DepartmentBatch | None:
+    # A batch recorded before keys were hashed holds the key itself until retention purges it.
+    stmt = select(DepartmentBatch).where(
+        col(DepartmentBatch.kind) == kind, col(DepartmentBatch.idempotency_key).in_([key_digest, key])
+    )
     return (await session.scalars(stmt)).first()
 
 
@@ -140,11 +148,12 @@ async def _claim(
 
     On PostgreSQL a concurrent submission with the same key waits on the unique key until the first commits, then
     answers with its report (a savepoint keeps the transaction usable after the failed insert)."""
-    if (existing := await _batch(session, kind, key)) is not None:
+    key_digest = _key_digest(key, ctx)
+    if (existing := await _batch(session, kind, key_digest, key)) is not None:
         return _stored(existing, digest)
     batch = DepartmentBatch(
         kind=kind,
-        idempotency_key=key,
+        idempotency_key=key_digest,
         request_digest=digest,
         submitted_by=actor.subject,
         received_at=ctx.now,
@@ -157,7 +166,7 @@ async def _claim(
         async with session.begin_nested():
             session.add(batch)
     except IntegrityError:
-        committed = await _batch(session, kind, key)
+        committed = await _batch(session, kind, key_digest, key)
         if committed is None:  # the other submission rolled back: it holds nothing to answer with
             raise Conflict("A submission with this Idempotency-Key failed meanwhile; send it again.") from None
         return _stored(committed, digest)
@@ -178,7 +187,9 @@ async def submit(
     stored report of an earlier submission of the same rows under the key (which changes nothing)."""
     if len(rows) > ctx.config.department_max_rows:
         raise PayloadTooLarge(f"At most {ctx.config.department_max_rows} rows per submission; split the data.")
-    claimed = await _claim(session, kind, key, _digest(kind, rows, ctx), len(rows), actor=actor, ctx=ctx)
+    claimed = await _claim(
+        session, kind, _key_digest(key, ctx), _digest(kind, rows, ctx), len(rows), actor=actor, ctx=ctx
+    )
     if isinstance(claimed, BatchOutcome):
         return claimed, True
     errors: list[RowRefusal] = []
