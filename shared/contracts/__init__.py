@@ -7,9 +7,9 @@ by side until consumers move. Payloads carry ids and facts, never an ID-card num
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.schemas import refuse_control_characters
 
@@ -27,6 +27,11 @@ def dead_letter_topic(topic: str) -> str:
     """Where a topic's poison events go."""
     return f"{topic}{DLQ_SUFFIX}"
 
+
+# As long as the columns the consumers keep them in: an event too long for its column is refused as malformed (and
+# dead-lettered at once), not retried until the database refuses it.
+AreaCode = Annotated[str, Field(max_length=12, description="a district, township or village code")]
+SubjectId = Annotated[str, Field(max_length=64)]
 
 ALL_TOPICS = SERVICE_TOPICS + tuple(dead_letter_topic(t) for t in SERVICE_TOPICS)
 

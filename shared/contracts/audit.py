@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from shared.contracts import AUDIT_TOPIC, IntegrationEvent
+from shared.contracts import AUDIT_TOPIC, AreaCode, IntegrationEvent, SubjectId
 from shared.contracts.households import ProblemCategory
 
 
@@ -28,7 +28,7 @@ class FindingEvent(IntegrationEvent):
     topic = AUDIT_TOPIC
     finding_id: UUID
     subject_kind: SubjectKind
-    subject_id: str
+    subject_id: SubjectId
 
     def aggregate_id(self) -> str:
         return str(self.finding_id)
@@ -38,7 +38,7 @@ class FindingRecorded(FindingEvent):
     """A problem became a finding in audit."""
 
     event_type = "gov.poverty.audit.finding_recorded.v1"
-    area_code: str
+    area_code: AreaCode
     category: ProblemCategory
     code: str
     severity: Severity
@@ -195,7 +195,7 @@ class InspectionCampaignOpened(IntegrationEvent):
     campaign_id: UUID
     kind: CampaignKind
     scope_level: ScopeLevel
-    scope_code: str
+    scope_code: AreaCode
     round: int
     starts_on: date
     ends_on: date

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts import HOUSEHOLDS_TOPIC, IntegrationEvent
+from shared.contracts import HOUSEHOLDS_TOPIC, AreaCode, IntegrationEvent
 
 
 class ProblemCategory(StrEnum):
@@ -102,7 +102,7 @@ class HouseholdRegistered(HouseholdEvent):
 
     event_type = "gov.poverty.households.household_registered.v1"
     household_code: str
-    area_code: str
+    area_code: AreaCode
     member_count: int = Field(ge=1)
 
 
@@ -116,7 +116,7 @@ class HouseholdProblemFound(HouseholdEvent):
     event_type = "gov.poverty.households.problem_found.v1"
     problem_id: UUID
     visit_id: UUID | None = None
-    area_code: str
+    area_code: AreaCode
     category: ProblemCategory
     code: str = Field(description="stable problem kind, e.g. housing_unsafe, school_dropout, relapse_risk_disaster")
     description: str
@@ -129,7 +129,7 @@ class HouseholdUpdated(HouseholdEvent):
     """The household's own facts changed (head of household, village); `changed` names the fields."""
 
     event_type = "gov.poverty.households.household_updated.v1"
-    area_code: str
+    area_code: AreaCode
     changed: list[str]
 
 
@@ -137,7 +137,7 @@ class HouseholdStatusChanged(HouseholdEvent):
     """The household moved through the lifecycle (脱贫, 监测, 返贫), always through the rules."""
 
     event_type = "gov.poverty.households.status_changed.v1"
-    area_code: str
+    area_code: AreaCode
     from_status: HouseholdStatus
     to_status: HouseholdStatus
     reason: str = Field(description="why: officer_decision, monitoring_opened, risk_eliminated, relapsed")
@@ -247,7 +247,7 @@ class HousingAppraised(HouseholdEvent):
 
     event_type = "gov.poverty.households.housing_appraised.v1"
     appraisal_id: UUID
-    area_code: str
+    area_code: AreaCode
     grade: str = Field(pattern="^[ABCD]$")
     appraised_on: date
     renovation_due: date | None
@@ -303,7 +303,7 @@ class VisitRecorded(HouseholdEvent):
 
     event_type = "gov.poverty.households.visit_recorded.v1"
     visit_id: UUID
-    area_code: str
+    area_code: AreaCode
     round: int
     visited_on: date
     problem_count: int = Field(ge=0)
@@ -315,7 +315,7 @@ class RiskFlagRaised(HouseholdEvent):
     event_type = "gov.poverty.households.risk_flag_raised.v1"
     flag_id: UUID
     episode_id: UUID
-    area_code: str
+    area_code: AreaCode
     kind: RiskKind
     raised_on: date
 
@@ -325,7 +325,7 @@ class MonitoringEpisodeOpened(HouseholdEvent):
 
     event_type = "gov.poverty.households.monitoring_episode_opened.v1"
     episode_id: UUID
-    area_code: str
+    area_code: AreaCode
     opened_on: date
 
 
@@ -354,7 +354,7 @@ class HelperCadreRegistered(IntegrationEvent):
     event_type = "gov.poverty.households.helper_cadre_registered.v1"
     topic = HOUSEHOLDS_TOPIC
     helper_cadre_id: UUID
-    area_code: str
+    area_code: AreaCode
 
     def aggregate_id(self) -> str:
         return str(self.helper_cadre_id)

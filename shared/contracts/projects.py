@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts import PROJECTS_TOPIC, IntegrationEvent
+from shared.contracts import PROJECTS_TOPIC, AreaCode, IntegrationEvent
 from shared.timeutil import PERIOD_PATTERN
 
 
@@ -36,7 +36,7 @@ class ProjectRegistered(ProjectEvent):
     event_type = "gov.poverty.projects.project_registered.v1"
     name: str
     kind: str
-    area_code: str
+    area_code: AreaCode
     budget_fen: int = Field(ge=0)
 
 
@@ -45,7 +45,7 @@ class ProjectProblemFound(ProjectEvent):
 
     event_type = "gov.poverty.projects.problem_found.v1"
     problem_id: UUID
-    area_code: str
+    area_code: AreaCode
     code: str
     description: str
     found_on: date

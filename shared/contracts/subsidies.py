@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts import SUBSIDIES_TOPIC, IntegrationEvent
+from shared.contracts import SUBSIDIES_TOPIC, AreaCode, IntegrationEvent
 
 # A period of any programme's frequency, in the years of CALENDAR_YEARS: a month (monthly, one-off), a term (YYYY-S1,
 # YYYY-S2) or a year.
@@ -83,7 +83,7 @@ class SubsidyCoverageGap(SubsidyEvent):
 
     event_type = "gov.poverty.subsidies.coverage_gap_found.v1"
     check_id: UUID
-    area_code: str
+    area_code: AreaCode
     policy_code: str
     period: str = Field(pattern=ANY_PERIOD_PATTERN, description="YYYY-MM, YYYY-S1/S2 or YYYY, by the frequency")
     member_id: UUID | None = None
@@ -133,7 +133,7 @@ class SubsidyLeakFound(SubsidyEvent):
     check_id: UUID
     kind: LeakKind
     payment_id: UUID
-    area_code: str = Field(max_length=12)
+    area_code: AreaCode
     policy_code: str
     period: str
     detail: str = Field(max_length=500)
