@@ -126,6 +126,16 @@ def _replay_parser(commands: Any) -> None:
         "--service", choices=SERVICES, help="take the brokers and their security from this service's settings"
     )
     replay.add_argument("--group", default="dlq-replay", help="consumer group that remembers what was replayed")
+    only = replay.add_argument_group(
+        "selection", "replay only these (read from the start; no group remembers a selective replay)"
+    )
+    only.add_argument("--partition", type=int, help="the dead-letter topic's partition")
+    only.add_argument("--from-offset", type=int, help="the first offset taken (of --partition)")
+    only.add_argument("--to-offset", type=int, help="the last offset taken (of --partition)")
+    only.add_argument(
+        "--type", dest="event_type", help="a CloudEvents type, e.g. gov.poverty.households.member_added.v1"
+    )
+    only.add_argument("--id", dest="event_id", help="one event's CloudEvents id")
 
 
 def _kafka_parser(commands: Any) -> None:
@@ -191,18 +201,27 @@ async def migrate(service: str) -> int:
     return 0
 
 
-def replay_dead_letters(topic: str, group: str, bootstrap: str, service: str | None) -> int:
-    """Republish a dead-letter topic's records, on the given brokers or on a service's (with its security)."""
-    from shared.messaging.dlq import replay
+def replay_dead_letters(args: Any) -> int:
+    """Republish a dead-letter topic's records (all not yet replayed, or a selection), on the given brokers or on a
+    service's (with its security); those still poison are listed, not republished."""
+    from shared.messaging.dlq import Selection, replay
     from shared.messaging.kafka import PLAINTEXT
     from shared.service_index import load_settings
 
-    security = PLAINTEXT
-    if service is not None:
-        settings = load_settings(service)
+    bootstrap, security = args.bootstrap, PLAINTEXT
+    if args.service is not None:
+        settings = load_settings(args.service)
         bootstrap, security = settings.kafka_bootstrap_servers, settings.kafka_security()
-    count = asyncio.run(replay(topic, bootstrap_servers=bootstrap, group_id=group, security=security))
-    print(f"replayed {count} records from {topic}")
+    if (args.from_offset is not None or args.to_offset is not None) and args.partition is None:
+        print("--from-offset and --to-offset need --partition", file=sys.stderr)
+        return USAGE_ERROR
+    selection = Selection(args.partition, args.from_offset, args.to_offset, args.event_type, args.event_id)
+    report = asyncio.run(
+        replay(args.topic, bootstrap_servers=bootstrap, group_id=args.group, security=security, selection=selection)
+    )
+    print(f"replayed {report.replayed} records from {args.topic}")
+    for poison in report.still_poison:
+        print(f"still poison, left in {args.topic}: {poison}")
     return 0
 
 
@@ -334,7 +353,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": _up,
     "demo-data": lambda args: load_demo_data(args.households, args.subsidies),
     "token": lambda args: print_token(args.roles, args.area, args.sub, args.ttl),
-    "replay-dlq": lambda args: replay_dead_letters(args.topic, args.group, args.bootstrap, args.service),
+    "replay-dlq": replay_dead_letters,
     "kafka": local_kafka,
     "openapi": lambda args: print_openapi(args.service),
     "asyncapi": lambda _: print_asyncapi(),

@@ -195,7 +195,7 @@ class InspectionCampaignOpened(IntegrationEvent):
     campaign_id: UUID
     kind: CampaignKind
     scope_level: ScopeLevel
-    scope_code: AreaCode
+    scope_code: SubjectId  # an area code, or a project's or unit's id (its column holds 64)
     round: int
     starts_on: date
     ends_on: date

@@ -200,9 +200,9 @@ async def test_dead_letters_replayed_after_a_fix_are_applied(audit: Audit) -> No
     async with audit.runner(handlers):
         await read_until(audit.kafka, dead_letter_topic(HOUSEHOLDS_TOPIC), lambda rs: env.id in map(ce_id, rs))
         broken["on"] = False
-        replayed = await replay(
+        report = await replay(
             dead_letter_topic(HOUSEHOLDS_TOPIC), bootstrap_servers=audit.kafka, group_id=f"{audit.group}-replay"
         )
-        assert replayed >= 1
+        assert report.replayed >= 1
         await eventually(lambda: env.id in applied)
     assert applied.count(env.id) == 1

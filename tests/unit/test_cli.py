@@ -240,3 +240,8 @@ def test_the_household_tools_explain_themselves(command: str, option: str, capsy
         main([command, "--help"])
     assert exited.value.code == 0
     assert option in capsys.readouterr().out
+
+
+def test_replay_dlq_refuses_an_offset_range_without_its_partition(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay-dlq", "households.events.dlq", "--from-offset", "3"]) == USAGE_ERROR
+    assert "--partition" in capsys.readouterr().err
