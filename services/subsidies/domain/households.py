@@ -192,10 +192,8 @@ async def change_member(
     await known_household(session, household_id)
     member = await _member(session, household_id, member_id)
     for fact, value in facts.items():
-        since = on
-        if undated and not await _series(session, household_id, holder_key(member_id), fact):
-            since = history.SINCE_EVER
-        series = await _record(session, household_id, member_id, fact, value, since, now)
+        first_since = history.SINCE_EVER if undated else None
+        series = await _record(session, household_id, member_id, fact, value, on, now, first_since=first_since)
         setattr(member, MEMBER_COLUMNS[fact], series[-1].value)
 
 
@@ -242,11 +240,15 @@ async def _record(
     value: object,
     since: date,
     now: datetime,
+    *,
+    first_since: date | None = None,
 ) -> list[FactChange]:
-    """Keep the holder's `fact` as `value` from `since` (a change of that day already kept is replaced); the fact's
-    changes, by day, after it."""
+    """Keep the holder's `fact` as `value` from `since` (a change of that day already kept is replaced; the first
+    change of the fact from `first_since` when given); the fact's changes, by day, after it."""
     key = holder_key(member_id)
     series = await _series(session, household_id, key, fact)
+    if not series and first_since is not None:
+        since = first_since
     kept = next((change for change in series if change.since == since), None)
     if kept is None:
         kept = FactChange(
