@@ -88,6 +88,25 @@ BY_CONTRACT: dict[tuple[str, str], Any] = {
     ("BankFileExported", "reason"): "2020年6月低保代发, 报送农商行",
     ("BankFileExported", "line_count"): 279,
     ("BankFileExported", "total_fen"): 7_198_200,
+    ("ProjectStatusChanged", "from_status"): "completed",
+    ("ProjectStatusChanged", "to_status"): "accepted",
+    ("AssetRegistered", "owner_area_code"): "371523101201",
+    ("AssetRegistered", "value_fen"): 150_000_000,
+    ("AssetRegistered", "agreed_return_bp"): 800,
+    ("ProjectProblemFound", "severity"): "severe",
+    ("IncomeDistributionApproved", "owner_area_code"): "371523101201",
+    ("IncomeDistributionApproved", "shares"): [
+        {"household_id": uuid5(NAMESPACE_URL, "household_id"), "amount_fen": 60_000},
+        {"household_id": uuid5(NAMESPACE_URL, "another household_id"), "amount_fen": 40_000},
+    ],
+    ("PayrollApproved", "lines"): [
+        {
+            "household_id": uuid5(NAMESPACE_URL, "household_id"),
+            "member_id": uuid5(NAMESPACE_URL, "member_id"),
+            "post_id": uuid5(NAMESPACE_URL, "post_id"),
+            "amount_fen": 90_000,
+        }
+    ],
 }
 
 

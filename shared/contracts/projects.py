@@ -6,10 +6,16 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import PROJECTS_TOPIC, AreaCode, IntegrationEvent
+from shared.contracts.audit import Severity
 from shared.timeutil import PERIOD_PATTERN
+
+MAX_PLAN_SHARES = 5_000
+"""A distribution plan shares one asset's income within its owner's village or township: a few hundred households,
+never more than this (an event stays well under Kafka's 1 MB record)."""
+MAX_PAYROLL_LINES = 5_000
 
 
 class ProjectKind(StrEnum):
@@ -20,6 +26,18 @@ class ProjectKind(StrEnum):
     LIVESTOCK = "livestock"
     EMPLOYMENT_WORKSHOP = "employment_workshop"
     OTHER = "other"
+
+
+class ProjectStatus(StrEnum):
+    """A project's life (项目全周期): 立项 → 批复 → 在建 → 完工 → 验收 → 运营 → 结项."""
+
+    PLANNED = "planned"  # 谋划入库
+    APPROVED = "approved"  # 批复立项
+    UNDER_CONSTRUCTION = "under_construction"  # 在建
+    COMPLETED = "completed"  # 完工
+    ACCEPTED = "accepted"  # 验收
+    OPERATING = "operating"  # 运营
+    CLOSED = "closed"  # 结项
 
 
 class ProjectEvent(IntegrationEvent):
@@ -50,6 +68,30 @@ class ProjectProblemFound(ProjectEvent):
     description: str
     found_on: date
     found_by: str
+    severity: Severity | None = Field(
+        default=None, description="chosen by the inspector or the check; None: audit grades it by its own policy"
+    )
+
+
+class ProjectStatusChanged(ProjectEvent):
+    """A project moved along its life (ProjectStatus)."""
+
+    event_type = "gov.poverty.projects.status_changed.v1"
+    area_code: AreaCode
+    from_status: ProjectStatus
+    to_status: ProjectStatus
+    effective_on: date
+    changed_by: str
+
+
+class AssetRegistered(ProjectEvent):
+    """An accepted project's asset was registered to its owner (资产确权)."""
+
+    event_type = "gov.poverty.projects.asset_registered.v1"
+    asset_id: UUID
+    owner_area_code: AreaCode
+    value_fen: int = Field(ge=0)
+    agreed_return_bp: int = Field(ge=0, description="the agreed yearly return, in basis points of the value")
 
 
 class ProjectIncomeRecorded(ProjectEvent):
@@ -59,3 +101,69 @@ class ProjectIncomeRecorded(ProjectEvent):
     income_id: UUID
     period: str = Field(pattern=PERIOD_PATTERN)
     amount_fen: int = Field(gt=0)
+    asset_id: UUID | None = Field(default=None, description="the asset that earned it; None from older publishers")
+
+
+class PlanShare(BaseModel):
+    """One household's share of a distribution plan."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    household_id: UUID
+    amount_fen: int = Field(gt=0)
+
+
+class IncomeDistributionApproved(ProjectEvent):
+    """A distribution plan of an asset's income (收益分配方案) was approved: subsidies pays each share through its
+    batches and bank file, as a cycle of `project_income_share` whose id is `plan_id`."""
+
+    event_type = "gov.poverty.projects.income_distribution_approved.v1"
+    plan_id: UUID
+    income_id: UUID
+    period: str = Field(pattern=PERIOD_PATTERN)
+    owner_area_code: AreaCode
+    approved_by: str
+    shares: list[PlanShare] = Field(min_length=1, max_length=MAX_PLAN_SHARES)
+
+
+class PayrollLine(BaseModel):
+    """One post holder's allowance for the payroll's month."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    household_id: UUID
+    member_id: UUID
+    post_id: UUID
+    amount_fen: int = Field(gt=0)
+
+
+class PayrollApproved(IntegrationEvent):
+    """A month's payroll of public-welfare posts (公益岗位工资表) was approved: subsidies pays each holder's allowance
+    as a cycle of `public_welfare_job_subsidy` whose id is `payroll_id`."""
+
+    topic = PROJECTS_TOPIC
+    event_type = "gov.poverty.projects.payroll_approved.v1"
+    payroll_id: UUID
+    period: str = Field(pattern=PERIOD_PATTERN)
+    approved_by: str
+    lines: list[PayrollLine] = Field(min_length=1, max_length=MAX_PAYROLL_LINES)
+
+    def aggregate_id(self) -> str:
+        return str(self.payroll_id)
+
+
+class WorkshopWagesRecorded(IntegrationEvent):
+    """A workshop (就业工场, 扶贫车间) paid a poor household's member their wage for a month: the household's wage
+    income (工资性收入)."""
+
+    topic = PROJECTS_TOPIC
+    event_type = "gov.poverty.projects.workshop_wages_recorded.v1"
+    household_id: UUID
+    member_id: UUID
+    workshop_id: UUID
+    wage_id: UUID
+    period: str = Field(pattern=PERIOD_PATTERN)
+    amount_fen: int = Field(gt=0)
+
+    def aggregate_id(self) -> str:
+        return str(self.household_id)

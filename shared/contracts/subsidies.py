@@ -32,7 +32,8 @@ class PolicyCode(StrEnum):
     DANGEROUS_HOUSE_RENOVATION = "dangerous_house_renovation"  # 危房改造
     INDUSTRY_AWARD = "industry_award"  # 产业奖补
     EMPLOYMENT_SUBSIDY = "employment_subsidy"  # 就业补贴
-    PUBLIC_WELFARE_JOB_SUBSIDY = "public_welfare_job_subsidy"  # 公益性岗位补贴
+    PUBLIC_WELFARE_JOB_SUBSIDY = "public_welfare_job_subsidy"  # 公益性岗位补贴: paid on projects' payrolls
+    PROJECT_INCOME_SHARE = "project_income_share"  # 资产收益分配: paid on projects' approved distribution plans
     TEMPORARY_PRICE_SUBSIDY = "temporary_price_subsidy"  # 价格临时补贴
 
 

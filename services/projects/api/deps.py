@@ -12,6 +12,16 @@ from shared.auth import Principal, Role, require_roles
 R = Role
 
 Registrar = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE))]
+# Funding lines (资金指标) are the district office's and the finance office's; spending is recorded by finance.
+FundKeeper = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.FINANCE_OFFICER))]
+# Acceptance (验收) is done by an inspector or the district office, never by the project's own manager.
+AcceptanceOfficer = Annotated[Principal, Depends(require_roles(R.INSPECTOR, R.DISTRICT_OFFICE))]
+# Distribution plans: prepared (摸底) by a village cadre or township office, reviewed (审核) by the township office,
+# approved by the district office or finance office (never the preparer), accounted for (报账) by finance.
+PlanPreparer = Annotated[Principal, Depends(require_roles(R.VILLAGE_CADRE, R.TOWNSHIP_OFFICE, R.DISTRICT_OFFICE))]
+PlanReviewer = Annotated[Principal, Depends(require_roles(R.TOWNSHIP_OFFICE, R.DISTRICT_OFFICE))]
+PlanApprover = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.FINANCE_OFFICER))]
+Accountant = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER))]
 Inspector = Annotated[Principal, Depends(require_roles(R.INSPECTOR, R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE))]
 Treasurer = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER, R.DISTRICT_OFFICE))]
 Reader = Annotated[
