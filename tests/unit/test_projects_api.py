@@ -46,6 +46,8 @@ PROJECT = {
     "area_code": VILLAGE,
     "budget_fen": 150_000_000,
     "started_on": "2020-03-01",
+    "manager_id": "manager-9",
+    "manager_name": "贾寨镇副镇长 张伟",
 }
 INSPECTION = {
     "inspected_on": "2020-05-12",
@@ -56,7 +58,7 @@ INSPECTION = {
         {"code": "income_not_paid", "description": "一季度收益未到位"},
     ],
 }
-INCOME = {"period": "2020-06", "amount_fen": 4_466_400}
+INCOME = {"asset_id": "3f0c8d2e-5b1a-4c6e-9d7f-2a4b6c8d0e1f", "period": "2020-06", "amount_fen": 4_466_400}
 ID_NUMBER = "11010519491231002X"  # a valid number typed into free text
 OFFICE = auth("district_office")
 JSON_OFFICE = {**OFFICE, "content-type": "application/json"}
@@ -286,10 +288,32 @@ async def test_bad_inspection_is_422_and_changes_nothing(api: Any, body: dict[st
     assert len(await _outbox(app)) == 1
 
 
-async def test_income_is_recorded_once_per_period(api: Any) -> None:
+async def _earning(app: Any, client: Any, pid: str) -> dict[str, Any]:
+    """INCOME for an asset of the project, accepted (its acceptance is another test's) so that it earns."""
+    async with app.state.sessions() as s, s.begin():
+        project = await s.get(Project, UUID(pid))
+        assert project is not None
+        project.status = "accepted"
+    asset = {
+        "description": "大棚 12 座",
+        "value_fen": 150_000_000,
+        "owner_kind": "village_collective",
+        "owner_area_code": VILLAGE,
+        "operator": "合作社",
+        "agreed_return_bp": 800,
+        "registered_on": "2020-06-15",
+    }
+    r = await client.post(f"/v1/projects/{pid}/assets", json=asset, headers=OFFICE)
+    assert r.status_code == 201, r.text
+    return {**INCOME, "asset_id": r.json()["id"]}
+
+
+async def test_income_is_recorded_once_per_asset_and_period(api: Any) -> None:
     app, client = api
     pid = await _project(client)
-    r = await client.post(f"/v1/projects/{pid}/income", json=INCOME, headers=FINANCE)
+    income_of_asset = await _earning(app, client, pid)
+    published = len(await _outbox(app))
+    r = await client.post(f"/v1/projects/{pid}/income", json=income_of_asset, headers=FINANCE)
     assert r.status_code == 201, r.text
     income = r.json()
     assert (income["project_id"], income["period"], income["amount_fen"]) == (pid, "2020-06", 4_466_400)
@@ -300,13 +324,15 @@ async def test_income_is_recorded_once_per_period(api: Any) -> None:
         "income_id": income["id"],
         "period": "2020-06",
         "amount_fen": 4_466_400,
+        "asset_id": income_of_asset["asset_id"],
     }
-    repeat = await client.post(f"/v1/projects/{pid}/income", json={**INCOME, "amount_fen": 1}, headers=OFFICE)
-    assert_problem(repeat, 409)
-    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (1, 2)
-    r = await client.post(f"/v1/projects/{pid}/income", json={**INCOME, "period": "2020-05"}, headers=FINANCE)
+    repeat = await client.post(f"/v1/projects/{pid}/income", json={**income_of_asset, "amount_fen": 1}, headers=OFFICE)
+    assert assert_problem(repeat, 409)["code"] == "income_recorded"
+    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (1, published + 1)
+    may = {**income_of_asset, "period": "2020-05"}
+    r = await client.post(f"/v1/projects/{pid}/income", json=may, headers=FINANCE)
     assert r.status_code == 201, r.text
-    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (2, 3)
+    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (2, published + 2)
 
 
 def _next_month() -> str:
@@ -315,9 +341,10 @@ def _next_month() -> str:
 
 
 async def test_income_for_the_month_the_project_started_is_recorded(api: Any) -> None:
-    _, client = api
+    app, client = api
     pid = await _project(client)
-    r = await client.post(f"/v1/projects/{pid}/income", json={**INCOME, "period": "2020-03"}, headers=FINANCE)
+    march = {**await _earning(app, client, pid), "period": "2020-03"}
+    r = await client.post(f"/v1/projects/{pid}/income", json=march, headers=FINANCE)
     assert r.status_code == 201, r.text
 
 
@@ -341,8 +368,11 @@ async def test_income_for_the_month_the_project_started_is_recorded(api: Any) ->
 async def test_bad_income_is_422_and_changes_nothing(api: Any, body: dict[str, Any]) -> None:
     app, client = api
     pid = await _project(client)
-    assert_problem(await client.post(f"/v1/projects/{pid}/income", json=body, headers=FINANCE), 422)
-    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (0, 1)
+    asset = (await _earning(app, client, pid))["asset_id"]
+    published = len(await _outbox(app))
+    r = await client.post(f"/v1/projects/{pid}/income", json={**body, "asset_id": asset}, headers=FINANCE)
+    assert_problem(r, 422)
+    assert (await _count(app, ProjectIncome), len(await _outbox(app))) == (0, published)
 
 
 async def test_dates_are_judged_by_the_requests_clock(api: Any) -> None:
@@ -357,9 +387,10 @@ async def test_dates_are_judged_by_the_requests_clock(api: Any) -> None:
     tomorrow = {**INSPECTION, "inspected_on": "2020-07-02"}
     refused = assert_problem(await client.post(f"/v1/projects/{pid}/inspections", json=tomorrow, headers=OFFICE), 422)
     assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.inspected_on", "in_future")]
-    income = await client.post(f"/v1/projects/{pid}/income", json={**INCOME, "period": "2020-07"}, headers=FINANCE)
+    earning = await _earning(app, client, pid)
+    income = await client.post(f"/v1/projects/{pid}/income", json={**earning, "period": "2020-07"}, headers=FINANCE)
     assert income.status_code == 201 and datetime.fromisoformat(income.json()["recorded_at"]) == moment
-    next_month = {**INCOME, "period": "2020-08"}
+    next_month = {**earning, "period": "2020-08"}
     refused = assert_problem(await client.post(f"/v1/projects/{pid}/income", json=next_month, headers=FINANCE), 422)
     assert [(e["field"], e["code"]) for e in refused["errors"]] == [("body.period", "period_not_begun")]
     far_ahead = {**PROJECT, "project_code": "XM-2020-002", "started_on": "2021-07-03"}  # today + 367 days
@@ -529,3 +560,29 @@ async def test_open_findings_follow_the_reader_scope(api: Any) -> None:
     own = await client.get(f"/v1/projects/{pid}/open-findings", headers=auth("village_cadre", area=VILLAGE))
     assert own.status_code == 200 and len(own.json()["items"]) == 1
     assert UUID(own.json()["items"][0]["finding_id"])
+
+
+async def test_an_inspection_publishes_each_problem_with_the_severity_the_inspector_chose(api: Any) -> None:
+    app, client = api
+    pid = await _project(client)
+    problems = [
+        {"code": "asset_missing", "description": "光伏板缺失 20 块", "severity": "severe"},
+        {"code": "roof_damaged", "description": "大棚棚膜破损"},
+    ]
+    r = await client.post(f"/v1/projects/{pid}/inspections", json={**INSPECTION, "problems": problems}, headers=OFFICE)
+    assert r.status_code == 201, r.text
+    reported = [("asset_missing", "severe"), ("roof_damaged", None)]
+    assert [(p["code"], p["severity"]) for p in r.json()["problems"]] == reported
+    found = [json.loads(m.payload) for m in await _outbox(app) if m.event_type.endswith("problem_found.v1")]
+    assert [(f["code"], f["severity"]) for f in found] == reported
+    async with app.state.sessions() as s:
+        kept = (await s.scalars(select(ProjectProblem).order_by(col(ProjectProblem.code)))).all()
+    assert [(p.severity, p.origin, str(p.inspection_id)) for p in kept] == [
+        ("severe", "inspection", r.json()["id"]),
+        (None, "inspection", r.json()["id"]),
+    ]
+    listed = (await client.get(f"/v1/projects/{pid}/inspections", headers=OFFICE)).json()["items"]
+    assert [(p["code"], p["severity"]) for p in listed[0]["problems"]] == reported
+    wrong = {**INSPECTION, "problems": [{**problems[0], "severity": "fatal"}]}
+    assert_problem(await client.post(f"/v1/projects/{pid}/inspections", json=wrong, headers=OFFICE), 422)
+    assert await _count(app, ProjectInspection) == 1

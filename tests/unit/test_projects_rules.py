@@ -1,14 +1,19 @@
-"""Project rules without a database: areas, periods, inspection dates, repeated problem codes."""
+"""Project rules without a database: areas, periods, inspection dates, repeated problem codes, the project's life
+(its moves, who makes them, what they need) and its funds (draws, spending, totals by source)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from itertools import pairwise
 
 import pytest
 
-from services.projects.rules import dates
+from services.projects.rules import dates, funds, lifecycle
 from services.projects.rules.inspections import repeated_codes
+from services.projects.rules.vocabulary import FundSource, ProjectStatus
 from shared.areas import township_or_village
+from shared.auth import Role
+from shared.errors import Conflict, Forbidden
 from shared.timeutil import district_today, period_start
 
 TODAY = date(2020, 6, 15)
@@ -74,3 +79,137 @@ def test_repeated_codes_are_named_once_in_order() -> None:
     assert repeated_codes(codes) == ["a", "roof_damaged"]
     assert repeated_codes(["roof_damaged", "no_income"]) == []
     assert repeated_codes([]) == []
+
+
+# --- The project's life (rules/lifecycle.py) --------------------------------------------------------------------------
+
+S = ProjectStatus
+LIFE = [S.PLANNED, S.APPROVED, S.UNDER_CONSTRUCTION, S.COMPLETED, S.ACCEPTED, S.OPERATING, S.CLOSED]
+
+
+def test_the_moves_are_the_steps_of_the_life_but_acceptance() -> None:
+    steps = set(pairwise(LIFE))
+    assert set(lifecycle.MOVES) == steps - {lifecycle.ACCEPTANCE_MOVE}
+    assert lifecycle.ACCEPTANCE_MOVE == (S.COMPLETED, S.ACCEPTED)
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), [(a, b) for a in S for b in S if (a, b) not in lifecycle.MOVES])
+def test_every_other_move_is_refused_naming_both_ends(from_status: ProjectStatus, to_status: ProjectStatus) -> None:
+    with pytest.raises(Conflict) as refused:
+        lifecycle.ensure_move(from_status, to_status, set(Role))
+    assert refused.value.extensions == {
+        "code": "transition_not_allowed",
+        "from_status": from_status.value,
+        "to_status": to_status.value,
+    }
+
+
+@pytest.mark.parametrize(
+    ("move", "may", "may_not"),
+    [
+        ((S.PLANNED, S.APPROVED), Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE),
+        ((S.APPROVED, S.UNDER_CONSTRUCTION), Role.TOWNSHIP_OFFICE, Role.INSPECTOR),
+        ((S.UNDER_CONSTRUCTION, S.COMPLETED), Role.TOWNSHIP_OFFICE, Role.FINANCE_OFFICER),
+        ((S.ACCEPTED, S.OPERATING), Role.DISTRICT_OFFICE, Role.VILLAGE_CADRE),
+        ((S.OPERATING, S.CLOSED), Role.DISTRICT_OFFICE, Role.TOWNSHIP_OFFICE),
+    ],
+)
+def test_each_move_belongs_to_its_roles(move: tuple[ProjectStatus, ProjectStatus], may: Role, may_not: Role) -> None:
+    lifecycle.ensure_move(*move, {may})
+    lifecycle.ensure_move(*move, {may_not, may})
+    with pytest.raises(Forbidden) as refused:
+        lifecycle.ensure_move(*move, {may_not})
+    assert refused.value.extensions == {"code": "transition_role"}
+
+
+@pytest.mark.parametrize(
+    ("to_status", "ready", "need"),
+    [
+        (S.APPROVED, lifecycle.Readiness(), "no_funding"),
+        (S.APPROVED, lifecycle.Readiness(funding_draws=1), None),
+        (S.COMPLETED, lifecycle.Readiness(open_milestones=1), "milestones_open"),
+        (S.COMPLETED, lifecycle.Readiness(), None),  # no milestone planned: nothing open
+        (S.OPERATING, lifecycle.Readiness(), "no_assets"),
+        (S.OPERATING, lifecycle.Readiness(assets=2), None),
+        (S.UNDER_CONSTRUCTION, lifecycle.Readiness(), None),
+        (S.CLOSED, lifecycle.Readiness(), None),
+    ],
+)
+def test_what_a_move_needs(to_status: ProjectStatus, ready: lifecycle.Readiness, need: str | None) -> None:
+    unmet = lifecycle.unmet_need(to_status, ready)
+    assert (unmet[0] if unmet else None) == need
+
+
+def test_only_approval_fixes_the_day_of_acceptance() -> None:
+    assert [s for s in S if lifecycle.needs_acceptance_due(s)] == [S.APPROVED]
+
+
+def test_a_step_is_not_dated_before_the_one_it_follows() -> None:
+    assert not lifecycle.effective_too_early(TODAY, last_effective_on=None)
+    assert not lifecycle.effective_too_early(TODAY, last_effective_on=TODAY)
+    assert lifecycle.effective_too_early(date(2020, 6, 14), last_effective_on=TODAY)
+
+
+def test_progress_never_goes_back() -> None:
+    assert not lifecycle.progress_goes_back(40, 40)
+    assert not lifecycle.progress_goes_back(40, 41)
+    assert lifecycle.progress_goes_back(40, 39)
+
+
+def test_a_contract_covers_its_last_day() -> None:
+    assert not lifecycle.contract_expired(TODAY, today=TODAY)
+    assert lifecycle.contract_expired(date(2020, 6, 14), today=TODAY)
+
+
+def test_a_project_outside_the_allowed_statuses_is_refused_naming_its_status() -> None:
+    lifecycle.ensure_status("approved", lifecycle.BUILDING, doing="plan milestones")
+    with pytest.raises(Conflict) as refused:
+        lifecycle.ensure_status("completed", lifecycle.BUILDING, doing="plan milestones")
+    assert refused.value.extensions == {"code": "project_state", "project_status": "completed"}
+
+
+# --- Funds (rules/funds.py) -------------------------------------------------------------------------------------------
+
+
+def test_draws_on_a_line_stay_within_its_amount() -> None:
+    funds.ensure_draw_fits(line_fen=1_000, drawn_by_others_fen=600, new_total_fen=400, spent_fen=0)
+    with pytest.raises(Conflict) as refused:
+        funds.ensure_draw_fits(line_fen=1_000, drawn_by_others_fen=600, new_total_fen=401, spent_fen=0)
+    assert refused.value.extensions == {"code": "allocation_exhausted", "available_fen": 400}
+
+
+def test_a_draw_stays_at_least_what_was_spent_from_it() -> None:
+    funds.ensure_draw_fits(line_fen=1_000, drawn_by_others_fen=0, new_total_fen=300, spent_fen=300)
+    with pytest.raises(Conflict) as refused:
+        funds.ensure_draw_fits(line_fen=1_000, drawn_by_others_fen=0, new_total_fen=299, spent_fen=300)
+    assert refused.value.extensions == {"code": "draw_below_spent", "spent_fen": 300}
+
+
+def test_a_line_overdrawn_before_says_nothing_is_left_not_a_negative_amount() -> None:
+    with pytest.raises(Conflict) as refused:
+        funds.ensure_draw_fits(line_fen=1_000, drawn_by_others_fen=1_200, new_total_fen=1, spent_fen=0)
+    assert refused.value.extensions["available_fen"] == 0
+
+
+def test_spending_stays_within_its_draw() -> None:
+    funds.ensure_spending_fits(drawn_fen=1_000, spent_fen=999, amount_fen=1)
+    with pytest.raises(Conflict) as refused:
+        funds.ensure_spending_fits(drawn_fen=1_000, spent_fen=999, amount_fen=2)
+    assert refused.value.extensions == {"code": "funding_exhausted", "available_fen": 1}
+
+
+def test_totals_name_every_source_and_add_up_the_higher_levels_and_the_whole() -> None:
+    totals = funds.totals(
+        allocated={"district": 2_150_000_000, "central": 1_500_000_000, "provincial": 400_000_000, "municipal": 1},
+        drawn={"district": 7, "matching": 5},
+        spent={"central": 3},
+    )
+    assert list(totals.by_source) == list(FundSource)
+    assert totals.by_source[FundSource.MATCHING] == funds.Money(0, 5, 0)
+    assert totals.higher_levels == funds.Money(1_900_000_001, 0, 3)
+    assert totals.total == funds.Money(4_050_000_001, 12, 3)
+
+
+def test_spending_and_drawing_follow_the_projects_status() -> None:
+    assert {S.APPROVED, S.UNDER_CONSTRUCTION, S.COMPLETED, S.ACCEPTED, S.OPERATING} == funds.SPENDING
+    assert {*funds.SPENDING, S.PLANNED} == funds.DRAWING

@@ -24,6 +24,9 @@ PlanApprover = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.F
 Accountant = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER))]
 Inspector = Annotated[Principal, Depends(require_roles(R.INSPECTOR, R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE))]
 Treasurer = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER, R.DISTRICT_OFFICE))]
+# Workshop wages are recorded, and the posts' monthly payroll prepared, by the finance officer or the township office;
+# a payroll is approved by a Treasurer other than its preparer.
+PayClerk = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER, R.TOWNSHIP_OFFICE))]
 Reader = Annotated[
     Principal,
     Depends(

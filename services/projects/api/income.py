@@ -1,4 +1,4 @@
-"""Routes of a project's income (收益)."""
+"""Routes of an asset's income (收益)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from fastapi import APIRouter, status
 
 from services.projects.api.deps import Reader, Treasurer
 from services.projects.domain import income, projects
+from services.projects.domain.income import PlannedIncome
 from services.projects.schemas.income import IncomeCreate, IncomeRead
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
-from shared.api.pagination import Page, Paging, text_key
+from shared.api.pagination import Page, Paging, text_key, uuid_key
 from shared.http import Transaction
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -27,29 +28,32 @@ async def record_income(
     now: Now,
     today: Today,
 ) -> IncomeRead:
-    """Record a project's income for a month (项目收益)
+    """Record an asset's income for a month (项目收益)
 
-    Publishes `ProjectIncomeRecorded` on `projects.events`: subsidies shares the income out among the poor
-    households of the project's township by members (差异化分配).
+    The income belongs to the asset's owner; it is shared among the owner's poor households only by a distribution
+    plan (`POST /v1/plans`), prepared, reviewed and approved, never automatically. Publishes
+    `ProjectIncomeRecorded` on `projects.events`. `received_on` defaults to the request's day.
 
-    Refused: income already recorded for the project and month (409); a month that has not begun (422,
-    `period_not_begun`) or that is before the month the project started (422, `before_project_start`).
+    Refused: a project neither accepted nor operating (409, `project_state`); income already recorded for the
+    asset and month (409, `income_recorded`); an asset not of this project (422, `not_an_asset`); a month that has
+    not begun (422, `period_not_begun`) or before the month the project started (422, `before_project_start`);
+    received after today (422, `in_future`).
     """
     if (earlier := await idem.replay(body, IncomeRead)) is not None:
         return earlier
     project = await projects.get_project(session, project_id, actor=actor)
     recorded = await income.record_income(session, project, body, actor=actor, today=today, now=now)
-    return idem.remember(IncomeRead(**recorded.model_dump()))
+    return idem.remember(IncomeRead(**PlannedIncome(recorded).fields()))
 
 
 @router.get("/{project_id}/income")
 async def list_income(project_id: UUID, session: Transaction, actor: Reader, paging: Paging) -> Page[IncomeRead]:
-    """List a project's income (项目收益), the latest month first
+    """List a project's income (项目收益), the latest month first, each with its distribution plan
 
-    One record per month. Pass `next_cursor` on for the next page.
+    One record per asset and month; each shows its plan not rejected and where that plan stands, or none. Pass
+    `next_cursor` on for the next page.
     """
     project = await projects.get_project(session, project_id, actor=actor)
-    after = paging.after(text_key)
-    rows = await income.income_page(session, project, before_period=after[0] if after else None, limit=paging.limit + 1)
-    items, next_cursor = paging.page(rows, lambda i: [i.period])
-    return Page(items=[IncomeRead(**i.model_dump()) for i in items], next_cursor=next_cursor)
+    rows = await income.income_page(session, project, after=paging.after(text_key, uuid_key), limit=paging.limit + 1)
+    items, next_cursor = paging.page(rows, lambda r: [r.income.period, str(r.income.id)])
+    return Page(items=[IncomeRead(**r.fields()) for r in items], next_cursor=next_cursor)

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 def _read(inspection: ProjectInspection, problems: list[ProjectProblem]) -> InspectionRead:
     return InspectionRead(
         **inspection.model_dump(),
-        problems=[ProblemRead(id=p.id, code=p.code, description=p.description) for p in problems],
+        problems=[ProblemRead(id=p.id, code=p.code, description=p.description, severity=p.severity) for p in problems],
     )
 
 
@@ -32,7 +32,9 @@ async def record_inspection(
     """Record a project inspection (两看一及时: look at the asset, look at the operation, fix promptly)
 
     Keeps the inspection and each problem it found, and publishes every problem as `ProjectProblemFound` on
-    `projects.events`, from which audit opens a finding; the finding comes back as the project's open finding.
+    `projects.events` with the severity the inspector chose, from which audit opens a finding (a severe one, such as
+    an asset missing or income diverted, is referred to the discipline commission at once); the finding comes back
+    as the project's open finding.
 
     Refused: an inspection dated after today (422, `in_future`) or before the project started (422,
     `before_project_start`); a problem code reported twice (422, `repeated_problem_code`).

@@ -9,19 +9,20 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.projects import events
+from services.projects.domain import problems as problems_found
 from services.projects.domain.dates import refused
 from services.projects.models import Project, ProjectInspection, ProjectProblem
 from services.projects.rules import dates
+from services.projects.rules.vocabulary import ProblemOrigin
 from services.projects.schemas.inspections import InspectionCreate
 from shared.auth import Principal
-from shared.contracts.projects import ProjectProblemFound
 
 
 async def record_inspection(
     session: AsyncSession, project: Project, data: InspectionCreate, *, actor: Principal, today: date
 ) -> tuple[ProjectInspection, list[ProjectProblem]]:
-    """Record an inspection; every problem it found is published for audit (问题 -> 整改)."""
+    """Record an inspection; every problem it found is published for audit (问题 -> 整改), with the severity the
+    inspector chose."""
     _ensure_inspected_on(data.inspected_on, project, today=today)
     inspection = ProjectInspection(
         project_id=project.id, inspected_on=data.inspected_on, inspector=data.inspector, notes=data.notes
@@ -29,24 +30,20 @@ async def record_inspection(
     session.add(inspection)
     await session.flush()  # problems reference it; without relationships the flush order is ours to set
     problems = [
-        ProjectProblem(inspection_id=inspection.id, project_id=project.id, code=p.code, description=p.description)
+        await problems_found.report_problem(
+            session,
+            project,
+            code=p.code,
+            description=p.description,
+            found_on=data.inspected_on,
+            found_by=actor.subject,
+            origin=ProblemOrigin.INSPECTION,
+            severity=p.severity,
+            inspection_id=inspection.id,
+        )
         for p in data.problems
     ]
-    session.add_all(problems)
-    for problem in problems:
-        events.publish(
-            session,
-            ProjectProblemFound(
-                project_id=project.id,
-                problem_id=problem.id,
-                area_code=project.area_code,
-                code=problem.code,
-                description=problem.description,
-                found_on=data.inspected_on,
-                found_by=actor.subject,
-            ),
-        )
-    return inspection, problems
+    return inspection, [problem for problem in problems if problem is not None]
 
 
 def _ensure_inspected_on(inspected_on: date, project: Project, *, today: date) -> None:
@@ -76,7 +73,7 @@ async def inspections_page(
         .where(col(ProjectProblem.inspection_id).in_([i.id for i in found]))
         .order_by(col(ProjectProblem.code))
     )
-    by_inspection: dict[UUID, list[ProjectProblem]] = {i.id: [] for i in found}
+    by_inspection: dict[UUID | None, list[ProjectProblem]] = {i.id: [] for i in found}
     for problem in problems.all():
         by_inspection[problem.inspection_id].append(problem)
     return [(inspection, by_inspection[inspection.id]) for inspection in found]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.projects.rules.inspections import repeated_codes
+from shared.contracts.audit import Severity
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
 
@@ -29,6 +30,11 @@ class ProblemReport(RequestBody):
         examples=["roof_damaged"],
     )
     description: Annotated[ScreenedText, Field(min_length=1, max_length=1000)]
+    severity: Severity | None = Field(
+        default=None,
+        description="how grave the inspector judges it: an asset missing or income diverted is `severe`, which "
+        "audit refers to the discipline commission at once; none: audit grades it by its own policy",
+    )
 
 
 MAX_INSPECTION_PROBLEMS = 50
@@ -42,7 +48,7 @@ class InspectionCreate(RequestBody):
         "notes": "看外观, 看运营",
         "problems": [
             {"code": "roof_damaged", "description": "大棚棚膜破损"},
-            {"code": "income_not_paid", "description": "一季度收益未到位"},
+            {"code": "income_not_paid", "description": "一季度收益未到位", "severity": "serious"},
         ],
     }
 
@@ -72,6 +78,7 @@ class ProblemRead(BaseModel):
     id: UUID
     code: str = Field(pattern=PROBLEM_CODE)
     description: str
+    severity: Severity | None
 
 
 class InspectionRead(BaseModel):
