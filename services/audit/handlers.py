@@ -84,6 +84,9 @@ def build_handlers(settings: AuditSettings, clock: Callable[[], datetime] = utcn
             code=event.code,
             description=event.description,
             source_ref=str(event.problem_id),
+            # The inspector's (or the check's) severity: an asset missing or income diverted, severe, is referred to
+            # the discipline commission at once. Unstated (older publishers), audit grades the problem itself.
+            stated_severity=event.severity,
         )
         await findings.record_finding(session, facts, policy=policy, now=clock(), source="projects")
 

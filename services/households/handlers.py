@@ -1,5 +1,6 @@
-"""Households reacts to audit (its findings about a household, kept while their rectification is open) and to
-subsidies (money that reached a household: subsidies paid, project-income shares, corrections).
+"""Households reacts to audit (its findings about a household, kept while their rectification is open), to
+subsidies (money that reached a household: subsidies paid, shares of projects' income, public-welfare posts'
+allowances, corrections) and to projects (workshops' wages).
 
 A handler is an edge: it reads the clock once and hands the moment to the use case. A payment naming a period of no
 known form or a policy code outside the published ones raises ValueError: retried, then dead-lettered, to be replayed
@@ -13,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.households.domain import transfers
 from services.households.domain.transfers import Transfer
 from services.households.models import HouseholdOpenFinding
-from services.households.rules.transfers import year_of_period
+from services.households.rules.transfers import kind_of_payment, year_of_period
 from services.households.rules.vocabulary import TransferKind
 from services.households.settings import HouseholdsSettings
 from shared.contracts.audit import SubjectKind
+from shared.contracts.projects import WorkshopWagesRecorded
 from shared.contracts.subsidies import PolicyCode, ProjectIncomeAllocated, SubsidyPaid, SubsidyPaymentCorrected
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
@@ -59,16 +61,33 @@ def _on_money(handlers: HandlerRegistry) -> None:
         now = utcnow()
         await transfers.correct(session, _subsidy_transfer(event, envelope), now=now, today=district_today(now))
 
+    @handlers.on(WorkshopWagesRecorded)
+    async def on_workshop_wages(session: AsyncSession, event: WorkshopWagesRecorded, envelope: Envelope) -> None:
+        # Paid by the workshop itself, not through subsidies: a wage of the month's year (工资性收入).
+        transfer = Transfer(
+            receipt_id=event.wage_id,
+            household_id=event.household_id,
+            kind=TransferKind.WAGE,
+            year=year_of_period(event.period),
+            amount_fen=event.amount_fen,
+            received_at=envelope.time,
+            period=event.period,
+        )
+        await transfers.receive(session, transfer, now=utcnow())
+
 
 def _subsidy_transfer(event: SubsidyPaid | SubsidyPaymentCorrected, envelope: Envelope) -> Transfer:
-    """A subsidy payment (or its correction) as the household's transfer income (转移性收入) of its period's year."""
+    """A subsidy payment (or its correction) as the household's income of its period's year: transfer income
+    (转移性收入), asset income for a plan's share (资产收益), a wage for a post's allowance (工资性收入). A plan's
+    share names no project: the plan is the cycle its payment was made in."""
+    policy_code = PolicyCode(event.policy_code)
     return Transfer(
         receipt_id=event.payment_id,
         household_id=event.household_id,
-        kind=TransferKind.SUBSIDY,
+        kind=kind_of_payment(policy_code),
         year=year_of_period(event.period),
         amount_fen=event.amount_fen,
         received_at=envelope.time,
-        policy_code=PolicyCode(event.policy_code),
+        policy_code=policy_code,
         period=event.period,
     )

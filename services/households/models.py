@@ -165,15 +165,16 @@ class IncomeRecord(SQLModel, table=True):
 
 
 class TransferReceipt(SQLModel, table=True):
-    """Money that reached the household through subsidies (fed by `subsidies.events`): a subsidy paid (转移性收入)
-    or a project-income share (资产收益), one row per payment or allocation id, counted in the year's income.
+    """Money that reached the household from the other services: a subsidy paid (转移性收入), a project-income
+    share (资产收益) or a wage (工资性收入: a post's allowance paid by subsidies, a workshop's wage recorded by
+    projects), one row per payment, allocation or wage id, counted in the year's income (`kind`: TransferKind).
 
     A correction (冲正, 追回) arriving before its payment is kept here as awaiting it, so the payment then counts
     only what was not corrected, whichever order the events came in."""
 
     __table_args__ = (Index("ix_transferreceipt_household_year", "household_id", "year"),)
 
-    receipt_id: UUID = Field(primary_key=True, description="the payment id, or the allocation id")
+    receipt_id: UUID = Field(primary_key=True, description="the payment, allocation or wage id")
     household_id: UUID = Field(foreign_key="household.id")
     kind: str = Field(max_length=20)
     year: int

@@ -1,4 +1,5 @@
-"""The subsidies service (政策补贴): the programme catalogue, cycles paid through the bank, checks, project income."""
+"""The subsidies service (政策补贴): the programme catalogue, cycles paid through the bank, checks, and the payment of
+projects' approved distribution plans and payrolls."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ DESCRIPTION = (
     "the account is corrected) or returned. Each entitlement is paid at most once whatever is retried or "
     "re-imported; a wrong payment is reversed (冲正) or recovered (追回). Coverage checks (政策落实覆盖核查) find "
     "who was entitled and went unpaid, leakage checks (资金安全核查) find payments that should not have been made "
-    "as they were, on demand and on a schedule per cycle; each gap and leak goes to audit as a finding. Project "
-    "income (收益) is shared out among the poor households of the project's township by members (差异化分配). "
-    "Households count payments as transfer income (less what was corrected) and income shares as asset income."
+    "as they were, on demand and on a schedule per cycle; each gap and leak goes to audit as a finding. Projects' "
+    "approved distribution plans of an asset's income (收益分配方案) and payrolls of public-welfare posts "
+    "(公益岗位工资表) arrive as cycles approved already, paid the same way. Households count payments as transfer "
+    "income (less what was corrected), plans' shares as asset income and posts' allowances as wages."
 )
 
 

@@ -1,4 +1,5 @@
-"""Subsidies reacts to households (the facts eligibility rules read) and to projects (income to distribute).
+"""Subsidies reacts to households (the facts eligibility rules read) and to projects (approved distribution plans and
+payrolls to pay).
 
 A handler is an edge: it reads the clock once and hands the moment to the use case. A fact whose event carries no
 day of its own (schooling, medical cover) changed on the district's day the event was made (its envelope's time).
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.subsidies.domain import distributions, households
+from services.subsidies.domain import households, project_orders
 from services.subsidies.rules import fact_history as history
+from services.subsidies.rules.project_orders import payroll_order, plan_order
 from services.subsidies.settings import SubsidiesSettings
 from shared.contracts.households import (
     HouseholdRegistered,
@@ -27,14 +29,14 @@ from shared.contracts.households import (
     MonitoringEpisodeOpened,
     RiskFlagRaised,
 )
-from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
+from shared.contracts.projects import IncomeDistributionApproved, PayrollApproved
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
 from shared.timeutil import district_today, utcnow
 
 
 def build_handlers(settings: SubsidiesSettings) -> HandlerRegistry:
-    """Subsidies' event handlers: household and member facts, project areas and income distribution."""
+    """Subsidies' event handlers: household and member facts, projects' approved plans and payrolls."""
     handlers = HandlerRegistry()
     _on_registry(handlers)
     _on_household_facts(handlers)
@@ -179,10 +181,10 @@ def _on_member_facts(handlers: HandlerRegistry) -> None:
 
 
 def _on_projects(handlers: HandlerRegistry) -> None:
-    @handlers.on(ProjectRegistered)
-    async def on_project_registered(session: AsyncSession, event: ProjectRegistered, _: Envelope) -> None:
-        await distributions.note_project_area(session, project_id=event.project_id, area_code=event.area_code)
+    @handlers.on(IncomeDistributionApproved)
+    async def on_plan_approved(session: AsyncSession, event: IncomeDistributionApproved, _: Envelope) -> None:
+        await project_orders.take_order(session, plan_order(event), now=utcnow())
 
-    @handlers.on(ProjectIncomeRecorded)
-    async def on_income_recorded(session: AsyncSession, event: ProjectIncomeRecorded, _: Envelope) -> None:
-        await distributions.distribute_income(session, event, now=utcnow())
+    @handlers.on(PayrollApproved)
+    async def on_payroll_approved(session: AsyncSession, event: PayrollApproved, _: Envelope) -> None:
+        await project_orders.take_order(session, payroll_order(event), now=utcnow())

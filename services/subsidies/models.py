@@ -1,9 +1,9 @@
-"""Tables of the subsidies service: payments (补贴发放), income allocations and the facts they rest on."""
+"""Tables of the subsidies service: payments (补贴发放), the cycles and catalogue that decide them, and the facts they
+rest on."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -67,46 +67,6 @@ class FactChange(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class ProjectArea(SQLModel, table=True):
-    """Where an industrial project is (read model fed by `projects.events`), to know who shares its income."""
-
-    project_id: UUID = Field(primary_key=True)
-    area_code: str = Field(max_length=12)
-
-
-class IncomeStatus(StrEnum):
-    DISTRIBUTED = "distributed"  # shared out among the township's households (收益分配)
-    UNDISTRIBUTED = "undistributed"  # no registered household in the township yet: waits for the finance office
-
-
-class IncomeReceipt(SQLModel, table=True):
-    """A project's income as received from `projects.events`, whether or not it could be shared out yet."""
-
-    income_id: UUID = Field(primary_key=True)
-    project_id: UUID = Field(index=True)
-    period: str = Field(max_length=7)
-    amount_fen: int = Field(sa_type=BigInteger)
-    status: str = Field(max_length=20, index=True)
-    household_count: int = Field(default=0, description="households that received a share")
-    received_at: datetime = Field(sa_type=UTCDateTime)
-    distributed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class IncomeAllocation(SQLModel, table=True):
-    """One household's share of a project's income (收益分配), with the member count it was based on."""
-
-    __table_args__ = (UniqueConstraint("income_id", "household_id", name="uq_incomeallocation_income_household"),)
-
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
-    income_id: UUID = Field(index=True)
-    project_id: UUID = Field(index=True)
-    household_id: UUID = Field(index=True)
-    period: str = Field(max_length=7)
-    amount_fen: int = Field(sa_type=BigInteger)
-    member_count: int
-    allocated_at: datetime = Field(sa_type=UTCDateTime)
-
-
 # --- The programme catalogue (政策目录), versioned -------------------------------------------------------------
 
 
@@ -121,6 +81,12 @@ class Programme(SQLModel, table=True):
     unit: str = Field(max_length=20, description="ProgrammeUnit: per household or per member")
     frequency: str = Field(max_length=20, description="Frequency: monthly, termly, yearly, one_off")
     funding_source: str = Field(max_length=100, description="资金来源")
+    decided_by: str = Field(
+        default="catalogue",
+        max_length=20,
+        sa_column_kwargs={"server_default": "catalogue"},
+        description="DecidedBy: the catalogue's rule, or projects' approved plans and payrolls (never computed here)",
+    )
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -161,13 +127,23 @@ class ProgrammeFund(SQLModel, table=True):
 
 class Cycle(SQLModel, table=True):
     """A programme's disbursement for one period (发放批次/周期): draft -> computed -> on_notice (公示) ->
-    submitted -> approved -> paid -> closed (CycleStatus)."""
+    submitted -> approved -> paid -> closed (CycleStatus). A cycle of projects' order (an approved distribution plan
+    or payroll, `origin` projects) is approved when it is made, its id the plan's or the payroll's.
 
-    __table_args__ = (UniqueConstraint("programme_code", "period", name="uq_cycle_programme_period"),)
+    One cycle per programme, period and `order_ref` (the plan's id for a plan's cycle; "" for the catalogue's cycles
+    and payrolls): one catalogue cycle and one payroll a month, as many plans as were approved."""
+
+    __table_args__ = (UniqueConstraint("programme_code", "period", "order_ref", name="uq_cycle_programme_period"),)
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     programme_code: str = Field(max_length=60, index=True)
     period: str = Field(max_length=7, description="YYYY-MM, YYYY-S1/S2 (terms) or YYYY, by the frequency")
+    origin: str = Field(
+        default="catalogue", max_length=20, sa_column_kwargs={"server_default": "catalogue"}, description="DecidedBy"
+    )
+    order_ref: str = Field(
+        default="", max_length=36, sa_column_kwargs={"server_default": ""}, description="a plan's id, else empty"
+    )
     version_id: UUID | None = Field(default=None, description="the programme version the list was computed with")
     status: str = Field(max_length=20, index=True)
     entitled_count: int = 0
@@ -340,9 +316,10 @@ class Payment(SQLModel, table=True):
     `batch_line_id` set; one payment per line), or recorded by hand for money paid outside a cycle. Reversal (冲正)
     and recovery (追回) change its status, never delete it.
 
-    At most one payment per entitlement, and per holder, policy and period, is `paid` (the partial unique
-    indexes): an entitlement whose payment the bank returned is paid by a follow-up line's payment of its own,
-    the returned one staying reversed with its correction.
+    At most one payment per entitlement, and per holder, policy, period and `order_ref`, is `paid` (the partial
+    unique indexes): an entitlement whose payment the bank returned is paid by a follow-up line's payment of its own,
+    the returned one staying reversed with its correction; a household paid its shares of two plans of one month
+    has one payment of each plan.
     """
 
     __table_args__ = (
@@ -353,6 +330,7 @@ class Payment(SQLModel, table=True):
             "holder_key",
             "policy_code",
             "period",
+            "order_ref",
             unique=True,
             postgresql_where=text("status = 'paid'"),
             sqlite_where=text("status = 'paid'"),
@@ -372,6 +350,12 @@ class Payment(SQLModel, table=True):
     holder_key: str = Field(default="-", max_length=36)
     policy_code: str = Field(max_length=60)
     period: str = Field(max_length=7)
+    order_ref: str = Field(
+        default="",
+        max_length=36,
+        sa_column_kwargs={"server_default": ""},
+        description="its cycle's: a plan's id, else empty (a payment by hand, a catalogue cycle's, a payroll's)",
+    )
     amount_fen: int = Field(sa_type=BigInteger)
     idempotency_key: str = Field(max_length=100, unique=True)
     version_id: UUID | None = Field(default=None, description="the programme version it was paid under")

@@ -60,6 +60,9 @@ async def api(pg_database: MakeDb) -> Any:
         yield app, client
 
 
+SEEDED = 13  # the report's 11 programmes (0008), and the 2 projects decides (0014)
+
+
 async def _versions(app: Any) -> int:
     async with app.state.sessions() as s:
         return int(await s.scalar(select(func.count()).select_from(ProgrammeVersion)) or 0)
@@ -69,10 +72,12 @@ async def test_the_report_catalogue_is_seeded_and_read(api: Any) -> None:
     app, client = api
     r = await client.get("/v1/programmes", params={"limit": 500}, headers=auth("auditor"))
     assert r.status_code == 200, r.text
-    assert len(r.json()["items"]) == 11 and await _versions(app) == 11
+    assert len(r.json()["items"]) == SEEDED and await _versions(app) == SEEDED
     pension = (await client.get("/v1/programmes/pension_premium_subsidy", headers=auth("auditor"))).json()
     assert (pension["unit"], pension["frequency"], pension["in_force"]["amount_fen"]) == ("member", "yearly", 10_000)
-    assert_problem(await client.get("/v1/programmes/public_welfare_job_subsidy", headers=auth("auditor")), 404)
+    jobs = (await client.get("/v1/programmes/public_welfare_job_subsidy", headers=auth("auditor"))).json()
+    assert (jobs["unit"], jobs["decided_by"], jobs["in_force"]["amount_fen"]) == ("member", "projects", 0)
+    assert_problem(await client.get("/v1/programmes/industry_award", headers=auth("auditor")), 404)
 
 
 async def test_versions_bad_input_and_races_change_nothing_they_should_not(api: Any) -> None:
@@ -83,7 +88,7 @@ async def test_versions_bad_input_and_races_change_nothing_they_should_not(api: 
         ("body.rule.0", "member_fact"),
         ("body.rule.1", "unknown_fact"),
     ]
-    assert await _versions(app) == 11
+    assert await _versions(app) == SEEDED
     racing = [{**RAISE, "effective_from": f"2021-0{n}-01"} for n in range(1, 5)]
     answers = await asyncio.gather(
         *(client.post("/v1/programmes/dibao/versions", json=body, headers=OFFICE) for body in racing)

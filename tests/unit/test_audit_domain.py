@@ -18,9 +18,10 @@ from services.audit.models import DeadlineChange, DisciplineReferral, Finding, L
 from services.audit.rules.findings import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.rules.ledger import sha256_hex
 from services.audit.settings import AuditSettings
-from shared.contracts import HOUSEHOLDS_TOPIC, SUBSIDIES_TOPIC
-from shared.contracts.audit import RectificationRescheduled, SubjectKind
+from shared.contracts import HOUSEHOLDS_TOPIC, PROJECTS_TOPIC, SUBSIDIES_TOPIC
+from shared.contracts.audit import RectificationRescheduled, Severity, SubjectKind
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.contracts.projects import ProjectProblemFound
 from shared.contracts.subsidies import SubsidyCoverageGap
 from shared.db import create_engine, unit_of_work
 from shared.messaging.outbox import OutboxMessage
@@ -249,3 +250,34 @@ async def test_a_subsidy_coverage_gap_is_a_policy_delivery_finding_once_per_poli
         ("unpaid_education_aid", "policy_delivery", "general", 1),
     ]
     assert (tasks, found[0].subject_id) == (2, str(household))
+
+
+def project_problem(severity: Severity | None) -> ProjectProblemFound:
+    """An inspection's finding on a project: its asset missing (资产流失)."""
+    return ProjectProblemFound(
+        project_id=uuid.uuid4(), problem_id=uuid.uuid4(), area_code="371523101", code="asset_missing",
+        description="greenhouse 7 of the asset register not found on site", found_on=NOW.date(),
+        found_by="inspector-2", severity=severity,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("stated", "severity", "referred"),
+    [(Severity.SEVERE, "severe", 1), (Severity.SERIOUS, "serious", 0), (None, "general", 0)],
+)
+async def test_a_project_problem_takes_the_severity_projects_states(
+    sessions: Any, stated: Severity | None, severity: str, referred: int
+) -> None:
+    handlers = build_handlers(AuditSettings(database_url="unused"), clock=lambda: NOW)
+    application = handlers.bind(PROJECTS_TOPIC, envelope_of(project_problem(stated)))
+    assert application is not None
+    async with unit_of_work(sessions) as s:
+        await application(s)
+    async with sessions() as s:
+        finding = (await s.scalars(select(Finding))).one()
+        referrals = (await s.scalars(select(DisciplineReferral))).all()
+        task = (await s.scalars(select(RectificationTask))).one()
+    assert (finding.severity, finding.category, len(referrals)) == (severity, "project", referred)
+    assert task.deadline == NOW + timedelta(days={"severe": 7, "serious": 15, "general": 30}[severity])
+    # A severe problem is referred to the discipline commission at once, when it is found.
+    assert [(r.finding_id, r.referred_at) for r in referrals] == [(finding.id, NOW)] * referred

@@ -1,7 +1,8 @@
-"""Money reaches households: subsidies paid (转移性收入) and project-income shares (资产收益) consumed from
-`subsidies.events` count in the household's income for their year, once per payment or allocation, less what a
-correction took back, whichever order the events came in; the income read, the exit assessment and relapse-risk
-monitoring see them."""
+"""Money reaches households: subsidies paid (转移性收入), project-income shares (资产收益: plans' shares paid,
+allocations made before plans) and public-welfare posts' allowances (工资性收入) consumed from `subsidies.events`,
+and workshops' wages (工资性收入) from `projects.events`, count in the household's income for their year, once per
+payment, allocation or wage, less what a correction took back, whichever order the events came in; the income read,
+the exit assessment and relapse-risk monitoring see them."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from services.households.models import Household, RiskFlag, TransferReceipt
 from services.households.rules.transfers import counted_fen, status_of, year_of_period
 from services.households.rules.vocabulary import ReceiptStatus
 from services.households.settings import HouseholdsSettings
-from shared.contracts import SUBSIDIES_TOPIC
+from shared.contracts import PROJECTS_TOPIC, SUBSIDIES_TOPIC
+from shared.contracts.projects import WorkshopWagesRecorded
 from shared.contracts.subsidies import (
     CorrectionKind,
     ProjectIncomeAllocated,
@@ -112,8 +114,8 @@ def test_a_receipt_counts_the_payment_less_its_correction(
     assert (counted_fen(paid_fen, corrected_fen), status_of(paid_fen, corrected_fen)) == (counted, status)
 
 
-def test_households_consumes_the_subsidies_topic() -> None:
-    assert SUBSIDIES_TOPIC in build_handlers(HouseholdsSettings()).topics
+def test_households_consumes_the_subsidies_and_projects_topics() -> None:
+    assert {SUBSIDIES_TOPIC, PROJECTS_TOPIC} <= set(build_handlers(HouseholdsSettings()).topics)
 
 
 async def test_a_subsidy_paid_is_transfer_income_of_its_year_and_counts_once(api: Any) -> None:
@@ -312,3 +314,79 @@ async def test_receipts_are_read_within_reach_only(api: Any) -> None:
     assert_problem(await client.get(f"/v1/households/{uuid4()}/transfer-receipts", headers=OFFICE), 404)
     mine = auth("township_office", area="371523101")
     assert len((await client.get(f"/v1/households/{hid}/transfer-receipts", headers=mine)).json()["items"]) == 1
+
+
+# --- Shares of projects' income and wages -------------------------------------------------------------------------
+
+
+def paid_of(hid: UUID, policy_code: str, amount_fen: int, period: str = "2020-06") -> SubsidyPaid:
+    return SubsidyPaid(
+        household_id=hid, payment_id=uuid4(), policy_code=policy_code, period=period, amount_fen=amount_fen,
+        cycle_id=uuid4(),
+    )  # fmt: skip
+
+
+def wage(hid: UUID, amount_fen: int, period: str = "2020-06") -> WorkshopWagesRecorded:
+    return WorkshopWagesRecorded(
+        household_id=hid, member_id=uuid4(), workshop_id=uuid4(), wage_id=uuid4(), period=period,
+        amount_fen=amount_fen,
+    )  # fmt: skip
+
+
+async def test_a_plans_share_paid_is_asset_income_and_its_reversal_takes_it_back(api: Any) -> None:
+    app, client = api
+    hid = await two_people(client)
+    share = paid_of(hid, "project_income_share", 60_001)
+    await apply_event(app, share)
+    summary = await income(client, hid, 2020)
+    assert (summary["asset_income_fen"], summary["transfer_income_fen"], summary["wage_income_fen"]) == (60_001, 0, 0)
+    stored = await receipt(app, share.payment_id)
+    assert (stored.kind, stored.policy_code, stored.project_id) == ("project_income", "project_income_share", None)
+    await apply_event(app, corrected(share))
+    assert (await income(client, hid, 2020))["asset_income_fen"] == 0
+
+
+async def test_a_posts_allowance_and_a_workshops_wage_are_wage_income_counted_once(api: Any) -> None:
+    app, client = api
+    hid = await two_people(client)
+    allowance, earned = paid_of(hid, "public_welfare_job_subsidy", 60_000), wage(hid, 180_000)
+    for event in (allowance, earned, allowance, earned):  # each sent twice (new event ids): counted once
+        await apply_event(app, event)
+    summary = await income(client, hid, 2020)
+    assert (summary["wage_income_fen"], summary["transfer_income_fen"], summary["asset_income_fen"]) == (240_000, 0, 0)
+    assert (summary["total_fen"], summary["per_capita_income_fen"]) == (240_000, 120_000)
+    assert (await receipt(app, earned.wage_id)).kind == (await receipt(app, allowance.payment_id)).kind == "wage"
+    listed = (await client.get(f"/v1/households/{hid}/transfer-receipts?kind=wage", headers=OFFICE)).json()["items"]
+    assert {r["receipt_id"] for r in listed} == {str(allowance.payment_id), str(earned.wage_id)}
+    await apply_event(app, corrected(allowance))  # the allowance's payment reversed: the wage stays
+    assert (await income(client, hid, 2020))["wage_income_fen"] == 180_000
+
+
+async def test_a_correction_before_its_allowance_waits_as_wage_income(api: Any) -> None:
+    app, client = api
+    hid = await two_people(client)
+    allowance = paid_of(hid, "public_welfare_job_subsidy", 60_000)
+    await apply_event(app, corrected(allowance))
+    await apply_event(app, allowance)
+    stored = await receipt(app, allowance.payment_id)
+    assert (stored.kind, stored.counted_fen) == ("wage", 0)
+
+
+async def test_the_exit_assessment_counts_wages(api: Any) -> None:
+    app, client = api
+    hid = await two_people(client)
+    await client.put(f"/v1/poverty-lines/{THIS_YEAR}", json=LINE, headers=OFFICE)
+    await apply_event(app, wage(hid, 800_000, period=f"{THIS_YEAR}-01"))
+    gaps = (await client.get(f"/v1/households/{hid}/assessment", headers=OFFICE)).json()["gaps"]
+    assert "income_below_line" in {g["code"] for g in gaps}  # 400,000 a person: under the line
+    await apply_event(app, paid_of(hid, "public_welfare_job_subsidy", 120_000, period=f"{THIS_YEAR}-01"))
+    assessment = (await client.get(f"/v1/households/{hid}/assessment", headers=OFFICE)).json()
+    assert assessment["per_capita_income_fen"] == 460_000
+    assert "income_below_line" not in {g["code"] for g in assessment["gaps"]}
+
+
+async def test_a_wage_for_a_household_not_registered_yet_is_retried_not_lost(api: Any) -> None:
+    app, _ = api
+    with pytest.raises(NotFound):
+        await apply_event(app, wage(uuid4(), 10_000))
+    assert await count(app, TransferReceipt) == 0

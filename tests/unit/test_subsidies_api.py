@@ -1,9 +1,8 @@
-"""Subsidies on a migrated SQLite file: paying exactly once (a household's or a member's programme), the household
-facts kept from events, and income distribution."""
+"""Subsidies on a migrated SQLite file: paying exactly once (a household's or a member's programme) and the household
+facts kept from events."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, date, datetime
 from typing import Any
@@ -13,10 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from services.subsidies.models import HouseholdFacts, IncomeAllocation, Payment, ProgrammeVersion
+from services.subsidies.models import HouseholdFacts, Payment, ProgrammeVersion
 from shared.api.clock import request_time
 from shared.contracts.households import HouseholdRegistered, HouseholdUpdated, MemberAdded
-from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.errors import NotFound
 from shared.messaging.outbox import OutboxMessage
 from shared.timeutil import district_today
@@ -407,15 +405,15 @@ async def _facts(app: Any, household_id: UUID) -> tuple[str, int]:
 
 
 async def test_a_household_that_moves_village_is_known_in_its_new_area(api: Any) -> None:
-    app, _ = api
+    app, client = api
     moved = HouseholdUpdated(household_id=HOUSEHOLD_FAR, area_code=f"{TOWNSHIP}202", changed=["area_code"])
     await apply_event(app, moved)
     await apply_event(app, HouseholdUpdated(household_id=HOUSEHOLD_FAR, area_code=f"{TOWNSHIP}202", changed=[]))
     assert await _facts(app, HOUSEHOLD_FAR) == (f"{TOWNSHIP}202", 4)
     await apply_event(app, _registered(HOUSEHOLD_FAR, "371523105203", 4))  # re-sent: does not move it back
     assert await _facts(app, HOUSEHOLD_FAR) == (f"{TOWNSHIP}202", 4)
-    await apply_event(app, _income(await _project(app, TOWNSHIP), 10_000))  # 3 + 1 + 2 + 4 members now
-    assert await _allocations(app) == {HOUSEHOLD_A: 3_000, HOUSEHOLD_B: 1_000, HOUSEHOLD_C: 2_000, HOUSEHOLD_FAR: 4_000}
+    paid = await client.post("/v1/payments", json=_payment(household_id=str(HOUSEHOLD_FAR)), headers=_keyed())
+    assert (paid.status_code, paid.json()["area_code"]) == (201, f"{TOWNSHIP}202")  # paid where it lives now
 
 
 async def test_an_added_member_is_counted_once_and_paid_from(api: Any) -> None:
@@ -447,126 +445,3 @@ async def test_facts_of_a_household_never_registered_fail_loudly(api: Any, event
     with pytest.raises(NotFound):
         await apply_event(app, event)
     assert await _count(app, HouseholdFacts) == 4
-
-
-async def _project(app: Any, area_code: str) -> UUID:
-    project_id = uuid4()
-    await apply_event(
-        app,
-        ProjectRegistered(
-            project_id=project_id,
-            name="扶贫大棚",
-            kind="greenhouse",
-            area_code=area_code,
-            budget_fen=1_000_000,
-        ),
-    )
-    return project_id
-
-
-def _income(project_id: UUID, amount_fen: int) -> ProjectIncomeRecorded:
-    return ProjectIncomeRecorded(project_id=project_id, income_id=uuid4(), period="2020-06", amount_fen=amount_fen)
-
-
-async def _allocations(app: Any) -> dict[UUID, int]:
-    async with app.state.sessions() as s:
-        return {a.household_id: a.amount_fen for a in (await s.scalars(select(IncomeAllocation))).all()}
-
-
-async def test_income_is_shared_by_members_among_the_township_households(api: Any) -> None:
-    app, _ = api
-    project_id = await _project(app, f"{TOWNSHIP}202")  # a village project: its whole township shares
-    income = _income(project_id, 100_001)  # 6 members: 50000.5 / 16666.83 / 33333.67
-    await apply_event(app, income)
-    assert await _allocations(app) == {HOUSEHOLD_A: 50_000, HOUSEHOLD_B: 16_667, HOUSEHOLD_C: 33_334}
-    events = [json.loads(m.payload) for m in await _outbox(app)]
-    assert sum(e["amount_fen"] for e in events) == 100_001
-    assert {(e["project_id"], e["income_id"]) for e in events} == {(str(project_id), str(income.income_id))}
-    assert {e["period"] for e in events} == {"2020-06"}  # the income's: households counts the share in its year
-    await apply_event(app, income)  # the same income again (re-sent under a new event id): shared once
-    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (3, 3)
-
-
-async def test_households_whose_share_rounds_to_nothing_get_no_allocation(api: Any) -> None:
-    app, _ = api
-    await apply_event(app, _income(await _project(app, TOWNSHIP), 2))
-    assert await _allocations(app) == {HOUSEHOLD_A: 1, HOUSEHOLD_C: 1}
-    assert len(await _outbox(app)) == 2
-
-
-async def _incomes(client: Any, **params: str) -> list[dict[str, Any]]:
-    r = await client.get("/v1/incomes", params=params, headers=auth("district_office"))
-    assert r.status_code == 200, r.text
-    return list(r.json()["items"])
-
-
-async def test_every_income_is_listed_with_whether_it_was_distributed(api: Any) -> None:
-    app, client = api
-    shared = _income(await _project(app, TOWNSHIP), 60_000)
-    await apply_event(app, shared)
-    [income] = await _incomes(client, status="distributed")
-    assert (income["income_id"], income["amount_fen"], income["household_count"]) == (str(shared.income_id), 60_000, 3)
-    assert await _incomes(client, status="undistributed") == []
-
-
-async def test_income_with_no_eligible_household_is_kept_undistributed(api: Any) -> None:
-    app, client = api
-    project_id = await _project(app, "371523109")
-    waiting = _income(project_id, 50_000)
-    await apply_event(app, waiting)
-    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (0, 0)
-    [income] = await _incomes(client, status="undistributed", project_id=str(project_id))
-    assert (income["income_id"], income["amount_fen"], income["household_count"]) == (str(waiting.income_id), 50_000, 0)
-    assert income["distributed_at"] is None
-
-
-async def test_an_undistributed_income_is_shared_once_the_township_has_households(api: Any) -> None:
-    app, client = api
-    waiting = _income(await _project(app, "371523109"), 50_000)
-    await apply_event(app, waiting)
-    distribution = f"/v1/incomes/{waiting.income_id}/distribution"
-    assert_problem(await client.post(distribution, headers=FINANCE), 409)  # still nobody to share it
-    await apply_event(app, _registered(uuid4(), "371523109201", 2))
-    assert_problem(await client.post(distribution, headers=auth("district_office")), 403)
-    r = await client.post(distribution, headers=FINANCE)
-    assert r.status_code == 200, r.text
-    assert (r.json()["status"], r.json()["household_count"]) == ("distributed", 1)
-    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (1, 1)
-    assert_problem(await client.post(distribution, headers=FINANCE), 409)
-    await apply_event(app, waiting)  # re-sent afterwards: shared once
-    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (1, 1)
-    assert_problem(await client.post(f"/v1/incomes/{UNKNOWN}/distribution", headers=FINANCE), 404)
-
-
-async def test_distributions_sent_at_once_share_the_income_once(api: Any) -> None:
-    app, client = api
-    waiting = _income(await _project(app, "371523109"), 101)
-    await apply_event(app, waiting)
-    for n in range(3):
-        await apply_event(app, _registered(uuid4(), f"371523109{201 + n}", 1 + n))
-    distribution = f"/v1/incomes/{waiting.income_id}/distribution"
-    answers = await asyncio.gather(*(client.post(distribution, headers=FINANCE) for _ in range(4)))
-    assert sorted(r.status_code for r in answers) == [200, 409, 409, 409], [r.text for r in answers]
-    for refused in (r for r in answers if r.status_code == 409):
-        assert_problem(refused, 409)
-    async with app.state.sessions() as s:
-        shares = (await s.scalars(select(col(IncomeAllocation.amount_fen)))).all()
-    assert (len(shares), sum(shares), len(await _outbox(app))) == (3, 101, 3)
-
-
-async def test_a_re_sent_undistributed_income_is_shared_when_households_are_known(api: Any) -> None:
-    app, client = api
-    waiting = _income(await _project(app, "371523109"), 50_000)
-    await apply_event(app, waiting)
-    await apply_event(app, _registered(uuid4(), "371523109201", 2))
-    await apply_event(app, waiting)
-    assert (await _count(app, IncomeAllocation), len(await _outbox(app))) == (1, 1)
-    [income] = await _incomes(client)
-    assert (income["status"], income["household_count"]) == ("distributed", 1)
-
-
-async def test_income_of_a_project_never_registered_fails_loudly(api: Any) -> None:
-    app, _ = api
-    with pytest.raises(NotFound):
-        await apply_event(app, _income(uuid4(), 50_000))
-    assert await _count(app, IncomeAllocation) == 0

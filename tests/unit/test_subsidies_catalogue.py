@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Column, MetaData, Table, func, select
 
 from services.subsidies.domain import catalogue
 from services.subsidies.models import Cycle, Programme, ProgrammeFund, ProgrammeVersion
@@ -53,7 +53,9 @@ async def _rows(app: Any) -> tuple[int, int, int]:
     return counts[0], counts[1], counts[2]
 
 
-SEEDED = (11, 11, 0)
+# The report's 11 programmes, and the two projects decides (migration 0014): a plan's share, a post's allowance.
+DECIDED_BY_PROJECTS = {"project_income_share": "household", "public_welfare_job_subsidy": "member"}
+SEEDED = (13, 13, 0)
 
 
 def _on(app: Any, day: str) -> None:
@@ -69,7 +71,8 @@ async def test_the_report_programmes_are_in_the_catalogue_with_their_standards(a
     r = await client.get("/v1/programmes", headers=auth("township_office", area="371523101"))
     assert r.status_code == 200, r.text
     items = r.json()["items"]
-    assert [p["code"] for p in items] == sorted(p.code.value for p in REPORT_CATALOGUE)
+    assert [p["code"] for p in items] == sorted([*(p.code.value for p in REPORT_CATALOGUE), *DECIDED_BY_PROJECTS])
+    assert {p["code"] for p in items if p["decided_by"] == "projects"} == set(DECIDED_BY_PROJECTS)
     dibao = next(p for p in items if p["code"] == "dibao")
     assert (dibao["unit"], dibao["frequency"], dibao["created_by"]) == ("household", "monthly", "catalogue-seed")
     version = dibao["in_force"]
@@ -109,9 +112,11 @@ async def test_programmes_are_paged_and_filtered(api: Any) -> None:
     first = (await client.get("/v1/programmes", params={"limit": 4}, headers=reader)).json()
     second = (await client.get("/v1/programmes", params={"cursor": first["next_cursor"]}, headers=reader)).json()
     codes = [p["code"] for p in first["items"] + second["items"]]
-    assert len(first["items"]) == 4 and codes == sorted(codes) and len(set(codes)) == 11
+    assert len(first["items"]) == 4 and codes == sorted(codes) and len(set(codes)) == 13
     members = (await client.get("/v1/programmes", params={"unit": "member"}, headers=reader)).json()["items"]
-    assert {p["code"] for p in members} == {p.code.value for p in REPORT_CATALOGUE if p.unit == "member"}
+    assert {p["code"] for p in members} == {p.code.value for p in REPORT_CATALOGUE if p.unit == "member"} | {
+        "public_welfare_job_subsidy"
+    }
     termly = (await client.get("/v1/programmes", params={"frequency": "termly"}, headers=reader)).json()["items"]
     assert {p["code"] for p in termly} == {"education_aid", "rain_and_dew_education_aid"}
 
@@ -148,7 +153,7 @@ async def test_the_district_office_enters_a_programme_with_its_first_version(api
     [version] = body["versions"]
     assert body["in_force"] == version and version["version"] == 1 and version["per_member"] is False
     assert version["rule"] == AWARD["rule"]
-    assert await _rows(app) == (12, 12, 0)
+    assert await _rows(app) == (14, 14, 0)
     async with app.state.sessions() as s:
         programme, in_force = await catalogue.programme_in_force(s, "industry_award", "2020")
     assert (programme.name, in_force.id) == ("产业奖补", UUID(version["id"]))
@@ -163,7 +168,7 @@ async def test_a_programme_entered_twice_is_409_and_a_retry_with_its_key_is_repl
     assert again.json() == first.json()
     assert_problem(await client.post("/v1/programmes", json=AWARD, headers=OFFICE), 409)
     assert_problem(await client.post("/v1/programmes", json={**AWARD, "code": "dibao"}, headers=OFFICE), 409)
-    assert await _rows(app) == (12, 12, 0)
+    assert await _rows(app) == (14, 14, 0)
 
 
 def _rule_errors(problem: dict[str, Any]) -> list[tuple[str, str]]:
@@ -232,7 +237,7 @@ async def test_a_new_standard_is_a_new_version_after_the_latest(api: Any) -> Non
     for day in ("2021-01-01", "2020-06-01"):  # on or before the latest version's day
         late = await client.post("/v1/programmes/dibao/versions", json={**RAISE, "effective_from": day}, headers=OFFICE)
         assert _rule_errors(assert_problem(late, 422)) == [("body.effective_from", "not_after_latest_version")]
-    assert await _rows(app) == (11, 12, 0)
+    assert await _rows(app) == (13, 14, 0)
     async with app.state.sessions() as s:
         _, before = await catalogue.programme_in_force(s, "dibao", "2020-12")
         _, after = await catalogue.programme_in_force(s, "dibao", "2021-01")
@@ -419,9 +424,10 @@ async def test_the_seed_leaves_a_programme_already_entered_and_seeds_the_same_ro
         "created_by": "policy-clerk",
         "created_at": datetime(2019, 12, 1, tzinfo=UTC),
     }
-    await migrate_over("subsidies", url, "0007", {Programme.__table__: [entered]})  # type: ignore[attr-defined]
+    as_in_0007 = Table("programme", MetaData(), *(Column(name) for name in entered))  # before later columns
+    await migrate_over("subsidies", url, "0007", {as_in_0007: [entered]})
     async with running_app("subsidies", url) as (app, _), app.state.sessions() as s:
         programmes = {p.code: p for p in (await s.scalars(select(Programme))).all()}
         versions = {v.programme_code: v.id for v in (await s.scalars(select(ProgrammeVersion))).all()}
-    assert programmes["dibao"].created_by == "policy-clerk" and len(programmes) == 11
+    assert programmes["dibao"].created_by == "policy-clerk" and len(programmes) == 13
     assert versions == {code: id_ for code, id_ in seeded.items() if code != "dibao"}

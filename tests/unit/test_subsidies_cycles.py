@@ -38,8 +38,8 @@ A, B, C, FAR = (UUID(int=n) for n in (1, 2, 3, 4))
 HEAD_A, HEAD_B, CHILD_B = (UUID(int=n) for n in (11, 12, 13))
 # 价格临时补贴: paid to 低保 households; a household programme the catalogue's seed leaves out, set up here.
 PRICE = "temporary_price_subsidy"
-# 公益性岗位补贴 as a member programme: every working-age member, for a notice that names members.
-JOBS = "public_welfare_job_subsidy"
+# 就业补贴 as a member programme: every working-age member, for a notice that names members.
+JOBS = "employment_subsidy"
 FLAT_FEN = 5_000
 CLERK = auth("finance_officer", sub="clerk")
 CASHIER = auth("finance_officer", sub="cashier")

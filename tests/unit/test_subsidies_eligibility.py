@@ -27,7 +27,7 @@ from services.subsidies.rules.periods import (
     period_span,
     period_year,
 )
-from services.subsidies.rules.report_catalogue import REPORT_CATALOGUE, WITHOUT_FACTS
+from services.subsidies.rules.report_catalogue import DECIDED_BY_PROJECTS, REPORT_CATALOGUE, WITHOUT_FACTS
 from services.subsidies.rules.vocabulary import Frequency, ProgrammeUnit
 from shared.contracts.subsidies import PolicyCode
 from shared.errors import InvalidInput
@@ -412,7 +412,8 @@ def test_a_period_of_any_form_has_begun_on_its_first_day() -> None:
 def test_every_programme_of_the_report_has_a_valid_rule_and_no_programme_without_facts_is_seeded() -> None:
     codes = {p.code for p in REPORT_CATALOGUE}
     assert len(codes) == len(REPORT_CATALOGUE) == 11
-    assert codes | WITHOUT_FACTS == set(PolicyCode) and not codes & WITHOUT_FACTS
+    assert codes | WITHOUT_FACTS | DECIDED_BY_PROJECTS == set(PolicyCode)
+    assert not codes & (WITHOUT_FACTS | DECIDED_BY_PROJECTS) and not WITHOUT_FACTS & DECIDED_BY_PROJECTS
     for programme in REPORT_CATALOGUE:
         assert validate_rule(list(programme.rule), programme.unit)
         assert {"fact": "household.status", "op": "ne", "value": "exited_no_policies"} in programme.rule

@@ -20,7 +20,6 @@ from shared.contracts.households import (
     MinimumAllowance,
     MinimumAllowanceChanged,
 )
-from shared.contracts.projects import ProjectIncomeRecorded, ProjectRegistered
 from shared.messaging.outbox import OutboxMessage
 from shared.schemas import RequestBody
 from tests.support import apply_event, assert_problem, auth, running_app
@@ -98,33 +97,6 @@ async def test_payments_are_paged_newest_first(api: Any) -> None:
     assert ([p["id"] for p in items], pages) == ([p["id"] for p in expected], 3)
     mine, _ = await walk(client, "/v1/payments", READER, limit=1, household_id=str(HOUSEHOLDS[1]))
     assert [p["period"] for p in mine] == ["2020-05", "2020-06"]
-
-
-async def _project(app: Any, area_code: str) -> UUID:
-    project_id = uuid4()
-    registered = ProjectRegistered(
-        project_id=project_id, name="扶贫大棚", kind="greenhouse", area_code=area_code, budget_fen=1_000_000
-    )
-    await apply_event(app, registered)
-    return project_id
-
-
-async def test_allocations_and_incomes_are_paged_newest_first(api: Any) -> None:
-    app, client = api
-    project_id = await _project(app, TOWNSHIP)
-    incomes = [
-        ProjectIncomeRecorded(project_id=project_id, income_id=uuid4(), period=f"2020-0{m}", amount_fen=100_000)
-        for m in (4, 5, 6)
-    ]
-    for income in incomes:
-        await apply_event(app, income)
-    shares, pages = await walk(client, "/v1/allocations", READER, limit=2, income_id=str(incomes[0].income_id))
-    assert pages == 3 and {a["household_id"] for a in shares} == {str(h) for h in HOUSEHOLDS}  # 5 shares, 1 moment
-    assert sum(a["amount_fen"] for a in shares) == 100_000
-    everything, _ = await walk(client, "/v1/allocations", READER, limit=4)
-    assert len({a["id"] for a in everything}) == len(everything) == 15
-    received, pages = await walk(client, "/v1/incomes", READER, limit=2, status="distributed")
-    assert ([i["income_id"] for i in received], pages) == ([str(i.income_id) for i in reversed(incomes)], 2)
 
 
 def _dibao(household_id: UUID, on: date) -> MinimumAllowanceChanged:
@@ -220,7 +192,7 @@ async def test_a_coverage_check_retried_with_its_key_is_answered_not_repeated(ap
 
 @pytest.mark.parametrize(
     "path",
-    ["/v1/payments", "/v1/allocations", "/v1/incomes", "/v1/coverage-checks", f"/v1/coverage-checks/{uuid4()}/gaps"],
+    ["/v1/payments", "/v1/coverage-checks", f"/v1/coverage-checks/{uuid4()}/gaps"],
 )
 async def test_a_cursor_not_given_by_the_service_is_422(api: Any, path: str) -> None:
     _, client = api

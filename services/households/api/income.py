@@ -126,7 +126,8 @@ async def income_summary(
     """Summarise the household's income for a year (人均收入)
 
     For a year (default this year): the total and its parts (the records officers entered, subsidies paid as
-    transfer income, project-income shares as asset income), the per-capita income (total ÷ the members alive at
+    transfer income, project-income shares as asset income, public-welfare posts' allowances and workshops' wages
+    as wage income), the per-capita income (total ÷ the members alive at
     the year's end or today, rounded down), how it compares with the year's line and monitoring threshold, and the
     records entered.
     """
@@ -142,6 +143,7 @@ async def income_summary(
         recorded_income_fen=income_of.recorded_fen,
         transfer_income_fen=income_of.transfer_fen,
         asset_income_fen=income_of.asset_fen,
+        wage_income_fen=income_of.wage_fen,
         member_count=members,
         per_capita_income_fen=per_capita,
         line_fen=line.line_fen if line else None,
@@ -161,11 +163,12 @@ async def list_transfer_receipts(
     year: Annotated[Year | None, Query()] = None,
     kind: TransferKind | None = None,
 ) -> Page[TransferReceiptRead]:
-    """List the money that reached the household through subsidies (转移性收入, 资产收益)
+    """List the money that reached the household from the other services (转移性收入, 资产收益, 工资性收入)
 
-    Subsidies paid and project-income shares as subsidies published them, in the order they arrived, each with
-    the year whose income counts it and what it counts: a payment reversed or recovered counts what is left of it
-    (usually nothing). Filters: `year`, `kind`.
+    Subsidies paid, project-income shares and posts' allowances as subsidies published them (`kind` subsidy,
+    project_income, wage), and workshops' wages as projects recorded them (`wage`), in the order they arrived, each
+    with the year whose income counts it and what it counts: a payment reversed or recovered counts what is left of
+    it (usually nothing). Filters: `year`, `kind`.
     """
     household = await reachable_household(session, household_id, actor)
     after = paging.after(datetime_key, uuid_key)

@@ -1,7 +1,8 @@
 """Reading a household against the exit standard: its facts from the database, judged by `guarantees`.
 
-A year's income is what officers recorded plus what reached the household through subsidies (transfer receipts:
-subsidies paid, project-income shares), and it is divided among the members living then: a member whose death is
+A year's income is what officers recorded plus what reached the household from the other services (transfer
+receipts: subsidies paid, project-income shares, public-welfare posts' allowances and workshops' wages), and it is
+divided among the members living then: a member whose death is
 recorded (死亡注销) no longer counts, nor do their schooling and medical cover.
 """
 
@@ -26,11 +27,12 @@ class Income:
 
     recorded_fen: int  # income records officers entered
     transfer_fen: int  # subsidies paid (转移性收入), less what was reversed or recovered
-    asset_fen: int  # project-income shares (资产收益)
+    asset_fen: int  # project-income shares (资产收益), less what was reversed or recovered
+    wage_fen: int  # public-welfare posts' allowances and workshops' wages (工资性收入), less what was taken back
 
     @property
     def total_fen(self) -> int:
-        return self.recorded_fen + self.transfer_fen + self.asset_fen
+        return self.recorded_fen + self.transfer_fen + self.asset_fen + self.wage_fen
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def living_on(on: date) -> ColumnElement[bool]:
 
 
 async def income_of(session: AsyncSession, household_id: UUID, year: int) -> Income:
-    """The household's income for a year: recorded, and received through subsidies."""
+    """The household's income for a year: recorded, and received from the other services, by kind."""
     recorded = select(func.coalesce(func.sum(IncomeRecord.amount_fen), 0)).where(
         col(IncomeRecord.household_id) == household_id, col(IncomeRecord.year) == year
     )
@@ -74,6 +76,7 @@ async def income_of(session: AsyncSession, household_id: UUID, year: int) -> Inc
         recorded_fen=int(await session.scalar(recorded) or 0),
         transfer_fen=by_kind.get(TransferKind.SUBSIDY, 0),
         asset_fen=by_kind.get(TransferKind.PROJECT_INCOME, 0),
+        wage_fen=by_kind.get(TransferKind.WAGE, 0),
     )
 
 

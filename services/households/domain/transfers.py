@@ -1,8 +1,9 @@
-"""Money that reaches a household through subsidies (consumed from `subsidies.events`): subsidies paid
-(转移性收入) and project-income shares (资产收益), counted in the household's income for their year, so that the
-income check against the line and the exit assessment see them.
+"""Money that reaches a household from the other services, counted in the household's income for their year, so
+that the income check against the line and the exit assessment see it: from `subsidies.events`, subsidies paid
+(转移性收入), project-income shares (资产收益: a plan's share paid, or an allocation made before plans) and public-
+welfare posts' allowances (工资性收入); from `projects.events`, workshops' wages (工资性收入).
 
-One receipt per payment or allocation id: an event sent again counts once. A correction (冲正, 追回) takes back
+One receipt per payment, allocation or wage id: an event sent again counts once. A correction (冲正, 追回) takes back
 what was reversed or recovered; arriving before its payment (a payment dead-lettered and replayed later), it is
 kept as awaiting that payment, which then counts only what was not corrected.
 """
@@ -29,7 +30,7 @@ ACTOR = "subsidies"  # who a relapse-risk flag raised by a correction is recorde
 
 @dataclass(frozen=True)
 class Transfer:
-    """What an event says about money reaching a household: a payment, an allocation, or a correction of a
+    """What an event says about money reaching a household: a payment, an allocation, a wage, or a correction of a
     payment (`amount_fen` then what was taken back)."""
 
     receipt_id: UUID
@@ -71,7 +72,7 @@ def _new_receipt(transfer: Transfer, *, paid_fen: int | None, corrected_fen: int
 
 
 async def receive(session: AsyncSession, transfer: Transfer, *, now: datetime) -> TransferReceipt:
-    """Count a payment or an allocation in its year's income, once per id."""
+    """Count a payment, an allocation or a wage in its year's income, once per id."""
     await _household(session, transfer.household_id)
     receipt = await session.get(TransferReceipt, transfer.receipt_id)
     if receipt is None:

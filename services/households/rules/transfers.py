@@ -1,15 +1,30 @@
-"""Money reaching a household through subsidies (转移性收入, 资产收益), as pure rules: which year a payment counts
-for, and what a receipt counts once its payment and any correction are known, in whichever order they came."""
+"""Money reaching a household (转移性收入, 资产收益, 工资性收入), as pure rules: which kind of income a payment is,
+which year it counts for, and what a receipt counts once its payment and any correction are known, in whichever
+order they came."""
 
 from __future__ import annotations
 
 import re
 
-from services.households.rules.vocabulary import ReceiptStatus
+from services.households.rules.vocabulary import ReceiptStatus, TransferKind
+from shared.contracts.subsidies import PolicyCode
 from shared.timeutil import CALENDAR_YEARS
 
 # A subsidy's period: monthly or one-off "YYYY-MM", termly "YYYY-S1" / "YYYY-S2", yearly "YYYY" (ASCII digits).
 _PERIOD = re.compile(r"^([0-9]{4})(-(0[1-9]|1[0-2]|S1|S2))?$")
+
+
+# A programme whose payments are not transfer income: a distribution plan's share of an asset's income is asset income
+# (资产收益), a public-welfare post's allowance is a wage (工资性收入) the holder earned.
+_KIND_OF_PROGRAMME = {
+    PolicyCode.PROJECT_INCOME_SHARE: TransferKind.PROJECT_INCOME,
+    PolicyCode.PUBLIC_WELFARE_JOB_SUBSIDY: TransferKind.WAGE,
+}
+
+
+def kind_of_payment(policy_code: PolicyCode) -> TransferKind:
+    """The kind of income a subsidy payment of the programme is (its correction takes back from the same kind)."""
+    return _KIND_OF_PROGRAMME.get(policy_code, TransferKind.SUBSIDY)
 
 
 def year_of_period(period: str) -> int:

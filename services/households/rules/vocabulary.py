@@ -75,11 +75,13 @@ class IncomeSource(StrEnum):
 
 
 class TransferKind(StrEnum):
-    """Money that reaches a household through subsidies: a subsidy paid (转移性收入) or a share of a project's income
-    (资产收益)."""
+    """Money that reaches a household from the other services: a subsidy paid (转移性收入), a share of a project's
+    income (资产收益: a distribution plan's share paid by subsidies, or a share allocated before plans), or a wage
+    (工资性收入: a public-welfare post's allowance paid by subsidies, a workshop's wage recorded by projects)."""
 
     SUBSIDY = "subsidy"
     PROJECT_INCOME = "project_income"
+    WAGE = "wage"
 
 
 class ReceiptStatus(StrEnum):

@@ -143,14 +143,22 @@ class IncomeRecorded(BaseModel):
 
 class IncomeSummary(BaseModel):
     """The year's income against the line (人均收入 vs 贫困线): the records officers entered and the money that
-    reached the household through subsidies, with the year's records (the receipts are listed at
-    `/transfer-receipts`)."""
+    reached the household from the other services (subsidies paid, project-income shares, wages), with the year's
+    records (the receipts are listed at `/transfer-receipts`)."""
 
     year: int
-    total_fen: int = Field(description="recorded + transfer + asset income: what the per-capita figure divides")
+    total_fen: int = Field(description="recorded + transfer + asset + wage income: what the per-capita figure divides")
     recorded_income_fen: int = Field(description="the income records officers entered")
     transfer_income_fen: int = Field(description="subsidies paid (转移性收入), less what was reversed or recovered")
-    asset_income_fen: int = Field(description="project-income shares (资产收益)")
+    asset_income_fen: int = Field(
+        description="project-income shares (资产收益): distribution plans' shares paid, less what was reversed or "
+        "recovered, and shares allocated before plans"
+    )
+    wage_income_fen: int = Field(
+        description="wages received through the other services (工资性收入): public-welfare posts' allowances paid "
+        "(less what was reversed or recovered) and employment workshops' wages; wages officers entered are "
+        "recorded income",
+    )
     member_count: int = Field(description="the members alive at the year's end (or today, while it runs)")
     per_capita_income_fen: int
     line_fen: int | None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.subsidies.api import (
-    allocations,
     bank_results,
     batches,
     corrections,
@@ -13,7 +12,6 @@ from services.subsidies.api import (
     cycles,
     eligibility,
     entitlement_lists,
-    incomes,
     leakage,
     objections,
     payees,
@@ -25,8 +23,6 @@ routers: list[APIRouter] = [
     programmes.router,
     eligibility.router,
     payments.router,
-    allocations.router,
-    incomes.router,
     coverage.router,
     leakage.router,
 ]

@@ -26,13 +26,13 @@ async def correct_payment(
 
     The payment becomes `reversed` or `recovered` (it is kept, never deleted), the correction is kept with who
     decided it, when and why, and `SubsidyPaymentCorrected` is published on `subsidies.events`: households take the
-    amount out of the holder's transfer income. A reversal is the finance office's; a recovery may also be decided
-    by the district office. A payment the bank returned is reversed by importing its result file instead. A bank
-    line's payment reversed by hand leaves its line `reversed`: a follow-up batch pays the entitlement again, into
-    the same account if it is still in use, and a return the bank reports later for the line changes nothing. A
-    bank line's payment recovered withdraws its entitlement (the reason names the payment and the recovery's
-    reason; the cycle's count and total follow): it is never paid again. An optional `Idempotency-Key` makes a
-    retry answer 200 with the first correction.
+    amount out of the holder's income (transfer income; a plan's share asset income, a post's allowance a wage).
+    A reversal is the finance office's; a recovery may also be decided by the district office. A payment the bank
+    returned is reversed by importing its result file instead. A bank line's payment reversed by hand leaves its
+    line `reversed`: a follow-up batch pays the entitlement again, into the same account if it is still in use, and
+    a return the bank reports later for the line changes nothing. A bank line's payment recovered withdraws its
+    entitlement (the reason names the payment and the recovery's reason; the cycle's count and total follow): it is
+    never paid again. An optional `Idempotency-Key` makes a retry answer 200 with the first correction.
 
     Refused: a district officer reversing (403); an unknown payment (404); a payment already corrected (409,
     `corrected`); an amount other than the payment's (422, `partial_correction`: a payment is corrected whole); a

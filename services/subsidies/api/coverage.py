@@ -34,7 +34,8 @@ async def check_coverage(
     (entitled, paid, gaps); its gaps are listed by `GET /v1/coverage-checks/{id}/gaps`. Paid and closed cycles are
     also checked on a schedule (`checked_by` `scheduler`, `cycle_id` set).
 
-    Refused: a programme the catalogue does not hold (422, `unknown_policy`: never "0 gaps"); no version
+    Refused: a programme the catalogue does not hold (422, `unknown_policy`: never "0 gaps") or one paid from
+    projects' approved plans and payrolls (422, `decided_by_projects`: no rule here says who is entitled); no version
     in force on the period's first day (422, `no_version_in_force`); a period not written as the programme's
     frequency requires (422, `period_format`) or not begun (422, `period_not_begun`).
     """

@@ -39,7 +39,9 @@ async def open_cycle(
 ) -> CycleRead:
     """Open a programme's cycle (发放周期) for a period: a draft whose entitlement list is computed next
 
-    One cycle per programme and period. Refused: a programme not in the catalogue (422, `unknown_policy`); a
+    One cycle per programme and period. Refused: a programme not in the catalogue (422, `unknown_policy`); one paid
+    from projects' approved distribution plans and payrolls, whose cycles are made approved when projects approves
+    them (422, `decided_by_projects`); a
     period not written as the programme's frequency requires (422, `period_format`), one no version of the
     programme covers (422, `no_version_in_force`) or one that has not begun (422, `period_not_begun`); a second
     cycle of the programme for the period (409, `cycle_exists`).

@@ -47,7 +47,8 @@ async def explain_eligibility(
     period exists, each holder's place in it as its list stands:
     listed, withdrawn (with the reason: an objection upheld, or no longer entitled when re-checked) or not listed.
 
-    Refused: a household subsidies does not know (404); a programme not in the catalogue (422, `unknown_policy`);
+    Refused: a household subsidies does not know (404); a programme not in the catalogue (422, `unknown_policy`) or
+    paid from projects' approved plans and payrolls (422, `decided_by_projects`);
     a period not written as the programme's frequency requires (422, `period_format`) or before its first version
     (422, `no_version_in_force`).
     """

@@ -38,9 +38,10 @@ async def check_leakage(
     severe for a shared account); a later check finds it again without repeating it. The leaks are listed by
     `GET /v1/leakage-checks/{id}/leaks`. Paid and closed cycles are also checked on a schedule (`scheduler`).
 
-    Refused: a programme the catalogue does not hold (422, `unknown_policy`); no version in force on the period's
-    first day (422, `no_version_in_force`); a period not written as the programme's frequency requires (422,
-    `period_format`) or not begun (422, `period_not_begun`).
+    Refused: a programme the catalogue does not hold (422, `unknown_policy`) or one paid from projects' approved
+    plans and payrolls (422, `decided_by_projects`; unnamed, such programmes are not judged); no version in force
+    on the period's first day (422, `no_version_in_force`); a period not written as the programme's frequency
+    requires (422, `period_format`) or not begun (422, `period_not_begun`).
     """
     if (earlier := await idem.replay(body, LeakageCheckRead)) is not None:
         return earlier

@@ -45,7 +45,8 @@ async def pay_subsidy(
     (`POST /v1/payments/{id}/corrections`): the holder is then paid by a new payment; a holder whose bank line in
     the programme's cycle for the period is pending or paid (409, `bank_line_live`: the bank pays it; a cycle's
     batch never takes a holder paid by hand either); a household subsidies does
-    not know as registered (422); a programme not in the catalogue (422, `unknown_policy`); a period not written
+    not know as registered (422); a programme not in the catalogue (422, `unknown_policy`) or paid from projects'
+    approved plans and payrolls (422, `decided_by_projects`); a period not written
     as the programme's frequency requires (422, `period_format`), not begun (422, `period_not_begun`) or before its
     first version (422, `no_version_in_force`); a member programme without a member of the household (422,
     `member_required`, `not_a_member`), a household programme with one (422, `member_not_expected`); a one-off

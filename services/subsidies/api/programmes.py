@@ -115,7 +115,8 @@ async def add_version(
     before it stay as they were, and cycles and payments keep naming the version they used. An optional
     `Idempotency-Key` makes a retry safe.
 
-    Refused: a code not in the catalogue (404); `effective_from` not after the latest version's (422,
+    Refused: a code not in the catalogue (404); a programme paid from projects' approved plans and payrolls, which
+    has no standard here (409, `decided_by_projects`); `effective_from` not after the latest version's (422,
     `not_after_latest_version`); `effective_from` on or before the first day of a cycle of the programme approved,
     paid or closed, whose money was committed by the standard then in force (422, `cycle_already_approved`, naming
     the latest such cycle in `cycle_id`); an invalid rule or per-member flag (422, as when entering a programme);

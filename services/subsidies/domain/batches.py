@@ -8,7 +8,8 @@ paid line: the partial unique index `uq_batchline_entitlement_live` refuses a se
 racing this one; nor one whose holder was paid the programme and period by hand. A member's entitlement is paid
 into the member's own account, or else into the household's. Every entitlement a build is about to batch is
 first judged again on the facts known now, as at approval: a death, the end of 低保 or an exit without policies
-reported since the approval withdraws it.
+reported since the approval withdraws it. A cycle of projects' order (an approved distribution plan or payroll) is
+paid as approved: no rule of the catalogue judges it.
 
 Bulk throughout: entitlements are read in keyset chunks of plain rows (by household and holder, the order of the
 cycle's unique index) and lines inserted by executemany, never one ORM object each.
@@ -16,14 +17,14 @@ cycle's unique index) and lines inserted by executemany, never one ORM object ea
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, Select, Uuid, and_, exists, func, insert, select
+from sqlalchemy import Row, Select, Uuid, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -38,6 +39,7 @@ from services.subsidies.models import (
     Cycle,
     CycleEntitlement,
     DisbursementBatch,
+    HouseholdFacts,
     Payee,
     Payment,
     Programme,
@@ -58,6 +60,7 @@ from services.subsidies.rules.vocabulary import (
     HOUSEHOLD_HOLDER,
     BatchStatus,
     CycleStatus,
+    DecidedBy,
     EntitlementStatus,
     LineStatus,
 )
@@ -71,6 +74,7 @@ LIVE = (LineStatus.PENDING, LineStatus.PAID)
 BATCHABLE = frozenset({CycleStatus.APPROVED, CycleStatus.PAID})
 E = CycleEntitlement
 _LINES = BatchLine.__table__  # type: ignore[attr-defined]  # core executemany: no ORM bookkeeping per line
+_ENTITLEMENTS = E.__table__  # type: ignore[attr-defined]
 
 
 class AwaitingReason(StrEnum):
@@ -103,8 +107,9 @@ class BankFile:
 async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now: datetime) -> BuiltBatch:
     """The cycle's next batch: every listed entitlement ready to pay (`AwaitingReason.READY`) and still entitled
     when judged again on the facts known now (`entitlement_lists.recheck_for_batch`: one no longer entitled is
-    withdrawn, not batched), one pending line each, numbered from 1. InvalidInput `nothing_to_pay` when none is;
-    Conflict `cycle_state` unless the cycle is approved (or paid, for a returned line)."""
+    withdrawn, not batched; a cycle of projects' order is paid as approved), one pending line each, numbered from 1.
+    InvalidInput `nothing_to_pay` when none is; Conflict `cycle_state` unless the cycle is approved (or paid, for a
+    returned line)."""
     cycle = await cycle_of(session, cycle_id, for_update=True)  # two builds of one cycle run one after the other
     if cycle.status not in BATCHABLE:
         raise Conflict(
@@ -112,8 +117,7 @@ async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now:
             code="cycle_state",
             cycle_status=cycle.status,
         )
-    programme, version = await programme_in_force(session, cycle.programme_code, cycle.period)
-    judge = Judge(version)
+    recheck = await _recheck_of(session, cycle)
     batch_id, line_no, total_fen, awaiting, withdrawn, amended = uuid4(), 0, 0, 0, 0, 0
     try:
         async for rows in _chunks(session, _holders(cycle.id)):
@@ -129,7 +133,7 @@ async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now:
                     awaiting += 1
                     continue
                 ready.append(row)
-            rechecked = await lists.recheck_for_batch(session, cycle, programme, version, judge, ready)
+            rechecked = await recheck(ready)
             withdrawn, amended = withdrawn + rechecked.withdrawn, amended + rechecked.amended
             lines = []
             for row in ready:
@@ -159,6 +163,42 @@ async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now:
         # is refused by the index, and nothing of this build is kept.
         raise Conflict("Another batch of this cycle was built at the same time; build again.") from None
     return BuiltBatch(batch, awaiting, withdrawn, amended)
+
+
+Recheck = Callable[[Sequence[Row[Any]]], Awaitable[lists.Rechecked]]
+
+
+async def _recheck_of(session: AsyncSession, cycle: Cycle) -> Recheck:
+    """How a build judges the entitlements it is about to batch: by the catalogue's version in force for the period
+    (`entitlement_lists.recheck_for_batch`), or, for a cycle of projects' order, not at all: the approved plan or
+    payroll is paid as approved. Its holders are placed in their household's area as subsidies knows it now (one
+    listed before subsidies knew its household had the plan owner's area, or none)."""
+    if cycle.origin == DecidedBy.PROJECTS:
+        await session.execute(_PLACE_HOLDERS, {"b_cycle_id": cycle.id})
+
+        async def as_approved(rows: Sequence[Row[Any]]) -> lists.Rechecked:
+            return lists.Rechecked({row.id: row.amount_fen for row in rows}, 0, 0)
+
+        return as_approved
+    programme, version = await programme_in_force(session, cycle.programme_code, cycle.period)
+    judge = Judge(version)
+
+    async def by_the_catalogue(rows: Sequence[Row[Any]]) -> lists.Rechecked:
+        return await lists.recheck_for_batch(session, cycle, programme, version, judge, rows)
+
+    return by_the_catalogue
+
+
+_KNOWN = col(HouseholdFacts.household_id) == _ENTITLEMENTS.c.household_id
+_PLACE_HOLDERS = (
+    update(_ENTITLEMENTS)
+    .where(
+        _ENTITLEMENTS.c.cycle_id == bindparam("b_cycle_id"),
+        _ENTITLEMENTS.c.status == EntitlementStatus.LISTED.value,
+        exists().where(_KNOWN),
+    )
+    .values(area_code=select(col(HouseholdFacts.area_code)).where(_KNOWN).scalar_subquery())
+)
 
 
 def _line(batch_id: UUID, line_no: int, row: Row[Any], amount_fen: int) -> dict[str, Any]:

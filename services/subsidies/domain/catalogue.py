@@ -18,7 +18,7 @@ from sqlmodel import col
 from services.subsidies.models import Cycle, Payment, Programme, ProgrammeFund, ProgrammeVersion
 from services.subsidies.rules.eligibility import validate_rule
 from services.subsidies.rules.periods import check_period, period_span
-from services.subsidies.rules.vocabulary import CycleStatus, Frequency, PaymentStatus, ProgrammeUnit
+from services.subsidies.rules.vocabulary import CycleStatus, DecidedBy, Frequency, PaymentStatus, ProgrammeUnit
 from services.subsidies.schemas.programmes import FundCreate, ProgrammeCreate, VersionCreate
 from shared.auth import Principal
 from shared.db import keyset
@@ -33,12 +33,26 @@ async def programme_in_force(
 ) -> tuple[Programme, ProgrammeVersion]:
     """The programme and the version in force on the period's first day.
 
-    InvalidInput naming `field` (`unknown_policy`) for a code not in the catalogue; naming `period_field` for a
-    period not written as the programme's frequency requires (`period_format`) or one no version covers
-    (`no_version_in_force`).
+    InvalidInput naming `field` for a code not in the catalogue (`unknown_policy`) or a programme projects decides
+    (`decided_by_projects`: nothing is decided here by its rule); naming `period_field` for a period not written as
+    the programme's frequency requires (`period_format`) or one no version covers (`no_version_in_force`).
     """
     programme = await catalogued(session, code, field=field)
+    ensure_decided_here(programme, field=field)
     return programme, await version_for(session, programme, period, field=period_field)
+
+
+def ensure_decided_here(programme: Programme, *, field: str) -> None:
+    """InvalidInput naming `field` (`decided_by_projects`) for a programme whose holders and amounts projects decides
+    (资产收益分配, 公益性岗位补贴): it is paid from projects' approved distribution plans and payrolls, each a cycle
+    approved when it arrives, so no cycle of it is opened or computed here, no eligibility explained, no coverage
+    checked, no leakage judged by its rule and nothing of it paid by hand."""
+    if programme.decided_by != DecidedBy.CATALOGUE:
+        raise InvalidInput(
+            "This programme is paid from projects' approved distribution plans and payrolls: who is paid and how "
+            "much is decided there, not by a rule of the catalogue.",
+            errors=[{"field": field, "message": "decided by projects", "code": "decided_by_projects"}],
+        )
 
 
 async def catalogued(session: AsyncSession, code: str, *, field: str = "body.policy_code") -> Programme:
@@ -122,6 +136,12 @@ async def add_version(
     """A new standard of the programme from `effective_from`, which must follow the latest version's and the first
     day of every cycle of the programme approved, paid or closed."""
     programme = await get_programme(session, code)
+    if programme.decided_by != DecidedBy.CATALOGUE:
+        raise Conflict(
+            "This programme is paid from projects' approved distribution plans and payrolls: it has no standard to "
+            "change here.",
+            code="decided_by_projects",
+        )
     rule = _checked_rule(data, ProgrammeUnit(programme.unit))
     # A version and an approval of the programme wait for each other: the approval locks the programme's row too.
     await session.execute(select(col(Programme.code)).where(col(Programme.code) == code).with_for_update())
@@ -238,6 +258,12 @@ async def list_programmes(
     if frequency is not None:
         stmt = stmt.where(col(Programme.frequency) == frequency)
     return list((await session.scalars(keyset(stmt, (col(Programme.code),), after, limit=limit))).all())
+
+
+async def decided_version(session: AsyncSession, code: str) -> ProgrammeVersion | None:
+    """The one version of a programme projects decides, which the cycles of its plans and payrolls name: what they
+    pay is the plan's or the payroll's, whatever the period."""
+    return await _latest_version(session, code)
 
 
 async def versions_in_force(session: AsyncSession, codes: list[str], day: date) -> dict[str, ProgrammeVersion]:

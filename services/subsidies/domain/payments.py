@@ -16,7 +16,7 @@ from sqlmodel import col
 from services.subsidies import events
 from services.subsidies.domain import one_off
 from services.subsidies.domain.batches import LIVE
-from services.subsidies.domain.catalogue import catalogued, version_for
+from services.subsidies.domain.catalogue import catalogued, ensure_decided_here, version_for
 from services.subsidies.domain.policies import ensure_period_begun
 from services.subsidies.models import (
     BatchLine,
@@ -48,7 +48,8 @@ async def pay_subsidy(
     """Record a subsidy paid outside a cycle, under the programme version in force for the period: Conflict while
     the holder has a paid payment of the programme and period (by hand or by a cycle's bank line); once that one
     was reversed or recovered, a new payment is recorded. Conflict `bank_line_live` while the holder's line in the
-    programme's cycle for the period is pending or paid. Whether the rule entitled the holder is not checked
+    programme's cycle for the period is pending or paid; InvalidInput `decided_by_projects` for a programme paid
+    only from projects' approved plans and payrolls. Whether the rule entitled the holder is not checked
     here: a leakage check flags a payment it did not (the payment was made; this records it).
 
     `key` is the payment's idempotency key, unique among all payments whoever made them. Returns (payment, newly
@@ -58,6 +59,7 @@ async def pay_subsidy(
     if earlier is not None:
         return _replayed(earlier, data), False
     programme = await catalogued(session, data.policy_code)
+    ensure_decided_here(programme, field="body.policy_code")
     check_period(data.period, Frequency(programme.frequency))
     ensure_period_begun(data.period, today=today)
     version = await version_for(session, programme, data.period)

@@ -247,6 +247,7 @@ def _payment_row(detail: Any, cycle: Cycle, importer: Importer) -> dict[str, Any
         "holder_key": detail.holder_key,
         "policy_code": cycle.programme_code,
         "period": cycle.period,
+        "order_ref": cycle.order_ref,
         "amount_fen": detail.amount_fen,
         "idempotency_key": f"line:{detail.id}",
         "version_id": detail.version_id,

@@ -1,8 +1,8 @@
-"""Scheduled checks of settled cycles (定期核查): every `coverage_check_interval_seconds`, each cycle paid or closed
-within the last `coverage_check_days` — or approved within them, answered by the bank and not all paid — whose last
-scheduled check is older than the interval gets a coverage check
-and a leakage check, as `scheduler`. Older cycles are left to checks run on demand: re-checking every cycle ever
-paid, every hour, forever, would only grow.
+"""Scheduled checks of settled cycles (定期核查): every `coverage_check_interval_seconds`, each cycle of the catalogue
+paid or closed within the last `coverage_check_days` — or approved within them, answered by the bank and not all
+paid — whose last scheduled check is older than the interval gets a coverage check and a leakage check, as
+`scheduler`. Older cycles are left to checks run on demand: re-checking every cycle ever paid, every hour, forever,
+would only grow.
 
 `run_cycle_checks` is a plain use case taking `now` (tests pass the clock); `scheduled_cycle_checks` is the worker
 that runs it for the service's life. Each cycle is checked in a transaction of its own, its row claimed
@@ -25,7 +25,7 @@ from sqlmodel import col
 from services.subsidies.domain.coverage import check_coverage
 from services.subsidies.domain.leakage import check_leakage
 from services.subsidies.models import CoverageCheck, Cycle, DisbursementBatch
-from services.subsidies.rules.vocabulary import BatchStatus, CycleStatus
+from services.subsidies.rules.vocabulary import BatchStatus, CycleStatus, DecidedBy
 from services.subsidies.settings import SubsidiesSettings
 from shared.db import unit_of_work
 from shared.metrics import SCHEDULED_CHECK_RUNS
@@ -74,7 +74,8 @@ def _due(now: datetime, cadence: Cadence) -> list[ColumnElement[bool]]:
         col(DisbursementBatch.cycle_id) == col(Cycle.id), col(DisbursementBatch.status) == BatchStatus.RECONCILED
     )
     partly_paid = and_(col(Cycle.status) == CycleStatus.APPROVED, col(Cycle.approved_at) > since, answered)
-    return [or_(settled_lately, partly_paid), ~recent]
+    # A cycle of projects' order is paid as projects decided it: no rule of the catalogue checks its coverage or leaks.
+    return [col(Cycle.origin) == DecidedBy.CATALOGUE, or_(settled_lately, partly_paid), ~recent]
 
 
 async def due_cycles(session: AsyncSession, *, now: datetime, cadence: Cadence) -> list[UUID]:

@@ -3,9 +3,11 @@ to whom, how often, from which fund, and the rule over households' facts that de
 
 Seeded by migration 0008, each with one version in force from 2020-01-01; the district office changes a standard by
 adding a version. Every programme here has a source of facts in this platform. The report's industry awards
-(产业奖补), employment and public-welfare-job subsidies (就业补贴, 公益性岗位补贴) and the temporary price subsidy
-(价格临时补贴) have none (no event tells subsidies who holds a job or runs an industry), so they are not seeded: a
-cycle, payment or check naming them is refused as not in the catalogue, never answered "0 entitled, 0 gaps".
+(产业奖补), employment subsidy (就业补贴) and temporary price subsidy (价格临时补贴) have none (no event tells
+subsidies who runs an industry or found a job), so they are not seeded: a cycle, payment or check naming them is
+refused as not in the catalogue, never answered "0 entitled, 0 gaps". The public-welfare-job subsidy (公益性岗位补贴)
+and the shares of projects' income (资产收益分配) are decided by projects, its payrolls and distribution plans:
+migration 0014 enters them, decided by projects, with no rule of their own.
 
 Amounts, in integer fen per holder and period:
 - 低保: 258 yuan a person a month (the report's 5,160 yuan a year standard, topped up per living member).
@@ -99,6 +101,6 @@ REPORT_CATALOGUE: tuple[SeedProgramme, ...] = (
 )  # fmt: skip
 
 # The report's programmes with no source of facts here: not in the catalogue (see above).
-WITHOUT_FACTS = frozenset(
-    {P.INDUSTRY_AWARD, P.EMPLOYMENT_SUBSIDY, P.PUBLIC_WELFARE_JOB_SUBSIDY, P.TEMPORARY_PRICE_SUBSIDY}
-)
+WITHOUT_FACTS = frozenset({P.INDUSTRY_AWARD, P.EMPLOYMENT_SUBSIDY, P.TEMPORARY_PRICE_SUBSIDY})
+# The programmes projects decides, paid from its approved payrolls and plans (migration 0014).
+DECIDED_BY_PROJECTS = frozenset({P.PUBLIC_WELFARE_JOB_SUBSIDY, P.PROJECT_INCOME_SHARE})

@@ -33,6 +33,16 @@ class Frequency(StrEnum):
     ONE_OFF = "one_off"  # once per holder (or once a year): rules/one_off.py
 
 
+class DecidedBy(StrEnum):
+    """Who decides who a programme pays and how much: the catalogue's rule, judged here on households' facts (a cycle
+    computed, posted for notice and approved in subsidies), or projects, whose approved distribution plans (收益分配
+    方案) and payrolls of public-welfare posts (公益岗位工资表) subsidies only pays, each as a cycle approved already.
+    A programme's `decided_by` and a cycle's `origin`."""
+
+    CATALOGUE = "catalogue"
+    PROJECTS = "projects"
+
+
 class CycleStatus(StrEnum):
     DRAFT = "draft"
     COMPUTED = "computed"  # entitlement list computed

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.subsidies.rules.periods import ANY_PERIOD_PATTERN
-from services.subsidies.rules.vocabulary import CycleStatus, EntitlementStatus, ObjectionDecision
+from services.subsidies.rules.vocabulary import CycleStatus, DecidedBy, EntitlementStatus, ObjectionDecision
 from shared.contracts.subsidies import PolicyCode
 from shared.personal_data import ScreenedPaymentText
 from shared.schemas import RequestBody
@@ -94,6 +94,13 @@ class CycleRead(Output):
     id: UUID
     programme_code: PolicyCode
     period: str
+    # Defaults: a create's answer remembered for its Idempotency-Key before these fields existed replays as it was.
+    origin: DecidedBy = Field(
+        default=DecidedBy.CATALOGUE,
+        description="catalogue: computed here by the programme's rule, posted, submitted and approved here; projects: "
+        "an approved distribution plan or payroll (its id this cycle's), approved when it arrived",
+    )
+    order_ref: str = Field(default="", description="the distribution plan's id for a plan's cycle; empty otherwise")
     status: CycleStatus
     version_id: UUID | None = Field(description="the programme version the list was computed (or re-checked) with")
     entitled_count: int = Field(description="entitlements listed (withdrawn ones not counted)")
@@ -148,7 +155,11 @@ class EntitlementDetail(EntitlementRead):
     """An entitlement with the snapshot it was decided on: the facts, and the rule condition by condition."""
 
     facts: dict[str, Any] = Field(description="each fact's value as of the period's first day, when decided")
-    explanation: list[ConditionRead] = Field(max_length=100, description="each condition of the version's rule")
+    explanation: list[ConditionRead] = Field(
+        max_length=100,
+        description="each condition of the version's rule; for a cycle of projects' order, one line naming the plan "
+        "or payroll that decided it and who approved it",
+    )
 
 
 class NoticeEntryRead(BaseModel):

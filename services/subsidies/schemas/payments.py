@@ -56,6 +56,7 @@ class PaymentRead(BaseModel):
     member_id: UUID | None = Field(description="the member paid, for a member programme")
     policy_code: PolicyCode
     period: str
+    order_ref: str = Field(description="the distribution plan's id for a plan's share; empty otherwise")
     amount_fen: int
     version_id: UUID | None = Field(description="the programme version in force for the period when it was paid")
     status: PaymentStatus

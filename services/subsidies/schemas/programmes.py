@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.subsidies.rules.eligibility import FACTS, OPERATORS
-from services.subsidies.rules.vocabulary import Frequency, ProgrammeUnit
+from services.subsidies.rules.vocabulary import DecidedBy, Frequency, ProgrammeUnit
 from shared.contracts.subsidies import PolicyCode
 from shared.money import Fen
 from shared.personal_data import ScreenedPaymentText
@@ -155,6 +155,12 @@ class ProgrammeRead(BaseModel):
     unit: ProgrammeUnit
     frequency: Frequency = Field(description=FREQUENCY)
     funding_source: str
+    decided_by: DecidedBy = Field(
+        default=DecidedBy.CATALOGUE,  # a create's answer remembered before the field existed replays as it was
+        description="catalogue: its rule decides who is paid (cycles computed here); projects: paid only from "
+        "projects' approved distribution plans and payrolls (no cycle opened, version added, payment by hand or "
+        "check of it here)",
+    )
     created_by: str
     created_at: datetime
     in_force: VersionRead | None = Field(description="the version in force today")
