@@ -57,10 +57,12 @@ DEAD_LETTERS = Counter("poverty_dead_letters_total", "Records sent to a dead-let
 # Kafka (shared/health.py watches the connection).
 KAFKA_CONNECTED = Gauge("poverty_kafka_connected", "1 while the service's Kafka clients reach the cluster")
 
-# Scheduled checks (audit's reminders, overdue scan and weekly handover; subsidies' cycle checks) and audit's findings.
+# Scheduled checks (audit's reminders, overdue scan and weekly handover; subsidies' cycle checks; projects' checks)
+# and audit's findings.
 SCHEDULED_CHECK_RUNS = Counter(
     "poverty_scheduled_check_runs_total",
-    "Runs of the scheduled checks (audit's reminders, overdue, weekly_handover; subsidies' cycle_checks)",
+    "Runs of the scheduled checks (audit's reminders, overdue, weekly_handover; subsidies' cycle_checks; "
+    "projects' project_checks)",
     ["check", "outcome"],
 )
 FINDINGS_OPENED = Counter("poverty_findings_opened_total", "Findings audit opened, by source", ["source"])

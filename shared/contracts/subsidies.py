@@ -59,7 +59,9 @@ class SubsidyPaid(SubsidyEvent):
 
 
 class ProjectIncomeAllocated(SubsidyEvent):
-    """A share of a project's income was allocated to a registered household (差异化分配).
+    """A share of a project's income was allocated to a registered household (差异化分配) — by the automatic
+    distribution that approved distribution plans replaced: no longer published, still counted by households when an
+    old one is read from the topic or replayed.
 
     `period` is the income's (the period the project earned it in), so the share counts in that period's year even
     when it is shared out later; None from publishers that predate it (the year of the event's time then)."""

@@ -81,7 +81,12 @@ async def _funded_project(platform: Platform, village: str) -> str:
             platform,
             "projects",
             "/v1/fund-allocations",
-            {"source": source, "year": 2020, "document_no": f"{source}-{village}", "amount_fen": 90_000_000},
+            {
+                "source": source,
+                "year": 2020,
+                "document_no": f"财农〔2020〕{source} {village[-3:]}号",
+                "amount_fen": 90_000_000,
+            },
             OFFICE,
         )
         for source in ("district", "central")
