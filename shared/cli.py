@@ -52,14 +52,20 @@ def _parser() -> argparse.ArgumentParser:
         "demo-data",
         help="register the demo households of the district's report in a running platform (dev JWT secret)",
         description="Register ten households of the district's report, their visits and civil affairs' 低保 (what "
-        "`poverty up` loads); with --subsidies, also pay June 2020 of the report's programmes end to end. The "
-        "requests are signed with the development JWT secret. Loading them twice changes nothing.",
+        "`poverty up` loads); with --subsidies, also pay June 2020 of the report's programmes end to end; with "
+        "--projects, also load the report's industrial projects, funds, income, jobs and 双提升 plan (paid through "
+        "subsidies with --subsidies too). The requests are signed with the development JWT secret. Loading them "
+        "twice changes nothing.",
     )
     demo.add_argument("--households", default="http://127.0.0.1:8001", help="the households service's address")
     demo.add_argument(
         "--subsidies",
         help="the subsidies service's address: also pay June 2020 of the report's programmes, the month replayed "
         "in this process on the service's own database (SUBSIDIES_DATABASE_URL, as the service reads it)",
+    )
+    demo.add_argument(
+        "--projects",
+        help="the projects service's address: also load the report's projects, after the subsidies month",
     )
     _token_parser(commands)
     _replay_parser(commands)
@@ -270,13 +276,14 @@ def verify_ledger(head: str | None) -> int:
     return 0 if result.ok else 1
 
 
-def load_demo_data(households: str, subsidies: str | None) -> int:
+def load_demo_data(households: str, subsidies: str | None, projects: str | None) -> int:
     """Register the demo households through the households service's API; with subsidies' address, pay June 2020
-    of the report's programmes on subsidies' database."""
+    of the report's programmes on subsidies' database; with projects', load the report's projects."""
     from shared.local.demo import load
     from shared.service_index import load_settings
 
     urls = {"households": households} | ({"subsidies": subsidies} if subsidies else {})
+    urls |= {"projects": projects} if projects else {}
     database_url = load_settings("subsidies").database_url if subsidies else None
     print(load(urls, subsidies_database_url=database_url).summary())
     return 0
@@ -351,7 +358,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify-ledger": lambda args: verify_ledger(args.head),
     "migrate": lambda args: asyncio.run(migrate(args.service)),
     "up": _up,
-    "demo-data": lambda args: load_demo_data(args.households, args.subsidies),
+    "demo-data": lambda args: load_demo_data(args.households, args.subsidies, args.projects),
     "token": lambda args: print_token(args.roles, args.area, args.sub, args.ttl),
     "replay-dlq": replay_dead_letters,
     "kafka": local_kafka,

@@ -1,5 +1,6 @@
-"""Demo data from the district's half-year report: households in five townships, visits, and June 2020 of the
-report's subsidy programmes paid end to end (`demo_subsidies.py`)."""
+"""Demo data from the district's half-year report: households in five townships, visits, June 2020 of the
+report's subsidy programmes paid end to end (`demo_subsidies.py`), and the report's industrial projects, their
+funds, income, jobs and 双提升 plan (`demo_projects.py`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 import httpx
 
 from shared.auth import issue_token
-from shared.local import demo_subsidies
+from shared.local import demo_projects, demo_subsidies
+from shared.local.demo_subsidies import DemoError
 from shared.settings import DEV_JWT_SECRET
 
 # 贾寨镇, 冯屯镇, 博平镇, 胡屯镇, 温陈街道: the townships the report names (codes are illustrative).
@@ -50,14 +52,16 @@ ALLOWANCES = {
 
 @dataclass
 class Loaded:
-    """What a load did: the households it registered now, and the subsidy cycles it ran (or found run)."""
+    """What a load did: the households it registered now, the subsidy cycles it ran (or found run), and the
+    projects' summary."""
 
     households: list[str] = field(default_factory=list)
     cycles: list[str] = field(default_factory=list)
+    projects: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f"demo data: {len(self.households)} households registered (0 means loaded earlier)"]
-        return "\n".join(lines + self.cycles)
+        return "\n".join(lines + self.cycles + self.projects)
 
 
 class Patient(httpx.HTTPTransport):
@@ -87,7 +91,8 @@ def code_of(n: int) -> str:
 
 def load(base_urls: dict[str, str], *, subsidies_database_url: str | None = None) -> Loaded:
     """Register ten households, record visits (one D-grade house, one dropout) and civil affairs' 低保 / 特困供养;
-    with the subsidies service's address and database, pay June 2020 of the report's programmes. Loading again
+    with the subsidies service's address and database, pay June 2020 of the report's programmes; with the projects
+    service's address, load the report's projects (and with subsidies', pay their plan and payroll). Loading again
     changes nothing."""
     office = _headers("district_office")
     loaded = Loaded()
@@ -108,8 +113,14 @@ def load(base_urls: dict[str, str], *, subsidies_database_url: str | None = None
         _allowances(client, households)
         if code_of(0) in registered and code_of(1) in registered:
             _visits(client, registered[code_of(0)]["id"], registered[code_of(1)]["id"], office)
-    if "subsidies" in base_urls and subsidies_database_url is not None:
-        loaded.cycles = demo_subsidies.replay_june_2020(base_urls["subsidies"], subsidies_database_url, households)
+    paying = subsidies_database_url if "subsidies" in base_urls else None
+    if paying is not None:
+        loaded.cycles = demo_subsidies.replay_june_2020(base_urls["subsidies"], paying, households)
+    if "projects" in base_urls:
+        try:
+            loaded.projects = demo_projects.load(base_urls["projects"], households, subsidies_database_url=paying)
+        except DemoError as exc:  # the households and the month stand: the summary says what is missing
+            loaded.projects = [f"projects of the report not loaded: {exc}"]
     return loaded
 
 

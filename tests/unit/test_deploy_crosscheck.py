@@ -916,10 +916,26 @@ def test_compose_demo_data_uses_the_demo_loader_and_the_dev_secret() -> None:
     demo = services["demo-data"]
     port = settings_class("households").model_fields["port"].default
     subsidies_port = settings_class("subsidies").model_fields["port"].default
+    projects_port = settings_class("projects").model_fields["port"].default
     households, subsidies = f"http://households:{port}", f"http://subsidies:{subsidies_port}"
-    assert demo["command"] == ["poverty", "demo-data", "--households", households, "--subsidies", subsidies]
+    projects = f"http://projects:{projects_port}"
+    assert demo["command"] == [
+        "poverty",
+        "demo-data",
+        "--households",
+        households,
+        "--subsidies",
+        subsidies,
+        "--projects",
+        projects,
+    ]
     args = cli_parser().parse_args(demo["command"][1:])
-    assert (args.command, args.households, args.subsidies) == ("demo-data", households, subsidies)
+    assert (args.command, args.households, args.subsidies, args.projects) == (
+        "demo-data",
+        households,
+        subsidies,
+        projects,
+    )
     demo_env, _ = compose_env(demo)
     migrate_env, _ = compose_env(services["subsidies-migrate"])
     assert demo_env == migrate_env, "the loader replays the month on subsidies' database with its keys"
