@@ -46,6 +46,7 @@ async def api(pg_database: MakeDb) -> AsyncIterator[Running]:
         funds.scenario_a_second_draw_on_a_line_sets_its_new_total,
         funds.scenario_spending_never_passes_the_draw,
         funds.scenario_the_years_totals_by_source_are_exact,
+        funds.test_spending_is_published_with_its_lines_source_and_year,
         life.test_a_project_lives_from_planned_to_closed_each_step_kept_and_published,
         life.test_the_project_list_is_filtered_by_status_fund_source_overdue_and_area,
         life.test_a_project_is_overdue_by_a_late_milestone_or_a_late_acceptance_judged_on_the_requests_day,

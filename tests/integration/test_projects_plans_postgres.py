@@ -11,13 +11,14 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from services.projects.models import DistributionPlan, PlanShare, ProjectIncome
+from services.projects.models import DistributionPlan, PlanShare, ProjectIncome, ProjectProblem, RollHousehold
 from shared.contracts.projects import MAX_PLAN_SHARES
 from tests.support import apply_event, assert_problem, auth
 from tests.unit import test_projects_assets as asset_flows
+from tests.unit import test_projects_plan_controls as controls
 from tests.unit import test_projects_plans as flows
 from tests.unit.test_projects_plans import (
     APPROVED,
@@ -72,6 +73,14 @@ async def api(pg_database: MakeDb) -> AsyncIterator[tuple[Any, Any]]:
         flows.test_a_reversed_payment_returns_the_share_and_the_plan_to_awaiting_payment,
         flows.test_plans_are_listed_latest_first_filtered_and_paged,
         flows.test_a_household_sees_what_it_got_from_plans_not_rejected,
+        controls.test_a_plan_is_reviewed_by_someone_other_than_its_preparer_however_written,
+        controls.test_a_plan_is_approved_by_neither_its_preparer_nor_its_reviewer_however_written,
+        controls.test_approval_refuses_a_plan_with_households_the_roll_no_longer_entitles,
+        controls.test_a_household_moving_within_a_township_owners_area_keeps_its_share,
+        controls.test_a_payment_for_a_plan_never_approved_is_refused,
+        controls.test_a_second_payment_of_a_paid_share_is_kept_out_and_reported_to_audit_once,
+        controls.test_a_reversal_after_accounting_returns_the_plan_to_approved_until_paid_and_accounted_again,
+        controls.test_every_change_of_a_plans_status_is_published,
     ],
     ids=lambda scenario: scenario.__name__.removeprefix("test_"),
 )
@@ -153,3 +162,42 @@ async def test_a_plan_of_the_most_households_is_exact_and_one_more_is_refused(ap
     await step(client, plan["id"], "review", TOWNSHIP_OFFICE, {"approve": False, "note": "再加一户"})
     await enrol(app, Household(id=uuid4()))
     assert assert_problem(await prepare(client, income, **rule), 409)["code"] == "plan_too_large"
+
+
+async def test_two_payments_of_one_share_at_once_pay_it_once_and_report_the_other(api: Any) -> None:
+    app, client = api
+    [household] = [str(h) for h in await enrol(app, Household())]
+    plan = (await prepared(client, await village_income(app, client, amount=500)))["id"]
+    await approved(client, plan)
+    payments = [uuid4(), uuid4()]
+    await asyncio.gather(*(apply_event(app, paid(plan, household, 500, p)) for p in payments))
+    [share] = (await shares_of(client, plan)).values()
+    kept = share["payment_id"]
+    assert share["status"] == "paid" and kept in {str(p) for p in payments}
+    async with app.state.sessions() as s:
+        reported = (await s.scalars(select(col(ProjectProblem.subject_ref)))).all()
+    assert reported == [str(p) for p in payments if str(p) != kept]
+    read = (await client.get(f"/v1/plans/{plan}", headers=READER)).json()
+    assert (read["status"], read["paid_fen"]) == ("paid", 500)
+
+
+async def test_the_approval_of_the_largest_plan_judges_its_households_again_in_one_query(api: Any) -> None:
+    app, client = api
+    households = await enrol(app, *(Household() for _ in range(MAX_PLAN_SHARES)))
+    plan = (await prepared(client, await village_income(app, client, amount=5_000_003), basis="households"))["id"]
+    await step(client, plan, "review", TOWNSHIP_OFFICE, {"approve": True})
+    gone = sorted(households, key=str)[-2:]
+    async with app.state.sessions() as s, s.begin():
+        await s.execute(
+            update(RollHousehold).where(col(RollHousehold.household_id).in_(gone)).values(status="exited_no_policies")
+        )
+    refused = assert_problem(await step(client, plan, "approval", FINANCE), 409)
+    assert (refused["code"], refused["household_ids"]) == ("plan_outdated", [str(h) for h in gone])
+    async with app.state.sessions() as s, s.begin():
+        await s.execute(
+            update(RollHousehold).where(col(RollHousehold.household_id).in_(gone)).values(status="monitored")
+        )
+    assert (await step(client, plan, "approval", FINANCE)).status_code == 200
+    [event] = await outbox(app, APPROVED)
+    assert len(event["shares"]) == MAX_PLAN_SHARES
+    assert sum(s["amount_fen"] for s in event["shares"]) == 5_000_003

@@ -57,6 +57,13 @@ async def api(pg_database: Any) -> Any:
         workshops.test_only_living_members_on_the_roll_are_employed_and_once_at_a_time,
         workshops.test_wages_are_recorded_once_per_employment_and_month_and_published,
         workshops.test_wages_for_no_employment_of_the_month_are_refused_and_change_nothing,
+        workshops.test_a_township_office_employs_only_entitled_members_of_households_within_its_reach,
+        posts.test_a_payroll_pays_a_holder_to_the_day_of_death_and_none_whose_household_exited_without_policies,
+        posts.test_a_holders_death_ends_their_post_pairings_and_employment_that_day_once,
+        posts.test_taking_and_leaving_a_post_is_published_with_the_posts_area,
+        posts.test_a_payroll_is_not_approved_by_its_preparer_however_the_subject_is_written,
+        posts.test_a_payment_of_another_amount_than_the_line_is_refused_and_changes_nothing,
+        posts.test_every_change_of_a_payrolls_status_is_published,
     ],
     ids=lambda scenario: scenario.__name__.removeprefix("test_"),
 )
@@ -97,7 +104,7 @@ async def test_one_member_given_two_posts_at_once_holds_one(api: Any) -> None:
 async def test_two_payrolls_for_one_month_at_once_make_one(api: Any) -> None:
     app, client = api
     await posts._holders_of_june(app, client)
-    preparers = (FINANCE, auth("township_office", area="371523101", sub="township-1"))
+    preparers = (FINANCE, auth("finance_officer", sub="finance-2"))
     answers = await asyncio.gather(
         *(client.post("/v1/payrolls", json={"period": "2020-06"}, headers=h) for h in preparers)
     )

@@ -158,6 +158,8 @@ async def test_township_officer_cannot_reach_another_township(api: Any) -> None:
         {**PROJECT, "started_on": "not a date"},
         {**PROJECT, "project_code": "XM 001"},
         {**PROJECT, "project_code": "---"},
+        {**PROJECT, "project_code": ID_NUMBER},  # a code is published and shown: never an ID-card number
+        {**PROJECT, "project_code": f"XM-{ID_NUMBER}"},
         {**PROJECT, "started_on": "2099-01-01"},  # every inspection and income refused until then
         {**PROJECT, "name": f"为{ID_NUMBER}建的大棚"},
         {**PROJECT, "unexpected": 1},
@@ -278,6 +280,7 @@ async def test_inspection_without_problems_publishes_nothing(api: Any) -> None:
         {**INSPECTION, "problems": [{"code": "income_not_paid", "description": f"贫困户身份证{ID_NUMBER}未收到收益"}]},
         {**INSPECTION, "notes": f"走访 {ID_NUMBER[:6]} {ID_NUMBER[6:14]} {ID_NUMBER[14:]}"},  # typed in groups
         {**INSPECTION, "inspector": ID_NUMBER},
+        {**INSPECTION, "problems": [{"code": ID_NUMBER.lower(), "description": "收益未到户"}]},
     ],
 )
 async def test_bad_inspection_is_422_and_changes_nothing(api: Any, body: dict[str, Any]) -> None:

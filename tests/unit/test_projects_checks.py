@@ -238,7 +238,9 @@ async def neglect(seed: Seed) -> set[tuple[Any, str, str]]:
     milestone = await seed.milestone(building, due_on=date(2021, 3, 9))
     await seed.milestone(building, due_on=date(2021, 1, 1), completed_on=date(2021, 2, 1))
     await seed.milestone(building, due_on=TODAY)
-    await seed.milestone(await seed.project("closed"), due_on=date(2020, 1, 1))
+    closed = await seed.project("closed")
+    await seed.milestone(closed, due_on=date(2020, 1, 1))
+    await seed.asset(closed, date(2019, 3, 15))  # earned nothing, but a closed project's assets are not judged
     operating = await seed.project("operating")
     await seed.contract(operating, "insurance", date(2019, 1, 1), date(2019, 12, 31))
     insurance = await seed.contract(operating, "insurance", date(2020, 1, 1), date(2020, 12, 31))
@@ -366,6 +368,17 @@ async def test_income_below_the_agreed_return_is_reported_per_asset_and_ended_ye
     assert "earned 0.00 yuan in 2020" in described[f"{autumn.id}:2020"]
     assert {e["severity"] for e in await found(app)} == {"general"}
     assert (await run(app)).problems == 0
+
+
+async def test_a_closed_projects_assets_are_not_judged_for_their_return(api: Any) -> None:
+    app, _, seed = api
+    closed = await seed.project("closed")  # its income can no longer be recorded: no finding could be answered
+    await seed.asset(closed, date(2019, 3, 15))
+    operating = await seed.project("operating")
+    asset = await seed.asset(operating, date(2019, 3, 15))
+    await seed.income(asset, "2019-12", 60_000)
+    assert await run(app) == schedule.CheckRun(projects=1, problems=1)
+    assert subjects(await problems(app)) == {(operating.id, "income_below_return", f"{asset.id}:2020")}
 
 
 async def test_income_without_an_approved_plan_in_time_is_not_distributed(api: Any) -> None:

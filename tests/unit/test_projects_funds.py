@@ -24,6 +24,7 @@ from tests.unit.test_projects_lifecycle import (
     approved,
     draw,
     moved,
+    published,
     register,
     service,
     with_asset,
@@ -270,6 +271,30 @@ async def test_spending_is_against_the_projects_own_draw_of_a_project_approved_a
     }
     assert_problem(await client.post(f"/v1/projects/{project}/spending", json=body, headers=FINANCE), 422)
     assert await _count(app, ProjectSpending) == 0
+
+
+async def test_spending_is_published_with_its_lines_source_and_year(api: Running) -> None:
+    app, client, _ = api
+    project = await approved(client, area_code="371523101202")
+    line = await allocate(client, source="provincial", year=2019)
+    funding = await _drawn(client, project, line, 1_000_000)
+    r = await spend(client, project, funding, 380_000)
+    assert r.status_code == 201, r.text
+    refused = await spend(client, project, funding, 1_000_000)  # past the draw: nothing published
+    assert assert_problem(refused, 409)["code"] == "funding_exhausted"
+    assert await published(app, "gov.poverty.projects.spending_recorded.v1") == [
+        {
+            "project_id": project,
+            "spending_id": r.json()["id"],
+            "funding_id": funding,
+            "allocation_id": line,
+            "source": "provincial",
+            "year": 2019,
+            "amount_fen": 380_000,
+            "spent_on": "2020-05-20",
+            "area_code": "371523101202",
+        }
+    ]
 
 
 async def test_a_projects_spending_is_listed_latest_first(api: Running) -> None:

@@ -8,7 +8,15 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.projects.rules.payroll import Holding, days_held, days_in, live_in, payroll_lines, pro_rata
+from services.projects.rules.payroll import (
+    Holding,
+    days_held,
+    days_in,
+    last_day,
+    live_in,
+    payroll_lines,
+    pro_rata,
+)
 from services.projects.rules.posts import end_refusal, meets_open_span, within
 
 ALLOWANCE = 50_000  # 500 yuan a month
@@ -109,3 +117,13 @@ def test_an_open_span_meets_every_span_not_ended_before_it_starts(ended_on: date
 def test_a_village_lies_within_its_township_and_not_another() -> None:
     assert within("371523101201", "371523101") and within("371523101201", "371523101201")
     assert not within("371523105203", "371523101") and not within("371523101", "371523101201")
+
+
+def test_a_holding_lasts_until_it_ends_or_its_holder_dies_whichever_is_first() -> None:
+    assert last_day(None, None) is None
+    assert last_day(date(2020, 6, 30), None) == date(2020, 6, 30)
+    assert last_day(None, date(2020, 6, 10)) == date(2020, 6, 10)
+    assert last_day(date(2020, 6, 30), date(2020, 6, 10)) == date(2020, 6, 10)
+    assert last_day(date(2020, 5, 31), date(2020, 6, 10)) == date(2020, 5, 31)
+    [line] = payroll_lines([holding(date(2020, 1, 1), last_day(None, date(2020, 6, 10)))], "2020-06")
+    assert (line.days, line.amount_fen) == (10, ALLOWANCE * 10 // 30)  # the day of death is paid

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from services.projects.domain import payroll as payroll_domain
-from services.projects.models import CarePairing, Payroll, PayrollLine, PostHolding
+from services.projects.models import CarePairing, Payroll, PayrollLine, PostHolding, WorkshopEmployment
 from shared.api.clock import request_time
 from shared.contracts.households import (
     HouseholdRegistered,
@@ -24,6 +24,7 @@ from shared.contracts.households import (
     MemberDied,
 )
 from shared.contracts.subsidies import CorrectionKind, PolicyCode, SubsidyPaid, SubsidyPaymentCorrected
+from shared.errors import RuleViolation
 from shared.messaging.outbox import OutboxMessage
 from tests.support import apply_event, assert_problem, auth, running_app
 
@@ -37,6 +38,8 @@ TOWNSHIP_OFFICE = auth("township_office", area=TOWNSHIP, sub="township-1")
 FINANCE = auth("finance_officer", sub="finance-1")
 POST = {"title": "保洁员", "duty": "cleaning", "area_code": VILLAGE, "monthly_allowance_fen": 60_000}
 APPROVED = "gov.poverty.projects.payroll_approved.v1"
+PAYROLL_CHANGED = "gov.poverty.projects.payroll_status_changed.v1"
+HOLDER_CHANGED = "gov.poverty.projects.post_holder_changed.v1"
 JOB = PolicyCode.PUBLIC_WELFARE_JOB_SUBSIDY.value
 
 
@@ -67,7 +70,9 @@ async def _count(app: Any, model: Any) -> int:
 
 async def _events(app: Any, event_type: str) -> list[dict[str, Any]]:
     async with app.state.sessions() as s:
-        rows = await s.scalars(select(OutboxMessage).where(col(OutboxMessage.event_type) == event_type))
+        rows = await s.scalars(
+            select(OutboxMessage).where(col(OutboxMessage.event_type) == event_type).order_by(col(OutboxMessage.id))
+        )
         return [json.loads(r.payload) for r in rows.all()]
 
 
@@ -277,7 +282,8 @@ async def _lines(client: Any, payroll: str, headers: dict[str, str] = OFFICE) ->
 async def test_a_payroll_pays_each_holder_pro_rata_to_the_fen(api: Any) -> None:
     app, client = api
     held = await _holders_of_june(app, client)
-    r = await client.post("/v1/payrolls", json={"period": "2020-06"}, headers=TOWNSHIP_OFFICE)
+    assert_problem(await client.post("/v1/payrolls", json={"period": "2020-06"}, headers=TOWNSHIP_OFFICE), 403)
+    r = await client.post("/v1/payrolls", json={"period": "2020-06"}, headers=FINANCE)
     assert r.status_code == 201, r.text
     payroll = r.json()
     lines = await _lines(client, payroll["id"])
@@ -297,13 +303,11 @@ async def test_a_payroll_is_one_per_month_of_a_month_begun_with_someone_to_pay(a
     problem = assert_problem(await client.post("/v1/payrolls", json={"period": "2020-07"}, headers=FINANCE), 422)
     assert [e["code"] for e in problem["errors"]] == ["period_not_begun"]
     assert (await client.post("/v1/payrolls", json={"period": "2020-06"}, headers=FINANCE)).status_code == 201
-    assert (
-        assert_problem(await client.post("/v1/payrolls", json={"period": "2020-06"}, headers=TOWNSHIP_OFFICE), 409)[
-            "code"
-        ]
-        == "payroll_exists"
-    )
+    again = await client.post("/v1/payrolls", json={"period": "2020-06"}, headers=auth("finance_officer", sub="f-2"))
+    assert assert_problem(again, 409)["code"] == "payroll_exists"
     assert_problem(await client.post("/v1/payrolls", json={"period": "2020-05"}, headers=OFFICE), 403)  # approves only
+    # The payroll is the whole district's: a township office prepares none, not even its own township's.
+    assert_problem(await client.post("/v1/payrolls", json={"period": "2020-05"}, headers=TOWNSHIP_OFFICE), 403)
     assert await _count(app, Payroll) == 1 and await _count(app, PayrollLine) == 3
 
 
@@ -378,7 +382,8 @@ async def test_subsidies_payments_mark_lines_paid_once_and_reversals_take_them_b
         await apply_event(app, paid)
         first = (await _lines(client, payroll["id"]))[str(member)]
         await apply_event(app, paid)  # told again: nothing more
-        await apply_event(app, _paid(household, member, payroll["id"], uuid4(), 1))  # paid once: the first stays
+        again = _paid(household, member, payroll["id"], uuid4(), lines[str(member)]["amount_fen"])
+        await apply_event(app, again)  # paid once: the first stays
         assert (await _lines(client, payroll["id"]))[str(member)] == {**first, "status": "paid"}
         assert first["payment_id"] == str(payments[name])
         if name == "whole":
@@ -393,6 +398,7 @@ async def test_subsidies_payments_mark_lines_paid_once_and_reversals_take_them_b
     )  # fmt: skip
     await apply_event(app, corrected)
     await apply_event(app, corrected)
+    await apply_event(app, _paid(household, member, payroll["id"], payments["from_15th"], 32_000))  # told again
     back = (await client.get(f"/v1/payrolls/{payroll['id']}", headers=OFFICE)).json()
     assert (back["status"], back["paid_fen"], back["paid_at"]) == ("approved", payroll["total_fen"] - 32_000, None)
     line = (await _lines(client, payroll["id"]))[str(member)]
@@ -452,3 +458,137 @@ async def test_a_households_wage_income_holds_its_approved_allowances(api: Any) 
     assert (await client.get(wages, params={"year": 2019}, headers=OFFICE)).json()["items"] == []
     assert_problem(await client.get(wages, headers=auth("township_office", area="371523105")), 403)
     assert_problem(await client.get(f"/v1/households/{uuid4()}/wages", headers=OFFICE), 404)
+
+
+# --- deaths and exits, separation of duties, what is published -------------------------------------------------
+
+
+def _exited(household: UUID) -> HouseholdStatusChanged:
+    return HouseholdStatusChanged(
+        household_id=household, area_code=VILLAGE, from_status=HouseholdStatus.IN_POVERTY,
+        to_status=HouseholdStatus.EXITED_NO_POLICIES, reason="officer_decision", effective_on=date(2020, 6, 5),
+        changed_by="office-1",
+    )  # fmt: skip
+
+
+async def test_a_payroll_pays_a_holder_to_the_day_of_death_and_none_whose_household_exited_without_policies(
+    api: Any,
+) -> None:
+    app, client = api
+    held: dict[str, tuple[UUID, UUID]] = {}
+    for name in ("alive", "died_10_june", "died_20_may", "exited"):
+        household, [member] = await on_roll(app)
+        await _hold(client, await _post(client, title=name), household, member)  # from 1 March, 600 yuan a month
+        held[name] = (household, member)
+    for name, day in (("died_10_june", date(2020, 6, 10)), ("died_20_may", date(2020, 5, 20))):
+        await apply_event(app, MemberDied(household_id=held[name][0], member_id=held[name][1], died_on=day))
+    await apply_event(app, _exited(held["exited"][0]))
+    for period, expected in (
+        ("2020-06", {"alive": 60_000, "died_10_june": 60_000 * 10 // 30}),  # the day of death is paid
+        ("2020-05", {"alive": 60_000, "died_10_june": 60_000, "died_20_may": 60_000 * 20 // 31}),
+    ):
+        payroll = (await client.post("/v1/payrolls", json={"period": period}, headers=FINANCE)).json()
+        lines = await _lines(client, payroll["id"])
+        # The household exited without policies as the roll stands when the payroll is prepared: no line, even
+        # for May, before it exited.
+        assert {name: lines[str(m)]["amount_fen"] for name, (_, m) in held.items() if str(m) in lines} == expected
+        assert (payroll["line_count"], payroll["total_fen"]) == (len(expected), sum(expected.values()))
+
+
+async def test_a_holders_death_ends_their_post_pairings_and_employment_that_day_once(api: Any) -> None:
+    app, client = api
+    post = await _post(client, duty="care", title="护理员")
+    household, [member] = await on_roll(app)
+    cared, _ = await on_roll(app)
+    await _hold(client, post, household, member)
+    pairing = {"cared_household_id": str(cared), "started_on": "2020-04-01"}
+    assert (await client.post(f"/v1/posts/{post}/pairings", json=pairing, headers=OFFICE)).status_code == 201
+    workshop = {"name": "同心就业工场", "kind": "employment_workshop", "area_code": TOWNSHIP, "operator": "同心服饰"}
+    workshop_id = (await client.post("/v1/workshops", json=workshop, headers=OFFICE)).json()["id"]
+    hired = {
+        "household_id": str(household),
+        "member_id": str(member),
+        "monthly_wage_fen": 1,
+        "started_on": "2020-04-01",
+    }
+    assert (await client.post(f"/v1/workshops/{workshop_id}/workers", json=hired, headers=OFFICE)).status_code == 201
+    died = MemberDied(household_id=household, member_id=member, died_on=date(2020, 6, 12))
+    await apply_event(app, died)
+    await apply_event(app, died)  # told again: nothing more
+    assert (await client.get(f"/v1/posts/{post}", headers=OFFICE)).json()["holder"] is None
+    async with app.state.sessions() as s:
+        ends = [
+            set((await s.scalars(select(column))).all())
+            for column in (col(PostHolding.ended_on), col(CarePairing.ended_on), col(WorkshopEmployment.ended_on))
+        ]
+    assert ends == [{date(2020, 6, 12)}] * 3
+    changes = [
+        (e["post_id"], e["member_id"], e["started_on"], e["ended_on"]) for e in await _events(app, HOLDER_CHANGED)
+    ]
+    assert changes == [
+        (post, str(member), "2020-03-01", None),
+        (post, str(member), "2020-03-01", "2020-06-12"),
+    ]
+
+
+async def test_taking_and_leaving_a_post_is_published_with_the_posts_area(api: Any) -> None:
+    app, client = api
+    post = await _post(client)
+    household, [member] = await on_roll(app)
+    await _hold(client, post, household, member)
+    assert (await _end(client, post, "2020-06-10")).status_code == 200
+    assert await _events(app, HOLDER_CHANGED) == [
+        {"post_id": post, "area_code": VILLAGE, "household_id": str(household), "member_id": str(member),
+         "started_on": "2020-03-01", "ended_on": ended}
+        for ended in (None, "2020-06-10")
+    ]  # fmt: skip
+
+
+async def test_a_payroll_is_not_approved_by_its_preparer_however_the_subject_is_written(api: Any) -> None:
+    app, client = api
+    await _holders_of_june(app, client)
+    prepared = await client.post(
+        "/v1/payrolls", json={"period": "2020-06"}, headers=auth("finance_officer", sub="li.na")
+    )
+    approval = f"/v1/payrolls/{prepared.json()['id']}/approval"
+    for spelled in ("LI.NA", "Li.Na"):
+        refused = await client.post(approval, headers=auth("finance_officer", sub=spelled))
+        assert assert_problem(refused, 403)["code"] == "separation_of_duties"
+    assert await _events(app, APPROVED) == []
+    assert (await client.post(approval, headers=auth("finance_officer", sub="wang.fang"))).status_code == 200
+
+
+async def test_a_payment_of_another_amount_than_the_line_is_refused_and_changes_nothing(api: Any) -> None:
+    app, client = api
+    payroll, held = await _approved_payroll(app, client)
+    household, member = held["whole"]
+    with pytest.raises(RuleViolation):
+        await apply_event(app, _paid(household, member, payroll["id"], uuid4(), 59_999))
+    assert (await _lines(client, payroll["id"]))[str(member)]["status"] == "planned"
+    assert (await client.get(f"/v1/payrolls/{payroll['id']}", headers=OFFICE)).json()["paid_fen"] == 0
+
+
+async def test_every_change_of_a_payrolls_status_is_published(api: Any) -> None:
+    app, client = api
+    payroll, held = await _approved_payroll(app, client)
+    lines = await _lines(client, payroll["id"])
+    payments = {name: uuid4() for name in held}
+    for name, (household, member) in held.items():
+        amount = lines[str(member)]["amount_fen"]
+        await apply_event(app, _paid(household, member, payroll["id"], payments[name], amount))
+    household, member = held["whole"]
+    reversal = SubsidyPaymentCorrected(
+        household_id=household, payment_id=payments["whole"], kind=CorrectionKind.REVERSAL, policy_code=JOB,
+        period="2020-06", amount_fen=60_000,
+    )  # fmt: skip
+    await apply_event(app, reversal)
+    changes = await _events(app, PAYROLL_CHANGED)
+    assert [(e["from_status"], e["to_status"], e["changed_by"]) for e in changes] == [
+        (None, "prepared", "finance-1"),
+        ("prepared", "approved", "office-1"),
+        ("approved", "paid", "subsidies"),
+        ("paid", "approved", "subsidies"),
+    ]
+    assert {(e["payroll_id"], e["period"], e["total_fen"]) for e in changes} == {
+        (payroll["id"], "2020-06", payroll["total_fen"])
+    }

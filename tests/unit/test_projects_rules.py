@@ -1,5 +1,6 @@
 """Project rules without a database: areas, periods, inspection dates, repeated problem codes, the project's life
-(its moves, who makes them, what they need) and its funds (draws, spending, totals by source)."""
+(its moves, who makes them, what they need), its funds (draws, spending, totals by source) and the separation of
+duties."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from itertools import pairwise
 import pytest
 
 from services.projects.rules import dates, funds, lifecycle
+from services.projects.rules.duties import ensure_someone_else, same_person
 from services.projects.rules.inspections import repeated_codes
 from services.projects.rules.vocabulary import FundSource, ProjectStatus
 from shared.areas import township_or_village
@@ -213,3 +215,12 @@ def test_totals_name_every_source_and_add_up_the_higher_levels_and_the_whole() -
 def test_spending_and_drawing_follow_the_projects_status() -> None:
     assert {S.APPROVED, S.UNDER_CONSTRUCTION, S.COMPLETED, S.ACCEPTED, S.OPERATING} == funds.SPENDING
     assert {*funds.SPENDING, S.PLANNED} == funds.DRAWING
+
+
+def test_one_person_is_one_subject_however_it_is_written() -> None:
+    assert same_person("wang.wu", "Wang.Wu") and same_person("WANG.WU", " wang.wu ")
+    assert not same_person("wang.wu", "wang.wu2") and not same_person("wang.wu", None)
+    with pytest.raises(Forbidden) as refused:
+        ensure_someone_else("Li.Na", "wang.wu", "LI.NA", message="someone else")
+    assert refused.value.extensions == {"code": "separation_of_duties"}
+    ensure_someone_else("li.na", None, "wang.wu", message="someone else")

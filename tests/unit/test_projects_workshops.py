@@ -14,7 +14,13 @@ from sqlmodel import col
 
 from services.projects.models import Project, Workshop, WorkshopEmployment, WorkshopWage
 from shared.api.clock import request_time
-from shared.contracts.households import HouseholdRegistered, MemberAdded, MemberDied
+from shared.contracts.households import (
+    HouseholdRegistered,
+    HouseholdStatus,
+    HouseholdStatusChanged,
+    MemberAdded,
+    MemberDied,
+)
 from shared.messaging.outbox import OutboxMessage
 from tests.support import apply_event, assert_problem, auth, running_app
 
@@ -177,6 +183,31 @@ async def test_only_living_members_on_the_roll_are_employed_and_once_at_a_time(a
     rehired = await _employ(client, workshop, household, member, started_on="2020-06-01")  # after the last day
     assert rehired != employment
     assert await _count(app, WorkshopEmployment) == 2
+
+
+async def test_a_township_office_employs_only_entitled_members_of_households_within_its_reach(api: Any) -> None:
+    app, client = api
+    workshop = await _workshop(client, TOWNSHIP_OFFICE)
+    far, [far_member] = await on_roll(app, area_code="371523105203")  # another township's household
+    exited, [exited_member] = await on_roll(app)
+    changed = HouseholdStatusChanged(
+        household_id=exited, area_code=VILLAGE, from_status=HouseholdStatus.IN_POVERTY,
+        to_status=HouseholdStatus.EXITED_NO_POLICIES, reason="officer_decision", effective_on=date(2020, 5, 1),
+        changed_by="office-1",
+    )  # fmt: skip
+    await apply_event(app, changed)
+
+    def hire(household: UUID, member: UUID) -> dict[str, Any]:
+        return {"household_id": str(household), "member_id": str(member), "monthly_wage_fen": 9_000_000,
+                "started_on": "2020-06-01"}  # fmt: skip
+
+    workers = f"/v1/workshops/{workshop}/workers"
+    assert_problem(await client.post(workers, json=hire(far, far_member), headers=TOWNSHIP_OFFICE), 403)
+    for headers in (TOWNSHIP_OFFICE, OFFICE):
+        refused = await client.post(workers, json=hire(exited, exited_member), headers=headers)
+        assert assert_problem(refused, 409)["code"] == "not_entitled"
+    assert await _count(app, WorkshopEmployment) == 0
+    assert (await client.post(workers, json=hire(far, far_member), headers=OFFICE)).status_code == 201  # district-wide
 
 
 async def test_wages_are_recorded_once_per_employment_and_month_and_published(api: Any) -> None:

@@ -24,9 +24,11 @@ PlanApprover = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.F
 Accountant = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER))]
 Inspector = Annotated[Principal, Depends(require_roles(R.INSPECTOR, R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE))]
 Treasurer = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER, R.DISTRICT_OFFICE))]
-# Workshop wages are recorded, and the posts' monthly payroll prepared, by the finance officer or the township office;
-# a payroll is approved by a Treasurer other than its preparer.
+# Workshop wages are recorded by the finance officer or the township office (within reach of the workshop).
 PayClerk = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER, R.TOWNSHIP_OFFICE))]
+# The posts' monthly payroll is the whole district's: prepared by the finance office, approved by a Treasurer (the
+# district office or another finance officer) other than its preparer.
+PayrollPreparer = Annotated[Principal, Depends(require_roles(R.FINANCE_OFFICER))]
 Reader = Annotated[
     Principal,
     Depends(

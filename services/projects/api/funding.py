@@ -95,6 +95,7 @@ async def record_spending(
     """Record money a project spent (支出) against one of its draws
 
     Never past the draw: the draw is locked while its spending is summed, so two at once cannot overspend it.
+    Publishes `ProjectSpendingRecorded` on `projects.events` with the funding line's source and year.
 
     Refused: a day after today (422, `in_future`) or before the project started (422, `before_project_start`); a
     draw that is not the project's (422, `unknown_funding`); a project planned (not approved yet) or closed (409,

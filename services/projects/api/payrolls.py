@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from services.projects.api.deps import PayClerk, Reader, Treasurer
+from services.projects.api.deps import PayrollPreparer, Reader, Treasurer
 from services.projects.api.posts import area_scope
 from services.projects.domain import payroll as payrolls
 from services.projects.domain import wages
@@ -30,15 +30,18 @@ def _read(payroll: Payroll) -> PayrollRead:
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
 async def prepare_payroll(
-    body: PayrollCreate, session: Transaction, actor: PayClerk, idem: Idempotency, now: Now, today: Today
+    body: PayrollCreate, session: Transaction, actor: PayrollPreparer, idem: Idempotency, now: Now, today: Today
 ) -> PayrollRead:
     """Prepare the month's payroll of the public-welfare posts (公益岗位工资表)
 
-    One payroll per month for the whole district, whoever prepares it: a line per holder of a post on some day of
-    the month, paid the post's monthly allowance × days held // days in the month (a holding not ended counts to
-    the month's end; a member who left one post and took another within the month gets one line of both). The
-    month must have begun (422, `period_not_begun`). Refused: a month with a payroll (409, `payroll_exists`); no
-    post held in the month (409, `nothing_to_pay`); more holders than a payroll pays (409, `too_many_lines`).
+    By the finance office only: one payroll per month for the whole district. A line per holder of a post on some
+    day of the month, paid the post's monthly allowance × days held // days in the month (a holding not ended
+    counts to the month's end, or to the holder's death, that day included; a member who left one post and took
+    another within the month gets one line of both). A holder whose household exited without policies, as the roll
+    stands when the payroll is prepared, gets no line. Publishes `PayrollStatusChanged`. The month must have begun
+    (422, `period_not_begun`). Refused: a month with a payroll (409, `payroll_exists`); no post held in the month
+    (409, `nothing_to_pay`); more holders than a payroll pays (409, `too_many_lines`); any caller but a finance
+    officer (403).
     """
     if (earlier := await idem.replay(body, PayrollRead)) is not None:
         return earlier
@@ -50,9 +53,11 @@ async def prepare_payroll(
 async def approve_payroll(payroll_id: UUID, session: Transaction, actor: Treasurer, now: Now) -> PayrollRead:
     """Approve a prepared payroll of the public-welfare posts
 
-    Publishes `PayrollApproved` on `projects.events`: subsidies pays each line as a cycle of
-    `public_welfare_job_subsidy` whose id is the payroll's, and the payroll is `paid` once every line is. Refused: a
-    payroll not `prepared` (409, `payroll_state`); an approver who prepared it (403, `separation_of_duties`).
+    By the district office or a finance officer other than its preparer (subjects compared regardless of case).
+    Publishes `PayrollApproved` and `PayrollStatusChanged` on `projects.events`: subsidies pays each line as a cycle
+    of `public_welfare_job_subsidy` whose id is the payroll's, and the payroll is `paid` once every line is.
+    Refused: a payroll not `prepared` (409, `payroll_state`); an approver who prepared it (403,
+    `separation_of_duties`).
     """
     return _read(await payrolls.approve_payroll(session, payroll_id, actor=actor, now=now))
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.projects.api.deps import Accountant, PlanApprover, PlanPreparer, PlanReviewer, Reader
-from services.projects.domain import plan_preparation, plans
+from services.projects.domain import plan_preparation, plan_reads, plans
 from services.projects.models import DistributionPlan, PlanSetAside
 from services.projects.rules.vocabulary import PlanStatus
 from services.projects.schemas.plans import (
@@ -51,7 +51,7 @@ def _read(plan: DistributionPlan, set_asides: list[PlanSetAside]) -> PlanRead:
 
 
 async def _full(session: AsyncSession, plan: DistributionPlan) -> PlanRead:
-    return _read(plan, await plans.set_asides_of(session, plan.id))
+    return _read(plan, await plan_reads.set_asides_of(session, plan.id))
 
 
 @router.post("/plans", status_code=status.HTTP_201_CREATED, responses=REPLAY_RESPONSE)
@@ -73,7 +73,7 @@ async def prepare_plan(
     household (409, `no_households`); more than 5,000 (409, `plan_too_large`); nothing left once the set-asides
     are kept back (409, `nothing_to_share`); category points missing or not used (422,
     `category_points_required`, `category_points_unused`); a purpose twice (422, `repeated_purpose`); set-asides
-    over the whole income (422, `set_aside_too_large`).
+    over the whole income (422, `set_aside_too_large`). Publishes `DistributionPlanStatusChanged`.
     """
     if (earlier := await idem.replay(body, PlanRead)) is not None:
         return earlier
@@ -85,8 +85,10 @@ async def prepare_plan(
 async def review_plan(plan_id: UUID, body: PlanReview, session: Transaction, actor: PlanReviewer, now: Now) -> PlanRead:
     """Review a prepared plan (审核): reviewed, or rejected with a note
 
-    A rejected plan's income may be planned again. Refused: a plan not prepared (409, `plan_state`); a rejection
-    without a note (422, `note_required`); a plan of an owner outside the caller's area (403).
+    A rejected plan's income may be planned again. Publishes `DistributionPlanStatusChanged`. Refused: a plan not
+    prepared (409, `plan_state`); a rejection without a note (422, `note_required`); a plan of an owner outside the
+    caller's area (403); a reviewer who prepared the plan (403, `separation_of_duties`; subjects are compared
+    regardless of case).
     """
     return await _full(session, await plans.review(session, plan_id, body, actor=actor, now=now))
 
@@ -97,8 +99,11 @@ async def approve_plan(plan_id: UUID, session: Transaction, actor: PlanApprover,
 
     Publishes `IncomeDistributionApproved` on `projects.events` with every share: subsidies pays them as a cycle
     of `project_income_share` whose id is the plan's, through its batches and bank file, and each payment comes
-    back to the plan's share. Refused: a plan not reviewed (409, `plan_state`); an approver who prepared or
-    reviewed the plan (403, `separation_of_duties`).
+    back to the plan's share; and `DistributionPlanStatusChanged`. Refused: a plan not reviewed (409,
+    `plan_state`); an approver who prepared or reviewed the plan (403, `separation_of_duties`; subjects are
+    compared regardless of case); a household of the plan the roll no longer entitles on the approval's day
+    (exited without policies, moved out of the owner's area, no living member): 409 `plan_outdated` with
+    `household_count` and `household_ids`, nothing changed; reject the plan and prepare it again.
     """
     return await _full(session, await plans.approve(session, plan_id, actor=actor, now=now))
 
@@ -109,7 +114,8 @@ async def reject_plan(
 ) -> PlanRead:
     """Reject a reviewed plan at approval, with a note
 
-    The income may be planned again. Refused: a plan not reviewed (409, `plan_state`).
+    The income may be planned again. Publishes `DistributionPlanStatusChanged`. Refused: a plan not reviewed (409,
+    `plan_state`).
     """
     return await _full(session, await plans.reject(session, plan_id, body, actor=actor, now=now))
 
@@ -120,6 +126,8 @@ async def account_plan(
 ) -> PlanRead:
     """Account for a paid plan (报账) under its voucher
 
+    A payment reversed after the plan was accounted returns it to `approved` (its accounting kept meanwhile): once
+    paid in full again it is accounted again, under the new voucher. Publishes `DistributionPlanStatusChanged`.
     Refused: a plan not paid in full (409, `plan_state`).
     """
     return await _full(session, await plans.account(session, plan_id, body, actor=actor, now=now))
@@ -144,7 +152,7 @@ async def list_plans(
     scope = area_code or (actor.area if actor.is_area_scoped else None) or ""
     if actor.is_area_scoped:
         actor.ensure_reach(scope)
-    rows = await plans.plan_page(
+    rows = await plan_reads.plan_page(
         session,
         area_prefix=scope,
         status=plan_status,
@@ -159,7 +167,7 @@ async def list_plans(
 @router.get("/plans/{plan_id}")
 async def get_plan(plan_id: UUID, session: Transaction, actor: Reader) -> PlanRead:
     """Read a distribution plan with its set-asides"""
-    return await _full(session, await plans.get_plan(session, plan_id, actor=actor))
+    return await _full(session, await plan_reads.get_plan(session, plan_id, actor=actor))
 
 
 @router.get("/plans/{plan_id}/shares")
@@ -168,8 +176,8 @@ async def list_plan_shares(plan_id: UUID, session: Transaction, actor: Reader, p
 
     Pass `next_cursor` on for the next page.
     """
-    plan = await plans.get_plan(session, plan_id, actor=actor)
-    rows = await plans.share_page(session, plan, after=paging.after(uuid_key), limit=paging.limit + 1)
+    plan = await plan_reads.get_plan(session, plan_id, actor=actor)
+    rows = await plan_reads.share_page(session, plan, after=paging.after(uuid_key), limit=paging.limit + 1)
     items, next_cursor = paging.page(rows, lambda s: [str(s.household_id)])
     return Page(items=[ShareRead(**s.model_dump()) for s in items], next_cursor=next_cursor)
 
@@ -183,7 +191,7 @@ async def list_household_plan_shares(
     Its shares of plans not rejected, each with where its plan stands and whether it was paid. Pass `next_cursor`
     on for the next page. Refused: a household not on the roll (404); outside a scoped caller's area (403).
     """
-    rows = await plans.household_share_page(
+    rows = await plan_reads.household_share_page(
         session, household_id, actor=actor, after=paging.after(text_key, uuid_key), limit=paging.limit + 1
     )
     items, next_cursor = paging.page(rows, lambda r: [r[1].period, str(r[1].id)])

@@ -113,7 +113,8 @@ async def take_post(
     The member must be a living member of a household on the roll (409, `not_on_roll`) that did not exit poverty
     without policies (409, `not_entitled`) and lives in the post's area (422, `holder_outside_area`). A post has
     one holder at a time (409, `post_taken`: a holding not ended, or one ending on or after `started_on`) and a
-    member holds one post at a time (409, `already_holds_post`).
+    member holds one post at a time (409, `already_holds_post`). Publishes `PostHolderChanged`; the holder's death
+    (heard from households) ends the holding on the day of death.
     """
     if (earlier := await idem.replay(body, HoldingRead)) is not None:
         return earlier
@@ -128,9 +129,10 @@ async def end_holding(
 ) -> HoldingRead:
     """End the holding of a public-welfare post (公益岗位): its holder's last day
 
-    The holder's care pairings end the same day. Refused: a post with no holder (409, `post_vacant`); a day before
-    the holding started or a pairing of it did (422, `ends_before_start`), or after today (422, `end_in_future`);
-    a day before the end of a month whose payroll pays the holder (409, `in_payroll`).
+    The holder's care pairings end the same day. Publishes `PostHolderChanged`. Refused: a post with no holder
+    (409, `post_vacant`); a day before the holding started or a pairing of it did (422, `ends_before_start`), or
+    after today (422, `end_in_future`); a day before the end of a month whose payroll pays the holder (409,
+    `in_payroll`).
     """
     post = await posts.get_post(session, post_id, actor=actor, lock=True)
     holding = await posts.end_holding(session, post, body.ended_on, today=today)

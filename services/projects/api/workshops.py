@@ -96,8 +96,9 @@ async def employ_member(
 ) -> EmploymentRead:
     """Record that a workshop employs a poor household's member, at a monthly wage
 
-    Refused: a member who is not a living member of a household on the roll (409, `not_on_roll`); a member the
-    workshop employs already on or after `started_on` (409, `already_employed`).
+    Refused: a member who is not a living member of a household on the roll (409, `not_on_roll`); a household
+    outside a township officer's area (403) or exited without policies (409, `not_entitled`); a member the workshop
+    employs already on or after `started_on` (409, `already_employed`).
     """
     if (earlier := await idem.replay(body, EmploymentRead)) is not None:
         return earlier

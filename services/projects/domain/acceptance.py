@@ -14,12 +14,12 @@ from services.projects.domain import lifecycle
 from services.projects.domain.dates import refused
 from services.projects.domain.problems import report_problem
 from services.projects.models import Project, ProjectAcceptance
+from services.projects.rules.duties import ensure_someone_else
 from services.projects.rules.lifecycle import ensure_status
 from services.projects.rules.vocabulary import ProblemOrigin, ProjectStatus
 from services.projects.schemas.lifecycle import AcceptanceCreate
 from shared.auth import Principal
 from shared.db import keyset
-from shared.errors import Forbidden
 
 
 async def record_acceptance(
@@ -30,10 +30,11 @@ async def record_acceptance(
     if not data.passed and not data.findings:
         raise refused("findings", "an acceptance not passed says what it found", "findings_required")
     ensure_status(project.status, {ProjectStatus.COMPLETED}, doing="be accepted")
-    if actor.subject == project.manager_id:
-        raise Forbidden(
-            "A project is accepted by an officer other than its manager (项目负责人).", code="separation_of_duties"
-        )
+    ensure_someone_else(
+        actor.subject,
+        project.manager_id,
+        message="A project is accepted by an officer other than its manager (项目负责人).",
+    )
     await lifecycle.ensure_effective(session, project, data.accepted_on, today=today, field="accepted_on")
     findings = []
     for finding in data.findings:

@@ -3,7 +3,8 @@
 - `milestone_overdue`: a milestone not completed after its due day, on a project not closed;
 - `acceptance_overdue`: a project not accepted (验收) by its due day;
 - `contract_expired`: the latest insurance or maintenance contract of a kind of a project in operation expired;
-- `income_below_return`: an asset earned less in an ended year than its agreed return;
+- `income_below_return`: an asset of a project not closed earned less in an ended year than its agreed return (a
+  closed project's income is no longer recorded, so its assets are no longer judged);
 - `income_not_distributed`: an income with no approved plan `income_distribution_days` after it arrived.
 
 Each query leaves out what a check already reported (`subject_ref`), so a run finds only what is new. The problems
@@ -144,8 +145,8 @@ async def contracts_expired(session: AsyncSession, *, today: date) -> list[Lapse
 
 
 async def incomes_below_return(session: AsyncSession, *, today: date) -> list[Lapse]:
-    """Each asset with each ended year from its registration's, with the income recorded for the year's months
-    (0 when none); the rules judge which years count and fell short."""
+    """Each asset of a project not closed with each ended year from its registration's, with the income recorded
+    for the year's months (0 when none); the rules judge which years count and fell short."""
     code = CheckCode.INCOME_BELOW_RETURN
     registered_year = cast(extract("year", col(ProjectAsset.registered_on)), Integer)
     years = select(select(func.min(registered_year)).scalar_subquery().label("year")).cte("years", recursive=True)
@@ -164,9 +165,14 @@ async def incomes_below_return(session: AsyncSession, *, today: date) -> list[La
     subject = _text(col(ProjectAsset.id)) + ":" + _text(years.c.year)
     stmt = (
         select(ProjectAsset, years.c.year, func.coalesce(received.c.fen, 0))
+        .join(Project, col(Project.id) == col(ProjectAsset.project_id))
         .join(years, years.c.year >= registered_year)
         .outerjoin(received, and_(received.c.asset_id == col(ProjectAsset.id), received.c.year == years.c.year))
-        .where(years.c.year < today.year, ~_reported(col(ProjectAsset.project_id), code, subject))
+        .where(
+            years.c.year < today.year,
+            col(Project.status) != ProjectStatus.CLOSED,
+            ~_reported(col(ProjectAsset.project_id), code, subject),
+        )
     )
     lapses = []
     for asset, year, fen in (await session.execute(stmt)).all():

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.projects import events
 from services.projects.domain.dates import refused
 from services.projects.domain.funds import total
 from services.projects.models import FundAllocation, Project, ProjectFunding, ProjectSpending
@@ -19,6 +20,7 @@ from services.projects.rules import dates, funds
 from services.projects.rules.lifecycle import ensure_status
 from services.projects.schemas.funds import FundingCreate, SpendingCreate
 from shared.auth import Principal
+from shared.contracts.projects import FundSource, ProjectSpendingRecorded
 from shared.db import keyset
 
 T = TypeVar("T")
@@ -76,7 +78,8 @@ async def draw(
 async def spend(
     session: AsyncSession, project: Project, data: SpendingCreate, *, actor: Principal, today: date, now: datetime
 ) -> ProjectSpending:
-    """Record money the project spent against one of its draws; the draw's row is locked while it is summed."""
+    """Record money the project spent against one of its draws; the draw's row is locked while it is summed.
+    Publishes `ProjectSpendingRecorded` with the line's source and year."""
     if dates.in_future(data.spent_on, today=today):
         raise refused("spent_on", "money is recorded once spent, not before", "in_future")
     if dates.before_start(data.spent_on, started_on=project.started_on):
@@ -96,7 +99,29 @@ async def spend(
     spending = ProjectSpending(**data.model_dump(), project_id=project.id, recorded_by=actor.subject, recorded_at=now)
     session.add(spending)
     await session.flush()
+    await _publish_spending(session, project, funding, spending)
     return spending
+
+
+async def _publish_spending(
+    session: AsyncSession, project: Project, funding: ProjectFunding, spending: ProjectSpending
+) -> None:
+    line = await session.get(FundAllocation, funding.allocation_id)
+    assert line is not None  # a draw is made on a line that exists, and lines are never deleted
+    events.publish(
+        session,
+        ProjectSpendingRecorded(
+            project_id=project.id,
+            spending_id=spending.id,
+            funding_id=funding.id,
+            allocation_id=line.id,
+            source=FundSource(line.source),
+            year=line.year,
+            amount_fen=spending.amount_fen,
+            spent_on=spending.spent_on,
+            area_code=project.area_code,
+        ),
+    )
 
 
 async def funding_page(

@@ -1,9 +1,10 @@
 """Payrolls of the public-welfare posts (公益岗位工资表): prepared, approved, paid through subsidies.
 
-One payroll per month for the whole district: every holding live on some day of the month, each holder paid the
-post's allowance pro rata for the days held (`rules/payroll.py`). Its approval publishes `PayrollApproved`;
-subsidies pays each line as a cycle of `public_welfare_job_subsidy` whose id is the payroll's, and tells back what
-it paid and what it took back.
+One payroll per month for the whole district, prepared by the finance office: every holding live on some day of
+the month, each holder paid the post's allowance pro rata for the days held up to the holding's end or the holder's
+death (`rules/payroll.py`). Its approval publishes `PayrollApproved`; subsidies pays each line as a cycle of
+`public_welfare_job_subsidy` whose id is the payroll's, and tells back what it paid and what it took back. Every
+change of the payroll's status publishes `PayrollStatusChanged`.
 """
 
 from __future__ import annotations
@@ -19,23 +20,27 @@ from sqlmodel import col
 
 from services.projects import events
 from services.projects.domain.dates import refused
-from services.projects.models import Payroll, PayrollLine, PostHolding, PublicWelfarePost
+from services.projects.models import Payroll, PayrollLine, PostHolding, PublicWelfarePost, RollHousehold, RollMember
 from services.projects.rules import dates
-from services.projects.rules.payroll import Holding, Line, month_of, payroll_lines
+from services.projects.rules.duties import ensure_someone_else
+from services.projects.rules.payroll import Holding, Line, last_day, month_of, payroll_lines
 from services.projects.rules.vocabulary import PayrollStatus, ShareStatus
 from shared.auth import Principal
-from shared.contracts.projects import MAX_PAYROLL_LINES, PayrollApproved
+from shared.contracts.households import HouseholdStatus
+from shared.contracts.projects import MAX_PAYROLL_LINES, PayrollApproved, PayrollStatusChanged
 from shared.contracts.projects import PayrollLine as ApprovedLine
 from shared.db import keyset
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, NotFound, RuleViolation
 
 _EXISTS = "The month has a payroll already."
+SUBSIDIES = "subsidies"  # who a payment told back, or its reversal, moved a payroll
 
 
 async def prepare_payroll(
     session: AsyncSession, period: str, *, actor: Principal, today: date, now: datetime
 ) -> Payroll:
-    """The month's payroll, once: a line per holder, inserted in one statement."""
+    """The month's payroll, once: a line per holder, inserted in one statement. Holders whose household exited
+    without policies (as the roll stands when the payroll is prepared) get no line."""
     if not dates.period_begun(period, today=today):
         raise refused("period", "a payroll is prepared for a month that has begun", "period_not_begun")
     if await session.scalar(select(col(Payroll.id)).where(col(Payroll.period) == period)) is not None:
@@ -59,10 +64,13 @@ async def prepare_payroll(
     except IntegrityError as exc:  # prepared meanwhile by a concurrent request
         raise Conflict(_EXISTS, code="payroll_exists") from exc
     await session.execute(insert(PayrollLine), [_row(payroll.id, line) for line in lines])
+    _changed(session, payroll, None, by=actor.subject)
     return payroll
 
 
 async def _holdings(session: AsyncSession, period: str) -> list[Holding]:
+    """The holdings that meet the month, of households not exited without policies, each to its last day (the
+    holder's death ends it)."""
     first, last = month_of(period)
     rows = await session.execute(
         select(
@@ -72,16 +80,23 @@ async def _holdings(session: AsyncSession, period: str) -> list[Holding]:
             col(PostHolding.member_id),
             col(PostHolding.started_on),
             col(PostHolding.ended_on),
+            col(RollMember.died_on),
             col(PublicWelfarePost.monthly_allowance_fen),
         )
         .join(PublicWelfarePost, col(PublicWelfarePost.id) == col(PostHolding.post_id))
+        .join(RollHousehold, col(RollHousehold.household_id) == col(PostHolding.household_id))
+        .outerjoin(RollMember, col(RollMember.member_id) == col(PostHolding.member_id))
         .where(
             col(PostHolding.started_on) <= last,
             or_(col(PostHolding.ended_on).is_(None), col(PostHolding.ended_on) >= first),
+            col(RollHousehold.status) != HouseholdStatus.EXITED_NO_POLICIES.value,
         )
         .order_by(col(PostHolding.member_id), col(PostHolding.started_on))
     )
-    return [Holding(*row) for row in rows.tuples().all()]
+    return [
+        Holding(holding, post, household, member, started_on, last_day(ended_on, died_on), allowance)
+        for holding, post, household, member, started_on, ended_on, died_on, allowance in rows.tuples().all()
+    ]
 
 
 def _row(payroll_id: UUID, line: Line) -> dict[str, Any]:
@@ -102,9 +117,11 @@ async def approve_payroll(session: AsyncSession, payroll_id: UUID, *, actor: Pri
     payroll = await _payroll(session, payroll_id, lock=True)
     if payroll.status != PayrollStatus.PREPARED:
         raise Conflict(f"The payroll is {payroll.status}.", code="payroll_state", payroll_status=payroll.status)
-    if actor.subject == payroll.prepared_by:
-        raise Forbidden("A payroll is approved by someone other than its preparer.", code="separation_of_duties")
+    ensure_someone_else(
+        actor.subject, payroll.prepared_by, message="A payroll is approved by someone other than its preparer."
+    )
     payroll.status, payroll.approved_by, payroll.approved_at = PayrollStatus.APPROVED.value, actor.subject, now
+    _changed(session, payroll, PayrollStatus.PREPARED, by=actor.subject)
     lines = await session.scalars(
         select(PayrollLine).where(col(PayrollLine.payroll_id) == payroll.id).order_by(col(PayrollLine.member_id))
     )
@@ -155,15 +172,21 @@ async def line_paid(
     session: AsyncSession, *, payroll_id: UUID, member_id: UUID, payment_id: UUID, amount_fen: int, now: datetime
 ) -> None:
     """Subsidies paid a holder's allowance (SubsidyPaid, cycle id = payroll id): the line is paid, and the payroll
-    once every line is. Subsidies pays each line's own amount (its entitlement is the line), so the payroll counts
-    the lines' amounts. The same payment told again, or a payroll this service never approved: nothing."""
+    once every line is. Subsidies pays each line's own amount (its entitlement is the line): another amount is a
+    RuleViolation (the event is retried, then dead-lettered, for someone to look into). The same payment told
+    again (also after its reversal), a line paid already (the first payment stays), or a payroll this service never
+    approved: nothing."""
     payroll = await session.get(Payroll, payroll_id, with_for_update=True)
     if payroll is None or payroll.status == PayrollStatus.PREPARED:
         return
     line = await session.scalar(
         select(PayrollLine).where(col(PayrollLine.payroll_id) == payroll_id, col(PayrollLine.member_id) == member_id)
     )
-    if line is None or line.status == ShareStatus.PAID:
+    if line is None or line.payment_id == payment_id:
+        return
+    if amount_fen != line.amount_fen:
+        raise RuleViolation(f"An allowance of {line.amount_fen} fen was paid {amount_fen} fen.")
+    if line.status == ShareStatus.PAID:
         return
     line.status, line.payment_id, line.paid_at = ShareStatus.PAID.value, payment_id, now
     await _settle(session, payroll, now)
@@ -181,6 +204,7 @@ async def line_reversed(session: AsyncSession, *, payment_id: UUID, now: datetim
 
 async def _settle(session: AsyncSession, payroll: Payroll, now: datetime) -> None:
     """The (locked) payroll's paid amount from its lines; paid when all are, approved again when one is not."""
+    was = PayrollStatus(payroll.status)
     await session.flush()
     paid = col(PayrollLine.status) == ShareStatus.PAID.value
     paid_fen, unpaid = (
@@ -196,3 +220,19 @@ async def _settle(session: AsyncSession, payroll: Payroll, now: datetime) -> Non
         payroll.status, payroll.paid_at = PayrollStatus.PAID.value, now
     elif payroll.status == PayrollStatus.PAID:
         payroll.status, payroll.paid_at = PayrollStatus.APPROVED.value, None
+    if payroll.status != was:
+        _changed(session, payroll, was, by=SUBSIDIES)
+
+
+def _changed(session: AsyncSession, payroll: Payroll, was: PayrollStatus | None, *, by: str) -> None:
+    events.publish(
+        session,
+        PayrollStatusChanged(
+            payroll_id=payroll.id,
+            period=payroll.period,
+            from_status=was,
+            to_status=PayrollStatus(payroll.status),
+            changed_by=by,
+            total_fen=payroll.total_fen,
+        ),
+    )

@@ -3,7 +3,8 @@ or township under a declared rule, each share kept with the facts it was decided
 
 Entitled: on the household roll within the owner's area, in poverty, exited but still receiving policies, monitored
 or relapsed (never exited without policies), with a living member. The roll is read in one query and the shares are
-written in one executemany statement: a plan covers up to MAX_PLAN_SHARES households.
+written in one executemany statement: a plan covers up to MAX_PLAN_SHARES households. The same test is made again,
+in one query, when the plan is approved (`outdated_households`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import ColumnElement, Table, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.projects.domain.plan_events import plan_changed
 from services.projects.models import (
     DistributionPlan,
     PlanSetAside,
@@ -105,6 +107,7 @@ async def prepare_plan(
         for purpose, fen in division.set_asides.items()
     )
     await session.execute(insert(SHARES), _share_rows(plan, households, division, data, today))
+    plan_changed(session, plan, None, by=actor.subject)
     return plan
 
 
@@ -145,6 +148,15 @@ async def live_plan_id(session: AsyncSession, income_id: UUID) -> UUID | None:
     return (await session.scalars(stmt)).first()
 
 
+def _entitled(area_prefix: str) -> ColumnElement[bool]:
+    """A rolled household entitled to a share of an income owned within `area_prefix`."""
+    return and_(
+        col(RollHousehold.area_code).startswith(area_prefix),
+        col(RollHousehold.status).in_([s.value for s in ENTITLED]),
+        col(RollHousehold.member_count) >= 1,
+    )
+
+
 async def entitled_households(session: AsyncSession, area_prefix: str) -> list[Entitled]:
     """The entitled households within an area with their known members, read in one query, by household id."""
     h, m = RollHousehold.__table__.c, RollMember.__table__.c  # type: ignore[attr-defined]
@@ -152,7 +164,7 @@ async def entitled_households(session: AsyncSession, area_prefix: str) -> list[E
         select(h.household_id, h.area_code, h.status, h.member_count, m.member_id, m.birth_date)
         .add_columns(m.disability_grade, m.died_on)
         .select_from(RollHousehold.__table__.outerjoin(RollMember.__table__, m.household_id == h.household_id))  # type: ignore[attr-defined]
-        .where(h.area_code.startswith(area_prefix), h.status.in_([s.value for s in ENTITLED]), h.member_count >= 1)
+        .where(_entitled(area_prefix))
         .order_by(h.household_id)
     )
     found: dict[UUID, Entitled] = {}
@@ -161,6 +173,21 @@ async def entitled_households(session: AsyncSession, area_prefix: str) -> list[E
         if member_id is not None:
             household.members.append(MemberFacts(birth_date=born, disability_grade=grade, died_on=died))
     return list(found.values())
+
+
+async def outdated_households(session: AsyncSession, plan: DistributionPlan) -> list[UUID]:
+    """The plan's households the roll no longer entitles as it stands (gone from it or from the owner's area,
+    exited without policies, no living member), by id: one query for all of them."""
+    stmt = (
+        select(col(PlanShare.household_id))
+        .outerjoin(RollHousehold, col(RollHousehold.household_id) == col(PlanShare.household_id))
+        .where(
+            col(PlanShare.plan_id) == plan.id,
+            or_(col(RollHousehold.household_id).is_(None), ~_entitled(plan.owner_area_code)),
+        )
+        .order_by(col(PlanShare.household_id))
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 def _share_rows(

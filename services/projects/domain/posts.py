@@ -1,5 +1,6 @@
 """Public-welfare posts (公益岗位): created in a township or village, held by one poor household's member at a time,
-whose holder may be paired with a household that cannot look after itself (帮扶对子)."""
+whose holder may be paired with a household that cannot look after itself (帮扶对子). A holding's start and end
+(by the holder leaving, or dying) each publish `PostHolderChanged`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.projects import events
 from services.projects.domain.dates import refused
 from services.projects.models import (
     CarePairing,
@@ -27,6 +29,7 @@ from services.projects.schemas.posts import HoldingCreate, PairingCreate, PostCr
 from shared.areas import township_of
 from shared.auth import Principal
 from shared.contracts.households import HouseholdStatus
+from shared.contracts.projects import PostHolderChanged
 from shared.db import keyset
 from shared.errors import Conflict, NotFound
 
@@ -105,6 +108,7 @@ async def take_post(
         raise Conflict("The member holds another post on or after that day.", code="already_holds_post")
     holding = PostHolding(post_id=post.id, **data.model_dump(), recorded_by=actor.subject, recorded_at=now)
     session.add(holding)
+    _holder_changed(session, holding, post)
     return holding
 
 
@@ -133,13 +137,48 @@ async def end_holding(session: AsyncSession, post: PublicWelfarePost, ended_on: 
     )
     if any(started > ended_on for started in (await session.scalars(live)).all()):
         raise refused("ended_on", "a pairing of the holder started after that day", "ends_before_start")
+    await _end(session, holding, post, ended_on)
+    return holding
+
+
+async def end_at_death(session: AsyncSession, *, member_id: UUID, died_on: date) -> None:
+    """A holder's death ends their holding on the day they died, with its pairings; a holding recorded as ending
+    later ends then too. A death told again changes nothing."""
+    rows = await session.execute(
+        select(PostHolding, PublicWelfarePost)
+        .join(PublicWelfarePost, col(PublicWelfarePost.id) == col(PostHolding.post_id))
+        .where(col(PostHolding.member_id) == member_id, or_(_OPEN, col(PostHolding.ended_on) > died_on))
+    )
+    for holding, post in rows.tuples().all():
+        await _end(session, holding, post, died_on)
+
+
+async def _end(session: AsyncSession, holding: PostHolding, post: PublicWelfarePost, ended_on: date) -> None:
+    """The holding and its pairings not ended by then end on `ended_on`."""
     holding.ended_on = ended_on
     await session.execute(
         update(CarePairing)
-        .where(col(CarePairing.holding_id) == holding.id, col(CarePairing.ended_on).is_(None))
+        .where(
+            col(CarePairing.holding_id) == holding.id,
+            or_(col(CarePairing.ended_on).is_(None), col(CarePairing.ended_on) > ended_on),
+        )
         .values(ended_on=ended_on)
     )
-    return holding
+    _holder_changed(session, holding, post)
+
+
+def _holder_changed(session: AsyncSession, holding: PostHolding, post: PublicWelfarePost) -> None:
+    events.publish(
+        session,
+        PostHolderChanged(
+            post_id=post.id,
+            area_code=post.area_code,
+            household_id=holding.household_id,
+            member_id=holding.member_id,
+            started_on=holding.started_on,
+            ended_on=holding.ended_on,
+        ),
+    )
 
 
 async def _holding(session: AsyncSession, post: PublicWelfarePost) -> PostHolding:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.projects.domain import posts, workshops
 from services.projects.models import RollHousehold, RollMember
 from shared.errors import NotFound
 
@@ -67,11 +68,15 @@ async def record_disability(session: AsyncSession, *, household_id: UUID, member
 async def member_died(
     session: AsyncSession, *, household_id: UUID, member_id: UUID, died_on: date, now: datetime
 ) -> None:
+    """A member died: a living member fewer, and the public-welfare post they held and the workshops that employed
+    them end on the day of death, in the same transaction."""
     household = await rolled_household(session, household_id)
     member = await _member(session, household_id, member_id)
     if member.died_on is None:
         household.member_count, household.updated_at = max(household.member_count - 1, 0), now
     member.died_on = died_on
+    await posts.end_at_death(session, member_id=member_id, died_on=died_on)
+    await workshops.end_at_death(session, member_id=member_id, died_on=died_on)
 
 
 async def rolled_household(session: AsyncSession, household_id: UUID) -> RollHousehold:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -18,6 +18,7 @@ from services.projects.models import Project, Workshop, WorkshopEmployment, Work
 from services.projects.rules import posts as spans
 from services.projects.schemas.workshops import EmploymentCreate, WorkshopCreate
 from shared.auth import Principal
+from shared.contracts.households import HouseholdStatus
 from shared.db import keyset
 from shared.errors import Conflict, NotFound
 
@@ -109,8 +110,14 @@ async def headcounts(session: AsyncSession, workshops: list[Workshop], *, today:
 async def employ(
     session: AsyncSession, workshop: Workshop, data: EmploymentCreate, *, actor: Principal, now: datetime
 ) -> WorkshopEmployment:
-    """A (locked) workshop employs a living member of a household on the roll, not employed by it already."""
-    await living_member(session, data.household_id, data.member_id)
+    """A (locked) workshop employs a living member of a household on the roll, within the actor's reach and not
+    exited without policies, not employed by it already."""
+    household = await living_member(session, data.household_id, data.member_id)
+    actor.ensure_reach(household.area_code)
+    if household.status == HouseholdStatus.EXITED_NO_POLICIES:
+        raise Conflict(
+            "A household that exited without policies is not employed as a poor household.", code="not_entitled"
+        )
     ends = await session.scalars(
         select(col(WorkshopEmployment.ended_on)).where(
             col(WorkshopEmployment.workshop_id) == workshop.id, col(WorkshopEmployment.member_id) == data.member_id
@@ -143,6 +150,18 @@ async def end_employment(
         raise Conflict(f"A wage is recorded for {period}, after that day.", code="wage_recorded")
     employment.ended_on = ended_on
     return employment
+
+
+async def end_at_death(session: AsyncSession, *, member_id: UUID, died_on: date) -> None:
+    """A member's death ends their employments on the day they died (one recorded as ending later ends then too)."""
+    await session.execute(
+        update(WorkshopEmployment)
+        .where(
+            col(WorkshopEmployment.member_id) == member_id,
+            or_(col(WorkshopEmployment.ended_on).is_(None), col(WorkshopEmployment.ended_on) > died_on),
+        )
+        .values(ended_on=died_on)
+    )
 
 
 async def employments_page(

@@ -1,8 +1,9 @@
 """A month's payroll of the public-welfare posts (公益岗位工资表): who is paid what for the days they held a post.
 
-A holding runs from its first day to its last (`ended_on`, included; open while it has none). A holder is paid the
-post's monthly allowance for the days held in the month, pro rata and rounded down to the fen:
-allowance × days held // days in the month. A whole month is the whole allowance, whatever the month's length.
+A holding runs from its first day to its last (`ended_on`, or the holder's death, included; open while it has
+neither). A holder is paid the post's monthly allowance for the days held in the month, pro rata and rounded down
+to the fen: allowance × days held // days in the month. A whole month is the whole allowance, whatever the month's
+length.
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def month_of(period: str) -> tuple[date, date]:
     """The first and the last day of a period written YYYY-MM."""
     first = period_start(period)
     return first, first.replace(day=monthrange(first.year, first.month)[1])
+
+
+def last_day(ended_on: date | None, died_on: date | None) -> date | None:
+    """A holding's last day: the day it ended or the day its holder died (both included), whichever came first;
+    None while it is open and the holder alive."""
+    known = [day for day in (ended_on, died_on) if day is not None]
+    return min(known) if known else None
 
 
 def days_in(period: str) -> int:

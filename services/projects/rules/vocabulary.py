@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from shared.contracts.projects import ProjectStatus
+from shared.contracts.projects import FundSource, PayrollStatus, PlanStatus, ProjectStatus
 
-__all__ = ["ProjectStatus"]
-
-
-class FundSource(StrEnum):
-    """Where a funding line's money comes from (资金来源): the report's 中央/省/市 funds (上级资金), the district's
-    special funds (区级专项扶贫资金) and matching funds (配套资金)."""
-
-    CENTRAL = "central"
-    PROVINCIAL = "provincial"
-    MUNICIPAL = "municipal"
-    DISTRICT = "district"
-    MATCHING = "matching"
+# The words other services read in projects' events are the contract's.
+__all__ = ["FundSource", "PayrollStatus", "PlanStatus", "ProjectStatus"]
 
 
 class ContractKind(StrEnum):
@@ -30,17 +20,6 @@ class AssetOwnerKind(StrEnum):
 
     VILLAGE_COLLECTIVE = "village_collective"  # 村集体
     TOWNSHIP = "township"  # 乡镇
-
-
-class PlanStatus(StrEnum):
-    """A distribution plan's way: 摸底 → 审核 → 批准 → 发放 → 报账."""
-
-    PREPARED = "prepared"  # 摸底: shares computed under the rule, with their explanations
-    REVIEWED = "reviewed"  # 审核: the township reviewed it
-    APPROVED = "approved"  # approved by someone other than its preparer; sent to subsidies to pay
-    PAID = "paid"  # every share paid by subsidies
-    ACCOUNTED = "accounted"  # 报账: the finance office accounted for it
-    REJECTED = "rejected"  # refused at review or approval: the income may be planned again
 
 
 class ShareStatus(StrEnum):
@@ -86,12 +65,6 @@ class PostDuty(StrEnum):
     FOREST_RANGER = "forest_ranger"  # 护林
     ROAD_MAINTENANCE = "road_maintenance"  # 护路
     OTHER = "other"
-
-
-class PayrollStatus(StrEnum):
-    PREPARED = "prepared"
-    APPROVED = "approved"
-    PAID = "paid"
 
 
 class ProblemOrigin(StrEnum):

@@ -10,11 +10,10 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.projects.rules.inspections import repeated_codes
+from services.projects.schemas.codes import PROBLEM_CODE, ProblemCode
 from shared.contracts.audit import Severity
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
-
-PROBLEM_CODE = r"^[a-z0-9_]+$"
 
 
 class ProblemReport(RequestBody):
@@ -22,13 +21,7 @@ class ProblemReport(RequestBody):
 
     example: ClassVar[dict[str, Any]] = {"code": "roof_damaged", "description": "大棚棚膜破损"}
 
-    code: str = Field(
-        min_length=1,
-        max_length=60,
-        pattern=PROBLEM_CODE,
-        description="the kind of problem, in lower-case letters, digits and `_`",
-        examples=["roof_damaged"],
-    )
+    code: ProblemCode
     description: Annotated[ScreenedText, Field(min_length=1, max_length=1000)]
     severity: Severity | None = Field(
         default=None,

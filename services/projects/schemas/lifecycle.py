@@ -12,7 +12,8 @@ from pydantic_core import PydanticCustomError
 
 from services.projects.rules.inspections import repeated_codes
 from services.projects.rules.vocabulary import ContractKind, ProjectStatus
-from services.projects.schemas.inspections import PROBLEM_CODE, ProblemReport
+from services.projects.schemas.codes import PROBLEM_CODE
+from services.projects.schemas.inspections import ProblemReport
 from shared.contracts.audit import Severity
 from shared.money import Fen
 from shared.personal_data import ScreenedPaymentText, ScreenedText

@@ -6,25 +6,14 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from services.projects.schemas.codes import ProjectCode
 from shared.areas import TownshipOrVillageCode
 from shared.contracts.projects import ProjectKind, ProjectStatus
 from shared.money import Fen
 from shared.personal_data import ScreenedText
 from shared.schemas import RequestBody
-
-# One spelling of a project's code (项目编号): XM-2020-001 and xm-2020-001 would be two projects, each paid income.
-ProjectCode = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=32,
-        pattern=r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$",
-        description="项目编号: letters and digits between single dashes, kept in capitals",
-    ),
-    AfterValidator(str.upper),
-]
 
 
 class ProjectCreate(RequestBody):
