@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, BigInteger, Column, Index, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, text
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -50,6 +50,9 @@ class InspectionCampaign(SQLModel, table=True):
     teams: list[str] = _empty_json_list()
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    coverage_checked_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="when its coverage was judged after it ended (全覆盖)"
+    )
 
 
 class Finding(SQLModel, table=True):
@@ -84,7 +87,12 @@ class Finding(SQLModel, table=True):
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
     campaign_id: UUID | None = Field(default=None, foreign_key="inspectioncampaign.id")
     responsible_unit: str | None = Field(default=None, max_length=100)
-    responsible_person: str | None = Field(default=None, max_length=50, description="a name: never in events or logs")
+    responsible_person: str | None = Field(default=None, max_length=50, description="the responsible person's name")
+    responsible_person_id: str | None = Field(
+        default=None, max_length=100, index=True, description="the responsible person's login: notifications go to it"
+    )
+    responsible_role: str | None = Field(default=None, max_length=30, description="ResponsibleRole")
+    found_on: date | None = Field(default=None, description="when the problem was found (visit, check, inspection)")
     recorded_by: str | None = Field(default=None, max_length=100, description="the inspector, for manual entries")
     evidence: list[dict[str, Any]] = _empty_json_list()
     referred_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="first referral")
@@ -198,3 +206,106 @@ class LedgerEntry(SQLModel, table=True):
     payload_hash: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
     entry_hash: str = Field(max_length=64)
+
+
+class ResponsibilityChange(SQLModel, table=True):
+    """A finding handed to another responsible person (责任人变更): who had it, who has it, why, who decided."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    finding_id: UUID = Field(foreign_key="finding.id", index=True)
+    from_person_id: str | None = Field(default=None, max_length=100)
+    from_person: str | None = Field(default=None, max_length=50)
+    to_person_id: str = Field(max_length=100)
+    to_person: str = Field(max_length=50)
+    to_unit: str = Field(max_length=100)
+    to_role: str = Field(max_length=30)
+    reason: str = Field(max_length=500)
+    changed_by: str = Field(max_length=100)
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AreaOfficer(SQLModel, table=True):
+    """The officer who answers for an area's problems when no one nearer is known (乡镇扶贫干部), set by the district
+    office; the most specific area holding the problem's area wins."""
+
+    area_code: str = Field(primary_key=True, max_length=12)
+    person_id: str = Field(max_length=100)
+    name: str = Field(max_length=50)
+    unit: str = Field(max_length=100)
+    set_by: str = Field(max_length=100)
+    set_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Notification(SQLModel, table=True):
+    """A notification to a responsible person (提醒): in their inbox, and delivered to the government messaging
+    system by a signed webhook. Written in the transaction of the change it tells of (its own outbox), so none is
+    lost; delivered, retried with backoff, or dead after the last attempt."""
+
+    __table_args__ = (
+        Index("ix_notification_inbox", "person_id", "created_at"),
+        Index("ix_notification_delivery", "delivery_status", "next_attempt_at"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    person_id: str = Field(max_length=100)
+    kind: str = Field(max_length=30, description="NotificationKind: due_soon, overdue, reopened, referred, assigned")
+    finding_id: UUID | None = Field(default=None, foreign_key="finding.id")
+    task_id: UUID | None = Field(default=None)
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=1000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivery_status: str = Field(default="pending", max_length=20, description="DeliveryStatus")
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Grievance(SQLModel, table=True):
+    """A complaint or report from the public (群众诉求): the 12317 hotline, letters and visits (信访), online reports.
+
+    The complainant's contact is sealed (never shown to the township complained about); an anonymous report has none.
+    Triage turns it into a finding or records why not; the reply to the complainant is due by `response_due_on`."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    channel: str = Field(max_length=20, description="GrievanceChannel: hotline_12317, letters_visits, online")
+    received_on: date
+    area_code: str = Field(max_length=12, index=True, description="where the matter is")
+    about_kind: str | None = Field(default=None, max_length=20, description="SubjectKind, when it names one")
+    about_id: str | None = Field(default=None, max_length=64)
+    about_person: str | None = Field(default=None, max_length=100, description="a cadre or officer complained about")
+    summary: str = Field(max_length=2000)
+    anonymous: bool
+    contact_kid: str | None = Field(default=None, max_length=32)
+    contact_ciphertext: bytes | None = Field(default=None, sa_type=LargeBinary)
+    contact_masked: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="received", max_length=20, index=True, description="GrievanceStatus")
+    response_due_on: date = Field(index=True)
+    triaged_by: str | None = Field(default=None, max_length=100)
+    triaged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    triage_note: str | None = Field(default=None, max_length=1000, description="why no finding, or what was found")
+    finding_id: UUID | None = Field(default=None, foreign_key="finding.id")
+    replied_on: date | None = None
+    reply: str | None = Field(default=None, max_length=2000)
+    replied_by: str | None = Field(default=None, max_length=100)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class KnownHousehold(SQLModel, table=True):
+    """A registered household as audit knows it (from `households.events`): what a campaign's coverage counts."""
+
+    household_id: UUID = Field(primary_key=True)
+    area_code: str = Field(max_length=12, index=True)
+    registered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CampaignVisit(SQLModel, table=True):
+    """A household reached by a campaign: the first visit of its round, in its scope and dates (全覆盖)."""
+
+    campaign_id: UUID = Field(foreign_key="inspectioncampaign.id", primary_key=True)
+    household_id: UUID = Field(primary_key=True)
+    area_code: str = Field(max_length=12, index=True)
+    visit_id: UUID
+    visited_on: date

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.open_findings import OpenFindingFields
@@ -267,3 +267,64 @@ class HouseholdChange(SQLModel, table=True):
     actor: str = Field(max_length=100)
     action: str = Field(max_length=50)
     changes: str = Field(sa_type=Text)
+
+
+class PowerHolder(SQLModel, table=True):
+    """A person with power over benefits (有审批权或评议权的人员): a village or township cadre, a helper cadre, an
+    officer who approves. Their own ID number is kept only as a blind index, to find them among beneficiaries (优亲厚友)."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    person_id: str = Field(max_length=100, unique=True, description="their login (a token's subject)")
+    name: str = Field(max_length=50, description="an official role: a cadre's name is not personal data here")
+    post: str = Field(max_length=100, description="村支书, 乡镇扶贫办主任, 帮扶责任人, 审批科长 ...")
+    role: str = Field(max_length=30, description="ResponsibleRole")
+    area_code: str = Field(max_length=12, index=True)
+    id_hash: str | None = Field(default=None, max_length=64, index=True)
+    registered_by: str = Field(max_length=100)
+    registered_at: datetime = Field(sa_type=UTCDateTime)
+    ended_on: date | None = None
+
+
+class PowerHolderRelative(SQLModel, table=True):
+    """A close relative of a power holder (近亲属), known only by the blind index of their ID number."""
+
+    __table_args__ = (UniqueConstraint("holder_id", "id_hash", name="uq_powerholderrelative_holder_id_hash"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    holder_id: UUID = Field(foreign_key="powerholder.id", index=True)
+    relationship: str = Field(max_length=20, description="RelativeKind: spouse, parent, child, sibling, ...")
+    id_hash: str = Field(max_length=64, index=True)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    ended_on: date | None = None
+
+
+class ApprovalRecord(SQLModel, table=True):
+    """Who approved a list that pays households (from subsidies' `CycleApproved`, projects' plan and payroll
+    approvals): payments under it are checked against the approver's relatives."""
+
+    order_id: UUID = Field(primary_key=True, description="the cycle's, plan's or payroll's id")
+    source: str = Field(max_length=30, description="subsidies_cycle, projects_plan, projects_payroll")
+    approved_by: str = Field(max_length=100, index=True)
+    programme: str | None = Field(default=None, max_length=60)
+    period: str | None = Field(default=None, max_length=7)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IntegrityHit(SQLModel, table=True):
+    """A hit of the integrity checks (核查比对): a power holder or their relative among beneficiaries, an approval of a
+    relative's payment, a 低保 member with a company, a vehicle or a public salary, a death while still paid. Each is
+    found once per kind, member and reference, and published as a problem for audit with its evidence."""
+
+    __table_args__ = (UniqueConstraint("kind", "member_id", "ref", name="uq_integrityhit_kind_member_ref"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    kind: str = Field(max_length=40, description="HitKind")
+    household_id: UUID = Field(index=True)
+    member_id: UUID
+    ref: str = Field(default="", max_length=64, description="what it is about: an order id, a batch id, a holder id")
+    holder_id: UUID | None = Field(default=None, description="the power holder, for a conflict of interest")
+    evidence: list[dict[str, object]] = Field(default_factory=list, sa_type=JSON)
+    found_on: date
+    problem_id: UUID
+    recorded_at: datetime = Field(sa_type=UTCDateTime)

@@ -8,13 +8,10 @@ from typing import Literal
 from uuid import UUID
 
 from shared.contracts import AUDIT_TOPIC, AreaCode, IntegrationEvent, SubjectId
+from shared.contracts.accountability import ResponsiblePerson, Severity
 from shared.contracts.households import ProblemCategory
 
-
-class Severity(StrEnum):
-    GENERAL = "general"
-    SERIOUS = "serious"
-    SEVERE = "severe"
+__all__ = ["ResponsiblePerson", "Severity"]
 
 
 class SubjectKind(StrEnum):

@@ -56,6 +56,7 @@ BY_NAME: dict[str, Any] = {
     "policy_code": "dibao",
     "name": "王庄扶贫大棚",
     "subject_id": str(uuid5(NAMESPACE_URL, "household_id")),
+    "responsible": {"person_id": "jiazhai-li", "name": "李明", "unit": "贾寨镇王庄村", "role": "helper_cadre"},
     "owner": "township_office:371523101",
     "deadline": EXAMPLE_TIME + timedelta(days=7),
     "previous_deadline": EXAMPLE_TIME + timedelta(days=15),
@@ -99,6 +100,15 @@ BY_CONTRACT: dict[tuple[str, str], Any] = {
         {"household_id": uuid5(NAMESPACE_URL, "household_id"), "amount_fen": 60_000},
         {"household_id": uuid5(NAMESPACE_URL, "another household_id"), "amount_fen": 40_000},
     ],
+    ("DistributionPlanStatusChanged", "from_status"): "reviewed",
+    ("DistributionPlanStatusChanged", "to_status"): "approved",
+    ("DistributionPlanStatusChanged", "owner_area_code"): "371523101201",
+    ("PayrollStatusChanged", "from_status"): "prepared",
+    ("PayrollStatusChanged", "to_status"): "approved",
+    ("PayrollStatusChanged", "total_fen"): 1_800_000,
+    ("ProjectSpendingRecorded", "source"): "district",
+    ("ProjectSpendingRecorded", "amount_fen"): 38_000_000,
+    ("PostHolderChanged", "started_on"): date(2020, 3, 1),
     ("PayrollApproved", "lines"): [
         {
             "household_id": uuid5(NAMESPACE_URL, "household_id"),

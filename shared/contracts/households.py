@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.contracts import HOUSEHOLDS_TOPIC, AreaCode, IntegrationEvent
+from shared.contracts.accountability import ResponsiblePerson, Severity
 
 
 class ProblemCategory(StrEnum):
@@ -123,6 +124,12 @@ class HouseholdProblemFound(HouseholdEvent):
     housing_grade: str | None = Field(default=None, pattern="^[ABCD]$")
     found_on: date
     found_by: str
+    severity: Severity | None = Field(
+        default=None, description="stated by the finder (a cadre's relative among beneficiaries is severe)"
+    )
+    responsible: ResponsiblePerson | None = Field(
+        default=None, description="the household's helper cadre, or who else answers for the problem"
+    )
 
 
 class HouseholdUpdated(HouseholdEvent):

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import PROJECTS_TOPIC, AreaCode, IntegrationEvent
-from shared.contracts.audit import Severity
+from shared.contracts.accountability import ResponsiblePerson, Severity
 from shared.timeutil import PERIOD_PATTERN
 
 MAX_PLAN_SHARES = 5_000
@@ -38,6 +38,36 @@ class ProjectStatus(StrEnum):
     ACCEPTED = "accepted"  # 验收
     OPERATING = "operating"  # 运营
     CLOSED = "closed"  # 结项
+
+
+class FundSource(StrEnum):
+    """Where a funding line's money comes from (资金来源): the report's 中央/省/市 funds (上级资金), the district's
+    special funds (区级专项扶贫资金) and matching funds (配套资金)."""
+
+    CENTRAL = "central"
+    PROVINCIAL = "provincial"
+    MUNICIPAL = "municipal"
+    DISTRICT = "district"
+    MATCHING = "matching"
+
+
+class PlanStatus(StrEnum):
+    """A distribution plan's way: 摸底 → 审核 → 批准 → 发放 → 报账."""
+
+    PREPARED = "prepared"  # 摸底: shares computed under the rule, with their explanations
+    REVIEWED = "reviewed"  # 审核: the township reviewed it
+    APPROVED = "approved"  # approved by someone other than its preparer; sent to subsidies to pay
+    PAID = "paid"  # every share paid by subsidies
+    ACCOUNTED = "accounted"  # 报账: the finance office accounted for it
+    REJECTED = "rejected"  # refused at review or approval: the income may be planned again
+
+
+class PayrollStatus(StrEnum):
+    """A month's payroll of the public-welfare posts: prepared, approved, paid (every line)."""
+
+    PREPARED = "prepared"
+    APPROVED = "approved"
+    PAID = "paid"
 
 
 class ProjectEvent(IntegrationEvent):
@@ -71,6 +101,7 @@ class ProjectProblemFound(ProjectEvent):
     severity: Severity | None = Field(
         default=None, description="chosen by the inspector or the check; None: audit grades it by its own policy"
     )
+    responsible: ResponsiblePerson | None = Field(default=None, description="the project's manager (项目负责人)")
 
 
 class ProjectStatusChanged(ProjectEvent):
@@ -167,3 +198,65 @@ class WorkshopWagesRecorded(IntegrationEvent):
 
     def aggregate_id(self) -> str:
         return str(self.household_id)
+
+
+class DistributionPlanStatusChanged(ProjectEvent):
+    """A distribution plan (收益分配方案) moved along its way: prepared, reviewed, rejected, approved, paid,
+    accounted; or back to approved when subsidies reversed a payment of a paid or accounted plan."""
+
+    event_type = "gov.poverty.projects.distribution_plan_status_changed.v1"
+    plan_id: UUID
+    income_id: UUID
+    owner_area_code: AreaCode
+    from_status: PlanStatus | None = Field(description="None when the plan was just prepared")
+    to_status: PlanStatus
+    changed_by: str = Field(description="the officer's subject; `subsidies` when a payment or its reversal moved it")
+    amount_fen: int = Field(ge=0, description="the income the plan shares")
+
+
+class PayrollStatusChanged(IntegrationEvent):
+    """A month's payroll of public-welfare posts (公益岗位工资表) was prepared, approved, paid in full, or went back to
+    approved when subsidies reversed a payment of a paid one."""
+
+    topic = PROJECTS_TOPIC
+    event_type = "gov.poverty.projects.payroll_status_changed.v1"
+    payroll_id: UUID
+    period: str = Field(pattern=PERIOD_PATTERN)
+    from_status: PayrollStatus | None = Field(description="None when the payroll was just prepared")
+    to_status: PayrollStatus
+    changed_by: str = Field(description="the officer's subject; `subsidies` when a payment or its reversal moved it")
+    total_fen: int = Field(ge=0)
+
+    def aggregate_id(self) -> str:
+        return str(self.payroll_id)
+
+
+class ProjectSpendingRecorded(ProjectEvent):
+    """A project spent money (支出) against its draw on a funding line of one source and year."""
+
+    event_type = "gov.poverty.projects.spending_recorded.v1"
+    spending_id: UUID
+    funding_id: UUID
+    allocation_id: UUID
+    source: FundSource
+    year: int
+    amount_fen: int = Field(gt=0)
+    spent_on: date
+    area_code: AreaCode = Field(description="the project's")
+
+
+class PostHolderChanged(IntegrationEvent):
+    """A public-welfare post (公益岗位) was taken by a poor household's member, or its holder left it (or died):
+    `ended_on` is their last day, None while they hold it."""
+
+    topic = PROJECTS_TOPIC
+    event_type = "gov.poverty.projects.post_holder_changed.v1"
+    post_id: UUID
+    area_code: AreaCode = Field(description="the post's")
+    household_id: UUID
+    member_id: UUID
+    started_on: date
+    ended_on: date | None = None
+
+    def aggregate_id(self) -> str:
+        return str(self.post_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
 from pydantic import Field
 
 from shared.contracts import SUBSIDIES_TOPIC, AreaCode, IntegrationEvent
+from shared.contracts.accountability import ResponsiblePerson
 
 # A period of any programme's frequency, in the years of CALENDAR_YEARS: a month (monthly, one-off), a term (YYYY-S1,
 # YYYY-S2) or a year.
@@ -90,6 +92,10 @@ class SubsidyCoverageGap(SubsidyEvent):
     policy_code: str
     period: str = Field(pattern=ANY_PERIOD_PATTERN, description="YYYY-MM, YYYY-S1/S2 or YYYY, by the frequency")
     member_id: UUID | None = None
+    found_on: date | None = Field(default=None, description="the check's day (None from older publishers)")
+    responsible: ResponsiblePerson | None = Field(
+        default=None, description="who prepared the cycle's list (or the area's officer when no cycle was run)"
+    )
 
 
 class LeakKind(StrEnum):
@@ -140,6 +146,10 @@ class SubsidyLeakFound(SubsidyEvent):
     policy_code: str
     period: str
     detail: str = Field(max_length=500)
+    found_on: date | None = Field(default=None, description="the check's day (None from older publishers)")
+    responsible: ResponsiblePerson | None = Field(
+        default=None, description="who approved the payment's cycle, or recorded the payment by hand"
+    )
 
 
 class CycleEvent(IntegrationEvent):
