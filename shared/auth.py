@@ -37,6 +37,9 @@ class Role(StrEnum):
     DEPT_DISABILITY = "dept_disability"
     DEPT_WATER = "dept_water"
     DEPT_HOUSING = "dept_housing"
+    DEPT_MARKET_REGULATION = "dept_market_regulation"
+    DEPT_TRAFFIC_POLICE = "dept_traffic_police"
+    DEPT_PUBLIC_PAYROLL = "dept_public_payroll"
 
 
 # Who did what is recorded by subject in columns of this width (`recorded_by`, `changed_by`, ...).

@@ -57,15 +57,19 @@ DEAD_LETTERS = Counter("poverty_dead_letters_total", "Records sent to a dead-let
 # Kafka (shared/health.py watches the connection).
 KAFKA_CONNECTED = Gauge("poverty_kafka_connected", "1 while the service's Kafka clients reach the cluster")
 
-# Scheduled checks (audit's reminders, overdue scan and weekly handover; subsidies' cycle checks; projects' checks)
-# and audit's findings.
+# Scheduled checks (audit's reminders, overdue scan, weekly handover, campaigns' coverage and grievances' reply
+# deadlines; subsidies' cycle checks; projects' checks) and audit's findings.
 SCHEDULED_CHECK_RUNS = Counter(
     "poverty_scheduled_check_runs_total",
-    "Runs of the scheduled checks (audit's reminders, overdue, weekly_handover; subsidies' cycle_checks; "
-    "projects' project_checks)",
+    "Runs of the scheduled checks (audit's reminders, overdue, weekly_handover, coverage, grievance_deadlines; "
+    "subsidies' cycle_checks; projects' project_checks)",
     ["check", "outcome"],
 )
 FINDINGS_OPENED = Counter("poverty_findings_opened_total", "Findings audit opened, by source", ["source"])
+# Audit's notifications posted to the messaging system's webhook: delivered, failed (to be retried), dead (no more).
+NOTIFICATION_DELIVERIES = Counter(
+    "poverty_notification_deliveries_total", "Notification delivery attempts, by outcome", ["outcome"]
+)
 
 # Retention (shared/messaging/retention.py).
 MESSAGING_ROWS_PURGED = Counter(

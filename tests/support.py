@@ -6,7 +6,7 @@ import importlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from shared.messaging.inbox import InboxEntry
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import alembic_config, upgrade_to_head
 from shared.settings import DEV_JWT_SECRET
+from shared.timeutil import district_today
 
 SETTINGS_CLASSES = {
     "households": "HouseholdsSettings",
@@ -127,7 +128,8 @@ async def apply_event(app: FastAPI, event: IntegrationEvent, at: datetime | None
 
 
 def household_problem(household: uuid.UUID, *, found_by: str = "cadre-7") -> HouseholdProblemFound:
-    """A child out of school found on a visit: a general problem that audit turns into a finding."""
+    """A child out of school found on a visit today (reported the day found: no late reporting): a problem that
+    audit turns into a finding."""
     return HouseholdProblemFound(
         household_id=household,
         problem_id=uuid.uuid4(),
@@ -136,7 +138,7 @@ def household_problem(household: uuid.UUID, *, found_by: str = "cadre-7") -> Hou
         category=ProblemCategory.SCHOOLING,
         code="school_dropout",
         description="child out of school",
-        found_on=date(2020, 5, 1),
+        found_on=district_today(),
         found_by=found_by,
     )
 

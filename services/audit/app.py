@@ -5,6 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.audit.api import routers
+from services.audit.domain.coverage_checks import coverage_checks
+from services.audit.domain.delivery import notification_delivery
+from services.audit.domain.grievance_checks import grievance_checks
 from services.audit.domain.scheduled import scheduled_checks
 from services.audit.handlers import build_handlers
 from services.audit.settings import AuditSettings
@@ -29,6 +32,11 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             settings=settings,
             routers=routers,
             handlers=build_handlers(settings),
-            workers=[scheduled_checks(settings, clock=utcnow)],
+            workers=[
+                scheduled_checks(settings, clock=utcnow),
+                coverage_checks(settings, clock=utcnow),
+                notification_delivery(settings, clock=utcnow),
+                grievance_checks(settings, clock=utcnow),
+            ],
         )
     )

@@ -291,6 +291,19 @@ class Grievance(SQLModel, table=True):
     replied_by: str | None = Field(default=None, max_length=100)
     recorded_by: str = Field(max_length=100)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
+    unanswered_finding_id: UUID | None = Field(
+        default=None, foreign_key="finding.id", description="the finding its missed reply deadline opened (once)"
+    )
+
+
+class GrievanceContactReveal(SQLModel, table=True):
+    """A complainant's contact opened (查看举报人信息): who, when and why, each also an entry of the log."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    grievance_id: UUID = Field(foreign_key="grievance.id", index=True)
+    revealed_by: str = Field(max_length=100)
+    revealed_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(max_length=500)
 
 
 class KnownHousehold(SQLModel, table=True):

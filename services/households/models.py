@@ -181,6 +181,12 @@ class TransferReceipt(SQLModel, table=True):
     policy_code: str | None = Field(default=None, max_length=100)
     period: str | None = Field(default=None, max_length=7)
     project_id: UUID | None = None
+    member_id: UUID | None = Field(
+        default=None, index=True, description="the member paid, for a member's programme (compared with deaths)"
+    )
+    cycle_id: UUID | None = Field(
+        default=None, index=True, description="the cycle a subsidy was paid in (None: paid by hand, or kept before)"
+    )
     paid_fen: int | None = Field(default=None, sa_type=BigInteger, description="None until the payment is known")
     corrected_fen: int = Field(default=0, sa_type=BigInteger)
     counted_fen: int = Field(sa_type=BigInteger, description="what the year's income counts of it")
@@ -271,7 +277,8 @@ class HouseholdChange(SQLModel, table=True):
 
 class PowerHolder(SQLModel, table=True):
     """A person with power over benefits (有审批权或评议权的人员): a village or township cadre, a helper cadre, an
-    officer who approves. Their own ID number is kept only as a blind index, to find them among beneficiaries (优亲厚友)."""
+    officer who approves. Their own ID number is kept only as a blind index, to find them among beneficiaries
+    (优亲厚友)."""
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     person_id: str = Field(max_length=100, unique=True, description="their login (a token's subject)")

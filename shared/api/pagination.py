@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -106,11 +106,15 @@ def date_key(value: object) -> date:
 
 
 def datetime_key(value: object) -> datetime:
-    """An aware timestamp (a row's creation time)."""
+    """An aware timestamp (a row's creation time), in UTC as columns hold it: a forged one that has no UTC time
+    (0001-01-01T00:00+14:00) is refused here, like any bad cursor, not when the database binds it."""
     parsed = datetime.fromisoformat(text_key(value))
     if parsed.tzinfo is None:
         raise ValueError("not an aware time")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("a time with no UTC time") from exc
 
 
 def uuid_key(value: object) -> UUID:

@@ -7,6 +7,8 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
+from pydantic import Field
+
 from shared.contracts import AUDIT_TOPIC, AreaCode, IntegrationEvent, SubjectId
 from shared.contracts.accountability import ResponsiblePerson, Severity
 from shared.contracts.households import ProblemCategory
@@ -40,6 +42,22 @@ class FindingRecorded(FindingEvent):
     code: str
     severity: Severity
     description: str
+    responsible: ResponsiblePerson | None = Field(
+        default=None, description="who answers for it (责任人): from its source, else the area's officer"
+    )
+    found_on: date | None = Field(
+        default=None, description="when the problem was found (the visit's, check's or inspection's day)"
+    )
+
+
+class FindingReassigned(FindingEvent):
+    """The district or township office handed a finding to another responsible person (责任人变更); the reason
+    stays in audit."""
+
+    event_type = "gov.poverty.audit.finding_reassigned.v1"
+    change_id: UUID
+    responsible: ResponsiblePerson
+    changed_by: str
 
 
 class FindingRecurred(FindingEvent):

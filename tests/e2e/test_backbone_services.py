@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.timeutil import district_today
 from tests.e2e.conftest import Platform
 from tests.kafka_support import eventually
 from tests.support import auth
@@ -61,7 +62,7 @@ async def test_project_inspection_problem_reaches_audit_and_back(platform: Platf
         "projects",
         f"/v1/projects/{project['id']}/inspections",
         {
-            "inspected_on": "2020-05-20",
+            "inspected_on": district_today().isoformat(),  # reported the day found: no late reporting
             "inspector": "项目专班",
             "notes": "两看一及时",
             "problems": [{"code": "greenhouse_idle", "description": "大棚闲置, 未产生收益"}],

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.timeutil import district_today
 from tests.e2e.conftest import Platform
 from tests.kafka_support import eventually
 from tests.support import auth
@@ -38,7 +39,8 @@ async def register(platform: Platform, code: str) -> str:
 
 
 async def visit(platform: Platform, household_id: str, grade: str = "D") -> None:
-    body = {"round": 2, "visited_on": "2020-05-10", "visitor": "王五", "housing_grade": grade}
+    # Visited today: a visit reported weeks later would also be late reporting (迟报), a second finding.
+    body = {"round": 2, "visited_on": district_today().isoformat(), "visitor": "王五", "housing_grade": grade}
     async with platform.client("households") as client:
         r = await client.post(
             f"/v1/households/{household_id}/visits", json=body, headers=auth("helper_cadre", area=VILLAGE)

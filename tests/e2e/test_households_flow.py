@@ -50,7 +50,9 @@ async def test_a_flag_and_a_department_appraisal_become_findings(platform: Platf
         hid = r.json()["id"]
         flag = {"kind": "disaster", "detail": "暴雨", "raised_on": district_today().isoformat()}
         assert (await client.post(f"/v1/households/{hid}/risk-flags", json=flag, headers=OFFICE)).status_code == 201
-        row = {"id_number": number, "grade": "D", "appraised_on": "2020-04-01", "appraiser": "区住建局"}
+        # Appraised today: an appraisal sent months later would also be late reporting (迟报), a third finding.
+        today = district_today().isoformat()
+        row = {"id_number": number, "grade": "D", "appraised_on": today, "appraiser": "区住建局"}
         headers = {**auth("dept_housing"), "Idempotency-Key": f"e2e-{uuid.uuid4().hex}"}
         r = await client.post("/v1/department-data/housing", json={"rows": [row]}, headers=headers)
         assert r.status_code == 201 and r.json()["applied_count"] == 1, r.text

@@ -343,7 +343,12 @@ async def test_weekly_handover_and_the_package_formats(api: Any) -> None:
         "Asia/Shanghai",
     )
     lead = as_json.json()["leads"][1]
-    assert (lead["referred_at"][-6:], lead["task_status"], lead["responsible_unit"]) == ("+08:00", "open", "")
+    # No one named: the township office answers for it.
+    assert (lead["referred_at"][-6:], lead["task_status"], lead["responsible_unit"]) == (
+        "+08:00",
+        "open",
+        "township_office:371523101",
+    )
     package = await client.get("/v1/handover-packages/2020-W20/referrals?limit=1", headers=COMMISSION)
     assert [r["finding_id"] for r in package.json()["items"]] == [str(severe.id)]  # in the order made
     assert_problem(await client.get("/v1/handover-packages/2020-W20/referrals", headers=TOWNSHIP_OFFICER), 403)

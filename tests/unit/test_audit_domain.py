@@ -17,6 +17,7 @@ from services.audit.handlers import build_handlers
 from services.audit.models import DeadlineChange, DisciplineReferral, Finding, LedgerEntry, RectificationTask
 from services.audit.rules.findings import DeadlinePolicy, EvidenceRef, ProblemFacts
 from services.audit.rules.ledger import sha256_hex
+from services.audit.rules.responsibility import end_of_day
 from services.audit.settings import AuditSettings
 from shared.contracts import HOUSEHOLDS_TOPIC, PROJECTS_TOPIC, SUBSIDIES_TOPIC
 from shared.contracts.audit import RectificationRescheduled, Severity, SubjectKind
@@ -65,7 +66,8 @@ async def test_severe_finding_opens_task_and_referral_with_events(sessions: Any)
         finding = await findings.record_finding(s, facts(), policy=POLICY, now=NOW)
     async with sessions() as s:
         task = (await s.scalars(select(RectificationTask))).one()
-        assert task.finding_id == finding.id and task.deadline == POLICY.deadline(finding.severity, NOW)  # type: ignore[arg-type]
+        # Found the day it was recorded: the end of that district day plus the severe term.
+        assert task.finding_id == finding.id and task.deadline == end_of_day(NOW.date() + timedelta(days=7))
         assert (await s.scalars(select(DisciplineReferral))).one().reason == "severe_finding"
         assert await events(s) == ["finding_recorded", "rectification_opened", "discipline_referral_made"]
 
@@ -122,10 +124,11 @@ async def test_a_problem_found_worse_gets_the_shorter_term_of_its_new_severity(
         task = (await s.scalars(select(RectificationTask))).one()
         changes = (await s.scalars(select(DeadlineChange))).all()
         rescheduled = (await events(s)).count(RectificationRescheduled.event_type.split(".")[3])
-    assert task.deadline == NOW + deadline_after
+    serious_term = end_of_day(NOW.date() + timedelta(days=15))  # from the day found, to the end of that day
     shortened = deadline_after < timedelta(days=15)
+    assert task.deadline == (NOW + deadline_after if shortened else serious_term)
     assert [(c.previous_deadline, c.deadline, c.changed_by) for c in changes] == (
-        [(NOW + timedelta(days=15), NOW + deadline_after, AUDIT_RULES)] if shortened else []
+        [(serious_term, NOW + deadline_after, AUDIT_RULES)] if shortened else []
     )
     assert rescheduled == int(shortened)
 
@@ -216,10 +219,11 @@ async def test_the_districts_deadline_settings_set_each_severitys_term(sessions:
             await application(s)
     async with sessions() as s:
         rows = (await s.execute(select(Finding.severity, RectificationTask.deadline).join(RectificationTask))).all()
-    assert {severity: deadline - NOW for severity, deadline in rows} == {
-        "general": timedelta(days=20),
-        "serious": timedelta(days=10),
-        "severe": timedelta(days=3),
+    found = NOW.date()  # found today, as audit's clock has it: each term runs to the end of that day + its days
+    assert {severity: deadline for severity, deadline in rows} == {
+        "general": end_of_day(found + timedelta(days=20)),
+        "serious": end_of_day(found + timedelta(days=10)),
+        "severe": end_of_day(found + timedelta(days=3)),
     }
 
 
@@ -278,6 +282,7 @@ async def test_a_project_problem_takes_the_severity_projects_states(
         referrals = (await s.scalars(select(DisciplineReferral))).all()
         task = (await s.scalars(select(RectificationTask))).one()
     assert (finding.severity, finding.category, len(referrals)) == (severity, "project", referred)
-    assert task.deadline == NOW + timedelta(days={"severe": 7, "serious": 15, "general": 30}[severity])
+    days = {"severe": 7, "serious": 15, "general": 30}[severity]
+    assert task.deadline == end_of_day(NOW.date() + timedelta(days=days))
     # A severe problem is referred to the discipline commission at once, when it is found.
     assert [(r.finding_id, r.referred_at) for r in referrals] == [(finding.id, NOW)] * referred

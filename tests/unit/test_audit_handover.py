@@ -97,9 +97,9 @@ async def test_the_package_holds_the_weeks_serious_and_severe_leads_exactly(sess
                 "severity": "severe",
                 "subject_id": "h-severe",
                 "description": "housing_unsafe at h-severe",
-                "responsible_unit": "",
+                "responsible_unit": "township_office:371523101",  # no one named: the township office answers
                 "responsible_person": "",
-                "deadline": "2020-05-18T10:00:00+08:00",
+                "deadline": "2020-05-18T23:59:59+08:00",  # the end of the day found + the severe term
                 **common,
             },
             {
@@ -112,7 +112,7 @@ async def test_the_package_holds_the_weeks_serious_and_severe_leads_exactly(sess
                 "description": "housing_unsafe at h-serious",
                 "responsible_unit": "贾寨镇扶贫办",
                 "responsible_person": "李四",
-                "deadline": "2020-05-26T10:00:00+08:00",
+                "deadline": "2020-05-26T23:59:59+08:00",
                 **common,
             },
         ],
@@ -127,11 +127,11 @@ async def test_the_csv_has_a_header_and_one_line_per_lead(sessions: Any) -> None
         "referral_id,referred_at,reason,finding_id,severity,category,code,subject_kind,subject_id,township,"
         "area_code,description,occurrences,responsible_unit,responsible_person,owner,task_status,deadline\r\n"
         f"{r_severe.id},2020-05-11T10:00:00+08:00,severe_finding,{severe.id},severe,housing,housing_unsafe,"
-        "household,h-severe,371523101,371523101201,housing_unsafe at h-severe,1,,,township_office:371523101,open,"
-        "2020-05-18T10:00:00+08:00\r\n"
+        "household,h-severe,371523101,371523101201,housing_unsafe at h-severe,1,township_office:371523101,,"
+        "township_office:371523101,open,2020-05-18T23:59:59+08:00\r\n"
         f"{r_serious.id},2020-05-17T23:59:59+08:00,weekly_handover,{serious.id},serious,housing,housing_unsafe,"
         "household,h-serious,371523101,371523101201,housing_unsafe at h-serious,1,贾寨镇扶贫办,李四,"
-        "township_office:371523101,open,2020-05-26T10:00:00+08:00\r\n"
+        "township_office:371523101,open,2020-05-26T23:59:59+08:00\r\n"
     )
 
 
@@ -146,7 +146,7 @@ async def test_the_readable_document(sessions: Any) -> None:
         "| # | Referred | Reason | Severity | Category | Area | Subject | Problem | Responsible | Task |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n"
         "| 1 | 2020-05-11 10:00 | severe_finding | severe | housing | 371523101201 | household h-severe"
-        " | housing_unsafe at h-severe | - | open, due 2020-05-18 |\n"
+        " | housing_unsafe at h-severe | township_office:371523101 | open, due 2020-05-18 |\n"
         "| 2 | 2020-05-17 23:59 | weekly_handover | serious | housing | 371523101201 | household h-serious"
         " | housing_unsafe at h-serious | 贾寨镇扶贫办 李四 | open, due 2020-05-26 |\n"
     )

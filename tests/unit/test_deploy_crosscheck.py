@@ -73,6 +73,8 @@ EXTERNAL_SECRETS = {
     "poverty-jwt": {"hs256-secret", "rs256-public-key"},
     "households-idcard": {"keys", "active-kid", "hmac-key"},
     "subsidies-payee": {"keys", "active-kid", "hmac-key"},
+    "audit-grievance-contact": {"keys", "active-kid"},
+    "audit-webhook": {"url", "secret"},  # optional (`optional: true`): without it notifications stay in the inbox
 }
 CNPG_SECRET_KEYS = {"username", "password", "host", "port", "dbname", "uri", "jdbc-uri", "pgpass", "fqdn-uri"}
 # The Secret Strimzi's user operator writes for a SCRAM KafkaUser (named after the user), and the cluster CA's.
@@ -271,6 +273,8 @@ def k8s_env(docs: list[Doc], container: Doc) -> tuple[dict[str, str], set[str], 
                     problems.append(f"{name} refers to $({ref}) which is not defined before it")
                 helpers.add(ref)
             env[name] = REFERENCE.sub(lambda m: env.get(m.group(1), m.group(0)), value)
+        elif entry.get("valueFrom", {}).get("secretKeyRef", {}).get("optional"):
+            continue  # an optional feature's Secret: the pod is checked as it starts without it (its name below)
         elif "secretKeyRef" in entry.get("valueFrom", {}):
             key = entry["valueFrom"]["secretKeyRef"]["key"]
             env[name] = "5432" if key == "port" else PLACEHOLDER_SECRET
@@ -437,6 +441,8 @@ def k8s_problems(docs: list[Doc], environment_name: str | None = None) -> list[s
             env_found, settings = env_problems(service, loadable, essentials, helpers, from_secrets)
             problems += [f"{kind}/{name}: {p}" for p in env_found]
             for env_var, secret, key in secret_refs(container):
+                if env_var not in env and env_var not in env_names(service):  # an optional one, left out of env
+                    problems.append(f"{kind}/{name}: {env_var} is not a setting of {service}")
                 own_cluster = f"{service}-db"
                 if secret == f"{own_cluster}-app" and own_cluster in clusters and key in CNPG_SECRET_KEYS:
                     continue

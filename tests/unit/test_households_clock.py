@@ -19,8 +19,8 @@ from tests.unit.test_households_documented_input import EXAMPLE_CADRE, every_exa
 from tests.unit.test_households_helpers import households_app
 
 MOMENT = datetime(2020, 12, 20, 2, tzinfo=UTC)  # 10:00 on 20 December 2020 in the district
-# Written by audit's and subsidies' events (stamped by their handlers), not by a request.
-FED_BY_EVENTS = {models.HouseholdOpenFinding, models.TransferReceipt}
+# Written by audit's, subsidies' and projects' events (stamped by their handlers), not by a request.
+FED_BY_EVENTS = {models.HouseholdOpenFinding, models.TransferReceipt, models.ApprovalRecord}
 
 
 def stamped_tables() -> dict[type[SQLModel], list[str]]:

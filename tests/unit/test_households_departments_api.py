@@ -156,7 +156,8 @@ async def test_a_missing_or_malformed_idempotency_key_is_refused(api: Any) -> No
     r = await client.post("/v1/department-data/enrolment", json={"rows": [row]}, headers=EDUCATION)
     assert_problem(r, 422)
     assert_problem(await submit(client, "enrolment", [row], "has spaces", EDUCATION), 422)
-    assert_problem(await submit(client, "no_such_kind", [row], "k", EDUCATION), 404)
+    unknown = assert_problem(await submit(client, "no_such_kind", [row], "k", EDUCATION), 422)
+    assert [(e["field"], e["code"]) for e in unknown["errors"]] == [("path.kind", "unknown_kind")]
     assert await count(app, DepartmentBatch) == 0
 
 

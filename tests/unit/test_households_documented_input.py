@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from services.households.models import HelperCadre, Household, HouseholdChange, Member
-from services.households.schemas import guarantees, households, monitoring, visits
+from services.households.schemas import guarantees, households, monitoring, power_holders, visits
 from services.households.schemas.departments import ROW_MODELS, SUBMISSIONS
 from shared.api.clock import request_time
 from shared.auth import Role
@@ -30,7 +30,7 @@ DEPARTMENTS = auth(*(r.value for r in Role if r.value.startswith("dept_")), sub=
 
 
 def bodies() -> Iterator[type[BaseModel]]:
-    for module in (households, visits, guarantees, monitoring):
+    for module in (households, visits, guarantees, monitoring, power_holders):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, RequestBody) and value.example is not None:
                 yield value
@@ -142,6 +142,9 @@ async def every_example_sent(app: Any, client: Any) -> set[type[BaseModel]]:
         await s.commit()
     registered = await send("POST", "/v1/households", households.HouseholdCreate)
     at = f"/v1/households/{registered['id']}"
+    holder = await send("POST", "/v1/power-holders", power_holders.PowerHolderCreate)
+    tie = await send("POST", f"/v1/power-holders/{holder['id']}/relatives", power_holders.RelativeCreate)  # the head
+    await send("POST", f"/v1/power-holders/{holder['id']}/relatives/{tie['id']}/end", power_holders.Ending)
     son = await send("POST", f"{at}/members", households.MemberCreate)
     await send("PATCH", f"{at}/members/{son['id']}", households.MemberUpdate)
     await send("POST", f"{at}/members/{son['id']}/id-number/reveal", households.RevealRequest)

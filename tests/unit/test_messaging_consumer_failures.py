@@ -129,7 +129,8 @@ class Harness:
             raise AssertionError("the consumer did not get there in time")
         finally:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done, f"the consumer did not stop when cancelled: {task.get_stack()}"
 
 
 def told_in_logs(caplog: pytest.LogCaptureFixture) -> str:

@@ -256,6 +256,14 @@ async def test_inspection_stores_and_publishes_each_problem(api: Any) -> None:
     assert {(f["project_id"], f["area_code"], f["found_on"], f["found_by"]) for f in found} == {
         (pid, VILLAGE, "2020-05-12", "insp-7")
     }
+    # The project's manager (项目负责人) answers for its problems: audit names them on the finding.
+    manager = {
+        "person_id": "manager-9",
+        "name": "贾寨镇副镇长 张伟",
+        "unit": "项目 XM-2020-001",
+        "role": "project_manager",
+    }
+    assert [f["responsible"] for f in found] == [manager, manager]
 
 
 async def test_inspection_without_problems_publishes_nothing(api: Any) -> None:

@@ -289,6 +289,9 @@ async def test_a_member_programme_is_checked_member_by_member_and_each_gap_publi
             "area_code": AREAS[HOUSEHOLD_C],
             "policy_code": "rain_and_dew_education_aid",
             "period": term,
+            # The check's day; no cycle was checked, so no preparer answers for it (audit names the area's officer).
+            "found_on": district_today(datetime.fromisoformat(check["checked_at"])).isoformat(),
+            "responsible": None,
         }
     ]
     assert (await count(app, CoverageCheck), await count(app, CoverageGap)) == (1, 1)

@@ -22,13 +22,14 @@ from services.subsidies.rules.leakage import Account, Found, PaidHolder, Standar
 from services.subsidies.settings import SubsidiesSettings
 from shared.contracts.households import MinimumAllowance
 from shared.contracts.subsidies import LeakKind, SubsidyLeakFound
-from shared.timeutil import utcnow
+from shared.timeutil import district_today, utcnow
 from tests.support import apply_event, assert_problem, auth, running_app
 from tests.unit.test_subsidies_coverage import (
     AREAS,
     DIBAO_FEN,
     DIBAO_RULE,
     FINANCE,
+    GAP_FOUND,
     HOUSEHOLD_A,
     HOUSEHOLD_B,
     HOUSEHOLD_C,
@@ -224,7 +225,16 @@ async def test_dibao_paid_by_hand_to_a_household_never_on_dibao_is_a_serious_fin
         "detail": detail,
     }
     [published] = await outbox(app, LEAK_FOUND)
-    assert published == {"key": str(HOUSEHOLD_A), "leak_id": leak.pop("id"), **leak}
+    # Paid by hand: who recorded it answers for it, by login (subsidies knows no names), in the programme's 财政所.
+    cashier = {"person_id": "cashier-1", "name": "cashier-1", "unit": "财政所 dibao", "role": "payment_preparer"}
+    found_on = district_today(datetime.fromisoformat(check["checked_at"])).isoformat()
+    assert published == {
+        "key": str(HOUSEHOLD_A),
+        "leak_id": leak.pop("id"),
+        **leak,
+        "found_on": found_on,
+        "responsible": cashier,
+    }
     event = SubsidyLeakFound.model_validate({k: v for k, v in published.items() if k != "key"})
     async with running_app("audit", await sqlite_url("audit")) as (audit, _):  # audit consumes it
         await apply_event(audit, event)
@@ -478,6 +488,24 @@ async def test_settled_cycles_are_checked_once_an_interval_as_the_scheduler(api:
     r = await client.get("/v1/coverage-checks", params={"cycle_id": str(paid)}, headers=AUDITOR)
     assert [c["checked_by"] for c in r.json()["items"]] == ["scheduler", "scheduler"]
     assert len(await outbox(app, LEAK_FOUND)) == 1
+
+
+async def test_a_checked_cycles_gap_names_who_prepared_its_list(api: Any) -> None:
+    app, _ = api
+    await on_allowance(app, HOUSEHOLD_B, MinimumAllowance.DIBAO)  # entitled, unpaid: a gap
+    paid = await _cycle(app, "paid")
+    async with app.state.sessions() as s, s.begin():
+        prepared = {"computed_by": "preparer-1", "submitted_by": "submitter-1"}
+        await s.execute(update(Cycle).where(col(Cycle.id) == paid).values(**prepared))
+    await schedule.run_cycle_checks(app.state.sessions, now=NOW, cadence=HOURLY)
+    [gap] = await outbox(app, GAP_FOUND)
+    # Who last computed the list answers for the gap (by login: subsidies knows no names), found the check's day.
+    preparer = {"person_id": "preparer-1", "name": "preparer-1", "unit": "财政所 dibao", "role": "payment_preparer"}
+    assert (gap["household_id"], gap["found_on"], gap["responsible"]) == (
+        str(HOUSEHOLD_B),
+        district_today(NOW).isoformat(),
+        preparer,
+    )
 
 
 async def test_a_cycle_whose_check_fails_is_counted_and_the_others_still_checked(api: Any) -> None:

@@ -367,6 +367,9 @@ async def bank_pays_a_line_twice(app: FastAPI, client: AsyncClient, clock: Clock
         payment["id"],
         again.json()["id"],
     )
+    # Found the day of the import that reported it; the cycle's approver answers for a cycle's payment.
+    approver = {"person_id": "director", "name": "director", "unit": "财政所 dibao", "role": "payment_approver"}
+    assert (found["found_on"], found["responsible"]) == ("2020-06-12", approver)
 
     same = await import_file(client, batch_id, result_file([(line, "paid", "", "B0001")]))  # as first reported
     assert same.status_code == 200 and same.json()["duplicate_count"] == 0

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.api.deps import Inspector, Policy, Reader
+from services.audit.api.deps import FindingFacets, Inspector, Policy, Reader, Span
 from services.audit.domain import findings, history, overviews
 from services.audit.models import FindingStatus
 from services.audit.rules.findings import ProblemFacts
@@ -18,7 +18,7 @@ from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, PageRequest, Paging, datetime_key, uuid_key
 from shared.auth import Principal
-from shared.contracts.audit import Severity, SubjectKind
+from shared.contracts.audit import SubjectKind
 from shared.http import Transaction
 from shared.schemas import QueryText
 
@@ -39,17 +39,20 @@ async def list_findings(
     session: Transaction,
     actor: Reader,
     paging: Paging,
+    facets: FindingFacets,
+    opened: Span,
     subject_id: QueryText | None = None,
-    severity: Severity | None = None,
     status: FindingStatus | None = None,
 ) -> Page[FindingRead]:
     """List findings (问题) within the caller's area, newest first
 
-    Optionally of one subject (`subject_id` as findings carry it), of one severity or status. Pages run in
-    (`opened_at`, `id`) descending order, which never changes: a finding opened while paging sorts before the
-    first page and appears on none of the later ones.
+    Optionally of one subject (`subject_id` as findings carry it) or status, in an area (`area_code`, a prefix:
+    outside a township office's own area, 403), of a category or severity, of the person answering for them
+    (`responsible_person_id`), recorded by a campaign, opened from `from` to `to` (district calendar); a bad value
+    is a 422. Pages run in (`opened_at`, `id`) descending order, which never changes: a finding opened while paging
+    sorts before the first page and appears on none of the later ones.
     """
-    flt = overviews.FindingFilter(subject_id=subject_id, severity=severity, status=status)
+    flt = overviews.FindingFilter(subject_id=subject_id, status=status, facets=facets, opened=opened)
     rows = await overviews.list_findings(
         session, actor, flt, after=paging.after(datetime_key, uuid_key), limit=paging.limit + 1
     )
@@ -81,6 +84,9 @@ async def record_finding(
     discipline commission at once (`DisciplineReferralMade`). The same problem (`subject_kind`, `subject_id`,
     `code`) while a finding of it is open is a repeat (200): one occurrence more, `FindingRecurred`, and a task
     reported done is reopened. A named campaign must be running today and cover the problem (else 404 or 409).
+    The finding names the responsible person or unit given, else the area's officer (who is notified); its deadline
+    runs from `found_on` (not in the future, else 422), and one found more than the district's days before today
+    also opens a finding of late reporting (`late_reporting`).
     """
     actor.ensure_reach(body.area_code)
     if (earlier := await idem.replay(body, FindingRead)) is not None:
@@ -103,6 +109,7 @@ def _facts(body: FindingCreate, actor: Principal) -> ProblemFacts:
         stated_severity=body.severity,
         responsible_unit=body.responsible_unit,
         responsible_person=body.responsible_person,
+        found_on=body.found_on,
         campaign_id=body.campaign_id,
         recorded_by=actor.subject,
         evidence=tuple(e.ref() for e in body.evidence),

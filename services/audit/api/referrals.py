@@ -11,12 +11,15 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, From, To
-from services.audit.domain import accountability, handover, referrals
+from services.audit.api.deps import Commission, CommissionReader, DistrictOffice, FindingFacets, From, Span, To
+from services.audit.domain import accountability, handover, referrals, responsibility
+from services.audit.domain.filters import Facets
+from services.audit.models import DisciplineReferral
 from services.audit.rules.accountability import named_notice_markdown
 from services.audit.rules.handover import MAX_PACKAGE_LEADS, to_csv, to_json, to_markdown
 from services.audit.rules.periods import IsoWeek
 from services.audit.rules.referrals import ReferralReason
+from services.audit.rules.responsibility import Responsibility
 from services.audit.schemas.referrals import (
     AccountabilityCreate,
     AccountabilityRead,
@@ -24,10 +27,12 @@ from services.audit.schemas.referrals import (
     HandoverPackageRead,
     HandoverRead,
     HandoverTotals,
+    ReferralRead,
 )
 from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, PageRequest, Paging, date_key, datetime_key, uuid_key
+from shared.contracts.audit import AccountabilityKind
 from shared.http import Transaction
 
 router = APIRouter(tags=["referrals"])
@@ -64,23 +69,41 @@ async def list_referrals(
     session: Transaction,
     _: CommissionReader,
     paging: Paging,
+    facets: FindingFacets,
+    referred: Span,
     finding_id: UUID | None = None,
     reason: ReferralReason | None = None,
-) -> Page[DisciplineReferralRead]:
+) -> Page[ReferralRead]:
     """List the leads handed to the discipline commission (线索移交), newest first
 
-    Optionally of one finding or for one reason. Pages run in (`referred_at`, `id`) descending order; a referral
-    made while paging sorts before the first page.
+    Optionally of one finding or for one reason, made from `from` to `to` (district calendar), of a severity (as
+    it was when referred), and of findings in an area (`area_code`, a prefix), of a category, of the person
+    answering for them (`responsible_person_id`) or recorded by a campaign; a bad value is a 422. Pages run in
+    (`referred_at`, `id`) descending order; a referral made while paging sorts before the first page. Each lead
+    shows who answers for its finding now: the responsible person, unit and role.
     """
     found = await referrals.list_referrals(
         session,
         finding_id=finding_id,
         reason=reason,
+        facets=facets,
+        referred=referred,
         after=paging.after(datetime_key, uuid_key),
         limit=paging.limit + 1,
     )
     items, next_cursor = paging.page(found, lambda r: [r.referred_at.isoformat(), str(r.id)])
-    return Page(items=[DisciplineReferralRead.model_validate(r) for r in items], next_cursor=next_cursor)
+    who = await responsibility.responsibility_of(session, [r.finding_id for r in items])
+    return Page(items=[_with_responsible(r, who[r.finding_id]) for r in items], next_cursor=next_cursor)
+
+
+def _with_responsible(referral: DisciplineReferral, who: Responsibility) -> ReferralRead:
+    return ReferralRead(
+        **DisciplineReferralRead.model_validate(referral).model_dump(),
+        responsible_person_id=who.person_id,
+        responsible_person=who.person,
+        responsible_unit=who.unit,
+        responsible_role=who.role,
+    )
 
 
 @router.post("/referrals/weekly-handover")
@@ -175,37 +198,60 @@ async def record_action(
 
 @router.get("/accountability-actions")
 async def list_actions(
-    session: Transaction, _: CommissionReader, paging: Paging, start: From, to: To
+    session: Transaction,
+    _: CommissionReader,
+    paging: Paging,
+    start: From,
+    to: To,
+    facets: FindingFacets,
+    kind: AccountabilityKind | None = None,
 ) -> Page[AccountabilityRead]:
     """List the accountability decisions (问责) dated in a period, oldest first
 
-    `from` and `to` inclusive (`to` not before `from`, else 422). Pages run in (`decided_on`, `recorded_at`,
-    `id`) order.
+    `from` and `to` inclusive (`to` not before `from`, else 422). Optionally of one kind, and on findings in an
+    area (`area_code`, a prefix), of a category or severity, of the person answering for them
+    (`responsible_person_id`) or recorded by a campaign; a bad value is a 422. Pages run in (`decided_on`,
+    `recorded_at`, `id`) order.
     """
-    return await _actions_page(session, paging, start=start, end=to)
+    return await _actions_page(session, paging, start=start, end=to, kind=kind, facets=facets)
 
 
 @router.get("/named-notices", response_model=Page[AccountabilityRead], responses=NOTICE_FORMATS)
 async def named_notice(
-    session: Transaction, _: CommissionReader, paging: Paging, start: From, to: To, fmt: NoticeFormat = "json"
+    session: Transaction,
+    _: CommissionReader,
+    paging: Paging,
+    start: From,
+    to: To,
+    facets: FindingFacets,
+    kind: AccountabilityKind | None = None,
+    fmt: NoticeFormat = "json",
 ) -> Page[AccountabilityRead] | Response:
     """The named notice (实名制通报) of a period's accountability decisions: JSON pages, or a Markdown document
 
-    Each decision with the person's name, unit and position, oldest first. As JSON, pages as
-    `/v1/accountability-actions`; as Markdown (`format=md`), the whole period in one document, `limit` and
-    `cursor` not applying.
+    Each decision with the person's name, unit and position, oldest first, narrowed as
+    `/v1/accountability-actions` (a township's notice: `area_code`). As JSON, pages as that list; as Markdown
+    (`format=md`), the whole period in one document, `limit` and `cursor` not applying.
     """
     if fmt == "md":
-        rows = await accountability.actions_between(session, start=start, end=to)
+        rows = await accountability.actions_between(session, start=start, end=to, kind=kind, facets=facets)
         return Response(named_notice_markdown(rows, start=start, end=to), media_type=MARKDOWN)
-    return await _actions_page(session, paging, start=start, end=to)
+    return await _actions_page(session, paging, start=start, end=to, kind=kind, facets=facets)
 
 
 async def _actions_page(
-    session: AsyncSession, paging: PageRequest, *, start: date, end: date
+    session: AsyncSession,
+    paging: PageRequest,
+    *,
+    start: date,
+    end: date,
+    kind: AccountabilityKind | None,
+    facets: Facets,
 ) -> Page[AccountabilityRead]:
     after = paging.after(date_key, datetime_key, uuid_key)
-    rows = await accountability.actions_between(session, start=start, end=end, after=after, limit=paging.limit + 1)
+    rows = await accountability.actions_between(
+        session, start=start, end=end, kind=kind, facets=facets, after=after, limit=paging.limit + 1
+    )
     actions = [action for action, _ in rows]
     items, next_cursor = paging.page(
         actions, lambda a: [a.decided_on.isoformat(), a.recorded_at.isoformat(), str(a.id)]

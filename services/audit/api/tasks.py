@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from services.audit.api.deps import DistrictOffice, Inspector, Policy, Reader, TaskWorker
+from services.audit.api.deps import DistrictOffice, FindingFacets, Inspector, Policy, Reader, Span, TaskWorker
 from services.audit.domain import overviews, rectification
 from services.audit.rules.lifecycle import TaskStatus
 from services.audit.schemas.tasks import (
@@ -40,6 +40,8 @@ async def list_tasks(
     session: Transaction,
     actor: Reader,
     paging: Paging,
+    facets: FindingFacets,
+    opened: Span,
     finding_id: UUID | None = None,
     owner: QueryText | None = None,
     township: AreaCode | None = None,
@@ -47,11 +49,16 @@ async def list_tasks(
 ) -> Page[RectificationTaskRead]:
     """List rectification tasks (整改任务) within the caller's area, newest first
 
-    Optionally of one finding, one owner (`township_office:371523101`), one township or one status; asking for a
-    township outside the caller's area is a 403. Pages run in (`opened_at`, `id`) descending order, which a moved
-    deadline or a new status does not change. For the tasks past their deadline, see `/v1/views/overdue-tasks`.
+    Optionally of one finding, one owner (`township_office:371523101`), one township or one status, opened from
+    `from` to `to` (district calendar), and of findings in an area (`area_code`, a prefix), of a category or
+    severity, of the person answering for them (`responsible_person_id`) or recorded by a campaign; a township or
+    area outside the caller's area is a 403, a bad value a 422. Pages run in (`opened_at`, `id`) descending order,
+    which a moved deadline or a new status does not change. For the tasks past their deadline, see
+    `/v1/views/overdue-tasks`.
     """
-    flt = overviews.TaskFilter(finding_id=finding_id, owner=owner, township=township, status=status)
+    flt = overviews.TaskFilter(
+        finding_id=finding_id, owner=owner, township=township, status=status, facets=facets, opened=opened
+    )
     rows = await overviews.list_tasks(
         session, actor, flt, after=paging.after(datetime_key, uuid_key), limit=paging.limit + 1
     )

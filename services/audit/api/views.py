@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.audit.api.deps import CommissionReader, From, Reader, To
+from services.audit.api.deps import CommissionReader, FindingFacets, From, Reader, To
 from services.audit.domain import overviews
 from services.audit.schemas.tasks import RectificationTaskRead
 from services.audit.schemas.views import OpenTaskGroupRead, PeriodActivityRead, RectificationRateRead
@@ -18,30 +18,47 @@ router = APIRouter(prefix="/views", tags=["views"])
 
 @router.get("/open-tasks")
 async def open_tasks(
-    session: Transaction, actor: Reader, now: Now, paging: Paging, group_by: overviews.GroupBy = "township"
+    session: Transaction,
+    actor: Reader,
+    now: Now,
+    paging: Paging,
+    facets: FindingFacets,
+    group_by: overviews.GroupBy = "township",
 ) -> Page[OpenTaskGroupRead]:
     """Count the open rectification tasks (未销号整改任务) by township, owner or responsible unit
 
     Tasks not yet verified (open, in progress, submitted, reopened) within the caller's area: per group, how many,
-    how many overdue, how many in each status. Pages run in group key order (tasks without a responsible unit
-    count under `-`); each page is counted anew, so counts on two pages may be from different moments.
+    how many overdue, how many in each status; optionally of findings in an area (`area_code`, a prefix; outside a
+    township office's own, 403), of a category or severity, of a responsible person or a campaign. Pages run in
+    group key order (tasks without a responsible unit count under `-`); each page is counted anew, so counts on two
+    pages may be from different moments.
     """
     groups = await overviews.open_task_summary(
-        session, actor, group_by=group_by, now=now, after=paging.after(text_key), limit=paging.limit + 1
+        session,
+        actor,
+        group_by=group_by,
+        facets=facets,
+        now=now,
+        after=paging.after(text_key),
+        limit=paging.limit + 1,
     )
     items, next_cursor = paging.page(groups, lambda g: [g.key])
     return Page(items=[OpenTaskGroupRead.model_validate(g) for g in items], next_cursor=next_cursor)
 
 
 @router.get("/overdue-tasks")
-async def overdue_tasks(session: Transaction, actor: Reader, now: Now, paging: Paging) -> Page[RectificationTaskRead]:
+async def overdue_tasks(
+    session: Transaction, actor: Reader, now: Now, paging: Paging, facets: FindingFacets
+) -> Page[RectificationTaskRead]:
     """List the overdue rectification tasks (逾期未整改), longest overdue first
 
-    Tasks still with their owner (open, in progress, reopened) past their deadline, within the caller's area.
+    Tasks still with their owner (open, in progress, reopened) past their deadline, within the caller's area;
+    optionally of findings in an area (`area_code`, a prefix; outside a township office's own, 403), of a category
+    or severity, of a responsible person (`responsible_person_id`: whose overdue tasks) or a campaign.
     Pages run in (`deadline`, `id`) order: a task whose deadline is moved while paging moves in that order too.
     """
     rows = await overviews.overdue_tasks(
-        session, actor, now=now, after=paging.after(datetime_key, uuid_key), limit=paging.limit + 1
+        session, actor, facets=facets, now=now, after=paging.after(datetime_key, uuid_key), limit=paging.limit + 1
     )
     items, next_cursor = paging.page(rows, lambda t: [t.deadline.isoformat(), str(t.id)])
     return Page(items=[RectificationTaskRead.model_validate(t) for t in items], next_cursor=next_cursor)
@@ -49,16 +66,23 @@ async def overdue_tasks(session: Transaction, actor: Reader, now: Now, paging: P
 
 @router.get("/rectification-rates")
 async def rectification_rates(
-    session: Transaction, actor: Reader, paging: Paging, start: From, to: To
+    session: Transaction, actor: Reader, paging: Paging, start: From, to: To, facets: FindingFacets
 ) -> Page[RectificationRateRead]:
     """Rectification rates (整改率) of a period's findings, by township and category
 
     Of the findings opened from `from` to `to` (district calendar, inclusive) within the caller's area: how many,
-    how many closed, the rate (exact to four places) and the average days to close. Pages run in (township,
-    category) order.
+    how many closed, the rate (exact to four places) and the average days to close; optionally of findings in an
+    area (`area_code`, a prefix; outside a township office's own, 403), of a category or severity, of a responsible
+    person or a campaign. Pages run in (township, category) order.
     """
     rates = await overviews.rectification_rates(
-        session, actor, start=start, end=to, after=paging.after(text_key, text_key), limit=paging.limit + 1
+        session,
+        actor,
+        facets=facets,
+        start=start,
+        end=to,
+        after=paging.after(text_key, text_key),
+        limit=paging.limit + 1,
     )
     items, next_cursor = paging.page(rates, lambda r: [r.township, r.category])
     return Page(items=[RectificationRateRead.model_validate(r) for r in items], next_cursor=next_cursor)
@@ -66,15 +90,16 @@ async def rectification_rates(
 
 @router.get("/referrals-and-accountability")
 async def referrals_and_accountability(
-    session: Transaction, _: CommissionReader, paging: Paging, start: From, to: To
+    session: Transaction, _: CommissionReader, paging: Paging, start: From, to: To, facets: FindingFacets
 ) -> Page[PeriodActivityRead]:
     """Count referrals (线索移交) by reason and accountability decisions (问责) by kind, month by month
 
-    Referrals made and decisions dated from `from` to `to` (district calendar, inclusive); months with neither are
-    left out. Pages run in month order (`2020-05`).
+    Referrals made and decisions dated from `from` to `to` (district calendar, inclusive), optionally on findings
+    in an area (`area_code`, a prefix), of a category, a severity (a referral's as referred), a responsible person
+    or a campaign; months with neither are left out. Pages run in month order (`2020-05`).
     """
     activity = await overviews.referrals_and_accountability(
-        session, start=start, end=to, after=paging.after(text_key), limit=paging.limit + 1
+        session, facets=facets, start=start, end=to, after=paging.after(text_key), limit=paging.limit + 1
     )
     items, next_cursor = paging.page(activity, lambda a: [a.month])
     return Page(items=[PeriodActivityRead.model_validate(a) for a in items], next_cursor=next_cursor)

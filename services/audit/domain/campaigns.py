@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import Select, and_, or_, select
@@ -95,7 +95,11 @@ def reaching(stmt: Select[Any], actor: Principal) -> Select[Any]:
     campaign."""
     if not actor.is_area_scoped:
         return stmt
-    area = actor.area or "\0"
+    return concerning(stmt, actor.area or "\0")
+
+
+def concerning(stmt: Select[Any], area: str) -> Select[Any]:
+    """Limit a query of campaigns to those that concern `area` (see `reaching`)."""
     scope_code, level = col(InspectionCampaign.scope_code), col(InspectionCampaign.scope_level)
     holds_the_area = scope_code.in_([area[:n] for n in range(1, len(area) + 1)])
     project_found_here = (
@@ -125,13 +129,52 @@ async def read_campaign(session: AsyncSession, campaign_id: UUID, *, actor: Prin
     return campaign
 
 
+CampaignStatus = Literal["upcoming", "running", "ended"]
+
+
+@dataclass(frozen=True)
+class CampaignFilter:
+    """What a list of campaigns may be narrowed to: a kind, a round, the campaigns that concern an area, those
+    upcoming, running or ended on `today`, those running on some day from `since` to `until`."""
+
+    kind: CampaignKind | None = None
+    round: int | None = None
+    area_code: str | None = None
+    status: CampaignStatus | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+def _filtered(stmt: Select[Any], flt: CampaignFilter, *, today: date) -> Select[Any]:
+    starts_on, ends_on = col(InspectionCampaign.starts_on), col(InspectionCampaign.ends_on)
+    if flt.kind is not None:
+        stmt = stmt.where(col(InspectionCampaign.kind) == flt.kind)
+    if flt.round is not None:
+        stmt = stmt.where(col(InspectionCampaign.round) == flt.round)
+    if flt.area_code is not None:
+        stmt = concerning(stmt, flt.area_code)
+    if flt.status is not None:
+        stmt = stmt.where(
+            {
+                "upcoming": starts_on > today,
+                "running": and_(starts_on <= today, ends_on >= today),
+                "ended": ends_on < today,
+            }[flt.status]
+        )
+    if flt.since is not None:
+        stmt = stmt.where(ends_on >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(starts_on <= flt.until)
+    return stmt
+
+
 async def list_campaigns(
-    session: AsyncSession, *, actor: Principal, kind: CampaignKind | None, after: Key | None, limit: int
+    session: AsyncSession, *, actor: Principal, flt: CampaignFilter, today: date, after: Key | None, limit: int
 ) -> list[InspectionCampaign]:
-    """Campaigns that concern the actor (`reaching`), latest start first: (starts_on, id) descending, after the
-    cursor's key."""
-    stmt = reaching(select(InspectionCampaign), actor)
-    if kind is not None:
-        stmt = stmt.where(col(InspectionCampaign.kind) == kind)
+    """Campaigns that concern the actor (`reaching`) and pass the filter, latest start first: (starts_on, id)
+    descending, after the cursor's key. An area-scoped actor asking for an area outside its own is refused."""
+    if flt.area_code is not None:
+        actor.ensure_reach(flt.area_code)
+    stmt = _filtered(reaching(select(InspectionCampaign), actor), flt, today=today)
     columns = [col(InspectionCampaign.starts_on), col(InspectionCampaign.id)]
     return list((await session.scalars(keyset(stmt, columns, after, limit=limit, descending=True))).all())

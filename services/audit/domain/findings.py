@@ -4,7 +4,7 @@ referred; the same open problem on the same subject is not opened twice (a repea
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import BigInteger, bindparam, event, select, text
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from services.audit.domain import campaigns
+from services.audit.domain import campaigns, responsibility
 from services.audit.domain.rectification import follow_recurrence, open_rectification
 from services.audit.domain.referrals import refer_to_discipline_commission
 from services.audit.events import publish
@@ -26,12 +26,14 @@ from services.audit.rules.findings import (
     is_graver,
     owner_for,
 )
+from services.audit.rules.periods import district_day
 from services.audit.rules.referrals import referral_reason_at_opening
+from services.audit.rules.responsibility import Responsibility, days_late, deadline, late_reporting
 from shared.auth import Principal
 from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
 from shared.db import one_of
 from shared.entities import new_entity
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.metrics import FINDINGS_OPENED, count_on_commit
 
 MANUAL = "manual"  # the source of an inspector's finding
@@ -51,13 +53,18 @@ async def record_finding(
 ) -> Finding:
     """Record a problem: a repeat adds an occurrence; a new one opens a task and, if severe, a referral. `source`
     says where it came from (`manual`, or the service whose event reported it), counted in
-    `poverty_findings_opened_total` once the finding's transaction commits."""
+    `poverty_findings_opened_total` once the finding's transaction commits.
+
+    A new finding names who answers for it (`responsibility.responsible_for`), who is notified; keeps the day the
+    problem was found (`found_on`, else today) and runs its deadline from that day (`rules.responsibility`)."""
     existing = await _open_finding(session, facts)
     if existing is not None:
         return await _recur(session, existing, facts, policy=policy, now=now)
     severity = classify(facts)
     reason = referral_reason_at_opening(severity)
-    finding = _new_finding(facts, severity, now=now, referred=reason is not None)
+    who = await responsibility.responsible_for(session, facts)
+    found_on = min(facts.found_on or district_day(now), district_day(now))  # not found after audit heard of it
+    finding = _new_finding(facts, severity, who, found_on=found_on, now=now, referred=reason is not None)
     session.add(finding)
     _known(session)[_key(finding)] = finding
     count_on_commit(session, FINDINGS_OPENED.labels(source))
@@ -72,15 +79,32 @@ async def record_finding(
             code=facts.code,
             severity=severity,
             description=facts.description,
+            responsible=who.named,
+            found_on=found_on,
         ),
     )
-    open_rectification(session, finding, owner=owner_for(facts), deadline=policy.deadline(severity, now))
+    # The township office works the task (its officers start and submit it); the person answers for it.
+    due = deadline(policy, severity, found_on=found_on, reported_at=now)
+    task = open_rectification(session, finding, owner=owner_for(facts), deadline=due)
+    await responsibility.notify_assigned(session, finding, task_id=task.id, now=now)
     if reason:
-        refer_to_discipline_commission(session, finding, reason=reason, now=now)
+        await refer_to_discipline_commission(session, finding, reason=reason, now=now)
+    # Reported long after it was found: the delay is a finding too (迟报/瞒报), against whoever reported it late.
+    reported_on = min(facts.reported_on or district_day(now), district_day(now))  # never after audit heard of it
+    if days_late(policy, found_on=found_on, reported_on=reported_on) is None:
+        return finding
+    reporter = await responsibility.reporter_of(session, facts, who)
+    late = late_reporting(
+        facts, reporter, finding_id=finding.id, found_on=found_on, reported_on=reported_on, policy=policy
+    )
+    if late is not None:
+        await record_finding(session, late, policy=policy, now=now, source=source)
     return finding
 
 
-def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime, referred: bool) -> Finding:
+def _new_finding(
+    facts: ProblemFacts, severity: Severity, who: Responsibility, *, found_on: date, now: datetime, referred: bool
+) -> Finding:
     """The finding row; one referred at opening carries its referral date from the start (no second write)."""
     return new_entity(
         Finding,
@@ -95,8 +119,11 @@ def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime, refe
         opened_at=now,
         last_seen_at=now,
         campaign_id=facts.campaign_id,
-        responsible_unit=facts.responsible_unit,
-        responsible_person=facts.responsible_person,
+        responsible_unit=who.unit,
+        responsible_person=who.person,
+        responsible_person_id=who.person_id,
+        responsible_role=who.role.value if who.role else None,
+        found_on=found_on,
         recorded_by=facts.recorded_by,
         evidence=[e.as_json() for e in facts.evidence],
         referred_at=now if referred else None,
@@ -106,7 +133,10 @@ def _new_finding(facts: ProblemFacts, severity: Severity, *, now: datetime, refe
 async def record_manual_finding(
     session: AsyncSession, facts: ProblemFacts, *, policy: DeadlinePolicy, now: datetime
 ) -> Finding:
-    """An inspector's finding, with evidence references; its campaign, if named, must cover it."""
+    """An inspector's finding, with evidence references, found on a day not after today (InvalidInput); its
+    campaign, if named, must cover it."""
+    if facts.found_on is not None and facts.found_on > district_day(now):
+        raise InvalidInput("found_on cannot be in the future.")
     if facts.campaign_id is not None:
         await campaigns.ensure_covers(
             session, facts.campaign_id, area_code=facts.area_code, subject_id=facts.subject_id, now=now
@@ -164,7 +194,7 @@ async def _recur(
     # Found worse than it was (a C-grade house now D): referred at once, as a new severe finding would be.
     reason = referral_reason_at_opening(graver) if escalated else None
     if reason:
-        refer_to_discipline_commission(session, finding, reason=reason, now=now)
+        await refer_to_discipline_commission(session, finding, reason=reason, now=now)
     await follow_recurrence(session, finding, escalated=escalated, policy=policy, now=now)
     return finding
 

@@ -8,10 +8,11 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.filters import Days, Facets, task_overdue
 from services.audit.models import AccountabilityAction, DisciplineReferral, Finding, FindingStatus, RectificationTask
 from services.audit.rules.lifecycle import ACTIVE, TaskStatus, is_overdue
 from services.audit.rules.periods import district_span
@@ -19,7 +20,6 @@ from services.audit.rules.rates import RectificationRate, rates_of
 from shared.api.pagination import Key, sorted_after
 from shared.areas import township_of
 from shared.auth import Principal
-from shared.contracts.audit import Severity
 from shared.db import keyset
 from shared.timeutil import DISTRICT_TZ
 
@@ -36,19 +36,20 @@ def in_reach(stmt: Select[Any], actor: Principal) -> Select[Any]:
 @dataclass(frozen=True)
 class FindingFilter:
     subject_id: str | None = None
-    severity: Severity | None = None
     status: FindingStatus | None = None
+    facets: Facets = field(default_factory=Facets)
+    opened: Days = field(default_factory=Days)
 
 
 async def list_findings(
     session: AsyncSession, actor: Principal, flt: FindingFilter, *, after: Key | None, limit: int
 ) -> list[Finding]:
-    """Findings within the actor's area, newest first: (opened_at, id) descending, after the cursor's key."""
-    stmt = in_reach(select(Finding), actor)
+    """Findings within the actor's area that pass the filter (opened on its days), newest first: (opened_at, id)
+    descending, after the cursor's key."""
+    flt.facets.ensure_reach(actor)
+    stmt = in_reach(select(Finding), actor).where(*flt.facets.clauses(), *flt.opened.of_moments(col(Finding.opened_at)))
     if flt.subject_id:
         stmt = stmt.where(col(Finding.subject_id) == flt.subject_id)
-    if flt.severity:
-        stmt = stmt.where(col(Finding.severity) == flt.severity)
     if flt.status:
         stmt = stmt.where(col(Finding.status) == flt.status)
     stmt = keyset(stmt, [col(Finding.opened_at), col(Finding.id)], after, limit=limit, descending=True)
@@ -61,18 +62,26 @@ class TaskFilter:
     owner: str | None = None
     township: str | None = None
     status: TaskStatus | None = None
+    facets: Facets = field(default_factory=Facets)
+    opened: Days = field(default_factory=Days)
+
+
+def tasks_in_reach(actor: Principal, facets: Facets, *conditions: ColumnElement[bool]) -> Select[Any]:
+    """Tasks joined to their findings, within the actor's area, whose findings have the facets asked for."""
+    facets.ensure_reach(actor)
+    stmt = select(RectificationTask).join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
+    return in_reach(stmt, actor).where(*facets.clauses(), *conditions)
 
 
 async def list_tasks(
     session: AsyncSession, actor: Principal, flt: TaskFilter, *, after: Key | None, limit: int
 ) -> list[RectificationTask]:
-    """Tasks within the actor's area, newest first: (opened_at, id) descending, after the cursor's key (a task's
-    opening never changes, so a page boundary holds while deadlines move)."""
+    """Tasks within the actor's area that pass the filter (opened on its days), newest first: (opened_at, id)
+    descending, after the cursor's key (a task's opening never changes, so a page boundary holds while deadlines
+    move)."""
     if flt.township:
         actor.ensure_reach(flt.township)
-    stmt = in_reach(
-        select(RectificationTask).join(Finding, col(Finding.id) == col(RectificationTask.finding_id)), actor
-    )
+    stmt = tasks_in_reach(actor, flt.facets, *flt.opened.of_moments(col(RectificationTask.opened_at)))
     if flt.finding_id:
         stmt = stmt.where(col(RectificationTask.finding_id) == flt.finding_id)
     if flt.owner:
@@ -94,21 +103,24 @@ class OpenTaskGroup:
 
 
 async def open_task_summary(
-    session: AsyncSession, actor: Principal, *, group_by: GroupBy, now: datetime, after: Key | None, limit: int
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    group_by: GroupBy,
+    facets: Facets,
+    now: datetime,
+    after: Key | None,
+    limit: int,
 ) -> list[OpenTaskGroup]:
-    """Open (not yet verified) tasks counted by township, owner or responsible unit, with how many are overdue;
-    the groups in key order after the cursor's key (counted anew for each page)."""
-    stmt = in_reach(
-        select(
-            col(RectificationTask.status),
-            col(RectificationTask.owner),
-            col(RectificationTask.deadline),
-            col(Finding.area_code),
-            col(Finding.responsible_unit),
-        )
-        .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
-        .where(col(RectificationTask.status).in_([*ACTIVE, TaskStatus.SUBMITTED])),
-        actor,
+    """Open (not yet verified) tasks whose findings have the facets, counted by township, owner or responsible unit,
+    with how many are overdue; the groups in key order after the cursor's key (counted anew for each page)."""
+    open_tasks = tasks_in_reach(actor, facets, col(RectificationTask.status).in_([*ACTIVE, TaskStatus.SUBMITTED]))
+    stmt = open_tasks.with_only_columns(
+        col(RectificationTask.status),
+        col(RectificationTask.owner),
+        col(RectificationTask.deadline),
+        col(Finding.area_code),
+        col(Finding.responsible_unit),
     )
     groups: dict[str, OpenTaskGroup] = {}
     for status, owner, deadline, area_code, unit in (await session.execute(stmt)).tuples().all():
@@ -121,28 +133,32 @@ async def open_task_summary(
 
 
 async def overdue_tasks(
-    session: AsyncSession, actor: Principal, *, now: datetime, after: Key | None, limit: int
+    session: AsyncSession, actor: Principal, *, facets: Facets, now: datetime, after: Key | None, limit: int
 ) -> list[RectificationTask]:
-    """Tasks still with their owner past the deadline, longest overdue first: (deadline, id) after the cursor's key."""
-    stmt = in_reach(
-        select(RectificationTask)
-        .join(Finding, col(Finding.id) == col(RectificationTask.finding_id))
-        .where(col(RectificationTask.status).in_(ACTIVE), col(RectificationTask.deadline) < now),
-        actor,
-    )
+    """Tasks still with their owner past the deadline whose findings have the facets, longest overdue first:
+    (deadline, id) after the cursor's key."""
+    stmt = tasks_in_reach(actor, facets, task_overdue(now))
     columns = [col(RectificationTask.deadline), col(RectificationTask.id)]
     return list((await session.scalars(keyset(stmt, columns, after, limit=limit))).all())
 
 
 async def rectification_rates(
-    session: AsyncSession, actor: Principal, *, start: date, end: date, after: Key | None, limit: int
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    facets: Facets,
+    start: date,
+    end: date,
+    after: Key | None,
+    limit: int,
 ) -> list[RectificationRate]:
-    """Of the period's findings: how many are closed and how long closing took, by township and category, in
-    that order after the cursor's key."""
+    """Of the period's findings with the facets: how many are closed and how long closing took, by township and
+    category, in that order after the cursor's key."""
+    facets.ensure_reach(actor)
     since, until = district_span(start, end)
     stmt = in_reach(
         select(col(Finding.area_code), col(Finding.category), col(Finding.opened_at), col(Finding.closed_at)).where(
-            col(Finding.opened_at) >= since, col(Finding.opened_at) < until
+            col(Finding.opened_at) >= since, col(Finding.opened_at) < until, *facets.clauses()
         ),
         actor,
     )
@@ -158,20 +174,32 @@ class PeriodActivity:
 
 
 async def referrals_and_accountability(
-    session: AsyncSession, *, start: date, end: date, after: Key | None, limit: int
+    session: AsyncSession, *, facets: Facets, start: date, end: date, after: Key | None, limit: int
 ) -> list[PeriodActivity]:
-    """Referrals by reason and accountability decisions by kind, month by month (district calendar), from the month
-    after the cursor's key."""
+    """Referrals by reason and accountability decisions by kind, on findings with the facets (a referral's severity
+    as referred), month by month (district calendar), from the month after the cursor's key."""
     since, until = district_span(start, end)
     months: dict[str, PeriodActivity] = {}
-    referrals = select(col(DisciplineReferral.referred_at), col(DisciplineReferral.reason)).where(
-        col(DisciplineReferral.referred_at) >= since, col(DisciplineReferral.referred_at) < until
+    referrals = (
+        select(col(DisciplineReferral.referred_at), col(DisciplineReferral.reason))
+        .join(Finding, col(Finding.id) == col(DisciplineReferral.finding_id))
+        .where(
+            col(DisciplineReferral.referred_at) >= since,
+            col(DisciplineReferral.referred_at) < until,
+            *facets.clauses(severity=col(DisciplineReferral.severity)),
+        )
     )
     for referred_at, reason in (await session.execute(referrals)).tuples().all():
         month = months.setdefault(referred_at.astimezone(DISTRICT_TZ).strftime("%Y-%m"), PeriodActivity(""))
         month.referrals_by_reason[reason] = month.referrals_by_reason.get(reason, 0) + 1
-    actions = select(col(AccountabilityAction.decided_on), col(AccountabilityAction.kind)).where(
-        col(AccountabilityAction.decided_on) >= start, col(AccountabilityAction.decided_on) <= end
+    actions = (
+        select(col(AccountabilityAction.decided_on), col(AccountabilityAction.kind))
+        .join(Finding, col(Finding.id) == col(AccountabilityAction.finding_id))
+        .where(
+            col(AccountabilityAction.decided_on) >= start,
+            col(AccountabilityAction.decided_on) <= end,
+            *facets.clauses(),
+        )
     )
     for decided_on, kind in (await session.execute(actions)).tuples().all():
         month = months.setdefault(decided_on.strftime("%Y-%m"), PeriodActivity(""))

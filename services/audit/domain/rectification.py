@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.audit.domain import campaigns
+from services.audit.domain.notifications import notify_about
 from services.audit.domain.referrals import refer_to_discipline_commission
 from services.audit.events import publish
 from services.audit.models import (
@@ -40,6 +41,7 @@ from services.audit.rules.lifecycle import (
     is_contradicted_by_recurrence,
     next_status,
 )
+from services.audit.rules.notifications import NotificationKind
 from services.audit.rules.referrals import ReferralReason
 from shared.auth import Principal
 from shared.contracts.audit import (
@@ -223,11 +225,11 @@ async def record_follow_up_check(
             RectificationVerified(**_about(finding), task_id=task.id, check_id=check.id, verified_by=actor.subject),
         )
     else:
-        _reopen(session, task, finding, check, policy=policy, now=now)
+        await _reopen(session, task, finding, check, policy=policy, now=now)
     return check
 
 
-def _reopen(
+async def _reopen(
     session: AsyncSession,
     task: RectificationTask,
     finding: Finding,
@@ -244,7 +246,8 @@ def _reopen(
             **_about(finding), task_id=task.id, check_id=check.id, checked_by=check.checked_by, deadline=task.deadline
         ),
     )
-    refer_to_discipline_commission(session, finding, reason=ReferralReason.FAILED_FOLLOW_UP, now=now, task=task)
+    await notify_about(session, finding, NotificationKind.REOPENED, now=now, task=task)
+    await refer_to_discipline_commission(session, finding, reason=ReferralReason.FAILED_FOLLOW_UP, now=now, task=task)
 
 
 # Who moves a deadline that a rule moved (a problem found worse), in the deadline's history and its event.
@@ -259,7 +262,7 @@ async def follow_recurrence(
     shorter term when that ends sooner. The task changed, or None."""
     task = await _task_of(session, finding)
     if is_contradicted_by_recurrence(task.status):
-        _reopen_on_recurrence(session, task, finding, policy=policy, now=now)
+        await _reopen_on_recurrence(session, task, finding, policy=policy, now=now)
         return task
     shorter = policy.deadline(Severity(finding.severity), now)
     if escalated and task.status in ACTIVE and shorter < task.deadline:
@@ -280,7 +283,7 @@ async def _task_of(session: AsyncSession, finding: Finding) -> RectificationTask
         return (await session.scalars(stmt)).one()
 
 
-def _reopen_on_recurrence(
+async def _reopen_on_recurrence(
     session: AsyncSession, task: RectificationTask, finding: Finding, *, policy: DeadlinePolicy, now: datetime
 ) -> None:
     previous: Literal["submitted", "verified"] = "verified" if task.status == TaskStatus.VERIFIED else "submitted"
@@ -297,6 +300,7 @@ def _reopen_on_recurrence(
             deadline=task.deadline,
         ),
     )
+    await notify_about(session, finding, NotificationKind.REOPENED, now=now, task=task)
 
 
 def set_deadline(task: RectificationTask, deadline: datetime) -> None:

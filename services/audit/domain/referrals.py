@@ -11,9 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.filters import Days, Facets
+from services.audit.domain.notifications import notify_about
 from services.audit.events import publish
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from services.audit.rules.lifecycle import ACTIVE
+from services.audit.rules.notifications import NotificationKind
 from services.audit.rules.referrals import WEEKLY_HANDOVER_SEVERITY, ReferralReason
 from shared.api.pagination import Key
 from shared.contracts.audit import DisciplineReferralMade, SubjectKind
@@ -24,11 +27,25 @@ log = logging.getLogger(__name__)
 
 
 async def list_referrals(
-    session: AsyncSession, *, finding_id: UUID | None, reason: ReferralReason | None, after: Key | None, limit: int
+    session: AsyncSession,
+    *,
+    finding_id: UUID | None,
+    reason: ReferralReason | None,
+    facets: Facets,
+    referred: Days,
+    after: Key | None,
+    limit: int,
 ) -> list[DisciplineReferral]:
-    """Referrals of one finding or for one reason if asked, newest first: (referred_at, id) descending, after the
-    cursor's key."""
-    stmt = select(DisciplineReferral)
+    """Referrals of one finding or for one reason if asked, of findings with the facets (the severity as referred),
+    made on the days asked, newest first: (referred_at, id) descending, after the cursor's key."""
+    stmt = (
+        select(DisciplineReferral)
+        .join(Finding, col(Finding.id) == col(DisciplineReferral.finding_id))
+        .where(
+            *facets.clauses(severity=col(DisciplineReferral.severity)),
+            *referred.of_moments(col(DisciplineReferral.referred_at)),
+        )
+    )
     if finding_id:
         stmt = stmt.where(col(DisciplineReferral.finding_id) == finding_id)
     if reason:
@@ -37,7 +54,7 @@ async def list_referrals(
     return list((await session.scalars(keyset(stmt, columns, after, limit=limit, descending=True))).all())
 
 
-def refer_to_discipline_commission(
+async def refer_to_discipline_commission(
     session: AsyncSession,
     finding: Finding,
     *,
@@ -67,6 +84,7 @@ def refer_to_discipline_commission(
             reason=reason,
         ),
     )
+    await notify_about(session, finding, NotificationKind.REFERRED, now=now, task=task)
     log.info(
         "referral opened",
         extra={"finding_id": str(finding.id), "referral_id": str(referral.id), "reason": str(reason)},
@@ -108,6 +126,6 @@ async def hand_over_serious_findings(
     )
     findings = (await session.scalars(stmt)).all()
     return [
-        refer_to_discipline_commission(session, finding, reason=ReferralReason.WEEKLY_HANDOVER, now=now)
+        await refer_to_discipline_commission(session, finding, reason=ReferralReason.WEEKLY_HANDOVER, now=now)
         for finding in findings
     ]

@@ -17,10 +17,12 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from services.audit.domain.notifications import notify_about
 from services.audit.domain.referrals import hand_over_serious_findings, refer_to_discipline_commission
 from services.audit.events import publish
 from services.audit.models import Finding, RectificationTask
 from services.audit.rules.lifecycle import ACTIVE, is_due_soon, is_overdue
+from services.audit.rules.notifications import NotificationKind
 from services.audit.rules.periods import IsoWeek
 from services.audit.rules.referrals import ReferralReason
 from services.audit.settings import AuditSettings
@@ -75,7 +77,8 @@ async def mark_overdue(session: AsyncSession, *, now: datetime, limit: int = 100
     for task, finding in due:
         task.overdue_at = now
         publish(session, _deadline_event(RectificationOverdue, task, finding))
-        refer_to_discipline_commission(session, finding, reason=ReferralReason.OVERDUE_TASK, now=now, task=task)
+        await notify_about(session, finding, NotificationKind.OVERDUE, now=now, task=task)
+        await refer_to_discipline_commission(session, finding, reason=ReferralReason.OVERDUE_TASK, now=now, task=task)
     return [task for task, _ in due]
 
 
@@ -94,6 +97,7 @@ async def remind_due_soon(
     for task, finding in due:
         task.reminded_at = now
         publish(session, _deadline_event(RectificationDueSoon, task, finding))
+        await notify_about(session, finding, NotificationKind.DUE_SOON, now=now, task=task)
     return [task for task, _ in due]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
@@ -39,3 +40,63 @@ def campaign_covers(level: ScopeLevel, scope_code: str, *, area_code: str, subje
     if level is ScopeLevel.PROJECT:
         return subject_id == scope_code
     return area_code.startswith(scope_code)
+
+
+# 全覆盖: a visiting round is judged by the share of the households in its scope that it reached.
+COVERAGE_FINDING_CODE = "coverage_incomplete"
+BASIS_POINTS = 10_000
+
+
+def counts_visit(
+    level: ScopeLevel,
+    scope_code: str,
+    starts_on: date,
+    ends_on: date,
+    round: int,
+    *,
+    area_code: str,
+    visited_on: date,
+    visit_round: int,
+) -> bool:
+    """Whether a visit reaches a household for a campaign: the household's area lies in the scope, the visit's day
+    in the campaign's dates and the visit belongs to the campaign's round. A project's campaign visits no
+    households, so none counts for it."""
+    return (
+        level is not ScopeLevel.PROJECT
+        and area_code.startswith(scope_code)
+        and starts_on <= visited_on <= ends_on
+        and round == visit_round
+    )
+
+
+@dataclass(frozen=True)
+class TownshipCoverage:
+    """Of a township's households a campaign had to reach (known and registered before it ended), how many it
+    reached."""
+
+    township: str
+    households: int
+    reached: int
+
+    @property
+    def not_reached(self) -> int:
+        return self.households - self.reached
+
+    @property
+    def rate_bp(self) -> int:
+        """The share reached in basis points, rounded down: 9,999 of 10,000 is never shown as full coverage."""
+        return self.reached * BASIS_POINTS // self.households if self.households else BASIS_POINTS
+
+    @property
+    def complete(self) -> bool:
+        return self.reached >= self.households
+
+
+def is_due_for_coverage_check(level: ScopeLevel, ends_on: date, checked: bool, *, today: date) -> bool:
+    """A campaign's coverage is judged once, the day after it ended (district calendar); a project's has none."""
+    return level is not ScopeLevel.PROJECT and ends_on < today and not checked
+
+
+def coverage_gap_description(coverage: TownshipCoverage, *, campaign_name: str, round: int) -> str:
+    """What the finding of a township below full coverage says."""
+    return f"reached {coverage.reached} of {coverage.households} households in {campaign_name} round {round}"

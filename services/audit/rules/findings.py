@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from shared.areas import township_of
+from shared.contracts.accountability import ResponsiblePerson
 from shared.contracts.audit import Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
 from shared.contracts.subsidies import LeakKind
@@ -70,8 +71,12 @@ class ProblemFacts:
     stated_severity: Severity | None = None  # an inspector may judge a problem worse than the rules do
     responsible_unit: str | None = None
     responsible_person: str | None = None  # a name: personal data, kept in audit's tables only
+    responsible: ResponsiblePerson | None = None  # who answers for it, as its source names them (责任人)
+    found_on: date | None = None  # the visit's, check's or inspection's day; None: the day it is recorded
+    reported_on: date | None = None  # the day its source reported it (an event's time); None: the day recorded
     campaign_id: UUID | None = None
     recorded_by: str | None = None  # the inspector's subject, for manual entries
+    found_by: str | None = None  # the finder's login as the source says (a visitor, a department's feed, a check)
     evidence: tuple[EvidenceRef, ...] = field(default=())
 
 
@@ -82,14 +87,18 @@ class DeadlinePolicy:
     general_days: int = 30
     serious_days: int = 15
     severe_days: int = 7
+    late_report_days: int = 7  # a problem reported later than this after it was found is late (迟报)
 
-    def deadline(self, severity: Severity, opened_at: datetime) -> datetime:
-        days = {
+    def days(self, severity: Severity) -> int:
+        """The term to rectify a problem of this severity, in days."""
+        return {
             Severity.GENERAL: self.general_days,
             Severity.SERIOUS: self.serious_days,
             Severity.SEVERE: self.severe_days,
-        }
-        return opened_at + timedelta(days=days[severity])
+        }[severity]
+
+    def deadline(self, severity: Severity, opened_at: datetime) -> datetime:
+        return opened_at + timedelta(days=self.days(severity))
 
 
 def classify(facts: ProblemFacts) -> Severity:

@@ -151,6 +151,12 @@ def is_overdue(status: str, deadline: datetime, now: datetime) -> bool:
     return TaskStatus(status) in ACTIVE and deadline < now
 
 
+def is_done_on_time(submitted_at: datetime | None, closed_at: datetime, deadline: datetime) -> bool:
+    """Closed on time: its (last) rectification submitted by the deadline, however long the check then took; a task
+    closed without a submission counts by the day it closed."""
+    return (submitted_at or closed_at) <= deadline
+
+
 def is_due_soon(status: str, deadline: datetime, now: datetime, lead: timedelta) -> bool:
     """Due soon: still the owner's to do, the deadline not passed and at most `lead` away."""
     return TaskStatus(status) in ACTIVE and now <= deadline <= now + lead

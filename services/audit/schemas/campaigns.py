@@ -70,3 +70,36 @@ class CampaignRead(Output):
     teams: list[str] = Field(max_length=TEAMS)
     created_by: str
     created_at: datetime
+    # A default: a create's answer kept for a retry (`Idempotency-Key`) before this field existed still reads.
+    coverage_checked_at: datetime | None = Field(
+        default=None, description="when its coverage was judged, once, after it ended (全覆盖); null until then"
+    )
+
+
+class TownshipCoverageRead(Output):
+    """Of a township's households the campaign had to reach (those audit knows in its scope, registered before it
+    ended), how many a visit of its round reached in its dates; `rate_bp` is reached/households in basis points,
+    rounded down (10000 is full coverage, and only full coverage)."""
+
+    township: str
+    households: int
+    reached: int
+    not_reached: int
+    rate_bp: int = Field(ge=0, le=10_000)
+    complete: bool
+
+
+class UnreachedHouseholdRead(Output):
+    """A household the campaign had to reach and did not (audit knows its id and area; households its record)."""
+
+    household_id: UUID
+    area_code: str
+    registered_at: datetime
+
+
+class CoverageCheckRead(Output):
+    """What a run of the end-of-campaign coverage check did."""
+
+    checked_at: datetime
+    campaigns: int = Field(description="campaigns judged (each once, after it ended)")
+    findings: int = Field(description="townships below full coverage, each a `coverage_incomplete` finding")

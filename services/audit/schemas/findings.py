@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -26,6 +26,7 @@ from services.audit.schemas.common import (
 from services.audit.schemas.referrals import AccountabilitySummary, DisciplineReferralRead
 from services.audit.schemas.tasks import DeadlineChangeRead, FollowUpCheckRead, RectificationTaskRead, SubmissionRead
 from shared.areas import TownshipOrVillageCode
+from shared.contracts.accountability import ResponsibleRole
 from shared.contracts.audit import Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
 
@@ -67,7 +68,15 @@ class FindingCreate(DependentFields):
     responsible_unit: UnitName | None = Field(
         default=None, description="the unit answering for the problem, named as a `unit` subject is"
     )
-    responsible_person: Annotated[Prose, Field(max_length=50)] | None = None
+    responsible_person: Annotated[Prose, Field(max_length=50)] | None = Field(
+        default=None,
+        description="named with neither this nor `responsible_unit`, the area's officer answers for the finding",
+    )
+    found_on: date | None = Field(
+        default=None,
+        description="when the problem was found (default today; not in the future): the deadline runs "
+        "from it, and a problem found more than the district's days before it is recorded is also late reporting",
+    )
     campaign_id: UUID | None = None
     evidence: list[EvidenceIn] = Field(min_length=1, max_length=EVIDENCE_PER_ENTRY)
 
@@ -112,6 +121,9 @@ class FindingRead(Output):
     campaign_id: UUID | None
     responsible_unit: str | None
     responsible_person: str | None
+    responsible_person_id: str | None = Field(description="the responsible person's login: notifications reach it")
+    responsible_role: ResponsibleRole | None
+    found_on: date | None = Field(description="when the problem was found; older findings: none")
     recorded_by: str | None
     evidence: list[dict[str, Any]] = Field(
         max_length=EVIDENCE_PER_FINDING, description="references gathered by the finding and its repeats"

@@ -12,6 +12,7 @@ from services.audit.rules.handover import MAX_PACKAGE_LEADS
 from services.audit.rules.lifecycle import TaskStatus
 from services.audit.rules.referrals import ReferralReason
 from services.audit.schemas.common import Output, Prose
+from shared.contracts.accountability import ResponsibleRole
 from shared.contracts.audit import AccountabilityKind, Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
 from shared.schemas import RequestBody
@@ -23,6 +24,17 @@ class DisciplineReferralRead(Output):
     reason: ReferralReason
     referred_at: datetime
     task_id: UUID | None
+
+
+class ReferralRead(DisciplineReferralRead):
+    """A lead with who answers for its finding now (责任人): the person (none when no one is named), the unit."""
+
+    responsible_person_id: str | None = Field(description="the person's login")
+    responsible_person: str | None
+    responsible_unit: str | None = Field(
+        description="the person's unit, or the township office (`township_office:<township>`) when no one is named"
+    )
+    responsible_role: ResponsibleRole | None
 
 
 class HandoverTotals(BaseModel):
@@ -90,7 +102,8 @@ class HandoverPackageRead(BaseModel):
 
 
 class AccountabilityCreate(RequestBody):
-    """The commission's decision about a named person."""
+    """The commission's decision about a named person: the finding's responsible person and unit unless others are
+    given."""
 
     example: ClassVar[dict[str, Any]] = {
         "kind": "admonishment",
@@ -102,8 +115,12 @@ class AccountabilityCreate(RequestBody):
     }
 
     kind: AccountabilityKind
-    person_name: Annotated[Prose, Field(max_length=50)]
-    person_unit: Annotated[Prose, Field(max_length=100)]
+    person_name: Annotated[Prose, Field(max_length=50)] | None = Field(
+        default=None, description="default: the finding's responsible person"
+    )
+    person_unit: Annotated[Prose, Field(max_length=100)] | None = Field(
+        default=None, description="default: the finding's responsible unit"
+    )
     person_position: Annotated[Prose, Field(max_length=100)] | None = None
     decided_on: date
     notes: Annotated[Prose, Field(max_length=1000)] | None = None

@@ -10,8 +10,10 @@ from services.households.api import (
     guarantees,
     households,
     income,
+    integrity_hits,
     members,
     monitoring,
+    power_holders,
     statistics,
     visits,
 )
@@ -26,4 +28,6 @@ routers: list[APIRouter] = [
     monitoring.router,
     departments.router,
     statistics.router,
+    power_holders.router,
+    integrity_hits.router,
 ]

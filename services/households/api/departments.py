@@ -17,16 +17,21 @@ from services.households.api.deps import (
     EducationDepartment,
     HealthDepartment,
     HousingDepartment,
+    MarketRegulation,
+    PublicPayroll,
+    TrafficPolice,
     WaterDepartment,
 )
 from services.households.domain.departments.apply import RowContext
 from services.households.domain.departments.batches import PayloadTooLarge, ReadRow, RowRefusal, submit
+from services.households.rules.comparisons import COMPARED
 from services.households.rules.vocabulary import DataKind
 from services.households.schemas.departments import ROW_MODELS, SUBMISSIONS, BatchReport, BatchSubmission
 from shared.api.clock import Now, Today
 from shared.api.idempotency import KEY_PATTERN, REPLAY_RESPONSE, REPLAYED_HEADER
-from shared.auth import Principal
+from shared.auth import CurrentPrincipal, Principal
 from shared.error_documents import field_path
+from shared.errors import InvalidInput
 from shared.http import Transaction
 
 router = APIRouter(tags=["department data"])
@@ -54,7 +59,16 @@ SUBMITTERS: dict[DataKind, Any] = {
     DataKind.WATER: WaterDepartment,
     DataKind.HOUSING: HousingDepartment,
     DataKind.DEATH: CivilAffairs,
+    DataKind.MARKET_REGULATION: MarketRegulation,
+    DataKind.VEHICLE_REGISTRATION: TrafficPolice,
+    DataKind.PUBLIC_PAYROLL: PublicPayroll,
 }
+COMPARED_ROWS = """Rows name a person by `id_number` only, and are compared with the register, not stored: each
+row is validated on its own, and the valid ones are matched to members by the keyed hash of their numbers, in bulk;
+a row that is invalid or names nobody registered is reported by index, field and code (never its values). A living
+member of a household on 低保 or 特困供养 with {what} is a hit (`{hit}`, once per member and batch), published as a
+`HouseholdProblemFound` for audit (policy delivery, serious, naming the household's helper cadre; evidence the batch
+and rows, never a number or a name)."""
 # Each kind's summary, and what its applied rows cause beyond the facts they record.
 WHAT: dict[DataKind, tuple[str, str]] = {
     DataKind.MINIMUM_ALLOWANCE: (
@@ -101,12 +115,25 @@ WHAT: dict[DataKind, tuple[str, str]] = {
         "household's per-capita income, exit assessment and gaps. The same death reported again is already "
         "recorded; another date for a recorded death is a row error.",
     ),
+    DataKind.MARKET_REGULATION: (
+        "Submit market regulation's company registrations (企业法定代表人, 股东) for comparison (数据比对)",
+        COMPARED_ROWS.format(what="a company (as legal representative or shareholder)", hit="dibao_with_company"),
+    ),
+    DataKind.VEHICLE_REGISTRATION: (
+        "Submit the traffic police's vehicle registrations (机动车登记) for comparison (数据比对)",
+        COMPARED_ROWS.format(what="a car or truck (`other` vehicles are not compared)", hit="dibao_with_vehicle"),
+    ),
+    DataKind.PUBLIC_PAYROLL: (
+        "Submit the public payroll (财政供养人员) for comparison (数据比对)",
+        COMPARED_ROWS.format(what="a public salary", hit="dibao_with_public_salary"),
+    ),
 }
-BEHAVIOUR = """Rows name a member by `id_number` (matched through the keyed hash) or `member_id`; household kinds may
+APPLIED = """Rows name a member by `id_number` (matched through the keyed hash) or `member_id`; household kinds may
 use `household_code` instead. Each row is validated and applied on its own, in its own savepoint, through the same
 use cases as an officer's change (the same events, problems, flags and history): a row that is invalid or names
-nobody registered is reported by index, field and code (never its values), and the others apply. At most the
-configured number of rows (`HOUSEHOLDS_DEPARTMENT_MAX_ROWS`, 5,000) per call: 413 above.
+nobody registered is reported by index, field and code (never its values), and the others apply."""
+BEHAVIOUR = """At most the configured number of rows (`HOUSEHOLDS_DEPARTMENT_MAX_ROWS`, 5,000) per call: 413 above. A
+kind no department submits is a 422 (`unknown_kind`, field `path.kind`).
 
 The first submission under an `Idempotency-Key` answers 201 with its report and publishes `DepartmentDataReceived`
 (counts only). The same rows again under the key answer 200 with the stored report and `Idempotency-Replayed:
@@ -158,7 +185,8 @@ def _submission_route(kind: DataKind) -> Callable[..., Awaitable[BatchReport]]:
     # FastAPI reads the body's model and the role check from the annotations: each kind's own.
     submit_rows.__annotations__ |= {"body": SUBMISSIONS[kind], "actor": SUBMITTERS[kind]}
     summary, effects = WHAT[kind]
-    submit_rows.__doc__ = f"{summary}\n\n{effects}\n\n{BEHAVIOUR}"
+    rows = "" if kind in COMPARED else f"\n\n{APPLIED}"
+    submit_rows.__doc__ = f"{summary}\n\n{effects}{rows}\n\n{BEHAVIOUR}"
     return submit_rows
 
 
@@ -171,4 +199,16 @@ for _kind in DataKind:
         status_code=status.HTTP_201_CREATED,
         responses=REPLAY_RESPONSE,
         dependencies=[Depends(_within_size)],
+    )
+
+
+@router.post("/department-data/{kind}", include_in_schema=False)
+async def refuse_unknown_kind(kind: str, actor: CurrentPrincipal) -> None:
+    """Refuse data of a kind no department submits
+
+    Reached only by a kind without its own operation above (the document lists those): 422 `unknown_kind` naming
+    `path.kind` and the kinds there are, for any authenticated caller; nothing is read or stored."""
+    raise InvalidInput(
+        f"No department submits data of this kind; the kinds are: {', '.join(DataKind)}.",
+        errors=[{"field": "path.kind", "message": "not a kind of department data", "code": "unknown_kind"}],
     )

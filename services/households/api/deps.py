@@ -67,6 +67,11 @@ Revealer = Annotated[
     Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.VILLAGE_CADRE, R.DISCIPLINE_COMMISSION)),
 ]
 RevealAuditor = Annotated[Principal, Depends(require_roles(R.DISTRICT_OFFICE, R.DISCIPLINE_COMMISSION, R.AUDITOR))]
+# The power-holder register and the integrity checks' hits (优亲厚友, 数据比对): who oversees conduct reads them.
+IntegrityReader = Annotated[
+    Principal,
+    Depends(require_roles(R.DISTRICT_OFFICE, R.TOWNSHIP_OFFICE, R.DISCIPLINE_COMMISSION, R.AUDITOR)),
+]
 Reader = Annotated[
     Principal,
     Depends(
@@ -97,6 +102,9 @@ EducationDepartment = Annotated[Principal, Depends(require_roles(R.DEPT_EDUCATIO
 DisabilityFederation = Annotated[Principal, Depends(require_roles(R.DEPT_DISABILITY))]
 WaterDepartment = Annotated[Principal, Depends(require_roles(R.DEPT_WATER))]
 HousingDepartment = Annotated[Principal, Depends(require_roles(R.DEPT_HOUSING))]
+MarketRegulation = Annotated[Principal, Depends(require_roles(R.DEPT_MARKET_REGULATION))]
+TrafficPolice = Annotated[Principal, Depends(require_roles(R.DEPT_TRAFFIC_POLICE))]
+PublicPayroll = Annotated[Principal, Depends(require_roles(R.DEPT_PUBLIC_PAYROLL))]
 
 # Operations on a household that helper cadres may call: their reach is their assignment, not only their area.
 HOUSEHOLD_REACH = {

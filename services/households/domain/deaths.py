@@ -2,7 +2,7 @@
 
 The member is kept, for the history and for what was paid while they lived, and marked dead from the day: they no
 longer count in the household's per-capita income, its exit assessment or its gaps, and subsidies ends what was
-paid for them (`MemberDied`).
+paid for them (`MemberDied`). Payments already counted for them for periods after the death are found (数据比对).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.households.domain import history
+from services.households.domain import comparisons, history
 from services.households.events import publish
 from services.households.models import Household, Member
 from services.households.rules.dates import ensure_happened
@@ -45,4 +45,5 @@ async def record_death(
     changes = {"member_id": member.id, "died_on": died_on, "source": source}
     history.note(session, household.id, actor=actor, action="member.died", changes=changes, now=now)
     publish(session, MemberDied(household_id=household.id, member_id=member.id, died_on=died_on))
+    await comparisons.after_death(session, household, member, died_on=died_on, today=today, now=now)
     return member

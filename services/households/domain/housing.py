@@ -43,7 +43,7 @@ def _regrade(session: AsyncSession, household: Household, appraisal: HousingAppr
     return False
 
 
-def _announce(
+async def _announce(
     session: AsyncSession,
     household: Household,
     appraisal: HousingAppraisal,
@@ -68,7 +68,7 @@ def _announce(
         ),
     )
     if appraisal.grade in UNSAFE_GRADES and current:  # an unsafe grade a newer appraisal replaced is history
-        report_problem(
+        await report_problem(
             session,
             household,
             category=ProblemCategory.HOUSING,
@@ -112,7 +112,7 @@ async def record_appraisal(
     )
     session.add(appraisal)
     current = _regrade(session, household, appraisal)
-    _announce(session, household, appraisal, actor, visit_id, current=current, now=now)
+    await _announce(session, household, appraisal, actor, visit_id, current=current, now=now)
     return appraisal
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households.domain import history
+from services.households.domain import conflicts, history
 from services.households.domain.assessment import assess
 from services.households.events import publish
 from services.households.models import Household, HouseholdChange, MonitoringEpisode
@@ -68,6 +68,9 @@ async def transition(
     check_transition(current, target, gaps=assessment.gaps, open_episode=await has_open_episode(session, household))
     household.status = target
     session.add(household)
+    if current == HouseholdStatus.EXITED_NO_POLICIES:  # back on benefits: a power holder's kin is a beneficiary again
+        await session.flush()  # the check reads the new status
+        await conflicts.check_household(session, household.id, now=now, today=today)
     history.note(
         session,
         household.id,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households.domain import history, idnumbers, monitoring
+from services.households.domain import conflicts, history, idnumbers, monitoring, problems
 from services.households.events import publish
 from services.households.models import Household, Member
 from services.households.rules.dates import ensure_happened
@@ -94,6 +94,7 @@ async def add_member(
     history.note(session, household.id, actor=actor, action="member.added", changes=changes, now=now)
     publish(session, member_added(household.id, member.model_dump()))
     await publish_facts(session, household, member, BLANK, actor=actor, now=now, today=today, new_member=True)
+    await conflicts.check_members(session, [member.id_hash] if member.id_hash else [], now=now, today=today)
     # One more mouth on the same income: the per-capita income may now be under line + margin.
     await monitoring.check_income(session, household, year=today.year, now=now, today=today, actor=actor)
     return member
@@ -134,6 +135,8 @@ async def change_member(
     history.note(session, household.id, actor=actor, action="member.updated", changes=changes, now=now)
     publish(session, MemberUpdated(household_id=household.id, member_id=member.id, changed=sorted(diff)))
     await publish_facts(session, household, member, before, actor=actor, now=now, today=today)
+    if renumbered and member.id_hash:  # another number, perhaps a power holder's or a relative's
+        await conflicts.check_members(session, [member.id_hash], now=now, today=today)
     return sorted(diff)
 
 
@@ -169,7 +172,9 @@ async def publish_facts(
     """Record the events (and problems) that follow from facts changed since `before`; a newly certified
     disability of an existing member also flags relapse risk (a new member's is not a change in the household)."""
     facts = facts_of(member)
-    for event in fact_events(household.id, household.area_code, facts, before, actor=actor, on=today):
+    cadre = await problems.responsible_for(session, household)
+    events = fact_events(household.id, household.area_code, facts, before, actor=actor, on=today, responsible=cadre)
+    for event in events:
         publish(session, event)
     if new_member or not (facts_changed(before, facts, DISABILITY) and member.disability_type):
         return

@@ -22,7 +22,7 @@ from services.households.domain.assessment import (
     member_facts,
     poverty_line,
 )
-from services.households.domain.problems import report_problem
+from services.households.domain.problems import load_cadres, report_problem
 from services.households.events import publish
 from services.households.models import (
     Household,
@@ -119,11 +119,11 @@ async def raise_flag(
         raised_by=actor,
     )
     session.add(flag)
-    _announce_flag(session, household, flag, kind, now=now)
+    await _announce_flag(session, household, flag, kind, now=now)
     return flag
 
 
-def _announce_flag(
+async def _announce_flag(
     session: AsyncSession, household: Household, flag: RiskFlag, kind: RiskKind, *, now: datetime
 ) -> None:
     """History, RiskFlagRaised, and a HouseholdProblemFound (category income) so audit records a finding."""
@@ -140,7 +140,7 @@ def _announce_flag(
             raised_on=flag.raised_on,
         ),
     )
-    report_problem(
+    await report_problem(
         session,
         household,
         category=ProblemCategory.INCOME,
@@ -205,7 +205,9 @@ async def check_all_incomes(session: AsyncSession, *, year: int, now: datetime, 
         .order_by(col(Household.id))
     )
     flagged = 0
-    for household in (await session.scalars(candidates)).all():
+    households = (await session.scalars(candidates)).all()
+    await load_cadres(session, [h.helper_cadre_id for h in households if h.helper_cadre_id])  # one query for all
+    for household in households:
         if await check_income(session, household, year=year, now=now, today=today, actor=actor) is not None:
             flagged += 1
     return flagged

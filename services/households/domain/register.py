@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households.domain import cadres, history, idnumbers, members
+from services.households.domain import cadres, conflicts, history, idnumbers, members
 from services.households.domain.access import can_access, scope_clauses
 from services.households.domain.assessment import living_on
 from services.households.events import publish
@@ -63,6 +63,7 @@ async def register_household(
         await members.publish_facts(
             session, household, member, BLANK, actor=actor.subject, now=now, today=today, new_member=True
         )
+    await conflicts.check_members(session, [m.id_hash for m in built if m.id_hash], now=now, today=today)
     return household
 
 

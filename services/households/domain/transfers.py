@@ -42,6 +42,8 @@ class Transfer:
     policy_code: str | None = None
     period: str | None = None
     project_id: UUID | None = None
+    member_id: UUID | None = None
+    cycle_id: UUID | None = None
 
 
 async def _household(session: AsyncSession, household_id: UUID, *, lock: bool = False) -> Household:
@@ -62,6 +64,8 @@ def _new_receipt(transfer: Transfer, *, paid_fen: int | None, corrected_fen: int
         policy_code=transfer.policy_code,
         period=transfer.period,
         project_id=transfer.project_id,
+        member_id=transfer.member_id,
+        cycle_id=transfer.cycle_id,
         paid_fen=paid_fen,
         corrected_fen=corrected_fen,
         counted_fen=counted_fen(paid_fen, corrected_fen),
@@ -79,6 +83,8 @@ async def receive(session: AsyncSession, transfer: Transfer, *, now: datetime) -
         receipt = _new_receipt(transfer, paid_fen=transfer.amount_fen, corrected_fen=0, now=now)
     elif receipt.paid_fen is None:  # its correction came first
         receipt.paid_fen, receipt.year, receipt.received_at = transfer.amount_fen, transfer.year, transfer.received_at
+        receipt.member_id = transfer.member_id  # a correction names neither the member nor the cycle
+        receipt.cycle_id = transfer.cycle_id
         receipt.counted_fen = counted_fen(receipt.paid_fen, receipt.corrected_fen)
         receipt.status = status_of(receipt.paid_fen, receipt.corrected_fen)
     else:

@@ -61,7 +61,7 @@ async def record_visit(
         for p in problems_from_visit(noted, housing_grade)
     ]
     session.add_all(problems)
-    _announce(session, household, visit, problems, actor, now=now)
+    await _announce(session, household, visit, problems, actor, now=now)
     if housing_grade is not None:
         appraisal = AppraisalFacts(housing_grade, visited_on, visitor)
         await housing.record_appraisal(
@@ -78,7 +78,7 @@ async def record_visit(
     return visit, problems
 
 
-def _announce(
+async def _announce(
     session: AsyncSession,
     household: Household,
     visit: Visit,
@@ -103,7 +103,7 @@ def _announce(
     for problem in problems:
         if problem.code == "housing_unsafe" and visit.housing_grade in UNSAFE_GRADES:
             continue  # the visit's appraisal publishes it, with its renovation deadline
-        report_problem(
+        await report_problem(
             session,
             household,
             category=ProblemCategory(problem.category),

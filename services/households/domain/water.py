@@ -30,7 +30,7 @@ async def _same_check(session: AsyncSession, household: Household, checked_on: d
     return (await session.scalars(same)).first()
 
 
-def _announce(
+async def _announce(
     session: AsyncSession,
     household: Household,
     check: WaterCheck,
@@ -49,7 +49,7 @@ def _announce(
         ),
     )
     if codes and current:  # a check older than the household's latest is history, not a problem found now
-        report_problem(
+        await report_problem(
             session,
             household,
             category=ProblemCategory.WATER,
@@ -94,7 +94,7 @@ async def record_water_check(
     if current:
         household.water_safe, household.water_checked_on = check.safe, checked_on
         session.add(household)
-    _announce(session, household, check, codes, actor, current=current, now=now)
+    await _announce(session, household, check, codes, actor, current=current, now=now)
     return check
 
 

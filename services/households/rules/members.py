@@ -13,6 +13,7 @@ from services.households.rules.guarantees import is_school_age
 from services.households.rules.problems import problem_event
 from services.households.rules.vocabulary import Enrolment
 from shared.contracts import IntegrationEvent
+from shared.contracts.accountability import ResponsiblePerson
 from shared.contracts.households import (
     MemberAdded,
     MemberChronicDiseaseApproved,
@@ -81,11 +82,19 @@ def member_added(household_id: UUID, member: Mapping[str, Any]) -> MemberAdded:
 
 
 def fact_events(
-    household_id: UUID, area_code: str, member: Mapping[str, Any], before: Mapping[str, Any], *, actor: str, on: date
+    household_id: UUID,
+    area_code: str,
+    member: Mapping[str, Any],
+    before: Mapping[str, Any],
+    *,
+    actor: str,
+    on: date,
+    responsible: ResponsiblePerson | None = None,
 ) -> list[IntegrationEvent]:
     """The events that follow from a member's facts changed since `before` (the API records them one use case at a
     time, the bulk import writes them with its rows): disability, chronic disease, schooling (a dropout of
-    school age is also a problem for audit, 控辍保学) and medical cover (lost cover too)."""
+    school age is also a problem for audit, 控辍保学, naming the household's helper cadre, `responsible`) and
+    medical cover (lost cover too)."""
     events: list[IntegrationEvent] = []
     ids = {"household_id": household_id, "member_id": member["id"]}
     if facts_changed(before, member, DISABILITY) and member.get("disability_type") and member.get("disability_grade"):
@@ -94,7 +103,7 @@ def fact_events(
         events.append(MemberDisabilityRecorded(**ids, disability_type=kind, grade=grade, certified_on=certified))
     if facts_changed(before, member, CHRONIC) and member.get("chronic_disease_approved_on"):
         events.append(MemberChronicDiseaseApproved(**ids, approved_on=member["chronic_disease_approved_on"]))
-    problem = partial(problem_event, household_id, area_code, found_on=on, found_by=actor)
+    problem = partial(problem_event, household_id, area_code, found_on=on, found_by=actor, responsible=responsible)
     if facts_changed(before, member, SCHOOLING) and member.get("enrolment"):
         events.append(
             MemberSchoolingChanged(**ids, enrolment=member["enrolment"], school_stage=member.get("school_stage"))

@@ -6,6 +6,7 @@ from datetime import date
 from typing import NotRequired, TypedDict, Unpack
 from uuid import UUID, uuid4
 
+from shared.contracts.accountability import ResponsiblePerson, ResponsibleRole
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
 
 
@@ -20,6 +21,7 @@ class Problem(TypedDict):
     problem_id: NotRequired[UUID | None]
     visit_id: NotRequired[UUID | None]
     housing_grade: NotRequired[str | None]
+    responsible: NotRequired[ResponsiblePerson | None]  # the household's helper cadre (帮扶责任人), when assigned
 
 
 def problem_event(household_id: UUID, area_code: str, **problem: Unpack[Problem]) -> HouseholdProblemFound:
@@ -29,3 +31,9 @@ def problem_event(household_id: UUID, area_code: str, **problem: Unpack[Problem]
         area_code=area_code,
         **{**problem, "problem_id": problem.get("problem_id") or uuid4()},
     )
+
+
+def helper_cadre(subject: str, name: str, unit: str) -> ResponsiblePerson:
+    """A helper cadre (帮扶责任人) as a problem's responsible person: their login, name and unit (cut to what events
+    carry: a cadre's name to 50 characters, the unit to 100)."""
+    return ResponsiblePerson(person_id=subject, name=name[:50], unit=unit[:100], role=ResponsibleRole.HELPER_CADRE)

@@ -144,6 +144,10 @@ class DataKind(StrEnum):
     WATER = "water"  # 水利: 饮水检测
     HOUSING = "housing"  # 住建: 住房安全鉴定
     DEATH = "death"  # 民政/公安: 死亡注销
+    # Compared with the register (数据比对), not stored: a 低保/特困供养 member's company, vehicle or public salary.
+    MARKET_REGULATION = "market_regulation"  # 市场监管: 企业法定代表人 / 股东
+    VEHICLE_REGISTRATION = "vehicle_registration"  # 公安交管: 机动车登记
+    PUBLIC_PAYROLL = "public_payroll"  # 财政/人社: 财政供养人员
 
 
 UNSAFE_GRADES = frozenset({"C", "D"})

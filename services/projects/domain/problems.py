@@ -16,6 +16,7 @@ from sqlmodel import col
 from services.projects import events
 from services.projects.models import Project, ProjectProblem
 from services.projects.rules.vocabulary import ProblemOrigin
+from shared.contracts.accountability import ResponsiblePerson, ResponsibleRole
 from shared.contracts.audit import Severity
 from shared.contracts.projects import ProjectProblemFound
 
@@ -33,7 +34,8 @@ async def report_problem(
     inspection_id: UUID | None = None,
     subject_ref: str = "",
 ) -> ProjectProblem | None:
-    """Keep the problem and publish `ProjectProblemFound`; None when a check already reported it."""
+    """Keep the problem and publish `ProjectProblemFound`, naming the project's manager as who answers for it;
+    None when a check already reported it."""
     if origin is ProblemOrigin.CHECK and await _already_reported(session, project.id, code, subject_ref):
         return None
     problem = ProjectProblem(
@@ -58,9 +60,23 @@ async def report_problem(
             found_on=found_on,
             found_by=found_by,
             severity=severity,
+            responsible=manager_of(project),
         ),
     )
     return problem
+
+
+def manager_of(project: Project) -> ResponsiblePerson | None:
+    """The project's manager (项目负责人) as its problems' responsible person, unit `项目 <project code>`; None when
+    the project names no manager."""
+    if project.manager_id is None:
+        return None
+    return ResponsiblePerson(
+        person_id=project.manager_id,
+        name=(project.manager_name or project.manager_id)[:50],
+        unit=f"项目 {project.project_code}",
+        role=ResponsibleRole.PROJECT_MANAGER,
+    )
 
 
 async def _already_reported(session: AsyncSession, project_id: UUID, code: str, subject_ref: str) -> bool:

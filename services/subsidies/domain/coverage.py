@@ -6,6 +6,7 @@ facts by chunks and writes each chunk's gaps in one statement, so a cycle of 100
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
@@ -17,10 +18,12 @@ from services.subsidies import events
 from services.subsidies.domain.catalogue import programme_in_force
 from services.subsidies.domain.facts import holder_facts
 from services.subsidies.domain.policies import ensure_period_begun
-from services.subsidies.models import CoverageCheck, CoverageGap, Payment
+from services.subsidies.models import CoverageCheck, CoverageGap, Cycle, Payment
 from services.subsidies.rules.coverage import Entitled, entitled_holders, find_gaps
+from services.subsidies.rules.responsible import list_preparer
 from services.subsidies.rules.vocabulary import PaymentStatus
 from shared.auth import Principal
+from shared.contracts.accountability import ResponsiblePerson
 from shared.contracts.subsidies import PolicyCode, SubsidyCoverageGap
 from shared.db import keyset, one_of
 from shared.errors import NotFound
@@ -45,7 +48,8 @@ async def check_coverage(
 
     Refused: a programme not in the catalogue (`unknown_policy`: never "0 gaps"), no version in force, a period not
     written as the programme's frequency requires or not begun. Each gap is kept with the check and published as
-    `SubsidyCoverageGap`, from which audit opens a finding.
+    `SubsidyCoverageGap`, from which audit opens a finding: found `today`, the checked cycle's preparer answering
+    for it (none without a cycle).
     """
     programme, version = await programme_in_force(session, policy_code, period)
     ensure_period_begun(period, today=today)
@@ -61,10 +65,11 @@ async def check_coverage(
     )
     session.add(check)
     await session.flush()  # the gaps refer to it
+    found = _Found(on=today, responsible=await _preparer(session, cycle_id, policy_code))
     async for holders in holder_facts(session, programme, period, area_code=area_code):
         entitled = entitled_holders(version.rule, holders)
         gaps = find_gaps(entitled, await _paid_holders(session, policy_code, period, entitled))
-        await _keep_gaps(session, check, gaps)
+        await _keep_gaps(session, check, gaps, found)
         check.entitled_count += len(entitled)
         check.gap_count += len(gaps)
     return check
@@ -98,7 +103,24 @@ async def _paid_holders(
     return {(household_id, key) for household_id, key in rows.tuples()}
 
 
-async def _keep_gaps(session: AsyncSession, check: CoverageCheck, gaps: list[Entitled]) -> None:
+async def _preparer(session: AsyncSession, cycle_id: UUID | None, policy_code: str) -> ResponsiblePerson | None:
+    """Who prepared the checked cycle's list, the gaps' responsible person; None without a cycle (audit then names
+    the area's officer)."""
+    cycle = await session.get(Cycle, cycle_id) if cycle_id else None
+    if cycle is None:
+        return None
+    return list_preparer(policy_code, computed_by=cycle.computed_by, submitted_by=cycle.submitted_by)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What each gap of a check says beside itself: the check's day and who answers for it."""
+
+    on: date
+    responsible: ResponsiblePerson | None
+
+
+async def _keep_gaps(session: AsyncSession, check: CoverageCheck, gaps: list[Entitled], found: _Found) -> None:
     """Insert a chunk's gaps in one statement and publish each."""
     if not gaps:
         return
@@ -113,6 +135,8 @@ async def _keep_gaps(session: AsyncSession, check: CoverageCheck, gaps: list[Ent
                 area_code=gap.area_code,
                 policy_code=check.policy_code,
                 period=check.period,
+                found_on=found.on,
+                responsible=found.responsible,
             ),
         )
 

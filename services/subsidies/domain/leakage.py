@@ -22,8 +22,19 @@ from services.subsidies import events
 from services.subsidies.domain.catalogue import programme_in_force
 from services.subsidies.domain.facts import holder_facts
 from services.subsidies.domain.policies import ensure_period_begun
-from services.subsidies.models import Leak, LeakageCheck, MemberFacts, Payee, Payment, Programme, ProgrammeVersion
+from services.subsidies.models import (
+    Cycle,
+    CycleEntitlement,
+    Leak,
+    LeakageCheck,
+    MemberFacts,
+    Payee,
+    Payment,
+    Programme,
+    ProgrammeVersion,
+)
 from services.subsidies.rules.leakage import Account, PaidHolder, Standard, find_leaks
+from services.subsidies.rules.responsible import payment_responsible
 from services.subsidies.rules.vocabulary import PaymentStatus, ProgrammeUnit
 from shared.contracts.subsidies import LeakKind, PolicyCode, SubsidyLeakFound
 from shared.db import keyset
@@ -34,6 +45,8 @@ LEAKS = Leak.__table__  # type: ignore[attr-defined]
 PAYMENTS = Payment.__table__  # type: ignore[attr-defined]
 PAYEES = Payee.__table__  # type: ignore[attr-defined]
 MEMBERS = MemberFacts.__table__  # type: ignore[attr-defined]
+ENTITLEMENTS = CycleEntitlement.__table__  # type: ignore[attr-defined]
+CYCLES = Cycle.__table__  # type: ignore[attr-defined]
 _OTHER = PAYEES.alias("other")
 
 
@@ -56,7 +69,7 @@ def _paid_rows() -> Select[Any]:
         .correlate(PAYMENTS, PAYEES)
         .scalar_subquery()
     )
-    return select(
+    stmt = select(
         PAYMENTS.c.id,
         PAYMENTS.c.household_id,
         PAYMENTS.c.member_id,
@@ -66,7 +79,22 @@ def _paid_rows() -> Select[Any]:
         PAYEES.c.holder_member_id,
         holder_is_member.label("holder_is_member"),
         other_households.label("other_households"),
+        *responsible_columns(),
     ).outerjoin(PAYEES, PAYEES.c.id == PAYMENTS.c.payee_id)
+    return with_approver(stmt)
+
+
+def responsible_columns() -> tuple[Any, ...]:
+    """What names a leak's responsible person (`keep_new_leaks`): who recorded the payment, whether a cycle's
+    entitlement paid it, and who approved that cycle (`with_approver` joins it)."""
+    return PAYMENTS.c.paid_by, PAYMENTS.c.entitlement_id, CYCLES.c.approved_by
+
+
+def with_approver(stmt: Select[Any]) -> Select[Any]:
+    """`stmt` joined to the cycle of each payment's entitlement (none for a payment by hand)."""
+    return stmt.outerjoin(ENTITLEMENTS, ENTITLEMENTS.c.id == PAYMENTS.c.entitlement_id).outerjoin(
+        CYCLES, CYCLES.c.id == ENTITLEMENTS.c.cycle_id
+    )
 
 
 async def check_leakage(
@@ -93,7 +121,7 @@ async def check_leakage(
         async for paid in _paid_chunks(session, programme.code, period):
             leaks = await _judge(session, programme, version, period, paid)
             check.payment_count += len(paid)
-            check.leak_count += await keep_new_leaks(session, check.id, programme.code, period, leaks)
+            check.leak_count += await keep_new_leaks(session, check.id, programme.code, period, leaks, found_on=today)
     return check
 
 
@@ -159,10 +187,20 @@ async def keep_new_leaks(
     policy_code: str,
     period: str,
     leaks: Iterable[tuple[Row[Any], LeakKind, str]],
+    *,
+    found_on: date,
 ) -> int:
-    """Insert the leaks (payment row with `id`, `household_id` and `area_code`; kind; detail) no earlier check
-    found (unique per payment and kind) and publish those; how many were new. `check_id` names what found them: a
-    leakage check, or a bank result import."""
+    """Insert the leaks (payment row with `id`, `household_id`, `area_code` and `responsible_columns`; kind;
+    detail) no earlier check found (unique per payment and kind) and publish those, found on `found_on` and naming
+    who answers for each payment; how many were new. `check_id` names what found them: a leakage check, or a bank
+    result import."""
+    leaks = list(leaks)
+    answerable = {
+        p.id: payment_responsible(
+            policy_code, approved_by=p.approved_by, paid_by=p.paid_by, by_hand=not p.entitlement_id
+        )
+        for p, _, _ in leaks
+    }
     rows = [
         {
             "id": uuid4(),
@@ -197,6 +235,8 @@ async def keep_new_leaks(
                     policy_code=policy_code,
                     period=period,
                     detail=row["detail"],
+                    found_on=found_on,
+                    responsible=answerable[row["payment_id"]],
                 ),
             )
     return len(new)

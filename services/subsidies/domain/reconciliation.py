@@ -31,7 +31,7 @@ from services.subsidies import events
 from services.subsidies.domain.batches import batch_of
 from services.subsidies.domain.corrections import corrected_event
 from services.subsidies.domain.cycles import cycle_of, mark_paid_if_settled
-from services.subsidies.domain.leakage import keep_new_leaks
+from services.subsidies.domain.leakage import keep_new_leaks, responsible_columns, with_approver
 from services.subsidies.models import (
     BankResultImport,
     BatchLine,
@@ -51,6 +51,7 @@ from shared.contracts.subsidies import CorrectionKind, LeakKind, SubsidyPaid
 from shared.db import keyset
 from shared.errors import Conflict, NotFound
 from shared.messaging.outbox import OUTBOX, WAKE_RELAYS
+from shared.timeutil import DISTRICT_TZ
 
 CHUNK = 5_000
 T = TypeVar("T")
@@ -307,23 +308,27 @@ async def _return(session: AsyncSession, lines: list[ResultLine], importer: Impo
 async def _paid_twice(session: AsyncSession, cycle: Cycle, record: BankResultImport, duplicates: list[Planned]) -> None:
     """Lines already paid that the bank reports paid again under another serial or on another day: the money went
     out twice. The line stays as it was (paid once, its payment one); each is kept as a `duplicate_disbursement`
-    leak of the line's payment, found by this import (`check_id`), and published for audit once per payment."""
+    leak of the line's payment, found by this import (`check_id`) on the import's day, and published for audit once
+    per payment, naming the cycle's approver."""
+    found_on = record.imported_at.astimezone(DISTRICT_TZ).date()  # the import's day in the district
     for chunk in _chunks(duplicates):
         reported = {p.line.reference: p.line for p in chunk}
         payments = (
             await session.execute(
-                select(
-                    _PAYMENTS.c.id, _PAYMENTS.c.household_id, _PAYMENTS.c.area_code, _PAYMENTS.c.batch_line_id,
-                    _LINES.c.line_no, _LINES.c.bank_reference, _LINES.c.settled_on,
+                with_approver(
+                    select(
+                        _PAYMENTS.c.id, _PAYMENTS.c.household_id, _PAYMENTS.c.area_code, _PAYMENTS.c.batch_line_id,
+                        _LINES.c.line_no, _LINES.c.bank_reference, _LINES.c.settled_on, *responsible_columns(),
+                    )
+                    .join(_LINES, _LINES.c.id == _PAYMENTS.c.batch_line_id)
+                    .where(_PAYMENTS.c.batch_line_id.in_(list(reported)))
                 )
-                .join(_LINES, _LINES.c.id == _PAYMENTS.c.batch_line_id)
-                .where(_PAYMENTS.c.batch_line_id.in_(list(reported)))
             )
         ).all()  # fmt: skip
         leaks = [
             (p, LeakKind.DUPLICATE_DISBURSEMENT, _paid_twice_detail(p, reported[p.batch_line_id])) for p in payments
         ]
-        await keep_new_leaks(session, record.id, cycle.programme_code, cycle.period, leaks)
+        await keep_new_leaks(session, record.id, cycle.programme_code, cycle.period, leaks, found_on=found_on)
 
 
 def _paid_twice_detail(first: Row[Any], again: ResultLine) -> str:

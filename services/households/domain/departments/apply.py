@@ -22,6 +22,7 @@ from shared.errors import Conflict, NotFound
 # A row as the route read it from its kind's row model: plain values by field (an ID-card number as its text),
 # naming its member by `id_number` or `member_id`, and a household kind's by `household_code` too.
 Row = Mapping[str, Any]
+NOBODY = "No registered member has this ID-card number."
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ async def _find_member(session: AsyncSession, ref: Row, ctx: RowContext) -> Memb
     if ref.get("id_number") is not None:
         found = await idnumbers.find_members(session, ref["id_number"], ctx.config.vault)
         if not found:
-            raise NotFound("No registered member has this ID-card number.")
+            raise NotFound(NOBODY)
         return found[0]
     member = await session.get(Member, ref.get("member_id"))
     if member is None:

@@ -20,15 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households.domain.departments.apply import APPLIERS, RowContext
+from services.households.domain import comparisons
+from services.households.domain.departments.apply import APPLIERS, NOBODY, RowContext
 from services.households.events import publish
 from services.households.models import DepartmentBatch
 from services.households.rules import dates
+from services.households.rules.comparisons import COMPARED
 from services.households.rules.limits import MAX_ERRORS_PER_ROW
 from services.households.rules.vocabulary import DataKind
 from shared.auth import Principal
 from shared.contracts.households import DepartmentDataReceived
-from shared.errors import Conflict, DomainError
+from shared.errors import Conflict, DomainError, NotFound
 
 
 class PayloadTooLarge(DomainError):
@@ -93,17 +95,26 @@ def capped(errors: Sequence[RowRefusal]) -> list[RowRefusal]:
     return kept
 
 
-async def apply_row(
-    session: AsyncSession, kind: DataKind, index: int, raw: Any, parse: Parse, ctx: RowContext
-) -> list[RowRefusal]:
-    """Read and apply one row inside a savepoint; its errors (the first `MAX_ERRORS_PER_ROW`), or [] when it was
-    applied."""
+def read_row(index: int, raw: Any, parse: Parse, ctx: RowContext) -> ReadRow | list[RowRefusal]:
+    """One row read by its row model, its dates of what has happened not after the day; or its errors (the first
+    `MAX_ERRORS_PER_ROW`)."""
     row = parse(index, raw)
     if isinstance(row, list):
         return row[:MAX_ERRORS_PER_ROW]
     if late := dates.late(ctx.today, row.happened):
         late_fields = late[:MAX_ERRORS_PER_ROW]
         return [RowRefusal(row=index, field=name, message=dates.MESSAGE, code=dates.CODE) for name in late_fields]
+    return row
+
+
+async def apply_row(
+    session: AsyncSession, kind: DataKind, index: int, raw: Any, parse: Parse, ctx: RowContext
+) -> list[RowRefusal]:
+    """Read and apply one row inside a savepoint; its errors (the first `MAX_ERRORS_PER_ROW`), or [] when it was
+    applied."""
+    row = read_row(index, raw, parse, ctx)
+    if isinstance(row, list):
+        return row
     try:
         async with session.begin_nested():
             await APPLIERS[kind](session, row.values, ctx)
@@ -113,6 +124,26 @@ async def apply_row(
     except IntegrityError:
         return [RowRefusal(row=index, field="", message="The row conflicts with registered data.", code="conflict")]
     return []
+
+
+async def compare_rows(
+    session: AsyncSession, kind: DataKind, batch_id: UUID, rows: Sequence[Any], parse: Parse, ctx: RowContext
+) -> list[RowRefusal]:
+    """Read each row of a compared kind (数据比对: companies, vehicles, public salaries) and compare the valid ones
+    with the register in bulk, never storing them; the errors, a row naming nobody registered among them."""
+    errors: list[RowRefusal] = []
+    valid: dict[int, Mapping[str, Any]] = {}
+    for index, raw in enumerate(rows):
+        row = read_row(index, raw, parse, ctx)
+        if isinstance(row, list):
+            errors.extend(row)
+        else:
+            valid[index] = row.values
+    unmatched = await comparisons.compare_rows(
+        session, kind, valid, batch_id=batch_id, vault=ctx.config.vault, today=ctx.today, now=ctx.now
+    )
+    errors.extend(RowRefusal(row=i, field="", message=NOBODY, code=NotFound.slug) for i in unmatched)
+    return sorted(errors, key=lambda error: error.row)
 
 
 def _digest(kind: DataKind, rows: Sequence[Any], ctx: RowContext) -> str:
@@ -193,8 +224,11 @@ async def submit(
     if isinstance(claimed, BatchOutcome):
         return claimed, True
     errors: list[RowRefusal] = []
-    for index, raw in enumerate(rows):
-        errors.extend(await apply_row(session, kind, index, raw, parse, ctx))
+    if kind in COMPARED:
+        errors = await compare_rows(session, kind, claimed.id, rows, parse, ctx)
+    else:
+        for index, raw in enumerate(rows):
+            errors.extend(await apply_row(session, kind, index, raw, parse, ctx))
     failed = len({e.row for e in errors})
     report = BatchOutcome(
         batch_id=claimed.id,

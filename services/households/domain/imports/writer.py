@@ -11,7 +11,8 @@ household than the file thinks, and its members must not be added to it.
 Every new household publishes HouseholdRegistered, and every member written (with a new household or added to an
 existing one) MemberAdded, its name and ID-card number masked, then the events of its facts, through outbox rows
 written in the same transaction (made by `services.households.events.outbox_rows`; the relay is woken once per
-chunk).
+chunk). The members written are then checked against power holders and their relatives (优亲厚友) in one more
+query, and each hit is kept and published in the same transaction (`conflicts.check_imported`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, col
 
+from services.households.domain import conflicts
 from services.households.domain.imports.prepare import (
     PreparedMember,
     PreparedUnit,
@@ -39,10 +41,12 @@ from services.households.domain.imports.prepare import (
 )
 from services.households.domain.imports.rows import RowError
 from services.households.events import outbox_rows
-from services.households.models import Household, HouseholdChange, Member
+from services.households.models import HelperCadre, Household, HouseholdChange, Member
 from services.households.rules.limits import MAX_MEMBERS
 from services.households.rules.members import BLANK, fact_events, member_added
+from services.households.rules.problems import helper_cadre
 from shared.contracts import IntegrationEvent
+from shared.contracts.accountability import ResponsiblePerson
 from shared.db import one_of
 from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage
 
@@ -53,11 +57,13 @@ TOO_MANY_MEMBERS = f"the household would have more than {MAX_MEMBERS} members"
 
 
 class _Stored(NamedTuple):
-    """A household already registered under a code of the chunk."""
+    """A household already registered under a code of the chunk, with its helper cadre (帮扶责任人), if assigned:
+    who answers for the problems its new members' facts show."""
 
     id: UUID
     area_code: str
     head_name: str
+    cadre: ResponsiblePerson | None = None
 
 
 class ChunkConflict(Exception):
@@ -138,18 +144,35 @@ class ChunkWriter:
                 result.errors.extend(RowError(m.line, "", TOO_MANY_MEMBERS) for m in fresh[room:])
                 fresh = fresh[:room]
             if fresh:
-                self._plan_unit(unit, stored.id if stored else None, fresh, plan)
+                self._plan_unit(unit, stored, fresh, plan)
                 result.members_added += len(fresh)
                 result.households_created += unit.code not in existing
         await self._insert(conn, plan)
+        # 优亲厚友: the chunk's new members against power holders and their relatives, in one query.
+        hashes = [m["id_hash"] for m in plan.members if m.get("id_hash")]
+        await conflicts.check_imported(conn, hashes, now=self.now, today=self.today)
         return result
 
     async def _existing_households(self, conn: AsyncConnection, codes: list[str]) -> dict[str, _Stored]:
-        stmt = select(
-            col(Household.household_code), col(Household.id), col(Household.area_code), col(Household.head_name)
-        ).where(one_of(conn.dialect, col(Household.household_code), codes))
+        """The registered households of these codes, with their helper cadres, in one query."""
+        stmt = (
+            select(
+                col(Household.household_code),
+                col(Household.id),
+                col(Household.area_code),
+                col(Household.head_name),
+                col(HelperCadre.subject),
+                col(HelperCadre.name),
+                col(HelperCadre.unit),
+            )
+            .outerjoin(HelperCadre, col(HelperCadre.id) == col(Household.helper_cadre_id))
+            .where(one_of(conn.dialect, col(Household.household_code), codes))
+        )
         rows = (await conn.execute(stmt)).tuples().all()
-        return {code: _Stored(id_, area, head) for code, id_, area, head in rows}
+        return {
+            code: _Stored(id_, area, head, helper_cadre(subject, name, unit) if subject else None)
+            for code, id_, area, head, subject, name, unit in rows
+        }
 
     async def _member_counts(self, conn: AsyncConnection, household_ids: list[UUID]) -> dict[UUID, int]:
         """How many members each of the registered households has."""
@@ -193,7 +216,8 @@ class ChunkWriter:
             claimed.add(member.keyed_hash)
         return fresh
 
-    def _plan_unit(self, unit: PreparedUnit, existing: UUID | None, fresh: list[PreparedMember], plan: _Plan) -> None:
+    def _plan_unit(self, unit: PreparedUnit, stored: _Stored | None, fresh: list[PreparedMember], plan: _Plan) -> None:
+        existing = stored.id if stored else None
         if existing is None:
             plan.households.append(household_row(unit, self.now))
             change, registered = registration(unit, len(fresh), actor=self.actor, now=self.now)
@@ -209,8 +233,11 @@ class ChunkWriter:
                 change, added = addition(existing, member.row, actor=self.actor, now=self.now)
                 plan.changes.append(change)
                 plan.events.append(added)
+            cadre = stored.cadre if stored else None  # a new household has no helper cadre yet
             plan.events.extend(
-                fact_events(household_id, unit.area_code, member.row, BLANK, actor=self.actor, on=self.today)
+                fact_events(
+                    household_id, unit.area_code, member.row, BLANK, actor=self.actor, on=self.today, responsible=cadre
+                )
             )
 
     async def _insert(self, conn: AsyncConnection, plan: _Plan) -> None:
