@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from shared.local.demo_subsidies import BANK_DAYS, PREPARER, DemoError, Month, Run
+from shared.local.demo_subsidies import BANK_DAYS, PREPARER, DemoError, Month, Run, in_process_subsidies
 
 ORDERS_PAID = date(2020, 7, 6)  # June's plan and payroll: a batch built and sent to the bank
 CYCLE_TIMEOUT_S = 120.0
@@ -49,23 +49,7 @@ def pay(database_url: str, households: dict[str, dict[str, Any]], orders: list[O
 
 
 async def _pay(database_url: str, households: dict[str, dict[str, Any]], orders: list[Order]) -> list[str]:
-    from services.subsidies.app import create_app
-    from services.subsidies.settings import SubsidiesSettings
-
-    settings = SubsidiesSettings(
-        database_url=database_url,
-        kafka_enabled=False,
-        metrics_port=0,
-        coverage_check_interval_seconds=0,
-        log_level="WARNING",
-    )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://subsidies.in-process", timeout=60
-        ) as client,
-    ):
+    async with in_process_subsidies(database_url) as (app, client, _):
         month = OrderMonth(app, client, households)
         cycles = [await _taken(client, order) for order in orders]
         if any(cycle["status"] == "approved" for cycle in cycles):

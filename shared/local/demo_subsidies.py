@@ -21,15 +21,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from shared.api.clock import request_time
 from shared.auth import issue_token
 from shared.settings import DEV_JWT_SECRET
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 FACTS_TIMEOUT_S = 120.0
 OPENS = date(2020, 6, 1)  # funds, the cycles opened, their lists computed and posted
@@ -80,11 +85,14 @@ def replay_june_2020(subsidies_url: str, database_url: str, households: dict[str
     return asyncio.run(_replay(subsidies_url, database_url, households))
 
 
-async def _replay(subsidies_url: str, database_url: str, households: dict[str, dict[str, Any]]) -> list[str]:
+@asynccontextmanager
+async def in_process_subsidies(database_url: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, int]]:
+    """A subsidies app in this process on the running service's database (its payee keys and notice days from the
+    same environment), Kafka off: what it publishes waits in the outbox for the running service's relay. Yields the
+    app, a client of it, and the notice days."""
     from services.subsidies.app import create_app
     from services.subsidies.settings import SubsidiesSettings
 
-    # The running service's database and, from the same environment, its payee keys and notice days.
     settings = SubsidiesSettings(
         database_url=database_url,
         kafka_enabled=False,
@@ -99,7 +107,12 @@ async def _replay(subsidies_url: str, database_url: str, households: dict[str, d
             transport=httpx.ASGITransport(app=app), base_url="http://subsidies.in-process", timeout=60
         ) as client,
     ):
-        month = Month(app, client, settings.notice_days, households)
+        yield app, client, settings.notice_days
+
+
+async def _replay(subsidies_url: str, database_url: str, households: dict[str, dict[str, Any]]) -> list[str]:
+    async with in_process_subsidies(database_url) as (app, client, notice_days):
+        month = Month(app, client, notice_days, households)
         cycles = {run: await month.cycle(run) for run in RUNS}
         pending = [run for run, cycle in cycles.items() if cycle is None or cycle["status"] != "closed"]
         if pending:
