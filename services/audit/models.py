@@ -322,3 +322,16 @@ class CampaignVisit(SQLModel, table=True):
     area_code: str = Field(max_length=12, index=True)
     visit_id: UUID
     visited_on: date
+
+
+class HouseholdVisit(SQLModel, table=True):
+    """A visit audit heard of (`VisitRecorded`), kept so that a campaign opened after its visits began still counts
+    them (全覆盖 is judged on the round's visits, whenever the campaign was entered)."""
+
+    __table_args__ = (Index("ix_householdvisit_round_day", "round", "visited_on"),)
+
+    visit_id: UUID = Field(primary_key=True)
+    household_id: UUID
+    area_code: str = Field(max_length=12)
+    round: int
+    visited_on: date

@@ -263,3 +263,16 @@ async def test_the_district_office_runs_the_check_at_once_and_no_one_else_may(ap
     assert (response.json()["campaigns"], response.json()["findings"]) == (1, 1)
     findings = (await client.get(f"/v1/findings?campaign_id={campaign}", headers=DISTRICT)).json()["items"]
     assert [(f["subject_id"], f["code"]) for f in findings] == [(TOWNSHIP_A, "coverage_incomplete")]
+
+
+async def test_a_campaign_opened_after_its_rounds_visits_began_counts_them(api: Any) -> None:
+    app, client = api
+    reached, missed, other_round = [await register(app, VILLAGE_A1) for _ in range(3)]
+    await visit(app, reached, VILLAGE_A1, "2020-05-10")
+    await visit(app, reached, VILLAGE_A1, "2020-05-12")
+    await visit(app, other_round, VILLAGE_A1, "2020-05-10", round=1)
+    await visit(app, missed, VILLAGE_A1, "2020-04-30")  # before the campaign's dates
+    campaign = await open_campaign(client)  # entered after the visits
+    assert await coverage_of(client, campaign) == {TOWNSHIP_A: (3, 1, 3333)}
+    await visit(app, missed, VILLAGE_A1, "2020-05-20")  # and later visits count as before
+    assert await coverage_of(client, campaign) == {TOWNSHIP_A: (3, 2, 6666)}

@@ -276,7 +276,7 @@ async def test_a_check_inside_a_campaign_must_be_within_its_scope(sessions: Any)
         teams=("team 3",),
     )
     async with unit_of_work(sessions) as s:
-        elsewhere = campaigns.open_campaign(s, plan, actor=DISTRICT, now=NOW)
+        elsewhere = await campaigns.open_campaign(s, plan, actor=DISTRICT, now=NOW)
     error = await refused(sessions, RuleViolation, lambda s: check(s, task, passed=True, campaign=elsewhere.id))
     assert "scope" in error.detail
 

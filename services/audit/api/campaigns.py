@@ -57,7 +57,8 @@ async def open_campaign(
         ends_on=body.ends_on,
         teams=tuple(body.teams),
     )
-    return idem.remember(CampaignRead.model_validate(campaigns.open_campaign(session, plan, actor=actor, now=now)))
+    campaign = await campaigns.open_campaign(session, plan, actor=actor, now=now)
+    return idem.remember(CampaignRead.model_validate(campaign))
 
 
 @router.get("", openapi_extra=CAMPAIGN_REACH)

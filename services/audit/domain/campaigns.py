@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.coverage import count_earlier_visits
 from services.audit.events import publish
 from services.audit.models import Finding, InspectionCampaign
 from services.audit.rules.campaigns import campaign_covers, check_campaign_dates, check_campaign_scope, check_running
@@ -37,8 +38,10 @@ class CampaignPlan:
     teams: tuple[str, ...]
 
 
-def open_campaign(session: AsyncSession, plan: CampaignPlan, *, actor: Principal, now: datetime) -> InspectionCampaign:
-    """Set up an inspection campaign."""
+async def open_campaign(
+    session: AsyncSession, plan: CampaignPlan, *, actor: Principal, now: datetime
+) -> InspectionCampaign:
+    """Set up an inspection campaign; the visits of its round already made in its scope and dates count for it."""
     check_campaign_scope(plan.kind, plan.scope_level, plan.scope_code)
     check_campaign_dates(plan.starts_on, plan.ends_on)
     campaign = InspectionCampaign(
@@ -66,6 +69,7 @@ def open_campaign(session: AsyncSession, plan: CampaignPlan, *, actor: Principal
             ends_on=plan.ends_on,
         ),
     )
+    await count_earlier_visits(session, campaign)
     return campaign
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from services.audit.models import CampaignVisit, InspectionCampaign, KnownHousehold
+from services.audit.models import CampaignVisit, HouseholdVisit, InspectionCampaign, KnownHousehold
 from services.audit.rules.campaigns import TownshipCoverage, counts_visit
 from services.audit.rules.periods import district_span
 from shared.api.pagination import Key
@@ -74,7 +74,18 @@ async def count_visit(
 ) -> list[UUID]:
     """A visit (`VisitRecorded`) reaches the household for each campaign it counts for, unless an earlier visit of
     the campaign did; the campaigns it newly counts for. The campaigns of the round running that day are few: the
-    scope is judged by the rule, in memory."""
+    scope is judged by the rule, in memory. The visit is kept for campaigns opened later
+    (`count_earlier_visits`)."""
+    if await session.get(HouseholdVisit, visit_id) is None:
+        session.add(
+            HouseholdVisit(
+                visit_id=visit_id,
+                household_id=household_id,
+                area_code=area_code,
+                round=visit_round,
+                visited_on=visited_on,
+            )
+        )
     running = select(InspectionCampaign).where(
         col(InspectionCampaign.round) == visit_round,
         col(InspectionCampaign.starts_on) <= visited_on,
@@ -105,6 +116,35 @@ async def count_visit(
             )
             counted.append(campaign.id)
     return counted
+
+
+async def count_earlier_visits(session: AsyncSession, campaign: InspectionCampaign) -> None:
+    """A campaign opened after some of its round's visits were made counts them: each household's first visit in
+    its scope and dates."""
+    if campaign.scope_level == ScopeLevel.PROJECT:
+        return
+    rows = await session.execute(
+        select(
+            col(HouseholdVisit.household_id),
+            col(HouseholdVisit.area_code),
+            col(HouseholdVisit.visit_id),
+            col(HouseholdVisit.visited_on),
+        )
+        .where(
+            col(HouseholdVisit.round) == campaign.round,
+            col(HouseholdVisit.visited_on) >= campaign.starts_on,
+            col(HouseholdVisit.visited_on) <= campaign.ends_on,
+            col(HouseholdVisit.area_code).startswith(campaign.scope_code),
+        )
+        .order_by(col(HouseholdVisit.visited_on), col(HouseholdVisit.visit_id))
+    )
+    first: dict[UUID, tuple[str, UUID, date]] = {}
+    for household_id, area_code, visit_id, visited_on in rows.all():
+        first.setdefault(household_id, (area_code, visit_id, visited_on))
+    session.add_all(
+        CampaignVisit(campaign_id=campaign.id, household_id=hid, area_code=area, visit_id=vid, visited_on=day)
+        for hid, (area, vid, day) in first.items()
+    )
 
 
 def _to_reach(campaign: InspectionCampaign, area: str | None, *columns: Any) -> Select[Any]:
