@@ -31,7 +31,13 @@ async def test_a_d_grade_house_reaches_its_helper_cadre_by_name_and_by_webhook(p
     household = await _household_with_cadre(platform, village, cadre)
     today = district_today().isoformat()
     visit = {"round": 3, "visited_on": today, "visitor": "王帮扶", "housing_grade": "D"}
-    await _post(platform, "households", f"/v1/households/{household}/visits", visit, auth("helper_cadre", area=village))
+    await _post(
+        platform,
+        "households",
+        f"/v1/households/{household}/visits",
+        visit,
+        auth("helper_cadre", sub=cadre, area=village),
+    )
 
     finding = await eventually(lambda: _one(platform, f"/v1/findings?subject_id={household}"), timeout=60)
     assert finding is not None
