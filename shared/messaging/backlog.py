@@ -51,7 +51,8 @@ async def sample_outbox(engine: AsyncEngine, clock: Callable[[], datetime] = utc
     sample that fails (the database away) leaves the last values; readiness reports the database."""
     while True:
         try:
-            backlog = await asyncio.wait_for(outbox_backlog(engine, now=clock()), SAMPLE_TIMEOUT_S)
+            async with asyncio.timeout(SAMPLE_TIMEOUT_S):  # not wait_for, which on 3.11 can lose a cancellation
+                backlog = await outbox_backlog(engine, now=clock())
         except Exception as exc:
             log.warning("could not sample the outbox backlog", extra={"error_type": type(exc).__name__})
         else:

@@ -54,7 +54,10 @@ class ConsumerLag:
         self._forget_revoked(assigned)
         if not assigned:
             return
-        ends = await asyncio.wait_for(self._consumer.end_offsets(list(assigned)), END_OFFSETS_WAIT_S)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that arrives as its awaitable
+        # completes, and the consumer that asked would then never stop.
+        async with asyncio.timeout(END_OFFSETS_WAIT_S):
+            ends = await self._consumer.end_offsets(list(assigned))
         for tp, end in ends.items():
             if tp in self._consumer.assignment():
                 self._ends[tp] = max(end, self._ends.get(tp, end))
@@ -89,5 +92,6 @@ class ConsumerLag:
                 del known[tp]
 
     async def _position(self, tp: TopicPartition) -> int:
-        position: int = await asyncio.wait_for(self._consumer.position(tp), POSITION_WAIT_S)
+        async with asyncio.timeout(POSITION_WAIT_S):  # not wait_for: see `refresh`
+            position: int = await self._consumer.position(tp)
         return position

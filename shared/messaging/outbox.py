@@ -80,8 +80,10 @@ class OutboxSignal:
 
     async def wait(self, timeout: float) -> None:
         """Return when woken or after `timeout` seconds, whichever is first."""
+        # asyncio.timeout, not wait_for, which on Python 3.11 can lose the relay's cancellation.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         self._event.clear()
 
 
