@@ -10,11 +10,11 @@ from itertools import pairwise
 import pytest
 
 from services.projects.rules import dates, funds, lifecycle
-from services.projects.rules.duties import ensure_someone_else, same_person
 from services.projects.rules.inspections import repeated_codes
 from services.projects.rules.vocabulary import FundSource, ProjectStatus
 from shared.areas import township_or_village
 from shared.auth import Role
+from shared.duties import ensure_someone_else, same_person
 from shared.errors import Conflict, Forbidden
 from shared.timeutil import district_today, period_start
 

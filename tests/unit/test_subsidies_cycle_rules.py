@@ -76,7 +76,9 @@ def test_each_step_is_taken_from_its_statuses_only(step: CycleStep, allowed: set
             assert status.value in exc.value.detail
 
 
-@pytest.mark.parametrize(("submitted_by", "computed_by"), [("chief", "clerk"), ("clerk", "chief"), ("chief", "chief")])
+@pytest.mark.parametrize(
+    ("submitted_by", "computed_by"), [("chief", "clerk"), ("clerk", "chief"), ("chief", "chief"), ("clerk", " Chief ")]
+)
 def test_whoever_computed_or_submitted_may_not_approve(submitted_by: str, computed_by: str) -> None:
     with pytest.raises(Forbidden) as exc:
         ensure_separation("chief", submitted_by=submitted_by, computed_by=computed_by)

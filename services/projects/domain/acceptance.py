@@ -14,12 +14,12 @@ from services.projects.domain import lifecycle
 from services.projects.domain.dates import refused
 from services.projects.domain.problems import report_problem
 from services.projects.models import Project, ProjectAcceptance
-from services.projects.rules.duties import ensure_someone_else
 from services.projects.rules.lifecycle import ensure_status
 from services.projects.rules.vocabulary import ProblemOrigin, ProjectStatus
 from services.projects.schemas.lifecycle import AcceptanceCreate
 from shared.auth import Principal
 from shared.db import keyset
+from shared.duties import ensure_someone_else
 
 
 async def record_acceptance(

@@ -22,7 +22,6 @@ from services.projects import events
 from services.projects.domain.dates import refused
 from services.projects.models import Payroll, PayrollLine, PostHolding, PublicWelfarePost, RollHousehold, RollMember
 from services.projects.rules import dates
-from services.projects.rules.duties import ensure_someone_else
 from services.projects.rules.payroll import Holding, Line, last_day, month_of, payroll_lines
 from services.projects.rules.vocabulary import PayrollStatus, ShareStatus
 from shared.auth import Principal
@@ -30,6 +29,7 @@ from shared.contracts.households import HouseholdStatus
 from shared.contracts.projects import MAX_PAYROLL_LINES, PayrollApproved, PayrollStatusChanged
 from shared.contracts.projects import PayrollLine as ApprovedLine
 from shared.db import keyset
+from shared.duties import ensure_someone_else
 from shared.errors import Conflict, NotFound, RuleViolation
 
 _EXISTS = "The month has a payroll already."

@@ -22,13 +22,13 @@ from services.projects.domain.plan_events import SUBSIDIES, plan_changed
 from services.projects.domain.plan_preparation import outdated_households
 from services.projects.domain.problems import report_problem
 from services.projects.models import DistributionPlan, PlanShare, Project
-from services.projects.rules.duties import ensure_someone_else
 from services.projects.rules.vocabulary import PlanStatus, ProblemOrigin, ShareStatus
 from services.projects.schemas.plans import PlanAccounting, PlanRejection, PlanReview
 from shared.auth import Principal
 from shared.contracts.audit import Severity
 from shared.contracts.projects import IncomeDistributionApproved
 from shared.contracts.projects import PlanShare as ApprovedShare
+from shared.duties import ensure_someone_else
 from shared.errors import Conflict, NotFound, RuleViolation
 from shared.timeutil import DISTRICT_TZ
 

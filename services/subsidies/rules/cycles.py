@@ -12,7 +12,8 @@ from uuid import UUID
 
 from services.subsidies.rules.eligibility import ENGINE_FACTS, Decision, HolderFacts, amount_for, evaluate
 from services.subsidies.rules.vocabulary import CycleStatus
-from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.duties import ensure_someone_else
+from shared.errors import Conflict, InvalidInput
 
 S = CycleStatus
 
@@ -57,11 +58,12 @@ def ensure_step(status: str, step: CycleStep) -> None:
 def ensure_separation(approver: str, *, submitted_by: str | None, computed_by: str | None) -> None:
     """Forbidden (`separation_of_duties`) when the approver submitted the list or computed it: 审批 is by a
     different person from whoever prepared it."""
-    if approver in {submitted_by, computed_by}:
-        raise Forbidden(
-            "A cycle is approved by someone other than who computed or submitted its list.",
-            code="separation_of_duties",
-        )
+    ensure_someone_else(
+        approver,
+        submitted_by,
+        computed_by,
+        message="A cycle is approved by someone other than who computed or submitted its list.",
+    )
 
 
 def check_notice_window(starts_on: date, ends_on: date, *, today: date, notice_days: int) -> None:

@@ -1,6 +1,6 @@
-"""Separation of duties (不相容岗位分离): a project is accepted (验收) by someone other than its manager, a plan
-reviewed by someone other than its preparer and approved by neither, a payroll approved by someone other than its
-preparer.
+"""Separation of duties (不相容岗位分离), one rule for every service: a subsidy cycle approved by someone who neither
+computed nor submitted it; a project accepted (验收) by someone other than its manager, a plan reviewed by someone
+other than its preparer and approved by neither, a payroll approved by someone other than its preparer.
 
 Token subjects name people: `wang.wu` and `Wang.Wu` are one officer, so subjects are compared without regard to case
 (or to spaces around them).
