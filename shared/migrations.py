@@ -129,6 +129,27 @@ def create_idempotency_table() -> None:
     op.create_index("ix_idempotent_request_created_at", "idempotent_request", ["created_at"])
 
 
+def create_quarantine_table() -> None:
+    """Create the table of records the Kafka client could not unpack (`shared.messaging.quarantine_records`)."""
+    op.create_table(
+        "quarantined_record",
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column("consumer", sa.String(100), nullable=False),
+        sa.Column("topic", sa.String(249), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("raw", sa.LargeBinary()),
+        sa.Column("error_type", sa.String(200), nullable=False),
+        sa.Column("error_where", sa.String(500), nullable=False),
+        sa.Column("quarantined_at", UTCDateTime(), nullable=False),
+        sa.Column("resolved_at", UTCDateTime()),
+        sa.Column("resolution", sa.String(20)),
+        sa.Column("reason", sa.String(500)),
+        sa.UniqueConstraint("consumer", "topic", "partition", "offset", name="uq_quarantined_record_position"),
+    )
+    op.create_index("ix_quarantined_record_open", "quarantined_record", ["resolved_at"])
+
+
 INBOX_AGE_INDEX = "ix_inbox_processed_at"
 
 

@@ -14,11 +14,11 @@ from sqlmodel import SQLModel
 
 from shared.api import idempotency  # noqa: F401 - its table joins SQLModel.metadata
 from shared.db import create_engine
-from shared.messaging import inbox, outbox  # noqa: F401 - their tables join SQLModel.metadata
+from shared.messaging import inbox, outbox, quarantine_records  # noqa: F401 - their tables join SQLModel.metadata
 from shared.migrations import is_at_head, upgrade_to_head
 from shared.service_index import SERVICES
 
-SHARED_TABLES = {"outbox", "inbox", "idempotent_request"}
+SHARED_TABLES = {"outbox", "inbox", "idempotent_request", "quarantined_record"}
 
 
 def service_tables(service: str) -> set[str]:
