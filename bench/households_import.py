@@ -1,32 +1,37 @@
-"""Benchmark: import 100,000 households with their members from CSV into PostgreSQL through the bulk path.
+"""Benchmark: import 100,000 households with their members from CSV into PostgreSQL through the bulk path, against a
+raw `COPY` of the same rows.
 
     .venv/bin/python bench/households_import.py [--households 100000] [--admin-url postgresql+asyncpg://...]
+    .venv/bin/python bench/households_import.py --households 20000 --database-url postgresql+asyncpg://...
 
 Generates the CSV (streamed to a temporary file, never held in memory), creates and migrates a fresh
-database, imports the file with the same importer the CLI uses, imports it a second time (which must change
-nothing), prints households/second and memory, and drops the database.
+database (or imports into `--database-url`, kept: the file then holds households the database has not seen),
+imports the file with the same importer the CLI uses, reads back the rows it wrote (households, members with
+their sealed ID numbers, history, outbox events) and times a bare asyncpg `COPY` of them into an empty copy of
+the tables (the raw baseline), imports the file a second time (which must change nothing), prints
+households/second, the import's share of the raw rate, and memory, and drops the scratch databases.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import os
 import resource
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
+from _households_file import household_code, write_csv
+from _raw_copy import copy_into_empty_tables, last_outbox_id, written_rows
 from cpu import CpuBill, CpuMeter, descendants, machine_speed, peak_rss_mb
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from services.households.domain.imports.command import DEFAULT_WORKERS, tune_gc
 from services.households.domain.imports.importer import HouseholdImporter, Progress
-from services.households.domain.imports.rows import OPTIONAL, REQUIRED
 from services.households.domain.imports.sources import open_table
 from services.households.models import Household, Member
 from services.households.settings import HouseholdsSettings
@@ -34,53 +39,7 @@ from shared.db import create_engine
 from shared.local.databases import admin_url, scratch_database
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import upgrade_to_head
-from shared.personal_data import check_digit
 from shared.timeutil import district_today, utcnow
-
-TOWNSHIPS = ("371523101", "371523102", "371523103", "371523104", "371523105")
-SURNAMES = "王李张刘陈杨赵黄周吴"
-GIVEN = ("秀英", "桂兰", "玉珍", "凤英", "淑珍", "建国", "德明", "志强", "海燕", "春梅")
-SIZES = (1, 2, 3, 4, 5, 3, 2, 4)  # members per household, 3 on average
-FIRST_BIRTH = date(1930, 1, 1)
-BIRTH_DAYS = 30_000  # birth dates spread over ~82 years; the sequence digits keep ID numbers unique
-DISABLED_EVERY = 20  # one member in twenty holds a disability certificate
-DISABILITY = {"disability_type": "physical", "disability_grade": "3", "disability_certified_on": "2019-05-06"}
-
-
-def id_number(n: int) -> tuple[str, date]:
-    """The n-th member's (unique) ID number and birth date."""
-    born = FIRST_BIRTH + timedelta(days=n % BIRTH_DAYS)
-    first17 = f"371523{born:%Y%m%d}{n // BIRTH_DAYS:03d}"
-    return first17 + check_digit(first17), born
-
-
-def write_csv(path: Path, households: int) -> int:
-    """Stream `households` households to `path`, row by row; returns the number of member rows."""
-    rows = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*REQUIRED, *OPTIONAL], restval="")
-        writer.writeheader()
-        for h in range(households):
-            area = f"{TOWNSHIPS[h % len(TOWNSHIPS)]}{h // len(TOWNSHIPS) % 60 + 1:03d}"
-            head = SURNAMES[h % 10] + GIVEN[h // 10 % 10]
-            for m in range(SIZES[h % len(SIZES)]):
-                number, born = id_number(rows)
-                writer.writerow(
-                    {
-                        "household_code": f"BM-{h:07d}",
-                        "area_code": area,
-                        "head_name": head,
-                        "member_name": head if m == 0 else SURNAMES[h % 10] + GIVEN[(h + m) % 10],
-                        "relationship_to_head": "head" if m == 0 else ("spouse" if m == 1 else "son"),
-                        "birth_date": born.isoformat(),
-                        "id_number": number,
-                        "medical_insured": "true" if (h + m) % 7 else "false",
-                        "labour_capacity": "able",
-                        **(DISABILITY if rows % DISABLED_EVERY == 0 else {}),
-                    }
-                )
-                rows += 1
-    return rows
 
 
 def rss_mb() -> float:
@@ -156,50 +115,95 @@ async def counts(url: str) -> tuple[int, int, int]:
         await engine.dispose()
 
 
-async def main(households: int, server_url: str, workers: int) -> None:
-    async with scratch_database(server_url, "bench_households") as url:
-        engine = create_engine(url)
+async def migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
         await upgrade_to_head(engine, "households")
+    finally:
         await engine.dispose()
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "households.csv"
-            started = time.perf_counter()
-            rows = write_csv(path, households)
-            print(
-                f"generated {households:,} households / {rows:,} member rows ({path.stat().st_size / 2**20:.0f} MB) "
-                f"in {time.perf_counter() - started:.1f} s",
-                file=sys.stderr,
+
+
+async def next_household(url: str) -> int:
+    """The number of the first household this benchmark has not imported into the database yet."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            last = await conn.scalar(
+                select(func.max(Household.household_code)).where(col(Household.household_code).like("BM-%"))
             )
-            rss_before = rss_mb()
-            speed_before = machine_speed()
-            first = await import_once(url, path, "first import", workers)
-            after_first = await counts(url)
-            second = await import_once(url, path, "second import of the same file", workers)
-            after_second = await counts(url)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        created = first.households_created
-        assert created == households and second.households_created == 0, (created, second.households_created)
-        assert after_first == after_second, (after_first, after_second)
-        print(f"\nhouseholds imported: {created:,} ({after_first[1]:,} members, {after_first[2]:,} outbox events)")
-        rate = f"{households / first.elapsed_s:,.0f} households/s ({rows / first.elapsed_s:,.0f} members/s)"
-        print(f"first import:  {first.elapsed_s:.1f} s = {rate}")
-        again = f"{households / second.elapsed_s:,.0f} households/s"
-        print(f"second import: {second.elapsed_s:.1f} s = {again}, changed nothing")
-        print(f"memory: rss {rss_before:.0f} MB before the import, peak rss {peak:.0f} MB (ru_maxrss)", end="")
-        worker_peak = max(first.worker_peak_mb, second.worker_peak_mb)
-        print(f", largest worker process {worker_peak:.0f} MB; {workers} worker process(es)" if workers else "")
-        print("first import, " + "\n".join(first.bill.lines("household")))
-        print("second import, " + "\n".join(second.bill.lines("household")))
-        print(f"machine speed: before the imports {speed_before}; after them {machine_speed()}")
+    finally:
+        await engine.dispose()
+    return int(last.removeprefix("BM-")) + 1 if last else 0
+
+
+async def main(args: argparse.Namespace) -> None:
+    if args.database_url:
+        await migrate(args.database_url)
+        await measure(args.database_url, args)
+        return
+    async with scratch_database(args.admin_url, "bench_households") as url:
+        await migrate(url)
+        await measure(url, args)
+
+
+async def measure(url: str, args: argparse.Namespace) -> None:
+    first_household = await next_household(url)
+    households = range(first_household, first_household + args.households)
+    outbox_after = await last_outbox_id(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "households.csv"
+        started = time.perf_counter()
+        rows = write_csv(path, households)
+        print(
+            f"generated {len(households):,} households / {rows:,} member rows ({path.stat().st_size / 2**20:.0f} MB) "
+            f"in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+        rss_before = rss_mb()
+        speed_before = machine_speed()
+        first = await import_once(url, path, "first import", args.workers)
+        after_first = await counts(url)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the raw baseline reads rows back
+        codes = household_code(households[0]), household_code(households[-1])
+        raw = await copy_into_empty_tables(args.admin_url, await written_rows(url, codes, outbox_after))
+        second = await import_once(url, path, "second import of the same file", args.workers)
+        after_second = await counts(url)
+    created = first.households_created
+    assert created == len(households) and second.households_created == 0, (created, second.households_created)
+    assert after_first == after_second, (after_first, after_second)
+    written = ", ".join(f"{n:,} {table}" for table, n in raw.rows.items())
+    print(f"\nhouseholds imported: {created:,} ({written} rows)")
+    if first_household:
+        print(f"into a database that held {after_first[0] - created:,} households before")
+    rate = f"{created / first.elapsed_s:,.0f} households/s ({rows / first.elapsed_s:,.0f} members/s)"
+    print(f"first import:  {first.elapsed_s:.1f} s = {rate}")
+    print(
+        f"raw COPY of the same rows into empty tables: {raw.seconds:.2f} s = {created / raw.seconds:,.0f} households/s"
+    )
+    print(f"import / raw COPY: {raw.seconds / first.elapsed_s:.2f} (the share of the raw rate the import reaches)")
+    again = f"{created / second.elapsed_s:,.0f} households/s"
+    print(f"second import: {second.elapsed_s:.1f} s = {again}, changed nothing")
+    print(
+        f"memory: rss {rss_before:.0f} MB before the import, peak rss {peak:.0f} MB in the first import (ru_maxrss)",
+        end="",
+    )
+    worker_peak = max(first.worker_peak_mb, second.worker_peak_mb)
+    print(f", largest worker process {worker_peak:.0f} MB; {args.workers} worker process(es)" if args.workers else "")
+    print("first import, " + "\n".join(first.bill.lines("household")))
+    print("second import, " + "\n".join(second.bill.lines("household")))
+    print(f"machine speed: before the imports {speed_before}; after them {machine_speed()}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--households", type=int, default=100_000)
-    parser.add_argument("--admin-url", default=admin_url())
+    parser.add_argument("--admin-url", default=admin_url(), help="PostgreSQL where scratch databases are created")
+    parser.add_argument(
+        "--database-url", help="import into this households database (migrated to head and kept), not a scratch one"
+    )
     parser.add_argument(
         "--workers", type=int, default=DEFAULT_WORKERS, help="processes that prepare and write chunks (0: none)"
     )
     arguments = parser.parse_args()
     tune_gc()  # as the import CLI does
-    asyncio.run(main(arguments.households, arguments.admin_url, arguments.workers))
+    asyncio.run(main(arguments))

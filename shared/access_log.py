@@ -16,11 +16,13 @@ A pure ASGI middleware: Starlette's BaseHTTPMiddleware would run every request t
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 from uuid import uuid4
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import REQUEST_ID
@@ -107,7 +109,12 @@ class AccessLog:
 def count_request(route: str | None, method: str, status: int, duration_s: float) -> None:
     """The request in `poverty_http_requests_total` and `poverty_http_request_duration_seconds`. Labels are bounded:
     the route template (never the path) and the standard methods, whatever a client sends."""
-    route = route or UNMATCHED_ROUTE
-    method = method if method in HTTP_METHODS else "other"
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
-    HTTP_REQUEST_SECONDS.labels(route, method).observe(duration_s)
+    counted, timed = _series(route or UNMATCHED_ROUTE, method if method in HTTP_METHODS else "other", status)
+    counted.inc()
+    timed.observe(duration_s)
+
+
+@functools.cache  # bounded as the labels are: routes x methods x statuses
+def _series(route: str, method: str, status: int) -> tuple[Counter, Histogram]:
+    # A labelled child is looked up under a lock with its labels checked and joined each time: once is enough.
+    return HTTP_REQUESTS.labels(route, method, str(status)), HTTP_REQUEST_SECONDS.labels(route, method)

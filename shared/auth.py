@@ -7,6 +7,7 @@ contains every code it prefixes, so a township officer reaches exactly the villa
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -42,6 +43,8 @@ class Role(StrEnum):
     DEPT_PUBLIC_PAYROLL = "dept_public_payroll"
 
 
+# Tokens whose principal is remembered (`TokenVerifier.verify`); a few hundred bytes each.
+VERIFIED_TOKENS_KEPT = 10_000
 # Who did what is recorded by subject in columns of this width (`recorded_by`, `changed_by`, ...).
 MAX_SUBJECT_LENGTH = 100
 # Roles whose reach is limited to the `area` claim; every other role is district-wide.
@@ -96,8 +99,22 @@ class TokenVerifier:
         self._key: str = (
             settings.jwt_secret.get_secret_value() if self._algorithm == "HS256" else settings.jwt_public_key or ""
         )
+        self._verified: dict[bytes, tuple[Principal, float]] = {}  # token digest -> principal, expiry (epoch s)
 
     def verify(self, token: str) -> Principal:
+        """The token's principal: checked once, then remembered until the token expires (a client sends the same
+        token with every request, and checking a signature is a third of a short read's own work)."""
+        key = hashlib.sha256(token.encode()).digest()  # the token itself is not kept
+        known = self._verified.get(key)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires = self._checked(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()  # a burst of new tokens costs a check each again, never unbounded memory
+        self._verified[key] = (principal, expires)
+        return principal
+
+    def _checked(self, token: str) -> tuple[Principal, float]:
         """Decode and check the token; any defect is Unauthenticated with no detail of the token echoed."""
         try:
             claims = jwt.decode(
@@ -115,7 +132,7 @@ class TokenVerifier:
         # A stolen token is worth what it has left to live: one valid for months would outlast any revocation.
         if int(claims["exp"]) - int(claims["iat"]) > self._max_lifetime_s:
             raise Unauthenticated(f"The token is valid for longer than {self._max_lifetime_s} seconds.")
-        return _principal_from(claims)
+        return _principal_from(claims), float(claims["exp"])
 
     def _key_for(self, token: str) -> Any:
         if self._jwks is None:

@@ -1,8 +1,8 @@
 """`poverty`: the platform's one command line.
 
-Run the services (serve, migrate, up, demo-data), work with them (token, replay-dlq, a local Kafka broker), publish
-what they promise (openapi, asyncapi) and keep the household register (import, rekey). `poverty COMMAND --help`
-tells more.
+Run the services (serve, migrate, up, demo-data), work with them (token, replay-dlq, quarantine, a local Kafka
+broker), publish what they promise (openapi, asyncapi) and keep the household register (import, rekey).
+`poverty COMMAND --help` tells more.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared import quarantine_cli
 from shared.areas import is_area_code
 from shared.auth import AREA_SCOPED, Role
 from shared.service_index import SERVICES
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _token_parser(commands)
     _replay_parser(commands)
+    quarantine_cli.add_parser(commands)
     _kafka_parser(commands)
     openapi = commands.add_parser(
         "openapi",
@@ -83,12 +85,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     ledger = commands.add_parser(
         "verify-ledger",
-        help="verify audit's tamper-evident log (防篡改日志) in its database; exit status 1 if the chain is broken",
+        help="verify audit's tamper-evident log (防篡改日志) in its database, and the state against it; exit status "
+        "1 on a broken chain or a difference",
         description="Walk audit's hash-chained log in the database AUDIT_DATABASE_URL names and print what was "
-        "checked and the first broken link, if any (exit status 1). With --head, an exported head (from "
-        "GET /v1/ledger/head), the log must still reach it unchanged: the check that catches a cut tail.",
+        "checked and every broken link, if any (exit status 1), and whether its role could change the log "
+        "(`protected`). The log must still reach every head anchored so "
+        "far (kept in the database) and those of --anchors files: the check that catches a cut tail or a rewrite "
+        "with every hash recomputed. Then replay the state the log records for findings, tasks and referrals and "
+        "compare it with their tables (`state`: every difference, and every move in the log the rules forbid; exit "
+        "status 1).",
     )
     ledger.add_argument("--head", help="an exported head, <seq>:<entry_hash>")
+    ledger.add_argument(
+        "--anchors",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="anchored heads kept outside the database: a handover package (JSON), or a JSON list of anchors or of "
+        "LedgerHeadAnchored payloads read back from audit.events; may be repeated",
+    )
     # Listed here for `poverty --help`; `main` hands their arguments to the households tools, which parse them.
     commands.add_parser(
         "import",
@@ -195,12 +210,16 @@ def serve(service: str) -> int:
 async def migrate(service: str) -> int:
     """Apply the service's migrations to its configured database."""
     from shared.db import create_engine
-    from shared.migrations import upgrade_to_head
+    from shared.migrations import MigrationRefused, upgrade_to_head
     from shared.service_index import load_settings
 
-    engine = create_engine(load_settings(service).database_url)
+    settings = load_settings(service)
+    engine = create_engine(settings.migration_url())
     try:
         await upgrade_to_head(engine, service)
+    except MigrationRefused as exc:
+        print(f"poverty migrate {service}: {exc}", file=sys.stderr)
+        return CONFIGURATION_ERROR
     finally:
         await engine.dispose()
     print(f"{service}: migrations at head")
@@ -260,20 +279,38 @@ def print_token(roles: list[str], area: str | None, sub: str, ttl: int) -> int:
     return 0
 
 
-def verify_ledger(head: str | None) -> int:
-    """Verify audit's log in its configured database; print the result as JSON; 1 if the chain is broken."""
-    from services.audit.domain.ledger import verify_database
+def verify_ledger(head: str | None, anchor_files: Sequence[str]) -> int:
+    """Verify audit's log in its configured database and the state against it; print the result as JSON; 1 if the
+    chain is broken or the state differs."""
+    from services.audit.domain.ledger_state import check_database
     from services.audit.rules.ledger import parse_head
     from shared.service_index import load_settings
 
     try:
         expected = None if head is None else parse_head(head)
+        anchors = [anchor for name in anchor_files for anchor in _anchors_of(name)]
     except ValueError as exc:
-        print(f"poverty verify-ledger: --head: {exc}", file=sys.stderr)
+        print(f"poverty verify-ledger: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    result = asyncio.run(verify_database(load_settings("audit").database_url, expected_head=expected))
-    print(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2))
-    return 0 if result.ok else 1
+    chain, state = asyncio.run(
+        check_database(load_settings("audit").database_url, expected_head=expected, anchors=anchors)
+    )
+    print(json.dumps({**dataclasses.asdict(chain), "state": dataclasses.asdict(state)}, ensure_ascii=False, indent=2))
+    return 0 if chain.ok and state.ok else 1
+
+
+def _anchors_of(name: str) -> list[tuple[int, str]]:
+    """The anchored heads of a file `--anchors` names; ValueError saying what is wrong with it."""
+    from services.audit.rules.ledger import anchors_in
+
+    try:
+        document = json.loads(Path(name).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"--anchors {name}: cannot be read as JSON ({type(exc).__name__})") from None
+    try:
+        return anchors_in(document)
+    except ValueError as exc:
+        raise ValueError(f"--anchors {name}: {exc}") from None
 
 
 def load_demo_data(households: str, subsidies: str | None, projects: str | None) -> int:
@@ -355,12 +392,13 @@ def rekey(argv: list[str]) -> int:
 HOUSEHOLD_TOOLS: dict[str, Callable[[list[str]], int]] = {"import": household_import, "rekey": rekey}
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": lambda args: serve(args.service),
-    "verify-ledger": lambda args: verify_ledger(args.head),
+    "verify-ledger": lambda args: verify_ledger(args.head, args.anchors),
     "migrate": lambda args: asyncio.run(migrate(args.service)),
     "up": _up,
     "demo-data": lambda args: load_demo_data(args.households, args.subsidies, args.projects),
     "token": lambda args: print_token(args.roles, args.area, args.sub, args.ttl),
     "replay-dlq": replay_dead_letters,
+    "quarantine": quarantine_cli.run,
     "kafka": local_kafka,
     "openapi": lambda args: print_openapi(args.service),
     "asyncapi": lambda _: print_asyncapi(),

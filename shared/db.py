@@ -8,38 +8,73 @@ from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Select, String, any_, cast, event, tuple_
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped
 from sqlalchemy.pool import ConnectionPoolEntry
 
 CONNECTION_WAIT_S = 5.0
 POOL_SIZE = 10
-# The most connections one engine opens (its pool and as many again in overflow): what each pod costs PostgreSQL.
+# The most connections one service process opens: its writing and its reading pool (`reading_engine`), POOL_SIZE
+# each and no overflow (shared/service.py). What each pod costs PostgreSQL. A command's engine (`create_engine`
+# alone) has POOL_SIZE and as many again in overflow.
 MAX_CONNECTIONS_PER_ENGINE = 2 * POOL_SIZE
+# A pooled connection older than this is replaced at its next checkout: servers, proxies and firewalls drop
+# connections idle for long, and a connection is never checked with a round trip before use (see `_alive`).
+RECYCLE_S = 1800
 
 
-def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int | None = None) -> AsyncEngine:
     """Create the service's engine; SQLite files get WAL and foreign keys, PostgreSQL a real pool.
 
     Parameters are hidden from SQLAlchemy's error messages: those reach logs and dead-letter headers,
     and parameters can be citizens' data.
     """
+    return _engine(url, pool_size=pool_size, max_overflow=max_overflow, read_only=False)
+
+
+def reading_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int | None = None) -> AsyncEngine:
+    """An engine for reads only: each statement runs on its own (autocommit), so a read costs no BEGIN and no
+    COMMIT round trip, and the database refuses any write through it (`default_transaction_read_only`, SQLite's
+    `query_only`). Each statement sees what was committed when it started, as in a READ COMMITTED transaction."""
+    return _engine(url, pool_size=pool_size, max_overflow=max_overflow, read_only=True)
+
+
+def _engine(url: str, *, pool_size: int, max_overflow: int | None, read_only: bool) -> AsyncEngine:
+    """`max_overflow` connections beyond the pool's (default: as many again) are opened when all are busy and
+    closed as they come back: under a steady load above the pool's size that is a new connection per request."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if read_only else {}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **options)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas if not read_only else _sqlite_reading_pragmas)
         event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     # An unreachable server fails a request within seconds (a 503), not after asyncpg's 60 s connect timeout,
     # which is longer than a proxy waits and than a pod's shutdown may take.
-    return create_async_engine(
+    connect_args: dict[str, Any] = {"timeout": CONNECTION_WAIT_S}
+    if read_only:
+        connect_args["server_settings"] = {"default_transaction_read_only": "on"}
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        pool_recycle=RECYCLE_S,
         pool_timeout=CONNECTION_WAIT_S,
-        connect_args={"timeout": CONNECTION_WAIT_S},
+        connect_args=connect_args,
         hide_parameters=True,
+        **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
     )
+    event.listen(engine.sync_engine, "checkout", _alive)
+    return engine
+
+
+def _alive(dbapi_conn: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed (a restart, a failover, an administrator ending it): the
+    pool then opens a new one. asyncpg learns of the close as soon as the server sends it, so this costs no round
+    trip, unlike a pre-ping before every checkout. A connection lost without a word (a network cut) fails its first
+    statement instead: SQLAlchemy then discards the whole pool, and the request answers 503."""
+    if dbapi_conn.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:
@@ -47,6 +82,13 @@ def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_reading_pragmas(dbapi_conn: object, record: ConnectionPoolEntry) -> None:
+    _sqlite_pragmas(dbapi_conn, record)
+    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA query_only=ON")
     cursor.close()
 
 

@@ -8,6 +8,11 @@ outage would only turn a delay of events into an outage of the API. Kafka's stat
 checks without deciding readiness (`"kafka": "ok" | "degraded" | "disabled"`) and as the metric
 `poverty_kafka_connected`, which is what to alert on. The state comes from a background watch, so a probe never waits
 on an unreachable broker.
+
+Records the Kafka client could not unpack are quarantined and their partitions move on (`shared.messaging.quarantine`):
+that is no reason to stop serving either, so `/readyz` stays ready and shows how many are waiting for an operator
+(`"quarantined_records"`: neither replayed nor dismissed; null when the database cannot tell), beside the metric
+`poverty_records_quarantined_total`.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.messaging.kafka import ping
+from shared.messaging.quarantine import open_count
 from shared.metrics import KAFKA_CONNECTED
 from shared.migrations import is_at_head
 
@@ -48,9 +55,9 @@ async def readyz(request: Request) -> JSONResponse:
     }
     ready = all(v == "ok" for v in checks.values())
     checks["kafka"] = kafka_state(runtime)
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
-    )
+    quarantined = await _quarantined(runtime) if ready else None
+    body = {"status": "ready" if ready else "not_ready", "checks": checks, "quarantined_records": quarantined}
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 def kafka_state(runtime: Any) -> str:
@@ -98,6 +105,16 @@ async def _migrations(runtime: Any) -> bool:
         return True
     runtime.schema_current = await is_at_head(runtime.engine, runtime.name)
     return bool(runtime.schema_current)
+
+
+async def _quarantined(runtime: Any) -> int | None:
+    """Quarantined records waiting for an operator; None when the count cannot be read in time."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S), AsyncSession(runtime.engine) as session:
+            return await open_count(session)
+    except Exception as exc:
+        log.warning("quarantine count failed", extra={"error_type": type(exc).__name__})
+        return None
 
 
 async def _kafka(runtime: Any) -> None:

@@ -1,4 +1,5 @@
-"""Request-scoped database access for routes: one transaction per use case, committed before the response."""
+"""Request-scoped database access for routes: one transaction per use case, committed before the response; or, for
+a route that only reads, a read-only session without a transaction of its own."""
 
 from __future__ import annotations
 
@@ -14,5 +15,14 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _reading(request: Request) -> AsyncIterator[AsyncSession]:
+    # No BEGIN and no COMMIT (two round trips of a five-statement read): each statement runs on its own, on a
+    # connection the database keeps read-only, so a write through it is refused however it is written.
+    async with request.app.state.reading() as session:
+        yield session
+
+
 # scope="function": the commit happens before the response is sent, so a failed commit is never a 2xx.
 Transaction = Annotated[AsyncSession, Depends(_transaction, scope="function")]
+# What GET routes take: the connection goes back to the pool before the response is sent.
+Reading = Annotated[AsyncSession, Depends(_reading, scope="function")]

@@ -4,9 +4,13 @@ Every line written inside a trace carries its `trace_id` and `span_id` (32 and 1
 show them), and every line written while a request is served its `request_id` (set by the access log), so a line
 leads to its request and its trace across services.
 
-The Kafka client's own lines are rate-limited (`RateLimitFilter`): with the brokers away aiokafka logs its failed
-connection attempts dozens of times a second. The first line of each kind passes, then at most one per kind every
-`RATE_LIMIT_WINDOW_S`, carrying `suppressed`: how many lines of its kind were left out since the last one passed.
+An outage does not flood the log (`RepeatFilter`): with the brokers away the Kafka client logs its failed connection
+attempts dozens of times a second in a dozen ways, and the relay, the consumer and the health watch each retry and say
+so. While such warnings keep coming, the first one from each source (the Kafka client, the relay, the consumer, the
+health watch...) passes, which marks the failure's start there; every later one from that source is held back and
+counted by kind (logger and message template), and a summary says every `SUMMARY_EVERY_S` how many of each kind were
+held back. When none has come for `QUIET_AFTER_S`, one line says the failures stopped, after how long, and how many
+lines were left out in all.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import logging
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,43 +34,143 @@ from shared.personal_data import redact_id_numbers
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 # The id of the HTTP request being served (`shared.access_log`), None outside a request.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
-RATE_LIMIT_WINDOW_S = 30.0  # at most one line of a kind per this many seconds from a rate-limited logger
-RATE_LIMITED_LOGGERS = ("aiokafka",)  # and their children
-_MAX_KINDS = 1000  # kinds remembered at most (a line's kind is its logger, level and message template)
+# The sources (each a logger and its children) whose warnings repeat while a dependency is away: the Kafka client, the
+# messaging modules (relay, consumer, producer, backlog), the health watch and the service's start-up.
+QUIETED_LOGGERS = (
+    "aiokafka",
+    "shared.messaging.relay",
+    "shared.messaging.consumer",
+    "shared.messaging.kafka",
+    "shared.messaging.backlog",
+    "shared.health",
+    "shared.service",
+)
+SUMMARY_EVERY_S = 30.0  # while failures go on, how often a summary of what was held back is written
+QUIET_AFTER_S = 15.0  # failures have stopped once none has been logged for this long (the relay retries every 5 s)
+TICK_S = 1.0  # how often the summaries fall due when nothing is logged
+_MAX_KINDS = 1000  # kinds of one outage counted apart at most; any later kind is counted among OTHER_KINDS
+_MAX_SUMMARY_KINDS = 10  # kinds a summary names, the most frequent; the rest are counted together
+_MAX_KIND_CHARS = 200  # a kind's name at most: a library may log a formatted message rather than a template
+OTHER_KINDS = "other kinds"
+log = logging.getLogger(__name__)
 
 
-class RateLimitFilter(logging.Filter):
-    """Lets through the first record of each kind (logger, level, message template) from the `loggers` (and their
-    children), then at most one per kind every `window_s` seconds; the one that passes carries `suppressed`, the
-    number of that kind's records dropped since the last one passed. Records of other loggers all pass."""
+@dataclass
+class _Outage:
+    """A run of warnings from the quieted sources: when it started, when the last came, which sources have told it
+    and what was held back."""
+
+    started: float
+    last_seen: float
+    last_summary: float
+    told: set[str] = field(default_factory=set)  # the sources whose first line passed
+    held: Counter[str] = field(default_factory=Counter)  # since the last summary, by "logger: message template"
+    held_in_all: Counter[str] = field(default_factory=Counter)  # since it started
+
+
+@dataclass(frozen=True)
+class _Line:
+    level: int
+    msg: str
+    extra: dict[str, Any]
+
+
+class RepeatFilter(logging.Filter):
+    """Holds back the repeated warnings of the quieted sources while they keep coming (see the module's docstring).
+    Records below WARNING, and every other logger's, pass untouched. `tick()` writes a summary or the end line when
+    one is due with nothing being logged; the lines go to this module's logger."""
 
     def __init__(
         self,
-        loggers: tuple[str, ...] = RATE_LIMITED_LOGGERS,
-        window_s: float = RATE_LIMIT_WINDOW_S,
+        loggers: tuple[str, ...] = QUIETED_LOGGERS,
+        *,
+        summary_every_s: float = SUMMARY_EVERY_S,
+        quiet_after_s: float = QUIET_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        self._loggers, self._window_s, self._clock = loggers, window_s, clock
-        self._kinds: dict[tuple[str, int, str], tuple[float, int]] = {}  # kind -> (when one last passed, dropped)
+        self._loggers, self._clock = loggers, clock
+        self._summary_every_s, self._quiet_after_s = summary_every_s, quiet_after_s
+        self._outage: _Outage | None = None
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not any(record.name == name or record.name.startswith(f"{name}.") for name in self._loggers):
-            return True
-        kind = (record.name, record.levelno, str(record.msg))
+        source = self._source(record.name) if record.levelno >= logging.WARNING else None
         now = self._clock()
         with self._lock:
-            passed = self._kinds.get(kind)
-            if passed is not None and now - passed[0] < self._window_s:
-                self._kinds[kind] = (passed[0], passed[1] + 1)
-                return False
-            if passed is None and len(self._kinds) >= _MAX_KINDS:
-                self._kinds.clear()
-            self._kinds[kind] = (now, 0)
-        if passed is not None and passed[1]:
-            record.suppressed = passed[1]
-        return True
+            due = self._due(now)
+            passes = self._count(record, source, now) if source is not None else True
+        self._write(due)
+        return passes
+
+    def tick(self) -> None:
+        """Write the summary or the end line if one is due."""
+        with self._lock:
+            due = self._due(self._clock())
+        self._write(due)
+
+    def _source(self, name: str) -> str | None:
+        return next((p for p in self._loggers if name == p or name.startswith(f"{p}.")), None)
+
+    def _count(self, record: logging.LogRecord, source: str, now: float) -> bool:
+        outage = self._outage
+        if outage is None:
+            outage = self._outage = _Outage(started=now, last_seen=now, last_summary=now)
+        outage.last_seen = now
+        if source not in outage.told:
+            outage.told.add(source)
+            return True
+        name = f"{record.name}: {record.msg}"[:_MAX_KIND_CHARS]
+        if name not in outage.held_in_all and len(outage.held_in_all) >= _MAX_KINDS:
+            name = OTHER_KINDS
+        outage.held[name] += 1
+        outage.held_in_all[name] += 1
+        return False
+
+    def _due(self, now: float) -> list[_Line]:
+        outage = self._outage
+        if outage is None:
+            return []
+        if now - outage.last_seen >= self._quiet_after_s:
+            self._outage = None
+            total = sum(outage.held_in_all.values())
+            if not total:  # a lone warning, told in full: nothing to add
+                return []
+            lasted = round(outage.last_seen - outage.started)
+            return [
+                _Line(
+                    logging.INFO,
+                    f"failures stopped after {lasted} s: {total:,} similar lines left out",
+                    {"suppressed": total, "duration_s": lasted, **_by_kind(outage.held_in_all)},
+                )
+            ]
+        if now - outage.last_summary >= self._summary_every_s:
+            held, outage.held, outage.last_summary = outage.held, Counter(), now
+            if held:
+                count, since = sum(held.values()), round(now - outage.started)
+                return [
+                    _Line(
+                        logging.WARNING,
+                        f"failures go on ({since} s): {count:,} similar lines left out since the last summary",
+                        {"suppressed": count, "duration_s": since, **_by_kind(held)},
+                    )
+                ]
+        return []
+
+    @staticmethod
+    def _write(lines: list[_Line]) -> None:
+        for line in lines:
+            log.log(line.level, line.msg, extra=line.extra)
+
+
+def _by_kind(held: Counter[str]) -> dict[str, Any]:
+    """The most frequent kinds held back, by name (redacted: a library may log a formatted message)."""
+    top = held.most_common(_MAX_SUMMARY_KINDS)
+    by_kind = {redact_id_numbers(kind): count for kind, count in top}
+    rest = sum(held.values()) - sum(count for _, count in top)
+    if rest:
+        by_kind[OTHER_KINDS] = by_kind.get(OTHER_KINDS, 0) + rest
+    return {"suppressed_by_kind": by_kind} if by_kind else {}
 
 
 class JsonFormatter(logging.Formatter):
@@ -96,10 +202,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send every logger's records to stdout as JSON."""
+    """Send every logger's records to stdout as JSON, an outage's repeated warnings held back (`RepeatFilter`)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
-    handler.addFilter(RateLimitFilter())  # on the handler: a logger's filter would not see its children's records
+    repeats = RepeatFilter()
+    handler.addFilter(repeats)  # on the handler: a logger's filter would not see its children's records
+    _Ticker.follow(repeats)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -109,3 +217,28 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+class _Ticker:
+    """One daemon thread per process ticking the service handler's `RepeatFilter`, so that a summary or the end of
+    an outage is written on time even when nothing else is logged (an idle service after the brokers came back)."""
+
+    _followed: RepeatFilter | None = None
+    _thread: threading.Thread | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def follow(cls, repeats: RepeatFilter) -> None:
+        with cls._lock:
+            cls._followed = repeats
+            if cls._thread is None:
+                cls._thread = threading.Thread(target=cls._run, name="log-repeats", daemon=True)
+                cls._thread.start()
+
+    @classmethod
+    def _run(cls) -> None:
+        while True:
+            time.sleep(TICK_S)
+            followed = cls._followed
+            if followed is not None:
+                followed.tick()

@@ -53,6 +53,12 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
 )
 DEAD_LETTERS = Counter("poverty_dead_letters_total", "Records sent to a dead-letter topic, by source topic", ["topic"])
+# Records the Kafka client could not unpack, kept in the service's database (shared/messaging/quarantine.py).
+RECORDS_QUARANTINED = Counter(
+    "poverty_records_quarantined_total",
+    "Records the Kafka client could not unpack, quarantined with their raw bytes, by consumer and topic",
+    ["consumer", "topic"],
+)
 
 # Kafka (shared/health.py watches the connection).
 KAFKA_CONNECTED = Gauge("poverty_kafka_connected", "1 while the service's Kafka clients reach the cluster")

@@ -19,6 +19,10 @@ from shared.timeutil import UTCDateTime
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
 
+class MigrationRefused(RuntimeError):
+    """A migration that will not run on this configuration: what the operator must change, in one sentence."""
+
+
 def alembic_config(service: str, url: str | None = None) -> Config:
     """The Alembic configuration of `service` (its own `migrations/` folder and version table)."""
     cfg = Config(str(SERVICES_DIR / service / "alembic.ini"))
@@ -133,7 +137,7 @@ def create_quarantine_table() -> None:
     """Create the table of records the Kafka client could not unpack (`shared.messaging.quarantine_records`)."""
     op.create_table(
         "quarantined_record",
-        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("consumer", sa.String(100), nullable=False),
         sa.Column("topic", sa.String(249), nullable=False),
         sa.Column("partition", sa.Integer(), nullable=False),

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
+from sqlalchemy import Uuid, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel, col
 
 from shared.contracts.audit import (
     DisciplineReferralMade,
@@ -29,6 +31,8 @@ from shared.contracts.audit import (
     RectificationRescheduled,
     SubjectKind,
 )
+from shared.db import one_of
+from shared.entities import new_entity
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
 from shared.timeutil import UTCDateTime, utcnow
@@ -54,32 +58,21 @@ P = TypeVar("P", bound=OpenFindingFields)
 def track_open_findings(handlers: HandlerRegistry, model: type[P], *, kind: SubjectKind, subject: str) -> None:
     """Keep `model` (whose `subject` column holds the subject's id) in step with audit's findings of `kind`."""
 
-    async def tracked(session: AsyncSession, event: FindingEvent) -> P | None:
-        if event.subject_kind is not kind:
-            return None
-        return await session.get(model, event.finding_id)
+    @handlers.prepare(*_TRACKED)
+    async def load(session: AsyncSession, events: list[FindingEvent]) -> None:
+        await _load(session, model, [event.finding_id for event in events if event.subject_kind is kind])
 
     @handlers.on(FindingRecorded)
     async def recorded(session: AsyncSession, event: FindingRecorded, envelope: Envelope) -> None:
-        if event.subject_kind is not kind or await session.get(model, event.finding_id) is not None:
+        if event.subject_kind is not kind or await _find(session, model, event.finding_id) is not None:
             return  # known already, open or closed
-        session.add(
-            _row(
-                model,
-                event,
-                subject,
-                envelope,
-                category=event.category,
-                code=event.code,
-                severity=event.severity,
-                description=event.description,
-            )
-        )
+        fields = {"category": event.category, "code": event.code, "severity": event.severity}
+        _add(session, _row(model, event, subject, envelope, description=event.description, **fields))
 
     def on_change(contract: type[FindingEvent], change: Callable[[P, Any], None]) -> None:
         @handlers.on(contract)
         async def changed(session: AsyncSession, event: FindingEvent, envelope: Envelope) -> None:
-            problem = await tracked(session, event)
+            problem = await _find(session, model, event.finding_id) if event.subject_kind is kind else None
             if problem is not None and not problem.closed and envelope.time >= problem.updated_at:
                 change(problem, event)
                 problem.updated_at = envelope.time
@@ -93,16 +86,66 @@ def track_open_findings(handlers: HandlerRegistry, model: type[P], *, kind: Subj
     async def closed(session: AsyncSession, event: RectificationClosed, envelope: Envelope) -> None:
         if event.subject_kind is not kind:
             return
-        problem = await session.get(model, event.finding_id)
+        problem = await _find(session, model, event.finding_id)
         if problem is None:  # closed before its recording arrived: remembered, so that the recording changes nothing
             problem = _row(model, event, subject, envelope, category="", code="", severity="", description="")
-            session.add(problem)
+            _add(session, problem)
         problem.closed, problem.updated_at = True, max(envelope.time, problem.updated_at)
+
+
+_TRACKED = (
+    FindingRecorded,
+    RectificationOpened,
+    RectificationRescheduled,
+    RectificationRejected,
+    RectificationReopened,
+    DisciplineReferralMade,
+    FindingRecurred,
+    RectificationClosed,
+)
+_KNOWN = "open_findings_known"
+
+
+def _known(session: AsyncSession) -> dict[UUID, OpenFindingFields | None]:
+    """The open findings this transaction has looked up or added, by finding id (None: not tracked)."""
+    known: dict[UUID, OpenFindingFields | None] = session.info.setdefault(_KNOWN, {})
+    return known
+
+
+async def _load(session: AsyncSession, model: type[P], finding_ids: list[UUID]) -> None:
+    """A batch's open findings in one query: those found are loaded, the others remembered as absent, so that each
+    event needs no query of its own."""
+    known = _known(session)
+    wanted = sorted({finding_id for finding_id in finding_ids if finding_id not in known})
+    if not wanted:
+        return
+    stmt = select(model).where(one_of(session.get_bind().dialect, col(model.finding_id), wanted, Uuid()))
+    with session.no_autoflush:
+        found = {problem.finding_id: problem for problem in (await session.scalars(stmt)).all()}
+    known.update({finding_id: found.get(finding_id) for finding_id in wanted})
+
+
+async def _find(session: AsyncSession, model: type[P], finding_id: UUID) -> P | None:
+    known = _known(session)
+    if finding_id not in known:
+        known[finding_id] = await session.get(model, finding_id)
+    return cast(P | None, known[finding_id])
+
+
+def _add(session: AsyncSession, problem: OpenFindingFields) -> None:
+    session.add(problem)
+    _known(session)[problem.finding_id] = problem  # a later event of the batch finds it without a flush
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_known(session: Session) -> None:
+    session.info.pop(_KNOWN, None)
 
 
 def _row(model: type[P], event: FindingEvent, subject: str, envelope: Envelope, **fields: str) -> P:
     columns: dict[str, Any] = {subject: UUID(event.subject_id), **fields}
-    return model(finding_id=event.finding_id, updated_at=envelope.time, **columns)
+    return new_entity(model, finding_id=event.finding_id, updated_at=envelope.time, **columns)
 
 
 def _new_deadline(problem: OpenFindingFields, event: Any) -> None:

@@ -22,7 +22,7 @@ from shared.api.docs import serve_api_documents
 from shared.auth import TokenVerifier
 from shared.body_limit import BodyLimit
 from shared.contracts import ALL_TOPICS
-from shared.db import create_engine
+from shared.db import create_engine, reading_engine
 from shared.error_documents import install_error_handlers
 from shared.health import router as health_router
 from shared.health import watch_kafka
@@ -36,6 +36,7 @@ from shared.messaging.relay import Backoff, OutboxRelay
 from shared.messaging.retention import purge_periodically
 from shared.metrics import POOLS, MetricsServer
 from shared.openapi import API_PREFIX, install_api_documentation, operation_id
+from shared.server_spans import NATIVE_OFF
 from shared.settings import ServiceSettings
 from shared.tracing import install_tracing, instrument_engine
 
@@ -66,10 +67,15 @@ class ServiceRuntime:
     def __init__(self, spec: ServiceSpec) -> None:
         self.name, self.settings, self.handlers, self.workers = spec.name, spec.settings, spec.handlers, spec.workers
         self.kafka_security = spec.settings.kafka_security()
-        self.engine = create_engine(spec.settings.database_url)
-        instrument_engine(self.engine)  # a span per statement, when spans are exported
+        # The pod's connections (shared/db.py, MAX_CONNECTIONS_PER_ENGINE): a pool for writes and one for reads, each
+        # kept open (no overflow: opened and closed again per request under load, a connection costs more than a read).
+        self.engine = create_engine(spec.settings.database_url, max_overflow=0)
+        self.reading_engine = reading_engine(spec.settings.database_url, max_overflow=0)
+        for engine in (self.engine, self.reading_engine):
+            instrument_engine(engine)  # a span per statement, when spans are exported
         self.signal = OutboxSignal()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info(self.signal))
+        self.reading = async_sessionmaker(self.reading_engine)
         self.producers = SharedProducer(self._producer)  # the relay's and the dead-letter path's, renewed as one
         self.consumer: AIOKafkaConsumer | None = None
         self.relay: OutboxRelay | None = None
@@ -82,6 +88,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         self.metrics.start()  # first: a metrics port taken by another process stops start-up before anything runs
         POOLS.watch(self.engine)
+        POOLS.watch(self.reading_engine)
         if self.settings.kafka_enabled:
             self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
             self._tasks.append(asyncio.create_task(watch_kafka(self), name=f"{self.name}-kafka-watch"))
@@ -110,8 +117,9 @@ class ServiceRuntime:
                 await self._bounded("kafka consumer", self.consumer.stop())
             await self._bounded("kafka producer", self.producers.stop())
         finally:
-            await self._bounded("database pool", self.engine.dispose())
-            POOLS.forget(self.engine)
+            for engine in (self.engine, self.reading_engine):
+                await self._bounded("database pool", engine.dispose())
+                POOLS.forget(engine)
             await asyncio.to_thread(self.metrics.stop)
 
     async def _bounded(self, step: str, closing: Awaitable[Any]) -> None:
@@ -197,6 +205,7 @@ def build_app(spec: ServiceSpec) -> FastAPI:
         runtime = ServiceRuntime(spec)
         app.state.runtime = runtime
         app.state.sessions = runtime.sessions
+        app.state.reading = runtime.reading
         app.state.token_verifier = TokenVerifier(spec.settings)
         await runtime.start()
         try:
@@ -216,6 +225,7 @@ def build_app(spec: ServiceSpec) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if documented else None,
         generate_unique_id_function=operation_id,
+        telemetry=NATIVE_OFF,
     )
     if documented:
         serve_api_documents(app, openapi_url="/openapi.json")

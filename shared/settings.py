@@ -32,6 +32,11 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(
         description="SQLAlchemy async URL, e.g. postgresql+asyncpg://... or sqlite+aiosqlite:///..."
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="the schema owner's URL, which migrations run with, when the service's own role (database_url's) "
+        "is kept to reading and writing rows; unset: migrations use database_url",
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_enabled: bool = True
     kafka_create_topics: bool = Field(
@@ -88,14 +93,18 @@ class ServiceSettings(BaseSettings):
     )
     retention_interval_s: float = Field(default=3600, gt=0, description="how often expired rows are purged")
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
-    def _async_driver(cls, url: str) -> str:
+    def _async_driver(cls, url: str | None) -> str | None:
         """Accept plain URLs (as operators' secrets give them) and name the async driver we use."""
         for plain, driver in _ASYNC_DRIVERS.items():
-            if url.startswith(plain):
+            if url is not None and url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
+
+    def migration_url(self) -> str:
+        """The URL migrations run with: the schema owner's."""
+        return self.migration_database_url or self.database_url
 
     @field_validator("jwt_jwks")
     @classmethod

@@ -28,7 +28,7 @@ carries the same trace on, so one trace runs from an HTTP request through every 
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import os
 import sys
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TRACER_NAME = "poverty"
 # Health probes and scrapes come every few seconds from every pod: no span (their statements none either).
-EXCLUDED_URLS = "/livez$,/readyz$,/metrics$"
+EXCLUDED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 # Attributes that quote the request as sent: its path may carry an identifier, its query string personal data.
 PRIVATE_ATTRIBUTES = frozenset({"http.url", "url.full", "http.target", "url.path", "url.query"})
 EXCEPTION_FACTS = frozenset({"exception.type", "exception.escaped"})  # not its message nor its stack trace
@@ -230,10 +230,9 @@ def install_tracing(app: FastAPI, service: str) -> None:
     configure_tracing(service)
     if _disabled():
         return
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from shared.server_spans import ServerSpans
 
-    # No span per ASGI message sent or received: two or three more per request, nothing to learn from them.
-    FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"])
+    app.add_middleware(ServerSpans)
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
@@ -273,7 +272,10 @@ def context_from(traceparent: str | None) -> otel_context.Context:
     return _W3C.extract({"traceparent": traceparent}, context=otel_context.Context())
 
 
+@functools.cache
 def _tracer() -> trace.Tracer:
+    # Looked up once: a look-up costs microseconds, and every event published or consumed starts a span. Looked up
+    # before `configure_tracing`, it is the API's proxy, which follows the provider installed later.
     return trace.get_tracer(TRACER_NAME)
 
 
@@ -298,18 +300,13 @@ def start_publish_span(row: Row[Any]) -> Span:
     )
 
 
-def end_publish_span(span: Span, outcome: asyncio.Future[Any] | BaseException) -> None:
-    """End a publication's span with Kafka's answer (a send's future, done): where the record went, or the
-    failure's type."""
-    if isinstance(outcome, BaseException):
-        _failed(span, outcome)
-    elif outcome.cancelled():
-        _failed(span, asyncio.CancelledError())
-    elif (failure := outcome.exception()) is not None:
+def end_publish_span(span: Span, failure: BaseException | None, *, partition: int = -1, offset: int = -1) -> None:
+    """End a publication's span with Kafka's answer: the failure, or where the record went (-1: not known)."""
+    if failure is not None:
         _failed(span, failure)
-    elif span.is_recording() and (metadata := outcome.result()) is not None:  # aiokafka's RecordMetadata
-        span.set_attribute("messaging.destination.partition.id", str(metadata.partition))
-        span.set_attribute("messaging.kafka.offset", metadata.offset)
+    elif span.is_recording() and partition >= 0:
+        span.set_attribute("messaging.destination.partition.id", str(partition))
+        span.set_attribute("messaging.kafka.offset", offset)
     span.end()
 
 

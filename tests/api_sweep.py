@@ -180,6 +180,8 @@ def _sample_string(s: Schema, fmt: str | None) -> str:
     pattern: str = s.get("pattern", "")
     if pattern.startswith("^[") and pattern.endswith("]$"):
         return pattern[2]  # one of a set of letters (a housing grade)
+    if "{64}" in pattern:
+        return "0" * 64  # a sha256 in hex
     if "{12}" in pattern:
         return "371523101201"  # a village
     if "{9}" in pattern:

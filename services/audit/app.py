@@ -8,6 +8,7 @@ from services.audit.api import routers
 from services.audit.domain.coverage_checks import coverage_checks
 from services.audit.domain.delivery import notification_delivery
 from services.audit.domain.grievance_checks import grievance_checks
+from services.audit.domain.ledger_anchors import ledger_anchoring
 from services.audit.domain.scheduled import scheduled_checks
 from services.audit.handlers import build_handlers
 from services.audit.settings import AuditSettings
@@ -37,6 +38,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
                 coverage_checks(settings, clock=utcnow),
                 notification_delivery(settings, clock=utcnow),
                 grievance_checks(settings, clock=utcnow),
+                ledger_anchoring(settings, clock=utcnow),
             ],
         )
     )

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from services.audit.domain import ledger
+from services.audit.rules.ledger_state import facts_of, to_text
 from shared.contracts import IntegrationEvent
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.outbox import record_event
@@ -22,13 +23,15 @@ def change_name(event: IntegrationEvent) -> str:
 
 
 def publish(session: AsyncSession, event: IntegrationEvent) -> None:
-    """Publish `event` through the outbox and log it as `audit:<change>/<event id>`, in the caller's transaction."""
+    """Publish `event` through the outbox and log it as `audit:<change>/<event id>`, with the state it leaves its
+    finding, task or referral in, in the caller's transaction."""
     row = record_event(session, event, source=SOURCE)
     ledger.append(
         session,
         source=f"audit:{change_name(event)}/{row['event_id']}",
         event_type=event.event_type,
         payload=row["payload"].encode(),
+        facts=to_text(facts_of(event)),
     )
 
 

@@ -21,6 +21,7 @@ from services.audit import events
 from services.audit.domain import coverage, findings, responsibility
 from services.audit.rules.findings import ProblemFacts, leak_code, unpaid_policy_code
 from services.audit.rules.periods import district_day
+from services.audit.rules.responsibility import LATE_REPORTING
 from services.audit.settings import AuditSettings
 from shared.contracts import AUDIT_TOPIC, SERVICE_TOPICS
 from shared.contracts.accountability import ResponsiblePerson
@@ -58,8 +59,8 @@ def _accountability(
 
 async def _load(session: AsyncSession, keys: list[findings.OpenFindingKey], unnamed: Sequence[str]) -> None:
     """A batch's open findings, and the officers of the areas of its problems no one is named for (`unnamed`), in
-    one query each."""
-    await findings.load_open_findings(session, keys)
+    one query each. A problem reported late opens a second finding on its subject (`LATE_REPORTING`): looked up too."""
+    await findings.load_open_findings(session, keys + [(kind, subject, LATE_REPORTING) for kind, subject, _ in keys])
     await responsibility.load_area_officers(session, unnamed)
 
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, text
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -206,6 +206,23 @@ class LedgerEntry(SQLModel, table=True):
     payload_hash: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
     entry_hash: str = Field(max_length=64)
+    facts: str | None = Field(
+        default=None,
+        sa_type=Text,
+        description="the state the change leaves (JSON, hashed with the entry): what state-check replays",
+    )
+
+
+class LedgerAnchor(SQLModel, table=True):
+    """A head of the log published outside the database (`LedgerHeadAnchored`), kept here too (append-only)."""
+
+    __tablename__ = "ledger_anchor"
+
+    seq: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    entry_hash: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_type=UTCDateTime, description="when the anchored entry was recorded")
+    anchored_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    anchor_id: UUID = Field(description="the anchor's id in its LedgerHeadAnchored event")
 
 
 class ResponsibilityChange(SQLModel, table=True):

@@ -6,6 +6,7 @@ import base64
 
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from services.audit.rules.contact_vault import ContactVault, parse_keys
 from services.audit.rules.findings import DeadlinePolicy
@@ -61,6 +62,20 @@ class AuditSettings(ServiceSettings):
     grievance_contact_active_kid: str = Field(
         default=DEV_CONTACT_KID, description="key id new contacts are sealed under"
     )
+    ledger_anchor_interval_s: float = Field(
+        default=3600.0, gt=0, description="the log's head is anchored (published) at least this often while it grows"
+    )
+    ledger_anchor_entries: int = Field(
+        default=1000, ge=1, description="and as soon as this many entries were appended since the last anchor"
+    )
+
+    def ledger_writer_role(self) -> str | None:
+        """The service's database role when migrations run as another one (the owner, `migration_database_url`),
+        which may then only insert into and read the tamper-evident log; None when they share it."""
+        if self.migration_database_url is None:
+            return None
+        service_role = make_url(self.database_url).username
+        return service_role if service_role != make_url(self.migration_database_url).username else None
 
     @model_validator(mode="after")
     def _webhook_signed(self) -> AuditSettings:

@@ -14,12 +14,14 @@ from fastapi import Depends
 from shared.timeutil import district_today, utcnow
 
 
-def request_time() -> datetime:
+# Dependencies are coroutines, even those that never wait: FastAPI runs a plain function in a worker thread, a hop
+# to another thread and back for every request.
+async def request_time() -> datetime:
     """The moment a request acts at (aware UTC)."""
     return utcnow()
 
 
-def request_day(now: Annotated[datetime, Depends(request_time)]) -> date:
+async def request_day(now: Annotated[datetime, Depends(request_time)]) -> date:
     """The district's calendar day (Asia/Shanghai) at the request's moment."""
     return district_today(now)
 

@@ -54,7 +54,7 @@ class PageRequest:
         return page_of(rows, self.limit, key)
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[
         str | None,

@@ -32,6 +32,10 @@ def dead_letter_topic(topic: str) -> str:
 # dead-lettered at once), not retried until the database refuses it.
 AreaCode = Annotated[str, Field(max_length=12, description="a district, township or village code")]
 SubjectId = Annotated[str, Field(max_length=64)]
+ProblemCode = Annotated[str, Field(max_length=60)]
+ProblemText = Annotated[str, Field(max_length=1000)]
+Login = Annotated[str, Field(max_length=100, description="a token's subject")]
+PeriodText = Annotated[str, Field(max_length=7, description="YYYY-MM, YYYY-S1/S2 or YYYY")]
 
 ALL_TOPICS = SERVICE_TOPICS + tuple(dead_letter_topic(t) for t in SERVICE_TOPICS)
 

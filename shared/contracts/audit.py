@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts import AUDIT_TOPIC, AreaCode, IntegrationEvent, SubjectId
+from shared.contracts import AUDIT_TOPIC, AreaCode, IntegrationEvent, ProblemCode, ProblemText, SubjectId
 from shared.contracts.accountability import ResponsiblePerson, Severity
 from shared.contracts.households import ProblemCategory
 
@@ -39,9 +39,9 @@ class FindingRecorded(FindingEvent):
     event_type = "gov.poverty.audit.finding_recorded.v1"
     area_code: AreaCode
     category: ProblemCategory
-    code: str
+    code: ProblemCode
     severity: Severity
-    description: str
+    description: ProblemText
     responsible: ResponsiblePerson | None = Field(
         default=None, description="who answers for it (责任人): from its source, else the area's officer"
     )
@@ -217,3 +217,23 @@ class InspectionCampaignOpened(IntegrationEvent):
 
     def aggregate_id(self) -> str:
         return str(self.campaign_id)
+
+
+class LedgerHeadAnchored(IntegrationEvent):
+    """The head of audit's tamper-evident log, anchored outside its database
+
+    Published at intervals for the discipline commission to keep: a later check of the log against it catches a
+    cut tail (the log ends before `seq`) and a rewrite (the entry at `seq` has another hash), even with every hash
+    recomputed. The hash covers the entry at `seq` and, through the chain, every entry before it.
+    """
+
+    event_type = "gov.poverty.audit.ledger_head_anchored.v1"
+    topic = AUDIT_TOPIC
+    anchor_id: UUID
+    seq: int = Field(ge=1, description="the sequence number of the log's newest entry when anchored")
+    entry_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="that entry's hash (sha256, lowercase hex)")
+    recorded_at: datetime = Field(description="when that entry was recorded")
+    anchored_at: datetime
+
+    def aggregate_id(self) -> str:
+        return "ledger"  # one key: the anchors stay in order on one partition

@@ -62,6 +62,7 @@ BY_NAME: dict[str, Any] = {
     "previous_deadline": EXAMPLE_TIME + timedelta(days=15),
     "renovation_due": date(2020, 11, 30),
     "ends_on": date(2020, 6, 30),
+    "entry_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 }
 # Where one name means different things in different events.
 BY_CONTRACT: dict[tuple[str, str], Any] = {

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts import HOUSEHOLDS_TOPIC, AreaCode, IntegrationEvent
+from shared.contracts import HOUSEHOLDS_TOPIC, AreaCode, IntegrationEvent, ProblemCode, ProblemText
 from shared.contracts.accountability import ResponsiblePerson, Severity
 
 
@@ -119,8 +119,10 @@ class HouseholdProblemFound(HouseholdEvent):
     visit_id: UUID | None = None
     area_code: AreaCode
     category: ProblemCategory
-    code: str = Field(description="stable problem kind, e.g. housing_unsafe, school_dropout, relapse_risk_disaster")
-    description: str
+    code: ProblemCode = Field(
+        description="stable problem kind, e.g. housing_unsafe, school_dropout, relapse_risk_disaster"
+    )
+    description: ProblemText
     housing_grade: str | None = Field(default=None, pattern="^[ABCD]$")
     found_on: date
     found_by: str
@@ -157,7 +159,7 @@ class MemberAdded(HouseholdEvent):
 
     event_type = "gov.poverty.households.member_added.v1"
     member_id: UUID
-    relationship_to_head: str
+    relationship_to_head: str = Field(max_length=30)
     birth_date: date
     name_masked: str | None = Field(
         default=None, max_length=100, description="the name as a public notice (公示) shows it: 张*三"
@@ -207,8 +209,8 @@ class MemberSchoolingChanged(HouseholdEvent):
 
     event_type = "gov.poverty.households.member_schooling_changed.v1"
     member_id: UUID
-    enrolment: str
-    school_stage: str | None
+    enrolment: str = Field(max_length=20)
+    school_stage: str | None = Field(max_length=20)
 
 
 class MemberMedicalCoverageChanged(HouseholdEvent):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts import PROJECTS_TOPIC, AreaCode, IntegrationEvent
+from shared.contracts import PROJECTS_TOPIC, AreaCode, IntegrationEvent, Login, ProblemCode, ProblemText
 from shared.contracts.accountability import ResponsiblePerson, Severity
 from shared.timeutil import PERIOD_PATTERN
 
@@ -94,8 +94,8 @@ class ProjectProblemFound(ProjectEvent):
     event_type = "gov.poverty.projects.problem_found.v1"
     problem_id: UUID
     area_code: AreaCode
-    code: str
-    description: str
+    code: ProblemCode
+    description: ProblemText
     found_on: date
     found_by: str
     severity: Severity | None = Field(
@@ -153,7 +153,7 @@ class IncomeDistributionApproved(ProjectEvent):
     income_id: UUID
     period: str = Field(pattern=PERIOD_PATTERN)
     owner_area_code: AreaCode
-    approved_by: str
+    approved_by: Login
     shares: list[PlanShare] = Field(min_length=1, max_length=MAX_PLAN_SHARES)
 
 
@@ -176,7 +176,7 @@ class PayrollApproved(IntegrationEvent):
     event_type = "gov.poverty.projects.payroll_approved.v1"
     payroll_id: UUID
     period: str = Field(pattern=PERIOD_PATTERN)
-    approved_by: str
+    approved_by: Login
     lines: list[PayrollLine] = Field(min_length=1, max_length=MAX_PAYROLL_LINES)
 
     def aggregate_id(self) -> str:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.contracts import SUBSIDIES_TOPIC, AreaCode, IntegrationEvent
+from shared.contracts import SUBSIDIES_TOPIC, AreaCode, IntegrationEvent, Login, PeriodText
 from shared.contracts.accountability import ResponsiblePerson
 
 # A period of any programme's frequency, in the years of CALENDAR_YEARS: a month (monthly, one-off), a term (YYYY-S1,
@@ -52,8 +52,8 @@ class SubsidyPaid(SubsidyEvent):
 
     event_type = "gov.poverty.subsidies.subsidy_paid.v1"
     payment_id: UUID
-    policy_code: str
-    period: str
+    policy_code: str = Field(max_length=60)
+    period: PeriodText
     amount_fen: int = Field(gt=0)
     member_id: UUID | None = Field(default=None, description="the member paid, for a member's programme")
     cycle_id: UUID | None = Field(default=None, description="the cycle it was paid in; None: recorded by hand")
@@ -125,8 +125,8 @@ class SubsidyPaymentCorrected(SubsidyEvent):
     event_type = "gov.poverty.subsidies.payment_corrected.v1"
     payment_id: UUID
     kind: CorrectionKind
-    policy_code: str
-    period: str
+    policy_code: str = Field(max_length=60)
+    period: PeriodText
     amount_fen: int = Field(gt=0)
 
 
@@ -166,13 +166,13 @@ class CycleApproved(CycleEvent):
     """A cycle's entitlement list was approved (审批) by someone other than who submitted it."""
 
     event_type = "gov.poverty.subsidies.cycle_approved.v1"
-    programme_code: str
-    period: str
+    programme_code: str = Field(max_length=60)
+    period: PeriodText
     version_id: UUID
     entitled_count: int = Field(ge=0)
     total_fen: int = Field(ge=0)
-    submitted_by: str
-    approved_by: str
+    submitted_by: Login
+    approved_by: Login
 
 
 class BankFileExported(CycleEvent):

@@ -1,23 +1,24 @@
-"""The outbox's backlog as metrics: how many rows wait to be published, and how long the oldest has waited.
+"""The outbox's backlog: the unpublished rows, read by the relay in batches, and sampled as metrics.
 
-Every pod of a service samples its database every `SAMPLE_INTERVAL_S` (so replicas report the same numbers: alert on
-their maximum). A growing backlog with an old oldest row means events are not leaving: the brokers are unreachable,
-no relay holds the lock, or publishing fails. Both queries read the index `ix_outbox_unpublished`
-(published_at, id), never the published rows.
+The metrics say how many rows wait to be published and how long the oldest has waited. Every pod of a service samples
+its database every `SAMPLE_INTERVAL_S` (so replicas report the same numbers: alert on their maximum). A growing
+backlog with an old oldest row means events are not leaving: the brokers are unreachable, no relay holds the lock, or
+publishing fails. Every query here reads the index `ix_outbox_unpublished` (published_at, id).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.messaging.outbox import OUTBOX
+from shared.messaging.outbox import OUTBOX, PUBLISHED_FIELDS
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from shared.timeutil import utcnow
 
@@ -28,6 +29,52 @@ SAMPLE_TIMEOUT_S = 5.0
 _UNPUBLISHED = OUTBOX.c.published_at.is_(None)
 UNPUBLISHED_ROWS = select(func.count()).select_from(OUTBOX).where(_UNPUBLISHED)
 OLDEST_UNPUBLISHED = select(OUTBOX.c.occurred_at).where(_UNPUBLISHED).order_by(OUTBOX.c.id).limit(1)
+UNPUBLISHED = select(*PUBLISHED_FIELDS).where(_UNPUBLISHED).order_by(OUTBOX.c.id)
+# Built once, with parameters: a statement built per read is keyed for SQLAlchemy's cache every time.
+_FIRST = UNPUBLISHED.limit(bindparam("size"))
+_AFTER = UNPUBLISHED.where(OUTBOX.c.id > bindparam("after")).limit(bindparam("size"))
+
+
+class ReadAhead:
+    """Batches of unpublished rows in id order, each read while the caller sends the one before. It stops after a
+    short batch (caught up) or `max_batches`: a row committed after rows with higher ids (transactions commit out of
+    id order) is behind the cursor, and the next pass, reading from the start, finds it."""
+
+    def __init__(self, engine: AsyncEngine, size: int, max_batches: int) -> None:
+        # One statement a read: no transaction to begin and roll back around it.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._size, self._left = size, max_batches
+        self._next: asyncio.Task[Sequence[Row[Any]]] | None = None
+        self.caught_up = False
+
+    async def __aenter__(self) -> ReadAhead:
+        self._next = asyncio.create_task(self._read(None))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._next is not None:  # a read ahead that the pass no longer needs
+            self._next.cancel()
+            await asyncio.wait([self._next])
+            if not self._next.cancelled():
+                self._next.exception()  # read, or asyncio would log it as never retrieved
+
+    async def next(self) -> Sequence[Row[Any]]:
+        """The next batch; empty once the pass has read its last."""
+        if self._next is None:
+            return ()
+        rows, self._next = await self._next, None
+        self._left -= 1
+        self.caught_up = len(rows) < self._size
+        if not self.caught_up and self._left > 0:
+            self._next = asyncio.create_task(self._read(rows[-1].id))
+        return rows
+
+    async def _read(self, after: int | None) -> Sequence[Row[Any]]:
+        query, parameters = (
+            (_FIRST, {"size": self._size}) if after is None else (_AFTER, {"after": after, "size": self._size})
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query, parameters)).all()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ Kafka only after that transaction has committed. Infrastructure failures (databa
 are retried without limit, with backoff; a handler that keeps failing is tried `max_attempts` times in all
 and then the record goes to `<topic>.dlq` with the error in its headers, and the consumer moves on.
 
-Partitions are consumed side by side, each in its own transaction; within a partition, order is kept.
+Partitions are consumed side by side, each in its own transaction; within a partition, order is kept. Once every
+partition of a fetch is done, their offsets are committed in one request.
 Records waiting on one partition are applied up to `batch_size` per transaction, in order: a commit
 costs more than most handlers, so under load one commit serves many events, while at low rates a
 batch is the one record that arrived and adds no wait. Each record still claims its own inbox row in
@@ -16,7 +17,7 @@ its records applied one per transaction, which isolates the poison record and ap
 Nothing fetched is ever skipped. When a partition's processing fails otherwise (a dead letter Kafka
 refuses for good, a bug), what was done is committed and the partition is rewound to its first record
 not done and paused for a growing delay, then read again; the other partitions go on meanwhile. A record the Kafka
-client cannot even unpack (no bytes to dead-letter) stalls its partition the same way, the records before it applied.
+client cannot even unpack is quarantined with its raw bytes and its partition moves on (`shared.messaging.quarantine`).
 
 Dead-letter headers and log lines name an error by its type, and a database error by its SQLSTATE and
 constraint, never by its text: a database's message quotes the failing row's values (personal data).
@@ -33,6 +34,7 @@ import asyncio
 import logging
 import time
 import traceback
+from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +49,7 @@ from shared.contracts import contract_for, dead_letter_topic
 from shared.db import unit_of_work
 from shared.errors import DomainError
 from shared.failures import is_transient
-from shared.messaging import inbox
+from shared.messaging import inbox, quarantine
 from shared.messaging.cloudevents import Envelope, MalformedEvent
 from shared.messaging.handlers import Application, HandlerRegistry
 from shared.messaging.kafka import SharedProducer
@@ -61,6 +63,7 @@ log = logging.getLogger(__name__)
 _DATABASE_ATTRIBUTES = (("sqlstate", "sqlstate"), ("constraint_name", "constraint"), ("sqlite_errorname", "sqlite"))
 UNKNOWN_TYPE = "unknown"  # the event type label of a record that names none we know
 STALL_CAP_S = 60.0  # a partition stalled for good (say, its dead-letter topic not authorised) is retried this often
+READ_ALONE_S = 5.0  # the longest a partition read on its own waits for records known to be there
 LAG_REFRESH_S = 5.0  # how often the lag is refreshed from the brokers' end offsets, fetching or not
 
 
@@ -135,7 +138,7 @@ class ConsumerRunner:
         """The records waiting, by partition. aiokafka unpacks records as it hands them over, and one it cannot read
         (compressed with a codec not installed, a header key that is not UTF-8) fails the whole call after other
         partitions' records were taken from its buffer and their positions moved on: those would be skipped. So
-        every partition goes back to what is done, and is read on its own; only the unreadable one stalls."""
+        every partition goes back to what is done, and is read on its own."""
         try:
             fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
             fetched = await self._consumer.getmany(timeout_ms=1000, max_records=500)
@@ -147,62 +150,94 @@ class ConsumerRunner:
 
     async def _read_alone(self, tp: TopicPartition) -> list[ConsumerRecord[bytes, bytes]]:
         """A partition's records from what is done, one at a time, up to the first that cannot be read: those before
-        it are applied, and the partition then waits at it while the others go on."""
-        await self._rewind_to_committed(tp)
+        it are handed back to be applied first. When it is the first, it is quarantined and the partition moves on."""
+        done = await self._rewind_to_committed(tp)
         records: list[ConsumerRecord[bytes, bytes]] = []
+        give_up = time.monotonic() + READ_ALONE_S
         while len(records) < self._batch_size:
             try:
                 read = (await self._consumer.getmany(tp, timeout_ms=200, max_records=1)).get(tp, [])
             except Exception as exc:
-                if records:
-                    self._consumer.seek(tp, records[-1].offset + 1)
-                else:
-                    await self._rewind_to_committed(tp)
-                unreadable = "partition holds a record that cannot be read; reading it again soon"
-                self._hold(tp, self._stall_delay(tp, exc, unreadable))
-                EVENTS_CONSUMED.labels(tp.topic, UNKNOWN_TYPE, "failed").inc()
-                break
-            if not read:
+                if not records:
+                    return await self._quarantine(tp, done, exc)
+                self._consumer.seek(tp, records[-1].offset + 1)  # the next round, once these are applied, reads it
                 break
             records += read
+            if not read and (time.monotonic() > give_up or not await self._more_waiting(tp)):
+                break
         return records
 
-    async def _rewind_to_committed(self, tp: TopicPartition) -> None:
+    async def _more_waiting(self, tp: TopicPartition) -> bool:
+        """Whether `tp` holds records past its position that a fetch has not brought yet (a rewind drops what was
+        fetched, and a busy broker may take longer than one read waits)."""
+        end = self._consumer.last_stable_offset(tp) or self._consumer.highwater(tp)
+        return end is None or await self._consumer.position(tp) < end
+
+    async def _quarantine(self, tp: TopicPartition, offset: int, exc: Exception) -> list[ConsumerRecord[bytes, bytes]]:
+        """Keep the unreadable records at `offset` in the quarantine and commit past them, then hand back the
+        readable ones after them (`shared.messaging.quarantine`). When the raw bytes cannot be fetched or kept (the
+        broker or the database away), the partition waits at `offset`, nothing skipped, and is read again soon."""
+        try:
+            salvaged = await quarantine.set_aside(self._consumer, self._sessions, name=self.name, tp=tp, offset=offset)
+        except Exception as failure:
+            exc = failure
+            salvaged = None
+        if salvaged is None:
+            self._consumer.seek(tp, offset)
+            unreadable = "partition holds a record that cannot be read nor quarantined; reading it again soon"
+            self._hold(tp, self._stall_delay(tp, exc, unreadable, offset=offset))
+            EVENTS_CONSUMED.labels(tp.topic, UNKNOWN_TYPE, "failed").inc()
+            return []
+        self._stall_backoffs.pop(tp, None)
+        if salvaged.kept:
+            first, last = salvaged.kept[0], salvaged.kept[-1]
+            facts = {"consumer": self.name, "topic": tp.topic, "partition": tp.partition, "first_offset": first.first}
+            facts |= {"last_offset": last.last, "error_type": type(first.error).__name__}
+            log.error("records the client cannot unpack quarantined", extra=facts)
+            await self._commit(tp, salvaged.past_kept)
+        self._consumer.seek(tp, salvaged.resume_at)
+        return salvaged.records
+
+    async def _rewind_to_committed(self, tp: TopicPartition) -> int:
+        """Seek `tp` back to its first record not done, and return that offset."""
         committed = await self._consumer.committed(tp)
         if committed is None:
             await self._consumer.seek_to_beginning(tp)  # a new group reads from the start (auto_offset_reset)
-        else:
-            self._consumer.seek(tp, committed)
+            position: int = await self._consumer.position(tp)
+            return position
+        self._consumer.seek(tp, committed)
+        return int(committed)
 
     async def _consume_all(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         # Partitions are independent streams: their transactions run side by side. All have finished before the
-        # next fetch, so no partition is ever worked on by two tasks at once.
+        # next fetch, so no partition is ever worked on by two tasks at once; then what is done is committed, in one
+        # request for all partitions.
         partitions = list(batches)
-        results = await asyncio.gather(*(self._consume(tp, batches[tp]) for tp in partitions), return_exceptions=True)
+        results = await asyncio.gather(*(self.process(batches[tp]) for tp in partitions), return_exceptions=True)
+        done: dict[TopicPartition, int] = {}
         for tp, result in zip(partitions, results, strict=True):
             if isinstance(result, BaseException):
-                await self._stall(tp, batches[tp], result)
+                offset = self._stall(tp, batches[tp], result)
+                if offset > batches[tp][0].offset:
+                    done[tp] = offset
             else:
                 self._stall_backoffs.pop(tp, None)
+                done[tp] = batches[tp][-1].offset + 1
+        await self._commit_offsets(done)
 
-    async def _consume(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        await self.process(records)
-        await self._commit(tp, records[-1].offset + 1)
-
-    async def _stall(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], exc: BaseException) -> None:
+    def _stall(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], exc: BaseException) -> int:
         """Rewind a failed partition to its first record not done and pause it: the consumer's position is already
-        past the fetched records, so without the rewind they would be skipped and a later commit would cover them."""
+        past the fetched records, so without the rewind they would be skipped and a later commit would cover them.
+        Returns that offset (the records before it are done)."""
         offset = exc.offset if isinstance(exc, _Stalled) else records[0].offset
         cause = exc.__cause__ if isinstance(exc, _Stalled) and exc.__cause__ else exc
         delay = self._stall_delay(tp, cause, "partition stalled; reading it again soon", offset=offset)
         stalled_at = next((r for r in records if r.offset == offset), records[0])
         self._count("failed", stalled_at)
-        if tp not in self._consumer.assignment():
-            return  # revoked meanwhile: the new owner reads from the committed offset
-        self._consumer.seek(tp, offset)
-        self._hold(tp, delay)
-        if offset > records[0].offset:
-            await self._commit(tp, offset)
+        if tp in self._consumer.assignment():  # else revoked meanwhile: the new owner reads from the committed offset
+            self._consumer.seek(tp, offset)
+            self._hold(tp, delay)
+        return offset
 
     def _stall_delay(self, tp: TopicPartition, cause: BaseException, message: str, **where: int) -> float:
         """How long a stalled partition waits (growing each time it stalls again), logged with why."""
@@ -281,8 +316,7 @@ class ConsumerRunner:
             with consuming_batch(batch[0].record.topic, [work.envelope for work in batch], consumer=self.name) as span:
                 try:
                     await self._transact(batch, claimed)
-                    outcomes = zip(batch, claimed, strict=True)
-                    return [self._count("applied" if fresh else "duplicate", work.record) for work, fresh in outcomes]
+                    return self._count_batch(batch, ["applied" if fresh else "duplicate" for fresh in claimed])
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -345,8 +379,9 @@ class ConsumerRunner:
             await self._claim_and_apply(session, batch, claimed)
         # Each event's handling time is its share of the transaction that applied it.
         share = (time.perf_counter() - started) / len(batch)
-        for work in batch:
-            EVENT_HANDLING_SECONDS.labels(work.record.topic).observe(share)
+        handling = EVENT_HANDLING_SECONDS.labels(batch[0].record.topic)  # a batch is one partition's
+        for _ in batch:
+            handling.observe(share)
 
     async def _claim_and_apply(self, session: AsyncSession, batch: list[_Work], claimed: list[bool]) -> None:
         """Claim the batch's events in the inbox, then apply the fresh ones in order; `claimed` grows as
@@ -408,10 +443,16 @@ class ConsumerRunner:
                 await backoff.sleep()
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
-        if tp not in self._consumer.assignment():
-            return  # revoked while we worked: the new owner re-reads, the inbox absorbs the repeat
+        await self._commit_offsets({tp: offset})
+
+    async def _commit_offsets(self, offsets: dict[TopicPartition, int]) -> None:
+        assigned = self._consumer.assignment()
+        # A partition revoked while we worked is left out: the new owner re-reads, the inbox absorbs the repeat.
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not offsets:
+            return
         try:
-            await self._consumer.commit({tp: offset})
+            await self._consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError):
             log.warning("offset commit refused after a rebalance", extra={"consumer": self.name}, exc_info=True)
         except KafkaError:
@@ -421,6 +462,14 @@ class ConsumerRunner:
     def _count(self, outcome: str, record: ConsumerRecord[bytes, bytes]) -> str:
         EVENTS_CONSUMED.labels(record.topic, _event_type(record), outcome).inc()
         return outcome
+
+    def _count_batch(self, batch: list[_Work], outcomes: list[str]) -> list[str]:
+        """Count a batch's outcomes, one increment per event type and outcome."""
+        topic = batch[0].record.topic
+        counts = Counter(zip((_known_type(work.envelope.type) for work in batch), outcomes, strict=True))
+        for (event_type, outcome), count in counts.items():
+            EVENTS_CONSUMED.labels(topic, event_type, outcome).inc(count)
+        return outcomes
 
 
 def _header(record: ConsumerRecord[bytes, bytes], key: str) -> str | None:
@@ -451,6 +500,10 @@ def _event_type(record: ConsumerRecord[bytes, bytes]) -> str:
         event_type = named.decode() if isinstance(named, bytes) else ""
     except UnicodeDecodeError:
         return UNKNOWN_TYPE
+    return _known_type(event_type)
+
+
+def _known_type(event_type: str) -> str:
     return event_type if contract_for(event_type) is not None else UNKNOWN_TYPE
 
 

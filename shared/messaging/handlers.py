@@ -47,25 +47,27 @@ class HandlerRegistry:
 
         return register
 
-    def prepare(self, contract: type[E]) -> Callable[[Callable[[AsyncSession, list[E]], Awaitable[None]]], Preparer]:
+    def prepare(self, *contracts: type[E]) -> Callable[[Callable[[AsyncSession, list[E]], Awaitable[None]]], Preparer]:
         """Decorator: `preparer(session, events)` runs once per transaction, before the handlers, with all of
-        that transaction's events of `contract`'s type, so that what each event would look up alone can be
+        that transaction's events of the `contracts`' types, so that what each event would look up alone can be
         loaded in one query. Handlers must be correct without it."""
 
         def register(preparer: Callable[[AsyncSession, list[E]], Awaitable[None]]) -> Preparer:
-            self._preparers[contract.event_type] = preparer
+            for contract in contracts:
+                self._preparers[contract.event_type] = preparer
             return preparer
 
         return register
 
     async def prepare_all(self, session: AsyncSession, applications: Sequence[Application]) -> None:
         """Run the preparers for the events about to be applied in `session`'s transaction."""
-        by_type: dict[str, list[IntegrationEvent]] = {}
+        by_preparer: dict[Preparer, list[IntegrationEvent]] = {}
         for application in applications:
-            if application.event is not None and application.event.event_type in self._preparers:
-                by_type.setdefault(application.event.event_type, []).append(application.event)
-        for event_type, events in by_type.items():
-            await self._preparers[event_type](session, events)
+            event = application.event
+            if event is not None and (preparer := self._preparers.get(event.event_type)) is not None:
+                by_preparer.setdefault(preparer, []).append(event)
+        for preparer, events in by_preparer.items():
+            await preparer(session, events)
 
     def observe(self, *topics: str) -> Callable[[Observer], Observer]:
         """Decorator: call `observer(session, envelope, topic)` for every event on `topics`, known type or not."""

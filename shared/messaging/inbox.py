@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -26,8 +27,19 @@ class InboxEntry(SQLModel, table=True):
 async def claim(session: AsyncSession, *, consumer: str, events: Sequence[tuple[str, str]]) -> set[str]:
     """Record events (id, type) as applied, in one statement; returns the ids that were not applied before
     (the caller applies only those)."""
-    dialect = postgresql if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # Two array parameters: one prepared statement whatever the batch's size, and no SQL built per batch.
+        params = {"consumer": consumer, "ids": [id_ for id_, _ in events], "types": [t for _, t in events], "at": now}
+        return set((await session.scalars(_CLAIM, params)).all())
     rows = [{"consumer": consumer, "event_id": id_, "event_type": type_, "processed_at": now} for id_, type_ in events]
-    stmt = dialect.insert(InboxEntry).values(rows).on_conflict_do_nothing().returning(col(InboxEntry.event_id))
+    stmt = sqlite.insert(InboxEntry).values(rows).on_conflict_do_nothing().returning(col(InboxEntry.event_id))
     return set((await session.scalars(stmt)).all())
+
+
+_CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id, event_type, processed_at) "
+    "SELECT :consumer, claimed.event_id, claimed.event_type, :at "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) AS claimed (event_id, event_type) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(bindparam("at", type_=UTCDateTime()))

@@ -56,8 +56,9 @@ PUBLISHED_FIELDS = tuple(
 )
 
 
-def envelope_of(row: Row[Any]) -> Envelope:
-    """The CloudEvent an outbox row (read with PUBLISHED_FIELDS) publishes."""
+def envelope_of(row: Row[Any], *, traceparent: str | None) -> Envelope:
+    """The CloudEvent an outbox row (read with PUBLISHED_FIELDS) publishes, carrying `traceparent`: the context of the
+    span that publishes it, child of the one saved with the row."""
     return Envelope(
         id=row.event_id,
         type=row.event_type,
@@ -65,7 +66,7 @@ def envelope_of(row: Row[Any]) -> Envelope:
         subject=row.key,
         time=row.occurred_at,
         data=row.payload.encode(),
-        traceparent=row.traceparent,
+        traceparent=traceparent,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.timeutil import UTCDateTime
@@ -19,7 +19,11 @@ class QuarantinedRecord(SQLModel, table=True):
         Index("ix_quarantined_record_open", "resolved_at"),
     )
 
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    # SQLite numbers only an INTEGER primary key by itself (its rowid): BIGINT elsewhere.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
     consumer: str = Field(max_length=100)
     topic: str = Field(max_length=249)
     partition: int

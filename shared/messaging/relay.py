@@ -3,37 +3,46 @@
 Only one relay per database publishes: on PostgreSQL it holds a session-level advisory lock on a
 dedicated connection, which also LISTENs for the NOTIFY that every outbox write sends at commit, so
 rows written by any replica wake the active relay at once. A short fallback poll covers lost wake-ups.
-A crash between publishing and marking republishes those rows; consumers' inboxes absorb the repeat.
-Each row is marked once Kafka has acknowledged it, even when others in its batch failed; a send that
-fails fatally (see `is_fatal`) has the shared producer replaced before the next attempt.
-Each row is published in a PRODUCER span, child of the trace context saved with it, whose own context goes with the
-record as its `traceparent` header (`shared.tracing`).
+Rows go out in passes: the next batch is read (`shared.messaging.backlog`) while the current one is in
+flight (`shared.messaging.publication`), and rows are marked in bulk as Kafka acknowledges them, off
+the send path. A crash between publishing and marking republishes those rows (at most two batches'
+worth); consumers' inboxes absorb the repeat. A send that fails fatally (see `is_fatal`) has the shared
+producer replaced before the next pass. Each row is published in a PRODUCER span, child of the trace
+context saved with it, whose own context goes with the record as its `traceparent` header
+(`shared.tracing`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
-from functools import partial
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, Row, select, text, update
+from sqlalchemy import BigInteger, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import is_postgres, one_of
+from shared.messaging.backlog import ReadAhead
 from shared.messaging.kafka import SharedProducer
-from shared.messaging.outbox import NOTIFY_CHANNEL, OUTBOX, PUBLISHED_FIELDS, OutboxSignal, envelope_of
-from shared.metrics import OUTBOX_PUBLISHED, RELAY_LEADER
+from shared.messaging.outbox import NOTIFY_CHANNEL, OUTBOX, OutboxSignal
+from shared.messaging.publication import Sending
+from shared.metrics import RELAY_LEADER
 from shared.timeutil import utcnow
-from shared.tracing import end_publish_span, start_publish_span, traceparent_of
 
 log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 0x0B0E_7E1A  # one advisory lock per service database
-UNPUBLISHED = select(*PUBLISHED_FIELDS).where(OUTBOX.c.published_at.is_(None)).order_by(OUTBOX.c.id)
+# A closed lock connection is seen before every batch without a round trip; a live one that no notification has
+# proven lately is asked at most this often (a connection cut without the socket closing, as a network split).
+LOCK_CHECK_INTERVAL_S = 1.0
+# A pass reads at most this many batches ahead before starting again from the oldest unpublished row.
+PASS_BATCHES = 50
+
+
+class LeadershipLost(Exception):
+    """The connection that held the relay's lock is gone: another relay may publish now."""
 
 
 class Backoff:
@@ -63,7 +72,7 @@ class OutboxRelay:
         engine: AsyncEngine,
         producer: SharedProducer,
         signal: OutboxSignal,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         poll_interval_s: float = 5.0,
         standby_interval_s: float = 2.0,
     ) -> None:
@@ -71,6 +80,8 @@ class OutboxRelay:
         self._batch_size, self._poll, self._standby = batch_size, poll_interval_s, standby_interval_s
         self._leader = False
         self._lock_conn: AsyncConnection | None = None
+        self._lock_driver: Any = None  # the lock connection's asyncpg connection
+        self._lock_proven_at = 0.0
 
     @property
     def is_leader(self) -> bool:
@@ -99,69 +110,54 @@ class OutboxRelay:
                 await backoff.sleep()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unpublished rows in id order; return how many were published, or raise the first
-        failure once the rows Kafka did acknowledge are marked."""
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(UNPUBLISHED.limit(self._batch_size))).all()
-        if not rows:
-            return 0
+        """Publish the unpublished rows in id order until none is left; return how many were published, or raise
+        the first failure once the rows Kafka did acknowledge are marked."""
+        published = 0
+        while True:
+            count, caught_up = await self._publish_pass()
+            published += count
+            if caught_up:
+                return published
+
+    async def _publish_pass(self) -> tuple[int, bool]:
+        """One pass from the oldest unpublished row: how many rows it published, and whether it caught up."""
         producer = self._producer.current
-        sent, failure = await self._send(producer, rows)
-        if sent:
-            await self._mark_published(sent)
-            OUTBOX_PUBLISHED.inc(len(sent))
-        if failure is not None:
-            await self._producer.recover(producer, failure)
-            raise failure
-        return len(rows)
+        async with (
+            ReadAhead(self._engine, self._batch_size, PASS_BATCHES) as batches,
+            # Room for one batch being marked while the next is sent: marking is the slower half.
+            Sending(producer, self._mark_published, window=2 * self._batch_size) as sending,
+        ):
+            while rows := await batches.next():
+                # Before every batch: a database restart ends the lock with its connection, and a standby takes it
+                # at once; publishing on would publish every row twice, out of order.
+                await self._check_leadership()
+                if not await sending.send(rows):
+                    break
+        if sending.failure is not None:
+            await self._producer.recover(producer, sending.failure)
+            raise sending.failure
+        return sending.published, batches.caught_up
 
     async def _pump(self, backoff: Backoff) -> None:
         while True:
-            # Before every batch, a backlog's too: a database restart ends the lock with its connection, and a
-            # standby takes it at once; publishing on would publish every row twice, out of order.
             await self._check_leadership()
             try:
-                published = await self.publish_pending()
+                await self.publish_pending()
                 backoff.reset()
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, LeadershipLost):
                 raise
             except Exception:
                 log.warning("outbox publish failed; will retry", exc_info=True)
                 await backoff.sleep()
                 continue
-            if published < self._batch_size:
-                await self._signal.wait(self._poll)
-
-    async def _send(
-        self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]
-    ) -> tuple[list[int], BaseException | None]:
-        """The ids of the rows Kafka acknowledged, and the first failure. The whole batch is enqueued first so the
-        producer batches it (per-partition order is kept); each row's acknowledgement then counts on its own."""
-        futures: list[asyncio.Future[Any]] = []
-        failure: BaseException | None = None
-        for row in rows:
-            # A PRODUCER span per row, child of the context saved with it; the header carries the span's own.
-            span = start_publish_span(row)
-            try:
-                envelope = replace(envelope_of(row), traceparent=traceparent_of(span))
-                value, headers = row.payload.encode(), envelope.to_headers()
-                future = await producer.send(row.topic, value, key=row.key.encode(), headers=headers)
-            except Exception as exc:
-                end_publish_span(span, exc)
-                failure = exc  # the later rows wait for the next attempt, behind this one
-                break
-            future.add_done_callback(partial(end_publish_span, span))
-            futures.append(future)
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        # After a failed enqueue there are fewer results than rows: only the enqueued rows can have been sent.
-        acked = zip(rows, results, strict=False)
-        sent = [row.id for row, result in acked if not isinstance(result, BaseException)]
-        errors = [result for result in results if isinstance(result, BaseException)]
-        return sent, errors[0] if errors else failure
+            await self._signal.wait(self._poll)
 
     async def _mark_published(self, ids: list[int]) -> None:
         published = one_of(self._engine.dialect, OUTBOX.c.id, ids, BigInteger)
-        async with self._engine.begin() as conn:
+        async with self._engine.connect() as conn:
+            # One statement, its own transaction: a round trip, where BEGIN and COMMIT would take three. The relay's
+            # event loop is busy sending, and each round trip waits for it.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(update(OUTBOX).where(published).values(published_at=utcnow()))
 
     @asynccontextmanager
@@ -174,7 +170,6 @@ class OutboxRelay:
                 self.is_leader = False
             return
         async with self._engine.connect() as conn:
-            self._lock_conn = conn
             leader = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY}))
             await conn.commit()
             self.is_leader = leader
@@ -183,16 +178,26 @@ class OutboxRelay:
                     await self._listen(conn)
                 yield leader
             finally:
-                self.is_leader, self._lock_conn = False, None
+                self.is_leader, self._lock_conn, self._lock_driver = False, None, None
                 # Closing the connection (not returning it to the pool) releases the lock and the LISTEN.
                 await conn.invalidate()
 
     async def _listen(self, conn: AsyncConnection) -> None:
         raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
-        await driver.add_listener(NOTIFY_CHANNEL, lambda *_: self._signal.set())
+        self._lock_conn, self._lock_driver = conn, raw.driver_connection
+        self._lock_proven_at = time.monotonic()
+        await self._lock_driver.add_listener(NOTIFY_CHANNEL, self._notified)
+
+    def _notified(self, *_: object) -> None:
+        self._lock_proven_at = time.monotonic()  # a notification came over the lock's own session: it is alive
+        self._signal.set()
 
     async def _check_leadership(self) -> None:
-        if self._lock_conn is not None:
-            await self._lock_conn.execute(text("SELECT 1"))  # a dead lock connection means we lost the lock
+        if self._lock_conn is None:
+            return
+        if self._lock_driver.is_closed():
+            raise LeadershipLost
+        if time.monotonic() - self._lock_proven_at >= LOCK_CHECK_INTERVAL_S:
+            await self._lock_conn.execute(text("SELECT 1"))  # fails on a connection that is gone
             await self._lock_conn.commit()
+            self._lock_proven_at = time.monotonic()

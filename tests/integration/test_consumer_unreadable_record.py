@@ -1,6 +1,7 @@
 """A record the Kafka client cannot unpack (here a header key that is not UTF-8, as a Go or C client can write) fails
 aiokafka's whole fetch: the records of the other partitions taken in that fetch must not be skipped, and those before
-it on its own partition are applied; its partition then waits at it."""
+it on its own partition are applied; it is then quarantined and its partition goes on after it
+(tests/integration/test_consumer_quarantine.py tries every way the client can fail)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import create_engine, session_factory
@@ -21,6 +23,7 @@ from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
+from shared.messaging.quarantine_records import QuarantinedRecord
 from tests.kafka_support import eventually
 
 pytestmark = pytest.mark.integration
@@ -46,7 +49,7 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
-async def test_an_unreadable_record_stalls_only_its_partition_and_skips_nothing(kafka: str, pg_database: Any) -> None:
+async def test_an_unreadable_record_is_quarantined_and_nothing_is_skipped(kafka: str, pg_database: Any) -> None:
     topic = f"unreadable-{uuid.uuid4().hex[:8]}"
     await ensure_topics(kafka, [topic, f"{topic}.dlq"], partitions=2)
     engine = create_engine(await pg_database("audit"))  # any service's schema: the runner needs its inbox
@@ -57,7 +60,7 @@ async def test_an_unreadable_record_stalls_only_its_partition_and_skips_nothing(
 
     @handlers.observe(topic)
     async def note(_: AsyncSession, envelope: Envelope, __: str) -> None:
-        applied.append(tuple(json.loads(envelope.data)))  # type: ignore[arg-type]
+        applied.append(tuple(json.loads(envelope.data)))
 
     async def send(partition: int, n: int) -> None:
         envelope = Envelope(
@@ -85,15 +88,20 @@ async def test_an_unreadable_record_stalls_only_its_partition_and_skips_nothing(
     running = asyncio.create_task(runner.run())
     try:
         await eventually(lambda: len(applied) == 20, timeout=30)
-        for n in range(10, 20):  # the partition without the record goes on
+        for n in range(10, 20):  # both partitions go on
+            await send(0, n)
             await send(1, n)
-        await eventually(lambda: len(applied) == 30, timeout=30)
+        await eventually(lambda: len(applied) == 40, timeout=30)
         committed = {p: await consumer.committed(TopicPartition(topic, p)) for p in (0, 1)}
+        async with AsyncSession(engine) as session:
+            kept = [(r.topic, r.partition, r.offset) for r in (await session.scalars(select(QuarantinedRecord))).all()]
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await consumer.stop()
         await producer.stop()
         await engine.dispose()
-    assert sorted(applied) == sorted([(0, n) for n in range(10)] + [(1, n) for n in range(20)])
-    assert committed == {0: 10, 1: 20}  # partition 0 waits at the unreadable record
+    assert sorted(applied) == sorted([(0, n) for n in range(20)] + [(1, n) for n in range(20)])
+    assert [n for p, n in applied if p == 0] == list(range(20))  # in order around the unreadable record
+    assert kept == [(topic, 0, 10)]
+    assert committed == {0: 21, 1: 20}

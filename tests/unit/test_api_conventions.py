@@ -95,7 +95,7 @@ def test_every_request_body_has_an_example(service: str) -> None:
 
 
 def _is_page(schema: dict[str, Any]) -> bool:
-    return {"items", "next_cursor"} <= schema.get("properties", {}).keys()
+    return bool({"items", "next_cursor"} <= schema.get("properties", {}).keys())
 
 
 def unbounded_arrays(doc: dict[str, Any], schema: dict[str, Any], where: str, seen: frozenset[str]) -> list[str]:
@@ -153,14 +153,100 @@ def test_every_list_is_a_page(service: str) -> None:
     assert not hidden, "arrays neither paged nor bounded by maxItems:\n" + "\n".join(sorted(set(hidden)))
 
 
+# Why a write that a client may retry needs no `Idempotency-Key`: its second identical call cannot record
+# anything twice. Every other write (a POST that records something: a create, a decision that adds a record, a
+# batch) takes the key.
+SETS_STATE = "a PUT or PATCH sets state: the same body again finds it so and records nothing new"
+TRANSITION = "moves an existing record on from one state: the second call finds it moved and is a 409"
+RUN_ONCE = "a run that reports each thing once: repeated, it finds nothing new (counts 0)"
+MARK = "marks something: marking it again keeps the first mark"
+RECOMPUTE = "recomputes a draft from the facts: the same facts give the same result, ids kept"
+SAME_BYTES = "the same file again answers the first import (replayed by its own bytes' hash)"
+DISCLOSURE = (
+    "discloses a secret (a full ID or account number, a complainant's contact): each call is a new access that "
+    "must be recorded, and the answer, which holds the secret, must never be stored as a replay"
+)
+READ = "reads only (a search sent as a body to keep an ID number out of the URL)"
+NO_KEY_NEEDED: dict[str, str] = {
+    "households-search_by_id_number": READ,
+    "households-update_household": SETS_STATE,
+    "households-change_status": TRANSITION,
+    "members-change_member": SETS_STATE,
+    "members-reveal_id_number": DISCLOSURE,
+    "income-set_poverty_line": SETS_STATE,
+    "helper_cadres-assign_cadre": SETS_STATE,
+    "monitoring-close_episode": TRANSITION,
+    "power_holders-end_power_holder": TRANSITION,
+    "power_holders-end_relative": TRANSITION,
+    "projects-update_milestone": SETS_STATE,
+    "checks-run_checks": RUN_ONCE,
+    "plans-review_plan": TRANSITION,
+    "plans-approve_plan": TRANSITION,
+    "plans-reject_plan": TRANSITION,
+    "plans-account_plan": TRANSITION,
+    "workshops-end_employment": TRANSITION,
+    "posts-end_holding": TRANSITION,
+    "posts-end_pairing": TRANSITION,
+    "payrolls-approve_payroll": TRANSITION,
+    "cycles-compute_list": RECOMPUTE,
+    "cycles-post_notice": TRANSITION,
+    "cycles-submit_cycle": TRANSITION,
+    "cycles-approve_cycle": TRANSITION,
+    "cycles-close_cycle": TRANSITION,
+    "objections-decide_objection": TRANSITION,
+    "bank_results-import_bank_results": SAME_BYTES,
+    "batches-export_bank_file": DISCLOSURE,
+    "rectification-start_task": TRANSITION,
+    "rectification-close_task": TRANSITION,
+    "referrals-hand_over_now": RUN_ONCE,
+    "campaigns-check_coverage_now": RUN_ONCE,
+    "notifications-read_all": MARK,
+    "notifications-read_one": MARK,
+    "notifications-redeliver": TRANSITION,
+    "grievances-check_grievance_deadlines": RUN_ONCE,
+    "grievances-triage_grievance": TRANSITION,
+    "grievances-reply_to_grievance": TRANSITION,
+    "grievances-reveal_contact": DISCLOSURE,
+    "people-set_area_officer": SETS_STATE,
+}
+
+
+def _takes_the_key(op: dict[str, Any]) -> bool:
+    return "Idempotency-Key" in {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_create_takes_an_idempotency_key_and_documents_the_replay(service: str) -> None:
     for path, method, op in operations(service):
-        if "201" not in op["responses"]:
+        if "201" not in op["responses"] and not _takes_the_key(op):
             continue
-        headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
-        assert "Idempotency-Key" in headers, f"{method} {path}"
+        assert _takes_the_key(op), f"{method} {path}"
         assert "200" in op["responses"], f"{method} {path}: the replay's status is not documented"
+        assert op["operationId"] not in NO_KEY_NEEDED, f"{method} {path}: takes a key, yet listed as needing none"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_write_a_client_may_retry_takes_a_key_or_cannot_duplicate(service: str) -> None:
+    """A retried write whose first call committed but whose answer was lost must not record anything twice: it
+    takes an `Idempotency-Key`, or it is listed in `NO_KEY_NEEDED` with the reason its second call cannot. A new
+    write must be placed on one side; a PUT or PATCH may not create (a 201 is a create and takes the key)."""
+    writes = [(path, method, op) for path, method, op in operations(service) if method != "get"]
+    unkeyed = {op["operationId"]: f"{method} {path}" for path, method, op in writes if not _takes_the_key(op)}
+    unexplained = sorted(f"{where} ({op_id})" for op_id, where in unkeyed.items() if op_id not in NO_KEY_NEEDED)
+    assert not unexplained, "writes neither taking an Idempotency-Key nor listed in NO_KEY_NEEDED:\n" + "\n".join(
+        unexplained
+    )
+    for path, method, op in writes:
+        if NO_KEY_NEEDED.get(op["operationId"]) == SETS_STATE:
+            assert method in {"put", "patch"}, f"{method} {path}: only a PUT or PATCH sets state"
+    listed = {op["operationId"] for _, _, op in operations(service)} & NO_KEY_NEEDED.keys()
+    stale = listed - unkeyed.keys()
+    assert not stale, f"listed in NO_KEY_NEEDED, yet no longer an unkeyed write: {sorted(stale)}"
+
+
+def test_every_write_listed_as_needing_no_key_exists() -> None:
+    known = {op["operationId"] for service in SERVICES for _, _, op in operations(service)}
+    assert not NO_KEY_NEEDED.keys() - known, "NO_KEY_NEEDED names operations no service has"
 
 
 def _code_properties(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

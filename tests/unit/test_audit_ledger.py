@@ -105,7 +105,8 @@ async def test_an_edited_entry_is_caught(sessions: Any) -> None:
     await tamper(sessions, "UPDATE ledger_entry SET payload_hash = '" + "0" * 64 + "' WHERE seq = 3")
     result = await verify(sessions)
     assert not result.ok and result.first_break is not None
-    assert (result.first_break.seq, result.first_break.kind, result.entries_checked) == (3, "altered", 2)
+    assert (result.first_break.seq, result.first_break.kind, result.entries_checked) == (3, "altered", 4)
+    assert result.break_count == 1  # the walk went on: the entries after it still follow it
 
 
 async def test_an_edited_entry_with_a_recomputed_hash_breaks_the_next_link(sessions: Any) -> None:
@@ -149,7 +150,8 @@ async def test_an_entry_slipped_in_before_the_first_is_caught(sessions: Any) -> 
     )
     result = await verify(sessions)
     assert result.first_break is not None
-    assert (result.first_break.seq, result.first_break.kind, result.entries_checked) == (0, "inserted", 0)
+    assert (result.first_break.seq, result.first_break.kind, result.entries_checked) == (0, "inserted", 3)
+    assert result.break_count == 1  # the chain from the first entry on is whole
 
 
 async def test_the_head_exported_from_the_empty_log_verifies(sessions: Any) -> None:
@@ -188,7 +190,7 @@ async def test_entries_follow_their_savepoint_dropped_on_rollback_and_written_at
 ) -> None:
     statements: list[str] = []
     async with sessions() as s:
-        event.listen(s.sync_session.bind, "before_cursor_execute", lambda *a: statements.append(a[2]))  # type: ignore[union-attr]
+        event.listen(s.sync_session.bind, "before_cursor_execute", lambda *a: statements.append(a[2]))
         async with s.begin():
             ledger.append(s, source="outer", event_type="t", payload=b"{}")
             with pytest.raises(RuntimeError):
@@ -232,7 +234,7 @@ async def test_every_event_of_the_other_services_is_logged_by_the_consumer(sessi
 async def test_a_changes_events_are_written_before_the_log_takes_its_lock(sessions: Any) -> None:
     """The log's write lock serializes every writer: it is taken last, after the transaction's outbox rows,
     whichever of the two commit hooks runs first (here the outbox's is moved behind the log's)."""
-    statements: list[str] = []
+    statements: list[list[str]] = []
     engine = sessions.kw["bind"].sync_engine
     record = lambda *args: statements.append(args[2].split()[0:3])  # noqa: E731 - (conn, cursor, statement, ...)
     event.listen(engine, "before_cursor_execute", record)

@@ -122,13 +122,14 @@ def test_every_tool_is_a_subcommand_with_help() -> None:
     commands = subcommands(cli._parser())
     assert set(commands) == {
         "serve", "migrate", "up", "demo-data", "token", "replay-dlq", "kafka", "openapi", "asyncapi", "import",
-        "rekey", "verify-ledger",
+        "rekey", "verify-ledger", "quarantine",
     }  # fmt: skip
     for name, (help_text, _) in commands.items():
         assert len(help_text) > 20, f"poverty {name} has no help"
     kafka = subcommands(commands["kafka"][1])
     assert set(kafka) == {"start", "fetch"}
     assert all(help_text for help_text, _ in kafka.values())
+    assert set(subcommands(commands["quarantine"][1])) == {"list", "show", "replay", "dismiss"}
 
 
 def test_no_other_module_of_shared_is_a_program() -> None:

@@ -75,6 +75,8 @@ EXTERNAL_SECRETS = {
     "subsidies-payee": {"keys", "active-kid", "hmac-key"},
     "audit-grievance-contact": {"keys", "active-kid"},
     "audit-webhook": {"url", "secret"},  # optional (`optional: true`): without it notifications stay in the inbox
+    # The login of audit's own role (the audit-db Cluster's `managed.roles`), apart from the database's owner.
+    "audit-db-service": {"username", "password"},
 }
 CNPG_SECRET_KEYS = {"username", "password", "host", "port", "dbname", "uri", "jdbc-uri", "pgpass", "fqdn-uri"}
 # The Secret Strimzi's user operator writes for a SCRAM KafkaUser (named after the user), and the cluster CA's.
@@ -602,6 +604,33 @@ def test_settings_are_derived_from_the_code() -> None:
 
 def test_k8s_base_workloads_match_the_code() -> None:
     assert k8s_problems(objects(BASE), environment_name="prod") == []
+
+
+def database_login(docs: list[Doc], kind: str, name: str, variable: str) -> str | None:
+    """The Secret the user of a workload's database URL (`variable`, composed of `$(NAME)`s) comes from."""
+    env = {e["name"]: e for e in pod_spec(named(docs, kind, name) or {})["containers"][0].get("env", [])}
+    user = REFERENCE.search(env.get(variable, {}).get("value", ""))
+    source = env.get(user.group(1), {}) if user else {}
+    found: str | None = source.get("valueFrom", {}).get("secretKeyRef", {}).get("name")
+    return found
+
+
+def test_audit_migrates_as_the_databases_owner_and_serves_as_a_role_of_its_own() -> None:
+    """The service's role may only insert into the tamper-evident log and read it: it must not be the owner the
+    migrations run as (README, the tamper-evident log)."""
+    docs = objects(BASE)
+    cluster = named(docs, "Cluster", "audit-db")
+    assert cluster is not None
+    [role] = cluster["spec"]["managed"]["roles"]
+    assert role["name"] != cluster["spec"]["bootstrap"]["initdb"]["owner"]
+    service_login = role["passwordSecret"]["name"]
+    assert database_login(docs, "Job", "audit-migrate", "AUDIT_MIGRATION_DATABASE_URL") == "audit-db-app"
+    assert database_login(docs, "Job", "audit-migrate", "AUDIT_DATABASE_URL") == service_login
+    assert database_login(docs, "Deployment", "audit", "AUDIT_DATABASE_URL") == service_login
+    services = compose()["services"]
+    migrate_env, serve_env = compose_env(services["audit-migrate"])[0], compose_env(services["audit"])[0]
+    owner_url, service_url = migrate_env["AUDIT_MIGRATION_DATABASE_URL"], migrate_env["AUDIT_DATABASE_URL"]
+    assert service_url == serve_env["AUDIT_DATABASE_URL"] and owner_url.split(":")[1] != service_url.split(":")[1]
 
 
 def test_k8s_patches_only_name_real_settings() -> None:

@@ -1,5 +1,5 @@
-"""The Kafka client's repeated lines are rate-limited (a broker outage does not flood the log); no ID number is
-logged."""
+"""An outage's repeated warnings are held back (one line per kind and state change, a summary while it lasts); no
+ID number is logged."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Iterator
 
-from shared.logs import RATE_LIMIT_WINDOW_S, JsonFormatter, RateLimitFilter
+import pytest
+
+from shared.logs import QUIET_AFTER_S, SUMMARY_EVERY_S, JsonFormatter, RepeatFilter
 from shared.personal_data import check_digit
 
 
@@ -20,15 +23,41 @@ class Clock:
         return self.now
 
 
-def logged(records: list[logging.LogRecord], rate_limit: RateLimitFilter) -> list[dict[str, object]]:
-    """The JSON lines a handler with `rate_limit` writes for `records`."""
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(JsonFormatter("tests"))
-    handler.addFilter(rate_limit)
-    for record in records:
-        handler.handle(record)
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+class Written:
+    """What a service's handler with `repeats` writes: the records it is handed and the filter's own summaries."""
+
+    def __init__(self, repeats: RepeatFilter) -> None:
+        self.repeats, self.out = repeats, io.StringIO()
+        self.handler = logging.StreamHandler(self.out)
+        self.handler.setFormatter(JsonFormatter("tests"))
+        self.handler.addFilter(repeats)
+
+    def handle(self, *records: logging.LogRecord) -> None:
+        for record in records:
+            self.handler.handle(record)
+
+    def lines(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.out.getvalue().splitlines()]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def written(clock: Clock) -> Iterator[Written]:
+    """The filter's summaries go to `shared.logs`'s logger: routed to the same handler, as in a service."""
+    result = Written(RepeatFilter(clock=clock))
+    own = logging.getLogger("shared.logs")
+    saved = own.handlers[:], own.propagate, own.level
+    own.handlers[:], own.propagate = [result.handler], False
+    own.setLevel(logging.INFO)
+    try:
+        yield result
+    finally:
+        own.handlers[:], own.propagate, level = saved
+        own.setLevel(level)
 
 
 def unable_to_connect(node: int) -> logging.LogRecord:
@@ -39,43 +68,131 @@ def unable_to_connect(node: int) -> logging.LogRecord:
     )  # fmt: skip
 
 
-def test_a_burst_of_connection_errors_makes_a_handful_of_lines_with_the_count() -> None:
-    clock = Clock()
-    rate_limit = RateLimitFilter(clock=clock)
-    records = []
-    for n in range(1000):  # 83 a second, as the reviewer measured: 12 s
-        clock.now = 1000.0 + n * 0.012
-        records.append(unable_to_connect(n % 3))
-    lines = logged(records[:1], rate_limit) + logged(records[1:], rate_limit)
-    assert len(lines) == 1 and "suppressed" not in lines[0]
-    assert str(lines[0]["msg"]).startswith("Unable connect to node with id")
-    clock.now += RATE_LIMIT_WINDOW_S  # the outage goes on: the next one passes, with the count of those left out
-    [later] = logged([unable_to_connect(1), unable_to_connect(2)], rate_limit)
-    assert later["suppressed"] == 999 and later["level"] == "error"
-
-
-def test_a_long_outage_gives_one_line_per_window() -> None:
-    clock = Clock()
-    rate_limit = RateLimitFilter(clock=clock)
-    lines = []
-    for n in range(1000):  # 100 s at 10 a second
-        clock.now = 1000.0 + n * 0.1
-        lines += logged([unable_to_connect(1)], rate_limit)
-    assert len(lines) == 4  # at 0, 30, 60 and 90 s
-    assert [line.get("suppressed") for line in lines] == [None, 299, 299, 299]  # the last 99 told by the next one
-
-
-def test_kinds_are_limited_apart_and_other_loggers_not_at_all() -> None:
-    rate_limit = RateLimitFilter(clock=Clock())
-    other_kind = logging.LogRecord("aiokafka.conn", logging.WARNING, "conn.py", 1, "Connection lost", (), None)
-    ours = logging.LogRecord(
+def relay_retry() -> logging.LogRecord:
+    return logging.LogRecord(
         "shared.messaging.relay", logging.WARNING, "relay.py", 1, "outbox publish failed", (), None
     )
-    lines = logged([unable_to_connect(1), other_kind, unable_to_connect(1), other_kind, ours, ours, ours], rate_limit)
-    assert [line["logger"] for line in lines] == ["aiokafka.client", "aiokafka.conn", *["shared.messaging.relay"] * 3]
 
 
-def test_the_service_log_handler_rate_limits_aiokafka() -> None:
+def kafka_state(reachable: bool) -> logging.LogRecord:
+    level, msg = (logging.INFO, "kafka reachable") if reachable else (logging.WARNING, "kafka unreachable")
+    return logging.LogRecord("shared.health", level, "health.py", 1, msg, (), None)
+
+
+def outage(written: Written, clock: Clock, seconds: float, per_second: int = 80) -> None:
+    """The lines of an outage of `seconds`: aiokafka's connection errors, the relay's retries every 5 s."""
+    start = clock.now
+    written.handle(kafka_state(reachable=False))
+    for n in range(int(seconds * per_second)):
+        clock.now = start + n / per_second
+        written.handle(unable_to_connect(n % 3))
+        if n % (5 * per_second) == 0:
+            written.handle(relay_retry())
+
+
+def test_a_45_second_outage_writes_its_start_a_summary_and_its_end(written: Written, clock: Clock) -> None:
+    outage(written, clock, 45)  # 3,600 lines from aiokafka, 9 from the relay
+    clock.now += 2
+    written.handle(kafka_state(reachable=True))
+    clock.now += QUIET_AFTER_S
+    written.repeats.tick()
+    lines = written.lines()
+    assert [line["msg"] for line in lines[:3]] == [
+        "kafka unreachable",
+        "Unable connect to node with id 0: [Errno 111] Connect call failed",
+        "outbox publish failed",
+    ]
+    summary, back, end = lines[3:]
+    assert summary["level"] == "warning" and str(summary["msg"]).startswith("failures go on (30 s)")
+    assert summary["suppressed_by_kind"] == {
+        "aiokafka.client: Unable connect to node with id %s: %s": 30 * 80 - 1,
+        "shared.messaging.relay: outbox publish failed": 5,
+    }
+    assert back["msg"] == "kafka reachable"
+    assert end["level"] == "info" and end["suppressed"] == 45 * 80 - 1 + 8 and end["duration_s"] == 45
+    assert end["msg"] == f"failures stopped after 45 s: {45 * 80 - 1 + 8:,} similar lines left out"
+    assert end["suppressed_by_kind"] == {
+        "aiokafka.client: Unable connect to node with id %s: %s": 45 * 80 - 1,
+        "shared.messaging.relay: outbox publish failed": 8,
+    }
+
+
+def test_a_long_outage_gives_a_summary_every_period(written: Written, clock: Clock) -> None:
+    outage(written, clock, 100, per_second=10)
+    summaries = [line for line in written.lines() if str(line["msg"]).startswith("failures go on")]
+    assert [line["duration_s"] for line in summaries] == [30, 60, 90]
+    assert [line["suppressed"] for line in summaries] == [299 + 5, 300 + 6, 300 + 6]
+
+
+def test_the_end_is_written_by_the_tick_when_nothing_else_is_logged(written: Written, clock: Clock) -> None:
+    repeats = written.repeats
+    written.handle(unable_to_connect(1), unable_to_connect(1))
+    clock.now += QUIET_AFTER_S - 1
+    repeats.tick()
+    assert len(written.lines()) == 1  # still within the outage
+    clock.now += 1
+    repeats.tick()
+    repeats.tick()
+    [_, end] = written.lines()
+    assert end["suppressed"] == 1 and end["duration_s"] == 0
+
+
+def test_a_new_outage_starts_over(written: Written, clock: Clock) -> None:
+    written.handle(unable_to_connect(1), unable_to_connect(1))
+    clock.now += QUIET_AFTER_S
+    written.handle(unable_to_connect(1), unable_to_connect(1))
+    assert [line["msg"] for line in written.lines()][1:] == [
+        "failures stopped after 0 s: 1 similar lines left out",
+        "Unable connect to node with id 1: [Errno 111] Connect call failed",
+    ]
+
+
+def test_a_lone_warning_passes_and_ends_without_a_line(written: Written, clock: Clock) -> None:
+    written.handle(relay_retry())
+    clock.now += SUMMARY_EVERY_S + QUIET_AFTER_S
+    written.handle(relay_retry())
+    assert [line["msg"] for line in written.lines()] == ["outbox publish failed"] * 2
+
+
+def test_other_loggers_and_lower_levels_are_never_held_back(written: Written, clock: Clock) -> None:
+    other = logging.LogRecord("services.audit.api", logging.ERROR, "a.py", 1, "unhandled error", (), None)
+    info = logging.LogRecord("shared.messaging.retention", logging.INFO, "r.py", 1, "messaging tables purged", (), None)
+    written.handle(*[unable_to_connect(1), other, info] * 3)
+    assert [line["logger"] for line in written.lines()] == [
+        "aiokafka.client",
+        *["services.audit.api", "shared.messaging.retention"] * 3,
+    ]
+
+
+def test_a_summary_names_the_most_frequent_kinds_and_counts_the_rest(written: Written, clock: Clock) -> None:
+    for n in range(12):
+        for _ in range(n + 2):
+            written.handle(logging.LogRecord("aiokafka.conn", logging.WARNING, "c.py", 1, f"kind {n}", (), None))
+    clock.now += QUIET_AFTER_S
+    written.handle(unable_to_connect(1))
+    end = next(line for line in written.lines() if str(line["msg"]).startswith("failures stopped"))
+    by_kind = end["suppressed_by_kind"]
+    assert isinstance(by_kind, dict) and len(by_kind) == 11  # held back: 1 of kind 0 (its first passed), n + 2 of n
+    assert by_kind["aiokafka.conn: kind 11"] == 13 and by_kind["other kinds"] == 1 + 3
+
+
+def test_a_source_tells_its_first_failure_whatever_its_kind(written: Written, clock: Clock) -> None:
+    """The Kafka client says the same thing a dozen ways (connect, metadata, fetch, heartbeat...): one line."""
+    coordinator = logging.LogRecord(
+        "aiokafka.consumer.group_coordinator", logging.ERROR, "g.py", 1, "Heartbeat session expired", (), None
+    )
+    consumer = logging.LogRecord(
+        "shared.messaging.consumer", logging.WARNING, "c.py", 1, "offset commit failed", (), None
+    )
+    written.handle(unable_to_connect(1), coordinator, relay_retry(), consumer, coordinator, relay_retry(), consumer)
+    assert [line["logger"] for line in written.lines()] == [
+        "aiokafka.client",
+        "shared.messaging.relay",
+        "shared.messaging.consumer",
+    ]
+
+
+def test_the_service_log_handler_holds_back_repeats() -> None:
     from shared.logs import configure_logging
 
     root = logging.getLogger()
@@ -83,7 +200,7 @@ def test_the_service_log_handler_rate_limits_aiokafka() -> None:
     try:
         configure_logging("tests")
         [handler] = root.handlers
-        assert any(isinstance(f, RateLimitFilter) for f in handler.filters)
+        assert any(isinstance(f, RepeatFilter) for f in handler.filters)
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
@@ -96,6 +213,8 @@ def test_an_id_number_in_a_message_or_an_exception_is_redacted_however_typed() -
         raise ValueError(f"bad row: {number[:6]}/{number[6:14]}/{number[14:]}")
     except ValueError:
         failure = logging.LogRecord("x", logging.ERROR, "f.py", 1, "row %s refused", (number,), sys.exc_info())
-    [line] = logged([failure], RateLimitFilter())
+    written = Written(RepeatFilter())
+    written.handle(failure)
+    [line] = written.lines()
     assert number[6:14] not in json.dumps(line, ensure_ascii=False)
     assert line["msg"] == "row [ID number] refused" and "[ID number]" in str(line["exc"])

@@ -129,8 +129,8 @@ class Harness:
             raise AssertionError("the consumer did not get there in time")
         finally:
             task.cancel()
-            done, _ = await asyncio.wait({task}, timeout=5)
-            assert done, f"the consumer did not stop when cancelled: {task.get_stack()}"
+            stopped, _ = await asyncio.wait({task}, timeout=5)
+            assert stopped, f"the consumer did not stop when cancelled: {task.get_stack()}"
 
 
 def told_in_logs(caplog: pytest.LogCaptureFixture) -> str:

@@ -3,7 +3,6 @@ consumer; trace and request ids in every log line; nothing personal in an export
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -41,6 +40,8 @@ from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.kafka import SharedProducer
 from shared.messaging.outbox import OutboxMessage, OutboxSignal, record_event, session_info
 from shared.messaging.relay import OutboxRelay
+from shared.server_spans import NATIVE_OFF
+from tests.producer_fakes import FakeProducer
 from tests.support import envelope_of, household_problem
 from tests.tracing_support import captured_spans, hex_ids, of_kind
 
@@ -210,7 +211,7 @@ def logs() -> Iterator[Captured]:
 
 
 def traced_app() -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(telemetry=NATIVE_OFF)  # as every service's app is built: the server span is ours alone
 
     @app.get("/v1/households/{household_id}")
     async def read(household_id: str) -> dict[str, str]:
@@ -308,30 +309,11 @@ async def test_the_outbox_row_keeps_the_trace_it_was_recorded_in(households_db: 
     assert await saved_traceparents(sessions) == [row["traceparent"], None]
 
 
-class RecordingProducer:
-    """Acknowledges every send and keeps its headers."""
-
-    def __init__(self) -> None:
-        self.headers: list[dict[str, bytes]] = []
-
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    async def send(self, topic: str, value: bytes, *, key: bytes, headers: Any) -> asyncio.Future[None]:
-        self.headers.append(dict(headers))
-        future = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
-
-
 async def test_the_relay_publishes_in_a_producer_span_child_of_the_saved_context(households_db: AsyncEngine) -> None:
     signal = OutboxSignal()
     sessions = async_sessionmaker(households_db, expire_on_commit=False, info=session_info(signal))
-    producer = RecordingProducer()
-    shared_producer = SharedProducer(lambda: producer)  # type: ignore[arg-type,return-value]
+    producer = FakeProducer()
+    shared_producer = SharedProducer(lambda: producer)
     await shared_producer.start()
     with captured_spans() as spans:
         with trace.get_tracer("tests").start_as_current_span("visit") as visit:

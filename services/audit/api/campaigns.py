@@ -21,7 +21,7 @@ from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, text_key, uuid_key
 from shared.areas import AreaCode
 from shared.contracts.audit import CampaignKind
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.openapi import AREA_RULE_KEY
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -63,7 +63,7 @@ async def open_campaign(
 
 @router.get("", openapi_extra=CAMPAIGN_REACH)
 async def list_campaigns(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     today: Today,
     paging: Paging,
@@ -108,14 +108,14 @@ async def check_coverage_now(session: Transaction, _: DistrictOffice, now: Now, 
 
 
 @router.get("/{campaign_id}", openapi_extra=CAMPAIGN_REACH)
-async def get_campaign(campaign_id: UUID, session: Transaction, actor: Reader) -> CampaignRead:
+async def get_campaign(campaign_id: UUID, session: Reading, actor: Reader) -> CampaignRead:
     """Read one inspection campaign (检查): its kind, scope, round, dates and teams"""
     return CampaignRead.model_validate(await campaigns.read_campaign(session, campaign_id, actor=actor))
 
 
 @router.get("/{campaign_id}/coverage", openapi_extra=CAMPAIGN_REACH)
 async def campaign_coverage(
-    campaign_id: UUID, session: Transaction, actor: Reader, paging: Paging
+    campaign_id: UUID, session: Reading, actor: Reader, paging: Paging
 ) -> Page[TownshipCoverageRead]:
     """A campaign's coverage (全覆盖) township by township: households to reach, reached, not reached
 
@@ -135,7 +135,7 @@ async def campaign_coverage(
 @router.get("/{campaign_id}/unreached", openapi_extra=CAMPAIGN_REACH)
 async def unreached_households(
     campaign_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     area_code: Annotated[AreaCode | None, Query(description="Only those in this area (a prefix).")] = None,

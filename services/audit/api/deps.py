@@ -21,7 +21,7 @@ from shared.contracts.households import ProblemCategory
 from shared.schemas import IsoDate, QueryText
 
 
-def policy(request: Request) -> DeadlinePolicy:
+async def policy(request: Request) -> DeadlinePolicy:
     settings: AuditSettings = request.app.state.runtime.settings
     return settings.deadline_policy()
 
@@ -65,7 +65,7 @@ GrievanceReader = Annotated[
 GrievanceHandler = Annotated[Principal, Depends(require_roles(Role.DISTRICT_OFFICE, Role.DISCIPLINE_COMMISSION))]
 
 
-def finding_facets(
+async def finding_facets(
     area_code: Annotated[
         AreaCode | None,
         Query(
@@ -83,7 +83,7 @@ def finding_facets(
     return Facets(area_code, category, severity, responsible_person_id, campaign_id)
 
 
-def days(
+async def days(
     start: Annotated[IsoDate | None, Query(alias="from", description="From this day (district calendar).")] = None,
     to: Annotated[IsoDate | None, Query(description="To this day, inclusive; not before `from` (else 422).")] = None,
 ) -> Days:

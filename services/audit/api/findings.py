@@ -19,7 +19,7 @@ from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, PageRequest, Paging, datetime_key, uuid_key
 from shared.auth import Principal
 from shared.contracts.audit import SubjectKind
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.schemas import QueryText
 
 router = APIRouter(tags=["findings"])
@@ -36,7 +36,7 @@ _RECORDED: dict[int | str, dict[str, Any]] = {
 
 @router.get("/findings")
 async def list_findings(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     facets: FindingFacets,
@@ -61,7 +61,7 @@ async def list_findings(
 
 
 @router.get("/findings/{finding_id}")
-async def get_finding(finding_id: UUID, session: Transaction, actor: Reader) -> FindingRead:
+async def get_finding(finding_id: UUID, session: Reading, actor: Reader) -> FindingRead:
     """Read one finding (问题): its subject, severity, status, occurrences and evidence references"""
     return FindingRead.model_validate(await findings.get_finding(session, finding_id, actor))
 
@@ -118,7 +118,7 @@ def _facts(body: FindingCreate, actor: Principal) -> ProblemFacts:
 
 # Before the route of subjects named by id: a path under `/subjects/unit/` is a unit's, whatever follows.
 @router.get("/subjects/unit/{unit}/history")
-async def unit_history(unit: UnitPath, session: Transaction, actor: Reader, paging: Paging) -> Page[FindingHistoryRead]:
+async def unit_history(unit: UnitPath, session: Reading, actor: Reader, paging: Paging) -> Page[FindingHistoryRead]:
     """A unit's full problem history (问题台账): findings, tasks, checks, referrals, decisions
 
     As for a household's history: every finding on the unit (`subject_kind` `unit`, `subject_id` its name) within
@@ -131,7 +131,7 @@ async def unit_history(unit: UnitPath, session: Transaction, actor: Reader, pagi
 
 @router.get("/subjects/{subject_kind}/{subject_id}/history")
 async def subject_history(
-    subject_kind: UuidSubject, subject_id: UUID, session: Transaction, actor: Reader, paging: Paging
+    subject_kind: UuidSubject, subject_id: UUID, session: Reading, actor: Reader, paging: Paging
 ) -> Page[FindingHistoryRead]:
     """A household's, project's or payment's full problem history (问题台账): findings, tasks, checks, referrals
 

@@ -39,18 +39,18 @@ from shared.api.pagination import Page, Paging, date_key, datetime_key, uuid_key
 from shared.areas import AreaCode
 from shared.auth import Principal
 from shared.contracts.audit import SubjectKind
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/grievances", tags=["grievances"])
 
 
-def _settings(request: Request) -> AuditSettings:
+async def _settings(request: Request) -> AuditSettings:
     settings: AuditSettings = request.app.state.runtime.settings
     return settings
 
 
-def _vault(request: Request) -> ContactVault:
-    return _settings(request).contact_vault()
+async def _vault(request: Request) -> ContactVault:
+    return (await _settings(request)).contact_vault()
 
 
 Vault = Annotated[ContactVault, Depends(_vault)]
@@ -108,7 +108,7 @@ async def receive_grievance(
 
 @router.get("")
 async def list_grievances(
-    session: Transaction,
+    session: Reading,
     actor: GrievanceReader,
     paging: Paging,
     today: Today,
@@ -153,9 +153,7 @@ async def check_grievance_deadlines(
 
 
 @router.get("/{grievance_id}")
-async def get_grievance(
-    grievance_id: UUID, session: Transaction, actor: GrievanceReader, today: Today
-) -> GrievanceRead:
+async def get_grievance(grievance_id: UUID, session: Reading, actor: GrievanceReader, today: Today) -> GrievanceRead:
     """Read one grievance (群众诉求): what, where, about whom, its triage, reply and deadline
 
     A township office reads those of its area (others: 403), without the contact.
@@ -235,7 +233,7 @@ async def reveal_contact(
 
 @router.get("/{grievance_id}/contact-reveals")
 async def list_contact_reveals(
-    grievance_id: UUID, session: Transaction, actor: CommissionReader, paging: Paging
+    grievance_id: UUID, session: Reading, actor: CommissionReader, paging: Paging
 ) -> Page[ContactRevealRead]:
     """Who opened a grievance's contact, when and why, oldest first
 

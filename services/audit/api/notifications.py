@@ -16,7 +16,7 @@ from shared.api.clock import Now
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
 from shared.auth import Principal, Role, require_roles
 from shared.errors import Conflict, Forbidden
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.openapi import AREA_RULE_KEY
 from shared.schemas import QueryText
 
@@ -35,7 +35,7 @@ Backlog = Annotated[Literal["dead", "pending"], Query(description="dead (every a
 
 @router.get("/notifications", openapi_extra=OWN_INBOX)
 async def list_notifications(
-    session: Transaction,
+    session: Reading,
     actor: Anyone,
     paging: Paging,
     unread: bool | None = None,
@@ -86,7 +86,7 @@ async def read_one(notification_id: UUID, session: Transaction, actor: Anyone, n
 
 @router.get("/notification-deliveries")
 async def list_deliveries(
-    session: Transaction, _: DistrictOffice, paging: Paging, status: Backlog = "dead"
+    session: Reading, _: DistrictOffice, paging: Paging, status: Backlog = "dead"
 ) -> Page[NotificationDeliveryRead]:
     """List the notifications whose delivery to the messaging system failed for good, or is still pending
 

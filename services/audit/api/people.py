@@ -24,7 +24,7 @@ from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, int_key, text_key, uuid_key
 from shared.areas import AreaCode
 from shared.auth import Principal, Role, require_roles
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(tags=["people"])
 
@@ -58,7 +58,7 @@ async def set_area_officer(
 
 
 @router.get("/area-officers")
-async def list_area_officers(session: Transaction, actor: Reader, paging: Paging) -> Page[AreaOfficerRead]:
+async def list_area_officers(session: Reading, actor: Reader, paging: Paging) -> Page[AreaOfficerRead]:
     """List the areas' officers (乡镇扶贫干部) within the caller's area
 
     Pages run in area code order.
@@ -93,7 +93,7 @@ async def hand_over_finding(
 
 @router.get("/findings/{finding_id}/responsibility")
 async def responsibility_history(
-    finding_id: UUID, session: Transaction, actor: Reader, paging: Paging
+    finding_id: UUID, session: Reading, actor: Reader, paging: Paging
 ) -> Page[ResponsibilityChangeRead]:
     """List a finding's changes of responsible person (责任人变更), oldest first
 
@@ -109,7 +109,7 @@ async def responsibility_history(
 
 @router.get("/statistics/people")
 async def people_statistics_page(
-    session: Transaction,
+    session: Reading,
     actor: StatisticsReader,
     now: Now,
     paging: Paging,
@@ -136,7 +136,7 @@ async def people_statistics_page(
 
 @router.get("/statistics/units")
 async def unit_statistics_page(
-    session: Transaction,
+    session: Reading,
     actor: StatisticsReader,
     now: Now,
     paging: Paging,

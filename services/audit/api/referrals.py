@@ -33,7 +33,7 @@ from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, PageRequest, Paging, date_key, datetime_key, uuid_key
 from shared.contracts.audit import AccountabilityKind
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(tags=["referrals"])
 PackageFormat = Annotated[Literal["json", "csv", "md"], Query(alias="format")]
@@ -66,7 +66,7 @@ NOTICE_FORMATS: dict[int | str, dict[str, Any]] = {
 
 @router.get("/referrals")
 async def list_referrals(
-    session: Transaction,
+    session: Reading,
     _: CommissionReader,
     paging: Paging,
     facets: FindingFacets,
@@ -127,7 +127,7 @@ async def hand_over_now(session: Transaction, _: DistrictOffice, now: Now) -> Ha
 
 @router.get("/handover-packages/{week}", response_model=HandoverPackageRead, responses=PACKAGE_FORMATS)
 async def weekly_package(
-    week: Week, session: Transaction, _: CommissionReader, now: Now, fmt: PackageFormat = "json"
+    week: Week, session: Reading, _: CommissionReader, now: Now, fmt: PackageFormat = "json"
 ) -> dict[str, object] | Response:
     """The week's handover package (线索移交清单) of serious and severe leads: JSON, CSV or Markdown
 
@@ -146,7 +146,7 @@ async def weekly_package(
 
 @router.get("/handover-packages/{week}/referrals")
 async def package_referrals(
-    week: Week, session: Transaction, _: CommissionReader, paging: Paging, reason: ReferralReason | None = None
+    week: Week, session: Reading, _: CommissionReader, paging: Paging, reason: ReferralReason | None = None
 ) -> Page[DisciplineReferralRead]:
     """List the referrals of a week's handover package (线索移交清单), in the order made
 
@@ -198,7 +198,7 @@ async def record_action(
 
 @router.get("/accountability-actions")
 async def list_actions(
-    session: Transaction,
+    session: Reading,
     _: CommissionReader,
     paging: Paging,
     start: From,
@@ -218,7 +218,7 @@ async def list_actions(
 
 @router.get("/named-notices", response_model=Page[AccountabilityRead], responses=NOTICE_FORMATS)
 async def named_notice(
-    session: Transaction,
+    session: Reading,
     _: CommissionReader,
     paging: Paging,
     start: From,

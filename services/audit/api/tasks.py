@@ -23,7 +23,7 @@ from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
 from shared.areas import AreaCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.openapi import AREA_RULE_KEY
 from shared.schemas import QueryText
 
@@ -37,7 +37,7 @@ OWNER_RULE = {
 
 @router.get("")
 async def list_tasks(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     facets: FindingFacets,
@@ -67,7 +67,7 @@ async def list_tasks(
 
 
 @router.get("/{task_id}")
-async def get_task(task_id: UUID, session: Transaction, actor: Reader) -> RectificationTaskRead:
+async def get_task(task_id: UUID, session: Reading, actor: Reader) -> RectificationTaskRead:
     """Read one rectification task (整改任务): its owner, deadline, status and who moved it when"""
     task, _ = await rectification.task_in_reach(session, task_id, actor)
     return RectificationTaskRead.model_validate(task)

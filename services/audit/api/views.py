@@ -11,14 +11,14 @@ from services.audit.schemas.tasks import RectificationTaskRead
 from services.audit.schemas.views import OpenTaskGroupRead, PeriodActivityRead, RectificationRateRead
 from shared.api.clock import Now
 from shared.api.pagination import Page, Paging, datetime_key, text_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading
 
 router = APIRouter(prefix="/views", tags=["views"])
 
 
 @router.get("/open-tasks")
 async def open_tasks(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     now: Now,
     paging: Paging,
@@ -48,7 +48,7 @@ async def open_tasks(
 
 @router.get("/overdue-tasks")
 async def overdue_tasks(
-    session: Transaction, actor: Reader, now: Now, paging: Paging, facets: FindingFacets
+    session: Reading, actor: Reader, now: Now, paging: Paging, facets: FindingFacets
 ) -> Page[RectificationTaskRead]:
     """List the overdue rectification tasks (逾期未整改), longest overdue first
 
@@ -66,7 +66,7 @@ async def overdue_tasks(
 
 @router.get("/rectification-rates")
 async def rectification_rates(
-    session: Transaction, actor: Reader, paging: Paging, start: From, to: To, facets: FindingFacets
+    session: Reading, actor: Reader, paging: Paging, start: From, to: To, facets: FindingFacets
 ) -> Page[RectificationRateRead]:
     """Rectification rates (整改率) of a period's findings, by township and category
 
@@ -90,7 +90,7 @@ async def rectification_rates(
 
 @router.get("/referrals-and-accountability")
 async def referrals_and_accountability(
-    session: Transaction, _: CommissionReader, paging: Paging, start: From, to: To, facets: FindingFacets
+    session: Reading, _: CommissionReader, paging: Paging, start: From, to: To, facets: FindingFacets
 ) -> Page[PeriodActivityRead]:
     """Count referrals (线索移交) by reason and accountability decisions (问责) by kind, month by month
 

@@ -1,4 +1,5 @@
-"""The weekly handover package (每周线索移交): the serious and severe leads referred in one ISO week."""
+"""The weekly handover package (每周线索移交): the serious and severe leads referred in one ISO week, and the heads of
+the tamper-evident log anchored in it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from services.audit.domain.ledger_anchors import anchors_between
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
-from services.audit.rules.handover import HANDED_OVER, HandoverPackage, PackageTotals, lead_of, totals_of
+from services.audit.rules.handover import (
+    HANDED_OVER,
+    MAX_PACKAGE_ANCHORS,
+    HandoverPackage,
+    PackageTotals,
+    anchor_of,
+    lead_of,
+    totals_of,
+)
 from services.audit.rules.periods import IsoWeek
 from services.audit.rules.referrals import ReferralReason
 from shared.api.pagination import Key
@@ -30,7 +40,8 @@ def _of_the_package(stmt: Select[Any], week: IsoWeek) -> Select[Any]:
 async def weekly_package(
     session: AsyncSession, week: IsoWeek, *, now: datetime, at_most: int | None = None
 ) -> HandoverPackage:
-    """The leads referred during `week`, serious and severe only, in the order they were referred. With `at_most`,
+    """The leads referred during `week`, serious and severe only, in the order they were referred, and the log's heads
+    anchored during it. With `at_most`,
     InvalidInput (naming the week) when the week holds more leads than that."""
     stmt = (
         select(DisciplineReferral, Finding, RectificationTask)
@@ -46,7 +57,13 @@ async def weekly_package(
             f"(/v1/handover-packages/{week.label}/referrals), or the package as CSV or Markdown.",
             errors=[{"field": "path.week", "message": "too many leads for one document", "code": "package_too_large"}],
         )
-    return HandoverPackage(week, now, tuple(lead_of(r, f, t) for r, f, t in rows))
+    anchors = await anchors_between(session, week.starts_at, week.ends_at, at_most=MAX_PACKAGE_ANCHORS)
+    return HandoverPackage(
+        week,
+        now,
+        tuple(lead_of(r, f, t) for r, f, t in rows),
+        tuple(anchor_of(a.seq, a.entry_hash, a.recorded_at, a.anchored_at) for a in anchors),
+    )
 
 
 async def package_totals(session: AsyncSession, week: IsoWeek) -> PackageTotals:

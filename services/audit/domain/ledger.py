@@ -4,13 +4,14 @@ A use case queues entries (`append`); they are chained and inserted just before 
 (`write_pending`, called by the commit hook in `events.py`), so an entry exists exactly when the change it
 records does. Writers are serialized so the chain never forks: on PostgreSQL by a transaction-level advisory
 lock, on SQLite by the database write lock, taken last and held only for the head read and the inserts. The
-table refuses UPDATE and DELETE (triggers, migration 0002); whoever gets past them is caught by `verify`, a
-cut tail by an exported head.
+table refuses UPDATE and DELETE (triggers, migration 0002), and on PostgreSQL the service's own role may only
+insert and read (migration 0012); whoever gets past them is caught by `verify`, a cut tail or a rewrite with every
+hash recomputed by the heads anchored outside the database (`ledger_anchors.py`) or an exported head.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,19 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from services.audit.models import LedgerEntry
+from services.audit.models import LedgerAnchor, LedgerEntry
 from services.audit.rules.ledger import (
     GENESIS_HASH,
+    MAX_LISTED_BREAKS,
     Break,
     PendingEntry,
     Verification,
+    anchor_breaks,
     chain,
     head_break,
     recompute,
     sha256_hex,
 )
 from shared.commit_queue import CommitQueue
-from shared.db import create_engine, session_factory
 from shared.messaging.outbox import write_recorded
 
 LEDGER_LOCK_KEY = 0x1ED6_E7A0  # distinct from the outbox relay's lock
@@ -39,9 +41,12 @@ _BATCH = 1000
 _PENDING: CommitQueue[PendingEntry] = CommitQueue("ledger")
 
 
-def append(session: AsyncSession, *, source: str, event_type: str, payload: bytes) -> None:
-    """Queue an entry in the caller's transaction; it is chained and written at commit, or never."""
-    _PENDING.add(session, PendingEntry(source=source, event_type=event_type, payload_hash=sha256_hex(payload)))
+def append(session: AsyncSession, *, source: str, event_type: str, payload: bytes, facts: str | None = None) -> None:
+    """Queue an entry in the caller's transaction; it is chained and written at commit, or never. `facts`: the
+    state the change leaves (`rules/ledger_state.py`), hashed with the entry."""
+    _PENDING.add(
+        session, PendingEntry(source=source, event_type=event_type, payload_hash=sha256_hex(payload), facts=facts)
+    )
 
 
 def _serialize_writers(session: Session) -> None:
@@ -104,29 +109,84 @@ async def _link_break(session: AsyncSession, entry: LedgerEntry) -> Break:
     return Break(entry.seq, "broken_link", detail)
 
 
-async def _check(session: AsyncSession, entry: LedgerEntry, expected_seq: int, prev_hash: str) -> Break | None:
-    if entry.seq < expected_seq:  # only below 1: sequence numbers are unique and read in order
-        return Break(entry.seq, "inserted", f"entry {entry.seq} precedes the chain's first entry: it was inserted")
+async def _check(session: AsyncSession, entry: LedgerEntry, expected_seq: int, prev_hash: str) -> list[Break]:
+    """What is wrong with `entry`, expected at `expected_seq` after an entry hashed `prev_hash`: its place or link,
+    and its content."""
+    if entry.seq < 1:  # sequence numbers are unique and read in order: only an entry below the first precedes it
+        return [Break(entry.seq, "inserted", f"entry {entry.seq} precedes the chain's first entry: it was inserted")]
+    found = []
     if entry.seq != expected_seq:
         missing = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}..{entry.seq - 1}"
-        return Break(expected_seq, "missing_entries", f"entries {missing} are missing")
-    if entry.prev_hash != prev_hash:
-        return await _link_break(session, entry)
+        found.append(Break(expected_seq, "missing_entries", f"entries {missing} are missing"))
+    elif entry.prev_hash != prev_hash:
+        found.append(await _link_break(session, entry))
     if recompute(entry) != entry.entry_hash:
-        return Break(entry.seq, "altered", f"entry {entry.seq} does not match its hash: its content was changed")
-    return None
+        found.append(Break(entry.seq, "altered", f"entry {entry.seq} does not match its hash: its content was changed"))
+    return found
 
 
-async def verify(session: AsyncSession, *, expected_head: tuple[int, str] | None = None) -> Verification:
-    """Walk the chain from the first entry; report the first broken link (and check an exported head)."""
-    count, seq, last_hash = 0, 0, GENESIS_HASH
+async def stored_anchors(session: AsyncSession) -> list[tuple[int, str]]:
+    """The heads anchored so far, as kept in the database (append-only, like the log)."""
+    rows = await session.execute(select(col(LedgerAnchor.seq), col(LedgerAnchor.entry_hash)))
+    return [(seq, hash_) for seq, hash_ in rows.tuples().all()]
+
+
+async def verify(
+    session: AsyncSession,
+    *,
+    expected_head: tuple[int, str] | None = None,
+    anchors: Iterable[tuple[int, str]] = (),
+) -> Verification:
+    """Walk the whole chain and report every break; then check the anchored heads (those kept in the database and
+    `anchors`, e.g. from the handover packages or the topic) and an exported head.
+
+    After a break the walk resynchronises on the entry's own hash, so that one bad row (an entry planted below the
+    first, say) never hides what follows it; an entry below the first is reported and passed over.
+    """
+    every_anchor = {*await stored_anchors(session), *anchors}
+    anchored = {seq for seq, _ in every_anchor}
+    count, seq, last_hash, hashes = 0, 0, GENESIS_HASH, {}
+    breaks: list[Break] = []
     async for entry in _entries(session):
-        found = await _check(session, entry, seq + 1, last_hash)
-        if found is not None:
-            return Verification(False, count, seq, last_hash, found)
+        breaks += await _check(session, entry, seq + 1, last_hash)
+        if entry.seq < 1:
+            continue
         count, seq, last_hash = count + 1, entry.seq, entry.entry_hash
-    found = head_break(expected_head, seq, await _hash_at(session, expected_head))
-    return Verification(found is None, count, seq, last_hash, found)
+        if seq in anchored:
+            hashes[seq] = last_hash
+    breaks += anchor_breaks(every_anchor, seq, hashes)
+    exported = head_break(expected_head, seq, await _hash_at(session, expected_head))
+    if exported is not None:
+        breaks.append(exported)
+    protected, protection = await _protection(session)
+    return Verification(
+        not breaks,
+        count,
+        seq,
+        last_hash,
+        breaks[0] if breaks else None,
+        len(every_anchor),
+        breaks[:MAX_LISTED_BREAKS],
+        len(breaks),
+        protected,
+        protection,
+    )
+
+
+_MAY_CHANGE_THE_LOG = text(
+    "SELECT bool_or(pg_has_role(current_user, c.relowner, 'MEMBER') OR has_table_privilege(c.oid, 'UPDATE')"
+    " OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))"
+    " FROM pg_class c WHERE c.oid IN ('ledger_entry'::regclass, 'ledger_anchor'::regclass)"
+)
+
+
+async def _protection(session: AsyncSession) -> tuple[bool, str]:
+    """Whether the role this session runs as cannot change the log, and why."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False, "SQLite has no roles: whoever can write the file can drop the triggers and change the log"
+    if await session.scalar(_MAY_CHANGE_THE_LOG):
+        return False, "this role owns the log or may update, delete or truncate it: it can rewrite the log"
+    return True, "this role may only insert into the log and read it"
 
 
 async def _hash_at(session: AsyncSession, expected_head: tuple[int, str] | None) -> str | None:
@@ -136,13 +196,3 @@ async def _hash_at(session: AsyncSession, expected_head: tuple[int, str] | None)
         select(col(LedgerEntry.entry_hash)).where(col(LedgerEntry.seq) == expected_head[0])
     )
     return stored
-
-
-async def verify_database(database_url: str, *, expected_head: tuple[int, str] | None = None) -> Verification:
-    """Verify the log in audit's database directly (`poverty verify-ledger`): no service needs to be running."""
-    engine = create_engine(database_url)
-    try:
-        async with session_factory(engine)() as session:
-            return await verify(session, expected_head=expected_head)
-    finally:
-        await engine.dispose()

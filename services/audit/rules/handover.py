@@ -1,5 +1,6 @@
-"""The weekly handover package for the discipline commission (每周线索移交): which referrals it holds, and
-the package as JSON, CSV and a readable Markdown document (times in Asia/Shanghai)."""
+"""The weekly handover package for the discipline commission (每周线索移交): which referrals it holds, the heads of
+the tamper-evident log anchored during the week, and the package as JSON, CSV and a readable Markdown document
+(times in Asia/Shanghai)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from shared.timeutil import DISTRICT_TZ
 
 # Severity as referred: a later regrading changes no package already handed over.
 HANDED_OVER = (Severity.SERIOUS, Severity.SEVERE)
+# The most anchors a package holds: the week's newest (each one vouches for every entry before it).
+MAX_PACKAGE_ANCHORS = 1000
 # The most leads a package is handed out with as one JSON document; a larger week is read by pages
 # (`/v1/handover-packages/{week}/referrals`), or as CSV or Markdown.
 MAX_PACKAGE_LEADS = 10_000
@@ -53,14 +56,30 @@ FIELDS = tuple(Lead.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A head of the log anchored during the week: with the package, the commission holds it outside audit's
+    database (`poverty verify-ledger --anchors <package.json>` checks the log against it)."""
+
+    seq: int
+    entry_hash: str
+    recorded_at: str
+    anchored_at: str
+
+
+@dataclass(frozen=True)
 class HandoverPackage:
     week: IsoWeek
     generated_at: datetime
     leads: tuple[Lead, ...]
+    anchors: tuple[Anchor, ...] = ()
 
 
 def _local(moment: datetime) -> str:
     return moment.astimezone(DISTRICT_TZ).isoformat(timespec="seconds")
+
+
+def anchor_of(seq: int, entry_hash: str, recorded_at: datetime, anchored_at: datetime) -> Anchor:
+    return Anchor(seq, entry_hash, _local(recorded_at), _local(anchored_at))
 
 
 def lead_of(referral: DisciplineReferral, finding: Finding, task: RectificationTask | None) -> Lead:
@@ -124,6 +143,7 @@ def to_json(package: HandoverPackage) -> dict[str, Any]:
         "generated_at": _local(package.generated_at),
         **asdict(totals_of((lead.reason, lead.severity, lead.township, 1) for lead in leads)),
         "leads": [asdict(lead) for lead in leads],
+        "anchors": [asdict(anchor) for anchor in package.anchors],
     }
 
 
@@ -158,4 +178,7 @@ def to_markdown(package: HandoverPackage) -> str:
             f" | {lead.category} | {lead.area_code} | {lead.subject_kind} {markdown_cell(lead.subject_id)}"
             f" | {markdown_cell(lead.description)} | {markdown_cell(responsible)} | {task} |"
         )
+    if package.anchors:
+        lines += ["", "Heads of the tamper-evident log anchored this week (keep them to check the log against):", ""]
+        lines += [f"- {a.anchored_at}: entry {a.seq}, sha256 `{a.entry_hash}`" for a in package.anchors]
     return "\n".join(lines) + "\n"

@@ -71,6 +71,13 @@ def is_contradicted_by_recurrence(status: str) -> bool:
     return TaskStatus(status) in CONTRADICTED_BY_RECURRENCE
 
 
+# Every move a task's status can make: by an action, or back to its owner when its problem is found again.
+MOVES = frozenset(
+    {(before, _TO[action]) for action in _TO for before in _FROM[action]}
+    | {(before, TaskStatus.REOPENED) for before in CONTRADICTED_BY_RECURRENCE}
+)
+
+
 def next_status(current: str, action: TaskAction) -> TaskStatus:
     """The state `action` moves a task in `current` to; RuleViolation when the move is not allowed."""
     if TaskStatus(current) not in _FROM[action]:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.audit.rules.handover import MAX_PACKAGE_LEADS
+from services.audit.rules.handover import MAX_PACKAGE_ANCHORS, MAX_PACKAGE_LEADS
 from services.audit.rules.lifecycle import TaskStatus
 from services.audit.rules.referrals import ReferralReason
 from services.audit.schemas.common import Output, Prose
@@ -82,6 +82,15 @@ class LeadRead(BaseModel):
     deadline: datetime | Literal[""] = Field(description="the task's deadline; empty without a task")
 
 
+class AnchorRead(BaseModel):
+    """A head of the tamper-evident log anchored outside audit's database (times in Asia/Shanghai)."""
+
+    seq: int
+    entry_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    recorded_at: datetime = Field(description="when the anchored entry was recorded")
+    anchored_at: datetime
+
+
 class HandoverPackageRead(BaseModel):
     """A week's handover package (线索移交清单) as one JSON document: the serious and severe leads referred in the ISO
     week, in the order made, with their totals. At most `MAX_PACKAGE_LEADS` leads: a larger week is refused (422)
@@ -99,6 +108,11 @@ class HandoverPackageRead(BaseModel):
     by_severity: dict[Severity, int]
     by_township: dict[str, int] = Field(description="by the township's 9-digit code")
     leads: list[LeadRead] = Field(max_length=MAX_PACKAGE_LEADS)
+    anchors: list[AnchorRead] = Field(
+        max_length=MAX_PACKAGE_ANCHORS,
+        description="the heads of the tamper-evident log anchored during the week (`LedgerHeadAnchored`), the newest "
+        "1000 at most: keep them to check the log against (`poverty verify-ledger --anchors`)",
+    )
 
 
 class AccountabilityCreate(RequestBody):

@@ -14,7 +14,7 @@ from services.households.schemas.monitoring import CadreAssignment, HelperCadreC
 from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, text_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(tags=["helper cadres"])
 
@@ -44,9 +44,7 @@ async def register_cadre(
 
 
 @router.get("/helper-cadres")
-async def list_cadres(
-    session: Transaction, actor: Reader, area_code: AreaFilter, paging: Paging
-) -> Page[HelperCadreRead]:
+async def list_cadres(session: Reading, actor: Reader, area_code: AreaFilter, paging: Paging) -> Page[HelperCadreRead]:
     """List the helper cadres working within an area
 
     The area asked for (default: the caller's own area when scoped, else the district), in name order.

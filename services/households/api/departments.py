@@ -140,7 +140,7 @@ The first submission under an `Idempotency-Key` answers 201 with its report and 
 true`, changing nothing (a concurrent one waits for the first); other rows under the key are a 409."""
 
 
-def _within_size(request: Request, config: Config) -> None:
+async def _within_size(request: Request, config: Config) -> None:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > config.department_max_rows * MAX_ROW_BYTES:
         raise PayloadTooLarge("The submission is too large; split the data.")

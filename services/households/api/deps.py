@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, SecretStr
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.households.domain import register
+from services.households.domain import reads
 from services.households.models import Household, Member
 from services.households.schemas.households import HouseholdRead, MemberRead
 from services.households.settings import HouseholdsConfig
@@ -21,7 +22,7 @@ from shared.openapi import AREA_RULE_KEY
 R = Role
 
 
-def households_config(request: Request) -> HouseholdsConfig:
+async def households_config(request: Request) -> HouseholdsConfig:
     """The configuration the app was built with."""
     config: HouseholdsConfig = request.app.state.households_config
     return config
@@ -30,7 +31,7 @@ def households_config(request: Request) -> HouseholdsConfig:
 Config = Annotated[HouseholdsConfig, Depends(households_config)]
 
 
-def known_area_filter(config: Config, area_code: Annotated[AreaCode | None, Query()] = None) -> str | None:
+async def known_area_filter(config: Config, area_code: Annotated[AreaCode | None, Query()] = None) -> str | None:
     """The `area_code` a list or statistics are asked for, refused unless it is the district or lies in one of its
     townships: another district's code would answer with nothing, as if the area had no households."""
     if area_code is not None and not config.is_known_area(area_code):
@@ -115,15 +116,26 @@ HOUSEHOLD_REACH = {
 }
 
 
-def member_read(member: Member) -> MemberRead:
-    return MemberRead(**member.model_dump(exclude={"id_masked"}), id_number_masked=member.id_masked)
+# Each body field and the column it is read from: only these are ever read for an answer (never the sealed number).
+MEMBER_COLUMNS = {field: "id_masked" if field == "id_number_masked" else field for field in MemberRead.model_fields}
+HOUSEHOLD_COLUMNS = {field: field for field in HouseholdRead.model_fields if field != "members"}
+_MEMBER_SOURCES = tuple(MEMBER_COLUMNS.values())
+
+
+def member_read(member: Member | Row[Any]) -> MemberRead:
+    """A member's body from the member or from a row of `MEMBER_COLUMNS`."""
+    return MemberRead.model_validate({field: getattr(member, column) for field, column in MEMBER_COLUMNS.items()})
 
 
 async def household_reads(session: AsyncSession, households: Sequence[Household]) -> list[HouseholdRead]:
-    """Bodies of households with their members (masked ID numbers), members loaded in one query."""
-    members = await register.members_by_household(session, [h.id for h in households])
+    """Bodies of households with their members (masked ID numbers), members read in one query as rows."""
+    members = await reads.member_rows(session, [h.id for h in households], _MEMBER_SOURCES)
     return [
-        HouseholdRead(**h.model_dump(), members=[member_read(m) for m in members.get(h.id, [])]) for h in households
+        HouseholdRead.model_validate(
+            {field: getattr(h, column) for field, column in HOUSEHOLD_COLUMNS.items()}
+            | {"members": [member_read(m) for m in members.get(h.id, [])]}
+        )
+        for h in households
     ]
 
 

@@ -22,7 +22,7 @@ from services.households.schemas.guarantees import (
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, datetime_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/households/{household_id}", tags=["guarantees"])
 
@@ -67,9 +67,7 @@ async def record_appraisal(
 
 
 @router.get("/housing-appraisals", openapi_extra=HOUSEHOLD_REACH)
-async def list_appraisals(
-    household_id: UUID, session: Transaction, actor: Reader, paging: Paging
-) -> Page[AppraisalRead]:
+async def list_appraisals(household_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[AppraisalRead]:
     """List the household's housing appraisals
 
     Oldest first: officers', departments', visitors' and renovation acceptances (`source`), with C/D deadlines
@@ -152,7 +150,7 @@ async def record_water_check(
 
 @router.get("/water-checks", openapi_extra=HOUSEHOLD_REACH)
 async def list_water_checks(
-    household_id: UUID, session: Transaction, actor: Reader, paging: Paging
+    household_id: UUID, session: Reading, actor: Reader, paging: Paging
 ) -> Page[WaterCheckRead]:
     """List the household's drinking-water checks
 

@@ -40,7 +40,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, int_key, text_key
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, RiskKind
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/households", tags=["households"])
@@ -85,7 +85,7 @@ async def register_household(
 
 @router.get("", openapi_extra=HOUSEHOLD_REACH)
 async def list_households(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     today: Today,
     paging: Paging,
@@ -140,7 +140,7 @@ async def search_by_id_number(
 
 
 @router.get("/{household_id}", openapi_extra=HOUSEHOLD_REACH)
-async def get_household(household_id: UUID, session: Transaction, actor: Reader) -> HouseholdRead:
+async def get_household(household_id: UUID, session: Reading, actor: Reader) -> HouseholdRead:
     """Read a household and its members
 
     Its lifecycle status, helper cadre, 低保 status, latest housing grade and water safety; members with their
@@ -186,7 +186,7 @@ async def change_status(
 @router.get("/{household_id}/assessment", openapi_extra=HOUSEHOLD_REACH)
 async def assessment(
     household_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     today: Today,
     year: Annotated[Year | None, Query()] = None,
@@ -212,7 +212,7 @@ async def assessment(
 @router.get("/{household_id}/history", openapi_extra=HOUSEHOLD_REACH)
 async def household_history(
     household_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
 ) -> Page[ChangeRead]:

@@ -25,7 +25,7 @@ from services.households.schemas.guarantees import (
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, int_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.openapi import AREA_RULE_KEY
 
 router = APIRouter(tags=["income"])
@@ -65,7 +65,7 @@ async def set_poverty_line(
         "every role allowed reads all of them, whatever the token's `area`."
     },
 )
-async def list_poverty_lines(session: Transaction, _: Reader, paging: Paging) -> Page[PovertyLineRead]:
+async def list_poverty_lines(session: Reading, _: Reader, paging: Paging) -> Page[PovertyLineRead]:
     """List the poverty lines set, per year
 
     In year order, each with its monitoring margin and who set it when.
@@ -118,7 +118,7 @@ async def record_income(
 @router.get("/households/{household_id}/income", openapi_extra=HOUSEHOLD_REACH)
 async def income_summary(
     household_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     today: Today,
     year: Annotated[Year | None, Query()] = None,
@@ -157,7 +157,7 @@ async def income_summary(
 @router.get("/households/{household_id}/transfer-receipts", openapi_extra=HOUSEHOLD_REACH)
 async def list_transfer_receipts(
     household_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     year: Annotated[Year | None, Query()] = None,

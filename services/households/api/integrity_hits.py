@@ -9,14 +9,14 @@ from services.households.domain.integrity_hits import hits_in
 from services.households.rules.integrity import HitKind
 from services.households.schemas.integrity_hits import IntegrityHitRead
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading
 
 router = APIRouter(prefix="/integrity-hits", tags=["integrity hits"])
 
 
 @router.get("")
 async def list_integrity_hits(
-    session: Transaction, actor: IntegrityReader, area_code: AreaFilter, paging: Paging, kind: HitKind | None = None
+    session: Reading, actor: IntegrityReader, area_code: AreaFilter, paging: Paging, kind: HitKind | None = None
 ) -> Page[IntegrityHitRead]:
     """List the integrity checks' hits
 

@@ -31,7 +31,7 @@ from services.households.schemas.households import (
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/households/{household_id}", tags=["members"])
 
@@ -160,9 +160,7 @@ async def reveal_id_number(
 
 
 @router.get("/id-number-reveals")
-async def reveal_log(
-    household_id: UUID, session: Transaction, actor: RevealAuditor, paging: Paging
-) -> Page[RevealLogRead]:
+async def reveal_log(household_id: UUID, session: Reading, actor: RevealAuditor, paging: Paging) -> Page[RevealLogRead]:
     """List who saw the household's ID-card numbers, when and why
 
     Oldest first: each entry names the member, who saw the number, when, and the reason they gave; the numbers

@@ -24,7 +24,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, uuid_key
 from shared.auth import Principal
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(tags=["monitoring"])
 
@@ -87,9 +87,7 @@ async def raise_flag(
 
 
 @router.get("/households/{household_id}/monitoring-episodes", openapi_extra=HOUSEHOLD_REACH)
-async def household_episodes(
-    household_id: UUID, session: Transaction, actor: Reader, paging: Paging
-) -> Page[EpisodeRead]:
+async def household_episodes(household_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[EpisodeRead]:
     """List the household's monitoring episodes (监测记录)
 
     Oldest first, each with its flags, help measures and closing decision.
@@ -103,7 +101,7 @@ async def household_episodes(
 
 @router.get("/monitoring-episodes", openapi_extra=HOUSEHOLD_REACH)
 async def list_episodes(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     area_code: AreaFilter,
     paging: Paging,

@@ -24,7 +24,7 @@ from services.households.schemas.power_holders import (
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, text_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/power-holders", tags=["power holders"])
 
@@ -74,7 +74,7 @@ async def register_power_holder(
 
 @router.get("")
 async def list_power_holders(
-    session: Transaction, actor: IntegrityReader, area_code: AreaFilter, paging: Paging
+    session: Reading, actor: IntegrityReader, area_code: AreaFilter, paging: Paging
 ) -> Page[PowerHolderRead]:
     """List the power holders of an area
 
@@ -93,7 +93,7 @@ async def list_power_holders(
 
 
 @router.get("/{holder_id}")
-async def get_power_holder(holder_id: UUID, session: Transaction, actor: IntegrityReader) -> PowerHolderDetail:
+async def get_power_holder(holder_id: UUID, session: Reading, actor: IntegrityReader) -> PowerHolderDetail:
     """Read a power holder and their relatives
 
     Every relative recorded, ended ones included, by the kind of tie: never a number or its hash.

@@ -13,7 +13,7 @@ from services.households.schemas.common import Year
 from services.households.schemas.statistics import AreaFiguresRead, StatisticsRead
 from services.households.settings import HouseholdsConfig
 from shared.api.clock import Today
-from shared.http import Transaction
+from shared.http import Reading
 
 router = APIRouter(tags=["statistics"])
 
@@ -24,7 +24,7 @@ def _read(figures: statistics.AreaFigures, config: HouseholdsConfig) -> AreaFigu
 
 @router.get("/statistics")
 async def area_statistics(
-    session: Transaction,
+    session: Reading,
     actor: StatisticsReader,
     config: Config,
     today: Today,

@@ -18,7 +18,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, datetime_key, int_key, uuid_key
 from shared.errors import Forbidden
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/households/{household_id}", tags=["visits"])
 
@@ -72,7 +72,7 @@ async def record_visit(
 
 
 @router.get("/visits", openapi_extra=HOUSEHOLD_REACH)
-async def list_visits(household_id: UUID, session: Transaction, actor: Reader, paging: Paging) -> Page[VisitRead]:
+async def list_visits(household_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[VisitRead]:
     """List the household's visits (走访记录)
 
     Oldest first (by day, then round), each with the problems it found.
@@ -87,7 +87,7 @@ async def list_visits(household_id: UUID, session: Transaction, actor: Reader, p
 
 @router.get("/open-findings", openapi_extra=HOUSEHOLD_REACH)
 async def list_open_findings(
-    household_id: UUID, session: Transaction, actor: Reader, paging: Paging
+    household_id: UUID, session: Reading, actor: Reader, paging: Paging
 ) -> Page[OpenFindingRead]:
     """List audit's open findings about the household (问题整改)
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -116,20 +114,6 @@ async def update_household(
     if "area_code" in changed:
         await cadres.release_if_moved_away(session, household, actor=actor.subject, now=now)
     return sorted(changed)
-
-
-async def members_by_household(session: AsyncSession, household_ids: Sequence[UUID]) -> dict[UUID, list[Member]]:
-    """Members of several households in one query, in a stable order."""
-    grouped: dict[UUID, list[Member]] = defaultdict(list)
-    if household_ids:
-        rows = await session.scalars(
-            select(Member)
-            .where(col(Member.household_id).in_(list(household_ids)))
-            .order_by(col(Member.birth_date), col(Member.id))
-        )
-        for member in rows.all():
-            grouped[member.household_id].append(member)
-    return grouped
 
 
 async def search_by_id_number(

@@ -3,4 +3,4 @@
 from services.households.settings import HouseholdsSettings
 from shared.migrations import run_env
 
-run_env(HouseholdsSettings().database_url)
+run_env(HouseholdsSettings().migration_url())

@@ -15,7 +15,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, PageRequest, Paging, text_key, uuid_key
 from shared.areas import AreaCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(tags=["assets"])
 OwnerArea = Annotated[AreaCode | None, Query(description="only assets owned within this district, township or village")]
@@ -50,7 +50,7 @@ async def register_asset(
 
 @router.get("/projects/{project_id}/assets")
 async def list_project_assets(
-    project_id: UUID, session: Transaction, actor: Reader, paging: Paging, today: Today
+    project_id: UUID, session: Reading, actor: Reader, paging: Paging, today: Today
 ) -> Page[AssetRead]:
     """List a project's assets, each with the income recorded for it this year and last
 
@@ -62,7 +62,7 @@ async def list_project_assets(
 
 @router.get("/assets")
 async def list_assets(
-    session: Transaction, actor: Reader, paging: Paging, today: Today, area_code: OwnerArea = None
+    session: Reading, actor: Reader, paging: Paging, today: Today, area_code: OwnerArea = None
 ) -> Page[AssetRead]:
     """List the asset register (资产台账) of an area: value, owner, agreed return, income this year and last
 

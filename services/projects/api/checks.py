@@ -18,7 +18,7 @@ router = APIRouter(prefix="/checks", tags=["checks"])
 CheckRunner = Annotated[Principal, Depends(require_roles(Role.DISTRICT_OFFICE, Role.INSPECTOR))]
 
 
-def _distribution_days(request: Request) -> int:
+async def _distribution_days(request: Request) -> int:
     settings: ProjectsSettings = request.app.state.runtime.settings
     return settings.income_distribution_days
 

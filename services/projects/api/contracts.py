@@ -15,7 +15,7 @@ from services.projects.schemas.lifecycle import ContractCreate, ContractRead
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -50,7 +50,7 @@ async def record_contract(
 
 @router.get("/{project_id}/contracts")
 async def list_contracts(
-    project_id: UUID, session: Transaction, actor: Reader, paging: Paging, today: Today
+    project_id: UUID, session: Reading, actor: Reader, paging: Paging, today: Today
 ) -> Page[ContractRead]:
     """List a project's insurance and maintenance contracts, the first to expire first, each saying if it expired
 

@@ -14,7 +14,7 @@ from services.projects.schemas.funds import FundingCreate, FundingRead, Spending
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, int_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/projects", tags=["funds"])
 DRAW_RESPONSES: dict[int | str, dict[str, str]] = {
@@ -71,7 +71,7 @@ async def draw_funding(
 
 
 @router.get("/{project_id}/funding")
-async def list_funding(project_id: UUID, session: Transaction, actor: Reader, paging: Paging) -> Page[FundingRead]:
+async def list_funding(project_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[FundingRead]:
     """List a project's draws on funding lines, by the lines' year, with what it spent from each
 
     Pass `next_cursor` on for the next page.
@@ -109,7 +109,7 @@ async def record_spending(
 
 
 @router.get("/{project_id}/spending")
-async def list_spending(project_id: UUID, session: Transaction, actor: Reader, paging: Paging) -> Page[SpendingRead]:
+async def list_spending(project_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[SpendingRead]:
     """List a project's spending (支出), the latest first
 
     Pass `next_cursor` on for the next page.

@@ -21,7 +21,7 @@ from services.projects.schemas.funds import (
 from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, int_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.timeutil import CALENDAR_YEARS
 
 router = APIRouter(tags=["funds"])
@@ -56,7 +56,7 @@ async def record_allocation(
 
 @router.get("/fund-allocations")
 async def list_allocations(
-    session: Transaction,
+    session: Reading,
     _: Reader,
     paging: Paging,
     year: Annotated[int | None, Query(ge=FIRST_YEAR, le=LAST_YEAR)] = None,
@@ -83,7 +83,7 @@ def _money(money: Money) -> MoneyRead:
 
 @router.get("/funds/totals")
 async def fund_totals(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     year: Annotated[int, Query(ge=FIRST_YEAR, le=LAST_YEAR)],
     area_code: AreaFilter = None,

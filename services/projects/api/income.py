@@ -13,7 +13,7 @@ from services.projects.schemas.income import IncomeCreate, IncomeRead
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, text_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -47,7 +47,7 @@ async def record_income(
 
 
 @router.get("/{project_id}/income")
-async def list_income(project_id: UUID, session: Transaction, actor: Reader, paging: Paging) -> Page[IncomeRead]:
+async def list_income(project_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[IncomeRead]:
     """List a project's income (项目收益), the latest month first, each with its distribution plan
 
     One record per asset and month; each shows its plan not rejected and where that plan stands, or none. Pass

@@ -13,7 +13,7 @@ from services.projects.schemas.inspections import InspectionCreate, InspectionRe
 from shared.api.clock import Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -47,9 +47,7 @@ async def record_inspection(
 
 
 @router.get("/{project_id}/inspections")
-async def list_inspections(
-    project_id: UUID, session: Transaction, actor: Reader, paging: Paging
-) -> Page[InspectionRead]:
+async def list_inspections(project_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[InspectionRead]:
     """List a project's inspections (两看一及时), the latest first, with the problems each found
 
     The problems of an inspection are listed by code. Pass `next_cursor` on for the next page.

@@ -13,7 +13,7 @@ from services.projects.schemas.lifecycle import AcceptanceCreate, AcceptanceRead
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, datetime_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -61,9 +61,7 @@ async def move_project(
 
 
 @router.get("/{project_id}/history")
-async def project_history(
-    project_id: UUID, session: Transaction, actor: Reader, paging: Paging
-) -> Page[StatusChangeRead]:
+async def project_history(project_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[StatusChangeRead]:
     """List the steps of a project's life, the first first: who moved it, when and why
 
     Pass `next_cursor` on for the next page.
@@ -105,9 +103,7 @@ async def accept_project(
 
 
 @router.get("/{project_id}/acceptances")
-async def list_acceptances(
-    project_id: UUID, session: Transaction, actor: Reader, paging: Paging
-) -> Page[AcceptanceRead]:
+async def list_acceptances(project_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[AcceptanceRead]:
     """List a project's acceptances (验收), the latest first, each with its findings
 
     Pass `next_cursor` on for the next page.

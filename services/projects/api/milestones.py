@@ -13,7 +13,7 @@ from services.projects.schemas.lifecycle import MilestoneCreate, MilestoneRead, 
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, date_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -67,7 +67,7 @@ async def update_milestone(
 
 
 @router.get("/{project_id}/milestones")
-async def list_milestones(project_id: UUID, session: Transaction, actor: Reader, paging: Paging) -> Page[MilestoneRead]:
+async def list_milestones(project_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[MilestoneRead]:
     """List a project's construction milestones by due day, with their progress
 
     Pass `next_cursor` on for the next page.

@@ -10,14 +10,14 @@ from services.projects.api.deps import Reader
 from services.projects.domain import open_findings, projects
 from services.projects.schemas.open_findings import OpenFindingRead
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
 @router.get("/{project_id}/open-findings")
 async def list_open_findings(
-    project_id: UUID, session: Transaction, actor: Reader, paging: Paging
+    project_id: UUID, session: Reading, actor: Reader, paging: Paging
 ) -> Page[OpenFindingRead]:
     """List a project's open findings (问题整改台账): audit's findings not yet rectified and closed
 

@@ -17,7 +17,7 @@ from services.projects.schemas.posts import HouseholdWageRead, PayrollCreate, Pa
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, text_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.timeutil import CALENDAR_YEARS
 
 router = APIRouter(prefix="/payrolls", tags=["payrolls"])
@@ -64,7 +64,7 @@ async def approve_payroll(payroll_id: UUID, session: Transaction, actor: Treasur
 
 @router.get("")
 async def list_payrolls(
-    session: Transaction, actor: Reader, paging: Paging, status: PayrollStatus | None = None
+    session: Reading, actor: Reader, paging: Paging, status: PayrollStatus | None = None
 ) -> Page[PayrollRead]:
     """List the posts' payrolls, the latest month first"""
     rows = await payrolls.list_payrolls(
@@ -75,14 +75,14 @@ async def list_payrolls(
 
 
 @router.get("/{payroll_id}")
-async def get_payroll(payroll_id: UUID, session: Transaction, actor: Reader) -> PayrollRead:
+async def get_payroll(payroll_id: UUID, session: Reading, actor: Reader) -> PayrollRead:
     """Read one payroll of the public-welfare posts: its month, status, lines and totals"""
     return _read(await payrolls.get_payroll(session, payroll_id))
 
 
 @router.get("/{payroll_id}/lines")
 async def list_payroll_lines(
-    payroll_id: UUID, session: Transaction, actor: Reader, paging: Paging
+    payroll_id: UUID, session: Reading, actor: Reader, paging: Paging
 ) -> Page[PayrollLineRead]:
     """List a payroll's lines, one per holder, by member
 
@@ -99,7 +99,7 @@ async def list_payroll_lines(
 @income_router.get("/{household_id}/wages")
 async def household_wages(
     household_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     year: Annotated[

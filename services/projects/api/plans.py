@@ -27,7 +27,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, text_key, uuid_key
 from shared.areas import AreaCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(tags=["plans"])
 OwnerArea = Annotated[
@@ -135,7 +135,7 @@ async def account_plan(
 
 @router.get("/plans")
 async def list_plans(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     area_code: OwnerArea = None,
@@ -165,13 +165,13 @@ async def list_plans(
 
 
 @router.get("/plans/{plan_id}")
-async def get_plan(plan_id: UUID, session: Transaction, actor: Reader) -> PlanRead:
+async def get_plan(plan_id: UUID, session: Reading, actor: Reader) -> PlanRead:
     """Read a distribution plan with its set-asides"""
     return await _full(session, await plan_reads.get_plan(session, plan_id, actor=actor))
 
 
 @router.get("/plans/{plan_id}/shares")
-async def list_plan_shares(plan_id: UUID, session: Transaction, actor: Reader, paging: Paging) -> Page[ShareRead]:
+async def list_plan_shares(plan_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[ShareRead]:
     """List a plan's shares by household id, each with its facts and explanation
 
     Pass `next_cursor` on for the next page.
@@ -184,7 +184,7 @@ async def list_plan_shares(plan_id: UUID, session: Transaction, actor: Reader, p
 
 @router.get("/households/{household_id}/plan-shares")
 async def list_household_plan_shares(
-    household_id: UUID, session: Transaction, actor: Reader, paging: Paging
+    household_id: UUID, session: Reading, actor: Reader, paging: Paging
 ) -> Page[HouseholdShareRead]:
     """List what a household got from distribution plans, the latest month first
 

@@ -24,7 +24,7 @@ from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
 from shared.areas import AreaCode
 from shared.auth import Principal
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(tags=["posts"])
 PostArea = Annotated[AreaCode | None, Query(description="only posts within this district, township or village code")]
@@ -74,7 +74,7 @@ async def create_post(
 
 @router.get("/posts")
 async def list_posts(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     area_code: PostArea = None,
@@ -98,7 +98,7 @@ async def list_posts(
 
 
 @router.get("/posts/{post_id}")
-async def get_post(post_id: UUID, session: Transaction, actor: Reader) -> PostRead:
+async def get_post(post_id: UUID, session: Reading, actor: Reader) -> PostRead:
     """Read one public-welfare post (公益岗位) and its current holder"""
     post = await posts.get_post(session, post_id, actor=actor)
     return _post(post, (await posts.holders_of(session, [post.id])).get(post.id))
@@ -172,7 +172,7 @@ async def end_pairing(
 
 @router.get("/pairings")
 async def list_pairings(
-    session: Transaction, actor: Reader, paging: Paging, area_code: PostArea = None
+    session: Reading, actor: Reader, paging: Paging, area_code: PostArea = None
 ) -> Page[PairingRead]:
     """List care pairings (帮扶对子) of the posts of an area
 

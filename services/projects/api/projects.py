@@ -16,7 +16,7 @@ from services.projects.schemas.projects import ProjectCreate, ProjectRead
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, text_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -46,7 +46,7 @@ async def register_project(
 
 @router.get("")
 async def list_projects(
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     today: Today,
@@ -79,7 +79,7 @@ async def list_projects(
 
 
 @router.get("/{project_id}")
-async def get_project(project_id: UUID, session: Transaction, actor: Reader, today: Today) -> ProjectRead:
+async def get_project(project_id: UUID, session: Reading, actor: Reader, today: Today) -> ProjectRead:
     """Read one industrial project (产业扶贫项目) of the project stock, with its status and whether it is overdue"""
     project = await projects.get_project(session, project_id, actor=actor)
     return read(project, overdue=await projects.is_overdue(session, project, today=today))

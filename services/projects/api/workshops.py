@@ -28,7 +28,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, text_key, uuid_key
 from shared.areas import AreaCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.timeutil import PERIOD_PATTERN
 
 router = APIRouter(prefix="/workshops", tags=["workshops"])
@@ -64,7 +64,7 @@ async def register_workshop(
 
 @router.get("")
 async def list_workshops(
-    session: Transaction, actor: Reader, paging: Paging, today: Today, area_code: WorkshopArea = None
+    session: Reading, actor: Reader, paging: Paging, today: Today, area_code: WorkshopArea = None
 ) -> Page[WorkshopRead]:
     """List workshops (就业工场, 扶贫车间) of an area, each with the members it employs today
 
@@ -84,7 +84,7 @@ async def list_workshops(
 
 
 @router.get("/{workshop_id}")
-async def get_workshop(workshop_id: UUID, session: Transaction, actor: Reader, today: Today) -> WorkshopRead:
+async def get_workshop(workshop_id: UUID, session: Reading, actor: Reader, today: Today) -> WorkshopRead:
     """Read one workshop (就业工场, 扶贫车间) with the members it and its branches employ today"""
     workshop = await workshops.get_workshop(session, workshop_id, actor=actor)
     return _read(workshop, (await workshops.headcounts(session, [workshop], today=today))[workshop.id])
@@ -123,9 +123,7 @@ async def end_employment(
 
 
 @router.get("/{workshop_id}/workers")
-async def list_employments(
-    workshop_id: UUID, session: Transaction, actor: Reader, paging: Paging
-) -> Page[EmploymentRead]:
+async def list_employments(workshop_id: UUID, session: Reading, actor: Reader, paging: Paging) -> Page[EmploymentRead]:
     """List the members a workshop employs and employed, the earliest recorded first"""
     workshop = await workshops.get_workshop(session, workshop_id, actor=actor)
     rows = await workshops.employments_page(
@@ -170,7 +168,7 @@ async def record_wages(
 @router.get("/{workshop_id}/wages")
 async def list_wages(
     workshop_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: Reader,
     paging: Paging,
     period: Annotated[

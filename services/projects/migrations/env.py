@@ -3,4 +3,4 @@
 from services.projects.settings import ProjectsSettings
 from shared.migrations import run_env
 
-run_env(ProjectsSettings().database_url)
+run_env(ProjectsSettings().migration_url())

@@ -14,7 +14,7 @@ from services.subsidies.schemas.bank_results import EXAMPLE_FILE, BankResultImpo
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAYED_HEADER
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/batches", tags=["bank results"])
 
@@ -82,9 +82,7 @@ async def import_bank_results(
 
 
 @router.get("/{batch_id}/bank-results")
-async def list_bank_results(
-    batch_id: UUID, session: Transaction, _: Reader, paging: Paging
-) -> Page[BankResultImportRead]:
+async def list_bank_results(batch_id: UUID, session: Reading, _: Reader, paging: Paging) -> Page[BankResultImportRead]:
     """List the result files imported for a batch, the newest first, with what their lines reported
 
     The lines themselves, with their status and the bank's reason, are listed by `GET /v1/batches/{id}/lines`

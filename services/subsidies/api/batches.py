@@ -31,7 +31,7 @@ from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, int_key, text_key, uuid_key
 from shared.areas import AreaCode
 from shared.contracts.subsidies import PolicyCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(tags=["batches"])
 Area = Annotated[AreaCode | None, Query(description="only holders within this district, township or village code")]
@@ -82,7 +82,7 @@ async def build_batch(cycle_id: UUID, session: Transaction, actor: Payer, idem: 
 
 
 @router.get("/cycles/{cycle_id}/batches")
-async def list_batches(cycle_id: UUID, session: Transaction, _: Reader, paging: Paging) -> Page[BatchRead]:
+async def list_batches(cycle_id: UUID, session: Reading, _: Reader, paging: Paging) -> Page[BatchRead]:
     """List a cycle's disbursement batches, the first batch then its follow-ups
 
     Pass `next_cursor` on for the next page.
@@ -95,7 +95,7 @@ async def list_batches(cycle_id: UUID, session: Transaction, _: Reader, paging: 
 @router.get("/cycles/{cycle_id}/awaiting-batch")
 async def list_awaiting(
     cycle_id: UUID,
-    session: Transaction,
+    session: Reading,
     _: Reader,
     paging: Paging,
     area_code: Area = None,
@@ -131,7 +131,7 @@ def _awaiting_read(row: Row[Any]) -> AwaitingEntitlementRead:
 
 
 @router.get("/batches/{batch_id}")
-async def get_batch(batch_id: UUID, session: Transaction, _: Reader) -> BatchRead:
+async def get_batch(batch_id: UUID, session: Reading, _: Reader) -> BatchRead:
     """Read a disbursement batch: its lines' count and total, its status and its bank file's checksum"""
     return BatchRead(**(await batches.get_batch(session, batch_id)).model_dump())
 
@@ -139,7 +139,7 @@ async def get_batch(batch_id: UUID, session: Transaction, _: Reader) -> BatchRea
 @router.get("/batches/{batch_id}/lines")
 async def list_lines(
     batch_id: UUID,
-    session: Transaction,
+    session: Reading,
     _: Reader,
     paging: Paging,
     line_status: Annotated[LineStatus | None, Query(alias="status")] = None,
@@ -178,7 +178,7 @@ def _line_read(row: Row[Any]) -> BatchLineRead:
 
 @router.get("/batches")
 async def list_all_batches(
-    session: Transaction,
+    session: Reading,
     _: Reader,
     paging: Paging,
     programme_code: PolicyCode | None = None,
@@ -209,7 +209,7 @@ async def list_all_batches(
 
 @router.get("/batch-lines")
 async def list_all_lines(
-    session: Transaction,
+    session: Reading,
     _: Reader,
     paging: Paging,
     line_status: Annotated[LineStatus | None, Query(alias="status")] = None,
@@ -273,7 +273,7 @@ async def export_bank_file(
 
 
 @router.get("/batches/{batch_id}/exports")
-async def list_exports(batch_id: UUID, session: Transaction, _: Reader, paging: Paging) -> Page[BankFileExportRead]:
+async def list_exports(batch_id: UUID, session: Reading, _: Reader, paging: Paging) -> Page[BankFileExportRead]:
     """List who exported a batch's bank file, when, why and in which encoding, the first export first
 
     Pass `next_cursor` on for the next page.

@@ -13,7 +13,7 @@ from services.subsidies.schemas.corrections import CorrectionCreate, CorrectionR
 from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.contracts.subsidies import CorrectionKind
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/payments", tags=["payment corrections"])
 
@@ -45,7 +45,7 @@ async def correct_payment(
 
 
 @router.get("/{payment_id}/correction")
-async def get_correction(payment_id: UUID, session: Transaction, _: Reader) -> CorrectionRead:
+async def get_correction(payment_id: UUID, session: Reading, _: Reader) -> CorrectionRead:
     """Read a payment's correction (冲正 / 追回): its kind, amount, reason, who and when
 
     Refused: an unknown payment, or one never corrected (404).

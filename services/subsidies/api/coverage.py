@@ -15,7 +15,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
 from shared.contracts.subsidies import PolicyCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/coverage-checks", tags=["coverage checks"])
 
@@ -55,7 +55,7 @@ async def check_coverage(
 
 @router.get("")
 async def list_coverage_checks(
-    session: Transaction,
+    session: Reading,
     actor: CheckReader,
     paging: Paging,
     policy_code: PolicyCode | None = None,
@@ -82,7 +82,7 @@ async def list_coverage_checks(
 
 
 @router.get("/{check_id}")
-async def get_coverage_check(check_id: UUID, session: Transaction, actor: CheckReader) -> CoverageCheckRead:
+async def get_coverage_check(check_id: UUID, session: Reading, actor: CheckReader) -> CoverageCheckRead:
     """Read a coverage check as it was run, with its counts (entitled, paid, gaps)
 
     Its gaps are listed by `GET /v1/coverage-checks/{check_id}/gaps`. A township office reads only the checks of
@@ -93,7 +93,7 @@ async def get_coverage_check(check_id: UUID, session: Transaction, actor: CheckR
 
 @router.get("/{check_id}/gaps")
 async def list_coverage_gaps(
-    check_id: UUID, session: Transaction, actor: CheckReader, paging: Paging
+    check_id: UUID, session: Reading, actor: CheckReader, paging: Paging
 ) -> Page[CoverageGapRead]:
     """List the gaps a coverage check found (政策落实覆盖核查): who was entitled and went unpaid
 

@@ -17,7 +17,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
 from shared.contracts.subsidies import PolicyCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.openapi import AREA_RULE_KEY
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
@@ -54,7 +54,7 @@ async def open_cycle(
 
 @router.get("", openapi_extra=CYCLE_REACH)
 async def list_cycles(
-    session: Transaction,
+    session: Reading,
     actor: CycleReader,
     paging: Paging,
     programme_code: PolicyCode | None = None,
@@ -78,7 +78,7 @@ async def list_cycles(
 
 
 @router.get("/{cycle_id}", openapi_extra=CYCLE_REACH)
-async def get_cycle(cycle_id: UUID, session: Transaction, actor: CycleReader) -> CycleRead:
+async def get_cycle(cycle_id: UUID, session: Reading, actor: CycleReader) -> CycleRead:
     """Read a cycle as it stands: its status, its list's counts, its notice window and who did each step
 
     Its entitlements are listed by `GET /v1/cycles/{cycle_id}/entitlements`.

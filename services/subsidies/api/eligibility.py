@@ -14,7 +14,7 @@ from services.subsidies.rules.vocabulary import CycleStatus, ProgrammeUnit
 from services.subsidies.schemas.eligibility import EligibilityRead, HolderEligibility, checks_of, in_cycle
 from services.subsidies.schemas.programmes import VersionRead
 from shared.contracts.subsidies import PolicyCode
-from shared.http import Transaction
+from shared.http import Reading
 
 router = APIRouter(prefix="/households", tags=["eligibility"])
 
@@ -33,7 +33,7 @@ async def explain_eligibility(
     household_id: UUID,
     programme: PolicyCode,
     period: PeriodQuery,
-    session: Transaction,
+    session: Reading,
     actor: CatalogueReader,
 ) -> EligibilityRead:
     """Explain whether a household, or each of its members, is entitled to a programme for a period, and why

@@ -13,7 +13,7 @@ from services.subsidies.rules.vocabulary import EntitlementStatus
 from services.subsidies.schemas.cycles import EntitlementDetail, EntitlementRead, NoticeEntryRead
 from shared.api.pagination import Page, Paging, text_key, uuid_key
 from shared.areas import AreaCode
-from shared.http import Transaction
+from shared.http import Reading
 
 router = APIRouter(prefix="/cycles/{cycle_id}", tags=["entitlement lists"])
 AreaFilter = Annotated[
@@ -24,7 +24,7 @@ AreaFilter = Annotated[
 @router.get("/entitlements")
 async def list_entitlements(
     cycle_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: CycleReader,
     paging: Paging,
     area_code: AreaFilter = None,
@@ -52,7 +52,7 @@ async def list_entitlements(
 
 @router.get("/entitlements/{entitlement_id}")
 async def get_entitlement(
-    cycle_id: UUID, entitlement_id: UUID, session: Transaction, actor: CycleReader
+    cycle_id: UUID, entitlement_id: UUID, session: Reading, actor: CycleReader
 ) -> EntitlementDetail:
     """Read one entitlement with the snapshot it was decided on: the facts, the version and each condition
 
@@ -65,7 +65,7 @@ async def get_entitlement(
 
 @router.get("/notice")
 async def read_notice(
-    cycle_id: UUID, session: Transaction, actor: NoticeReader, paging: Paging, area_code: AreaFilter = None
+    cycle_id: UUID, session: Reading, actor: NoticeReader, paging: Paging, area_code: AreaFilter = None
 ) -> Page[NoticeEntryRead]:
     """Read the public notice (公示名单) a village posts: masked names and ID numbers, village, amount
 

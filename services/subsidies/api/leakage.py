@@ -16,7 +16,7 @@ from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, text_key, uuid_key
 from shared.areas import AreaCode
 from shared.contracts.subsidies import LeakKind, PolicyCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/leakage-checks", tags=["leakage checks"])
 
@@ -53,7 +53,7 @@ async def check_leakage(
 
 @router.get("")
 async def list_leakage_checks(
-    session: Transaction,
+    session: Reading,
     actor: LeakChecker,
     paging: Paging,
     policy_code: PolicyCode | None = None,
@@ -76,7 +76,7 @@ async def list_leakage_checks(
 
 
 @router.get("/{check_id}")
-async def get_leakage_check(check_id: UUID, session: Transaction, actor: LeakChecker) -> LeakageCheckRead:
+async def get_leakage_check(check_id: UUID, session: Reading, actor: LeakChecker) -> LeakageCheckRead:
     """Read a leakage check as it was run, with its counts (payments judged, leaks found first)
 
     Its leaks are listed by `GET /v1/leakage-checks/{check_id}/leaks`.
@@ -87,7 +87,7 @@ async def get_leakage_check(check_id: UUID, session: Transaction, actor: LeakChe
 @router.get("/{check_id}/leaks")
 async def list_leaks(
     check_id: UUID,
-    session: Transaction,
+    session: Reading,
     actor: LeakChecker,
     paging: Paging,
     kind: LeakKind | None = None,

@@ -12,7 +12,7 @@ from services.subsidies.schemas.cycles import ObjectionCreate, ObjectionDecision
 from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/cycles/{cycle_id}/objections", tags=["objections"])
 
@@ -43,7 +43,7 @@ async def raise_objection(
 
 @router.get("")
 async def list_objections(
-    cycle_id: UUID, session: Transaction, actor: NoticeReader, paging: Paging, decided: bool | None = None
+    cycle_id: UUID, session: Reading, actor: NoticeReader, paging: Paging, decided: bool | None = None
 ) -> Page[ObjectionRead]:
     """List the objections raised to a cycle's notice, the latest recorded first
 

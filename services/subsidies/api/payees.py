@@ -16,12 +16,12 @@ from services.subsidies.schemas.payees import PayeeCreate, PayeeRead
 from shared.api.clock import Now
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/households/{household_id}/payees", tags=["payees"])
 
 
-def payee_vault(request: Request) -> PayeeVault:
+async def payee_vault(request: Request) -> PayeeVault:
     """The vault of the service's payee keys (SUBSIDIES_PAYEE_KEYS, SUBSIDIES_PAYEE_HMAC_KEY)."""
     vault: PayeeVault = request.app.state.runtime.settings.payee_vault()
     return vault
@@ -76,7 +76,7 @@ async def add_payee(
 @router.get("")
 async def list_payees(
     household_id: UUID,
-    session: Transaction,
+    session: Reading,
     _: Reader,
     paging: Paging,
     in_use: Annotated[bool | None, Query(description="true: the accounts in use; false: those replaced")] = None,

@@ -16,7 +16,7 @@ from shared.api.idempotency import REPLAY_RESPONSE, REPLAYED_HEADER
 from shared.api.pagination import Page, Paging, datetime_key, uuid_key
 from shared.areas import AreaCode
 from shared.contracts.subsidies import PolicyCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -62,7 +62,7 @@ async def pay_subsidy(
 
 @router.get("")
 async def list_payments(
-    session: Transaction,
+    session: Reading,
     _: Reader,
     paging: Paging,
     household_id: UUID | None = None,
@@ -93,6 +93,6 @@ async def list_payments(
 
 
 @router.get("/{payment_id}")
-async def get_payment(payment_id: UUID, session: Transaction, _: Reader) -> PaymentRead:
+async def get_payment(payment_id: UUID, session: Reading, _: Reader) -> PaymentRead:
     """Read one subsidy payment (补贴发放) with the facts it was decided on"""
     return PaymentRead(**(await payments.get_payment(session, payment_id)).model_dump())

@@ -27,7 +27,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, int_key, text_key
 from shared.contracts.subsidies import PolicyCode
-from shared.http import Transaction
+from shared.http import Reading, Transaction
 from shared.openapi import AREA_RULE_KEY
 from shared.timeutil import CALENDAR_YEARS
 
@@ -62,7 +62,7 @@ async def create_programme(
 
 @router.get("", openapi_extra=DISTRICT_WIDE)
 async def list_programmes(
-    session: Transaction,
+    session: Reading,
     _: CatalogueReader,
     paging: Paging,
     today: Today,
@@ -82,7 +82,7 @@ async def list_programmes(
 
 
 @router.get("/{code}", openapi_extra=DISTRICT_WIDE)
-async def get_programme(code: PolicyCode, session: Transaction, _: CatalogueReader, today: Today) -> ProgrammeDetail:
+async def get_programme(code: PolicyCode, session: Reading, _: CatalogueReader, today: Today) -> ProgrammeDetail:
     """Read a programme of the catalogue with its change history (its versions, the newest first)
 
     Each version says who set it, when and why; the newest are shown here, and every one is listed by
@@ -92,9 +92,7 @@ async def get_programme(code: PolicyCode, session: Transaction, _: CatalogueRead
 
 
 @router.get("/{code}/versions", openapi_extra=DISTRICT_WIDE)
-async def list_versions(
-    code: PolicyCode, session: Transaction, _: CatalogueReader, paging: Paging
-) -> Page[VersionRead]:
+async def list_versions(code: PolicyCode, session: Reading, _: CatalogueReader, paging: Paging) -> Page[VersionRead]:
     """List a programme's versions (its standards over time), the newest first
 
     The change history: each version's amount, rule, the day it took effect, who set it, when and why. Pass
@@ -144,7 +142,7 @@ async def record_fund(
 
 
 @router.get("/{code}/funds", openapi_extra=DISTRICT_WIDE)
-async def get_fund_position(code: PolicyCode, year: Year, session: Transaction, _: CatalogueReader) -> FundPosition:
+async def get_fund_position(code: PolicyCode, year: Year, session: Reading, _: CatalogueReader) -> FundPosition:
     """Read a programme's funds for a year: allocated, committed by approved cycles and paid by hand, available
 
     Committed are the totals of the programme's cycles of that year approved, paid or closed, and the payments of

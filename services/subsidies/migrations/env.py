@@ -3,4 +3,4 @@
 from services.subsidies.settings import SubsidiesSettings
 from shared.migrations import run_env
 
-run_env(SubsidiesSettings().database_url)
+run_env(SubsidiesSettings().migration_url())

@@ -1,0 +1,209 @@
+"""The relay's passes: batches read ahead and sent while earlier ones are in flight, marks in bulk off the send path.
+
+Per key, no row is published before an earlier one, whatever fails in the middle; only what Kafka acknowledged is
+marked; at most two batches of rows are sent and not yet marked; a row committed behind the reading cursor is found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, NotLeaderForPartitionError
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.contracts.households import HouseholdRegistered
+from shared.db import create_engine
+from shared.messaging.kafka import MAX_REQUEST_SIZE, SharedProducer
+from shared.messaging.outbox import OUTBOX, OutboxSignal
+from shared.messaging.relay import OutboxRelay
+from shared.timeutil import utcnow
+from tests.producer_fakes import FakeBatch, FakeProducer
+
+KEYS = [uuid.UUID(int=k + 1) for k in range(12)]
+
+
+@pytest.fixture
+async def engine(sqlite_url: Callable[[str], Awaitable[str]]) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(await sqlite_url("households"))
+    yield engine
+    await engine.dispose()
+
+
+def outbox_row(n: int, *, payload: str | None = None) -> dict[str, Any]:
+    """The n-th event (from 0) of a backlog spread over KEYS in turn; its household code says n."""
+    key = KEYS[n % len(KEYS)]
+    event = HouseholdRegistered(household_id=key, household_code=f"T-{n}", area_code="371523101201", member_count=1)
+    return {
+        "id": n + 1,
+        "event_id": str(uuid.uuid4()),
+        "topic": event.topic,
+        "key": str(key),
+        "event_type": event.event_type,
+        "source": "/tests",
+        "occurred_at": utcnow(),
+        "payload": payload or event.model_dump_json(),
+    }
+
+
+async def write(engine: AsyncEngine, rows: list[dict[str, Any]]) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(OUTBOX), rows)
+
+
+async def marked(engine: AsyncEngine) -> set[int]:
+    """The event numbers of the rows marked published."""
+    async with engine.connect() as conn:
+        payloads = await conn.scalars(select(OUTBOX.c.payload).where(OUTBOX.c.published_at.is_not(None)))
+        return {number(p.encode()) for p in payloads}
+
+
+async def unpublished(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).where(OUTBOX.c.published_at.is_(None))) or 0)
+
+
+def number(value: bytes) -> int:
+    return int(json.loads(value)["household_code"].removeprefix("T-"))
+
+
+def first_publications(values: list[bytes]) -> dict[str, list[int]]:
+    """Per key, the event numbers in the order each was first published."""
+    seen: set[int] = set()
+    order: dict[str, list[int]] = {}
+    for value in values:
+        event = json.loads(value)
+        if (n := number(value)) not in seen:
+            seen.add(n)
+            order.setdefault(event["household_id"], []).append(n)
+    return order
+
+
+def relay(engine: AsyncEngine, producers: SharedProducer, batch_size: int) -> OutboxRelay:
+    return OutboxRelay(
+        engine=engine, producer=producers, signal=OutboxSignal(), batch_size=batch_size, poll_interval_s=0.1
+    )
+
+
+def failing_once(number_failing: int) -> Callable[[bytes], KafkaError | None]:
+    """Fails the batch holding that event, the first time only (a partition without a leader for a while)."""
+    pending = [number_failing]
+
+    def fails(value: bytes) -> KafkaError | None:
+        if number(value) in pending:
+            pending.clear()
+            return NotLeaderForPartitionError()
+        return None
+
+    return fails
+
+
+async def test_a_batch_failing_mid_backlog_lets_no_later_row_of_its_key_out_first(engine: AsyncEngine) -> None:
+    events = 600
+    await write(engine, [outbox_row(n) for n in range(events)])
+    # Answers take a while: batches queue behind the one that fails before its failure is known.
+    made = [FakeProducer(failing_once(250), capacity=4, answer_after_s=0.01), FakeProducer(capacity=4)]
+    producers = SharedProducer(iter(made).__next__)
+    publisher = relay(engine, producers, batch_size=40)
+    with pytest.raises(NotLeaderForPartitionError):
+        await publisher.publish_pending()
+    acknowledged = {number(v) for v in made[0].sent}
+    assert 250 not in acknowledged and any(n > 250 for n in acknowledged)  # failed mid-way, with batches after it
+    assert await marked(engine) == acknowledged  # what Kafka acknowledged is marked, nothing else
+    failures = []
+    for _ in range(3):  # the idempotent producer fails behind its gap until it is replaced
+        try:
+            await publisher.publish_pending()
+            break
+        except KafkaError as exc:
+            failures.append(type(exc).__name__)
+    assert failures == ["OutOfOrderSequenceNumber"] and producers.current is made[1]
+    assert await unpublished(engine) == 0
+    published = made[0].sent + made[1].sent
+    assert {number(v) for v in published} == set(range(events))
+    for order in first_publications(published).values():
+        assert order == sorted(order)
+
+
+async def test_no_more_than_two_batches_of_rows_are_in_flight_unmarked(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await write(engine, [outbox_row(n) for n in range(400)])
+    producer = WindowWatch(capacity=5)
+    publisher = relay(engine, SharedProducer(lambda: producer), batch_size=50)
+    mark = publisher._mark_published
+
+    async def slow_mark(ids: list[int]) -> None:  # a slow database: acknowledgements pile up, unmarked
+        await asyncio.sleep(0.02)
+        await mark(ids)
+        producer.marked += len(ids)
+
+    monkeypatch.setattr(publisher, "_mark_published", slow_mark)
+    assert await publisher.publish_pending() == 400
+    assert 50 < producer.most_unmarked <= 2 * 50  # the window: one batch being marked while the next is sent
+
+
+class WindowWatch(FakeProducer):
+    """Notes the most rows it was given that were not yet marked published."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.marked = self.most_unmarked = 0
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> asyncio.Future[Any]:
+        future = await super().send_batch(batch, topic, partition=partition)
+        self.most_unmarked = max(self.most_unmarked, len(self.sent) - self.marked)
+        return future
+
+
+async def test_a_row_committed_behind_the_cursor_is_published_by_the_next_pass(engine: AsyncEngine) -> None:
+    late = 49  # its transaction took id 50 but commits once the relay has read past it
+    await write(engine, [outbox_row(n) for n in range(300) if n != late])
+    producer = CommitsLate(engine, outbox_row(late))
+    publisher = relay(engine, SharedProducer(lambda: producer), batch_size=100)
+    task = asyncio.create_task(publisher.run())
+    try:
+        for _ in range(100):
+            if producer.committed and not await unpublished(engine):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert await marked(engine) == set(range(300))
+    assert sorted(number(v) for v in producer.sent) == list(range(300))
+
+
+class CommitsLate(FakeProducer):
+    """Commits `row` when the first batch is sent."""
+
+    def __init__(self, engine: AsyncEngine, row: dict[str, Any]) -> None:
+        super().__init__(capacity=10)
+        self.engine, self.row, self.committed = engine, row, False
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> asyncio.Future[Any]:
+        if not self.committed:
+            await write(self.engine, [self.row])
+            self.committed = True
+        return await super().send_batch(batch, topic, partition=partition)
+
+
+async def test_a_row_too_large_stops_the_pass_after_the_rows_before_it(engine: AsyncEngine) -> None:
+    rows = [outbox_row(n) for n in range(5)]
+    oversized = json.loads(rows[2]["payload"]) | {"padding": "x" * MAX_REQUEST_SIZE}
+    rows[2]["payload"] = json.dumps(oversized)
+    await write(engine, rows)
+    producer = FakeProducer(partitions=1, capacity=10)
+    producers = SharedProducer(lambda: producer)
+    with pytest.raises(MessageSizeTooLargeError):
+        await relay(engine, producers, batch_size=10).publish_pending()
+    assert [number(v) for v in producer.sent] == [0, 1]  # sent in a batch of their own, nothing after the refused row
+    assert await marked(engine) == {0, 1}
+    assert producers.current is producer  # it says nothing about the producer
