@@ -1,13 +1,15 @@
 """Benchmark: the households REST API against bare FastAPI + uvicorn on the same machine, in one run, with wrk.
 
-    .venv/bin/python bench/rest_api.py [--households 1000] [--database-url URL] [--duration 10] [--connections 32]
+    .venv/bin/python bench/rest_api.py [--households 1000] [--database-url URL] [--paths ...] [--duration 10]
+        [--connections 32]
 
 Seeds a scratch PostgreSQL database with `--households` households (through the bulk import), or uses the database
 of `--database-url` as it is (one holding 1,000,000 households, say; the service's schema at head), and picks
-households from it (`--paths get_household list_page` leaves such a database unchanged). Starts the households service as it runs in a pod (`poverty serve households`: uvicorn, the
-access log, tracing and metrics; Kafka off, so writes leave their events in the outbox) and a bare FastAPI app on
-the same uvicorn, whose routes answer JSON bodies of the same sizes as the service's answers. Each path is driven
-by `wrk` at `--connections` connections, the bare app first, then the service, each after a short warm-up:
+households from it (`--paths get_household list_page` leaves such a database unchanged). Starts the households
+service as it runs in a pod (`poverty serve households`: uvicorn, the access log, tracing and metrics; Kafka off,
+so writes leave their events in the outbox) and a bare FastAPI app on the same uvicorn, whose routes answer JSON
+bodies of the same sizes as the service's answers. Each path is driven by `wrk` at `--connections` connections,
+the bare app first, then the service, each after a short warm-up:
 
 - GET one household with its members (a different household each request),
 - GET a list page (`/v1/households?area_code=<a village>&limit=20`, the village changing each request),

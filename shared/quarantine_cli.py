@@ -1,10 +1,12 @@
 """`poverty quarantine list|show|replay|dismiss --service NAME`: the records a service's consumer could not unpack.
 
-Each quarantined row holds the raw record batch its record came in (`shared.messaging.quarantine`). `show` prints its
-facts and its bytes (capped: a batch may be a megabyte). `replay` decodes the row's records again with the Kafka
-client installed now (say, once the missing codec is) and, if every one decodes, republishes them to their source
-topic (key, value, headers) and marks the row replayed: the consumer applies them there like any record, and its
-inbox absorbs one that was applied already. If one still cannot be decoded, it says so and changes nothing.
+Each quarantined row holds its record's raw bytes, as a batch of that one record, or the raw batch it stands for when
+the batch cannot be opened as a whole (`shared.messaging.quarantine`). `list` reads the rows' facts only, never their
+bytes. `show` prints a row's facts and its bytes (capped: a batch may be a megabyte), which hold no other record's.
+`replay` decodes the row's records again with the Kafka client installed now (say, once the missing codec is) and,
+if every one decodes, republishes them to their source topic (key, value, headers) and marks the row replayed: the
+consumer applies them there like any record, and its inbox absorbs one that was applied already. If one still
+cannot be decoded, it says so and changes nothing.
 `dismiss` marks a row handled with the operator's reason. A row replayed or dismissed is no longer counted in the
 service's `/readyz`.
 """
@@ -20,8 +22,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col
 
 from shared.messaging.quarantine import covered
@@ -56,7 +59,7 @@ def add_parser(commands: Any) -> None:
 
     listing = action("list", "the quarantined records not yet replayed or dismissed")
     listing.add_argument("--all", action="store_true", help="also those replayed or dismissed")
-    show = action("show", "a quarantined record's facts and its batch's raw bytes")
+    show = action("show", "a quarantined record's facts and its raw bytes")
     show.add_argument("--max-bytes", type=int, default=SHOWN_BYTES, help=f"bytes shown ({SHOWN_BYTES}; 0: all)")
     show.add_argument("--base64", action="store_true", help="the bytes as base64 instead of a hex dump")
     action("replay", "decode the record(s) again and, if they decode now, republish them to their source topic")
@@ -92,12 +95,16 @@ async def _session(settings: ServiceSettings) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
+def listing(*, everything: bool) -> Select[tuple[QuarantinedRecord]]:
+    """The rows `list` shows, without their bytes: thousands of rows may each hold a record, or a batch."""
+    raw: QueryableAttribute[bytes | None] = QuarantinedRecord.raw  # type: ignore[assignment]
+    query = select(QuarantinedRecord).options(defer(raw)).order_by(col(QuarantinedRecord.id))
+    return query if everything else query.where(col(QuarantinedRecord.resolved_at).is_(None))
+
+
 async def _list(settings: ServiceSettings, args: argparse.Namespace) -> int:
     async with _session(settings) as session:
-        query = select(QuarantinedRecord).order_by(col(QuarantinedRecord.id))
-        if not args.all:
-            query = query.where(col(QuarantinedRecord.resolved_at).is_(None))
-        rows = (await session.scalars(query)).all()
+        rows = (await session.scalars(listing(everything=args.all))).all()
     for row in rows:
         span = covered(row)
         at = f"{row.topic}:{row.partition}@{span.start}" + (f"-{span.stop - 1}" if len(span) > 1 else "")
@@ -126,9 +133,15 @@ async def _show(settings: ServiceSettings, args: argparse.Namespace) -> int:
     ):
         print(f"{name}: {value}")
     cut = "" if len(shown) == len(raw) else f", the first {len(shown)} shown (--max-bytes 0 shows all)"
-    print(f"raw batch ({len(raw)} bytes{cut}):")
+    print(f"raw {_stored(row)} ({len(raw)} bytes{cut}):")
     print(base64.b64encode(shown).decode() if args.base64 else _hex_dump(shown))
     return 0
+
+
+def _stored(row: QuarantinedRecord) -> str:
+    if row.error_where.startswith("record "):
+        return "record, as a batch of its own (its batch's header, uncompressed, and the record's bytes)"
+    return "batch, as the broker sent it"
 
 
 def _status(row: QuarantinedRecord) -> str:

@@ -16,6 +16,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.access_log import route_template
+from shared.metrics import HTTP_METHODS
 from shared.tracing import EXCLUDED_PATHS, TRACER_NAME, context_from, mark_failed
 
 # What every app is built with (`FastAPI(telemetry=NATIVE_OFF)`): the spans are this middleware's.
@@ -23,6 +24,7 @@ NATIVE_OFF = TelemetryConfig(tracing=False, metrics=False, logs=False, operation
 _TRACEPARENT = b"traceparent"
 _TRACER = trace.get_tracer(TRACER_NAME)  # the API's proxy: it follows the provider `configure_tracing` installs
 SERVER_ERROR = 500
+OTHER_METHOD = "_OTHER"  # OpenTelemetry's name for a method outside the standard ones
 
 
 class ServerSpans:
@@ -35,7 +37,7 @@ class ServerSpans:
         if scope["type"] != "http" or scope["path"] in EXCLUDED_PATHS:
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
+        method = scope["method"] if scope["method"] in HTTP_METHODS else OTHER_METHOD  # the client's word: bounded
         caller = next((v.decode("latin-1") for k, v in scope["headers"] if k == _TRACEPARENT), None)
         status = 0
 

@@ -67,8 +67,9 @@ class ServiceRuntime:
     def __init__(self, spec: ServiceSpec) -> None:
         self.name, self.settings, self.handlers, self.workers = spec.name, spec.settings, spec.handlers, spec.workers
         self.kafka_security = spec.settings.kafka_security()
-        # The pod's connections (shared/db.py, MAX_CONNECTIONS_PER_ENGINE): a pool for writes and one for reads, each
-        # kept open (no overflow: opened and closed again per request under load, a connection costs more than a read).
+        # The pod's connections (shared/db.py, MAX_CONNECTIONS_PER_ENGINE): a pool for writes and one for reads. No
+        # overflow: under a steady load above the pool's size an overflow connection is opened and closed again for
+        # every request, which costs more than the request's own statements.
         self.engine = create_engine(spec.settings.database_url, max_overflow=0)
         self.reading_engine = reading_engine(spec.settings.database_url, max_overflow=0)
         for engine in (self.engine, self.reading_engine):

@@ -3,17 +3,19 @@
 aiokafka unpacks records as it hands them over; one it cannot read (a header key that is not UTF-8, a codec not
 installed, a batch whose CRC does not match) fails every read of its partition, and of every record after it in its
 batch, for good. So the consumer, when a partition cannot be read from the offset it has done up to, fetches that
-stretch's raw record batch from the partition's leader itself (the client's own fetch request, on its connection)
-and reads it record by record (`shared.messaging.record_batches`):
+stretch's raw record batches from the partition's leader itself (the client's own fetch request, on its connection)
+and reads them record by record (`shared.messaging.record_batches`):
 
-- the unreadable records at the front are kept in `quarantined_record`, one row per record, or one row for the rest
-  of the batch when the batch as a whole cannot be opened (its codec, its CRC): the row's offset is the first it
-  covers and `error_where` names the batch's offsets. Each row holds the whole batch's bytes exactly as the broker
-  sent them, so an operator can inspect it and, once the client can read it, replay it (`poverty quarantine`);
+- the run of unreadable records at the front, over as many of the fetched batches as it lasts, is kept in
+  `quarantined_record`, one row per record, or one row for the rest of a batch that cannot be opened as a whole
+  (its codec, its CRC): the row's offset is the first it covers and `error_where` names the batch's offsets. A
+  record's row holds its own bytes, as a batch of that one record (its batch's header, uncompressed); a batch's row
+  holds the batch exactly as the broker sent it. So each row holds its record's raw bytes once and no other
+  record's, and an operator can inspect it and, once the client can read it, replay it (`poverty quarantine`);
 - the offset past them is committed only once those rows are, so a database that is down leaves the partition
   where it was (it stalls, nothing is skipped), and reading the same stretch again keeps nothing twice;
-- the readable records after them, up to the next unreadable one or the batch's end, are handed back to be applied
-  in order; the next round goes on from there.
+- the readable records after them, up to the next unreadable one or their batch's end, are handed back to be
+  applied in order; the next round goes on from there.
 
 A record that can be read but not used (not a CloudEvent, invalid by its contract) is no concern of this module: it
 is poison, and goes to the dead-letter topic.
@@ -22,9 +24,9 @@ is poison, and goes to the dead-letter topic.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import takewhile
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, NoError, for_code
@@ -43,16 +45,41 @@ from shared.timeutil import utcnow
 FETCH_BYTES = 1 << 20  # the broker sends the first batch whole even when it is larger (KIP-74)
 READ_COMMITTED = 1  # the platform's consumers read committed records only (shared.messaging.kafka)
 ABORT = 0  # a control record's type: the producer's transaction was aborted
+ROWS_PER_INSERT = 500  # 8 values a row: well within asyncpg's 32,767 parameters and SQLite's 32,766
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An unreadable record, or the rest of a batch, to quarantine: the span and the batch it came in."""
+
+    batch: RawBatch
+    span: Unreadable
+
+    @property
+    def first(self) -> int:
+        return self.span.first
+
+    @property
+    def last(self) -> int:
+        return self.span.last
+
+    @property
+    def error(self) -> Exception:
+        return self.span.error
+
+    @property
+    def raw(self) -> bytes:
+        """The record's own bytes (as a batch of one) or, for a span, its whole batch."""
+        return self.span.alone or self.batch.raw
 
 
 @dataclass(frozen=True)
 class Salvage:
-    """What a partition gives from the offset it cannot be read at: `kept`, the unreadable records at the front (of
-    `batch`), to quarantine; `past_kept`, the offset after them; `records`, the readable ones that follow them, to
-    apply; `resume_at`, where the partition is read on from."""
+    """What a partition gives from the offset it cannot be read at: `kept`, the unreadable records at the front, to
+    quarantine; `past_kept`, the offset after them; `records`, the readable ones that follow them, to apply;
+    `resume_at`, where the partition is read on from."""
 
-    batch: RawBatch
-    kept: list[Unreadable]
+    kept: list[Kept]
     past_kept: int
     records: list[ConsumerRecord[bytes, bytes]]
     resume_at: int
@@ -99,23 +126,42 @@ def _is_abort_marker(record: Record) -> bool:
 
 
 def salvage(tp: TopicPartition, batches: list[RawBatch], offset: int) -> Salvage | None:
-    """What the first batch holding records from `offset` gives (None: nothing there yet)."""
-    for batch in batches:
-        entries = [e for e in read(batch) if _last(e) >= offset]
-        if not entries:
+    """What the batches give from `offset` (None: nothing there yet): the run of unreadable records there, however
+    many batches it spans, and the readable records of the batch it ends in, up to the next unreadable one."""
+    entries = _entries(batches, offset)
+    kept: list[Kept] = []
+    for batch, entry in entries:
+        if isinstance(entry, Unreadable):
+            kept.append(Kept(batch, _from(entry, offset)))
             continue
-        leading = takewhile(lambda e: isinstance(e, Unreadable), entries)
-        kept = [_from(u, offset) for u in leading if isinstance(u, Unreadable)]
-        following = list(takewhile(lambda e: isinstance(e, Record), entries[len(kept) :]))
-        after = entries[len(kept) + len(following) :]
-        return Salvage(
-            batch=batch,
-            kept=kept,
-            past_kept=_first(entries[len(kept)]) if len(kept) < len(entries) else batch.next_offset,
-            records=[_consumer_record(tp, r) for r in following if isinstance(r, Record)],
-            resume_at=_first(after[0]) if after else batch.next_offset,
-        )
-    return None
+        records, resume_at = _readable_run(batch, entry, entries)
+        return Salvage(kept, entry.offset, [_consumer_record(tp, r) for r in records], resume_at)
+    if not kept:
+        return None
+    past_kept = kept[-1].batch.next_offset  # the run lasts to the end of what was fetched
+    return Salvage(kept, past_kept, [], past_kept)
+
+
+def _readable_run(
+    batch: RawBatch, first: Record, entries: Iterator[tuple[RawBatch, Record | Unreadable]]
+) -> tuple[list[Record], int]:
+    """The readable records of `batch` from `first` up to its next unreadable one, and the offset after them."""
+    records = [first]
+    for in_batch, entry in entries:
+        if in_batch is not batch:
+            return records, batch.next_offset
+        if isinstance(entry, Unreadable):
+            return records, entry.first
+        records.append(entry)
+    return records, batch.next_offset
+
+
+def _entries(batches: list[RawBatch], offset: int) -> Iterator[tuple[RawBatch, Record | Unreadable]]:
+    """The batches' records and unreadable spans from `offset` on, each with its batch, read as they are asked for."""
+    for batch in batches:
+        for entry in read(batch):
+            if _last(entry) >= offset:
+                yield batch, entry
 
 
 def _first(entry: Record | Unreadable) -> int:
@@ -167,27 +213,27 @@ def covered(row: QuarantinedRecord) -> range:
 async def keep(
     sessions: async_sessionmaker[AsyncSession], *, consumer: str, tp: TopicPartition, salvaged: Salvage, now: datetime
 ) -> int:
-    """Quarantine the salvage's unreadable records in one transaction; returns how many were new (a stretch read
-    again keeps nothing twice)."""
+    """Quarantine the salvage's unreadable records in one transaction, a few hundred rows a statement; returns how
+    many were new (a stretch read again keeps nothing twice)."""
     rows = [
         {
             "consumer": consumer,
             "topic": tp.topic,
             "partition": tp.partition,
-            "offset": unreadable.first,
-            "raw": salvaged.batch.raw,
-            "error_type": type(unreadable.error).__name__[:200],
-            "error_where": where(salvaged.batch, unreadable)[:500],
+            "offset": kept.first,
+            "raw": kept.raw,
+            "error_type": type(kept.error).__name__[:200],
+            "error_where": where(kept.batch, kept.span)[:500],
             "quarantined_at": now,
         }
-        for unreadable in salvaged.kept
+        for kept in salvaged.kept
     ]
-    if not rows:
-        return 0
+    added = 0
     async with unit_of_work(sessions) as session:
         dialect = postgresql if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(QuarantinedRecord).values(rows).on_conflict_do_nothing()
-        added = len((await session.scalars(insert.returning(col(QuarantinedRecord.id)))).all())
+        for at in range(0, len(rows), ROWS_PER_INSERT):
+            insert = dialect.insert(QuarantinedRecord).values(rows[at : at + ROWS_PER_INSERT]).on_conflict_do_nothing()
+            added += len((await session.scalars(insert.returning(col(QuarantinedRecord.id)))).all())
     RECORDS_QUARANTINED.labels(consumer, tp.topic).inc(added)
     return added
 

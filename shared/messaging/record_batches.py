@@ -4,7 +4,10 @@ aiokafka decodes a whole batch at once and gives up at its first record it canno
 UTF-8), or on the whole batch (a codec not installed, a CRC that does not match): the records after it in that batch
 can then never be read through it. Here the raw batch is read with the client's own decoder one record at a time:
 each record the client can decode comes out as it would have, and what it cannot is an `Unreadable` span, one record
-long, or the rest of the batch when the batch as a whole cannot be opened (its checksum, its codec, its layout).
+long, or the rest of the batch when the batch as a whole cannot be opened (its checksum, its codec, its layout). A
+single unreadable record comes with its own bytes as a batch of its own (`Unreadable.alone`: a copy of its batch's
+header, uncompressed, counting that one record, checksummed again): what is kept of it holds nothing of its
+neighbours, and the client reads it as it read the original.
 Only the v2 batch format exists on the brokers the platform runs (Kafka 3): any other is unreadable as a whole.
 """
 
@@ -17,13 +20,13 @@ from typing import Any
 from aiokafka import codec
 from aiokafka.errors import CorruptRecordException, UnsupportedCodecError
 from aiokafka.record.default_records import DefaultRecordBatch
-from aiokafka.record.util import decode_varint
+from aiokafka.record.util import calc_crc32c, decode_varint
 
 # BaseOffset, Length, PartitionLeaderEpoch, Magic, CRC, Attributes, LastOffsetDelta, FirstTimestamp, MaxTimestamp,
 # ProducerId, ProducerEpoch, BaseSequence, RecordCount.
 HEADER = struct.Struct(">qiibIhiqqqhii")
 LOG_OVERHEAD = 12  # BaseOffset and Length, before what Length counts
-LENGTH_AT, ATTRIBUTES_AT, COUNT_AT = 8, 21, 57
+LENGTH_AT, CRC_AT, ATTRIBUTES_AT, COUNT_AT = 8, 17, 21, 57
 CODEC_MASK, TRANSACTIONAL, CONTROL = 0x07, 0x10, 0x20
 CODECS = {1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}  # aiokafka.codec names them: has_<name>, <name>_decode
 
@@ -79,12 +82,14 @@ class Record:
 
 @dataclass(frozen=True)
 class Unreadable:
-    """Offsets `first`..`last` of a batch that the client cannot decode, and why."""
+    """Offsets `first`..`last` of a batch that the client cannot decode, and why; `alone`, a single record's own
+    bytes as a batch of one record (None for a span the batch's layout or codec leaves undivided)."""
 
     first: int
     last: int
     error: Exception
     whole_batch: bool
+    alone: bytes | None = None
 
 
 def split(message_set: bytes) -> list[RawBatch]:
@@ -172,15 +177,24 @@ def _offset_delta(section: bytes, start: int) -> int:
 
 def _decode_alone(batch: RawBatch, record: bytes, offset: int) -> Record | Unreadable:
     """One record decoded by the client, as the only record of an uncompressed copy of its batch's header."""
+    alone = one_record_batch(batch, record)
+    try:
+        decoded = [_record(r) for r in DefaultRecordBatch(alone)]
+    except Exception as exc:
+        return Unreadable(offset, offset, exc, whole_batch=False, alone=alone)
+    return decoded[0]
+
+
+def one_record_batch(batch: RawBatch, record: bytes) -> bytes:
+    """A valid batch holding `record` (its bytes as stored, offset delta and all) under a copy of `batch`'s header,
+    uncompressed and counting one record."""
     header = bytearray(batch.raw[: HEADER.size])
     struct.pack_into(">i", header, LENGTH_AT, HEADER.size - LOG_OVERHEAD + len(record))
     struct.pack_into(">h", header, ATTRIBUTES_AT, batch.attributes & ~CODEC_MASK)
     struct.pack_into(">i", header, COUNT_AT, 1)
-    try:
-        decoded = [_record(r) for r in DefaultRecordBatch(bytes(header + record))]
-    except Exception as exc:
-        return Unreadable(offset, offset, exc, whole_batch=False)
-    return decoded[0]
+    alone = header + record
+    struct.pack_into(">I", alone, CRC_AT, calc_crc32c(bytes(alone[ATTRIBUTES_AT:])))
+    return bytes(alone)
 
 
 def _record(record: Any) -> Record:  # the client's record, C or pure Python

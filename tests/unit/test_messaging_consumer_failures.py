@@ -303,7 +303,7 @@ def json_lines() -> Iterator[list[dict[str, Any]]]:
 
     handler = Collect(logging.DEBUG)
     handler.setFormatter(JsonFormatter("tests"))
-    logger = logging.getLogger("shared.messaging.consumer")
+    logger = logging.getLogger("shared.messaging")
     logger.addHandler(handler)
     previous = logger.level
     logger.setLevel(logging.DEBUG)

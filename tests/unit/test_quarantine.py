@@ -15,13 +15,14 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.record.default_records import DefaultRecordBatchBuilder, _DefaultRecordBatchBuilderPy
 from aiokafka.record.util import calc_crc32c
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.cli import main
 from shared.db import create_engine
-from shared.messaging.quarantine import Salvage, _committed, covered, salvage, where
+from shared.messaging.quarantine import Salvage, _committed, covered, keep, open_count, salvage, where
 from shared.messaging.quarantine_records import QuarantinedRecord
 from shared.messaging.record_batches import RawBatch, Record, Unreadable, parse, read, split
+from shared.quarantine_cli import listing
 from tests.support import running_app
 
 TP = TopicPartition("households.events", 0)
@@ -145,7 +146,34 @@ def test_a_whole_batch_is_kept_from_the_offset_asked() -> None:
     salvaged = salvage(TP, split(bytes(raw)), 11)
     assert isinstance(salvaged, Salvage) and [(u.first, u.last) for u in salvaged.kept] == [(11, 12)]
     assert (salvaged.past_kept, salvaged.records, salvaged.resume_at) == (13, [], 13)
-    assert where(salvaged.batch, salvaged.kept[0]).startswith("offsets 11-12, the batch as a whole, of batch 10-12")
+    [kept] = salvaged.kept
+    assert where(kept.batch, kept.span).startswith("offsets 11-12, the batch as a whole, of batch 10-12")
+    assert kept.raw == bytes(raw)  # the batch as the broker sent it: its records cannot be told apart
+
+
+def test_a_run_of_unreadable_records_is_kept_in_one_round_however_many_batches_it_spans() -> None:
+    raw = batch(NOT_UTF8, base=0) + batch(NOT_UTF8, base=1) + batch(NOT_UTF8, b"ok", b"ok", NOT_UTF8, base=2)
+    salvaged = salvage(TP, split(raw + batch(b"ok", base=6)), 0)
+    assert salvaged is not None and [(u.first, u.last) for u in salvaged.kept] == [(0, 0), (1, 1), (2, 2)]
+    assert (salvaged.past_kept, [r.offset for r in salvaged.records], salvaged.resume_at) == (3, [3, 4], 5)
+    to_the_end = salvage(TP, split(raw[: len(raw) - len(batch(NOT_UTF8, b"ok", b"ok", NOT_UTF8, base=2))]), 0)
+    assert to_the_end is not None and [u.first for u in to_the_end.kept] == [0, 1]
+    assert (to_the_end.past_kept, to_the_end.records, to_the_end.resume_at) == (2, [], 2)
+
+
+def test_an_unreadable_record_is_kept_with_its_own_bytes_and_no_other_records() -> None:
+    keys = [NOT_UTF8 if n % 2 else b"ok" for n in range(400)]
+    raw = batch(*keys, base=1000, codec=1)  # gzip: the records' bytes are kept uncompressed, each alone
+    salvaged = salvage(TP, split(raw), 1001)
+    assert salvaged is not None and [u.first for u in salvaged.kept] == [1001]
+    [kept] = salvaged.kept
+    alone = parse(kept.raw)
+    assert (alone.base_offset, alone.record_count, alone.codec) == (1000, 1, "none")
+    assert b"v1." in kept.raw and b"v0." not in kept.raw and b"v2." not in kept.raw
+    assert facts(read(alone)) == [("unreadable", 1001, 1001)]  # the client reads it as it read the original
+    every = [salvage(TP, split(raw), offset) for offset in range(1001, 1400, 2)]
+    stored = sum(len(k.raw) for s in every if s is not None for k in s.kept)
+    assert stored < len(batch(*keys, base=1000)) // 2 + 200 * 100  # each record's bytes once, not the batch each time
 
 
 def test_aborted_transactions_and_control_batches_are_not_read() -> None:
@@ -186,6 +214,30 @@ def _row(*, offset: int, where: str, raw: bytes = b"") -> QuarantinedRecord:
         error_where=where,
         quarantined_at=datetime(2026, 12, 6, tzinfo=UTC),
     )
+
+
+async def test_thousands_of_unreadable_records_of_one_batch_are_kept_in_one_transaction(
+    sqlite_url: Callable[[str], Awaitable[str]],
+) -> None:
+    """More rows than one statement may carry values for (8 a row: SQLite takes 32,766, asyncpg 32,767)."""
+    salvaged = salvage(TP, split(batch(*[NOT_UTF8] * 5000, base=0)), 0)
+    assert salvaged is not None and len(salvaged.kept) == 5000
+    engine = create_engine(await sqlite_url("audit"))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        now = datetime(2026, 12, 6, tzinfo=UTC)
+        assert await keep(sessions, consumer="audit", tp=TP, salvaged=salvaged, now=now) == 5000
+        assert await keep(sessions, consumer="audit", tp=TP, salvaged=salvaged, now=now) == 0  # read again: kept once
+        async with sessions() as session:
+            assert await open_count(session) == 5000
+    finally:
+        await engine.dispose()
+
+
+def test_list_never_reads_the_raw_bytes() -> None:
+    for everything in (True, False):
+        selected = listing(everything=everything).compile()
+        assert "quarantined_record.raw" not in str(selected) and "quarantined_record.offset" in str(selected)
 
 
 async def test_readiness_shows_the_quarantined_records_not_yet_handled(

@@ -48,7 +48,7 @@ def calls(dependant: Dependant) -> Iterator[Any]:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_read_route_takes_a_reading_session_and_no_transaction(service: str) -> None:
-    reads = [r for r in api_routes(service) if "GET" in r.methods and not r.path.startswith(IN_ONE_TRANSACTION)]
+    reads = [r for r in api_routes(service) if "GET" in (r.methods or ()) and not r.path.startswith(IN_ONE_TRANSACTION)]
     for route in reads:
         used = set(calls(route.dependant))
         assert _transaction not in used, f"GET {route.path} opens a transaction: take `Reading`"

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -23,6 +23,8 @@ CANONICAL_FORM = (
     "(UTC, ISO 8601 with microseconds), seq, source; and facts (the entry's facts as stored, a JSON text) when it "
     "has any"
 )
+# One encoder for every hash: `json.dumps` with options builds a new one per call, and a consumer hashes thousands.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -50,7 +52,7 @@ def entry_hash(
     }
     if facts is not None:
         canonical["facts"] = facts
-    return sha256_hex(json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+    return sha256_hex(_CANONICAL_JSON.encode(canonical).encode())
 
 
 def recompute(entry: LedgerEntry) -> str:
@@ -97,7 +99,15 @@ def chain(pending: Sequence[PendingEntry], *, after: Link | None, now: datetime)
     rows = []
     for item in pending:
         seq += 1
-        fields = {**asdict(item), "seq": seq, "recorded_at": recorded_at, "prev_hash": prev_hash}
+        fields = {
+            "source": item.source,
+            "event_type": item.event_type,
+            "payload_hash": item.payload_hash,
+            "facts": item.facts,
+            "seq": seq,
+            "recorded_at": recorded_at,
+            "prev_hash": prev_hash,
+        }
         prev_hash = entry_hash(**fields)
         rows.append({**fields, "entry_hash": prev_hash})
     return rows

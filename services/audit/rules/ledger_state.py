@@ -42,6 +42,7 @@ EXISTS = "exists"  # a difference of this field: the row is missing, or the log 
 # The entries migration 0012 logged of the rows it found, before the log kept the facts of each change: each row's
 # fields as they stood, the replay's starting point.
 INVENTORY = "ledger.inventory"
+_FACTS_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # one encoder for every entry
 
 
 def moment(value: datetime) -> str:
@@ -95,7 +96,7 @@ def facts_of(event: IntegrationEvent) -> State:
 
 def to_text(facts: State) -> str | None:
     """Facts as the log stores (and hashes) them; None when there are none."""
-    return json.dumps(facts, sort_keys=True, separators=(",", ":")) if facts else None
+    return _FACTS_JSON.encode(facts) if facts else None
 
 
 def finding_fields(status: str, severity: str) -> dict[str, str]:
