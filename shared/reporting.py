@@ -1,0 +1,90 @@
+"""What every service's part of the half-year report (半年工作总结) shares: the period asked for and the figures' shape.
+
+Each service serves `GET /v1/report?from=&to=&area=` (its `api/report.py`): the figures it holds for a period (both
+days included, at most a year) and an area (the district, a township or a village), computed in its database.
+A figure is a count or an amount under a stable key, optionally split by one dimension (a township, a programme, a
+round, a fund source); the README of each service defines every key: what is counted, and as of when. A figure the
+service cannot know is absent, never zero.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from shared.areas import AreaCode
+from shared.errors import InvalidInput
+
+MAX_PERIOD_DAYS = 366
+
+
+class Unit(StrEnum):
+    """What a figure's value counts."""
+
+    HOUSEHOLDS = "households"
+    PEOPLE = "people"
+    PERSON_TIMES = "person_times"  # 人次: one person counted once per time
+    FEN = "fen"  # money, integer fen (分)
+    PROJECTS = "projects"
+    ASSETS = "assets"
+    POSTS = "posts"
+    VISITS = "visits"
+    PROBLEMS = "problems"
+    TASKS = "tasks"
+    REFERRALS = "referrals"
+    PERCENT_BP = "basis_points"  # a rate, in basis points (10000 = 100 %)
+
+
+class Figure(BaseModel):
+    """One figure of the report: `key` names it (defined in the service's README), `by` splits it when present."""
+
+    key: str = Field(max_length=100, examples=["housing.renovated"])
+    value: int = Field(examples=[102])
+    unit: Unit
+    by: dict[str, str] = Field(
+        default_factory=dict, description='the dimension the figure is split by, e.g. {"township": "371523101"}'
+    )
+
+
+class ReportPart(BaseModel):
+    """A service's figures for a period and an area."""
+
+    service: str
+    period_from: date
+    period_to: date
+    area_code: str
+    computed_at: datetime
+    figures: list[Figure]
+
+
+class ReportPeriod(BaseModel):
+    """The days (both included) and the area a report covers."""
+
+    start: date
+    end: date
+    area_code: str | None
+
+
+async def report_period(
+    start: Annotated[date, Query(alias="from", description="the period's first day", examples=["2020-01-01"])],
+    end: Annotated[date, Query(alias="to", description="the period's last day, included", examples=["2020-06-30"])],
+    area: Annotated[AreaCode | None, Query(description="district, township or village; default: the caller's")] = None,
+) -> ReportPeriod:
+    """The period asked for, refused (422) when it ends before it starts or spans more than a year."""
+    if end < start:
+        raise InvalidInput(
+            "The period ends before it starts.",
+            errors=[{"field": "query.to", "message": "must not be before `from`", "code": "period_reversed"}],
+        )
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        raise InvalidInput(
+            "A report covers at most a year.",
+            errors=[
+                {"field": "query.to", "message": f"at most {MAX_PERIOD_DAYS} days after `from`", "code": "too_long"}
+            ],
+        )
+    return ReportPeriod(start=start, end=end, area_code=area)
