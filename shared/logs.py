@@ -6,11 +6,14 @@ leads to its request and its trace across services.
 
 An outage does not flood the log (`RepeatFilter`): with the brokers away the Kafka client logs its failed connection
 attempts dozens of times a second in a dozen ways, and the relay, the consumer and the health watch each retry and say
-so. While such warnings keep coming, the first one from each source (the Kafka client, the relay, the consumer, the
-health watch...) passes, which marks the failure's start there; every later one from that source is held back and
-counted by kind (logger and message template), and a summary says every `SUMMARY_EVERY_S` how many of each kind were
-held back. When none has come for `QUIET_AFTER_S`, one line says the failures stopped, after how long, and how many
-lines were left out in all.
+so. So the warnings of those sources are held back when they repeat: the first line of each kind passes, and the
+same kind's later ones are counted while such warnings keep coming. A kind is what a line says and about what: its
+logger, its message template and the record it names (topic, partition, offset, event id), so a line about one
+record never stands in for a line about another (each dead letter, each quarantine is told), and one noisy kind
+never hides another. The Kafka client's kind is its module's logger alone: each module tells one failure in many
+templates. A summary says every `SUMMARY_EVERY_S` how many lines of each kind (logger and template) were held back;
+when none of these warnings has come for `QUIET_AFTER_S`, one line says the failures stopped, after how long, and
+how many lines were left out in all.
 """
 
 from __future__ import annotations
@@ -36,34 +39,31 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "ta
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 # The sources (each a logger and its children) whose warnings repeat while a dependency is away: the Kafka client, the
 # messaging modules (relay, consumer, producer, backlog), the health watch and the service's start-up.
-QUIETED_LOGGERS = (
-    "aiokafka",
-    "shared.messaging.relay",
-    "shared.messaging.consumer",
-    "shared.messaging.kafka",
-    "shared.messaging.backlog",
-    "shared.health",
-    "shared.service",
-)
+QUIETED_LOGGERS = ("aiokafka", "shared.messaging", "shared.health", "shared.service")
+# Libraries whose modules each tell one failure in many templates: a kind of theirs is the module's logger.
+LIBRARIES = ("aiokafka",)
+# The facts that name a record: a line naming one is never a repeat of a line naming another.
+RECORD_FACTS = ("topic", "partition", "offset", "first_offset", "event_id")
 SUMMARY_EVERY_S = 30.0  # while failures go on, how often a summary of what was held back is written
 QUIET_AFTER_S = 15.0  # failures have stopped once none has been logged for this long (the relay retries every 5 s)
 TICK_S = 1.0  # how often the summaries fall due when nothing is logged
 _MAX_KINDS = 1000  # kinds of one outage counted apart at most; any later kind is counted among OTHER_KINDS
 _MAX_SUMMARY_KINDS = 10  # kinds a summary names, the most frequent; the rest are counted together
 _MAX_KIND_CHARS = 200  # a kind's name at most: a library may log a formatted message rather than a template
+_MAX_TOLD = 10_000  # kinds of one outage remembered as told at most; the oldest is forgotten (it may pass again)
 OTHER_KINDS = "other kinds"
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class _Outage:
-    """A run of warnings from the quieted sources: when it started, when the last came, which sources have told it
+    """A run of warnings from the quieted sources: when it started, when the last came, which kinds have been told
     and what was held back."""
 
     started: float
     last_seen: float
     last_summary: float
-    told: set[str] = field(default_factory=set)  # the sources whose first line passed
+    told: dict[tuple[Any, ...], None] = field(default_factory=dict)  # the kinds whose first line passed, oldest first
     held: Counter[str] = field(default_factory=Counter)  # since the last summary, by "logger: message template"
     held_in_all: Counter[str] = field(default_factory=Counter)  # since it started
 
@@ -117,8 +117,11 @@ class RepeatFilter(logging.Filter):
         if outage is None:
             outage = self._outage = _Outage(started=now, last_seen=now, last_summary=now)
         outage.last_seen = now
-        if source not in outage.told:
-            outage.told.add(source)
+        kind = _kind(record, source)
+        if kind not in outage.told:
+            outage.told[kind] = None
+            if len(outage.told) > _MAX_TOLD:
+                del outage.told[next(iter(outage.told))]
             return True
         name = f"{record.name}: {record.msg}"[:_MAX_KIND_CHARS]
         if name not in outage.held_in_all and len(outage.held_in_all) >= _MAX_KINDS:
@@ -161,6 +164,14 @@ class RepeatFilter(logging.Filter):
     def _write(lines: list[_Line]) -> None:
         for line in lines:
             log.log(line.level, line.msg, extra=line.extra)
+
+
+def _kind(record: logging.LogRecord, source: str) -> tuple[Any, ...]:
+    """What a line says and about what (see the module's docstring)."""
+    if source in LIBRARIES:
+        return (record.name,)
+    facts = tuple(str(getattr(record, fact, "")) for fact in RECORD_FACTS)
+    return (record.name, str(record.msg)[:_MAX_KIND_CHARS], *facts)
 
 
 def _by_kind(held: Counter[str]) -> dict[str, Any]:

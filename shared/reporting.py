@@ -9,17 +9,23 @@ service cannot know is absent, never zero.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.areas import AreaCode
+from shared.auth import Principal
 from shared.errors import InvalidInput
+from shared.timeutil import DISTRICT_TZ
 
 MAX_PERIOD_DAYS = 366
+MAX_FIGURES = 2000  # a part's figures, split by township or programme included
 
 
 class Unit(StrEnum):
@@ -58,7 +64,7 @@ class ReportPart(BaseModel):
     period_to: date
     area_code: str
     computed_at: datetime
-    figures: list[Figure]
+    figures: list[Figure] = Field(max_length=MAX_FIGURES)
 
 
 class ReportPeriod(BaseModel):
@@ -67,9 +73,33 @@ class ReportPeriod(BaseModel):
     start: date
     end: date
     area_code: str | None
+    district_code: str
+
+    def area_for(self, actor: Principal) -> str:
+        """The area reported on: the one asked for, else the caller's own when area-scoped, else the district;
+        403 when it is outside the caller's reach."""
+        area = self.area_code or (actor.area if actor.is_area_scoped and actor.area else self.district_code)
+        actor.ensure_reach(area)
+        return area
+
+    @property
+    def starts_at(self) -> datetime:
+        """The period's first moment: midnight of its first day in the district (Asia/Shanghai)."""
+        return datetime.combine(self.start, time(), DISTRICT_TZ)
+
+    @property
+    def ends_before(self) -> datetime:
+        """The first moment after the period: midnight after its last day in the district."""
+        return datetime.combine(self.end + timedelta(days=1), time(), DISTRICT_TZ)
+
+    @property
+    def months(self) -> tuple[str, str]:
+        """The first and last monthly periods ("YYYY-MM") the period touches."""
+        return self.start.strftime("%Y-%m"), self.end.strftime("%Y-%m")
 
 
 async def report_period(
+    request: Request,
     start: Annotated[date, Query(alias="from", description="the period's first day", examples=["2020-01-01"])],
     end: Annotated[date, Query(alias="to", description="the period's last day, included", examples=["2020-06-30"])],
     area: Annotated[AreaCode | None, Query(description="district, township or village; default: the caller's")] = None,
@@ -87,4 +117,21 @@ async def report_period(
                 {"field": "query.to", "message": f"at most {MAX_PERIOD_DAYS} days after `from`", "code": "too_long"}
             ],
         )
-    return ReportPeriod(start=start, end=end, area_code=area)
+    district = request.app.state.runtime.settings.district_code
+    return ReportPeriod(start=start, end=end, area_code=area, district_code=district)
+
+
+def split(key: str, unit: Unit, dim: str, counts: dict[Any, int], every: Iterable[str] = ()) -> list[Figure]:
+    """One figure per value of `dim`: those counted, and those of `every` as 0 (a programme nobody was paid by)."""
+    values = {str(k): n for k, n in counts.items()}
+    return [Figure(key=key, value=values.get(v, 0), unit=unit, by={dim: v}) for v in sorted({*every, *values})]
+
+
+def with_total(key: str, unit: Unit, dim: str, counts: dict[Any, int], every: Iterable[str] = ()) -> list[Figure]:
+    """The figure's total, then its split by `dim`."""
+    return [Figure(key=key, value=sum(counts.values()), unit=unit), *split(key, unit, dim, counts, every)]
+
+
+async def grouped_counts(session: AsyncSession, stmt: Select[Any]) -> dict[Any, int]:
+    """A `SELECT dimension, count` as {dimension: count}."""
+    return {k: int(n) for k, n in (await session.execute(stmt)).tuples().all()}

@@ -124,10 +124,14 @@ class ServiceRuntime:
             await asyncio.to_thread(self.metrics.stop)
 
     async def _bounded(self, step: str, closing: Awaitable[Any]) -> None:
-        # Shutdown goes on past a failing or hanging step.
+        # Shutdown goes on past a failing or hanging step, and past a step whose own work was cancelled (a Kafka
+        # client's task cancelled under it after an outage); only a cancellation of the shutdown itself stops it.
         try:
             await asyncio.wait_for(closing, SHUTDOWN_STEP_TIMEOUT_S)
-        except Exception:
+        except (Exception, asyncio.CancelledError) as exc:
+            current = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and current is not None and current.cancelling():
+                raise
             log.warning("shutdown step failed or timed out", extra={"step": step}, exc_info=True)
 
     async def _run_kafka(self) -> None:

@@ -23,6 +23,10 @@ _ASYNC_DRIVERS = {
 }
 
 
+# 茌平区, the district of the demo data; every deployment sets its own.
+DEFAULT_DISTRICT_CODE = "371523"
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs; subclasses set `model_config` with their own env prefix."""
 
@@ -36,6 +40,9 @@ class ServiceSettings(BaseSettings):
         default=None,
         description="the schema owner's URL, which migrations run with, when the service's own role (database_url's) "
         "is kept to reading and writing rows; unset: migrations use database_url",
+    )
+    district_code: str = Field(
+        default=DEFAULT_DISTRICT_CODE, pattern=r"^[0-9]{6}$", description="the district served (区县代码, 6 digits)"
     )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_enabled: bool = True

@@ -21,8 +21,7 @@ DEV_IDCARD_KID = "dev-1"
 DEV_IDCARD_KEY = base64.b64encode(b"dev-only-idcard-aes-key-32-bytes").decode()
 DEV_IDCARD_KEYS = f"{DEV_IDCARD_KID}:{DEV_IDCARD_KEY}"
 DEV_IDCARD_HMAC_KEY = base64.b64encode(b"dev-only-idcard-hmac-key-at-least-32-bytes").decode()
-# 茌平区 and the townships its 2020 report names (codes as in the demo data; set the real list per district).
-DEFAULT_DISTRICT_CODE = "371523"
+# The townships 茌平区's 2020 report names (codes as in the demo data; set the real list per district).
 DEFAULT_TOWNSHIPS = {
     "371523101": "贾寨镇",
     "371523102": "冯屯镇",
@@ -45,7 +44,6 @@ class HouseholdsSettings(ServiceSettings):
     idcard_hmac_key: SecretStr = Field(
         default=SecretStr(DEV_IDCARD_HMAC_KEY), description="base64 HMAC-SHA256 key (>= 32 bytes) for look-ups"
     )
-    district_code: str = Field(default=DEFAULT_DISTRICT_CODE, pattern=r"^[0-9]{6}$")
     townships: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_TOWNSHIPS),
         description="known townships (乡镇/街道) of the district: 9-digit code -> name",

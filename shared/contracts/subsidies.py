@@ -89,7 +89,7 @@ class SubsidyCoverageGap(SubsidyEvent):
     event_type = "gov.poverty.subsidies.coverage_gap_found.v1"
     check_id: UUID
     area_code: AreaCode
-    policy_code: str
+    policy_code: str = Field(max_length=60)
     period: str = Field(pattern=ANY_PERIOD_PATTERN, description="YYYY-MM, YYYY-S1/S2 or YYYY, by the frequency")
     member_id: UUID | None = None
     found_on: date | None = Field(default=None, description="the check's day (None from older publishers)")
@@ -143,8 +143,8 @@ class SubsidyLeakFound(SubsidyEvent):
     kind: LeakKind
     payment_id: UUID
     area_code: AreaCode
-    policy_code: str
-    period: str
+    policy_code: str = Field(max_length=60)
+    period: PeriodText
     detail: str = Field(max_length=500)
     found_on: date | None = Field(default=None, description="the check's day (None from older publishers)")
     responsible: ResponsiblePerson | None = Field(

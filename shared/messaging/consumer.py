@@ -6,8 +6,9 @@ committed to Kafka only after that transaction has committed. A record that is n
 keeps failing, goes to `<topic>.dlq` with the error in its headers (`shared.messaging.dead_letters`), and the
 consumer moves on.
 
-Partitions are consumed side by side, each in its own transaction; within a partition, order is kept. Once every
-partition of a fetch is done, their offsets are committed in one request.
+Partitions are consumed side by side, each in a task and transactions of its own, while the next records are
+fetched; a partition is paused while its task runs, so it is never worked on by two tasks at once and its order is
+kept. The offsets of the partitions whose tasks finished are committed in one request, then they are read again.
 Records waiting on one partition are applied up to `batch_size` per transaction, in order: a commit
 costs more than most handlers, so under load one commit serves many events, while at low rates a
 batch is the one record that arrived and adds no wait. Each record still claims its own inbox row in

@@ -5,7 +5,9 @@ metric and `poverty quarantine` show them; a replay of one still unreadable chan
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import os
 import sys
 import uuid
@@ -13,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import aiokafka.codec
 import pytest
@@ -24,20 +26,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from shared.cli import main
 from shared.db import create_engine, session_factory
 from shared.local.kafka import LocalKafka
+from shared.logs import configure_logging
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from shared.messaging.quarantine import open_count
 from shared.messaging.quarantine_records import QuarantinedRecord
-from shared.messaging.record_batches import parse
+from shared.messaging.record_batches import Unreadable, parse, read
 from shared.metrics import RECORDS_QUARANTINED
 from tests.kafka_support import eventually
 
 pytestmark = pytest.mark.integration
 
-# One batch of records on one partition, some with a header key that is not UTF-8 (as a Go or C client can write):
-# aiokafka's C record builder encodes header keys itself, its pure-Python one calls the key's own `encode`.
+# Records on one partition, in one batch or each in its own, some with a header key that is not UTF-8 (as a Go or C
+# client can write): aiokafka's C record builder encodes header keys itself, its pure-Python one calls the key's own
+# `encode`. The records' spec comes on stdin (thousands of records are longer than one argument may be).
 WRITER = """
 import asyncio, json, sys
 from aiokafka import AIOKafkaProducer
@@ -46,16 +50,21 @@ class NotUtf8(str):
     def encode(self, *args, **kwargs):
         return b"ce_\\xff\\xfeid"
 
-async def main(bootstrap, topic, partition, spec):
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1000)
+async def main(bootstrap, topic, partition, mode):
+    one = mode == "one"
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=1000 if one else 0, max_batch_size=1 << 20, max_request_size=2 << 20
+    )
     await producer.start()
     try:
         sent = []
-        for record in json.loads(spec):
+        for record in json.loads(sys.stdin.read()):
             headers = [(NotUtf8(k) if record["bad"] else k, v if v is None else bytes.fromhex(v)) for k, v in
                        record["headers"]]
             value = bytes.fromhex(record["value"])
             sent.append(await producer.send(topic, value, partition=int(partition), headers=headers))
+            if not one:
+                await sent[-1]
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
@@ -92,25 +101,32 @@ class Rig:
             value, headers = self.event(partition, n)
             await self.producer.send_and_wait(self.topic, value, partition=partition, headers=headers)
 
-    async def write_batch(self, partition: int, spec: list[int | None]) -> None:
-        """One batch: an event for each number, a record with a non-UTF-8 header key for each None."""
+    async def write_batch(self, partition: int, spec: list[int | None], *, each_alone: bool = False) -> None:
+        """One batch (or a batch each): an event for each number, a record with a non-UTF-8 header key for each None."""
         records = []
         for n in spec:
             value, headers = self.event(partition, n) if n is not None else (b"{}", [("x", b"1")])
             hexed: list[tuple[str, str | None]] = [(k, v.hex()) for k, v in headers]
             records.append({"bad": n is None, "value": value.hex(), "headers": [*hexed, ("note", None)]})
         env = {**os.environ, "AIOKAFKA_NO_EXTENSIONS": "1"}
-        args = (self.kafka, self.topic, str(partition), json.dumps(records))
-        writer = await asyncio.create_subprocess_exec(sys.executable, "-c", WRITER, *args, env=env)
-        assert await asyncio.wait_for(writer.wait(), 60) == 0
+        args = (self.kafka, self.topic, str(partition), "each" if each_alone else "one")
+        writer = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", WRITER, *args, env=env, stdin=asyncio.subprocess.PIPE
+        )
+        await asyncio.wait_for(writer.communicate(json.dumps(records).encode()), 120)
+        assert writer.returncode == 0
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[ConsumerRunner]:
+    async def running(self, *, failing: frozenset[int] | set[int] = frozenset()) -> AsyncIterator[ConsumerRunner]:
+        """The runner at work; its handler fails on the events numbered in `failing` (a bug, every time)."""
         handlers = HandlerRegistry()
 
         @handlers.observe(self.topic)
         async def note(_: AsyncSession, envelope: Envelope, __: str) -> None:
-            self.applied.append(tuple(json.loads(envelope.data)))
+            partition, n = json.loads(envelope.data)
+            if n in failing:
+                raise ValueError("a handler's bug")
+            self.applied.append((partition, n))
 
         consumer = make_consumer(self.kafka, group_id=self.name, topics=[self.topic])
         await consumer.start()
@@ -190,7 +206,10 @@ async def test_a_header_key_not_utf8_is_quarantined_and_the_rest_of_its_batch_ap
         (0, offset, "UnicodeDecodeError") for offset in (5, 6)
     ]
     assert rows[0].error_where.startswith("record 3 of batch 2-7 (6 records")
-    assert parse(rows[0].raw or b"").base_offset == 2  # the batch as the broker sent it
+    alone = parse(rows[0].raw or b"")  # the record's own bytes, under a copy of its batch's header
+    assert (alone.base_offset, alone.record_count) == (2, 1)
+    assert [(u.first, u.last) for u in read(alone) if isinstance(u, Unreadable)] == [(3, 3)]
+    assert json.dumps([0, 2]).encode() not in (rows[0].raw or b"")  # nothing of the records around it
     assert await rig.committed(0) == 9
     assert await rig.committed(1) == 3
 
@@ -298,3 +317,58 @@ async def test_bad_cli_input_is_refused_with_exit_status_2(rig: Rig, capsys: pyt
     with pytest.raises(SystemExit) as exited:
         await poverty("show", "one")
     assert exited.value.code == 2
+
+
+async def test_thousands_of_unreadable_records_in_one_batch_are_quarantined_each_once(rig: Rig) -> None:
+    """More rows than one INSERT may carry (8 values a row, 32,767 at most in PostgreSQL's protocol), each with its
+    record's bytes only."""
+    await rig.send(0, 0)
+    await rig.write_batch(0, [None] * 4200 + [1])  # offsets 1-4201
+    async with rig.running():
+        await eventually(lambda: rig.on(0) == [0, 1], timeout=120)
+    async with rig.engine.connect() as connection:
+        rows, stored = (
+            await connection.execute(text("SELECT count(*), sum(length(raw)) FROM quarantined_record"))
+        ).one()
+    assert rows == 4200 and quarantined(rig) == 4200
+    assert stored < 4200 * 200  # each its own record's bytes, not the batch's (~150 kB) again each time
+    assert await rig.committed(0) == 4202
+
+
+async def test_a_run_of_unreadable_records_each_in_its_own_batch_is_quarantined_in_one_round(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.send(0, 0)
+    await rig.write_batch(0, [None] * 200, each_alone=True)  # offsets 1-200, a batch each
+    await rig.send(0, 1)
+    caplog.set_level(logging.ERROR, "shared.messaging")
+    async with rig.running():
+        await eventually(lambda: rig.on(0) == [0, 1], timeout=120)
+    told = [r.__dict__ for r in caplog.records if r.msg == "records the client cannot unpack quarantined"]
+    assert [(line["first_offset"], line["last_offset"]) for line in told] == [(1, 200)]
+    assert len(await rig.rows()) == 200 and await rig.committed(0) == 202
+
+
+async def test_every_dead_letter_and_quarantine_is_told_when_nothing_is_down(rig: Rig) -> None:
+    """The service's logging (its repeated warnings held back): a handler that always fails on one event, two poison
+    records and an unreadable one, each told with where it was."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("audit")
+    out = io.StringIO()
+    cast(logging.StreamHandler[io.StringIO], root.handlers[0]).setStream(out)
+    try:
+        await rig.send(0, 0, 1)  # 1: the handler fails on it (see `failing`)
+        await rig.producer.send_and_wait(rig.topic, b"not a cloudevent", partition=0)
+        await rig.producer.send_and_wait(rig.topic, b"nor this", partition=0)
+        await rig.write_batch(0, [None])
+        await rig.send(0, 2)
+        async with rig.running(failing={1}):  # 0 may be applied twice in memory: its batch with 1 rolled back
+            await eventually(lambda: 2 in rig.on(0), timeout=60)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    dead = [line["offset"] for line in lines if line["msg"] == "event dead-lettered"]
+    kept = [line["first_offset"] for line in lines if line["msg"] == "records the client cannot unpack quarantined"]
+    assert (sorted(dead), kept) == ([1, 2, 3], [4])

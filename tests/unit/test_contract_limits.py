@@ -3,22 +3,30 @@ event is read (dead-lettered on its first attempt as malformed), not by the data
 
 `STORED` is the map from a contract's field to the column a consumer writes it to, as the handlers do (audit's
 findings from the problem events, households' and projects' open findings from `FindingRecorded`, subsidies' facts,
-households' transfer receipts and approvals); a field that reaches a column only through a rule that cuts it to size
-(audit's `unpaid_<policy>` code) is not in it."""
+households' transfer receipts and approvals). `COMPOSED` holds the fields that reach a column only inside a text a
+handler composes (audit's finding for a subsidy coverage gap or leak: its description and `unpaid_<policy>` code):
+each is bounded as its value is where it is kept as such, and the text composed of the longest values fits."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Union, cast, get_args, get_origin
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from services.audit import events
+from services.audit.domain import findings
+from services.audit.handlers import build_handlers
 from services.audit.models import Finding, KnownHousehold
+from services.audit.rules.findings import ProblemFacts
+from services.audit.settings import AuditSettings
 from services.households.models import ApprovalRecord, HouseholdOpenFinding, TransferReceipt
 from services.projects.models import ProjectOpenFinding, RollHousehold
 from services.subsidies.models import HouseholdFacts, MemberFacts
@@ -40,6 +48,7 @@ from shared.contracts.subsidies import (
     SubsidyPaid,
     SubsidyPaymentCorrected,
 )
+from shared.messaging.cloudevents import Envelope
 from tests.support import household_problem
 
 Column = tuple[type[SQLModel], str]
@@ -87,6 +96,11 @@ STORED: dict[type[IntegrationEvent], dict[str, Column]] = {
     IncomeDistributionApproved: {"approved_by": (ApprovalRecord, "approved_by"), "period": (ApprovalRecord, "period")},
     PayrollApproved: {"approved_by": (ApprovalRecord, "approved_by"), "period": (ApprovalRecord, "period")},
 }
+# A policy code and a period are kept as such in households' transfer receipts; audit puts them into a finding's text.
+COMPOSED: dict[type[IntegrationEvent], dict[str, Column]] = {
+    SubsidyCoverageGap: {"policy_code": (TransferReceipt, "policy_code"), "period": (TransferReceipt, "period")},
+    SubsidyLeakFound: {"policy_code": (TransferReceipt, "policy_code"), "period": (TransferReceipt, "period")},
+}
 # The same value lands in more than one consumer's column: the narrowest decides.
 ALSO_STORED: list[tuple[type[IntegrationEvent], str, Column]] = [
     (FindingRecorded, "code", (ProjectOpenFinding, "code")),
@@ -94,7 +108,8 @@ ALSO_STORED: list[tuple[type[IntegrationEvent], str, Column]] = [
     (HouseholdRegistered, "area_code", (RollHousehold, "area_code")),
     (HouseholdRegistered, "area_code", (KnownHousehold, "area_code")),
 ]
-CASES = [(event, name, column) for event, fields in STORED.items() for name, column in fields.items()] + ALSO_STORED
+KEPT = {**STORED, **{event: {**STORED.get(event, {}), **fields} for event, fields in COMPOSED.items()}}
+CASES = [(event, name, column) for event, fields in KEPT.items() for name, column in fields.items()] + ALSO_STORED
 
 
 def _field(model: type[BaseModel], dotted: str) -> Any:
@@ -149,3 +164,34 @@ def test_a_value_longer_than_its_column_is_refused_when_the_event_is_read() -> N
         with pytest.raises(ValidationError) as refused:
             HouseholdProblemFound.model_validate_json(json.dumps(data))
         assert [e["loc"] for e in refused.value.errors()] == [(name,)]
+
+
+@pytest.mark.parametrize("contract", [SubsidyCoverageGap, SubsidyLeakFound])
+async def test_a_findings_text_composed_of_the_longest_values_fits_its_columns(
+    contract: type[SubsidyCoverageGap | SubsidyLeakFound], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded: list[ProblemFacts] = []
+
+    async def record_finding(_: Any, facts: ProblemFacts, **__: Any) -> None:
+        recorded.append(facts)
+
+    monkeypatch.setattr(findings, "record_finding", record_finding)
+    monkeypatch.setattr(events, "log_received", lambda *_: None)
+    longest = {"policy_code": "p" * 60, "period": "2026-S1", "area_code": "3" * 12}
+    common = {"household_id": uuid.uuid4(), "check_id": uuid.uuid4(), **longest}
+    if contract is SubsidyLeakFound:
+        common |= {"leak_id": uuid.uuid4(), "payment_id": uuid.uuid4(), "kind": "paid_not_entitled"}
+        common |= {"detail": "d" * 500}
+    else:
+        common |= {"member_id": uuid.uuid4()}
+    event = contract.model_validate(common)
+    envelope = Envelope(
+        id=str(uuid.uuid4()), type=event.event_type, source="/subsidies", subject=event.aggregate_id(),
+        time=datetime.now(UTC), data=event.model_dump_json().encode(),
+    )  # fmt: skip
+    application = build_handlers(AuditSettings(database_url="unused")).bind(event.topic, envelope)
+    assert application is not None
+    await application(cast(AsyncSession, None))
+    [facts] = recorded
+    for text, (model, attribute) in ((facts.description, (Finding, "description")), (facts.code, (Finding, "code"))):
+        assert len(text) <= model.__table__.c[attribute].type.length  # type: ignore[attr-defined]

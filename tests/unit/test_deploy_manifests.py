@@ -721,6 +721,7 @@ MONITORING_NAMESPACE = {"kubernetes.io/metadata.name": "monitoring"}
 # What the alerts must cover (README, Operations → Monitoring); each name may come in several severities.
 EXPECTED_ALERTS = {
     "PovertyDeadLetters",
+    "PovertyRecordsQuarantined",
     "PovertyOutboxNotDraining",
     "PovertyRelayWithoutLeader",
     "PovertyConsumerLag",

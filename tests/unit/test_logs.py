@@ -1,5 +1,5 @@
-"""An outage's repeated warnings are held back (one line per kind and state change, a summary while it lasts); no
-ID number is logged."""
+"""An outage's repeated warnings are held back (one line per kind and state change, a summary while it lasts), a line
+about one record never for another's; no ID number is logged."""
 
 from __future__ import annotations
 
@@ -176,20 +176,56 @@ def test_a_summary_names_the_most_frequent_kinds_and_counts_the_rest(written: Wr
     assert by_kind["aiokafka.conn: kind 11"] == 13 and by_kind["other kinds"] == 1 + 3
 
 
-def test_a_source_tells_its_first_failure_whatever_its_kind(written: Written, clock: Clock) -> None:
-    """The Kafka client says the same thing a dozen ways (connect, metadata, fetch, heartbeat...): one line."""
+def test_each_kind_tells_its_first_line_the_kafka_clients_by_module(written: Written, clock: Clock) -> None:
+    """The Kafka client says the same thing a dozen ways (connect, metadata, fetch, heartbeat...): one line a module;
+    a noisy kind of ours hides no other kind of the same logger."""
     coordinator = logging.LogRecord(
         "aiokafka.consumer.group_coordinator", logging.ERROR, "g.py", 1, "Heartbeat session expired", (), None
     )
-    consumer = logging.LogRecord(
-        "shared.messaging.consumer", logging.WARNING, "c.py", 1, "offset commit failed", (), None
+    coordinator_again = logging.LogRecord(
+        "aiokafka.consumer.group_coordinator", logging.ERROR, "g.py", 2, "Group Coordinator Request failed", (), None
     )
-    written.handle(unable_to_connect(1), coordinator, relay_retry(), consumer, coordinator, relay_retry(), consumer)
-    assert [line["logger"] for line in written.lines()] == [
-        "aiokafka.client",
-        "shared.messaging.relay",
-        "shared.messaging.consumer",
+    lost = logging.LogRecord("shared.messaging.relay", logging.WARNING, "r.py", 1, "lost its database", (), None)
+    written.handle(unable_to_connect(1), coordinator, relay_retry(), coordinator_again, relay_retry(), lost, lost)
+    assert [(line["logger"], line["msg"]) for line in written.lines()] == [
+        ("aiokafka.client", "Unable connect to node with id 1: [Errno 111] Connect call failed"),
+        ("aiokafka.consumer.group_coordinator", "Heartbeat session expired"),
+        ("shared.messaging.relay", "outbox publish failed"),
+        ("shared.messaging.relay", "lost its database"),
     ]
+
+
+def about(name: str, level: int, msg: str, **facts: object) -> logging.LogRecord:
+    record = logging.LogRecord(name, level, "m.py", 1, msg, (), None)
+    record.__dict__.update(facts)
+    return record
+
+
+def test_a_line_about_a_record_is_never_held_back_by_a_line_about_another(written: Written, clock: Clock) -> None:
+    """No outage: a handler bug retried, then dead-lettered; two poison records; an unreadable record. Every dead
+    letter and quarantine is told; only the same event's retries repeat."""
+    where = {"topic": "audit.events", "partition": 0}
+    retry = [about("shared.messaging.applying", logging.WARNING, "event handling failed; retrying", event_id="e1")]
+    dead = [
+        about("shared.messaging.dead_letters", logging.ERROR, "event dead-lettered", **where, offset=n)
+        for n in (1, 2, 3)
+    ]
+    fetch = about("shared.messaging.fetching", logging.ERROR, "a fetch could not be read")
+    kept = about("shared.messaging.fetching", logging.ERROR, "records quarantined", **where, first_offset=4)
+    stalled = about("shared.messaging.partitions", logging.ERROR, "partition stalled", **where, offset=5)
+    written.handle(*retry * 4, *dead, fetch, kept, fetch, stalled, stalled)
+    clock.now += QUIET_AFTER_S
+    written.repeats.tick()
+    lines = written.lines()
+    assert [line["msg"] for line in lines if line["msg"] == "event dead-lettered"] == ["event dead-lettered"] * 3
+    assert [line["first_offset"] for line in lines if line["msg"] == "records quarantined"] == [4]
+    assert [line["msg"] for line in lines].count("event handling failed; retrying") == 1
+    assert [line["msg"] for line in lines].count("partition stalled") == 1  # the same record again: a repeat
+    assert lines[-1]["suppressed_by_kind"] == {
+        "shared.messaging.applying: event handling failed; retrying": 3,
+        "shared.messaging.fetching: a fetch could not be read": 1,
+        "shared.messaging.partitions: partition stalled": 1,
+    }
 
 
 def test_the_service_log_handler_holds_back_repeats() -> None:

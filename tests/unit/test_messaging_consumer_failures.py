@@ -247,41 +247,109 @@ async def test_an_unknown_error_message_is_not_told(harness: Harness, caplog: py
     assert PHONE not in repr(headers) + told_in_logs(caplog)
 
 
-async def test_every_partition_finishes_before_the_next_fetch(harness: Harness) -> None:
+class HeldDeadLetters(FakeDeadLetters):
+    """A dead-letter producer whose sends wait until released (a partition's task kept busy, holding no transaction)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def send_and_wait(
+        self, topic: str, value: bytes | None, *, key: bytes | None, headers: list[tuple[str, bytes | None]]
+    ) -> None:
+        await self.release.wait()
+        await super().send_and_wait(topic, value, key=key, headers=headers)
+
+
+async def test_a_busy_partition_waits_for_its_task_while_the_others_are_fetched_and_applied(harness: Harness) -> None:
     other = TopicPartition(HOUSEHOLDS_TOPIC, 1)
-    consumer = FakeConsumer({TP: [tombstone(0)], other: [record(0, partition=1)]})
-    dlq = FakeDeadLetters(TopicAuthorizationFailedError())
-    slow = asyncio.Event()
-    handlers = HandlerRegistry()
+    consumer = FakeConsumer({TP: [tombstone(0), record(1)], other: [record(0, partition=1)]})
+    dlq = HeldDeadLetters()
+    runner = harness.runner(consumer, dlq)
+    working: dict[int, int] = {}  # partition -> its records' tasks running now
+    most = 0
+    process = runner.process
 
-    @handlers.observe(HOUSEHOLDS_TOPIC)
-    async def observe(session: AsyncSession, env: Envelope, topic: str) -> None:
-        await slow.wait()
-        harness.applied.append(env.id)
+    async def counted(records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
+        nonlocal most
+        partition = records[0].partition
+        working[partition] = working.get(partition, 0) + 1
+        most = max(most, working[partition])
+        try:
+            return await process(records)
+        finally:
+            working[partition] -= 1
 
-    harness.handlers = handlers
-    fetches = 0
+    runner.process = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: consumer.committed.get(other) == 1)
+        # Records arrive on both partitions while partition 0's task still waits on its dead letter.
+        consumer.logs[TP] += [record(2), record(3)]
+        consumer.logs[other] += [record(1, partition=1), record(2, partition=1)]
+        await until(lambda: consumer.committed.get(other) == 3)
+        assert TP not in consumer.committed  # nothing of a partition is committed before its records are applied
+        assert not any(applied.startswith("ev-0-") for applied in harness.applied)
+        dlq.release.set()
+        await until(lambda: consumer.committed.get(TP) == 4)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert [applied for applied in harness.applied if applied.startswith("ev-0-")] == ["ev-0-1", "ev-0-2", "ev-0-3"]
+    assert most == 1 and len(dlq.sent) == 1
+
+
+async def test_a_partition_assigned_again_while_its_task_runs_is_not_worked_on_twice(harness: Harness) -> None:
+    consumer, dlq = FakeConsumer({TP: [tombstone(0), record(1)]}), HeldDeadLetters()
+    runner = harness.runner(consumer, dlq)
+    running, most = 0, 0
+    process = runner.process
+
+    async def counted(records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await process(records)
+        finally:
+            running -= 1
+
+    runner.process = counted  # type: ignore[method-assign]
+    fetched = 0
     getmany = consumer.getmany
 
-    async def counted(
+    async def counted_fetches(
         timeout_ms: int = 0, max_records: int | None = None
     ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
-        nonlocal fetches
-        fetches += 1
-        return await getmany(timeout_ms, max_records)
+        nonlocal fetched
+        batches = await getmany(timeout_ms, max_records)
+        fetched += bool(batches)
+        return batches
 
-    consumer.getmany = counted  # type: ignore[method-assign]
-    task = asyncio.create_task(harness.runner(consumer, dlq).run())
-    await asyncio.sleep(0.5)  # past the loop's retry pause
-    assert fetches == 1  # partition 0 failed at once, but partition 1 is still being applied
-    slow.set()
-    for _ in range(500):
-        if other in consumer.committed:
-            break
+    consumer.getmany = counted_fetches  # type: ignore[method-assign]
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: fetched == 1)
+        # A rebalance gives the partition back while its task waits: resumed, read again from what is committed.
+        consumer.paused.discard(TP)
+        consumer.positions[TP] = 0
+        await until(lambda: fetched == 2)
+        await asyncio.sleep(0.05)
+        assert running == 1
+        dlq.release.set()
+        await until(lambda: consumer.committed.get(TP) == 2 and fetched >= 3)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert most == 1 and harness.applied == ["ev-0-1"]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
         await asyncio.sleep(0.01)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    assert harness.applied == ["ev-1-0"] and consumer.committed[other] == 1
+    raise AssertionError("the consumer did not get there in time")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

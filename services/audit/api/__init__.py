@@ -8,6 +8,7 @@ from services.audit.api import (
     notifications,
     people,
     referrals,
+    report,
     tasks,
     views,
 )
@@ -22,4 +23,5 @@ routers = [
     notifications.router,
     grievances.router,
     people.router,
+    report.router,
 ]

@@ -99,7 +99,7 @@ def chain(pending: Sequence[PendingEntry], *, after: Link | None, now: datetime)
     rows = []
     for item in pending:
         seq += 1
-        fields = {
+        fields: dict[str, Any] = {
             "source": item.source,
             "event_type": item.event_type,
             "payload_hash": item.payload_hash,

@@ -14,6 +14,7 @@ from services.households.api import (
     members,
     monitoring,
     power_holders,
+    report,
     statistics,
     visits,
 )
@@ -30,4 +31,5 @@ routers: list[APIRouter] = [
     statistics.router,
     power_holders.router,
     integrity_hits.router,
+    report.router,
 ]

@@ -19,6 +19,7 @@ from services.projects.api import (
     plans,
     posts,
     projects,
+    report,
     workshops,
 )
 
@@ -39,4 +40,5 @@ routers: list[APIRouter] = [
     posts.router,
     payrolls.router,
     payrolls.income_router,
+    report.router,
 ]

@@ -3,7 +3,7 @@ loading rows."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, cast, func, select
@@ -68,9 +68,11 @@ async def allocations_page(
     return [(allocation, int(d), int(s)) for allocation, d, s in rows.all()]
 
 
-async def year_totals(session: AsyncSession, *, year: int, area_prefix: str) -> funds.Totals:
+async def year_totals(
+    session: AsyncSession, *, year: int, area_prefix: str, spent_by: date | None = None
+) -> funds.Totals:
     """A year's funds by source: its lines (district-wide), and what the projects within `area_prefix` drew on them
-    and spent from them."""
+    and spent from them (on or before `spent_by` when given: the report's 截至)."""
     source = col(FundAllocation.source)
     allocated = select(source, total(FundAllocation.amount_fen)).where(col(FundAllocation.year) == year)
     drawn = (
@@ -84,6 +86,8 @@ async def year_totals(session: AsyncSession, *, year: int, area_prefix: str) -> 
         .join(FundAllocation, col(FundAllocation.id) == col(ProjectFunding.allocation_id))
         .where(col(FundAllocation.year) == year)
     )
+    if spent_by is not None:
+        spent = spent.where(col(ProjectSpending.spent_on) <= spent_by)
     if area_prefix:
         drawn, spent = _within(drawn, area_prefix), _within(spent, area_prefix)
     return funds.totals(

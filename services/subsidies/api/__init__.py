@@ -17,6 +17,7 @@ from services.subsidies.api import (
     payees,
     payments,
     programmes,
+    report,
 )
 
 routers: list[APIRouter] = [
@@ -29,3 +30,4 @@ routers: list[APIRouter] = [
 routers += [cycles.router, entitlement_lists.router, objections.router]
 routers += [bank_results.router, corrections.router]
 routers += [payees.router, batches.router]
+routers += [report.router]
