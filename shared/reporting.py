@@ -1,6 +1,6 @@
 """What every service's part of the half-year report (半年工作总结) shares: the period asked for and the figures' shape.
 
-Each service serves `GET /v1/report?from=&to=&area=` (its `api/report.py`): the figures it holds for a period (both
+Each service serves `GET /v1/report?from=&to=&area_code=` (its `api/report.py`): the figures it holds for a period (both
 days included, at most a year) and an area (the district, a township or a village), computed in its database.
 A figure is a count or an amount under a stable key, optionally split by one dimension (a township, a programme, a
 round, a fund source); the README of each service defines every key: what is counted, and as of when. A figure the
@@ -102,7 +102,9 @@ async def report_period(
     request: Request,
     start: Annotated[date, Query(alias="from", description="the period's first day", examples=["2020-01-01"])],
     end: Annotated[date, Query(alias="to", description="the period's last day, included", examples=["2020-06-30"])],
-    area: Annotated[AreaCode | None, Query(description="district, township or village; default: the caller's")] = None,
+    area_code: Annotated[
+        AreaCode | None, Query(description="district, township or village; default: the caller's, else the district")
+    ] = None,
 ) -> ReportPeriod:
     """The period asked for, refused (422) when it ends before it starts or spans more than a year."""
     if end < start:
@@ -114,11 +116,15 @@ async def report_period(
         raise InvalidInput(
             "A report covers at most a year.",
             errors=[
-                {"field": "query.to", "message": f"at most {MAX_PERIOD_DAYS} days after `from`", "code": "too_long"}
+                {
+                    "field": "query.to",
+                    "message": f"at most {MAX_PERIOD_DAYS} days after `from`",
+                    "code": "period_too_long",
+                }
             ],
         )
     district = request.app.state.runtime.settings.district_code
-    return ReportPeriod(start=start, end=end, area_code=area, district_code=district)
+    return ReportPeriod(start=start, end=end, area_code=area_code, district_code=district)
 
 
 def split(key: str, unit: Unit, dim: str, counts: dict[Any, int], every: Iterable[str] = ()) -> list[Figure]:

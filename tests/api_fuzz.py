@@ -45,7 +45,7 @@ def generated_cases(document: dict[str, Any], examples: int) -> list[Any]:
     return cases
 
 
-def _with_samples(value: Any, samples: dict[str, Any]) -> Any:
+def with_samples(value: Any, samples: dict[str, Any]) -> Any:
     """Fields whose validity no schema can state (an ID-card number's check digit) get a valid sample, and whole
     numbers are written as integers: to JSON Schema `1500.0` is an integer, but an amount of money is refused with a
     decimal point (integer fen, never a float), a rule no schema can state either (the fields' descriptions do)."""
@@ -53,10 +53,10 @@ def _with_samples(value: Any, samples: dict[str, Any]) -> Any:
         return int(value)
     if isinstance(value, dict):
         return {
-            k: samples[k] if k in samples and v is not None else _with_samples(v, samples) for k, v in value.items()
+            k: samples[k] if k in samples and v is not None else with_samples(v, samples) for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_with_samples(v, samples) for v in value]
+        return [with_samples(v, samples) for v in value]
     return value
 
 
@@ -66,7 +66,7 @@ async def refusals(
     """Each generated request the service refused as invalid input (or failed on), described."""
     found = []
     for case in cases:
-        body = {} if isinstance(case.body, NotSet) else {"json": _with_samples(case.body, samples)}
+        body = {} if isinstance(case.body, NotSet) else {"json": with_samples(case.body, samples)}
         sent = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         response = await client.request(
             case.method, case.formatted_path, params=case.query, headers={**sent, **headers}, **body

@@ -64,6 +64,6 @@ async def test_every_figure_is_counted_as_on_sqlite(pg_database: MakeDb) -> None
         assert figure(part, "disability.people", grade="1") == 1
         assert figure(part, "income.per_capita_average", year="2020") == 700_000
         assert figure(part, "register.households") == figure(
-            await report(client, f"&area={TOWNSHIP[:6]}"), "register.households"
+            await report(client, f"&area_code={TOWNSHIP[:6]}"), "register.households"
         )
         assert date.fromisoformat(part["period_to"]) == date(2020, 6, 30)

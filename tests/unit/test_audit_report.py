@@ -84,7 +84,7 @@ def figure(part: dict[str, Any], key: str, **by: str) -> int | None:
     return values[0] if values else None
 
 
-async def report(client: Any, query: str = "&area=371523", headers: dict[str, str] = DISTRICT) -> dict[str, Any]:
+async def report(client: Any, query: str = "&area_code=371523", headers: dict[str, str] = DISTRICT) -> dict[str, Any]:
     r = await client.get(H1 + query, headers=headers)
     assert r.status_code == 200, r.text
     part: dict[str, Any] = r.json()
@@ -149,8 +149,8 @@ async def test_a_township_reports_its_own_area_only(api: Any) -> None:
     assert part["area_code"] == OTHER_TOWNSHIP
     assert (figure(part, "findings.found"), figure(part, "findings.rectified")) == (1, 1)
     assert figure(part, "findings.open") == 0
-    assert_problem(await client.get(f"{H1}&area={TOWNSHIP}", headers=mine), 403)
-    village = await report(client, f"&area={VILLAGE}")
+    assert_problem(await client.get(f"{H1}&area_code={TOWNSHIP}", headers=mine), 403)
+    village = await report(client, f"&area_code={VILLAGE}")
     assert figure(village, "findings.found") == 4
     whole = await report(client, "")  # a district-wide caller names no area: the district
     assert whole["area_code"] == "371523"
@@ -159,10 +159,10 @@ async def test_a_township_reports_its_own_area_only(api: Any) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        "/v1/report?from=2020-07-01&to=2020-06-30&area=371523",  # reversed
-        "/v1/report?from=2020-01-01&to=2021-01-01&area=371523",  # 367 days
-        "/v1/report?to=2020-06-30&area=371523",  # no start
-        f"{H1}&area=37152",  # not an area code
+        "/v1/report?from=2020-07-01&to=2020-06-30&area_code=371523",  # reversed
+        "/v1/report?from=2020-01-01&to=2021-01-01&area_code=371523",  # 367 days
+        "/v1/report?to=2020-06-30&area_code=371523",  # no start
+        f"{H1}&area_code=37152",  # not an area code
     ],
 )
 async def test_bad_input_is_refused_with_a_problem(api: Any, query: str) -> None:
@@ -172,5 +172,5 @@ async def test_bad_input_is_refused_with_a_problem(api: Any, query: str) -> None
 
 async def test_who_may_read_it(api: Any) -> None:
     _, client = api
-    assert_problem(await client.get(f"{H1}&area=371523", headers=auth("helper_cadre", area=VILLAGE)), 403)
-    assert_problem(await client.get(f"{H1}&area=371523"), 401)
+    assert_problem(await client.get(f"{H1}&area_code=371523", headers=auth("helper_cadre", area=VILLAGE)), 403)
+    assert_problem(await client.get(f"{H1}&area_code=371523"), 401)

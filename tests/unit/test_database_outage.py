@@ -40,7 +40,8 @@ async def test_a_database_file_gone_under_a_running_service_is_a_503(
     url = await sqlite_url("households")
     async with running_app("households", url) as (app, client):
         assert (await client.get("/v1/households", headers=OFFICE)).status_code == 200
-        await app.state.runtime.engine.dispose()
+        for engine in (app.state.runtime.engine, app.state.runtime.reading_engine):  # writes' and reads' pools
+            await engine.dispose()
         _replace_with_directory(Path(url.removeprefix("sqlite+aiosqlite:///")))
         response = await client.get("/v1/households", headers=OFFICE)
     assert_problem(response, 503)

@@ -22,7 +22,7 @@ from shared.auth import Role
 from shared.schemas import RequestBody
 from shared.service_index import create_app, load_settings
 from shared.timeutil import district_today
-from tests.api_fuzz import VALIDATION_ERRORS, generated_cases
+from tests.api_fuzz import VALIDATION_ERRORS, generated_cases, with_samples
 from tests.support import assert_problem, auth, migrate_over, running_app
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, household, households_app, make_id, member
 
@@ -154,7 +154,8 @@ async def every_example_sent(app: Any, client: Any) -> set[type[BaseModel]]:
     appraisal = await send("POST", f"{at}/housing-appraisals", guarantees.AppraisalCreate)
     await send("POST", f"{at}/housing-appraisals/{appraisal['id']}/renovation", guarantees.RenovationCreate)
     await send("POST", f"{at}/water-checks", guarantees.WaterCheckCreate)
-    day = district_today(app.dependency_overrides.get(request_time, request_time)())  # the app's clock's
+    moved = app.dependency_overrides.get(request_time)  # the app's clock, when a test moved it
+    day = district_today(moved() if moved else None)
     await send("PUT", f"/v1/poverty-lines/{day.year}", guarantees.PovertyLineSet)
     await send("POST", f"{at}/income-records", guarantees.IncomeRecordCreate)
     episode = await send("POST", f"{at}/risk-flags", monitoring.RiskFlagCreate)
@@ -203,10 +204,7 @@ async def test_rows_valid_by_their_kinds_schema_pass_row_validation(sqlite_url: 
         paths = {p: item for p, item in document["paths"].items() if p.startswith("/v1/department-data/")}
         refused = []
         for case in generated_cases({**document, "paths": paths}, 25):
-            rows = [
-                {**row, "id_number": SAMPLE_ID} if isinstance(row, dict) and row.get("id_number") else row
-                for row in case.body["rows"]
-            ]
+            rows = with_samples(case.body["rows"], {"id_number": SAMPLE_ID})  # whole numbers as integers too
             headers = {**DEPARTMENTS, "Idempotency-Key": str(uuid4())}
             r = await client.post(case.formatted_path, json={"rows": rows}, headers=headers)
             assert r.status_code == 201, r.text

@@ -207,9 +207,9 @@ async def test_a_township_sees_its_own_figures_only(api: Any) -> None:
     mine = auth("township_office", area=TOWNSHIP)
     part = await report(client, headers=mine)
     assert part["area_code"] == TOWNSHIP and figure(part, "register.households") == 2
-    village = await report(client, f"&area={VILLAGE}")
+    village = await report(client, f"&area_code={VILLAGE}")
     assert figure(village, "register.households") == 2
-    assert_problem(await client.get(f"{H1}&area={OTHER_TOWNSHIP}", headers=mine), 403)
+    assert_problem(await client.get(f"{H1}&area_code={OTHER_TOWNSHIP}", headers=mine), 403)
 
 
 @pytest.mark.parametrize(
@@ -219,8 +219,8 @@ async def test_a_township_sees_its_own_figures_only(api: Any) -> None:
         "/v1/report?from=2020-01-01&to=2021-01-01",  # 367 days
         "/v1/report?from=2020-01-01",  # no end
         "/v1/report?from=2020-13-01&to=2020-06-30",  # no such day
-        f"{H1}&area=3715",  # not an area code
-        f"{H1}&area=110101",  # another district
+        f"{H1}&area_code=3715",  # not an area code
+        f"{H1}&area_code=110101",  # another district
     ],
 )
 async def test_bad_input_is_refused_with_a_problem(api: Any, query: str) -> None:

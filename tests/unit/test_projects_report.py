@@ -186,7 +186,7 @@ async def test_posts_held_at_the_periods_end_and_the_allowances_of_payrolls_appr
     payroll = (await client.post("/v1/payrolls", json={"period": "2020-06"}, headers=FINANCE)).json()
     assert (await client.post(f"/v1/payrolls/{payroll['id']}/approval", headers=OFFICE)).status_code == 200
 
-    district, township = await _figures(client), await _figures(client, {**H1, "area": TOWNSHIP})
+    district, township = await _figures(client), await _figures(client, {**H1, "area_code": TOWNSHIP})
 
     assert (district["posts.held",], township["posts.held",]) == (2, 1)
     assert (district["posts.allowances",], district["posts.allowance_people",]) == (60_000 + 20_000 + 60_000, 3)
@@ -241,7 +241,7 @@ async def test_contract_costs_by_the_day_they_start_and_workshop_wages_by_their_
     assert (figures["contracts.cost", "insurance"], figures["contracts.cost", "maintenance"]) == (148_000, 0)
     assert (await _figures(client, H2))["contracts.cost", "maintenance"] == 148_000
     assert (figures["workshops.wages",], figures["workshops.employed",]) == (360_000, 2)
-    assert (await _figures(client, {**H1, "area": "371523105"}))["workshops.wages",] == 0
+    assert (await _figures(client, {**H1, "area_code": "371523105"}))["workshops.wages",] == 0
 
 
 async def test_the_part_names_its_period_and_area(api: Running) -> None:
@@ -258,11 +258,11 @@ async def test_the_part_names_its_period_and_area(api: Running) -> None:
     [
         ({"from": "2020-06-30", "to": "2020-01-01"}, OFFICE, 422),
         ({"from": "2020-01-01", "to": "2021-01-02"}, OFFICE, 422),
-        ({**H1, "area": "3715231"}, OFFICE, 422),
+        ({**H1, "area_code": "3715231"}, OFFICE, 422),
         ({"from": "2020-02-30", "to": "2020-06-30"}, OFFICE, 422),
         ({"from": "2020-01-01"}, OFFICE, 422),
-        ({**H1, "area": "371523105"}, auth("township_office", area=TOWNSHIP), 403),
-        ({**H1, "area": TOWNSHIP}, auth("village_cadre", area=VILLAGE), 403),
+        ({**H1, "area_code": "371523105"}, auth("township_office", area=TOWNSHIP), 403),
+        ({**H1, "area_code": TOWNSHIP}, auth("village_cadre", area=VILLAGE), 403),
         (H1, auth("households_clerk"), 403),
         (H1, {}, 401),
     ],

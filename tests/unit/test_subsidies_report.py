@@ -143,7 +143,7 @@ async def test_new_enrolments_are_households_paid_for_the_period_and_not_for_the
 
 
 async def test_a_township_counts_the_payments_decided_in_it(api: Any) -> None:
-    figures = await _figures(api, {"area": TOWNSHIP})
+    figures = await _figures(api, {"area_code": TOWNSHIP})
     township_officer = await _figures(api, headers=auth("township_office", area=OTHER_TOWNSHIP))
 
     assert figures["paid.amount", "extreme_poverty_support"] == 0
@@ -162,7 +162,7 @@ async def test_the_monthly_standards_in_force_at_the_periods_end(api: Any) -> No
 
 
 async def test_the_part_names_its_period_and_area(api: Any) -> None:
-    response = await api.get("/v1/report", params={**H2, "area": f"{TOWNSHIP}201"}, headers=OFFICE)
+    response = await api.get("/v1/report", params={**H2, "area_code": f"{TOWNSHIP}201"}, headers=OFFICE)
 
     body = response.json()
     assert (body["service"], body["period_from"], body["period_to"], body["area_code"]) == (
@@ -175,12 +175,12 @@ async def test_the_part_names_its_period_and_area(api: Any) -> None:
     [
         ({"from": "2020-12-31", "to": "2020-07-01"}, OFFICE, 422),
         ({"from": "2020-07-01", "to": "2021-07-02"}, OFFICE, 422),
-        ({**H2, "area": "37152"}, OFFICE, 422),
-        ({**H2, "area": "37152310１"}, OFFICE, 422),
+        ({**H2, "area_code": "37152"}, OFFICE, 422),
+        ({**H2, "area_code": "37152310１"}, OFFICE, 422),
         ({"from": "2020-13-01", "to": "2020-12-31"}, OFFICE, 422),
         ({"to": "2020-12-31"}, OFFICE, 422),
-        ({**H2, "area": OTHER_TOWNSHIP}, auth("township_office", area=TOWNSHIP), 403),
-        ({**H2, "area": "371523"}, auth("township_office", area=TOWNSHIP), 403),
+        ({**H2, "area_code": OTHER_TOWNSHIP}, auth("township_office", area=TOWNSHIP), 403),
+        ({**H2, "area_code": "371523"}, auth("township_office", area=TOWNSHIP), 403),
         (H2, auth("village_cadre", area=f"{TOWNSHIP}201"), 403),
         (H2, {}, 401),
     ],
