@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 
 import uvicorn
 from fastapi import FastAPI
+
+from shared.collector import settle_heap
 
 STARTUP_FAILURE = 3  # uvicorn's exit code when the server could not start (e.g. the port is taken)
 
@@ -51,9 +52,7 @@ def server_config(app: FastAPI, *, host: str, port: int) -> uvicorn.Config:
 def serve(app: FastAPI, *, host: str, port: int) -> int:
     """Serve `app` until a shutdown signal; the exit status uvicorn itself would give."""
     server = Server(server_config(app, host=host, port=port))
-    # What start-up made (modules, models, schemas, the app) lives as long as the process: kept out of the
-    # collector's full passes, which would otherwise walk all of it and pause the event loop ~80 ms each time.
-    gc.freeze()
+    settle_heap()
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     return 0 if server.started else STARTUP_FAILURE

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import gc
 import os
 import sys
 import time
@@ -25,6 +24,7 @@ from services.households.domain.imports.importer import HouseholdImporter, Impor
 from services.households.domain.imports.rows import RowError
 from services.households.domain.imports.sources import ImportAborted, open_table
 from services.households.settings import HouseholdsSettings
+from shared.collector import settle_heap
 from shared.db import create_engine
 from shared.timeutil import district_today, utcnow
 
@@ -109,8 +109,7 @@ async def run(args: argparse.Namespace) -> ImportReport:
 def tune_gc() -> None:
     """A bulk run allocates millions of short-lived objects and no cycles worth hunting: collect rarely, and
     never walk the long-lived objects loaded at start-up (modules, metadata)."""
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    settle_heap()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,6 @@ them cost about as much CPU as preparing them.
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import threading
 import time
@@ -22,6 +21,7 @@ from services.households.domain.imports.rows import RowError
 from services.households.domain.imports.writer import ChunkConflict, ChunkResult, ChunkWriter, merge
 from services.households.rules.idcard import IdCardVault, parse_hmac_key, parse_keys
 from services.households.settings import HouseholdsSettings, KnownAreas
+from shared.collector import settle_heap
 from shared.db import create_engine
 
 CONCURRENTLY = "registered concurrently; run again"
@@ -147,8 +147,7 @@ def start_worker(setup: WorkerSetup) -> None:
     _WORKER = _Worker(asyncio.Runner(), engine, setup.job(engine))
     # A pool worker ends through multiprocessing's exit path, which skips atexit: close the connection there.
     Finalize(_WORKER, _WORKER.close, exitpriority=10)
-    gc.freeze()  # like the CLI: the worker only makes short-lived rows
-    gc.set_threshold(100_000, 50, 100)
+    settle_heap()  # like the CLI: the worker only makes short-lived rows
     threading.Thread(target=_exit_without, args=(setup.importer_pid,), name="importer-watch", daemon=True).start()
 
 
