@@ -52,8 +52,9 @@ class ReadAhead:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        if self._next is not None:  # a read ahead that the pass no longer needs
-            self._next.cancel()
+        if self._next is not None:  # a read ahead that the pass no longer needs: let it finish, never cancel it
+            # A query cancelled mid-flight can hand its connection back to the pool with the operation unfinished;
+            # the next statement on it then fails ("another operation is in progress") and a mark is lost.
             await asyncio.wait([self._next])
             if not self._next.cancelled():
                 self._next.exception()  # read, or asyncio would log it as never retrieved

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.contracts.households import HouseholdRegistered
 from shared.db import create_engine
+from shared.messaging.backlog import ReadAhead
 from shared.messaging.kafka import MAX_REQUEST_SIZE, SharedProducer
 from shared.messaging.outbox import OUTBOX, OutboxSignal
 from shared.messaging.relay import OutboxRelay
@@ -207,3 +208,15 @@ async def test_a_row_too_large_stops_the_pass_after_the_rows_before_it(engine: A
     assert [number(v) for v in producer.sent] == [0, 1]  # sent in a batch of their own, nothing after the refused row
     assert await marked(engine) == {0, 1}
     assert producers.current is producer  # it says nothing about the producer
+
+
+async def test_a_read_ahead_the_pass_no_longer_needs_is_left_to_finish_not_cancelled(engine: AsyncEngine) -> None:
+    """Cancelled mid-query, a read could hand its connection back to the pool with the operation unfinished, and the
+    next statement on it (a mark) would fail."""
+    async with engine.begin() as conn:
+        await conn.execute(insert(OUTBOX), [outbox_row(n) for n in range(3)])
+    async with ReadAhead(engine, size=2, max_batches=5) as ahead:
+        assert len(await ahead.next()) == 2
+        pending = ahead._next  # the second batch, read while the first would be sent
+    assert pending is not None and pending.done() and not pending.cancelled()
+    assert len(pending.result()) == 1
