@@ -7,8 +7,11 @@ keeps failing, goes to `<topic>.dlq` with the error in its headers (`shared.mess
 consumer moves on.
 
 Partitions are consumed side by side, each in a task and transactions of its own, while the next records are
-fetched; a partition is paused while its task runs, so it is never worked on by two tasks at once and its order is
-kept. The offsets of the partitions whose tasks finished are committed in one request, then they are read again.
+fetched. A partition is worked on by one task at a time, in order: records fetched while its task runs wait in hand
+and are applied next. It stays in the fetch meanwhile: the Kafka client sends no fetch to a broker while one is
+waiting there (up to `fetch_max_wait_ms`), so a partition paused and resumed while it waits would have its next
+record wait too; only one holding a batch of records in hand is paused. The offsets of the partitions whose tasks
+finished are committed in one request.
 Records waiting on one partition are applied up to `batch_size` per transaction, in order: a commit
 costs more than most handlers, so under load one commit serves many events, while at low rates a
 batch is the one record that arrived and adds no wait. Each record still claims its own inbox row in
@@ -64,10 +67,15 @@ class _Stalled(Exception):
 
 
 class _Working(NamedTuple):
-    """A partition's records being applied, and the task applying them."""
+    """A partition's records being applied, the task applying them, and the records fetched since, in order."""
 
     records: list[ConsumerRecord[bytes, bytes]]
     task: asyncio.Task[list[str]]
+    waiting: list[ConsumerRecord[bytes, bytes]]
+
+    @property
+    def last_offset(self) -> int:
+        return int((self.waiting or self.records)[-1].offset)
 
 
 class ConsumerRunner:
@@ -141,25 +149,36 @@ class ConsumerRunner:
             await asyncio.gather(*unfinished, return_exceptions=True)
 
     def _start(self, batches: Fetched, working: dict[TopicPartition, _Working]) -> None:
-        """Apply each partition's records in a task of its own while the next records are fetched. The partition is
-        paused until its task is done, so it is never worked on by two tasks at once and its order is kept."""
+        """Apply each partition's records in a task of its own while the next records are fetched. Records of a
+        partition whose task runs wait until it is done, so a partition is never worked on by two tasks at once and
+        its order is kept; a batch of them waiting pauses it."""
         assigned = self._consumer.assignment()
         for tp, records in batches.items():
-            if tp not in assigned:  # revoked since the fetch: the new owner reads from the committed offset
-                continue
-            self._consumer.pause(tp)
-            if tp in working:  # revoked and assigned again while its task ran: read again once that is done
+            if tp not in assigned or self._partitions.is_held(tp):
+                continue  # revoked since the fetch, or rewound after a stall: read again from where it is done
+            work = working.get(tp)
+            if work is None:
+                working[tp] = self._working(records)
+            elif records[0].offset > work.last_offset:
+                work.waiting.extend(records)
+                if len(work.waiting) >= self._batch_size:
+                    self._consumer.pause(tp)
+            else:  # read again from what is committed (assigned again): once the task is done, from there
+                work.waiting.clear()
                 self._consumer.seek(tp, records[0].offset)
-                continue
-            working[tp] = _Working(records, asyncio.create_task(self.process(records)))
+                self._consumer.pause(tp)
+
+    def _working(self, records: list[ConsumerRecord[bytes, bytes]]) -> _Working:
+        return _Working(records, asyncio.create_task(self.process(records)), [])
 
     async def _finish(self, working: dict[TopicPartition, _Working]) -> None:
-        """Commit what the finished tasks did, in one request, then read their partitions again; a partition whose
-        task failed is rewound and held (`_stall`)."""
+        """Commit what the finished tasks did, in one request, and start on the records waiting behind them; a
+        partition whose task failed is rewound and held (`_stall`), its waiting records read again later."""
         done: dict[TopicPartition, int] = {}
         applied: list[TopicPartition] = []
+        assigned = self._consumer.assignment()
         for tp in [tp for tp, work in working.items() if work.task.done()]:
-            records, task = working.pop(tp)
+            records, task, waiting = working.pop(tp)
             failure = task.exception()
             if failure is not None:
                 offset = self._stall(tp, records, failure)
@@ -169,6 +188,8 @@ class ConsumerRunner:
                 self._partitions.moved_on(tp)
                 done[tp] = records[-1].offset + 1
                 applied.append(tp)
+                if waiting and tp in assigned:  # else revoked meanwhile: the new owner reads them
+                    working[tp] = self._working(waiting)
         await self._partitions.commit(done)
         assigned = self._consumer.assignment()
         for tp in applied:

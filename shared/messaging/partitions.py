@@ -35,6 +35,10 @@ class Partitions:
         self._consumer.pause(tp)
         self._paused[tp] = time.monotonic() + delay
 
+    def is_held(self, tp: TopicPartition) -> bool:
+        """Whether `tp` stalled and waits to be read again (records fetched before it was rewound are not applied)."""
+        return tp in self._paused
+
     def moved_on(self, tp: TopicPartition) -> None:
         """`tp` is no longer stalled: a later stall starts again from the shortest delay."""
         self._stall_backoffs.pop(tp, None)
