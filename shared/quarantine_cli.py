@@ -164,7 +164,7 @@ async def _replay(settings: ServiceSettings, args: argparse.Namespace) -> int:
             print(f"record {records.first} still cannot be read ({type(records.error).__name__}): nothing replayed")
             return NOT_REPLAYED
         try:
-            await _publish(settings, row.topic, records)
+            await _publish(settings, row.topic, row.partition, records)
         except KafkaError as exc:  # the row stays open: a replay that published some records may be run again
             print(f"could not publish to {row.topic} ({type(exc).__name__}): the record stays quarantined")
             return NOT_REPLAYED
@@ -191,7 +191,9 @@ def _within(entry: Record | Unreadable, offsets: range) -> bool:
     return first <= offsets[-1] and last >= offsets[0]
 
 
-async def _publish(settings: ServiceSettings, topic: str, records: list[Record]) -> None:
+async def _publish(settings: ServiceSettings, topic: str, partition: int, records: list[Record]) -> None:
+    """Put the records back on the partition they came from: a record without a key would otherwise land on any
+    partition, out of order with its neighbours."""
     from shared.messaging.kafka import make_producer
 
     producer = make_producer(
@@ -199,7 +201,10 @@ async def _publish(settings: ServiceSettings, topic: str, records: list[Record])
     )
     await producer.start()
     try:
-        sent = [await producer.send(topic, r.value, key=r.key, headers=list(r.headers)) for r in records]
+        sent = [
+            await producer.send(topic, r.value, key=r.key, headers=list(r.headers), partition=partition)
+            for r in records
+        ]
         await asyncio.gather(*sent)
     finally:
         await producer.stop()

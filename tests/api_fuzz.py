@@ -52,9 +52,7 @@ def with_samples(value: Any, samples: dict[str, Any]) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {
-            k: samples[k] if k in samples and v is not None else with_samples(v, samples) for k, v in value.items()
-        }
+        return {k: samples[k] if k in samples and v is not None else with_samples(v, samples) for k, v in value.items()}
     if isinstance(value, list):
         return [with_samples(v, samples) for v in value]
     return value
