@@ -9,7 +9,6 @@ LOCKED` and marked checked in the transaction that records their findings.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from shared.contracts.audit import ScopeLevel, Severity, SubjectKind
 from shared.contracts.households import ProblemCategory
 from shared.db import unit_of_work
 from shared.metrics import SCHEDULED_CHECK_RUNS
+from shared.periodic import every
 from shared.service import ServiceRuntime, Worker
 
 log = logging.getLogger(__name__)
@@ -133,14 +133,9 @@ def coverage_checks(settings: AuditSettings, clock: Callable[[], datetime]) -> W
     interval after start-up). An edge: it reads `clock` (the wall clock, given by the app) once a run."""
 
     async def run_coverage(runtime: ServiceRuntime) -> None:
-        while True:
-            await asyncio.sleep(settings.coverage_check_interval_s)
-            try:
-                checks = await run_coverage_checks(runtime.sessions, settings, now=clock())
-                if checks:
-                    findings = sum(len(check.below_full) for check in checks)
-                    log.info("coverage checks", extra={"campaigns": len(checks), "findings": findings})
-            except Exception:  # a database outage must not end the worker; cancellation still does
-                log.exception("coverage checks failed; retrying at the next interval")
+        checks = await run_coverage_checks(runtime.sessions, settings, now=clock())
+        if checks:
+            findings = sum(len(check.below_full) for check in checks)
+            log.info("coverage checks", extra={"campaigns": len(checks), "findings": findings})
 
-    return run_coverage
+    return every(settings.coverage_check_interval_s, run_coverage, what="coverage checks")

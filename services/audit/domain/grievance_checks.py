@@ -9,7 +9,6 @@ LOCKED` on PostgreSQL, and each is marked (`unanswered_finding_id`) in the trans
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
@@ -29,6 +28,7 @@ from shared.areas import township_of
 from shared.contracts.audit import Severity, SubjectKind
 from shared.db import unit_of_work
 from shared.metrics import SCHEDULED_CHECK_RUNS
+from shared.periodic import every
 from shared.service import ServiceRuntime, Worker
 
 log = logging.getLogger(__name__)
@@ -104,13 +104,8 @@ def grievance_checks(settings: AuditSettings, clock: Callable[[], datetime]) -> 
     """
 
     async def run_scheduled_grievance_checks(runtime: ServiceRuntime) -> None:
-        while True:
-            await asyncio.sleep(settings.grievance_check_interval_s)  # first run one interval after start-up
-            try:
-                found = await run_grievance_checks(runtime.sessions, settings, now=clock())
-                if found:
-                    log.info("grievances past their reply deadline", extra={"found": found})
-            except Exception:  # a database outage must not end the worker; cancellation still does
-                log.exception("grievance checks failed; retrying at the next interval")
+        found = await run_grievance_checks(runtime.sessions, settings, now=clock())
+        if found:
+            log.info("grievances past their reply deadline", extra={"found": found})
 
-    return run_scheduled_grievance_checks
+    return every(settings.grievance_check_interval_s, run_scheduled_grievance_checks, what="grievance checks")

@@ -12,7 +12,6 @@ advisory lock on PostgreSQL; the others skip the run).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from services.audit.settings import AuditSettings
 from shared.contracts.audit import LedgerHeadAnchored
 from shared.db import unit_of_work
 from shared.metrics import SCHEDULED_CHECK_RUNS
+from shared.periodic import every
 from shared.service import ServiceRuntime, Worker
 
 log = logging.getLogger(__name__)
@@ -117,13 +117,8 @@ def ledger_anchoring(settings: AuditSettings, clock: Callable[[], datetime]) -> 
     """
 
     async def run_ledger_anchoring(runtime: ServiceRuntime) -> None:
-        while True:
-            await asyncio.sleep(settings.overdue_scan_interval_s)  # first run one interval after start-up
-            try:
-                anchor = await run_anchoring(runtime.sessions, settings, now=clock())
-                if anchor is not None:
-                    log.info("ledger head anchored", extra={"seq": anchor.seq})
-            except Exception:  # a database outage must not end the worker; cancellation still does
-                log.exception("anchoring the ledger's head failed; retrying at the next interval")
+        anchor = await run_anchoring(runtime.sessions, settings, now=clock())
+        if anchor is not None:
+            log.info("ledger head anchored", extra={"seq": anchor.seq})
 
-    return run_ledger_anchoring
+    return every(settings.overdue_scan_interval_s, run_ledger_anchoring, what="anchoring the ledger's head")

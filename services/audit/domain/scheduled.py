@@ -7,7 +7,6 @@ worker that runs them periodically. Several replicas may run it at once: due tas
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from services.audit.settings import AuditSettings
 from shared.contracts.audit import RectificationDueSoon, RectificationOverdue, SubjectKind
 from shared.db import unit_of_work
 from shared.metrics import SCHEDULED_CHECK_RUNS
+from shared.periodic import every
 from shared.service import ServiceRuntime, Worker
 
 log = logging.getLogger(__name__)
@@ -146,13 +146,8 @@ def scheduled_checks(settings: AuditSettings, clock: Callable[[], datetime]) -> 
     """
 
     async def run_scheduled_checks(runtime: ServiceRuntime) -> None:
-        while True:
-            await asyncio.sleep(settings.overdue_scan_interval_s)  # first run one interval after start-up
-            try:
-                run = await run_checks(runtime.sessions, settings, now=clock())
-                if run.reminded or run.overdue or run.handed_over:
-                    log.info("scheduled checks", extra=asdict(run))
-            except Exception:  # a database outage must not end the worker; cancellation still does
-                log.exception("scheduled checks failed; retrying at the next interval")
+        run = await run_checks(runtime.sessions, settings, now=clock())
+        if run.reminded or run.overdue or run.handed_over:
+            log.info("scheduled checks", extra=asdict(run))
 
-    return run_scheduled_checks
+    return every(settings.overdue_scan_interval_s, run_scheduled_checks, what="scheduled checks")

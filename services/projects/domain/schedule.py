@@ -9,7 +9,6 @@ transaction, then reports each project's lapses in a transaction of its own, the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from services.projects.domain.checks import find_lapses, report_lapses
 from services.projects.settings import ProjectsSettings
 from shared.db import unit_of_work
 from shared.metrics import SCHEDULED_CHECK_RUNS
+from shared.periodic import every
 from shared.service import ServiceRuntime, Worker
 from shared.timeutil import DISTRICT_TZ
 
@@ -73,13 +73,8 @@ def scheduled_checks(settings: ProjectsSettings, clock: Callable[[], datetime]) 
     interval, days = settings.check_interval_seconds, settings.income_distribution_days
 
     async def run_project_checks(runtime: ServiceRuntime) -> None:
-        while True:
-            await asyncio.sleep(interval)  # first run one interval after start-up
-            try:
-                run = await run_scheduled_checks(runtime.sessions, now=clock(), distribution_days=days)
-                if run.problems or run.failed:
-                    log.info("scheduled project checks", extra=asdict(run))
-            except Exception:  # a database outage must not end the worker; cancellation still does
-                log.exception("scheduled project checks failed; retrying at the next interval")
+        run = await run_scheduled_checks(runtime.sessions, now=clock(), distribution_days=days)
+        if run.problems or run.failed:
+            log.info("scheduled project checks", extra=asdict(run))
 
-    return run_project_checks
+    return every(interval, run_project_checks, what="scheduled project checks")

@@ -11,7 +11,6 @@ that runs it for the service's life. Each cycle is checked in a transaction of i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from services.subsidies.rules.vocabulary import BatchStatus, CycleStatus, Decide
 from services.subsidies.settings import SubsidiesSettings
 from shared.db import unit_of_work
 from shared.metrics import SCHEDULED_CHECK_RUNS
+from shared.periodic import every
 from shared.service import ServiceRuntime, Worker
 from shared.timeutil import DISTRICT_TZ
 
@@ -143,15 +143,8 @@ def scheduled_cycle_checks(settings: SubsidiesSettings, clock: Callable[[], date
     cadence = Cadence.of(settings)
 
     async def run_scheduled_cycle_checks(runtime: ServiceRuntime) -> None:
-        if not cadence.interval:
-            return
-        while True:
-            await asyncio.sleep(cadence.interval.total_seconds())  # first run one interval after start-up
-            try:
-                run = await run_cycle_checks(runtime.sessions, now=clock(), cadence=cadence)
-                if run.cycles or run.failed:
-                    log.info("scheduled cycle checks", extra=asdict(run))
-            except Exception:  # a database outage must not end the worker; cancellation still does
-                log.exception("scheduled cycle checks failed; retrying at the next interval")
+        run = await run_cycle_checks(runtime.sessions, now=clock(), cadence=cadence)
+        if run.cycles or run.failed:
+            log.info("scheduled cycle checks", extra=asdict(run))
 
-    return run_scheduled_cycle_checks
+    return every(cadence.interval.total_seconds(), run_scheduled_cycle_checks, what="scheduled cycle checks")
