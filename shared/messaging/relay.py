@@ -153,6 +153,11 @@ class OutboxRelay:
             await self._signal.wait(self._poll)
 
     async def _mark_published(self, ids: list[int]) -> None:
+        # Shielded: a relay stopping (its lock lost) cancels the marker, and a statement cancelled mid-flight hands
+        # its connection back to the pool with the operation unfinished; the next user of it fails.
+        await asyncio.shield(self._mark(ids))
+
+    async def _mark(self, ids: list[int]) -> None:
         published = one_of(self._engine.dialect, OUTBOX.c.id, ids, BigInteger)
         async with self._engine.connect() as conn:
             # One statement, its own transaction: a round trip, where BEGIN and COMMIT would take three. The relay's
