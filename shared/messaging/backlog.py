@@ -63,7 +63,8 @@ class ReadAhead:
         """The next batch; empty once the pass has read its last."""
         if self._next is None:
             return ()
-        rows, self._next = await self._next, None
+        # Shielded: awaiting the task directly would pass a cancellation of the pass on to the read, mid-query.
+        rows, self._next = await asyncio.shield(self._next), None
         self._left -= 1
         self.caught_up = len(rows) < self._size
         if not self.caught_up and self._left > 0:
