@@ -11,6 +11,7 @@ import os
 import sys
 import uuid
 from datetime import UTC, datetime
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -92,7 +93,12 @@ async def test_an_unreadable_record_is_quarantined_and_nothing_is_skipped(kafka:
             await send(0, n)
             await send(1, n)
         await eventually(lambda: len(applied) == 40, timeout=30)
-        committed = {p: await consumer.committed(TopicPartition(topic, p)) for p in (0, 1)}
+
+        async def committed() -> dict[int, int | None]:
+            return {p: await consumer.committed(TopicPartition(topic, p)) for p in (0, 1)}
+
+        # A record is applied before its offset is committed: wait for the commit rather than look right away.
+        await eventually(lambda: _reached(committed(), {0: 21, 1: 20}), timeout=30)
         async with AsyncSession(engine) as session:
             kept = [(r.topic, r.partition, r.offset) for r in (await session.scalars(select(QuarantinedRecord))).all()]
     finally:
@@ -104,4 +110,7 @@ async def test_an_unreadable_record_is_quarantined_and_nothing_is_skipped(kafka:
     assert sorted(applied) == sorted([(0, n) for n in range(20)] + [(1, n) for n in range(20)])
     assert [n for p, n in applied if p == 0] == list(range(20))  # in order around the unreadable record
     assert kept == [(topic, 0, 10)]
-    assert committed == {0: 21, 1: 20}
+
+
+async def _reached(committed: Awaitable[dict[int, int | None]], expected: dict[int, int]) -> bool:
+    return await committed == expected
