@@ -10,8 +10,8 @@ import json
 import os
 import sys
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
