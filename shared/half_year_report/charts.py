@@ -1,0 +1,200 @@
+"""The report page's charts (图表) as inline SVG, drawn with matplotlib from the tables named in `document.CHARTED`:
+rectification by township, money paid by programme, funds by source, visits by round. Rows are labelled as the
+table names them (the composer turns codes into names where it knows them).
+
+Text stays text (`svg.fonttype: none`): the browser draws the Chinese with its own fonts. The output is the same bytes
+for the same tables: no date in the metadata, element ids hashed with a fixed salt. Figures are `Figure` objects,
+never pyplot's; the settings above are rcParams, which matplotlib only reads globally, so drawing holds a lock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from io import StringIO
+from typing import Any
+
+import matplotlib as mpl
+from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from shared.half_year_report.document import CHARTED, Table
+
+FEN_PER_WAN = 1_000_000  # 万元
+RED, BLUE, GREY = "#a61b1b", "#2f5597", "#7f7f7f"
+# Fonts matplotlib measures the text with; the page's CSS names the fonts the browser draws it in.
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei")
+_LOCK = threading.Lock()
+# What a browser needs of matplotlib's SVG document inside an HTML page: no XML prolog, DOCTYPE or namespaces.
+_PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+_NAMESPACES = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+
+
+Row = dict[str, str | int | None]  # a table's row by its CHARTED column names
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of one CHARTED table: its SVG, or None when there is nothing to draw."""
+
+    table: str
+    title: str
+    svg: str | None
+
+
+TITLES = {
+    "rectification_by_township": "各乡镇(街道)问题整改情况",
+    "paid_by_programme": "各项补贴发放金额",
+    "funds_by_source": "专项扶贫资金下达与支出(按来源)",
+    "visits_by_round": "各轮走访排查户数",
+}
+
+
+def draw_all(tables: Sequence[Table]) -> tuple[Chart, ...]:
+    """One chart per CHARTED table in CHARTED's order; a table absent, empty or without a number to draw gives
+    a chart without SVG."""
+    by_name = {t.name: t for t in tables}
+    return tuple(_chart(name, by_name.get(name)) for name in CHARTED)
+
+
+def _chart(name: str, table: Table | None) -> Chart:
+    return Chart(name, table.title if table else TITLES[name], _draw(table))
+
+
+def _draw(table: Table | None) -> str | None:
+    if table is None or not table.rows:
+        return None
+    wanted = CHARTED[table.name]
+    if table.columns != wanted:
+        raise ValueError(f"table {table.name} has columns {table.columns}, the chart needs {wanted}")
+    rows = [dict(zip(wanted, row, strict=True)) for row in table.rows]
+    if all(row[col] is None for row in rows for col in wanted[1:]):
+        return None
+    with _LOCK, mpl.rc_context(_settings()):
+        figure = Figure(figsize=(7.2, 3.4), layout="constrained")
+        _DRAWERS[table.name](figure.add_subplot(), rows)
+        return _svg(figure)
+
+
+def _settings() -> dict[Any, Any]:
+    name, weight = _measuring_font()
+    return {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "half-year-report",
+        "font.family": "sans-serif",
+        "font.sans-serif": [name],
+        # the font's own weight: any other makes matplotlib warn on every size it measures
+        "font.weight": weight,
+        "axes.labelweight": weight,
+        "font.size": 10,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+
+
+def _measuring_font() -> tuple[str, int | str]:
+    """The first CJK font of CJK_FONTS the machine has, to measure Chinese labels with; else matplotlib's own."""
+    fonts = {f.name: f.weight for f in font_manager.fontManager.ttflist if f.name in CJK_FONTS}
+    return next(((name, fonts[name]) for name in CJK_FONTS if name in fonts), ("DejaVu Sans", "normal"))
+
+
+def _svg(figure: Figure) -> str:
+    out = StringIO()
+    figure.savefig(out, format="svg", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    return _NAMESPACES.sub("", _PROLOG.sub("", out.getvalue()), count=2).strip()
+
+
+def _value(cell: object, scale: int = 1) -> float:
+    """A cell as a bar's height: a missing number draws no bar (NaN), never a zero."""
+    return cell / scale if isinstance(cell, int) else float("nan")
+
+
+def _label(axes: Axes, bars: object, texts: Sequence[str]) -> None:
+    axes.bar_label(bars, labels=list(texts), padding=2, fontsize=8, color="#333333")  # type: ignore[arg-type]
+
+
+def _number(cell: object, scale: int = 1, digits: int = 0) -> str:
+    return f"{cell / scale:,.{digits}f}" if isinstance(cell, int) else "缺"
+
+
+def _legend(axes: Axes) -> None:
+    axes.legend(frameon=False, loc="lower right", bbox_to_anchor=(1, 1), ncols=2)
+
+
+def _name(cell: object) -> str:
+    return "缺" if cell is None else str(cell)
+
+
+def _rate(basis_points: object) -> str:
+    return f"{basis_points / 100:.1f}%" if isinstance(basis_points, int) else "缺"
+
+
+def _people(cell: object) -> str:
+    return f"{cell:,}人" if isinstance(cell, int) else "人数缺"
+
+
+def _rectification(axes: Axes, rows: list[Row]) -> None:
+    places = range(len(rows))
+    found = axes.bar([p - 0.2 for p in places], [_value(r["found"]) for r in rows], 0.4, color=RED, label="发现问题")
+    fixed = axes.bar([p + 0.2 for p in places], [_value(r["rectified"]) for r in rows], 0.4, color=BLUE,
+                     label="整改到位")  # fmt: skip
+    _label(axes, found, [_number(r["found"]) for r in rows])
+    _label(axes, fixed, [_number(r["rectified"]) for r in rows])
+    names = [f"{_name(r['township'])}\n整改率 {_rate(r['rectification_rate_bp'])}" for r in rows]
+    _categories(axes, names)
+    axes.set_ylabel("问题数(个)")
+    _legend(axes)
+    axes.margins(y=0.12)
+
+
+def _programmes(axes: Axes, rows: list[Row]) -> None:
+    rows = sorted(rows, key=lambda r: _value(r["amount_fen"]) if isinstance(r["amount_fen"], int) else -1)
+    bars = axes.barh(range(len(rows)), [_value(r["amount_fen"], FEN_PER_WAN) for r in rows], color=RED)
+    _label(axes, bars, [f"{_number(r['amount_fen'], FEN_PER_WAN, 2)}万元 / {_people(r['people'])}" for r in rows])
+    _categories(axes, [_name(r["programme"]) for r in rows], across=False)
+    axes.set_xlabel("发放金额(万元)")
+    axes.margins(x=0.3)
+
+
+def _funds(axes: Axes, rows: list[Row]) -> None:
+    places = range(len(rows))
+    given = axes.bar([p - 0.2 for p in places], [_value(r["allocated_fen"], FEN_PER_WAN) for r in rows], 0.4,
+                     color=GREY, label="下达")  # fmt: skip
+    spent = axes.bar([p + 0.2 for p in places], [_value(r["spent_fen"], FEN_PER_WAN) for r in rows], 0.4,
+                     color=RED, label="支出")  # fmt: skip
+    _label(axes, given, [_number(r["allocated_fen"], FEN_PER_WAN, 2) for r in rows])
+    _label(axes, spent, [_number(r["spent_fen"], FEN_PER_WAN, 2) for r in rows])
+    _categories(axes, [_name(r["source"]) for r in rows])
+    axes.set_ylabel("万元")
+    _legend(axes)
+    axes.margins(y=0.18)
+
+
+def _visits(axes: Axes, rows: list[Row]) -> None:
+    bars = axes.bar(range(len(rows)), [_value(r["households"]) for r in rows], 0.55, color=BLUE)
+    _label(axes, bars, [_number(r["households"]) for r in rows])
+    _categories(axes, [_name(r["round"]) for r in rows])
+    axes.set_ylabel("户数")
+    axes.margins(y=0.18)
+
+
+def _categories(axes: Axes, names: list[str], across: bool = True) -> None:
+    """One tick per row, each in view: a row whose number is missing keeps its place, with no bar."""
+    places, limits = list(range(len(names))), (-0.5, len(names) - 0.5)
+    if across:
+        axes.set_xticks(places, names)
+        axes.set_xlim(*limits)
+    else:
+        axes.set_yticks(places, names)
+        axes.set_ylim(*limits)
+
+
+_DRAWERS: dict[str, Callable[[Axes, list[Row]], None]] = {
+    "rectification_by_township": _rectification,
+    "paid_by_programme": _programmes,
+    "funds_by_source": _funds,
+    "visits_by_round": _visits,
+}
