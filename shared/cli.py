@@ -1,7 +1,8 @@
 """`poverty`: the platform's one command line.
 
 Run the services (serve, migrate, up, demo-data), work with them (token, replay-dlq, quarantine, a local Kafka
-broker), publish what they promise (openapi, asyncapi) and keep the household register (import, rekey).
+broker), publish what they promise (openapi, asyncapi), keep the household register (import, rekey) and compose the
+half-year report from the services' parts (report).
 `poverty COMMAND --help` tells more.
 """
 
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 from shared import quarantine_cli
 from shared.areas import is_area_code
 from shared.auth import AREA_SCOPED, Role
+from shared.half_year_report import command as report_command
 from shared.service_index import SERVICES
 
 CONFIGURATION_ERROR = 2  # the exit status of a configuration the settings refuse
@@ -71,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     _token_parser(commands)
     _replay_parser(commands)
     quarantine_cli.add_parser(commands)
+    report_command.add_parser(commands)
     _kafka_parser(commands)
     openapi = commands.add_parser(
         "openapi",
@@ -399,6 +402,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "token": lambda args: print_token(args.roles, args.area, args.sub, args.ttl),
     "replay-dlq": replay_dead_letters,
     "quarantine": quarantine_cli.run,
+    "report": report_command.run,
     "kafka": local_kafka,
     "openapi": lambda args: print_openapi(args.service),
     "asyncapi": lambda _: print_asyncapi(),
