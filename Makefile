@@ -38,9 +38,11 @@ lock:
 	pip-compile $(LOCK_OPTIONS) --extra dev -o requirements/dev.txt pyproject.toml
 	pip-compile $(LOCK_OPTIONS) -o requirements/build.txt requirements/build.in
 
+# DEMO=district loads the demo district of the half-year report (3,452 households) instead of the small demo.
+DEMO ?= small
 up: $(STAMP)
 	@echo "The command line is $(POVERTY) (after 'source $(VENV)/bin/activate': poverty)."
-	$(POVERTY) up
+	$(POVERTY) up $(if $(filter-out small,$(DEMO)),--demo $(DEMO))
 
 # The AsyncAPI parser that tests/unit/test_asyncapi.py validates `poverty asyncapi` with: installed from the committed
 # lock into tools/asyncapi/node_modules (gitignored), again only when the lock changes. Without npm (node) the test is

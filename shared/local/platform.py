@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from shared.local import demo
+from shared.local.demo_district.build import build as build_district
 from shared.local.demo_subsidies import DemoError
 from shared.local.kafka import LocalKafka
 from shared.local.processes import ServiceProcess, service_env
@@ -23,15 +24,19 @@ STATE = ROOT / ".local"
 KAFKA_PORT = 9092
 # Each service's /metrics, apart from its API (the containers' default, 9100, would be one port for four processes).
 METRICS_PORTS = {"households": 9101, "projects": 9102, "subsidies": 9103, "audit": 9104}
+DEMOS = ("small", "district")  # the ten households of the report (the default), or the demo district (3,452)
 
 
-def up(*, demo_data: bool = True) -> int:
-    """Start Kafka and the four services, load demo data, print the addresses, run until Ctrl-C.
+def up(*, demo_data: bool = True, demo: str = "small") -> int:
+    """Start Kafka and the four services, load demo data (`demo`: one of `DEMOS`), print the addresses, run until
+    Ctrl-C.
 
     Refuses (exit status 2, nothing started) while another `up` runs here or a port it needs is taken: a
     second broker on the same data directory corrupts its metadata log, and a service that cannot bind
     would leave the first platform's answering for it.
     """
+    if demo not in DEMOS:
+        return _refuse(f"no demo named {demo!r}: choose one of {', '.join(DEMOS)}")
     (STATE / "data").mkdir(parents=True, exist_ok=True)
     with sole_platform(STATE / "up.lock") as sole:
         if not sole:
@@ -43,7 +48,7 @@ def up(*, demo_data: bool = True) -> int:
         taken = ports_in_use(ports)
         if taken:
             return _refuse("ports in use by another program: " + ", ".join(f"{p} ({n})" for n, p in taken.items()))
-        _run(demo_data)
+        _run(demo if demo_data else None)
     return 0
 
 
@@ -80,7 +85,7 @@ def _refuse(reason: str) -> int:
     return 2
 
 
-def _run(demo_data: bool) -> None:
+def _run(demo_data: str | None) -> None:
     # SIGTERM stops the platform as Ctrl-C does, from the start: the broker and services run in sessions of their
     # own (a terminal's Ctrl-C reaches only us), so without this a stop during start-up would leave them running.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -102,13 +107,17 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def _start(processes: list[ServiceProcess], kafka: LocalKafka, demo_data: bool) -> None:
+def _start(processes: list[ServiceProcess], kafka: LocalKafka, demo_data: bool | str | None) -> None:
+    """Migrate and start the services, then load the demo (`True` or "small": the small demo; "district": the demo
+    district; `False` or None: none)."""
     for process in processes:
         asyncio.run(_migrate(process.name))
         process.start()
     for process in processes:
         process.wait_ready()
-    if demo_data:
+    if demo_data == "district":
+        _load_district(processes)
+    elif demo_data:
         # Subsidies' month of the report is replayed in-process on the running service's own database.
         urls = {p.name: p.base_url for p in processes}
         try:
@@ -116,6 +125,15 @@ def _start(processes: list[ServiceProcess], kafka: LocalKafka, demo_data: bool) 
         except DemoError as exc:  # the platform runs on without the month: the summary says why
             print(f"demo data: June 2020 of the report's programmes not paid: {exc}", file=sys.stderr, flush=True)
     _print_addresses(processes, kafka)
+
+
+def _load_district(processes: list[ServiceProcess]) -> None:
+    urls = {p.name: p.base_url for p in processes}
+    print("building the demo district (3,452 households; a few minutes)", flush=True)
+    try:
+        print("\n".join(build_district(urls, {name: database_url(name) for name in SERVICES})), flush=True)
+    except DemoError as exc:  # the platform runs on with what was built: the message says what is missing
+        print(f"demo district not built: {exc}", file=sys.stderr, flush=True)
 
 
 def database_url(service: str) -> str:

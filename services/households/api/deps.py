@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
-from pydantic import BaseModel, SecretStr
+from fastapi import Depends, Query, Request, Response
+from pydantic import BaseModel, SecretStr, TypeAdapter
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from services.households.domain import reads
 from services.households.models import Household, Member
 from services.households.schemas.households import HouseholdRead, MemberRead
 from services.households.settings import HouseholdsConfig
+from shared.api.pagination import Page
 from shared.areas import AreaCode
 from shared.auth import Principal, Role, require_roles
 from shared.errors import InvalidInput
@@ -119,7 +120,12 @@ HOUSEHOLD_REACH = {
 # Each body field and the column it is read from: only these are ever read for an answer (never the sealed number).
 MEMBER_COLUMNS = {field: "id_masked" if field == "id_number_masked" else field for field in MemberRead.model_fields}
 HOUSEHOLD_COLUMNS = {field: field for field in HouseholdRead.model_fields if field != "members"}
-_MEMBER_SOURCES = tuple(MEMBER_COLUMNS.values())
+HOUSEHOLD_SOURCES = tuple(HOUSEHOLD_COLUMNS.values())
+MEMBER_SOURCES = tuple(MEMBER_COLUMNS.values())
+_HOUSEHOLD_FIELDS, _MEMBER_FIELDS = tuple(HOUSEHOLD_COLUMNS), tuple(MEMBER_COLUMNS)
+# The response models' serializers, which FastAPI would use: the read routes hand it the bytes (`json_response`).
+HOUSEHOLD_JSON = TypeAdapter(HouseholdRead)
+HOUSEHOLD_PAGE_JSON = TypeAdapter(Page[HouseholdRead])
 
 
 def member_read(member: Member | Row[Any]) -> MemberRead:
@@ -127,20 +133,33 @@ def member_read(member: Member | Row[Any]) -> MemberRead:
     return MemberRead.model_validate({field: getattr(member, column) for field, column in MEMBER_COLUMNS.items()})
 
 
-async def household_reads(session: AsyncSession, households: Sequence[Household]) -> list[HouseholdRead]:
-    """Bodies of households with their members (masked ID numbers), members read in one query as rows."""
-    members = await reads.member_rows(session, [h.id for h in households], _MEMBER_SOURCES)
+def household_body(household: Sequence[Any], members: Iterable[Sequence[Any]]) -> HouseholdRead:
+    """A household's body from the values of `HOUSEHOLD_SOURCES` and its members' of `MEMBER_SOURCES`, validated
+    once as a whole (members included)."""
+    return HouseholdRead.model_validate(
+        dict(zip(_HOUSEHOLD_FIELDS, household, strict=True))
+        | {"members": [dict(zip(_MEMBER_FIELDS, m, strict=True)) for m in members]}
+    )
+
+
+async def household_reads(session: AsyncSession, households: Sequence[Household | Row[Any]]) -> list[HouseholdRead]:
+    """Bodies of households (objects or rows of `HOUSEHOLD_SOURCES`) with their members (masked ID numbers), the
+    members read in one query."""
+    members = await reads.member_rows(session, [h.id for h in households], MEMBER_SOURCES)
     return [
-        HouseholdRead.model_validate(
-            {field: getattr(h, column) for field, column in HOUSEHOLD_COLUMNS.items()}
-            | {"members": [member_read(m) for m in members.get(h.id, [])]}
-        )
+        household_body([getattr(h, c) for c in HOUSEHOLD_SOURCES], (m[1:] for m in members.get(h.id, ())))
         for h in households
     ]
 
 
 async def household_read(session: AsyncSession, household: Household) -> HouseholdRead:
     return (await household_reads(session, [household]))[0]
+
+
+def json_response(adapter: TypeAdapter[Any], body: Any) -> Response:
+    """The response FastAPI would make of `body` for a route whose response model `adapter` serializes, less
+    FastAPI validating the body a second time and looking up the serializer on each request."""
+    return Response(adapter.dump_json(body), media_type="application/json")
 
 
 class NumberedRequest(BaseModel):

@@ -7,22 +7,27 @@ import logging
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.households.api.deps import (
+    HOUSEHOLD_JSON,
+    HOUSEHOLD_PAGE_JSON,
     HOUSEHOLD_REACH,
+    HOUSEHOLD_SOURCES,
+    MEMBER_SOURCES,
     Approver,
     AreaFilter,
     Config,
     Reader,
     Registrar,
     Revealer,
+    household_body,
     household_read,
-    household_reads,
+    json_response,
     numbered,
 )
-from services.households.domain import history, lifecycle, register
-from services.households.domain.access import reachable_household
+from services.households.domain import history, lifecycle, reads, register
+from services.households.domain.access import NO_HOUSEHOLD, ensure_reach_of, reachable_household
 from services.households.domain.assessment import assess
 from services.households.schemas.common import Year
 from services.households.schemas.households import (
@@ -40,6 +45,7 @@ from shared.api.clock import Now, Today
 from shared.api.idempotency import REPLAY_RESPONSE, Idempotency
 from shared.api.pagination import Page, Paging, int_key, text_key
 from shared.contracts.households import HouseholdStatus, MinimumAllowance, RiskKind
+from shared.errors import NotFound
 from shared.http import Reading, Transaction
 
 log = logging.getLogger(__name__)
@@ -83,7 +89,7 @@ async def register_household(
     return idem.remember(await household_read(session, household))
 
 
-@router.get("", openapi_extra=HOUSEHOLD_REACH)
+@router.get("", openapi_extra=HOUSEHOLD_REACH, response_model=Page[HouseholdRead])
 async def list_households(
     session: Reading,
     actor: Reader,
@@ -96,7 +102,7 @@ async def list_households(
     minimum_allowance: MinimumAllowance | None = None,
     policy: Literal["disability", "chronic_disease", "student", "premium_subsidised"] | None = None,
     gap: Literal["housing", "water", "schooling", "medical"] | None = None,
-) -> Page[HouseholdRead]:
+) -> Response:
     """List registered households (建档立卡户), filtered
 
     In household-code order. Filters: an area (a township or village of the district), the lifecycle status,
@@ -115,11 +121,19 @@ async def list_households(
         gap=gap,
     )
     after_code = after[0] if after else None
-    rows = await register.list_households(
-        session, filters, actor=actor, after_code=after_code, limit=paging.limit + 1, today=today
+    found = await register.list_households(
+        session,
+        filters,
+        HOUSEHOLD_SOURCES,
+        MEMBER_SOURCES,
+        actor=actor,
+        after_code=after_code,
+        limit=paging.limit + 1,
+        today=today,
     )
-    items, next_cursor = paging.page(rows, lambda h: [h.household_code])
-    return Page(items=await household_reads(session, items), next_cursor=next_cursor)
+    bodies = [household_body(h.household, h.members) for h in found]
+    items, next_cursor = paging.page(bodies, lambda h: [h.household_code])
+    return json_response(HOUSEHOLD_PAGE_JSON, Page[HouseholdRead](items=items, next_cursor=next_cursor))
 
 
 @router.post("/search", openapi_extra=HOUSEHOLD_REACH)
@@ -139,14 +153,19 @@ async def search_by_id_number(
     return IdNumberMatch(household=await household_read(session, found) if found else None)
 
 
-@router.get("/{household_id}", openapi_extra=HOUSEHOLD_REACH)
-async def get_household(household_id: UUID, session: Reading, actor: Reader) -> HouseholdRead:
+@router.get("/{household_id}", openapi_extra=HOUSEHOLD_REACH, response_model=HouseholdRead)
+async def get_household(household_id: UUID, session: Reading, actor: Reader) -> Response:
     """Read a household and its members
 
     Its lifecycle status, helper cadre, 低保 status, latest housing grade and water safety; members with their
     facts, ID-card numbers masked.
     """
-    return await household_read(session, await reachable_household(session, household_id, actor))
+    found = await reads.household_with_members(session, household_id, HOUSEHOLD_SOURCES, MEMBER_SOURCES)
+    if found is None:
+        raise NotFound(NO_HOUSEHOLD)
+    body = household_body(found.household, found.members)
+    ensure_reach_of(actor, body.area_code, body.helper_cadre_id is not None, found.cadre_subject)
+    return json_response(HOUSEHOLD_JSON, body)
 
 
 @router.patch("/{household_id}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, String, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -18,6 +18,8 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound
 
 _HELPER_ONLY = frozenset({Role.HELPER_CADRE})
+_ASSIGNED_ELSEWHERE = "This household is assigned to another helper cadre."
+NO_HOUSEHOLD = "No household has this id."
 
 
 def is_helper_only(actor: Principal) -> bool:
@@ -28,19 +30,29 @@ def is_helper_only(actor: Principal) -> bool:
 
 async def can_access(session: AsyncSession, household: Household, actor: Principal) -> bool:
     """Whether the actor's area holds the household and, for a helper cadre, it is theirs or unassigned."""
-    if not actor.can_reach(household.area_code):
+    try:
+        await ensure_access(session, household, actor)
+    except Forbidden:
         return False
-    if is_helper_only(actor) and household.helper_cadre_id is not None:
-        cadre = await session.get(HelperCadre, household.helper_cadre_id)
-        return cadre is not None and cadre.subject == actor.subject
     return True
 
 
 async def ensure_access(session: AsyncSession, household: Household, actor: Principal) -> None:
     """Forbidden unless the actor may reach the household."""
     actor.ensure_reach(household.area_code)
-    if not await can_access(session, household, actor):
-        raise Forbidden("This household is assigned to another helper cadre.")
+    subject: str | None = None
+    if is_helper_only(actor) and household.helper_cadre_id is not None:
+        cadre = await session.get(HelperCadre, household.helper_cadre_id)
+        subject = cadre.subject if cadre is not None else None
+    ensure_reach_of(actor, household.area_code, household.helper_cadre_id is not None, subject)
+
+
+def ensure_reach_of(actor: Principal, area_code: str, assigned: bool, cadre_subject: str | None) -> None:
+    """Forbidden unless the actor's area holds the household and, for a helper cadre, it is theirs (their login is
+    `cadre_subject`) or unassigned: what `ensure_access` checks, for a household read as columns."""
+    actor.ensure_reach(area_code)
+    if is_helper_only(actor) and assigned and cadre_subject != actor.subject:
+        raise Forbidden(_ASSIGNED_ELSEWHERE)
 
 
 async def reachable_household(
@@ -52,17 +64,26 @@ async def reachable_household(
         stmt = stmt.with_for_update()
     household = (await session.scalars(stmt)).first()
     if household is None:
-        raise NotFound("No household has this id.")
+        raise NotFound(NO_HOUSEHOLD)
     await ensure_access(session, household, actor)
     return household
 
 
 def scope_clauses(actor: Principal) -> list[ColumnElement[bool]]:
-    """WHERE clauses limiting a household query to what the actor may reach."""
+    """WHERE clauses limiting a household query to what the actor may reach. The actor's area and login are named
+    parameters (`scope_parameters`), so a statement built for one actor serves another of the same kind."""
+    values = scope_parameters(actor)
     clauses: list[ColumnElement[bool]] = []
     if actor.is_area_scoped:
-        clauses.append(col(Household.area_code).startswith(actor.area or "\0"))
+        area = bindparam("scope_area", values["scope_area"], type_=String())
+        clauses.append(col(Household.area_code).startswith(area))
     if is_helper_only(actor):
-        mine = select(col(HelperCadre.id)).where(col(HelperCadre.subject) == actor.subject)
+        login = bindparam("scope_subject", values["scope_subject"], type_=String())
+        mine = select(col(HelperCadre.id)).where(col(HelperCadre.subject) == login)
         clauses.append(or_(col(Household.helper_cadre_id).is_(None), col(Household.helper_cadre_id).in_(mine)))
     return clauses
+
+
+def scope_parameters(actor: Principal) -> dict[str, str]:
+    """The values of `scope_clauses`' parameters for `actor`."""
+    return {"scope_area": actor.area or "\0", "scope_subject": actor.subject}

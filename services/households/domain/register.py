@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from services.households.domain import cadres, conflicts, history, idnumbers, members
-from services.households.domain.access import can_access, scope_clauses
+from services.households.domain import cadres, conflicts, history, idnumbers, members, reads
+from services.households.domain.access import can_access, is_helper_only, scope_clauses, scope_parameters
 from services.households.domain.assessment import living_on
 from services.households.events import publish
 from services.households.models import Household, Member, MonitoringEpisode, RiskFlag
@@ -25,6 +25,7 @@ from services.households.rules.vocabulary import SAFE_GRADES, Enrolment
 from services.households.settings import HouseholdsConfig
 from shared.auth import Principal
 from shared.contracts.households import HouseholdRegistered, HouseholdUpdated
+from shared.db import read_rows
 from shared.errors import Conflict, InvalidInput
 
 
@@ -193,28 +194,30 @@ def gap_clause(gap: str, today: date) -> ColumnElement[bool]:
     return clauses[gap]
 
 
-def _filtered(stmt: Select[tuple[Household]], f: HouseholdFilter, today: date) -> Select[tuple[Household]]:
+def _filtered(stmt: Select[Any], f: HouseholdFilter, today: date) -> Select[Any]:
+    # Each value a client chooses is a named parameter (`_list_parameters`): the statement is the same for every
+    # value, so a list statement is built once per shape (`_list_statement`), not on every request.
     episode_open = exists().where(
         col(MonitoringEpisode.household_id) == col(Household.id), col(MonitoringEpisode.status) == "open"
     )
     if f.area_code:
-        stmt = stmt.where(col(Household.area_code).startswith(f.area_code))
+        stmt = stmt.where(col(Household.area_code).startswith(bindparam("area_code", f.area_code)))
     if f.status:
-        stmt = stmt.where(col(Household.status) == f.status)
+        stmt = stmt.where(col(Household.status) == bindparam("status", f.status))
     if f.under_monitoring is not None:
         stmt = stmt.where(episode_open if f.under_monitoring else ~episode_open)
     if f.risk_flag:
         stmt = stmt.where(
             exists().where(
                 col(RiskFlag.household_id) == col(Household.id),
-                col(RiskFlag.kind) == f.risk_flag,
+                col(RiskFlag.kind) == bindparam("risk_flag", f.risk_flag),
                 col(RiskFlag.episode_id).in_(
                     select(col(MonitoringEpisode.id)).where(col(MonitoringEpisode.status) == "open")
                 ),
             )
         )
     if f.minimum_allowance:
-        stmt = stmt.where(col(Household.minimum_allowance) == f.minimum_allowance)
+        stmt = stmt.where(col(Household.minimum_allowance) == bindparam("minimum_allowance", f.minimum_allowance))
     if f.policy:
         stmt = stmt.where(_policy_clause(f.policy, today))
     if f.gap:
@@ -223,12 +226,66 @@ def _filtered(stmt: Select[tuple[Household]], f: HouseholdFilter, today: date) -
 
 
 async def list_households(
-    session: AsyncSession, f: HouseholdFilter, *, actor: Principal, after_code: str | None, limit: int, today: date
-) -> list[Household]:
-    """Up to `limit` households in household-code order after `after_code`, within the actor's reach."""
+    session: AsyncSession,
+    f: HouseholdFilter,
+    columns: tuple[str, ...],
+    member_columns: tuple[str, ...],
+    *,
+    actor: Principal,
+    after_code: str | None,
+    limit: int,
+    today: date,
+) -> list[reads.HouseholdRows]:
+    """The named columns of up to `limit` households in household-code order after `after_code`, within the actor's
+    reach, with their members' (rows, not objects, in one statement: what a list page shows)."""
     if f.area_code and actor.is_area_scoped:
         actor.ensure_reach(f.area_code)
-    stmt = _filtered(select(Household).where(*scope_clauses(actor)), f, today)
-    if after_code is not None:
-        stmt = stmt.where(col(Household.household_code) > after_code)
-    return list((await session.scalars(stmt.order_by(col(Household.household_code)).limit(limit))).all())
+    shape = _ListShape(
+        columns=columns,
+        member_columns=member_columns,
+        filters=(bool(f.area_code), bool(f.status), f.under_monitoring, bool(f.risk_flag), bool(f.minimum_allowance)),
+        policy=f.policy,
+        gap=f.gap,
+        scoped=actor.is_area_scoped,
+        helper_only=is_helper_only(actor),
+        after=after_code is not None,
+        limit=limit,
+        today=today,
+    )
+    statement = _list_statement(shape, f, actor, after_code)
+    parameters = {**vars(f), **scope_parameters(actor), "after_code": after_code}
+    return reads.households_of(await read_rows(session, statement, parameters), len(columns))
+
+
+@dataclass(frozen=True)
+class _ListShape:
+    """What a list statement is made of besides its parameters' values."""
+
+    columns: tuple[str, ...]
+    member_columns: tuple[str, ...]
+    filters: tuple[bool | None, ...]  # whether each filter taking a value has one (its value is a parameter)
+    policy: str | None  # policy and gap name a clause of their own
+    gap: str | None
+    scoped: bool
+    helper_only: bool
+    after: bool
+    limit: int
+    today: date  # the clauses of living members and school age compare with dates of today
+
+
+_LIST_STATEMENTS: dict[_ListShape, Select[Any]] = {}
+_MAX_LIST_STATEMENTS = 512  # shapes x days: more are built per request, as before
+
+
+def _list_statement(shape: _ListShape, f: HouseholdFilter, actor: Principal, after_code: str | None) -> Select[Any]:
+    statement = _LIST_STATEMENTS.get(shape)
+    if statement is None:
+        columns = (getattr(Household, c) for c in shape.columns)
+        statement = _filtered(select(*columns).where(*scope_clauses(actor)), f, shape.today)
+        if after_code is not None:
+            statement = statement.where(col(Household.household_code) > bindparam("after_code", after_code))
+        page = statement.order_by(col(Household.household_code)).limit(shape.limit)
+        statement = reads.page_with_members(page, shape.member_columns)
+        if len(_LIST_STATEMENTS) < _MAX_LIST_STATEMENTS:
+            _LIST_STATEMENTS[shape] = statement
+    return statement
