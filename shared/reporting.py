@@ -36,6 +36,7 @@ class Unit(StrEnum):
     PERSON_TIMES = "person_times"  # 人次: one person counted once per time
     FEN = "fen"  # money, integer fen (分)
     PROJECTS = "projects"
+    TOWNSHIPS = "townships"  # 乡镇(街道): e.g. the townships a year's new projects are in
     ASSETS = "assets"
     POSTS = "posts"
     VISITS = "visits"

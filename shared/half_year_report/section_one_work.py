@@ -34,7 +34,7 @@ def _new_projects(f: Filler, townships: dict[str, str]) -> tuple[Part, ...]:
     places = f.derived(
         "projects",
         "count(projects.started by township)",
-        Unit.PROJECTS,
+        Unit.TOWNSHIPS,
         None if started is None else len(started),
         count("个"),
         5,
