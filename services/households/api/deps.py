@@ -142,9 +142,9 @@ def household_body(household: Sequence[Any], members: Iterable[Sequence[Any]]) -
     )
 
 
-async def household_reads(session: AsyncSession, households: Sequence[Household | Row[Any]]) -> list[HouseholdRead]:
-    """Bodies of households (objects or rows of `HOUSEHOLD_SOURCES`) with their members (masked ID numbers), the
-    members read in one query."""
+async def household_reads(session: AsyncSession, households: Sequence[Household]) -> list[HouseholdRead]:
+    """Bodies of households a use case holds as objects (writes answer with them), with their members (masked ID
+    numbers) read in one query."""
     members = await reads.member_rows(session, [h.id for h in households], MEMBER_SOURCES)
     return [
         household_body([getattr(h, c) for c in HOUSEHOLD_SOURCES], (m[1:] for m in members.get(h.id, ())))
