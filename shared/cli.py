@@ -25,6 +25,7 @@ from shared import quarantine_cli
 from shared.areas import is_area_code
 from shared.auth import AREA_SCOPED, Role
 from shared.half_year_report import command as report_command
+from shared.local.demo_district import command as demo_district_command
 from shared.service_index import SERVICES
 
 CONFIGURATION_ERROR = 2  # the exit status of a configuration the settings refuse
@@ -51,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         "up", help="start the whole platform here: a local Kafka broker, the four services on SQLite, demo data"
     )
     up.add_argument("--no-demo", action="store_true", help="do not load the demo households")
+    up.add_argument(
+        "--demo",
+        choices=("small", "district"),
+        default="small",
+        help="the demo loaded: the report's ten households (small, the default) or the demo district of the "
+        "half-year report (district: 3,452 households, a few minutes)",
+    )
     demo = commands.add_parser(
         "demo-data",
         help="register the demo households of the district's report in a running platform (dev JWT secret)",
@@ -74,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     _replay_parser(commands)
     quarantine_cli.add_parser(commands)
     report_command.add_parser(commands)
+    demo_district_command.add_parser(commands)
     _kafka_parser(commands)
     openapi = commands.add_parser(
         "openapi",
@@ -198,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from shared.local.platform import up
 
-    return up(demo_data=not args.no_demo)
+    return up(demo_data=not args.no_demo, demo=args.demo)
 
 
 def serve(service: str) -> int:
@@ -403,6 +412,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "replay-dlq": replay_dead_letters,
     "quarantine": quarantine_cli.run,
     "report": report_command.run,
+    "demo": demo_district_command.run,
     "kafka": local_kafka,
     "openapi": lambda args: print_openapi(args.service),
     "asyncapi": lambda _: print_asyncapi(),

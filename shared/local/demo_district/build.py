@@ -1,0 +1,69 @@
+"""Build the demo district in a running platform: the households (the import, then the half year through the
+households API), the programmes paid through subsidies, the projects, posts, payroll and 双提升 plan, and the
+findings rectified in audit — in that order, each part through the services' public APIs (and the import). Building
+again changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import httpx
+
+from shared.local.demo_district import findings, half_year, households, projects, subsidies
+from shared.local.demo_district.calls import Calls
+from shared.local.demo_district.population import FULL, Population, Targets
+from shared.local.demo_subsidies import DemoError
+from shared.service_index import SERVICES
+
+
+def build(urls: dict[str, str], databases: dict[str, str], *, households_count: int = FULL) -> list[str]:
+    """Build the district of `households_count` households (the report's 3,452 unless fewer are asked for) in the
+    platform at `urls` (by service), whose households, projects and subsidies databases are `databases`; the
+    summary's lines."""
+    return asyncio.run(_build(urls, databases, Population(Targets().scaled(households_count))))
+
+
+async def _reachable(api: dict[str, Calls]) -> None:
+    """Every service answers, before anything is written: else DemoError naming those that do not."""
+
+    async def ready(name: str) -> str | None:
+        try:
+            await api[name].client.get("/livez")
+        except httpx.HTTPError as exc:
+            return f"{name} ({api[name].client.base_url}: {type(exc).__name__})"
+        return None
+
+    if down := [name for name in await asyncio.gather(*map(ready, SERVICES)) if name]:
+        raise DemoError(f"not reachable: {', '.join(down)}")
+
+
+@asynccontextmanager
+async def _apis(urls: dict[str, str]) -> AsyncIterator[dict[str, Calls]]:
+    async with AsyncExitStack() as stack:
+        clients = {
+            name: await stack.enter_async_context(httpx.AsyncClient(base_url=urls[name], timeout=120))
+            for name in SERVICES
+        }
+        yield {name: Calls(client) for name, client in clients.items()}
+
+
+async def _build(urls: dict[str, str], databases: dict[str, str], population: Population) -> list[str]:
+    started = time.monotonic()
+    async with _apis(urls) as api:
+        await _reachable(api)
+        created = await households.register(population, databases["households"])
+        found = await households.registered(api["households"], population)
+        ids = {code: household["id"] for code, household in found.items()}
+        await households.department_data(api["households"], population)
+        await half_year.record(api["households"], population, ids)
+        lines = [
+            f"demo district: {len(found)} households ({created} imported now), "
+            f"{len(population.people)} people in {len({h.area_code for h in population.homes})} villages",
+        ]
+        lines += await subsidies.pay(urls["subsidies"], databases["subsidies"], population, found)
+        lines += await projects.load(urls, databases, population, found)
+        lines += await findings.rectify(api["audit"], population, found)
+    return [*lines, f"built in {time.monotonic() - started:.0f} s"]
