@@ -2,8 +2,10 @@
 rectification by township, money paid by programme, funds by source, visits by round. Rows are labelled as the
 table names them (the composer turns codes into names where it knows them).
 
-Text stays text (`svg.fonttype: none`): the browser draws the Chinese with its own fonts. The output is the same bytes
-for the same tables: no date in the metadata, element ids hashed with a fixed salt. Figures are `Figure` objects,
+Text stays text (`svg.fonttype: none`), never mathtext (a "$" in a service's name is a "$"): the browser draws the
+Chinese with its own fonts. The output is the same bytes for the same tables: no date in the metadata, element ids
+hashed with a fixed salt and prefixed with the table's name (four charts in one page, no id twice). A table matplotlib
+cannot draw gives a chart without SVG, never a failed report. Figures are `Figure` objects,
 never pyplot's; the settings above are rcParams, which matplotlib only reads globally, so drawing holds a lock.
 """
 
@@ -21,9 +23,9 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from shared.half_year_report.amounts import in_wan, wan
 from shared.half_year_report.document import CHARTED, Table
 
-FEN_PER_WAN = 1_000_000  # 万元
 RED, BLUE, GREY = "#a61b1b", "#2f5597", "#7f7f7f"
 # Fonts matplotlib measures the text with; the page's CSS names the fonts the browser draws it in.
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei")
@@ -31,6 +33,7 @@ _LOCK = threading.Lock()
 # What a browser needs of matplotlib's SVG document inside an HTML page: no XML prolog, DOCTYPE or namespaces.
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 _NAMESPACES = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+_IDS = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
 
 
 Row = dict[str, str | int | None]  # a table's row by its CHARTED column names
@@ -75,8 +78,12 @@ def _draw(table: Table | None) -> str | None:
         return None
     with _LOCK, mpl.rc_context(_settings()):
         figure = Figure(figsize=(7.2, 3.4), layout="constrained")
-        _DRAWERS[table.name](figure.add_subplot(), rows)
-        return _svg(figure)
+        try:
+            _DRAWERS[table.name](figure.add_subplot(), rows)
+            svg = _svg(figure)
+        except ValueError:  # a label matplotlib cannot lay out: the page says there is no chart
+            return None
+    return _IDS.sub(rf"\g<1>{table.name}-\g<2>", svg)
 
 
 def _settings() -> dict[Any, Any]:
@@ -90,6 +97,8 @@ def _settings() -> dict[Any, Any]:
         "font.weight": weight,
         "axes.labelweight": weight,
         "font.size": 10,
+        "text.parse_math": False,
+        "axes.unicode_minus": False,  # the CJK fonts lack U+2212: a hyphen, not a warning per label
         "axes.spines.top": False,
         "axes.spines.right": False,
     }
@@ -107,17 +116,26 @@ def _svg(figure: Figure) -> str:
     return _NAMESPACES.sub("", _PROLOG.sub("", out.getvalue()), count=2).strip()
 
 
-def _value(cell: object, scale: int = 1) -> float:
+def _value(cell: object) -> float:
     """A cell as a bar's height: a missing number draws no bar (NaN), never a zero."""
-    return cell / scale if isinstance(cell, int) else float("nan")
+    return float(cell) if isinstance(cell, int) else float("nan")
+
+
+def _wan(cell: object) -> float:
+    return float(in_wan(cell)) if isinstance(cell, int) else float("nan")
 
 
 def _label(axes: Axes, bars: object, texts: Sequence[str]) -> None:
     axes.bar_label(bars, labels=list(texts), padding=2, fontsize=8, color="#333333")  # type: ignore[arg-type]
 
 
-def _number(cell: object, scale: int = 1, digits: int = 0) -> str:
-    return f"{cell / scale:,.{digits}f}" if isinstance(cell, int) else "缺"
+def _number(cell: object) -> str:
+    return f"{cell:,}" if isinstance(cell, int) else "缺"
+
+
+def _amount(cell: object) -> str:
+    """An amount as the sentences write it ("1.01万元", "40元")."""
+    return wan(cell) if isinstance(cell, int) else "缺"
 
 
 def _legend(axes: Axes) -> None:
@@ -152,8 +170,8 @@ def _rectification(axes: Axes, rows: list[Row]) -> None:
 
 def _programmes(axes: Axes, rows: list[Row]) -> None:
     rows = sorted(rows, key=lambda r: _value(r["amount_fen"]) if isinstance(r["amount_fen"], int) else -1)
-    bars = axes.barh(range(len(rows)), [_value(r["amount_fen"], FEN_PER_WAN) for r in rows], color=RED)
-    _label(axes, bars, [f"{_number(r['amount_fen'], FEN_PER_WAN, 2)}万元 / {_people(r['people'])}" for r in rows])
+    bars = axes.barh(range(len(rows)), [_wan(r["amount_fen"]) for r in rows], color=RED)
+    _label(axes, bars, [f"{_amount(r['amount_fen'])} / {_people(r['people'])}" for r in rows])
     _categories(axes, [_name(r["programme"]) for r in rows], across=False)
     axes.set_xlabel("发放金额(万元)")
     axes.margins(x=0.3)
@@ -161,12 +179,12 @@ def _programmes(axes: Axes, rows: list[Row]) -> None:
 
 def _funds(axes: Axes, rows: list[Row]) -> None:
     places = range(len(rows))
-    given = axes.bar([p - 0.2 for p in places], [_value(r["allocated_fen"], FEN_PER_WAN) for r in rows], 0.4,
-                     color=GREY, label="下达")  # fmt: skip
-    spent = axes.bar([p + 0.2 for p in places], [_value(r["spent_fen"], FEN_PER_WAN) for r in rows], 0.4,
-                     color=RED, label="支出")  # fmt: skip
-    _label(axes, given, [_number(r["allocated_fen"], FEN_PER_WAN, 2) for r in rows])
-    _label(axes, spent, [_number(r["spent_fen"], FEN_PER_WAN, 2) for r in rows])
+    given = axes.bar([p - 0.2 for p in places], [_wan(r["allocated_fen"]) for r in rows], 0.4, color=GREY,
+                     label="下达")  # fmt: skip
+    spent = axes.bar([p + 0.2 for p in places], [_wan(r["spent_fen"]) for r in rows], 0.4, color=RED,
+                     label="支出")  # fmt: skip
+    _label(axes, given, [_amount(r["allocated_fen"]) for r in rows])
+    _label(axes, spent, [_amount(r["spent_fen"]) for r in rows])
     _categories(axes, [_name(r["source"]) for r in rows])
     axes.set_ylabel("万元")
     _legend(axes)

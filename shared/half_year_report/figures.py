@@ -10,9 +10,12 @@ from shared.reporting import ReportPart, Unit
 # Splits a service lists only for the values that occur (its README's "Report figures"): in a part that was read, a
 # value not listed is a known zero. Every other figure absent from a part is one the service could not know.
 LISTED_AS_THEY_OCCUR = frozenset({
+    ("households", "register.households", "township"),
+    ("households", "register.people", "township"),
     ("households", "visits.households", "round"),
     ("households", "visits.problems", "category"),
     ("households", "schooling.students", "stage"),
+    ("households", "schooling.dropped_out", "stage"),
     ("projects", "projects.started", "township"),
     ("subsidies", "paid.households", "programme"),
     ("subsidies", "paid.people", "programme"),
@@ -21,7 +24,16 @@ LISTED_AS_THEY_OCCUR = frozenset({
     ("audit", "findings.found", "category"),
     ("audit", "findings.found", "severity"),
     ("audit", "findings.rectified", "township"),
+    ("audit", "findings.open", "township"),
+    ("audit", "findings.overdue", "township"),
+    ("audit", "tasks.reopened", "township"),
+    ("audit", "referrals.made", "township"),
 })  # fmt: skip
+
+
+def ref_of(service: str, key: str, by: Mapping[str, str]) -> FigureRef:
+    """The figure's reference; a part's `by` has at most one dimension (fetch refuses a part with more)."""
+    return FigureRef(service, key, next(iter(by.items())) if by else None)
 
 
 class Figures:
@@ -33,15 +45,15 @@ class Figures:
         self._units: dict[FigureRef, Unit] = {}
         for service, part in parts.items():
             for figure in part.figures:
-                by = next(iter(figure.by.items())) if figure.by else None
-                ref = FigureRef(service, figure.key, by)
+                ref = ref_of(service, figure.key, figure.by)
                 self._values[ref] = figure.value
                 self._units[ref] = figure.unit
         self.services = frozenset(parts)
 
-    def value(self, ref: FigureRef) -> int | None:
+    def value(self, ref: FigureRef, unit: Unit | None = None) -> int | None:
+        """The figure's value; None when no part holds it, or when it was reported in another unit than `unit`."""
         if ref in self._values:
-            return self._values[ref]
+            return self._values[ref] if unit in (None, self._units[ref]) else None
         occurring = ref.by is not None and (ref.service, ref.key, ref.by[0]) in LISTED_AS_THEY_OCCUR
         return 0 if occurring and ref.service in self.services else None
 

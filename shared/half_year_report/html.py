@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from datetime import date
 from html import escape
 
+from shared.half_year_report.amounts import yuan_grouped
 from shared.half_year_report.charts import Chart, draw_all
-from shared.half_year_report.document import Document, Missing, Paragraph, Part, Section, Source, Stated, Table
+from shared.half_year_report.document import Document, Paragraph, Part, Section, Source, Stated, Table
 from shared.half_year_report.html_style import CSP, STYLE
+from shared.half_year_report.marking import mark, unread
 
 LEGEND = (
     '<span class="stated">加粗蓝字</span>为平台数据(悬停可见其来源); '
@@ -45,9 +47,10 @@ def render(document: Document) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(document.title)}</title>\n<style>{STYLE}</style>\n</head>\n"
     )
+    not_read = unread(document.sources)
     body = [
         _header(document),
-        *(_section(s) for s in document.sections),
+        *(_section(s, not_read) for s in document.sections),
         _charts(draw_all(document.tables)),
         _tables(document.tables),
         _sources(document.sources),
@@ -69,31 +72,24 @@ def _header(document: Document) -> str:
     )
 
 
-def _section(section: Section) -> str:
+def _section(section: Section, not_read: frozenset[str]) -> str:
     heading = f"<h2>{escape(section.heading)}</h2>\n" if section.heading else ""
-    paragraphs = "\n".join(_paragraph(p) for p in section.paragraphs)
+    paragraphs = "\n".join(_paragraph(p, not_read) for p in section.paragraphs)
     return f"<section>\n{heading}{paragraphs}\n</section>"
 
 
-def _paragraph(paragraph: Paragraph) -> str:
+def _paragraph(paragraph: Paragraph, not_read: frozenset[str]) -> str:
     heading = f'<span class="para-heading">{escape(paragraph.heading)}</span>' if paragraph.heading else ""
-    return f"<p>{heading}{''.join(_part(p) for p in paragraph.parts)}</p>"
+    return f"<p>{heading}{''.join(_part(p, not_read) for p in paragraph.parts)}</p>"
 
 
-def _part(part: Part) -> str:
+def _part(part: Part, not_read: frozenset[str]) -> str:
     if isinstance(part, str):
         return escape(part)
-    if isinstance(part, Missing):
-        hint = f"原报告(2020年上半年)写作: {part.seed_written}"
-        return f'<span class="missing" title="{escape(hint)}">〔缺: {escape(part.what)}〕</span>'
-    return _stated(part)
-
-
-def _stated(figure: Stated) -> str:
-    if figure.value is None:
-        why = f"{figure.ref} 本次未能取得"
-        return f'<span class="missing" title="{escape(why)}">〔缺: {escape(figure.ref.service)}服务未报此数〕</span>'
-    return f'<strong class="stated" title="{escape(str(figure.ref))}">{escape(figure.written)}</strong>'
+    if isinstance(part, Stated) and part.value is not None:
+        return f'<strong class="stated" title="{escape(str(part.ref))}">{escape(part.written)}</strong>'
+    marked = mark(part, not_read)
+    return f'<span class="missing" title="{escape(marked.hint)}">{escape(marked.text)}</span>'
 
 
 def _charts(charts: Iterable[Chart]) -> str:
@@ -136,8 +132,7 @@ def _heading(column: str) -> str:
 
 def _number(column: str, value: int) -> str:
     if column.endswith("_fen"):
-        yuan, fen = divmod(abs(value), 100)
-        return f"{'-' if value < 0 else ''}{yuan:,}.{fen:02d}"
+        return yuan_grouped(value)
     if column.endswith("_bp"):
         return f"{value / 100:.2f}%"
     return f"{value:,}"

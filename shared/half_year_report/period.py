@@ -1,7 +1,7 @@
 """The period and area a report covers, as the command line names them, and how the district writes them.
 
 `--half 2020-H1`, `--quarter 2020-Q2` or `--from 2020-01-01 --to 2020-06-30` (exactly one), and `--area-code`: the
-district (6 digits), a township (9) or a village (12). Bad input raises `PeriodError` with what is wrong.
+district (6 digits), one of its townships (9) or villages (12). Bad input raises `PeriodError` with what is wrong.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import date
 
 from shared.areas import is_area_code
 from shared.reporting import MAX_PERIOD_DAYS
+from shared.settings import DEFAULT_DISTRICT_CODE
 
-DISTRICT_CODE = "371523"  # 茌平区, the services' default district
 _HALF = re.compile(r"^(\d{4})-H([12])$", re.ASCII)
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.ASCII)
 _QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
@@ -46,7 +46,7 @@ def _half(text: str) -> Period:
     match = _HALF.fullmatch(text)
     if not match:
         raise PeriodError(f"--half must be YEAR-H1 or YEAR-H2 (e.g. 2020-H1), not {text!r}")
-    year, half = int(match[1]), int(match[2])
+    year, half = _year("--half", match[1]), int(match[2])
     start, end = (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (date(year, 7, 1), date(year, 12, 31))
     return Period(start, end, f"{year}年{'上' if half == 1 else '下'}半年", text)
 
@@ -55,10 +55,16 @@ def _quarter(text: str) -> Period:
     match = _QUARTER.fullmatch(text)
     if not match:
         raise PeriodError(f"--quarter must be YEAR-Q1 to YEAR-Q4 (e.g. 2020-Q2), not {text!r}")
-    year, quarter = int(match[1]), int(match[2])
+    year, quarter = _year("--quarter", match[1]), int(match[2])
     first_month = 3 * quarter - 2
     end = date(year, first_month + 2, monthrange(year, first_month + 2)[1])
     return Period(date(year, first_month, 1), end, f"{year}年{_QUARTER_NAMES[quarter]}", text)
+
+
+def _year(option: str, text: str) -> int:
+    if int(text) < 1:
+        raise PeriodError(f"{option}: there is no year {text}")
+    return int(text)
 
 
 def _day(option: str, text: str) -> date:
@@ -94,16 +100,18 @@ def period_of(half: str | None, quarter: str | None, start: str | None, end: str
     return _days(start, end)
 
 
-def area_of(code: str) -> str:
+def area_of(code: str, district: str = DEFAULT_DISTRICT_CODE) -> str:
     """The area code asked for, checked: the district, a township or a village of the district."""
     if not is_area_code(code):
         raise PeriodError(f"--area-code must be a 6-, 9- or 12-digit area code, not {code!r}")
+    if not code.startswith(district):
+        raise PeriodError(f"--area-code {code} is not the district {district}, one of its townships or villages")
     return code
 
 
-def area_name(code: str, townships: dict[str, str]) -> str:
+def area_name(code: str, townships: dict[str, str], district: str = DEFAULT_DISTRICT_CODE) -> str:
     """How the report names its area: "全区" for the district, a township's name when the platform knows it, else
     the code (a village's name is not held)."""
-    if len(code) == len(DISTRICT_CODE):
+    if code == district:
         return "全区"
     return townships.get(code, code)

@@ -3,19 +3,44 @@ report: its opening paragraph, 一、工作成效 (一)…(五) and, from 二、
 
 The seed's own sentences, each number either `Stated` (a service's figure, with the seed's number in the figure's
 unit for the loop check) or `Missing` (what it is, and how the seed wrote it). Narrative that holds in general stays
-as the seed wrote it; what was true only of 2020 (documents issued, the epidemic's goods, forecasts) is left out or,
-where the sentence is about a number, kept with the number missing. 全区/我区 become the area's name for a township
-or village. (二) and (三) are in `section_one_work`, the sector policies, (四), in `section_one_sectors`.
+as the seed wrote it; what was true only of 2020 (documents issued, the epidemic's goods, 督战 and 验收, forecasts) or
+a one-off act the platform holds nothing of keeps its words as what is missing, never asserted for another period. A
+sentence the figures could contradict (各项政策均落实到位, 全覆盖式排查, 全面检查) is written only when they bear it
+out, else with the figures. 全区/我区 become the area's name for a township or village. (二) and (三) are in
+`section_one_work`, the sector policies, (四), in `section_one_sectors`.
 """
 
 from __future__ import annotations
 
-from shared.half_year_report.document import Paragraph, Section
-from shared.half_year_report.filling import YUAN, Filler, count, missing, wan, yuan
+from shared.half_year_report.amounts import YUAN, wan, yuan
+from shared.half_year_report.document import Missing, Paragraph, Part, Section
+from shared.half_year_report.filling import Filler, count
 from shared.half_year_report.period import Period
 from shared.half_year_report.section_one_sectors import sector_policies
 from shared.half_year_report.section_one_work import projects, screening
 from shared.reporting import Unit
+
+
+def _policies(f: Filler) -> tuple[Part, ...]:
+    """各项政策均落实到位 only when the period's end bears it out: no dangerous house left, no unsafe water, no
+    problem open; else what is left, with its figures."""
+    left = (
+        f.fig("households", "housing.outstanding", Unit.HOUSEHOLDS, count("户")),
+        f.fig("households", "water.unsafe", Unit.HOUSEHOLDS, count("户")),
+        f.fig("audit", "findings.open", Unit.PROBLEMS, count("个")),
+    )
+    if all(figure.value == 0 for figure in left):
+        return ("“三保障”、安全饮水、残疾、低保等各项政策均落实到位,",)
+    houses, water, problems = left
+    return (
+        "“三保障”、安全饮水等各项政策持续落实,期末尚有未改造危房",
+        houses,
+        "、饮水不安全",
+        water,
+        "、未整改问题",
+        problems,
+        ",",
+    )
 
 
 def opening(f: Filler, period: Period, we: str) -> Paragraph:
@@ -24,7 +49,8 @@ def opening(f: Filler, period: Period, we: str) -> Paragraph:
         "",
         (
             f"{period.label},{we}立足持续巩固脱贫攻坚工作成效,认真贯彻落实中央、省、市各级脱贫攻坚工作部署,开展自查评估,"
-            "强化问题整改,狠抓工作落实,“三保障”、安全饮水、残疾、低保等各项政策均落实到位,",
+            "强化问题整改,狠抓工作落实,",
+            *_policies(f),
             f"{period.by_end}贫困户人均收入",
             f.at_least("households", "income.per_capita_average", ("year", year), yuan, 4500 * YUAN),
             "。",
@@ -32,25 +58,32 @@ def opening(f: Filler, period: Period, we: str) -> Paragraph:
     )
 
 
-def epidemic(we: str) -> Paragraph:
+def epidemic() -> Paragraph:
+    """The seed's heading; its acts and goods were 2020's, held nowhere on the platform: each shown as missing."""
     return Paragraph(
         "(一)同步推进贫困人口疫情防控和脱贫攻坚工作。",
         (
-            f"为确保如期完成脱贫攻坚目标,{we}坚持疫情防控和脱贫攻坚工作同部署、同推进。在贫困户疫情防控方面,共投入疫情防控资金",
-            missing("疫情防控资金", "15.32万元"),
+            "疫情防控与脱贫攻坚同部署、同推进的情况",
+            Missing("疫情防控与脱贫攻坚同部署、同推进的工作情况", "坚持疫情防控和脱贫攻坚工作同部署、同推进"),
+            "。贫困户疫情防控方面:投入疫情防控资金",
+            Missing("疫情防控资金", "15.32万元"),
             ",发放口罩",
-            missing("口罩发放数量", "1.35万个"),
+            Missing("口罩发放数量", "1.35万个"),
             ",消毒液",
-            missing("消毒液发放数量", "1.41万瓶"),
+            Missing("消毒液发放数量", "1.41万瓶"),
             ",防疫手册、防疫宣传页",
-            missing("防疫手册、宣传页数量", "462份"),
+            Missing("防疫手册、宣传页数量", "462份"),
             ",面粉、方便面等各类物资",
-            missing("各类物资数量", "2565件(箱)"),
-            ";在扶贫项目方面,对存量项目进行了调研,针对特色种养项目因疫情影响出现的生产资料短缺、农产品销售不畅、运输受限等问题开辟了"
-            "“绿色通道”,保障了产业扶贫项目的顺利运营;为",
-            missing("获疫情补助的扶贫龙头企业数", "两家"),
-            "扶贫龙头企业申请疫情补助资金",
-            missing("扶贫龙头企业疫情补助资金", "40万元"),
+            Missing("各类物资数量", "2565件(箱)"),
+            "。扶贫项目方面:",
+            Missing(
+                "存量项目调研及疫情期间为特色种养项目开辟“绿色通道”的情况",
+                "对2016年以来存量项目进行了调研,……开辟了“绿色通道”,保障了产业扶贫项目的顺利运营",
+            ),
+            ";申请疫情补助资金的扶贫龙头企业",
+            Missing("获疫情补助的扶贫龙头企业数", "两家"),
+            ",补助资金",
+            Missing("扶贫龙头企业疫情补助资金", "40万元"),
             "。",
         ),
     )
@@ -62,13 +95,13 @@ def publicity(period: Period, we: str) -> Paragraph:
         (
             f"深入挖掘{we}扶贫工作亮点,全面总结脱贫攻坚工作成效,大力宣传工作中的典型人物、典型案例和工作事迹。{period.label},"
             f"{we}在中央主要媒体发表扶贫宣传文章",
-            missing("中央主要媒体发表的扶贫宣传文章数", "12篇"),
+            Missing("中央主要媒体发表的扶贫宣传文章数", "12篇"),
             ",省级以上主要媒体发表",
-            missing("省级以上主要媒体发表的文章数", "201篇"),
+            Missing("省级以上主要媒体发表的文章数", "201篇"),
             ",市级主要媒体发表",
-            missing("市级主要媒体发表的文章数", "89篇"),
-            "。在《茌平新闻》开设“精准扶贫在攻坚”专栏,播出精准扶贫新闻稿件",
-            missing("播出的精准扶贫新闻稿件数", "54篇"),
+            Missing("市级主要媒体发表的文章数", "89篇"),
+            ";地方媒体精准扶贫专栏播出新闻稿件",
+            Missing("地方媒体精准扶贫专栏播出的新闻稿件数", "在《茌平新闻》开设“精准扶贫在攻坚”专栏,播出54篇"),
             "。",
         ),
     )
@@ -97,7 +130,7 @@ def section_one(f: Filler, period: Period, area: str, townships: dict[str, str])
         Section(
             "一、工作成效",
             (
-                epidemic(we),
+                epidemic(),
                 projects(f, period, townships, area),
                 screening(f, area),
                 sector_policies(f, period, area),

@@ -1,48 +1,59 @@
 """The document's tables as files: one CSV each (UTF-8 with a BOM, so that Excel opens the Chinese correctly) and one
-XLSX workbook, a sheet per table with its header row bold.
+XLSX workbook, a sheet per table with its header row bold. Rendered in memory: the command writes them.
 
-Amounts stay integer fen (`*_fen`); each fen column is followed by its yuan (`*_yuan`, two decimals) for the reader.
+Amounts stay integer fen (`*_fen`); each fen column is followed by its yuan (`*_yuan`, two decimals) for the reader:
+a number in the workbook (format 0.00), text in the CSV. Text from services is never a formula: a cell that a
+spreadsheet would read as one (starting with = + - @, a tab or a carriage return) is written with a leading "'".
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from decimal import Decimal
-from pathlib import Path
+from io import BytesIO, StringIO
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from shared.half_year_report.amounts import in_yuan
 from shared.half_year_report.document import Table
 
-Cell = str | int | None
+Cell = str | int | Decimal | None
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """The text as a spreadsheet shows it, never evaluated."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
 
 
 def _with_yuan(table: Table) -> tuple[list[str], list[list[Cell]]]:
-    """The table's columns and rows, a `*_yuan` column after each `*_fen` one."""
+    """The table's columns and rows, a `*_yuan` column after each `*_fen` one, text made inert."""
     fen = [i for i, c in enumerate(table.columns) if c.endswith("_fen")]
     columns: list[str] = []
     for i, c in enumerate(table.columns):
-        columns += [c, c.removesuffix("_fen") + "_yuan"] if i in fen else [c]
+        columns += [_text(c), _text(c.removesuffix("_fen") + "_yuan")] if i in fen else [_text(c)]
     rows: list[list[Cell]] = []
     for row in table.rows:
         cells: list[Cell] = []
         for i, value in enumerate(row):
-            yuan = f"{Decimal(value) / 100:.2f}" if isinstance(value, int) else None
-            cells += [value, yuan] if i in fen else [value]
+            cell = _text(value) if isinstance(value, str) else value
+            cells += [cell, in_yuan(value) if isinstance(value, int) else None] if i in fen else [cell]
         rows.append(cells)
     return columns, rows
 
 
-def write_csv(table: Table, path: Path) -> None:
+def csv_bytes(table: Table) -> bytes:
     columns, rows = _with_yuan(table)
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
+    out = StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return out.getvalue().encode("utf-8-sig")
 
 
-def write_xlsx(tables: tuple[Table, ...], path: Path) -> None:
+def xlsx_bytes(tables: Iterable[Table]) -> bytes:
     book = Workbook()
     bold = Font(bold=True)
     for n, table in enumerate(tables):
@@ -50,20 +61,22 @@ def write_xlsx(tables: tuple[Table, ...], path: Path) -> None:
         sheet.title = table.name[:31]  # Excel's limit on a sheet's name
         columns, rows = _with_yuan(table)
         sheet.append(columns)
-        for cell in sheet[1]:
-            cell.font = bold
         for row in rows:
             sheet.append(row)
-    book.save(path)
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever openpyxl made of it
+                elif isinstance(cell.value, Decimal):
+                    cell.number_format = "0.00"
+        for cell in sheet[1]:
+            cell.font = bold
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
-def write_tables(tables: tuple[Table, ...], directory: Path, workbook: Path) -> list[Path]:
-    """Every table as `directory/<name>.csv`, and all in `workbook`; the files written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for table in tables:
-        path = directory / f"{table.name}.csv"
-        write_csv(table, path)
-        written.append(path)
-    write_xlsx(tables, workbook)
-    return [*written, workbook]
+def table_files(tables: tuple[Table, ...]) -> dict[str, bytes]:
+    """Every table as `tables/<name>.csv`, and all in `report.xlsx`: the files' paths (relative) and contents."""
+    files = {f"tables/{table.name}.csv": csv_bytes(table) for table in tables}
+    return {**files, "report.xlsx": xlsx_bytes(tables)}

@@ -84,6 +84,7 @@ AUDIT: list[Row] = [
     ("findings.rectified", 240, Unit.PROBLEMS, {}),
     ("findings.rectified", 140, Unit.PROBLEMS, {"township": "371523101"}),
     ("findings.rectified", 100, Unit.PROBLEMS, {"township": "371523103"}),
+    ("findings.open", 20, Unit.PROBLEMS, {}),
     ("findings.rectification_rate", 9230, Unit.PERCENT_BP, {}),
     ("findings.rectification_rate", 9333, Unit.PERCENT_BP, {"township": "371523101"}),
     ("findings.rectification_rate", 9090, Unit.PERCENT_BP, {"township": "371523103"}),

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import jwt
 import pytest
 
 from shared.half_year_report import command
 from shared.half_year_report.document import Document
 from shared.half_year_report.period import period_of
+from shared.settings import DEV_JWT_SECRET
 from tests.unit.report_parts import part
 
 ANSWERS: dict[str, tuple[int, bytes]] = {}  # service -> (status, body), set per test
@@ -158,6 +160,11 @@ def test_a_part_of_another_period_is_not_taken(base: str, tmp_path: Path, page: 
         ([], "exactly one of"),
         (["--half", "2020-H1", "--area-code", "37152"], "--area-code must be a 6-, 9- or 12-digit area code"),
         (["--half", "2020-H1", "--area-code", "３７１５２３"], "--area-code must be"),
+        (["--half", "2020-H1", "--area-code", "110101"], "--area-code 110101 is not the district 371523"),
+        (["--half", "2020-H1", "--area-code", "110101001"], "is not the district 371523"),
+        (["--half", "2020-H1", "--area-code", "371524101201"], "is not the district 371523"),
+        (["--half", "0000-H1"], "--half: there is no year 0000"),
+        (["--quarter", "0000-Q3"], "--quarter: there is no year 0000"),
     ],
 )
 def test_bad_options_exit_2_with_a_message_and_write_nothing(
@@ -184,3 +191,65 @@ def test_an_out_that_is_a_file_is_refused(base: str, tmp_path: Path, capsys: pyt
     assert command.run(_args(base, tmp_path / "taken", "--half", "2020-H1")) == command.USAGE_ERROR
     assert "is a file, not a directory" in capsys.readouterr().err
     assert (tmp_path / "taken").read_text() == "x" and SEEN == []
+
+
+def test_an_out_under_a_file_is_refused_before_anything_is_read(
+    base: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "taken").write_text("x")
+    assert command.run(_args(base, tmp_path / "taken" / "report", "--half", "2020-H1")) == command.USAGE_ERROR
+    assert f"{tmp_path / 'taken'} is a file, not a directory" in capsys.readouterr().err
+    assert (tmp_path / "taken").read_text() == "x" and SEEN == []
+
+
+def test_a_renderer_that_fails_leaves_nothing_half_written(
+    base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _answer_all()
+
+    def broken(document: Document) -> str:
+        raise RuntimeError("the page could not be drawn")
+
+    monkeypatch.setattr("shared.half_year_report.html.render", broken)
+    with pytest.raises(RuntimeError):
+        command.run(_args(base, tmp_path / "r", "--half", "2020-H1"))
+    assert not (tmp_path / "r").exists()
+
+
+def _without_token(base: str, out: Path, monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
+    monkeypatch.delenv(command.TOKEN_ENV, raising=False)
+    args = _args(base, out, "--half", "2020-H1")
+    args.token = None
+    return args
+
+
+def test_the_development_token_is_said_on_stderr(
+    base: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _answer_all()
+    assert command.run(_without_token(base, tmp_path, monkeypatch)) == 0
+    assert "using a development token for district_office" in capsys.readouterr().err
+    (sent,) = {s["auth"].removeprefix("Bearer ") for s in SEEN}
+    claims = jwt.decode(sent, DEV_JWT_SECRET, algorithms=["HS256"], audience="poverty-platform")
+    assert claims["roles"] == ["district_office"]
+
+
+def test_the_token_from_the_environment_is_sent_and_nothing_said(
+    base: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _answer_all()
+    args = _without_token(base, tmp_path, monkeypatch)
+    monkeypatch.setenv(command.TOKEN_ENV, "env-t0ken")
+    assert command.run(args) == 0
+    assert "development token" not in capsys.readouterr().err
+    assert {s["auth"] for s in SEEN} == {"Bearer env-t0ken"}
+
+
+def test_no_development_token_for_a_service_elsewhere(
+    base: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = _without_token(base, tmp_path / "out", monkeypatch)
+    args.audit = "http://10.20.30.40:8004"
+    assert command.run(args) == command.USAGE_ERROR
+    assert "no token given ($POVERTY_TOKEN) for http://10.20.30.40:8004" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and SEEN == []

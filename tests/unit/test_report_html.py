@@ -4,12 +4,14 @@ nothing the page could fetch; the same document gives the same bytes."""
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
 
+from shared.half_year_report import charts
 from shared.half_year_report.charts import draw_all
 from shared.half_year_report.document import CHARTED, FigureRef, Paragraph, Section, Source, Stated, Table
 from shared.half_year_report.html import render
@@ -61,7 +63,7 @@ def test_every_heading_stated_figure_and_missing_marker_shows() -> None:
             assert figure.written in page
     for missing in sample.missing():
         assert f"〔缺: {missing.what}〕" in page
-    assert "〔缺: audit服务未报此数〕" in page  # a figure the platform holds that no service reported
+    assert f"〔缺: audit服务本次未能读取 ({UNREAD.ref})〕" in page  # a figure whose service could not be read
     assert "〔缺: …〕" in page  # the legend explains the marker
 
 
@@ -71,7 +73,7 @@ def test_stated_figures_are_emphasised_and_missing_ones_marked() -> None:
 
     assert f'<strong class="stated" title="{DIBAO_NEW.ref}">279户</strong>' in html
     assert ("span", "title", f"原报告(2020年上半年)写作: {MASKS.seed_written}") in attributes
-    assert ("span", "title", f"{UNREAD.ref} 本次未能取得") in attributes
+    assert ("span", "title", str(UNREAD.ref)) in attributes
     assert html.count('class="missing"') >= len(document().missing()) + 1
 
 
@@ -171,3 +173,52 @@ def test_pages_rendered_at_once_are_the_same() -> None:
 def _external(text: str) -> bool:
     lowered = text.lower()
     return any(mark in lowered for mark in ("http:", "https:", "//", "@import", "ftp:", "javascript:"))
+
+
+def test_a_dollar_in_a_name_is_text_not_math() -> None:
+    names = ("贾寨镇$\\frac$", "$x^{$", "$a$b$")
+    rows = tuple((name, 3, 2, 6666) for name in names)
+    table = Table("rectification_by_township", "各乡镇(街道)问题整改", CHARTED["rectification_by_township"], rows)
+
+    svg = draw_all([table])[0].svg
+
+    assert svg is not None
+    for name in names:
+        assert name in svg  # as written, never typeset
+
+
+def test_a_chart_writes_amounts_as_the_sentences_do() -> None:
+    table = Table("paid_by_programme", "各项补贴", CHARTED["paid_by_programme"], (("临时救助", 1_005_000, 3),
+                                                                              ("医疗救助", 4_000, 1)))  # fmt: skip
+
+    svg = draw_all([table])[1].svg
+
+    assert svg is not None and "1.01万元 / 3人" in svg and "40元 / 1人" in svg
+
+
+def test_no_element_id_twice_in_the_page() -> None:
+    ids = [value for _, name, value in Page(render(document())).attributes if name == "id"]
+
+    assert ids and len(ids) == len(set(ids))
+
+
+def test_a_negative_amount_draws_without_a_glyph_warning() -> None:
+    table = Table("funds_by_source", "资金", CHARTED["funds_by_source"], (("区级", 2_150_000_000, -1_000_000_000),))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        svg = draw_all([table])[2].svg
+
+    assert svg is not None and "-1000万元" in svg  # the label, and ticks below zero
+    assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []
+
+
+def test_a_chart_matplotlib_cannot_draw_leaves_the_page_standing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def cannot(axes: object, rows: object) -> None:
+        raise ValueError("a label that cannot be laid out")
+
+    monkeypatch.setitem(charts._DRAWERS, "visits_by_round", cannot)
+
+    html = render(document())
+
+    assert html.count("<svg ") == 3 and "表 visits_by_round 缺失或为空" in html

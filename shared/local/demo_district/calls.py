@@ -13,6 +13,7 @@ from shared.local.demo_projects_load import OFFICE, signed
 from shared.local.demo_subsidies import DemoError
 
 IN_FLIGHT = 24
+PATIENCE_S = 90.0  # how long a request keeps being sent again while the service answers 503 (busy, not broken)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -39,12 +40,15 @@ class Calls:
         **kwargs: Any,
     ) -> Any:
         async with self.gate:
-            for attempt in range(1, 12):
+            deadline = asyncio.get_running_loop().time() + PATIENCE_S
+            attempt = 0
+            while True:
+                attempt += 1
                 headers = who | ({"Idempotency-Key": f"{key}-{attempt}"} if key else {})
                 response = await self.client.request(method, path, headers=headers, **kwargs)
-                if response.status_code != 503:
+                if response.status_code != 503 or asyncio.get_running_loop().time() > deadline:
                     break
-                await asyncio.sleep(0.2 * attempt)
+                await asyncio.sleep(min(0.2 * attempt, 2.0))
         if response.status_code not in ok:
             raise DemoError(f"{method} {path}: {response.status_code} {response.text[:300]}")
         return response.json() if response.content else None
