@@ -31,9 +31,6 @@ pytestmark = pytest.mark.e2e
 DISTRICT = "371523"
 # Figures whose seed number the platform cannot state, and why (figure as the report names it: service:key[by]).
 KNOWN_DIFFERENCES = {
-    "audit:findings.found[category=housing]": "audit's housing category holds every housing finding: the screening's "
-    "200 problems and the 102 C/D houses appraised (each a finding too); the 200 alone are "
-    "households:visits.problems[category=housing]",
     "subsidies:paid.amount[programme=health_insurance_premium_subsidy]": "the seed's 7149万元 is the premium "
     "subsidy of the district's whole population: the poor households' 6,326 people at 280 yuan would be 177万元 "
     "(the demo pays none)",

@@ -20,6 +20,9 @@ HOUSEHOLDS: list[Row] = [
     ("register.households", 3452, H, {}),
     ("visits.households", 3452, H, {}),
     *[("visits.households", n, H, {"round": r}) for r, n in (("1", 3452), ("2", 3452), ("3", 3452), ("4", 900))],
+    ("visits.problems", 234, Unit.PROBLEMS, {}),
+    ("visits.problems", 200, Unit.PROBLEMS, {"category": "housing"}),
+    ("visits.problems", 34, Unit.PROBLEMS, {"category": "schooling"}),
     ("housing.appraised", 102, H, {}),
     ("housing.appraised", 83, H, {"grade": "C"}),
     ("housing.appraised", 19, H, {"grade": "D"}),
@@ -77,7 +80,7 @@ SUBSIDIES: list[Row] = [
 ]
 AUDIT: list[Row] = [
     ("findings.found", 260, Unit.PROBLEMS, {}),
-    ("findings.found", 200, Unit.PROBLEMS, {"category": "housing"}),
+    ("findings.found", 302, Unit.PROBLEMS, {"category": "housing"}),
     ("findings.found", 34, Unit.PROBLEMS, {"category": "schooling"}),
     ("findings.found", 150, Unit.PROBLEMS, {"township": "371523101"}),
     ("findings.found", 110, Unit.PROBLEMS, {"township": "371523103"}),
