@@ -10,7 +10,8 @@ consumer has its partitions, so joining the group is not counted), in a consumer
 - `raw`: a bare aiokafka consumer reading the records;
 - `raw_asyncpg`: the same, inserting one row per record with one asyncpg `executemany` per fetch, in a transaction,
   then committing the offsets (each raw path is run three times, the median pass reported: a pass is short);
-- `one_row`: the platform's consumer runner (inbox, batches, spans, metrics) with a handler adding one row;
+- `one_row`: the platform's consumer runner (inbox, batches, spans, metrics) with a handler adding one row, the
+  garbage collector set as in a service's process (`shared/collector.py`), as for every platform path;
 - `open_finding`: households' handler of audit's `FindingRecorded` (its open-findings read model) for households
   that exist;
 - `audit`: audit's handlers of a D-grade `HouseholdProblemFound` reported the day it was found (a finding, a task
@@ -56,6 +57,7 @@ from sqlalchemy import text
 
 from services.audit.handlers import build_handlers as audit_handlers
 from services.audit.settings import AuditSettings
+from shared.collector import settle_heap
 from shared.contracts import AUDIT_TOPIC, HOUSEHOLDS_TOPIC
 from shared.db import create_engine, session_factory
 from shared.local.databases import admin_url, scratch_database
@@ -212,6 +214,7 @@ async def platform(
                 batch_size=BATCH_SIZE[0],
             )
             goal = applied(topic) + count
+            settle_heap()  # the collector as a service's process sets it once started (`shared/server.py`)
 
             async def consume() -> None:
                 task = asyncio.create_task(runner.run())
