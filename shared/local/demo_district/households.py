@@ -86,9 +86,7 @@ async def register(population: Population, database_url: str) -> int:
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / "households.csv"
             write_csv(population, path)
-            # One chunk at a time: two in flight take their outbox ids in interleaved blocks, and a household's
-            # MemberAdded then reached subsidies and projects before its HouseholdRegistered (dead-lettered there).
-            importer = HouseholdImporter(engine, settings, actor="demo-district-import", workers=0, writers=1)
+            importer = HouseholdImporter(engine, settings, actor="demo-district-import")
             with open_table(path) as table:
                 report = await importer.run(
                     table,

@@ -1,0 +1,95 @@
+"""On PostgreSQL: a transaction that drew outbox ids on both sides of the relay's cursor and commits while a pass
+reads on. Ids are drawn as rows are inserted, so its first row is behind the cursor when it becomes visible and its
+second ahead of it: the relay must still hand them over in id order (a household's MemberAdded never before its
+HouseholdRegistered), and skip nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import create_engine
+from shared.messaging.backlog import ReadAhead
+from shared.messaging.outbox import OUTBOX, OutboxMessage
+from shared.timeutil import utcnow
+from tests.kafka_support import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def row(key: str, n: int) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "topic": "late-commit",
+        "key": key,
+        "event_type": f"t{n}",
+        "source": "/tests",
+        "occurred_at": utcnow(),
+        "payload": "{}",
+    }
+
+
+async def handed_over(engine: AsyncEngine, size: int) -> list[tuple[str, str]]:
+    """(key, event type) of every row, in the order passes of ReadAhead hand them over, each batch marked once
+    handed over (as the relay marks what Kafka acknowledged), pass after pass until one catches up."""
+    order: list[tuple[str, str]] = []
+    while True:
+        async with ReadAhead(engine, size, max_batches=10) as batches:
+            while rows := await batches.next():
+                order += [(r.key, r.event_type) for r in rows]
+                async with engine.begin() as conn:
+                    ids = [r.id for r in rows]
+                    await conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(published_at=utcnow()))
+        if batches.caught_up:
+            return order
+
+
+async def test_a_transaction_committing_across_the_cursor_is_handed_over_in_order(pg_database: Any) -> None:
+    engine = create_engine(await pg_database("households"))
+    try:
+        late = await engine.connect()
+        await late.begin()
+        await late.execute(insert(OutboxMessage), [row("household", 1)])  # drawn first, committed last
+        async with engine.begin() as conn:
+            await conn.execute(insert(OutboxMessage), [row(f"other-{n}", 0) for n in range(4)])
+        await late.execute(insert(OutboxMessage), [row("household", 2)])  # ahead of the others
+        async with ReadAhead(engine, 2, max_batches=10) as batches:
+            await eventually(lambda: batches._next is not None and batches._next.done(), timeout=10)
+            await late.commit()  # after the first read, before the second: its first row is behind the cursor
+            first = await batches.next()
+            second = await batches.next()
+        await late.close()
+        assert [r.key for r in first] == ["other-0", "other-1"]
+        assert second == ()  # the pass ends unsent rather than send the household's second event first
+        assert not batches.caught_up
+        async with engine.begin() as conn:  # the first batch was handed over
+            ids = [r.id for r in first]
+            await conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(published_at=utcnow()))
+        order = await handed_over(engine, 2)
+        assert order == [("household", "t1"), ("other-2", "t0"), ("other-3", "t0"), ("household", "t2")]
+    finally:
+        await engine.dispose()
+
+
+async def test_rows_behind_the_cursor_that_the_pass_read_do_not_end_it(pg_database: Any) -> None:
+    """Rows read and not marked yet are behind the cursor too (marking trails sending): the pass goes on."""
+    engine = create_engine(await pg_database("households"))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert(OutboxMessage), [row(f"k-{n % 3}", n) for n in range(9)])
+        async with ReadAhead(engine, 2, max_batches=10) as batches:
+            batches_read = [rows async for rows in _all(batches)]
+        assert [len(rows) for rows in batches_read] == [2, 2, 2, 2, 1] and batches.caught_up
+    finally:
+        await engine.dispose()
+
+
+async def _all(batches: ReadAhead) -> Any:
+    while rows := await batches.next():
+        yield rows
+        await asyncio.sleep(0)
