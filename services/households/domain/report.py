@@ -1,6 +1,7 @@
 """The register's part of the half-year report (半年工作总结, 一、工作成效): households and people on the roll, the
 rounds of visits, housing, water, monitoring, schooling, disability, medical care and income of an area over a
-period, each counted in the database (COUNT / SUM ... GROUP BY on indexed columns, never row by row).
+period, each counted in the database (COUNT / SUM ... GROUP BY on indexed columns, never row by row); the members'
+figures in one pass over the roll's members (`report_members`).
 
 The README's "Report figures" defines every key. The roll at the period's end is the households registered by then;
 its people are the members born by then and not dead before it.
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from services.households.domain.assessment import living_on
+from services.households.domain.report_members import TOWNSHIP, UNKNOWN, MemberCounts, count_members
 from services.households.models import (
     Household,
     HousingAppraisal,
@@ -30,13 +32,12 @@ from services.households.models import (
     VisitProblem,
     WaterCheck,
 )
-from services.households.rules.vocabulary import UNSAFE_GRADES, Enrolment
+from services.households.rules.vocabulary import UNSAFE_GRADES
 from shared.contracts.households import HouseholdStatus, MinimumAllowance
 from shared.reporting import Figure, Unit, split, with_total
 from shared.timeutil import DISTRICT_TZ
 
 BASIS_POINTS = 10_000
-UNKNOWN = "unknown"  # a member's fact not held (an enrolled pupil without a stage, a disability without a grade)
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,13 @@ class Scope:
     def within(self, day: Any) -> ColumnElement[bool]:
         return day.between(self.start, self.end)  # type: ignore[no-any-return]
 
+    def living(self) -> tuple[ColumnElement[bool], ...]:
+        """Members alive on the period's end and born by then."""
+        return living_on(self.end), col(Member.birth_date) <= self.end
+
     def people(self) -> tuple[ColumnElement[bool], ...]:
         """Members of the roll alive on the period's end and born by then."""
-        return *self.on_roll(), living_on(self.end), col(Member.birth_date) <= self.end
+        return *self.on_roll(), *self.living()
 
 
 class _Counter:
@@ -80,25 +85,22 @@ class _Counter:
         return select(func.count(func.distinct(col(Household.id)))).where(*self.scope.on_roll(), *conditions)
 
 
-TOWNSHIP = func.substr(col(Household.area_code), 1, 9)
 STATUSES = [s.value for s in HouseholdStatus]
 
 
-async def _roll(c: _Counter) -> list[Figure]:
+async def _roll(c: _Counter, members: MemberCounts) -> list[Figure]:
     households = select(col(Household.status), TOWNSHIP, func.count()).where(*c.scope.on_roll())
-    people = select(col(Household.status), TOWNSHIP, func.count()).join(Member).where(*c.scope.people())
-    figures: list[Figure] = []
-    for key, unit, stmt in (
-        ("register.households", Unit.HOUSEHOLDS, households),
-        ("register.people", Unit.PEOPLE, people),
-    ):
-        by_status: dict[str, int] = defaultdict(int)
-        by_township: dict[str, int] = defaultdict(int)
-        for status, township, n in (await c.session.execute(stmt.group_by(col(Household.status), TOWNSHIP))).tuples():
-            by_status[status] += n
-            by_township[township] += n
-        figures += with_total(key, unit, "status", by_status, STATUSES) + split(key, unit, "township", by_township)
-    return figures
+    by_status: dict[str, int] = defaultdict(int)
+    by_township: dict[str, int] = defaultdict(int)
+    for status, township, n in (await c.session.execute(households.group_by(col(Household.status), TOWNSHIP))).tuples():
+        by_status[status] += n
+        by_township[township] += n
+    return [
+        *with_total("register.households", Unit.HOUSEHOLDS, "status", by_status, STATUSES),
+        *split("register.households", Unit.HOUSEHOLDS, "township", by_township),
+        *with_total("register.people", Unit.PEOPLE, "status", members.people_by_status, STATUSES),
+        *split("register.people", Unit.PEOPLE, "township", members.people_by_township),
+    ]
 
 
 async def _visits(c: _Counter, roll: int) -> list[Figure]:
@@ -173,29 +175,17 @@ async def _water_and_monitoring(c: _Counter) -> list[Figure]:
     ]
 
 
-async def _members(c: _Counter) -> list[Figure]:
-    def people(dim: Any, *conditions: ColumnElement[bool]) -> Select[Any]:
-        return select(dim, func.count()).join(Household).where(*c.scope.people(), *conditions).group_by(dim)
-
-    def newly(day: Any) -> Select[Any]:
-        return select(func.count()).select_from(Member).join(Household).where(*c.scope.on_roll(), c.scope.within(day))
-
-    m = Member
-    students = people(col(m.school_stage), col(m.enrolment) == Enrolment.ENROLLED)
-    dropped = people(col(m.school_stage), col(m.enrolment) == Enrolment.DROPPED_OUT)
-    certified = or_(col(m.disability_certified_on).is_(None), col(m.disability_certified_on) <= c.scope.end)
-    disabled = people(col(m.disability_grade), col(m.disability_type).is_not(None), certified)
-    insured = select(func.count()).select_from(m).join(Household).where(*c.scope.people(), col(m.medical_insured))
+async def _members(c: _Counter, members: MemberCounts) -> list[Figure]:
     stays = select(func.count(), func.sum(col(MedicalExpense.amount_fen))).join(Household).where(*c.scope.on_roll())
     times, fen = (await c.session.execute(stays.where(c.scope.within(col(MedicalExpense.occurred_on))))).one()
     return [
-        *with_total("schooling.students", Unit.PEOPLE, "stage", await c.by(students)),
-        *with_total("schooling.dropped_out", Unit.PEOPLE, "stage", await c.by(dropped)),
-        *with_total("disability.people", Unit.PEOPLE, "grade", await c.by(disabled)),
-        await c.figure("disability.certified", Unit.PEOPLE, newly(col(m.disability_certified_on))),
-        await c.figure("medical.insured", Unit.PEOPLE, insured),
-        await c.figure("medical.premium_subsidised", Unit.PEOPLE, insured.where(col(m.premium_subsidised))),
-        await c.figure("medical.chronic_approved", Unit.PEOPLE, newly(col(m.chronic_disease_approved_on))),
+        *with_total("schooling.students", Unit.PEOPLE, "stage", members.students_by_stage),
+        *with_total("schooling.dropped_out", Unit.PEOPLE, "stage", members.dropped_out_by_stage),
+        *with_total("disability.people", Unit.PEOPLE, "grade", members.disabled_by_grade),
+        Figure(key="disability.certified", value=members.certified, unit=Unit.PEOPLE),
+        Figure(key="medical.insured", value=members.insured, unit=Unit.PEOPLE),
+        Figure(key="medical.premium_subsidised", value=members.premium_subsidised, unit=Unit.PEOPLE),
+        Figure(key="medical.chronic_approved", value=members.chronic_approved, unit=Unit.PEOPLE),
         Figure(key="medical.hospital_costs", value=int(times or 0), unit=Unit.PERSON_TIMES),
         Figure(key="medical.out_of_pocket", value=int(fen or 0), unit=Unit.FEN),
     ]
@@ -243,13 +233,14 @@ async def _allowance_and_income(c: _Counter) -> list[Figure]:
 async def report_figures(session: AsyncSession, scope: Scope) -> list[Figure]:
     """Every figure the register holds for the scope, in the README's order."""
     c = _Counter(session, scope)
-    roll = await _roll(c)
+    members = await count_members(session, scope)
+    roll = await _roll(c, members)
     households = next(f.value for f in roll if f.key == "register.households" and not f.by)
     return [
         *roll,
         *await _visits(c, households),
         *await _housing(c),
         *await _water_and_monitoring(c),
-        *await _members(c),
+        *await _members(c, members),
         *await _allowance_and_income(c),
     ]
