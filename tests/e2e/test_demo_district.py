@@ -5,6 +5,7 @@ back through the APIs, and building again changes nothing (bad options: tests/un
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.e2e
 OFFICE = auth("district_office")
 HALF_YEAR = {"from": "2020-01-01", "to": "2020-06-30"}
 COUNT = 400
+DISTRICT_TIME = timedelta(hours=8)
 
 
 def _figures(part: dict[str, Any]) -> dict[tuple[str, tuple[tuple[str, str], ...]], int]:
@@ -35,6 +37,30 @@ async def _reports(urls: dict[str, str]) -> dict[str, dict[tuple[str, tuple[tupl
             assert response.status_code == 200, response.text
             parts[service] = _figures(response.json())
         return parts
+
+
+async def _items(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor: dict[str, str] = {}
+    while True:
+        page = (await client.get(path, params={"limit": 500, **cursor})).json()
+        found += page["items"]
+        if not page["next_cursor"]:
+            return found
+        cursor = {"cursor": page["next_cursor"]}
+
+
+async def _closed_tasks(audit_url: str) -> list[tuple[date, dict[str, Any]]]:
+    """Each closed task with its finding's day found."""
+    async with httpx.AsyncClient(base_url=audit_url, timeout=30, headers=OFFICE) as client:
+        tasks = await _items(client, "/v1/rectification-tasks")
+        findings = await _items(client, "/v1/findings")
+    found_on = {f["id"]: date.fromisoformat(f["found_on"]) for f in findings if f["found_on"]}
+    return [(found_on[t["finding_id"]], t) for t in tasks if t["status"] == "closed"]
+
+
+def _day(moment: str) -> date:
+    return (datetime.fromisoformat(moment).astimezone(UTC) + DISTRICT_TIME).date()
 
 
 async def test_the_demo_district_is_built_through_the_apis_and_once(tmp_path: Path) -> None:
@@ -83,8 +109,18 @@ async def test_the_demo_district_is_built_through_the_apis_and_once(tmp_path: Pa
         assert a[("findings.found", (("category", "housing"),))] == (
             targets.housing_problems + targets.grade_c + targets.grade_d
         )
+        done = summary.rectification
+        assert a[("findings.found", ())] == done.found
+        assert a[("findings.rectified", ())] == done.rectified >= targets.housing_problems + targets.dropouts
+        assert a[("findings.rectification_rate", ())] == done.rate > 0
+        assert a[("referrals.made", ())] == 0, "audit recorded the findings today: no handover reaches 2020"
+        closed = await _closed_tasks(district.urls["audit"])
+        assert len(closed) == done.rectified
+        for found_on, task in closed:
+            steps = [_day(task[f"{step}_at"]) for step in ("started", "verified", "closed")]
+            assert found_on <= steps[0] <= steps[1] <= steps[2] <= date(2020, 6, 30), (found_on, task)
         again = await asyncio.to_thread(build, district.urls, district.databases, households_count=COUNT)
         assert again[0].startswith(f"demo district: {COUNT} households (0 imported now)"), again
-        assert "0 rectified now" in again[-2], again
+        assert "(0 now;" in again[-2], again
         assert all(line.endswith("(loaded earlier)") for line in again if " 2020" in line and "closed" in line)
         assert await _reports(district.urls) == made

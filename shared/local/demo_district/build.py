@@ -14,15 +14,24 @@ import httpx
 
 from shared.local.demo_district import findings, half_year, households, projects, subsidies
 from shared.local.demo_district.calls import Calls
+from shared.local.demo_district.findings import Rectification
 from shared.local.demo_district.population import FULL, Population, Targets
 from shared.local.demo_subsidies import DemoError
 from shared.service_index import SERVICES
 
 
-def build(urls: dict[str, str], databases: dict[str, str], *, households_count: int = FULL) -> list[str]:
+class Built(list[str]):
+    """The summary's lines (a list: `poverty up` and `poverty demo` print them), and what audit holds of the half
+    year's rectification (for the loop check to compare with the report)."""
+
+    def __init__(self, lines: list[str], rectification: Rectification) -> None:
+        super().__init__(lines)
+        self.rectification = rectification
+
+
+def build(urls: dict[str, str], databases: dict[str, str], *, households_count: int = FULL) -> Built:
     """Build the district of `households_count` households (the report's 3,452 unless fewer are asked for) in the
-    platform at `urls` (by service), whose households, projects and subsidies databases are `databases`; the
-    summary's lines."""
+    platform at `urls` (by service), whose databases are `databases` (by service); the summary's lines."""
     return asyncio.run(_build(urls, databases, Population(Targets().scaled(households_count))))
 
 
@@ -50,7 +59,7 @@ async def _apis(urls: dict[str, str]) -> AsyncIterator[dict[str, Calls]]:
         yield {name: Calls(client) for name, client in clients.items()}
 
 
-async def _build(urls: dict[str, str], databases: dict[str, str], population: Population) -> list[str]:
+async def _build(urls: dict[str, str], databases: dict[str, str], population: Population) -> Built:
     started = time.monotonic()
     async with _apis(urls) as api:
         await _reachable(api)
@@ -65,5 +74,5 @@ async def _build(urls: dict[str, str], databases: dict[str, str], population: Po
         ]
         lines += await subsidies.pay(urls["subsidies"], databases["subsidies"], population, found)
         lines += await projects.load(urls, databases, population, found)
-        lines += await findings.rectify(api["audit"], population, found)
-    return [*lines, f"built in {time.monotonic() - started:.0f} s"]
+        audit, rectification = await findings.rectify(api["audit"], databases["audit"], population, found)
+    return Built([*lines, *audit, f"built in {time.monotonic() - started:.0f} s"], rectification)

@@ -31,9 +31,9 @@ def add_parser(commands: Any) -> None:
         "visits, appraisals and monitoring, June 2020's programmes paid through subsidies, the projects with their "
         "funds, income, posts, payroll and 双提升 plan, and the findings rectified in audit; so that each service's "
         "`GET /v1/report` for 2020-01-01..2020-06-30 gives the report's figures. The services' databases are "
-        "read from their settings (HOUSEHOLDS_DATABASE_URL, PROJECTS_DATABASE_URL, SUBSIDIES_DATABASE_URL), as the "
-        "services read them: the import and the replayed stages write there. Start on empty databases; building "
-        "twice changes nothing.",
+        "read from their settings (HOUSEHOLDS_DATABASE_URL, PROJECTS_DATABASE_URL, SUBSIDIES_DATABASE_URL, "
+        "AUDIT_DATABASE_URL), as the services read them: the import and the replayed stages write there. Start on "
+        "empty databases; building twice changes nothing.",
     )
     for name, port in (("households", 8001), ("projects", 8002), ("subsidies", 8003), ("audit", 8004)):
         demo.add_argument(f"--{name}", default=f"http://127.0.0.1:{port}", help=f"the {name} service's address")
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from shared.service_index import load_settings
 
     urls = {name: getattr(args, name) for name in ("households", "projects", "subsidies", "audit")}
-    databases = {name: load_settings(name).database_url for name in ("households", "projects", "subsidies")}
+    databases = {name: load_settings(name).database_url for name in urls}
     try:
         lines = build(urls, databases, households_count=args.households_count)
     except (DemoError, httpx.HTTPError, OSError, SQLAlchemyError) as exc:
