@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -21,6 +20,7 @@ from shared.half_year_report import command
 from shared.half_year_report.document import Document
 from shared.half_year_report.period import period_of
 from shared.settings import DEV_JWT_SECRET
+from tests.stub_http import serving
 from tests.unit.report_parts import part
 
 ANSWERS: dict[str, tuple[int, bytes]] = {}  # service -> (status, body), set per test
@@ -51,12 +51,8 @@ class _Services(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Services)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Services) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

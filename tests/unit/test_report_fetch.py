@@ -5,16 +5,16 @@ error, with its figures missing; never a hang, a memory blow-up or a figure sile
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from shared.half_year_report import fetch as fetching
 from shared.half_year_report.period import period_of
 from shared.reporting import Figure, Unit
+from tests.stub_http import serving
 from tests.unit.report_parts import part
 
 H1 = period_of("2020-H1", None, None, None)
@@ -44,12 +44,8 @@ class _Services(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Services)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Services) as url:
+        yield url
 
 
 def _errors(base: str) -> dict[str, str | None]:

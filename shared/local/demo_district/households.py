@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from services.households.domain.imports.rows import OPTIONAL, REQUIRED
 from shared.local.demo_district.calls import Calls, each, signed
 from shared.local.demo_district.population import Population
 from shared.local.demo_subsidies import DemoError
@@ -27,28 +28,15 @@ REGISTERED_AT = datetime(2020, 6, 30, 2, tzinfo=UTC)
 DEPARTMENT_ROWS = 5000
 
 
+# The import's columns (households' "Bulk import"), in the order the rows below fill them.
+COLUMNS = (*REQUIRED, *OPTIONAL)
+
+
 def write_csv(population: Population, path: Path) -> None:
     """The import's file: one row per member (households' "Bulk import" columns)."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(
-            [
-                "household_code",
-                "area_code",
-                "head_name",
-                "member_name",
-                "relationship_to_head",
-                "birth_date",
-                "id_number",
-                "medical_insured",
-                "labour_capacity",
-                "enrolment",
-                "school_stage",
-                "disability_type",
-                "disability_grade",
-                "disability_certified_on",
-            ]
-        )
+        out.writerow(COLUMNS)
         for home in population.homes:
             for p in home.members:
                 disability = (
