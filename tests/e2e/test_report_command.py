@@ -75,7 +75,7 @@ async def test_the_report_states_what_the_services_hold(platform: Platform, tmp_
     stated = {r["figure"]: r for r in rows if r["status"] == "stated"}
     assert stated["households:register.households"]["written"] == "3户"
     assert stated["households:visits.households[round=1]"]["value"] == "2"
-    assert stated["audit:findings.found[category=housing]"]["written"] == "1处"
+    assert stated["households:visits.problems[category=housing]"]["written"] == "1处"  # the D-grade house
     assert stated["projects:count(projects.started by township)"]["value"] == "0"
     assert stated["subsidies:paid.people[programme=pension_premium_subsidy]"]["value"] == "0"
     text = (tmp_path / "report.md").read_text("utf-8")

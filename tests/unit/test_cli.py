@@ -122,7 +122,7 @@ def test_every_tool_is_a_subcommand_with_help() -> None:
     commands = subcommands(cli._parser())
     assert set(commands) == {
         "serve", "migrate", "up", "demo-data", "token", "replay-dlq", "kafka", "openapi", "asyncapi", "import",
-        "rekey", "verify-ledger", "quarantine",
+        "rekey", "verify-ledger", "quarantine", "report", "demo",
     }  # fmt: skip
     for name, (help_text, _) in commands.items():
         assert len(help_text) > 20, f"poverty {name} has no help"
