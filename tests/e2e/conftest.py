@@ -4,8 +4,9 @@ messaging system's webhook receiver (on loopback) that audit delivers its notifi
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shared.collector import settle_heap
 from shared.local.databases import ScratchDatabases
 from shared.local.kafka import free_port
 from shared.local.processes import ServiceProcess, service_env
@@ -107,3 +109,16 @@ async def platform(
         for process in processes.values():
             process.stop()
         await databases.drop_all()
+
+
+@pytest.fixture
+def settled_heap() -> Iterator[None]:
+    """The demo's loader runs in the test's process, whose heap the suite has grown to gigabytes by then: frozen, as a
+    service process freezes its own, it stays out of the collector's full passes while the demo builds."""
+    thresholds = gc.get_threshold()
+    settle_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

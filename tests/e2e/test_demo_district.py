@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 OFFICE = auth("district_office")
 HALF_YEAR = {"from": "2020-01-01", "to": "2020-06-30"}
-COUNT = 400
+COUNT = 200
 DISTRICT_TIME = timedelta(hours=8)
 
 
@@ -63,6 +63,7 @@ def _day(moment: str) -> date:
     return (datetime.fromisoformat(moment).astimezone(UTC) + DISTRICT_TIME).date()
 
 
+@pytest.mark.usefixtures("settled_heap")
 async def test_the_demo_district_is_built_through_the_apis_and_once(tmp_path: Path) -> None:
     targets = Targets().scaled(COUNT)
     people = Population(targets).people

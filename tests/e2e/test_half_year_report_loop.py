@@ -64,6 +64,7 @@ def _name(figure: Stated) -> str:
     return f"{figure.ref.service}:{how}" if how else str(figure.ref)
 
 
+@pytest.mark.usefixtures("settled_heap")
 async def test_the_demo_districts_report_states_every_figure_of_the_seed(tmp_path: Path) -> None:
     async with own_platform(tmp_path / "platform") as district:
         summary = await asyncio.to_thread(build, district.urls, district.databases)
