@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.contracts.households import HouseholdRegistered
@@ -51,9 +52,15 @@ class Outbox:
         return row["event_id"]
 
     async def unpublished(self) -> int:
-        async with self.sessions() as s:
-            stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
-            return int(await s.scalar(stmt) or 0)
+        """Counted on a connection of its own: after a test cuts every connection, a pooled one can still be
+        winding down (asyncpg consuming the server's goodbye) when handed out, and the observer is not under test."""
+        observer = create_async_engine(self.engine.url, poolclass=NullPool)
+        try:
+            async with observer.connect() as conn:
+                stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))  # type: ignore[union-attr]
+                return int(await conn.scalar(stmt) or 0)
+        finally:
+            await observer.dispose()
 
     async def all_marked(self, timeout: float = 10.0) -> bool:
         """Whether every row is marked published within `timeout` s (the relay marks a row just after
