@@ -33,29 +33,18 @@ UNPUBLISHED = select(*PUBLISHED_FIELDS).where(_UNPUBLISHED).order_by(OUTBOX.c.id
 # Built once, with parameters: a statement built per read is keyed for SQLAlchemy's cache every time.
 _FIRST = UNPUBLISHED.limit(bindparam("size"))
 _AFTER = UNPUBLISHED.where(OUTBOX.c.id > bindparam("after")).limit(bindparam("size"))
-_BEHIND = select(OUTBOX.c.id).where(_UNPUBLISHED, OUTBOX.c.id <= bindparam("after"))
 
 
 class ReadAhead:
     """Batches of unpublished rows in id order, each read while the caller sends the one before. It stops after a
-    short batch (caught up) or `max_batches`, or before a batch read when a row behind the cursor has appeared.
-
-    Transactions commit out of id order (ids are drawn as rows are inserted): one that drew ids below the cursor and
-    above it commits while the pass reads on, and its rows above the cursor would be sent before its rows behind it,
-    a key's later event before its earlier one. So on PostgreSQL each read after the first also lists, in the same
-    snapshot, the unpublished ids behind the cursor; one this pass has not read ends the pass unsent, and the next
-    pass, reading from the start, sends that transaction's rows in order. (SQLite has one writer at a time: its ids
-    are in commit order.)"""
+    short batch (caught up) or `max_batches`: a row committed after rows with higher ids (transactions commit out of
+    id order) is behind the cursor, and the next pass, reading from the start, finds it."""
 
     def __init__(self, engine: AsyncEngine, size: int, max_batches: int) -> None:
         # One statement a read: no transaction to begin and roll back around it.
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        # The cursor's read and the ids behind it, seen in one snapshot.
-        self._snapshot = engine.execution_options(isolation_level="REPEATABLE READ")
-        self._check_behind = engine.dialect.name == "postgresql"
         self._size, self._left = size, max_batches
-        self._next: asyncio.Task[Sequence[Row[Any]] | None] | None = None
-        self._read_ids: set[int] = set()
+        self._next: asyncio.Task[Sequence[Row[Any]]] | None = None
         self.caught_up = False
 
     async def __aenter__(self) -> ReadAhead:
@@ -76,27 +65,18 @@ class ReadAhead:
             return ()
         # Shielded: awaiting the task directly would pass a cancellation of the pass on to the read, mid-query.
         rows, self._next = await asyncio.shield(self._next), None
-        if rows is None:  # a row appeared behind the cursor: the next pass starts from the beginning
-            return ()
         self._left -= 1
         self.caught_up = len(rows) < self._size
-        self._read_ids.update(row.id for row in rows)
         if not self.caught_up and self._left > 0:
             self._next = asyncio.create_task(self._read(rows[-1].id))
         return rows
 
-    async def _read(self, after: int | None) -> Sequence[Row[Any]] | None:
-        """The next batch, or None when an unpublished row this pass has not read is behind the cursor."""
-        if after is None:
-            async with self._engine.connect() as conn:
-                return (await conn.execute(_FIRST, {"size": self._size})).all()
-        if not self._check_behind:
-            async with self._engine.connect() as conn:
-                return (await conn.execute(_AFTER, {"after": after, "size": self._size})).all()
-        async with self._snapshot.connect() as conn, conn.begin():
-            rows = (await conn.execute(_AFTER, {"after": after, "size": self._size})).all()
-            behind = (await conn.execute(_BEHIND, {"after": after})).scalars().all()
-        return None if set(behind) - self._read_ids else rows
+    async def _read(self, after: int | None) -> Sequence[Row[Any]]:
+        query, parameters = (
+            (_FIRST, {"size": self._size}) if after is None else (_AFTER, {"after": after, "size": self._size})
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query, parameters)).all()
 
 
 @dataclass(frozen=True)
