@@ -116,12 +116,14 @@ def _svg(figure: Figure) -> str:
     return _NAMESPACES.sub("", _PROLOG.sub("", out.getvalue()), count=2).strip()
 
 
-def _value(cell: object) -> float:
-    """A cell as a bar's height: a missing number draws no bar (NaN), never a zero."""
+def _height(cell: object) -> float:
+    """A count cell as a bar's height (a plotting coordinate, which matplotlib takes as a float): a missing number
+    draws no bar (NaN), never a zero."""
     return float(cell) if isinstance(cell, int) else float("nan")
 
 
-def _wan(cell: object) -> float:
+def _height_in_wan(cell: object) -> float:
+    """An amount cell (fen) as a bar's height on a 万元 axis; the amounts written on the chart are `amounts.wan`'s."""
     return float(in_wan(cell)) if isinstance(cell, int) else float("nan")
 
 
@@ -156,8 +158,8 @@ def _people(cell: object) -> str:
 
 def _rectification(axes: Axes, rows: list[Row]) -> None:
     places = range(len(rows))
-    found = axes.bar([p - 0.2 for p in places], [_value(r["found"]) for r in rows], 0.4, color=RED, label="发现问题")
-    fixed = axes.bar([p + 0.2 for p in places], [_value(r["rectified"]) for r in rows], 0.4, color=BLUE,
+    found = axes.bar([p - 0.2 for p in places], [_height(r["found"]) for r in rows], 0.4, color=RED, label="发现问题")
+    fixed = axes.bar([p + 0.2 for p in places], [_height(r["rectified"]) for r in rows], 0.4, color=BLUE,
                      label="整改到位")  # fmt: skip
     _label(axes, found, [_number(r["found"]) for r in rows])
     _label(axes, fixed, [_number(r["rectified"]) for r in rows])
@@ -169,8 +171,8 @@ def _rectification(axes: Axes, rows: list[Row]) -> None:
 
 
 def _programmes(axes: Axes, rows: list[Row]) -> None:
-    rows = sorted(rows, key=lambda r: _value(r["amount_fen"]) if isinstance(r["amount_fen"], int) else -1)
-    bars = axes.barh(range(len(rows)), [_wan(r["amount_fen"]) for r in rows], color=RED)
+    rows = sorted(rows, key=lambda r: _height(r["amount_fen"]) if isinstance(r["amount_fen"], int) else -1)
+    bars = axes.barh(range(len(rows)), [_height_in_wan(r["amount_fen"]) for r in rows], color=RED)
     _label(axes, bars, [f"{_amount(r['amount_fen'])} / {_people(r['people'])}" for r in rows])
     _categories(axes, [_name(r["programme"]) for r in rows], across=False)
     axes.set_xlabel("发放金额(万元)")
@@ -179,9 +181,9 @@ def _programmes(axes: Axes, rows: list[Row]) -> None:
 
 def _funds(axes: Axes, rows: list[Row]) -> None:
     places = range(len(rows))
-    given = axes.bar([p - 0.2 for p in places], [_wan(r["allocated_fen"]) for r in rows], 0.4, color=GREY,
+    given = axes.bar([p - 0.2 for p in places], [_height_in_wan(r["allocated_fen"]) for r in rows], 0.4, color=GREY,
                      label="下达")  # fmt: skip
-    spent = axes.bar([p + 0.2 for p in places], [_wan(r["spent_fen"]) for r in rows], 0.4, color=RED,
+    spent = axes.bar([p + 0.2 for p in places], [_height_in_wan(r["spent_fen"]) for r in rows], 0.4, color=RED,
                      label="支出")  # fmt: skip
     _label(axes, given, [_amount(r["allocated_fen"]) for r in rows])
     _label(axes, spent, [_amount(r["spent_fen"]) for r in rows])
@@ -192,7 +194,7 @@ def _funds(axes: Axes, rows: list[Row]) -> None:
 
 
 def _visits(axes: Axes, rows: list[Row]) -> None:
-    bars = axes.bar(range(len(rows)), [_value(r["households"]) for r in rows], 0.55, color=BLUE)
+    bars = axes.bar(range(len(rows)), [_height(r["households"]) for r in rows], 0.55, color=BLUE)
     _label(axes, bars, [_number(r["households"]) for r in rows])
     _categories(axes, [_name(r["round"]) for r in rows])
     axes.set_ylabel("户数")
