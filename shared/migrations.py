@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import create_engine
+from shared.messaging.outbox import TXID_TYPE
 from shared.timeutil import UTCDateTime
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
@@ -117,6 +118,15 @@ def create_messaging_tables() -> None:
         sa.Column("event_type", sa.String(200), nullable=False),
         sa.Column("processed_at", UTCDateTime(), nullable=False),
     )
+
+
+def add_outbox_transaction_id() -> None:
+    """Every new outbox row records the transaction that wrote it (PostgreSQL: `pg_current_xact_id()`), for the
+    relay to tell rows committed while it read (`shared.messaging.backlog`). The column is added without a default
+    and given one after: existing rows stay NULL (committed long ago) and the table is not rewritten."""
+    op.add_column("outbox", sa.Column("txid", TXID_TYPE))
+    if op.get_bind().dialect.name == "postgresql":
+        op.alter_column("outbox", "txid", server_default=sa.text("pg_current_xact_id()"))
 
 
 def create_idempotency_table() -> None:

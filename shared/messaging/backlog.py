@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, Text, bindparam, cast, func, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import UserDefinedType
 
 from shared.messaging.outbox import OUTBOX, PUBLISHED_FIELDS
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
@@ -33,18 +34,44 @@ UNPUBLISHED = select(*PUBLISHED_FIELDS).where(_UNPUBLISHED).order_by(OUTBOX.c.id
 # Built once, with parameters: a statement built per read is keyed for SQLAlchemy's cache every time.
 _FIRST = UNPUBLISHED.limit(bindparam("size"))
 _AFTER = UNPUBLISHED.where(OUTBOX.c.id > bindparam("after")).limit(bindparam("size"))
+class _Snapshot(UserDefinedType[str]):
+    """PostgreSQL's `pg_snapshot`, given as its text."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_: Any) -> str:
+        return "pg_snapshot"
+
+
+# PostgreSQL: the snapshot a pass starts from, and each later row's writer tested against it (NULL: written before
+# writers were recorded, long committed).
+_SNAPSHOT = select(cast(func.pg_current_snapshot(), Text))
+_SETTLED = func.coalesce(
+    func.pg_visible_in_snapshot(OUTBOX.c.txid, cast(cast(bindparam("snapshot"), Text), _Snapshot())), true()
+)
+_AFTER_SETTLED = _AFTER.add_columns(_SETTLED.label("settled"))
 
 
 class ReadAhead:
     """Batches of unpublished rows in id order, each read while the caller sends the one before. It stops after a
-    short batch (caught up) or `max_batches`: a row committed after rows with higher ids (transactions commit out of
-    id order) is behind the cursor, and the next pass, reading from the start, finds it."""
+    short batch (caught up) or `max_batches`, or at the first row committed after the pass began.
+
+    Transactions commit out of id order (ids are drawn as rows are inserted). One that drew ids on both sides of the
+    cursor and committed while the pass read on would have its rows above the cursor sent before those behind it: a
+    key's later event before its earlier one. On PostgreSQL each row records its writer (`txid`), and a pass notes
+    the snapshot it starts from: a row whose writer committed before it had all its writer's rows visible to every
+    read of the pass, so nothing of that transaction was left behind. At the first row written by a later one the
+    pass ends, sending the rows before it, and the next pass, reading from the start, sends that transaction's rows
+    in order. (SQLite has one writer at a time: its ids are in commit order.)"""
 
     def __init__(self, engine: AsyncEngine, size: int, max_batches: int) -> None:
         # One statement a read: no transaction to begin and roll back around it.
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._postgres = engine.dialect.name == "postgresql"
+        self._snapshot: str | None = None
         self._size, self._left = size, max_batches
         self._next: asyncio.Task[Sequence[Row[Any]]] | None = None
+        self._ends = False  # the last read stopped at a row committed during the pass
         self.caught_up = False
 
     async def __aenter__(self) -> ReadAhead:
@@ -66,17 +93,24 @@ class ReadAhead:
         # Shielded: awaiting the task directly would pass a cancellation of the pass on to the read, mid-query.
         rows, self._next = await asyncio.shield(self._next), None
         self._left -= 1
-        self.caught_up = len(rows) < self._size
-        if not self.caught_up and self._left > 0:
+        self.caught_up = len(rows) < self._size and not self._ends
+        if len(rows) == self._size and self._left > 0:
             self._next = asyncio.create_task(self._read(rows[-1].id))
         return rows
 
     async def _read(self, after: int | None) -> Sequence[Row[Any]]:
-        query, parameters = (
-            (_FIRST, {"size": self._size}) if after is None else (_AFTER, {"after": after, "size": self._size})
-        )
         async with self._engine.connect() as conn:
-            return (await conn.execute(query, parameters)).all()
+            if after is None:
+                if self._postgres:
+                    self._snapshot = await conn.scalar(_SNAPSHOT)
+                return (await conn.execute(_FIRST, {"size": self._size})).all()
+            if not self._postgres:
+                return (await conn.execute(_AFTER, {"after": after, "size": self._size})).all()
+            parameters = {"after": after, "size": self._size, "snapshot": self._snapshot}
+            rows = (await conn.execute(_AFTER_SETTLED, parameters)).all()
+        settled = next((n for n, row in enumerate(rows) if not row.settled), len(rows))
+        self._ends = settled < len(rows)
+        return rows[:settled]
 
 
 @dataclass(frozen=True)

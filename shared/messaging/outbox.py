@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any, TypedDict
 from uuid import uuid4
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Row, Text, event, insert, text
+from sqlalchemy import BigInteger, Column, FetchedValue, Index, Integer, Row, Text, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.types import UserDefinedType
 from sqlmodel import Field, SQLModel
 
 from shared.commit_queue import CommitQueue
@@ -25,6 +26,21 @@ WAKE_RELAYS = text("SELECT pg_notify(:channel, '')").bindparams(channel=NOTIFY_C
 _RECORDED: CommitQueue[OutboxRow] = CommitQueue("outbox")  # rows recorded in the transaction, not yet written
 _WAKE = "outbox_wake"  # rows were written: wake the relay after the commit
 _SIGNAL = "outbox_signal"
+
+
+class TransactionId(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (`xid8`)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_: Any) -> str:
+        return "xid8"
+
+
+# The transaction that wrote a row: on PostgreSQL `pg_current_xact_id()` (the migrations' default), which the relay
+# compares with a snapshot to tell rows committed while it was reading (`shared.messaging.backlog`); NULL on SQLite
+# and on rows written before the column was added.
+TXID_TYPE = BigInteger().with_variant(TransactionId(), "postgresql")
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -46,6 +62,7 @@ class OutboxMessage(SQLModel, table=True):
     payload: str = Field(sa_type=Text)
     traceparent: str | None = Field(default=None, max_length=55)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    txid: int | None = Field(default=None, sa_column=Column(TXID_TYPE, server_default=FetchedValue()))
 
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]

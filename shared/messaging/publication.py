@@ -44,6 +44,10 @@ from shared.tracing import end_publish_span, start_publish_span, traceparent_of
 YIELD_EVERY = 16
 
 
+async def _allowed() -> None:
+    """Sending is always allowed (a pass with no lock to keep)."""
+
+
 class _Batch:
     """Rows bound for one partition, in id order, as one record batch."""
 
@@ -75,8 +79,16 @@ class Sending:
     """Rows sent on one producer in the order given, each marked published once Kafka acknowledged it. Use it as an
     async context: leaving waits for every answer and marks the acknowledged rows (a cancellation does not wait)."""
 
-    def __init__(self, producer: AIOKafkaProducer, mark: Callable[[list[int]], Awaitable[None]], window: int) -> None:
-        self._producer, self._mark, self._window = producer, mark, window
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        mark: Callable[[list[int]], Awaitable[None]],
+        window: int,
+        still_allowed: Callable[[], Awaitable[None]] = _allowed,
+    ) -> None:
+        """`still_allowed` raises once no more rows may go (the relay's lock lost): asked at every turn of the event
+        loop, so rows stop within `YIELD_EVERY` of the loop learning it, not at the end of the batch."""
+        self._producer, self._mark, self._window, self._still_allowed = producer, mark, window, still_allowed
         self.failure: BaseException | None = None  # the first: a row refused, a batch failed, a marking failed
         self._broken = False  # a batch or a marking failed: nothing more goes to Kafka
         self.published = 0
@@ -115,10 +127,12 @@ class Sending:
         for n, row in enumerate(rows, 1):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let Kafka's answers and the marker's replies in
+                await self._allowed_on()
             if self._unmarked >= self._window:
                 self._flush()  # the rows filling batches count against the window: they must be on their way
                 while self._unmarked >= self._window and self.failure is None:
                     await self._wait_for_progress()
+                await self._allowed_on()
             if self.failure is not None:
                 break
             # A PRODUCER span per row, child of the context saved with it; the header carries the span's own.
@@ -131,6 +145,14 @@ class Sending:
                 self.failure = self.failure or exc
         self._flush()
         return self.failure is None
+
+    async def _allowed_on(self) -> None:
+        """Stop the pass, sending none of the rows not yet handed over, once no more may go."""
+        if self.failure is None:
+            try:
+                await self._still_allowed()
+            except Exception as exc:
+                self._fail(exc)
 
     async def _add(self, row: Row[Any], span: Span, placed: dict[tuple[str, bytes], int]) -> None:
         envelope = envelope_of(row, traceparent=traceparent_of(span))

@@ -125,7 +125,7 @@ class OutboxRelay:
         async with (
             ReadAhead(self._engine, self._batch_size, PASS_BATCHES) as batches,
             # Room for one batch being marked while the next is sent: marking is the slower half.
-            Sending(producer, self._mark_published, window=2 * self._batch_size) as sending,
+            Sending(producer, self._mark_published, 2 * self._batch_size, self._check_leadership) as sending,
         ):
             while rows := await batches.next():
                 # Before every batch: a database restart ends the lock with its connection, and a standby takes it

@@ -23,7 +23,8 @@ from shared.db import create_engine
 from shared.messaging.backlog import ReadAhead
 from shared.messaging.kafka import MAX_REQUEST_SIZE, SharedProducer
 from shared.messaging.outbox import OUTBOX, OutboxSignal
-from shared.messaging.relay import OutboxRelay
+from shared.messaging.publication import YIELD_EVERY
+from shared.messaging.relay import LeadershipLost, OutboxRelay
 from shared.timeutil import utcnow
 from tests.producer_fakes import FakeBatch, FakeProducer
 
@@ -161,6 +162,34 @@ class WindowWatch(FakeProducer):
         future = await super().send_batch(batch, topic, partition=partition)
         self.most_unmarked = max(self.most_unmarked, len(self.sent) - self.marked)
         return future
+
+
+async def test_a_lock_lost_mid_batch_stops_the_rows_within_a_turn_of_the_event_loop(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A standby takes the lock as soon as it is lost: every row sent after that is published twice. Before, the lock
+    was looked at only between batches, and the rest of the batch (here 80 rows) went out."""
+    await write(engine, [outbox_row(n) for n in range(200)])
+    producer = FakeProducer(capacity=10)
+    publisher = relay(engine, SharedProducer(lambda: producer), batch_size=100)
+    given = 0
+    send_batch = producer.send_batch
+
+    async def counting(batch: FakeBatch, topic: str, *, partition: int) -> asyncio.Future[Any]:
+        nonlocal given
+        given += len(batch.records)
+        return await send_batch(batch, topic, partition=partition)
+
+    async def lost_after_twenty_rows() -> None:
+        if given >= 20:
+            raise LeadershipLost
+
+    monkeypatch.setattr(producer, "send_batch", counting)
+    monkeypatch.setattr(publisher, "_check_leadership", lost_after_twenty_rows)
+    with pytest.raises(LeadershipLost):
+        await publisher.publish_pending()
+    assert 20 <= given <= 20 + 2 * YIELD_EVERY
+    assert await marked(engine) == {number(v) for v in producer.sent}
 
 
 async def test_a_row_committed_behind_the_cursor_is_published_by_the_next_pass(engine: AsyncEngine) -> None:

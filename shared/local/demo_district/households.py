@@ -74,10 +74,7 @@ async def register(population: Population, database_url: str) -> int:
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / "households.csv"
             write_csv(population, path)
-            # One chunk at a time: the relay can send a key's later row before an earlier one when a transaction
-            # commits across its read-ahead cursor (tests/integration/test_outbox_late_commit.py), and two chunks in
-            # flight draw interleaved outbox ids: a household's MemberAdded then reached subsidies and projects first.
-            importer = HouseholdImporter(engine, settings, actor="demo-district-import", workers=0, writers=1)
+            importer = HouseholdImporter(engine, settings, actor="demo-district-import")
             with open_table(path) as table:
                 report = await importer.run(
                     table,
