@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, bindparam, cast, func, select, true
+from sqlalchemy import Row, Text, bindparam, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import UserDefinedType
 
@@ -43,11 +43,16 @@ class _Snapshot(UserDefinedType[str]):
         return "pg_snapshot"
 
 
-# PostgreSQL: the snapshot a pass starts from, and each later row's writer tested against it (NULL: written before
-# writers were recorded, long committed).
+# PostgreSQL: the snapshot a pass starts from, and each later row's writer tested against it. Settled too: a row with
+# no writer (written before writers were recorded, long committed) and one whose writer is beyond every transaction
+# this server has started (restored from a dump of another cluster: its ids mean nothing here).
 _SNAPSHOT = select(cast(func.pg_current_snapshot(), Text))
 _SETTLED = func.coalesce(
-    func.pg_visible_in_snapshot(OUTBOX.c.txid, cast(cast(bindparam("snapshot"), Text), _Snapshot())), true()
+    or_(
+        func.pg_visible_in_snapshot(OUTBOX.c.txid, cast(cast(bindparam("snapshot"), Text), _Snapshot())),
+        OUTBOX.c.txid >= func.pg_snapshot_xmax(func.pg_current_snapshot()),
+    ),
+    true(),
 )
 _AFTER_SETTLED = _AFTER.add_columns(_SETTLED.label("settled"))
 
