@@ -5,18 +5,23 @@ HouseholdRegistered), and skip nothing. Every outbox row records its writer's tr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import random
 import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import create_engine
 from shared.messaging.backlog import ReadAhead
-from shared.messaging.outbox import OUTBOX, OutboxMessage
+from shared.messaging.kafka import SharedProducer, ensure_topics, make_producer
+from shared.messaging.outbox import OUTBOX, OutboxMessage, OutboxSignal
+from shared.messaging.relay import OutboxRelay
 from shared.timeutil import utcnow
-from tests.kafka_support import eventually
+from tests.kafka_support import ce_id, eventually, read_until
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +106,63 @@ async def test_rows_whose_writer_means_nothing_here_are_read_as_committed(pg_dat
         assert [key for key, _ in order] == [f"old-{n}" for n in range(5)] and count == 1
     finally:
         await engine.dispose()
+
+
+async def test_writers_whose_transactions_straddle_the_relay_keep_each_keys_order(
+    pg_database: Any, kafka: str
+) -> None:
+    """Writers whose transactions insert a key's next two events with a pause between them (ids drawn apart, while
+    bulk writers commit runs of rows into the gap and keep the relay reading full batches ahead): on Kafka each
+    key's events come in the order they were written, each at least once."""
+    topic = f"late-commit-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(kafka, [topic])
+    engine = create_engine(await pg_database("households"))
+    producer = SharedProducer(lambda: make_producer(kafka, client_id="test-late-commit"))
+    await producer.start()
+    relay = OutboxRelay(engine=engine, producer=producer, signal=OutboxSignal(), batch_size=20, poll_interval_s=0.05)
+    writing = [_write_pairs(engine, topic, f"pair-{w}", pairs=20) for w in range(6)]
+    writing += [_write_runs(engine, topic, f"run-{w}", runs=40) for w in range(3)]
+    try:
+        relaying = asyncio.create_task(relay.run())
+        try:
+            expected = sum(await asyncio.gather(*writing))
+            records = await read_until(kafka, topic, lambda rs: len({ce_id(r) for r in rs}) >= expected, timeout=60)
+        finally:
+            relaying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relaying
+    finally:
+        await producer.stop()
+        await engine.dispose()
+    firsts: dict[bytes, list[int]] = {}
+    seen: set[str] = set()
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        if ce_id(record) not in seen:
+            seen.add(ce_id(record))
+            assert record.key is not None and record.value is not None
+            firsts.setdefault(record.key, []).append(int(record.value))
+    assert len(seen) == expected
+    assert all(numbers == sorted(numbers) for numbers in firsts.values()), firsts
+
+
+async def _write_pairs(engine: AsyncEngine, topic: str, key: str, pairs: int) -> int:
+    """`pairs` transactions, each the key's next two events with a pause between them; how many events."""
+    for t in range(pairs):
+        async with engine.begin() as conn:
+            await _insert(conn, topic, [(key, 2 * t)])
+            await asyncio.sleep(random.uniform(0.005, 0.03))
+            await _insert(conn, topic, [(key, 2 * t + 1)])
+    return 2 * pairs
+
+
+async def _write_runs(engine: AsyncEngine, topic: str, key: str, runs: int) -> int:
+    """`runs` transactions of 25 events each, numbered on over ten keys; how many events."""
+    for t in range(runs):
+        async with engine.begin() as conn:
+            await _insert(conn, topic, [(f"{key}-{n % 10}", n) for n in range(25 * t, 25 * t + 25)])
+        await asyncio.sleep(0.002)
+    return 25 * runs
+
+
+async def _insert(conn: AsyncConnection, topic: str, events: list[tuple[str, int]]) -> None:
+    await conn.execute(insert(OutboxMessage), [{**row(key, n), "topic": topic, "payload": str(n)} for key, n in events])
