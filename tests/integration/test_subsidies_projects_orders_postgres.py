@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from services.subsidies.domain import project_orders
 from services.subsidies.models import Cycle, CycleEntitlement, Payment
 from shared.errors import Conflict
 from tests.support import apply_event
@@ -60,6 +61,27 @@ async def test_the_same_plan_arriving_at_once_is_taken_once(pg_database: MakeDb)
         approved = plan(PLAN_A, INCOME_A, {H[0]: 60_001, H[1]: 39_999})
         await asyncio.gather(*(apply_event(app, approved) for _ in range(4)))  # redelivered while being taken
         assert await counts(app) == (1, 2, 0)
+
+
+async def test_the_same_plan_taken_by_another_transaction_after_this_one_looked_is_answered_with_its_cycle(
+    pg_database: MakeDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window of the redelivery above, made certain: the other transaction commits between this one's look-up of
+    the order's cycle and its check of the month (each statement sees what was committed before it)."""
+    async with ordering_app(await pg_database("subsidies")) as (app, _):
+        approved = plan(PLAN_A, INCOME_A, {H[0]: 60_001, H[1]: 39_999})
+        version_of = project_orders._version_of
+        meanwhile: list[None] = []
+
+        async def other_transaction_first(session: Any, order: Any) -> Any:
+            if not meanwhile:
+                meanwhile.append(None)
+                await apply_event(app, approved)
+            return await version_of(session, order)
+
+        monkeypatch.setattr(project_orders, "_version_of", other_transaction_first)
+        await apply_event(app, approved)
+        assert meanwhile and await counts(app) == (1, 2, 0)
 
 
 async def test_two_payrolls_of_a_month_arriving_at_once_make_one_cycle(pg_database: MakeDb) -> None:

@@ -86,12 +86,15 @@ async def _version_of(session: AsyncSession, order: Order) -> ProgrammeVersion:
 
 async def _ensure_first_of_month(session: AsyncSession, order: Order) -> None:
     """Conflict (`payroll_exists`) when another order of the programme, period and reference has its cycle: one
-    payroll a month is paid (a plan's reference is its own id, so no other plan shares it)."""
+    payroll a month is paid (a plan's reference is its own id, so no other plan shares it). The order's own cycle
+    is no other: committed by a transaction taking the same order since this one looked (each statement sees what
+    was committed before it), it makes the insert fail, and the order is then answered with that cycle."""
     other = await session.scalar(
         select(col(Cycle.id)).where(
             col(Cycle.programme_code) == order.programme_code,
             col(Cycle.period) == order.period,
             col(Cycle.order_ref) == order.order_ref,
+            col(Cycle.id) != order.cycle_id,
         )
     )
     if other is not None:
