@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 FACTS_TIMEOUT_S = 120.0
+PATIENCE_S = 90.0  # how long a request keeps being sent again while the service answers 503 (busy, not broken)
 OPENS = date(2020, 6, 1)  # funds, the cycles opened, their lists computed and posted
 CLOSES = date(2020, 6, 30)  # the cycles closed and the month's payments checked for leaks
 ACCOUNTS_RECORDED = date(2020, 5, 28)  # each household's 一卡通 on record before the month
@@ -173,12 +174,16 @@ class Month:
 
     async def call(self, method: str, path: str, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
         """The response, or DemoError; a 503 (the running service writing the SQLite file at the same moment, the
-        request refused whole) is sent again, as demo.Patient does."""
-        for attempt in range(1, 10):
+        request refused whole; PostgreSQL busy or out of connections) is sent again for up to `PATIENCE_S`, as
+        demo.Patient does."""
+        deadline = time.monotonic() + PATIENCE_S
+        attempt = 0
+        while True:
+            attempt += 1
             response = await self.client.request(method, path, headers=headers, **kwargs)
-            if response.status_code != 503:
+            if response.status_code != 503 or time.monotonic() > deadline:
                 break
-            await asyncio.sleep(0.2 * attempt)
+            await asyncio.sleep(min(0.2 * attempt, 2.0))
         if response.status_code not in (200, 201):
             raise DemoError(f"{method} {path}: {response.status_code} {response.text[:500]}")
         return response

@@ -80,14 +80,14 @@ async def _register_on_dibao(platform: Platform, run: str) -> list[str]:
                 {"name": "李建国", "relationship_to_head": "spouse", "birth_date": "1954-09-12"},
             ],
         }
-        async with gate, platform.client("households") as client:
+        async with gate:
             r = await client.post("/v1/households", json=body, headers=OFFICE)
             assert r.status_code == 201, r.text
             return str(r.json()["id"])
 
-    ids = list(await asyncio.gather(*(register(code) for code in codes)))
     rows = [{"household_code": code, "status": "dibao", "effective_on": "2020-01-01"} for code in codes]
-    async with platform.client("households") as client:
+    async with platform.client("households") as client:  # one client: a new one per request is a new SSL context
+        ids = list(await asyncio.gather(*(register(code) for code in codes)))
         r = await client.post(
             "/v1/department-data/minimum_allowance",
             json={"rows": rows},
@@ -125,11 +125,12 @@ async def _record_accounts(platform: Platform, ids: list[str], *, prefix: str) -
 
     async def record(n: int, hid: str) -> None:
         body = {"bank_code": "RCC3715", "account_no": f"{prefix}{n:014d}", "holder_name": "王秀英"}
-        async with gate, platform.client("subsidies") as client:
+        async with gate:
             r = await client.post(f"/v1/households/{hid}/payees", json=body, headers=PREPARER)
             assert r.status_code == 201, r.text
 
-    await asyncio.gather(*(record(n, hid) for n, hid in enumerate(ids)))
+    async with platform.client("subsidies") as client:
+        await asyncio.gather(*(record(n, hid) for n, hid in enumerate(ids)))
 
 
 async def _approved_cycle(platform: Platform, expected: int) -> str:

@@ -1,7 +1,8 @@
 """Build the demo district in a running platform: the households (the import, then the half year through the
 households API), the programmes paid through subsidies, the projects, posts, payroll and 双提升 plan, and the
-findings rectified in audit — in that order, each part through the services' public APIs (and the import). Building
-again changes nothing."""
+findings rectified in audit — in that order (the projects themselves load while subsidies pays: nothing of them
+reaches households or subsidies), each part through the services' public APIs (and the import). Building again
+changes nothing."""
 
 from __future__ import annotations
 
@@ -72,7 +73,11 @@ async def _build(urls: dict[str, str], databases: dict[str, str], population: Po
             f"demo district: {len(found)} households ({created} imported now), "
             f"{len(population.people)} people in {len({h.area_code for h in population.homes})} villages",
         ]
-        lines += await subsidies.pay(urls["subsidies"], databases["subsidies"], population, found)
-        lines += await projects.load(urls, databases, population, found)
+        paid, loaded = await asyncio.gather(
+            subsidies.pay(urls["subsidies"], databases["subsidies"], population, found),
+            projects.stock(urls["projects"]),
+        )
+        lines += paid
+        lines += await projects.load(urls, databases, population, found, loaded)
         audit, rectification = await findings.rectify(api["audit"], databases["audit"], population, found)
     return Built([*lines, *audit, f"built in {time.monotonic() - started:.0f} s"], rectification)

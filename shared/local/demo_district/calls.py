@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 import httpx
 
 from shared.local.demo_projects_load import OFFICE, signed
-from shared.local.demo_subsidies import DemoError
+from shared.local.demo_subsidies import PATIENCE_S, DemoError
 
 IN_FLIGHT = 24
-PATIENCE_S = 90.0  # how long a request keeps being sent again while the service answers 503 (busy, not broken)
 T = TypeVar("T")
 R = TypeVar("R")
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -123,15 +122,16 @@ def step_days(found_on: date, seed: int) -> list[date]:
 
 
 async def _take_steps(app: Moved, todo: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-    """Each task's remaining steps, moment by moment: the clock is the app's, so one moment's steps go together."""
-    moments: dict[tuple[date, int], list[tuple[date, int, dict[str, Any]]]] = defaultdict(list)
-    for finding, task in todo:
+    """Each task's remaining steps in order, each at its own moment; the tasks side by side (each keeps its own
+    moment: `Moved.at`)."""
+
+    async def steps(finding: dict[str, Any], task: dict[str, Any]) -> None:
         days = step_days(date.fromisoformat(finding["found_on"]), UUID(finding["id"]).int)
         for n in range(FIRST_STEP[task["status"]], len(STEPS)):
-            moments[days[n], HOURS[n]].append((days[n], n, task))
-    for (day, hour), steps in sorted(moments.items(), key=lambda moment: moment[0]):
-        app.at(day, hour)
-        await each(steps, lambda step: _step(app, *step))
+            app.at(days[n], HOURS[n])
+            await _step(app, days[n], n, task)
+
+    await each(todo, lambda pair: steps(*pair))
 
 
 async def _step(app: Moved, day: date, n: int, task: dict[str, Any]) -> None:

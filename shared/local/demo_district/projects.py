@@ -13,6 +13,7 @@ as it pays the small demo's (`demo_projects_pay`).
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -21,13 +22,13 @@ import httpx
 from shared.local import demo_projects_money as money
 from shared.local.demo_district.calls import OFFICE, signed
 from shared.local.demo_district.clock import Moved, in_process
-from shared.local.demo_district.population import Population
+from shared.local.demo_district.population import Home, Person, Population
 from shared.local.demo_projects import yuan
 from shared.local.demo_projects_jobs import DUTIES, HELD_SINCE, Post
-from shared.local.demo_projects_load import Api, await_roll, fund_lines, projects
+from shared.local.demo_projects_load import Api, _project, await_roll, fund_lines
 from shared.local.demo_projects_pay import Order, pay
 from shared.local.demo_projects_plans import member
-from shared.local.demo_projects_stock import GENGDIAN, GREENHOUSES, village_name
+from shared.local.demo_projects_stock import GENGDIAN, GREENHOUSES, PROJECTS, village_name
 from shared.local.demo_subsidies import Run
 
 FINANCE = signed("finance_officer", "demo-cashier-li")
@@ -35,15 +36,27 @@ CHIEF = signed("finance_officer", "demo-section-chief-wang")
 CADRE = signed("village_cadre", "demo-cadre-gengdian", GENGDIAN)
 TOWNSHIP = signed("township_office", "demo-township-jiazhai", GENGDIAN[:9])
 PERIOD = "2020-06"
+SIDE_BY_SIDE = 8  # projects (or posts) loaded at once
+
+
+async def stock(url: str) -> dict[str, Any]:
+    """The small demo's projects with their funds, assets, income and inspections, by code. Nothing of them reaches
+    households or subsidies (only the payroll and the plan do), so `build` loads them while subsidies pays."""
+    return await asyncio.to_thread(_stock, url)
 
 
 async def load(
-    urls: dict[str, str], databases: dict[str, str], population: Population, households: dict[str, Any]
+    urls: dict[str, str],
+    databases: dict[str, str],
+    population: Population,
+    households: dict[str, Any],
+    loaded: dict[str, Any],
 ) -> list[str]:
-    """Load the projects, the posts and their holders, approve June's payroll and the plan, and pay both."""
+    """Load the posts and their holders beside the projects (`loaded`, by code), approve June's payroll and the
+    plan, and pay both."""
     holders = {home.code for home, _ in population.post_holders}
     paid_to = {c: h for c, h in households.items() if c in holders or h["area_code"] == GENGDIAN}
-    loaded = await asyncio.to_thread(_stock, urls["projects"], population, households, paid_to)
+    await asyncio.to_thread(_held, urls["projects"], population, households, paid_to)
     async with in_process("projects", databases["projects"]) as app:
         payroll = await _payroll(app)
         plan = await _plan(app, loaded[GREENHOUSES.code]["id"])
@@ -61,31 +74,39 @@ async def load(
     ]
 
 
-def _stock(url: str, population: Population, households: dict[str, Any], rolled: dict[str, Any]) -> dict[str, Any]:
-    with httpx.Client(base_url=url, timeout=60) as client:
+def _stock(url: str) -> dict[str, Any]:
+    """`SIDE_BY_SIDE` projects at a time: each project's life is taken in order, none waits on another's."""
+    with httpx.Client(base_url=url, timeout=60) as client, ThreadPoolExecutor(SIDE_BY_SIDE) as pool:
         api = Api(client)
-        loaded = projects(api, fund_lines(api))
+        lines = fund_lines(api)
+        registered = {p["project_code"]: p for p in api.items("/v1/projects", OFFICE)}
+        made = pool.map(lambda spec: _project(api, spec, registered.get(spec.code), lines), PROJECTS)
+        return {spec.code: project for spec, project in zip(PROJECTS, made, strict=True)}
+
+
+def _held(url: str, population: Population, households: dict[str, Any], rolled: dict[str, Any]) -> None:
+    """Each post in its holder's village, held from 1 March 2020 (looked up by title before it is made), once
+    projects has the holders on its roll; `SIDE_BY_SIDE` posts at a time."""
+    with httpx.Client(base_url=url, timeout=60) as client, ThreadPoolExecutor(SIDE_BY_SIDE) as pool:
+        api = Api(client)
         await_roll(api, rolled)
-        _posts(api, population, households)
-        return loaded
+        found = {p["title"]: p for p in api.items("/v1/posts", OFFICE)}
+        duties = list(DUTIES)
 
+        def hold(n: int, home: Home, person: Person) -> None:
+            duty = duties[n % len(duties)]
+            post = Post(f"{village_name(home.area_code)}{DUTIES[duty]} D{n + 1:03d}号", duty, home.area_code)
+            current = found.get(post.title) or api.create("/v1/posts", post.body(), OFFICE, key=f"district-post-{n}")
+            if current["holder"] is None:
+                household = households[home.code]
+                body = {
+                    "household_id": household["id"],
+                    "member_id": member(household, person.name)["id"],
+                    "started_on": HELD_SINCE.isoformat(),
+                }
+                api.create(f"/v1/posts/{current['id']}/holder", body, OFFICE, key=f"district-holder-{n}")
 
-def _posts(api: Api, population: Population, households: dict[str, Any]) -> None:
-    """Each post in its holder's village, held from 1 March 2020 (looked up by title before it is made)."""
-    found = {p["title"]: p for p in api.items("/v1/posts", OFFICE)}
-    duties = list(DUTIES)
-    for n, (home, person) in enumerate(population.post_holders):
-        duty = duties[n % len(duties)]
-        post = Post(f"{village_name(home.area_code)}{DUTIES[duty]} D{n + 1:03d}号", duty, home.area_code)
-        current = found.get(post.title) or api.create("/v1/posts", post.body(), OFFICE, key=f"district-post-{n}")
-        if current["holder"] is None:
-            household = households[home.code]
-            body = {
-                "household_id": household["id"],
-                "member_id": member(household, person.name)["id"],
-                "started_on": HELD_SINCE.isoformat(),
-            }
-            api.create(f"/v1/posts/{current['id']}/holder", body, OFFICE, key=f"district-holder-{n}")
+        list(pool.map(lambda held: hold(held[0], *held[1]), enumerate(population.post_holders)))
 
 
 async def _payroll(app: Moved) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from datetime import date
 from typing import Any
 
@@ -24,6 +25,8 @@ from shared.local.demo_district.population import Home, Population
 from shared.local.demo_subsidies import ACCOUNTS_RECORDED, OFFICE, PREPARER, DemoError, Month, Run, in_process_subsidies
 
 FACTS_TIMEOUT_S = 600.0
+FACTS_PER_ASK = 200
+FACTS_POLL_S = 0.2
 CHECKED_VILLAGE = "371523101201"  # 耿店村: the coverage check's area
 MEMBER_PROGRAMMES = ("rain_and_dew_education_aid", "education_aid", "pension_premium_subsidy")
 FEN_PER_HOLDER = {  # the catalogue's amounts (a household's: per living member)
@@ -73,9 +76,10 @@ async def pay(subsidies_url: str, database_url: str, population: Population, hou
         month = Month(app, client, notice_days, households)
         found = {run: await month.cycle(run) for run in cycles}
         if any(cycle is None or cycle["status"] != "closed" for cycle in found.values()):
-            async with httpx.AsyncClient(base_url=subsidies_url, timeout=60) as live:
-                await _await_facts(Calls(live), households, population, cycles)
-            await _accounts(month, households)
+            async with httpx.AsyncClient(base_url=subsidies_url, timeout=60) as running:
+                live = Calls(running)
+                await _await_facts(live, households, population, cycles)
+                await _accounts(month, live, households)
         lines = [await month.pay(run, found[run]) for run in cycles]
         lines.append(await month.leakage_checks())
         lines.append(await _coverage_check(month))
@@ -95,13 +99,19 @@ async def _await_facts(live: Calls, households: dict[str, Any], population: Popu
         if run.programme not in MEMBER_PROGRAMMES
         for code in run.entitled
     ]
+
+    def known(w: tuple[str, str, str, int]) -> Awaitable[bool]:
+        return _known(live, households[w[0]]["id"], *w[1:])
+
     deadline = time.monotonic() + FACTS_TIMEOUT_S
-    while wanted:
-        known = await each(wanted, lambda w: _known(live, households[w[0]]["id"], *w[1:]))
-        wanted = [w for w, yes in zip(wanted, known, strict=True) if not yes]
-        if wanted and time.monotonic() > deadline:
-            raise DemoError(f"subsidies did not learn {len(wanted)} of the district's facts: {wanted[:5]}")
-        await asyncio.sleep(1 if wanted else 0)
+    for start in range(0, len(wanted), FACTS_PER_ASK):
+        # A part at a time, asked again until known: asking the whole district over again each time would keep the
+        # service answering rather than learning.
+        asked = wanted[start : start + FACTS_PER_ASK]
+        while asked := [w for w, yes in zip(asked, await each(asked, known), strict=True) if not yes]:
+            if time.monotonic() > deadline:
+                raise DemoError(f"subsidies did not learn the district's facts, among them: {asked[:5]}")
+            await asyncio.sleep(FACTS_POLL_S)
 
 
 async def _known(live: Calls, household_id: str, programme: str, period: str, members: int) -> bool:
@@ -113,15 +123,16 @@ async def _known(live: Calls, household_id: str, programme: str, period: str, me
     return len(holders) >= members if members else any(h["entitled"] for h in holders)
 
 
-async def _accounts(month: Month, households: dict[str, Any]) -> None:
-    """Each household's account (一卡通, in the head's name) recorded before the month, unless it has one."""
+async def _accounts(month: Month, live: Calls, households: dict[str, Any]) -> None:
+    """Each household's account (一卡通, in the head's name) recorded before the month, unless it has one (asked of
+    the running service: a read needs no moved clock, and it answers beside this process's app)."""
     month.at(ACCOUNTS_RECORDED)
     gate = asyncio.Semaphore(4)  # the in-process app's pool beside the running service's
 
     async def account(code: str) -> None:
-        async with gate:
-            path = f"/v1/households/{households[code]['id']}/payees"
-            if not (await month.json("GET", path, PREPARER, params={"in_use": "true"}))["items"]:
+        path = f"/v1/households/{households[code]['id']}/payees"
+        if not (await live.get(path, PREPARER, in_use="true"))["items"]:
+            async with gate:
                 await month.account(code, "6217")
 
     await each(households, account)
