@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/consumer_throughput.py [--events 20000] [--bootstrap HOST:PORT]
         [--database-url URL] [--audit-database-url URL] [--batch-size N]
-        [--paths raw,raw_asyncpg,one_row,open_finding,audit,audit_late]
+        [--paths raw,raw_asyncpg,one_row,open_finding,audit,audit_late] [--tracer sdk|api]
 
 In one run, each path reading the same number of records already waiting on the topic (the clock starts once the
 consumer has its partitions, so joining the group is not counted), in a consumer group of its own:
@@ -19,7 +19,9 @@ consumer has its partitions, so joining the group is not counted), in a consumer
 - `audit_late`: the same found on 2020-05-12, as `audit_findings.py` sends them: each also opens a finding of late
   reporting (迟报) and its task.
 
-It prints events/s, this process's and PostgreSQL's CPU per event, and each platform path's ratio to
+The platform's paths run with the tracer provider a service installs (`shared.tracing.configure_tracing`: the SDK's
+provider, exporting nowhere unless `OTEL_*` says so, its spans non-recording); `--tracer api` leaves the API's no-op
+tracer instead. It prints events/s, this process's and PostgreSQL's CPU per event, and each platform path's ratio to
 `raw_asyncpg`, with the machine's speed (`cpu.machine_speed`) before and after. Without `--database-url` the
 households paths run on a scratch database (1,000 households); with it, on that database (its households are
 read, the benchmark's rows and inbox entries deleted afterwards). Audit runs on `--audit-database-url` or a scratch
@@ -69,6 +71,7 @@ from shared.metrics import EVENTS_CONSUMED
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
 from shared.timeutil import district_today
+from shared.tracing import configure_tracing
 
 PATHS = ("raw", "raw_asyncpg", "one_row", "open_finding", "audit", "audit_late")
 RAW_PASSES = 3
@@ -287,6 +290,8 @@ async def database(given: str | None, service: str, prefix: str, seed: bool = Fa
 
 async def main(args: argparse.Namespace) -> None:
     BATCH_SIZE[0] = args.batch_size
+    if args.tracer == "sdk":
+        configure_tracing("bench-consumer")  # as `install_tracing` does in a service's process
     print(f"machine speed before: {machine_speed()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-consumer-") as workdir:
         async with (
@@ -311,5 +316,6 @@ if __name__ == "__main__":
     parser.add_argument("--database-url", help="an existing, migrated households database (default: a scratch one)")
     parser.add_argument("--audit-database-url", help="an existing, migrated audit database (default: a scratch one)")
     parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--tracer", choices=("sdk", "api"), default="sdk", help="a service's tracer provider, or none")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE[0], help="CONSUMER_BATCH_SIZE")
     asyncio.run(main(parser.parse_args()))

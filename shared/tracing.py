@@ -31,9 +31,11 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -61,6 +63,8 @@ EXCLUDED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 PRIVATE_ATTRIBUTES = frozenset({"http.url", "url.full", "http.target", "url.path", "url.query"})
 EXCEPTION_FACTS = frozenset({"exception.type", "exception.escaped"})  # not its message nor its stack trace
 _W3C = TraceContextTextMapPropagator()
+_SDK_METRICS = "OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"
+_TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 
 def _disabled() -> bool:
@@ -121,12 +125,15 @@ class _Sampler(sampling.Sampler):
 
 
 _configured = False
+# The process's provider while its spans may go unrecorded cheaply (`_unrecorded_child`): None before
+# `configure_tracing`, when the SDK is disabled, or when the SDK counts its own spans (a metric this path would skip).
+_QUIET: TracerProvider | None = None
 
 
 def configure_tracing(service: str) -> None:
     """Install the process's tracer provider from the `OTEL_*` variables (once per process; later calls do nothing).
     `service` is the default `service.name`."""
-    global _configured  # noqa: PLW0603 - one tracer provider per process
+    global _configured, _QUIET  # noqa: PLW0603 - one tracer provider per process
     if _configured:
         return
     _configured = True
@@ -138,6 +145,8 @@ def configure_tracing(service: str) -> None:
     provider = TracerProvider(resource=resource_for(service), sampler=_Sampler(sampling._get_from_env_or_default()))
     provider.add_span_processor(_EXPORTS)
     trace.set_tracer_provider(provider)
+    if trace.get_tracer_provider() is provider and os.environ.get(_SDK_METRICS, "").strip().lower() != "true":
+        _QUIET = provider
 
 
 def resource_for(service: str) -> Resource:
@@ -267,9 +276,30 @@ def traceparent_of(span: Span) -> str | None:
 
 def context_from(traceparent: str | None) -> otel_context.Context:
     """The context a W3C traceparent names; an empty one (a new trace) when absent or malformed."""
-    if not traceparent:
+    return _context_of(_remote_span_context(traceparent))
+
+
+def _context_of(parent: trace.SpanContext | None) -> otel_context.Context:
+    if parent is None:
         return otel_context.Context()
-    return _W3C.extract({"traceparent": traceparent}, context=otel_context.Context())
+    return trace.set_span_in_context(trace.NonRecordingSpan(parent), otel_context.Context())
+
+
+def _remote_span_context(traceparent: str | None) -> trace.SpanContext | None:
+    """The span a W3C traceparent names, None when absent or malformed. The version-00 form every producer writes is
+    read here (every event consumed carries one: the propagator's general path costs a few microseconds more); any
+    other goes to the propagator, which judges it."""
+    if not traceparent:
+        return None
+    match = _TRACEPARENT_00.fullmatch(traceparent)
+    if match is None:
+        ctx = trace.get_current_span(_W3C.extract({"traceparent": traceparent}, otel_context.Context()))
+        found = ctx.get_span_context()
+        return found if found.is_valid else None
+    trace_id, span_id = int(match[1], 16), int(match[2], 16)
+    if not trace_id or not span_id:
+        return None
+    return trace.SpanContext(trace_id, span_id, is_remote=True, trace_flags=trace.TraceFlags(int(match[3], 16)))
 
 
 @functools.cache
@@ -310,27 +340,30 @@ def end_publish_span(span: Span, failure: BaseException | None, *, partition: in
     span.end()
 
 
-@contextmanager
-def consuming(record: ConsumerRecord[bytes, bytes], envelope: Envelope, *, consumer: str) -> Iterator[Span]:
+def consuming(
+    record: ConsumerRecord[bytes, bytes], envelope: Envelope, *, consumer: str
+) -> AbstractContextManager[Span]:
     """The CONSUMER span of one event's handling, current inside the block, child of the context the record
     carries (a new trace when it carries none)."""
-    attributes = _event_attributes(record.topic, envelope.subject, envelope.id, envelope.type)
-    attributes.update(
-        {
-            "messaging.operation.type": "process",
-            "messaging.operation.name": "process",
-            "messaging.consumer.group.name": consumer,
-            "messaging.destination.partition.id": str(record.partition),
-            "messaging.kafka.offset": record.offset,
-            "cloudevents.event_source": envelope.source,
-        }
-    )
-    with _consumer_span(record.topic, envelope.traceparent, attributes) as span:
-        yield span
+
+    def attributes() -> dict[str, Any]:
+        described = _event_attributes(record.topic, envelope.subject, envelope.id, envelope.type)
+        described.update(
+            {
+                "messaging.operation.type": "process",
+                "messaging.operation.name": "process",
+                "messaging.consumer.group.name": consumer,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+                "cloudevents.event_source": envelope.source,
+            }
+        )
+        return described
+
+    return _Current(_consumer_span(record.topic, envelope.traceparent, attributes))
 
 
-@contextmanager
-def consuming_record(record: ConsumerRecord[bytes, bytes], *, consumer: str) -> Iterator[Span]:
+def consuming_record(record: ConsumerRecord[bytes, bytes], *, consumer: str) -> AbstractContextManager[Span]:
     """The CONSUMER span of a record that is no valid event (dead-lettered as poison), current inside the block:
     child of the `traceparent` header the record carries when it can be read, else a new trace. Its event id and
     type are named when the record's headers carry them readably."""
@@ -348,26 +381,68 @@ def consuming_record(record: ConsumerRecord[bytes, bytes], *, consumer: str) -> 
         attributes["messaging.message.id"] = attributes["cloudevents.event_id"] = headers["ce_id"]
     if "ce_type" in headers:
         attributes["cloudevents.event_type"] = headers["ce_type"]
-    with _consumer_span(record.topic, headers.get("traceparent"), attributes) as span:
-        yield span
+    return _Current(_consumer_span(record.topic, headers.get("traceparent"), lambda: attributes))
 
 
-@contextmanager
-def _consumer_span(topic: str, traceparent: str | None, attributes: dict[str, Any]) -> Iterator[Span]:
-    """A current CONSUMER span under `traceparent` (a new trace without one), marked failed by an exception."""
-    with _tracer().start_as_current_span(
+def _consumer_span(topic: str, traceparent: str | None, attributes: Callable[[], dict[str, Any]]) -> Span:
+    """A CONSUMER span under `traceparent` (a new trace without one). Its attributes are written only when it records
+    (a sampler sees them while spans are exported): unexported, a span per event need not describe itself."""
+    parent = _remote_span_context(traceparent)
+    unrecorded = _unrecorded_child(parent)
+    if unrecorded is not None:
+        return unrecorded
+    described = attributes() if _EXPORTS.processors else None
+    span = _tracer().start_span(
         f"process {topic}",
-        context=context_from(traceparent),
+        context=_context_of(parent),
         kind=SpanKind.CONSUMER,
-        attributes=attributes,
+        attributes=described,
         record_exception=False,
         set_status_on_exception=False,
-    ) as span:
-        try:
-            yield span
-        except Exception as exc:
-            _failed(span, exc)
-            raise
+    )
+    if described is None and span.is_recording():
+        span.set_attributes(attributes())
+    return span
+
+
+def _unrecorded_child(parent: trace.SpanContext | None) -> Span | None:
+    """The span the process's provider starts under `parent` (a new trace when None) when `_Sampler` will not record
+    it: no exporter, and a parent not sampled. The provider's own path asks the sampler and builds its result,
+    most of what an event's span costs; this one makes the same span context (ids from the provider's generator,
+    the parent's trace state, the random-trace-id flag as the SDK sets it, not sampled). None: ask the provider."""
+    provider = _QUIET
+    if provider is None or _EXPORTS.processors or (parent is not None and parent.trace_flags.sampled):
+        return None
+    ids = provider.id_generator
+    if parent is None:
+        trace_id, random_id, state = ids.generate_trace_id(), ids.is_trace_id_random(), None
+    else:
+        trace_id, random_id, state = parent.trace_id, parent.trace_flags.random_trace_id, parent.trace_state
+    flags = trace.TraceFlags(trace.TraceFlags.RANDOM_TRACE_ID if random_id else trace.TraceFlags.DEFAULT)
+    span_id = ids.generate_span_id()
+    return trace.NonRecordingSpan(trace.SpanContext(trace_id, span_id, False, flags, state))
+
+
+class _Current(AbstractContextManager[Span]):
+    """`span` current inside the block and ended after it, marked failed by an exception that escapes (what
+    `start_as_current_span` does, without its layers of context managers: the runner opens one per event)."""
+
+    __slots__ = ("_span", "_token")
+
+    def __init__(self, span: Span) -> None:
+        self._span = span
+
+    def __enter__(self) -> Span:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self._span
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if isinstance(exc, Exception):
+            _failed(self._span, exc)
+        otel_context.detach(self._token)
+        self._span.end()
 
 
 def _readable_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
@@ -386,7 +461,10 @@ def _readable_headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
 def consuming_batch(topic: str, envelopes: Sequence[Envelope], *, consumer: str) -> Iterator[Span]:
     """The span of a transaction applying several events of one partition, linked to each event's context; each
     event's own CONSUMER span (`consuming`) stays in its event's trace."""
-    links = [Link(ctx) for e in envelopes if (ctx := _span_context(e.traceparent)) is not None]
+    # Linked at the start while spans are exported (a sampler may read the links); unexported, the span is a root the
+    # process's sampler does not record, and its links are read only if it records all the same.
+    linked = exporting()
+    links = _links(envelopes) if linked else []
     attributes: dict[str, Any] = {
         "messaging.system": "kafka",
         "messaging.destination.name": topic,
@@ -401,6 +479,9 @@ def consuming_batch(topic: str, envelopes: Sequence[Envelope], *, consumer: str)
         record_exception=False,
         set_status_on_exception=False,
     ) as span:
+        if not linked and span.is_recording():
+            for link in _links(envelopes):
+                span.add_link(link.context)
         try:
             yield span
         except Exception as exc:
@@ -408,9 +489,8 @@ def consuming_batch(topic: str, envelopes: Sequence[Envelope], *, consumer: str)
             raise
 
 
-def _span_context(traceparent: str | None) -> trace.SpanContext | None:
-    ctx = trace.get_current_span(context_from(traceparent)).get_span_context()
-    return ctx if ctx.is_valid else None
+def _links(envelopes: Sequence[Envelope]) -> list[Link]:
+    return [Link(ctx) for e in envelopes if (ctx := _remote_span_context(e.traceparent)) is not None]
 
 
 def mark_failed(span: Span, exc: BaseException) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,8 +32,7 @@ from shared.tracing import consuming, consuming_batch, mark_failed
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Work:
+class Work(NamedTuple):  # a tuple: one per event, built at a third of a frozen dataclass's cost
     """A decoded record and the work its event asks for."""
 
     record: ConsumerRecord[bytes, bytes]

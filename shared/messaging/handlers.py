@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,15 +16,27 @@ Observer = Callable[[AsyncSession, Envelope, str], Awaitable[None]]
 Preparer = Callable[[AsyncSession, list[Any]], Awaitable[None]]
 
 
-@dataclass(frozen=True)
 class Application:
     """The work one event asks for: call it with the session of the transaction that applies it."""
 
-    event: IntegrationEvent | None  # the validated payload, when a typed handler takes it
-    run: Callable[[AsyncSession], Awaitable[None]]
+    __slots__ = ("_envelope", "_handler", "_observers", "_topic", "event")
+
+    def __init__(
+        self,
+        event: IntegrationEvent | None,  # the validated payload, when a typed handler takes it
+        envelope: Envelope,
+        topic: str,
+        handler: Handler | None,
+        observers: Sequence[Observer],
+    ) -> None:
+        self.event, self._envelope, self._topic = event, envelope, topic
+        self._handler, self._observers = handler, observers
 
     async def __call__(self, session: AsyncSession) -> None:
-        await self.run(session)
+        for observer in self._observers:
+            await observer(session, self._envelope, self._topic)
+        if self._handler is not None:
+            await self._handler(session, self.event, self._envelope)
 
 
 class HandlerRegistry:
@@ -34,6 +45,7 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._by_type: dict[str, tuple[type[IntegrationEvent], Handler]] = {}
         self._observers: list[tuple[frozenset[str], Observer]] = []
+        self._observers_of: dict[str, list[Observer]] = {}  # by topic, as `bind` finds them
         self._preparers: dict[str, Preparer] = {}
 
     def on(self, contract: type[E]) -> Callable[[Callable[[AsyncSession, E, Envelope], Awaitable[None]]], Handler]:
@@ -74,25 +86,20 @@ class HandlerRegistry:
 
         def register(observer: Observer) -> Observer:
             self._observers.append((frozenset(topics), observer))
+            self._observers_of.clear()
             return observer
 
         return register
 
     def bind(self, topic: str, envelope: Envelope) -> Application | None:
         """The work one event asks for, its payload validated (ValidationError if bad); None to ignore it."""
-        observers = [observer for topics, observer in self._observers if topic in topics]
+        observers = self._observers_of.get(topic)
+        if observers is None:
+            observers = self._observers_of[topic] = [obs for topics, obs in self._observers if topic in topics]
         found = self._by_type.get(envelope.type)
-        if found is None and not observers:
-            return None
-        event = found[0].model_validate_json(envelope.data) if found else None
-
-        async def apply(session: AsyncSession) -> None:
-            for observer in observers:
-                await observer(session, envelope, topic)
-            if found is not None:
-                await found[1](session, event, envelope)
-
-        return Application(event, apply)
+        if found is None:
+            return Application(None, envelope, topic, None, observers) if observers else None
+        return Application(found[0].from_json(envelope.data), envelope, topic, found[1], observers)
 
     @property
     def topics(self) -> list[str]:

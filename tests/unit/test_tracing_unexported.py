@@ -1,0 +1,88 @@
+"""Tracing as a service runs it by default, the SDK's provider exporting nowhere: each event consumed still gets a
+CONSUMER span of its own in the trace its record carries (made without the sampler, `tracing._unrecorded_child`), and
+what its handler records carries that trace on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import pytest
+from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
+
+from services.audit.handlers import build_handlers
+from services.audit.settings import AuditSettings
+from shared import tracing
+from shared.db import create_engine, session_factory
+from shared.messaging.cloudevents import Envelope
+from shared.messaging.consumer import ConsumerRunner
+from tests.support import envelope_of, household_problem
+from tests.tracing_support import captured_spans
+from tests.unit.test_tracing import kafka_records, saved_traceparents
+
+TRACE, SPAN = 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7
+PARENTS = [
+    None,
+    SpanContext(TRACE, SPAN, is_remote=True, trace_flags=TraceFlags(0)),
+    SpanContext(TRACE, SPAN, is_remote=True, trace_flags=TraceFlags(TraceFlags.RANDOM_TRACE_ID)),
+    SpanContext(TRACE, SPAN, is_remote=True, trace_flags=TraceFlags(0), trace_state=TraceState([("vendor", "x")])),
+]
+
+
+@pytest.mark.parametrize("parent", PARENTS)
+def test_an_unexported_consumer_span_is_the_one_the_provider_would_start(parent: SpanContext | None) -> None:
+    tracing.configure_tracing("tests")
+    assert not tracing.exporting()
+    made = tracing._unrecorded_child(parent)
+    assert made is not None
+    context = tracing._context_of(parent)
+    started = tracing._tracer().start_span("process t", context=context, kind=SpanKind.CONSUMER)
+    assert not made.is_recording() and not started.is_recording()
+    ours, theirs = made.get_span_context(), started.get_span_context()
+    assert ours.is_valid and not ours.is_remote and ours.span_id != SPAN
+    assert (ours.trace_flags, ours.trace_state, ours.is_remote) == (
+        theirs.trace_flags,
+        theirs.trace_state,
+        theirs.is_remote,
+    )
+    if parent is not None:
+        assert ours.trace_id == theirs.trace_id == TRACE
+
+
+def test_a_sampled_parent_or_an_exporter_leaves_the_span_to_the_provider() -> None:
+    tracing.configure_tracing("tests")
+    sampled = SpanContext(TRACE, SPAN, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    assert tracing._unrecorded_child(sampled) is None
+    with captured_spans():
+        assert tracing._unrecorded_child(None) is None
+        assert tracing._unrecorded_child(PARENTS[1]) is None
+
+
+@pytest.mark.parametrize("flags", ["00", "02"])
+async def test_unexported_the_consumer_carries_each_event_s_trace_on(
+    sqlite_url: Callable[[str], Awaitable[str]], flags: str
+) -> None:
+    tracing.configure_tracing("tests")
+    engine = create_engine(await sqlite_url("audit"))
+    sessions = session_factory(engine)
+    runner = ConsumerRunner(
+        name="audit", handlers=build_handlers(AuditSettings(database_url="unused")), sessions=sessions,
+        consumer=None, dlq_producer=None,  # type: ignore[arg-type]
+    )  # fmt: skip
+    parents = [f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-{flags}" for _ in range(3)]
+    envelopes = [
+        Envelope(**{**envelope_of(household_problem(uuid.uuid4())).__dict__, "traceparent": parent})
+        for parent in parents
+    ]
+    try:
+        assert not tracing.exporting()
+        assert await runner.process(kafka_records(envelopes)) == ["applied"] * 3
+        saved = [tp for tp in await saved_traceparents(sessions) if tp]
+        by_trace = {parent[3:35]: parent for parent in parents}
+        assert saved and {tp[3:35] for tp in saved} == set(by_trace)
+        for tp in saved:
+            parent = by_trace[tp[3:35]]
+            # A span of its own (not the producer's), unsampled, flagged as the parent is.
+            assert tp[36:52] not in (parent[36:52], "0" * 16) and tp[-2:] == flags
+    finally:
+        await engine.dispose()
