@@ -12,7 +12,8 @@ bodies of the same sizes as the service's answers. Each path is driven by `wrk` 
 the bare app first, then the service, each after a short warm-up:
 
 - GET one household with its members (a different household each request),
-- GET a list page (`/v1/households?area_code=<a village>&limit=20`, the village changing each request),
+- GET a list page (`/v1/households?area_code=<a township>&limit=20`, the township changing each request: a
+  township holds more than a page at any size of the database, so every page is full and pages compare across sizes),
 - POST a visit (a fresh `Idempotency-Key` each request, housing grade A: no problem found),
 - POST a household of three members (a fresh code and key each request).
 
@@ -104,6 +105,7 @@ wrk.headers["Authorization"] = "Bearer {token}"
 wrk.headers["Content-Type"] = "application/json"
 local ids = {{{ids}}}
 local villages = {{{villages}}}
+local townships = {{{townships}}}
 local threads = 0
 function setup(thread) threads = threads + 1; thread:set("tid", threads) end
 function init(args) thread_id = tonumber(wrk.thread:get("tid")) or 0; math.randomseed(os.time() + thread_id * 7919) end
@@ -114,7 +116,7 @@ LUA_REQUESTS = {
     "get_household": 'request = function() return wrk.format("GET", "{one}" .. ids[math.random(#ids)]) end',
     "list_page": (
         'request = function() return wrk.format("GET", "{list}?limit={limit}&area_code=" '
-        ".. villages[math.random(#villages)]) end"
+        ".. townships[math.random(#townships)]) end"
     ),
     "post_visit": """
 local body = '{visit}'
@@ -154,6 +156,7 @@ def lua_script(path: str, target: Target, *, token: str, ids: list[str], village
         token=token,
         ids=",".join(f'"{i}"' for i in ids),
         villages=",".join(f'"{v}"' for v in villages),
+        townships=",".join(f'"{t}"' for t in townships_of(villages)),
     )
     request = LUA_REQUESTS[path].format(
         one=target.one,
@@ -334,13 +337,19 @@ class Measured:
 PATHS = ("get_household", "list_page", "post_visit", "post_household")
 
 
+def townships_of(villages: list[str]) -> list[str]:
+    """The townships of `villages` (a village code is its township's nine digits and three more)."""
+    return sorted({village[:9] for village in villages})
+
+
 def bodies_of(token: str, ids: list[str], villages: list[str], paths: list[str]) -> dict[str, Any]:
     """The service's answers, one of each path measured: the bare app answers bodies of the same sizes."""
     base, bodies = SERVICE.base, {}
     if "get_household" in paths:
         bodies["household"] = call("GET", f"{base}/v1/households/{ids[0]}", token)
     if "list_page" in paths:
-        bodies["list"] = call("GET", f"{base}/v1/households?limit={LIST_LIMIT}&area_code={villages[0]}", token)
+        township = townships_of(villages)[0]
+        bodies["list"] = call("GET", f"{base}/v1/households?limit={LIST_LIMIT}&area_code={township}", token)
     if "post_visit" in paths:
         bodies["visit"] = call("POST", f"{base}/v1/households/{ids[0]}/visits", token, VISIT)
     if "post_household" in paths:
