@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
 import matplotlib as mpl
+import numpy as np
+import numpy.typing as npt
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -122,9 +125,10 @@ def _height(cell: object) -> float:
     return float(cell) if isinstance(cell, int) else float("nan")
 
 
-def _height_in_wan(cell: object) -> float:
-    """An amount cell (fen) as a bar's height on a 万元 axis; the amounts written on the chart are `amounts.wan`'s."""
-    return float(in_wan(cell)) if isinstance(cell, int) else float("nan")
+def _heights_in_wan(cells: Iterable[object]) -> npt.NDArray[np.object_]:
+    """Amount cells (fen) as bars' heights on a 万元 axis, kept Decimal (matplotlib converts them as it draws); a
+    missing amount draws no bar (NaN). The amounts written on the chart are `amounts.wan`'s."""
+    return np.array([in_wan(c) if isinstance(c, int) else Decimal("NaN") for c in cells], dtype=object)
 
 
 def _label(axes: Axes, bars: object, texts: Sequence[str]) -> None:
@@ -172,7 +176,7 @@ def _rectification(axes: Axes, rows: list[Row]) -> None:
 
 def _programmes(axes: Axes, rows: list[Row]) -> None:
     rows = sorted(rows, key=lambda r: _height(r["amount_fen"]) if isinstance(r["amount_fen"], int) else -1)
-    bars = axes.barh(range(len(rows)), [_height_in_wan(r["amount_fen"]) for r in rows], color=RED)
+    bars = axes.barh(range(len(rows)), _heights_in_wan(r["amount_fen"] for r in rows), color=RED)
     _label(axes, bars, [f"{_amount(r['amount_fen'])} / {_people(r['people'])}" for r in rows])
     _categories(axes, [_name(r["programme"]) for r in rows], across=False)
     axes.set_xlabel("发放金额(万元)")
@@ -181,9 +185,9 @@ def _programmes(axes: Axes, rows: list[Row]) -> None:
 
 def _funds(axes: Axes, rows: list[Row]) -> None:
     places = range(len(rows))
-    given = axes.bar([p - 0.2 for p in places], [_height_in_wan(r["allocated_fen"]) for r in rows], 0.4, color=GREY,
+    given = axes.bar([p - 0.2 for p in places], _heights_in_wan(r["allocated_fen"] for r in rows), 0.4, color=GREY,
                      label="下达")  # fmt: skip
-    spent = axes.bar([p + 0.2 for p in places], [_height_in_wan(r["spent_fen"]) for r in rows], 0.4, color=RED,
+    spent = axes.bar([p + 0.2 for p in places], _heights_in_wan(r["spent_fen"] for r in rows), 0.4, color=RED,
                      label="支出")  # fmt: skip
     _label(axes, given, [_amount(r["allocated_fen"]) for r in rows])
     _label(axes, spent, [_amount(r["spent_fen"]) for r in rows])
