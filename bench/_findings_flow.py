@@ -70,16 +70,42 @@ def record_key(record: Record) -> str | None:
 
 
 @dataclass
+class Marks:
+    """One record's wall-clock times: handed to the producer, its event's `occurred_at` (the CloudEvents time
+    of the record read back), its Kafka timestamp, read."""
+
+    sent: float
+    occurred: float | None = None
+    stamped: float = 0.0
+    read: float = 0.0
+
+
+@dataclass
 class Watch:
     """Records read back, by key (the household): when each was sent and when it was read."""
 
     sent_at: dict[str, float] = field(default_factory=dict)
     seen_at: dict[str, float] = field(default_factory=dict)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    marks: dict[str, Marks] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.sent_at.clear()
         self.seen_at.clear()
+        self.marks.clear()
+
+    def stages_ms(self) -> dict[str, tuple[float, float]]:
+        """p50 and p99 (ms) of each leg, on the wall clock: Kafka in and the consumer up to the handler's
+        `occurred_at`; from there through the commit and the relay to the record's timestamp (the relay's
+        producer stamps it); from there through Kafka out to the reader."""
+        legs: dict[str, list[float]] = {"in + consumer": [], "commit + relay": [], "Kafka out": []}
+        for key, mark in self.marks.items():
+            if key not in self.sent_at or mark.occurred is None:
+                continue
+            legs["in + consumer"].append((mark.occurred - mark.sent) * 1000)
+            legs["commit + relay"].append((mark.stamped - mark.occurred) * 1000)
+            legs["Kafka out"].append((mark.read - mark.stamped) * 1000)
+        return {leg: p50_p99_max(values)[:2] for leg, values in legs.items() if values}
 
     def read_back(self) -> int:
         """How many of the records sent were read back (a reader may also see records sent before it was cleared)."""
@@ -125,14 +151,24 @@ async def watch_topic(
         ready.set()
         while True:
             for records in (await consumer.getmany(timeout_ms=100, max_records=1000)).values():
-                now = time.perf_counter()
+                now, wall = time.perf_counter(), time.time()
                 for record in records:
                     key = key_of(record)
                     if key is not None:
                         watch.seen_at.setdefault(key, now)
+                        mark_read(watch, key, record, wall)
                 watch.arrived.set()
     finally:
         await consumer.stop()
+
+
+def mark_read(watch: Watch, key: str, record: Record, wall: float) -> None:
+    mark = watch.marks.get(key)
+    if mark is None or mark.read:
+        return
+    occurred = dict(record.headers).get("ce_time")
+    mark.occurred = datetime.fromisoformat(occurred.decode()).timestamp() if occurred else None
+    mark.stamped, mark.read = record.timestamp / 1000, wall
 
 
 @contextlib.asynccontextmanager
@@ -164,6 +200,7 @@ async def send_paced(
             if delay > 0:
                 await asyncio.sleep(delay)
         watch.sent_at[env.subject] = time.perf_counter()
+        watch.marks[env.subject] = Marks(time.time())
         pending.append(await producer.send(topic, env.data, key=env.subject.encode(), headers=env.to_headers()))
     await asyncio.gather(*pending)
     return time.perf_counter() - started

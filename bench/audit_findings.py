@@ -94,7 +94,7 @@ async def paced(producer: AIOKafkaProducer, topic: str, watch: Watch, count: int
     send_s = await send_paced(producer, topic, watch, envelopes, rate)
     await wait_for(watch, count, timeout)
     total_s = watch.elapsed_s(started)
-    return Step(rate, count, send_s, total_s, Watch(dict(watch.sent_at), dict(watch.seen_at)))
+    return Step(rate, count, send_s, total_s, Watch(dict(watch.sent_at), dict(watch.seen_at), marks=dict(watch.marks)))
 
 
 async def raw_round_trip(bootstrap: str, producer: AIOKafkaProducer, count: int, rate: float) -> Step:
@@ -133,6 +133,8 @@ def report_step(step: Step) -> None:
     print(f"  referrals read back     {step.watch.read_back()} of {step.count}")
     print(f"  throughput              {step.drained_per_s:.0f} findings/s end to end ({step.total_s:.1f} s in all)")
     print(f"  latency p50 / p99 / max {p50:.0f} / {p99:.0f} / {high:.0f} ms")
+    legs = ", ".join(f"{leg} {mid:.1f} / {top:.1f}" for leg, (mid, top) in step.watch.stages_ms().items())
+    print(f"  by leg, p50 / p99 ms:   {legs}")
     parts = " ".join(f"{mid:.0f}/{top:.0f}" for mid, top in step.watch.timeline())
     print(f"  over the run, by tenths p50/max ms: {parts}")
     if step.bill:

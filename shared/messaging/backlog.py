@@ -34,6 +34,8 @@ UNPUBLISHED = select(*PUBLISHED_FIELDS).where(_UNPUBLISHED).order_by(OUTBOX.c.id
 # Built once, with parameters: a statement built per read is keyed for SQLAlchemy's cache every time.
 _FIRST = UNPUBLISHED.limit(bindparam("size"))
 _AFTER = UNPUBLISHED.where(OUTBOX.c.id > bindparam("after")).limit(bindparam("size"))
+
+
 class _Snapshot(UserDefinedType[str]):
     """PostgreSQL's `pg_snapshot`, given as its text."""
 
@@ -43,13 +45,16 @@ class _Snapshot(UserDefinedType[str]):
         return "pg_snapshot"
 
 
-# PostgreSQL: the snapshot a pass starts from, and each later row's writer tested against it. Settled too: a row with
-# no writer (written before writers were recorded, long committed) and one whose writer is beyond every transaction
-# this server has started (restored from a dump of another cluster: its ids mean nothing here).
-_SNAPSHOT = select(cast(func.pg_current_snapshot(), Text))
+# PostgreSQL: a pass's first read returns the snapshot it read with (a subquery, evaluated once), and each later row's
+# writer is tested against it. Settled too: a row with no writer (written before writers were recorded, long
+# committed) and one whose writer is beyond every transaction this server has started (restored from a dump of another
+# cluster: its ids mean nothing here).
+_FIRST_WITH_SNAPSHOT = _FIRST.add_columns(
+    select(cast(func.pg_current_snapshot(), Text)).scalar_subquery().label("snapshot")
+)
 _SETTLED = func.coalesce(
     or_(
-        func.pg_visible_in_snapshot(OUTBOX.c.txid, cast(cast(bindparam("snapshot"), Text), _Snapshot())),
+        func.pg_visible_in_snapshot(OUTBOX.c.txid, cast(bindparam("snapshot", type_=Text), _Snapshot())),
         OUTBOX.c.txid >= func.pg_snapshot_xmax(func.pg_current_snapshot()),
     ),
     true(),
@@ -64,7 +69,7 @@ class ReadAhead:
     Transactions commit out of id order (ids are drawn as rows are inserted). One that drew ids on both sides of the
     cursor and committed while the pass read on would have its rows above the cursor sent before those behind it: a
     key's later event before its earlier one. On PostgreSQL each row records its writer (`txid`), and a pass notes
-    the snapshot it starts from: a row whose writer committed before it had all its writer's rows visible to every
+    the snapshot its first read saw: a row whose writer committed before it had all its writer's rows visible to every
     read of the pass, so nothing of that transaction was left behind. At the first row written by a later one the
     pass ends, sending the rows before it, and the next pass, reading from the start, sends that transaction's rows
     in order. (SQLite has one writer at a time: its ids are in commit order.)"""
@@ -105,9 +110,11 @@ class ReadAhead:
 
     async def _read(self, after: int | None) -> Sequence[Row[Any]]:
         async with self._engine.connect() as conn:
+            if after is None and self._postgres:
+                rows = (await conn.execute(_FIRST_WITH_SNAPSHOT, {"size": self._size})).all()
+                self._snapshot = rows[0].snapshot if rows else None
+                return rows
             if after is None:
-                if self._postgres:
-                    self._snapshot = await conn.scalar(_SNAPSHOT)
                 return (await conn.execute(_FIRST, {"size": self._size})).all()
             if not self._postgres:
                 return (await conn.execute(_AFTER, {"after": after, "size": self._size})).all()

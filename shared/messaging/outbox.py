@@ -88,10 +88,12 @@ def envelope_of(row: Row[Any], *, traceparent: str | None) -> Envelope:
 
 
 class OutboxSignal:
-    """Wakes the relay when a transaction that wrote outbox rows commits in this process."""
+    """Wakes the relay when a transaction that wrote outbox rows commits in this process. While this process's relay
+    leads (`relay_leads_here`), that is all a commit needs: the NOTIFY is for a relay leading in another process."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.relay_leads_here = False
 
     def set(self) -> None:
         self._event.set()
@@ -159,7 +161,11 @@ def write_recorded(session: Session) -> None:
     if not rows:
         return
     session.execute(insert(OUTBOX), rows)
-    if session.get_bind().dialect.name == "postgresql":
+    signal = session.info.get(_SIGNAL)
+    leads_here = isinstance(signal, OutboxSignal) and signal.relay_leads_here
+    # A round trip saved on every commit beside the leading relay. Should the lead move meanwhile, the new leader's
+    # first pass, or its fallback poll, finds the rows.
+    if not leads_here and session.get_bind().dialect.name == "postgresql":
         session.execute(WAKE_RELAYS)
     session.info[_WAKE] = True
 

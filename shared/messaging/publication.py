@@ -44,10 +44,6 @@ from shared.tracing import end_publish_span, start_publish_span, traceparent_of
 YIELD_EVERY = 16
 
 
-async def _allowed() -> None:
-    """Sending is always allowed (a pass with no lock to keep)."""
-
-
 class _Batch:
     """Rows bound for one partition, in id order, as one record batch."""
 
@@ -84,7 +80,7 @@ class Sending:
         producer: AIOKafkaProducer,
         mark: Callable[[list[int]], Awaitable[None]],
         window: int,
-        still_allowed: Callable[[], Awaitable[None]] = _allowed,
+        still_allowed: Callable[[], Awaitable[None]],
     ) -> None:
         """`still_allowed` raises once no more rows may go (the relay's lock lost): asked at every turn of the event
         loop, so rows stop within `YIELD_EVERY` of the loop learning it, not at the end of the batch."""

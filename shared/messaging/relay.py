@@ -1,8 +1,9 @@
 """The outbox relay: publishes committed outbox rows to Kafka, in order, and marks them published.
 
 Only one relay per database publishes: on PostgreSQL it holds a session-level advisory lock on a
-dedicated connection, which also LISTENs for the NOTIFY that every outbox write sends at commit, so
-rows written by any replica wake the active relay at once. A short fallback poll covers lost wake-ups.
+dedicated connection, which also LISTENs for the NOTIFY that an outbox write sends at commit, so rows
+written by any replica wake the active relay at once (a commit in the leader's own process wakes it there,
+without a NOTIFY). A short fallback poll covers lost wake-ups.
 Rows go out in passes: the next batch is read (`shared.messaging.backlog`) while the current one is in
 flight (`shared.messaging.publication`), and rows are marked in bulk as Kafka acknowledges them, off
 the send path. A crash between publishing and marking republishes those rows (at most two batches'
@@ -90,7 +91,7 @@ class OutboxRelay:
 
     @is_leader.setter
     def is_leader(self, leader: bool) -> None:
-        self._leader = leader
+        self._leader = self._signal.relay_leads_here = leader
         RELAY_LEADER.set(1 if leader else 0)
 
     async def run(self) -> None:

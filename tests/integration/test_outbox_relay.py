@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -18,7 +19,7 @@ from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.contracts.households import HouseholdRegistered
 from shared.db import create_engine, unit_of_work
 from shared.messaging.kafka import SharedProducer, ensure_topics, make_producer
-from shared.messaging.outbox import OutboxMessage, OutboxSignal, record_event, session_info
+from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage, OutboxSignal, record_event, session_info
 from shared.messaging.relay import OutboxRelay
 from shared.timeutil import utcnow
 from tests.kafka_support import ce_id, eventually, read_until
@@ -161,6 +162,31 @@ async def test_commit_in_another_process_wakes_the_relay_through_notify(outbox: 
         async with unit_of_work(other_replica) as session:
             event_id = (record_event(session, _event(uuid.uuid4()), source="/tests"))["event_id"]
         await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: event_id in map(ce_id, rs), timeout=10)
+
+
+async def test_a_commit_beside_the_leading_relay_wakes_it_in_process_without_a_notify(
+    outbox: Outbox, kafka: str
+) -> None:
+    heard: list[str] = []
+    url = outbox.engine.url
+    listener = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
+    )
+    await listener.add_listener(NOTIFY_CHANNEL, lambda *notification: heard.append(notification[2]))
+    try:
+        async with running(outbox.relay()) as relay:
+            await eventually(lambda: relay.is_leader)
+            here = await outbox.commit_event()
+            await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: here in map(ce_id, rs), timeout=10)  # poll: 30 s
+            elsewhere = async_sessionmaker(outbox.engine, expire_on_commit=False)  # another replica: no signal
+            async with unit_of_work(elsewhere) as session:
+                record_event(session, _event(uuid.uuid4()), source="/tests")
+            await eventually(lambda: heard, timeout=5)
+            assert heard == [NOTIFY_CHANNEL]  # the other replica's commit only
+        await outbox.commit_event()  # this process's relay no longer leads: another process's must be woken
+        await eventually(lambda: len(heard) == 2, timeout=5)
+    finally:
+        await listener.close()
 
 
 async def test_only_one_of_several_relays_publishes(outbox: Outbox) -> None:
