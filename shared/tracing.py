@@ -50,10 +50,10 @@ from opentelemetry.util.types import Attributes
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
     from fastapi import FastAPI
-    from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from shared.messaging.cloudevents import Envelope
+    from shared.messaging.outbox import PublishedRow
 
 log = logging.getLogger(__name__)
 TRACER_NAME = "poverty"
@@ -320,13 +320,17 @@ def _event_attributes(topic: str, key: str, event_id: str, event_type: str) -> d
     }
 
 
-def start_publish_span(row: Row[Any]) -> Span:
-    """The PRODUCER span of one outbox row's publication (read with the outbox's PUBLISHED_FIELDS), child of the
-    context saved with the row; end it with `end_publish_span` once Kafka answered."""
+def start_publish_span(row: PublishedRow) -> Span:
+    """The PRODUCER span of one outbox row's publication, child of the context saved with the row; end it with
+    `end_publish_span` once Kafka answered."""
+    parent = _remote_span_context(row.traceparent)
+    unrecorded = _unrecorded_child(parent)
+    if unrecorded is not None:
+        return unrecorded
     attributes = _event_attributes(row.topic, row.key, row.event_id, row.event_type)
     attributes.update({"messaging.operation.type": "send", "messaging.operation.name": "send"})
     return _tracer().start_span(
-        f"send {row.topic}", context=context_from(row.traceparent), kind=SpanKind.PRODUCER, attributes=attributes
+        f"send {row.topic}", context=_context_of(parent), kind=SpanKind.PRODUCER, attributes=attributes
     )
 
 

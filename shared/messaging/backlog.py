@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, bindparam, cast, func, or_, select, true
+from sqlalchemy import Text, bindparam, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import UserDefinedType
 
-from shared.messaging.outbox import OUTBOX, PUBLISHED_FIELDS
+from shared.messaging.outbox import OUTBOX, PUBLISHED_FIELDS, PublishedRow, published_rows
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from shared.timeutil import utcnow
 
@@ -80,7 +80,7 @@ class ReadAhead:
         self._postgres = engine.dialect.name == "postgresql"
         self._snapshot: str | None = None
         self._size, self._left = size, max_batches
-        self._next: asyncio.Task[Sequence[Row[Any]]] | None = None
+        self._next: asyncio.Task[list[PublishedRow]] | None = None
         self._ends = False  # the last read stopped at a row committed during the pass
         self.caught_up = False
 
@@ -96,7 +96,7 @@ class ReadAhead:
             if not self._next.cancelled():
                 self._next.exception()  # read, or asyncio would log it as never retrieved
 
-    async def next(self) -> Sequence[Row[Any]]:
+    async def next(self) -> Sequence[PublishedRow]:
         """The next batch; empty once the pass has read its last."""
         if self._next is None:
             return ()
@@ -108,21 +108,21 @@ class ReadAhead:
             self._next = asyncio.create_task(self._read(rows[-1].id))
         return rows
 
-    async def _read(self, after: int | None) -> Sequence[Row[Any]]:
+    async def _read(self, after: int | None) -> list[PublishedRow]:
         async with self._engine.connect() as conn:
             if after is None and self._postgres:
                 rows = (await conn.execute(_FIRST_WITH_SNAPSHOT, {"size": self._size})).all()
                 self._snapshot = rows[0].snapshot if rows else None
-                return rows
+                return published_rows(rows)
             if after is None:
-                return (await conn.execute(_FIRST, {"size": self._size})).all()
+                return published_rows((await conn.execute(_FIRST, {"size": self._size})).all())
             if not self._postgres:
-                return (await conn.execute(_AFTER, {"after": after, "size": self._size})).all()
+                return published_rows((await conn.execute(_AFTER, {"after": after, "size": self._size})).all())
             parameters = {"after": after, "size": self._size, "snapshot": self._snapshot}
             rows = (await conn.execute(_AFTER_SETTLED, parameters)).all()
         settled = next((n for n, row in enumerate(rows) if not row.settled), len(rows))
         self._ends = settled < len(rows)
-        return rows[:settled]
+        return published_rows(rows[:settled])
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 from uuid import uuid4
 
 from sqlalchemy import BigInteger, Column, FetchedValue, Index, Integer, Row, Text, event, insert, text
@@ -16,7 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.commit_queue import CommitQueue
 from shared.contracts import IntegrationEvent
-from shared.messaging.cloudevents import Envelope
+from shared.messaging.cloudevents import binary_headers
 from shared.timeutil import UTCDateTime, utcnow
 from shared.tracing import current_traceparent
 
@@ -66,25 +67,37 @@ class OutboxMessage(SQLModel, table=True):
 
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
-# What the relay reads to publish a row: plain tuples, no ORM objects (it reads thousands a second).
-PUBLISHED_FIELDS = tuple(
-    OUTBOX.c[name]
-    for name in ("id", "event_id", "topic", "key", "event_type", "source", "occurred_at", "payload", "traceparent")
-)
 
 
-def envelope_of(row: Row[Any], *, traceparent: str | None) -> Envelope:
-    """The CloudEvent an outbox row (read with PUBLISHED_FIELDS) publishes, carrying `traceparent`: the context of the
-    span that publishes it, child of the one saved with the row."""
-    return Envelope(
-        id=row.event_id,
-        type=row.event_type,
-        source=row.source,
-        subject=row.key,
-        time=row.occurred_at,
-        data=row.payload.encode(),
-        traceparent=traceparent,
-    )
+class PublishedRow(NamedTuple):
+    """What the relay reads to publish a row: a plain tuple, no ORM object (it reads thousands a second), nor a
+    SQLAlchemy `Row`, whose fields cost ten times more to read by name."""
+
+    id: int
+    event_id: str
+    topic: str
+    key: str
+    event_type: str
+    source: str
+    occurred_at: datetime
+    payload: str
+    traceparent: str | None
+
+
+PUBLISHED_FIELDS = tuple(OUTBOX.c[name] for name in PublishedRow._fields)
+
+
+def published_rows(rows: Sequence[Row[Any]]) -> list[PublishedRow]:
+    """`rows` read with PUBLISHED_FIELDS first (and any columns after them), as the relay publishes them."""
+    width = len(PUBLISHED_FIELDS)
+    return [PublishedRow._make(row[:width]) for row in rows]
+
+
+def kafka_record(row: PublishedRow, *, traceparent: str | None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """The key, value and CloudEvents headers of the record an outbox row publishes,
+    carrying `traceparent`: the context of the span that publishes it, child of the one saved with the row."""
+    headers = binary_headers(row.event_id, row.event_type, row.source, row.key, row.occurred_at, traceparent)
+    return row.key.encode(), row.payload.encode(), headers
 
 
 class OutboxSignal:

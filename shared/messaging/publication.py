@@ -32,10 +32,9 @@ from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from opentelemetry.trace import Span
-from sqlalchemy import Row
 
 from shared.messaging.kafka import MAX_REQUEST_SIZE, PARTITIONER
-from shared.messaging.outbox import envelope_of
+from shared.messaging.outbox import PublishedRow, kafka_record
 from shared.metrics import OUTBOX_PUBLISHED
 from shared.tracing import end_publish_span, start_publish_span, traceparent_of
 
@@ -117,7 +116,7 @@ class Sending:
         if self._tasks:
             await asyncio.wait(self._tasks)
 
-    async def send(self, rows: Sequence[Row[Any]]) -> bool:
+    async def send(self, rows: Sequence[PublishedRow]) -> bool:
         """Queue `rows` in order; False once anything failed (a refused row and the rest wait for the next pass)."""
         placed: dict[tuple[str, bytes], int] = {}
         for n, row in enumerate(rows, 1):
@@ -150,9 +149,8 @@ class Sending:
             except Exception as exc:
                 self._fail(exc)
 
-    async def _add(self, row: Row[Any], span: Span, placed: dict[tuple[str, bytes], int]) -> None:
-        envelope = envelope_of(row, traceparent=traceparent_of(span))
-        key, value, headers = envelope.subject.encode(), envelope.data, envelope.to_headers()
+    async def _add(self, row: PublishedRow, span: Span, placed: dict[tuple[str, bytes], int]) -> None:
+        key, value, headers = kafka_record(row, traceparent=traceparent_of(span))
         size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
         if size > MAX_REQUEST_SIZE:
             raise MessageSizeTooLargeError(f"the record is {size} bytes, more than a request may carry")

@@ -1,6 +1,7 @@
 """Tracing as a service runs it by default, the SDK's provider exporting nowhere: each event consumed still gets a
 CONSUMER span of its own in the trace its record carries (made without the sampler, `tracing._unrecorded_child`), and
-what its handler records carries that trace on."""
+what its handler records carries that trace on; each row the relay publishes gets a PRODUCER span of its own, the same
+way, in the trace saved with the row."""
 
 from __future__ import annotations
 
@@ -8,17 +9,23 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
+from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from services.audit.handlers import build_handlers
 from services.audit.settings import AuditSettings
 from shared import tracing
-from shared.db import create_engine, session_factory
+from shared.db import create_engine, session_factory, unit_of_work
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
+from shared.messaging.kafka import SharedProducer
+from shared.messaging.outbox import OutboxSignal, record_event, session_info
+from shared.messaging.relay import OutboxRelay
+from tests.producer_fakes import FakeProducer
 from tests.support import envelope_of, household_problem
 from tests.tracing_support import captured_spans
-from tests.unit.test_tracing import kafka_records, saved_traceparents
+from tests.unit.test_tracing import _registered, kafka_records, saved_traceparents
 
 TRACE, SPAN = 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7
 PARENTS = [
@@ -86,3 +93,39 @@ async def test_unexported_the_consumer_carries_each_event_s_trace_on(
             assert tp[36:52] not in (parent[36:52], "0" * 16) and tp[-2:] == flags
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("flags", ["00", "02"])
+async def test_unexported_the_relay_publishes_each_row_in_a_span_of_its_own_in_the_row_s_trace(
+    sqlite_url: Callable[[str], Awaitable[str]], flags: str
+) -> None:
+    tracing.configure_tracing("tests")
+    assert not tracing.exporting()
+    saved = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-{flags}"
+    engine = create_engine(await sqlite_url("households"))
+    try:
+        first, second = await _published_traceparents(engine, recorded_in=saved)
+    finally:
+        await engine.dispose()
+    # In the saved trace, a span of its own (not the recorder's), unsampled, flagged as the saved context is.
+    assert first[3:35] == saved[3:35] and first[36:52] not in (saved[36:52], "0" * 16) and first[-2:] == flags
+    assert second[3:35] not in (saved[3:35], "0" * 32) and second[-2:] in ("00", "02")  # a trace of its own
+
+
+async def _published_traceparents(engine: AsyncEngine, *, recorded_in: str) -> list[str]:
+    """The traceparent headers the relay sends for two rows: one recorded in the trace `recorded_in`, one outside."""
+    signal = OutboxSignal()
+    sessions = async_sessionmaker(engine, expire_on_commit=False, info=session_info(signal))
+    token = otel_context.attach(tracing.context_from(recorded_in))
+    try:
+        async with unit_of_work(sessions) as session:
+            record_event(session, _registered("H-1"), source="/tests")
+    finally:
+        otel_context.detach(token)
+    async with unit_of_work(sessions) as session:
+        record_event(session, _registered("H-2"), source="/tests")
+    producer = FakeProducer()
+    shared_producer = SharedProducer(lambda: producer)
+    await shared_producer.start()
+    assert await OutboxRelay(engine=engine, producer=shared_producer, signal=signal).publish_pending() == 2
+    return [headers["traceparent"].decode() for headers in producer.headers]
