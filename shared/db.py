@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Executable, Row, Select, String, any_, cast, event, tuple_
+from sqlalchemy import ARRAY, ColumnElement, Executable, Row, Select, String, any_, bindparam, cast, event, tuple_
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -113,6 +113,16 @@ def one_of(
     if dialect.name == "postgresql":
         return column == any_(cast(list(values), ARRAY(item_type)))
     return column.in_(values)
+
+
+def one_of_parameter(
+    dialect: str, column: Mapped[Any] | ColumnElement[Any], name: str, item_type: Any = String
+) -> ColumnElement[bool]:
+    """`column` is one of the values given later as the parameter `name`: `one_of` for a statement built once (a
+    statement built per call is keyed for SQLAlchemy's cache, and compiled on a miss, every time)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(item_type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

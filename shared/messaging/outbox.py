@@ -168,12 +168,15 @@ def record_event(session: AsyncSession, evt: IntegrationEvent, *, source: str) -
     return row
 
 
+_INSERT = insert(OUTBOX)
+
+
 def write_recorded(session: Session) -> None:
     """Insert the transaction's recorded events now (at commit; the audit log calls it before its lock)."""
     rows = _RECORDED.take(session)
     if not rows:
         return
-    session.execute(insert(OUTBOX), rows)
+    session.execute(_INSERT, rows)
     signal = session.info.get(_SIGNAL)
     leads_here = isinstance(signal, OutboxSignal) and signal.relay_leads_here
     # A round trip saved on every commit beside the leading relay. Should the lead move meanwhile, the new leader's

@@ -74,11 +74,13 @@ async def webhook() -> AsyncIterator[WebhookReceiver]:
         await task
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: the platform's services stop when the end-to-end tests end. Left running, they would stay members of
+# the services' consumer groups, and take from later tests' in-process services the partitions of their events.
+@pytest.fixture(scope="package")
 async def platform(
     tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str, kafka: str, webhook: WebhookReceiver
 ) -> AsyncIterator[Platform]:
-    """One platform for the whole session: e2e tests work on their own households, projects and ids."""
+    """One platform for the end-to-end tests: they work on their own households, projects and ids."""
     root: Path = tmp_path_factory.mktemp("platform")
     databases = ScratchDatabases(postgres_admin_url)
     processes: dict[str, ServiceProcess] = {}

@@ -3,11 +3,12 @@ referred; the same open problem on the same subject is not opened twice (a repea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, bindparam, event, select, text
+from sqlalchemy import BigInteger, Select, bindparam, event, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ from services.audit.rules.referrals import referral_reason_at_opening
 from services.audit.rules.responsibility import Responsibility, days_late, deadline, late_reporting
 from shared.auth import Principal
 from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
-from shared.db import one_of
+from shared.db import one_of_parameter
 from shared.entities import new_entity
 from shared.errors import InvalidInput, NotFound
 from shared.metrics import FINDINGS_OPENED, count_on_commit
@@ -224,19 +225,24 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
     if not wanted:
         return
     await _hold_subjects(session, wanted)
+    stmt = _open_findings_of(session.get_bind().dialect.name)
+    parameters = {"kinds": sorted({kind for kind, _, _ in wanted}), "subjects": sorted({s for _, s, _ in wanted})}
+    with session.no_autoflush:
+        found = {_key(finding): finding for finding in (await session.scalars(stmt, parameters)).all()}
+    known.update({key: found.get(key) for key in wanted})
+
+
+@functools.cache
+def _open_findings_of(dialect: str) -> Select[tuple[Finding]]:
     # Two array parameters, not a list of key tuples: one prepared statement whatever the batch's size.
-    dialect = session.get_bind().dialect
     stmt = select(Finding).where(
-        one_of(dialect, col(Finding.subject_kind), sorted({kind for kind, _, _ in wanted})),
-        one_of(dialect, col(Finding.subject_id), sorted({subject for _, subject, _ in wanted})),
+        one_of_parameter(dialect, col(Finding.subject_kind), "kinds"),
+        one_of_parameter(dialect, col(Finding.subject_id), "subjects"),
         col(Finding.status) == FindingStatus.OPEN,
     )
     # Locked: a concurrent repeat waits instead of writing back a stale count of occurrences or evidence, and a
     # finding closed meanwhile is no longer open when the lock is granted (the repeat then opens a new one).
-    stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    with session.no_autoflush:
-        found = {_key(finding): finding for finding in (await session.scalars(stmt)).all()}
-    known.update({key: found.get(key) for key in wanted})
+    return stmt.with_for_update().execution_options(populate_existing=True)
 
 
 async def _open_finding(session: AsyncSession, facts: ProblemFacts) -> Finding | None:

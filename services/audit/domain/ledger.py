@@ -49,13 +49,17 @@ def append(session: AsyncSession, *, source: str, event_type: str, payload: byte
     )
 
 
+# Built once: a statement built per transaction is parsed (text) or keyed for SQLAlchemy's cache every time.
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=LEDGER_LOCK_KEY)
+# A write that matches no row takes SQLite's database write lock (held to commit); no trigger fires.
+_SQLITE_LOCK = text("UPDATE ledger_entry SET seq = seq WHERE 0")
+_HEAD = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)
+_APPEND = insert(LedgerEntry.__table__)  # type: ignore[attr-defined]
+
+
 def _serialize_writers(session: Session) -> None:
     """Hold the log's write lock until the transaction ends, so that head reads and appends never interleave."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
-    else:
-        # A write that matches no row takes SQLite's database write lock (held to commit); no trigger fires.
-        session.execute(text("UPDATE ledger_entry SET seq = seq WHERE 0"))
+    session.execute(_LOCK if session.get_bind().dialect.name == "postgresql" else _SQLITE_LOCK)
 
 
 def write_pending(session: Session, *, now: datetime) -> list[dict[str, Any]]:
@@ -71,17 +75,16 @@ def write_pending(session: Session, *, now: datetime) -> list[dict[str, Any]]:
     session.flush()
     write_recorded(session)
     _serialize_writers(session)
-    last = session.scalars(select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)).first()
+    last = session.scalars(_HEAD).first()
     rows = chain(pending, after=last, now=now)
     # Append-only rows: one Core statement on the table, no ORM objects or ORM bulk machinery.
-    session.execute(insert(LedgerEntry.__table__), rows)  # type: ignore[attr-defined]
+    session.execute(_APPEND, rows)
     return rows
 
 
 async def head(session: AsyncSession) -> LedgerEntry | None:
     """The newest entry, if any."""
-    stmt = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)
-    return (await session.scalars(stmt)).first()
+    return (await session.scalars(_HEAD)).first()
 
 
 async def _entries(session: AsyncSession) -> AsyncIterator[LedgerEntry]:

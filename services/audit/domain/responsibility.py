@@ -3,11 +3,12 @@ finding when it opens, and a finding handed to another person (责任人变更),
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import event, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -30,7 +31,7 @@ from shared.api.pagination import Key
 from shared.auth import Principal
 from shared.contracts.accountability import ResponsiblePerson, ResponsibleRole
 from shared.contracts.audit import FindingReassigned, SubjectKind
-from shared.db import keyset, one_of
+from shared.db import keyset, one_of_parameter
 from shared.errors import NotFound, RuleViolation
 
 _OFFICERS = "audit_area_officers"
@@ -54,9 +55,16 @@ async def load_area_officers(session: AsyncSession, area_codes: Iterable[str]) -
     wanted = sorted({code for area in area_codes for code in areas_holding(area)} - known.keys())
     if not wanted:
         return
-    stmt = select(AreaOfficer).where(one_of(session.get_bind().dialect, col(AreaOfficer.area_code), wanted))
-    found = {officer.area_code: _as_person(officer) for officer in (await session.scalars(stmt)).all()}
+    stmt = _officers_of(session.get_bind().dialect.name)
+    found = {
+        officer.area_code: _as_person(officer) for officer in (await session.scalars(stmt, {"areas": wanted})).all()
+    }
     known.update({code: found.get(code) for code in wanted})
+
+
+@functools.cache
+def _officers_of(dialect: str) -> Select[tuple[AreaOfficer]]:
+    return select(AreaOfficer).where(one_of_parameter(dialect, col(AreaOfficer.area_code), "areas"))
 
 
 async def area_officer(session: AsyncSession, area_code: str) -> ResponsiblePerson | None:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Row, Select, Table, any_, bindparam, select
+from sqlalchemy import Row, Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.households.models import HelperCadre, Household, Member
-from shared.db import read_rows
+from shared.db import one_of_parameter, read_rows
 
 _HOUSEHOLD: Table = Household.__table__  # type: ignore[attr-defined]
 _MEMBER: Table = Member.__table__  # type: ignore[attr-defined]
@@ -101,11 +101,6 @@ async def member_rows(
 
 @functools.cache
 def _members_of(dialect: str, columns: tuple[str, ...]) -> Select[Any]:
-    # On PostgreSQL one array parameter (one prepared statement for any number of households), elsewhere an IN list.
     m = _MEMBER.c
-    matches = (
-        m.household_id == any_(bindparam("households", type_=ARRAY(m.household_id.type)))
-        if dialect == "postgresql"
-        else m.household_id.in_(bindparam("households", expanding=True))
-    )
+    matches = one_of_parameter(dialect, m.household_id, "households", m.household_id.type)
     return select(m.household_id, *(m[n] for n in columns)).where(matches).order_by(m.household_id, m.birth_date, m.id)
