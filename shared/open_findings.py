@@ -9,12 +9,13 @@ one applied is ignored (by the events' own times).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from sqlalchemy import Uuid, event, select
+from sqlalchemy import Select, Uuid, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col
@@ -31,7 +32,7 @@ from shared.contracts.audit import (
     RectificationRescheduled,
     SubjectKind,
 )
-from shared.db import one_of
+from shared.db import one_of_parameter
 from shared.entities import new_entity
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.handlers import HandlerRegistry
@@ -119,10 +120,16 @@ async def _load(session: AsyncSession, model: type[P], finding_ids: list[UUID]) 
     wanted = sorted({finding_id for finding_id in finding_ids if finding_id not in known})
     if not wanted:
         return
-    stmt = select(model).where(one_of(session.get_bind().dialect, col(model.finding_id), wanted, Uuid()))
+    stmt = _open_findings_of(model, session.get_bind().dialect.name)
     with session.no_autoflush:
-        found = {problem.finding_id: problem for problem in (await session.scalars(stmt)).all()}
+        found = {problem.finding_id: problem for problem in (await session.scalars(stmt, {"findings": wanted})).all()}
     known.update({finding_id: found.get(finding_id) for finding_id in wanted})
+
+
+@functools.cache
+def _open_findings_of(model: type[P], dialect: str) -> Select[tuple[P]]:
+    # Built once: a statement built per batch is keyed for SQLAlchemy's cache every time.
+    return select(model).where(one_of_parameter(dialect, col(model.finding_id), "findings", Uuid()))
 
 
 async def _find(session: AsyncSession, model: type[P], finding_id: UUID) -> P | None:

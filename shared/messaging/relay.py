@@ -16,16 +16,17 @@ context saved with it, whose own context goes with the record as its `traceparen
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, text, update
+from sqlalchemy import BigInteger, Update, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db import is_postgres, one_of
+from shared.db import is_postgres, one_of_parameter
 from shared.messaging.backlog import ReadAhead
 from shared.messaging.kafka import SharedProducer
 from shared.messaging.outbox import NOTIFY_CHANNEL, OUTBOX, OutboxSignal
@@ -159,12 +160,11 @@ class OutboxRelay:
         await asyncio.shield(self._mark(ids))
 
     async def _mark(self, ids: list[int]) -> None:
-        published = one_of(self._engine.dialect, OUTBOX.c.id, ids, BigInteger)
         async with self._engine.connect() as conn:
             # One statement, its own transaction: a round trip, where BEGIN and COMMIT would take three. The relay's
             # event loop is busy sending, and each round trip waits for it.
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(update(OUTBOX).where(published).values(published_at=utcnow()))
+            await conn.execute(_marking(self._engine.dialect.name), {"ids": ids, "at": utcnow()})
 
     @asynccontextmanager
     async def _leadership(self) -> AsyncIterator[bool]:
@@ -207,3 +207,10 @@ class OutboxRelay:
             await self._lock_conn.execute(text("SELECT 1"))  # fails on a connection that is gone
             await self._lock_conn.commit()
             self._lock_proven_at = time.monotonic()
+
+
+@functools.cache
+def _marking(dialect: str) -> Update:
+    """Marks the rows `ids` published `at` (built once: one built per batch is keyed for the cache every time)."""
+    published = one_of_parameter(dialect, OUTBOX.c.id, "ids", BigInteger)
+    return update(OUTBOX).where(published).values(published_at=bindparam("at", type_=OUTBOX.c.published_at.type))
