@@ -3,7 +3,8 @@
 A use case queues entries (`append`); they are chained and inserted just before its transaction commits
 (`write_pending`, called by the commit hook in `events.py`), so an entry exists exactly when the change it
 records does. Writers are serialized so the chain never forks: on PostgreSQL by a transaction-level advisory
-lock, on SQLite by the database write lock, taken last and held only for the head read and the inserts. The
+lock (taken with the head's read in one round trip, `ledger_head_locked`, migration 0014), on SQLite by the database
+write lock, taken last and held only for the head read and the inserts. The
 table refuses UPDATE and DELETE (triggers, migration 0002), and on PostgreSQL the service's own role may only
 insert and read (migration 0012); whoever gets past them is caught by `verify`, a cut tail or a rewrite with every
 hash recomputed by the heads anchored outside the database (`ledger_anchors.py`) or an exported head.
@@ -50,16 +51,23 @@ def append(session: AsyncSession, *, source: str, event_type: str, payload: byte
 
 
 # Built once: a statement built per transaction is parsed (text) or keyed for SQLAlchemy's cache every time.
-_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=LEDGER_LOCK_KEY)
+_HEAD = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)
+# PostgreSQL: the lock, then the head read after it is granted, in one round trip (migration 0014).
+_LOCKED_HEAD = select(LedgerEntry).from_statement(
+    text("SELECT * FROM ledger_head_locked(:key)").bindparams(key=LEDGER_LOCK_KEY)
+)
 # A write that matches no row takes SQLite's database write lock (held to commit); no trigger fires.
 _SQLITE_LOCK = text("UPDATE ledger_entry SET seq = seq WHERE 0")
-_HEAD = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)
 _APPEND = insert(LedgerEntry.__table__)  # type: ignore[attr-defined]
 
 
-def _serialize_writers(session: Session) -> None:
-    """Hold the log's write lock until the transaction ends, so that head reads and appends never interleave."""
-    session.execute(_LOCK if session.get_bind().dialect.name == "postgresql" else _SQLITE_LOCK)
+def _locked_head(session: Session) -> LedgerEntry | None:
+    """Take the log's write lock, held until the transaction ends so that head reads and appends never interleave,
+    and read the head."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalars(_LOCKED_HEAD).first()
+    session.execute(_SQLITE_LOCK)
+    return session.scalars(_HEAD).first()
 
 
 def write_pending(session: Session, *, now: datetime) -> list[dict[str, Any]]:
@@ -74,9 +82,7 @@ def write_pending(session: Session, *, now: datetime) -> list[dict[str, Any]]:
         return []
     session.flush()
     write_recorded(session)
-    _serialize_writers(session)
-    last = session.scalars(_HEAD).first()
-    rows = chain(pending, after=last, now=now)
+    rows = chain(pending, after=_locked_head(session), now=now)
     # Append-only rows: one Core statement on the table, no ORM objects or ORM bulk machinery.
     session.execute(_APPEND, rows)
     return rows
