@@ -94,8 +94,8 @@ def published_rows(rows: Sequence[Row[Any]]) -> list[PublishedRow]:
 
 
 def kafka_record(row: PublishedRow, *, traceparent: str | None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """The key, value and CloudEvents headers of the record an outbox row publishes,
-    carrying `traceparent`: the context of the span that publishes it, child of the one saved with the row."""
+    """The key, value and CloudEvents headers of the record an outbox row publishes, carrying `traceparent`: the
+    context of the span that publishes it, child of the one saved with the row."""
     headers = binary_headers(row.event_id, row.event_type, row.source, row.key, row.occurred_at, traceparent)
     return row.key.encode(), row.payload.encode(), headers
 

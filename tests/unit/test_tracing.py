@@ -336,6 +336,22 @@ async def test_the_relay_publishes_in_a_producer_span_child_of_the_saved_context
     assert second.parent is None and producer.headers[1]["traceparent"].decode() == traceparent(second)
 
 
+def audit_runner(sessions: async_sessionmaker[AsyncSession]) -> ConsumerRunner:
+    """Audit's consumer runner, given records by hand (`process`): no consumer, no dead-letter producer."""
+    return ConsumerRunner(
+        name="audit", handlers=build_handlers(AuditSettings(database_url="unused")), sessions=sessions,
+        consumer=None, dlq_producer=None,
+    )  # fmt: skip
+
+
+def problems_in_traces(parents: list[str]) -> list[Envelope]:
+    """A household's problem for each W3C traceparent, carried as its record's `traceparent`."""
+    return [
+        Envelope(**{**envelope_of(household_problem(uuid.uuid4())).__dict__, "traceparent": parent})
+        for parent in parents
+    ]
+
+
 def kafka_records(envelopes: list[Envelope]) -> list[ConsumerRecord[bytes, bytes]]:
     return [
         ConsumerRecord(HOUSEHOLDS_TOPIC, 2, 40 + n, 0, 0, env.subject.encode(), env.data, None, 0, 0, env.to_headers())
@@ -349,15 +365,9 @@ async def test_the_consumer_continues_each_event_s_trace(
 ) -> None:
     engine = create_engine(await sqlite_url("audit"))
     sessions = session_factory(engine)
-    runner = ConsumerRunner(
-        name="audit", handlers=build_handlers(AuditSettings(database_url="unused")), sessions=sessions,
-        consumer=None, dlq_producer=None,  # type: ignore[arg-type]
-    )  # fmt: skip
+    runner = audit_runner(sessions)
     parents = [f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01" for _ in range(events)]
-    envelopes = [
-        Envelope(**{**envelope_of(household_problem(uuid.uuid4())).__dict__, "traceparent": parent})
-        for parent in parents
-    ]
+    envelopes = problems_in_traces(parents)
     try:
         with captured_spans() as spans:
             assert await runner.process(kafka_records(envelopes)) == ["applied"] * events

@@ -13,19 +13,14 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from services.audit.handlers import build_handlers
-from services.audit.settings import AuditSettings
 from shared import tracing
 from shared.db import create_engine, session_factory, unit_of_work
-from shared.messaging.cloudevents import Envelope
-from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.kafka import SharedProducer
 from shared.messaging.outbox import OutboxSignal, record_event, session_info
 from shared.messaging.relay import OutboxRelay
 from tests.producer_fakes import FakeProducer
-from tests.support import envelope_of, household_problem
 from tests.tracing_support import captured_spans
-from tests.unit.test_tracing import _registered, kafka_records, saved_traceparents
+from tests.unit.test_tracing import _registered, audit_runner, kafka_records, problems_in_traces, saved_traceparents
 
 TRACE, SPAN = 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7
 PARENTS = [
@@ -72,15 +67,9 @@ async def test_unexported_the_consumer_carries_each_event_s_trace_on(
     tracing.configure_tracing("tests")
     engine = create_engine(await sqlite_url("audit"))
     sessions = session_factory(engine)
-    runner = ConsumerRunner(
-        name="audit", handlers=build_handlers(AuditSettings(database_url="unused")), sessions=sessions,
-        consumer=None, dlq_producer=None,  # type: ignore[arg-type]
-    )  # fmt: skip
+    runner = audit_runner(sessions)
     parents = [f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-{flags}" for _ in range(3)]
-    envelopes = [
-        Envelope(**{**envelope_of(household_problem(uuid.uuid4())).__dict__, "traceparent": parent})
-        for parent in parents
-    ]
+    envelopes = problems_in_traces(parents)
     try:
         assert not tracing.exporting()
         assert await runner.process(kafka_records(envelopes)) == ["applied"] * 3
