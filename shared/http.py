@@ -18,8 +18,14 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
 async def _reading(request: Request) -> AsyncIterator[AsyncSession]:
     # No BEGIN and no COMMIT (two round trips of a five-statement read): each statement runs on its own, on a
     # connection the database keeps read-only, so a write through it is refused however it is written.
-    async with request.app.state.reading() as session:
+    session: AsyncSession = request.app.state.reading()
+    try:
         yield session
+    finally:
+        # Rows read by `shared.db.read_rows` came on connections of their own: a session that never began holds
+        # nothing, and closing it would cost a task and a greenlet for nothing.
+        if session.in_transaction():
+            await session.close()
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is never a 2xx.

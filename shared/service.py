@@ -22,7 +22,7 @@ from shared.api.docs import serve_api_documents
 from shared.auth import TokenVerifier
 from shared.body_limit import BodyLimit
 from shared.contracts import ALL_TOPICS
-from shared.db import create_engine, reading_engine
+from shared.db import create_engine, reading_engine, reading_sessions
 from shared.error_documents import install_error_handlers
 from shared.health import router as health_router
 from shared.health import watch_kafka
@@ -76,7 +76,7 @@ class ServiceRuntime:
             instrument_engine(engine)  # a span per statement, when spans are exported
         self.signal = OutboxSignal()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info(self.signal))
-        self.reading = async_sessionmaker(self.reading_engine)
+        self.reading = reading_sessions(self.reading_engine)
         self.producers = SharedProducer(self._producer)  # the relay's and the dead-letter path's, renewed as one
         self.consumer: AIOKafkaConsumer | None = None
         self.relay: OutboxRelay | None = None

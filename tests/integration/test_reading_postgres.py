@@ -12,11 +12,11 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from services.households.models import Household
-from shared.db import create_engine
+from shared.db import create_engine, read_rows
 from shared.failures import sqlstate
 from tests.support import assert_problem, running_app
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, household, member
@@ -150,3 +150,28 @@ async def test_a_connection_lost_without_a_word_fails_one_request_with_a_clean_5
     assert lost.headers["Retry-After"]
     monkeypatch.undo()  # the driver has seen the connections end: the next request gets new ones
     assert (await client.get(f"/v1/households/{household_id}", headers=OFFICE)).status_code == 200
+
+
+async def test_every_read_gives_its_connection_back_whether_it_read_rows_or_objects(
+    service: tuple[FastAPI, httpx.AsyncClient, str],
+) -> None:
+    app, client, _ = service
+    household_id = await registered(client, "RD-6")
+    reads = [f"/v1/households/{household_id}", "/v1/households", f"/v1/households/{household_id}/history"] * 20
+    answers = await asyncio.gather(*(client.get(path, headers=OFFICE) for path in reads))
+    assert [a.status_code for a in answers] == [200] * len(reads)
+    assert answers[0].json()["household_code"] == "RD-6" and answers[2].json()["items"]
+    # Rows came on connections of their own, objects on their session's: all went back before the answers.
+    assert app.state.runtime.reading_engine.sync_engine.pool.checkedout() == 0
+
+
+async def test_rows_read_through_a_reading_session_leave_it_holding_no_connection(
+    service: tuple[FastAPI, httpx.AsyncClient, str],
+) -> None:
+    app, client, _ = service
+    household_id = await registered(client, "RD-7")
+    session = app.state.reading()
+    rows = await read_rows(session, select(Household.head_name).where(Household.id == household_id))
+    assert [tuple(r) for r in rows] == [("张三",)]
+    assert not session.in_transaction()  # nothing to give back: the route's session need not be closed
+    assert app.state.runtime.reading_engine.sync_engine.pool.checkedout() == 0
