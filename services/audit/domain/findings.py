@@ -3,12 +3,12 @@ referred; the same open problem on the same subject is not opened twice (a repea
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Select, bindparam, event, select, text
+from sqlalchemy import BigInteger, String, bindparam, event, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -145,23 +145,16 @@ async def record_manual_finding(
     return await record_finding(session, facts, policy=policy, now=now)
 
 
-async def _hold_subjects(session: AsyncSession, keys: list[OpenFindingKey]) -> None:
-    """Hold these subjects' problems until the transaction ends (PostgreSQL; SQLite has one writer at a time).
+def _subject_locks(keys: list[OpenFindingKey]) -> list[int]:
+    """The advisory locks that hold these subjects' problems until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time), in the one order every transaction takes them.
 
     Whoever records a problem, an inspector or the consumer, holds it first: a second recording of the same
     problem waits, then finds the first's finding and adds an occurrence, instead of failing on the unique index
     of open findings. The locks are taken in one order (sorted, in one statement), so that two transactions
     holding some each never wait for each other.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    locks = sorted({_lock_id(key) for key in keys})
-    await session.execute(_HOLD, {"locks": locks})
-
-
-_HOLD = text(
-    "SELECT count(pg_advisory_xact_lock(lock)) FROM (SELECT unnest(:locks) AS lock ORDER BY 1) AS held"
-).bindparams(bindparam("locks", type_=ARRAY(BigInteger)))
+    return sorted({_lock_id(key) for key in keys})
 
 
 def _lock_id(key: OpenFindingKey) -> int:
@@ -224,25 +217,40 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
     wanted = list({key for key in keys if key not in known})
     if not wanted:
         return
-    await _hold_subjects(session, wanted)
-    stmt = _open_findings_of(session.get_bind().dialect.name)
-    parameters = {"kinds": sorted({kind for kind, _, _ in wanted}), "subjects": sorted({s for _, s, _ in wanted})}
+    parameters: dict[str, list[Any]] = {
+        "kinds": sorted({kind for kind, _, _ in wanted}),
+        "subjects": sorted({s for _, s, _ in wanted}),
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        stmt, parameters = _OPEN_FINDINGS_HELD, {**parameters, "locks": _subject_locks(wanted)}
+    else:
+        stmt = _OPEN_FINDINGS
     with session.no_autoflush:
         found = {_key(finding): finding for finding in (await session.scalars(stmt, parameters)).all()}
     known.update({key: found.get(key) for key in wanted})
 
 
-@functools.cache
-def _open_findings_of(dialect: str) -> Select[tuple[Finding]]:
-    # Two array parameters, not a list of key tuples: one prepared statement whatever the batch's size.
-    stmt = select(Finding).where(
-        one_of_parameter(dialect, col(Finding.subject_kind), "kinds"),
-        one_of_parameter(dialect, col(Finding.subject_id), "subjects"),
-        col(Finding.status) == FindingStatus.OPEN,
+# Two array parameters, not a list of key tuples: one prepared statement whatever the batch's size. PostgreSQL: the
+# subjects' locks, then their open findings read once the locks are granted, in one round trip (migration 0015). The
+# findings are locked: a concurrent repeat waits instead of writing back a stale count of occurrences or evidence, and
+# a finding closed meanwhile is no longer open when the lock is granted (the repeat then opens a new one).
+_OPEN_FINDINGS_HELD = (
+    select(Finding)
+    .from_statement(
+        text("SELECT * FROM open_findings_held(:locks, :kinds, :subjects)").bindparams(
+            bindparam("locks", type_=ARRAY(BigInteger)),
+            bindparam("kinds", type_=ARRAY(String)),
+            bindparam("subjects", type_=ARRAY(String)),
+        )
     )
-    # Locked: a concurrent repeat waits instead of writing back a stale count of occurrences or evidence, and a
-    # finding closed meanwhile is no longer open when the lock is granted (the repeat then opens a new one).
-    return stmt.with_for_update().execution_options(populate_existing=True)
+    .execution_options(populate_existing=True)
+)
+# SQLite: no lock to take, as its writer holds the database's.
+_OPEN_FINDINGS = select(Finding).where(
+    one_of_parameter("sqlite", col(Finding.subject_kind), "kinds"),
+    one_of_parameter("sqlite", col(Finding.subject_id), "subjects"),
+    col(Finding.status) == FindingStatus.OPEN,
+)
 
 
 async def _open_finding(session: AsyncSession, facts: ProblemFacts) -> Finding | None:
