@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, text
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
 from services.audit.rules.lifecycle import TaskStatus
+from shared.ids import uuid7
 from shared.timeutil import UTCDateTime
 
 
@@ -39,7 +40,7 @@ def _flush_order_only(target: str) -> Any:
 class InspectionCampaign(SQLModel, table=True):
     """An inspection campaign: a self-assessment round (自查评估), targeted supervision (挂牌督战), a 回头看."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     name: str = Field(max_length=200)
     kind: str = Field(max_length=30)
     scope_level: str = Field(max_length=20)
@@ -72,7 +73,7 @@ class Finding(SQLModel, table=True):
         Index("ix_finding_handover", "severity", "referred_at"),
     )
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     subject_kind: str = Field(max_length=20)
     subject_id: str = Field(max_length=64)
     area_code: str = Field(max_length=12, index=True)
@@ -102,7 +103,7 @@ class Finding(SQLModel, table=True):
 class RectificationTask(SQLModel, table=True):
     """The rectification task (整改任务) a finding opens, with an owner and a deadline."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     finding_id: UUID = Field(foreign_key="finding.id", unique=True)
     owner: str = Field(max_length=100, index=True)
     deadline: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -129,7 +130,7 @@ class RectificationTask(SQLModel, table=True):
 class RectificationSubmission(SQLModel, table=True):
     """What the owner submitted as done, with references to the evidence."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     task_id: UUID = Field(foreign_key="rectificationtask.id", index=True)
     submitted_by: str = Field(max_length=100)
     submitted_at: datetime = Field(sa_type=UTCDateTime)
@@ -140,7 +141,7 @@ class RectificationSubmission(SQLModel, table=True):
 class FollowUpCheck(SQLModel, table=True):
     """A follow-up check (回头看) of a submitted rectification: passed (verified) or failed (reopened)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     task_id: UUID = Field(foreign_key="rectificationtask.id", index=True)
     submission_id: UUID = Field(foreign_key="rectificationsubmission.id")
     campaign_id: UUID | None = Field(default=None, foreign_key="inspectioncampaign.id")
@@ -153,7 +154,7 @@ class FollowUpCheck(SQLModel, table=True):
 class DeadlineChange(SQLModel, table=True):
     """A deadline moved by the district office (调整整改期限), with who, when and why."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     task_id: UUID = Field(foreign_key="rectificationtask.id", index=True)
     previous_deadline: datetime = Field(sa_type=UTCDateTime)
     deadline: datetime = Field(sa_type=UTCDateTime)
@@ -167,7 +168,7 @@ class DeadlineChange(SQLModel, table=True):
 class DisciplineReferral(SQLModel, table=True):
     """A lead handed to the discipline commission (纪委线索移交)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     finding_id: UUID = Field(foreign_key="finding.id", index=True)
     reason: str = Field(max_length=60)
     severity: str = Field(max_length=20, description="the finding's when referred: what the commission was handed")
@@ -181,7 +182,7 @@ class DisciplineReferral(SQLModel, table=True):
 class AccountabilityAction(SQLModel, table=True):
     """The discipline commission's decision against a named person (问责): talk, notice, admonishment, sanction."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     referral_id: UUID = Field(foreign_key="disciplinereferral.id", index=True)
     finding_id: UUID = Field(foreign_key="finding.id", index=True)
     kind: str = Field(max_length=30)
@@ -228,7 +229,7 @@ class LedgerAnchor(SQLModel, table=True):
 class ResponsibilityChange(SQLModel, table=True):
     """A finding handed to another responsible person (责任人变更): who had it, who has it, why, who decided."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     finding_id: UUID = Field(foreign_key="finding.id", index=True)
     from_person_id: str | None = Field(default=None, max_length=100)
     from_person: str | None = Field(default=None, max_length=50)
@@ -263,7 +264,7 @@ class Notification(SQLModel, table=True):
         Index("ix_notification_delivery", "delivery_status", "next_attempt_at"),
     )
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     person_id: str = Field(max_length=100)
     kind: str = Field(max_length=30, description="NotificationKind: due_soon, overdue, reopened, referred, assigned")
     finding_id: UUID | None = Field(default=None, foreign_key="finding.id")
@@ -285,7 +286,7 @@ class Grievance(SQLModel, table=True):
     The complainant's contact is sealed (never shown to the township complained about); an anonymous report has none.
     Triage turns it into a finding or records why not; the reply to the complainant is due by `response_due_on`."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     channel: str = Field(max_length=20, description="GrievanceChannel: hotline_12317, letters_visits, online")
     received_on: date
     area_code: str = Field(max_length=12, index=True, description="where the matter is")
@@ -316,7 +317,7 @@ class Grievance(SQLModel, table=True):
 class GrievanceContactReveal(SQLModel, table=True):
     """A complainant's contact opened (查看举报人信息): who, when and why, each also an entry of the log."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     grievance_id: UUID = Field(foreign_key="grievance.id", index=True)
     revealed_by: str = Field(max_length=100)
     revealed_at: datetime = Field(sa_type=UTCDateTime)

@@ -7,11 +7,12 @@ stamp fails the insert (NOT NULL) instead of reading the wall clock.
 from __future__ import annotations
 
 from datetime import date, datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from shared.ids import uuid7
 from shared.open_findings import OpenFindingFields
 from shared.timeutil import UTCDateTime
 
@@ -19,7 +20,7 @@ from shared.timeutil import UTCDateTime
 class HelperCadre(SQLModel, table=True):
     """A helper cadre (帮扶责任人): the official assigned to help households; `subject` is their login."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     subject: str = Field(max_length=100, unique=True)
     name: str = Field(max_length=100)
     unit: str = Field(max_length=200)
@@ -30,7 +31,7 @@ class HelperCadre(SQLModel, table=True):
 class Household(SQLModel, table=True):
     """A registered poor household (建档立卡贫困户); guarantee columns summarise the latest records."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_code: str = Field(max_length=32, unique=True)
     area_code: str = Field(max_length=12, index=True)
     head_name: str = Field(max_length=100)
@@ -47,7 +48,7 @@ class Household(SQLModel, table=True):
 class Member(SQLModel, table=True):
     """A member of a household (家庭成员), the head included; the ID-card number only sealed and hashed."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     name: str = Field(max_length=100)
     relationship_to_head: str = Field(max_length=30)
@@ -75,7 +76,7 @@ class Member(SQLModel, table=True):
 class IdCardReveal(SQLModel, table=True):
     """Who saw a member's full ID-card number, when and why (the number itself is not stored here)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     member_id: UUID = Field(foreign_key="member.id", index=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     revealed_by: str = Field(max_length=100)
@@ -86,7 +87,7 @@ class IdCardReveal(SQLModel, table=True):
 class Visit(SQLModel, table=True):
     """A visit to a household (走访/入户排查) in an inspection round."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     round: int
     visited_on: date
@@ -98,7 +99,7 @@ class Visit(SQLModel, table=True):
 class VisitProblem(SQLModel, table=True):
     """A problem a visit found; each is published for audit to turn into a finding."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     visit_id: UUID = Field(foreign_key="visit.id", index=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     category: str = Field(max_length=30)
@@ -117,7 +118,7 @@ class HouseholdOpenFinding(OpenFindingFields, table=True):
 class HousingAppraisal(SQLModel, table=True):
     """A housing-safety appraisal (住房安全鉴定), grade A-D; C/D must be renovated (危房改造) by a date."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     grade: str = Field(max_length=1)
     appraised_on: date
@@ -131,7 +132,7 @@ class HousingAppraisal(SQLModel, table=True):
 class WaterCheck(SQLModel, table=True):
     """A drinking-water check (安全饮水): source and problems (e.g. excess fluoride); safe when none."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     checked_on: date
     source: str = Field(max_length=20)
@@ -154,7 +155,7 @@ class PovertyLine(SQLModel, table=True):
 class IncomeRecord(SQLModel, table=True):
     """Household income (家庭收入) for a year from one source, in fen."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     year: int = Field(index=True)
     source: str = Field(max_length=30)
@@ -198,7 +199,7 @@ class TransferReceipt(SQLModel, table=True):
 class MedicalExpense(SQLModel, table=True):
     """A member's out-of-pocket hospital cost (个人自付医疗费用) as the health department reported it."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     member_id: UUID = Field(foreign_key="member.id", index=True)
     amount_fen: int = Field(sa_type=BigInteger)
@@ -209,7 +210,7 @@ class MedicalExpense(SQLModel, table=True):
 class MonitoringEpisode(SQLModel, table=True):
     """A relapse-risk monitoring episode (防止返贫监测): opened by a flag, closed by a decision with evidence."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     status: str = Field(default="open", max_length=10, index=True)
     opened_on: date
@@ -223,7 +224,7 @@ class MonitoringEpisode(SQLModel, table=True):
 class RiskFlag(SQLModel, table=True):
     """One reason a household was flagged (income under line + margin, medical cost, disability, disaster...)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(foreign_key="household.id", index=True)
     episode_id: UUID = Field(foreign_key="monitoringepisode.id", index=True)
     kind: str = Field(max_length=30)
@@ -236,7 +237,7 @@ class RiskFlag(SQLModel, table=True):
 class MonitoringMeasure(SQLModel, table=True):
     """A help measure (帮扶措施) taken in a monitoring episode."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     episode_id: UUID = Field(foreign_key="monitoringepisode.id", index=True)
     kind: str = Field(max_length=30)
     description: str = Field(max_length=1000)
@@ -249,7 +250,7 @@ class DepartmentBatch(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("kind", "idempotency_key", name="uq_departmentbatch_kind_key"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     kind: str = Field(max_length=30)
     idempotency_key: str = Field(max_length=100)
     request_digest: str = Field(max_length=64)
@@ -280,7 +281,7 @@ class PowerHolder(SQLModel, table=True):
     officer who approves. Their own ID number is kept only as a blind index, to find them among beneficiaries
     (优亲厚友)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     person_id: str = Field(max_length=100, unique=True, description="their login (a token's subject)")
     name: str = Field(max_length=50, description="an official role: a cadre's name is not personal data here")
     post: str = Field(max_length=100, description="村支书, 乡镇扶贫办主任, 帮扶责任人, 审批科长 ...")
@@ -297,7 +298,7 @@ class PowerHolderRelative(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("holder_id", "id_hash", name="uq_powerholderrelative_holder_id_hash"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     holder_id: UUID = Field(foreign_key="powerholder.id", index=True)
     relationship: str = Field(max_length=20, description="RelativeKind: spouse, parent, child, sibling, ...")
     id_hash: str = Field(max_length=64, index=True)
@@ -325,7 +326,7 @@ class IntegrityHit(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("kind", "member_id", "ref", name="uq_integrityhit_kind_member_ref"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     kind: str = Field(max_length=40, description="HitKind")
     household_id: UUID = Field(index=True)
     member_id: UUID

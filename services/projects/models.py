@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from shared.ids import uuid7
 from shared.open_findings import OpenFindingFields
 from shared.timeutil import UTCDateTime
 
@@ -18,7 +19,7 @@ from shared.timeutil import UTCDateTime
 class Project(SQLModel, table=True):
     """An industrial project (产业扶贫项目) in a township or village."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=200)
     kind: str = Field(max_length=30)  # a ProjectKind
@@ -36,7 +37,7 @@ class Project(SQLModel, table=True):
 class ProjectStatusChange(SQLModel, table=True):
     """One step of a project's life (ProjectStatus), who took it and why: the project's history."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(index=True)
     from_status: str = Field(max_length=30)
     to_status: str = Field(max_length=30)
@@ -53,7 +54,7 @@ class FundAllocation(SQLModel, table=True):
     """A funding line (资金指标): money of one source (FundSource: central, provincial, municipal, district special
     funds, matching) allocated for one year under one document (文号)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     source: str = Field(max_length=20, index=True, description="FundSource")
     year: int = Field(index=True)
     document_no: str = Field(max_length=100, description="the allocation document (文号)")
@@ -68,7 +69,7 @@ class ProjectFunding(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("project_id", "allocation_id", name="uq_projectfunding_project_allocation"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(index=True)
     allocation_id: UUID = Field(index=True)
     amount_fen: int = Field(sa_type=BigInteger)
@@ -79,7 +80,7 @@ class ProjectFunding(SQLModel, table=True):
 class ProjectSpending(SQLModel, table=True):
     """Money spent (支出) by a project against one of its funding draws; never past the draw."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(index=True)
     funding_id: UUID = Field(index=True)
     amount_fen: int = Field(sa_type=BigInteger)
@@ -96,7 +97,7 @@ class ProjectSpending(SQLModel, table=True):
 class ProjectMilestone(SQLModel, table=True):
     """A step of construction with its due date and progress; overdue while not completed after `due_on`."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(index=True)
     name: str = Field(max_length=200)
     due_on: date
@@ -110,7 +111,7 @@ class ProjectAcceptance(SQLModel, table=True):
     """An acceptance inspection (验收) by an officer who is not the project's manager, passed or not, with what it
     found (each finding also a problem published for audit)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(index=True)
     accepted_on: date
     officer_id: str = Field(max_length=100)
@@ -123,7 +124,7 @@ class ProjectAcceptance(SQLModel, table=True):
 class ProjectContract(SQLModel, table=True):
     """An insurance policy (项目保险) or maintenance contract (运维合同, e.g. the solar plants') of a project."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(index=True)
     kind: str = Field(max_length=20, description="ContractKind: insurance, maintenance")
     provider: str = Field(max_length=200)
@@ -140,7 +141,7 @@ class ProjectContract(SQLModel, table=True):
 class ProjectAsset(SQLModel, table=True):
     """An asset an accepted project registered to its owner (资产确权): a village collective or a township."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(index=True)
     description: str = Field(max_length=200)
     value_fen: int = Field(sa_type=BigInteger)
@@ -156,7 +157,7 @@ class ProjectAsset(SQLModel, table=True):
 class ProjectInspection(SQLModel, table=True):
     """A project inspection (两看一及时): look at the asset, look at the operation, fix promptly."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(foreign_key="project.id", index=True)
     inspected_on: date
     inspector: str = Field(max_length=100)
@@ -180,7 +181,7 @@ class ProjectProblem(SQLModel, table=True):
         ),
     )
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     inspection_id: UUID | None = Field(default=None, foreign_key="projectinspection.id", index=True)
     project_id: UUID = Field(foreign_key="project.id", index=True)
     code: str = Field(max_length=60)
@@ -197,7 +198,7 @@ class ProjectIncome(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("asset_id", "period", name="uq_projectincome_asset_period"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     project_id: UUID = Field(foreign_key="project.id", index=True)
     asset_id: UUID | None = Field(default=None, index=True)
     period: str = Field(max_length=7)
@@ -224,7 +225,7 @@ class DistributionPlan(SQLModel, table=True):
         ),
     )
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     income_id: UUID = Field(index=True)
     project_id: UUID = Field(index=True)
     asset_id: UUID
@@ -258,7 +259,7 @@ class PlanSetAside(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("plan_id", "purpose", name="uq_plansetaside_plan_purpose"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     plan_id: UUID = Field(index=True)
     purpose: str = Field(max_length=30)
     share_bp: int
@@ -270,7 +271,7 @@ class PlanShare(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("plan_id", "household_id", name="uq_planshare_plan_household"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     plan_id: UUID = Field(index=True)
     household_id: UUID = Field(index=True)
     area_code: str = Field(max_length=12)
@@ -289,7 +290,7 @@ class PlanShare(SQLModel, table=True):
 class Workshop(SQLModel, table=True):
     """An employment workshop (就业工场) or poverty workshop (扶贫车间), possibly a branch of another."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     name: str = Field(max_length=200)
     kind: str = Field(max_length=30, description="WorkshopKind")
     area_code: str = Field(max_length=12, index=True)
@@ -303,7 +304,7 @@ class Workshop(SQLModel, table=True):
 class WorkshopEmployment(SQLModel, table=True):
     """A poor household's member employed by a workshop, at an agreed monthly wage, from a day until a day."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     workshop_id: UUID = Field(index=True)
     household_id: UUID = Field(index=True)
     member_id: UUID = Field(index=True)
@@ -319,7 +320,7 @@ class WorkshopWage(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("employment_id", "period", name="uq_workshopwage_employment_period"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     employment_id: UUID = Field(index=True)
     workshop_id: UUID = Field(index=True)
     household_id: UUID = Field(index=True)
@@ -333,7 +334,7 @@ class WorkshopWage(SQLModel, table=True):
 class PublicWelfarePost(SQLModel, table=True):
     """A public-welfare post (公益岗位): a duty in a village or township with a monthly allowance."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     title: str = Field(max_length=200)
     duty: str = Field(max_length=30, description="PostDuty: cleaning, care, security, ...")
     area_code: str = Field(max_length=12, index=True)
@@ -346,7 +347,7 @@ class PostHolding(SQLModel, table=True):
     """A poor household's member holding a post from a day until a day; a member holds one post at a time and a
     post has one holder at a time."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     post_id: UUID = Field(index=True)
     household_id: UUID = Field(index=True)
     member_id: UUID = Field(index=True)
@@ -359,7 +360,7 @@ class PostHolding(SQLModel, table=True):
 class CarePairing(SQLModel, table=True):
     """A post holder paired with a household that cannot look after itself (帮扶对子)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     holding_id: UUID = Field(index=True)
     cared_household_id: UUID = Field(index=True)
     started_on: date
@@ -372,7 +373,7 @@ class Payroll(SQLModel, table=True):
     """A month's payroll of the public-welfare posts (公益岗位工资表): prepared, approved by someone other than its
     preparer, paid through subsidies. One per month."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     period: str = Field(max_length=7, unique=True)
     status: str = Field(max_length=20, description="PayrollStatus: prepared, approved, paid")
     line_count: int
@@ -390,7 +391,7 @@ class PayrollLine(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("payroll_id", "member_id", name="uq_payrollline_payroll_member"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     payroll_id: UUID = Field(index=True)
     holding_id: UUID
     post_id: UUID

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import JSON, BigInteger, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from shared.ids import uuid7
 from shared.timeutil import UTCDateTime
 
 
@@ -98,7 +99,7 @@ class ProgrammeVersion(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("programme_code", "version", name="uq_programmeversion_code_version"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     programme_code: str = Field(max_length=60, index=True)
     version: int
     effective_from: date
@@ -113,7 +114,7 @@ class ProgrammeVersion(SQLModel, table=True):
 class ProgrammeFund(SQLModel, table=True):
     """Money allocated to a programme for a year (资金下达): a cycle cannot be approved over what is left."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     programme_code: str = Field(max_length=60, index=True)
     year: int
     amount_fen: int = Field(sa_type=BigInteger)
@@ -135,7 +136,7 @@ class Cycle(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("programme_code", "period", "order_ref", name="uq_cycle_programme_period"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     programme_code: str = Field(max_length=60, index=True)
     period: str = Field(max_length=7, description="YYYY-MM, YYYY-S1/S2 (terms) or YYYY, by the frequency")
     origin: str = Field(
@@ -171,7 +172,7 @@ class CycleEntitlement(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("cycle_id", "household_id", "holder_key", name="uq_cycleentitlement_holder"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     cycle_id: UUID = Field(index=True)
     household_id: UUID = Field(index=True)
     member_id: UUID | None = None
@@ -189,7 +190,7 @@ class Objection(SQLModel, table=True):
     """An objection raised during a cycle's public notice (公示异议), about a listed entitlement or a household left
     out, and how it was decided."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     cycle_id: UUID = Field(index=True)
     household_id: UUID
     entitlement_id: UUID | None = None
@@ -212,7 +213,7 @@ class Payee(SQLModel, table=True):
     shared between households, masked forms for reading. A corrected account is a new payee; the old one is
     `replaced_at`."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(index=True)
     member_id: UUID | None = None
     holder_key: str = Field(max_length=36)
@@ -235,7 +236,7 @@ class DisbursementBatch(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("cycle_id", "sequence", name="uq_disbursementbatch_cycle_sequence"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     cycle_id: UUID = Field(index=True)
     sequence: int
     status: str = Field(max_length=20, description="BatchStatus: built, exported, reconciled")
@@ -264,7 +265,7 @@ class BatchLine(SQLModel, table=True):
         ),
     )
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     batch_id: UUID = Field(index=True)
     line_no: int
     entitlement_id: UUID = Field(index=True)
@@ -280,7 +281,7 @@ class BankFileExport(SQLModel, table=True):
     """Who exported a batch's bank file (the one place full account numbers leave the system), when, why, and the
     checksum of the bytes they got (in the export's encoding; the batch keeps the UTF-8 form's)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     batch_id: UUID = Field(index=True)
     encoding: str = Field(max_length=10)
     checksum: str = Field(max_length=64)
@@ -294,7 +295,7 @@ class BankResultImport(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("batch_id", "checksum", name="uq_bankresultimport_batch_checksum"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     batch_id: UUID = Field(index=True)
     checksum: str = Field(max_length=64)
     encoding: str = Field(max_length=10)
@@ -344,7 +345,7 @@ class Payment(SQLModel, table=True):
         ),
     )
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     household_id: UUID = Field(index=True)
     member_id: UUID | None = None
     holder_key: str = Field(default="-", max_length=36)
@@ -373,7 +374,7 @@ class PaymentCorrection(SQLModel, table=True):
     """A wrong payment reversed (冲正, the bank returned it) or recovered (追回, taken back from the payee), with
     the reason and who decided it."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     payment_id: UUID = Field(index=True, unique=True)
     kind: str = Field(max_length=20, description="CorrectionKind: reversal, recovery")
     amount_fen: int = Field(sa_type=BigInteger)
@@ -389,7 +390,7 @@ class CoverageCheck(SQLModel, table=True):
     """A subsidy coverage check (政策落实覆盖核查): who the programme's rule entitled in an area for a period, and who
     went unpaid; run on demand or on a cycle's schedule (`cycle_id`)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     policy_code: str = Field(max_length=60)
     period: str = Field(max_length=7)
     area_code: str | None = Field(default=None, max_length=12, description="the scope checked; None: the district")
@@ -403,7 +404,7 @@ class CoverageCheck(SQLModel, table=True):
 class CoverageGap(SQLModel, table=True):
     """One entitlement a coverage check found unpaid, as it stood when the check ran."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     check_id: UUID = Field(foreign_key="coveragecheck.id", index=True)
     household_id: UUID
     member_id: UUID | None = Field(default=None)
@@ -413,7 +414,7 @@ class CoverageGap(SQLModel, table=True):
 class LeakageCheck(SQLModel, table=True):
     """A check of the payments of a programme and period against who was entitled (资金安全核查)."""
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     policy_code: str | None = Field(default=None, max_length=60, description="None: every programme")
     period: str = Field(max_length=7)
     checked_by: str = Field(max_length=100)
@@ -428,7 +429,7 @@ class Leak(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("kind", "payment_id", name="uq_leak_kind_payment"),)
 
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    id: UUID = Field(default_factory=uuid7, primary_key=True)
     check_id: UUID = Field(index=True)
     kind: str = Field(max_length=30)
     payment_id: UUID

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypedDict
-from uuid import uuid4
 
 from sqlalchemy import BigInteger, Column, FetchedValue, Index, Integer, Row, Text, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.commit_queue import CommitQueue
 from shared.contracts import IntegrationEvent
+from shared.ids import uuid7
 from shared.messaging.cloudevents import binary_headers
 from shared.timeutil import UTCDateTime, utcnow
 from shared.tracing import current_traceparent
@@ -142,7 +142,7 @@ class OutboxRow(TypedDict):
 def outbox_row(evt: IntegrationEvent, *, source: str, now: datetime) -> OutboxRow:
     """The row that publishes `evt` (bulk writers build these directly)."""
     return OutboxRow(
-        event_id=str(uuid4()),
+        event_id=str(uuid7()),
         topic=evt.topic,
         key=evt.aggregate_id(),
         event_type=evt.event_type,

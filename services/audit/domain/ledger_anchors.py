@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from uuid import uuid4
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +27,7 @@ from services.audit.rules.ledger import anchor_due
 from services.audit.settings import AuditSettings
 from shared.contracts.audit import LedgerHeadAnchored
 from shared.db import unit_of_work
+from shared.ids import uuid7
 from shared.metrics import SCHEDULED_CHECK_RUNS
 from shared.periodic import every
 from shared.service import ServiceRuntime, Worker
@@ -64,7 +64,7 @@ async def anchor_head(session: AsyncSession, *, now: datetime, every: timedelta,
         entry_hash=newest.entry_hash,
         recorded_at=newest.recorded_at,
         anchored_at=now,
-        anchor_id=uuid4(),
+        anchor_id=uuid7(),
     )
     session.add(anchor)
     await session.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from services.households.rules.members import (
 from services.households.rules.monitoring import disability_is_new
 from shared.contracts.households import MemberUpdated, RiskKind
 from shared.errors import InvalidInput, RuleViolation
+from shared.ids import uuid7
 
 
 async def member_count(session: AsyncSession, household_id: UUID) -> int:
@@ -63,7 +64,7 @@ def _ensure_consistent(member: Member) -> None:
 def build_member(household_id: Any, values: Mapping[str, Any], vault: IdCardVault) -> Member:
     """A new member from validated values (`id_number` a canonical number or None); not yet added."""
     fields = {k: values[k] for k in EDITABLE if k in values}
-    member = Member(id=uuid4(), household_id=household_id, **fields)
+    member = Member(id=uuid7(), household_id=household_id, **fields)
     _ensure_consistent(member)
     number = values.get("id_number")
     if number:

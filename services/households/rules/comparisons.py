@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from services.households.rules.integrity import FOUND_BY, MAX_EVIDENCE, Hit, HitKind
 from services.households.rules.vocabulary import DataKind
 from shared.contracts.accountability import ResponsiblePerson, Severity
 from shared.contracts.households import HouseholdProblemFound, MinimumAllowance, ProblemCategory
+from shared.ids import uuid7
 
 
 class CompanyRole(StrEnum):
@@ -152,9 +153,9 @@ def _hit(
     now: datetime,
 ) -> Hit:
     """A comparison's hit as stored and as told to audit: policy delivery (政策落实), serious, found today."""
-    problem_id = uuid4()
+    problem_id = uuid7()
     row = {
-        "id": uuid4(),
+        "id": uuid7(),
         "kind": kind.value,
         "household_id": matched.household_id,
         "member_id": matched.member_id,

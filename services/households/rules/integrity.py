@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from shared.contracts.accountability import ResponsiblePerson, ResponsibleRole, Severity
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.ids import uuid7
 
 FOUND_BY = "integrity_check"  # the check found it, not whoever registered the person that set it off
 MAX_RELATIVES = 50
@@ -165,9 +166,9 @@ def conflict_hit(
     approval's (once per member and approved list); severe, found today."""
     kind = beneficiary_kind(match) if approval is None else HitKind.APPROVAL_OF_RELATIVE
     ref = str(match.holder.id) if approval is None else str(approval.order_id)
-    problem_id = uuid4()
+    problem_id = uuid7()
     row = {
-        "id": uuid4(),
+        "id": uuid7(),
         "kind": kind.value,
         "household_id": match.household_id,
         "member_id": match.member_id,

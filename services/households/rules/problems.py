@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from typing import NotRequired, TypedDict, Unpack
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from shared.contracts.accountability import ResponsiblePerson, ResponsibleRole
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
+from shared.ids import uuid7
 
 
 class Problem(TypedDict):
@@ -29,7 +30,7 @@ def problem_event(household_id: UUID, area_code: str, **problem: Unpack[Problem]
     return HouseholdProblemFound(
         household_id=household_id,
         area_code=area_code,
-        **{**problem, "problem_id": problem.get("problem_id") or uuid4()},
+        **{**problem, "problem_id": problem.get("problem_id") or uuid7()},
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,7 @@ from shared.contracts.projects import PayrollLine as ApprovedLine
 from shared.db import keyset
 from shared.duties import ensure_someone_else
 from shared.errors import Conflict, NotFound, RuleViolation
+from shared.ids import uuid7
 
 _EXISTS = "The month has a payroll already."
 SUBSIDIES = "subsidies"  # who a payment told back, or its reversal, moved a payroll
@@ -101,7 +102,7 @@ async def _holdings(session: AsyncSession, period: str) -> list[Holding]:
 
 def _row(payroll_id: UUID, line: Line) -> dict[str, Any]:
     return {
-        "id": uuid4(),
+        "id": uuid7(),
         "payroll_id": payroll_id,
         "holding_id": line.holding_id,
         "post_id": line.post_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import ColumnElement, Table, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,7 @@ from shared.auth import Principal
 from shared.contracts.households import HouseholdStatus
 from shared.contracts.projects import MAX_PLAN_SHARES
 from shared.errors import Conflict, NotFound
+from shared.ids import uuid7
 
 ENTITLED = frozenset(
     {
@@ -223,7 +224,7 @@ def _share_rows(
         }
         rows.append(
             {
-                "id": uuid4(),
+                "id": uuid7(),
                 "plan_id": plan.id,
                 "household_id": h.household_id,
                 "area_code": h.area_code,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Row, Select, Uuid, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +67,7 @@ from services.subsidies.rules.vocabulary import (
 from shared.contracts.subsidies import BankFileExported
 from shared.db import keyset, one_of
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.ids import uuid7
 
 CHUNK = 5_000
 LIVE = (LineStatus.PENDING, LineStatus.PAID)
@@ -118,7 +119,7 @@ async def build_batch(session: AsyncSession, cycle_id: UUID, *, actor: str, now:
             cycle_status=cycle.status,
         )
     recheck = await _recheck_of(session, cycle)
-    batch_id, line_no, total_fen, awaiting, withdrawn, amended = uuid4(), 0, 0, 0, 0, 0
+    batch_id, line_no, total_fen, awaiting, withdrawn, amended = uuid7(), 0, 0, 0, 0, 0
     try:
         async for rows in _chunks(session, _holders(cycle.id)):
             earlier = await _earlier_lines(session, [row.id for row in rows])
@@ -203,7 +204,7 @@ _PLACE_HOLDERS = (
 
 def _line(batch_id: UUID, line_no: int, row: Row[Any], amount_fen: int) -> dict[str, Any]:
     return {
-        "id": uuid4(),
+        "id": uuid7(),
         "batch_id": batch_id,
         "line_no": line_no,
         "entitlement_id": row.id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Uuid, func, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ from shared.contracts.accountability import ResponsiblePerson
 from shared.contracts.subsidies import PolicyCode, SubsidyCoverageGap
 from shared.db import keyset, one_of
 from shared.errors import NotFound
+from shared.ids import uuid7
 
 GAPS = CoverageGap.__table__  # type: ignore[attr-defined]
 PAYMENTS = Payment.__table__  # type: ignore[attr-defined]
@@ -124,7 +125,7 @@ async def _keep_gaps(session: AsyncSession, check: CoverageCheck, gaps: list[Ent
     """Insert a chunk's gaps in one statement and publish each."""
     if not gaps:
         return
-    await session.execute(insert(GAPS), [{"id": uuid4(), "check_id": check.id, **gap._asdict()} for gap in gaps])
+    await session.execute(insert(GAPS), [{"id": uuid7(), "check_id": check.id, **gap._asdict()} for gap in gaps])
     for gap in gaps:
         events.publish(
             session,

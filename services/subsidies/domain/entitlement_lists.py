@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
@@ -49,6 +49,7 @@ from services.subsidies.rules.vocabulary import EntitlementStatus, ObjectionDeci
 from shared.auth import Principal
 from shared.db import keyset, one_of
 from shared.errors import NotFound
+from shared.ids import uuid7
 
 CHUNK = 5_000
 ENTITLEMENTS: Table = CycleEntitlement.__table__  # type: ignore[attr-defined]
@@ -100,7 +101,7 @@ def _row(
 ) -> dict[str, Any]:
     key = holder_key(facts.member_id)
     return {
-        "id": kept.get((facts.household_id, key)) or uuid4(),
+        "id": kept.get((facts.household_id, key)) or uuid7(),
         "cycle_id": cycle_id,
         "household_id": facts.household_id,
         "member_id": facts.member_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Row, Select, distinct, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,6 +39,7 @@ from services.subsidies.rules.vocabulary import PaymentStatus, ProgrammeUnit
 from shared.contracts.subsidies import LeakKind, PolicyCode, SubsidyLeakFound
 from shared.db import keyset
 from shared.errors import InvalidInput, NotFound
+from shared.ids import uuid7
 
 CHUNK = 5_000
 LEAKS = Leak.__table__  # type: ignore[attr-defined]
@@ -203,7 +204,7 @@ async def keep_new_leaks(
     }
     rows = [
         {
-            "id": uuid4(),
+            "id": uuid7(),
             "check_id": check_id,
             "kind": kind.value,
             "payment_id": p.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Uuid, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from services.subsidies.rules.vocabulary import holder_key
 from services.subsidies.schemas.payees import PayeeCreate
 from shared.db import keyset, one_of
 from shared.errors import InvalidInput, NotFound
+from shared.ids import uuid7
 
 CHUNK = 5_000
 HolderKey = tuple[UUID, str]  # (household id, holder key)
@@ -39,7 +40,7 @@ async def add_payee(
         )
         .values(replaced_at=now)
     )
-    payee_id = uuid4()
+    payee_id = uuid7()
     sealed = vault.seal(data.account_no.get_secret_value(), data.holder_name.get_secret_value(), payee_id=payee_id)
     payee = Payee(
         id=payee_id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Table, Uuid, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,7 @@ from services.subsidies.rules.project_orders import Order, OrderLine, explanatio
 from services.subsidies.rules.vocabulary import CycleStatus, DecidedBy, EntitlementStatus
 from shared.db import one_of
 from shared.errors import Conflict, RuleViolation
+from shared.ids import uuid7
 
 ENTITLEMENTS: Table = CycleEntitlement.__table__  # type: ignore[attr-defined]
 ORDERED_BY = "projects"  # who a cycle of projects' order is recorded as made by
@@ -121,7 +122,7 @@ async def _known_areas(session: AsyncSession, household_ids: list[UUID]) -> dict
 
 def _entitlement(order: Order, line: OrderLine, version: ProgrammeVersion, area_code: str) -> dict[str, Any]:
     return {
-        "id": uuid4(),
+        "id": uuid7(),
         "cycle_id": order.cycle_id,
         "household_id": line.household_id,
         "member_id": line.member_id,

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Row, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,7 @@ from shared.contracts import IntegrationEvent
 from shared.contracts.subsidies import CorrectionKind, LeakKind, SubsidyPaid
 from shared.db import keyset
 from shared.errors import Conflict, NotFound
+from shared.ids import uuid7
 from shared.messaging.outbox import OUTBOX, WAKE_RELAYS
 from shared.timeutil import DISTRICT_TZ
 
@@ -242,7 +243,7 @@ async def _pay(session: AsyncSession, cycle: Cycle, lines: list[ResultLine], imp
 def _payment_row(detail: Any, cycle: Cycle, importer: Importer) -> dict[str, Any]:
     """The payment a paid line records."""
     return {
-        "id": uuid4(),
+        "id": uuid7(),
         "household_id": detail.household_id,
         "member_id": detail.member_id,
         "holder_key": detail.holder_key,
@@ -342,7 +343,7 @@ def _paid_twice_detail(first: Row[Any], again: ResultLine) -> str:
 
 def _reversal(payment: Row[Any], reason: str, importer: Importer) -> dict[str, Any]:
     return {
-        "id": uuid4(),
+        "id": uuid7(),
         "payment_id": payment.id,
         "kind": CorrectionKind.REVERSAL.value,
         "amount_fen": payment.amount_fen,
@@ -390,7 +391,7 @@ def _import_record(
 ) -> BankResultImport:
     reported = Counter(p.line.status for p in planned if p.effect is not Effect.DUPLICATE)
     return BankResultImport(
-        id=uuid4(),
+        id=uuid7(),
         batch_id=batch_id,
         checksum=checksum,
         encoding=encoding,

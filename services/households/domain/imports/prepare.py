@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from services.households.domain.imports.rows import MemberRow, RowError, RowParser, households
 from services.households.rules.idcard import IdCardVault, mask
 from services.households.rules.members import member_added
 from services.households.settings import KnownAreas
 from shared.contracts.households import HouseholdRegistered, MemberAdded
+from shared.ids import uuid7
 
 Row = dict[str, Any]
 RawRow = tuple[int, list[str]]
@@ -95,7 +96,7 @@ def addition(household_id: UUID, member: Row, *, actor: str, now: datetime) -> t
 
 def member_row(household_id: UUID, row: MemberRow, vault: IdCardVault) -> Row:
     """The member's row: the number encrypted under the active key (bound to the member id), masked."""
-    member_id = uuid4()
+    member_id = uuid7()
     kid, ciphertext = vault.encrypt(row.id_number, member_id=member_id)
     return {
         "id": member_id,
@@ -128,7 +129,7 @@ class Preparer:
         errors: list[RowError] = []
         units = []
         for unit in households(rows, self.parser, errors=errors):
-            prepared = PreparedUnit(unit.code, unit.area_code, unit.head_name, uuid4())
+            prepared = PreparedUnit(unit.code, unit.area_code, unit.head_name, uuid7())
             for m in unit.members:
                 row = member_row(prepared.household_id, m, self.vault)
                 prepared.members.append(PreparedMember(m.line, row["id_hash"], row))
