@@ -142,8 +142,9 @@ async def read_rows(
     session: AsyncSession, statement: Executable, parameters: Mapping[str, Any] | None = None
 ) -> Sequence[Row[Any]]:
     """The rows of a Core statement (of table columns, built once with bind parameters), read on the session's
-    connection, or for a reading session that holds none on a connection of its own. No ORM objects: the session's statement path (its compile state, identity map, one object built and
-    tracked per row) cost a short read about as much as all else it did. What a read route answers from."""
+    connection, or for a reading session that holds none on a connection of its own. No ORM objects: the session's
+    statement path (its compile state, identity map, one object built and tracked per row) cost a short read about as
+    much as all else it did. What a read route answers from."""
     bind = session.get_bind()
     if session.info.get(READING) and not session.in_transaction() and isinstance(bind, Engine):
         # A reading session runs each statement on its own (autocommit), so a statement on a connection of its own
