@@ -5,10 +5,12 @@ holding it (a member's `household_id`, the inbox's event ids): once those indexe
 each insert reads a page back and writes it whole to the WAL after every checkpoint. A version 7 UUID begins with the
 millisecond it was made, so new rows gather at one end of those indexes, whatever their size.
 
-The other 74 bits are random (from `os.urandom`), so an id is no easier to guess than a version 4 one; what it tells is
-the millisecond its row or event was made, which the row's own timestamps (registered, opened, occurred) tell anyway.
-That millisecond is read from the machine's clock, not given as use cases are given the time: it orders the indexes
-and nothing reads it back.
+The other 74 bits are random (from `os.urandom`): fewer than a version 4 id's 122, still far beyond guessing one
+that exists. What an id discloses is the millisecond its row or event was made. For most rows their own timestamps
+(registered, opened, occurred) say so anyway; for some (a member, a visit's problem, a batch line) the id is now the
+only record of when the row was entered, and member ids travel in events. The millisecond is read from the
+machine's clock, not given as use cases are given the time: an id made while a use case runs at another time still
+carries the machine's, and ordering by id now orders by when rows were made.
 """
 
 from __future__ import annotations

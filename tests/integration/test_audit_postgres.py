@@ -126,6 +126,20 @@ async def test_concurrent_recordings_of_one_problem_make_one_finding_with_every_
     assert (finding.occurrences, len(finding.evidence), tasks) == (6, 6, 1)
 
 
+async def test_looking_up_another_problem_of_a_subject_keeps_what_the_transaction_changed(sessions: Any) -> None:
+    subject = str(uuid.uuid4())
+    housing, water = problem(subject), replace(problem(subject), category=ProblemCategory.WATER, code="water_unsafe")
+    async with unit_of_work(sessions) as s:
+        await findings.record_manual_finding(s, housing, policy=POLICY, now=NOW)
+    async with unit_of_work(sessions) as s:
+        again = await findings.record_manual_finding(s, housing, policy=POLICY, now=NOW)  # not yet written
+        await findings.record_manual_finding(s, water, policy=POLICY, now=NOW)  # the same subject's other problem
+        assert again.occurrences == 2
+    async with sessions() as s:
+        kept = (await s.scalars(select(Finding).where(col(Finding.code) == "housing_unsafe"))).one()
+    assert kept.occurrences == 2
+
+
 async def test_an_inspector_recording_what_the_consumer_is_opening_waits_and_adds_an_occurrence(
     sessions: Any,
 ) -> None:

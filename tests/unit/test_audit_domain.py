@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from services.audit.domain import findings, ledger
 from services.audit.domain.rectification import AUDIT_RULES
@@ -286,3 +287,15 @@ async def test_a_project_problem_takes_the_severity_projects_states(
     assert task.deadline == end_of_day(NOW.date() + timedelta(days=days))
     # A severe problem is referred to the discipline commission at once, when it is found.
     assert [(r.finding_id, r.referred_at) for r in referrals] == [(finding.id, NOW)] * referred
+
+
+async def test_looking_up_another_problem_of_a_subject_keeps_what_the_transaction_changed(sessions: Any) -> None:
+    async with sessions() as s, s.begin():
+        await findings.record_manual_finding(s, facts(grade="C"), policy=POLICY, now=NOW)
+    async with sessions() as s, s.begin():
+        again = await findings.record_manual_finding(s, facts(grade="C"), policy=POLICY, now=NOW)  # not yet written
+        await findings.record_manual_finding(s, facts(code="water_unsafe", grade=None), policy=POLICY, now=NOW)
+        assert again.occurrences == 2
+    async with sessions() as s:
+        kept = (await s.scalars(select(Finding).where(col(Finding.code) == "housing_unsafe"))).one()
+    assert kept.occurrences == 2

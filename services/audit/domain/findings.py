@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, String, bindparam, event, select, text
+from sqlalchemy import BigInteger, String, bindparam, event, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -32,7 +31,6 @@ from services.audit.rules.referrals import referral_reason_at_opening
 from services.audit.rules.responsibility import Responsibility, days_late, deadline, late_reporting
 from shared.auth import Principal
 from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
-from shared.db import one_of_parameter
 from shared.entities import new_entity
 from shared.errors import InvalidInput, NotFound
 from shared.metrics import FINDINGS_OPENED, count_on_commit
@@ -212,44 +210,50 @@ def _is_open_match(finding: Finding | None, key: OpenFindingKey) -> bool:
 
 
 async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) -> None:
-    """Look up the open findings of many subjects in one query (a consumer's batch of problems)."""
+    """Look up the open findings of many problems in one query (a consumer's batch of problems)."""
     known = _known(session)
     wanted = list({key for key in keys if key not in known})
     if not wanted:
         return
-    parameters: dict[str, list[Any]] = {
-        "kinds": sorted({kind for kind, _, _ in wanted}),
-        "subjects": sorted({s for _, s, _ in wanted}),
-    }
+    # Exactly the problems wanted: a subject's other open findings may be known already, with changes not yet written
+    # that a look-up of them (refreshed from the database) would throw away.
     if session.get_bind().dialect.name == "postgresql":
-        stmt, parameters = _OPEN_FINDINGS_HELD, {**parameters, "locks": _subject_locks(wanted)}
+        kinds, subjects, codes = (list(column) for column in zip(*wanted, strict=True))
+        parameters = {"locks": _subject_locks(wanted), "kinds": kinds, "subjects": subjects, "codes": codes}
+        stmt = _OPEN_FINDINGS_HELD
     else:
-        stmt = _OPEN_FINDINGS
+        stmt, parameters = _OPEN_FINDINGS, {"keys": wanted}
     with session.no_autoflush:
         found = {_key(finding): finding for finding in (await session.scalars(stmt, parameters)).all()}
     known.update({key: found.get(key) for key in wanted})
 
 
-# Two array parameters, not a list of key tuples: one prepared statement whatever the batch's size. PostgreSQL: the
-# subjects' locks, then their open findings read once the locks are granted, in one round trip (migration 0015). The
-# findings are locked: a concurrent repeat waits instead of writing back a stale count of occurrences or evidence, and
-# a finding closed meanwhile is no longer open when the lock is granted (the repeat then opens a new one).
+# Array parameters, not a list of key tuples: one prepared statement whatever the batch's size. PostgreSQL: the
+# problems' locks, then their open findings read once the locks are granted, in one round trip (migration 0015). The
+# findings are locked and refreshed: a concurrent repeat waits instead of writing back a stale count of occurrences or
+# evidence, and a finding closed meanwhile is no longer open when the lock is granted (the repeat then opens a new one).
 _OPEN_FINDINGS_HELD = (
     select(Finding)
     .from_statement(
-        text("SELECT * FROM open_findings_held(:locks, :kinds, :subjects)").bindparams(
+        text("SELECT * FROM open_findings_held(:locks, :kinds, :subjects, :codes)").bindparams(
             bindparam("locks", type_=ARRAY(BigInteger)),
             bindparam("kinds", type_=ARRAY(String)),
             bindparam("subjects", type_=ARRAY(String)),
+            bindparam("codes", type_=ARRAY(String)),
         )
     )
     .execution_options(populate_existing=True)
 )
-# SQLite: no lock to take, as its writer holds the database's.
-_OPEN_FINDINGS = select(Finding).where(
-    one_of_parameter("sqlite", col(Finding.subject_kind), "kinds"),
-    one_of_parameter("sqlite", col(Finding.subject_id), "subjects"),
-    col(Finding.status) == FindingStatus.OPEN,
+# SQLite runs one writer at a time: no lock to take.
+_OPEN_FINDINGS = (
+    select(Finding)
+    .where(
+        tuple_(col(Finding.subject_kind), col(Finding.subject_id), col(Finding.code)).in_(
+            bindparam("keys", expanding=True)
+        ),
+        col(Finding.status) == FindingStatus.OPEN,
+    )
+    .execution_options(populate_existing=True)
 )
 
 

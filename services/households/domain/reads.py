@@ -1,8 +1,9 @@
 """What read routes show of households and members, read as rows of table columns: only the columns an answer holds.
 
 A member's sealed ID-card number (its ciphertext, key id and keyed hash) is never read here: the masked form is all a
-read shows. Statements are Core selects of the tables' columns, built once with bind parameters and run on the
-session's connection (`shared.db.read_rows`): no ORM object is built or tracked only to be thrown away.
+read shows. Statements are Core selects of the tables' columns, built once with bind parameters and run by
+`shared.db.read_rows` (on a connection of their own for a read route's session): no ORM object is built or tracked
+only to be thrown away.
 """
 
 from __future__ import annotations
