@@ -218,9 +218,10 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
     # Exactly the problems wanted: a subject's other open findings may be known already, with changes not yet written
     # that a look-up of them (refreshed from the database) would throw away.
     if session.get_bind().dialect.name == "postgresql":
-        kinds, subjects, codes = (list(column) for column in zip(*wanted, strict=True))
-        parameters = {"locks": _subject_locks(wanted), "kinds": kinds, "subjects": subjects, "codes": codes}
-        stmt = _OPEN_FINDINGS_HELD
+        kinds, subjects, codes = (sorted(set(column)) for column in zip(*wanted, strict=True))
+        problems = [_PROBLEM_SEPARATOR.join(key) for key in wanted]
+        stmt, parameters = _OPEN_FINDINGS_HELD, {"kinds": kinds, "subjects": subjects, "codes": codes}
+        parameters.update(locks=_subject_locks(wanted), problems=problems)
     else:
         stmt, parameters = _OPEN_FINDINGS, {"keys": wanted}
     with session.no_autoflush:
@@ -235,15 +236,18 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
 _OPEN_FINDINGS_HELD = (
     select(Finding)
     .from_statement(
-        text("SELECT * FROM open_findings_held(:locks, :kinds, :subjects, :codes)").bindparams(
+        text("SELECT * FROM open_findings_held(:locks, :kinds, :subjects, :codes, :problems)").bindparams(
             bindparam("locks", type_=ARRAY(BigInteger)),
             bindparam("kinds", type_=ARRAY(String)),
             bindparam("subjects", type_=ARRAY(String)),
             bindparam("codes", type_=ARRAY(String)),
+            bindparam("problems", type_=ARRAY(String)),
         )
     )
     .execution_options(populate_existing=True)
 )
+# Joins a problem's kind, subject and code for `open_findings_held` (the unit separator, a control character).
+_PROBLEM_SEPARATOR = "\x1f"
 # SQLite runs one writer at a time: no lock to take.
 _OPEN_FINDINGS = (
     select(Finding)

@@ -1,6 +1,8 @@
-"""The subjects' locks and their open findings in one round trip: `open_findings_held(locks, kinds, subjects, codes)`
-takes the transaction-level advisory locks of the problems a batch records, in ascending order, then reads the open
-findings of exactly those problems (the i-th kind, subject and code make one), locked.
+"""The subjects' locks and their open findings in one round trip: `open_findings_held(locks, kinds, subjects, codes,
+problems)` takes the transaction-level advisory locks of the problems a batch records, in ascending order, then reads
+the open findings of exactly those problems, locked. The kinds, subjects and codes bound the index scan; `problems`
+(each kind, subject and code joined by the unit separator, U+001F) keeps only the problems asked for. A join with the
+arrays would say the same, but a plan cached while `finding` was small scans the whole table once it has grown.
 
 The consumer used to send the locks and the read as two statements in every transaction. In one plain statement the
 findings would be read with the snapshot the statement took before it waited for a lock, missing a finding that the
@@ -26,15 +28,14 @@ branch_labels = None
 depends_on = None
 
 OPEN_FINDINGS_HELD = """
-CREATE FUNCTION open_findings_held(locks bigint[], kinds text[], subjects text[], codes text[])
+CREATE FUNCTION open_findings_held(locks bigint[], kinds text[], subjects text[], codes text[], problems text[])
 RETURNS SETOF finding LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM count(pg_advisory_xact_lock(lock)) FROM (SELECT unnest(locks) AS lock ORDER BY 1) AS held;
-    RETURN QUERY SELECT finding.* FROM finding
-        JOIN unnest(kinds, subjects, codes) AS wanted(kind, subject, code)
-            ON finding.subject_kind = wanted.kind AND finding.subject_id = wanted.subject AND finding.code = wanted.code
-        WHERE finding.status = 'open'
-        FOR UPDATE OF finding;
+    RETURN QUERY SELECT * FROM finding
+        WHERE subject_kind = ANY(kinds) AND subject_id = ANY(subjects) AND code = ANY(codes) AND status = 'open'
+            AND subject_kind || chr(31) || subject_id || chr(31) || code = ANY(problems)
+        FOR UPDATE;
 END
 $$
 """
@@ -47,4 +48,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION open_findings_held(bigint[], text[], text[], text[])")
+        op.execute("DROP FUNCTION open_findings_held(bigint[], text[], text[], text[], text[])")
