@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import BigInteger, String, bindparam, event, select, text, tuple_
@@ -220,8 +221,14 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
     if session.get_bind().dialect.name == "postgresql":
         kinds, subjects, codes = (sorted(set(column)) for column in zip(*wanted, strict=True))
         problems = [_PROBLEM_SEPARATOR.join(key) for key in wanted]
-        stmt, parameters = _OPEN_FINDINGS_HELD, {"kinds": kinds, "subjects": subjects, "codes": codes}
-        parameters.update(locks=_subject_locks(wanted), problems=problems)
+        stmt = _OPEN_FINDINGS_HELD
+        parameters: dict[str, list[Any]] = {
+            "locks": _subject_locks(wanted),
+            "kinds": kinds,
+            "subjects": subjects,
+            "codes": codes,
+            "problems": problems,
+        }
     else:
         stmt, parameters = _OPEN_FINDINGS, {"keys": wanted}
     with session.no_autoflush:
