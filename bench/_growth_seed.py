@@ -24,8 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from services.audit import models as audit_models  # noqa: F401 - the tables seeded join SQLModel.metadata
-from services.households import models as households_models  # noqa: F401
+from services.audit import models as audit_models  # noqa: F401 - the audit tables seeded join SQLModel.metadata
 from services.households.domain.imports.prepare import PreparedUnit, change_row, household_row, member_row
 from services.households.domain.imports.rows import MemberRow
 from services.households.rules.idcard import IdCardVault
