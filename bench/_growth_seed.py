@@ -17,19 +17,18 @@ import uuid
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from _households_file import GIVEN, SIZES, SURNAMES, TOWNSHIPS, id_number, member_index
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
 
-from services.audit import models as audit_models  # noqa: F401 - the audit tables seeded join SQLModel.metadata
 from services.households.domain.imports.prepare import PreparedUnit, change_row, household_row, member_row
 from services.households.domain.imports.rows import MemberRow
 from services.households.rules.idcard import IdCardVault
 from services.households.settings import HouseholdsConfig, HouseholdsSettings
-from shared.db import copy_records, create_engine
+from shared.db import create_engine
 from shared.migrations import upgrade_to_head
 
 SEEDED_IDS = 0x6772_6F77 << 96  # "grow": a seeded household's id is this with its number in the low bits
@@ -128,8 +127,8 @@ async def copy_tables(engine: AsyncEngine, tables: dict[str, list[dict[str, Any]
         for table, rows in tables.items():
             if rows:
                 columns = list(rows[0])
-                records = copy_records(SQLModel.metadata.tables[table], columns, rows, conn.dialect)
-                await driver.copy_records_to_table(table, records=records, columns=columns)
+                record = itemgetter(*columns)
+                await driver.copy_records_to_table(table, records=[record(r) for r in rows], columns=columns)
 
 
 async def _seed_range(url: str, households: range) -> None:

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    ColumnElement,
-    Executable,
-    Row,
-    Select,
-    String,
-    Table,
-    any_,
-    bindparam,
-    cast,
-    event,
-    tuple_,
-)
+from sqlalchemy import ARRAY, ColumnElement, Executable, Row, Select, String, any_, bindparam, cast, event, tuple_
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import greenlet_spawn
 
 CONNECTION_WAIT_S = 5.0
@@ -141,26 +126,6 @@ def one_of_parameter(
     if dialect == "postgresql":
         return column == any_(bindparam(name, type_=ARRAY(item_type)))
     return column.in_(bindparam(name, expanding=True))
-
-
-def copy_records(
-    table: Table, columns: list[str], rows: Iterable[Mapping[str, Any]], dialect: Dialect
-) -> list[tuple[Any, ...]]:
-    """`rows`' values of `columns` as PostgreSQL's COPY must get them. COPY binds nothing, so a column of one of the
-    project's own types (a `TypeDecorator`: a keyed digest's bytes, an aware UTC time) gets the value a statement
-    would bind."""
-    values = itemgetter(*columns)  # every table copied has several columns, so each record is a tuple
-    decorated = [(n, kind) for n, name in enumerate(columns) if isinstance(kind := table.c[name].type, TypeDecorator)]
-    binds = [(n, bind) for n, kind in decorated if (bind := kind.bind_processor(dialect)) is not None]
-    if not binds:
-        return [values(row) for row in rows]
-    records = []
-    for row in rows:
-        stored = list(values(row))
-        for n, bind in binds:
-            stored[n] = bind(stored[n])
-        records.append(tuple(stored))
-    return records
 
 
 def reading_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

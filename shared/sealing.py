@@ -13,45 +13,14 @@ import hmac
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Self
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import LargeBinary, String
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator, TypeEngine
 
 NONCE_BYTES = 12
 AES_KEY_BYTES = (16, 24, 32)
 MIN_HMAC_KEY_BYTES = 32
-DIGEST_BYTES = 32  # HMAC-SHA256
-LOWER_HEX = "0123456789abcdef"  # what `bytes.hex` writes
-
-
-class KeyedDigest(TypeDecorator[str]):
-    """A column of keyed digests (`Sealer.keyed_digest`): hexadecimal text in Python; in PostgreSQL its 32 bytes.
-
-    Why bytes: a blind index on a table that grows with the register (a member's ID number) holds one random key a
-    row. As 64 characters its index was 364 MB at 3,000,000 members and outgrew the database's cache; as 32 bytes it
-    is half the size. SQLite, the one-machine default, keeps the text: it cannot change a column's type without
-    copying the table, which it refuses for a table other tables' rows refer to.
-    """
-
-    impl = LargeBinary
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(String(DIGEST_BYTES * 2) if dialect.name == "sqlite" else LargeBinary())
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or len(value) != DIGEST_BYTES * 2 or value.strip(LOWER_HEX):
-            raise ValueError(f"a keyed digest is {DIGEST_BYTES * 2} lower-case hexadecimal characters")
-        return value if dialect.name == "sqlite" else bytes.fromhex(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return value if value is None or isinstance(value, str) else bytes(value).hex()
 
 
 def parse_keys(text: str, *, label: str) -> dict[str, bytes]:

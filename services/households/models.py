@@ -14,7 +14,6 @@ from sqlmodel import Field, SQLModel
 
 from shared.ids import uuid7
 from shared.open_findings import OpenFindingFields
-from shared.sealing import KeyedDigest
 from shared.timeutil import UTCDateTime
 
 
@@ -56,7 +55,7 @@ class Member(SQLModel, table=True):
     birth_date: date
     id_kid: str | None = Field(default=None, max_length=32)
     id_ciphertext: bytes | None = Field(default=None, sa_type=LargeBinary)
-    id_hash: str | None = Field(default=None, sa_type=KeyedDigest, unique=True, index=True)
+    id_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     id_masked: str | None = Field(default=None, max_length=18)
     disability_type: str | None = Field(default=None, max_length=20)
     disability_grade: int | None = None
@@ -288,7 +287,7 @@ class PowerHolder(SQLModel, table=True):
     post: str = Field(max_length=100, description="村支书, 乡镇扶贫办主任, 帮扶责任人, 审批科长 ...")
     role: str = Field(max_length=30, description="ResponsibleRole")
     area_code: str = Field(max_length=12, index=True)
-    id_hash: str | None = Field(default=None, sa_type=KeyedDigest, index=True)
+    id_hash: str | None = Field(default=None, max_length=64, index=True)
     registered_by: str = Field(max_length=100)
     registered_at: datetime = Field(sa_type=UTCDateTime)
     ended_on: date | None = None
@@ -302,7 +301,7 @@ class PowerHolderRelative(SQLModel, table=True):
     id: UUID = Field(default_factory=uuid7, primary_key=True)
     holder_id: UUID = Field(foreign_key="powerholder.id", index=True)
     relationship: str = Field(max_length=20, description="RelativeKind: spouse, parent, child, sibling, ...")
-    id_hash: str = Field(sa_type=KeyedDigest, index=True)
+    id_hash: str = Field(max_length=64, index=True)
     recorded_by: str = Field(max_length=100)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     ended_on: date | None = None

@@ -32,7 +32,6 @@ from shared.timeutil import district_today, utcnow
 from tests.support import auth, running_app
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, household, make_id, member
 from tests.unit.test_households_rekey import ROTATED
-from tests.unit.test_keyed_digest import hashes_migrate_both_ways
 
 pytestmark = pytest.mark.integration
 MakeDb = Callable[[str], Awaitable[str]]
@@ -379,7 +378,3 @@ async def test_a_member_row_held_through_the_rotation_is_reported_left_not_skipp
     finally:
         await engine.dispose()
     assert "re-encrypted 1 " in await rekey.run(url, rehash_too=False)  # released: a second run seals it
-
-
-async def test_id_number_hashes_are_stored_as_bytes_and_go_back_to_text(pg_database: MakeDb) -> None:
-    await hashes_migrate_both_ways(await pg_database("households"))

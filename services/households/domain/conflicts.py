@@ -52,7 +52,6 @@ from services.households.rules.integrity import Approval, ApprovalSource, Hit, H
 from shared.contracts.households import HouseholdProblemFound, HouseholdStatus
 from shared.db import one_of
 from shared.messaging.outbox import OutboxMessage
-from shared.sealing import KeyedDigest
 
 Db = AsyncSession | AsyncConnection
 # Lists whose payments a household's receipts name by programme and period alone (one catalogue cycle, one payroll
@@ -151,7 +150,7 @@ async def _publish_new(session: AsyncSession, hits: Sequence[Hit]) -> None:
 async def check_members(session: AsyncSession, hashes: Sequence[str], *, now: datetime, today: date) -> None:
     """Members just registered, added or renumbered with these keyed hashes: is any a power holder or a relative?"""
     if hashes:
-        members = one_of(_dialect(session), col(Member.id_hash), hashes, KeyedDigest)
+        members = one_of(_dialect(session), col(Member.id_hash), hashes)
         await _publish_new(session, await _beneficiary_hits(session, LIVE_HOLDER, members, now=now, today=today))
 
 
@@ -167,7 +166,7 @@ async def check_imported(conn: AsyncConnection, hashes: Sequence[str], *, now: d
     written with the chunk's."""
     if not hashes:
         return
-    members = one_of(conn.dialect, col(Member.id_hash), hashes, KeyedDigest)
+    members = one_of(conn.dialect, col(Member.id_hash), hashes)
     events = await _keep_new(conn, await _beneficiary_hits(conn, LIVE_HOLDER, members, now=now, today=today))
     if events:
         await conn.execute(insert(OutboxMessage), outbox_rows(events, now=now))

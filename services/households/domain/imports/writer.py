@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from operator import itemgetter
 from typing import NamedTuple
 from uuid import UUID
 
@@ -46,9 +47,8 @@ from services.households.rules.members import BLANK, fact_events, member_added
 from services.households.rules.problems import helper_cadre
 from shared.contracts import IntegrationEvent
 from shared.contracts.accountability import ResponsiblePerson
-from shared.db import copy_records, one_of
+from shared.db import one_of
 from shared.messaging.outbox import WAKE_RELAYS, OutboxMessage
-from shared.sealing import KeyedDigest
 
 ELSEWHERE = "this ID-card number is already registered to another household"
 NOT_THE_REGISTERED = "area_code and head_name differ from the registered household's"
@@ -192,7 +192,7 @@ class ChunkWriter:
         stmt = (
             select(col(Member.id_hash), col(Household.household_code))
             .join(Household, col(Household.id) == col(Member.household_id))
-            .where(one_of(conn.dialect, col(Member.id_hash), hashes, KeyedDigest))
+            .where(one_of(conn.dialect, col(Member.id_hash), hashes))
         )
         return {h: code for h, code in (await conn.execute(stmt)).tuples().all() if h is not None}
 
@@ -264,8 +264,8 @@ async def _copy(conn: AsyncConnection, entity: type[SQLModel], rows: list[Row]) 
     """PostgreSQL COPY of `rows` into the entity's table, in the connection's open transaction."""
     table = SQLModel.metadata.tables[str(entity.__tablename__)]
     columns = list(rows[0])
-    records = copy_records(table, columns, rows, conn.dialect)
+    record = itemgetter(*columns)  # every table has several columns, so each record is a tuple
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    await driver.copy_records_to_table(table.name, records=[record(row) for row in rows], columns=columns)
