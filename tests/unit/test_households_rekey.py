@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import date
 from typing import Any
@@ -13,6 +14,7 @@ from services.households.domain import rekey
 from services.households.models import Member
 from services.households.settings import DEV_IDCARD_KEYS
 from tests.support import running_app
+from tests.unit.test_households_conflicts import CADRE_ID, holder, relative
 from tests.unit.test_households_helpers import OFFICE, VILLAGE, household, make_id, member, register
 
 BORN = date(1960, 3, 1)
@@ -59,3 +61,27 @@ async def test_rehash_needs_the_new_key_in_the_environment(sqlite_url: Any, monk
     monkeypatch.delenv(rekey.NEW_HMAC_ENV, raising=False)
     with pytest.raises(SystemExit, match=rekey.NEW_HMAC_ENV):
         await rekey.run(await sqlite_url("households"), rehash_too=True)
+
+
+@pytest.mark.parametrize("known", ["holder", "relative"])
+async def test_rehash_changes_nothing_while_numbers_are_known_only_by_their_hash(
+    sqlite_url: Any, monkeypatch: pytest.MonkeyPatch, known: str
+) -> None:
+    url = await sqlite_url("households")
+    async with running_app("households", url) as (app, client):
+        await register(client, household("RK-2", VILLAGE, member("张三", "head", BORN, seq=1)))
+        cadre = await holder(client, id_number=CADRE_ID if known == "holder" else None)
+        if known == "relative":
+            await relative(client, cadre["id"])
+        before = await hashes(app)
+    monkeypatch.setenv(rekey.NEW_HMAC_ENV, NEW_HMAC)
+    with pytest.raises(rekey.RowsLeft, match=r"nothing rehashed: .* a new key cannot recompute"):
+        await rekey.run(url, rehash_too=True)
+    async with running_app("households", url) as (app, client):
+        assert await hashes(app) == before
+    assert await asyncio.to_thread(rekey.main, ["--database-url", url, "--rehash"]) == 1  # its exit status
+
+
+async def hashes(app: Any) -> list[str | None]:
+    async with app.state.sessions() as s:
+        return list((await s.scalars(select(Member.id_hash))).all())

@@ -8,7 +8,9 @@ exits 0, none is left and the old key can be removed from `HOUSEHOLDS_IDCARD_KEY
 Rehash (`--rehash`): the keyed hashes are recomputed with the key in `HOUSEHOLDS_IDCARD_NEW_HMAC_KEY`
 (environment only, never an argument). Stop the service first, run it, then set `HOUSEHOLDS_IDCARD_HMAC_KEY`
 to the new key and start the service: between the two, look-ups would use the wrong key. Nothing is logged
-but counts.
+but counts. Power holders' and their relatives' numbers are kept only as keyed hashes, which nothing can recompute:
+while any is registered the rehash changes nothing and says so (exit status 1), since under a new key their
+conflict-of-interest checks (优亲厚友) would silently stop matching.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from services.households.models import Member
+from services.households.models import Member, PowerHolder, PowerHolderRelative
 from services.households.rules.idcard import IdCardVault, parse_hmac_key
 from services.households.settings import HouseholdsConfig, HouseholdsSettings
 from shared.db import create_engine
@@ -83,8 +85,21 @@ async def _left_under_old_keys(engine: AsyncEngine, vault: IdCardVault) -> int:
         return int(await conn.scalar(select(func.count()).select_from(Member).where(*_under_old_keys(vault))) or 0)
 
 
+class HashesOnly(RowsLeft):
+    """Numbers known only by their keyed hash (power holders', relatives'): a new HMAC key cannot recompute them."""
+
+
 async def rehash(engine: AsyncEngine, vault: IdCardVault, new: IdCardVault, *, batch: int = BATCH) -> int:
-    """Recompute every keyed hash with the new HMAC key; returns how many members were rehashed."""
+    """Recompute every keyed hash with the new HMAC key; returns how many members were rehashed. HashesOnly, with
+    nothing changed, while power holders or relatives are registered by number."""
+    async with engine.connect() as conn:
+        holders = await conn.scalar(select(func.count()).where(col(PowerHolder.id_hash).is_not(None)))
+        relatives = await conn.scalar(select(func.count()).select_from(PowerHolderRelative))
+    if holders or relatives:
+        raise HashesOnly(
+            f"nothing rehashed: {holders} power holders and {relatives} relatives are known only by their numbers'"
+            " keyed hashes, which a new key cannot recompute; their conflict-of-interest checks would stop matching"
+        )
     done, after = 0, UUID(int=0)
     while True:
         async with engine.begin() as conn:
