@@ -108,9 +108,7 @@ async def test_rows_whose_writer_means_nothing_here_are_read_as_committed(pg_dat
         await engine.dispose()
 
 
-async def test_writers_whose_transactions_straddle_the_relay_keep_each_keys_order(
-    pg_database: Any, kafka: str
-) -> None:
+async def test_writers_whose_transactions_straddle_the_relay_keep_each_keys_order(pg_database: Any, kafka: str) -> None:
     """Writers whose transactions insert a key's next two events with a pause between them (ids drawn apart, while
     bulk writers commit runs of rows into the gap and keep the relay reading full batches ahead): on Kafka each
     key's events come in the order they were written, each at least once."""
