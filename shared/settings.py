@@ -82,7 +82,10 @@ class ServiceSettings(BaseSettings):
     )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_batch_size: int = Field(
-        default=100, ge=1, le=500, description="most events of one partition applied in one transaction"
+        default=500,
+        ge=1,
+        le=500,
+        description="most events of one partition applied in one transaction (a fetch brings at most 500)",
     )
     consumer_retry_backoff_s: float = Field(default=0.2, gt=0)
     max_request_bytes: int = Field(

@@ -91,7 +91,7 @@ class ConsumerRunner:
         dlq_producer: SharedProducer | AIOKafkaProducer,
         max_attempts: int = 5,
         backoff_s: float = 0.2,
-        batch_size: int = 100,
+        batch_size: int = 500,
     ) -> None:
         self.name, self._handlers, self._consumer, self._batch_size = name, handlers, consumer, batch_size
         self._dead_letters = DeadLetters(name, dlq_producer)
