@@ -11,6 +11,7 @@ never pyplot's; the settings above are rcParams, which matplotlib only reads glo
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -107,10 +108,34 @@ def _settings() -> dict[Any, Any]:
     }
 
 
+@functools.cache
 def _measuring_font() -> tuple[str, int | str]:
-    """The first CJK font of CJK_FONTS the machine has, to measure Chinese labels with; else matplotlib's own."""
-    fonts = {f.name: f.weight for f in font_manager.fontManager.ttflist if f.name in CJK_FONTS}
+    """The first CJK font of CJK_FONTS the machine has, to measure Chinese labels with; else matplotlib's own.
+
+    matplotlib lists the machine's fonts once and keeps the list until its own version changes, so a CJK font
+    installed after that (a package added to a running host) is looked for among the machine's fonts too."""
+    fonts = _cjk_fonts()
+    if not fonts and _add_unlisted_fonts():
+        fonts = _cjk_fonts()
     return next(((name, fonts[name]) for name in CJK_FONTS if name in fonts), ("DejaVu Sans", "normal"))
+
+
+def _cjk_fonts() -> dict[str, int | str]:
+    return {f.name: f.weight for f in font_manager.fontManager.ttflist if f.name in CJK_FONTS}
+
+
+def _add_unlisted_fonts() -> int:
+    """Add the machine's fonts matplotlib's list lacks; how many were added."""
+    listed = {f.fname for f in font_manager.fontManager.ttflist}
+    added = 0
+    for path in font_manager.findSystemFonts():
+        if path not in listed:
+            try:
+                font_manager.fontManager.addfont(path)
+                added += 1
+            except (OSError, RuntimeError, ValueError):  # a file FreeType cannot read is no font to measure with
+                continue
+    return added
 
 
 def _svg(figure: Figure) -> str:

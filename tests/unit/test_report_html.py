@@ -4,12 +4,14 @@ nothing the page could fetch; the same document gives the same bytes."""
 
 from __future__ import annotations
 
+import copy
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
+from matplotlib import font_manager
 
 from shared.half_year_report import charts
 from shared.half_year_report.charts import draw_all
@@ -222,3 +224,16 @@ def test_a_chart_matplotlib_cannot_draw_leaves_the_page_standing(monkeypatch: py
     html = render(document())
 
     assert html.count("<svg ") == 3 and "表 visits_by_round 缺失或为空" in html
+
+
+def test_a_cjk_font_installed_after_matplotlib_listed_the_fonts_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """matplotlib keeps its list of the machine's fonts until its version changes: a font installed later (as CI
+    installs one on a machine where matplotlib already ran) is looked for among the machine's fonts."""
+    listed = font_manager.fontManager
+    cjk_files = {f.fname for f in listed.ttflist if f.name in charts.CJK_FONTS}
+    if not cjk_files:
+        pytest.skip("this machine has none of the CJK fonts")
+    stale = copy.copy(listed)
+    stale.ttflist = [f for f in listed.ttflist if f.fname not in cjk_files]  # every face of those files
+    monkeypatch.setattr(font_manager, "fontManager", stale)
+    assert charts._measuring_font.__wrapped__()[0] in charts.CJK_FONTS
