@@ -115,7 +115,8 @@ def _measuring_font() -> tuple[str, int | str]:
     matplotlib lists the machine's fonts once and keeps the list until its own version changes, so a CJK font
     installed after that (a package added to a running host) is looked for among the machine's fonts too."""
     fonts = _cjk_fonts()
-    if not fonts and _add_unlisted_fonts():
+    if not fonts:
+        _add_unlisted_fonts()
         fonts = _cjk_fonts()
     return next(((name, fonts[name]) for name in CJK_FONTS if name in fonts), ("DejaVu Sans", "normal"))
 
@@ -124,18 +125,15 @@ def _cjk_fonts() -> dict[str, int | str]:
     return {f.name: f.weight for f in font_manager.fontManager.ttflist if f.name in CJK_FONTS}
 
 
-def _add_unlisted_fonts() -> int:
-    """Add the machine's fonts matplotlib's list lacks; how many were added."""
+def _add_unlisted_fonts() -> None:
+    """Add the machine's fonts matplotlib's list lacks."""
     listed = {f.fname for f in font_manager.fontManager.ttflist}
-    added = 0
     for path in font_manager.findSystemFonts():
         if path not in listed:
             try:
                 font_manager.fontManager.addfont(path)
-                added += 1
             except (OSError, RuntimeError, ValueError):  # a file FreeType cannot read is no font to measure with
                 continue
-    return added
 
 
 def _svg(figure: Figure) -> str:
