@@ -160,6 +160,32 @@ async def test_an_inspector_recording_what_the_consumer_is_opening_waits_and_add
     assert (recorded.id, finding.id, finding.occurrences) == (opened.id, opened.id, 2)
 
 
+OTHER_OPEN_FINDINGS = text(
+    "INSERT INTO finding (id, subject_kind, subject_id, area_code, category, code, severity, description, status, "
+    "occurrences, source_ref, opened_at, last_seen_at) "
+    "SELECT gen_random_uuid(), 'household', gen_random_uuid()::text, '371523101201', 'housing', 'housing_unsafe', "
+    "'C', 'unsafe house', 'open', 1, 'p', now(), now() FROM generate_series(1, 2000)"
+)
+ROWS_READ_IN_TRANSACTION = text(
+    "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
+    "WHERE relname = 'finding'"
+)
+
+
+async def test_a_problem_s_look_up_reads_its_own_open_finding_whatever_the_table_s_statistics(sessions: Any) -> None:
+    # A new district's database: many open findings, never analyzed (autovacuum kept off for the test's length).
+    async with unit_of_work(sessions) as s:
+        await s.execute(text("ALTER TABLE finding SET (autovacuum_enabled = false)"))
+        await findings.record_finding(s, problem(subject := str(uuid.uuid4())), policy=POLICY, now=NOW)
+        await s.execute(OTHER_OPEN_FINDINGS)
+    wanted = [("household", subject, "housing_unsafe"), ("household", str(uuid.uuid4()), "housing_unsafe")]
+    async with unit_of_work(sessions) as s:
+        await findings.load_open_findings(s, wanted)
+        rows_read = await s.scalar(ROWS_READ_IN_TRANSACTION)
+        assert await s.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'finding'")) < 0  # not analyzed
+    assert rows_read <= len(wanted)  # a row or so a problem asked for, not every household's open finding
+
+
 TOWNSHIP_OFFICER = Principal("township-1", frozenset({Role.TOWNSHIP_OFFICE}), "371523101")
 CHECKER = Principal("inspector-2", frozenset({Role.INSPECTOR}), None)
 

@@ -219,15 +219,13 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
     # Exactly the problems wanted: a subject's other open findings may be known already, with changes not yet written
     # that a look-up of them (refreshed from the database) would throw away.
     if session.get_bind().dialect.name == "postgresql":
-        kinds, subjects, codes = (sorted(set(column)) for column in zip(*wanted, strict=True))
-        problems = [_PROBLEM_SEPARATOR.join(key) for key in wanted]
-        stmt = _OPEN_FINDINGS_HELD
+        kinds, subjects, codes = (list(column) for column in zip(*wanted, strict=True))
+        stmt = _HELD_OPEN_FINDINGS
         parameters: dict[str, list[Any]] = {
             "locks": _subject_locks(wanted),
             "kinds": kinds,
             "subjects": subjects,
             "codes": codes,
-            "problems": problems,
         }
     else:
         stmt, parameters = _OPEN_FINDINGS, {"keys": wanted}
@@ -237,24 +235,22 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
 
 
 # Array parameters, not a list of key tuples: one prepared statement whatever the batch's size. PostgreSQL: the
-# problems' locks, then their open findings read once the locks are granted, in one round trip (migration 0015). The
-# findings are locked and refreshed: a concurrent repeat waits instead of writing back a stale count of occurrences or
-# evidence, and a finding closed meanwhile is no longer open when the lock is granted (the repeat then opens a new one).
-_OPEN_FINDINGS_HELD = (
+# problems' locks, then each problem's open finding read once the locks are granted, in one round trip (migration
+# 0016). The findings are locked and refreshed: a concurrent repeat waits instead of writing back a stale count of
+# occurrences or evidence, and a finding closed meanwhile is no longer open when the lock is granted (the repeat then
+# opens a new one).
+_HELD_OPEN_FINDINGS = (
     select(Finding)
     .from_statement(
-        text("SELECT * FROM open_findings_held(:locks, :kinds, :subjects, :codes, :problems)").bindparams(
+        text("SELECT * FROM held_open_findings(:locks, :kinds, :subjects, :codes)").bindparams(
             bindparam("locks", type_=ARRAY(BigInteger)),
             bindparam("kinds", type_=ARRAY(String)),
             bindparam("subjects", type_=ARRAY(String)),
             bindparam("codes", type_=ARRAY(String)),
-            bindparam("problems", type_=ARRAY(String)),
         )
     )
     .execution_options(populate_existing=True)
 )
-# Joins a problem's kind, subject and code for `open_findings_held` (the unit separator, a control character).
-_PROBLEM_SEPARATOR = "\x1f"
 # SQLite runs one writer at a time: no lock to take.
 _OPEN_FINDINGS = (
     select(Finding)
