@@ -37,9 +37,15 @@ async def claim(session: AsyncSession, *, consumer: str, events: Sequence[tuple[
     return set((await session.scalars(stmt)).all())
 
 
-_CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id, event_type, processed_at) "
-    "SELECT :consumer, claimed.event_id, claimed.event_type, :at "
-    "FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) AS claimed (event_id, event_type) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-).bindparams(bindparam("at", type_=UTCDateTime()))
+# Its result's column is declared, so SQLAlchemy keeps how to read it with the compiled statement (a text's result is
+# otherwise matched by name on every execution).
+_CLAIM = (
+    text(
+        "INSERT INTO inbox (consumer, event_id, event_type, processed_at) "
+        "SELECT :consumer, claimed.event_id, claimed.event_type, :at "
+        "FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) AS claimed (event_id, event_type) "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    )
+    .bindparams(bindparam("at", type_=UTCDateTime()))
+    .columns(InboxEntry.__table__.c.event_id)  # type: ignore[attr-defined]
+)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col
 
 from services.audit.domain import findings, ledger, rectification, scheduled
@@ -184,6 +185,19 @@ async def test_a_problem_s_look_up_reads_its_own_open_finding_whatever_the_table
         rows_read = await s.scalar(ROWS_READ_IN_TRANSACTION)
         assert await s.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'finding'")) < 0  # not analyzed
     assert rows_read <= len(wanted)  # a row or so a problem asked for, not every household's open finding
+
+
+async def test_a_finding_looked_up_with_its_lock_has_every_field_it_was_stored_with(sessions: Any) -> None:
+    # The function's row type has its columns in the order migrations added them, not the model's.
+    facts = replace(problem(str(uuid.uuid4()), grade="D"), evidence=(EvidenceRef("photo", "archive://1.jpg"),))
+    async with unit_of_work(sessions) as s:
+        await findings.record_manual_finding(s, facts, policy=POLICY, now=NOW)
+    async with sessions() as s:
+        stored = (await s.scalars(select(Finding))).one().model_dump()
+    async with unit_of_work(sessions) as s:
+        await findings.load_open_findings(s, [("household", facts.subject_id, facts.code)])
+        held = s.identity_map.get(identity_key(Finding, stored["id"]))  # as the look-up loaded it
+    assert held is not None and held.model_dump() == stored
 
 
 TOWNSHIP_OFFICER = Principal("township-1", frozenset({Role.TOWNSHIP_OFFICE}), "371523101")

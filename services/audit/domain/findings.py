@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, String, bindparam, event, select, text, tuple_
+from sqlalchemy import BigInteger, String, bindparam, event, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from services.audit.rules.referrals import referral_reason_at_opening
 from services.audit.rules.responsibility import Responsibility, days_late, deadline, late_reporting
 from shared.auth import Principal
 from shared.contracts.audit import FindingRecorded, FindingRecurred, Severity
+from shared.db import rows_of_function
 from shared.entities import new_entity
 from shared.errors import InvalidInput, NotFound
 from shared.metrics import FINDINGS_OPENED, count_on_commit
@@ -242,7 +243,7 @@ async def load_open_findings(session: AsyncSession, keys: list[OpenFindingKey]) 
 _HELD_OPEN_FINDINGS = (
     select(Finding)
     .from_statement(
-        text("SELECT * FROM held_open_findings(:locks, :kinds, :subjects, :codes)").bindparams(
+        rows_of_function(Finding, "held_open_findings(:locks, :kinds, :subjects, :codes)").bindparams(
             bindparam("locks", type_=ARRAY(BigInteger)),
             bindparam("kinds", type_=ARRAY(String)),
             bindparam("subjects", type_=ARRAY(String)),

@@ -35,6 +35,7 @@ from services.audit.rules.ledger import (
     sha256_hex,
 )
 from shared.commit_queue import CommitQueue
+from shared.db import rows_of_function
 from shared.messaging.outbox import write_recorded
 
 LEDGER_LOCK_KEY = 0x1ED6_E7A0  # distinct from the outbox relay's lock
@@ -54,7 +55,7 @@ def append(session: AsyncSession, *, source: str, event_type: str, payload: byte
 _HEAD = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(1)
 # PostgreSQL: the lock, then the head read after it is granted, in one round trip (migration 0014).
 _LOCKED_HEAD = select(LedgerEntry).from_statement(
-    text("SELECT * FROM ledger_head_locked(:key)").bindparams(key=LEDGER_LOCK_KEY)
+    rows_of_function(LedgerEntry, "ledger_head_locked(:key)").bindparams(key=LEDGER_LOCK_KEY)
 )
 # A write that matches no row takes SQLite's database write lock (held to commit); no trigger fires.
 _SQLITE_LOCK = text("UPDATE ledger_entry SET seq = seq WHERE 0")
