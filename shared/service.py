@@ -7,6 +7,7 @@ services start, stop and fail the same way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from shared.messaging.outbox import OutboxSignal, session_info
 from shared.messaging.relay import Backoff, OutboxRelay
 from shared.messaging.retention import purge_periodically
 from shared.metrics import POOLS, MetricsServer
+from shared.migrations import is_at_head
 from shared.openapi import API_PREFIX, install_api_documentation, operation_id
 from shared.server_spans import NATIVE_OFF
 from shared.settings import ServiceSettings
@@ -82,7 +84,8 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.kafka_started = False
         self.kafka_connected = False  # kept current by shared.health.watch_kafka
-        self.schema_current = False
+        self.schema_current = False  # the database's schema is this release's (set by start-up and /readyz)
+        self._schema_ready = asyncio.Event()
         self.metrics = MetricsServer(spec.settings.host, spec.settings.metrics_port)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -90,17 +93,43 @@ class ServiceRuntime:
         self.metrics.start()  # first: a metrics port taken by another process stops start-up before anything runs
         POOLS.watch(self.engine)
         POOLS.watch(self.reading_engine)
+        self._tasks.append(asyncio.create_task(self._wait_for_schema(), name=f"{self.name}-schema"))
         if self.settings.kafka_enabled:
             self._tasks.append(asyncio.create_task(self._run_kafka(), name=f"{self.name}-kafka"))
             self._tasks.append(asyncio.create_task(watch_kafka(self), name=f"{self.name}-kafka-watch"))
         self._tasks.append(asyncio.create_task(sample_outbox(self.engine), name=f"{self.name}-outbox-backlog"))
         s = self.settings
-        retention = purge_periodically(self.engine, s.retention_policy(), s.retention_interval_s)
-        self._tasks.append(asyncio.create_task(retention, name=f"{self.name}-retention"))
+        self._start_on_schema(
+            "retention", lambda: purge_periodically(self.engine, s.retention_policy(), s.retention_interval_s)
+        )
         for worker in self.workers:
-            self._tasks.append(
-                asyncio.create_task(worker(self), name=f"{self.name}-{getattr(worker, '__name__', 'worker')}")
-            )
+            self._start_on_schema(getattr(worker, "__name__", "worker"), functools.partial(worker, self))
+
+    def _start_on_schema(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        async def once_the_schema_is_current() -> None:
+            await self._schema_ready.wait()
+            await work()
+
+        self._tasks.append(asyncio.create_task(once_the_schema_is_current(), name=f"{self.name}-{name}"))
+
+    async def _wait_for_schema(self) -> None:
+        """Wait until the database's schema is the one this release was built for, then let the work that uses it
+        start: the consumer, the relay, retention and the service's workers. A pod may start while the migration job
+        still runs (README, Deploying): a handler meeting a table or function not there yet fails for good, and the
+        consumer would dead-letter every event that reached it. The database's outbox backlog is sampled meanwhile."""
+        backoff = Backoff(0.5, 10.0)
+        said = False
+        while not self.schema_current:
+            try:
+                self.schema_current = await is_at_head(self.engine, self.name)
+            except Exception:
+                log.warning("the database's schema revision cannot be read yet; retrying", exc_info=True)
+            if not self.schema_current:
+                if not said:
+                    log.warning("waiting for the database's schema to reach this release's migrations")
+                    said = True
+                await backoff.sleep()
+        self._schema_ready.set()
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -135,7 +164,9 @@ class ServiceRuntime:
             log.warning("shutdown step failed or timed out", extra={"step": step}, exc_info=True)
 
     async def _run_kafka(self) -> None:
-        """Connect to Kafka (waiting out an outage at start-up), then run the relay and the consumer."""
+        """Once the schema is current, connect to Kafka (waiting out an outage at start-up), then run the relay and
+        the consumer."""
+        await self._schema_ready.wait()
         await self._connect()
         s = self.settings
         self.relay = OutboxRelay(
