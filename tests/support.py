@@ -76,6 +76,22 @@ async def migrate_over(service: str, url: str, revision: str, rows: dict[Table, 
         await engine.dispose()
 
 
+async def migrate_to(service: str, url: str, revision: str) -> None:
+    """`service`'s database at `url` upgraded to `revision` ("head": all the way), as a migration job would."""
+
+    def upgrade(connection: Any) -> None:
+        config = alembic_config(service)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade)
+    finally:
+        await engine.dispose()
+
+
 async def migrate(service: str, url: str) -> None:
     engine = create_engine(url)
     try:

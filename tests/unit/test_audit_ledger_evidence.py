@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import insert, select, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -34,8 +32,7 @@ from shared.contracts.audit import LedgerHeadAnchored, SubjectKind
 from shared.contracts.households import ProblemCategory
 from shared.db import create_engine, unit_of_work
 from shared.messaging.outbox import OutboxMessage
-from shared.migrations import alembic_config
-from tests.support import assert_problem, auth, running_app
+from tests.support import assert_problem, auth, migrate_to, running_app
 
 # Now, not a date of the report: what the state check deems made before the log kept facts is judged by the time
 # the log recorded its first facts, which is the wall clock's.
@@ -244,35 +241,20 @@ async def test_a_row_the_log_never_made_is_a_difference(sessions: Any) -> None:
     )
 
 
-async def migrate_to(url: str, revision: str) -> None:
-    engine = create_engine(url)
-    config = alembic_config("audit")
-
-    def upgrade(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(upgrade)
-    finally:
-        await engine.dispose()
-
-
 async def test_rows_made_before_the_log_kept_facts_are_inventoried_and_judged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Migration 0012 logs the rows it finds as they stand: the replay starts from them, so none is exempt — a row
     backdated to before the log kept facts is one the log never made."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
-    await migrate_to(url, "0011")
+    await migrate_to("audit", url, "0011")
     engine = create_engine(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     with monkeypatch.context() as before_facts:  # what the service wrote before 0012: no facts in the log
         before_facts.setattr(ledger, "append", lambda *args, **kwargs: None)
         async with unit_of_work(sessions) as s:
             old = await findings.record_finding(s, problem("h-old", "D"), policy=POLICY, now=NOW)
-    await migrate_to(url, "head")
+    await migrate_to("audit", url, "head")
     async with sessions() as s:
         [inventory] = (await s.scalars(select(LedgerEntry).where(col(LedgerEntry.event_type) == INVENTORY))).all()
     assert len(json.loads(inventory.facts or "{}")) == 3  # the finding, its task and its referral

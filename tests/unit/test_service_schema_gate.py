@@ -6,40 +6,23 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
-from alembic import command
 
 import shared.service
-from shared.db import create_engine
-from shared.migrations import alembic_config
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import ServiceSettings
+from tests.support import migrate_to
 
 SERVICE = "households"
 PREVIOUS = "0011"  # the revision before households' head
-
-
-async def migrated_to(url: str, revision: str) -> None:
-    def upgrade(connection: Any) -> None:
-        config = alembic_config(SERVICE)
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(upgrade)
-    finally:
-        await engine.dispose()
 
 
 async def test_kafka_and_workers_start_once_the_schema_reaches_the_release_s_migrations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'households.db'}"
-    await migrated_to(url, PREVIOUS)  # the migration job has not run yet
+    await migrate_to(SERVICE, url, PREVIOUS)  # the migration job has not run yet
     started: list[str] = []
     both = asyncio.Event()
 
@@ -63,7 +46,7 @@ async def test_kafka_and_workers_start_once_the_schema_reaches_the_release_s_mig
     try:
         await asyncio.sleep(1.0)  # two looks at the schema
         assert (started, runtime.schema_current) == ([], False)
-        await migrated_to(url, "head")
+        await migrate_to(SERVICE, url, "head")
         await asyncio.wait_for(both.wait(), 10)
         assert sorted(started) == ["kafka", "worker"]
         assert runtime.schema_current
