@@ -69,17 +69,17 @@ def kafka_state(runtime: Any) -> str:
 
 async def watch_kafka(runtime: Any) -> None:
     """Keep `runtime.kafka_connected` and `poverty_kafka_connected` current until cancelled: false until the
-    clients have started, then whether the cluster answers a metadata request."""
+    producer has started, then whether the cluster answers a metadata request."""
     try:
         while True:
-            connected = runtime.kafka_started and await _check(_kafka(runtime), quiet=True) == "ok"
+            connected = runtime.producer_started and await _check(_kafka(runtime), quiet=True) == "ok"
             if connected and not runtime.kafka_connected:
                 log.info("kafka reachable")
             elif runtime.kafka_connected and not connected:
                 log.warning("kafka unreachable; events wait in the outbox")
             runtime.kafka_connected = connected
             KAFKA_CONNECTED.set(1 if connected else 0)
-            await asyncio.sleep(KAFKA_CHECK_INTERVAL_S if runtime.kafka_started else KAFKA_START_CHECK_INTERVAL_S)
+            await asyncio.sleep(KAFKA_CHECK_INTERVAL_S if runtime.producer_started else KAFKA_START_CHECK_INTERVAL_S)
     finally:
         runtime.kafka_connected = False
         KAFKA_CONNECTED.set(0)
@@ -103,7 +103,8 @@ async def _database(runtime: Any) -> None:
 async def _migrations(runtime: Any) -> bool:
     if runtime.schema_current:
         return True
-    runtime.schema_current = await is_at_head(runtime.engine, runtime.name)
+    if await is_at_head(runtime.engine, runtime.name):
+        runtime.schema_is_current()  # what waited for the schema starts now, not at its next look
     return bool(runtime.schema_current)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from alembic import command, context, op
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -87,12 +89,44 @@ async def upgrade_to_head(engine: AsyncEngine, service: str) -> None:
         await conn.run_sync(upgrade)
 
 
+@dataclass(frozen=True)
+class SchemaRevision:
+    """Where a service's database stands against the migrations of the running release."""
+
+    current: frozenset[str]  # the database's revisions (none: never migrated)
+    heads: frozenset[str]  # this release's newest migrations
+    known: bool  # every current revision is one of this release's migrations
+
+    @property
+    def at_head(self) -> bool:
+        return self.current == self.heads
+
+    @property
+    def behind(self) -> bool:
+        """Migrations of this release are still to run on the database. A revision this release does not know is a
+        later release's (the Deployment rolled back, the schema not): migrations stay compatible with the previous
+        release (expand, then contract), so that is not behind."""
+        return self.known and not self.at_head
+
+
+async def schema_revision(engine: AsyncEngine, service: str) -> SchemaRevision:
+    """The database's revision against `service`'s migrations in this release."""
+    script = ScriptDirectory.from_config(alembic_config(service))
+    async with engine.connect() as conn:
+        current = await conn.run_sync(lambda c: frozenset(MigrationContext.configure(c).get_current_heads()))
+    return SchemaRevision(current, frozenset(script.get_heads()), all(_known(script, rev) for rev in current))
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 async def is_at_head(engine: AsyncEngine, service: str) -> bool:
     """Whether the database's revision is the newest migration of `service`."""
-    heads = set(ScriptDirectory.from_config(alembic_config(service)).get_heads())
-    async with engine.connect() as conn:
-        current = await conn.run_sync(lambda c: set(MigrationContext.configure(c).get_current_heads()))
-    return current == heads
+    return (await schema_revision(engine, service)).at_head
 
 
 def create_messaging_tables() -> None:

@@ -7,7 +7,6 @@ services start, stop and fail the same way.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -30,19 +29,22 @@ from shared.health import watch_kafka
 from shared.logs import configure_logging
 from shared.messaging.backlog import sample_outbox
 from shared.messaging.consumer import ConsumerRunner
+from shared.messaging.failure_facts import log_facts
 from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.kafka import SharedProducer, ensure_topics, make_consumer, make_producer
 from shared.messaging.outbox import OutboxSignal, session_info
 from shared.messaging.relay import Backoff, OutboxRelay
 from shared.messaging.retention import purge_periodically
 from shared.metrics import POOLS, MetricsServer
-from shared.migrations import is_at_head
+from shared.migrations import SchemaRevision, schema_revision
 from shared.openapi import API_PREFIX, install_api_documentation, operation_id
 from shared.server_spans import NATIVE_OFF
 from shared.settings import ServiceSettings
 from shared.tracing import install_tracing, instrument_engine
 
 log = logging.getLogger(__name__)
+SCHEMA_BEHIND = "waiting for the database's schema to reach this release's migrations"
+SCHEMA_AHEAD = "the database's schema is a later release's: this pod handles events but stays unready for requests"
 Worker = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 # Each shutdown step gets this long: a client whose broker is down can wait forever (a producer for batches that
 # never expire), and the database pool must be released regardless.
@@ -82,10 +84,11 @@ class ServiceRuntime:
         self.producers = SharedProducer(self._producer)  # the relay's and the dead-letter path's, renewed as one
         self.consumer: AIOKafkaConsumer | None = None
         self.relay: OutboxRelay | None = None
-        self.kafka_started = False
+        self.producer_started = False  # the cluster can be asked whether it answers (shared.health.watch_kafka)
+        self.kafka_started = False  # every client has started: the consumer is in its group
         self.kafka_connected = False  # kept current by shared.health.watch_kafka
-        self.schema_current = False  # the database's schema is this release's (set by start-up and /readyz)
-        self._schema_ready = asyncio.Event()
+        self.schema_current = False  # the database's schema is this release's (`/readyz` shows it)
+        self._schema_ready = asyncio.Event()  # no release's migrations are still to run (`schema_revision.behind`)
         self.metrics = MetricsServer(spec.settings.host, spec.settings.metrics_port)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -99,37 +102,54 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(watch_kafka(self), name=f"{self.name}-kafka-watch"))
         self._tasks.append(asyncio.create_task(sample_outbox(self.engine), name=f"{self.name}-outbox-backlog"))
         s = self.settings
-        self._start_on_schema(
-            "retention", lambda: purge_periodically(self.engine, s.retention_policy(), s.retention_interval_s)
-        )
+        retention = purge_periodically(self.engine, s.retention_policy(), s.retention_interval_s)
+        self._start_on_schema("retention", retention)
         for worker in self.workers:
-            self._start_on_schema(getattr(worker, "__name__", "worker"), functools.partial(worker, self))
+            # Called now: a worker may set up what the service's use cases need before any request (audit's webhook
+            # delivery marks the sessions' notifications pending); it runs once the schema allows.
+            self._start_on_schema(getattr(worker, "__name__", "worker"), worker(self))
 
-    def _start_on_schema(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
-        async def once_the_schema_is_current() -> None:
-            await self._schema_ready.wait()
-            await work()
+    def _start_on_schema(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        async def once_the_schema_allows() -> None:
+            try:
+                await self._schema_ready.wait()
+            except asyncio.CancelledError:
+                work.close()  # never started: closed, not left for the collector to warn about
+                raise
+            await work
 
-        self._tasks.append(asyncio.create_task(once_the_schema_is_current(), name=f"{self.name}-{name}"))
+        self._tasks.append(asyncio.create_task(once_the_schema_allows(), name=f"{self.name}-{name}"))
+
+    def schema_is_current(self) -> None:
+        """The database's schema is this release's (`/readyz` found it so, or start-up did)."""
+        self.schema_current = True
+        self._schema_ready.set()
 
     async def _wait_for_schema(self) -> None:
-        """Wait until the database's schema is the one this release was built for, then let the work that uses it
-        start: the consumer, the relay, retention and the service's workers. A pod may start while the migration job
-        still runs (README, Deploying): a handler meeting a table or function not there yet fails for good, and the
-        consumer would dead-letter every event that reached it. The database's outbox backlog is sampled meanwhile."""
+        """Wait until no migration of this release is still to run on the database, then let the work that uses the
+        schema start: the consumer, the relay, retention and the service's workers. A pod may start while the
+        migration job still runs (README, Deploying): a handler meeting a table or function not there yet fails for
+        good, and the consumer would dead-letter every event that reached it. A schema of a later release (the
+        Deployment rolled back, not the schema) is compatible (expand, then contract): the work runs, while `/readyz`
+        keeps the pod out of the Service."""
         backoff = Backoff(0.5, 10.0)
         said = False
-        while not self.schema_current:
+        while not self._schema_ready.is_set():
             try:
-                self.schema_current = await is_at_head(self.engine, self.name)
-            except Exception:
-                log.warning("the database's schema revision cannot be read yet; retrying", exc_info=True)
-            if not self.schema_current:
-                if not said:
-                    log.warning("waiting for the database's schema to reach this release's migrations")
+                revision = await schema_revision(self.engine, self.name)
+            except Exception as exc:
+                log.warning("the database's schema revision cannot be read yet; retrying", extra=log_facts(exc))
+            else:
+                if revision.at_head:
+                    self.schema_is_current()
+                elif not revision.behind:
+                    log.error(SCHEMA_AHEAD, extra=_revisions(revision))
+                    self._schema_ready.set()
+                elif not said:
+                    log.warning(SCHEMA_BEHIND, extra=_revisions(revision))
                     said = True
+            if not self._schema_ready.is_set():
                 await backoff.sleep()
-        self._schema_ready.set()
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -164,11 +184,16 @@ class ServiceRuntime:
             log.warning("shutdown step failed or timed out", extra={"step": step}, exc_info=True)
 
     async def _run_kafka(self) -> None:
-        """Once the schema is current, connect to Kafka (waiting out an outage at start-up), then run the relay and
-        the consumer."""
-        await self._schema_ready.wait()
-        await self._connect()
+        """Connect to Kafka (waiting out an outage at start-up); once the schema allows, join the consumer group and
+        run the relay and the consumer. The producer starts first, so that `poverty_kafka_connected` says whether the
+        cluster answers while the pod waits for its migrations; joining the group waits, or the group would hand the
+        waiting pod partitions it does not consume."""
         s = self.settings
+        await self._until_started(self._start_producer, self.producers.reset)
+        await self._schema_ready.wait()
+        await self._until_started(self._join_group, self._leave_group)
+        self.kafka_started = True
+        log.info("connected to kafka", extra={"bootstrap": s.kafka_bootstrap_servers})
         self.relay = OutboxRelay(
             engine=self.engine,
             producer=self.producers,
@@ -190,46 +215,54 @@ class ServiceRuntime:
             workers.append(runner.run())
         await asyncio.gather(*workers)
 
-    async def _connect(self) -> None:
+    async def _until_started(self, start: Callable[[], Awaitable[None]], reset: Callable[[], Awaitable[None]]) -> None:
+        """`start()` until it succeeds, waiting out an outage; a failed start leaves a half-open client, which
+        `reset()` replaces before the next attempt."""
         backoff = Backoff(0.5, 10.0)
-        s = self.settings
         while True:
             try:
-                if s.kafka_create_topics:
-                    await ensure_topics(
-                        s.kafka_bootstrap_servers,
-                        ALL_TOPICS,
-                        replication_factor=s.kafka_replication_factor,
-                        security=self.kafka_security,
-                    )
-                await self.producers.start()
-                if self.handlers.topics:
-                    self.consumer = make_consumer(
-                        s.kafka_bootstrap_servers,
-                        group_id=self.name,
-                        topics=self.handlers.topics,
-                        security=self.kafka_security,
-                    )
-                    await self.consumer.start()
-                self.kafka_started = True
-                log.info("connected to kafka", extra={"bootstrap": s.kafka_bootstrap_servers})
+                await start()
                 return
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("kafka not reachable yet; retrying", exc_info=True)
-                await self._reset_clients()
+                await reset()
                 await backoff.sleep()
 
-    async def _reset_clients(self) -> None:
-        # A failed start leaves half-open clients; make fresh ones for the next attempt.
-        await self.producers.reset()
+    async def _start_producer(self) -> None:
+        s = self.settings
+        if s.kafka_create_topics:
+            await ensure_topics(
+                s.kafka_bootstrap_servers,
+                ALL_TOPICS,
+                replication_factor=s.kafka_replication_factor,
+                security=self.kafka_security,
+            )
+        await self.producers.start()
+        self.producer_started = True
+
+    async def _join_group(self) -> None:
+        if not self.handlers.topics:
+            return
+        s = self.settings
+        self.consumer = make_consumer(
+            s.kafka_bootstrap_servers, group_id=self.name, topics=self.handlers.topics, security=self.kafka_security
+        )
+        await self.consumer.start()
+
+    async def _leave_group(self) -> None:
         if self.consumer is not None:
             await self.consumer.stop()
             self.consumer = None
 
     def _producer(self) -> AIOKafkaProducer:
         return make_producer(self.settings.kafka_bootstrap_servers, client_id=self.name, security=self.kafka_security)
+
+
+def _revisions(revision: SchemaRevision) -> dict[str, str]:
+    current, heads = ",".join(sorted(revision.current)) or "none", ",".join(sorted(revision.heads))
+    return {"database_revision": current, "release_head": heads}
 
 
 def build_app(spec: ServiceSpec) -> FastAPI:
