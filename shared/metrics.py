@@ -62,6 +62,10 @@ RECORDS_QUARANTINED = Counter(
 
 # Kafka (shared/health.py watches the connection).
 KAFKA_CONNECTED = Gauge("poverty_kafka_connected", "1 while the service's Kafka clients reach the cluster")
+# The database's schema (shared/service.py waits for the release's migrations before the work that uses it).
+SCHEMA_READY = Gauge(
+    "poverty_schema_ready", "1 once the database's schema lets this pod consume, publish and run its scheduled work"
+)
 
 # Scheduled checks (audit's reminders, overdue scan, weekly handover, campaigns' coverage and grievances' reply
 # deadlines; subsidies' cycle checks; projects' checks) and audit's findings.

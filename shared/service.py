@@ -35,7 +35,7 @@ from shared.messaging.kafka import SharedProducer, ensure_topics, make_consumer,
 from shared.messaging.outbox import OutboxSignal, session_info
 from shared.messaging.relay import Backoff, OutboxRelay
 from shared.messaging.retention import purge_periodically
-from shared.metrics import POOLS, MetricsServer
+from shared.metrics import POOLS, SCHEMA_READY, MetricsServer
 from shared.migrations import SchemaRevision, schema_revision
 from shared.openapi import API_PREFIX, install_api_documentation, operation_id
 from shared.server_spans import NATIVE_OFF
@@ -111,19 +111,21 @@ class ServiceRuntime:
 
     def _start_on_schema(self, name: str, work: Coroutine[Any, Any, None]) -> None:
         async def once_the_schema_allows() -> None:
-            try:
-                await self._schema_ready.wait()
-            except asyncio.CancelledError:
-                work.close()  # never started: closed, not left for the collector to warn about
-                raise
+            await self._schema_ready.wait()
             await work
 
-        self._tasks.append(asyncio.create_task(once_the_schema_allows(), name=f"{self.name}-{name}"))
+        task = asyncio.create_task(once_the_schema_allows(), name=f"{self.name}-{name}")
+        task.add_done_callback(lambda _: work.close())  # one stopped before it began is closed, not warned about
+        self._tasks.append(task)
 
     def schema_is_current(self) -> None:
         """The database's schema is this release's (`/readyz` found it so, or start-up did)."""
         self.schema_current = True
+        self._open_gate()
+
+    def _open_gate(self) -> None:
         self._schema_ready.set()
+        SCHEMA_READY.set(1)
 
     async def _wait_for_schema(self) -> None:
         """Wait until no migration of this release is still to run on the database, then let the work that uses the
@@ -144,12 +146,14 @@ class ServiceRuntime:
                     self.schema_is_current()
                 elif not revision.behind:
                     log.error(SCHEMA_AHEAD, extra=_revisions(revision))
-                    self._schema_ready.set()
+                    self._open_gate()
                 elif not said:
                     log.warning(SCHEMA_BEHIND, extra=_revisions(revision))
                     said = True
             if not self._schema_ready.is_set():
                 await backoff.sleep()
+        if said:
+            log.info("the database's schema reached this release's migrations")
 
     @property
     def producer(self) -> AIOKafkaProducer:

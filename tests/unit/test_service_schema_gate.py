@@ -5,25 +5,31 @@ events would be dead-lettered. A schema of a later release (a rolled-back Deploy
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 import shared.service
 from shared.db import create_engine
 from shared.health import _migrations
 from shared.messaging.relay import Backoff
+from shared.metrics import SCHEMA_READY
+from shared.migrations import alembic_config
 from shared.service import SCHEMA_AHEAD, SCHEMA_BEHIND, ServiceRuntime, ServiceSpec
 from shared.settings import ServiceSettings
 from tests.support import migrate_to
 
 SERVICE = "households"
-PREVIOUS = "0011"  # the revision before households' head
-LATER = "0099"  # a revision of a later release, unknown to this one
+HEAD = ScriptDirectory.from_config(alembic_config(SERVICE)).get_current_head()
+PREVIOUS = ScriptDirectory.from_config(alembic_config(SERVICE)).get_revision(HEAD).down_revision  # before the head
+LATER = "9999"  # a revision of a later release, unknown to this one
 
 
 class Started:
@@ -31,6 +37,7 @@ class Started:
 
     def __init__(self) -> None:
         self.steps: list[str] = []
+        self.work: list[Coroutine[Any, Any, None]] = []  # the workers' coroutines, as given to the runtime
         self._changed = asyncio.Event()
 
     def add(self, step: str) -> None:
@@ -77,7 +84,8 @@ async def runtime(url: str, started: Started) -> AsyncIterator[ServiceRuntime]:
 
     def worker(_: ServiceRuntime) -> Coroutine[Any, Any, None]:
         started.add("worker set up")  # as audit's webhook delivery marks its sessions when given the runtime
-        return work()
+        started.work.append(work())
+        return started.work[-1]
 
     settings = ServiceSettings(database_url=url, kafka_enabled=True, metrics_port=0)
     runtime = ServiceRuntime(ServiceSpec(name=SERVICE, title=SERVICE, settings=settings, routers=[], workers=[worker]))
@@ -89,14 +97,17 @@ async def test_a_pod_joins_its_group_and_runs_its_workers_once_the_migrations_ra
     url: str, runtime: ServiceRuntime, started: Started, caplog: pytest.LogCaptureFixture
 ) -> None:
     await migrate_to(SERVICE, url, PREVIOUS)  # the migration job has not run yet
+    SCHEMA_READY.set(0)
     await runtime.start()
     await started.until("producer", "worker set up")
     await asyncio.sleep(1.0)  # two looks at the schema
     assert (sorted(started.steps), runtime.schema_current) == (["producer", "worker set up"], False)
     assert [r.message for r in caplog.records].count(SCHEMA_BEHIND) == 1
+    assert REGISTRY.get_sample_value("poverty_schema_ready") == 0
     await migrate_to(SERVICE, url, "head")
     await started.until("consumer group", "worker")
     assert runtime.schema_current and runtime.kafka_started
+    assert REGISTRY.get_sample_value("poverty_schema_ready") == 1
 
 
 async def test_readiness_that_finds_the_schema_current_starts_what_waited(
@@ -123,4 +134,14 @@ async def test_a_schema_of_a_later_release_lets_the_work_run_and_says_so(
     await started.until("consumer group", "worker")
     assert not runtime.schema_current  # still unready for requests
     [ahead] = [r for r in caplog.records if r.message == SCHEMA_AHEAD]
-    assert (ahead.levelno, ahead.database_revision, ahead.release_head) == (logging.ERROR, LATER, "0012")
+    assert (ahead.levelno, ahead.database_revision, ahead.release_head) == (logging.ERROR, LATER, HEAD)
+
+
+async def test_work_stopped_before_the_schema_allowed_it_is_closed_unstarted(
+    url: str, runtime: ServiceRuntime, started: Started
+) -> None:
+    await migrate_to(SERVICE, url, PREVIOUS)
+    await runtime.start()
+    await asyncio.wait_for(runtime.stop(), 10)  # at once: no task has begun
+    assert [inspect.getcoroutinestate(work) for work in started.work] == [inspect.CORO_CLOSED]  # not left to warn
+    assert "worker" not in started.steps
