@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,10 +112,17 @@ class SchemaRevision:
 
 async def schema_revision(engine: AsyncEngine, service: str) -> SchemaRevision:
     """The database's revision against `service`'s migrations in this release."""
-    script = ScriptDirectory.from_config(alembic_config(service))
+    script = _scripts(service)
     async with engine.connect() as conn:
         current = await conn.run_sync(lambda c: frozenset(MigrationContext.configure(c).get_current_heads()))
     return SchemaRevision(current, frozenset(script.get_heads()), all(_known(script, rev) for rev in current))
+
+
+@functools.cache
+def _scripts(service: str) -> ScriptDirectory:
+    """`service`'s migrations, read from disk once: a pod's start-up and every readiness probe until the schema is
+    current ask for them, from the event loop, and they do not change while the process runs."""
+    return ScriptDirectory.from_config(alembic_config(service))
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:
