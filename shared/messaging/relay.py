@@ -6,8 +6,9 @@ written by any replica wake the active relay at once (a commit in the leader's o
 without a NOTIFY). A short fallback poll covers lost wake-ups.
 Rows go out in passes: the next batch is read (`shared.messaging.backlog`) while the current one is in
 flight (`shared.messaging.publication`), and rows are marked in bulk as Kafka acknowledges them, off
-the send path. A crash between publishing and marking republishes those rows (at most two batches'
-worth); consumers' inboxes absorb the repeat. A send that fails fatally (see `is_fatal`) has the shared
+the send path. A pass is over once Kafka answered it: the next one reads and sends while its rows are
+marked. A crash between publishing and marking republishes those rows (at most two batches' worth);
+consumers' inboxes absorb the repeat. A send that fails fatally (see `is_fatal`) has the shared
 producer replaced before the next pass. Each row is published in a PRODUCER span, child of the trace
 context saved with it, whose own context goes with the record as its `traceparent` header
 (`shared.tracing`).
@@ -21,13 +22,13 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Update, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import is_postgres, one_of_parameter
-from shared.messaging.backlog import ReadAhead
+from shared.messaging.backlog import Behind, ReadAhead
 from shared.messaging.kafka import SharedProducer
 from shared.messaging.outbox import NOTIFY_CHANNEL, OUTBOX, OutboxSignal
 from shared.messaging.publication import Sending
@@ -84,6 +85,7 @@ class OutboxRelay:
         self._lock_conn: AsyncConnection | None = None
         self._lock_driver: Any = None  # the lock connection's asyncpg connection
         self._lock_proven_at = 0.0
+        self.published = 0  # rows marked published by this relay
 
     @property
     def is_leader(self) -> bool:
@@ -114,50 +116,91 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish the unpublished rows in id order until none is left; return how many were published, or raise
         the first failure once the rows Kafka did acknowledge are marked."""
-        published = 0
-        while True:
-            count, caught_up = await self._publish_pass()
-            published += count
-            if caught_up:
-                return published
+        before = self.published
+        last = await self._publish_until_caught_up(None)
+        await last.sending.marked()
+        if last.sending.failure is not None:
+            raise last.sending.failure
+        return self.published - before
 
-    async def _publish_pass(self) -> tuple[int, bool]:
-        """One pass from the oldest unpublished row: how many rows it published, and whether it caught up."""
+    async def _publish_pass(self, behind: _Pass | None) -> _Pass:
+        """One pass from the oldest unpublished row not taken by the pass `behind`, which Kafka answered already and
+        whose rows may still be being marked. It returns once Kafka answered this pass's rows, leaving them to be
+        marked meanwhile; the pass behind is marked by then. It raises the first failure of either, once both are
+        marked."""
         producer = self._producer.current
-        async with (
-            ReadAhead(self._engine, self._batch_size, PASS_BATCHES) as batches,
-            # Room for one batch being marked while the next is sent: marking is the slower half.
-            Sending(producer, self._mark_published, 2 * self._batch_size, self._check_leadership) as sending,
-        ):
-            while rows := await batches.next():
-                # Before every batch: a database restart ends the lock with its connection, and a standby takes it
-                # at once; publishing on would publish every row twice, out of order.
-                await self._check_leadership()
-                if not await sending.send(rows):
-                    break
-        if sending.failure is not None:
-            await self._producer.recover(producer, sending.failure)
-            raise sending.failure
-        return sending.published, batches.caught_up
+        ahead = ReadAhead(self._engine, self._batch_size, PASS_BATCHES, behind.rows if behind else None)
+        # Room for one batch being marked while the next is sent: marking is the slower half.
+        window = 2 * self._batch_size
+        sending = Sending(
+            producer, self._mark_published, window, self._check_leadership, behind.sending if behind else None
+        )
+        first: int | None = None  # the ids of the first and the last row taken
+        last = 0
+        try:
+            async with ahead, sending:
+                while rows := await ahead.next():
+                    # Before every batch: a database restart ends the lock with its connection, and a standby takes it
+                    # at once; publishing on would publish every row twice, out of order.
+                    await self._check_leadership()
+                    first = rows[0].id if first is None else first
+                    last = rows[-1].id
+                    if not await sending.send(rows):
+                        break
+            await _all_marked(behind)
+        except asyncio.CancelledError:
+            await sending.abandon()
+            if behind is not None:
+                await behind.sending.abandon()
+            raise
+        except BaseException:
+            await _all_marked(_Pass(sending, None, False), behind)
+            raise
+        failure = sending.failure or (behind.sending.failure if behind else None)
+        if failure is not None:
+            await sending.marked()
+            await self._producer.recover(producer, failure)
+            raise failure
+        taken = Behind(first, last, ahead.snapshot) if first is not None else None
+        return _Pass(sending, taken, ahead.caught_up)
 
     async def _pump(self, backoff: Backoff) -> None:
+        behind: _Pass | None = None
+        try:
+            while True:
+                await self._check_leadership()
+                try:
+                    behind = await self._publish_until_caught_up(behind)
+                    backoff.reset()
+                except (asyncio.CancelledError, LeadershipLost):
+                    raise
+                except Exception:
+                    behind = None
+                    log.warning("outbox publish failed; will retry", exc_info=True)
+                    await backoff.sleep()
+                    continue
+                await self._signal.wait(self._poll)
+        except asyncio.CancelledError:
+            if behind is not None:
+                await behind.sending.abandon()
+            raise
+        except BaseException:
+            if behind is not None:
+                await behind.sending.marked()
+            raise
+
+    async def _publish_until_caught_up(self, behind: _Pass | None) -> _Pass:
+        """Passes until one catches up; the last one's rows may still be being marked."""
         while True:
-            await self._check_leadership()
-            try:
-                await self.publish_pending()
-                backoff.reset()
-            except (asyncio.CancelledError, LeadershipLost):
-                raise
-            except Exception:
-                log.warning("outbox publish failed; will retry", exc_info=True)
-                await backoff.sleep()
-                continue
-            await self._signal.wait(self._poll)
+            behind = await self._publish_pass(behind)
+            if behind.caught_up:
+                return behind
 
     async def _mark_published(self, ids: list[int]) -> None:
         # Shielded: a relay stopping (its lock lost) cancels the marker, and a statement cancelled mid-flight hands
         # its connection back to the pool with the operation unfinished; the next user of it fails.
         await asyncio.shield(self._mark(ids))
+        self.published += len(ids)
 
     async def _mark(self, ids: list[int]) -> None:
         async with self._engine.connect() as conn:
@@ -207,6 +250,21 @@ class OutboxRelay:
             await self._lock_conn.execute(text("SELECT 1"))  # fails on a connection that is gone
             await self._lock_conn.commit()
             self._lock_proven_at = time.monotonic()
+
+
+class _Pass(NamedTuple):
+    """A pass Kafka answered: its sending (marking what Kafka acknowledged), the rows it took, and whether it caught
+    up."""
+
+    sending: Sending
+    rows: Behind | None
+    caught_up: bool
+
+
+async def _all_marked(*passes: _Pass | None) -> None:
+    for done in passes:
+        if done is not None:
+            await done.sending.marked()
 
 
 @functools.cache

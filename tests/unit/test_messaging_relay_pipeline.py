@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.contracts.households import HouseholdRegistered
 from shared.db import create_engine
+from shared.messaging import publication
 from shared.messaging.backlog import ReadAhead
 from shared.messaging.kafka import MAX_REQUEST_SIZE, SharedProducer
 from shared.messaging.outbox import OUTBOX, OutboxSignal
-from shared.messaging.publication import YIELD_EVERY
 from shared.messaging.relay import LeadershipLost, OutboxRelay
 from shared.timeutil import utcnow
 from tests.producer_fakes import FakeBatch, FakeProducer
@@ -164,11 +164,58 @@ class WindowWatch(FakeProducer):
         return future
 
 
+async def test_a_pass_begins_while_the_one_before_is_marked_and_sends_none_of_its_rows_again(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Marking is the slower half of a pass: the next pass reads and sends meanwhile, leaving out what is being
+    marked. Here rows are committed ten at a time (a pass each) while each marking takes 50 ms."""
+    producer = FakeProducer(capacity=10)
+    signal = OutboxSignal()
+    publisher = OutboxRelay(
+        engine=engine, producer=SharedProducer(lambda: producer), signal=signal, batch_size=20, poll_interval_s=0.1
+    )
+    marking = passes_begun_while_marking = 0
+    mark, read = publisher._mark_published, ReadAhead._read
+
+    async def slow_mark(ids: list[int]) -> None:
+        nonlocal marking
+        marking += 1
+        await asyncio.sleep(0.05)
+        await mark(ids)
+        marking -= 1
+
+    async def first_read_noted(ahead: ReadAhead, after: int | None) -> list[Any]:
+        nonlocal passes_begun_while_marking
+        passes_begun_while_marking += after is None and marking > 0
+        return await read(ahead, after)
+
+    monkeypatch.setattr(publisher, "_mark_published", slow_mark)
+    monkeypatch.setattr(ReadAhead, "_read", first_read_noted)
+    task = asyncio.create_task(publisher.run())
+    try:
+        for run in range(10):
+            await write(engine, [outbox_row(n) for n in range(10 * run, 10 * run + 10)])
+            signal.set()  # as a commit beside the relay does
+            await asyncio.sleep(0.02)
+        for _ in range(100):
+            if not await unpublished(engine):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert sorted(number(v) for v in producer.sent) == list(range(100))  # each once
+    assert await marked(engine) == set(range(100))
+    assert passes_begun_while_marking > 0
+
+
 async def test_a_lock_lost_mid_batch_stops_the_rows_within_a_turn_of_the_event_loop(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A standby takes the lock as soon as it is lost: every row sent after that is published twice. Before, the lock
     was looked at only between batches, and the rest of the batch (here 80 rows) went out."""
+    monkeypatch.setattr(publication, "LONGEST_TURN_S", 0.0)  # a turn every `YIELD_EVERY` rows, batches waiting or not
     await write(engine, [outbox_row(n) for n in range(200)])
     producer = FakeProducer(capacity=10)
     publisher = relay(engine, SharedProducer(lambda: producer), batch_size=100)
@@ -188,7 +235,7 @@ async def test_a_lock_lost_mid_batch_stops_the_rows_within_a_turn_of_the_event_l
     monkeypatch.setattr(publisher, "_check_leadership", lost_after_twenty_rows)
     with pytest.raises(LeadershipLost):
         await publisher.publish_pending()
-    assert 20 <= given <= 20 + 2 * YIELD_EVERY
+    assert 20 <= given <= 20 + 2 * publication.YIELD_EVERY
     assert await marked(engine) == {number(v) for v in producer.sent}
 
 
