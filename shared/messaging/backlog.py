@@ -62,8 +62,8 @@ _BEHIND = OUTBOX.c.id.between(bindparam("behind_first"), bindparam("behind_last"
 _UNSENT_POSTGRES = UNPUBLISHED.where(not_(and_(_BEHIND, _settled_in("behind_snapshot"))))
 _UNSENT_SQLITE = UNPUBLISHED.where(not_(_BEHIND))
 # Built once, with parameters: a statement built per read is keyed for SQLAlchemy's cache every time.
-_FIRST = _UNSENT_SQLITE.limit(bindparam("size"))
-_AFTER = _UNSENT_SQLITE.where(OUTBOX.c.id > bindparam("after")).limit(bindparam("size"))
+_FIRST_SQLITE = _UNSENT_SQLITE.limit(bindparam("size"))
+_AFTER_SQLITE = _UNSENT_SQLITE.where(OUTBOX.c.id > bindparam("after")).limit(bindparam("size"))
 # PostgreSQL: a pass's first read returns the snapshot it read with (a subquery, evaluated once), and each later row's
 # writer is tested against it.
 _FIRST_WITH_SNAPSHOT = _UNSENT_POSTGRES.limit(bindparam("size")).add_columns(
@@ -77,7 +77,7 @@ _AFTER_SETTLED = (
 
 
 class Behind(NamedTuple):
-    """The rows of the pass before: its first and last row's ids and its snapshot (None on SQLite)."""
+    """The rows a pass took: its first and last row's ids and its snapshot (None on SQLite)."""
 
     first: int
     last: int
@@ -99,14 +99,17 @@ class ReadAhead:
     pass ends, sending the rows before it, and the next pass, reading from the start, sends that transaction's rows
     in order. (SQLite has one writer at a time: its ids are in commit order.)
 
-    The rows the pass before took (`behind`) are left out: Kafka acknowledged them, and they may still be being
-    marked."""
+    The rows the pass before took are left out while they are being marked (`behind` says which, or None once they
+    are): Kafka acknowledged them. Once marked they are published; a row of their range found unpublished after that
+    (a replay, or an id used again on SQLite once the outbox was emptied) is read."""
 
-    def __init__(self, engine: AsyncEngine, size: int, max_batches: int, behind: Behind | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, size: int, max_batches: int, behind: Callable[[], Behind | None] = lambda: None
+    ) -> None:
         # One statement a read: no transaction to begin and roll back around it.
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._postgres = engine.dialect.name == "postgresql"
-        self._behind = behind or _NONE_BEHIND
+        self._behind = behind
         self.snapshot: str | None = None  # PostgreSQL: the one the pass's first read saw
         self._size, self._left = size, max_batches
         self._next: asyncio.Task[list[PublishedRow]] | None = None
@@ -138,7 +141,7 @@ class ReadAhead:
         return rows
 
     async def _read(self, after: int | None) -> list[PublishedRow]:
-        behind = self._behind
+        behind = self._behind() or _NONE_BEHIND
         parameters: dict[str, Any] = {"size": self._size, "behind_first": behind.first, "behind_last": behind.last}
         if self._postgres:
             parameters["behind_snapshot"] = behind.snapshot
@@ -148,9 +151,9 @@ class ReadAhead:
                 self.snapshot = rows[0].snapshot if rows else None
                 return published_rows(rows)
             if after is None:
-                return published_rows((await conn.execute(_FIRST, parameters)).all())
+                return published_rows((await conn.execute(_FIRST_SQLITE, parameters)).all())
             if not self._postgres:
-                return published_rows((await conn.execute(_AFTER, {**parameters, "after": after})).all())
+                return published_rows((await conn.execute(_AFTER_SQLITE, {**parameters, "after": after})).all())
             rows = (await conn.execute(_AFTER_SETTLED, {**parameters, "after": after, "snapshot": self.snapshot})).all()
         settled = next((n for n, row in enumerate(rows) if not row.settled), len(rows))
         self._ends = settled < len(rows)

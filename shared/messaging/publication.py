@@ -79,7 +79,8 @@ class _Lane:
 
 class Sending:
     """Rows sent on one producer in the order given, each marked published once Kafka acknowledged it. Use it as an
-    async context: leaving waits for every answer and marks the acknowledged rows (a cancellation does not wait)."""
+    async context: leaving waits for every answer and leaves the acknowledged rows being marked (`marked` waits for
+    that; a cancellation waits for nothing)."""
 
     def __init__(
         self,
@@ -91,7 +92,8 @@ class Sending:
     ) -> None:
         """`still_allowed` raises once no more rows may go (the relay's lock lost): asked at every turn of the event
         loop, so rows stop within a turn of the loop learning it, not at the end of the batch. `behind`: the
-        pass before, whose rows may still be being marked; they count against the window."""
+        pass before, whose rows may still be being marked: they count against the window, and its marking failing
+        stops this pass too."""
         self._producer, self._mark, self._window, self._still_allowed = producer, mark, window, still_allowed
         self._behind = behind
         self.failure: BaseException | None = None  # the first: a row refused, a batch failed, a marking failed
@@ -105,14 +107,16 @@ class Sending:
         self._progress = asyncio.Event()  # wakes a sender waiting for room or for the last answer
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._marker: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Sending:
-        self._start(self._mark_acked())
+        self._marker = self._start(self._mark_acked())
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._behind = None  # what it holds, the pass behind would keep alive, and so on pass after pass
         if kind is not None and issubclass(kind, asyncio.CancelledError):
             await self.abandon()
             return
@@ -121,6 +125,11 @@ class Sending:
             await self._wait_for_progress()
         self._closing = True
         self._answers.set()  # the marker marks the rest, then ends: `marked` waits for it
+
+    @property
+    def marking(self) -> bool:
+        """Whether rows Kafka acknowledged may still be waiting to be marked (the marker has not ended)."""
+        return self._marker is not None and not self._marker.done()
 
     async def marked(self) -> None:
         """Wait until every row Kafka acknowledged is marked, or its marking failed (`failure`)."""
@@ -171,10 +180,17 @@ class Sending:
     async def _wait_for_behind(self) -> None:
         if self._behind is not None:
             await self._behind.marked()
+            self._behind_failed()
             self._behind = None
+
+    def _behind_failed(self) -> None:
+        """The pass behind failed to mark its rows (the database is away): this pass stops too."""
+        if self._behind is not None and self._behind.failure is not None:
+            self._fail(self._behind.failure)
 
     async def _allowed_on(self) -> None:
         """Stop the pass, sending none of the rows not yet handed over, once no more may go."""
+        self._behind_failed()
         if self.failure is None:
             try:
                 await self._still_allowed()
@@ -277,10 +293,11 @@ class Sending:
                 self._next(lane)
         self._progress.set()
 
-    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+    def _start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _wait_for_progress(self) -> None:
         self._progress.clear()

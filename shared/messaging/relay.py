@@ -20,7 +20,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
@@ -118,18 +118,18 @@ class OutboxRelay:
         the first failure once the rows Kafka did acknowledge are marked."""
         before = self.published
         last = await self._publish_until_caught_up(None)
-        await last.sending.marked()
+        await _marked(last.sending)
         if last.sending.failure is not None:
             raise last.sending.failure
         return self.published - before
 
     async def _publish_pass(self, behind: _Pass | None) -> _Pass:
-        """One pass from the oldest unpublished row not taken by the pass `behind`, which Kafka answered already and
-        whose rows may still be being marked. It returns once Kafka answered this pass's rows, leaving them to be
+        """One pass from the oldest unpublished row, leaving out those the pass `behind` took while they are being
+        marked (Kafka answered them already). It returns once Kafka answered this pass's rows, leaving them to be
         marked meanwhile; the pass behind is marked by then. It raises the first failure of either, once both are
         marked."""
         producer = self._producer.current
-        ahead = ReadAhead(self._engine, self._batch_size, PASS_BATCHES, behind.rows if behind else None)
+        ahead = ReadAhead(self._engine, self._batch_size, PASS_BATCHES, _while_marking(behind))
         # Room for one batch being marked while the next is sent: marking is the slower half.
         window = 2 * self._batch_size
         sending = Sending(
@@ -137,6 +137,7 @@ class OutboxRelay:
         )
         first: int | None = None  # the ids of the first and the last row taken
         last = 0
+        behind_sending = [behind.sending] if behind else []
         try:
             async with ahead, sending:
                 while rows := await ahead.next():
@@ -147,19 +148,17 @@ class OutboxRelay:
                     last = rows[-1].id
                     if not await sending.send(rows):
                         break
-            await _all_marked(behind)
+            await _marked(*behind_sending)
         except asyncio.CancelledError:
-            await sending.abandon()
-            if behind is not None:
-                await behind.sending.abandon()
+            await _abandon(sending, *behind_sending)
             raise
         except BaseException:
-            await _all_marked(_Pass(sending, None, False), behind)
+            await _marked(sending, *behind_sending)
             raise
         failure = sending.failure or (behind.sending.failure if behind else None)
         if failure is not None:
-            await sending.marked()
-            await self._producer.recover(producer, failure)
+            await _marked(sending)
+            await self._producer.recover(producer, failure)  # replaced only after a fatal error of Kafka's
             raise failure
         taken = Behind(first, last, ahead.snapshot) if first is not None else None
         return _Pass(sending, taken, ahead.caught_up)
@@ -182,11 +181,11 @@ class OutboxRelay:
                 await self._signal.wait(self._poll)
         except asyncio.CancelledError:
             if behind is not None:
-                await behind.sending.abandon()
+                await _abandon(behind.sending)
             raise
         except BaseException:
             if behind is not None:
-                await behind.sending.marked()
+                await _marked(behind.sending)
             raise
 
     async def _publish_until_caught_up(self, behind: _Pass | None) -> _Pass:
@@ -257,14 +256,30 @@ class _Pass(NamedTuple):
     up."""
 
     sending: Sending
-    rows: Behind | None
+    taken: Behind | None
     caught_up: bool
 
 
-async def _all_marked(*passes: _Pass | None) -> None:
-    for done in passes:
-        if done is not None:
-            await done.sending.marked()
+def _while_marking(done: _Pass | None) -> Callable[[], Behind | None]:
+    """The rows `done` took, while they are being marked: what the next pass's reads leave out."""
+    return lambda: done.taken if done is not None and done.sending.marking else None
+
+
+async def _marked(*sendings: Sending) -> None:
+    """Wait until their acknowledged rows are marked; cancelled meanwhile, stop marking them (the next relay publishes
+    them again)."""
+    try:
+        for sending in sendings:
+            await sending.marked()
+    except asyncio.CancelledError:
+        await _abandon(*sendings)
+        raise
+
+
+async def _abandon(*sendings: Sending) -> None:
+    """Stop marking (stopping: the next relay publishes the unmarked rows again)."""
+    for sending in sendings:
+        await sending.abandon()
 
 
 @functools.cache

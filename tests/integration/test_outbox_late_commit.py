@@ -105,7 +105,7 @@ async def test_a_pass_leaves_out_the_rows_the_pass_before_took_and_not_a_row_com
         await late.commit()
         assert [r.key for r in taken] == ["early", "early"]  # none is marked: Kafka's answer is still awaited
         behind = Behind(taken[0].id, taken[-1].id, before.snapshot)
-        async with ReadAhead(engine, 10, max_batches=10, behind=behind) as after:
+        async with ReadAhead(engine, 10, max_batches=10, behind=lambda: behind) as after:
             assert [r.key for r in await after.next()] == ["late"]
         await late.close()
     finally:
