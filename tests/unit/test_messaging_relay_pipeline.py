@@ -194,20 +194,12 @@ async def test_a_pass_begins_while_the_one_before_is_marked_and_sends_none_of_it
 
     monkeypatch.setattr(publisher, "_mark_published", slow_mark)
     monkeypatch.setattr(ReadAhead, "_read", first_read_noted)
-    task = asyncio.create_task(publisher.run())
-    try:
+    async with running(publisher):
         for run in range(10):
             await write(engine, [outbox_row(n) for n in range(10 * run, 10 * run + 10)])
             signal.set()  # as a commit beside the relay does
             await asyncio.sleep(0.02)
-        for _ in range(100):
-            if not await unpublished(engine):
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await until_published(engine)
     assert sorted(number(v) for v in producer.sent) == list(range(100))  # each once
     assert await marked(engine) == set(range(100))
     assert passes_begun_while_marking > 0
@@ -221,8 +213,7 @@ async def test_a_pass_keeps_no_pass_before_it_alive(engine: AsyncEngine) -> None
     publisher = OutboxRelay(
         engine=engine, producer=SharedProducer(lambda: producer), signal=signal, batch_size=20, poll_interval_s=0.1
     )
-    task = asyncio.create_task(publisher.run())
-    try:
+    async with running(publisher):
         for n in range(60):
             await write(engine, [outbox_row(n)])
             signal.set()
@@ -230,10 +221,6 @@ async def test_a_pass_keeps_no_pass_before_it_alive(engine: AsyncEngine) -> None
         await until_published(engine)
         gc.collect()
         assert sum(isinstance(o, Sending) for o in gc.get_objects()) <= 2  # the last pass, and one being made
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_the_pass_behind_failing_to_mark_stops_the_next_one_within_a_turn(
@@ -276,20 +263,27 @@ async def test_rows_unpublished_again_in_the_range_of_the_last_pass_are_read_whe
         engine=engine, producer=SharedProducer(lambda: producer), signal=signal, batch_size=20, poll_interval_s=5.0
     )
     await write(engine, [outbox_row(n) | {"id": None} for n in range(30)])
-    task = asyncio.create_task(publisher.run())
-    try:
+    async with running(publisher):
         await until_published(engine)
         async with engine.begin() as conn:  # retention, a week later
             await conn.execute(delete(OUTBOX))
         await write(engine, [outbox_row(n) | {"id": None} for n in range(100, 160)])  # ids from 1 again
         signal.set()
         await until_published(engine, within_s=2.0)  # not at the next poll, 5 s on
+    for order in first_publications(producer.sent).values():
+        assert order == sorted(order)
+
+
+@contextlib.asynccontextmanager
+async def running(publisher: OutboxRelay) -> AsyncIterator[None]:
+    """The relay running as in a service, stopped at the end."""
+    task = asyncio.create_task(publisher.run())
+    try:
+        yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    for order in first_publications(producer.sent).values():
-        assert order == sorted(order)
 
 
 async def until_published(engine: AsyncEngine, within_s: float = 5.0) -> None:
@@ -334,16 +328,11 @@ async def test_a_row_committed_behind_the_cursor_is_published_by_the_next_pass(e
     await write(engine, [outbox_row(n) for n in range(300) if n != late])
     producer = CommitsLate(engine, outbox_row(late))
     publisher = relay(engine, SharedProducer(lambda: producer), batch_size=100)
-    task = asyncio.create_task(publisher.run())
-    try:
+    async with running(publisher):
         for _ in range(100):
             if producer.committed and not await unpublished(engine):
                 break
             await asyncio.sleep(0.05)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     assert await marked(engine) == set(range(300))
     assert sorted(number(v) for v in producer.sent) == list(range(300))
 
