@@ -13,12 +13,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, func, not_, or_, select, true
+from sqlalchemy import BigInteger, Select, Text, bindparam, cast, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import UserDefinedType
 
+from shared.db import one_of_parameter
 from shared.messaging.outbox import OUTBOX, PUBLISHED_FIELDS, PublishedRow, published_rows
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from shared.timeutil import utcnow
@@ -33,6 +34,16 @@ OLDEST_UNPUBLISHED = select(OUTBOX.c.occurred_at).where(_UNPUBLISHED).order_by(O
 UNPUBLISHED = select(*PUBLISHED_FIELDS).where(_UNPUBLISHED).order_by(OUTBOX.c.id)
 
 
+def _unsent(dialect: str) -> Select[Any]:
+    """The unpublished rows but those of the parameter `marking`: sent, acknowledged, and being marked."""
+    return UNPUBLISHED.where(not_(one_of_parameter(dialect, OUTBOX.c.id, "marking", BigInteger)))
+
+
+# Built once, with parameters: a statement built per read is keyed for SQLAlchemy's cache every time.
+_FIRST = _unsent("sqlite").limit(bindparam("size"))
+_AFTER = _unsent("sqlite").where(OUTBOX.c.id > bindparam("after")).limit(bindparam("size"))
+
+
 class _Snapshot(UserDefinedType[str]):
     """PostgreSQL's `pg_snapshot`, given as its text."""
 
@@ -42,49 +53,28 @@ class _Snapshot(UserDefinedType[str]):
         return "pg_snapshot"
 
 
-def _settled_in(snapshot: str) -> ColumnElement[bool]:
-    """PostgreSQL: the row's writer had committed in the snapshot given as the parameter `snapshot`. Settled too: a row
-    with no writer (written before writers were recorded, long committed) and one whose writer is beyond every
-    transaction this server has started (restored from a dump of another cluster: its ids mean nothing here)."""
-    return func.coalesce(
-        or_(
-            func.pg_visible_in_snapshot(OUTBOX.c.txid, cast(bindparam(snapshot, type_=Text), _Snapshot())),
-            OUTBOX.c.txid >= func.pg_snapshot_xmax(func.pg_current_snapshot()),
-        ),
-        true(),
-    )
-
-
-# The pass before, whose rows Kafka acknowledged and which may still be being marked, took every unpublished row of its
-# id range that was settled in its own snapshot (on SQLite, whose ids are in commit order, every one): those rows are
-# left out of the reads, and any other row of that range (committed after that pass began) is not.
-_BEHIND = OUTBOX.c.id.between(bindparam("behind_first"), bindparam("behind_last"))
-_UNSENT_POSTGRES = UNPUBLISHED.where(not_(and_(_BEHIND, _settled_in("behind_snapshot"))))
-_UNSENT_SQLITE = UNPUBLISHED.where(not_(_BEHIND))
-# Built once, with parameters: a statement built per read is keyed for SQLAlchemy's cache every time.
-_FIRST_SQLITE = _UNSENT_SQLITE.limit(bindparam("size"))
-_AFTER_SQLITE = _UNSENT_SQLITE.where(OUTBOX.c.id > bindparam("after")).limit(bindparam("size"))
 # PostgreSQL: a pass's first read returns the snapshot it read with (a subquery, evaluated once), and each later row's
-# writer is tested against it.
-_FIRST_WITH_SNAPSHOT = _UNSENT_POSTGRES.limit(bindparam("size")).add_columns(
-    select(cast(func.pg_current_snapshot(), Text)).scalar_subquery().label("snapshot")
+# writer is tested against it. Settled too: a row with no writer (written before writers were recorded, long
+# committed) and one whose writer is beyond every transaction this server has started (restored from a dump of another
+# cluster: its ids mean nothing here).
+_FIRST_WITH_SNAPSHOT = (
+    _unsent("postgresql")
+    .limit(bindparam("size"))
+    .add_columns(select(cast(func.pg_current_snapshot(), Text)).scalar_subquery().label("snapshot"))
+)
+_SETTLED = func.coalesce(
+    or_(
+        func.pg_visible_in_snapshot(OUTBOX.c.txid, cast(bindparam("snapshot", type_=Text), _Snapshot())),
+        OUTBOX.c.txid >= func.pg_snapshot_xmax(func.pg_current_snapshot()),
+    ),
+    true(),
 )
 _AFTER_SETTLED = (
-    _UNSENT_POSTGRES.where(OUTBOX.c.id > bindparam("after"))
+    _unsent("postgresql")
+    .where(OUTBOX.c.id > bindparam("after"))
     .limit(bindparam("size"))
-    .add_columns(_settled_in("snapshot").label("settled"))
+    .add_columns(_SETTLED.label("settled"))
 )
-
-
-class Behind(NamedTuple):
-    """The rows a pass took: its first and last row's ids and its snapshot (None on SQLite)."""
-
-    first: int
-    last: int
-    snapshot: str | None
-
-
-_NONE_BEHIND = Behind(1, 0, None)  # an empty range
 
 
 class ReadAhead:
@@ -99,18 +89,18 @@ class ReadAhead:
     pass ends, sending the rows before it, and the next pass, reading from the start, sends that transaction's rows
     in order. (SQLite has one writer at a time: its ids are in commit order.)
 
-    The rows the pass before took are left out while they are being marked (`behind` says which, or None once they
-    are): Kafka acknowledged them. Once marked they are published; a row of their range found unpublished after that
-    (a replay, or an id used again on SQLite once the outbox was emptied) is read."""
+    Each read leaves out the rows `marking` names when it runs: those of the pass before, which Kafka acknowledged and
+    which may still be being marked. Any other row is read, one of their id range committed late or published rows
+    made unpublished again (a replay)."""
 
     def __init__(
-        self, engine: AsyncEngine, size: int, max_batches: int, behind: Callable[[], Behind | None] = lambda: None
+        self, engine: AsyncEngine, size: int, max_batches: int, marking: Callable[[], list[int]] = list
     ) -> None:
         # One statement a read: no transaction to begin and roll back around it.
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._postgres = engine.dialect.name == "postgresql"
-        self._behind = behind
-        self.snapshot: str | None = None  # PostgreSQL: the one the pass's first read saw
+        self._marking = marking
+        self._snapshot: str | None = None
         self._size, self._left = size, max_batches
         self._next: asyncio.Task[list[PublishedRow]] | None = None
         self._ends = False  # the last read stopped at a row committed during the pass
@@ -141,20 +131,18 @@ class ReadAhead:
         return rows
 
     async def _read(self, after: int | None) -> list[PublishedRow]:
-        behind = self._behind() or _NONE_BEHIND
-        parameters: dict[str, Any] = {"size": self._size, "behind_first": behind.first, "behind_last": behind.last}
-        if self._postgres:
-            parameters["behind_snapshot"] = behind.snapshot
+        parameters: dict[str, Any] = {"size": self._size, "marking": self._marking()}
         async with self._engine.connect() as conn:
             if after is None and self._postgres:
                 rows = (await conn.execute(_FIRST_WITH_SNAPSHOT, parameters)).all()
-                self.snapshot = rows[0].snapshot if rows else None
+                self._snapshot = rows[0].snapshot if rows else None
                 return published_rows(rows)
             if after is None:
-                return published_rows((await conn.execute(_FIRST_SQLITE, parameters)).all())
+                return published_rows((await conn.execute(_FIRST, parameters)).all())
             if not self._postgres:
-                return published_rows((await conn.execute(_AFTER_SQLITE, {**parameters, "after": after})).all())
-            rows = (await conn.execute(_AFTER_SETTLED, {**parameters, "after": after, "snapshot": self.snapshot})).all()
+                return published_rows((await conn.execute(_AFTER, {**parameters, "after": after})).all())
+            parameters |= {"after": after, "snapshot": self._snapshot}
+            rows = (await conn.execute(_AFTER_SETTLED, parameters)).all()
         settled = next((n for n, row in enumerate(rows) if not row.settled), len(rows))
         self._ends = settled < len(rows)
         return published_rows(rows[:settled])

@@ -80,7 +80,7 @@ class _Lane:
 class Sending:
     """Rows sent on one producer in the order given, each marked published once Kafka acknowledged it. Use it as an
     async context: leaving waits for every answer and leaves the acknowledged rows being marked (`marked` waits for
-    that; a cancellation waits for nothing)."""
+    that; a cancellation stops the marking, though a marking statement already sent runs to its end)."""
 
     def __init__(
         self,
@@ -108,6 +108,7 @@ class Sending:
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._marker: asyncio.Task[None] | None = None
+        self._in_marking: list[int] = []  # the ids of the marking under way
 
     async def __aenter__(self) -> Sending:
         self._marker = self._start(self._mark_acked())
@@ -126,10 +127,12 @@ class Sending:
         self._closing = True
         self._answers.set()  # the marker marks the rest, then ends: `marked` waits for it
 
-    @property
-    def marking(self) -> bool:
-        """Whether rows Kafka acknowledged may still be waiting to be marked (the marker has not ended)."""
-        return self._marker is not None and not self._marker.done()
+    def being_marked(self) -> list[int]:
+        """The ids of the rows Kafka acknowledged that are not marked yet, while the marker runs: none once it ended,
+        all marked, or its marking failed and they are to be published again."""
+        if self._marker is None or self._marker.done():
+            return []
+        return self._in_marking + self._acked
 
     async def marked(self) -> None:
         """Wait until every row Kafka acknowledged is marked, or its marking failed (`failure`)."""
@@ -145,6 +148,7 @@ class Sending:
     async def send(self, rows: Sequence[PublishedRow]) -> bool:
         """Queue `rows` in order; False once anything failed (a refused row and the rest wait for the next pass)."""
         placed: dict[tuple[str, bytes], int] = {}
+        self._behind_failed()
         turn = time.perf_counter()
         for n, row in enumerate(rows, 1):
             if n % YIELD_EVERY == 0 and (self._handing_over() or time.perf_counter() - turn >= LONGEST_TURN_S):
@@ -313,11 +317,14 @@ class Sending:
                 continue
             acked, self._acked = self._acked, []
             if acked:
+                self._in_marking = acked
                 try:
                     await self._mark(acked)
                 except Exception as exc:  # they stay unmarked and are published again: no more sends meanwhile
                     self._fail(exc)
                     return
+                finally:
+                    self._in_marking = []
                 self._unmarked -= len(acked)
                 OUTBOX_PUBLISHED.inc(len(acked))
                 self._progress.set()

@@ -20,7 +20,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
@@ -28,7 +28,7 @@ from sqlalchemy import BigInteger, Update, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import is_postgres, one_of_parameter
-from shared.messaging.backlog import Behind, ReadAhead
+from shared.messaging.backlog import ReadAhead
 from shared.messaging.kafka import SharedProducer
 from shared.messaging.outbox import NOTIFY_CHANNEL, OUTBOX, OutboxSignal
 from shared.messaging.publication import Sending
@@ -124,19 +124,17 @@ class OutboxRelay:
         return self.published - before
 
     async def _publish_pass(self, behind: _Pass | None) -> _Pass:
-        """One pass from the oldest unpublished row, leaving out those the pass `behind` took while they are being
-        marked (Kafka answered them already). It returns once Kafka answered this pass's rows, leaving them to be
+        """One pass from the oldest unpublished row, leaving out those of the pass `behind` that are being marked
+        (Kafka answered them already). It returns once Kafka answered this pass's rows, leaving them to be
         marked meanwhile; the pass behind is marked by then. It raises the first failure of either, once both are
         marked."""
         producer = self._producer.current
-        ahead = ReadAhead(self._engine, self._batch_size, PASS_BATCHES, _while_marking(behind))
+        ahead = ReadAhead(self._engine, self._batch_size, PASS_BATCHES, behind.sending.being_marked if behind else list)
         # Room for one batch being marked while the next is sent: marking is the slower half.
         window = 2 * self._batch_size
         sending = Sending(
             producer, self._mark_published, window, self._check_leadership, behind.sending if behind else None
         )
-        first: int | None = None  # the ids of the first and the last row taken
-        last = 0
         behind_sending = [behind.sending] if behind else []
         try:
             async with ahead, sending:
@@ -144,8 +142,6 @@ class OutboxRelay:
                     # Before every batch: a database restart ends the lock with its connection, and a standby takes it
                     # at once; publishing on would publish every row twice, out of order.
                     await self._check_leadership()
-                    first = rows[0].id if first is None else first
-                    last = rows[-1].id
                     if not await sending.send(rows):
                         break
             await _marked(*behind_sending)
@@ -160,8 +156,7 @@ class OutboxRelay:
             await _marked(sending)
             await self._producer.recover(producer, failure)  # replaced only after a fatal error of Kafka's
             raise failure
-        taken = Behind(first, last, ahead.snapshot) if first is not None else None
-        return _Pass(sending, taken, ahead.caught_up)
+        return _Pass(sending, ahead.caught_up)
 
     async def _pump(self, backoff: Backoff) -> None:
         behind: _Pass | None = None
@@ -252,17 +247,10 @@ class OutboxRelay:
 
 
 class _Pass(NamedTuple):
-    """A pass Kafka answered: its sending (marking what Kafka acknowledged), the rows it took, and whether it caught
-    up."""
+    """A pass Kafka answered: its sending (marking what Kafka acknowledged), and whether it caught up."""
 
     sending: Sending
-    taken: Behind | None
     caught_up: bool
-
-
-def _while_marking(done: _Pass | None) -> Callable[[], Behind | None]:
-    """The rows `done` took, while they are being marked: what the next pass's reads leave out."""
-    return lambda: done.taken if done is not None and done.sending.marking else None
 
 
 async def _marked(*sendings: Sending) -> None:

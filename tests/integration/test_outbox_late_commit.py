@@ -16,7 +16,7 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import create_engine
-from shared.messaging.backlog import Behind, ReadAhead
+from shared.messaging.backlog import ReadAhead
 from shared.messaging.kafka import SharedProducer, ensure_topics, make_producer
 from shared.messaging.outbox import OUTBOX, OutboxMessage, OutboxSignal
 from shared.messaging.relay import OutboxRelay
@@ -104,8 +104,7 @@ async def test_a_pass_leaves_out_the_rows_the_pass_before_took_and_not_a_row_com
             taken = await before.next()
         await late.commit()
         assert [r.key for r in taken] == ["early", "early"]  # none is marked: Kafka's answer is still awaited
-        behind = Behind(taken[0].id, taken[-1].id, before.snapshot)
-        async with ReadAhead(engine, 10, max_batches=10, behind=lambda: behind) as after:
+        async with ReadAhead(engine, 10, max_batches=10, marking=lambda: [r.id for r in taken]) as after:
             assert [r.key for r in await after.next()] == ["late"]
         await late.close()
     finally:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, NotLeaderForPartitionError
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -284,6 +284,42 @@ async def running(publisher: OutboxRelay) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_replay_while_the_pass_behind_is_marked_goes_out_before_later_rows(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the next pass leaves out is exactly what is being marked: published rows made unpublished again (the
+    restore runbook's replay) are read, though the pass that sent them is still marking its last rows."""
+    producer = FakeProducer(capacity=5)
+    signal = OutboxSignal()
+    publisher = OutboxRelay(
+        engine=engine, producer=SharedProducer(lambda: producer), signal=signal, batch_size=20, poll_interval_s=5.0
+    )
+    mark, held = publisher._mark_published, asyncio.Event()
+
+    async def last_marking_held(ids: list[int]) -> None:
+        if 40 in ids:  # the pass's last row: its first rows are marked by now
+            await held.wait()
+        await mark(ids)
+
+    monkeypatch.setattr(publisher, "_mark_published", last_marking_held)
+    await write(engine, [outbox_row(n) for n in range(40)])
+    async with running(publisher):
+        for _ in range(100):
+            if len(producer.sent) == 40 and await unpublished(engine) < 40:
+                break
+            await asyncio.sleep(0.02)
+        replayed = len(producer.sent)
+        async with engine.begin() as conn:  # replay, and a later event of every key
+            await conn.execute(update(OUTBOX).values(published_at=None))
+        await write(engine, [outbox_row(n) for n in range(40, 52)])
+        signal.set()
+        await asyncio.sleep(0.2)
+        held.set()
+        await until_published(engine)
+    for order in first_publications(producer.sent[replayed:]).values():
+        assert order == sorted(order)
 
 
 async def until_published(engine: AsyncEngine, within_s: float = 5.0) -> None:
