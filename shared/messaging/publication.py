@@ -12,7 +12,7 @@ could otherwise be written before it is sent again (a broker that holds no state
 despite the gap in sequence numbers). The producer itself sends a partition one batch per round trip, so this costs
 only the hand-over of the next, already filled, batch after each answer. A row refused before it was queued (too
 large) stops the pass with the rows before it sent and none after. The next pass starts again from the oldest
-unpublished row, leaving out those the pass before took (`shared.messaging.backlog`).
+unpublished row, leaving out those of the pass before that are being marked (`shared.messaging.backlog`).
 
 A row is marked only once Kafka acknowledged it, and at most `window` rows are sent and not yet marked at any time,
 those of the pass before still being marked included: a crash or a lost lock republishes at most that many
