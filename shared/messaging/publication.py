@@ -117,7 +117,7 @@ class Sending:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._behind = None  # what it holds, the pass behind would keep alive, and so on pass after pass
+        self._behind = None  # else each pass would keep every pass before it alive
         if kind is not None and issubclass(kind, asyncio.CancelledError):
             await self.abandon()
             return

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import BigInteger, Update, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -118,24 +118,22 @@ class OutboxRelay:
         the first failure once the rows Kafka did acknowledge are marked."""
         before = self.published
         last = await self._publish_until_caught_up(None)
-        await _marked(last.sending)
-        if last.sending.failure is not None:
-            raise last.sending.failure
+        await _marked(last)
+        if last.failure is not None:
+            raise last.failure
         return self.published - before
 
-    async def _publish_pass(self, behind: _Pass | None) -> _Pass:
+    async def _publish_pass(self, behind: Sending | None) -> tuple[Sending, bool]:
         """One pass from the oldest unpublished row, leaving out those of the pass `behind` that are being marked
         (Kafka answered them already). It returns once Kafka answered this pass's rows, leaving them to be
-        marked meanwhile; the pass behind is marked by then. It raises the first failure of either, once both are
-        marked."""
+        marked meanwhile; the pass behind is marked by then. It returns this pass's sending and whether it caught up,
+        or raises the first failure of either pass once both are marked."""
         producer = self._producer.current
-        ahead = ReadAhead(self._engine, self._batch_size, PASS_BATCHES, behind.sending.being_marked if behind else list)
+        ahead = ReadAhead(self._engine, self._batch_size, PASS_BATCHES, behind.being_marked if behind else list)
         # Room for one batch being marked while the next is sent: marking is the slower half.
         window = 2 * self._batch_size
-        sending = Sending(
-            producer, self._mark_published, window, self._check_leadership, behind.sending if behind else None
-        )
-        behind_sending = [behind.sending] if behind else []
+        sending = Sending(producer, self._mark_published, window, self._check_leadership, behind)
+        behind_sending = [behind] if behind else []
         try:
             async with ahead, sending:
                 while rows := await ahead.next():
@@ -151,15 +149,15 @@ class OutboxRelay:
         except BaseException:
             await _marked(sending, *behind_sending)
             raise
-        failure = sending.failure or (behind.sending.failure if behind else None)
+        failure = sending.failure or (behind.failure if behind else None)
         if failure is not None:
             await _marked(sending)
             await self._producer.recover(producer, failure)  # replaced only after a fatal error of Kafka's
             raise failure
-        return _Pass(sending, ahead.caught_up)
+        return sending, ahead.caught_up
 
     async def _pump(self, backoff: Backoff) -> None:
-        behind: _Pass | None = None
+        behind: Sending | None = None
         try:
             while True:
                 await self._check_leadership()
@@ -176,18 +174,18 @@ class OutboxRelay:
                 await self._signal.wait(self._poll)
         except asyncio.CancelledError:
             if behind is not None:
-                await _abandon(behind.sending)
+                await _abandon(behind)
             raise
         except BaseException:
             if behind is not None:
-                await _marked(behind.sending)
+                await _marked(behind)
             raise
 
-    async def _publish_until_caught_up(self, behind: _Pass | None) -> _Pass:
-        """Passes until one catches up; the last one's rows may still be being marked."""
+    async def _publish_until_caught_up(self, behind: Sending | None) -> Sending:
+        """Passes until one catches up; its sending is returned, its rows perhaps still being marked."""
         while True:
-            behind = await self._publish_pass(behind)
-            if behind.caught_up:
+            behind, caught_up = await self._publish_pass(behind)
+            if caught_up:
                 return behind
 
     async def _mark_published(self, ids: list[int]) -> None:
@@ -244,13 +242,6 @@ class OutboxRelay:
             await self._lock_conn.execute(text("SELECT 1"))  # fails on a connection that is gone
             await self._lock_conn.commit()
             self._lock_proven_at = time.monotonic()
-
-
-class _Pass(NamedTuple):
-    """A pass Kafka answered: its sending (marking what Kafka acknowledged), and whether it caught up."""
-
-    sending: Sending
-    caught_up: bool
 
 
 async def _marked(*sendings: Sending) -> None:

@@ -27,8 +27,9 @@ from shared.settings import ServiceSettings
 from tests.support import migrate_to
 
 SERVICE = "households"
-HEAD = ScriptDirectory.from_config(alembic_config(SERVICE)).get_current_head()
-PREVIOUS = ScriptDirectory.from_config(alembic_config(SERVICE)).get_revision(HEAD).down_revision  # before the head
+_MIGRATIONS = ScriptDirectory.from_config(alembic_config(SERVICE))
+HEAD = _MIGRATIONS.get_current_head()
+PREVIOUS = _MIGRATIONS.get_revision(HEAD).down_revision  # before the head
 LATER = "9999"  # a revision of a later release, unknown to this one
 
 
