@@ -40,13 +40,19 @@ def new_entity(model: type[Entity], **values: Any) -> Entity:
 
     The values go straight into the object's `__dict__`, where SQLAlchemy keeps them and reads a new object's INSERT
     from: an object not yet in a session has no history to record, and the attribute events would only record it."""
-    constants, factories = _defaults(model)
     entity: Entity = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
-    attributes = entity.__dict__
-    attributes.update(constants)
-    for name, make in factories.items():
-        if name not in values:
-            attributes[name] = make()
-    attributes.update(values)
+    entity.__dict__.update(new_row(model, **values))
     object.__setattr__(entity, "__pydantic_fields_set__", set(values))
     return entity
+
+
+def new_row(model: type[SQLModel], **values: Any) -> dict[str, Any]:
+    """The values a new `model(**values)` would insert, defaults filled, by field name: a row written with a Core
+    INSERT, for rows a transaction only adds and never reads back (no ORM object, no unit of work)."""
+    constants, factories = _defaults(model)
+    row = dict(constants)
+    for name, make in factories.items():
+        if name not in values:
+            row[name] = make()
+    row.update(values)
+    return row

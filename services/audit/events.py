@@ -7,7 +7,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from services.audit.domain import ledger
+from services.audit.domain import ledger, notifications
 from services.audit.rules.ledger_state import facts_of, to_text
 from shared.contracts import IntegrationEvent
 from shared.messaging.cloudevents import Envelope
@@ -41,7 +41,9 @@ def log_received(session: AsyncSession, envelope: Envelope, topic: str) -> None:
 
 
 @orm_event.listens_for(Session, "before_commit")
-def _write_log_before_commit(session: Session) -> None:
-    # The commit is the log's edge: its entries are recorded at the time of the commit that writes them.
-    if not session.in_nested_transaction():  # a released savepoint's entries wait for the real commit
+def _write_queued_before_commit(session: Session) -> None:
+    # The commit is the log's edge: its entries are recorded at the time of the commit that writes them. The
+    # notifications go first: the log's lock is taken last, by a transaction that then waits for no row.
+    if not session.in_nested_transaction():  # a released savepoint's rows wait for the real commit
+        notifications.write_queued(session)
         ledger.write_pending(session, now=utcnow())

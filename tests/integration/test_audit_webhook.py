@@ -120,7 +120,10 @@ async def notified(sessions: async_sessionmaker[AsyncSession], at: datetime = NO
     async with unit_of_work(sessions) as s:
         finding = await findings.record_finding(s, facts(subject=subject, grade="C"), policy=POLICY, now=at)
         finding.responsible_person_id = "cadre-7"
-        notification = await notifications.notify_about(s, finding, NotificationKind.DUE_SOON, now=at)
+        notification_id = await notifications.notify_about(s, finding, NotificationKind.DUE_SOON, now=at)
+    assert notification_id is not None
+    async with sessions() as s:
+        notification = await s.get(Notification, notification_id)
     assert notification is not None
     return notification
 

@@ -179,6 +179,29 @@ async def test_a_service_with_a_webhook_writes_pending_notifications_due_at_once
     assert {n.next_attempt_at for n in rows if n.kind != "assigned"} == {task.deadline + timedelta(seconds=1)}
 
 
+async def test_a_notification_is_written_as_its_transaction_commits_and_never_if_it_rolls_back(sessions: Any) -> None:
+    finding, _ = await answerable(sessions)
+    async with unit_of_work(sessions) as s:
+        found = await s.get(Finding, finding.id)
+        assert found is not None
+        kept = await notifications.notify_about(s, found, NotificationKind.DUE_SOON, now=NOW)
+        assert not s.new  # queued as a row, not an object for the unit of work to flush
+        async with s.begin_nested() as savepoint:
+            await notifications.notify_about(s, found, NotificationKind.OVERDUE, now=NOW)
+            await savepoint.rollback()
+    with pytest.raises(LookupError):
+        async with unit_of_work(sessions) as s:
+            found = await s.get(Finding, finding.id)
+            assert found is not None
+            await notifications.notify_about(s, found, NotificationKind.REOPENED, now=NOW)
+            raise LookupError("the use case failed after notifying")
+    async with sessions() as s:
+        rows = (await s.scalars(select(Notification))).all()
+    assert [(n.id, n.kind, n.person_id, n.delivery_status, n.attempts) for n in rows] == [
+        (kept, "due_soon", CADRE, "not_sent", 0)
+    ]
+
+
 def transport(*answers: Any) -> tuple[httpx.AsyncClient, list[httpx.Request]]:
     """A client whose calls get `answers` in turn (a status and text, or an exception to raise)."""
     seen: list[httpx.Request] = []

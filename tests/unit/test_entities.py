@@ -1,4 +1,5 @@
-"""`new_entity` makes the object `Model(**values)` makes: same values, defaults, fields set; it persists alike."""
+"""`new_entity` makes the object `Model(**values)` makes: same values, defaults, fields set; it persists alike.
+`new_row` gives the values that object would insert."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlmodel import SQLModel
 
 from services.audit.models import DisciplineReferral, Finding, RectificationTask
 from shared.db import create_engine, session_factory
-from shared.entities import new_entity
+from shared.entities import new_entity, new_row
 
 NOW = datetime(2020, 5, 1, 8, tzinfo=UTC)
 FINDING = {
@@ -57,3 +58,11 @@ async def test_it_is_inserted_like_a_constructed_object(sqlite_url: Callable[[st
     await engine.dispose()
     assert stored is not None and fields(stored, but=()) == fields(finding, but=())
     assert stored_referral is not None and stored_referral.finding_id == finding.id
+
+
+def test_a_row_holds_the_values_the_constructed_object_inserts() -> None:
+    row, constructed = new_row(Finding, **FINDING), Finding(**FINDING)
+    assert row.keys() == type(constructed).model_fields.keys()
+    assert {k: v for k, v in row.items() if k != "id"} == fields(constructed)
+    assert row["id"] != new_row(Finding, **FINDING)["id"]  # factories run for each row
+    assert new_row(Finding, **FINDING, status="closed")["status"] == "closed"

@@ -1,6 +1,10 @@
 """Notifications (提醒) to a finding's responsible person, written in the transaction of the change they tell of; the
 person's inbox; the deliveries an operator looks after.
 
+A notification is queued and written as its transaction commits, with the transaction's others in one statement
+(`write_queued`, called by the commit hook in `events.py`): it is added, never read back in the transaction that
+makes it, so it needs no ORM object (a consumer's batch writes two or three for each severe finding).
+
 Whether a notification waits for the webhook or stays in the inbox is the service's configuration, carried by its
 sessions (`deliver_by_webhook`): use cases that notify need no settings of their own.
 """
@@ -8,20 +12,26 @@ sessions (`deliver_by_webhook`): use cases that notify need no settings of their
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from services.audit.models import AreaOfficer, Finding, Notification, RectificationTask
 from services.audit.rules.notifications import DeliveryStatus, NotificationKind, message
 from services.audit.rules.responsibility import areas_holding
 from shared.api.pagination import Key
+from shared.commit_queue import CommitQueue
 from shared.contracts.accountability import ResponsibleRole
 from shared.db import keyset
+from shared.entities import new_row
 from shared.errors import Conflict, NotFound
 
+_QUEUED: CommitQueue[dict[str, Any]] = CommitQueue("notifications")
+_INSERT = insert(Notification.__table__)  # type: ignore[attr-defined]
 _WEBHOOK = "audit.notifications.webhook"  # in a session's `info`: its notifications are to be delivered
 
 
@@ -40,8 +50,8 @@ async def notify(
     body: str,
     now: datetime,
     task_id: UUID | None = None,
-) -> Notification | None:
-    """Tell the finding's responsible person; None when the finding names no one to tell.
+) -> UUID | None:
+    """Tell the finding's responsible person: the notification's id, None when the finding names no one to tell.
 
     A power holder answering for a finding (优亲厚友: the subject of the lead) is not told of it, which would tip
     them off: the area's officer is told instead, when one is set."""
@@ -51,7 +61,8 @@ async def notify(
     if person_id is None:
         return None
     delivered = bool(session.info.get(_WEBHOOK))
-    notification = Notification(
+    row = new_row(
+        Notification,
         person_id=person_id,
         kind=kind.value,
         finding_id=finding.id,
@@ -62,8 +73,17 @@ async def notify(
         delivery_status=(DeliveryStatus.PENDING if delivered else DeliveryStatus.NOT_SENT).value,
         next_attempt_at=now if delivered else None,
     )
-    session.add(notification)
-    return notification
+    _QUEUED.add(session, row)
+    id_: UUID = row["id"]
+    return id_
+
+
+def write_queued(session: Session) -> None:
+    """Insert the transaction's notifications (just before it commits), once the changes they tell of are written."""
+    rows = _QUEUED.take(session)
+    if rows:
+        session.flush()
+        session.execute(_INSERT, rows)
 
 
 async def _officer_of(session: AsyncSession, area_code: str) -> str | None:
@@ -81,7 +101,7 @@ async def notify_about(
     *,
     now: datetime,
     task: RectificationTask | None = None,
-) -> Notification | None:
+) -> UUID | None:
     """Tell the finding's responsible person what happened to it, in the standard words (`rules/notifications.py`):
     the problem's code, its area and the task's deadline."""
     words = message(kind, code=finding.code, area_code=finding.area_code, deadline=task.deadline if task else None)
