@@ -1,7 +1,8 @@
 """Rows a transaction queues to write as it commits (outbox events, audit-log entries).
 
 Queued rows follow the transaction's fate: those queued inside a savepoint that rolls back are dropped with it,
-those of a released savepoint wait for the real commit, and a rollback of the transaction drops them all.
+those of a released savepoint wait for the real commit, and a rollback of the transaction drops them all, as does a
+session closed without committing (its next transaction starts with nothing queued).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class CommitQueue(Generic[T]):
         self._items, self._savepoints = f"{name}_queued", f"{name}_savepoints"
         event.listen(Session, "after_transaction_create", self._mark_savepoint)
         event.listen(Session, "after_soft_rollback", self._forget_rolled_back)
-        event.listen(Session, "after_transaction_end", self._forget_savepoints)
+        event.listen(Session, "after_transaction_end", self._forget_at_the_end)
 
     def add(self, session: AsyncSession | Session, item: T) -> None:
         session.info.setdefault(self._items, []).append(item)
@@ -43,7 +44,10 @@ class CommitQueue(Generic[T]):
         else:
             queued.clear()
 
-    def _forget_savepoints(self, session: Session, transaction: SessionTransaction) -> None:
-        # Not at each savepoint's end: SQLAlchemy ends a savepoint before it reports the savepoint's rollback.
+    def _forget_at_the_end(self, session: Session, transaction: SessionTransaction) -> None:
+        # Not at each savepoint's end: SQLAlchemy ends a savepoint before it reports the savepoint's rollback. At the
+        # transaction's end a commit has taken what it wrote (`after_commit` runs before this); anything left was
+        # never committed.
         if transaction.parent is None:
             session.info.pop(self._savepoints, None)
+            session.info.pop(self._items, None)

@@ -80,6 +80,18 @@ async def test_an_inner_savepoint_released_inside_a_rolled_back_one_is_dropped_w
     assert await _published_codes(sessions) == ["before"]
 
 
+async def test_a_session_closed_without_committing_leaves_nothing_for_its_next_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    session = sessions()
+    await session.connection()  # the transaction has begun
+    record_event(session, _event("abandoned"), source="/tests")
+    await session.close()
+    async with session.begin():  # the same session object, used again
+        record_event(session, _event("H-1"), source="/tests")
+    assert await _published_codes(sessions) == ["H-1"]
+
+
 async def test_the_relay_is_woken_only_by_a_commit_that_wrote_events(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
