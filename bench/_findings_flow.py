@@ -22,15 +22,20 @@ from typing import TypeAlias
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.audit.domain.responsibility import set_area_officer
+from shared.auth import Principal
+from shared.contracts.accountability import ResponsiblePerson, ResponsibleRole
 from shared.contracts.audit import DisciplineReferralMade
 from shared.contracts.households import HouseholdProblemFound, ProblemCategory
-from shared.db import create_engine
+from shared.db import create_engine, session_factory
 from shared.local.kafka import LocalKafka, free_port
 from shared.local.processes import ServiceProcess, service_env
 from shared.messaging.cloudevents import Envelope
 from shared.migrations import upgrade_to_head
+from shared.timeutil import utcnow
 
 REFERRAL_TYPE = DisciplineReferralMade.event_type.encode()
+TOWNSHIP = "371523101"  # holds the village of every problem below
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
@@ -40,7 +45,7 @@ def problem_envelope(household: uuid.UUID) -> Envelope:
         household_id=household,
         problem_id=uuid.uuid4(),
         visit_id=uuid.uuid4(),
-        area_code="371523101201",
+        area_code=f"{TOWNSHIP}201",
         category=ProblemCategory.HOUSING,
         code="housing_unsafe",
         description="Housing appraised grade D (unsafe) at the visit.",
@@ -56,6 +61,20 @@ def problem_envelope(household: uuid.UUID) -> Envelope:
         time=datetime.now(UTC),
         data=event.model_dump_json().encode(),
     )
+
+
+async def set_township_officer(database_url: str) -> None:
+    """Give the problems' township its officer, as a district sets one for each: every finding then names them, and
+    they are notified of its assignment and of its referral."""
+    officer = ResponsiblePerson(
+        person_id="officer-101", name="王干部", unit=TOWNSHIP, role=ResponsibleRole.TOWNSHIP_OFFICER
+    )
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine).begin() as session:
+            await set_area_officer(session, TOWNSHIP, officer, actor=Principal("bench", frozenset()), now=utcnow())
+    finally:
+        await engine.dispose()
 
 
 def referral_subject(record: Record) -> str | None:

@@ -8,7 +8,7 @@ call, on a fresh migrated database, and prints this process's CPU per finding: t
 batch, and the machine's speed (`cpu.machine_speed`) before and after. PostgreSQL's own CPU is not counted.
 On a shared VM the median moves with the host; the fastest batch is the code's cost when the machine is fast.
 With `--area-officer` the problems' township has its officer (as a district sets one for each), who answers for each
-finding and is notified twice: assigned, and referred.
+finding and is notified of each finding's assignment and of the referral.
 """
 
 from __future__ import annotations
@@ -19,22 +19,17 @@ import statistics
 import time
 import uuid
 
+from _findings_flow import problem_envelope, set_township_officer
 from aiokafka import ConsumerRecord
-from audit_findings import problem_envelope
 from cpu import machine_speed
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.audit.domain.responsibility import set_area_officer
 from services.audit.handlers import build_handlers
 from services.audit.settings import AuditSettings
-from shared.auth import Principal
 from shared.contracts import HOUSEHOLDS_TOPIC
-from shared.contracts.accountability import ResponsiblePerson, ResponsibleRole
 from shared.db import create_engine, session_factory
 from shared.local.databases import admin_url, scratch_database
 from shared.messaging.consumer import ConsumerRunner
 from shared.migrations import upgrade_to_head
-from shared.timeutil import utcnow
 
 
 def records(count: int) -> list[ConsumerRecord[bytes, bytes]]:
@@ -46,21 +41,12 @@ def records(count: int) -> list[ConsumerRecord[bytes, bytes]]:
     ]
 
 
-async def set_township_officer(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """The officer of the township of `problem_envelope`'s village."""
-    officer = ResponsiblePerson(
-        person_id="officer-101", name="王干部", unit="371523101", role=ResponsibleRole.TOWNSHIP_OFFICER
-    )
-    async with sessions.begin() as session:
-        await set_area_officer(session, "371523101", officer, actor=Principal("bench", frozenset()), now=utcnow())
-
-
 async def main(args: argparse.Namespace) -> None:
     async with scratch_database(args.admin_url, "bench_audit_consumer") as url:
         engine = create_engine(url)
         await upgrade_to_head(engine, "audit")
         if args.area_officer:
-            await set_township_officer(session_factory(engine))
+            await set_township_officer(url)
         handlers = build_handlers(AuditSettings(database_url=url))
         # No record is poison, so neither the Kafka consumer nor the dead-letter producer is reached.
         absent: None = None

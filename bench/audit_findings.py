@@ -16,6 +16,9 @@ consumer (inbox + finding + task + referral + log entries, one transaction), the
 
     .venv/bin/python bench/audit_findings.py                      # 10,000 findings at 500/s, then +250/s steps
     .venv/bin/python bench/audit_findings.py --count 2000 --rate 200 --step 0 --kafka 127.0.0.1:9092
+
+With `--area-officer` the problems' township has its officer, as a district sets one for each: every finding names
+them, and each assignment and referral notifies them (three notifications a problem).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from _findings_flow import (
     record_key,
     referral_subject,
     send_paced,
+    set_township_officer,
     wait_for,
     watching,
 )
@@ -195,6 +199,8 @@ async def main(args: argparse.Namespace) -> None:
 
 async def measure(url: str, bootstrap: str, broker_pid: int | None, workdir: Path, args: argparse.Namespace) -> None:
     await migrate_audit(url)
+    if args.area_officer:
+        await set_township_officer(url)
     async with audit_processes(url, bootstrap, workdir, args.replicas) as pids:
         named = {"audit process": pids[0]} if len(pids) == 1 else {f"audit {n + 1}": p for n, p in enumerate(pids)}
         await run(bootstrap, args, CpuMeter({**named, "Kafka broker": broker_pid}, database_url=url))
@@ -214,6 +220,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="an existing audit database (migrated to head and kept), not a scratch one")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the last referral of a step")
     p.add_argument("--replicas", type=int, default=1, help="audit processes sharing the topic's partitions (1-3)")
+    p.add_argument("--area-officer", action="store_true", help="the problems' township has an officer, notified")
     return p
 
 
