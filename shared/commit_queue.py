@@ -1,4 +1,4 @@
-"""Rows a transaction queues to write as it commits (outbox events, audit-log entries).
+"""Rows a transaction queues to write as it commits (outbox events, audit-log entries, audit's notifications).
 
 Queued rows follow the transaction's fate: those queued inside a savepoint that rolls back are dropped with it,
 those of a released savepoint wait for the real commit, and a rollback of the transaction drops them all, as does a
