@@ -1,10 +1,13 @@
-"""Helpers shared by the test tiers: tokens, app clients on a migrated database, problem+json checks."""
+"""Helpers shared by the test tiers: tokens, app clients on a migrated database, problem+json checks, work run in the
+background."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -98,6 +101,19 @@ async def migrate(service: str, url: str) -> None:
         await upgrade_to_head(engine, service)
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, Any]) -> AsyncIterator[asyncio.Task[Any]]:
+    """`work` running in a task of its own (a relay, a consumer, a periodic job, as a service runs it), cancelled and
+    awaited at the end."""
+    task = asyncio.create_task(work)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @asynccontextmanager

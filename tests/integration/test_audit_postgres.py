@@ -36,7 +36,7 @@ from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from tests.kafka_support import eventually
-from tests.support import running_app
+from tests.support import in_background, running_app
 from tests.unit.test_audit_api import DISTRICT, INSPECTOR, LONGEST_UNIT, MANUAL
 from tests.unit.test_audit_api import TOWNSHIP_OFFICER as TOWNSHIP_TOKEN
 from tests.unit.test_audit_api_pages import COMMISSION, assert_pages
@@ -418,13 +418,10 @@ async def consuming(kafka: str, sessions: async_sessionmaker[AsyncSession]) -> A
     await consumer.start()
     await producer.start()
     runner = ConsumerRunner(name=group, handlers=handlers, sessions=sessions, consumer=consumer, dlq_producer=producer)
-    task = asyncio.create_task(runner.run())
     try:
-        yield
+        async with in_background(runner.run()):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await consumer.stop()
         await producer.stop()
 

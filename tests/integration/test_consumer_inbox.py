@@ -26,7 +26,7 @@ from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 from tests.kafka_support import ce_id, eventually, read_until
-from tests.support import household_problem
+from tests.support import household_problem, in_background
 
 pytestmark = pytest.mark.integration
 
@@ -83,13 +83,10 @@ class Audit:
             max_attempts=3,
             backoff_s=0.05,
         )
-        task = asyncio.create_task(runner.run())
         try:
-            yield runner
+            async with in_background(runner.run()):
+                yield runner
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await consumer.stop()
 
 

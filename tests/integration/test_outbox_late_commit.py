@@ -6,7 +6,6 @@ HouseholdRegistered), and skip nothing. Every outbox row records its writer's tr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import uuid
 from typing import Any
@@ -22,6 +21,7 @@ from shared.messaging.outbox import OUTBOX, OutboxMessage, OutboxSignal
 from shared.messaging.relay import OutboxRelay
 from shared.timeutil import utcnow
 from tests.kafka_support import ce_id, eventually, read_until
+from tests.support import in_background
 
 pytestmark = pytest.mark.integration
 
@@ -146,14 +146,9 @@ async def test_writers_whose_transactions_straddle_the_relay_keep_each_keys_orde
     writing = [_write_pairs(engine, topic, f"pair-{w}", pairs=20) for w in range(6)]
     writing += [_write_runs(engine, topic, f"run-{w}", runs=40) for w in range(3)]
     try:
-        relaying = asyncio.create_task(relay.run())
-        try:
+        async with in_background(relay.run()):
             expected = sum(await asyncio.gather(*writing))
             records = await read_until(kafka, topic, lambda rs: len({ce_id(r) for r in rs}) >= expected, timeout=60)
-        finally:
-            relaying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relaying
     finally:
         await producer.stop()
         await engine.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from shared.messaging.outbox import NOTIFY_CHANNEL, OutboxMessage, OutboxSignal,
 from shared.messaging.relay import OutboxRelay
 from shared.timeutil import utcnow
 from tests.kafka_support import ce_id, eventually, read_until
+from tests.support import in_background
 
 pytestmark = pytest.mark.integration
 
@@ -92,17 +92,6 @@ async def outbox(kafka: str, pg_database: Any) -> AsyncIterator[Outbox]:
         await engine.dispose()
 
 
-@contextlib.asynccontextmanager
-async def running(relay: OutboxRelay) -> AsyncIterator[OutboxRelay]:
-    task = asyncio.create_task(relay.run())
-    try:
-        yield relay
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def test_rolled_back_transaction_publishes_nothing(outbox: Outbox, kafka: str) -> None:
     rolled_back: list[str] = []
     with pytest.raises(RuntimeError):
@@ -139,7 +128,7 @@ async def test_crash_between_publish_and_mark_republishes_the_same_events(
 async def test_order_per_key_is_kept(outbox: Outbox, kafka: str) -> None:
     household = uuid.uuid4()
     ids = [await outbox.commit_event(household, n) for n in range(1, 41)]
-    async with running(outbox.relay()):
+    async with in_background(outbox.relay().run()):
         records = await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: sum(ce_id(r) in ids for r in rs) >= 40)
     mine = [r for r in records if r.key == str(household).encode()]
     assert [ce_id(r) for r in mine] == ids
@@ -147,7 +136,7 @@ async def test_order_per_key_is_kept(outbox: Outbox, kafka: str) -> None:
 
 
 async def test_commit_wakes_the_relay_without_waiting_for_the_poll(outbox: Outbox, kafka: str) -> None:
-    async with running(outbox.relay()):
+    async with in_background(outbox.relay().run()):
         await asyncio.sleep(0.5)  # the relay is idle, waiting on a 30 s fallback poll
         started = time.monotonic()
         event_id = await outbox.commit_event()
@@ -157,7 +146,7 @@ async def test_commit_wakes_the_relay_without_waiting_for_the_poll(outbox: Outbo
 
 async def test_commit_in_another_process_wakes_the_relay_through_notify(outbox: Outbox, kafka: str) -> None:
     other_replica = async_sessionmaker(outbox.engine, expire_on_commit=False)  # no in-process signal
-    async with running(outbox.relay()):
+    async with in_background(outbox.relay().run()):
         await asyncio.sleep(0.5)
         async with unit_of_work(other_replica) as session:
             event_id = (record_event(session, _event(uuid.uuid4()), source="/tests"))["event_id"]
@@ -173,8 +162,9 @@ async def test_a_commit_beside_the_leading_relay_wakes_it_in_process_without_a_n
         user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
     )
     await listener.add_listener(NOTIFY_CHANNEL, lambda *notification: heard.append(notification[2]))
+    relay = outbox.relay()
     try:
-        async with running(outbox.relay()) as relay:
+        async with in_background(relay.run()):
             await eventually(lambda: relay.is_leader)
             here = await outbox.commit_event()
             await read_until(kafka, HOUSEHOLDS_TOPIC, lambda rs: here in map(ce_id, rs), timeout=10)  # poll: 30 s
@@ -191,7 +181,7 @@ async def test_a_commit_beside_the_leading_relay_wakes_it_in_process_without_a_n
 
 async def test_only_one_of_several_relays_publishes(outbox: Outbox) -> None:
     relays = [outbox.relay() for _ in range(3)]
-    async with running(relays[0]), running(relays[1]), running(relays[2]):
+    async with in_background(relays[0].run()), in_background(relays[1].run()), in_background(relays[2].run()):
         await asyncio.sleep(1.0)
         assert sum(r.is_leader for r in relays) == 1
         leader = next(r for r in relays if r.is_leader)
@@ -208,9 +198,9 @@ async def test_a_leader_whose_lock_died_with_the_database_stops_before_draining_
         await conn.execute(insert(OutboxMessage), [_backlog_row(topic, n) for n in range(rows)])
     batch = 100
     first, second = outbox.relay(batch), outbox.relay(batch)
-    async with running(first):
+    async with in_background(first.run()):
         await eventually(lambda: first.is_leader)
-        async with running(second):
+        async with in_background(second.run()):
             await _restart_as_clients_see_it(outbox.engine)  # every connection cut: the lock goes with its own
             assert await outbox.all_marked(timeout=60)
     records = await read_until(kafka, topic, lambda rs: len({ce_id(r) for r in rs}) >= rows, settle=1.0)

@@ -7,7 +7,6 @@ marked; at most two batches of rows are sent and not yet marked; a row committed
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import uuid
@@ -30,6 +29,7 @@ from shared.messaging.publication import Sending
 from shared.messaging.relay import LeadershipLost, OutboxRelay
 from shared.timeutil import utcnow
 from tests.producer_fakes import FakeBatch, FakeProducer
+from tests.support import in_background
 
 KEYS = [uuid.UUID(int=k + 1) for k in range(12)]
 
@@ -194,7 +194,7 @@ async def test_a_pass_begins_while_the_one_before_is_marked_and_sends_none_of_it
 
     monkeypatch.setattr(publisher, "_mark_published", slow_mark)
     monkeypatch.setattr(ReadAhead, "_read", first_read_noted)
-    async with running(publisher):
+    async with in_background(publisher.run()):
         for run in range(10):
             await write(engine, [outbox_row(n) for n in range(10 * run, 10 * run + 10)])
             signal.set()  # as a commit beside the relay does
@@ -213,7 +213,7 @@ async def test_a_pass_keeps_no_pass_before_it_alive(engine: AsyncEngine) -> None
     publisher = OutboxRelay(
         engine=engine, producer=SharedProducer(lambda: producer), signal=signal, batch_size=20, poll_interval_s=0.1
     )
-    async with running(publisher):
+    async with in_background(publisher.run()):
         for n in range(60):
             await write(engine, [outbox_row(n)])
             signal.set()
@@ -263,7 +263,7 @@ async def test_rows_unpublished_again_in_the_range_of_the_last_pass_are_read_whe
         engine=engine, producer=SharedProducer(lambda: producer), signal=signal, batch_size=20, poll_interval_s=5.0
     )
     await write(engine, [outbox_row(n) | {"id": None} for n in range(30)])
-    async with running(publisher):
+    async with in_background(publisher.run()):
         await until_published(engine)
         async with engine.begin() as conn:  # retention, a week later
             await conn.execute(delete(OUTBOX))
@@ -272,18 +272,6 @@ async def test_rows_unpublished_again_in_the_range_of_the_last_pass_are_read_whe
         await until_published(engine, within_s=2.0)  # not at the next poll, 5 s on
     for order in first_publications(producer.sent).values():
         assert order == sorted(order)
-
-
-@contextlib.asynccontextmanager
-async def running(publisher: OutboxRelay) -> AsyncIterator[None]:
-    """The relay running as in a service, stopped at the end."""
-    task = asyncio.create_task(publisher.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_a_replay_while_the_pass_behind_is_marked_goes_out_before_later_rows(
@@ -305,7 +293,7 @@ async def test_a_replay_while_the_pass_behind_is_marked_goes_out_before_later_ro
 
     monkeypatch.setattr(publisher, "_mark_published", last_marking_held)
     await write(engine, [outbox_row(n) for n in range(40)])
-    async with running(publisher):
+    async with in_background(publisher.run()):
         for _ in range(100):
             if len(producer.sent) == 40 and await unpublished(engine) < 40:
                 break
@@ -364,7 +352,7 @@ async def test_a_row_committed_behind_the_cursor_is_published_by_the_next_pass(e
     await write(engine, [outbox_row(n) for n in range(300) if n != late])
     producer = CommitsLate(engine, outbox_row(late))
     publisher = relay(engine, SharedProducer(lambda: producer), batch_size=100)
-    async with running(publisher):
+    async with in_background(publisher.run()):
         for _ in range(100):
             if producer.committed and not await unpublished(engine):
                 break

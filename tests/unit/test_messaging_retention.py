@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.db import create_engine
 from shared.messaging.retention import PurgeRun, RetentionPolicy, purge_expired, purge_periodically
 from tests.kafka_support import eventually
-from tests.support import remaining_messaging_rows, seed_messaging_rows, service_settings
+from tests.support import in_background, remaining_messaging_rows, seed_messaging_rows, service_settings
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 POLICY = RetentionPolicy(outbox=timedelta(days=7), inbox=timedelta(days=48))
@@ -74,13 +72,10 @@ async def test_the_service_loop_purges_soon_after_start_and_survives_a_failure(
             raise OSError("the database is unreachable")  # the first run fails; the loop must go on
         return NOW
 
-    loop = asyncio.create_task(purge_periodically(engine, POLICY, interval_s=0.05, clock=clock))
     try:
-        assert await eventually(lambda: _all_gone(engine), timeout=10)
+        async with in_background(purge_periodically(engine, POLICY, interval_s=0.05, clock=clock)):
+            assert await eventually(lambda: _all_gone(engine), timeout=10)
     finally:
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
         await engine.dispose()
     assert len(clock_calls) >= 2
 
