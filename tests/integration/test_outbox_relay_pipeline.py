@@ -21,8 +21,9 @@ from shared.db import create_engine
 from shared.messaging.kafka import SharedProducer, ensure_topics
 from shared.messaging.outbox import OutboxMessage
 from shared.timeutil import utcnow
-from tests.integration.test_outbox_relay import Outbox, running
+from tests.integration.test_outbox_relay import Outbox
 from tests.kafka_support import eventually, read_until
+from tests.support import in_background
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ async def test_a_partition_failing_under_a_backlog_keeps_each_keys_order(kafka: 
         first, partition = producers.current, TopicPartition(topic, 0)
         leader = first.client.cluster.leader_for_partition
         first.client.cluster.leader_for_partition = lambda tp: -1 if tp == partition else leader(tp)
-        async with running(outbox.relay(batch_size=100)):
+        async with in_background(outbox.relay(batch_size=100).run()):
             await eventually(lambda: _some_marked(outbox), timeout=30)  # the other partitions go on meanwhile
             await asyncio.sleep(3)  # the failing partition's batches expire, pass after pass
             first.client.cluster.leader_for_partition = leader

@@ -16,8 +16,9 @@ from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.db import create_engine
 from shared.local.kafka import LocalKafka
 from shared.messaging.kafka import SharedProducer, ensure_topics, make_producer
-from tests.integration.test_outbox_relay import Outbox, running
+from tests.integration.test_outbox_relay import Outbox
 from tests.kafka_support import ce_id, read_until
+from tests.support import in_background
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,7 @@ async def test_events_committed_during_an_outage_are_published_after_it(tmp_path
         await producer.start()
         outbox = Outbox(engine, producer, poll_interval_s=0.5)
         try:
-            async with running(outbox.relay()):
+            async with in_background(outbox.relay().run()):
                 before = await outbox.commit_event()
                 seen = await read_until(broker.bootstrap_servers, HOUSEHOLDS_TOPIC, lambda rs: before in map(ce_id, rs))
                 offsets = await commit_read(broker.bootstrap_servers, next(r for r in seen if ce_id(r) == before))
