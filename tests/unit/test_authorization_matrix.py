@@ -54,7 +54,7 @@ def _requirements(dependant: Dependant) -> Iterator[Any]:
 def admitted_roles(dependant: Dependant) -> frozenset[Role] | None:
     """The roles that may call an operation of this dependency tree, or None when it takes no token."""
     calls = list(_requirements(dependant))
-    if current_principal not in calls:
+    if current_principal not in calls and not any(isinstance(call, RoleRequirement) for call in calls):
         return None
     admitted = frozenset(Role)
     for requirement in calls:
