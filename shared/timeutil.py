@@ -53,6 +53,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime refused: store aware UTC times")
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # PostgreSQL answers a `timestamptz` aware already, so nothing need be called for each value it returns (a
+        # list page reads dozens): only SQLite's naive values get their offset back.
+        if dialect.name == "postgresql":
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
