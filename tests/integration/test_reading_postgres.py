@@ -4,6 +4,7 @@ read-only, and the pool survives connections the server closed (a restart) witho
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -163,6 +164,36 @@ async def test_every_read_gives_its_connection_back_whether_it_read_rows_or_obje
     assert answers[0].json()["household_code"] == "RD-6" and answers[2].json()["items"]
     # Rows came on connections of their own, objects on their session's: all went back before the answers.
     assert app.state.runtime.reading_engine.sync_engine.pool.checkedout() == 0
+
+
+async def test_a_read_gives_its_connection_back_before_its_response_starts(
+    service: tuple[FastAPI, httpx.AsyncClient, str],
+) -> None:
+    app, client, _ = service
+    household_id = await registered(client, "RD-8")
+    pool = app.state.runtime.reading_engine.sync_engine.pool
+    out_at_start: dict[str, int] = {}
+
+    async def watched(scope: Any, receive: Any, send: Any) -> None:
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                request = f"{scope['path']}?{scope['query_string'].decode()}"
+                out_at_start[f"{message['status']} {request}"] = pool.checkedout()
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    history = f"/v1/households/{household_id}/history"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=watched), base_url="http://test") as watching:
+        for path, params in [
+            (f"/v1/households/{household_id}", {}),  # rows
+            (history, {}),  # objects, through the session
+            (f"/v1/households/{uuid.uuid4()}/history", {}),  # a 404 raised by the route
+            (history, {"cursor": "bogus"}),  # a 422 raised by the route
+        ]:
+            await watching.get(path, params=params, headers=OFFICE)
+    assert sorted(s.split(" ")[0] for s in out_at_start) == ["200", "200", "404", "422"], out_at_start
+    assert set(out_at_start.values()) == {0}, out_at_start
 
 
 async def test_rows_read_through_a_reading_session_leave_it_holding_no_connection(
