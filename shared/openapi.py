@@ -127,6 +127,8 @@ def document_operations(app: FastAPI, document: dict[str, Any]) -> None:
     error = ErrorDocument.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(error.pop("$defs", {}))  # FieldError
     schemas["ErrorDocument"] = error
+    for schema in schemas.values():
+        _in_a_stable_order(schema)
     for path, route in _documented_routes(app):
         for method in route.methods or ():
             operation = document["paths"][path][method.lower()]
@@ -140,6 +142,13 @@ def document_operations(app: FastAPI, document: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             responses.pop("4XX", None)
             responses.update(_declared_errors(path, method.lower(), operation))
+
+
+def _in_a_stable_order(schema: dict[str, Any]) -> None:
+    # FastAPI's document model holds `dependentRequired`'s lists as sets: in the order of the process's string hashes,
+    # which would change the published document from one run of the same release to the next.
+    for name, needed in schema.get("dependentRequired", {}).items():
+        schema["dependentRequired"][name] = sorted(needed)
 
 
 def _documented_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
