@@ -34,7 +34,6 @@ from typing import Any
 import rest_api
 import uvloop
 from cpu import machine_speed, server_cpu_s
-from fastapi import FastAPI
 
 from services.households.app import create_app
 from services.households.settings import HouseholdsSettings
@@ -46,21 +45,6 @@ from shared.settings import DEV_JWT_SECRET
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 PATHS = ("get_household", "list_page")
-
-
-def bare_app(bodies: dict[str, Any]) -> FastAPI:
-    """FastAPI answering the service's bodies from memory: the raw baseline."""
-    app = FastAPI()
-
-    @app.get("/household/{household_id}")
-    async def household(household_id: str) -> Any:
-        return bodies["get_household"]
-
-    @app.get("/households")
-    async def households(area_code: str, limit: int) -> Any:
-        return bodies["list_page"]
-
-    return app
 
 
 async def get(app: App, path: str, query: str, headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -132,8 +116,8 @@ async def measure(args: argparse.Namespace, url: str, log: Path) -> dict[str, di
         service = create_app(settings)
         async with service.router.lifespan_context(service):
             served = {p: requests_of(p, ids, townships, service=True) for p in PATHS}
-            bodies = {p: json.loads(await get(service, *served[p][0], headers)) for p in PATHS}
-            bare = bare_app(bodies)
+            answers = {p: json.loads(await get(service, *served[p][0], headers)) for p in PATHS}
+            bare = rest_api.bare_app({"household": answers["get_household"], "list": answers["list_page"]})
             plain = {p: requests_of(p, ids, townships, service=False) for p in PATHS}
             for p in PATHS:  # warm-up: statements prepared, caches filled
                 await cpu_ms_a_request(service, served[p], headers, args.requests // 4, args.concurrency)

@@ -72,7 +72,12 @@ MEMBERS = [
 def serve_bare(port: int, bodies_path: str) -> None:
     import uvicorn
 
-    bodies: dict[str, Any] = json.loads(Path(bodies_path).read_text())
+    app = bare_app(json.loads(Path(bodies_path).read_text()))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+def bare_app(bodies: dict[str, Any]) -> FastAPI:
+    """FastAPI answering the service's bodies (`bodies_of`) from memory: the raw baseline."""
     app = FastAPI()
 
     @app.get("/household/{household_id}")
@@ -93,7 +98,7 @@ def serve_bare(port: int, bodies_path: str) -> None:
         await request.json()
         return bodies["created"]
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    return app
 
 
 # ---- wrk ---------------------------------------------------------------------------------------------------------
