@@ -191,9 +191,8 @@ def issue_token(
 class BearerToken(SecurityBase):
     """Dependency: the caller presenting a valid bearer token; 401 problem+json without one.
 
-    It is the bearer scheme itself, as FastAPI's `HTTPBearer` is (same scheme in the OpenAPI document), but reads the
-    header and checks the token in one dependency: as two (the scheme, then the principal) FastAPI's solving of them
-    cost more than all they do.
+    It is the bearer scheme itself, as FastAPI's `HTTPBearer` is (same scheme in the OpenAPI document), and also
+    checks the token: FastAPI's solving of each dependency of a request costs more than what these do.
     """
 
     def __init__(self) -> None:
@@ -221,8 +220,7 @@ class RoleRequirement(BearerToken):
     """Dependency: a bearer token of a caller holding one of `roles`; the principal returned acts in those it holds.
 
     The roles are kept on the dependency so that each operation's OpenAPI description can say who may call it
-    (`shared.openapi`). The token and the roles are checked in one dependency (a twentieth of a household's read went
-    to FastAPI solving the three it used to be).
+    (`shared.openapi`). The token and the roles are checked in the one dependency, for the reason `BearerToken` gives.
     """
 
     def __init__(self, roles: frozenset[Role]) -> None:
