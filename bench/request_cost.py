@@ -73,11 +73,10 @@ async def get(app: App, path: str, query: str, headers: list[tuple[bytes, bytes]
         sent.append(message)
 
     await app(scope, receive, send)
+    body = b"".join(message.get("body", b"") for message in sent[1:])
     if sent[0]["status"] != 200:
-        raise SystemExit(
-            f"GET {path}?{query} answered {sent[0]['status']}: {b''.join(m.get('body', b'') for m in sent)!r}"
-        )
-    return b"".join(message.get("body", b"") for message in sent[1:])
+        raise SystemExit(f"GET {path}?{query} answered {sent[0]['status']}: {body[:300]!r}")
+    return body
 
 
 Request = tuple[str, str]  # path, query string
