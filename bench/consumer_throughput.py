@@ -62,7 +62,7 @@ from services.audit.settings import AuditSettings
 from shared.collector import settle_heap
 from shared.contracts import AUDIT_TOPIC, HOUSEHOLDS_TOPIC
 from shared.db import create_engine, session_factory
-from shared.local.databases import admin_url, scratch_database
+from shared.local.databases import admin_url, asyncpg_options, scratch_database
 from shared.messaging.cloudevents import Envelope
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.handlers import HandlerRegistry
@@ -165,8 +165,7 @@ async def raw(bootstrap: str, topic: str, group: str, count: int) -> Result:
 
 
 async def raw_asyncpg(bootstrap: str, topic: str, group: str, count: int, database_url: str) -> Result:
-    dsn = database_url.replace("+asyncpg", "").split("?")[0]
-    connection = await asyncpg.connect(dsn)
+    connection = await asyncpg.connect(**asyncpg_options(database_url))
     await connection.execute("CREATE TABLE IF NOT EXISTS bench_raw_row (event_id text PRIMARY KEY, at bigint)")
     try:
         async with joined(bootstrap, topic, group) as consumer:

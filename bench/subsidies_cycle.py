@@ -29,7 +29,6 @@ import asyncpg
 import httpx
 from cpu import machine_speed
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from services.subsidies.app import create_app
@@ -38,7 +37,7 @@ from services.subsidies.settings import SubsidiesSettings
 from shared.api.clock import request_time
 from shared.auth import issue_token
 from shared.db import create_engine
-from shared.local.databases import admin_url, scratch_database
+from shared.local.databases import admin_url, asyncpg_options, scratch_database
 from shared.messaging.outbox import OutboxMessage
 from shared.migrations import upgrade_to_head
 from shared.settings import DEV_JWT_SECRET
@@ -306,10 +305,7 @@ async def exactly_once(url: str, entitled: int, total_fen: int) -> str:
 
 async def raw_copy(url: str, rows: int) -> float:
     """The baseline: bare asyncpg COPY of `rows` rows as wide as a payment into a scratch table."""
-    parts = make_url(url)
-    conn = await asyncpg.connect(
-        host=parts.host, port=parts.port, user=parts.username, password=parts.password, database=parts.database
-    )
+    conn = await asyncpg.connect(**asyncpg_options(url))
     try:
         await conn.execute(
             "CREATE TEMP TABLE raw_payment (id uuid, household_id uuid, entitlement_id uuid, policy_code text, "

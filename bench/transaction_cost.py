@@ -26,14 +26,13 @@ from itertools import count
 import asyncpg
 from aiokafka import ConsumerRecord
 from consumer_paths import problem_envelopes
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.audit.handlers import build_handlers
 from services.audit.settings import AuditSettings
 from shared.contracts import HOUSEHOLDS_TOPIC
 from shared.db import create_engine
-from shared.local.databases import admin_url, scratch_database
+from shared.local.databases import admin_url, asyncpg_options, scratch_database
 from shared.messaging.applying import Applier, Work
 from shared.messaging.handlers import HandlerRegistry
 from shared.messaging.outbox import OutboxSignal, session_info
@@ -45,8 +44,7 @@ FOUND_LONG_AGO = date(2020, 5, 12)
 
 async def round_trip_us(url: str, times: int = 3000) -> tuple[float, float]:
     """CPU of this process and wall time (µs) of one bare asyncpg `SELECT 1`."""
-    u = make_url(url)
-    conn = await asyncpg.connect(user=u.username, password=u.password, host=u.host, port=u.port, database=u.database)
+    conn = await asyncpg.connect(**asyncpg_options(url))
     try:
         for _ in range(200):
             await conn.fetchval("SELECT 1")

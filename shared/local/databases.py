@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -20,6 +21,19 @@ LOCAL_ADMIN_URL = "postgresql+asyncpg://poverty:poverty@127.0.0.1:5432/postgres?
 def admin_url() -> str:
     """Where scratch databases are made: `TEST_POSTGRES_URL`, else the local server."""
     return os.environ.get("TEST_POSTGRES_URL", LOCAL_ADMIN_URL)
+
+
+def asyncpg_options(url: str) -> dict[str, Any]:
+    """Where a SQLAlchemy URL points, as bare asyncpg's `connect` and `create_pool` take it (a benchmark's raw
+    baseline talks to the same database)."""
+    parts = make_url(url)
+    return {
+        "host": parts.host,
+        "port": parts.port,
+        "user": parts.username,
+        "password": parts.password,
+        "database": parts.database,
+    }
 
 
 class ScratchDatabases:
