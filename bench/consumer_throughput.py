@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/consumer_throughput.py [--events 20000] [--bootstrap HOST:PORT]
         [--database-url URL] [--audit-database-url URL] [--batch-size N]
-        [--paths raw,raw_asyncpg,one_row,open_finding,audit,audit_late] [--tracer sdk|api]
+        [--paths raw,raw_asyncpg,raw_audit,one_row,open_finding,audit,audit_late] [--tracer sdk|api]
 
 In one run, each path reading the same number of records already waiting on the topic (the clock starts once the
 consumer has its partitions, so joining the group is not counted), in a consumer group of its own:
@@ -10,6 +10,11 @@ consumer has its partitions, so joining the group is not counted), in a consumer
 - `raw`: a bare aiokafka consumer reading the records;
 - `raw_asyncpg`: the same, inserting one row per record with one asyncpg `executemany` per fetch, in a transaction,
   then committing the offsets (each raw path is run three times, the median pass reported: a pass is short);
+- `raw_audit`: the same consumer reading the records `audit` reads, writing what audit writes for each (its inbox
+  row, finding, task, referral, three outbox events, four chained log entries: `_raw_audit.py`) with bare asyncpg,
+  one transaction per fetch, then committing the offsets: the raw libraries doing audit's work, which `raw_asyncpg`'s
+  one narrow row a record is not. Its rows are deleted after each pass, log entries included (the log's triggers
+  skipped, as only a superuser may): it runs on the scratch audit database only;
 - `one_row`: the platform's consumer runner (inbox, batches, spans, metrics) with a handler adding one row, the
   garbage collector set as in a service's process (`shared/collector.py`), as for every platform path;
 - `open_finding`: households' handler of audit's `FindingRecorded` (its open-findings read model) for households
@@ -21,11 +26,11 @@ consumer has its partitions, so joining the group is not counted), in a consumer
 
 The platform's paths run with the tracer provider a service installs (`shared.tracing.configure_tracing`: the SDK's
 provider, exporting nowhere unless `OTEL_*` says so, its spans non-recording); `--tracer api` leaves the API's no-op
-tracer instead. It prints events/s, this process's and PostgreSQL's CPU per event, and each platform path's ratio to
-`raw_asyncpg`, with the machine's speed (`cpu.machine_speed`) before and after. Without `--database-url` the
-households paths run on a scratch database (1,000 households); with it, on that database (its households are
-read, the benchmark's rows and inbox entries deleted afterwards). Audit runs on `--audit-database-url` or a scratch
-database (its findings stay: they are what audit would have recorded).
+tracer instead. It prints events/s, this process's and PostgreSQL's CPU per event, and each writing path's ratio to
+`raw_asyncpg` (`audit`'s to `raw_audit` too), with the machine's speed (`cpu.machine_speed`) before and after.
+Without `--database-url` the households paths run on a scratch database (1,000 households); with it, on that
+database (its households are read, the benchmark's rows and inbox entries deleted afterwards). Audit runs on
+`--audit-database-url` or a scratch database (its findings stay: they are what audit would have recorded).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import _raw_audit
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from consumer_paths import (
@@ -73,8 +79,15 @@ from shared.settings import ServiceSettings
 from shared.timeutil import district_today
 from shared.tracing import configure_tracing
 
-PATHS = ("raw", "raw_asyncpg", "one_row", "open_finding", "audit", "audit_late")
+PATHS = ("raw", "raw_asyncpg", "raw_audit", "one_row", "open_finding", "audit", "audit_late")
+RAW_PATHS = PATHS[:3]
 RAW_PASSES = 3
+# The raw baselines a path's rate is divided by: raw_asyncpg's one row a record for every path that writes; for `audit`
+# also the raw libraries doing its writes. `audit_late` writes more a record (a second finding and task) than
+# `raw_audit` does: no ratio to it.
+BASELINES = {path: ("raw_asyncpg",) for path in ("raw_audit", "one_row", "open_finding", "audit_late")} | {
+    "audit": ("raw_asyncpg", "raw_audit")
+}
 LATE = date(2020, 5, 12)  # `audit_late`: problems found on this day, reported today
 
 
@@ -86,13 +99,16 @@ class Result:
     python_cpu_s: float
     database_cpu_s: float | None
 
-    def line(self, baseline: Result | None) -> str:
-        rate = self.events / self.seconds
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+    def line(self, baselines: dict[str, Result]) -> str:
         cpu = f"{1000 * self.python_cpu_s / self.events:.3f} ms Python"
         if self.database_cpu_s is not None:
             cpu += f" + {1000 * self.database_cpu_s / self.events:.3f} ms PostgreSQL"
-        ratio = f", {rate / (baseline.events / baseline.seconds):.3f} of raw_asyncpg" if baseline else ""
-        return f"| {self.path} | {rate:,.0f} events/s | {cpu} | {self.seconds:.2f} s{ratio} |"
+        ratios = "".join(f", {self.rate / baseline.rate:.3f} of {name}" for name, baseline in baselines.items())
+        return f"| {self.path} | {self.rate:,.0f} events/s | {cpu} | {self.seconds:.2f} s{ratios} |"
 
 
 async def publish(bootstrap: str, topic: str, envelopes: list[Envelope]) -> dict[TopicPartition, int]:
@@ -187,6 +203,33 @@ async def raw_asyncpg(bootstrap: str, topic: str, group: str, count: int, databa
         await connection.close()
 
 
+async def raw_audit(bootstrap: str, topic: str, group: str, count: int, database_url: str) -> Result:
+    """The raw libraries doing audit's writes (`_raw_audit.py`), a transaction a fetch. What the pass wrote is deleted
+    after it: the next pass reads the same records, whose findings would be open already."""
+    connection = await asyncpg.connect(**asyncpg_options(database_url))
+    name = f"bench-raw_audit-{uuid.uuid4().hex[:8]}"
+    log_head = await _raw_audit.log_head(connection)
+    findings: list[uuid.UUID] = []
+    try:
+        async with joined(bootstrap, topic, group) as consumer:
+
+            async def consume() -> None:
+                seen = 0
+                while seen < count:
+                    batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                    records = [r for rs in batches.values() for r in rs]
+                    async with connection.transaction():
+                        findings.extend(await _raw_audit.write(connection, name, records))
+                    if batches:
+                        await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
+                    seen += len(records)
+
+            return await timed("raw consumer + asyncpg, audit's writes", count, database_url, consume)
+    finally:
+        await _raw_audit.remove(connection, name, findings, log_head)
+        await connection.close()
+
+
 def applied(topic: str) -> float:
     """The events the runner has applied from `topic` (its own counter, read without the other collectors)."""
     return sum(
@@ -238,37 +281,50 @@ PUBLISHED: dict[str, dict[TopicPartition, int]] = {}
 BATCH_SIZE = [ServiceSettings.model_fields["consumer_batch_size"].default]
 
 
-async def run_paths(args: argparse.Namespace, bootstrap: str, households_url: str, audit_url: str) -> list[Result]:
-    paths = args.paths.split(",")
+async def publish_problems(bootstrap: str, count: int, found_on: date) -> None:
+    """Written just before they are read: the records of one path are all before those of the next."""
+    problems = problem_envelopes(count, found_on=found_on)
+    PUBLISHED[HOUSEHOLDS_TOPIC] = await publish(bootstrap, HOUSEHOLDS_TOPIC, problems)
+
+
+async def raw_passes(path: str, bootstrap: str, count: int, households_url: str, audit_url: str) -> Result:
+    """A raw pass takes a fraction of a second (`raw_audit`'s a few), where a scheduling hiccup weighs: the median of
+    three passes over the same records."""
+    topic = HOUSEHOLDS_TOPIC if path == "raw_audit" else AUDIT_TOPIC
+    if path == "raw_audit":
+        await publish_problems(bootstrap, count, district_today())
+    passes = []
+    for _ in range(RAW_PASSES):
+        group = await new_group(bootstrap, topic, PUBLISHED[topic])
+        if path == "raw":
+            passes.append(await raw(bootstrap, topic, group, count))
+        elif path == "raw_asyncpg":
+            passes.append(await raw_asyncpg(bootstrap, topic, group, count, households_url))
+        else:
+            passes.append(await raw_audit(bootstrap, topic, group, count, audit_url))
+    return sorted(passes, key=lambda result: result.seconds)[RAW_PASSES // 2]
+
+
+async def run_paths(args: argparse.Namespace, bootstrap: str, households_url: str, audit_url: str) -> dict[str, Result]:
     await ensure_topics(bootstrap, [AUDIT_TOPIC, HOUSEHOLDS_TOPIC])
     households = await households_of(households_url, 1000)
     PUBLISHED[AUDIT_TOPIC] = await publish(bootstrap, AUDIT_TOPIC, finding_envelopes(households, args.events))
-    results = []
-    for path in paths:
-        if path in ("raw", "raw_asyncpg"):
-            # A raw pass takes a fraction of a second, where a scheduling hiccup weighs: the median of three.
-            passes = []
-            for _ in range(RAW_PASSES):
-                group = await new_group(bootstrap, AUDIT_TOPIC, PUBLISHED[AUDIT_TOPIC])
-                if path == "raw":
-                    passes.append(await raw(bootstrap, AUDIT_TOPIC, group, args.events))
-                else:
-                    passes.append(await raw_asyncpg(bootstrap, AUDIT_TOPIC, group, args.events, households_url))
-            results.append(sorted(passes, key=lambda result: result.seconds)[RAW_PASSES // 2])
+    results = {}
+    for path in args.paths.split(","):
+        if path in RAW_PATHS:
+            results[path] = await raw_passes(path, bootstrap, args.events, households_url, audit_url)
         elif path == "one_row":
-            results.append(
-                await platform(path, one_row_handlers(), bootstrap, AUDIT_TOPIC, args.events, households_url)
+            results[path] = await platform(
+                path, one_row_handlers(), bootstrap, AUDIT_TOPIC, args.events, households_url
             )
         elif path == "open_finding":
             handlers = open_finding_handlers()
-            results.append(await platform(path, handlers, bootstrap, AUDIT_TOPIC, args.events, households_url))
+            results[path] = await platform(path, handlers, bootstrap, AUDIT_TOPIC, args.events, households_url)
         elif path in ("audit", "audit_late"):
-            # Written just before they are read: the records of one path are all before those of the next.
-            problems = problem_envelopes(args.events, found_on=LATE if path == "audit_late" else district_today())
-            PUBLISHED[HOUSEHOLDS_TOPIC] = await publish(bootstrap, HOUSEHOLDS_TOPIC, problems)
+            await publish_problems(bootstrap, args.events, LATE if path == "audit_late" else district_today())
             handlers = audit_handlers(AuditSettings(database_url=audit_url))
-            results.append(await platform(path, handlers, bootstrap, HOUSEHOLDS_TOPIC, args.events, audit_url))
-        print(results[-1].line(None), flush=True)
+            results[path] = await platform(path, handlers, bootstrap, HOUSEHOLDS_TOPIC, args.events, audit_url)
+        print(results[path].line({}), flush=True)
     await remove_bench_rows(households_url)
     return results
 
@@ -299,12 +355,11 @@ async def main(args: argparse.Namespace) -> None:
             database(args.audit_database_url, "audit", "bench_consumer_audit") as audit_url,
         ):
             results = await run_paths(args, bootstrap, households_url, audit_url)
-    baseline = next((r for r in results if r.path.startswith("raw consumer +")), None)
     print(f"\n{args.events:,} events a path")
-    print("| path | throughput | CPU per event | time, ratio |")
+    print("| path | throughput | CPU per event | time, ratios |")
     print("| --- | --- | --- | --- |")
-    for result in results:
-        print(result.line(baseline if result.path in PATHS[2:] else None))
+    for path, result in results.items():
+        print(result.line({name: results[name] for name in BASELINES.get(path, ()) if name in results}))
     print(f"machine speed after: {machine_speed()}")
 
 
@@ -317,4 +372,7 @@ if __name__ == "__main__":
     parser.add_argument("--paths", default=",".join(PATHS))
     parser.add_argument("--tracer", choices=("sdk", "api"), default="sdk", help="a service's tracer provider, or none")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE[0], help="CONSUMER_BATCH_SIZE")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    if "raw_audit" in arguments.paths.split(",") and arguments.audit_database_url:
+        parser.error("raw_audit deletes the log entries it appends: it runs on the scratch audit database only")
+    asyncio.run(main(arguments))

@@ -1,0 +1,196 @@
+"""The raw libraries doing audit's writes (`consumer_throughput.py --paths raw_audit`): what audit's handler writes
+for the benchmark's problem (a D-grade house reported the day it was found), built from the record with the standard
+library and written with bare asyncpg, in the caller's transaction: the baseline that does `audit`'s work, where
+`raw_asyncpg` writes one narrow row a record.
+
+Per record, as the `audit` path writes them (rows counted in `pg_stat_user_tables` after a run): its inbox row, a
+finding, its rectification task, its discipline referral, three outbox events (`FindingRecorded`,
+`RectificationOpened`, `DisciplineReferralMade`, payloads as audit serializes them) and four entries of the log (the
+event received, and one for each event published, with the facts audit logs), chained with sha256 as
+`services/audit/rules/ledger.py` states the chain, under the log's advisory lock (the key audit's writers take, then
+the head read: two statements where audit's function makes one round trip). Only this problem's case: severity,
+deadline, owner and referral reason are those audit's rules give it, written down here; no look-up of open findings or
+area officers, no validation of the event beyond `json.loads`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from services.audit.domain.ledger import LEDGER_LOCK_KEY
+from services.audit.settings import AuditSettings
+from shared.contracts import AUDIT_TOPIC
+from shared.contracts.audit import DisciplineReferralMade, FindingRecorded, RectificationOpened
+from shared.ids import uuid7
+from shared.timeutil import DISTRICT_TZ
+
+SEVERE = "severe"  # a D-grade house (`rules.findings.classify`)
+REFERRAL_REASON = "severe_finding"  # referred at opening (`rules.referrals`)
+SEVERE_DAYS = AuditSettings.model_fields["deadline_days_severe"].default
+SOURCE = "/services/audit"
+# No tracing here: a traceparent of the width the platform's rows carry (its spans' context).
+TRACEPARENT = "00-135d5e9a70c64209acd0cac36f43c596-e7bf1a87e069f83f-02"
+GENESIS_HASH = "0" * 64
+# One encoder each, built once: `json.dumps` with options builds a new one per call.
+_PAYLOAD_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_SORTED_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+CLAIM = (
+    "INSERT INTO inbox (consumer, event_id, event_type, processed_at)"
+    " SELECT $1, claimed.event_id, claimed.event_type, $4"
+    " FROM unnest($2::varchar[], $3::varchar[]) AS claimed (event_id, event_type)"
+    " ON CONFLICT DO NOTHING RETURNING event_id"
+)
+INSERT_FINDING = (
+    "INSERT INTO finding (id, subject_kind, subject_id, area_code, category, code, severity, description, status,"
+    " occurrences, source_ref, opened_at, last_seen_at, responsible_unit, found_on, evidence, referred_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+)
+INSERT_TASK = (
+    "INSERT INTO rectificationtask (id, finding_id, owner, deadline, status, opened_at, starters, reopen_count)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+INSERT_REFERRAL = (
+    "INSERT INTO disciplinereferral (id, finding_id, reason, severity, referred_at) VALUES ($1, $2, $3, $4, $5)"
+)
+INSERT_OUTBOX = (
+    "INSERT INTO outbox (event_id, topic, key, event_type, source, occurred_at, payload, traceparent)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+LOCK_LOG = "SELECT pg_advisory_xact_lock($1)"
+LOG_HEAD = "SELECT seq, entry_hash, recorded_at FROM ledger_entry ORDER BY seq DESC LIMIT 1"
+INSERT_ENTRY = (
+    "INSERT INTO ledger_entry (seq, recorded_at, source, event_type, payload_hash, prev_hash, entry_hash, facts)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+WAKE_RELAY = "SELECT pg_notify('outbox', '')"  # as the platform's commit of outbox rows does
+LogItem = tuple[str, str, str, str | None]  # source, event type, payload hash, facts: chained at the end
+
+
+@dataclass
+class Rows:
+    """A fetch's rows, table by table; its log entries unchained until the log's lock is held."""
+
+    findings: list[tuple[Any, ...]] = field(default_factory=list)
+    tasks: list[tuple[Any, ...]] = field(default_factory=list)
+    referrals: list[tuple[Any, ...]] = field(default_factory=list)
+    outbox: list[tuple[Any, ...]] = field(default_factory=list)
+    log: list[LogItem] = field(default_factory=list)
+
+    def publish(self, event_type: str, key: UUID, data: dict[str, Any], facts: dict[str, Any], now: datetime) -> None:
+        """An outbox event and its log entry (`audit:<change>/<event id>`, with the facts it leaves)."""
+        event_id = str(uuid7())
+        payload = _PAYLOAD_JSON.encode(data)
+        self.outbox.append((event_id, AUDIT_TOPIC, str(key), event_type, SOURCE, now, payload, TRACEPARENT))
+        source = f"audit:{event_type.split('.')[3]}/{event_id}"
+        self.log.append((source, event_type, _sha256(payload.encode()), _SORTED_JSON.encode(facts)))
+
+
+def add_problem(rows: Rows, record: Any, event_id: str, event_type: str, now: datetime) -> UUID:
+    """The rows one `HouseholdProblemFound` record makes; returns its finding's id."""
+    problem = json.loads(record.value)
+    finding_id, task_id, referral_id = uuid7(), uuid7(), uuid7()
+    area, subject, found_on = problem["area_code"], problem["household_id"], date.fromisoformat(problem["found_on"])
+    category, code, description = problem["category"], problem["code"], problem["description"]
+    owner = f"township_office:{area[:9]}"
+    deadline = datetime.combine(found_on + timedelta(days=SEVERE_DAYS), time(23, 59, 59), DISTRICT_TZ)
+    rows.log.append((f"{record.topic}/{event_id}", event_type, _sha256(record.value), None))
+    what = (finding_id, "household", subject, area, category, code, SEVERE, description)
+    state = ("open", 1, problem["problem_id"], now, now, owner, found_on, "[]", now)
+    rows.findings.append(what + state)
+    rows.tasks.append((task_id, finding_id, owner, deadline, "open", now, "[]", 0))
+    rows.referrals.append((referral_id, finding_id, REFERRAL_REASON, SEVERE, now))
+    about = {"finding_id": str(finding_id), "subject_kind": "household", "subject_id": subject}
+    recorded = {**about, "area_code": area, "category": category, "code": code, "severity": SEVERE}
+    recorded |= {"description": description, "responsible": None, "found_on": found_on.isoformat()}
+    finding_facts = {"severity": SEVERE, "status": "open"}
+    rows.publish(FindingRecorded.event_type, finding_id, recorded, {f"finding/{finding_id}": finding_facts}, now)
+    opened = {**about, "task_id": str(task_id), "owner": owner, "deadline": deadline.isoformat()}
+    task_facts = {"deadline": _moment(deadline), "finding_id": str(finding_id), "status": "open"}
+    rows.publish(RectificationOpened.event_type, finding_id, opened, {f"task/{task_id}": task_facts}, now)
+    referred = {**about, "referral_id": str(referral_id), "reason": REFERRAL_REASON}
+    referral_facts = {"finding_id": str(finding_id), "reason": REFERRAL_REASON}
+    rows.publish(
+        DisciplineReferralMade.event_type, finding_id, referred, {f"referral/{referral_id}": referral_facts}, now
+    )
+    return finding_id
+
+
+def chained(log: list[LogItem], head: Any, now: datetime) -> list[tuple[Any, ...]]:
+    """The log's rows appending `log` after `head` (None: the log is empty), all recorded at `now` (never before the
+    head): entry_hash = sha256 of the entry's fields as sorted, compact JSON (`rules/ledger.py`'s canonical form)."""
+    seq, prev_hash = (head["seq"], head["entry_hash"]) if head else (0, GENESIS_HASH)
+    recorded_at = max(now, head["recorded_at"]) if head else now
+    stamp = _moment(recorded_at)
+    entries = []
+    for source, event_type, payload_hash, facts in log:
+        seq += 1
+        canonical = {"event_type": event_type, "payload_hash": payload_hash, "prev_hash": prev_hash}
+        canonical |= {"recorded_at": stamp, "seq": seq, "source": source}
+        if facts is not None:
+            canonical["facts"] = facts
+        entry_hash = _sha256(_SORTED_JSON.encode(canonical).encode())
+        entries.append((seq, recorded_at, source, event_type, payload_hash, prev_hash, entry_hash, facts))
+        prev_hash = entry_hash
+    return entries
+
+
+async def write(connection: Any, consumer: str, records: list[Any]) -> list[UUID]:
+    """Apply a fetch's records not applied before (the inbox's claim, as the platform's: one statement returning the
+    new ids), in the caller's transaction; the log's lock is taken last, as audit does. Returns the findings' ids."""
+    now = datetime.now(UTC)
+    headers = [dict(r.headers) for r in records]
+    ids = [h["ce_id"].decode() for h in headers]
+    types = [h["ce_type"].decode() for h in headers]
+    claimed = {row[0] for row in await connection.fetch(CLAIM, consumer, ids, types, now)}
+    if not claimed:
+        return []
+    rows = Rows()
+    applied = [(r, id_, type_) for r, id_, type_ in zip(records, ids, types, strict=True) if id_ in claimed]
+    findings = [add_problem(rows, record, id_, type_, now) for record, id_, type_ in applied]
+    await connection.executemany(INSERT_FINDING, rows.findings)
+    await connection.executemany(INSERT_TASK, rows.tasks)
+    await connection.executemany(INSERT_REFERRAL, rows.referrals)
+    await connection.executemany(INSERT_OUTBOX, rows.outbox)
+    await connection.execute(LOCK_LOG, LEDGER_LOCK_KEY)
+    head = await connection.fetchrow(LOG_HEAD)  # its own statement: a snapshot taken once the lock is granted
+    await connection.executemany(INSERT_ENTRY, chained(rows.log, head, datetime.now(UTC)))
+    await connection.execute(WAKE_RELAY)
+    return findings
+
+
+async def log_head(connection: Any) -> int:
+    """The log's last sequence number (0: empty)."""
+    seq: int = await connection.fetchval("SELECT coalesce(max(seq), 0) FROM ledger_entry")
+    return seq
+
+
+async def remove(connection: Any, consumer: str, findings: list[UUID], after_seq: int) -> None:
+    """Delete what a pass wrote, so that the next pass (the same records, the same open findings' subjects) and the
+    paths after it start from the same tables. The log refuses DELETE (its triggers): they are skipped for this
+    transaction (`session_replication_role`, a superuser's: the benchmark's scratch database), and only the tail the
+    pass appended goes, so the chain before it stays whole. Vacuumed, so no autovacuum of these deletes runs into the
+    next path's clock."""
+    async with connection.transaction():
+        await connection.execute("SET LOCAL session_replication_role = replica")
+        await connection.execute("DELETE FROM disciplinereferral WHERE finding_id = ANY($1::uuid[])", findings)
+        await connection.execute("DELETE FROM rectificationtask WHERE finding_id = ANY($1::uuid[])", findings)
+        await connection.execute("DELETE FROM outbox WHERE key = ANY($1::varchar[])", [str(f) for f in findings])
+        await connection.execute("DELETE FROM finding WHERE id = ANY($1::uuid[])", findings)
+        await connection.execute("DELETE FROM ledger_entry WHERE seq > $1", after_seq)
+        await connection.execute("DELETE FROM inbox WHERE consumer = $1", consumer)
+    await connection.execute("VACUUM finding, rectificationtask, disciplinereferral, outbox, ledger_entry, inbox")
+
+
+def _moment(value: datetime) -> str:
+    """A time as the log's hash and facts state it: UTC, ISO 8601 with microseconds."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
