@@ -21,11 +21,13 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.util import greenlet_spawn
 
 CONNECTION_WAIT_S = 5.0
@@ -120,6 +122,14 @@ def _sqlite_begin_before_savepoint(conn: Connection, _name: str) -> None:
 def is_postgres(engine: AsyncEngine | Engine) -> bool:
     """True when the engine talks to PostgreSQL (advisory locks, LISTEN/NOTIFY are available)."""
     return engine.dialect.name == "postgresql"
+
+
+def insert_skipping_conflicts(dialect: str, table: Any) -> Insert:
+    """An INSERT into `table` (a model or a table) that skips a row conflicting with a unique key (ON CONFLICT DO
+    NOTHING): what PostgreSQL in production and SQLite on a laptop both have, each with its dialect's statement
+    (`dialect`: the engine's dialect's name)."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()  # type: ignore[no-any-return]
 
 
 def one_of(

@@ -3,6 +3,7 @@ API kit's tests run it on SQLite (unit) and PostgreSQL (integration)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any, ClassVar
 
@@ -27,6 +28,7 @@ router = APIRouter(prefix="/notes", tags=["notes"])
 class NoteCreate(RequestBody):
     text: str
     refuse: bool = False
+    hold_s: float = 0  # how long the request holds its claim of the key before it finishes (concurrency tests)
     example: ClassVar[dict[str, Any]] = {"text": "a note"}
 
 
@@ -40,6 +42,7 @@ async def write_note(body: NoteCreate, session: Transaction, actor: Writer, idem
     """Write a note: an event in the outbox, so that the tests can count what was recorded."""
     if (earlier := await idem.replay(body, NoteRead)) is not None:
         return earlier
+    await asyncio.sleep(body.hold_s)
     event = HouseholdRegistered(
         household_id=uuid.uuid4(), household_code=body.text, area_code="371523101201", member_count=1
     )

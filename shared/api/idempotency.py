@@ -6,25 +6,30 @@ and a retry of the same request (same caller, operation, key and body) answers i
 header `Idempotency-Replayed: true`; the same key with a different body is a 409. Keys are kept
 `IDEMPOTENCY_RETENTION_DAYS` (retention purges them with the outbox), so a retry must come within that time.
 
-The key is claimed before the work is done, in the same transaction: a concurrent request with the same key waits
-on the claim's unique index and, once the first commits, is refused with 409 (nothing done twice); its retry then
-gets the replay. A request that fails leaves no claim behind.
+The key is claimed before the work is done, in the same transaction, by an INSERT that skips a key already held
+(one round trip for a new request; a retry's look-up follows only when the key was held). A concurrent request with
+the same key waits on the claim's unique index and, once the first commits, is answered its result as any retry is
+(nothing done twice); if the first failed instead, it claims the key and does the work. A request that fails leaves
+no claim behind.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
 from shared.api.idempotent_requests import IdempotentRequest
 from shared.auth import CurrentPrincipal
+from shared.db import insert_skipping_conflicts
+from shared.entities import new_entity
 from shared.errors import Conflict
 from shared.http import Transaction
 from shared.timeutil import utcnow
@@ -78,10 +83,11 @@ class IdempotentCreate:
         if self.key is None:
             return None
         digest = request_digest(body)
-        earlier = await self._earlier()
-        if earlier is None:
-            await self._claimed(digest)
+        if await self._claimed(digest):
             return None
+        earlier = await self._earlier()
+        if earlier is None:  # the holder's claim went between the two statements (purged by retention)
+            raise Conflict("This Idempotency-Key was released while this request was sent: send it again.")
         if earlier.request_hash != digest or earlier.response_body is None:
             raise Conflict("This Idempotency-Key was already used for a different request.")
         self.response.status_code = 200
@@ -95,29 +101,40 @@ class IdempotentCreate:
         return result
 
     async def _earlier(self) -> IdempotentRequest | None:
-        found = await self.session.scalars(
-            select(IdempotentRequest).where(
-                col(IdempotentRequest.caller) == self.caller,
-                col(IdempotentRequest.operation) == self.operation,
-                col(IdempotentRequest.key) == self.key,
-            )
-        )
-        return found.first()
+        key = {"caller": self.caller, "operation": self.operation, "key": self.key}
+        return (await self.session.scalars(_EARLIER, key)).first()
 
-    async def _claimed(self, digest: str) -> None:
-        """Claim the key in the request's transaction; a concurrent request holding it makes this one a 409."""
-        assert self.key is not None
-        claim = IdempotentRequest(
-            caller=self.caller, operation=self.operation, key=self.key, request_hash=digest, created_at=utcnow()
-        )
+    async def _claimed(self, digest: str) -> bool:
+        """Whether this request claimed the key (in its transaction); False when a committed request holds it. A
+        concurrent request holding it is waited for: its commit makes this one a retry, its rollback frees the key."""
+        values: dict[str, Any] = {"caller": self.caller, "operation": self.operation, "key": self.key}
+        values |= {"request_hash": digest, "created_at": utcnow()}
+        statement = _claim(self.session.get_bind().dialect.name)
+        if (await self.session.execute(statement, values)).first() is None:
+            return False
+        # The inserted row, known to the session as stored (no load), so that `remember` updates it.
+        claim = new_entity(IdempotentRequest, **values)
+        make_transient_to_detached(claim)
         self.session.add(claim)
-        try:
-            await self.session.flush([claim])
-        except IntegrityError as exc:  # the transaction is spoilt either way: the request ends here
-            raise Conflict(
-                "A request with this Idempotency-Key is being processed; retry shortly to receive its result."
-            ) from exc
         self._claim = claim
+        return True
+
+
+_EARLIER: Select[tuple[IdempotentRequest]] = select(IdempotentRequest).where(
+    col(IdempotentRequest.caller) == bindparam("caller"),
+    col(IdempotentRequest.operation) == bindparam("operation"),
+    col(IdempotentRequest.key) == bindparam("key"),
+)
+
+
+_TABLE: Table = IdempotentRequest.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _claim(dialect: str) -> Insert:
+    # Built once: a statement built per call is keyed for SQLAlchemy's cache each time. A Core insert of the table
+    # (its columns given by the parameters), not the model's: the ORM's bulk path would cost more than the row.
+    return insert_skipping_conflicts(dialect, _TABLE).returning(_TABLE.c.key)
 
 
 async def idempotent_create(

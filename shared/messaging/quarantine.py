@@ -32,11 +32,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, NoError, for_code
 from aiokafka.protocol.fetch import FetchRequest
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from shared.db import unit_of_work
+from shared.db import insert_skipping_conflicts, unit_of_work
 from shared.messaging.quarantine_records import QuarantinedRecord
 from shared.messaging.record_batches import RawBatch, Record, Unreadable, read, split
 from shared.metrics import RECORDS_QUARANTINED
@@ -230,9 +229,9 @@ async def keep(
     ]
     added = 0
     async with unit_of_work(sessions) as session:
-        dialect = postgresql if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite
+        dialect = session.get_bind().dialect.name
         for at in range(0, len(rows), ROWS_PER_INSERT):
-            insert = dialect.insert(QuarantinedRecord).values(rows[at : at + ROWS_PER_INSERT]).on_conflict_do_nothing()
+            insert = insert_skipping_conflicts(dialect, QuarantinedRecord).values(rows[at : at + ROWS_PER_INSERT])
             added += len((await session.scalars(insert.returning(col(QuarantinedRecord.id)))).all())
     RECORDS_QUARANTINED.labels(consumer, tp.topic).inc(added)
     return added

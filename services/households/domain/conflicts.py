@@ -33,7 +33,6 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
@@ -50,7 +49,7 @@ from services.households.models import (
 )
 from services.households.rules.integrity import Approval, ApprovalSource, Hit, Holder, Match, conflict_hit
 from shared.contracts.households import HouseholdProblemFound, HouseholdStatus
-from shared.db import one_of
+from shared.db import insert_skipping_conflicts, one_of
 from shared.messaging.outbox import OutboxMessage
 
 Db = AsyncSession | AsyncConnection
@@ -63,11 +62,6 @@ LIVE_HOLDER = col(PowerHolder.ended_on).is_(None)
 
 def _dialect(db: Db) -> Dialect:
     return db.get_bind().dialect if isinstance(db, AsyncSession) else db.dialect
-
-
-def _dialect_of(db: Db) -> Any:
-    """The dialect module whose `insert` has ON CONFLICT (PostgreSQL in production, SQLite on a laptop)."""
-    return postgresql if _dialect(db).name == "postgresql" else sqlite
 
 
 def _claims(holders: ColumnElement[bool]) -> Subquery:
@@ -137,7 +131,7 @@ async def _keep_new(db: Db, hits: Sequence[Hit]) -> list[HouseholdProblemFound]:
     rows = list({(h.row["kind"], h.row["member_id"], h.row["ref"]): h.row for h in hits}.values())
     if not rows:
         return []
-    stmt = _dialect_of(db).insert(IntegrityHit).on_conflict_do_nothing().returning(col(IntegrityHit.id))
+    stmt = insert_skipping_conflicts(_dialect(db).name, IntegrityHit).returning(col(IntegrityHit.id))
     new = set((await db.execute(stmt, rows)).scalars().all())
     return [h.event for h in hits if h.row["id"] in new]
 
@@ -232,7 +226,7 @@ async def record_approval(session: AsyncSession, approval: Approval, *, now: dat
         "period": approval.period,
         "recorded_at": now,
     }
-    await session.execute(_dialect_of(session).insert(ApprovalRecord).values(row).on_conflict_do_nothing())
+    await session.execute(insert_skipping_conflicts(_dialect(session).name, ApprovalRecord).values(row))
 
 
 async def check_approval(

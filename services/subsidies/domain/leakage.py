@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Row, Select, distinct, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,7 +36,7 @@ from services.subsidies.rules.leakage import Account, PaidHolder, Standard, find
 from services.subsidies.rules.responsible import payment_responsible
 from services.subsidies.rules.vocabulary import PaymentStatus, ProgrammeUnit
 from shared.contracts.subsidies import LeakKind, PolicyCode, SubsidyLeakFound
-from shared.db import keyset
+from shared.db import insert_skipping_conflicts, keyset
 from shared.errors import InvalidInput, NotFound
 from shared.ids import uuid7
 
@@ -218,9 +217,8 @@ async def keep_new_leaks(
     ]
     if not rows:
         return 0
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # A concurrent check that found the same leak first keeps it: this one neither fails nor publishes it again.
-    stmt = dialect.insert(LEAKS).on_conflict_do_nothing().returning(LEAKS.c.id)
+    stmt = insert_skipping_conflicts(session.get_bind().dialect.name, LEAKS).returning(LEAKS.c.id)
     new = set((await session.execute(stmt, rows)).scalars().all())
     for row in rows:
         if row["id"] in new:
