@@ -15,6 +15,7 @@ area officers, no validation of the event beyond `json.loads`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ INSERT_ENTRY = (
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 )
 WAKE_RELAY = "SELECT pg_notify('outbox', '')"  # as the platform's commit of outbox rows does
+MARK_PUBLISHED = "UPDATE outbox SET published_at = now() WHERE event_id = ANY($1::varchar[])"
 LogItem = tuple[str, str, str, str | None]  # source, event type, payload hash, facts: chained at the end
 
 
@@ -140,19 +142,20 @@ def chained(log: list[LogItem], head: Any, now: datetime) -> list[tuple[Any, ...
     return entries
 
 
-async def write(connection: Any, consumer: str, records: list[Any]) -> list[UUID]:
+async def write(connection: Any, consumer: str, records: list[Any]) -> Rows:
     """Apply a fetch's records not applied before (the inbox's claim, as the platform's: one statement returning the
-    new ids), in the caller's transaction; the log's lock is taken last, as audit does. Returns the findings' ids."""
+    new ids), in the caller's transaction; the log's lock is taken last, as audit does. Returns the rows written."""
     now = datetime.now(UTC)
     headers = [dict(r.headers) for r in records]
     ids = [h["ce_id"].decode() for h in headers]
     types = [h["ce_type"].decode() for h in headers]
     claimed = {row[0] for row in await connection.fetch(CLAIM, consumer, ids, types, now)}
-    if not claimed:
-        return []
     rows = Rows()
-    applied = [(r, id_, type_) for r, id_, type_ in zip(records, ids, types, strict=True) if id_ in claimed]
-    findings = [add_problem(rows, record, id_, type_, now) for record, id_, type_ in applied]
+    if not claimed:
+        return rows
+    for record, id_, type_ in zip(records, ids, types, strict=True):
+        if id_ in claimed:
+            add_problem(rows, record, id_, type_, now)
     await connection.executemany(INSERT_FINDING, rows.findings)
     await connection.executemany(INSERT_TASK, rows.tasks)
     await connection.executemany(INSERT_REFERRAL, rows.referrals)
@@ -161,7 +164,54 @@ async def write(connection: Any, consumer: str, records: list[Any]) -> list[UUID
     head = await connection.fetchrow(LOG_HEAD)  # its own statement: a snapshot taken once the lock is granted
     await connection.executemany(INSERT_ENTRY, chained(rows.log, head, datetime.now(UTC)))
     await connection.execute(WAKE_RELAY)
-    return findings
+    return rows
+
+
+Sent = asyncio.Queue[tuple[list[Any], list[str], dict[Any, int]]]  # acknowledgements, event ids, offsets
+
+
+async def apply_and_relay(
+    connections: tuple[Any, Any], consumer: Any, producer: Any, out_topic: str, name: str
+) -> None:
+    """Until cancelled: each fetch's records written in one transaction on the first connection (`write`) and its
+    outbox events handed to the producer, then the next fetch; beside it, in fetch order, the events'
+    acknowledgements awaited, their rows marked published on the second connection and the fetch's offsets committed
+    (`_acknowledge`). As in the platform, applying a fetch overlaps sending the last one's events; there is no relay
+    wake-up, pass or lock: the events are sent by the process that wrote them."""
+    connection, marking = connections
+    sent: Sent = asyncio.Queue()
+    acknowledging = asyncio.create_task(_acknowledge(sent, marking, consumer))
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=100, max_records=500)
+            records = [r for rs in batches.values() for r in rs]
+            if not records:
+                continue
+            async with connection.transaction():
+                rows = await write(connection, name, records)
+            acks = [await producer.send(out_topic, *_as_record(row)) for row in rows.outbox]
+            offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items()}
+            sent.put_nowait((acks, [row[0] for row in rows.outbox], offsets))
+    finally:
+        acknowledging.cancel()
+        await asyncio.gather(acknowledging, return_exceptions=True)
+
+
+async def _acknowledge(sent: Sent, marking: Any, consumer: Any) -> None:
+    while True:
+        acks, event_ids, offsets = await sent.get()
+        await asyncio.gather(*acks)
+        await marking.execute(MARK_PUBLISHED, event_ids)
+        await consumer.commit(offsets)
+
+
+def _as_record(row: tuple[Any, ...]) -> tuple[bytes, bytes, None, None, list[tuple[str, bytes]]]:
+    """An outbox row's value, key and CloudEvents headers (`send`'s positional value, key, partition, timestamp,
+    headers)."""
+    event_id, _topic, key, event_type, source, occurred_at, payload, traceparent = row
+    headers = [("ce_id", event_id), ("ce_type", event_type), ("ce_source", source)]
+    headers += [("ce_time", occurred_at.isoformat()), ("traceparent", traceparent)]
+    return payload.encode(), key.encode(), None, None, [(k, v.encode()) for k, v in headers]
 
 
 async def log_head(connection: Any) -> int:

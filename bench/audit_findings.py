@@ -33,6 +33,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import _raw_audit
+import asyncpg
 from _findings_flow import (
     Watch,
     audit_processes,
@@ -51,8 +53,8 @@ from aiokafka import AIOKafkaProducer
 from cpu import CpuBill, CpuMeter, machine_speed
 
 from shared.contracts import ALL_TOPICS, AUDIT_TOPIC, HOUSEHOLDS_TOPIC
-from shared.local.databases import admin_url, scratch_database
-from shared.messaging.kafka import ensure_topics, make_producer
+from shared.local.databases import admin_url, asyncpg_options, scratch_database
+from shared.messaging.kafka import ensure_topics, make_consumer, make_producer
 
 __all__ = ["problem_envelope"]  # bench/audit_consumer.py feeds the same records
 
@@ -108,6 +110,36 @@ async def raw_round_trip(bootstrap: str, producer: AIOKafkaProducer, count: int,
         return await paced(producer, RAW_TOPIC, watch, count, rate, timeout=60)
 
 
+async def raw_audit_round_trip(
+    bootstrap: str, producer: AIOKafkaProducer, database_url: str, count: int, rate: float
+) -> Step:
+    """The raw libraries doing audit's part between two topics of their own (`_raw_audit.apply_and_relay`: a bare
+    consumer, asyncpg writing what audit writes, a producer with the relay's settings), on a database of their own
+    (audit's relay would otherwise send their outbox rows)."""
+    run = uuid.uuid4().hex[:8]
+    topic_in, topic_out = f"bench.raw-audit-in-{run}", f"bench.raw-audit-out-{run}"
+    await ensure_topics(bootstrap, [topic_in, topic_out])
+    connections = (
+        await asyncpg.connect(**asyncpg_options(database_url)),
+        await asyncpg.connect(**asyncpg_options(database_url)),
+    )
+    sender = make_producer(bootstrap, client_id="bench-raw-audit")
+    consumer = make_consumer(bootstrap, group_id=f"bench-raw-audit-{run}", topics=[topic_in])
+    await sender.start()
+    await consumer.start()
+    applying = asyncio.create_task(_raw_audit.apply_and_relay(connections, consumer, sender, topic_out, run))
+    try:
+        async with watching(bootstrap, topic_out, referral_subject) as watch:
+            await paced(producer, topic_in, watch, 20, 20.0, timeout=60)  # warm-up, as for the platform
+            return await paced(producer, topic_in, watch, count, rate, timeout=60)
+    finally:
+        applying.cancel()
+        await asyncio.gather(applying, return_exceptions=True)
+        await consumer.stop()
+        await sender.stop()
+        await asyncio.gather(*(c.close() for c in connections))
+
+
 async def platform_steps(
     bootstrap: str, producer: AIOKafkaProducer, args: argparse.Namespace, meter: CpuMeter
 ) -> list[Step]:
@@ -145,11 +177,19 @@ def report_step(step: Step) -> None:
         print("  " + "\n  ".join(step.bill.lines("finding", load_generator="benchmark process")))
 
 
-def summary(raw: Step, steps: list[Step], ceiling_ms: float) -> None:
+def summary(raw: Step, raw_audit: Step | None, steps: list[Step], ceiling_ms: float) -> None:
     raw_p50, raw_p99, raw_max = raw.quantiles
     size = len(problem_envelope(uuid.uuid4()).data)
     print(f"\nraw produce -> consume, {raw.count} records ({size}-byte values, the same key and headers) at")
     print(f"{raw.rate:.0f}/s: p50 / p99 / max {raw_p50:.1f} / {raw_p99:.1f} / {raw_max:.1f} ms")
+    if raw_audit is not None:
+        p50, p99, high = raw_audit.quantiles
+        print(f"the raw libraries doing audit's part in between ({raw_audit.count} at {raw_audit.rate:.0f}/s, ", end="")
+        print(
+            f"{raw_audit.drained_per_s:.0f}/s end to end): p50 / p99 / max {p50:.1f} / {p99:.1f} / {high:.1f} ms, ",
+            end="",
+        )
+        print(f"p99 {p99 / raw_p99:.1f} x raw")
     print("\n| offered/s | published/s | end to end/s | p50 ms | p99 ms | max ms | p99 / raw p99 |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for step in steps:
@@ -178,8 +218,13 @@ async def run(bootstrap: str, args: argparse.Namespace, meter: CpuMeter) -> None
         speed_before = machine_speed()
         gc.freeze()  # the load generator's full collections would otherwise add its own pauses to the latencies
         raw = await raw_round_trip(bootstrap, producer, args.raw_count, args.rate)
+        raw_audit = None
+        if args.raw_audit:
+            async with scratch_database(args.admin_url, "bench_raw_audit") as url:
+                await migrate_audit(url)
+                raw_audit = await raw_audit_round_trip(bootstrap, producer, url, args.raw_count, args.rate)
         steps = await platform_steps(bootstrap, producer, args, meter)
-        summary(raw, steps, args.ceiling_ms)
+        summary(raw, raw_audit, steps, args.ceiling_ms)
         print(f"machine speed: before the run {speed_before}; after it {machine_speed()}")
     finally:
         await producer.stop()
@@ -221,6 +266,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the last referral of a step")
     p.add_argument("--replicas", type=int, default=1, help="audit processes sharing the topic's partitions (1-3)")
     p.add_argument("--area-officer", action="store_true", help="the problems' township has an officer, notified")
+    p.add_argument(
+        "--raw-audit", action="store_true", help="also time the raw libraries doing audit's part (`_raw_audit.py`)"
+    )
     return p
 
 

@@ -219,7 +219,8 @@ async def raw_audit(bootstrap: str, topic: str, group: str, count: int, database
                     batches = await consumer.getmany(timeout_ms=1000, max_records=500)
                     records = [r for rs in batches.values() for r in rs]
                     async with connection.transaction():
-                        findings.extend(await _raw_audit.write(connection, name, records))
+                        rows = await _raw_audit.write(connection, name, records)
+                    findings.extend(finding[0] for finding in rows.findings)
                     if batches:
                         await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
                     seen += len(records)
