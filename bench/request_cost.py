@@ -1,4 +1,5 @@
-"""Benchmark: the CPU one read request costs inside the households app, in process, against a bare FastAPI app.
+"""Benchmark: the CPU one request costs inside the households app, in process, against bare FastAPI, and against bare
+FastAPI with bare asyncpg doing the same reads and writes.
 
     .venv/bin/python bench/request_cost.py [--households 1000] [--requests 2000] [--rounds 5] [--concurrency 8]
 
@@ -11,18 +12,21 @@ off; the access log written to a file), and for each path runs rounds of `--requ
 time, alternating three apps:
 
 - bare FastAPI answering a body of the same size from memory (the issue's raw baseline);
-- bare FastAPI reading the same columns with bare asyncpg, one statement a request as the service does, and
-  answering them as FastAPI does a route's dict (the raw libraries doing the same work: the floor of the read);
+- bare FastAPI with bare asyncpg, running the statements the service runs (a read: one statement; a visit: the
+  household locked, the Idempotency-Key claimed, the visit, its history line, its event in the outbox, the relay's
+  wake-up and the key's answer, in one transaction) and answering a dict as FastAPI does (the raw libraries doing
+  the same work: the floor);
 - the service.
 
 The paths:
 
 - GET one household with its members (a different household each request),
-- GET a list page of 20 households with their members (the township changing each request).
+- GET a list page of 20 households with their members (the township changing each request),
+- POST a visit (a different household and a fresh Idempotency-Key each request; no housing grade, so no appraisal).
 
 Prints, for each path, the fastest round of each app in CPU ms a request (and PostgreSQL's for the service), the
 ratio bare / service (the share of the service's cost that FastAPI itself would spend answering the same body), and
-the ratios bare / bare + asyncpg (the most any read of the database could reach) and bare + asyncpg / service.
+the ratios bare / bare + asyncpg (the most any use of the database could reach) and bare + asyncpg / service.
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -44,19 +51,23 @@ import asyncpg
 import rest_api
 import uvloop
 from cpu import machine_speed, server_cpu_s
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from services.households.api.deps import HOUSEHOLD_SOURCES, MEMBER_SOURCES
 from services.households.app import create_app
 from services.households.settings import HouseholdsSettings
 from shared.auth import issue_token
 from shared.collector import settle_heap
+from shared.contracts import HOUSEHOLDS_TOPIC
+from shared.contracts.households import VisitRecorded
 from shared.db import create_engine
+from shared.ids import uuid7
 from shared.local.databases import admin_url, asyncpg_options, scratch_database
 from shared.settings import DEV_JWT_SECRET
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-PATHS = ("get_household", "list_page")
+PATHS = ("get_household", "list_page", "post_visit")
+VISIT = {k: v for k, v in rest_api.VISIT.items() if k != "housing_grade"}
 APPS = ("bare", "bare_asyncpg", "service")
 
 _H = ", ".join(f"h.{c}" for c in HOUSEHOLD_SOURCES)
@@ -70,11 +81,30 @@ PAGE_SQL = (  # the service's list page: a township's first households by code, 
     "ORDER BY household_code LIMIT $2) h LEFT JOIN member m ON m.household_id = h.id "
     "ORDER BY h.household_code, m.birth_date, m.id"
 )
+# The statements of the service's visit (`pg_stat_statements`), each with the columns it needs.
+LOCK_HOUSEHOLD = "SELECT id, area_code, helper_cadre_id FROM household WHERE id = $1 FOR UPDATE"
+CLAIM_KEY = (
+    "INSERT INTO idempotent_request (caller, operation, key, request_hash, created_at) VALUES ($1, $2, $3, $4, $5) "
+    "ON CONFLICT DO NOTHING RETURNING key"
+)
+INSERT_VISIT = (
+    "INSERT INTO visit (id, household_id, round, visited_on, visitor, observations, housing_grade) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+INSERT_CHANGE = (
+    "INSERT INTO householdchange (household_id, changed_at, actor, action, changes) VALUES ($1, $2, $3, $4, $5)"
+)
+INSERT_EVENT = (
+    "INSERT INTO outbox (event_id, topic, key, event_type, source, occurred_at, payload) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
+WAKE_RELAY = "SELECT pg_notify('outbox', '')"
+STORE_ANSWER = "UPDATE idempotent_request SET response_body = $4 WHERE caller = $1 AND operation = $2 AND key = $3"
 
 
-def bare_reading_app(pool: asyncpg.Pool) -> FastAPI:
-    """Bare FastAPI and bare asyncpg reading what the service's reads read, in one statement each, and answering
-    the rows as dicts (FastAPI encodes them: no response model)."""
+def bare_asyncpg_app(pool: asyncpg.Pool) -> FastAPI:
+    """Bare FastAPI and bare asyncpg running the service's statements, and answering dicts (FastAPI encodes them:
+    no response model)."""
     app = FastAPI()
     width = len(HOUSEHOLD_SOURCES)
 
@@ -97,16 +127,44 @@ def bare_reading_app(pool: asyncpg.Pool) -> FastAPI:
         ]
         return {"items": items, "next_cursor": None}
 
+    @app.post("/household/{household_id}/visits", status_code=201)
+    async def visit(household_id: UUID, request: Request) -> Any:
+        raw, key = await request.body(), request.headers["idempotency-key"]
+        body, now = json.loads(raw), datetime.now(UTC)
+        answer = body | {"id": str(uuid7()), "household_id": str(household_id), "problems": []}
+        visited_on = date.fromisoformat(body["visited_on"])
+        caller = ("bench-officer", f"POST {request.url.path}", key)
+        async with pool.acquire() as connection, connection.transaction():
+            household = await connection.fetchrow(LOCK_HOUSEHOLD, household_id)
+            await connection.fetchval(CLAIM_KEY, *caller, hashlib.sha256(raw).hexdigest(), now)
+            row = (household_id, body["round"], visited_on, body["visitor"], body.get("observations", ""), None)
+            await connection.execute(INSERT_VISIT, UUID(answer["id"]), *row)
+            change = json.dumps({"visit_id": answer["id"], "round": body["round"], "problems": []})
+            await connection.execute(INSERT_CHANGE, household_id, now, "bench-officer", "visit.recorded", change)
+            event = {"household_id": str(household_id), "visit_id": answer["id"], "area_code": household["area_code"]}
+            event |= {"round": body["round"], "visited_on": body["visited_on"], "problem_count": 0}
+            kind, source = VisitRecorded.event_type, "/services/households"
+            message = (str(uuid7()), HOUSEHOLDS_TOPIC, str(household_id), kind, source, now, json.dumps(event))
+            await connection.execute(INSERT_EVENT, *message)
+            await connection.execute(WAKE_RELAY)
+            await connection.execute(STORE_ANSWER, *caller, json.dumps(answer))
+        return answer
+
     return app
 
 
-async def get(app: App, path: str, query: str, headers: list[tuple[bytes, bytes]]) -> bytes:
-    """The body of a GET answered 200 by `app`, called as an ASGI application."""
+Call = tuple[str, str, str, bytes]  # method, path, query string, body
+Headers = list[tuple[bytes, bytes]]
+
+
+async def call(app: App, request: Call, headers: Headers) -> bytes:
+    """The body of a request answered 200 or 201 by `app`, called as an ASGI application."""
+    method, path, query, body = request
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -120,36 +178,37 @@ async def get(app: App, path: str, query: str, headers: list[tuple[bytes, bytes]
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     await app(scope, receive, send)
-    body = b"".join(message.get("body", b"") for message in sent[1:])
-    if sent[0]["status"] != 200:
-        raise SystemExit(f"GET {path}?{query} answered {sent[0]['status']}: {body[:300]!r}")
-    return body
+    answered = b"".join(message.get("body", b"") for message in sent[1:])
+    if sent[0]["status"] not in (200, 201):
+        raise SystemExit(f"{method} {path}?{query} answered {sent[0]['status']}: {answered[:300]!r}")
+    return answered
 
 
-Request = tuple[str, str]  # path, query string
-
-
-def requests_of(path: str, ids: Sequence[str], townships: Sequence[str], service: bool) -> list[Request]:
+def requests_of(path: str, ids: Sequence[str], townships: Sequence[str], service: bool) -> list[Call]:
+    households = "/v1/households" if service else "/household"
     if path == "get_household":
-        prefix = "/v1/households/" if service else "/household/"
-        return [(prefix + household_id, "") for household_id in ids]
+        return [("GET", f"{households}/{household_id}", "", b"") for household_id in ids]
+    if path == "post_visit":
+        body = json.dumps(VISIT).encode()
+        return [("POST", f"{households}/{household_id}/visits", "", body) for household_id in ids]
     listed = "/v1/households" if service else "/households"
-    return [(listed, f"limit={rest_api.LIST_LIMIT}&area_code={township}") for township in townships]
+    return [("GET", listed, f"limit={rest_api.LIST_LIMIT}&area_code={township}", b"") for township in townships]
 
 
-async def cpu_ms_a_request(
-    app: App, requests: list[Request], headers: list[tuple[bytes, bytes]], count: int, concurrency: int
-) -> float:
+async def cpu_ms_a_request(app: App, requests: list[Call], headers: Headers, count: int, concurrency: int) -> float:
+    """A write gets a fresh Idempotency-Key each time: each is a new request, never a replay."""
+
     async def worker(offset: int) -> None:
         for n in range(offset, count, concurrency):
-            path, query = requests[n % len(requests)]
-            await get(app, path, query, headers)
+            request = requests[n % len(requests)]
+            fresh = [(b"idempotency-key", uuid.uuid4().hex.encode())] if request[0] == "POST" else []
+            await call(app, request, headers + fresh)
 
     started = time.process_time()
     await asyncio.gather(*(worker(k) for k in range(concurrency)))
@@ -161,6 +220,7 @@ async def measure(args: argparse.Namespace, url: str, log: Path) -> dict[str, di
     townships = rest_api.townships_of(villages)
     token = issue_token(DEV_JWT_SECRET, "bench-officer", ["district_office"], ttl_s=3600)
     headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode())]
+    headers.append((b"content-type", b"application/json"))
     settings = HouseholdsSettings(database_url=url, kafka_enabled=False, metrics_port=0, environment="dev")
     engine = create_engine(url)
     results: dict[str, dict[str, list[float]]] = {p: {a: [] for a in (*APPS, "database")} for p in PATHS}
@@ -169,9 +229,12 @@ async def measure(args: argparse.Namespace, url: str, log: Path) -> dict[str, di
         service = create_app(settings)
         async with service.router.lifespan_context(service):
             served = {p: requests_of(p, ids, townships, service=True) for p in PATHS}
-            answers = {p: json.loads(await get(service, *served[p][0], headers)) for p in PATHS}
-            bare = rest_api.bare_app({"household": answers["get_household"], "list": answers["list_page"]})
-            apps: dict[str, App] = {"bare": bare, "bare_asyncpg": bare_reading_app(pool)}
+            fresh = [(b"idempotency-key", uuid.uuid4().hex.encode())]
+            answers = {p: json.loads(await call(service, served[p][0], headers + fresh)) for p in PATHS}
+            bare = rest_api.bare_app(
+                {"household": answers["get_household"], "list": answers["list_page"], "visit": answers["post_visit"]}
+            )
+            apps: dict[str, App] = {"bare": bare, "bare_asyncpg": bare_asyncpg_app(pool)}
             plain = {p: requests_of(p, ids, townships, service=False) for p in PATHS}
             for p in PATHS:  # warm-up: statements prepared, caches filled
                 await cpu_ms_a_request(service, served[p], headers, args.requests // 4, args.concurrency)
