@@ -10,7 +10,9 @@ The key is claimed before the work is done, in the same transaction, by an INSER
 (one round trip for a new request; a retry's look-up follows only when the key was held). A concurrent request with
 the same key waits on the claim's unique index and, once the first commits, is answered its result as any retry is
 (nothing done twice); if the first failed instead, it claims the key and does the work. A request that fails leaves
-no claim behind.
+no claim behind. The claim is made in the request's transaction itself, never in a savepoint: a savepoint rolled back
+would take the row and leave the session its object. On SQLite the claim is a write even when it skips the key, so a
+replay waits for the database's one writer.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ async def test_concurrent_retries_record_once_and_then_replay(pg_database: Calla
         async with app.state.sessions() as session:
             recorded = await session.scalar(select(func.count()).select_from(OutboxMessage))
     statuses = sorted(a.status_code for a in answers)
-    assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409}, statuses
+    assert statuses.count(201) == 1 and set(statuses) == {200, 201}, statuses  # each waits for the first
     [created] = [a for a in answers if a.status_code == 201]
     assert replay.status_code == 200 and replay.json() == created.json()
     assert recorded == 1
