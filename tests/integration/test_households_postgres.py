@@ -378,3 +378,14 @@ async def test_a_member_row_held_through_the_rotation_is_reported_left_not_skipp
     finally:
         await engine.dispose()
     assert "re-encrypted 1 " in await rekey.run(url, rehash_too=False)  # released: a second run seals it
+
+
+async def test_a_visit_s_problems_are_written_after_the_visit_they_reference(pg_database: MakeDb) -> None:
+    url = await pg_database("households")
+    async with running_app("households", url) as (_, client):
+        created = await client.post("/v1/households", json=household("V-1", VILLAGE), headers=OFFICE)
+        problems = [{"category": "income", "code": "no_income", "description": "无稳定收入"}]
+        visit = {"round": 1, "visited_on": "2020-05-12", "visitor": "x", "housing_grade": "D", "problems": problems}
+        r = await client.post(f"/v1/households/{created.json()['id']}/visits", json=visit, headers=OFFICE)
+    assert r.status_code == 201, r.text
+    assert sorted(p["code"] for p in r.json()["problems"]) == ["housing_unsafe", "no_income"]

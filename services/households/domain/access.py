@@ -59,14 +59,17 @@ async def reachable_household(
     session: AsyncSession, household_id: UUID, actor: Principal, *, for_update: bool = False
 ) -> Household:
     """The household, if it exists and the actor may reach it; locked for the transaction when changing it."""
-    stmt = select(Household).where(col(Household.id) == household_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    household = (await session.scalars(stmt)).first()
+    stmt = _HOUSEHOLD_LOCKED if for_update else _HOUSEHOLD
+    household = (await session.scalars(stmt, {"household_id": household_id})).first()
     if household is None:
         raise NotFound(NO_HOUSEHOLD)
     await ensure_access(session, household, actor)
     return household
+
+
+# Built once: a statement built per call is keyed for SQLAlchemy's cache on every call (every write to a household).
+_HOUSEHOLD = select(Household).where(col(Household.id) == bindparam("household_id"))
+_HOUSEHOLD_LOCKED = _HOUSEHOLD.with_for_update()
 
 
 def scope_clauses(actor: Principal) -> list[ColumnElement[bool]]:

@@ -52,8 +52,7 @@ async def record_visit(
         observations=observations,
         housing_grade=housing_grade,
     )
-    session.add(visit)
-    await session.flush()  # problems reference it
+    session.add(visit)  # inserted before its problems, which reference it: the flush orders rows by foreign key
     problems = [
         VisitProblem(
             visit_id=visit.id, household_id=household.id, category=p.category, code=p.code, description=p.description
