@@ -169,6 +169,15 @@ def record_event(session: AsyncSession, evt: IntegrationEvent, *, source: str) -
 
 
 _INSERT = insert(OUTBOX)
+_WRITTEN = ("event_id", "topic", "key", "event_type", "source", "occurred_at", "payload", "traceparent")
+_ARRAYS = ("varchar[]",) * 5 + ("timestamptz[]", "text[]", "varchar[]")
+# The rows and the relays' wake-up in one round trip: a data-modifying WITH runs to completion whatever the query
+# reads of it, and the NOTIFY is sent at commit (dropped on rollback), as a statement of its own would be.
+_INSERT_AND_WAKE = text(
+    f"WITH written AS (INSERT INTO outbox ({', '.join(_WRITTEN)}) "  # noqa: S608 - the table's own names
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t})' for c, t in zip(_WRITTEN, _ARRAYS, strict=True))}) "
+    f"RETURNING 1) SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT FROM written)"
+)
 
 
 def write_recorded(session: Session) -> None:
@@ -176,13 +185,15 @@ def write_recorded(session: Session) -> None:
     rows = _RECORDED.take(session)
     if not rows:
         return
-    session.execute(_INSERT, rows)
     signal = session.info.get(_SIGNAL)
     leads_here = isinstance(signal, OutboxSignal) and signal.relay_leads_here
-    # A round trip saved on every commit beside the leading relay. Should the lead move meanwhile, the new leader's
-    # first pass, or its fallback poll, finds the rows.
+    # Beside the leading relay a commit wakes it in process, with no NOTIFY. Should the lead move meanwhile, the new
+    # leader's first pass, or its fallback poll, finds the rows.
     if not leads_here and session.get_bind().dialect.name == "postgresql":
-        session.execute(WAKE_RELAYS)
+        columns = {column: [row[column] for row in rows] for column in _WRITTEN}  # type: ignore[literal-required]
+        session.execute(_INSERT_AND_WAKE, columns)
+    else:
+        session.execute(_INSERT, rows)
     session.info[_WAKE] = True
 
 
