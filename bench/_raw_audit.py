@@ -1,16 +1,23 @@
-"""The raw libraries doing audit's writes (`consumer_throughput.py --paths raw_audit`): what audit's handler writes
-for the benchmark's problem (a D-grade house reported the day it was found), built from the record with the standard
-library and written with bare asyncpg, in the caller's transaction: the baseline that does `audit`'s work, where
-`raw_asyncpg` writes one narrow row a record.
+"""The raw libraries doing audit's writes (`consumer_throughput.py --paths raw_audit,raw_audit_late`): what audit's
+handler writes for the benchmark's problem (a D-grade house), built from the record with the standard library and
+written with bare asyncpg, in the caller's transaction: the baseline that does `audit`'s work, where `raw_asyncpg`
+writes one narrow row a record.
 
 Per record, as the `audit` path writes them (rows counted in `pg_stat_user_tables` after a run): its inbox row, a
 finding, its rectification task, its discipline referral, three outbox events (`FindingRecorded`,
 `RectificationOpened`, `DisciplineReferralMade`, payloads as audit serializes them) and four entries of the log (the
 event received, and one for each event published, with the facts audit logs), chained with sha256 as
 `services/audit/rules/ledger.py` states the chain, under the log's advisory lock (the key audit's writers take, then
-the head read: two statements where audit's function makes one round trip). Only this problem's case: severity,
-deadline, owner and referral reason are those audit's rules give it, written down here; no look-up of open findings or
-area officers, no validation of the event beyond `json.loads`.
+the head read: two statements where audit's function makes one round trip).
+
+A problem reported more than `late_report_days` (audit's settings' default) after it was found, as `audit_late` and
+`audit_findings.py` send them, also opens a finding of late reporting (迟报, `rules.responsibility.late_reporting`)
+and its task: per record two findings, two tasks, one referral, five outbox events and six log entries. Late is
+decided as audit decides it: the day found against the district day of the envelope's time, neither after the day the
+record is applied; and, as in audit, no deadline is before the moment it is applied (the severe task of a problem
+found long ago is due at once). Only this problem's cases: severity, deadline, owner, responsible unit and referral
+reason are those audit's rules give them, written down here; no look-up of open findings or area officers (the
+benchmark's areas have none: the township office answers), no validation of the event beyond `json.loads`.
 """
 
 from __future__ import annotations
@@ -18,21 +25,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from services.audit.domain.ledger import LEDGER_LOCK_KEY
+from services.audit.rules.responsibility import LATE_REPORTING, LATE_REPORTING_SEVERITY
 from services.audit.settings import AuditSettings
 from shared.contracts import AUDIT_TOPIC
 from shared.contracts.audit import DisciplineReferralMade, FindingRecorded, RectificationOpened
+from shared.contracts.households import ProblemCategory
 from shared.ids import uuid7
 from shared.timeutil import DISTRICT_TZ
 
 SEVERE = "severe"  # a D-grade house (`rules.findings.classify`)
 REFERRAL_REASON = "severe_finding"  # referred at opening (`rules.referrals`)
 SEVERE_DAYS = AuditSettings.model_fields["deadline_days_severe"].default
+# Late reporting (迟报): a finding of conduct, serious (stated so by `late_reporting`), on the term of its severity.
+LATE_REPORT_DAYS = AuditSettings.model_fields["late_report_days"].default
+LATE_SEVERITY = LATE_REPORTING_SEVERITY.value
+LATE_DAYS = AuditSettings.model_fields["deadline_days_serious"].default
+CONDUCT = ProblemCategory.CONDUCT.value
 SOURCE = "/services/audit"
 # No tracing here: a traceparent of the width the platform's rows carry (its spans' context).
 TRACEPARENT = "00-135d5e9a70c64209acd0cac36f43c596-e7bf1a87e069f83f-02"
@@ -93,34 +107,103 @@ class Rows:
         self.log.append((source, event_type, _sha256(payload.encode()), _SORTED_JSON.encode(facts)))
 
 
-def add_problem(rows: Rows, record: Any, event_id: str, event_type: str, now: datetime) -> UUID:
-    """The rows one `HouseholdProblemFound` record makes; returns its finding's id."""
-    problem = json.loads(record.value)
-    finding_id, task_id, referral_id = uuid7(), uuid7(), uuid7()
-    area, subject, found_on = problem["area_code"], problem["household_id"], date.fromisoformat(problem["found_on"])
-    category, code, description = problem["category"], problem["code"], problem["description"]
-    owner = f"township_office:{area[:9]}"
-    deadline = datetime.combine(found_on + timedelta(days=SEVERE_DAYS), time(23, 59, 59), DISTRICT_TZ)
+@dataclass(frozen=True)
+class Problem:
+    """What a finding opens on, as audit records it: its subject, the problem, the day it was found, and the days its
+    task's term runs after that day (by severity)."""
+
+    subject: str
+    area: str
+    category: str
+    code: str
+    severity: str
+    description: str
+    source_ref: str
+    found_on: date
+    term_days: int
+
+
+def add_problem(rows: Rows, record: Any, event_id: str, event_type: str, reported_at: datetime, now: datetime) -> None:
+    """The rows one `HouseholdProblemFound` record makes, reported at `reported_at` (its envelope's time): the severe
+    finding, its task and referral; reported late, also the finding of late reporting and its task
+    (`domain.findings.record_finding`). Neither day is after the day the record is applied, as in audit."""
     rows.log.append((f"{record.topic}/{event_id}", event_type, _sha256(record.value), None))
-    what = (finding_id, "household", subject, area, category, code, SEVERE, description)
-    state = ("open", 1, problem["problem_id"], now, now, owner, found_on, "[]", now)
-    rows.findings.append(what + state)
+    problem, today = json.loads(record.value), _district_day(now)
+    found_on = min(date.fromisoformat(problem["found_on"]), today)
+    severe = Problem(
+        subject=problem["household_id"],
+        area=problem["area_code"],
+        category=problem["category"],
+        code=problem["code"],
+        severity=SEVERE,
+        description=problem["description"],
+        source_ref=problem["problem_id"],
+        found_on=found_on,
+        term_days=SEVERE_DAYS,
+    )
+    finding_id = open_finding(rows, severe, now)
+    refer(rows, finding_id, severe.subject, now)
+    reported_on = min(_district_day(reported_at), today)
+    if (reported_on - found_on).days > LATE_REPORT_DAYS:  # `rules.responsibility.days_late`
+        open_finding(rows, late_reporting(severe, finding_id, reported_on), now)
+
+
+def late_reporting(problem: Problem, finding_id: UUID, reported_on: date) -> Problem:
+    """The finding of late reporting (迟报) `problem` opens (`rules.responsibility.late_reporting`): on the same
+    subject, found the day it was reported, its source the finding reported late (once per finding); the problem's
+    code and both days in its description."""
+    waited = (reported_on - problem.found_on).days
+    description = (
+        f"Problem {problem.code} was found on {problem.found_on.isoformat()} and reported on "
+        f"{reported_on.isoformat()}, {waited} days later."
+    )
+    return replace(
+        problem,
+        category=CONDUCT,
+        code=LATE_REPORTING,
+        severity=LATE_SEVERITY,
+        description=description,
+        source_ref=str(finding_id),
+        found_on=reported_on,
+        term_days=LATE_DAYS,
+    )
+
+
+def open_finding(rows: Rows, problem: Problem, now: datetime) -> UUID:
+    """A finding and its task, with their events; returns the finding's id. The township office answers for it and
+    owns the task (no person named, no officer set); a severe finding, referred at opening, carries its referral
+    date from the start. The deadline is the end of the district day the term ends, never before `now`
+    (`rules.responsibility.deadline`: a problem found longer ago than its term is overdue at once)."""
+    finding_id, task_id = uuid7(), uuid7()
+    owner = f"township_office:{problem.area[:9]}"
+    term_ends = problem.found_on + timedelta(days=problem.term_days)
+    deadline = max(datetime.combine(term_ends, time(23, 59, 59), DISTRICT_TZ), now)
+    referred_at = now if problem.severity == SEVERE else None
+    what = (finding_id, "household", problem.subject, problem.area, problem.category, problem.code, problem.severity)
+    state = ("open", 1, problem.source_ref, now, now, owner, problem.found_on, "[]", referred_at)
+    rows.findings.append((*what, problem.description, *state))
     rows.tasks.append((task_id, finding_id, owner, deadline, "open", now, "[]", 0))
-    rows.referrals.append((referral_id, finding_id, REFERRAL_REASON, SEVERE, now))
-    about = {"finding_id": str(finding_id), "subject_kind": "household", "subject_id": subject}
-    recorded = {**about, "area_code": area, "category": category, "code": code, "severity": SEVERE}
-    recorded |= {"description": description, "responsible": None, "found_on": found_on.isoformat()}
-    finding_facts = {"severity": SEVERE, "status": "open"}
+    about = _about(finding_id, problem.subject)
+    recorded: dict[str, Any] = {**about, "area_code": problem.area, "category": problem.category, "code": problem.code}
+    recorded |= {"severity": problem.severity, "description": problem.description, "responsible": None}
+    recorded["found_on"] = problem.found_on.isoformat()
+    finding_facts = {"severity": problem.severity, "status": "open"}
     rows.publish(FindingRecorded.event_type, finding_id, recorded, {f"finding/{finding_id}": finding_facts}, now)
-    opened = {**about, "task_id": str(task_id), "owner": owner, "deadline": deadline.isoformat()}
+    opened = {**about, "task_id": str(task_id), "owner": owner, "deadline": _json_moment(deadline)}
     task_facts = {"deadline": _moment(deadline), "finding_id": str(finding_id), "status": "open"}
     rows.publish(RectificationOpened.event_type, finding_id, opened, {f"task/{task_id}": task_facts}, now)
-    referred = {**about, "referral_id": str(referral_id), "reason": REFERRAL_REASON}
+    return finding_id
+
+
+def refer(rows: Rows, finding_id: UUID, subject: str, now: datetime) -> None:
+    """A severe finding's referral at opening (`rules.referrals`), and its event."""
+    referral_id = uuid7()
+    rows.referrals.append((referral_id, finding_id, REFERRAL_REASON, SEVERE, now))
+    referred = {**_about(finding_id, subject), "referral_id": str(referral_id), "reason": REFERRAL_REASON}
     referral_facts = {"finding_id": str(finding_id), "reason": REFERRAL_REASON}
     rows.publish(
         DisciplineReferralMade.event_type, finding_id, referred, {f"referral/{referral_id}": referral_facts}, now
     )
-    return finding_id
 
 
 def chained(log: list[LogItem], head: Any, now: datetime) -> list[tuple[Any, ...]]:
@@ -153,9 +236,9 @@ async def write(connection: Any, consumer: str, records: list[Any]) -> Rows:
     rows = Rows()
     if not claimed:
         return rows
-    for record, id_, type_ in zip(records, ids, types, strict=True):
+    for record, header, id_, type_ in zip(records, headers, ids, types, strict=True):
         if id_ in claimed:
-            add_problem(rows, record, id_, type_, now)
+            add_problem(rows, record, id_, type_, datetime.fromisoformat(header["ce_time"].decode()), now)
     await connection.executemany(INSERT_FINDING, rows.findings)
     await connection.executemany(INSERT_TASK, rows.tasks)
     await connection.executemany(INSERT_REFERRAL, rows.referrals)
@@ -235,6 +318,22 @@ async def remove(connection: Any, consumer: str, findings: list[UUID], after_seq
         await connection.execute("DELETE FROM ledger_entry WHERE seq > $1", after_seq)
         await connection.execute("DELETE FROM inbox WHERE consumer = $1", consumer)
     await connection.execute("VACUUM finding, rectificationtask, disciplinereferral, outbox, ledger_entry, inbox")
+
+
+def _about(finding_id: UUID, subject: str) -> dict[str, str]:
+    """The fields every event of a finding starts with."""
+    return {"finding_id": str(finding_id), "subject_kind": "household", "subject_id": subject}
+
+
+def _district_day(moment: datetime) -> date:
+    """The district's calendar day at `moment` (`rules.periods.district_day`)."""
+    return moment.astimezone(DISTRICT_TZ).date()
+
+
+def _json_moment(value: datetime) -> str:
+    """A time as pydantic serializes it in an event's payload: ISO 8601, "Z" for UTC (a deadline that is now)."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _moment(value: datetime) -> str:

@@ -6,13 +6,15 @@ consuming from a real Kafka broker. First the raw baseline: the same records (a 
 envelope: value, key and headers) produced with the platform's producer settings to a topic of their own and
 read back by a bare aiokafka consumer, at the same rate. Then the platform: N `HouseholdProblemFound` events for
 distinct households, each a D-grade house (severe: audit records a finding, opens a task and refers it at
-once), paced at a target rate, and `audit.events` read back; then the rate steps up (`--step`) for
+once) found on 2020-05-12 (reported late: audit also opens a finding of late reporting, 迟报, and its task),
+paced at a target rate, and `audit.events` read back; then the rate steps up (`--step`) for
 `--step-seconds` each until p99 passes `--ceiling-ms`, or the publisher or audit falls behind the offered rate
 (if that happens at the goal rate already, the rate steps down until it does not).
 
 Latency, per household = time the `DisciplineReferralMade` event for it is read from `audit.events`
 minus the time just before its problem event was handed to the producer. It spans: Kafka in, audit's
-consumer (inbox + finding + task + referral + log entries, one transaction), the outbox relay, Kafka out.
+consumer (inbox + two findings + two tasks + referral + log entries, one transaction), the outbox relay, Kafka
+out. With `--raw-audit`, the raw libraries doing the same writes (`_raw_audit.py`) are timed too, before it.
 
     .venv/bin/python bench/audit_findings.py                      # 10,000 findings at 500/s, then +250/s steps
     .venv/bin/python bench/audit_findings.py --count 2000 --rate 200 --step 0 --kafka 127.0.0.1:9092

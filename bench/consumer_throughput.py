@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/consumer_throughput.py [--events 20000] [--bootstrap HOST:PORT]
         [--database-url URL] [--audit-database-url URL] [--batch-size N]
-        [--paths raw,raw_asyncpg,raw_audit,one_row,open_finding,audit,audit_late] [--tracer sdk|api]
+        [--paths raw,raw_asyncpg,raw_audit,raw_audit_late,one_row,open_finding,audit,audit_late] [--tracer sdk|api]
 
 In one run, each path reading the same number of records already waiting on the topic (the clock starts once the
 consumer has its partitions, so joining the group is not counted), in a consumer group of its own:
@@ -15,6 +15,8 @@ consumer has its partitions, so joining the group is not counted), in a consumer
   one transaction per fetch, then committing the offsets: the raw libraries doing audit's work, which `raw_asyncpg`'s
   one narrow row a record is not. Its rows are deleted after each pass, log entries included (the log's triggers
   skipped, as only a superuser may): it runs on the scratch audit database only;
+- `raw_audit_late`: the same reading the records `audit_late` reads, found long before they are reported: each also
+  writes the finding of late reporting (迟报) and its task, their two events and log entries, as audit does;
 - `one_row`: the platform's consumer runner (inbox, batches, spans, metrics) with a handler adding one row, the
   garbage collector set as in a service's process (`shared/collector.py`), as for every platform path;
 - `open_finding`: households' handler of audit's `FindingRecorded` (its open-findings read model) for households
@@ -27,7 +29,8 @@ consumer has its partitions, so joining the group is not counted), in a consumer
 The platform's paths run with the tracer provider a service installs (`shared.tracing.configure_tracing`: the SDK's
 provider, exporting nowhere unless `OTEL_*` says so, its spans non-recording); `--tracer api` leaves the API's no-op
 tracer instead. It prints events/s, this process's and PostgreSQL's CPU per event, and each writing path's ratio to
-`raw_asyncpg` (`audit`'s to `raw_audit` too), with the machine's speed (`cpu.machine_speed`) before and after.
+`raw_asyncpg` (`audit`'s to `raw_audit` too, `audit_late`'s to `raw_audit_late`), with the machine's speed
+(`cpu.machine_speed`) before and after.
 Without `--database-url` the households paths run on a scratch database (1,000 households); with it, on that
 database (its households are read, the benchmark's rows and inbox entries deleted afterwards). Audit runs on
 `--audit-database-url` or a scratch database (its findings stay: they are what audit would have recorded).
@@ -79,16 +82,17 @@ from shared.settings import ServiceSettings
 from shared.timeutil import district_today
 from shared.tracing import configure_tracing
 
-PATHS = ("raw", "raw_asyncpg", "raw_audit", "one_row", "open_finding", "audit", "audit_late")
-RAW_PATHS = PATHS[:3]
+PATHS = ("raw", "raw_asyncpg", "raw_audit", "raw_audit_late", "one_row", "open_finding", "audit", "audit_late")
+RAW_PATHS = PATHS[:4]
+RAW_AUDIT_PATHS = ("raw_audit", "raw_audit_late")
 RAW_PASSES = 3
-# The raw baselines a path's rate is divided by: raw_asyncpg's one row a record for every path that writes; for `audit`
-# also the raw libraries doing its writes. `audit_late` writes more a record (a second finding and task) than
-# `raw_audit` does: no ratio to it.
-BASELINES = {path: ("raw_asyncpg",) for path in ("raw_audit", "one_row", "open_finding", "audit_late")} | {
-    "audit": ("raw_asyncpg", "raw_audit")
+# The raw baselines a path's rate is divided by: raw_asyncpg's one row a record for every path that writes; for audit's
+# paths also the raw libraries doing the same writes (on-time problems, and late ones with their second finding).
+BASELINES = {path: ("raw_asyncpg",) for path in ("raw_audit", "raw_audit_late", "one_row", "open_finding")} | {
+    "audit": ("raw_asyncpg", "raw_audit"),
+    "audit_late": ("raw_asyncpg", "raw_audit_late"),
 }
-LATE = date(2020, 5, 12)  # `audit_late`: problems found on this day, reported today
+LATE = date(2020, 5, 12)  # `audit_late`, `raw_audit_late`: problems found on this day, reported today
 
 
 @dataclass
@@ -203,7 +207,7 @@ async def raw_asyncpg(bootstrap: str, topic: str, group: str, count: int, databa
         await connection.close()
 
 
-async def raw_audit(bootstrap: str, topic: str, group: str, count: int, database_url: str) -> Result:
+async def raw_audit(label: str, bootstrap: str, topic: str, group: str, count: int, database_url: str) -> Result:
     """The raw libraries doing audit's writes (`_raw_audit.py`), a transaction a fetch. What the pass wrote is deleted
     after it: the next pass reads the same records, whose findings would be open already."""
     connection = await asyncpg.connect(**asyncpg_options(database_url))
@@ -225,7 +229,7 @@ async def raw_audit(bootstrap: str, topic: str, group: str, count: int, database
                         await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
                     seen += len(records)
 
-            return await timed("raw consumer + asyncpg, audit's writes", count, database_url, consume)
+            return await timed(label, count, database_url, consume)
     finally:
         await _raw_audit.remove(connection, name, findings, log_head)
         await connection.close()
@@ -282,18 +286,19 @@ PUBLISHED: dict[str, dict[TopicPartition, int]] = {}
 BATCH_SIZE = [ServiceSettings.model_fields["consumer_batch_size"].default]
 
 
-async def publish_problems(bootstrap: str, count: int, found_on: date) -> None:
-    """Written just before they are read: the records of one path are all before those of the next."""
-    problems = problem_envelopes(count, found_on=found_on)
+async def publish_problems(bootstrap: str, count: int, path: str) -> None:
+    """Written just before they are read: the records of one path are all before those of the next. The late paths'
+    problems were found on `LATE`, the others' today."""
+    problems = problem_envelopes(count, found_on=LATE if path.endswith("_late") else district_today())
     PUBLISHED[HOUSEHOLDS_TOPIC] = await publish(bootstrap, HOUSEHOLDS_TOPIC, problems)
 
 
 async def raw_passes(path: str, bootstrap: str, count: int, households_url: str, audit_url: str) -> Result:
     """A raw pass takes a fraction of a second (`raw_audit`'s a few), where a scheduling hiccup weighs: the median of
     three passes over the same records."""
-    topic = HOUSEHOLDS_TOPIC if path == "raw_audit" else AUDIT_TOPIC
-    if path == "raw_audit":
-        await publish_problems(bootstrap, count, district_today())
+    topic = HOUSEHOLDS_TOPIC if path in RAW_AUDIT_PATHS else AUDIT_TOPIC
+    if path in RAW_AUDIT_PATHS:
+        await publish_problems(bootstrap, count, path)
     passes = []
     for _ in range(RAW_PASSES):
         group = await new_group(bootstrap, topic, PUBLISHED[topic])
@@ -302,7 +307,8 @@ async def raw_passes(path: str, bootstrap: str, count: int, households_url: str,
         elif path == "raw_asyncpg":
             passes.append(await raw_asyncpg(bootstrap, topic, group, count, households_url))
         else:
-            passes.append(await raw_audit(bootstrap, topic, group, count, audit_url))
+            label = "raw consumer + asyncpg, audit's writes" + (", reported late" if path == "raw_audit_late" else "")
+            passes.append(await raw_audit(label, bootstrap, topic, group, count, audit_url))
     return sorted(passes, key=lambda result: result.seconds)[RAW_PASSES // 2]
 
 
@@ -322,7 +328,7 @@ async def run_paths(args: argparse.Namespace, bootstrap: str, households_url: st
             handlers = open_finding_handlers()
             results[path] = await platform(path, handlers, bootstrap, AUDIT_TOPIC, args.events, households_url)
         elif path in ("audit", "audit_late"):
-            await publish_problems(bootstrap, args.events, LATE if path == "audit_late" else district_today())
+            await publish_problems(bootstrap, args.events, path)
             handlers = audit_handlers(AuditSettings(database_url=audit_url))
             results[path] = await platform(path, handlers, bootstrap, HOUSEHOLDS_TOPIC, args.events, audit_url)
         print(results[path].line({}), flush=True)
@@ -374,6 +380,6 @@ if __name__ == "__main__":
     parser.add_argument("--tracer", choices=("sdk", "api"), default="sdk", help="a service's tracer provider, or none")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE[0], help="CONSUMER_BATCH_SIZE")
     arguments = parser.parse_args()
-    if "raw_audit" in arguments.paths.split(",") and arguments.audit_database_url:
+    if set(RAW_AUDIT_PATHS) & set(arguments.paths.split(",")) and arguments.audit_database_url:
         parser.error("raw_audit deletes the log entries it appends: it runs on the scratch audit database only")
     asyncio.run(main(arguments))
