@@ -52,7 +52,7 @@ from typing import Any
 
 import _raw_audit
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from consumer_paths import (
     finding_envelopes,
     households_of,
@@ -184,22 +184,37 @@ async def raw(bootstrap: str, topic: str, group: str, count: int) -> Result:
         return await timed("raw aiokafka consumer", count, None, consume)
 
 
+async def write_each_fetch(
+    consumer: AIOKafkaConsumer,
+    connection: asyncpg.Connection,
+    count: int,
+    write: Callable[[list[ConsumerRecord[bytes, bytes]]], Awaitable[object]],
+) -> None:
+    """The raw paths' loop, until `count` records: each fetch written by `write` in one transaction, then its
+    offsets committed."""
+    seen = 0
+    while seen < count:
+        batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+        records = [r for rs in batches.values() for r in rs]
+        async with connection.transaction():
+            await write(records)
+        if batches:
+            await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
+        seen += len(records)
+
+
 async def raw_asyncpg(bootstrap: str, topic: str, group: str, count: int, database_url: str) -> Result:
     connection = await asyncpg.connect(**asyncpg_options(database_url))
     await connection.execute("CREATE TABLE IF NOT EXISTS bench_raw_row (event_id text PRIMARY KEY, at bigint)")
     try:
         async with joined(bootstrap, topic, group) as consumer:
 
+            async def insert(records: list[ConsumerRecord[bytes, bytes]]) -> None:
+                rows = [(dict(r.headers)["ce_id"].decode(), r.offset) for r in records]
+                await connection.executemany("INSERT INTO bench_raw_row VALUES ($1, $2)", rows)
+
             async def consume() -> None:
-                seen = 0
-                while seen < count:
-                    batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-                    rows = [(dict(r.headers)["ce_id"].decode(), r.offset) for rs in batches.values() for r in rs]
-                    async with connection.transaction():
-                        await connection.executemany("INSERT INTO bench_raw_row VALUES ($1, $2)", rows)
-                    if batches:
-                        await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
-                    seen += len(rows)
+                await write_each_fetch(consumer, connection, count, insert)
 
             return await timed("raw consumer + asyncpg executemany", count, database_url, consume)
     finally:
@@ -217,17 +232,12 @@ async def raw_audit(label: str, bootstrap: str, topic: str, group: str, count: i
     try:
         async with joined(bootstrap, topic, group) as consumer:
 
+            async def write(records: list[ConsumerRecord[bytes, bytes]]) -> None:
+                rows = await _raw_audit.write(connection, name, records)
+                findings.extend(finding[0] for finding in rows.findings)
+
             async def consume() -> None:
-                seen = 0
-                while seen < count:
-                    batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-                    records = [r for rs in batches.values() for r in rs]
-                    async with connection.transaction():
-                        rows = await _raw_audit.write(connection, name, records)
-                    findings.extend(finding[0] for finding in rows.findings)
-                    if batches:
-                        await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
-                    seen += len(records)
+                await write_each_fetch(consumer, connection, count, write)
 
             return await timed(label, count, database_url, consume)
     finally:
