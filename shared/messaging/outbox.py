@@ -172,10 +172,13 @@ _INSERT = insert(OUTBOX)
 _WRITTEN = ("event_id", "topic", "key", "event_type", "source", "occurred_at", "payload", "traceparent")
 _ARRAYS = ("varchar[]",) * 5 + ("timestamptz[]", "text[]", "varchar[]")
 # The rows and the relays' wake-up in one round trip: a data-modifying WITH runs to completion whatever the query
-# reads of it, and the NOTIFY is sent at commit (dropped on rollback), as a statement of its own would be.
+# reads of it, and the NOTIFY is sent at commit (dropped on rollback), as a statement of its own would be. The rows
+# are inserted in the order recorded (the ids give the publication order).
+_COLUMNS = ", ".join(_WRITTEN)
+_UNNESTED = ", ".join(f"CAST(:{column} AS {array})" for column, array in zip(_WRITTEN, _ARRAYS, strict=True))
 _INSERT_AND_WAKE = text(
-    f"WITH written AS (INSERT INTO outbox ({', '.join(_WRITTEN)}) "  # noqa: S608 - the table's own names
-    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t})' for c, t in zip(_WRITTEN, _ARRAYS, strict=True))}) "
+    f"WITH written AS (INSERT INTO outbox ({_COLUMNS}) "  # noqa: S608 - the table's own names
+    f"SELECT {_COLUMNS} FROM unnest({_UNNESTED}) WITH ORDINALITY AS recorded ({_COLUMNS}, n) ORDER BY n "
     f"RETURNING 1) SELECT pg_notify('{NOTIFY_CHANNEL}', '') WHERE EXISTS (SELECT FROM written)"
 )
 

@@ -52,14 +52,18 @@ async def record_visit(
         observations=observations,
         housing_grade=housing_grade,
     )
-    session.add(visit)  # inserted before its problems, which reference it: the flush orders rows by foreign key
+    session.add(visit)
     problems = [
         VisitProblem(
             visit_id=visit.id, household_id=household.id, category=p.category, code=p.code, description=p.description
         )
         for p in problems_from_visit(noted, housing_grade)
     ]
-    session.add_all(problems)
+    if problems:
+        # The visit is written first: its problems reference it, and one flush would order the two tables by their
+        # classes' names, not by the key (the models declare no relationship). A visit without problems needs none.
+        await session.flush()
+        session.add_all(problems)
     await _announce(session, household, visit, problems, actor, now=now)
     if housing_grade is not None:
         appraisal = AppraisalFacts(housing_grade, visited_on, visitor)
