@@ -88,8 +88,8 @@ class IdempotentCreate:
         if await self._claimed(digest):
             return None
         earlier = await self._earlier()
-        if earlier is None:  # the holder's claim went between the two statements (purged by retention)
-            raise Conflict("This Idempotency-Key was released while this request was sent: send it again.")
+        if earlier is None:  # the holder's claim was purged by retention between the two statements
+            raise Conflict("This Idempotency-Key expired while the request was being handled: send it again.")
         if earlier.request_hash != digest or earlier.response_body is None:
             raise Conflict("This Idempotency-Key was already used for a different request.")
         self.response.status_code = 200
