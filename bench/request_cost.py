@@ -13,9 +13,9 @@ time, alternating three apps:
 
 - bare FastAPI answering a body of the same size from memory (the issue's raw baseline);
 - bare FastAPI with bare asyncpg, running the statements the service runs (a read: one statement; a visit: the
-  household locked, the Idempotency-Key claimed, the visit, its history line, its event in the outbox, the relay's
-  wake-up and the key's answer, in one transaction) and answering a dict as FastAPI does (the raw libraries doing
-  the same work: the floor);
+  household locked, the Idempotency-Key claimed, the visit, its history line, its event in the outbox with the
+  relays' wake-up, and the key's answer, in one transaction) and answering a dict as FastAPI does (the raw
+  libraries doing the same work: the floor);
 - the service.
 
 The paths:
@@ -94,11 +94,11 @@ INSERT_VISIT = (
 INSERT_CHANGE = (
     "INSERT INTO householdchange (household_id, changed_at, actor, action, changes) VALUES ($1, $2, $3, $4, $5)"
 )
-INSERT_EVENT = (
-    "INSERT INTO outbox (event_id, topic, key, event_type, source, occurred_at, payload) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
+INSERT_EVENT_AND_WAKE = (  # the event and the relays' wake-up in one statement, as the service writes them
+    "WITH written AS (INSERT INTO outbox (event_id, topic, key, event_type, source, occurred_at, payload) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1) "
+    "SELECT pg_notify('outbox', '') WHERE EXISTS (SELECT FROM written)"
 )
-WAKE_RELAY = "SELECT pg_notify('outbox', '')"
 STORE_ANSWER = "UPDATE idempotent_request SET response_body = $4 WHERE caller = $1 AND operation = $2 AND key = $3"
 
 
@@ -145,8 +145,7 @@ def bare_asyncpg_app(pool: asyncpg.Pool) -> FastAPI:
             event |= {"round": body["round"], "visited_on": body["visited_on"], "problem_count": 0}
             kind, source = VisitRecorded.event_type, "/services/households"
             message = (str(uuid7()), HOUSEHOLDS_TOPIC, str(household_id), kind, source, now, json.dumps(event))
-            await connection.execute(INSERT_EVENT, *message)
-            await connection.execute(WAKE_RELAY)
+            await connection.execute(INSERT_EVENT_AND_WAKE, *message)
             await connection.execute(STORE_ANSWER, *caller, json.dumps(answer))
         return answer
 
