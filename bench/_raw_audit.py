@@ -37,6 +37,7 @@ from shared.contracts import AUDIT_TOPIC
 from shared.contracts.audit import DisciplineReferralMade, FindingRecorded, RectificationOpened
 from shared.contracts.households import ProblemCategory
 from shared.ids import uuid7
+from shared.messaging.cloudevents import binary_headers
 from shared.timeutil import DISTRICT_TZ
 
 SEVERE = "severe"  # a D-grade house (`rules.findings.classify`)
@@ -289,12 +290,11 @@ async def _acknowledge(sent: Sent, marking: Any, consumer: Any) -> None:
 
 
 def _as_record(row: tuple[Any, ...]) -> tuple[bytes, bytes, None, None, list[tuple[str, bytes]]]:
-    """An outbox row's value, key and CloudEvents headers (`send`'s positional value, key, partition, timestamp,
-    headers)."""
+    """An outbox row's value, key and CloudEvents headers, as the relay sends it (`send`'s positional value, key,
+    partition, timestamp, headers)."""
     event_id, _topic, key, event_type, source, occurred_at, payload, traceparent = row
-    headers = [("ce_id", event_id), ("ce_type", event_type), ("ce_source", source)]
-    headers += [("ce_time", occurred_at.isoformat()), ("traceparent", traceparent)]
-    return payload.encode(), key.encode(), None, None, [(k, v.encode()) for k, v in headers]
+    headers = binary_headers(event_id, event_type, source, key, occurred_at, traceparent)
+    return payload.encode(), key.encode(), None, None, headers
 
 
 async def log_head(connection: Any) -> int:
